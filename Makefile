@@ -1,0 +1,126 @@
+# screener - plain GNU Make.  `make help` lists the targets.
+
+CC       ?= cc
+PREFIX   ?= /usr/local
+BUILD    ?= build
+PKGS     := libcrypto
+TEST_PKGS := cmocka
+
+VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+
+WARN     := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wformat=2 -Wvla -Wnull-dereference -Wdouble-promotion -Wno-unused-parameter \
+            -Werror
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c17 -D_GNU_SOURCE $(WARN) -Isrc -DSCREENER_VERSION='"$(VERSION)"' \
+            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+
+# `make SANITIZE=1 ...` builds everything with AddressSanitizer and UBSan into build-asan/.
+ifeq ($(SANITIZE),1)
+BUILD    := build-asan
+CFLAGS   += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+LDFLAGS  += -fsanitize=address,undefined
+endif
+
+# Layers, lowest first: a layer may include only the ones before it (scripts/check-layers).
+LAYERS   := base codec net aws store screen collect sim bot app
+LIB_SRC  := $(filter-out src/app/%,$(wildcard $(foreach l,$(LAYERS),src/$(l)/*.c)))
+APP_SRC  := $(wildcard src/app/*.c)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+APP_OBJ  := $(APP_SRC:%.c=$(BUILD)/%.o)
+LIB      := $(BUILD)/libscreener.a
+BIN      := $(BUILD)/screener
+
+TEST_SRC := $(wildcard tests/unit/test_*.c)
+TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TEST_SUPPORT := $(wildcard tests/support/*.c)
+TEST_SUPPORT_OBJ := $(TEST_SUPPORT:%.c=$(BUILD)/%.o)
+
+FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
+FUZZ_REPLAY := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%-replay)
+
+.PHONY: all test demo check format install uninstall clean deps sanitize fuzz bench help
+
+all: $(BIN)
+
+help:
+	@echo "make            build $(BIN)"
+	@echo "make demo       install missing dependencies, build, run the offline demo"
+	@echo "make test       build and run every test (unit, fuzz corpora, end to end)"
+	@echo "make sanitize   the tests again under AddressSanitizer + UBSan"
+	@echo "make check      clang-format, cppcheck and the layer rule"
+	@echo "make fuzz       build the libFuzzer targets (clang) into build-fuzz/"
+	@echo "make bench      full-history screen benchmark against pandas and DuckDB"
+	@echo "make install PREFIX=/usr/local"
+
+# `make V=1` shows the commands.
+Q := $(if $(V),,@)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
+$(BIN): $(APP_OBJ) $(LIB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(APP_OBJ) $(LIB) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(TEST_SUPPORT_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  TEST    $@")
+	$(Q)$(CC) $(CFLAGS) -Itests $(shell pkg-config --cflags $(TEST_PKGS)) -MMD -MP $(LDFLAGS) \
+		-o $@ $< $(TEST_SUPPORT_OBJ) $(LIB) $(LDLIBS) $(shell pkg-config --libs $(TEST_PKGS))
+
+$(BUILD)/fuzz/%-replay: fuzz/%.c fuzz/replay.c $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< fuzz/replay.c $(LIB) $(LDLIBS)
+
+deps:
+	@scripts/deps.sh --build --test
+
+test: deps-test $(BIN) $(TEST_BIN) $(FUZZ_REPLAY)
+	@BUILD=$(BUILD) tests/run.sh
+
+deps-test:
+	@scripts/deps.sh --build --test
+
+sanitize:
+	$(MAKE) SANITIZE=1 test
+
+demo:
+	@scripts/deps.sh --build
+	@$(MAKE) --no-print-directory $(BIN)
+	$(BIN) demo
+
+check: $(BIN)
+	@scripts/check-layers.sh
+	clang-format --dry-run -Werror $(shell git ls-files '*.c' '*.h')
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
+		--suppress=missingIncludeSystem -Isrc src
+
+format:
+	clang-format -i $(shell git ls-files '*.c' '*.h')
+
+fuzz:
+	$(MAKE) -f fuzz/Makefile
+
+bench: $(BIN)
+	bench/run.sh
+
+install: $(BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/screener
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/screener
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,42 @@
+#!/bin/sh
+# deps.sh - make sure the Debian packages the build (and the tests) need are installed.
+#   --build   packages to build the binary
+#   --test    packages to build and run the tests
+# As root, installs what is missing with apt-get; otherwise prints the exact command and fails.
+set -eu
+
+build_pkgs="gcc make pkg-config libssl-dev"
+test_pkgs="libcmocka-dev"
+
+want=""
+for arg in "$@"; do
+    case "$arg" in
+    --build) want="$want $build_pkgs" ;;
+    --test) want="$want $test_pkgs" ;;
+    *) echo "deps.sh: unknown option '$arg'" >&2; exit 2 ;;
+    esac
+done
+
+missing=""
+for p in $want; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "screener needs these packages (Debian names):$missing" >&2
+    echo "install their equivalents with your package manager, then run make again" >&2
+    exit 1
+fi
+if [ "$(id -u)" -ne 0 ]; then
+    echo "screener needs packages that are not installed. Run:" >&2
+    echo "  sudo apt-get install -y$missing" >&2
+    exit 1
+fi
+echo "installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

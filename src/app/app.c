@@ -1,0 +1,152 @@
+#include "app/app.h"
+#include "base/date.h"
+#include "base/log.h"
+#include "codec/num.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/banned.h"
+
+void app_init(struct app *a, const char *prog)
+{
+    memset(a, 0, sizeof *a);
+    a->prog = prog;
+    log_setup(LOG_WARN, LOG_FORMAT_AUTO);
+    const char *env = getenv("SCREENER_LOG_LEVEL");
+    enum log_level level;
+    if (env && log_level_parse(env, &level) == ERR_OK)
+        log_setup(level, LOG_FORMAT_AUTO);
+}
+
+void app_release(struct app *a)
+{
+    barstore_free(a->bs);
+    objstore_free(a->os);
+    a->bs = NULL;
+    a->os = NULL;
+}
+
+int app_common_option(struct app *a, int opt, const char *arg)
+{
+    switch (opt) {
+    case OPT_STORE: a->store_location = arg; return 0;
+    case OPT_LOG_LEVEL: {
+        enum log_level level;
+        if (log_level_parse(arg, &level))
+            return app_usage_error(a, "--log-level: expected debug, info, warn, error or off, "
+                                      "got '%s'",
+                                   arg);
+        log_setup(level, LOG_FORMAT_AUTO);
+        return 0;
+    }
+    case OPT_LOG_FORMAT: {
+        enum log_format f;
+        if (log_format_parse(arg, &f))
+            return app_usage_error(a, "--log-format: expected auto, json or human, got '%s'",
+                                   arg);
+        log_setup(log_get_level(), f);
+        return 0;
+    }
+    default: return -1;
+    }
+}
+
+int app_open_store(struct app *a, struct diag *d)
+{
+    char s3[OBJ_KEY_MAX];
+    const char *loc = a->store_location;
+    if (!loc)
+        loc = getenv("SCREENER_STORE");
+    if (!loc || !*loc) {
+        const char *bucket = getenv("S3_BUCKET_NAME");
+        if (bucket && *bucket) {
+            snprintf(s3, sizeof s3, "s3://%s", bucket);
+            loc = s3;
+        } else {
+            loc = APP_DEFAULT_STORE;
+        }
+    }
+    int err = objstore_open(loc, &a->os, d);
+    if (!err)
+        err = barstore_new(a->os, &a->bs, d);
+    return err;
+}
+
+int app_exit_code(int err)
+{
+    switch (err) {
+    case ERR_OK: return 0;
+    case ERR_USAGE: return EXIT_USAGE;
+    case ERR_PARSE:
+    case ERR_INVALID:
+    case ERR_TOOBIG: return EXIT_DATA;
+    case ERR_CONFLICT: return EXIT_CONFLICT;
+    case ERR_NOTFOUND: return EXIT_NODATA;
+    default: return EXIT_FAIL;
+    }
+}
+
+int app_fail(const struct app *a, int err, const struct diag *d)
+{
+    fprintf(stderr, "%s: error: %s\n", a->prog, d && d->text[0] ? d->text : err_str(err));
+    return app_exit_code(err);
+}
+
+int app_usage_error(const struct app *a, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", a->prog);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\nTry '%s --help'.\n", a->prog);
+    va_end(ap);
+    return EXIT_USAGE;
+}
+
+int app_parse_long(const struct app *a, const char *flag, const char *s, long min, long max,
+                   long *out)
+{
+    int64_t v;
+    if (num_parse_int(s, strlen(s), &v) || strchr(s, '.') || v < min || v > max)
+        return app_usage_error(a, "%s: expected a whole number from %ld to %ld, got '%s'", flag,
+                               min, max, s);
+    *out = (long)v;
+    return 0;
+}
+
+int app_parse_date(const struct app *a, const char *flag, const char *s, int32_t *out)
+{
+    if (date_parse(s, strlen(s), out))
+        return app_usage_error(a, "%s: expected a date YYYY-MM-DD, got '%s'", flag, s);
+    return 0;
+}
+
+int app_parse_price(const struct app *a, const char *flag, const char *s, int64_t *out)
+{
+    if (num_parse_fixed(s, strlen(s), out) || *out < 0)
+        return app_usage_error(a, "%s: expected a non-negative number, got '%s'", flag, s);
+    return 0;
+}
+
+int app_write_stdout(const struct app *a, const char *data, size_t len)
+{
+    fflush(stdout); /* keep order with anything printed through stdio */
+    while (len) {
+        ssize_t n = write(STDOUT_FILENO, data, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            if (errno != EPIPE)
+                fprintf(stderr, "%s: error: cannot write output: %s\n", a->prog,
+                        strerror(errno));
+            return EXIT_FAIL;
+        }
+        data += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}

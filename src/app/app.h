@@ -1,0 +1,79 @@
+/* app.h - what the command mains share: options common to every subcommand, opening the
+ * store, and turning errors into messages and documented exit codes.  Only this layer prints
+ * to the user or exits. */
+#ifndef APP_APP_H
+#define APP_APP_H
+
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "base/err.h"
+#include "store/barstore.h"
+#include "store/objstore.h"
+
+/* Exit codes (documented in the README and `screener --help`). */
+enum {
+    EXIT_OK_ = 0,
+    EXIT_FAIL = 1,     /* an I/O or internal failure */
+    EXIT_USAGE = 2,    /* bad command line */
+    EXIT_DATA = 3,     /* bad input data (malformed rows, stored data that fails validation) */
+    EXIT_CONFLICT = 4, /* bars that conflict with stored ones were refused */
+    EXIT_NODATA = 5,   /* nothing to work on (empty store, no bars on the date asked) */
+};
+
+#define APP_DEFAULT_STORE "./data"
+
+struct app {
+    const char *prog; /* "screener import" etc., for messages */
+    const char *store_location;
+    struct objstore *os;
+    struct barstore *bs;
+};
+
+/* Long options every subcommand accepts; add APP_COMMON_LONGOPTS to a getopt_long table and
+ * pass unknown codes to app_common_option(). */
+enum { OPT_STORE = 0x1000, OPT_LOG_LEVEL, OPT_LOG_FORMAT, OPT_FIRST_FREE_ };
+#define APP_COMMON_LONGOPTS                                                                        \
+    {"store", required_argument, NULL, OPT_STORE},                                                 \
+        {"log-level", required_argument, NULL, OPT_LOG_LEVEL},                                     \
+        {"log-format", required_argument, NULL, OPT_LOG_FORMAT},                                   \
+        {"help", no_argument, NULL, 'h'}
+#define APP_COMMON_HELP                                                                            \
+    "      --store LOCATION     bar store: a directory, file://DIR (default: $SCREENER_STORE,\n"    \
+    "                           else s3://$S3_BUCKET_NAME, else ./data)\n"                         \
+    "      --log-level LEVEL    debug, info, warn (default), error, off\n"                         \
+    "      --log-format FORMAT  auto (text on a terminal, else JSON lines), json, human\n"         \
+    "  -h, --help               show this help\n"
+
+void app_init(struct app *a, const char *prog);
+void app_release(struct app *a);
+
+/* Handle a common option; returns 0 when handled, EXIT_USAGE on a bad value, -1 when opt is
+ * not a common one. */
+int app_common_option(struct app *a, int opt, const char *arg);
+
+/* Resolve and open the store (flag, SCREENER_STORE, S3_BUCKET_NAME, ./data). */
+int app_open_store(struct app *a, struct diag *d);
+
+/* Print "<prog>: error: <diag or err_str>" to stderr and return the exit code for err. */
+int app_fail(const struct app *a, int err, const struct diag *d);
+int app_usage_error(const struct app *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int app_exit_code(int err);
+
+/* Parse helpers for flag values: whole numbers in [min, max], dates, prices. */
+int app_parse_long(const struct app *a, const char *flag, const char *s, long min, long max,
+                   long *out);
+int app_parse_date(const struct app *a, const char *flag, const char *s, int32_t *out);
+int app_parse_price(const struct app *a, const char *flag, const char *s, int64_t *out);
+
+/* Write all of data to stdout; EXIT_FAIL (after a message) when stdout fails. */
+int app_write_stdout(const struct app *a, const char *data, size_t len);
+
+/* Subcommands */
+int cmd_import(int argc, char **argv);
+int cmd_screen(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+
+#endif

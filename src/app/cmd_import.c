@@ -1,0 +1,100 @@
+/* screener import - load bars from CSV files. */
+#include "app/app.h"
+#include "base/log.h"
+#include "collect/csvimport.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "base/banned.h"
+
+static const char help[] =
+    "usage: screener import [options] FILE...\n\n"
+    "Load daily bars from CSV files into the store.  A file's header names at least\n"
+    "symbol,date,open,high,low,close,volume (any order, any case); vwap and trades are\n"
+    "optional; other columns are ignored.  Bad rows (not numbers, non-positive prices,\n"
+    "high below low, bad dates) are reported with file:line and skipped.  Bars already\n"
+    "stored are skipped, so importing a file twice changes nothing; a bar stored with\n"
+    "different values is a conflict: reported, not written, exit code 4.\n\n"
+    "Options:\n"
+    "      --strict             a bad row fails its whole file (exit code 3)\n"
+    "      --splits FILE        also record split facts: CSV symbol,ex_date,new_rate,old_rate\n"
+    "                           (a 2-for-1 split is new_rate 2, old_rate 1); repeatable\n" APP_COMMON_HELP;
+
+enum { OPT_STRICT = OPT_FIRST_FREE_, OPT_SPLITS };
+
+int cmd_import(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"strict", no_argument, NULL, OPT_STRICT},
+        {"splits", required_argument, NULL, OPT_SPLITS},
+        APP_COMMON_LONGOPTS,
+        {NULL, 0, NULL, 0},
+    };
+    struct app a;
+    app_init(&a, "screener import");
+    struct csvimport_opts o = {.strict = 0, .max_report = 20};
+    const char *splits[64];
+    size_t nsplits = 0;
+    int opt, rc;
+    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'h': fputs(help, stdout); return 0;
+        case OPT_STRICT: o.strict = 1; break;
+        case OPT_SPLITS:
+            if (nsplits == sizeof splits / sizeof splits[0])
+                return app_usage_error(&a, "--splits: at most 64 files");
+            splits[nsplits++] = optarg;
+            break;
+        case '?': return app_usage_error(&a, "unknown or incomplete option");
+        default:
+            if ((rc = app_common_option(&a, opt, optarg)) != 0)
+                return rc < 0 ? EXIT_USAGE : rc;
+        }
+    }
+    if (optind == argc && nsplits == 0)
+        return app_usage_error(&a, "no file to import");
+
+    struct diag d = {{0}};
+    int err = app_open_store(&a, &d);
+    if (err) {
+        rc = app_fail(&a, err, &d);
+        app_release(&a);
+        return rc;
+    }
+    struct csvimport_stats st = {0};
+    int worst = ERR_OK;
+    rc = 0;
+    for (int i = optind; i < argc; i++) {
+        err = csvimport_file(a.bs, argv[i], &o, &st, &d);
+        if (err == ERR_CONFLICT) {
+            fprintf(stderr, "%s: %s: %s\n", a.prog, argv[i], d.text);
+            worst = err;
+        } else if (err) {
+            rc = app_fail(&a, err, &d);
+            break;
+        }
+    }
+    size_t added_splits = 0;
+    for (size_t i = 0; i < nsplits && rc == 0; i++) {
+        size_t added;
+        err = csvimport_splits(a.bs, splits[i], &added, &d);
+        if (err)
+            rc = app_fail(&a, err, &d);
+        added_splits += added;
+    }
+    printf("imported %zu new bars on %zu days from %zu file%s: %zu already stored, %zu bad rows "
+           "skipped, %zu conflicts",
+           st.imported, st.days, st.files, st.files == 1 ? "" : "s", st.present, st.bad,
+           st.conflicts);
+    if (nsplits)
+        printf("; %zu new split facts", added_splits);
+    printf("\n");
+    log_info("import finished", LF_INT("rows", st.rows), LF_INT("imported", st.imported),
+             LF_INT("present", st.present), LF_INT("bad", st.bad),
+             LF_INT("conflicts", st.conflicts));
+    app_release(&a);
+    if (rc)
+        return rc;
+    return app_exit_code(worst);
+}

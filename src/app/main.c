@@ -1,0 +1,60 @@
+/* main.c - `screener`: one binary, one table of subcommands. */
+#include "app/app.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/banned.h"
+
+#ifndef SCREENER_VERSION
+#define SCREENER_VERSION "dev"
+#endif
+
+static const struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} commands[] = {
+    {"demo", cmd_demo, "run the whole job offline on a generated sample market"},
+    {"import", cmd_import, "load bars (and split facts) from CSV files into the store"},
+    {"screen", cmd_screen, "rank stocks by 180-day drawdown or one-day drop"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: screener <command> [options]\n\n"
+                 "A contrarian stock screener for US large caps: keeps daily bars as\n"
+                 "append-only CSV and ranks the universe by how far each stock has fallen.\n\n"
+                 "Commands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out,
+            "\n'screener <command> --help' describes a command.\n\n"
+            "Exit codes: 0 ok, 1 failure (I/O, internal), 2 bad command line, 3 bad data,\n"
+            "4 conflicting bars refused, 5 nothing to work on (empty store, date not stored).\n");
+}
+
+int main(int argc, char **argv)
+{
+    /* A closed pipe (`screener screen | head`) is a normal end, not a crash. */
+    signal(SIGPIPE, SIG_IGN);
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {
+        printf("screener %s\n", SCREENER_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(name, commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "screener: '%s' is not a command. See 'screener --help'.\n", name);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,44 @@
+/* emf.h - CloudWatch Embedded Metric Format: metrics as one JSON log line.
+ *
+ * In Lambda, CloudWatch turns such lines into metrics with no API call and no IAM permission.
+ * The project's namespaces and dimensions (SPEC 5) are named here so they are spelled once.
+ */
+#ifndef BASE_EMF_H
+#define BASE_EMF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "base/buf.h"
+
+#define EMF_NS_BUSINESS "StockScreener/Business"
+#define EMF_NS_PERFORMANCE "StockScreener/Performance"
+
+struct emf_dim {
+    const char *name;
+    const char *value;
+};
+
+struct emf_metric {
+    const char *name;
+    const char *unit; /* "Count", "Percent", "Count/Second", "Milliseconds", ... */
+    double value;
+};
+
+/* Format one EMF document (a single line ending in '\n') into out.  At most 30 dimensions
+ * and 100 metrics; non-finite values are left out (CloudWatch rejects them). */
+int emf_format(struct buf *out, const char *ns, const struct emf_dim *dims, size_t ndims,
+               const struct emf_metric *metrics, size_t nmetrics, int64_t timestamp_ms);
+
+/* Where emf_emit() writes: the log stream by default; stdout under Lambda. */
+void emf_set_stream(FILE *stream);
+
+/* Format with the current time and write the line. */
+int emf_emit(const char *ns, const struct emf_dim *dims, size_t ndims,
+             const struct emf_metric *metrics, size_t nmetrics);
+
+/* The business metric with the project's standard dimensions (Strategy, Universe). */
+int emf_emit_business(const struct emf_metric *metrics, size_t nmetrics);
+
+#endif

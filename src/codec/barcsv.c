@@ -1,0 +1,157 @@
+#include "codec/barcsv.h"
+#include "codec/num.h"
+#include "base/date.h"
+
+#include <string.h>
+
+#include "base/banned.h"
+
+static const char *const col_names[BARCSV_NCOLS] = {
+    "symbol", "date", "open", "high", "low", "close", "volume", "vwap", "trades",
+};
+
+int barcsv_reader_init(struct barcsv_reader *r, const char *name, char *data, size_t len,
+                       struct diag *d)
+{
+    struct csv_field f[BARCSV_MAX_FIELDS];
+    size_t n;
+    r->name = name;
+    csv_reader_init(&r->csv, data, len);
+    /* A UTF-8 byte order mark, as spreadsheets write it, is not part of the first name. */
+    if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
+        r->csv.p += 3;
+    int err = csv_next(&r->csv, f, BARCSV_MAX_FIELDS, &n, d);
+    if (err == ERR_EOF)
+        return diag_set(d, ERR_PARSE, "%s: empty file, expected a header row", name);
+    if (err)
+        return diag_prefix(d, ERR_PARSE, "%s", name);
+    for (int c = 0; c < BARCSV_NCOLS; c++)
+        r->col[c] = -1;
+    for (size_t i = 0; i < n; i++) {
+        for (int c = 0; c < BARCSV_NCOLS; c++) {
+            if (csv_field_is(&f[i], col_names[c])) {
+                if (r->col[c] >= 0)
+                    return diag_set(d, ERR_PARSE, "%s:%zu: column '%s' appears twice", name,
+                                    r->csv.line, col_names[c]);
+                r->col[c] = (int)i;
+            }
+        }
+    }
+    for (int c = 0; c <= BARCSV_VOLUME; c++) {
+        if (r->col[c] < 0)
+            return diag_set(d, ERR_PARSE,
+                            "%s:%zu: header lacks column '%s' (need at least "
+                            "symbol,date,open,high,low,close,volume)",
+                            name, r->csv.line, col_names[c]);
+    }
+    r->ncols = n;
+    r->canonical = n == BARCSV_NCOLS;
+    for (int c = 0; c < BARCSV_NCOLS && r->canonical; c++)
+        r->canonical = r->col[c] == c;
+    return ERR_OK;
+}
+
+size_t barcsv_line(const struct barcsv_reader *r)
+{
+    return r->csv.line;
+}
+
+static int bad_field(struct barcsv_reader *r, struct diag *d, int err, int col,
+                     const struct csv_field *f, const char *expected)
+{
+    char q[64];
+    diag_quote(q, sizeof q, f->ptr, f->len, 40);
+    return diag_set(d, err, "%s:%zu: field '%s': expected %s, got '%s'", r->name, r->csv.line,
+                    col_names[col], expected, q);
+}
+
+static int price(struct barcsv_reader *r, const struct csv_field *f, int col, int64_t *out,
+                 struct diag *d)
+{
+    int err = num_parse_fixed(f->ptr, f->len, out);
+    if (err)
+        return bad_field(r, d, err, col, f, "a decimal price");
+    return ERR_OK;
+}
+
+static int count(struct barcsv_reader *r, const struct csv_field *f, int col, int64_t *out,
+                 struct diag *d)
+{
+    int err = num_parse_int(f->ptr, f->len, out);
+    if (err)
+        return bad_field(r, d, err, col, f, "a whole number");
+    return ERR_OK;
+}
+
+int barcsv_next(struct barcsv_reader *r, struct bar *b, struct diag *d)
+{
+    struct csv_field f[BARCSV_MAX_FIELDS];
+    size_t n;
+    int err = csv_next(&r->csv, f, BARCSV_MAX_FIELDS, &n, d);
+    if (err == ERR_EOF)
+        return err;
+    if (err)
+        return diag_prefix(d, err, "%s", r->name);
+    if (n != r->ncols)
+        return diag_set(d, ERR_PARSE, "%s:%zu: expected %zu fields as in the header, got %zu",
+                        r->name, r->csv.line, r->ncols, n);
+
+    const struct csv_field *sym = &f[r->col[BARCSV_SYMBOL]];
+    if (!bar_symbol_valid(sym->ptr, sym->len))
+        return bad_field(r, d, ERR_INVALID, BARCSV_SYMBOL, sym,
+                         "a ticker of 1-15 characters A-Z 0-9 . - /");
+    memcpy(b->symbol, sym->ptr, sym->len);
+    b->symbol[sym->len] = '\0';
+
+    const struct csv_field *day = &f[r->col[BARCSV_DATE]];
+    if (date_parse(day->ptr, day->len, &b->date))
+        return bad_field(r, d, ERR_PARSE, BARCSV_DATE, day, "a date YYYY-MM-DD");
+
+    if ((err = price(r, &f[r->col[BARCSV_OPEN]], BARCSV_OPEN, &b->open, d)) ||
+        (err = price(r, &f[r->col[BARCSV_HIGH]], BARCSV_HIGH, &b->high, d)) ||
+        (err = price(r, &f[r->col[BARCSV_LOW]], BARCSV_LOW, &b->low, d)) ||
+        (err = price(r, &f[r->col[BARCSV_CLOSE]], BARCSV_CLOSE, &b->close, d)) ||
+        (err = count(r, &f[r->col[BARCSV_VOLUME]], BARCSV_VOLUME, &b->volume, d)))
+        return err;
+    b->vwap = BAR_NONE;
+    b->trades = BAR_NONE;
+    if (r->col[BARCSV_VWAP] >= 0 && f[r->col[BARCSV_VWAP]].len &&
+        (err = price(r, &f[r->col[BARCSV_VWAP]], BARCSV_VWAP, &b->vwap, d)))
+        return err;
+    if (r->col[BARCSV_TRADES] >= 0 && f[r->col[BARCSV_TRADES]].len &&
+        (err = count(r, &f[r->col[BARCSV_TRADES]], BARCSV_TRADES, &b->trades, d)))
+        return err;
+    if ((err = bar_validate(b, d)))
+        return diag_prefix(d, err, "%s:%zu: %s", r->name, r->csv.line, b->symbol);
+    return ERR_OK;
+}
+
+int barcsv_write_header(struct buf *out)
+{
+    return buf_puts(out, BARCSV_HEADER);
+}
+
+int barcsv_write_row(struct buf *out, const struct bar *b)
+{
+    char line[BAR_SYMBOL_MAX + 1 + DATE_STRLEN + 1 + 6 * NUM_FIXED_STRMAX + 2 * 24];
+    size_t n = strlen(b->symbol);
+    memcpy(line, b->symbol, n);
+    line[n++] = ',';
+    date_format(b->date, line + n);
+    n += DATE_STRLEN;
+    const int64_t prices[] = {b->open, b->high, b->low, b->close};
+    for (int i = 0; i < 4; i++) {
+        line[n++] = ',';
+        n += num_format_fixed(prices[i], line + n);
+    }
+    line[n++] = ',';
+    n += num_format_int(b->volume, line + n);
+    line[n++] = ',';
+    if (b->vwap != BAR_NONE)
+        n += num_format_fixed(b->vwap, line + n);
+    line[n++] = ',';
+    if (b->trades != BAR_NONE)
+        n += num_format_int(b->trades, line + n);
+    line[n++] = '\n';
+    return buf_append(out, line, n);
+}

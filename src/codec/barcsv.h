@@ -1,0 +1,59 @@
+/* barcsv.h - bars as CSV: reading any file whose header names the bar columns, and writing the
+ * store's canonical form.
+ *
+ * Reading: the header must name at least symbol,date,open,high,low,close,volume (any order,
+ * any case); vwap and trades are optional; other columns are ignored.  Each row is parsed and
+ * validated; a bad row is reported with file, line and field, and reading can go on.
+ *
+ * Writing: the canonical header "symbol,date,open,high,low,close,volume,vwap,trades" and rows
+ * with prices in their shortest exact form, so equal bars always give equal bytes.
+ */
+#ifndef CODEC_BARCSV_H
+#define CODEC_BARCSV_H
+
+#include <stddef.h>
+
+#include "base/buf.h"
+#include "codec/bar.h"
+#include "codec/csv.h"
+
+#define BARCSV_HEADER "symbol,date,open,high,low,close,volume,vwap,trades\n"
+#define BARCSV_MAX_FIELDS 64
+
+enum barcsv_col {
+    BARCSV_SYMBOL,
+    BARCSV_DATE,
+    BARCSV_OPEN,
+    BARCSV_HIGH,
+    BARCSV_LOW,
+    BARCSV_CLOSE,
+    BARCSV_VOLUME,
+    BARCSV_VWAP,
+    BARCSV_TRADES,
+    BARCSV_NCOLS
+};
+
+struct barcsv_reader {
+    struct csv_reader csv;
+    const char *name; /* for messages: a file name or store key */
+    int col[BARCSV_NCOLS];
+    size_t ncols; /* fields in the header: every row must have as many */
+    int canonical; /* header is exactly the canonical one */
+};
+
+/* Read the header of data[0..len) (writable, kept alive by the caller).  ERR_PARSE when it is
+ * missing or lacks a required column; d says which. */
+int barcsv_reader_init(struct barcsv_reader *r, const char *name, char *data, size_t len,
+                       struct diag *d);
+
+/* Next bar: ERR_OK, ERR_EOF, or an error for a bad row (d: "name:line: field 'x': ...");
+ * after a bad row the next call reads the following row. */
+int barcsv_next(struct barcsv_reader *r, struct bar *out, struct diag *d);
+
+/* Line number of the row last returned. */
+size_t barcsv_line(const struct barcsv_reader *r);
+
+int barcsv_write_header(struct buf *out);
+int barcsv_write_row(struct buf *out, const struct bar *b);
+
+#endif

@@ -1,0 +1,143 @@
+#include "codec/csv.h"
+
+#include <string.h>
+
+#include "base/banned.h"
+
+void csv_reader_init(struct csv_reader *r, char *data, size_t len)
+{
+    r->p = data;
+    r->end = data + len;
+    r->line = 0;
+    r->next_line = 1;
+}
+
+static void skip_line(struct csv_reader *r)
+{
+    char *nl = memchr(r->p, '\n', (size_t)(r->end - r->p));
+    r->p = nl ? nl + 1 : r->end;
+    r->next_line++;
+}
+
+/* Parse a quoted field starting at the opening quote; unescape in place. */
+static int quoted(struct csv_reader *r, struct csv_field *f, struct diag *d)
+{
+    char *src = r->p + 1;
+    char *dst = src;
+    f->ptr = src;
+    for (;;) {
+        if (src >= r->end) {
+            r->p = r->end;
+            return diag_set(d, ERR_PARSE, "line %zu: unterminated quoted field", r->line);
+        }
+        char c = *src++;
+        if (c == '"') {
+            if (src < r->end && *src == '"') {
+                *dst++ = '"';
+                src++;
+                continue;
+            }
+            break;
+        }
+        if (c == '\n')
+            r->next_line++;
+        *dst++ = c;
+    }
+    f->len = (size_t)(dst - f->ptr);
+    r->p = src;
+    if (r->p < r->end && *r->p != ',' && *r->p != '\n' &&
+        !(*r->p == '\r' && r->p + 1 < r->end && r->p[1] == '\n') &&
+        !(*r->p == '\r' && r->p + 1 == r->end)) {
+        size_t line = r->line;
+        skip_line(r);
+        return diag_set(d, ERR_PARSE, "line %zu: unexpected character after closing quote",
+                        line);
+    }
+    return ERR_OK;
+}
+
+int csv_next(struct csv_reader *r, struct csv_field *fields, size_t max, size_t *nfields,
+             struct diag *d)
+{
+    /* Skip blank lines (LF or CRLF only). */
+    for (;;) {
+        if (r->p >= r->end)
+            return ERR_EOF;
+        if (*r->p == '\n') {
+            r->p++;
+            r->next_line++;
+        } else if (*r->p == '\r' && r->p + 1 < r->end && r->p[1] == '\n') {
+            r->p += 2;
+            r->next_line++;
+        } else {
+            break;
+        }
+    }
+    r->line = r->next_line;
+    size_t n = 0;
+    for (;;) {
+        if (n == max) {
+            size_t line = r->line;
+            skip_line(r);
+            return diag_set(d, ERR_TOOBIG, "line %zu: more than %zu fields", line, max);
+        }
+        struct csv_field *f = &fields[n++];
+        if (r->p < r->end && *r->p == '"') {
+            int err = quoted(r, f, d);
+            if (err)
+                return err;
+        } else {
+            char *start = r->p;
+            char *q = r->p;
+            while (q < r->end && *q != ',' && *q != '\n')
+                q++;
+            char *stop = q;
+            if (stop > start && stop[-1] == '\r' && (q == r->end || *q == '\n'))
+                stop--;
+            f->ptr = start;
+            f->len = (size_t)(stop - start);
+            r->p = q;
+        }
+        if (r->p >= r->end) {
+            r->next_line++;
+            break;
+        }
+        if (*r->p == ',') {
+            r->p++;
+            continue;
+        }
+        if (*r->p == '\r')
+            r->p++;
+        if (r->p < r->end && *r->p == '\n')
+            r->p++;
+        r->next_line++;
+        break;
+    }
+    *nfields = n;
+    return ERR_OK;
+}
+
+int csv_field_is(const struct csv_field *f, const char *s)
+{
+    const char *p = f->ptr;
+    size_t len = f->len;
+    while (len && (*p == ' ' || *p == '\t')) {
+        p++;
+        len--;
+    }
+    while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+        len--;
+    size_t n = strlen(s);
+    if (len != n)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char a = p[i], b = s[i];
+        if (a >= 'A' && a <= 'Z')
+            a = (char)(a - 'A' + 'a');
+        if (b >= 'A' && b <= 'Z')
+            b = (char)(b - 'A' + 'a');
+        if (a != b)
+            return 0;
+    }
+    return 1;
+}

@@ -1,0 +1,154 @@
+#include "collect/csvimport.h"
+#include "base/date.h"
+#include "base/log.h"
+#include "codec/barcsv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/banned.h"
+
+int csvimport_read_file(const char *path, struct buf *out, struct diag *d)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return diag_set(d, errno == ENOENT ? ERR_NOTFOUND : ERR_IO, "cannot open '%s': %s", path,
+                        strerror(errno));
+    struct stat st;
+    int err = ERR_OK;
+    if (fstat(fd, &st) != 0) {
+        err = diag_set(d, ERR_IO, "cannot stat '%s': %s", path, strerror(errno));
+    } else if (S_ISDIR(st.st_mode)) {
+        err = diag_set(d, ERR_USAGE, "'%s' is a directory, expected a CSV file", path);
+    } else if (S_ISREG(st.st_mode) && (size_t)st.st_size > out->max) {
+        err = diag_set(d, ERR_TOOBIG, "'%s' is %lld bytes, over the limit of %zu", path,
+                       (long long)st.st_size, out->max);
+    } else if (S_ISREG(st.st_mode)) {
+        err = buf_reserve(out, (size_t)st.st_size);
+    }
+    char chunk[65536];
+    while (!err) {
+        ssize_t n = read(fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            err = diag_set(d, ERR_IO, "cannot read '%s': %s", path, strerror(errno));
+        else if (n == 0)
+            break;
+        else if ((err = buf_append(out, chunk, (size_t)n)))
+            diag_set(d, err, "'%s' is over the limit of %zu bytes", path, out->max);
+    }
+    close(fd);
+    return err;
+}
+
+struct conflict_ctx {
+    const char *path;
+    const size_t *lines;
+    const struct bar *bars;
+    size_t reported, max_report;
+};
+
+static void on_conflict(void *ctx, size_t index, const struct bar *other, const char *field)
+{
+    struct conflict_ctx *c = ctx;
+    if (c->reported++ >= c->max_report)
+        return;
+    char where[600], day[DATE_STRLEN + 1];
+    snprintf(where, sizeof where, "%s:%zu", c->path, c->lines[index]);
+    date_format(other->date, day);
+    log_warn("bar conflicts with the stored one; not imported", LF_STR("where", where),
+             LF_STR("symbol", c->bars[index].symbol), LF_STR("date", day),
+             LF_STR("field", field));
+}
+
+int csvimport_file(struct barstore *bs, const char *path, const struct csvimport_opts *opts,
+                   struct csvimport_stats *stats, struct diag *d)
+{
+    struct buf data = BUF_INIT(CSVIMPORT_FILE_MAX);
+    struct barvec bars;
+    size_t *lines = NULL, lines_cap = 0;
+    barvec_init(&bars);
+    int err = csvimport_read_file(path, &data, d);
+    struct barcsv_reader r;
+    if (!err)
+        err = barcsv_reader_init(&r, path, data.data ? data.data : (char *)"", data.len, d);
+    size_t bad = 0;
+    while (!err) {
+        struct bar b;
+        struct diag why;
+        int rc = barcsv_next(&r, &b, &why);
+        if (rc == ERR_EOF)
+            break;
+        if (rc == ERR_OK) {
+            stats->rows++;
+            if (bars.n == lines_cap) {
+                lines_cap = lines_cap ? 2 * lines_cap : 4096;
+                size_t *l = realloc(lines, lines_cap * sizeof *l);
+                if (!l) {
+                    err = diag_set(d, ERR_NOMEM, "out of memory reading '%s'", path);
+                    break;
+                }
+                lines = l;
+            }
+            lines[bars.n] = barcsv_line(&r);
+            if ((err = barvec_push(&bars, &b)))
+                diag_set(d, err, "out of memory reading '%s'", path);
+            continue;
+        }
+        if (rc == ERR_NOMEM || rc == ERR_IO) {
+            err = diag_set(d, rc, "%s", why.text);
+            break;
+        }
+        stats->rows++;
+        bad++;
+        if (opts->strict) {
+            err = diag_set(d, rc, "%s (strict mode: nothing imported from this file)", why.text);
+            break;
+        }
+        if (bad <= opts->max_report)
+            log_warn("skipped a bad row", LF_STR("error", why.text));
+    }
+    if (!err && bad > opts->max_report)
+        log_warn("more bad rows skipped", LF_STR("file", path),
+                 LF_INT("not_shown", bad - opts->max_report));
+    stats->bad += bad;
+    if (!err) {
+        struct conflict_ctx cc = {path, lines, bars.v, 0, opts->max_report};
+        struct barstore_write_opts wo = {
+            .skip_conflicts = 1, .on_conflict = on_conflict, .ctx = &cc};
+        struct barstore_write_stats ws;
+        err = barstore_write(bs, bars.v, bars.n, &wo, &ws, d);
+        stats->imported += ws.rows_new;
+        stats->present += ws.rows_same;
+        stats->conflicts += ws.rows_conflict;
+        stats->days += ws.days_touched;
+        if (cc.reported > opts->max_report)
+            log_warn("more conflicts not shown", LF_STR("file", path),
+                     LF_INT("not_shown", cc.reported - opts->max_report));
+    }
+    stats->files++;
+    free(lines);
+    barvec_release(&bars);
+    buf_release(&data);
+    return err;
+}
+
+int csvimport_splits(struct barstore *bs, const char *path, size_t *added, struct diag *d)
+{
+    struct buf data = BUF_INIT((size_t)64 << 20);
+    struct splitvec sv;
+    splitvec_init(&sv);
+    int err = csvimport_read_file(path, &data, d);
+    if (!err)
+        err = splitcsv_parse(path, data.data ? data.data : (char *)"", data.len, &sv, d);
+    if (!err)
+        err = barstore_write_splits(bs, sv.v, sv.n, added, d);
+    splitvec_release(&sv);
+    buf_release(&data);
+    return err;
+}

@@ -1,0 +1,362 @@
+#include "screen/screen.h"
+#include "base/date.h"
+#include "codec/num.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/banned.h"
+
+/* Prices inside the engine are in the symbol's "original share" basis: s = raw millionths
+ * times the product G of the factors of every split with ex_date on or before the bar's date.
+ * Comparing s values compares split-adjusted prices, whatever splits came in between, and a
+ * value is brought back to the basis of date D by dividing by G as of D.  Without splits
+ * G = 1 and s is the exact integer number of millionths. */
+
+struct win_entry { /* every bar in the window: for the count and the volume average */
+    int32_t date;
+    double volume_s;
+};
+
+struct peak_entry { /* the monotone deque of highs: decreasing from front to back */
+    int64_t seq;
+    int32_t date;
+    double high_s;
+};
+
+struct sym {
+    char symbol[BAR_SYMBOL_MAX + 1];
+    int32_t last_date; /* date of the latest bar fed */
+    int64_t seq;       /* index of the latest bar among the symbol's bars */
+    double g;          /* split factor product as of last_date */
+    size_t next_split; /* first split of this symbol not yet applied */
+    size_t split_end;
+    double close_s, prev_close_s;
+    int has_prev;
+    int64_t volume;
+    /* rings, capacity = window days */
+    struct win_entry *win;
+    size_t win_head, win_len;
+    double win_volume_s;
+    struct peak_entry *dq;
+    size_t dq_head, dq_len;
+};
+
+struct screen {
+    struct screen_opts o;
+    struct split *splits;
+    size_t nsplits;
+    struct sym *syms;
+    size_t nsyms, syms_cap;
+    uint32_t *table; /* open addressing: index + 1, 0 = empty */
+    size_t table_cap;
+    int32_t day;
+    int have_day;
+    uint32_t *today; /* symbols with a bar on the current day */
+    size_t ntoday, today_cap;
+    struct screen_row *rows;
+    size_t rows_cap;
+};
+
+void screen_opts_default(struct screen_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->window_days = SCREEN_WINDOW_DEFAULT;
+    o->min_bars = SCREEN_MIN_BARS_DEFAULT;
+    o->by = SCREEN_BY_DRAWDOWN;
+    o->top = SCREEN_TOP_DEFAULT;
+}
+
+int screen_new(const struct screen_opts *opts, const struct split *splits, size_t nsplits,
+               struct screen **out, struct diag *d)
+{
+    if (opts->window_days < 1 || opts->window_days > SCREEN_WINDOW_MAX)
+        return diag_set(d, ERR_INVALID, "window must be 1 to %d days, got %d", SCREEN_WINDOW_MAX,
+                        opts->window_days);
+    if (opts->min_bars < 1 || opts->min_bars > opts->window_days)
+        return diag_set(d, ERR_INVALID, "minimum bars must be 1 to the window (%d), got %d",
+                        opts->window_days, opts->min_bars);
+    struct screen *s = calloc(1, sizeof *s);
+    if (!s)
+        return diag_set(d, ERR_NOMEM, "out of memory");
+    s->o = *opts;
+    if (nsplits) {
+        s->splits = malloc(nsplits * sizeof *s->splits);
+        if (!s->splits) {
+            free(s);
+            return diag_set(d, ERR_NOMEM, "out of memory");
+        }
+        memcpy(s->splits, splits, nsplits * sizeof *splits);
+        s->nsplits = nsplits;
+    }
+    *out = s;
+    return ERR_OK;
+}
+
+void screen_free(struct screen *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->nsyms; i++) {
+        free(s->syms[i].win);
+        free(s->syms[i].dq);
+    }
+    free(s->syms);
+    free(s->table);
+    free(s->today);
+    free(s->rows);
+    free(s->splits);
+    free(s);
+}
+
+size_t screen_symbols(const struct screen *s)
+{
+    return s->nsyms;
+}
+
+static uint32_t hash_symbol(const char *p)
+{
+    uint32_t h = 2166136261u;
+    while (*p)
+        h = (h ^ (unsigned char)*p++) * 16777619u;
+    return h;
+}
+
+static int table_grow(struct screen *s)
+{
+    size_t cap = s->table_cap ? s->table_cap * 2 : 2048;
+    uint32_t *t = calloc(cap, sizeof *t);
+    if (!t)
+        return ERR_NOMEM;
+    for (size_t i = 0; i < s->nsyms; i++) {
+        size_t h = hash_symbol(s->syms[i].symbol) & (cap - 1);
+        while (t[h])
+            h = (h + 1) & (cap - 1);
+        t[h] = (uint32_t)i + 1;
+    }
+    free(s->table);
+    s->table = t;
+    s->table_cap = cap;
+    return ERR_OK;
+}
+
+/* Locate the splits of a new symbol in the sorted log. */
+static void find_splits(const struct screen *s, struct sym *y)
+{
+    size_t lo = 0, hi = s->nsplits;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(s->splits[mid].symbol, y->symbol) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    y->next_split = lo;
+    while (hi < s->nsplits && strcmp(s->splits[hi].symbol, y->symbol) == 0)
+        hi++;
+    y->split_end = hi < lo ? lo : hi;
+}
+
+static int lookup(struct screen *s, const char *symbol, uint32_t *out)
+{
+    if ((s->nsyms + 1) * 2 > s->table_cap && table_grow(s))
+        return ERR_NOMEM;
+    size_t h = hash_symbol(symbol) & (s->table_cap - 1);
+    while (s->table[h]) {
+        uint32_t i = s->table[h] - 1;
+        if (strcmp(s->syms[i].symbol, symbol) == 0) {
+            *out = i;
+            return ERR_OK;
+        }
+        h = (h + 1) & (s->table_cap - 1);
+    }
+    if (s->nsyms == s->syms_cap) {
+        size_t cap = s->syms_cap ? s->syms_cap * 2 : 1024;
+        struct sym *v = realloc(s->syms, cap * sizeof *v);
+        if (!v)
+            return ERR_NOMEM;
+        s->syms = v;
+        s->syms_cap = cap;
+    }
+    struct sym *y = &s->syms[s->nsyms];
+    memset(y, 0, sizeof *y);
+    memcpy(y->symbol, symbol, strlen(symbol) + 1);
+    y->g = 1.0;
+    y->seq = -1;
+    y->win = malloc((size_t)s->o.window_days * sizeof *y->win);
+    y->dq = malloc((size_t)s->o.window_days * sizeof *y->dq);
+    if (!y->win || !y->dq) {
+        free(y->win);
+        free(y->dq);
+        return ERR_NOMEM;
+    }
+    find_splits(s, y);
+    s->table[h] = (uint32_t)s->nsyms + 1;
+    *out = (uint32_t)s->nsyms++;
+    return ERR_OK;
+}
+
+static void add_bar(struct screen *s, struct sym *y, const struct bar *b)
+{
+    const size_t cap = (size_t)s->o.window_days;
+    const int32_t start = b->date - (s->o.window_days - 1);
+
+    while (y->next_split < y->split_end && s->splits[y->next_split].ex_date <= b->date)
+        y->g *= split_factor(&s->splits[y->next_split++]);
+
+    y->seq++;
+    y->last_date = b->date;
+    y->prev_close_s = y->close_s;
+    y->has_prev = y->seq > 0;
+    y->close_s = (double)b->close * y->g;
+    y->volume = b->volume;
+
+    /* Window of all bars: expire, then append. */
+    while (y->win_len && y->win[y->win_head].date < start) {
+        y->win_volume_s -= y->win[y->win_head].volume_s;
+        y->win_head = (y->win_head + 1) % cap;
+        y->win_len--;
+    }
+    if (y->win_len == 0)
+        y->win_volume_s = 0; /* no drift from a long run of additions and subtractions */
+    double volume_s = (double)b->volume / y->g;
+    y->win[(y->win_head + y->win_len) % cap] = (struct win_entry){b->date, volume_s};
+    y->win_len++;
+    y->win_volume_s += volume_s;
+
+    /* Monotone deque of highs: expire the front, drop lower-or-equal highs from the back so
+     * that the front is the highest high and the latest one among equals. */
+    while (y->dq_len && y->dq[y->dq_head].date < start) {
+        y->dq_head = (y->dq_head + 1) % cap;
+        y->dq_len--;
+    }
+    double high_s = (double)b->high * y->g;
+    while (y->dq_len && y->dq[(y->dq_head + y->dq_len - 1) % cap].high_s <= high_s)
+        y->dq_len--;
+    y->dq[(y->dq_head + y->dq_len) % cap] = (struct peak_entry){y->seq, b->date, high_s};
+    y->dq_len++;
+}
+
+int screen_add_day(struct screen *s, int32_t date, const struct bar *bars, size_t n,
+                   struct diag *d)
+{
+    if (s->have_day && date <= s->day) {
+        char a[DATE_STRLEN + 1], b[DATE_STRLEN + 1];
+        date_format(date, a);
+        date_format(s->day, b);
+        return diag_set(d, ERR_INVALID, "screen: day %s fed after %s", a, b);
+    }
+    if (n > s->today_cap) {
+        uint32_t *t = realloc(s->today, n * sizeof *t);
+        if (!t)
+            return diag_set(d, ERR_NOMEM, "out of memory");
+        s->today = t;
+        s->today_cap = n;
+    }
+    s->day = date;
+    s->have_day = 1;
+    s->ntoday = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct bar *b = &bars[i];
+        if (b->date != date || (i && strcmp(bars[i - 1].symbol, b->symbol) >= 0))
+            return diag_set(d, ERR_INVALID, "screen: bars of a day must share its date and be "
+                                            "sorted by symbol without repeats ('%s')",
+                            b->symbol);
+        uint32_t id;
+        if (lookup(s, b->symbol, &id))
+            return diag_set(d, ERR_NOMEM, "out of memory");
+        add_bar(s, &s->syms[id], b);
+        s->today[s->ntoday++] = id;
+    }
+    return ERR_OK;
+}
+
+static int row_before(const struct screen_row *a, const struct screen_row *b,
+                      enum screen_metric by)
+{
+    double x = by == SCREEN_BY_CHANGE ? a->change_pct : a->drawdown_pct;
+    double y = by == SCREEN_BY_CHANGE ? b->change_pct : b->drawdown_pct;
+    if (x != y)
+        return x < y;
+    return strcmp(a->symbol, b->symbol) < 0;
+}
+
+static enum screen_metric qsort_by;
+
+static int row_cmp(const void *pa, const void *pb)
+{
+    const struct screen_row *a = pa, *b = pb;
+    if (row_before(a, b, qsort_by))
+        return -1;
+    if (row_before(b, a, qsort_by))
+        return 1;
+    return 0;
+}
+
+static void fill_row(const struct screen *s, const struct sym *y, struct screen_row *r)
+{
+    const struct peak_entry *p = &y->dq[y->dq_head];
+    r->date = s->day;
+    r->rank = 0;
+    memcpy(r->symbol, y->symbol, sizeof r->symbol);
+    r->close = y->close_s / y->g / (double)NUM_FIXED_SCALE;
+    r->peak = p->high_s / y->g / (double)NUM_FIXED_SCALE;
+    r->peak_date = p->date;
+    r->drawdown_pct = 100.0 * (y->close_s - p->high_s) / p->high_s;
+    r->days_since_peak = (int)(y->seq - p->seq);
+    r->change_pct = y->has_prev ? 100.0 * (y->close_s / y->prev_close_s - 1.0) : (double)NAN;
+    r->volume = y->volume;
+}
+
+int screen_rank(struct screen *s, const struct screen_row **rows, size_t *n)
+{
+    size_t want = s->o.top ? s->o.top : s->ntoday;
+    if (want > s->ntoday)
+        want = s->ntoday;
+    if (want > s->rows_cap || s->rows_cap == 0) {
+        size_t cap = want + 1;
+        struct screen_row *r = realloc(s->rows, cap * sizeof *r);
+        if (!r)
+            return ERR_NOMEM;
+        s->rows = r;
+        s->rows_cap = cap;
+    }
+    size_t count = 0;
+    for (size_t i = 0; i < s->ntoday; i++) {
+        const struct sym *y = &s->syms[s->today[i]];
+        if (y->win_len < (size_t)s->o.min_bars)
+            continue;
+        if (s->o.min_price && (double)y->close_s / y->g < (double)s->o.min_price)
+            continue;
+        if (s->o.min_volume &&
+            y->win_volume_s * y->g / (double)y->win_len < (double)s->o.min_volume)
+            continue;
+        if (s->o.by == SCREEN_BY_CHANGE && !y->has_prev)
+            continue;
+        struct screen_row r;
+        fill_row(s, y, &r);
+        if (!s->o.top) {
+            s->rows[count++] = r;
+            continue;
+        }
+        /* Keep the best `want` rows, in order, by insertion. */
+        if (count == want && !row_before(&r, &s->rows[count - 1], s->o.by))
+            continue;
+        size_t k = count < want ? count++ : count - 1;
+        while (k > 0 && row_before(&r, &s->rows[k - 1], s->o.by)) {
+            s->rows[k] = s->rows[k - 1];
+            k--;
+        }
+        s->rows[k] = r;
+    }
+    if (!s->o.top && count > 1) {
+        qsort_by = s->o.by;
+        qsort(s->rows, count, sizeof *s->rows, row_cmp);
+    }
+    for (size_t i = 0; i < count; i++)
+        s->rows[i].rank = (int)i + 1;
+    *rows = s->rows;
+    *n = count;
+    return ERR_OK;
+}

@@ -1,0 +1,25 @@
+/* screen_run.h - run the screen engine over the bar store. */
+#ifndef SCREEN_SCREEN_RUN_H
+#define SCREEN_SCREEN_RUN_H
+
+#include "screen/screen.h"
+#include "store/barstore.h"
+
+/* Told the ranked rows of each date in the range, in date order (n may be 0). */
+typedef int (*screen_emit_fn)(void *ctx, int32_t date, const struct screen_row *rows, size_t n);
+
+struct screen_run_stats {
+    size_t days_read;   /* days read from the store, window warm-up included */
+    size_t bars_read;
+    size_t days_ranked; /* days in [from, to] */
+    size_t symbols;
+};
+
+/* Screen every stored date in [from, to]; from == INT32_MIN means "the latest stored date"
+ * (and then to is ignored).  Reads only what the window needs: the days from
+ * from - (window - 1), or the whole history when min_bars is 1 (a symbol's previous bar may
+ * then be older than the window).  ERR_NOTFOUND when no stored date is in the range. */
+int screen_run(struct barstore *bs, const struct screen_opts *opts, int32_t from, int32_t to,
+               screen_emit_fn emit, void *ctx, struct screen_run_stats *stats, struct diag *d);
+
+#endif

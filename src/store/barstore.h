@@ -1,0 +1,102 @@
+/* barstore.h - bars as append-only facts on an object store.
+ *
+ * Layout (SPEC 4):
+ *   bars/YYYY/YYYY-MM-DD/part-<hash>.csv   one or more immutable parts per trading day, each
+ *                                          sorted by symbol, named by a hash of the content
+ *   splits/part-<hash>.csv                 the split-factor log, also append-only
+ *
+ * Writing never edits a part: bars not yet stored go into a new part, created only if absent,
+ * so writing the same bars twice is a no-op and two writers never overwrite each other.  A
+ * symbol-day stored with different values is a conflict: refused (or skipped and reported),
+ * never silently resolved.  Reading merges a day's parts, validates every row and reports the
+ * part, line and field of anything wrong.
+ */
+#ifndef STORE_BARSTORE_H
+#define STORE_BARSTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/strvec.h"
+#include "codec/bar.h"
+#include "codec/split.h"
+#include "store/objstore.h"
+
+/* Largest part the reader accepts (a compacted year of 1,000 symbols is ~20 MB). */
+#define BARSTORE_PART_MAX ((size_t)256 << 20)
+
+struct barstore;
+
+/* Borrow os for the life of the barstore. */
+int barstore_new(struct objstore *os, struct barstore **out, struct diag *d);
+void barstore_free(struct barstore *bs);
+
+/* The stored days in a range and their parts. */
+struct bar_day {
+    int32_t date;
+    size_t first, nparts; /* keys[first .. first + nparts) */
+};
+
+struct bar_index {
+    struct bar_day *days; /* ascending by date */
+    size_t ndays, cap;
+    struct strvec keys;
+};
+
+void bar_index_release(struct bar_index *idx);
+
+/* List the days in [from, to] (INT32_MIN / INT32_MAX for open ends). */
+int barstore_index(struct barstore *bs, int32_t from, int32_t to, struct bar_index *out,
+                   struct diag *d);
+
+/* First and last stored dates and the number of days (ERR_NOTFOUND when the store has no
+ * bars). */
+int barstore_date_range(struct barstore *bs, int32_t *first, int32_t *last, size_t *ndays,
+                        struct diag *d);
+
+/* Read one day of idx, merged and validated, sorted by symbol, into out (replacing its
+ * content).  A row that is malformed, dated otherwise than its partition or out of order,
+ * and two parts that disagree on a symbol, are errors naming the part and line. */
+int barstore_read_day(struct barstore *bs, const struct bar_index *idx, size_t day,
+                      struct barvec *out, struct diag *d);
+
+/* Call fn for each stored day in [from, to] in date order; a non-zero return from fn stops
+ * the scan and is returned. */
+typedef int (*barstore_day_fn)(void *ctx, int32_t date, const struct bar *bars, size_t n);
+int barstore_scan(struct barstore *bs, int32_t from, int32_t to, barstore_day_fn fn, void *ctx,
+                  struct diag *d);
+
+struct barstore_write_opts {
+    /* Write the bars that do not conflict and report the others through on_conflict (the
+     * call still returns ERR_CONFLICT).  Without it a conflict writes nothing at all. */
+    int skip_conflicts;
+    /* Told about each conflicting input bar: its index in the caller's array, the value it
+     * disagrees with (stored, or earlier in the same batch) and the first differing field. */
+    void (*on_conflict)(void *ctx, size_t index, const struct bar *other, const char *field);
+    /* Told after each day is written. */
+    void (*on_progress)(void *ctx, size_t days_done, size_t days_total);
+    void *ctx;
+};
+
+struct barstore_write_stats {
+    size_t rows_new;       /* written now */
+    size_t rows_same;      /* already stored (or repeated in the batch) with the same values */
+    size_t rows_conflict;  /* refused */
+    size_t parts_written;
+    size_t days_touched;
+};
+
+/* Store bars (any order, any days).  Every bar must be valid (bar_validate). */
+int barstore_write(struct barstore *bs, const struct bar *bars, size_t n,
+                   const struct barstore_write_opts *opts, struct barstore_write_stats *stats,
+                   struct diag *d);
+
+/* The whole split log, sorted by symbol and ex_date, duplicates merged. */
+int barstore_read_splits(struct barstore *bs, struct splitvec *out, struct diag *d);
+
+/* Add split facts; the same fact twice is a no-op, a different ratio for a stored
+ * symbol and ex_date is ERR_CONFLICT and nothing is written. */
+int barstore_write_splits(struct barstore *bs, const struct split *s, size_t n,
+                          size_t *added, struct diag *d);
+
+#endif

@@ -1,0 +1,78 @@
+#include "store/objstore.h"
+
+#include <string.h>
+
+#include "base/banned.h"
+
+int objstore_key_valid(const char *key)
+{
+    size_t n = strlen(key);
+    if (n == 0 || n >= OBJ_KEY_MAX || key[0] == '/' || key[n - 1] == '/')
+        return 0;
+    const char *seg = key;
+    for (size_t i = 0; i <= n; i++) {
+        char c = key[i];
+        if (c == '/' || c == '\0') {
+            if (key + i == seg || *seg == '.')
+                return 0;
+            seg = key + i + 1;
+            continue;
+        }
+        if ((unsigned char)c < 0x21 || (unsigned char)c > 0x7e || c == '\\')
+            return 0;
+    }
+    return 1;
+}
+
+int objstore_open(const char *location, struct objstore **out, struct diag *d)
+{
+    if (strncmp(location, "s3://", 5) == 0)
+        return diag_set(d, ERR_UNSUPPORTED,
+                        "store '%s': the S3 backend is not part of this build", location);
+    if (strncmp(location, "file://", 7) == 0)
+        location += 7;
+    if (!*location)
+        return diag_set(d, ERR_USAGE, "store location is empty");
+    return objstore_local_open(location, out, d);
+}
+
+void objstore_free(struct objstore *os)
+{
+    if (os)
+        os->ops->free(os);
+}
+
+static int check_key(struct objstore *os, const char *key, struct diag *d)
+{
+    if (!objstore_key_valid(key))
+        return diag_set(d, ERR_INVALID, "store '%s': invalid object key '%s'", os->location,
+                        key);
+    return ERR_OK;
+}
+
+int objstore_get(struct objstore *os, const char *key, struct buf *out, char *etag,
+                 struct diag *d)
+{
+    int err = check_key(os, key, d);
+    return err ? err : os->ops->get(os, key, out, etag, d);
+}
+
+int objstore_put(struct objstore *os, const char *key, const void *data, size_t len,
+                 enum obj_put_mode mode, const char *if_match, struct diag *d)
+{
+    int err = check_key(os, key, d);
+    if (!err && mode == OBJ_PUT_IF_MATCH && (!if_match || !*if_match))
+        err = diag_set(d, ERR_USAGE, "conditional replace of '%s' without an etag", key);
+    return err ? err : os->ops->put(os, key, data, len, mode, if_match, d);
+}
+
+int objstore_list(struct objstore *os, const char *prefix, struct strvec *keys, struct diag *d)
+{
+    return os->ops->list(os, prefix, keys, d);
+}
+
+int objstore_del(struct objstore *os, const char *key, struct diag *d)
+{
+    int err = check_key(os, key, d);
+    return err ? err : os->ops->del(os, key, d);
+}

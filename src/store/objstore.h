@@ -1,0 +1,70 @@
+/* objstore.h - a flat namespace of immutable-by-convention objects: the storage interface.
+ *
+ * Keys are '/'-separated relative paths ("bars/2024/2024-11-22/part-ab12.csv").  Everything
+ * above this layer speaks only this interface; a backend is a set of operations:
+ * the local directory here, S3 in store/objstore_s3.c.
+ *
+ * Writes are atomic (a reader sees the whole old object or the whole new one) and may be
+ * conditional, which is what makes concurrent writers safe:
+ *   OBJ_PUT_CREATE    create only if absent (S3: If-None-Match: *) -> ERR_EXISTS otherwise
+ *   OBJ_PUT_IF_MATCH  replace only if the current etag matches (S3: If-Match) ->
+ *                     ERR_PRECONDITION otherwise (ERR_NOTFOUND if absent)
+ *   OBJ_PUT_ALWAYS    create or replace
+ */
+#ifndef STORE_OBJSTORE_H
+#define STORE_OBJSTORE_H
+
+#include <stddef.h>
+
+#include "base/buf.h"
+#include "base/err.h"
+#include "base/strvec.h"
+
+#define OBJ_KEY_MAX 512
+#define OBJ_ETAG_MAX 72
+#define OBJ_LOCATION_MAX 512
+
+enum obj_put_mode { OBJ_PUT_ALWAYS, OBJ_PUT_CREATE, OBJ_PUT_IF_MATCH };
+
+struct objstore;
+
+struct objstore_ops {
+    const char *scheme;
+    int (*get)(struct objstore *os, const char *key, struct buf *out, char *etag,
+               struct diag *d);
+    int (*put)(struct objstore *os, const char *key, const void *data, size_t len,
+               enum obj_put_mode mode, const char *if_match, struct diag *d);
+    int (*list)(struct objstore *os, const char *prefix, struct strvec *keys, struct diag *d);
+    int (*del)(struct objstore *os, const char *key, struct diag *d);
+    void (*free)(struct objstore *os);
+};
+
+struct objstore {
+    const struct objstore_ops *ops;
+    char location[OBJ_LOCATION_MAX]; /* as the user wrote it, for messages */
+};
+
+/* Open a store by location: "s3://bucket/prefix", "file:///abs/dir" or a directory path.
+ * A local directory is created if missing. */
+int objstore_open(const char *location, struct objstore **out, struct diag *d);
+void objstore_free(struct objstore *os);
+
+/* Read a whole object into out (appended; out's cap applies: ERR_TOOBIG).  When etag is not
+ * NULL it receives the object's version tag (OBJ_ETAG_MAX bytes).  ERR_NOTFOUND if absent. */
+int objstore_get(struct objstore *os, const char *key, struct buf *out, char *etag,
+                 struct diag *d);
+int objstore_put(struct objstore *os, const char *key, const void *data, size_t len,
+                 enum obj_put_mode mode, const char *if_match, struct diag *d);
+/* All keys starting with prefix, sorted. */
+int objstore_list(struct objstore *os, const char *prefix, struct strvec *keys, struct diag *d);
+int objstore_del(struct objstore *os, const char *key, struct diag *d);
+
+/* 1 when key is a valid object key: 1..OBJ_KEY_MAX-1 bytes of printable ASCII, no leading or
+ * trailing '/', no empty, "." or ".." segment, no segment starting with '.' (reserved for
+ * temporary files). */
+int objstore_key_valid(const char *key);
+
+/* The local backend (objstore_local.c). */
+int objstore_local_open(const char *dir, struct objstore **out, struct diag *d);
+
+#endif

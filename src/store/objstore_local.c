@@ -1,0 +1,379 @@
+/* objstore_local.c - the object store on a local directory.
+ *
+ * Atomicity comes from the file system: an object is written to a temporary file in its
+ * final directory, fsync'ed, then linked (create-if-absent) or renamed (replace) into place,
+ * and the directory is fsync'ed.  A crash leaves either the old object or the new one, plus at
+ * worst a ".tmp." file that listings ignore.  Conditional replaces serialize on a lock file.
+ */
+#include "store/objstore.h"
+#include "codec/crypto.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/banned.h"
+
+struct local {
+    struct objstore base;
+    char root[PATH_MAX];
+    unsigned long tmp_counter;
+};
+
+static int path_of(struct local *l, const char *key, char *out, struct diag *d)
+{
+    int n = snprintf(out, PATH_MAX, "%s/%s", l->root, key);
+    if (n < 0 || n >= PATH_MAX)
+        return diag_set(d, ERR_TOOBIG, "store '%s': path for '%s' is too long", l->root, key);
+    return ERR_OK;
+}
+
+static int sys_err(struct diag *d, const char *what, const char *path, int e)
+{
+    int err = e == ENOENT ? ERR_NOTFOUND : e == ENOMEM ? ERR_NOMEM : ERR_IO;
+    return diag_set(d, err, "cannot %s '%s': %s", what, path, strerror(e));
+}
+
+static int fsync_dir(const char *dir, struct diag *d)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return sys_err(d, "open directory", dir, errno);
+    int rc = fsync(fd);
+    int e = errno;
+    close(fd);
+    if (rc != 0 && e != EINVAL)
+        return sys_err(d, "sync directory", dir, e);
+    return ERR_OK;
+}
+
+/* mkdir -p for the directory part of path, syncing each parent that gained an entry. */
+static int make_parents(char *path, size_t root_len, struct diag *d)
+{
+    for (char *p = path + root_len + 1; (p = strchr(p, '/')) != NULL; p++) {
+        *p = '\0';
+        int rc = mkdir(path, 0755);
+        int e = errno;
+        if (rc == 0) {
+            char *slash = strrchr(path, '/');
+            *slash = '\0';
+            int err = fsync_dir(path, d);
+            *slash = '/';
+            if (err) {
+                *p = '/';
+                return err;
+            }
+        } else if (e != EEXIST) {
+            int err = sys_err(d, "create directory", path, e);
+            *p = '/';
+            return err;
+        }
+        *p = '/';
+    }
+    return ERR_OK;
+}
+
+static int read_fd(int fd, const char *path, struct buf *out, struct diag *d)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return sys_err(d, "stat", path, errno);
+    if ((size_t)st.st_size > out->max - out->len)
+        return diag_set(d, ERR_TOOBIG, "'%s' is %lld bytes, over the limit of %zu", path,
+                        (long long)st.st_size, out->max - out->len);
+    int err = buf_reserve(out, (size_t)st.st_size);
+    if (err)
+        return diag_set(d, err, "cannot read '%s': %s", path, err_str(err));
+    for (;;) {
+        if (out->len == out->max)
+            break;
+        size_t room = out->cap - 1 - out->len;
+        if (room == 0) {
+            if ((err = buf_reserve(out, 4096)) != ERR_OK)
+                return diag_set(d, err, "'%s' grew past the limit of %zu bytes", path,
+                                out->max);
+            room = out->cap - 1 - out->len;
+        }
+        ssize_t n = read(fd, out->data + out->len, room);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return sys_err(d, "read", path, errno);
+        }
+        if (n == 0)
+            break;
+        out->len += (size_t)n;
+    }
+    out->data[out->len] = '\0';
+    return ERR_OK;
+}
+
+static void etag_of(const char *data, size_t len, char *etag)
+{
+    uint8_t h[SHA256_LEN];
+    crypto_sha256(data, len, h);
+    crypto_hex(h, 16, etag);
+}
+
+static int local_get(struct objstore *os, const char *key, struct buf *out, char *etag,
+                     struct diag *d)
+{
+    struct local *l = (struct local *)os;
+    char path[PATH_MAX];
+    int err = path_of(l, key, path, d);
+    if (err)
+        return err;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return sys_err(d, "open", path, errno);
+    size_t start = out->len;
+    err = read_fd(fd, path, out, d);
+    close(fd);
+    if (!err && etag)
+        etag_of(out->data ? out->data + start : "", out->len - start, etag);
+    return err;
+}
+
+static int write_all(int fd, const char *data, size_t len)
+{
+    while (len) {
+        ssize_t n = write(fd, data, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        data += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static int write_temp(struct local *l, const char *path, char *tmp, const void *data, size_t len,
+                      struct diag *d)
+{
+    const char *slash = strrchr(path, '/');
+    int n = snprintf(tmp, PATH_MAX, "%.*s/.tmp.%s.%ld.%lu", (int)(slash - path), path, slash + 1,
+                     (long)getpid(), ++l->tmp_counter);
+    if (n < 0 || n >= PATH_MAX)
+        return diag_set(d, ERR_TOOBIG, "temporary path for '%s' is too long", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return sys_err(d, "create", tmp, errno);
+    if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+        int err = sys_err(d, "write", tmp, errno);
+        close(fd);
+        unlink(tmp);
+        return err;
+    }
+    if (close(fd) != 0) {
+        int err = sys_err(d, "close", tmp, errno);
+        unlink(tmp);
+        return err;
+    }
+    return ERR_OK;
+}
+
+static int lock_store(struct local *l, struct diag *d)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/.lock", l->root);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -sys_err(d, "open lock", path, errno);
+    while (flock(fd, LOCK_EX) != 0) {
+        if (errno != EINTR) {
+            int err = sys_err(d, "lock", path, errno);
+            close(fd);
+            return -err;
+        }
+    }
+    return fd;
+}
+
+static int local_put(struct objstore *os, const char *key, const void *data, size_t len,
+                     enum obj_put_mode mode, const char *if_match, struct diag *d)
+{
+    struct local *l = (struct local *)os;
+    char path[PATH_MAX], tmp[PATH_MAX];
+    int err = path_of(l, key, path, d);
+    if (!err)
+        err = make_parents(path, strlen(l->root), d);
+    if (!err)
+        err = write_temp(l, path, tmp, data, len, d);
+    if (err)
+        return err;
+
+    int lockfd = -1;
+    if (mode == OBJ_PUT_IF_MATCH) {
+        lockfd = lock_store(l, d);
+        if (lockfd < 0) {
+            unlink(tmp);
+            return -lockfd;
+        }
+        struct buf cur = BUF_INIT((size_t)1 << 34);
+        char etag[OBJ_ETAG_MAX];
+        err = local_get(os, key, &cur, etag, d);
+        buf_release(&cur);
+        if (!err && strcmp(etag, if_match) != 0)
+            err = diag_set(d, ERR_PRECONDITION, "'%s' changed since it was read", key);
+    }
+    if (!err) {
+        if (mode == OBJ_PUT_CREATE) {
+            if (link(tmp, path) != 0)
+                err = errno == EEXIST ? diag_set(d, ERR_EXISTS, "'%s' already exists", key)
+                                      : sys_err(d, "link", path, errno);
+        } else if (rename(tmp, path) != 0) {
+            err = sys_err(d, "rename into", path, errno);
+        }
+    }
+    unlink(tmp); /* after link, or after a failure; a no-op after rename */
+    if (!err) {
+        char *slash = strrchr(path, '/');
+        *slash = '\0';
+        err = fsync_dir(path, d);
+    }
+    if (lockfd >= 0)
+        close(lockfd); /* releases the flock */
+    return err;
+}
+
+static int walk(const char *root, char *rel, size_t rel_len, const char *prefix,
+                struct strvec *keys, struct diag *d)
+{
+    char path[PATH_MAX];
+    int n = snprintf(path, sizeof path, "%s/%.*s", root, (int)rel_len, rel);
+    if (n < 0 || n >= (int)sizeof path)
+        return diag_set(d, ERR_TOOBIG, "path under '%s' is too long", root);
+    DIR *dir = opendir(path);
+    if (!dir)
+        return errno == ENOENT || errno == ENOTDIR ? ERR_OK : sys_err(d, "list", path, errno);
+    int err = ERR_OK;
+    struct dirent *e;
+    size_t plen = strlen(prefix);
+    while (!err && (e = readdir(dir)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        size_t nl = strlen(e->d_name);
+        if (rel_len + nl + 2 >= OBJ_KEY_MAX)
+            continue;
+        size_t len = rel_len;
+        memcpy(rel + len, e->d_name, nl);
+        len += nl;
+        rel[len] = '\0';
+        /* Only descend where the prefix can still match. */
+        size_t cmp = len < plen ? len : plen;
+        if (memcmp(rel, prefix, cmp) != 0)
+            continue;
+        int is_dir = e->d_type == DT_DIR;
+        if (e->d_type == DT_UNKNOWN) {
+            struct stat st;
+            char full[PATH_MAX];
+            snprintf(full, sizeof full, "%s/%s", root, rel);
+            is_dir = stat(full, &st) == 0 && S_ISDIR(st.st_mode);
+        }
+        if (is_dir) {
+            rel[len] = '/';
+            err = walk(root, rel, len + 1, prefix, keys, d);
+        } else if (len >= plen) {
+            err = strvec_pushn(keys, rel, len);
+            if (err)
+                diag_set(d, err, "listing '%s': %s", root, err_str(err));
+        }
+    }
+    closedir(dir);
+    return err;
+}
+
+static int local_list(struct objstore *os, const char *prefix, struct strvec *keys,
+                      struct diag *d)
+{
+    struct local *l = (struct local *)os;
+    char rel[OBJ_KEY_MAX];
+    /* Start at the deepest directory named by the prefix. */
+    const char *slash = strrchr(prefix, '/');
+    size_t start = slash ? (size_t)(slash - prefix) + 1 : 0;
+    if (start >= sizeof rel)
+        return diag_set(d, ERR_TOOBIG, "list prefix is too long");
+    memcpy(rel, prefix, start);
+    rel[start] = '\0';
+    size_t before = keys->n;
+    int err = walk(l->root, rel, start, prefix, keys, d);
+    if (!err && keys->n - before > 1) {
+        struct strvec tail = {keys->v + before, keys->n - before, keys->n - before};
+        strvec_sort(&tail);
+    }
+    return err;
+}
+
+static int local_del(struct objstore *os, const char *key, struct diag *d)
+{
+    struct local *l = (struct local *)os;
+    char path[PATH_MAX];
+    int err = path_of(l, key, path, d);
+    if (err)
+        return err;
+    if (unlink(path) != 0)
+        return sys_err(d, "delete", path, errno);
+    *strrchr(path, '/') = '\0';
+    return fsync_dir(path, d);
+}
+
+static void local_free(struct objstore *os)
+{
+    free(os);
+}
+
+static const struct objstore_ops local_ops = {
+    .scheme = "file",
+    .get = local_get,
+    .put = local_put,
+    .list = local_list,
+    .del = local_del,
+    .free = local_free,
+};
+
+int objstore_local_open(const char *dir, struct objstore **out, struct diag *d)
+{
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    if (n == 0 || n >= OBJ_LOCATION_MAX)
+        return diag_set(d, ERR_USAGE, "store directory '%s' is empty or too long", dir);
+    struct local *l = calloc(1, sizeof *l);
+    if (!l)
+        return diag_set(d, ERR_NOMEM, "out of memory");
+    memcpy(l->root, dir, n);
+    l->root[n] = '\0';
+    memcpy(l->base.location, dir, n);
+    l->base.location[n] = '\0';
+    l->base.ops = &local_ops;
+    /* Create the root (and its parents) if missing. */
+    char path[PATH_MAX];
+    memcpy(path, l->root, n);
+    path[n] = '/';
+    path[n + 1] = '\0';
+    for (char *p = path + 1; (p = strchr(p, '/')) != NULL; p++) {
+        *p = '\0';
+        if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+            int err = sys_err(d, "create store directory", path, errno);
+            free(l);
+            return err;
+        }
+        *p = '/';
+    }
+    struct stat st;
+    if (stat(l->root, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        free(l);
+        return diag_set(d, ERR_IO, "store '%s' is not a directory", dir);
+    }
+    *out = &l->base;
+    return ERR_OK;
+}
