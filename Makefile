@@ -73,7 +73,7 @@ $(BIN): $(APP_OBJ) $(LIB)
 $(BUILD)/tests/%: tests/unit/%.c $(TEST_SUPPORT_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST    $@")
-	$(Q)$(CC) $(CFLAGS) -Itests $(shell pkg-config --cflags $(TEST_PKGS)) -MMD -MP $(LDFLAGS) \
+	$(Q)$(CC) $(CFLAGS) -Itests/support $(shell pkg-config --cflags $(TEST_PKGS)) -MMD -MP $(LDFLAGS) \
 		-o $@ $< $(TEST_SUPPORT_OBJ) $(LIB) $(LDLIBS) $(shell pkg-config --libs $(TEST_PKGS))
 
 $(BUILD)/fuzz/%-replay: fuzz/%.c fuzz/replay.c $(LIB)

@@ -52,9 +52,10 @@ int num_parse_int(const char *s, size_t n, int64_t *out)
     uint64_t v = 0;
     size_t digits = 0;
     for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, digits++) {
-        if (v > ((uint64_t)INT64_MAX - 9) / 10)
+        uint64_t digit = (uint64_t)(s[i] - '0');
+        if (v > ((uint64_t)INT64_MAX - digit) / 10)
             return ERR_INVALID;
-        v = v * 10 + (uint64_t)(s[i] - '0');
+        v = v * 10 + digit;
     }
     if (digits == 0)
         return ERR_PARSE;

@@ -1,0 +1,265 @@
+/* Unit tests: the base layer (errors, buffers, dates, logging, metrics). */
+#include "testutil.h"
+
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/date.h"
+#include "base/emf.h"
+#include "base/err.h"
+#include "base/log.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void test_err_table(void **state)
+{
+    (void)state;
+    assert_string_equal(err_name(ERR_OK), "OK");
+    assert_string_equal(err_name(ERR_CONFLICT), "CONFLICT");
+    assert_string_equal(err_str(ERR_NOTFOUND), "not found");
+    assert_string_equal(err_name(-1), "UNKNOWN");
+    assert_string_equal(err_str(ERR_COUNT_), "unknown error");
+}
+
+static void test_diag(void **state)
+{
+    (void)state;
+    struct diag d;
+    assert_int_equal(diag_set(&d, ERR_PARSE, "line %d: bad", 3), ERR_PARSE);
+    assert_string_equal(d.text, "line 3: bad");
+    diag_prefix(&d, ERR_PARSE, "%s", "f.csv");
+    assert_string_equal(d.text, "f.csv: line 3: bad");
+    assert_int_equal(diag_set(NULL, ERR_IO, "ignored"), ERR_IO);
+
+    /* A long message is cut with "..." rather than failing. */
+    char big[2000];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    diag_set(&d, ERR_INVALID, "%s", big);
+    assert_int_equal(strlen(d.text), DIAG_MAX - 1);
+    assert_string_equal(d.text + DIAG_MAX - 4, "...");
+
+    char q[32];
+    diag_quote(q, sizeof q, "a\nb\x01", 4, 10);
+    assert_string_equal(q, "a\\x0ab\\x01");
+    diag_quote(q, sizeof q, "abcdefgh", 8, 3);
+    assert_string_equal(q, "abc...");
+}
+
+static void test_buf_cap(void **state)
+{
+    (void)state;
+    struct buf b = BUF_INIT(8);
+    assert_int_equal(buf_puts(&b, "12345678"), ERR_OK);
+    assert_int_equal(buf_putc(&b, '9'), ERR_TOOBIG);
+    assert_string_equal(buf_cstr(&b), "12345678"); /* nothing half-written */
+    buf_reset(&b);
+    assert_int_equal(buf_printf(&b, "%d-%s", 7, "ab"), ERR_OK);
+    assert_string_equal(buf_cstr(&b), "7-ab");
+    assert_int_equal(buf_printf(&b, "%s", "toolong"), ERR_TOOBIG);
+    buf_release(&b);
+    assert_string_equal(buf_cstr(&b), "");
+
+    struct buf big = BUF_INIT(1 << 20);
+    char chunk[1000];
+    memset(chunk, 'a', sizeof chunk);
+    for (int i = 0; i < 500; i++)
+        assert_int_equal(buf_append(&big, chunk, sizeof chunk), ERR_OK);
+    assert_int_equal(big.len, 500000);
+    assert_int_equal(big.data[big.len], '\0');
+    size_t len;
+    char *p = buf_detach(&big, &len);
+    assert_int_equal(len, 500000);
+    free(p);
+}
+
+static void test_buf_json_escape(void **state)
+{
+    (void)state;
+    struct buf b = BUF_INIT(1024);
+    const char in[] = "a\"b\\c\nd\x01\xc3\xa9";
+    buf_json_escape(&b, in, sizeof in - 1);
+    assert_string_equal(buf_cstr(&b), "a\\\"b\\\\c\\nd\\u0001\xc3\xa9");
+    buf_release(&b);
+}
+
+static void test_dates(void **state)
+{
+    (void)state;
+    int32_t d;
+    assert_int_equal(date_parse("1970-01-01", 10, &d), ERR_OK);
+    assert_int_equal(d, 0);
+    assert_int_equal(date_parse("2024-02-29", 10, &d), ERR_OK);
+    char s[11];
+    date_format(d, s);
+    assert_string_equal(s, "2024-02-29");
+    assert_int_equal(date_weekday(d), 4); /* a Thursday */
+    assert_int_equal(date_parse("2023-02-29", 10, &d), ERR_PARSE);
+    assert_int_equal(date_parse("2024-13-01", 10, &d), ERR_PARSE);
+    assert_int_equal(date_parse("2024-1-01", 9, &d), ERR_PARSE);
+    assert_int_equal(date_parse("2024-01-01T", 11, &d), ERR_PARSE);
+    assert_int_equal(date_parse("1899-12-31", 10, &d), ERR_PARSE);
+    assert_int_equal(date_parse("20x4-01-01", 10, &d), ERR_PARSE);
+
+    /* Every day from 1900 to 2100 round-trips and consecutive days are consecutive numbers. */
+    int32_t prev;
+    assert_int_equal(date_parse("1900-01-01", 10, &prev), ERR_OK);
+    for (int32_t day = prev + 1; day < prev + 73000; day++) {
+        int32_t back;
+        date_format(day, s);
+        assert_int_equal(date_parse(s, 10, &back), ERR_OK);
+        assert_int_equal(back, day);
+    }
+}
+
+static int64_t fake_wall(void *ctx)
+{
+    (void)ctx;
+    return 1767225600123LL; /* 2026-01-01T00:00:00.123Z */
+}
+
+static int64_t fake_mono_us(void *ctx)
+{
+    int64_t *t = ctx;
+    return *t;
+}
+
+static void fake_sleep(void *ctx, int64_t ms)
+{
+    int64_t *t = ctx;
+    *t += ms * 1000;
+}
+
+static char *capture_log(void (*fn)(void))
+{
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    assert_non_null(f);
+    log_set_stream(f);
+    fn();
+    fclose(f);
+    log_set_stream(NULL);
+    return out;
+}
+
+static void emit_info(void)
+{
+    log_set_request_id("req-1");
+    log_info("bars written", LF_STR("symbol", "AB\"C"), LF_INT("rows", 42),
+             LF_DBL("ratio", 0.5), LF_BOOL("ok", 1));
+    log_debug("not shown");
+}
+
+static void test_log_json(void **state)
+{
+    (void)state;
+    int64_t mono = 0;
+    struct clock_source src = {fake_wall, fake_mono_us, fake_sleep, &mono};
+    clock_set_source(&src);
+    log_setup(LOG_INFO, LOG_FORMAT_JSON);
+    char *out = capture_log(emit_info);
+    assert_string_equal(out, "{\"timestamp\":\"2026-01-01T00:00:00.123Z\",\"level\":\"info\","
+                             "\"message\":\"bars written\",\"function\":\"emit_info\","
+                             "\"request_id\":\"req-1\",\"symbol\":\"AB\\\"C\",\"rows\":42,"
+                             "\"ratio\":0.5,\"ok\":true}\n");
+    free(out);
+    clock_set_source(NULL);
+}
+
+static void emit_secret(void)
+{
+    log_add_secret("s3cr3t-key-value");
+    log_error("request failed", LF_STR("url", "https://x/?k=s3cr3t-key-value&b=s3cr3t-key-value"));
+    log_clear_secrets();
+}
+
+static void test_log_redacts_secrets(void **state)
+{
+    (void)state;
+    log_setup(LOG_INFO, LOG_FORMAT_JSON);
+    char *out = capture_log(emit_secret);
+    assert_null(strstr(out, "s3cr3t"));
+    assert_non_null(strstr(out, "k=[redacted]&b=[redacted]"));
+    free(out);
+}
+
+static void emit_timer(void)
+{
+    struct log_timer t = log_timer_start("import");
+    clock_sleep_ms(250);
+    double ms = log_timer_end(&t, ERR_OK);
+    assert_true(ms == 250.0);
+    t = log_timer_start("screen");
+    log_timer_end(&t, ERR_IO);
+}
+
+static void test_log_timer(void **state)
+{
+    (void)state;
+    int64_t mono = 1000;
+    struct clock_source src = {fake_wall, fake_mono_us, fake_sleep, &mono};
+    clock_set_source(&src);
+    log_setup(LOG_INFO, LOG_FORMAT_JSON);
+    char *out = capture_log(emit_timer);
+    assert_non_null(strstr(out, "\"message\":\"import done\""));
+    assert_non_null(strstr(out, "\"op\":\"import\",\"duration_ms\":250,\"ok\":true"));
+    assert_non_null(strstr(out, "\"level\":\"error\",\"message\":\"screen failed\""));
+    assert_non_null(strstr(out, "\"ok\":false,\"error\":\"IO\""));
+    free(out);
+    clock_set_source(NULL);
+}
+
+static void emit_human(void)
+{
+    log_warn("slow response", LF_INT("ms", 1200));
+}
+
+static void test_log_human_and_levels(void **state)
+{
+    (void)state;
+    enum log_level l;
+    assert_int_equal(log_level_parse("warning", &l), ERR_OK);
+    assert_int_equal(l, LOG_WARN);
+    assert_int_equal(log_level_parse("loud", &l), ERR_INVALID);
+    log_setup(LOG_INFO, LOG_FORMAT_HUMAN);
+    char *out = capture_log(emit_human);
+    assert_non_null(strstr(out, "WARN  slow response ms=1200\n"));
+    free(out);
+    log_setup(LOG_ERROR, LOG_FORMAT_JSON);
+    out = capture_log(emit_human);
+    assert_string_equal(out, "");
+    free(out);
+}
+
+static void test_emf(void **state)
+{
+    (void)state;
+    struct buf b = BUF_INIT(4096);
+    const struct emf_dim dims[] = {{"Strategy", "Contrarian"}, {"Universe", "Russell1000"}};
+    const struct emf_metric m[] = {{"WorstDailyDrawdown", "Percent", -12.5},
+                                   {"Skipped", "Count", (double)NAN}};
+    assert_int_equal(emf_format(&b, EMF_NS_BUSINESS, dims, 2, m, 2, 1767225600000LL), ERR_OK);
+    assert_string_equal(buf_cstr(&b),
+                        "{\"_aws\":{\"Timestamp\":1767225600000,\"CloudWatchMetrics\":[{"
+                        "\"Namespace\":\"StockScreener/Business\",\"Dimensions\":[[\"Strategy\","
+                        "\"Universe\"]],\"Metrics\":[{\"Name\":\"WorstDailyDrawdown\",\"Unit\":"
+                        "\"Percent\"}]}]},\"Strategy\":\"Contrarian\",\"Universe\":"
+                        "\"Russell1000\",\"WorstDailyDrawdown\":-12.5}\n");
+    buf_release(&b);
+    assert_int_equal(emf_format(&b, "x", dims, 2, m, 0, 0), ERR_INVALID);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_err_table),   cmocka_unit_test(test_diag),
+        cmocka_unit_test(test_buf_cap),     cmocka_unit_test(test_buf_json_escape),
+        cmocka_unit_test(test_dates),       cmocka_unit_test(test_log_json),
+        cmocka_unit_test(test_log_redacts_secrets), cmocka_unit_test(test_log_timer),
+        cmocka_unit_test(test_log_human_and_levels), cmocka_unit_test(test_emf),
+    };
+    return cmocka_run_group_tests_name("base", tests, NULL, NULL);
+}

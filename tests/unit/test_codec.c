@@ -1,0 +1,316 @@
+/* Unit tests: CSV tokenizer, exact decimals, bar CSV, split CSV. */
+#include "testutil.h"
+
+#include "base/buf.h"
+#include "base/date.h"
+#include "codec/bar.h"
+#include "codec/barcsv.h"
+#include "codec/csv.h"
+#include "codec/num.h"
+#include "codec/split.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Tokenize text (copied, since fields are unescaped in place) into "a|b|c;" form. */
+static char *tokens(const char *text, int *err_out)
+{
+    size_t n = strlen(text);
+    char *data = malloc(n + 1);
+    memcpy(data, text, n + 1);
+    struct csv_reader r;
+    csv_reader_init(&r, data, n);
+    struct buf out = BUF_INIT(1 << 16);
+    struct csv_field f[8];
+    size_t nf;
+    struct diag d;
+    int err;
+    while ((err = csv_next(&r, f, 8, &nf, &d)) == ERR_OK) {
+        for (size_t i = 0; i < nf; i++) {
+            if (i)
+                buf_putc(&out, '|');
+            buf_append(&out, f[i].ptr, f[i].len);
+        }
+        buf_printf(&out, "@%zu;", r.line);
+    }
+    *err_out = err;
+    free(data);
+    size_t len;
+    return buf_detach(&out, &len);
+}
+
+static void test_csv_basic(void **state)
+{
+    (void)state;
+    int err;
+    char *t = tokens("a,b,c\n1,,3\r\n\n\"x,y\",\"he said \"\"hi\"\"\",z\n", &err);
+    assert_int_equal(err, ERR_EOF);
+    assert_string_equal(t, "a|b|c@1;1||3@2;x,y|he said \"hi\"|z@4;");
+    free(t);
+    /* Quoted newline: the record spans lines and the next record's line is right. */
+    t = tokens("\"multi\nline\",2\nnext,3", &err);
+    assert_int_equal(err, ERR_EOF);
+    assert_string_equal(t, "multi\nline|2@1;next|3@3;");
+    free(t);
+    /* A lone trailing comma is an empty last field. */
+    t = tokens("a,\n", &err);
+    assert_string_equal(t, "a|@1;");
+    free(t);
+}
+
+static void test_csv_errors(void **state)
+{
+    (void)state;
+    char data[] = "ok,1\n\"unterminated,2\n";
+    struct csv_reader r;
+    csv_reader_init(&r, data, sizeof data - 1);
+    struct csv_field f[4];
+    size_t n;
+    struct diag d;
+    assert_int_equal(csv_next(&r, f, 4, &n, &d), ERR_OK);
+    assert_int_equal(csv_next(&r, f, 4, &n, &d), ERR_PARSE);
+    assert_string_equal(d.text, "line 2: unterminated quoted field");
+    assert_int_equal(csv_next(&r, f, 4, &n, &d), ERR_EOF);
+
+    char data2[] = "\"a\"x,1\nb,2\n1,2,3,4,5\nc,3\n";
+    csv_reader_init(&r, data2, sizeof data2 - 1);
+    assert_int_equal(csv_next(&r, f, 4, &n, &d), ERR_PARSE);
+    assert_string_equal(d.text, "line 1: unexpected character after closing quote");
+    assert_int_equal(csv_next(&r, f, 4, &n, &d), ERR_OK); /* goes on with the next line */
+    assert_int_equal(n, 2);
+    assert_int_equal(csv_next(&r, f, 4, &n, &d), ERR_TOOBIG);
+    assert_string_equal(d.text, "line 3: more than 4 fields");
+    assert_int_equal(csv_next(&r, f, 4, &n, &d), ERR_OK);
+    assert_int_equal(f[0].ptr[0], 'c');
+}
+
+static void test_num_fixed(void **state)
+{
+    (void)state;
+    int64_t v;
+    assert_int_equal(num_parse_fixed("187.15", 6, &v), ERR_OK);
+    assert_int_equal(v, 187150000);
+    assert_int_equal(num_parse_fixed("0.000001", 8, &v), ERR_OK);
+    assert_int_equal(v, 1);
+    assert_int_equal(num_parse_fixed("-3", 2, &v), ERR_OK);
+    assert_int_equal(v, -3000000);
+    assert_int_equal(num_parse_fixed(".5", 2, &v), ERR_OK);
+    assert_int_equal(v, 500000);
+    assert_int_equal(num_parse_fixed("5.", 2, &v), ERR_OK);
+    assert_int_equal(v, 5000000);
+    /* More than six decimals round half away from zero, carrying into the integer part. */
+    assert_int_equal(num_parse_fixed("1.2345675", 9, &v), ERR_OK);
+    assert_int_equal(v, 1234568);
+    assert_int_equal(num_parse_fixed("0.9999995", 9, &v), ERR_OK);
+    assert_int_equal(v, 1000000);
+    assert_int_equal(num_parse_fixed("1.2345674999", 12, &v), ERR_OK);
+    assert_int_equal(v, 1234567);
+    assert_int_equal(num_parse_fixed("", 0, &v), ERR_PARSE);
+    assert_int_equal(num_parse_fixed(".", 1, &v), ERR_PARSE);
+    assert_int_equal(num_parse_fixed("1e5", 3, &v), ERR_PARSE);
+    assert_int_equal(num_parse_fixed("12a", 3, &v), ERR_PARSE);
+    assert_int_equal(num_parse_fixed(" 1", 2, &v), ERR_PARSE);
+    assert_int_equal(num_parse_fixed("99999999999999999", 17, &v), ERR_INVALID);
+
+    char s[NUM_FIXED_STRMAX];
+    const int64_t cases[] = {187150000, 1, 0, -3000000, 100000000, 123456789012345, INT64_MAX,
+                             -INT64_MAX};
+    const char *want[] = {"187.15", "0.000001", "0", "-3", "100", "123456789.012345",
+                          "9223372036854.775807", "-9223372036854.775807"};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t n = num_format_fixed(cases[i], s);
+        assert_string_equal(s, want[i]);
+        assert_int_equal(num_parse_fixed(s, n, &v), ERR_OK);
+        assert_int_equal(v, cases[i]);
+    }
+}
+
+static void test_num_int(void **state)
+{
+    (void)state;
+    int64_t v;
+    assert_int_equal(num_parse_int("82488674", 8, &v), ERR_OK);
+    assert_int_equal(v, 82488674);
+    assert_int_equal(num_parse_int("1200.000", 8, &v), ERR_OK);
+    assert_int_equal(v, 1200);
+    assert_int_equal(num_parse_int("1200.5", 6, &v), ERR_INVALID);
+    assert_int_equal(num_parse_int("9223372036854775807", 19, &v), ERR_OK);
+    assert_int_equal(v, INT64_MAX);
+    assert_int_equal(num_parse_int("9223372036854775808", 19, &v), ERR_INVALID);
+    assert_int_equal(num_parse_int("x", 1, &v), ERR_PARSE);
+    char s[24];
+    num_format_int(-42, s);
+    assert_string_equal(s, "-42");
+}
+
+static void test_symbols(void **state)
+{
+    (void)state;
+    assert_true(bar_symbol_valid("BRK.B", 5));
+    assert_true(bar_symbol_valid("A", 1));
+    assert_true(bar_symbol_valid("BF-B", 4));
+    assert_false(bar_symbol_valid("", 0));
+    assert_false(bar_symbol_valid(".A", 2));
+    assert_false(bar_symbol_valid("aapl", 4));
+    assert_false(bar_symbol_valid("A,B", 3));
+    assert_false(bar_symbol_valid("ABCDEFGHIJKLMNOP", 16));
+}
+
+struct read_result {
+    int errs[16];
+    char msgs[16][DIAG_MAX];
+    struct bar bars[16];
+    size_t n;
+};
+
+static void read_all(const char *text, struct read_result *rr, int *init_err, char *init_msg)
+{
+    size_t n = strlen(text);
+    char *data = malloc(n + 1);
+    memcpy(data, text, n + 1);
+    struct barcsv_reader r;
+    struct diag d = {{0}};
+    memset(rr, 0, sizeof *rr);
+    *init_err = barcsv_reader_init(&r, "in.csv", data, n, &d);
+    if (init_msg)
+        memcpy(init_msg, d.text, DIAG_MAX);
+    if (*init_err) {
+        free(data);
+        return;
+    }
+    int err;
+    while (rr->n < 16 && (err = barcsv_next(&r, &rr->bars[rr->n], &d)) != ERR_EOF) {
+        rr->errs[rr->n] = err;
+        memcpy(rr->msgs[rr->n], d.text, DIAG_MAX);
+        rr->n++;
+    }
+    free(data);
+}
+
+static void test_barcsv_read(void **state)
+{
+    (void)state;
+    struct read_result rr;
+    int ierr;
+    char imsg[DIAG_MAX];
+    read_all("Extra,Volume,Close,Low,High,Open,Date,Symbol\n"
+             "x,100,10.5,9,11,10,2024-01-02,AAA\n"
+             "y,100.0,10.5,9,11,10,2024-01-03,BRK.B\n",
+             &rr, &ierr, imsg);
+    assert_int_equal(ierr, ERR_OK);
+    assert_int_equal(rr.n, 2);
+    assert_int_equal(rr.errs[0], ERR_OK);
+    assert_string_equal(rr.bars[0].symbol, "AAA");
+    assert_int_equal(rr.bars[0].close, 10500000);
+    assert_int_equal(rr.bars[0].high, 11000000);
+    assert_int_equal(rr.bars[0].vwap, BAR_NONE);
+    assert_int_equal(rr.bars[0].trades, BAR_NONE);
+    assert_string_equal(rr.bars[1].symbol, "BRK.B");
+
+    read_all("symbol,date,open,high,low,close\n", &rr, &ierr, imsg);
+    assert_int_equal(ierr, ERR_PARSE);
+    assert_string_equal(imsg, "in.csv:1: header lacks column 'volume' (need at least "
+                              "symbol,date,open,high,low,close,volume)");
+    read_all("", &rr, &ierr, imsg);
+    assert_int_equal(ierr, ERR_PARSE);
+    assert_string_equal(imsg, "in.csv: empty file, expected a header row");
+}
+
+static void test_barcsv_bad_rows(void **state)
+{
+    (void)state;
+    struct read_result rr;
+    int ierr;
+    read_all("\xEF\xBB\xBFsymbol,date,open,high,low,close,volume,vwap,trades\n"
+             "AAA,2024-01-02,10,11,9,10.5,100,10.2,7\n"
+             "AAA,2024-01-02,ten,11,9,10.5,100,,\n"
+             "AAA,2024-01-02,10,11,9,0,100,,\n"
+             "AAA,2024-01-02,10,9,11,10,100,,\n"
+             "AAA,2024-02-30,10,11,9,10,100,,\n"
+             "aaa,2024-01-02,10,11,9,10,100,,\n"
+             "AAA,2024-01-02,10,11,9,10,-5,,\n"
+             "AAA,2024-01-02,10,11,9,10\n"
+             "AAA,2024-01-02,10,11,9,10,100,,\n",
+             &rr, &ierr, NULL);
+    assert_int_equal(ierr, ERR_OK);
+    assert_int_equal(rr.n, 9);
+    assert_int_equal(rr.errs[0], ERR_OK);
+    assert_int_equal(rr.bars[0].vwap, 10200000);
+    assert_int_equal(rr.bars[0].trades, 7);
+    assert_int_equal(rr.errs[1], ERR_PARSE);
+    assert_string_equal(rr.msgs[1],
+                        "in.csv:3: field 'open': expected a decimal price, got 'ten'");
+    assert_int_equal(rr.errs[2], ERR_INVALID);
+    assert_string_equal(rr.msgs[2],
+                        "in.csv:4: AAA: field 'close': price must be positive, got 0");
+    assert_string_equal(rr.msgs[3], "in.csv:5: AAA: field 'high': 9 is below low 11");
+    assert_string_equal(rr.msgs[4],
+                        "in.csv:6: field 'date': expected a date YYYY-MM-DD, got '2024-02-30'");
+    assert_string_equal(rr.msgs[5], "in.csv:7: field 'symbol': expected a ticker of 1-15 "
+                                    "characters A-Z 0-9 . - /, got 'aaa'");
+    assert_string_equal(rr.msgs[6],
+                        "in.csv:8: AAA: field 'volume': must not be negative, got -5");
+    assert_string_equal(rr.msgs[7], "in.csv:9: expected 9 fields as in the header, got 6");
+    assert_int_equal(rr.errs[8], ERR_OK);
+}
+
+static void test_barcsv_roundtrip(void **state)
+{
+    (void)state;
+    struct bar b = tu_bar("BRK.B", "2024-11-22", 187.15, 188.44, 183.885, 185.64, 82488674);
+    b.vwap = 185946512;
+    b.trades = 1009074;
+    struct buf out = BUF_INIT(4096);
+    barcsv_write_header(&out);
+    barcsv_write_row(&out, &b);
+    assert_string_equal(buf_cstr(&out), BARCSV_HEADER
+                        "BRK.B,2024-11-22,187.15,188.44,183.885,185.64,82488674,185.946512,"
+                        "1009074\n");
+    struct barcsv_reader r;
+    struct diag d;
+    assert_int_equal(barcsv_reader_init(&r, "x", out.data, out.len, &d), ERR_OK);
+    assert_true(r.canonical);
+    struct bar back;
+    assert_int_equal(barcsv_next(&r, &back, &d), ERR_OK);
+    assert_true(bar_equal(&b, &back));
+    assert_int_equal(barcsv_next(&r, &back, &d), ERR_EOF);
+    buf_release(&out);
+}
+
+static void test_splitcsv(void **state)
+{
+    (void)state;
+    char text[] = "old_rate,new_rate,ex_date,symbol\n1,2,2024-06-10,NVDA\n10,1,2023-01-05,XYZ\n";
+    struct splitvec sv;
+    splitvec_init(&sv);
+    struct diag d;
+    assert_int_equal(splitcsv_parse("s.csv", text, sizeof text - 1, &sv, &d), ERR_OK);
+    assert_int_equal(sv.n, 2);
+    assert_string_equal(sv.v[0].symbol, "NVDA");
+    assert_true(split_factor(&sv.v[0]) == 2.0);
+    assert_true(split_factor(&sv.v[1]) == 0.1);
+    struct buf out = BUF_INIT(4096);
+    splitcsv_write(&out, sv.v, sv.n);
+    assert_string_equal(buf_cstr(&out),
+                        SPLITCSV_HEADER "NVDA,2024-06-10,2,1\nXYZ,2023-01-05,1,10\n");
+    buf_release(&out);
+    splitvec_release(&sv);
+
+    char bad[] = "symbol,ex_date,new_rate,old_rate\nNVDA,2024-06-10,0,1\n";
+    assert_int_equal(splitcsv_parse("s.csv", bad, sizeof bad - 1, &sv, &d), ERR_INVALID);
+    assert_string_equal(d.text,
+                        "s.csv:2: field 'new_rate': expected a positive number, got '0'");
+    splitvec_release(&sv);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_csv_basic),      cmocka_unit_test(test_csv_errors),
+        cmocka_unit_test(test_num_fixed),      cmocka_unit_test(test_num_int),
+        cmocka_unit_test(test_symbols),        cmocka_unit_test(test_barcsv_read),
+        cmocka_unit_test(test_barcsv_bad_rows), cmocka_unit_test(test_barcsv_roundtrip),
+        cmocka_unit_test(test_splitcsv),
+    };
+    return cmocka_run_group_tests_name("codec", tests, NULL, NULL);
+}
