@@ -12,11 +12,21 @@ void csv_reader_init(struct csv_reader *r, char *data, size_t len)
     r->next_line = 1;
 }
 
-static void skip_line(struct csv_reader *r)
+/* After an error, skip the rest of the record.  Quotes still count: a newline inside a
+ * quoted field belongs to the broken record, and must not start a new one. */
+static void skip_record(struct csv_reader *r)
 {
-    char *nl = memchr(r->p, '\n', (size_t)(r->end - r->p));
-    r->p = nl ? nl + 1 : r->end;
-    r->next_line++;
+    int quoted = 0;
+    while (r->p < r->end) {
+        char c = *r->p++;
+        if (c == '"') {
+            quoted = !quoted;
+        } else if (c == '\n') {
+            r->next_line++;
+            if (!quoted)
+                return;
+        }
+    }
 }
 
 /* Parse a quoted field starting at the opening quote; unescape in place. */
@@ -49,7 +59,7 @@ static int quoted(struct csv_reader *r, struct csv_field *f, struct diag *d)
         !(*r->p == '\r' && r->p + 1 < r->end && r->p[1] == '\n') &&
         !(*r->p == '\r' && r->p + 1 == r->end)) {
         size_t line = r->line;
-        skip_line(r);
+        skip_record(r);
         return diag_set(d, ERR_PARSE, "line %zu: unexpected character after closing quote",
                         line);
     }
@@ -78,7 +88,7 @@ int csv_next(struct csv_reader *r, struct csv_field *fields, size_t max, size_t 
     for (;;) {
         if (n == max) {
             size_t line = r->line;
-            skip_line(r);
+            skip_record(r);
             return diag_set(d, ERR_TOOBIG, "line %zu: more than %zu fields", line, max);
         }
         struct csv_field *f = &fields[n++];

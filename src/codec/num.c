@@ -13,10 +13,12 @@ int num_parse_fixed(const char *s, size_t n, int64_t *out)
         neg = s[i++] == '-';
     uint64_t ip = 0;
     size_t idigits = 0;
+    int overflow = 0; /* reported after the syntax is known to be right */
     for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, idigits++) {
         if (ip > (UINT64_MAX - 9) / 10)
-            return ERR_INVALID;
-        ip = ip * 10 + (uint64_t)(s[i] - '0');
+            overflow = 1;
+        else
+            ip = ip * 10 + (uint64_t)(s[i] - '0');
     }
     uint64_t frac = 0;
     size_t fdigits = 0;
@@ -32,6 +34,8 @@ int num_parse_fixed(const char *s, size_t n, int64_t *out)
     }
     if (i != n || idigits + fdigits == 0)
         return ERR_PARSE;
+    if (overflow)
+        return ERR_INVALID;
     for (size_t k = fdigits; k < NUM_FIXED_DECIMALS; k++)
         frac *= 10;
     if (ip > (uint64_t)INT64_MAX / NUM_FIXED_SCALE)
@@ -51,22 +55,25 @@ int num_parse_int(const char *s, size_t n, int64_t *out)
         neg = s[i++] == '-';
     uint64_t v = 0;
     size_t digits = 0;
+    int invalid = 0; /* reported after the syntax is known to be right */
     for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, digits++) {
         uint64_t digit = (uint64_t)(s[i] - '0');
         if (v > ((uint64_t)INT64_MAX - digit) / 10)
-            return ERR_INVALID;
-        v = v * 10 + digit;
+            invalid = 1;
+        else
+            v = v * 10 + digit;
     }
     if (digits == 0)
         return ERR_PARSE;
     if (i < n && s[i] == '.') {
-        for (i++; i < n && s[i] == '0'; i++)
-            ;
-        if (i < n && s[i] >= '1' && s[i] <= '9')
-            return ERR_INVALID; /* a fraction where a count belongs */
+        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+            if (s[i] != '0')
+                invalid = 1; /* a fraction where a count belongs */
     }
     if (i != n)
         return ERR_PARSE;
+    if (invalid)
+        return ERR_INVALID;
     *out = neg ? -(int64_t)v : (int64_t)v;
     return ERR_OK;
 }

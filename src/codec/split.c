@@ -60,15 +60,22 @@ int splitcsv_parse(const char *name, char *data, size_t len, struct splitvec *ou
     size_t n;
     int col[S_NCOLS] = {-1, -1, -1, -1};
     csv_reader_init(&r, data, len);
+    if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
+        r.p += 3; /* a byte order mark from a spreadsheet */
     int err = csv_next(&r, f, 16, &n, d);
     if (err == ERR_EOF)
         return diag_set(d, ERR_PARSE, "%s: empty file, expected a header row", name);
     if (err)
         return diag_prefix(d, err, "%s", name);
-    for (size_t i = 0; i < n; i++)
-        for (int c = 0; c < S_NCOLS; c++)
-            if (csv_field_is(&f[i], names[c]))
-                col[c] = (int)i;
+    for (size_t i = 0; i < n; i++) {
+        for (int c = 0; c < S_NCOLS; c++) {
+            if (!csv_field_is(&f[i], names[c]))
+                continue;
+            if (col[c] >= 0)
+                return diag_set(d, ERR_PARSE, "%s:1: column '%s' appears twice", name, names[c]);
+            col[c] = (int)i;
+        }
+    }
     for (int c = 0; c < S_NCOLS; c++)
         if (col[c] < 0)
             return diag_set(d, ERR_PARSE, "%s:1: header lacks column '%s'", name, names[c]);

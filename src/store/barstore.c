@@ -549,7 +549,8 @@ int barstore_write_splits(struct barstore *bs, const struct split *s, size_t n, 
             err = diag_set(d, ERR_INVALID, "refusing an invalid split for '%s'", s[i].symbol);
             break;
         }
-        const struct split *found = bsearch(&s[i], have.v, have.n, sizeof *have.v, split_cmp);
+        const struct split *found =
+            have.n ? bsearch(&s[i], have.v, have.n, sizeof *have.v, split_cmp) : NULL;
         const struct split *dup = NULL;
         for (size_t k = 0; k < add.n && !dup; k++)
             if (split_cmp(&add.v[k], &s[i]) == 0)

@@ -23,9 +23,15 @@
 
 struct local {
     struct objstore base;
-    char root[PATH_MAX];
+    char root[OBJ_LOCATION_MAX];
     unsigned long tmp_counter;
+    int fsync; /* 0 only under SCREENER_TEST_NO_FSYNC=1: tests that write thousands of files */
 };
+
+static int sync_fd(const struct local *l, int fd)
+{
+    return l->fsync ? fsync(fd) : 0;
+}
 
 static int path_of(struct local *l, const char *key, char *out, struct diag *d)
 {
@@ -41,8 +47,10 @@ static int sys_err(struct diag *d, const char *what, const char *path, int e)
     return diag_set(d, err, "cannot %s '%s': %s", what, path, strerror(e));
 }
 
-static int fsync_dir(const char *dir, struct diag *d)
+static int fsync_dir(const struct local *l, const char *dir, struct diag *d)
 {
+    if (!l->fsync)
+        return ERR_OK;
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return sys_err(d, "open directory", dir, errno);
@@ -55,7 +63,7 @@ static int fsync_dir(const char *dir, struct diag *d)
 }
 
 /* mkdir -p for the directory part of path, syncing each parent that gained an entry. */
-static int make_parents(char *path, size_t root_len, struct diag *d)
+static int make_parents(const struct local *l, char *path, size_t root_len, struct diag *d)
 {
     for (char *p = path + root_len + 1; (p = strchr(p, '/')) != NULL; p++) {
         *p = '\0';
@@ -64,7 +72,7 @@ static int make_parents(char *path, size_t root_len, struct diag *d)
         if (rc == 0) {
             char *slash = strrchr(path, '/');
             *slash = '\0';
-            int err = fsync_dir(path, d);
+            int err = fsync_dir(l, path, d);
             *slash = '/';
             if (err) {
                 *p = '/';
@@ -167,7 +175,7 @@ static int write_temp(struct local *l, const char *path, char *tmp, const void *
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0)
         return sys_err(d, "create", tmp, errno);
-    if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+    if (write_all(fd, data, len) != 0 || sync_fd(l, fd) != 0) {
         int err = sys_err(d, "write", tmp, errno);
         close(fd);
         unlink(tmp);
@@ -205,9 +213,13 @@ static int local_put(struct objstore *os, const char *key, const void *data, siz
     char path[PATH_MAX], tmp[PATH_MAX];
     int err = path_of(l, key, path, d);
     if (!err)
-        err = make_parents(path, strlen(l->root), d);
-    if (!err)
         err = write_temp(l, path, tmp, data, len, d);
+    if (err == ERR_NOTFOUND) {
+        /* The directory is new: create it (and sync its parents), then write. */
+        err = make_parents(l, path, strlen(l->root), d);
+        if (!err)
+            err = write_temp(l, path, tmp, data, len, d);
+    }
     if (err)
         return err;
 
@@ -238,7 +250,7 @@ static int local_put(struct objstore *os, const char *key, const void *data, siz
     if (!err) {
         char *slash = strrchr(path, '/');
         *slash = '\0';
-        err = fsync_dir(path, d);
+        err = fsync_dir(l, path, d);
     }
     if (lockfd >= 0)
         close(lockfd); /* releases the flock */
@@ -323,7 +335,7 @@ static int local_del(struct objstore *os, const char *key, struct diag *d)
     if (unlink(path) != 0)
         return sys_err(d, "delete", path, errno);
     *strrchr(path, '/') = '\0';
-    return fsync_dir(path, d);
+    return fsync_dir(l, path, d);
 }
 
 static void local_free(struct objstore *os)
@@ -355,6 +367,8 @@ int objstore_local_open(const char *dir, struct objstore **out, struct diag *d)
     memcpy(l->base.location, dir, n);
     l->base.location[n] = '\0';
     l->base.ops = &local_ops;
+    const char *nosync = getenv("SCREENER_TEST_NO_FSYNC");
+    l->fsync = !(nosync && strcmp(nosync, "1") == 0);
     /* Create the root (and its parents) if missing. */
     char path[PATH_MAX];
     memcpy(path, l->root, n);

@@ -1,0 +1,172 @@
+#!/bin/sh
+# cli.sh - end-to-end tests of the real binary: import, screen, demo, errors and exit codes.
+# Prints "ok N - what" / "not ok N - what" per check.
+set -u
+cd "$(dirname "$0")/../.."
+BIN=${BUILD:-build}/screener
+[ -x "$BIN" ] || { echo "not ok 1 - $BIN is not built"; exit 1; }
+T=$(mktemp -d "${TMPDIR:-/tmp}/screener-e2e.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+nok() { n=$((n + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
+# check DESCRIPTION WANT_STATUS COMMAND... : runs the command, output in $T/out and $T/err
+check() {
+    desc=$1 want=$2
+    shift 2
+    "$@" >"$T/out" 2>"$T/err"
+    got=$?
+    if [ "$got" -eq "$want" ]; then ok "$desc"; else nok "$desc" "exit $got, want $want" "$(head -c 600 "$T/err")"; fi
+}
+contains() { # DESCRIPTION FILE TEXT
+    if grep -qF -- "$3" "$2"; then ok "$1"; else nok "$1" "no '$3' in:" "$(head -c 800 "$2")"; fi
+}
+same() { # DESCRIPTION FILE WANT_FILE
+    if cmp -s "$2" "$3"; then ok "$1"; else nok "$1" "$(diff "$3" "$2" | head -20)"; fi
+}
+
+S="$T/store"
+
+# ---- help and usage ----
+check "--help succeeds" 0 "$BIN" --help
+contains "--help lists the commands" "$T/out" "screen"
+for c in demo import screen; do
+    check "$c --help succeeds" 0 "$BIN" "$c" --help
+    contains "$c --help shows usage" "$T/out" "usage: screener $c"
+done
+check "unknown command is a usage error" 2 "$BIN" frobnicate
+check "bad --top is a usage error" 2 "$BIN" screen --store "$S" --top lots
+contains "bad --top names the flag" "$T/err" "--top: expected a whole number"
+check "bad --date is a usage error" 2 "$BIN" screen --store "$S" --date 2024-13-01
+check "import without files is a usage error" 2 "$BIN" import --store "$S"
+
+# ---- an empty store ----
+check "screening an empty store says there is nothing" 5 "$BIN" screen --store "$S"
+contains "empty store message" "$T/err" "has no bars yet"
+
+# ---- import ----
+cat >"$T/bars.csv" <<'CSV'
+Date,Symbol,Open,High,Low,Close,Volume,Note
+2024-01-02,AAA,10,12,9,11,100,x
+2024-01-03,AAA,11,11.5,10,10,200,x
+2024-01-04,AAA,10,10.5,8,8,300,x
+2024-01-02,BBB,50,55,49,54,1000,y
+2024-01-03,BBB,54,56,53,55,1000,y
+2024-01-04,BBB,55,55,44,44,1000,y
+CSV
+check "import a CSV in any column order" 0 "$BIN" import --store "$S" "$T/bars.csv"
+contains "import reports what it did" "$T/out" "imported 6 new bars on 3 days from 1 file: 0 already stored, 0 bad rows skipped, 0 conflicts"
+check "importing the same file again succeeds" 0 "$BIN" import --store "$S" "$T/bars.csv"
+contains "... and changes nothing" "$T/out" "imported 0 new bars on 3 days from 1 file: 6 already stored"
+find "$S" -name '*.csv' | sort >"$T/parts1"
+[ "$(wc -l <"$T/parts1")" -eq 3 ] && ok "one part per day" || nok "one part per day" "$(cat "$T/parts1")"
+
+# ---- screen ----
+cat >"$T/want.csv" <<'CSV'
+date,rank,symbol,close,peak,peak_date,drawdown_pct,days_since_peak,change_pct,volume
+2024-01-04,1,AAA,8.0000,12.0000,2024-01-02,-33.3333,2,-20.0000,300
+2024-01-04,2,BBB,44.0000,56.0000,2024-01-03,-21.4286,1,-20.0000,1000
+CSV
+check "screen the latest date as CSV" 0 "$BIN" screen --store "$S" --min-bars 2 --format csv
+same "screen CSV matches the hand-computed result" "$T/out" "$T/want.csv"
+check "screen by change" 0 "$BIN" screen --store "$S" --min-bars 2 --by change --format csv
+head -2 "$T/out" | tail -1 | grep -q '^2024-01-04,1,AAA,' && ok "a tie in change is broken by symbol" || nok "a tie in change is broken by symbol" "$(cat "$T/out")"
+check "default min-bars of 30 leaves nobody eligible here" 0 "$BIN" screen --store "$S" --format csv
+[ "$(wc -l <"$T/out")" -eq 1 ] && ok "... only the header" || nok "... only the header" "$(cat "$T/out")"
+check "screen as JSON" 0 "$BIN" screen --store "$S" --min-bars 1 --format json
+if command -v python3 >/dev/null && python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert len(d)==2 and d[0]["symbol"]=="AAA" and d[0]["change_pct"]==-20.0' "$T/out"; then
+    ok "JSON parses and holds the rows"
+else
+    nok "JSON parses and holds the rows" "$(cat "$T/out")"
+fi
+check "screen a range" 0 "$BIN" screen --store "$S" --min-bars 1 --from first --to last --format csv
+[ "$(grep -c '^2024-01-0[234],' "$T/out")" -eq 6 ] && ok "a range ranks every date" || nok "a range ranks every date" "$(cat "$T/out")"
+grep -q '^2024-01-02,.*,,100$' "$T/out" && ok "no previous bar: change_pct is empty" || nok "no previous bar: change_pct is empty" "$(cat "$T/out")"
+check "a date with no bars" 5 "$BIN" screen --store "$S" --date 2024-01-06
+contains "... is named" "$T/err" "no bars stored for 2024-01-06"
+check "table output" 0 "$BIN" screen --store "$S" --min-bars 1
+contains "table has a title" "$T/out" "Worst 180-day drawdowns on 2024-01-04"
+
+# ---- bad rows ----
+cat >"$T/bad.csv" <<'CSV'
+symbol,date,open,high,low,close,volume
+CCC,2024-01-04,10,11,9,10.5,100
+CCC,2024-01-05,10,11,9,abc,100
+CCC,2024-01-08,10,9,11,10,100
+CCC,2024-01-09,10,11,9,10,100
+CSV
+check "bad rows are skipped" 0 "$BIN" import --store "$S" "$T/bad.csv"
+contains "skipped row named by file, line and field" "$T/err" "bad.csv:3: field 'close': expected a decimal price, got 'abc'"
+contains "high below low is named" "$T/err" "bad.csv:4: CCC: field 'high': 9 is below low 11"
+contains "the summary counts them" "$T/out" "imported 2 new bars on 2 days from 1 file: 0 already stored, 2 bad rows skipped"
+cat >"$T/bad2.csv" <<'CSV'
+symbol,date,open,high,low,close,volume
+DDD,2024-01-04,10,11,9,10.5,100
+DDD,2024-01-05,-1,11,9,10,100
+CSV
+check "--strict makes a bad row fatal" 3 "$BIN" import --strict --store "$S" "$T/bad2.csv"
+contains "... naming it" "$T/err" "bad2.csv:3: DDD: field 'open': price must be positive, got -1"
+check "... and nothing of the file is stored" 0 "$BIN" screen --store "$S" --min-bars 1 --date 2024-01-04 --all --format csv
+grep -q ',DDD,' "$T/out" && nok "no DDD stored" || ok "no DDD stored"
+
+# ---- conflicts ----
+cat >"$T/conflict.csv" <<'CSV'
+symbol,date,open,high,low,close,volume
+AAA,2024-01-04,10,10.5,8,8.25,300
+EEE,2024-01-04,1,2,1,1.5,5
+CSV
+check "a conflicting bar is refused" 4 "$BIN" import --store "$S" "$T/conflict.csv"
+contains "... with the field named" "$T/err" "AAA 2024-01-04 is already stored with a different 'close'"
+check "the stored fact stands" 0 "$BIN" screen --store "$S" --min-bars 1 --date 2024-01-04 --all --format csv
+contains "... AAA still closes at 8" "$T/out" ",AAA,8.0000,"
+contains "... and the rest of the file was imported" "$T/out" ",EEE,"
+
+# ---- splits ----
+cat >"$T/split-bars.csv" <<'CSV'
+symbol,date,open,high,low,close,volume
+SPL,2024-01-02,200,210,195,200,1000
+SPL,2024-01-03,100,101,97,99,2000
+CSV
+printf 'symbol,ex_date,new_rate,old_rate\nSPL,2024-01-03,2,1\n' >"$T/splits.csv"
+check "import bars with a split" 0 "$BIN" import --store "$S" --splits "$T/splits.csv" "$T/split-bars.csv"
+contains "split facts are counted" "$T/out" "1 new split facts"
+check "screen after the split" 0 "$BIN" screen --store "$S" --min-bars 1 --date 2024-01-03 --all --format csv
+contains "a 2-for-1 split is no crash" "$T/out" ",SPL,99.0000,105.0000,2024-01-02,-5.7143,1,-1.0000,2000"
+
+# ---- crash safety: kill -9 during an import, rerun, same store as an uninterrupted run ----
+awk 'BEGIN { print "symbol,date,open,high,low,close,volume";
+  for (d = 0; d < 240; d++) { t = 1704153600 + d * 86400;
+    for (s = 0; s < 40; s++) { p = 50 + s + (d % 17);
+      printf "S%02d,%s,%d,%d,%d,%d,%d\n", s, strftime("%Y-%m-%d", t, 1), p, p + 2, p - 2, p + 1, 1000 + d } } }' >"$T/big.csv" 2>/dev/null
+if [ -s "$T/big.csv" ]; then
+    "$BIN" import --store "$T/ref" "$T/big.csv" >/dev/null 2>&1
+    "$BIN" screen --store "$T/ref" --min-bars 1 --from first --all --format csv >"$T/ref.csv" 2>&1
+    trials=0 killed=0
+    while [ $trials -lt 8 ]; do
+        trials=$((trials + 1))
+        rm -rf "$T/crash"
+        "$BIN" import --store "$T/crash" "$T/big.csv" >/dev/null 2>&1 &
+        pid=$!
+        sleep "0.0$((trials * 3))"
+        kill -9 $pid 2>/dev/null && killed=$((killed + 1))
+        wait $pid 2>/dev/null
+        "$BIN" import --store "$T/crash" "$T/big.csv" >/dev/null 2>&1
+        "$BIN" screen --store "$T/crash" --min-bars 1 --from first --all --format csv >"$T/crash.csv" 2>&1
+        if ! cmp -s "$T/crash.csv" "$T/ref.csv"; then
+            nok "kill -9 during import, trial $trials: rerun completes the store" "$(diff "$T/ref.csv" "$T/crash.csv" | head -5)"
+            break
+        fi
+    done
+    [ $trials -eq 8 ] && ok "kill -9 during import ($killed of 8 runs killed mid-way): reruns give the uninterrupted store"
+else
+    ok "kill -9 test skipped: awk without strftime"
+fi
+
+# ---- demo ----
+check "demo runs offline" 0 "$BIN" demo --store "$T/demo" --symbols 40 --years 1
+contains "demo prints the drawdown table" "$T/out" "Worst 180-day drawdowns on 2026-11-20"
+contains "demo prints the drop table" "$T/out" "Worst one-day drops on 2026-11-20"
+check "demo again" 0 "$BIN" demo --store "$T/demo" --symbols 40 --years 1
+contains "the second demo finds everything stored" "$T/out" "0 new bars"
+
+echo "# $n checks"
