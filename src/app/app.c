@@ -33,12 +33,15 @@ void app_release(struct app *a)
 int app_common_option(struct app *a, int opt, const char *arg)
 {
     switch (opt) {
-    case OPT_STORE: a->store_location = arg; return 0;
+    case OPT_STORE:
+        a->store_location = arg;
+        return 0;
     case OPT_LOG_LEVEL: {
         enum log_level level;
         if (log_level_parse(arg, &level))
-            return app_usage_error(a, "--log-level: expected debug, info, warn, error or off, "
-                                      "got '%s'",
+            return app_usage_error(a,
+                                   "--log-level: expected debug, info, warn, error or off, "
+                                   "got '%s'",
                                    arg);
         log_setup(level, LOG_FORMAT_AUTO);
         return 0;
@@ -46,12 +49,12 @@ int app_common_option(struct app *a, int opt, const char *arg)
     case OPT_LOG_FORMAT: {
         enum log_format f;
         if (log_format_parse(arg, &f))
-            return app_usage_error(a, "--log-format: expected auto, json or human, got '%s'",
-                                   arg);
+            return app_usage_error(a, "--log-format: expected auto, json or human, got '%s'", arg);
         log_setup(log_get_level(), f);
         return 0;
     }
-    default: return -1;
+    default:
+        return -1;
     }
 }
 
@@ -79,14 +82,20 @@ int app_open_store(struct app *a, struct diag *d)
 int app_exit_code(int err)
 {
     switch (err) {
-    case ERR_OK: return 0;
-    case ERR_USAGE: return EXIT_USAGE;
+    case ERR_OK:
+        return 0;
+    case ERR_USAGE:
+        return EXIT_USAGE;
     case ERR_PARSE:
     case ERR_INVALID:
-    case ERR_TOOBIG: return EXIT_DATA;
-    case ERR_CONFLICT: return EXIT_CONFLICT;
-    case ERR_NOTFOUND: return EXIT_NODATA;
-    default: return EXIT_FAIL;
+    case ERR_TOOBIG:
+        return EXIT_DATA;
+    case ERR_CONFLICT:
+        return EXIT_CONFLICT;
+    case ERR_NOTFOUND:
+        return EXIT_NODATA;
+    default:
+        return EXIT_FAIL;
     }
 }
 
@@ -141,8 +150,7 @@ int app_write_stdout(const struct app *a, const char *data, size_t len)
             continue;
         if (n < 0) {
             if (errno != EPIPE)
-                fprintf(stderr, "%s: error: cannot write output: %s\n", a->prog,
-                        strerror(errno));
+                fprintf(stderr, "%s: error: cannot write output: %s\n", a->prog, strerror(errno));
             return EXIT_FAIL;
         }
         data += n;

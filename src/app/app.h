@@ -38,9 +38,11 @@ enum { OPT_STORE = 0x1000, OPT_LOG_LEVEL, OPT_LOG_FORMAT, OPT_FIRST_FREE_ };
     {"store", required_argument, NULL, OPT_STORE},                                                 \
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},                                     \
         {"log-format", required_argument, NULL, OPT_LOG_FORMAT},                                   \
-        {"help", no_argument, NULL, 'h'}
+    {                                                                                              \
+        "help", no_argument, NULL, 'h'                                                             \
+    }
 #define APP_COMMON_HELP                                                                            \
-    "      --store LOCATION     bar store: a directory, file://DIR (default: $SCREENER_STORE,\n"    \
+    "      --store LOCATION     bar store: a directory, file://DIR (default: $SCREENER_STORE,\n"   \
     "                           else s3://$S3_BUCKET_NAME, else ./data)\n"                         \
     "      --log-level LEVEL    debug, info, warn (default), error, off\n"                         \
     "      --log-format FORMAT  auto (text on a terminal, else JSON lines), json, human\n"         \

@@ -30,9 +30,9 @@ enum { OPT_SYMBOLS = OPT_FIRST_FREE_, OPT_YEARS, OPT_SEED };
 
 /* The sample market ends on a fixed date so that a rerun adds nothing and conflicts with
  * nothing: the same seed always gives the same bars. */
-#define DEMO_LAST_YEAR 2026
+#define DEMO_LAST_YEAR  2026
 #define DEMO_LAST_MONTH 11
-#define DEMO_LAST_DAY 20
+#define DEMO_LAST_DAY   20
 
 static int write_file(const char *path, const struct buf *b, struct diag *d)
 {
@@ -148,7 +148,9 @@ int cmd_demo(int argc, char **argv)
     int opt, rc;
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (opt) {
-        case 'h': fputs(help, stdout); return 0;
+        case 'h':
+            fputs(help, stdout);
+            return 0;
         case OPT_SYMBOLS:
             if ((rc = app_parse_long(&a, "--symbols", optarg, 1, 20000, &v)))
                 return rc;
@@ -163,7 +165,8 @@ int cmd_demo(int argc, char **argv)
                 return rc;
             mo.seed = (uint64_t)v;
             break;
-        case '?': return app_usage_error(&a, "unknown or incomplete option");
+        case '?':
+            return app_usage_error(&a, "unknown or incomplete option");
         default:
             if ((rc = app_common_option(&a, opt, optarg)) != 0)
                 return rc < 0 ? EXIT_USAGE : rc;

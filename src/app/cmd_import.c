@@ -19,7 +19,8 @@ static const char help[] =
     "Options:\n"
     "      --strict             a bad row fails its whole file (exit code 3)\n"
     "      --splits FILE        also record split facts: CSV symbol,ex_date,new_rate,old_rate\n"
-    "                           (a 2-for-1 split is new_rate 2, old_rate 1); repeatable\n" APP_COMMON_HELP;
+    "                           (a 2-for-1 split is new_rate 2, old_rate 1); "
+    "repeatable\n" APP_COMMON_HELP;
 
 enum { OPT_STRICT = OPT_FIRST_FREE_, OPT_SPLITS };
 
@@ -39,14 +40,19 @@ int cmd_import(int argc, char **argv)
     int opt, rc;
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (opt) {
-        case 'h': fputs(help, stdout); return 0;
-        case OPT_STRICT: o.strict = 1; break;
+        case 'h':
+            fputs(help, stdout);
+            return 0;
+        case OPT_STRICT:
+            o.strict = 1;
+            break;
         case OPT_SPLITS:
             if (nsplits == sizeof splits / sizeof splits[0])
                 return app_usage_error(&a, "--splits: at most 64 files");
             splits[nsplits++] = optarg;
             break;
-        case '?': return app_usage_error(&a, "unknown or incomplete option");
+        case '?':
+            return app_usage_error(&a, "unknown or incomplete option");
         default:
             if ((rc = app_common_option(&a, opt, optarg)) != 0)
                 return rc < 0 ? EXIT_USAGE : rc;

@@ -26,7 +26,8 @@ static const char help[] =
     "      --top N              rows per date (default 10)\n"
     "      --all                every eligible stock\n"
     "      --format FORMAT      table (default), csv or json; columns: date,rank,symbol,close,\n"
-    "                           peak,peak_date,drawdown_pct,days_since_peak,change_pct,volume\n" APP_COMMON_HELP;
+    "                           "
+    "peak,peak_date,drawdown_pct,days_since_peak,change_pct,volume\n" APP_COMMON_HELP;
 
 enum {
     OPT_DATE = OPT_FIRST_FREE_,
@@ -95,10 +96,18 @@ int cmd_screen(int argc, char **argv)
     long v;
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (opt) {
-        case 'h': fputs(help, stdout); return 0;
-        case OPT_DATE: date = optarg; break;
-        case OPT_FROM: from = optarg; break;
-        case OPT_TO: to = optarg; break;
+        case 'h':
+            fputs(help, stdout);
+            return 0;
+        case OPT_DATE:
+            date = optarg;
+            break;
+        case OPT_FROM:
+            from = optarg;
+            break;
+        case OPT_TO:
+            to = optarg;
+            break;
         case OPT_BY:
             if (strcmp(optarg, "drawdown") == 0)
                 so.by = SCREEN_BY_DRAWDOWN;
@@ -131,13 +140,16 @@ int cmd_screen(int argc, char **argv)
                 return rc;
             so.top = (size_t)v;
             break;
-        case OPT_ALL: so.top = 0; break;
+        case OPT_ALL:
+            so.top = 0;
+            break;
         case OPT_FORMAT:
             if (screen_format_parse(optarg, &format))
                 return app_usage_error(&a, "--format: expected table, csv or json, got '%s'",
                                        optarg);
             break;
-        case '?': return app_usage_error(&a, "unknown or incomplete option");
+        case '?':
+            return app_usage_error(&a, "unknown or incomplete option");
         default:
             if ((rc = app_common_option(&a, opt, optarg)) != 0)
                 return rc < 0 ? EXIT_USAGE : rc;
@@ -150,8 +162,8 @@ int cmd_screen(int argc, char **argv)
     if (to && !from)
         return app_usage_error(&a, "--to needs --from");
     if (so.min_bars > so.window_days)
-        return app_usage_error(&a, "--min-bars %d is more than the window of %d days",
-                               so.min_bars, so.window_days);
+        return app_usage_error(&a, "--min-bars %d is more than the window of %d days", so.min_bars,
+                               so.window_days);
 
     struct diag d = {{0}};
     int err = app_open_store(&a, &d);

@@ -17,7 +17,10 @@ struct buf {
     size_t max; /* len may never exceed this */
 };
 
-#define BUF_INIT(maxbytes) {NULL, 0, 0, (maxbytes)}
+#define BUF_INIT(maxbytes)                                                                         \
+    {                                                                                              \
+        NULL, 0, 0, (maxbytes)                                                                     \
+    }
 
 void buf_init(struct buf *b, size_t max);
 /* Free the memory; the buffer can be used again (empty, same max). */

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DATE_STRLEN 10 /* "YYYY-MM-DD" */
+#define DATE_STRLEN   10 /* "YYYY-MM-DD" */
 #define DATE_MIN_YEAR 1900
 #define DATE_MAX_YEAR 2999
 

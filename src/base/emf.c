@@ -32,8 +32,9 @@ int emf_format(struct buf *out, const char *ns, const struct emf_dim *dims, size
 {
     if (ndims > 30 || nmetrics > 100 || nmetrics == 0)
         return ERR_INVALID;
-    int err = buf_printf(out, "{\"_aws\":{\"Timestamp\":%lld,\"CloudWatchMetrics\":[{\"Namespace\":",
-                         (long long)timestamp_ms);
+    int err =
+        buf_printf(out, "{\"_aws\":{\"Timestamp\":%lld,\"CloudWatchMetrics\":[{\"Namespace\":",
+                   (long long)timestamp_ms);
     err = err ? err : put_str(out, ns);
     err = err ? err : buf_puts(out, ",\"Dimensions\":[[");
     for (size_t i = 0; i < ndims && !err; i++) {

@@ -12,7 +12,7 @@
 
 #include "base/buf.h"
 
-#define EMF_NS_BUSINESS "StockScreener/Business"
+#define EMF_NS_BUSINESS    "StockScreener/Business"
 #define EMF_NS_PERFORMANCE "StockScreener/Performance"
 
 struct emf_dim {

@@ -50,8 +50,7 @@ struct diag {
 
 /* Replace the diagnostic text; returns err so that `return diag_set(d, ERR_X, ...)` reads
  * naturally.  d may be NULL. */
-int diag_set(struct diag *d, int err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+int diag_set(struct diag *d, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Prefix the existing text with "<prefix>: " (for adding the file name at an outer level). */
 int diag_prefix(struct diag *d, int err, const char *fmt, ...)

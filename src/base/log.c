@@ -12,7 +12,7 @@
 #include "base/banned.h"
 
 #define LOG_LINE_MAX (64 * 1024)
-#define MAX_SECRETS 32
+#define MAX_SECRETS  32
 
 static enum log_level min_level = LOG_INFO;
 static enum log_format format = LOG_FORMAT_AUTO;
@@ -52,7 +52,7 @@ int log_level_parse(const char *s, enum log_level *out)
     static const struct {
         const char *name;
         enum log_level level;
-    } names[] = {{"debug", LOG_DEBUG}, {"info", LOG_INFO},   {"warn", LOG_WARN},
+    } names[] = {{"debug", LOG_DEBUG},  {"info", LOG_INFO},   {"warn", LOG_WARN},
                  {"warning", LOG_WARN}, {"error", LOG_ERROR}, {"off", LOG_OFF}};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (strcmp(s, names[i].name) == 0) {
@@ -110,11 +110,16 @@ void log_clear_secrets(void)
 static const char *level_name(enum log_level level)
 {
     switch (level) {
-    case LOG_DEBUG: return "debug";
-    case LOG_INFO: return "info";
-    case LOG_WARN: return "warn";
-    case LOG_ERROR: return "error";
-    default: return "off";
+    case LOG_DEBUG:
+        return "debug";
+    case LOG_INFO:
+        return "info";
+    case LOG_WARN:
+        return "warn";
+    case LOG_ERROR:
+        return "error";
+    default:
+        return "off";
     }
 }
 
@@ -179,10 +184,17 @@ static void render_json(struct buf *b, const char *ts, enum log_level level, con
             buf_json_escape(b, f->s, strlen(f->s));
             buf_putc(b, '"');
             break;
-        case LF_T_INT: buf_printf(b, "%lld", (long long)f->i); break;
-        case LF_T_DBL: put_number(b, f->d); break;
-        case LF_T_BOOL: buf_puts(b, f->i ? "true" : "false"); break;
-        case LF_T_END: break;
+        case LF_T_INT:
+            buf_printf(b, "%lld", (long long)f->i);
+            break;
+        case LF_T_DBL:
+            put_number(b, f->d);
+            break;
+        case LF_T_BOOL:
+            buf_puts(b, f->i ? "true" : "false");
+            break;
+        case LF_T_END:
+            break;
         }
     }
     buf_puts(b, "}\n");
@@ -196,11 +208,20 @@ static void render_human(struct buf *b, const char *ts, enum log_level level, co
     for (; f && f->type != LF_T_END; f++) {
         buf_printf(b, " %s=", f->key);
         switch (f->type) {
-        case LF_T_STR: buf_puts(b, f->s ? f->s : "(null)"); break;
-        case LF_T_INT: buf_printf(b, "%lld", (long long)f->i); break;
-        case LF_T_DBL: put_number(b, f->d); break;
-        case LF_T_BOOL: buf_puts(b, f->i ? "true" : "false"); break;
-        case LF_T_END: break;
+        case LF_T_STR:
+            buf_puts(b, f->s ? f->s : "(null)");
+            break;
+        case LF_T_INT:
+            buf_printf(b, "%lld", (long long)f->i);
+            break;
+        case LF_T_DBL:
+            put_number(b, f->d);
+            break;
+        case LF_T_BOOL:
+            buf_puts(b, f->i ? "true" : "false");
+            break;
+        case LF_T_END:
+            break;
         }
     }
     buf_putc(b, '\n');
@@ -225,8 +246,9 @@ void log_write(enum log_level level, const char *func, const char *msg,
     if (b.len == 0 || b.data[b.len - 1] != '\n') {
         /* Over the line cap: say so rather than print a broken line. */
         buf_reset(&b);
-        buf_printf(&b, "{\"timestamp\":\"%s\",\"level\":\"error\",\"message\":\"log line over %d "
-                       "bytes dropped\",\"function\":\"log_write\"}\n",
+        buf_printf(&b,
+                   "{\"timestamp\":\"%s\",\"level\":\"error\",\"message\":\"log line over %d "
+                   "bytes dropped\",\"function\":\"log_write\"}\n",
                    ts, LOG_LINE_MAX);
     }
     redact(&b);

@@ -28,17 +28,17 @@ struct log_field {
     double d;
 };
 
-#define LF_STR(k, v) ((struct log_field){.key = (k), .type = LF_T_STR, .s = (v)})
-#define LF_INT(k, v) ((struct log_field){.key = (k), .type = LF_T_INT, .i = (int64_t)(v)})
-#define LF_DBL(k, v) ((struct log_field){.key = (k), .type = LF_T_DBL, .d = (double)(v)})
+#define LF_STR(k, v)  ((struct log_field){.key = (k), .type = LF_T_STR, .s = (v)})
+#define LF_INT(k, v)  ((struct log_field){.key = (k), .type = LF_T_INT, .i = (int64_t)(v)})
+#define LF_DBL(k, v)  ((struct log_field){.key = (k), .type = LF_T_DBL, .d = (double)(v)})
 #define LF_BOOL(k, v) ((struct log_field){.key = (k), .type = LF_T_BOOL, .i = (v) ? 1 : 0})
-#define LF_END_ ((struct log_field){.key = NULL, .type = LF_T_END})
+#define LF_END_       ((struct log_field){.key = NULL, .type = LF_T_END})
 
 #define LOG_CALL_(lvl, msg, ...)                                                                   \
     log_write((lvl), __func__, (msg), (const struct log_field[]){__VA_ARGS__})
 #define log_debug(...) LOG_CALL_(LOG_DEBUG, __VA_ARGS__, LF_END_)
-#define log_info(...) LOG_CALL_(LOG_INFO, __VA_ARGS__, LF_END_)
-#define log_warn(...) LOG_CALL_(LOG_WARN, __VA_ARGS__, LF_END_)
+#define log_info(...)  LOG_CALL_(LOG_INFO, __VA_ARGS__, LF_END_)
+#define log_warn(...)  LOG_CALL_(LOG_WARN, __VA_ARGS__, LF_END_)
 #define log_error(...) LOG_CALL_(LOG_ERROR, __VA_ARGS__, LF_END_)
 
 /* Level and format; the stream defaults to stderr.  AUTO picks HUMAN on a terminal. */

@@ -12,7 +12,7 @@
 #include "base/err.h"
 
 #define BAR_SYMBOL_MAX 15
-#define BAR_NONE INT64_MIN
+#define BAR_NONE       INT64_MIN
 
 struct bar {
     char symbol[BAR_SYMBOL_MAX + 1];

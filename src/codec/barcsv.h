@@ -17,7 +17,7 @@
 #include "codec/bar.h"
 #include "codec/csv.h"
 
-#define BARCSV_HEADER "symbol,date,open,high,low,close,volume,vwap,trades\n"
+#define BARCSV_HEADER     "symbol,date,open,high,low,close,volume,vwap,trades\n"
 #define BARCSV_MAX_FIELDS 64
 
 enum barcsv_col {
@@ -37,7 +37,7 @@ struct barcsv_reader {
     struct csv_reader csv;
     const char *name; /* for messages: a file name or store key */
     int col[BARCSV_NCOLS];
-    size_t ncols; /* fields in the header: every row must have as many */
+    size_t ncols;  /* fields in the header: every row must have as many */
     int canonical; /* header is exactly the canonical one */
 };
 

@@ -60,8 +60,7 @@ static int quoted(struct csv_reader *r, struct csv_field *f, struct diag *d)
         !(*r->p == '\r' && r->p + 1 == r->end)) {
         size_t line = r->line;
         skip_record(r);
-        return diag_set(d, ERR_PARSE, "line %zu: unexpected character after closing quote",
-                        line);
+        return diag_set(d, ERR_PARSE, "line %zu: unexpected character after closing quote", line);
     }
     return ERR_OK;
 }

@@ -10,9 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NUM_FIXED_SCALE 1000000
+#define NUM_FIXED_SCALE    1000000
 #define NUM_FIXED_DECIMALS 6
-#define NUM_FIXED_STRMAX 32 /* enough for any int64 in fixed-point with sign and NUL */
+#define NUM_FIXED_STRMAX   32 /* enough for any int64 in fixed-point with sign and NUL */
 
 /* Parse an optionally signed decimal ("-12", "+3.5", "0.000001", ".5", "5.") of exactly n bytes
  * into millionths.  Returns ERR_OK, ERR_PARSE (not a decimal) or ERR_INVALID (out of range). */

@@ -51,8 +51,7 @@ double split_factor(const struct split *s)
 
 enum { S_SYMBOL, S_EX_DATE, S_NEW, S_OLD, S_NCOLS };
 
-int splitcsv_parse(const char *name, char *data, size_t len, struct splitvec *out,
-                   struct diag *d)
+int splitcsv_parse(const char *name, char *data, size_t len, struct splitvec *out, struct diag *d)
 {
     static const char *const names[S_NCOLS] = {"symbol", "ex_date", "new_rate", "old_rate"};
     struct csv_reader r;

@@ -38,8 +38,7 @@ double split_factor(const struct split *s);
 
 /* Parse a whole split CSV (header required, any column order) and append to out.  Bad rows
  * are errors naming name:line and field. */
-int splitcsv_parse(const char *name, char *data, size_t len, struct splitvec *out,
-                   struct diag *d);
+int splitcsv_parse(const char *name, char *data, size_t len, struct splitvec *out, struct diag *d);
 
 int splitcsv_write(struct buf *out, const struct split *s, size_t n);
 

@@ -62,8 +62,7 @@ static void on_conflict(void *ctx, size_t index, const struct bar *other, const 
     snprintf(where, sizeof where, "%s:%zu", c->path, c->lines[index]);
     date_format(other->date, day);
     log_warn("bar conflicts with the stored one; not imported", LF_STR("where", where),
-             LF_STR("symbol", c->bars[index].symbol), LF_STR("date", day),
-             LF_STR("field", field));
+             LF_STR("symbol", c->bars[index].symbol), LF_STR("date", day), LF_STR("field", field));
 }
 
 int csvimport_file(struct barstore *bs, const char *path, const struct csvimport_opts *opts,

@@ -238,8 +238,7 @@ static void add_bar(struct screen *s, struct sym *y, const struct bar *b)
     y->dq_len++;
 }
 
-int screen_add_day(struct screen *s, int32_t date, const struct bar *bars, size_t n,
-                   struct diag *d)
+int screen_add_day(struct screen *s, int32_t date, const struct bar *bars, size_t n, struct diag *d)
 {
     if (s->have_day && date <= s->day) {
         char a[DATE_STRLEN + 1], b[DATE_STRLEN + 1];
@@ -260,8 +259,9 @@ int screen_add_day(struct screen *s, int32_t date, const struct bar *bars, size_
     for (size_t i = 0; i < n; i++) {
         const struct bar *b = &bars[i];
         if (b->date != date || (i && strcmp(bars[i - 1].symbol, b->symbol) >= 0))
-            return diag_set(d, ERR_INVALID, "screen: bars of a day must share its date and be "
-                                            "sorted by symbol without repeats ('%s')",
+            return diag_set(d, ERR_INVALID,
+                            "screen: bars of a day must share its date and be "
+                            "sorted by symbol without repeats ('%s')",
                             b->symbol);
         uint32_t id;
         if (lookup(s, b->symbol, &id))
@@ -272,8 +272,7 @@ int screen_add_day(struct screen *s, int32_t date, const struct bar *bars, size_
     return ERR_OK;
 }
 
-static int row_before(const struct screen_row *a, const struct screen_row *b,
-                      enum screen_metric by)
+static int row_before(const struct screen_row *a, const struct screen_row *b, enum screen_metric by)
 {
     double x = by == SCREEN_BY_CHANGE ? a->change_pct : a->drawdown_pct;
     double y = by == SCREEN_BY_CHANGE ? b->change_pct : b->drawdown_pct;

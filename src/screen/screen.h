@@ -26,10 +26,10 @@
 
 enum screen_metric { SCREEN_BY_DRAWDOWN, SCREEN_BY_CHANGE };
 
-#define SCREEN_WINDOW_DEFAULT 180
-#define SCREEN_WINDOW_MAX 3660
+#define SCREEN_WINDOW_DEFAULT   180
+#define SCREEN_WINDOW_MAX       3660
 #define SCREEN_MIN_BARS_DEFAULT 30
-#define SCREEN_TOP_DEFAULT 10
+#define SCREEN_TOP_DEFAULT      10
 
 struct screen_opts {
     int window_days;    /* W: calendar days, 1..SCREEN_WINDOW_MAX */

@@ -48,9 +48,8 @@ static int table_title(struct screen_writer *w, struct buf *out, int32_t date)
         err = err ? err
                   : buf_printf(out, "Worst %d-day drawdowns on %s\n", w->opts->window_days, day);
     return err ? err
-               : buf_printf(out, "%4s  %-8s %10s %10s  %-10s %9s %5s %8s %12s\n", "rank",
-                            "symbol", "close", "peak", "peak date", "drawdown", "days", "change",
-                            "volume");
+               : buf_printf(out, "%4s  %-8s %10s %10s  %-10s %9s %5s %8s %12s\n", "rank", "symbol",
+                            "close", "peak", "peak date", "drawdown", "days", "change", "volume");
 }
 
 static int table_row(struct buf *out, const struct screen_row *r)
@@ -105,8 +104,12 @@ int screen_writer_rows(struct screen_writer *w, struct buf *out, const struct sc
                 err = table_title(w, out, r->date);
             err = err ? err : table_row(out, r);
             break;
-        case SCREEN_FORMAT_CSV: err = csv_row(out, r); break;
-        case SCREEN_FORMAT_JSON: err = json_row(out, r, w->rows_written == 0); break;
+        case SCREEN_FORMAT_CSV:
+            err = csv_row(out, r);
+            break;
+        case SCREEN_FORMAT_JSON:
+            err = json_row(out, r, w->rows_written == 0);
+            break;
         }
         w->last_date = r->date;
         w->rows_written++;

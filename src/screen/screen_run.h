@@ -9,7 +9,7 @@
 typedef int (*screen_emit_fn)(void *ctx, int32_t date, const struct screen_row *rows, size_t n);
 
 struct screen_run_stats {
-    size_t days_read;   /* days read from the store, window warm-up included */
+    size_t days_read; /* days read from the store, window warm-up included */
     size_t bars_read;
     size_t days_ranked; /* days in [from, to] */
     size_t symbols;

@@ -25,9 +25,9 @@ struct market {
     struct stock *stocks;
     struct split *splits;
     size_t nsplits;
-    int32_t day;     /* the last day produced */
-    int32_t ndays;   /* trading days in the range */
-    int32_t t;       /* trading-day index of the next day */
+    int32_t day;   /* the last day produced */
+    int32_t ndays; /* trading days in the range */
+    int32_t t;     /* trading-day index of the next day */
 };
 
 void market_opts_default(struct market_opts *o)

@@ -10,7 +10,7 @@
 #include "base/banned.h"
 
 #define SPLITS_PREFIX "splits/"
-#define SPLITS_MAX ((size_t)16 << 20)
+#define SPLITS_MAX    ((size_t)16 << 20)
 /* Few days to write: list each day's prefix; more: list the whole tree once. */
 #define LIST_PER_DAY_MAX 16
 
@@ -181,13 +181,13 @@ static int read_part(struct barstore *bs, const char *key, int32_t date, struct 
             char want[DATE_STRLEN + 1], got[DATE_STRLEN + 1];
             date_format(date, want);
             date_format(b->date, got);
-            return diag_set(d, ERR_INVALID, "%s:%zu: field 'date': %s in the partition of %s",
-                            key, barcsv_line(&r), got, want);
+            return diag_set(d, ERR_INVALID, "%s:%zu: field 'date': %s in the partition of %s", key,
+                            barcsv_line(&r), got, want);
         }
         if (out->n > first && strcmp(out->v[out->n - 1].symbol, b->symbol) >= 0)
             return diag_set(d, ERR_INVALID,
-                            "%s:%zu: field 'symbol': %s is out of order or repeated after %s",
-                            key, barcsv_line(&r), b->symbol, out->v[out->n - 1].symbol);
+                            "%s:%zu: field 'symbol': %s is out of order or repeated after %s", key,
+                            barcsv_line(&r), b->symbol, out->v[out->n - 1].symbol);
         out->n++;
     }
     return ERR_OK;
@@ -234,9 +234,8 @@ static int merge_parts(const struct bar_index *idx, size_t day, struct barvec *a
             if (field) {
                 char day_s[DATE_STRLEN + 1];
                 date_format(b->date, day_s);
-                err = diag_set(d, ERR_CONFLICT,
-                               "%s %s: parts disagree on field '%s': %s and %s", b->symbol,
-                               day_s, field, idx->keys.v[bd->first + o[i - 1].part],
+                err = diag_set(d, ERR_CONFLICT, "%s %s: parts disagree on field '%s': %s and %s",
+                               b->symbol, day_s, field, idx->keys.v[bd->first + o[i - 1].part],
                                idx->keys.v[bd->first + o[i].part]);
             }
             continue;
@@ -322,9 +321,9 @@ static const struct bar *find_symbol(const struct barvec *v, const char *symbol)
     return NULL;
 }
 
-static int write_part(struct barstore *bs, int32_t date, const struct bar *bars,
-                      const size_t *perm, const unsigned char *state, size_t from, size_t to,
-                      size_t *written, struct diag *d)
+static int write_part(struct barstore *bs, int32_t date, const struct bar *bars, const size_t *perm,
+                      const unsigned char *state, size_t from, size_t to, size_t *written,
+                      struct diag *d)
 {
     struct buf csv = BUF_INIT(BARSTORE_PART_MAX);
     int err = barcsv_write_header(&csv);

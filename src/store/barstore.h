@@ -79,9 +79,9 @@ struct barstore_write_opts {
 };
 
 struct barstore_write_stats {
-    size_t rows_new;       /* written now */
-    size_t rows_same;      /* already stored (or repeated in the batch) with the same values */
-    size_t rows_conflict;  /* refused */
+    size_t rows_new;      /* written now */
+    size_t rows_same;     /* already stored (or repeated in the batch) with the same values */
+    size_t rows_conflict; /* refused */
     size_t parts_written;
     size_t days_touched;
 };
@@ -96,7 +96,7 @@ int barstore_read_splits(struct barstore *bs, struct splitvec *out, struct diag 
 
 /* Add split facts; the same fact twice is a no-op, a different ratio for a stored
  * symbol and ex_date is ERR_CONFLICT and nothing is written. */
-int barstore_write_splits(struct barstore *bs, const struct split *s, size_t n,
-                          size_t *added, struct diag *d);
+int barstore_write_splits(struct barstore *bs, const struct split *s, size_t n, size_t *added,
+                          struct diag *d);
 
 #endif

@@ -27,8 +27,8 @@ int objstore_key_valid(const char *key)
 int objstore_open(const char *location, struct objstore **out, struct diag *d)
 {
     if (strncmp(location, "s3://", 5) == 0)
-        return diag_set(d, ERR_UNSUPPORTED,
-                        "store '%s': the S3 backend is not part of this build", location);
+        return diag_set(d, ERR_UNSUPPORTED, "store '%s': the S3 backend is not part of this build",
+                        location);
     if (strncmp(location, "file://", 7) == 0)
         location += 7;
     if (!*location)
@@ -45,13 +45,11 @@ void objstore_free(struct objstore *os)
 static int check_key(struct objstore *os, const char *key, struct diag *d)
 {
     if (!objstore_key_valid(key))
-        return diag_set(d, ERR_INVALID, "store '%s': invalid object key '%s'", os->location,
-                        key);
+        return diag_set(d, ERR_INVALID, "store '%s': invalid object key '%s'", os->location, key);
     return ERR_OK;
 }
 
-int objstore_get(struct objstore *os, const char *key, struct buf *out, char *etag,
-                 struct diag *d)
+int objstore_get(struct objstore *os, const char *key, struct buf *out, char *etag, struct diag *d)
 {
     int err = check_key(os, key, d);
     return err ? err : os->ops->get(os, key, out, etag, d);

@@ -20,8 +20,8 @@
 #include "base/err.h"
 #include "base/strvec.h"
 
-#define OBJ_KEY_MAX 512
-#define OBJ_ETAG_MAX 72
+#define OBJ_KEY_MAX      512
+#define OBJ_ETAG_MAX     72
 #define OBJ_LOCATION_MAX 512
 
 enum obj_put_mode { OBJ_PUT_ALWAYS, OBJ_PUT_CREATE, OBJ_PUT_IF_MATCH };
@@ -30,8 +30,7 @@ struct objstore;
 
 struct objstore_ops {
     const char *scheme;
-    int (*get)(struct objstore *os, const char *key, struct buf *out, char *etag,
-               struct diag *d);
+    int (*get)(struct objstore *os, const char *key, struct buf *out, char *etag, struct diag *d);
     int (*put)(struct objstore *os, const char *key, const void *data, size_t len,
                enum obj_put_mode mode, const char *if_match, struct diag *d);
     int (*list)(struct objstore *os, const char *prefix, struct strvec *keys, struct diag *d);
@@ -51,8 +50,7 @@ void objstore_free(struct objstore *os);
 
 /* Read a whole object into out (appended; out's cap applies: ERR_TOOBIG).  When etag is not
  * NULL it receives the object's version tag (OBJ_ETAG_MAX bytes).  ERR_NOTFOUND if absent. */
-int objstore_get(struct objstore *os, const char *key, struct buf *out, char *etag,
-                 struct diag *d);
+int objstore_get(struct objstore *os, const char *key, struct buf *out, char *etag, struct diag *d);
 int objstore_put(struct objstore *os, const char *key, const void *data, size_t len,
                  enum obj_put_mode mode, const char *if_match, struct diag *d);
 /* All keys starting with prefix, sorted. */

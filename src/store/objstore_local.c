@@ -105,8 +105,7 @@ static int read_fd(int fd, const char *path, struct buf *out, struct diag *d)
         size_t room = out->cap - 1 - out->len;
         if (room == 0) {
             if ((err = buf_reserve(out, 4096)) != ERR_OK)
-                return diag_set(d, err, "'%s' grew past the limit of %zu bytes", path,
-                                out->max);
+                return diag_set(d, err, "'%s' grew past the limit of %zu bytes", path, out->max);
             room = out->cap - 1 - out->len;
         }
         ssize_t n = read(fd, out->data + out->len, room);
@@ -304,8 +303,7 @@ static int walk(const char *root, char *rel, size_t rel_len, const char *prefix,
     return err;
 }
 
-static int local_list(struct objstore *os, const char *prefix, struct strvec *keys,
-                      struct diag *d)
+static int local_list(struct objstore *os, const char *prefix, struct strvec *keys, struct diag *d)
 {
     struct local *l = (struct local *)os;
     char rel[OBJ_KEY_MAX];

@@ -148,8 +148,8 @@ static char *capture_log(void (*fn)(void))
 static void emit_info(void)
 {
     log_set_request_id("req-1");
-    log_info("bars written", LF_STR("symbol", "AB\"C"), LF_INT("rows", 42),
-             LF_DBL("ratio", 0.5), LF_BOOL("ok", 1));
+    log_info("bars written", LF_STR("symbol", "AB\"C"), LF_INT("rows", 42), LF_DBL("ratio", 0.5),
+             LF_BOOL("ok", 1));
     log_debug("not shown");
 }
 
@@ -255,11 +255,16 @@ static void test_emf(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_err_table),   cmocka_unit_test(test_diag),
-        cmocka_unit_test(test_buf_cap),     cmocka_unit_test(test_buf_json_escape),
-        cmocka_unit_test(test_dates),       cmocka_unit_test(test_log_json),
-        cmocka_unit_test(test_log_redacts_secrets), cmocka_unit_test(test_log_timer),
-        cmocka_unit_test(test_log_human_and_levels), cmocka_unit_test(test_emf),
+        cmocka_unit_test(test_err_table),
+        cmocka_unit_test(test_diag),
+        cmocka_unit_test(test_buf_cap),
+        cmocka_unit_test(test_buf_json_escape),
+        cmocka_unit_test(test_dates),
+        cmocka_unit_test(test_log_json),
+        cmocka_unit_test(test_log_redacts_secrets),
+        cmocka_unit_test(test_log_timer),
+        cmocka_unit_test(test_log_human_and_levels),
+        cmocka_unit_test(test_emf),
     };
     return cmocka_run_group_tests_name("base", tests, NULL, NULL);
 }

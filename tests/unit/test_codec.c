@@ -123,10 +123,16 @@ static void test_num_fixed(void **state)
     assert_int_equal(num_parse_fixed("99999999999999999", 17, &v), ERR_INVALID);
 
     char s[NUM_FIXED_STRMAX];
-    const int64_t cases[] = {187150000, 1, 0, -3000000, 100000000, 123456789012345, INT64_MAX,
-                             -INT64_MAX};
-    const char *want[] = {"187.15", "0.000001", "0", "-3", "100", "123456789.012345",
-                          "9223372036854.775807", "-9223372036854.775807"};
+    const int64_t cases[] = {187150000,       1,         0,         -3000000, 100000000,
+                             123456789012345, INT64_MAX, -INT64_MAX};
+    const char *want[] = {"187.15",
+                          "0.000001",
+                          "0",
+                          "-3",
+                          "100",
+                          "123456789.012345",
+                          "9223372036854.775807",
+                          "-9223372036854.775807"};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         size_t n = num_format_fixed(cases[i], s);
         assert_string_equal(s, want[i]);
@@ -248,18 +254,15 @@ static void test_barcsv_bad_rows(void **state)
     assert_int_equal(rr.bars[0].vwap, 10200000);
     assert_int_equal(rr.bars[0].trades, 7);
     assert_int_equal(rr.errs[1], ERR_PARSE);
-    assert_string_equal(rr.msgs[1],
-                        "in.csv:3: field 'open': expected a decimal price, got 'ten'");
+    assert_string_equal(rr.msgs[1], "in.csv:3: field 'open': expected a decimal price, got 'ten'");
     assert_int_equal(rr.errs[2], ERR_INVALID);
-    assert_string_equal(rr.msgs[2],
-                        "in.csv:4: AAA: field 'close': price must be positive, got 0");
+    assert_string_equal(rr.msgs[2], "in.csv:4: AAA: field 'close': price must be positive, got 0");
     assert_string_equal(rr.msgs[3], "in.csv:5: AAA: field 'high': 9 is below low 11");
     assert_string_equal(rr.msgs[4],
                         "in.csv:6: field 'date': expected a date YYYY-MM-DD, got '2024-02-30'");
     assert_string_equal(rr.msgs[5], "in.csv:7: field 'symbol': expected a ticker of 1-15 "
                                     "characters A-Z 0-9 . - /, got 'aaa'");
-    assert_string_equal(rr.msgs[6],
-                        "in.csv:8: AAA: field 'volume': must not be negative, got -5");
+    assert_string_equal(rr.msgs[6], "in.csv:8: AAA: field 'volume': must not be negative, got -5");
     assert_string_equal(rr.msgs[7], "in.csv:9: expected 9 fields as in the header, got 6");
     assert_int_equal(rr.errs[8], ERR_OK);
 }
@@ -308,17 +311,16 @@ static void test_splitcsv(void **state)
 
     char bad[] = "symbol,ex_date,new_rate,old_rate\nNVDA,2024-06-10,0,1\n";
     assert_int_equal(splitcsv_parse("s.csv", bad, sizeof bad - 1, &sv, &d), ERR_INVALID);
-    assert_string_equal(d.text,
-                        "s.csv:2: field 'new_rate': expected a positive number, got '0'");
+    assert_string_equal(d.text, "s.csv:2: field 'new_rate': expected a positive number, got '0'");
     splitvec_release(&sv);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_csv_basic),      cmocka_unit_test(test_csv_errors),
-        cmocka_unit_test(test_num_fixed),      cmocka_unit_test(test_num_int),
-        cmocka_unit_test(test_symbols),        cmocka_unit_test(test_barcsv_read),
+        cmocka_unit_test(test_csv_basic),       cmocka_unit_test(test_csv_errors),
+        cmocka_unit_test(test_num_fixed),       cmocka_unit_test(test_num_int),
+        cmocka_unit_test(test_symbols),         cmocka_unit_test(test_barcsv_read),
         cmocka_unit_test(test_barcsv_bad_rows), cmocka_unit_test(test_barcsv_roundtrip),
         cmocka_unit_test(test_splitcsv),
     };

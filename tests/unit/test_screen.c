@@ -92,7 +92,7 @@ static void test_split_is_not_a_crash(void **state)
     assert_int_equal(screen_rank(s, &rows, &n), ERR_OK);
     assert_int_equal(n, 1);
     assert_true(fabs(rows[0].change_pct - (-1.0)) < 1e-12); /* 99 vs 200/2, not -50.5% */
-    assert_true(rows[0].peak == 105.0);                      /* 210 / 2 */
+    assert_true(rows[0].peak == 105.0);                     /* 210 / 2 */
     assert_true(rows[0].close == 99.0);
     assert_true(fabs(rows[0].drawdown_pct - 100.0 * (99.0 - 105.0) / 105.0) < 1e-12);
     screen_free(s);
@@ -203,11 +203,10 @@ static size_t naive_rank(const struct market *m, const struct screen_opts *o, in
             if (strcmp(x->symbol, b->symbol) == 0 && x->date > peak_date && x->date <= day)
                 r->days_since_peak++;
         }
-        r->change_pct =
-            prev ? 100.0 * (r->close / (px(prev->close) / factor_between(m, b->symbol, prev->date,
-                                                                          day)) -
-                            1.0)
-                 : (double)NAN;
+        r->change_pct = prev ? 100.0 * (r->close / (px(prev->close) /
+                                                    factor_between(m, b->symbol, prev->date, day)) -
+                                        1.0)
+                             : (double)NAN;
         r->volume = b->volume;
     }
     /* Sort: metric ascending, then symbol (insertion sort: the lists are short). */
@@ -238,8 +237,8 @@ static int64_t cents(double dollars)
 
 static void make_market(uint64_t *rng, struct market *m, const struct screen_opts *o)
 {
-    static const char *const syms[] = {"AAA", "BBB", "CCC", "DDD", "EEE", "FFF", "GGG",
-                                       "HHH", "III", "JJJ", "TWINA", "TWINB"};
+    static const char *const syms[] = {"AAA", "BBB", "CCC", "DDD", "EEE",   "FFF",
+                                       "GGG", "HHH", "III", "JJJ", "TWINA", "TWINB"};
     const size_t nsyms = sizeof syms / sizeof syms[0];
     barvec_init(&m->bars);
     splitvec_init(&m->splits);
@@ -252,10 +251,10 @@ static void make_market(uint64_t *rng, struct market *m, const struct screen_opt
     for (size_t s = 0; s < nsyms; s++) {
         price[s] = 5 + tu_uniform(rng) * 200;
         /* Some symbols start late or stop early: windows that begin before the data. */
-        from[s] = m->first + (tu_uniform(rng) < 0.3 ? (int32_t)(tu_rand(rng) % (unsigned)ndays)
-                                                    : 0);
-        to[s] = tu_uniform(rng) < 0.2 ? from[s] + (int32_t)(tu_rand(rng) % (unsigned)ndays)
-                                      : m->last;
+        from[s] =
+            m->first + (tu_uniform(rng) < 0.3 ? (int32_t)(tu_rand(rng) % (unsigned)ndays) : 0);
+        to[s] =
+            tu_uniform(rng) < 0.2 ? from[s] + (int32_t)(tu_rand(rng) % (unsigned)ndays) : m->last;
         if (s < nsyms - 1 && tu_uniform(rng) < 0.35) {
             struct split sp;
             snprintf(sp.symbol, sizeof sp.symbol, "%s", syms[s]);
@@ -416,8 +415,7 @@ static void test_against_naive(void **state)
         assert_int_equal(barstore_write(bs, m.bars.v, m.bars.n, NULL, &st, &d), ERR_OK);
         size_t added;
         if (m.splits.n)
-            assert_int_equal(barstore_write_splits(bs, m.splits.v, m.splits.n, &added, &d),
-                             ERR_OK);
+            assert_int_equal(barstore_write_splits(bs, m.splits.v, m.splits.n, &added, &d), ERR_OK);
 
         /* A random range, often starting where windows reach before the data. */
         int32_t span = m.last - m.first + 1;

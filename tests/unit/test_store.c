@@ -89,18 +89,15 @@ static void test_objstore_put_get_list(void **state)
     strvec_release(&keys);
 
     /* Conditional replace: the right etag wins once; a stale one is refused. */
-    assert_int_equal(objstore_put(f->os, "x/a.txt", "uno", 3, OBJ_PUT_IF_MATCH, etag, &d),
-                     ERR_OK);
+    assert_int_equal(objstore_put(f->os, "x/a.txt", "uno", 3, OBJ_PUT_IF_MATCH, etag, &d), ERR_OK);
     assert_int_equal(objstore_put(f->os, "x/a.txt", "eins", 4, OBJ_PUT_IF_MATCH, etag, &d),
                      ERR_PRECONDITION);
     assert_int_equal(objstore_get(f->os, "x/a.txt", &b, NULL, &d), ERR_OK);
     assert_string_equal(buf_cstr(&b), "uno");
-    assert_int_equal(objstore_put(f->os, "x/zz", "1", 1, OBJ_PUT_IF_MATCH, etag, &d),
-                     ERR_NOTFOUND);
+    assert_int_equal(objstore_put(f->os, "x/zz", "1", 1, OBJ_PUT_IF_MATCH, etag, &d), ERR_NOTFOUND);
     assert_int_equal(objstore_del(f->os, "x/b.txt", &d), ERR_OK);
     assert_int_equal(objstore_del(f->os, "x/b.txt", &d), ERR_NOTFOUND);
-    assert_int_equal(objstore_put(f->os, "../evil", "1", 1, OBJ_PUT_ALWAYS, NULL, &d),
-                     ERR_INVALID);
+    assert_int_equal(objstore_put(f->os, "../evil", "1", 1, OBJ_PUT_ALWAYS, NULL, &d), ERR_INVALID);
     /* The read cap is enforced. */
     struct buf tiny = BUF_INIT(2);
     assert_int_equal(objstore_get(f->os, "x/a.txt", &tiny, NULL, &d), ERR_TOOBIG);
@@ -305,10 +302,10 @@ static void test_barstore_reader_validates(void **state)
     /* Two parts that disagree (e.g. two collectors racing): the reader reports, never picks. */
     const char p1[] = BARCSV_HEADER "AAPL,2024-01-08,20,21,19,20.5,200,,\n";
     const char p2[] = BARCSV_HEADER "AAPL,2024-01-08,20,21,19,20.6,200,,\n";
-    objstore_put(f->os, "bars/2024/2024-01-08/part-1.csv", p1, sizeof p1 - 1, OBJ_PUT_CREATE,
-                 NULL, &d);
-    objstore_put(f->os, "bars/2024/2024-01-08/part-2.csv", p2, sizeof p2 - 1, OBJ_PUT_CREATE,
-                 NULL, &d);
+    objstore_put(f->os, "bars/2024/2024-01-08/part-1.csv", p1, sizeof p1 - 1, OBJ_PUT_CREATE, NULL,
+                 &d);
+    objstore_put(f->os, "bars/2024/2024-01-08/part-2.csv", p2, sizeof p2 - 1, OBJ_PUT_CREATE, NULL,
+                 &d);
     read_day(f, "2024-01-08", &v, ERR_CONFLICT, msg);
     assert_string_equal(msg, "AAPL 2024-01-08: parts disagree on field 'close': "
                              "bars/2024/2024-01-08/part-1.csv and "
