@@ -263,15 +263,19 @@ struct log_timer log_timer_start(const char *op)
     return t;
 }
 
-double log_timer_end(const struct log_timer *t, int err)
+double log_timer_end_(const struct log_timer *t, int err, const char *func)
 {
     double ms = (double)(clock_mono_us() - t->start_us) / 1000.0;
     char msg[128];
     snprintf(msg, sizeof msg, "%s %s", t->op, err ? "failed" : "done");
     if (err)
-        log_error(msg, LF_STR("op", t->op), LF_DBL("duration_ms", ms), LF_BOOL("ok", 0),
-                  LF_STR("error", err_name(err)));
+        log_write(LOG_ERROR, func, msg,
+                  (const struct log_field[]){LF_STR("op", t->op), LF_DBL("duration_ms", ms),
+                                             LF_BOOL("ok", 0), LF_STR("error", err_name(err)),
+                                             LF_END_});
     else
-        log_info(msg, LF_STR("op", t->op), LF_DBL("duration_ms", ms), LF_BOOL("ok", 1));
+        log_write(LOG_INFO, func, msg,
+                  (const struct log_field[]){LF_STR("op", t->op), LF_DBL("duration_ms", ms),
+                                             LF_BOOL("ok", 1), LF_END_});
     return ms;
 }

@@ -73,6 +73,7 @@ struct log_timer {
 };
 
 struct log_timer log_timer_start(const char *op);
-double log_timer_end(const struct log_timer *t, int err);
+#define log_timer_end(t, err) log_timer_end_((t), (err), __func__)
+double log_timer_end_(const struct log_timer *t, int err, const char *func);
 
 #endif

@@ -204,7 +204,7 @@ static void test_log_timer(void **state)
     clock_set_source(&src);
     log_setup(LOG_INFO, LOG_FORMAT_JSON);
     char *out = capture_log(emit_timer);
-    assert_non_null(strstr(out, "\"message\":\"import done\""));
+    assert_non_null(strstr(out, "\"message\":\"import done\",\"function\":\"emit_timer\""));
     assert_non_null(strstr(out, "\"op\":\"import\",\"duration_ms\":250,\"ok\":true"));
     assert_non_null(strstr(out, "\"level\":\"error\",\"message\":\"screen failed\""));
     assert_non_null(strstr(out, "\"ok\":false,\"error\":\"IO\""));
