@@ -40,6 +40,8 @@ TEST_SUPPORT_OBJ := $(TEST_SUPPORT:%.c=$(BUILD)/%.o)
 FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 FUZZ_REPLAY := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%-replay)
 
+.SECONDARY: $(TEST_SUPPORT_OBJ)
+
 .PHONY: all test demo check format install uninstall clean deps sanitize fuzz bench help
 
 all: $(BIN)
