@@ -160,6 +160,35 @@ static void put_number(struct buf *b, double d)
         buf_puts(b, "null");
 }
 
+/* A field's value: quoted and escaped for JSON, plain for the human rendering. */
+static void put_value(struct buf *b, const struct log_field *f, int json)
+{
+    switch (f->type) {
+    case LF_T_STR:
+        if (!f->s) {
+            buf_puts(b, json ? "null" : "(null)");
+        } else if (json) {
+            buf_putc(b, '"');
+            buf_json_escape(b, f->s, strlen(f->s));
+            buf_putc(b, '"');
+        } else {
+            buf_puts(b, f->s);
+        }
+        break;
+    case LF_T_INT:
+        buf_printf(b, "%lld", (long long)f->i);
+        break;
+    case LF_T_DBL:
+        put_number(b, f->d);
+        break;
+    case LF_T_BOOL:
+        buf_puts(b, f->i ? "true" : "false");
+        break;
+    case LF_T_END:
+        break;
+    }
+}
+
 static void render_json(struct buf *b, const char *ts, enum log_level level, const char *func,
                         const char *msg, const struct log_field *f)
 {
@@ -174,28 +203,7 @@ static void render_json(struct buf *b, const char *ts, enum log_level level, con
         buf_puts(b, ",\"");
         buf_json_escape(b, f->key, strlen(f->key));
         buf_puts(b, "\":");
-        switch (f->type) {
-        case LF_T_STR:
-            if (!f->s) {
-                buf_puts(b, "null");
-                break;
-            }
-            buf_putc(b, '"');
-            buf_json_escape(b, f->s, strlen(f->s));
-            buf_putc(b, '"');
-            break;
-        case LF_T_INT:
-            buf_printf(b, "%lld", (long long)f->i);
-            break;
-        case LF_T_DBL:
-            put_number(b, f->d);
-            break;
-        case LF_T_BOOL:
-            buf_puts(b, f->i ? "true" : "false");
-            break;
-        case LF_T_END:
-            break;
-        }
+        put_value(b, f, 1);
     }
     buf_puts(b, "}\n");
 }
@@ -207,22 +215,7 @@ static void render_human(struct buf *b, const char *ts, enum log_level level, co
     buf_printf(b, "%.12s %s %s", ts + 11, tags[level], msg);
     for (; f && f->type != LF_T_END; f++) {
         buf_printf(b, " %s=", f->key);
-        switch (f->type) {
-        case LF_T_STR:
-            buf_puts(b, f->s ? f->s : "(null)");
-            break;
-        case LF_T_INT:
-            buf_printf(b, "%lld", (long long)f->i);
-            break;
-        case LF_T_DBL:
-            put_number(b, f->d);
-            break;
-        case LF_T_BOOL:
-            buf_puts(b, f->i ? "true" : "false");
-            break;
-        case LF_T_END:
-            break;
-        }
+        put_value(b, f, 0);
     }
     buf_putc(b, '\n');
 }

@@ -270,7 +270,8 @@ static void make_market(uint64_t *rng, struct market *m, const struct screen_opt
             }
         }
     }
-    qsort(m->splits.v, m->splits.n, sizeof *m->splits.v, split_cmp);
+    if (m->splits.n > 1)
+        qsort(m->splits.v, m->splits.n, sizeof *m->splits.v, split_cmp);
     double recent_high[12] = {0};
     for (int32_t day = m->first; day <= m->last; day++) {
         if (tu_uniform(rng) < 0.3)
