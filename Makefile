@@ -3,7 +3,7 @@
 CC       ?= cc
 PREFIX   ?= /usr/local
 BUILD    ?= build
-PKGS     := libcrypto
+PKGS     := libcrypto libcurl jansson libmicrohttpd
 TEST_PKGS := cmocka
 
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo dev)

@@ -5,7 +5,7 @@
 # As root, installs what is missing with apt-get; otherwise prints the exact command and fails.
 set -eu
 
-build_pkgs="gcc make pkg-config libssl-dev"
+build_pkgs="gcc make pkg-config libssl-dev libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev"
 test_pkgs="libcmocka-dev"
 
 want=""

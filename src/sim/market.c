@@ -1,4 +1,6 @@
 #include "sim/market.h"
+
+#include "base/calendar.h"
 #include "base/date.h"
 
 #include <math.h>
@@ -62,62 +64,6 @@ static double normal(uint64_t *s)
     return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
 }
 
-/* ---- the NYSE calendar ---- */
-
-static int32_t nth_weekday(int y, int m, int weekday, int n)
-{
-    int32_t first = date_from_ymd(y, m, 1);
-    int offset = (weekday - date_weekday(first) + 7) % 7;
-    return first + offset + 7 * (n - 1);
-}
-
-static int32_t last_weekday(int y, int m, int weekday)
-{
-    int32_t next = m == 12 ? date_from_ymd(y + 1, 1, 1) : date_from_ymd(y, m + 1, 1);
-    int32_t last = next - 1;
-    return last - (date_weekday(last) - weekday + 7) % 7;
-}
-
-static int32_t easter(int y)
-{
-    int a = y % 19, b = y / 100, c = y % 100, d = b / 4, e = b % 4, f = (b + 8) / 25;
-    int g = (b - f + 1) / 3, h = (19 * a + b - d - g + 15) % 30, i = c / 4, k = c % 4;
-    int l = (32 + 2 * e + 2 * i - h - k) % 7, m = (a + 11 * h + 22 * l) / 451;
-    int month = (h + l - 7 * m + 114) / 31, day = (h + l - 7 * m + 114) % 31 + 1;
-    return date_from_ymd(y, month, day);
-}
-
-static int32_t observed(int32_t day)
-{
-    int w = date_weekday(day);
-    return w == 6 ? day - 1 : w == 0 ? day + 1 : day;
-}
-
-int market_is_trading_day(int32_t date)
-{
-    int w = date_weekday(date);
-    if (w == 0 || w == 6)
-        return 0;
-    int y, m, d;
-    date_to_ymd(date, &y, &m, &d);
-    int32_t holidays[] = {
-        date_from_ymd(y, 1, 1) + (date_weekday(date_from_ymd(y, 1, 1)) == 0),
-        nth_weekday(y, 1, 1, 3),
-        nth_weekday(y, 2, 1, 3),
-        easter(y) - 2,
-        last_weekday(y, 5, 1),
-        y >= 2022 ? observed(date_from_ymd(y, 6, 19)) : -1,
-        observed(date_from_ymd(y, 7, 4)),
-        nth_weekday(y, 9, 1, 1),
-        nth_weekday(y, 11, 4, 4),
-        observed(date_from_ymd(y, 12, 25)),
-    };
-    for (size_t i = 0; i < sizeof holidays / sizeof holidays[0]; i++)
-        if (holidays[i] == date)
-            return 0;
-    return 1;
-}
-
 /* ---- symbols ---- */
 
 static void make_symbol(size_t i, uint64_t seed, char *out)
@@ -165,7 +111,7 @@ int market_new(const struct market_opts *o, struct market **out, struct diag *d)
         return diag_set(d, ERR_NOMEM, "out of memory");
     }
     for (int32_t day = o->first_day; day <= o->last_day; day++)
-        m->ndays += market_is_trading_day(day);
+        m->ndays += cal_is_trading_day(day);
     for (size_t i = 0; i < o->nsymbols; i++) {
         struct stock *s = &m->stocks[i];
         make_symbol(i, o->seed, s->symbol);
@@ -205,7 +151,7 @@ int market_new(const struct market_opts *o, struct market **out, struct diag *d)
         /* at is a trading-day index: find its date. */
         int32_t t = 0, day = o->first_day;
         for (; day <= o->last_day; day++)
-            if (market_is_trading_day(day) && t++ == at)
+            if (cal_is_trading_day(day) && t++ == at)
                 break;
         struct split *sp = &m->splits[m->nsplits++];
         memcpy(sp->symbol, s->symbol, sizeof sp->symbol);
@@ -316,7 +262,7 @@ static void step(struct market *m, struct stock *s, int32_t day, struct bar *b)
 int market_next_day(struct market *m, int32_t *date, struct barvec *out)
 {
     int32_t day = m->day + 1;
-    while (day <= m->o.last_day && !market_is_trading_day(day))
+    while (day <= m->o.last_day && !cal_is_trading_day(day))
         day++;
     if (day > m->o.last_day)
         return ERR_EOF;

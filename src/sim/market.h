@@ -40,9 +40,4 @@ const struct split *market_splits(const struct market *m, size_t *n);
  * content.  ERR_EOF after last_day. */
 int market_next_day(struct market *m, int32_t *date, struct barvec *out);
 
-/* NYSE's regular trading days: weekdays except the exchange holidays (New Year, MLK day,
- * Presidents day, Good Friday, Memorial day, Juneteenth from 2022, Independence day, Labor
- * day, Thanksgiving, Christmas; Saturday holidays observed on Friday, Sunday ones on Monday). */
-int market_is_trading_day(int32_t date);
-
 #endif

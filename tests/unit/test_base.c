@@ -2,6 +2,7 @@
 #include "testutil.h"
 
 #include "base/buf.h"
+#include "base/calendar.h"
 #include "base/clock.h"
 #include "base/date.h"
 #include "base/emf.h"
@@ -153,6 +154,58 @@ static void emit_info(void)
     log_debug("not shown");
 }
 
+static int64_t utc_ms(const char *date, int hh, int mm)
+{
+    int32_t d;
+    assert_int_equal(date_parse(date, 10, &d), ERR_OK);
+    return ((int64_t)d * 1440 + hh * 60 + mm) * 60000;
+}
+
+static void test_calendar_new_york(void **state)
+{
+    (void)state;
+    int minute;
+    /* Daily bar stamps: midnight New York in UTC, summer and winter. */
+    int32_t d = cal_ny_date(utc_ms("2023-09-29", 4, 0), &minute);
+    char s[11];
+    date_format(d, s);
+    assert_string_equal(s, "2023-09-29");
+    assert_int_equal(minute, 0);
+    date_format(cal_ny_date(utc_ms("2024-01-02", 5, 0), &minute), s);
+    assert_string_equal(s, "2024-01-02");
+    /* 2024-03-10 07:00 UTC is the first instant of daylight time; a minute earlier is EST. */
+    assert_int_equal(cal_ny_offset_min(utc_ms("2024-03-10", 7, 0)), -240);
+    assert_int_equal(cal_ny_offset_min(utc_ms("2024-03-10", 6, 59)), -300);
+    /* 2024-11-03 06:00 UTC is 01:00 EST again. */
+    assert_int_equal(cal_ny_offset_min(utc_ms("2024-11-03", 5, 59)), -240);
+    assert_int_equal(cal_ny_offset_min(utc_ms("2024-11-03", 6, 0)), -300);
+    /* Late evening in New York is the next day in UTC. */
+    date_format(cal_ny_date(utc_ms("2026-11-26", 1, 30), &minute), s);
+    assert_string_equal(s, "2026-11-25");
+    assert_int_equal(minute, 20 * 60 + 30);
+    int32_t day;
+    assert_int_equal(date_parse("2026-07-01", 10, &day), ERR_OK);
+    assert_true(cal_ny_to_utc_ms(day, 16 * 60) == utc_ms("2026-07-01", 20, 0));
+    assert_int_equal(date_parse("2026-12-01", 10, &day), ERR_OK);
+    assert_true(cal_ny_to_utc_ms(day, 16 * 60) == utc_ms("2026-12-01", 21, 0));
+}
+
+static void test_calendar_trading_days(void **state)
+{
+    (void)state;
+    int32_t a, b;
+    assert_int_equal(date_parse("2024-01-01", 10, &a), ERR_OK);
+    assert_int_equal(date_parse("2024-12-31", 10, &b), ERR_OK);
+    assert_int_equal(cal_trading_days(a, b), 252);
+    assert_int_equal(cal_trading_days(b, a), 0);
+    assert_int_equal(date_parse("2024-11-28", 10, &a), ERR_OK); /* Thanksgiving */
+    char s[11];
+    date_format(cal_trading_day_at_or_before(a), s);
+    assert_string_equal(s, "2024-11-27");
+    date_format(cal_trading_day_at_or_after(a), s);
+    assert_string_equal(s, "2024-11-29");
+}
+
 static void test_log_json(void **state)
 {
     (void)state;
@@ -260,6 +313,8 @@ int main(void)
         cmocka_unit_test(test_buf_cap),
         cmocka_unit_test(test_buf_json_escape),
         cmocka_unit_test(test_dates),
+        cmocka_unit_test(test_calendar_new_york),
+        cmocka_unit_test(test_calendar_trading_days),
         cmocka_unit_test(test_log_json),
         cmocka_unit_test(test_log_redacts_secrets),
         cmocka_unit_test(test_log_timer),

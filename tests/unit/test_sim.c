@@ -1,6 +1,7 @@
 /* Unit tests: the synthetic market (calendar, determinism, validity, splits). */
 #include "testutil.h"
 
+#include "base/calendar.h"
 #include "base/date.h"
 #include "sim/market.h"
 
@@ -24,14 +25,14 @@ static void test_nyse_calendar(void **state)
         int n = 0;
         for (int32_t d = date_from_ymd(years[i].year, 1, 1);
              d < date_from_ymd(years[i].year + 1, 1, 1); d++)
-            n += market_is_trading_day(d);
+            n += cal_is_trading_day(d);
         assert_int_equal(n, years[i].days);
     }
-    assert_false(market_is_trading_day(day_of("2024-03-29"))); /* Good Friday */
-    assert_false(market_is_trading_day(day_of("2022-06-20"))); /* Juneteenth, observed */
-    assert_false(market_is_trading_day(day_of("2024-11-28"))); /* Thanksgiving */
-    assert_true(market_is_trading_day(day_of("2024-11-29")));
-    assert_false(market_is_trading_day(day_of("2024-11-30"))); /* a Saturday */
+    assert_false(cal_is_trading_day(day_of("2024-03-29"))); /* Good Friday */
+    assert_false(cal_is_trading_day(day_of("2022-06-20"))); /* Juneteenth, observed */
+    assert_false(cal_is_trading_day(day_of("2024-11-28"))); /* Thanksgiving */
+    assert_true(cal_is_trading_day(day_of("2024-11-29")));
+    assert_false(cal_is_trading_day(day_of("2024-11-30"))); /* a Saturday */
 }
 
 static void test_market_deterministic_and_valid(void **state)
@@ -58,7 +59,7 @@ static void test_market_deterministic_and_valid(void **state)
     while (market_next_day(a, &dx, &x) == ERR_OK) {
         assert_int_equal(market_next_day(b, &dy, &y), ERR_OK);
         assert_int_equal(dx, dy);
-        assert_true(market_is_trading_day(dx));
+        assert_true(cal_is_trading_day(dx));
         assert_int_equal(x.n, 60);
         for (size_t i = 0; i < x.n; i++) {
             assert_true(bar_equal(&x.v[i], &y.v[i]));
@@ -78,7 +79,7 @@ static void test_market_deterministic_and_valid(void **state)
         for (size_t k = 0; k < market_nsymbols(a); k++)
             found |= strcmp(market_symbol(a, k), sp[i].symbol) == 0;
         assert_true(found);
-        assert_true(market_is_trading_day(sp[i].ex_date));
+        assert_true(cal_is_trading_day(sp[i].ex_date));
     }
     barvec_release(&x);
     barvec_release(&y);

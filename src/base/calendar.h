@@ -1,0 +1,36 @@
+/* calendar.h - the US equity market's calendar and New York time.
+ *
+ * The collector needs both: a daily bar's timestamp is midnight in New York, a day's bar is
+ * final only after the close, and "is there a trading day in this range" decides whether a
+ * request is needed at all.  Pure functions of their arguments.
+ */
+#ifndef BASE_CALENDAR_H
+#define BASE_CALENDAR_H
+
+#include <stdint.h>
+
+/* NYSE's regular trading days: weekdays except the exchange holidays (New Year, MLK day,
+ * Presidents day, Good Friday, Memorial day, Juneteenth from 2022, Independence day, Labor
+ * day, Thanksgiving, Christmas; Saturday holidays observed on Friday, Sunday ones on Monday,
+ * except New Year's Day on a Saturday, which is not observed). */
+int cal_is_trading_day(int32_t date);
+
+/* The nearest trading day at or before (after) date. */
+int32_t cal_trading_day_at_or_before(int32_t date);
+int32_t cal_trading_day_at_or_after(int32_t date);
+
+/* Trading days in [from, to] (0 when from > to). */
+int32_t cal_trading_days(int32_t from, int32_t to);
+
+/* New York's offset from UTC in minutes (-240 in daylight time, -300 otherwise) at the
+ * instant utc_ms (US rules since 2007: second Sunday of March 02:00 local to the first
+ * Sunday of November 02:00 local). */
+int cal_ny_offset_min(int64_t utc_ms);
+
+/* The New York calendar date and minute of the day (0..1439) at the instant utc_ms. */
+int32_t cal_ny_date(int64_t utc_ms, int *minute_of_day);
+
+/* The UTC instant of local New York time date + minute_of_day. */
+int64_t cal_ny_to_utc_ms(int32_t date, int minute_of_day);
+
+#endif
