@@ -44,7 +44,7 @@ FUZZ_REPLAY := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%-replay)
 
 .PHONY: all test demo check format install uninstall clean deps sanitize fuzz bench help
 
-all: $(BIN)
+all: $(BIN) $(BUILD)/alpaca-sim
 
 help:
 	@echo "make            build $(BIN)"
@@ -83,10 +83,16 @@ $(BUILD)/fuzz/%-replay: fuzz/%.c fuzz/replay.c $(LIB)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< fuzz/replay.c $(LIB) $(LDLIBS)
 
+# The Alpaca simulator as its own program, for tests that run it as a separate process.
+$(BUILD)/alpaca-sim: tools/alpaca-sim.c $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
 deps:
 	@scripts/deps.sh --build --test
 
-test: deps-test $(BIN) $(TEST_BIN) $(FUZZ_REPLAY)
+test: deps-test $(BIN) $(BUILD)/alpaca-sim $(TEST_BIN) $(FUZZ_REPLAY)
 	@BUILD=$(BUILD) tests/run.sh
 
 deps-test:

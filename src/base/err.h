@@ -24,6 +24,11 @@
     X(USAGE, "invalid usage")                                                                      \
     X(EOF, "end of input")                                                                         \
     X(UNSUPPORTED, "not supported")                                                                \
+    X(TIMEOUT, "timed out")                                                                        \
+    X(NETWORK, "network error")                                                                    \
+    X(AUTH, "not authorized")                                                                      \
+    X(UNAVAILABLE, "service unavailable")                                                          \
+    X(RATELIMIT, "rate limited")                                                                   \
     X(INTERNAL, "internal error")
 
 enum {

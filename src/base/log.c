@@ -223,7 +223,14 @@ static void render_human(struct buf *b, const char *ts, enum log_level level, co
 void log_write(enum log_level level, const char *func, const char *msg,
                const struct log_field *fields)
 {
-    if (!log_enabled(level))
+    if (log_enabled(level))
+        log_write_always(level, func, msg, fields);
+}
+
+void log_write_always(enum log_level level, const char *func, const char *msg,
+                      const struct log_field *fields)
+{
+    if (min_level == LOG_OFF)
         return;
     FILE *out = log_stream();
     char ts[32];

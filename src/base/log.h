@@ -40,6 +40,10 @@ struct log_field {
 #define log_info(...)  LOG_CALL_(LOG_INFO, __VA_ARGS__, LF_END_)
 #define log_warn(...)  LOG_CALL_(LOG_WARN, __VA_ARGS__, LF_END_)
 #define log_error(...) LOG_CALL_(LOG_ERROR, __VA_ARGS__, LF_END_)
+/* A run's summary: written at info level whatever the minimum level (unless logging is off),
+ * because operators and metric filters rely on it. */
+#define log_summary(msg, ...)                                                                      \
+    log_write_always(LOG_INFO, __func__, (msg), (const struct log_field[]){__VA_ARGS__, LF_END_})
 
 /* Level and format; the stream defaults to stderr.  AUTO picks HUMAN on a terminal. */
 void log_setup(enum log_level level, enum log_format format);
@@ -64,6 +68,9 @@ void log_clear_secrets(void);
 
 void log_write(enum log_level level, const char *func, const char *msg,
                const struct log_field *fields);
+
+void log_write_always(enum log_level level, const char *func, const char *msg,
+                      const struct log_field *fields);
 
 /* Timing helper: log_timer_end() logs "<op> done" (or "<op> failed" at error level) with
  * op, duration_ms and ok, and returns the duration in milliseconds. */

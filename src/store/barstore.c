@@ -156,6 +156,52 @@ int barstore_date_range(struct barstore *bs, int32_t *first, int32_t *last, size
     return err;
 }
 
+static int sym_find(const char *const *symbols, size_t n, const char *s)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(symbols[mid], s);
+        if (c == 0)
+            return (int)mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+int barstore_last_dates(struct barstore *bs, const char *const *symbols, size_t n, int32_t upto,
+                        size_t max_days, int32_t *out, struct diag *d)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = INT32_MIN;
+    if (n == 0)
+        return ERR_OK;
+    struct bar_index idx;
+    int err = barstore_index(bs, INT32_MIN, upto, &idx, d);
+    if (err)
+        return err;
+    struct barvec day;
+    barvec_init(&day);
+    size_t missing = n;
+    for (size_t k = 0; k < idx.ndays && k < max_days && missing && !err; k++) {
+        size_t di = idx.ndays - 1 - k;
+        err = barstore_read_day(bs, &idx, di, &day, d);
+        for (size_t i = 0; !err && i < day.n; i++) {
+            int at = sym_find(symbols, n, day.v[i].symbol);
+            if (at >= 0 && out[at] == INT32_MIN) {
+                out[at] = idx.days[di].date;
+                missing--;
+            }
+        }
+    }
+    barvec_release(&day);
+    bar_index_release(&idx);
+    return err;
+}
+
 /* Parse one part, appending its rows to out; checks date and order. */
 static int read_part(struct barstore *bs, const char *key, int32_t date, struct barvec *out,
                      struct diag *d)

@@ -66,6 +66,12 @@ typedef int (*barstore_day_fn)(void *ctx, int32_t date, const struct bar *bars, 
 int barstore_scan(struct barstore *bs, int32_t from, int32_t to, barstore_day_fn fn, void *ctx,
                   struct diag *d);
 
+/* For each of the n symbols (sorted ascending, unique), the date of its last bar stored on or
+ * before `upto`, looking back over at most max_days stored days (the latest ones); INT32_MIN
+ * when the symbol has no bar there.  A daily run finds everything in the latest day. */
+int barstore_last_dates(struct barstore *bs, const char *const *symbols, size_t n, int32_t upto,
+                        size_t max_days, int32_t *out, struct diag *d);
+
 struct barstore_write_opts {
     /* Write the bars that do not conflict and report the others through on_conflict (the
      * call still returns ERR_CONFLICT).  Without it a conflict writes nothing at all. */

@@ -1,0 +1,903 @@
+/* collector.c - plan, fetch and commit daily bars (see collector.h). */
+#include "collect/collector.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/calendar.h"
+#include "base/clock.h"
+#include "base/date.h"
+#include "base/log.h"
+#include "collect/alpaca.h"
+
+#include "base/banned.h"
+
+#define URL_TOKEN_RESERVE 600 /* room for an encoded page token and the fixed parameters */
+#define MAX_EMPTY_PAGES   3   /* pages in a row with a token but no bars */
+#define SIP_DELAY_MS      (15 * 60 * 1000)
+
+enum chain_state { CH_WAITING, CH_ACTIVE, CH_DONE, CH_FAILED, CH_COMMITTED, CH_CANCELLED };
+
+struct run;
+
+struct batch {
+    size_t first, n; /* planned symbols [first, first + n), sorted by symbol */
+    struct chain **chains;
+    size_t nchains, next_commit;
+    int failed, cancelled;
+};
+
+struct chain {
+    struct run *run;
+    struct batch *b;
+    int32_t start, end;
+    char token[ALPACA_TOKEN_MAX];
+    struct barvec bars;
+    struct alpaca_page page;
+    size_t pages, empty_pages, expected;
+    enum chain_state state;
+};
+
+struct actchain {
+    struct run *run;
+    size_t first, n;
+    int32_t start, end;
+    char token[ALPACA_TOKEN_MAX];
+    struct splitvec page;
+    size_t pages;
+};
+
+struct run {
+    struct barstore *bs;
+    const struct collect_opts *o;
+    struct collect_stats *st;
+    struct fetch *fetch;
+    int64_t now_ms;
+    /* Planned symbols, sorted by (start, symbol). */
+    const char **names;
+    int32_t *starts;
+    size_t *counts;
+    size_t nplanned;
+    struct batch **batches;
+    size_t nbatches, cap_batches;
+    struct chain **chains; /* activation order */
+    size_t nchains, cap_chains, next_activate, active, waiting;
+    struct actchain *acts;
+    size_t nacts;
+    struct splitvec splits;
+    int critical;
+    struct diag critical_diag;
+    int incomplete;
+    struct diag incomplete_diag;
+    struct buf url;
+};
+
+void collect_opts_default(struct collect_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->data_url = ALPACA_DEFAULT_DATA_URL;
+    o->feed = "sip";
+    o->start = o->end = INT32_MIN;
+    o->settle_minute = 16 * 60 + 20;
+    o->history_days = 365;
+    o->scan_back_days = 10;
+    o->max_url = 6000;
+    o->chain_max_bars = 400000;
+    fetch_opts_default(&o->fetch);
+}
+
+static void report(struct run *r, const char *symbol, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void report(struct run *r, const char *symbol, const char *fmt, ...)
+{
+    char what[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    log_warn(what, LF_STR("symbol", symbol));
+    if (r->o->on_problem)
+        r->o->on_problem(r->o->ctx, symbol, what);
+}
+
+static void on_page_problem(void *ctx, const char *symbol, const char *what)
+{
+    struct chain *c = ctx;
+    report(c->run, symbol, "%s", what);
+}
+
+static void set_critical(struct run *r, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_critical(struct run *r, int err, const char *fmt, ...)
+{
+    if (r->critical)
+        return;
+    r->critical = err;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->critical_diag.text, sizeof r->critical_diag.text, fmt, ap);
+    va_end(ap);
+    log_error("collection stopped", LF_STR("error", r->critical_diag.text));
+    fetch_stop(r->fetch);
+}
+
+/* ---- planning ---- */
+
+/* The last trading day whose daily bar is final at now_ms. */
+static int32_t last_final_day(int64_t now_ms, int settle_minute)
+{
+    int minute;
+    int32_t today = cal_ny_date(now_ms, &minute);
+    if (cal_is_trading_day(today) && minute >= settle_minute)
+        return today;
+    return cal_trading_day_at_or_before(today - 1);
+}
+
+static struct batch *add_batch(struct run *r, size_t first, size_t n)
+{
+    if (r->nbatches == r->cap_batches) {
+        size_t cap = r->cap_batches ? 2 * r->cap_batches : 16;
+        struct batch **v = realloc(r->batches, cap * sizeof *v);
+        if (!v)
+            return NULL;
+        r->batches = v;
+        r->cap_batches = cap;
+    }
+    struct batch *b = calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    b->first = first;
+    b->n = n;
+    r->batches[r->nbatches++] = b;
+    return b;
+}
+
+static struct chain *add_chain(struct run *r, struct batch *b, int32_t start, int32_t end)
+{
+    if (r->nchains == r->cap_chains) {
+        size_t cap = r->cap_chains ? 2 * r->cap_chains : 16;
+        struct chain **v = realloc(r->chains, cap * sizeof *v);
+        if (!v)
+            return NULL;
+        r->chains = v;
+        r->cap_chains = cap;
+    }
+    struct chain **bc = realloc(b->chains, (b->nchains + 1) * sizeof *bc);
+    if (!bc)
+        return NULL;
+    b->chains = bc;
+    struct chain *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->run = r;
+    c->b = b;
+    c->start = start;
+    c->end = end;
+    c->expected = b->n * (size_t)cal_trading_days(start, end);
+    barvec_init(&c->bars);
+    alpaca_page_init(&c->page);
+    b->chains[b->nchains++] = c;
+    r->chains[r->nchains++] = c;
+    r->st->chains++;
+    r->st->bars_expected += c->expected;
+    return c;
+}
+
+/* Cut [start, end] into chains of about equal numbers of trading days. */
+static int plan_chains(struct run *r, struct batch *b, int32_t start, int32_t end)
+{
+    int32_t days = cal_trading_days(start, end);
+    size_t expected = b->n * (size_t)days;
+    size_t floor_pages = (expected + ALPACA_PAGE_LIMIT - 1) / ALPACA_PAGE_LIMIT;
+    /* Each chain may end with a partly filled page: one chain per 20 pages keeps that waste
+     * under 5%; the concurrency caps it, the memory bound raises it. */
+    size_t nc = 1 + floor_pages / 20;
+    size_t conc = r->o->fetch.concurrency ? r->o->fetch.concurrency : 1;
+    if (nc > conc)
+        nc = conc;
+    size_t by_memory = (expected + r->o->chain_max_bars - 1) / r->o->chain_max_bars;
+    if (nc < by_memory)
+        nc = by_memory;
+    if (nc > (size_t)days)
+        nc = days > 0 ? (size_t)days : 1;
+    int32_t d = start;
+    for (size_t k = 0; k < nc; k++) {
+        int32_t want = (int32_t)(((size_t)days * (k + 1)) / nc - ((size_t)days * k) / nc);
+        int32_t cs = d, ce = d;
+        for (int32_t got = 0; ce <= end; ce++) {
+            got += cal_is_trading_day(ce);
+            if (got == want)
+                break;
+        }
+        if (k + 1 == nc || ce > end)
+            ce = end;
+        if (!add_chain(r, b, cs, ce))
+            return ERR_NOMEM;
+        d = ce + 1;
+        if (d > end)
+            break;
+    }
+    return ERR_OK;
+}
+
+static size_t symbol_url_len(const char *s)
+{
+    size_t n = 1; /* the comma */
+    for (; *s; s++)
+        n += *s == '/' ? 3 : 1;
+    return n;
+}
+
+/* Batches of symbols sharing a start date, each as long as the URL budget allows. */
+static int plan_batches(struct run *r, size_t first, size_t n, int32_t start, int32_t end)
+{
+    size_t fixed = strlen(r->o->data_url) + URL_TOKEN_RESERVE;
+    size_t i = first, stop = first + n;
+    while (i < stop) {
+        size_t len = fixed, j = i;
+        while (j < stop && (j == i || len + symbol_url_len(r->names[j]) <= r->o->max_url))
+            len += symbol_url_len(r->names[j++]);
+        struct batch *b = add_batch(r, i, j - i);
+        if (!b)
+            return ERR_NOMEM;
+        int err = plan_chains(r, b, start, end);
+        if (err)
+            return err;
+        i = j;
+    }
+    return ERR_OK;
+}
+
+/* ---- commits ---- */
+
+static int bar_key_cmp(const void *pa, const void *pb)
+{
+    const struct bar *a = pa, *b = pb;
+    int c = strcmp(a->symbol, b->symbol);
+    return c ? c : (a->date > b->date) - (a->date < b->date);
+}
+
+/* Sort by (symbol, date); drop repeated dates: one copy kept when equal, none when they
+ * differ (which one is right cannot be known). */
+static void dedupe(struct run *r, struct barvec *v)
+{
+    if (v->n > 1)
+        qsort(v->v, v->n, sizeof *v->v, bar_key_cmp);
+    size_t w = 0;
+    for (size_t i = 0; i < v->n;) {
+        size_t j = i + 1;
+        int differ = 0;
+        while (j < v->n && bar_key_cmp(&v->v[i], &v->v[j]) == 0) {
+            differ |= !bar_equal(&v->v[i], &v->v[j]);
+            j++;
+        }
+        if (j - i > 1) {
+            char day[DATE_STRLEN + 1];
+            date_format(v->v[i].date, day);
+            r->st->bars_duplicate += j - i - (differ ? 0 : 1);
+            report(r, v->v[i].symbol, "%zu bars with the same date %s%s", j - i, day,
+                   differ ? " and different values: none stored" : ": one kept");
+        }
+        if (j - i == 1 || !differ)
+            v->v[w++] = v->v[i];
+        i = j;
+    }
+    v->n = w;
+}
+
+struct conflict_ctx {
+    struct run *r;
+    const struct bar *bars;
+};
+
+static void on_conflict(void *ctx, size_t index, const struct bar *other, const char *field)
+{
+    struct conflict_ctx *cc = ctx;
+    const struct bar *b = &cc->bars[index];
+    char day[DATE_STRLEN + 1];
+    date_format(b->date, day);
+    (void)other;
+    report(cc->r, b->symbol,
+           "%s is already stored with a different '%s': the new bar is not "
+           "stored",
+           day, field);
+}
+
+static size_t planned_index(const struct run *r, const struct batch *b, const char *symbol)
+{
+    size_t lo = b->first, hi = b->first + b->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(r->names[mid], symbol);
+        if (c == 0)
+            return mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return SIZE_MAX;
+}
+
+static void batch_finished(struct run *r, struct batch *b)
+{
+    r->st->symbols_done += b->n;
+    for (size_t i = b->first; i < b->first + b->n; i++) {
+        if (r->counts[i])
+            continue;
+        char s[DATE_STRLEN + 1], e[DATE_STRLEN + 1];
+        date_format(r->starts[i], s);
+        date_format(r->st->end, e);
+        r->st->symbols_no_data++;
+        report(r, r->names[i], "no data from the API between %s and %s", s, e);
+    }
+}
+
+static void commit_chain(struct run *r, struct chain *c)
+{
+    dedupe(r, &c->bars);
+    struct conflict_ctx cc = {r, c->bars.v};
+    struct barstore_write_opts wo = {.skip_conflicts = 1, .on_conflict = on_conflict, .ctx = &cc};
+    struct barstore_write_stats ws;
+    struct diag d = {{0}};
+    int err = barstore_write(r->bs, c->bars.v, c->bars.n, &wo, &ws, &d);
+    if (err && err != ERR_CONFLICT) {
+        set_critical(r, err, "writing to the store failed: %s", d.text);
+        c->state = CH_FAILED;
+        return;
+    }
+    r->st->bars_new += ws.rows_new;
+    r->st->bars_same += ws.rows_same;
+    r->st->bars_conflict += ws.rows_conflict;
+    for (size_t i = 0; i < c->bars.n; i++) {
+        size_t at = planned_index(r, c->b, c->bars.v[i].symbol);
+        if (at != SIZE_MAX)
+            r->counts[at]++;
+    }
+    barvec_release(&c->bars);
+    barvec_init(&c->bars);
+    c->state = CH_COMMITTED;
+    r->st->chains_done++;
+}
+
+/* Write the batch's chains that are complete and have every earlier chain written. */
+static void try_commit(struct run *r, struct batch *b)
+{
+    while (!r->critical && !b->failed && !b->cancelled && b->next_commit < b->nchains &&
+           b->chains[b->next_commit]->state == CH_DONE) {
+        struct chain *c = b->chains[b->next_commit];
+        r->waiting--;
+        commit_chain(r, c);
+        if (c->state != CH_COMMITTED)
+            return;
+        if (++b->next_commit == b->nchains)
+            batch_finished(r, b);
+    }
+}
+
+/* ---- fetching ---- */
+
+static void activate(struct run *r);
+
+static int submit_page(struct chain *c);
+
+static int accept_page(void *ctx, const struct http_response *resp, struct diag *d)
+{
+    struct chain *c = ctx;
+    c->page.bars.n = 0;
+    return alpaca_parse_bars(resp->body.data, resp->body.len, &c->page, on_page_problem, c, d);
+}
+
+static void batch_give_up(struct run *r, struct batch *b, int err, const struct diag *d)
+{
+    if (b->failed)
+        return;
+    b->failed = 1;
+    for (size_t k = b->next_commit; k < b->nchains; k++) {
+        struct chain *c = b->chains[k];
+        if (c->state == CH_DONE)
+            r->waiting--;
+        if (c->state != CH_ACTIVE)
+            c->state = CH_FAILED;
+        barvec_release(&c->bars);
+        barvec_init(&c->bars);
+    }
+    r->st->symbols_failed += b->n;
+    if (!r->incomplete) {
+        r->incomplete = err;
+        r->incomplete_diag = *d;
+    }
+    log_error("symbols given up for this run", LF_STR("first_symbol", r->names[b->first]),
+              LF_INT("symbols", b->n), LF_STR("error", d->text));
+}
+
+/* Replace b by two batches of half the symbols each, for the chains not yet written. */
+static void split_batch(struct run *r, struct batch *b)
+{
+    b->cancelled = 1;
+    size_t from = b->next_commit;
+    for (size_t k = from; k < b->nchains; k++) {
+        struct chain *c = b->chains[k];
+        if (c->state == CH_DONE)
+            r->waiting--;
+        if (c->state != CH_ACTIVE)
+            c->state = CH_CANCELLED;
+        r->st->chains--;
+        r->st->bars_expected -= c->expected;
+    }
+    size_t half = b->n / 2;
+    struct batch *h[2] = {add_batch(r, b->first, half), add_batch(r, b->first + half, b->n - half)};
+    for (int i = 0; i < 2; i++) {
+        if (!h[i]) {
+            set_critical(r, ERR_NOMEM, "out of memory");
+            return;
+        }
+        for (size_t k = from; k < b->nchains; k++)
+            if (!add_chain(r, h[i], b->chains[k]->start, b->chains[k]->end)) {
+                set_critical(r, ERR_NOMEM, "out of memory");
+                return;
+            }
+    }
+}
+
+static void on_page(void *ctx, int err, struct http_response *resp, const struct diag *d)
+{
+    struct chain *c = ctx;
+    struct run *r = c->run;
+    struct batch *b = c->b;
+    r->active--;
+    if (c->state == CH_CANCELLED || b->failed || r->critical) {
+        if (c->state == CH_ACTIVE)
+            c->state = b->cancelled ? CH_CANCELLED : CH_FAILED;
+        goto next;
+    }
+    if (err == ERR_OK) {
+        r->st->bar_pages++;
+        r->st->bars_bad += c->page.bad;
+        r->st->bars_received += c->page.bars.n;
+        for (size_t i = 0; i < c->page.bars.n; i++) {
+            const struct bar *x = &c->page.bars.v[i];
+            if (planned_index(r, b, x->symbol) == SIZE_MAX || x->date < c->start ||
+                x->date > c->end) {
+                char day[DATE_STRLEN + 1];
+                date_format(x->date, day);
+                r->st->bars_bad++;
+                report(r, x->symbol, "the API sent a bar that was not asked for (%s)", day);
+                continue;
+            }
+            if (barvec_push(&c->bars, x)) {
+                set_critical(r, ERR_NOMEM, "out of memory");
+                goto next;
+            }
+        }
+        c->pages++;
+        c->empty_pages = c->page.bars.n ? 0 : c->empty_pages + 1;
+        if (!c->page.next_token[0]) {
+            c->state = CH_DONE;
+            r->waiting++;
+            try_commit(r, b);
+        } else if (strcmp(c->page.next_token, c->token) == 0 || c->empty_pages >= MAX_EMPTY_PAGES ||
+                   c->pages > c->expected + 50) {
+            set_critical(r, ERR_INVALID,
+                         "the API's pages never end (page %zu for %zu symbols from %s "
+                         "repeats its token or brings nothing new); stopping",
+                         c->pages, b->n, r->names[b->first]);
+        } else {
+            memcpy(c->token, c->page.next_token, sizeof c->token);
+            if (submit_page(c) == ERR_OK)
+                r->active++;
+            else
+                set_critical(r, ERR_NOMEM, "out of memory");
+        }
+        goto next;
+    }
+    char msg[DIAG_MAX];
+    snprintf(msg, sizeof msg, "%s", d->text);
+    if (err == ERR_AUTH) {
+        set_critical(r, ERR_AUTH,
+                     "Alpaca refused the credentials (APCA_API_KEY_ID, APCA_API_SECRET_KEY) or "
+                     "the subscription: %s",
+                     msg);
+    } else if (err == ERR_INVALID && resp->status == 414) {
+        if (b->n < 2)
+            set_critical(r, ERR_INVALID, "the API refuses even a one-symbol URL: %s", msg);
+        else
+            split_batch(r, b);
+        c->state = CH_CANCELLED;
+    } else if (err == ERR_INVALID && (resp->status == 400 || resp->status == 422) &&
+               strstr(msg, "symbol")) {
+        /* Some symbol of the batch is unknown to the API: narrow it down. */
+        if (b->n < 2) {
+            report(r, r->names[b->first], "the API does not know this symbol: %s", msg);
+            b->failed = 1;
+            c->state = CH_FAILED;
+        } else {
+            split_batch(r, b);
+            c->state = CH_CANCELLED;
+        }
+    } else if (err == ERR_INVALID) {
+        set_critical(r, ERR_INVALID, "the API rejected the request: %s", msg);
+    } else {
+        c->state = CH_FAILED;
+        batch_give_up(r, b, err, d);
+    }
+next:
+    if (r->o->on_progress)
+        r->o->on_progress(r->o->ctx, r->st);
+    activate(r);
+}
+
+static int submit_page(struct chain *c)
+{
+    struct run *r = c->run;
+    buf_reset(&r->url);
+    int64_t start_ms = cal_ny_to_utc_ms(c->start, 0);
+    int64_t end_ms = cal_ny_to_utc_ms(c->end + 1, 0) - 1000;
+    if (end_ms > r->now_ms - SIP_DELAY_MS)
+        end_ms = r->now_ms - SIP_DELAY_MS;
+    int err = alpaca_bars_url(&r->url, r->o->data_url, r->names + c->b->first, c->b->n, start_ms,
+                              end_ms, r->o->feed, c->token);
+    if (err)
+        return err;
+    struct fetch_req req = {
+        .url = buf_cstr(&r->url), .accept = accept_page, .done = on_page, .ctx = c};
+    r->st->bar_requests++; /* attempts are counted by the fetcher; this counts pages asked */
+    return fetch_submit(r->fetch, &req, NULL);
+}
+
+/* Start chains while there is room: `concurrency` in flight, and no more than as many again
+ * complete and waiting for an earlier chain of their batch. */
+static void activate(struct run *r)
+{
+    size_t conc = r->o->fetch.concurrency ? r->o->fetch.concurrency : 1;
+    while (!r->critical && r->next_activate < r->nchains && r->active < conc &&
+           r->active + r->waiting < 2 * conc) {
+        struct chain *c = r->chains[r->next_activate++];
+        if (c->state != CH_WAITING || c->b->failed || c->b->cancelled)
+            continue;
+        if (submit_page(c)) {
+            set_critical(r, ERR_NOMEM, "out of memory");
+            return;
+        }
+        c->state = CH_ACTIVE;
+        r->active++;
+    }
+}
+
+/* ---- corporate actions ---- */
+
+static void on_action_problem(void *ctx, const char *symbol, const char *what)
+{
+    struct actchain *a = ctx;
+    report(a->run, symbol, "%s", what);
+}
+
+static int accept_actions(void *ctx, const struct http_response *resp, struct diag *d)
+{
+    struct actchain *a = ctx;
+    a->page.n = 0;
+    char next[ALPACA_TOKEN_MAX];
+    int err = alpaca_parse_actions(resp->body.data, resp->body.len, &a->page, next,
+                                   on_action_problem, a, d);
+    if (!err && strcmp(next, a->token) == 0 && next[0])
+        err = diag_set(d, ERR_PARSE, "corporate actions page repeats its page token");
+    if (!err)
+        memcpy(a->token, next, sizeof next);
+    return err;
+}
+
+static int submit_actions(struct actchain *a);
+
+static void on_actions(void *ctx, int err, struct http_response *resp, const struct diag *d)
+{
+    struct actchain *a = ctx;
+    struct run *r = a->run;
+    (void)resp;
+    if (r->critical)
+        return;
+    if (err == ERR_AUTH) {
+        set_critical(r, ERR_AUTH,
+                     "Alpaca refused the credentials (APCA_API_KEY_ID, APCA_API_SECRET_KEY) or "
+                     "the subscription: %s",
+                     d->text);
+        return;
+    }
+    if (err) {
+        if (!r->incomplete) {
+            r->incomplete = err;
+            snprintf(r->incomplete_diag.text, sizeof r->incomplete_diag.text,
+                     "split facts could not be fetched: %.400s", d->text);
+        }
+        report(r, r->names[a->first], "split facts could not be fetched: %s", d->text);
+        return;
+    }
+    for (size_t i = 0; i < a->page.n; i++)
+        if (splitvec_push(&r->splits, &a->page.v[i])) {
+            set_critical(r, ERR_NOMEM, "out of memory");
+            return;
+        }
+    r->st->splits_received += a->page.n;
+    if (a->token[0] && ++a->pages < 1000 && submit_actions(a))
+        set_critical(r, ERR_NOMEM, "out of memory");
+}
+
+static int submit_actions(struct actchain *a)
+{
+    struct run *r = a->run;
+    buf_reset(&r->url);
+    int err = alpaca_actions_url(&r->url, r->o->data_url, r->names + a->first, a->n, a->start,
+                                 a->end, a->token);
+    if (err)
+        return err;
+    struct fetch_req req = {
+        .url = buf_cstr(&r->url), .accept = accept_actions, .done = on_actions, .ctx = a};
+    r->st->action_requests++;
+    return fetch_submit(r->fetch, &req, NULL);
+}
+
+/* Store the split facts that are new; one that contradicts a stored fact is reported. */
+static int store_splits(struct run *r, struct diag *d)
+{
+    if (!r->splits.n)
+        return ERR_OK;
+    struct splitvec have;
+    splitvec_init(&have);
+    int err = barstore_read_splits(r->bs, &have, d);
+    struct splitvec add;
+    splitvec_init(&add);
+    for (size_t i = 0; !err && i < r->splits.n; i++) {
+        const struct split *s = &r->splits.v[i];
+        const struct split *same = NULL;
+        for (size_t k = 0; k < have.n && !same; k++)
+            if (have.v[k].ex_date == s->ex_date && strcmp(have.v[k].symbol, s->symbol) == 0)
+                same = &have.v[k];
+        if (same && (same->new_rate != s->new_rate || same->old_rate != s->old_rate)) {
+            char day[DATE_STRLEN + 1];
+            date_format(s->ex_date, day);
+            r->st->splits_conflict++;
+            report(r, s->symbol, "split on %s differs from the stored one: not stored", day);
+            continue;
+        }
+        if (!same)
+            err = splitvec_push(&add, s);
+    }
+    size_t added = 0;
+    if (!err && add.n)
+        err = barstore_write_splits(r->bs, add.v, add.n, &added, d);
+    r->st->splits_new += added;
+    splitvec_release(&add);
+    splitvec_release(&have);
+    return err;
+}
+
+/* ---- the run ---- */
+
+struct planned {
+    const char *name;
+    int32_t start;
+};
+
+static int planned_cmp(const void *pa, const void *pb)
+{
+    const struct planned *a = pa, *b = pb;
+    if (a->start != b->start)
+        return a->start < b->start ? -1 : 1;
+    return strcmp(a->name, b->name);
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void run_release(struct run *r)
+{
+    for (size_t i = 0; i < r->nchains; i++) {
+        barvec_release(&r->chains[i]->bars);
+        alpaca_page_release(&r->chains[i]->page);
+        free(r->chains[i]);
+    }
+    for (size_t i = 0; i < r->nbatches; i++) {
+        free(r->batches[i]->chains);
+        free(r->batches[i]);
+    }
+    for (size_t i = 0; i < r->nacts; i++)
+        splitvec_release(&r->acts[i].page);
+    free(r->acts);
+    free(r->chains);
+    free(r->batches);
+    free(r->names);
+    free(r->starts);
+    free(r->counts);
+    splitvec_release(&r->splits);
+    buf_release(&r->url);
+    fetch_free(r->fetch);
+}
+
+/* Unique, sorted, valid symbols. */
+static int clean_symbols(struct run *r, const char *const *symbols, size_t n, const char ***out,
+                         size_t *nout)
+{
+    const char **v = malloc((n ? n : 1) * sizeof *v);
+    if (!v)
+        return ERR_NOMEM;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!bar_symbol_valid(symbols[i], strlen(symbols[i]))) {
+            report(r, symbols[i], "not a valid symbol: skipped");
+            continue;
+        }
+        v[k++] = symbols[i];
+    }
+    qsort(v, k, sizeof *v, str_cmp);
+    size_t w = 0;
+    for (size_t i = 0; i < k; i++)
+        if (w == 0 || strcmp(v[w - 1], v[i]) != 0)
+            v[w++] = v[i];
+    *out = v;
+    *nout = w;
+    return ERR_OK;
+}
+
+static int plan(struct run *r, const char *const *symbols, size_t n, struct diag *d)
+{
+    const struct collect_opts *o = r->o;
+    struct collect_stats *st = r->st;
+    const char **syms;
+    size_t nsyms;
+    if (clean_symbols(r, symbols, n, &syms, &nsyms))
+        return diag_set(d, ERR_NOMEM, "out of memory");
+    st->symbols = nsyms;
+    int32_t *last = calloc(nsyms ? nsyms : 1, sizeof *last);
+    struct planned *p = calloc(nsyms ? nsyms : 1, sizeof *p);
+    int err = !last || !p ? diag_set(d, ERR_NOMEM, "out of memory") : ERR_OK;
+    if (!err && o->start == INT32_MIN)
+        err = barstore_last_dates(r->bs, syms, nsyms, st->end, o->scan_back_days, last, d);
+    size_t np = 0;
+    for (size_t i = 0; !err && i < nsyms; i++) {
+        int32_t start = o->start != INT32_MIN  ? o->start
+                        : last[i] != INT32_MIN ? last[i] + 1
+                                               : st->end - o->history_days + 1;
+        if (cal_trading_days(start, st->end) == 0) {
+            st->symbols_current++;
+            continue;
+        }
+        p[np].name = syms[i];
+        p[np++].start = start;
+    }
+    if (!err) {
+        qsort(p, np, sizeof *p, planned_cmp);
+        r->names = malloc((np ? np : 1) * sizeof *r->names);
+        r->starts = malloc((np ? np : 1) * sizeof *r->starts);
+        r->counts = calloc(np ? np : 1, sizeof *r->counts);
+        if (!r->names || !r->starts || !r->counts)
+            err = diag_set(d, ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; !err && i < np; i++) {
+        r->names[i] = p[i].name;
+        r->starts[i] = p[i].start;
+        if (p[i].start < st->first_start)
+            st->first_start = p[i].start;
+    }
+    r->nplanned = np;
+    st->symbols_planned = np;
+    for (size_t i = 0; !err && i < np;) {
+        size_t j = i;
+        while (j < np && p[j].start == p[i].start)
+            j++;
+        if (plan_batches(r, i, j - i, p[i].start, st->end))
+            err = diag_set(d, ERR_NOMEM, "out of memory");
+        i = j;
+    }
+    free(last);
+    free(p);
+    /* The planned names point into the caller's symbols; syms itself can go. */
+    free(syms);
+    return err;
+}
+
+/* Split facts for every symbol of the universe, from a month before the earliest start (an
+ * action can be published late) to the end. */
+static int plan_actions(struct run *r, const char *const *symbols, size_t n)
+{
+    const char **syms;
+    size_t nsyms;
+    if (clean_symbols(r, symbols, n, &syms, &nsyms))
+        return ERR_NOMEM;
+    int32_t start = r->st->first_start != INT32_MAX ? r->st->first_start : r->st->end;
+    if (r->st->end - 30 < start)
+        start = r->st->end - 30;
+    size_t fixed = strlen(r->o->data_url) + URL_TOKEN_RESERVE;
+    r->acts = calloc(nsyms ? nsyms : 1, sizeof *r->acts);
+    /* The actions chains keep pointers to the names: keep them in r->names' lifetime by
+     * reusing the caller's strings through a dedicated array. */
+    int err = r->acts ? ERR_OK : ERR_NOMEM;
+    const char **names = realloc(r->names, (r->nplanned + nsyms + 1) * sizeof *names);
+    if (!names)
+        err = ERR_NOMEM;
+    else
+        r->names = names;
+    size_t base = r->nplanned;
+    for (size_t i = 0; !err && i < nsyms; i++)
+        r->names[base + i] = syms[i];
+    for (size_t i = 0; !err && i < nsyms;) {
+        size_t len = fixed, j = i;
+        while (j < nsyms && (j == i || len + symbol_url_len(syms[j]) <= r->o->max_url))
+            len += symbol_url_len(syms[j++]);
+        struct actchain *a = &r->acts[r->nacts++];
+        a->run = r;
+        a->first = base + i;
+        a->n = j - i;
+        a->start = start;
+        a->end = r->st->end;
+        splitvec_init(&a->page);
+        err = submit_actions(a);
+        i = j;
+    }
+    free(syms);
+    return err;
+}
+
+int collect_run(struct barstore *bs, const char *const *symbols, size_t n,
+                const struct collect_opts *o, struct collect_stats *st, struct diag *d)
+{
+    memset(st, 0, sizeof *st);
+    st->first_start = INT32_MAX;
+    int64_t t0 = clock_mono_us();
+    struct run r = {.bs = bs, .o = o, .st = st};
+    buf_init(&r.url, (size_t)1 << 20);
+    splitvec_init(&r.splits);
+    r.now_ms = o->now_ms ? o->now_ms : clock_wall_ms();
+    int32_t final_day = last_final_day(r.now_ms, o->settle_minute);
+    st->end = o->end != INT32_MIN && o->end < final_day ? o->end : final_day;
+    if (!o->key_id || !*o->key_id || !o->secret_key || !*o->secret_key)
+        return diag_set(d, ERR_AUTH,
+                        "no Alpaca credentials: set APCA_API_KEY_ID and APCA_API_SECRET_KEY");
+    if (o->start != INT32_MIN && o->start > st->end) {
+        char s[DATE_STRLEN + 1], e[DATE_STRLEN + 1];
+        date_format(o->start, s);
+        date_format(st->end, e);
+        return diag_set(d, ERR_USAGE, "start %s is after the last final trading day %s", s, e);
+    }
+    log_add_secret(o->secret_key);
+    char h_key[300], h_secret[300];
+    snprintf(h_key, sizeof h_key, "APCA-API-KEY-ID: %s", o->key_id);
+    snprintf(h_secret, sizeof h_secret, "APCA-API-SECRET-KEY: %s", o->secret_key);
+    const char *headers[] = {h_key, h_secret, "Accept: application/json"};
+    struct fetch_opts fo = o->fetch;
+    fo.headers = headers;
+    fo.nheaders = 3;
+    int err = fetch_new(o->http, &fo, &r.fetch, d);
+    if (!err)
+        err = plan(&r, symbols, n, d);
+    if (!err && !o->skip_actions && plan_actions(&r, symbols, n))
+        err = diag_set(d, ERR_NOMEM, "out of memory");
+    if (!err) {
+        char e[DATE_STRLEN + 1];
+        date_format(st->end, e);
+        log_info("collection planned", LF_INT("symbols", st->symbols),
+                 LF_INT("up_to_date", st->symbols_current), LF_INT("chains", st->chains),
+                 LF_INT("bars_expected", st->bars_expected), LF_STR("end", e));
+        activate(&r);
+        err = fetch_run(r.fetch, d);
+    }
+    /* Chains that finished after a failure of an earlier one are never written. */
+    if (!err && !r.critical)
+        err = store_splits(&r, d);
+    st->fetch = *fetch_get_stats(r.fetch);
+    st->request_floor = (st->bars_received + ALPACA_PAGE_LIMIT - 1) / ALPACA_PAGE_LIMIT;
+    st->elapsed_ms = (clock_mono_us() - t0) / 1000;
+    if (!err && r.critical)
+        err = diag_set(d, r.critical, "%s", r.critical_diag.text);
+    if (!err && r.incomplete)
+        err = diag_set(d, r.incomplete,
+                       "%zu symbols could not be collected this time (a rerun completes "
+                       "them): %s",
+                       st->symbols_failed, r.incomplete_diag.text);
+    run_release(&r);
+    return err;
+}

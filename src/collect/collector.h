@@ -1,0 +1,80 @@
+/* collector.h - collect daily bars for a universe from Alpaca into the bar store.
+ *
+ * Plan: each symbol is fetched from the day after its last stored bar (or from `start`), up to
+ * the last trading day whose bar is final.  Symbols that start on the same day share requests:
+ * batches as long as the URL allows, and each batch's date range cut into a few chains of
+ * pages that run concurrently.  Few chains keep the requests within a page or so of the floor
+ * ceil(bars / 10,000); several keep `concurrency` requests in flight.
+ *
+ * Commit: a chain's bars are written when the chain is complete, and the chains of one batch
+ * are written in date order, so a run killed at any instant leaves each symbol's stored bars
+ * without holes: a rerun starts after the last stored bar and completes the gap.  Written parts
+ * depend only on the plan, never on the order in which responses arrive, so the store is the
+ * same whatever the concurrency.
+ *
+ * Errors: data-quality problems (a bad bar, a duplicate date, a symbol without data, a symbol
+ * the API does not know) are reported through on_problem, counted and skipped.  Transient
+ * failures are retried by the fetcher; a chain that still fails is given up (with the chains
+ * after it in its batch), the rest goes on, and the run ends with ERR_UNAVAILABLE (or the
+ * failure's own code): incomplete, a rerun completes it.  Critical failures stop the run at
+ * once: credentials refused (ERR_AUTH), a store write failure, pages that never end.
+ */
+#ifndef COLLECT_COLLECTOR_H
+#define COLLECT_COLLECTOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "net/fetch.h"
+#include "store/barstore.h"
+
+struct collect_stats;
+
+struct collect_opts {
+    const char *data_url; /* e.g. https://data.alpaca.markets */
+    const char *key_id, *secret_key;
+    const char *feed;     /* "sip" (default) or "iex" */
+    int32_t start, end;   /* INT32_MIN: incremental start / the last final trading day */
+    int64_t now_ms;       /* wall clock for "today" and the 15-minute delay; 0: the clock */
+    int settle_minute;    /* New York minute of the day from which today's bar is final */
+    int32_t history_days; /* calendar days fetched for a symbol with no stored bars */
+    size_t scan_back_days;
+    size_t max_url;           /* request-target budget in bytes */
+    size_t chain_max_bars;    /* bars held in memory per chain */
+    int skip_actions;         /* do not ask for splits */
+    struct fetch_opts fetch;  /* concurrency, retries, timeout, limiter */
+    struct http_client *http; /* borrowed */
+    /* Told about each data-quality problem. */
+    void (*on_problem)(void *ctx, const char *symbol, const char *what);
+    /* Told after each page. */
+    void (*on_progress)(void *ctx, const struct collect_stats *st);
+    void *ctx;
+};
+
+struct collect_stats {
+    size_t symbols;         /* in the universe */
+    size_t symbols_current; /* nothing to fetch */
+    size_t symbols_planned; /* fetched */
+    size_t symbols_done;    /* all their chains written */
+    size_t symbols_no_data; /* fetched, nothing came back */
+    size_t symbols_failed;  /* given up after retries */
+    size_t chains, chains_done;
+    size_t bars_expected; /* estimate: symbols x trading days */
+    size_t bars_received, bars_new, bars_same, bars_bad, bars_conflict, bars_duplicate;
+    size_t splits_received, splits_new, splits_conflict;
+    size_t bar_requests, action_requests;
+    size_t bar_pages;         /* successful bar pages */
+    size_t request_floor;     /* ceil(bars received / 10,000) */
+    struct fetch_stats fetch; /* all requests */
+    int32_t end;              /* last trading day asked for */
+    int32_t first_start;      /* earliest start asked for (INT32_MAX when none) */
+    int64_t elapsed_ms;
+};
+
+void collect_opts_default(struct collect_opts *o);
+
+/* Collect bars (and split facts) for symbols (any order; duplicates ignored). */
+int collect_run(struct barstore *bs, const char *const *symbols, size_t n,
+                const struct collect_opts *o, struct collect_stats *st, struct diag *d);
+
+#endif

@@ -1,0 +1,233 @@
+/* test_collect.c - the collector's pure parts: Alpaca URLs and page parsers, the rate limiter,
+ * backoff. */
+#include "testutil.h"
+
+#include "base/date.h"
+#include "collect/alpaca.h"
+#include "net/fetch.h"
+#include "net/ratelimit.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int32_t day(const char *s)
+{
+    int32_t d;
+    assert_int_equal(date_parse(s, strlen(s), &d), ERR_OK);
+    return d;
+}
+
+struct problems {
+    int n;
+    char last[400];
+};
+
+static void on_problem(void *ctx, const char *symbol, const char *what)
+{
+    struct problems *p = ctx;
+    p->n++;
+    snprintf(p->last, sizeof p->last, "%s: %s", symbol, what);
+}
+
+static void test_bars_url(void **state)
+{
+    (void)state;
+    struct buf b = BUF_INIT(1 << 16);
+    const char *syms[] = {"AAPL", "BRK.B", "X/Y"};
+    /* 2024-01-02 05:00Z .. 2024-01-03 21:00Z */
+    assert_int_equal(alpaca_bars_url(&b, "http://h:1/", syms, 3, 1704171600000LL, 1704315600000LL,
+                                     "sip", "a+b/c="),
+                     ERR_OK);
+    assert_string_equal(buf_cstr(&b),
+                        "http://h:1/v2/stocks/bars?symbols=AAPL,BRK.B,X%2FY&timeframe=1Day"
+                        "&start=2024-01-02T05:00:00Z&end=2024-01-03T21:00:00Z&limit=10000"
+                        "&adjustment=raw&feed=sip&sort=asc&page_token=a%2Bb%2Fc%3D");
+    buf_release(&b);
+}
+
+static void test_parse_bars(void **state)
+{
+    (void)state;
+    const char *page =
+        "{\"bars\":{\"AAPL\":[{\"t\":\"2024-01-02T05:00:00Z\",\"o\":187.15,\"h\":188.44,"
+        "\"l\":183.885,\"c\":185.64,\"v\":82488674,\"n\":1009074,\"vw\":185.9465},"
+        "{\"t\":\"2023-09-29T04:00:00Z\",\"o\":170,\"h\":171,\"l\":169,\"c\":170.5,"
+        "\"v\":5000000000}]},\"next_page_token\":\"QUFQTA==\"}";
+    struct alpaca_page p;
+    alpaca_page_init(&p);
+    struct problems pr = {0};
+    struct diag d;
+    assert_int_equal(alpaca_parse_bars(page, strlen(page), &p, on_problem, &pr, &d), ERR_OK);
+    assert_int_equal(p.bars.n, 2);
+    assert_int_equal(pr.n, 0);
+    assert_string_equal(p.next_token, "QUFQTA==");
+    const struct bar *b = &p.bars.v[0];
+    assert_string_equal(b->symbol, "AAPL");
+    assert_int_equal(b->date, day("2024-01-02"));
+    assert_true(b->open == 187150000 && b->low == 183885000 && b->vwap == 185946500);
+    assert_true(b->volume == 82488674 && b->trades == 1009074);
+    /* Summer time: 04:00Z is midnight in New York; volume beyond 32 bits survives. */
+    assert_int_equal(p.bars.v[1].date, day("2023-09-29"));
+    assert_true(p.bars.v[1].volume == 5000000000LL);
+    assert_true(p.bars.v[1].trades == BAR_NONE && p.bars.v[1].vwap == BAR_NONE);
+    alpaca_page_release(&p);
+}
+
+static void test_parse_bars_problems(void **state)
+{
+    (void)state;
+    struct {
+        const char *bar, *expect;
+    } cases[] = {
+        {"{\"t\":\"2024-01-02T05:00:00Z\",\"o\":\"abc\",\"h\":1,\"l\":1,\"c\":1,\"v\":1}",
+         "'o' is a string"},
+        {"{\"t\":\"2024-01-02T05:00:00Z\",\"o\":1,\"h\":1,\"l\":1,\"c\":0,\"v\":1}", "close"},
+        {"{\"t\":\"2024-01-02T05:00:00Z\",\"o\":1,\"h\":1,\"l\":2,\"c\":1.5,\"v\":1}", "high"},
+        {"{\"t\":\"2024-01-02T00:00:00Z\",\"o\":1,\"h\":1,\"l\":1,\"c\":1,\"v\":1}",
+         "not midnight New York"},
+        {"{\"t\":\"yesterday\",\"o\":1,\"h\":1,\"l\":1,\"c\":1,\"v\":1}", "RFC 3339"},
+        {"{\"o\":1,\"h\":1,\"l\":1,\"c\":1,\"v\":1}", "'t' is missing"},
+        {"{\"t\":\"2024-01-02T05:00:00Z\",\"o\":1,\"h\":1,\"l\":1,\"c\":1,\"v\":1.5}",
+         "whole number"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char page[600];
+        snprintf(page, sizeof page, "{\"bars\":{\"ZZ\":[%s]},\"next_page_token\":null}",
+                 cases[i].bar);
+        struct alpaca_page p;
+        alpaca_page_init(&p);
+        struct problems pr = {0};
+        struct diag d;
+        assert_int_equal(alpaca_parse_bars(page, strlen(page), &p, on_problem, &pr, &d), ERR_OK);
+        assert_int_equal(p.bars.n, 0);
+        assert_int_equal(p.bad, 1);
+        assert_int_equal(pr.n, 1);
+        if (!strstr(pr.last, cases[i].expect))
+            fail_msg("case %zu: '%s' does not mention '%s'", i, pr.last, cases[i].expect);
+        assert_string_equal(p.next_token, "");
+        alpaca_page_release(&p);
+    }
+}
+
+static void test_parse_bars_page_errors(void **state)
+{
+    (void)state;
+    const char *pages[] = {
+        "{\"bars\":{\"A\":[",
+        "[]",
+        "{\"next_page_token\":null}",
+        "{\"bars\":[],\"next_page_token\":null}",
+        "{\"bars\":{},\"next_page_token\":5}",
+        "{\"bars\":{},\"bars\":{}}",
+    };
+    for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
+        struct alpaca_page p;
+        alpaca_page_init(&p);
+        struct diag d = {{0}};
+        assert_int_equal(alpaca_parse_bars(pages[i], strlen(pages[i]), &p, NULL, NULL, &d),
+                         ERR_PARSE);
+        assert_true(d.text[0] != '\0');
+        alpaca_page_release(&p);
+    }
+}
+
+static void test_parse_actions(void **state)
+{
+    (void)state;
+    const char *page =
+        "{\"corporate_actions\":{\"forward_splits\":[{\"id\":\"x\",\"symbol\":\"ABCD\","
+        "\"new_rate\":4,\"old_rate\":1,\"ex_date\":\"2026-06-10\"}],\"reverse_splits\":"
+        "[{\"symbol\":\"WXYZ\",\"new_rate\":1,\"old_rate\":20,\"ex_date\":\"2026-08-03\"}],"
+        "\"cash_dividends\":[{\"symbol\":\"ABCD\",\"rate\":0.25}]},\"next_page_token\":null}";
+    struct splitvec sv;
+    splitvec_init(&sv);
+    char next[ALPACA_TOKEN_MAX];
+    struct diag d;
+    assert_int_equal(alpaca_parse_actions(page, strlen(page), &sv, next, NULL, NULL, &d), ERR_OK);
+    assert_int_equal(sv.n, 2);
+    assert_string_equal(sv.v[0].symbol, "ABCD");
+    assert_true(split_factor(&sv.v[0]) == 4.0);
+    assert_true(split_factor(&sv.v[1]) == 0.05);
+    assert_int_equal(sv.v[1].ex_date, day("2026-08-03"));
+    assert_string_equal(next, "");
+    splitvec_release(&sv);
+}
+
+static void test_ratelimit_window(void **state)
+{
+    (void)state;
+    struct ratelimit rl;
+    assert_int_equal(ratelimit_init(&rl, 3, 1000, NULL), ERR_OK);
+    int64_t now = 5000;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(ratelimit_wait_ms(&rl, now), 0);
+        ratelimit_record(&rl, now);
+        now += 100;
+    }
+    /* Three started at 5000, 5100, 5200: the fourth waits for 5000 to leave the window. */
+    int64_t w = ratelimit_wait_ms(&rl, now);
+    assert_true(w >= 1000 - 300 && w <= 1000 - 300 + rl.margin_ms);
+    /* Never more than `limit` starts in any window, whatever the pattern. */
+    int64_t starts[200];
+    size_t n = 0;
+    uint64_t seed = tu_seed("ratelimit");
+    for (int step = 0; step < 2000 && n < 200; step++) {
+        now += (int64_t)(tu_rand(&seed) % 120);
+        if (ratelimit_wait_ms(&rl, now) == 0 && tu_rand(&seed) % 2) {
+            ratelimit_record(&rl, now);
+            starts[n++] = now;
+        }
+    }
+    for (size_t i = 3; i < n; i++)
+        assert_true(starts[i] - starts[i - 3] >= 1000);
+    /* A server-side block is obeyed. */
+    ratelimit_block_until(&rl, now + 5000);
+    assert_true(ratelimit_wait_ms(&rl, now) >= 5000);
+    ratelimit_release(&rl);
+}
+
+static void test_ratelimit_parse(void **state)
+{
+    (void)state;
+    size_t n;
+    int64_t w;
+    struct diag d;
+    assert_int_equal(ratelimit_parse("200/60s", &n, &w, &d), ERR_OK);
+    assert_true(n == 200 && w == 60000);
+    assert_int_equal(ratelimit_parse("20/500ms", &n, &w, &d), ERR_OK);
+    assert_true(n == 20 && w == 500);
+    const char *bad[] = {"",        "200",   "200/", "0/60s", "200/60",
+                         "200/60m", "-1/5s", "2/0s", "abc/5s"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(ratelimit_parse(bad[i], &n, &w, &d), ERR_INVALID);
+}
+
+static void test_backoff(void **state)
+{
+    (void)state;
+    uint64_t rng = 1;
+    for (int attempt = 1; attempt <= 8; attempt++) {
+        int64_t full = 500LL << (attempt - 1);
+        if (full > 20000)
+            full = 20000;
+        for (int k = 0; k < 50; k++) {
+            int64_t b = fetch_backoff_ms(500, 20000, attempt, &rng);
+            assert_true(b >= full / 2 && b <= full);
+        }
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bars_url),
+        cmocka_unit_test(test_parse_bars),
+        cmocka_unit_test(test_parse_bars_problems),
+        cmocka_unit_test(test_parse_bars_page_errors),
+        cmocka_unit_test(test_parse_actions),
+        cmocka_unit_test(test_ratelimit_window),
+        cmocka_unit_test(test_ratelimit_parse),
+        cmocka_unit_test(test_backoff),
+    };
+    return cmocka_run_group_tests_name("collect", tests, NULL, NULL);
+}

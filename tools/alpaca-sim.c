@@ -1,0 +1,278 @@
+/* alpaca-sim - serve the Alpaca simulator (src/sim/alpaca_sim.h) on 127.0.0.1 until SIGTERM
+ * or SIGINT.  Tests start it as a separate process and read the port from its first line. */
+#include "base/date.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "codec/num.h"
+#include "codec/split.h"
+#include "net/ratelimit.h"
+#include "sim/alpaca_sim.h"
+
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/banned.h"
+
+static const char usage[] =
+    "usage: alpaca-sim [options]\n\n"
+    "Serve a fake Alpaca (daily bars, corporate actions, assets) and an iShares IWB holdings\n"
+    "file from a deterministic synthetic market on 127.0.0.1.  Prints one line\n"
+    "\"listening on 127.0.0.1:PORT\" once ready, then serves until SIGTERM or SIGINT.\n"
+    "GET /__sim/stats shows the request counts, POST /__sim/reset zeroes them.\n\n"
+    "Options:\n"
+    "      --port N             port to listen on; 0 picks a free one (default 0)\n"
+    "      --symbols N          symbols in the market (default 520)\n"
+    "      --years N            years of daily bars (default 3)\n"
+    "      --seed N             random seed of the market (default 42)\n"
+    "      --last-day DATE      last day of the market, YYYY-MM-DD (default 2026-11-20)\n"
+    "      --page-size N        most bars per page, whatever the limit (default 10000)\n"
+    "      --rate-limit N/Ws    requests per sliding window, e.g. 200/60s or 20/500ms\n"
+    "                           (default 200/60s)\n"
+    "      --key-id ID          the API key id to accept (default SIMKEY)\n"
+    "      --secret SECRET      the API secret to accept (default SIMSECRET)\n"
+    "      --auth-status 401|403  answer to bad credentials (default 403)\n"
+    "      --max-url N          longest request target before 414 (default 8192)\n"
+    "      --slow-ms N          delay of the slow fault (default 15000)\n"
+    "      --fault SPEC         inject a fault into bars requests by ordinal (repeatable):\n"
+    "                           KIND@N or KIND@NxCOUNT, KIND one of 429, 500, 502, 503,\n"
+    "                           slow, reset, truncate, malformed, html403, neverending,\n"
+    "                           wrongtype, badprice, highlow, duptime\n"
+    "      --missing SYM        never return bars for SYM (repeatable)\n"
+    "      --split SPEC         inject a split SYM:YYYY-MM-DD:NEW:OLD (repeatable)\n"
+    "      --log-level LEVEL    debug (one line per request), info, warn, error (default info)\n"
+    "  -h, --help               show this help\n";
+
+enum {
+    OPT_PORT = 256,
+    OPT_SYMBOLS,
+    OPT_YEARS,
+    OPT_SEED,
+    OPT_LAST_DAY,
+    OPT_PAGE_SIZE,
+    OPT_RATE_LIMIT,
+    OPT_KEY_ID,
+    OPT_SECRET,
+    OPT_AUTH_STATUS,
+    OPT_MAX_URL,
+    OPT_SLOW_MS,
+    OPT_FAULT,
+    OPT_MISSING,
+    OPT_SPLIT,
+    OPT_LOG_LEVEL,
+};
+
+static const struct option options[] = {
+    {"port", required_argument, NULL, OPT_PORT},
+    {"symbols", required_argument, NULL, OPT_SYMBOLS},
+    {"years", required_argument, NULL, OPT_YEARS},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"last-day", required_argument, NULL, OPT_LAST_DAY},
+    {"page-size", required_argument, NULL, OPT_PAGE_SIZE},
+    {"rate-limit", required_argument, NULL, OPT_RATE_LIMIT},
+    {"key-id", required_argument, NULL, OPT_KEY_ID},
+    {"secret", required_argument, NULL, OPT_SECRET},
+    {"auth-status", required_argument, NULL, OPT_AUTH_STATUS},
+    {"max-url", required_argument, NULL, OPT_MAX_URL},
+    {"slow-ms", required_argument, NULL, OPT_SLOW_MS},
+    {"fault", required_argument, NULL, OPT_FAULT},
+    {"missing", required_argument, NULL, OPT_MISSING},
+    {"split", required_argument, NULL, OPT_SPLIT},
+    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static int parse_num(const char *flag, const char *s, int64_t min, int64_t max, int64_t *out,
+                     struct diag *d)
+{
+    if (num_parse_int(s, strlen(s), out) != ERR_OK || *out < min || *out > max)
+        return diag_set(d, ERR_USAGE, "--%s: expected a whole number from %lld to %lld, got '%s'",
+                        flag, (long long)min, (long long)max, s);
+    return ERR_OK;
+}
+
+/* Growable arrays of the repeatable options. */
+struct lists {
+    struct alpaca_sim_fault *faults;
+    size_t nfaults;
+    const char **missing;
+    size_t nmissing;
+    struct split *splits;
+    size_t nsplits;
+};
+
+static int grow(void **v, size_t n, size_t size)
+{
+    void *p = realloc(*v, (n + 1) * size);
+    if (!p)
+        return ERR_NOMEM;
+    *v = p;
+    return ERR_OK;
+}
+
+static int parse_args(int argc, char **argv, struct alpaca_sim_opts *o, struct lists *l, int *help,
+                      struct diag *d)
+{
+    int64_t years = 3, v;
+    int32_t last = o->last_day;
+    int err = ERR_OK, c;
+    opterr = 0;
+    while (!err && (c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+        switch (c) {
+        case OPT_PORT:
+            err = parse_num("port", optarg, 0, 65535, &v, d);
+            o->port = (int)v;
+            break;
+        case OPT_SYMBOLS:
+            err = parse_num("symbols", optarg, 1, 100000, &v, d);
+            o->nsymbols = (size_t)v;
+            break;
+        case OPT_YEARS:
+            err = parse_num("years", optarg, 1, 50, &years, d);
+            break;
+        case OPT_SEED:
+            err = parse_num("seed", optarg, 0, INT64_MAX, &v, d);
+            o->seed = (uint64_t)v;
+            break;
+        case OPT_LAST_DAY:
+            if (date_parse(optarg, strlen(optarg), &last) != ERR_OK)
+                err = diag_set(d, ERR_USAGE, "--last-day: expected YYYY-MM-DD, got '%s'", optarg);
+            break;
+        case OPT_PAGE_SIZE:
+            err = parse_num("page-size", optarg, 1, 10000, &v, d);
+            o->page_size = (size_t)v;
+            break;
+        case OPT_RATE_LIMIT:
+            if (ratelimit_parse(optarg, &o->rate_limit, &o->rate_window_ms, d) != ERR_OK)
+                err = diag_prefix(d, ERR_USAGE, "--rate-limit");
+            break;
+        case OPT_KEY_ID:
+            o->key_id = optarg;
+            break;
+        case OPT_SECRET:
+            o->secret = optarg;
+            break;
+        case OPT_AUTH_STATUS:
+            if (strcmp(optarg, "401") == 0 || strcmp(optarg, "403") == 0)
+                o->auth_status = optarg[2] == '1' ? 401 : 403;
+            else
+                err =
+                    diag_set(d, ERR_USAGE, "--auth-status: expected 401 or 403, got '%s'", optarg);
+            break;
+        case OPT_MAX_URL:
+            err = parse_num("max-url", optarg, 16, 1 << 20, &v, d);
+            o->max_url = (size_t)v;
+            break;
+        case OPT_SLOW_MS:
+            err = parse_num("slow-ms", optarg, 0, 3600000, &v, d);
+            o->slow_ms = v;
+            break;
+        case OPT_FAULT:
+            err = grow((void **)&l->faults, l->nfaults, sizeof *l->faults);
+            if (!err && alpaca_sim_fault_parse(optarg, &l->faults[l->nfaults], d) != ERR_OK)
+                err = diag_prefix(d, ERR_USAGE, "--fault");
+            if (!err)
+                l->nfaults++;
+            break;
+        case OPT_MISSING:
+            if (!bar_symbol_valid(optarg, strlen(optarg))) {
+                err = diag_set(d, ERR_USAGE, "--missing: '%s' is not a symbol", optarg);
+                break;
+            }
+            err = grow((void **)&l->missing, l->nmissing, sizeof *l->missing);
+            if (!err)
+                l->missing[l->nmissing++] = optarg;
+            break;
+        case OPT_SPLIT:
+            err = grow((void **)&l->splits, l->nsplits, sizeof *l->splits);
+            if (!err && alpaca_sim_split_parse(optarg, &l->splits[l->nsplits], d) != ERR_OK)
+                err = diag_prefix(d, ERR_USAGE, "--split");
+            if (!err)
+                l->nsplits++;
+            break;
+        case OPT_LOG_LEVEL: {
+            enum log_level level;
+            if (log_level_parse(optarg, &level) != ERR_OK)
+                err = diag_set(d, ERR_USAGE, "--log-level: unknown level '%s'", optarg);
+            else
+                log_setup(level, LOG_FORMAT_AUTO);
+            break;
+        }
+        case 'h':
+            *help = 1;
+            return ERR_OK;
+        case ':':
+            err = diag_set(d, ERR_USAGE, "%s needs a value", argv[optind - 1]);
+            break;
+        default:
+            err = diag_set(d, ERR_USAGE, "unknown option '%s'", argv[optind - 1]);
+            break;
+        }
+    }
+    if (err == ERR_NOMEM)
+        return diag_set(d, err, "out of memory");
+    if (err)
+        return err;
+    if (optind < argc)
+        return diag_set(d, ERR_USAGE, "unexpected argument '%s'", argv[optind]);
+    o->last_day = last;
+    o->first_day = last - (int32_t)(365 * years);
+    o->faults = l->faults;
+    o->nfaults = l->nfaults;
+    o->missing = l->missing;
+    o->nmissing = l->nmissing;
+    o->splits = l->splits;
+    o->nsplits = l->nsplits;
+    return ERR_OK;
+}
+
+int main(int argc, char **argv)
+{
+    log_setup(LOG_INFO, LOG_FORMAT_AUTO);
+    struct alpaca_sim_opts o;
+    alpaca_sim_opts_default(&o);
+    struct lists l = {0};
+    struct diag d = {{0}};
+    int help = 0, status = 1;
+    struct alpaca_sim *sim = NULL;
+    int err = parse_args(argc, argv, &o, &l, &help, &d);
+    if (help) {
+        fputs(usage, stdout);
+        status = 0;
+        goto out;
+    }
+    if (err) {
+        fprintf(stderr, "alpaca-sim: %s\n(see alpaca-sim --help)\n", d.text);
+        status = 2;
+        goto out;
+    }
+    /* Block the stop signals before any thread starts, so that they all inherit the mask and
+     * the signal is taken here by sigwait. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    int port;
+    err = alpaca_sim_start(&o, &sim, &port, &d);
+    if (err) {
+        fprintf(stderr, "alpaca-sim: %s\n", d.text);
+        goto out;
+    }
+    printf("listening on 127.0.0.1:%d\n", port);
+    fflush(stdout);
+    int sig;
+    sigwait(&stop, &sig);
+    log_info("alpaca-sim stopping", LF_INT("signal", sig));
+    alpaca_sim_stop(sim);
+    status = 0;
+out:
+    free(l.faults);
+    free(l.missing);
+    free(l.splits);
+    return status;
+}
