@@ -94,6 +94,13 @@ int app_exit_code(int err)
         return EXIT_CONFLICT;
     case ERR_NOTFOUND:
         return EXIT_NODATA;
+    case ERR_UNAVAILABLE:
+    case ERR_TIMEOUT:
+    case ERR_NETWORK:
+    case ERR_RATELIMIT:
+        return EXIT_INCOMPLETE;
+    case ERR_AUTH:
+        return EXIT_CONFIG;
     default:
         return EXIT_FAIL;
     }

@@ -15,14 +15,19 @@
 /* Exit codes (documented in the README and `screener --help`). */
 enum {
     EXIT_OK_ = 0,
-    EXIT_FAIL = 1,     /* an I/O or internal failure */
-    EXIT_USAGE = 2,    /* bad command line */
-    EXIT_DATA = 3,     /* bad input data (malformed rows, stored data that fails validation) */
-    EXIT_CONFLICT = 4, /* bars that conflict with stored ones were refused */
-    EXIT_NODATA = 5,   /* nothing to work on (empty store, no bars on the date asked) */
+    EXIT_FAIL = 1,       /* an I/O or internal failure */
+    EXIT_USAGE = 2,      /* bad command line */
+    EXIT_DATA = 3,       /* bad input data (malformed rows, stored data that fails validation) */
+    EXIT_CONFLICT = 4,   /* bars that conflict with stored ones were refused */
+    EXIT_NODATA = 5,     /* nothing to work on (empty store, no bars on the date asked) */
+    EXIT_INCOMPLETE = 6, /* some requests still failed after retries: a rerun completes */
+    EXIT_CONFIG = 7,     /* credentials missing or refused, configuration missing */
 };
 
 #define APP_DEFAULT_STORE "./data"
+/* Where `screener universe fetch` keeps the universe in the store. */
+#define APP_UNIVERSE_KEY "universe/symbols.txt"
+#define APP_HOLDINGS_KEY "universe/holdings.csv"
 
 struct app {
     const char *prog; /* "screener import" etc., for messages */
@@ -73,9 +78,21 @@ int app_parse_price(const struct app *a, const char *flag, const char *s, int64_
 /* Write all of data to stdout; EXIT_FAIL (after a message) when stdout fails. */
 int app_write_stdout(const struct app *a, const char *data, size_t len);
 
+struct collect_opts;
+struct collect_stats;
+enum {
+    APP_COLLECT_PROGRESS = 1, /* a progress line on a terminal */
+    APP_COLLECT_QUIET = 2,    /* no summary log line and no metrics (the demo prints its own) */
+};
+/* Run a collection, then screen the newest day, log the summary and emit the metrics. */
+int app_collect(struct app *a, const char *const *symbols, size_t n, const struct collect_opts *co,
+                int flags, struct collect_stats *st, struct diag *d);
+
 /* Subcommands */
 int cmd_import(int argc, char **argv);
 int cmd_screen(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_collect(int argc, char **argv);
+int cmd_universe(int argc, char **argv);
 
 #endif

@@ -1,10 +1,11 @@
-/* screener demo - the whole job offline: generate a sample market, import it, screen it. */
+/* screener demo - the whole job offline: serve a sample market through the Alpaca simulator on
+ * 127.0.0.1, collect it with the real collector, screen it. */
 #include "app/app.h"
 #include "base/date.h"
 #include "base/log.h"
-#include "codec/barcsv.h"
-#include "collect/csvimport.h"
+#include "collect/collector.h"
 #include "screen/screen_run.h"
+#include "sim/alpaca_sim.h"
 #include "sim/market.h"
 
 #include <errno.h>
@@ -17,10 +18,12 @@
 
 static const char help[] =
     "usage: screener demo [options]\n\n"
-    "Run the main job end to end, offline: generate a realistic sample market (random walks,\n"
-    "a few crashes, stock splits), write it as CSV, import it into the store, then screen\n"
-    "the latest day and print the 10 worst 180-day drawdowns and the 10 worst one-day drops.\n"
-    "Running it again finds everything already stored and changes nothing.\n\n"
+    "Run the main job end to end, offline: serve a realistic sample market (random walks,\n"
+    "a few crashes, stock splits) from a built-in Alpaca-compatible server on 127.0.0.1,\n"
+    "collect it into the store with the real collector (batched, paged, rate-limited\n"
+    "requests), then screen the latest day and print the 10 worst 180-day drawdowns and the\n"
+    "10 worst one-day drops.  Running it again finds everything already stored and changes\n"
+    "nothing.\n\n"
     "Options:\n"
     "      --symbols N          symbols in the sample market (default 520)\n"
     "      --years N            years of daily bars, ending 2026-11-20 (default 3)\n"
@@ -33,63 +36,6 @@ enum { OPT_SYMBOLS = OPT_FIRST_FREE_, OPT_YEARS, OPT_SEED };
 #define DEMO_LAST_YEAR  2026
 #define DEMO_LAST_MONTH 11
 #define DEMO_LAST_DAY   20
-
-static int write_file(const char *path, const struct buf *b, struct diag *d)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return diag_set(d, ERR_IO, "cannot create '%s': %s", path, strerror(errno));
-    size_t n = fwrite(b->data, 1, b->len, f);
-    int bad = n != b->len || fclose(f) != 0;
-    if (bad)
-        return diag_set(d, ERR_IO, "cannot write '%s'", path);
-    return ERR_OK;
-}
-
-/* Generate the market as two CSV files in dir: market.csv (bars) and splits.csv. */
-static int generate(const struct market_opts *mo, const char *dir, size_t *rows, int32_t *days,
-                    struct diag *d)
-{
-    struct market *m;
-    int err = market_new(mo, &m, d);
-    if (err)
-        return err;
-    struct buf csv = BUF_INIT((size_t)2 << 30);
-    struct barvec day;
-    barvec_init(&day);
-    err = barcsv_write_header(&csv);
-    int32_t date;
-    *rows = 0;
-    *days = 0;
-    while (!err && (err = market_next_day(m, &date, &day)) == ERR_OK) {
-        for (size_t i = 0; i < day.n && !err; i++)
-            err = barcsv_write_row(&csv, &day.v[i]);
-        *rows += day.n;
-        (*days)++;
-    }
-    if (err == ERR_EOF)
-        err = ERR_OK;
-    char path[1100];
-    if (!err) {
-        snprintf(path, sizeof path, "%s/market.csv", dir);
-        err = write_file(path, &csv, d);
-    } else {
-        diag_set(d, err, "generating the sample market: %s", err_str(err));
-    }
-    if (!err) {
-        size_t n;
-        const struct split *s = market_splits(m, &n);
-        buf_reset(&csv);
-        err = splitcsv_write(&csv, s, n);
-        snprintf(path, sizeof path, "%s/splits.csv", dir);
-        if (!err)
-            err = write_file(path, &csv, d);
-    }
-    buf_release(&csv);
-    barvec_release(&day);
-    market_free(m);
-    return err;
-}
 
 struct table_out {
     struct screen_writer w;
@@ -119,16 +65,6 @@ static int print_screen(struct app *a, enum screen_metric by, struct diag *d)
     }
     buf_release(&t.b);
     return err;
-}
-
-static void remove_dir(const char *dir)
-{
-    char path[1100];
-    snprintf(path, sizeof path, "%s/market.csv", dir);
-    unlink(path);
-    snprintf(path, sizeof path, "%s/splits.csv", dir);
-    unlink(path);
-    rmdir(dir);
 }
 
 int cmd_demo(int argc, char **argv)
@@ -182,39 +118,62 @@ int cmd_demo(int argc, char **argv)
     if (err)
         goto fail;
 
-    const char *tmp = getenv("TMPDIR");
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s/screener-demo-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(dir)) {
-        err = diag_set(&d, ERR_IO, "cannot create a temporary directory: %s", strerror(errno));
-        goto fail;
-    }
+    struct alpaca_sim_opts so;
+    alpaca_sim_opts_default(&so);
+    so.seed = mo.seed;
+    so.nsymbols = mo.nsymbols;
+    so.first_day = mo.first_day;
+    so.last_day = mo.last_day;
     char first[DATE_STRLEN + 1], last[DATE_STRLEN + 1];
     date_format(mo.first_day, first);
     date_format(mo.last_day, last);
-    printf("Generating a sample market: %zu symbols, %s to %s ...\n", mo.nsymbols, first, last);
+    printf("Starting a sample market on a local Alpaca-compatible server: %zu symbols, %s to "
+           "%s ...\n",
+           mo.nsymbols, first, last);
     fflush(stdout);
-    size_t rows;
-    int32_t days;
-    err = generate(&mo, dir, &rows, &days, &d);
+    struct alpaca_sim *sim = NULL;
+    int port = 0;
+    err = alpaca_sim_start(&so, &sim, &port, &d);
+    if (err)
+        goto fail;
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+    size_t n = alpaca_sim_nsymbols(sim);
+    const char **symbols = malloc(n * sizeof *symbols);
+    struct ratelimit rl = {0};
+    struct http_client *http = NULL;
+    if (!symbols)
+        err = diag_set(&d, ERR_NOMEM, "out of memory");
+    for (size_t i = 0; !err && i < n; i++)
+        symbols[i] = alpaca_sim_symbol(sim, i);
+    if (!err)
+        err = ratelimit_init(&rl, 200, 60000, &d);
+    if (!err)
+        err = http_client_new(NULL, &http, &d);
     if (!err) {
-        printf("  %zu bars on %d trading days, written as CSV\n", rows, (int)days);
-        printf("Importing into the store at %s ...\n", a.os->location);
+        struct collect_opts co;
+        collect_opts_default(&co);
+        co.data_url = url;
+        co.key_id = "SIMKEY";
+        co.secret_key = "SIMSECRET";
+        co.end = mo.last_day;
+        co.history_days = mo.last_day - mo.first_day + 1;
+        co.fetch.limiter = &rl;
+        co.http = http;
+        printf("Collecting into the store at %s (%s) ...\n", a.os->location, url);
         fflush(stdout);
-        struct csvimport_opts io = {.strict = 1, .max_report = 20};
-        struct csvimport_stats st = {0};
-        char path[1100];
-        snprintf(path, sizeof path, "%s/market.csv", dir);
-        err = csvimport_file(a.bs, path, &io, &st, &d);
-        size_t added = 0;
-        snprintf(path, sizeof path, "%s/splits.csv", dir);
+        struct collect_stats st;
+        err = app_collect(&a, symbols, n, &co, APP_COLLECT_PROGRESS | APP_COLLECT_QUIET, &st, &d);
         if (!err)
-            err = csvimport_splits(a.bs, path, &added, &d);
-        if (!err)
-            printf("  %zu new bars, %zu already stored, %zu new split facts\n\n", st.imported,
-                   st.present, added);
+            printf("  %zu new bars, %zu already stored, %zu new split facts; %llu requests "
+                   "for %zu bars (floor %zu), %.1f s\n\n",
+                   st.bars_new, st.bars_same, st.splits_new, (unsigned long long)st.fetch.requests,
+                   st.bars_received, st.request_floor, (double)st.elapsed_ms / 1000.0);
     }
-    remove_dir(dir);
+    http_client_free(http);
+    ratelimit_release(&rl);
+    free(symbols);
+    alpaca_sim_stop(sim);
     if (!err)
         err = print_screen(&a, SCREEN_BY_DRAWDOWN, &d);
     if (!err)

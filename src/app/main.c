@@ -17,6 +17,8 @@ static const struct command {
     const char *summary;
 } commands[] = {
     {"demo", cmd_demo, "run the whole job offline on a generated sample market"},
+    {"collect", cmd_collect, "fetch daily bars for the universe from Alpaca into the store"},
+    {"universe", cmd_universe, "fetch or show the universe (iShares Russell 1000 holdings)"},
     {"import", cmd_import, "load bars (and split facts) from CSV files into the store"},
     {"screen", cmd_screen, "rank stocks by 180-day drawdown or one-day drop"},
 };
@@ -32,7 +34,9 @@ static void usage(FILE *out)
     fprintf(out,
             "\n'screener <command> --help' describes a command.\n\n"
             "Exit codes: 0 ok, 1 failure (I/O, internal), 2 bad command line, 3 bad data,\n"
-            "4 conflicting bars refused, 5 nothing to work on (empty store, date not stored).\n");
+            "4 conflicting bars refused, 5 nothing to work on (empty store, date not stored),\n"
+            "6 incomplete (requests still failing after retries; a rerun completes),\n"
+            "7 credentials or configuration missing or refused.\n");
 }
 
 int main(int argc, char **argv)

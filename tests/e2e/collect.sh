@@ -1,0 +1,215 @@
+#!/bin/sh
+# collect.sh - the real collector against the Alpaca simulator (build/alpaca-sim): every fault
+# the API can produce, asserting on the store (every bar exactly once, nothing invalid), the
+# exit codes, the rate limit as the simulator counted it, and kill -9 at random moments.
+# Prints "ok N - what" / "not ok N - what" per check.
+set -u
+cd "$(dirname "$0")/../.."
+B=${BUILD:-build}
+BIN=$B/screener
+SIM=$B/alpaca-sim
+[ -x "$BIN" ] && [ -x "$SIM" ] || { echo "not ok 1 - $BIN or $SIM is not built"; exit 1; }
+T=$(mktemp -d "${TMPDIR:-/tmp}/screener-collect.XXXXXX")
+SIM_PID=
+cleanup() { [ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null; rm -rf "$T"; }
+trap cleanup EXIT
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+nok() { n=$((n + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
+contains() { if grep -qF -- "$3" "$2"; then ok "$1"; else nok "$1" "no '$3' in:" "$(head -c 800 "$2")"; fi; }
+lacks() { if grep -qF -- "$3" "$2"; then nok "$1" "unexpected '$3' in $2"; else ok "$1"; fi; }
+
+# A small market: 40 symbols, 2 years, served in pages of at most 3000 bars.
+MARKET="--symbols 40 --years 2 --seed 7 --page-size 3000"
+END=2026-11-20
+export APCA_API_KEY_ID=SIMKEY APCA_API_SECRET_KEY=SIMSECRET SCREENER_LOG_FORMAT=json
+
+# sim_start ARGS... : start the simulator, set SIM_URL
+sim_start() {
+    sim_stop
+    rm -f "$T/sim.out"
+    "$SIM" --port 0 $MARKET "$@" >"$T/sim.out.new" 2>"$T/sim.err" &
+    SIM_PID=$!
+    i=0
+    while ! grep -q "listening on 127.0.0.1:[0-9]" "$T/sim.out.new" 2>/dev/null; do
+        i=$((i + 1))
+        [ $i -gt 100 ] && { echo "# simulator did not start: $(cat "$T/sim.err")"; return 1; }
+        sleep 0.05
+    done
+    mv "$T/sim.out.new" "$T/sim.out"
+    SIM_URL="http://$(sed -n 's/^listening on //p' "$T/sim.out")"
+    export APCA_API_DATA_URL="$SIM_URL"
+}
+sim_stop() { [ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null && wait "$SIM_PID" 2>/dev/null; SIM_PID=; }
+sim_stat() { curl -s "$SIM_URL/__sim/stats" | python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+
+# collect STORE ARGS... : run the collector on the simulator's universe; status in $rc
+collect() {
+    store=$1
+    shift
+    "$BIN" collect --store "$store" --end $END --history-days 800 --no-progress \
+        --universe "$T/universe.txt" "$@" >"$T/out" 2>"$T/err"
+    rc=$?
+}
+status() { # DESCRIPTION WANT
+    if [ "$rc" -eq "$2" ]; then ok "$1"; else nok "$1" "exit $rc, want $2" "$(tail -c 800 "$T/err")"; fi
+}
+dump() { tests/e2e/bars.py dump "$1" >"$1.dump" 2>"$1.dumperr"; }
+same_store() { # DESCRIPTION STORE
+    if dump "$2" && cmp -s "$2.dump" "$T/clean.dump"; then ok "$1"; else
+        nok "$1" "$(cat "$2.dumperr")" "$(diff "$T/clean.dump" "$2.dump" | head -8)"
+    fi
+}
+
+sim_start || exit 1
+# ---- the universe: the simulator's iShares holdings, resolved against its asset list ----
+SCREENER_UNIVERSE_URL="$SIM_URL/iwb_holdings.csv" APCA_API_BASE_URL="$SIM_URL" \
+    "$BIN" universe fetch --store "$T/u" >"$T/out" 2>"$T/err"
+rc=$?
+status "universe fetch succeeds" 0
+contains "... storing the market's 40 equities" "$T/out" "Stored 40 symbols"
+"$BIN" universe show --store "$T/u" >"$T/universe.txt" 2>"$T/err"
+rc=$?
+status "universe show prints the stored list" 0
+[ "$(grep -vc '^#' "$T/universe.txt")" = 40 ] && ok "... of 40 symbols" || nok "universe has $(grep -vc '^#' "$T/universe.txt") symbols"
+
+# ---- a clean run: the reference store ----
+collect "$T/clean"
+status "a clean collection succeeds" 0
+dump "$T/clean" && ok "the clean store is valid" || nok "the clean store is valid" "$(cat "$T/clean.dumperr")"
+bars=$(wc -l <"$T/clean.dump")
+[ "$bars" -gt 15000 ] && ok "the clean store has the market's bars ($bars)" || nok "clean store has $bars bars"
+contains "the summary is a JSON log line" "$T/err" '"message":"collection finished"'
+contains "EMF metrics are emitted" "$T/err" '"StocksPerSecond"'
+contains "WorstDailyDrawdown is emitted" "$T/err" '"WorstDailyDrawdown"'
+lacks "the secret is never printed" "$T/err" "SIMSECRET"
+over=$(sim_stat "['over_limit']")
+[ "$over" = 0 ] && ok "the rate limit was never exceeded" || nok "the simulator refused $over requests for the rate limit"
+reqs=$(sim_stat "['endpoints']['/v2/stocks/bars']")
+floor=$(( (bars + 2999) / 3000 ))
+[ "$reqs" -le $((floor + 3)) ] && ok "bar requests ($reqs) within a few pages of the floor ($floor at 3000 a page)" || nok "bar requests $reqs vs floor $floor"
+
+# ---- rerun: nothing new, at most one cheap request ----
+curl -s -X POST "$SIM_URL/__sim/reset" >/dev/null
+collect "$T/clean"
+status "a rerun succeeds" 0
+contains "a rerun writes nothing" "$T/out" " 0 new bars"
+r=$(sim_stat "['requests']")
+[ "$r" -le 1 ] && ok "a rerun makes at most one request ($r)" || nok "a rerun made $r requests"
+
+# ---- concurrency does not change the result ----
+collect "$T/c1" --concurrency 1
+status "concurrency 1 succeeds" 0
+collect "$T/c8" --concurrency 8
+status "concurrency 8 succeeds" 0
+if diff -r "$T/c1/bars" "$T/c8/bars" >/dev/null && diff -r "$T/c1/bars" "$T/clean/bars" >/dev/null; then
+    ok "the stores are identical, file for file, whatever the concurrency"
+else nok "stores differ with the concurrency" "$(diff -r "$T/c1/bars" "$T/c8/bars" | head -5)"; fi
+
+# ---- transient faults: retried, the store ends up complete ----
+for f in 429@2x2 500@2x2 502@3 503@1x3 reset@2 truncate@2 malformed@2; do
+    sim_start --fault "$f"
+    collect "$T/f-$f" --retries 3
+    status "fault $f: the collection succeeds" 0
+    same_store "fault $f: every bar stored exactly once" "$T/f-$f"
+done
+sim_start --fault slow@2 --slow-ms 4000
+collect "$T/f-slow" --timeout 1
+status "a response slower than the timeout is retried" 0
+same_store "slow response: every bar stored exactly once" "$T/f-slow"
+
+# ---- retries run out: incomplete, no holes, a rerun completes ----
+sim_start --fault 500@2x20
+collect "$T/f-out" --retries 2 --concurrency 1
+status "retries exhausted: exit 6 (incomplete)" 6
+contains "... saying a rerun completes it" "$T/err" "a rerun completes"
+dump "$T/f-out" && ok "the incomplete store is valid" || nok "incomplete store invalid" "$(cat "$T/f-out.dumperr")"
+sim_start
+collect "$T/f-out"
+status "the rerun succeeds" 0
+same_store "the rerun completes the store" "$T/f-out"
+
+# ---- critical: credentials, pages that never end ----
+APCA_API_SECRET_KEY=WRONGSECRET collect "$T/f-auth"
+status "wrong credentials: exit 7" 7
+contains "... naming the variables" "$T/err" "APCA_API_KEY_ID"
+lacks "... without printing the secret" "$T/err" "WRONGSECRET"
+[ ! -d "$T/f-auth/bars" ] && ok "... and storing nothing" || nok "bars stored despite refused credentials"
+APCA_API_SECRET_KEY= collect "$T/f-nokey"
+status "no credentials: exit 7" 7
+sim_start --fault html403@1x100
+collect "$T/f-html"
+status "an nginx 403 page: exit 7" 7
+sim_start --fault neverending@1x100000
+collect "$T/f-never"
+status "pages that never end: exit 3" 3
+contains "... with a clear message" "$T/err" "never end"
+
+# ---- data-quality faults: reported, skipped, nothing invalid stored ----
+for f in wrongtype@1 badprice@1 highlow@1 duptime@1; do
+    sim_start --fault "$f"
+    collect "$T/q-$f"
+    status "data fault $f: the collection succeeds" 0
+    if dump "$T/q-$f"; then ok "data fault $f: nothing invalid stored"; else nok "data fault $f: invalid store" "$(cat "$T/q-$f.dumperr")"; fi
+    extra=$(comm -13 "$T/clean.dump" "$T/q-$f.dump" | wc -l)
+    missing=$(comm -23 "$T/clean.dump" "$T/q-$f.dump" | wc -l)
+    [ "$extra" = 0 ] && [ "$missing" -le 2 ] && ok "data fault $f: only the bad bar is left out ($missing)" || nok "data fault $f: $extra extra, $missing missing"
+    contains "data fault $f: counted in the summary" "$T/out" "Data problems"
+done
+MISSING=$(grep -v '^#' "$T/universe.txt" | sed -n 3p)
+sim_start --missing "$MISSING"
+collect "$T/q-missing"
+status "a symbol without data: the collection succeeds" 0
+contains "... and it is reported" "$T/err" "no data from the API"
+dump "$T/q-missing"
+others=$(grep -v "^$MISSING," "$T/clean.dump" | wc -l)
+if ! grep -q "^$MISSING," "$T/q-missing.dump" && [ "$(wc -l <"$T/q-missing.dump")" = "$others" ]; then
+    ok "... every other symbol is complete"
+else nok "missing-symbol store is not the clean store minus $MISSING"; fi
+
+# ---- the URL limit: a 414 halves the batch ----
+sim_start --max-url 300
+collect "$T/u414" --max-url 6000
+status "a 414 splits the batch and the collection succeeds" 0
+same_store "414: every bar stored exactly once" "$T/u414"
+
+# ---- the rate limit, as the server counts it ----
+sim_start --rate-limit 5/1s --page-size 500
+collect "$T/rl" --rate-limit 5/1s --concurrency 4
+status "a tight rate limit: the collection succeeds" 0
+mx=$(sim_stat "['max_in_window']")
+ov=$(sim_stat "['over_limit']")
+[ "$ov" = 0 ] && [ "$mx" -le 5 ] && ok "never more than 5 requests in any second (max $mx)" || nok "rate limit exceeded: max $mx, refused $ov"
+same_store "rate-limited: every bar stored exactly once" "$T/rl"
+
+# ---- a split never looks like a crash ----
+SPLIT_SYM=$(grep -v '^#' "$T/universe.txt" | sed -n 5p)
+sim_start --split "$SPLIT_SYM:2026-10-15:2:1"
+collect "$T/split"
+status "a market with a 2-for-1 split is collected" 0
+"$BIN" screen --store "$T/split" --date 2026-10-15 --by change --top 100000 --format csv >"$T/split.csv" 2>"$T/err"
+chg=$(python3 -c "
+import csv,sys
+for r in csv.DictReader(open('$T/split.csv')):
+    if r['symbol']=='$SPLIT_SYM': print(r['change_pct'])")
+python3 -c "import sys; sys.exit(0 if $chg > -25 else 1)" 2>/dev/null && ok "the day of the split shows no -50% drop ($chg%)" || nok "split day change is $chg%"
+sim_stop
+
+# ---- kill -9 at random moments: a rerun gives the clean store ----
+sim_start --page-size 1000 --rate-limit 40/1s
+fails=0
+for trial in $(seq 1 20); do
+    rm -rf "$T/k"
+    "$BIN" collect --store "$T/k" --end $END --history-days 800 --no-progress --universe "$T/universe.txt" --rate-limit 40/1s >/dev/null 2>&1 &
+    pid=$!
+    sleep "0.$(awk -v s="$trial" 'BEGIN { srand(s * 7919); printf "%03d", rand() * 900 }')"
+    kill -9 $pid 2>/dev/null
+    wait $pid 2>/dev/null
+    collect "$T/k"
+    if [ "$rc" -ne 0 ] || ! dump "$T/k" || ! cmp -s "$T/k.dump" "$T/clean.dump"; then
+        fails=$((fails + 1))
+        echo "# kill trial $trial: rerun exit $rc, $(diff "$T/clean.dump" "$T/k.dump" | wc -l) lines differ"
+    fi
+done
+[ $fails = 0 ] && ok "20 runs killed at random moments: each rerun gives the clean store" || nok "$fails of 20 kill trials differ"
+exit 0
