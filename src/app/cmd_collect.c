@@ -85,7 +85,7 @@ static void on_progress(void *ctx, const struct collect_stats *st)
         snprintf(eta, sizeof eta, ", ETA %.0fs", elapsed / frac * (1 - frac));
     fprintf(stderr, "\rcollect: %zu/%zu symbols, %zu bars, %zu requests, %zu retries%s   ",
             st->symbols_done + st->symbols_current, st->symbols, st->bars_received,
-            st->bar_requests + st->action_requests, (size_t)0, eta);
+            (size_t)st->fetch.requests, (size_t)st->fetch.retries, eta);
     p->shown = 1;
 }
 

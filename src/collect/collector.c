@@ -526,6 +526,7 @@ static void on_page(void *ctx, int err, struct http_response *resp, const struct
         batch_give_up(r, b, err, d);
     }
 next:
+    r->st->fetch = *fetch_get_stats(r->fetch);
     if (r->o->on_progress)
         r->o->on_progress(r->o->ctx, r->st);
     activate(r);

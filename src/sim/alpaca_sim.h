@@ -16,7 +16,7 @@
  * request in the window leaves it).  What happens to a request, in order:
  *
  *   1. request target longer than max_url: 414 with nginx's HTML page;
- *   2. not GET: 405; unknown path: 404;
+ *   2. unknown path: 404; not GET: 405; the holdings file is served here (no auth, no limit);
  *   3. bad or missing credentials: 403 {"message":"forbidden."} (or 401, auth_status);
  *   4. over the rate limit: 429 {"message":"too many requests."} with Retry-After;
  *   5. a bars request gets the next ordinal (1, 2, ...); the first fault whose range holds it

@@ -182,6 +182,19 @@ ov=$(sim_stat "['over_limit']")
 [ "$ov" = 0 ] && [ "$mx" -le 5 ] && ok "never more than 5 requests in any second (max $mx)" || nok "rate limit exceeded: max $mx, refused $ov"
 same_store "rate-limited: every bar stored exactly once" "$T/rl"
 
+# ---- a server stricter than our limit: its headers and 429s are obeyed ----
+sim_start --rate-limit 8/1s --page-size 500
+collect "$T/rl2" --concurrency 4
+status "a server limit below ours: the collection succeeds" 0
+same_store "server-limited: every bar stored exactly once" "$T/rl2"
+contains "... having waited as the server said" "$T/err" '"rate_limited":'
+
+# ---- an explicit backfill over stored days stores nothing twice ----
+collect "$T/clean" --start 2026-06-01
+status "a backfill over stored days succeeds" 0
+contains "... finding every bar already stored" "$T/out" " 0 new bars"
+same_store "... and the store is unchanged" "$T/clean"
+
 # ---- a split never looks like a crash ----
 SPLIT_SYM=$(grep -v '^#' "$T/universe.txt" | sed -n 5p)
 sim_start --split "$SPLIT_SYM:2026-10-15:2:1"
