@@ -6,7 +6,7 @@
 set -eu
 
 build_pkgs="gcc make pkg-config libssl-dev libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev"
-test_pkgs="libcmocka-dev"
+test_pkgs="libcmocka-dev python3 curl"
 
 want=""
 for arg in "$@"; do

@@ -5,6 +5,7 @@
 #include "base/emf.h"
 #include "base/log.h"
 #include "collect/collector.h"
+#include "collect/csvimport.h"
 #include "collect/universe.h"
 #include "screen/screen_run.h"
 
@@ -187,18 +188,10 @@ static int load_universe(struct app *a, const char *file, struct universe *u, st
     int err;
     const char *source = file;
     if (file) {
-        FILE *f = fopen(file, "rb");
-        if (!f)
-            return diag_set(d, ERR_NOTFOUND, "cannot open universe file '%s'", file);
-        char chunk[65536];
-        size_t got;
-        err = ERR_OK;
-        while (!err && (got = fread(chunk, 1, sizeof chunk, f)) > 0)
-            err = buf_append(&data, chunk, got);
-        fclose(f);
+        err = csvimport_read_file(file, &data, d);
         if (err) {
             buf_release(&data);
-            return diag_set(d, err, "universe file '%s' is too big", file);
+            return diag_prefix(d, err, "universe");
         }
     } else {
         source = APP_UNIVERSE_KEY;
