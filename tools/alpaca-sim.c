@@ -42,6 +42,8 @@ static const char usage[] =
     "                           slow, reset, truncate, malformed, html403, neverending,\n"
     "                           wrongtype, badprice, highlow, duptime\n"
     "      --missing SYM        never return bars for SYM (repeatable)\n"
+    "      --strict-symbols     answer 400 \"invalid symbol\" to bars requests naming a symbol\n"
+    "                           the market does not have (default: leave it out)\n"
     "      --split SPEC         inject a split SYM:YYYY-MM-DD:NEW:OLD (repeatable)\n"
     "      --log-level LEVEL    debug (one line per request), info, warn, error (default info)\n"
     "  -h, --help               show this help\n";
@@ -61,6 +63,7 @@ enum {
     OPT_SLOW_MS,
     OPT_FAULT,
     OPT_MISSING,
+    OPT_STRICT_SYMBOLS,
     OPT_SPLIT,
     OPT_LOG_LEVEL,
 };
@@ -80,6 +83,7 @@ static const struct option options[] = {
     {"slow-ms", required_argument, NULL, OPT_SLOW_MS},
     {"fault", required_argument, NULL, OPT_FAULT},
     {"missing", required_argument, NULL, OPT_MISSING},
+    {"strict-symbols", no_argument, NULL, OPT_STRICT_SYMBOLS},
     {"split", required_argument, NULL, OPT_SPLIT},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"help", no_argument, NULL, 'h'},
@@ -177,6 +181,9 @@ static int parse_args(int argc, char **argv, struct alpaca_sim_opts *o, struct l
                 err = diag_prefix(d, ERR_USAGE, "--fault");
             if (!err)
                 l->nfaults++;
+            break;
+        case OPT_STRICT_SYMBOLS:
+            o->strict_symbols = 1;
             break;
         case OPT_MISSING:
             if (!bar_symbol_valid(optarg, strlen(optarg))) {

@@ -914,6 +914,11 @@ static int parse_symbols(const struct alpaca_sim *s, const char *list, size_t **
             return ERR_INVALID;
         }
         long i = find_symbol(s, p, len);
+        if (i < 0 && s->o.strict_symbols) {
+            reply_error(r, 400, 40010001, "invalid symbol: %.*s", (int)(len > 64 ? 64 : len), p);
+            free(idx);
+            return ERR_INVALID;
+        }
         if (i >= 0 && !s->missing[i])
             idx[k++] = (size_t)i;
         if (!comma)

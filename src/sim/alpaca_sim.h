@@ -85,6 +85,9 @@ struct alpaca_sim_opts {
     size_t rate_limit;           /* requests per window; default 200 */
     int64_t rate_window_ms;      /* default 60000 */
     int64_t slow_ms;             /* the slow fault's delay; default 15000 */
+    /* A bars request naming a symbol the market does not have gets 400 "invalid symbol: X"
+     * (the real API may answer so) instead of leaving it out. */
+    int strict_symbols;
 
     /* Copied by alpaca_sim_new. */
     const struct alpaca_sim_fault *faults;

@@ -167,6 +167,16 @@ if ! grep -q "^$MISSING," "$T/q-missing.dump" && [ "$(wc -l <"$T/q-missing.dump"
     ok "... every other symbol is complete"
 else nok "missing-symbol store is not the clean store minus $MISSING"; fi
 
+# ---- a symbol the API does not know, answered with 400 "invalid symbol" ----
+sim_start --strict-symbols
+{ cat "$T/universe.txt"; echo ZZZQ; } >"$T/universe-x.txt"
+"$BIN" collect --store "$T/q-unknown" --end $END --history-days 800 --no-progress \
+    --universe "$T/universe-x.txt" >"$T/out" 2>"$T/err"
+rc=$?
+status "an unknown symbol answered with 400: the collection succeeds" 0
+contains "... and the symbol is reported" "$T/err" "does not know this symbol"
+same_store "... every known symbol is complete" "$T/q-unknown"
+
 # ---- the URL limit: a 414 halves the batch ----
 sim_start --max-url 300
 collect "$T/u414" --max-url 6000
