@@ -96,7 +96,7 @@ test: deps-test $(BIN) $(BUILD)/alpaca-sim $(TEST_BIN) $(FUZZ_REPLAY)
 	@BUILD=$(BUILD) tests/run.sh
 
 deps-test:
-	@scripts/deps.sh --build --test
+	@scripts/deps.sh --build --test --node
 
 sanitize:
 	$(MAKE) SANITIZE=1 test

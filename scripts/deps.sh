@@ -2,6 +2,8 @@
 # deps.sh - make sure the Debian packages the build (and the tests) need are installed.
 #   --build   packages to build the binary
 #   --test    packages to build and run the tests
+#   --node    node and npm, and the npm packages the tests use as cross-checks (tests/node:
+#             an S3-compatible server and the official AWS SDK), installed with `npm ci`
 # As root, installs what is missing with apt-get; otherwise prints the exact command and fails.
 set -eu
 
@@ -9,13 +11,28 @@ build_pkgs="gcc make pkg-config libssl-dev libcurl4-openssl-dev libjansson-dev l
 test_pkgs="libcmocka-dev python3 curl"
 
 want=""
+node=0
 for arg in "$@"; do
     case "$arg" in
     --build) want="$want $build_pkgs" ;;
     --test) want="$want $test_pkgs" ;;
+    --node)
+        node=1
+        command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || want="$want nodejs npm"
+        ;;
     *) echo "deps.sh: unknown option '$arg'" >&2; exit 2 ;;
     esac
 done
+
+node_modules() {
+    [ $node -eq 1 ] || return 0
+    dir="$(dirname "$0")/../tests/node"
+    if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
+        echo "installing the npm packages of tests/node"
+        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || exit 1
+        touch "$dir/node_modules"
+    fi
+}
 
 missing=""
 for p in $want; do
@@ -23,7 +40,10 @@ for p in $want; do
         missing="$missing $p"
     fi
 done
-[ -z "$missing" ] && exit 0
+if [ -z "$missing" ]; then
+    node_modules
+    exit 0
+fi
 
 if ! command -v apt-get >/dev/null 2>&1; then
     echo "screener needs these packages (Debian names):$missing" >&2
@@ -40,3 +60,4 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
+node_modules
