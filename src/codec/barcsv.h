@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "base/buf.h"
+#include "base/date.h"
 #include "codec/bar.h"
 #include "codec/csv.h"
 
@@ -39,6 +40,10 @@ struct barcsv_reader {
     int col[BARCSV_NCOLS];
     size_t ncols;  /* fields in the header: every row must have as many */
     int canonical; /* header is exactly the canonical one */
+    /* The last date text seen in a canonical row and its value: a part holds one day. */
+    char last_date_text[DATE_STRLEN];
+    int32_t last_date;
+    int have_last_date;
 };
 
 /* Read the header of data[0..len) (writable, kept alive by the caller).  ERR_PARSE when it is

@@ -55,6 +55,10 @@ struct screen {
     int have_day;
     uint32_t *today; /* symbols with a bar on the current day */
     size_t ntoday, today_cap;
+    /* The day before's list: most symbols trade every day, so a merge walk along it finds
+     * them without hashing. */
+    uint32_t *prev;
+    size_t nprev, prev_cap;
     struct screen_row *rows;
     size_t rows_cap;
 };
@@ -105,6 +109,7 @@ void screen_free(struct screen *s)
     free(s->syms);
     free(s->table);
     free(s->today);
+    free(s->prev);
     free(s->rows);
     free(s->splits);
     free(s);
@@ -246,8 +251,17 @@ int screen_add_day(struct screen *s, int32_t date, const struct bar *bars, size_
         date_format(s->day, b);
         return diag_set(d, ERR_INVALID, "screen: day %s fed after %s", a, b);
     }
+    /* Yesterday's list becomes prev; today's is rebuilt in prev's old array. */
+    uint32_t *t = s->prev;
+    size_t tcap = s->prev_cap;
+    s->prev = s->today;
+    s->prev_cap = s->today_cap;
+    s->nprev = s->ntoday;
+    s->today = t;
+    s->today_cap = tcap;
+    s->ntoday = 0;
     if (n > s->today_cap) {
-        uint32_t *t = realloc(s->today, n * sizeof *t);
+        t = realloc(s->today, n * sizeof *t);
         if (!t)
             return diag_set(d, ERR_NOMEM, "out of memory");
         s->today = t;
@@ -255,7 +269,7 @@ int screen_add_day(struct screen *s, int32_t date, const struct bar *bars, size_
     }
     s->day = date;
     s->have_day = 1;
-    s->ntoday = 0;
+    size_t j = 0;
     for (size_t i = 0; i < n; i++) {
         const struct bar *b = &bars[i];
         if (b->date != date || (i && strcmp(bars[i - 1].symbol, b->symbol) >= 0))
@@ -264,10 +278,27 @@ int screen_add_day(struct screen *s, int32_t date, const struct bar *bars, size_
                             "sorted by symbol without repeats ('%s')",
                             b->symbol);
         uint32_t id;
-        if (lookup(s, b->symbol, &id))
+        int c = -1;
+        while (j < s->nprev && (c = strcmp(s->syms[s->prev[j]].symbol, b->symbol)) < 0)
+            j++;
+        if (j < s->nprev && c == 0)
+            id = s->prev[j++];
+        else if (lookup(s, b->symbol, &id))
             return diag_set(d, ERR_NOMEM, "out of memory");
-        add_bar(s, &s->syms[id], b);
         s->today[s->ntoday++] = id;
+    }
+    /* Each symbol's window lives in its own arrays, a few cache lines apart from the others:
+     * ask for the lines a few bars ahead so that the memory works while we compute. */
+    const size_t cap = (size_t)s->o.window_days, ahead = 6;
+    for (size_t i = 0; i < n; i++) {
+        if (i + ahead < n) {
+            const struct sym *z = &s->syms[s->today[i + ahead]];
+            __builtin_prefetch(&z->win[z->win_head]);
+            __builtin_prefetch(&z->win[(z->win_head + z->win_len) % cap], 1);
+            __builtin_prefetch(&z->dq[z->dq_head]);
+            __builtin_prefetch(&z->dq[(z->dq_head + z->dq_len + cap - 1) % cap], 1);
+        }
+        add_bar(s, &s->syms[s->today[i]], &bars[i]);
     }
     return ERR_OK;
 }
