@@ -44,7 +44,7 @@ FUZZ_REPLAY := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%-replay)
 
 .PHONY: all test demo check format install uninstall clean deps sanitize fuzz bench help
 
-all: $(BIN) $(BUILD)/alpaca-sim
+all: $(BIN) $(BUILD)/alpaca-sim $(BUILD)/fake-ssm $(BUILD)/fake-s3
 
 help:
 	@echo "make            build $(BIN)"
@@ -89,10 +89,28 @@ $(BUILD)/alpaca-sim: tools/alpaca-sim.c $(LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
+# The fake SSM Parameter Store, for tests that run it as a separate process.
+$(BUILD)/fake-ssm: tools/fake-ssm.c $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+# The fake S3, for tests that run it as a separate process.
+$(BUILD)/fake-s3: tools/fake-s3.c $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+# The SigV4 signer behind a JSON-lines interface, for the differential test (tests/e2e/sigv4.sh).
+$(BUILD)/sigv4-sign: tools/sigv4-sign.c $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
 deps:
 	@scripts/deps.sh --build --test
 
-test: deps-test $(BIN) $(BUILD)/alpaca-sim $(TEST_BIN) $(FUZZ_REPLAY)
+test: deps-test $(BIN) $(BUILD)/alpaca-sim $(BUILD)/fake-ssm $(BUILD)/fake-s3 $(BUILD)/sigv4-sign $(TEST_BIN) $(FUZZ_REPLAY)
 	@BUILD=$(BUILD) tests/run.sh
 
 deps-test:

@@ -27,10 +27,14 @@ done
 node_modules() {
     [ $node -eq 1 ] || return 0
     dir="$(dirname "$0")/../tests/node"
-    if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
+    # A stamp written after a complete install: a missing or emptied node_modules, or a newer
+    # lock file, means install again.
+    stamp="$dir/node_modules/.installed"
+    if [ ! -f "$stamp" ] || [ ! -f "$dir/node_modules/s3rver/package.json" ] ||
+        [ "$dir/package-lock.json" -nt "$stamp" ]; then
         echo "installing the npm packages of tests/node"
         (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || exit 1
-        touch "$dir/node_modules"
+        touch "$stamp"
     fi
 }
 

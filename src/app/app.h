@@ -47,8 +47,9 @@ enum { OPT_STORE = 0x1000, OPT_LOG_LEVEL, OPT_LOG_FORMAT, OPT_FIRST_FREE_ };
         "help", no_argument, NULL, 'h'                                                             \
     }
 #define APP_COMMON_HELP                                                                            \
-    "      --store LOCATION     bar store: a directory, file://DIR (default: $SCREENER_STORE,\n"   \
-    "                           else s3://$S3_BUCKET_NAME, else ./data)\n"                         \
+    "      --store LOCATION     bar store: a directory, file://DIR or s3://BUCKET/PREFIX\n"        \
+    "                           (default: $SCREENER_STORE, else s3://$S3_BUCKET_NAME, else\n"      \
+    "                           ./data)\n"                                                         \
     "      --log-level LEVEL    debug, info, warn (default), error, off\n"                         \
     "      --log-format FORMAT  auto (text on a terminal, else JSON lines), json, human\n"         \
     "  -h, --help               show this help\n"
@@ -94,5 +95,6 @@ int cmd_screen(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
 int cmd_universe(int argc, char **argv);
+int cmd_presign(int argc, char **argv);
 
 #endif

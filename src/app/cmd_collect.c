@@ -1,5 +1,6 @@
 /* screener collect - fetch daily bars for the universe from Alpaca into the store. */
 #include "app/app.h"
+#include "aws/secrets.h"
 #include "base/clock.h"
 #include "base/date.h"
 #include "base/emf.h"
@@ -42,7 +43,10 @@ static const char help[] =
     "      --no-splits          do not fetch split facts\n"
     "      --no-progress        no progress line on a terminal\n" APP_COMMON_HELP
     "\nEnvironment: APCA_API_KEY_ID, APCA_API_SECRET_KEY (required), APCA_API_DATA_URL\n"
-    "(default https://data.alpaca.markets).\n"
+    "(default https://data.alpaca.markets).  Keys not in the environment are read from the\n"
+    "SSM parameters /screener/alpaca/api_key and /screener/alpaca/secret_key when SSM is on:\n"
+    "in Lambda, with SCREENER_SSM=1, or when AWS_ENDPOINT_URL_SSM is set (SCREENER_SSM=0:\n"
+    "never).\n"
     "\nExit codes: 0 done (data problems are reported and counted), 1 store or internal\n"
     "failure, 2 bad command line, 3 the API sent something unusable (e.g. pages that never\n"
     "end), 6 incomplete (some requests still failed; rerun), 7 credentials missing or refused.\n";
@@ -311,10 +315,14 @@ int cmd_collect(int argc, char **argv)
     const char *url = getenv("APCA_API_DATA_URL");
     if (url && *url)
         co.data_url = url;
-    co.key_id = getenv("APCA_API_KEY_ID");
-    co.secret_key = getenv("APCA_API_SECRET_KEY");
-    if (co.secret_key && *co.secret_key)
-        log_add_secret(co.secret_key);
+    /* The Alpaca keys: the environment, else SSM Parameter Store when it is enabled. */
+    int serr = secrets_load(SECRETS_ALPACA, &d);
+    if (!serr)
+        serr = secrets_get(SECRET_ALPACA_KEY_ID, &co.key_id, &d);
+    if (!serr)
+        serr = secrets_get(SECRET_ALPACA_SECRET_KEY, &co.secret_key, &d);
+    if (serr)
+        return app_fail(&a, serr, &d);
 
     struct universe u = {0};
     const char **symbols = NULL;

@@ -21,6 +21,7 @@ static const struct command {
     {"universe", cmd_universe, "fetch or show the universe (iShares Russell 1000 holdings)"},
     {"import", cmd_import, "load bars (and split facts) from CSV files into the store"},
     {"screen", cmd_screen, "rank stocks by 180-day drawdown or one-day drop"},
+    {"presign", cmd_presign, "print a download URL for an S3 object, valid for a while"},
 };
 
 static void usage(FILE *out)

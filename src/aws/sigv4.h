@@ -10,7 +10,9 @@
  *     encoded twice.
  *
  * Nothing here reads the clock or the environment: the caller passes the time and the
- * credentials.  Secrets never leave these functions except inside the signature.
+ * credentials.  Secrets never leave these functions except inside the signature (and, by
+ * design, the session token in the headers or query it goes into); diagnostics never quote
+ * them.
  */
 #ifndef AWS_SIGV4_H
 #define AWS_SIGV4_H
@@ -24,6 +26,10 @@
 #define SIGV4_UNSIGNED_PAYLOAD "UNSIGNED-PAYLOAD"
 #define SIGV4_EMPTY_SHA256     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define SIGV4_EXPIRES_MAX      604800
+/* Longest secret access key accepted (AWS's are 40 bytes). */
+#define SIGV4_SECRET_MAX 256
+/* Signing times a 4-digit year can express: 1970-01-01T00:00:00Z .. 9999-12-31T23:59:59Z. */
+#define SIGV4_TIME_MAX INT64_C(253402300799)
 
 struct sigv4_creds {
     const char *access_key_id;
@@ -35,20 +41,28 @@ enum sigv4_rules { SIGV4_DEFAULT, SIGV4_S3 };
 
 struct sigv4_header {
     const char *name;  /* any case; duplicates allowed (values are joined with ',') */
-    const char *value; /* trimmed and inner runs of spaces collapsed when signed */
+    const char *value; /* trimmed and inner runs of white space (folded lines too) collapsed to
+                          one space when signed */
 };
 
 /* A request to sign.  path and query are as they go on the wire: path already
  * percent-encoded the way the caller will send it (e.g. "/bars/a%20b.csv"), query without '?'
  * ("" for none), its names and values percent-encoded or not (they are decoded and
- * re-encoded canonically).  headers must include Host. */
+ * re-encoded canonically; '+' is a plus sign, not a space).  headers must include Host; every
+ * header given is signed.
+ *
+ * For S3 a byte of the path outside the unreserved set (a raw space, UTF-8) is
+ * percent-encoded once and a "%XX" escape is kept as it is, so a raw path without '%' and the
+ * same path already encoded sign alike. */
 struct sigv4_request {
     const char *method;
     const char *path;
     const char *query;
     const struct sigv4_header *headers;
     size_t nheaders;
-    /* Hex SHA-256 of the body, or SIGV4_UNSIGNED_PAYLOAD; NULL: computed from body. */
+    /* Hex SHA-256 of the body, or SIGV4_UNSIGNED_PAYLOAD; NULL: taken from an
+     * x-amz-content-sha256 header of the request if it has one, else UNSIGNED-PAYLOAD when
+     * presigning for S3, else computed from body. */
     const char *payload_hash;
     const void *body;
     size_t body_len;
@@ -57,43 +71,52 @@ struct sigv4_request {
 struct sigv4_params {
     const char *region;  /* "us-east-1" */
     const char *service; /* "s3", "ssm", ... */
-    int64_t time_s;      /* signing time, Unix seconds (UTC) */
+    int64_t time_s;      /* signing time, Unix seconds (UTC), 0..SIGV4_TIME_MAX */
     enum sigv4_rules rules;
     /* Presigning: validity in seconds (1..SIGV4_EXPIRES_MAX). */
     int64_t expires_s;
     /* Sign the session token into the request but leave it out of the canonical request, as
      * a few services want (the suite's "omit_session_token"); 0 for S3 and SSM. */
     int omit_session_token;
+    /* SIGV4_DEFAULT only: keep the path as it is instead of normalising it (the suite's
+     * "normalize": false); it is still encoded twice. */
+    int keep_path;
+    /* Header signing with SIGV4_DEFAULT: add and sign X-Amz-Content-Sha256 as S3 does (the
+     * suite's "sign_body").  S3 always has it. */
+    int add_content_sha256;
 };
 
-/* "20150830T123600Z" and "20150830" for time_s. */
+/* "20150830T123600Z" for time_s; its first 8 characters are the scope date "20150830".
+ * Times outside 0..SIGV4_TIME_MAX are clamped (the signing functions refuse them). */
 void sigv4_amz_date(int64_t time_s, char out[17]);
 
 /* The canonical request for header signing.  The headers signed are the request's headers
  * plus X-Amz-Date (and X-Amz-Security-Token, and for S3 X-Amz-Content-Sha256) unless the
- * request already has them. */
+ * request already has them.  out is appended to. */
 int sigv4_canonical_request(const struct sigv4_request *r, const struct sigv4_params *p,
                             const struct sigv4_creds *c, struct buf *out, struct diag *d);
 
-/* "AWS4-HMAC-SHA256\n<amzdate>\n<scope>\n<hex sha256 of canonical request>" */
+/* "AWS4-HMAC-SHA256\n<amzdate>\n<scope>\n<hex sha256 of canonical request>"; appended. */
 int sigv4_string_to_sign(const char *canonical_request, size_t len, const struct sigv4_params *p,
                          struct buf *out, struct diag *d);
 
-/* kSigning = HMAC chain over "AWS4"+secret, date, region, service, "aws4_request". */
+/* kSigning = HMAC chain over "AWS4"+secret, date, region, service, "aws4_request".
+ * secret is at most SIGV4_SECRET_MAX bytes (the signing functions check it). */
 void sigv4_signing_key(const char *secret, const char date8[9], const char *region,
                        const char *service, uint8_t out[32]);
 
 /* Lower-case hex HMAC-SHA256 of the string to sign with the signing key. */
-void sigv4_signature(const uint8_t key[32], const char *string_to_sign, size_t len,
-                     char out[65]);
+void sigv4_signature(const uint8_t key[32], const char *string_to_sign, size_t len, char out[65]);
 
 /* The headers to add to the request, each a full "Name: value" line: Authorization,
- * X-Amz-Date, and when they apply X-Amz-Security-Token and X-Amz-Content-Sha256. */
+ * X-Amz-Date, and when they apply X-Amz-Security-Token and X-Amz-Content-Sha256.  A line is
+ * "" when it is not to be added (the request already has that header). */
 struct sigv4_signed {
-    char authorization[512];
+    char authorization[1024];
     char amz_date[48];
-    char content_sha256[96];    /* "" when not added */
+    char content_sha256[96];   /* "" when not added */
     char security_token[4200]; /* "" when not added */
+    char signature[65];        /* the hex signature alone, as in the Authorization line */
 };
 
 int sigv4_sign_headers(const struct sigv4_request *r, const struct sigv4_params *p,
@@ -101,18 +124,18 @@ int sigv4_sign_headers(const struct sigv4_request *r, const struct sigv4_params 
 
 /* Presigning: the canonical request of the query-string form (X-Amz-Algorithm,
  * X-Amz-Credential, X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders, X-Amz-Security-Token
- * added to the query; payload UNSIGNED-PAYLOAD for S3). */
+ * added to the query; payload UNSIGNED-PAYLOAD for S3).  The request's headers are signed as
+ * headers (none is moved into the query).  out is appended to. */
 int sigv4_presign_canonical_request(const struct sigv4_request *r, const struct sigv4_params *p,
-                                    const struct sigv4_creds *c, struct buf *out,
-                                    struct diag *d);
+                                    const struct sigv4_creds *c, struct buf *out, struct diag *d);
 
 /* The full query string (without '?') to send: the request's own parameters and the X-Amz-*
- * ones, canonically encoded, ending with X-Amz-Signature. */
+ * ones, canonically encoded, ending with X-Amz-Signature.  Appended to out. */
 int sigv4_presign_query(const struct sigv4_request *r, const struct sigv4_params *p,
                         const struct sigv4_creds *c, struct buf *out, struct diag *d);
 
 /* Percent-encode for SigV4: unreserved A-Z a-z 0-9 - . _ ~ kept, everything else %XX
- * (upper-case hex); with keep_slash, '/' is kept too. */
+ * (upper-case hex); with keep_slash, '/' is kept too.  Appended to out. */
 int sigv4_uri_encode(struct buf *out, const char *s, size_t n, int keep_slash);
 
 #endif

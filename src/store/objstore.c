@@ -27,8 +27,7 @@ int objstore_key_valid(const char *key)
 int objstore_open(const char *location, struct objstore **out, struct diag *d)
 {
     if (strncmp(location, "s3://", 5) == 0)
-        return diag_set(d, ERR_UNSUPPORTED, "store '%s': the S3 backend is not part of this build",
-                        location);
+        return objstore_s3_open(location, out, d);
     if (strncmp(location, "file://", 7) == 0)
         location += 7;
     if (!*location)

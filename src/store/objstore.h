@@ -65,4 +65,10 @@ int objstore_key_valid(const char *key);
 /* The local backend (objstore_local.c). */
 int objstore_local_open(const char *dir, struct objstore **out, struct diag *d);
 
+/* The S3 backend (objstore_s3.c): location "s3://bucket" or "s3://bucket/prefix"; keys are
+ * stored under "prefix/".  Credentials and region as the AWS CLI finds them (aws/creds.h;
+ * us-east-1 when no region is configured), the endpoint from AWS_ENDPOINT_URL_S3 when set.
+ * ERR_USAGE for a malformed location, ERR_AUTH when there are no credentials. */
+int objstore_s3_open(const char *location, struct objstore **out, struct diag *d);
+
 #endif

@@ -24,7 +24,6 @@
 struct local {
     struct objstore base;
     char root[OBJ_LOCATION_MAX];
-    unsigned long tmp_counter;
     int fsync; /* 0 only under SCREENER_TEST_NO_FSYNC=1: tests that write thousands of files */
 };
 
@@ -163,12 +162,16 @@ static int write_all(int fd, const char *data, size_t len)
     return 0;
 }
 
+/* One counter for the process: two stores open on one directory (or threads) never pick the
+ * same temporary name. */
+static unsigned long tmp_counter;
+
 static int write_temp(struct local *l, const char *path, char *tmp, const void *data, size_t len,
                       struct diag *d)
 {
     const char *slash = strrchr(path, '/');
     int n = snprintf(tmp, PATH_MAX, "%.*s/.tmp.%s.%ld.%lu", (int)(slash - path), path, slash + 1,
-                     (long)getpid(), ++l->tmp_counter);
+                     (long)getpid(), __atomic_add_fetch(&tmp_counter, 1, __ATOMIC_RELAXED));
     if (n < 0 || n >= PATH_MAX)
         return diag_set(d, ERR_TOOBIG, "temporary path for '%s' is too long", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);

@@ -1,31 +1,29 @@
-/* Unit tests: the object store's local backend and the bar store on top of it. */
+/* Unit tests: the object store's local backend and the bar store on top of it.  The cases
+ * every backend must pass are in tests/support/store_cases.c (test_store_s3.c runs them on
+ * S3); what is particular to a directory is here. */
 #include "testutil.h"
 
-#include "base/date.h"
 #include "base/log.h"
-#include "codec/barcsv.h"
 #include "store/barstore.h"
 #include "store/objstore.h"
+#include "store_cases.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
+/* The shared cases see only the first member. */
 struct fixture {
+    struct store_fixture sf;
     char *dir;
-    struct objstore *os;
-    struct barstore *bs;
 };
 
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
     f->dir = tu_mkdtemp();
-    struct diag d;
-    assert_int_equal(objstore_open(tu_path(f->dir, "store"), &f->os, &d), ERR_OK);
-    assert_int_equal(barstore_new(f->os, &f->bs, &d), ERR_OK);
     log_setup(LOG_OFF, LOG_FORMAT_JSON);
+    store_fixture_open(&f->sf, tu_path(f->dir, "store"));
     *state = f;
     return 0;
 }
@@ -33,8 +31,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    barstore_free(f->bs);
-    objstore_free(f->os);
+    store_fixture_close(&f->sf);
     tu_rmrf(f->dir);
     free(f->dir);
     free(f);
@@ -55,340 +52,33 @@ static void test_keys(void **state)
     assert_false(objstore_key_valid("a b"));
 }
 
-static void test_objstore_put_get_list(void **state)
-{
-    struct fixture *f = *state;
-    struct diag d;
-    assert_int_equal(objstore_put(f->os, "x/b.txt", "two", 3, OBJ_PUT_CREATE, NULL, &d), ERR_OK);
-    assert_int_equal(objstore_put(f->os, "x/a.txt", "one", 3, OBJ_PUT_CREATE, NULL, &d), ERR_OK);
-    assert_int_equal(objstore_put(f->os, "y/c.txt", "3", 1, OBJ_PUT_ALWAYS, NULL, &d), ERR_OK);
-    /* create-if-absent refuses to overwrite */
-    assert_int_equal(objstore_put(f->os, "x/a.txt", "new", 3, OBJ_PUT_CREATE, NULL, &d),
-                     ERR_EXISTS);
-    struct buf b = BUF_INIT(1024);
-    char etag[OBJ_ETAG_MAX];
-    assert_int_equal(objstore_get(f->os, "x/a.txt", &b, etag, &d), ERR_OK);
-    assert_string_equal(buf_cstr(&b), "one");
-    buf_reset(&b);
-    assert_int_equal(objstore_get(f->os, "x/none", &b, NULL, &d), ERR_NOTFOUND);
-
-    struct strvec keys = STRVEC_INIT;
-    assert_int_equal(objstore_list(f->os, "x/", &keys, &d), ERR_OK);
-    assert_int_equal(keys.n, 2);
-    assert_string_equal(keys.v[0], "x/a.txt");
-    assert_string_equal(keys.v[1], "x/b.txt");
-    strvec_release(&keys);
-    assert_int_equal(objstore_list(f->os, "", &keys, &d), ERR_OK);
-    assert_int_equal(keys.n, 3);
-    strvec_release(&keys);
-    assert_int_equal(objstore_list(f->os, "x/a", &keys, &d), ERR_OK);
-    assert_int_equal(keys.n, 1);
-    strvec_release(&keys);
-    assert_int_equal(objstore_list(f->os, "nothing/", &keys, &d), ERR_OK);
-    assert_int_equal(keys.n, 0);
-    strvec_release(&keys);
-
-    /* Conditional replace: the right etag wins once; a stale one is refused. */
-    assert_int_equal(objstore_put(f->os, "x/a.txt", "uno", 3, OBJ_PUT_IF_MATCH, etag, &d), ERR_OK);
-    assert_int_equal(objstore_put(f->os, "x/a.txt", "eins", 4, OBJ_PUT_IF_MATCH, etag, &d),
-                     ERR_PRECONDITION);
-    assert_int_equal(objstore_get(f->os, "x/a.txt", &b, NULL, &d), ERR_OK);
-    assert_string_equal(buf_cstr(&b), "uno");
-    assert_int_equal(objstore_put(f->os, "x/zz", "1", 1, OBJ_PUT_IF_MATCH, etag, &d), ERR_NOTFOUND);
-    assert_int_equal(objstore_del(f->os, "x/b.txt", &d), ERR_OK);
-    assert_int_equal(objstore_del(f->os, "x/b.txt", &d), ERR_NOTFOUND);
-    assert_int_equal(objstore_put(f->os, "../evil", "1", 1, OBJ_PUT_ALWAYS, NULL, &d), ERR_INVALID);
-    /* The read cap is enforced. */
-    struct buf tiny = BUF_INIT(2);
-    assert_int_equal(objstore_get(f->os, "x/a.txt", &tiny, NULL, &d), ERR_TOOBIG);
-    buf_release(&tiny);
-    buf_release(&b);
-}
-
 static void test_objstore_ignores_temp_files(void **state)
 {
     struct fixture *f = *state;
     struct diag d;
-    assert_int_equal(objstore_put(f->os, "k/a", "1", 1, OBJ_PUT_CREATE, NULL, &d), ERR_OK);
+    assert_int_equal(objstore_put(f->sf.os, "k/a", "1", 1, OBJ_PUT_CREATE, NULL, &d), ERR_OK);
     /* What a crash between write and rename leaves behind. */
     tu_write_file(tu_path(f->dir, "store/k/.tmp.a.123.1"), "partial", 7);
     struct strvec keys = STRVEC_INIT;
-    assert_int_equal(objstore_list(f->os, "k/", &keys, &d), ERR_OK);
+    assert_int_equal(objstore_list(f->sf.os, "k/", &keys, &d), ERR_OK);
     assert_int_equal(keys.n, 1);
     strvec_release(&keys);
-}
-
-static size_t count_parts(struct fixture *f, const char *day)
-{
-    char prefix[64];
-    snprintf(prefix, sizeof prefix, "bars/%.4s/%s/", day, day);
-    struct strvec keys = STRVEC_INIT;
-    struct diag d;
-    assert_int_equal(objstore_list(f->os, prefix, &keys, &d), ERR_OK);
-    size_t n = keys.n;
-    strvec_release(&keys);
-    return n;
-}
-
-static void read_day(struct fixture *f, const char *day, struct barvec *out, int want_err,
-                     char *msg)
-{
-    int32_t date;
-    assert_int_equal(date_parse(day, 10, &date), 0);
-    struct bar_index idx;
-    struct diag d;
-    assert_int_equal(barstore_index(f->bs, date, date, &idx, &d), ERR_OK);
-    assert_int_equal(idx.ndays, 1);
-    int err = barstore_read_day(f->bs, &idx, 0, out, &d);
-    if (msg)
-        memcpy(msg, d.text, DIAG_MAX);
-    assert_int_equal(err, want_err);
-    bar_index_release(&idx);
-}
-
-static void test_barstore_write_read(void **state)
-{
-    struct fixture *f = *state;
-    struct bar bars[] = {
-        tu_bar("MSFT", "2024-01-03", 10, 11, 9, 10.5, 100),
-        tu_bar("AAPL", "2024-01-02", 20, 21, 19, 20.5, 200),
-        tu_bar("MSFT", "2024-01-02", 30, 31, 29, 30.5, 300),
-        tu_bar("AAPL", "2024-01-03", 40, 41, 39, 40.5, 400),
-    };
-    struct barstore_write_stats st;
-    struct diag d;
-    assert_int_equal(barstore_write(f->bs, bars, 4, NULL, &st, &d), ERR_OK);
-    assert_int_equal(st.rows_new, 4);
-    assert_int_equal(st.parts_written, 2);
-    assert_int_equal(st.days_touched, 2);
-
-    struct barvec v;
-    barvec_init(&v);
-    read_day(f, "2024-01-02", &v, ERR_OK, NULL);
-    assert_int_equal(v.n, 2);
-    assert_true(bar_equal(&v.v[0], &bars[1]));
-    assert_true(bar_equal(&v.v[1], &bars[2]));
-
-    /* The part on disk is canonical CSV sorted by symbol. */
-    struct strvec keys = STRVEC_INIT;
-    assert_int_equal(objstore_list(f->os, "bars/2024/2024-01-02/", &keys, &d), ERR_OK);
-    assert_int_equal(keys.n, 1);
-    struct buf b = BUF_INIT(1 << 16);
-    assert_int_equal(objstore_get(f->os, keys.v[0], &b, NULL, &d), ERR_OK);
-    assert_string_equal(buf_cstr(&b), BARCSV_HEADER "AAPL,2024-01-02,20,21,19,20.5,200,,\n"
-                                                    "MSFT,2024-01-02,30,31,29,30.5,300,,\n");
-    strvec_release(&keys);
-    buf_release(&b);
-
-    /* Writing the same bars again changes nothing. */
-    assert_int_equal(barstore_write(f->bs, bars, 4, NULL, &st, &d), ERR_OK);
-    assert_int_equal(st.rows_new, 0);
-    assert_int_equal(st.rows_same, 4);
-    assert_int_equal(st.parts_written, 0);
-    assert_int_equal(count_parts(f, "2024-01-02"), 1);
-
-    /* A late bar for a stored day adds a part; readers merge. */
-    struct bar late = tu_bar("GOOG", "2024-01-02", 5, 6, 4, 5.5, 50);
-    assert_int_equal(barstore_write(f->bs, &late, 1, NULL, &st, &d), ERR_OK);
-    assert_int_equal(st.rows_new, 1);
-    assert_int_equal(count_parts(f, "2024-01-02"), 2);
-    read_day(f, "2024-01-02", &v, ERR_OK, NULL);
-    assert_int_equal(v.n, 3);
-    assert_string_equal(v.v[0].symbol, "AAPL");
-    assert_string_equal(v.v[1].symbol, "GOOG");
-    assert_string_equal(v.v[2].symbol, "MSFT");
-
-    int32_t first, last;
-    size_t ndays;
-    assert_int_equal(barstore_date_range(f->bs, &first, &last, &ndays, &d), ERR_OK);
-    assert_int_equal(last - first, 1);
-    assert_int_equal(ndays, 2);
-    barvec_release(&v);
-}
-
-struct conflicts {
-    size_t n;
-    size_t index[8];
-    char field[8][16];
-};
-
-static void on_conflict(void *ctx, size_t index, const struct bar *other, const char *field)
-{
-    struct conflicts *c = ctx;
-    (void)other;
-    c->index[c->n] = index;
-    snprintf(c->field[c->n], sizeof c->field[0], "%s", field);
-    c->n++;
-}
-
-static void test_barstore_conflicts(void **state)
-{
-    struct fixture *f = *state;
-    struct bar stored = tu_bar("AAPL", "2024-01-02", 20, 21, 19, 20.5, 200);
-    struct barstore_write_stats st;
-    struct diag d;
-    assert_int_equal(barstore_write(f->bs, &stored, 1, NULL, &st, &d), ERR_OK);
-
-    struct bar batch[] = {
-        tu_bar("AAPL", "2024-01-02", 20, 21, 19, 20.75, 200), /* differs: close */
-        tu_bar("MSFT", "2024-01-02", 30, 31, 29, 30.5, 300),  /* new */
-    };
-    /* Refuse mode: nothing at all is written. */
-    assert_int_equal(barstore_write(f->bs, batch, 2, NULL, &st, &d), ERR_CONFLICT);
-    assert_string_equal(d.text, "AAPL 2024-01-02 is already stored with a different 'close' "
-                                "(1 conflicting bars; nothing written)");
-    assert_int_equal(count_parts(f, "2024-01-02"), 1);
-
-    /* Skip mode: the rest is written and the conflict is reported with its index. */
-    struct conflicts c = {0};
-    struct barstore_write_opts o = {.skip_conflicts = 1, .on_conflict = on_conflict, .ctx = &c};
-    assert_int_equal(barstore_write(f->bs, batch, 2, &o, &st, &d), ERR_CONFLICT);
-    assert_int_equal(st.rows_new, 1);
-    assert_int_equal(st.rows_conflict, 1);
-    assert_int_equal(c.n, 1);
-    assert_int_equal(c.index[0], 0);
-    assert_string_equal(c.field[0], "close");
-
-    struct barvec v;
-    barvec_init(&v);
-    read_day(f, "2024-01-02", &v, ERR_OK, NULL);
-    assert_int_equal(v.n, 2);
-    assert_int_equal(v.v[0].close, 20500000); /* the stored fact stands */
-
-    /* Two different values for one symbol-day inside one batch conflict too. */
-    struct bar twice[] = {
-        tu_bar("NVDA", "2024-01-05", 1, 2, 1, 1.5, 10),
-        tu_bar("NVDA", "2024-01-05", 1, 2, 1, 1.5, 11),
-    };
-    assert_int_equal(barstore_write(f->bs, twice, 2, NULL, &st, &d), ERR_CONFLICT);
-    /* ... but the same bar twice is just one bar. */
-    twice[1].volume = 10;
-    assert_int_equal(barstore_write(f->bs, twice, 2, NULL, &st, &d), ERR_OK);
-    assert_int_equal(st.rows_new, 1);
-    assert_int_equal(st.rows_same, 1);
-    barvec_release(&v);
-}
-
-static void test_barstore_reader_validates(void **state)
-{
-    struct fixture *f = *state;
-    struct diag d;
-    const char *key = "bars/2024/2024-01-02/part-bad.csv";
-    const char bad[] = BARCSV_HEADER "AAPL,2024-01-02,20,21,19,20.5,200,,\n"
-                                     "MSFT,2024-01-02,30,31,29,-1,300,,\n";
-    assert_int_equal(objstore_put(f->os, key, bad, sizeof bad - 1, OBJ_PUT_CREATE, NULL, &d),
-                     ERR_OK);
-    struct barvec v;
-    barvec_init(&v);
-    char msg[DIAG_MAX];
-    read_day(f, "2024-01-02", &v, ERR_INVALID, msg);
-    assert_string_equal(msg, "bars/2024/2024-01-02/part-bad.csv:3: MSFT: field 'close': price "
-                             "must be positive, got -1");
-
-    const char *key2 = "bars/2024/2024-01-03/part-x.csv";
-    const char wrong_day[] = BARCSV_HEADER "AAPL,2024-01-04,20,21,19,20.5,200,,\n";
-    objstore_put(f->os, key2, wrong_day, sizeof wrong_day - 1, OBJ_PUT_CREATE, NULL, &d);
-    read_day(f, "2024-01-03", &v, ERR_INVALID, msg);
-    assert_string_equal(msg, "bars/2024/2024-01-03/part-x.csv:2: field 'date': 2024-01-04 in the "
-                             "partition of 2024-01-03");
-
-    const char *key3 = "bars/2024/2024-01-05/part-y.csv";
-    const char unsorted[] = BARCSV_HEADER "MSFT,2024-01-05,20,21,19,20.5,200,,\n"
-                                          "AAPL,2024-01-05,20,21,19,20.5,200,,\n";
-    objstore_put(f->os, key3, unsorted, sizeof unsorted - 1, OBJ_PUT_CREATE, NULL, &d);
-    read_day(f, "2024-01-05", &v, ERR_INVALID, msg);
-    assert_non_null(strstr(msg, "part-y.csv:3: field 'symbol': AAPL is out of order"));
-
-    /* Two parts that disagree (e.g. two collectors racing): the reader reports, never picks. */
-    const char p1[] = BARCSV_HEADER "AAPL,2024-01-08,20,21,19,20.5,200,,\n";
-    const char p2[] = BARCSV_HEADER "AAPL,2024-01-08,20,21,19,20.6,200,,\n";
-    objstore_put(f->os, "bars/2024/2024-01-08/part-1.csv", p1, sizeof p1 - 1, OBJ_PUT_CREATE, NULL,
-                 &d);
-    objstore_put(f->os, "bars/2024/2024-01-08/part-2.csv", p2, sizeof p2 - 1, OBJ_PUT_CREATE, NULL,
-                 &d);
-    read_day(f, "2024-01-08", &v, ERR_CONFLICT, msg);
-    assert_string_equal(msg, "AAPL 2024-01-08: parts disagree on field 'close': "
-                             "bars/2024/2024-01-08/part-1.csv and "
-                             "bars/2024/2024-01-08/part-2.csv");
-    barvec_release(&v);
-}
-
-static int count_cb(void *ctx, int32_t date, const struct bar *bars, size_t n)
-{
-    size_t *total = ctx;
-    (void)date;
-    (void)bars;
-    *total += n;
-    return 0;
-}
-
-static void test_barstore_scan_many_days(void **state)
-{
-    struct fixture *f = *state;
-    /* More days than the per-day listing handles, across years. */
-    struct barvec in;
-    barvec_init(&in);
-    int32_t start;
-    date_parse("2023-12-01", 10, &start);
-    for (int32_t day = start; day < start + 60; day++) {
-        char s[11];
-        date_format(day, s);
-        struct bar a = tu_bar("AAA", s, 10, 11, 9, 10, 1);
-        struct bar b = tu_bar("BBB", s, 10, 11, 9, 10, 1);
-        barvec_push(&in, &a);
-        barvec_push(&in, &b);
-    }
-    struct barstore_write_stats st;
-    struct diag d;
-    assert_int_equal(barstore_write(f->bs, in.v, in.n, NULL, &st, &d), ERR_OK);
-    assert_int_equal(st.parts_written, 60);
-    size_t total = 0;
-    assert_int_equal(barstore_scan(f->bs, INT32_MIN, INT32_MAX, count_cb, &total, &d), ERR_OK);
-    assert_int_equal(total, 120);
-    total = 0;
-    assert_int_equal(barstore_scan(f->bs, start + 30, start + 39, count_cb, &total, &d), ERR_OK);
-    assert_int_equal(total, 20);
-    /* Again: a no-op. */
-    assert_int_equal(barstore_write(f->bs, in.v, in.n, NULL, &st, &d), ERR_OK);
-    assert_int_equal(st.rows_same, 120);
-    assert_int_equal(st.parts_written, 0);
-    barvec_release(&in);
-}
-
-static void test_splits(void **state)
-{
-    struct fixture *f = *state;
-    struct split s[2] = {{"NVDA", 0, 10000000, 1000000}, {"AAPL", 0, 4000000, 1000000}};
-    date_parse("2024-06-10", 10, &s[0].ex_date);
-    date_parse("2020-08-31", 10, &s[1].ex_date);
-    size_t added;
-    struct diag d;
-    assert_int_equal(barstore_write_splits(f->bs, s, 2, &added, &d), ERR_OK);
-    assert_int_equal(added, 2);
-    assert_int_equal(barstore_write_splits(f->bs, s, 2, &added, &d), ERR_OK);
-    assert_int_equal(added, 0);
-    struct split other = s[0];
-    other.new_rate = 2000000;
-    assert_int_equal(barstore_write_splits(f->bs, &other, 1, &added, &d), ERR_CONFLICT);
-    struct splitvec sv;
-    splitvec_init(&sv);
-    assert_int_equal(barstore_read_splits(f->bs, &sv, &d), ERR_OK);
-    assert_int_equal(sv.n, 2);
-    assert_string_equal(sv.v[0].symbol, "AAPL");
-    splitvec_release(&sv);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_keys),
-        cmocka_unit_test_setup_teardown(test_objstore_put_get_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_objstore_ignores_temp_files, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_barstore_write_read, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_barstore_conflicts, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_barstore_reader_validates, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_barstore_scan_many_days, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_splits, setup, teardown),
+        cmocka_unit_test_setup_teardown(store_case_put_get_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(store_case_barstore_write_read, setup, teardown),
+        cmocka_unit_test_setup_teardown(store_case_barstore_conflicts, setup, teardown),
+        cmocka_unit_test_setup_teardown(store_case_barstore_reader_validates, setup, teardown),
+        cmocka_unit_test_setup_teardown(store_case_barstore_scan_many_days, setup, teardown),
+        cmocka_unit_test_setup_teardown(store_case_splits, setup, teardown),
+        cmocka_unit_test_setup_teardown(store_case_concurrent_create, setup, teardown),
+        cmocka_unit_test_setup_teardown(store_case_concurrent_if_match, setup, teardown),
+        cmocka_unit_test_setup_teardown(store_case_concurrent_barstore, setup, teardown),
     };
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }

@@ -1,0 +1,898 @@
+/* s3.c - the S3 client: URLs, signing, one request at a time through the retrying fetcher,
+ * and the XML answers. */
+#include "aws/s3.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "codec/crypto.h"
+#include "codec/num.h"
+#include "codec/xml.h"
+#include "net/fetch.h"
+
+#include "base/banned.h"
+
+#define EXTRA_HEADERS_MAX 3
+#define HEADER_LINE_MAX   (S3_HOST_MAX + S3_ETAG_MAX + 64)
+#define ERROR_BODY_MAX    ((size_t)64 << 10)
+
+void s3_opts_default(struct s3_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->max_retries = 4;
+    o->timeout_ms = 30000;
+    o->backoff_base_ms = 100;
+    o->backoff_max_ms = 5000;
+}
+
+/* ---- URLs ---- */
+
+void s3_url_init(struct s3_url *u)
+{
+    u->host[0] = '\0';
+    buf_init(&u->path, 4 * S3_KEY_MAX + S3_HOST_MAX);
+    buf_init(&u->url, 4 * S3_KEY_MAX + 2 * S3_HOST_MAX + 4 * S3_TOKEN_MAX);
+}
+
+void s3_url_release(struct s3_url *u)
+{
+    buf_release(&u->path);
+    buf_release(&u->url);
+}
+
+int s3_bucket_name_valid(const char *name)
+{
+    size_t n = strlen(name);
+    if (n < 3 || n > 63)
+        return 0;
+    int dots = 0, ip = 1;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        int alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+        if (!alnum && c != '.' && c != '-')
+            return 0;
+        if ((i == 0 || i == n - 1) && !alnum)
+            return 0;
+        if (c == '.') {
+            dots++;
+            if (name[i + 1] == '.')
+                return 0;
+        } else if (c < '0' || c > '9') {
+            ip = 0;
+        }
+    }
+    if (ip && dots == 3)
+        return 0; /* "192.168.5.4" */
+    return dots ? 1 : 2;
+}
+
+struct endpoint {
+    char scheme[8];
+    char host[S3_HOST_MAX];
+};
+
+/* "http[s]://host[:port][/]" */
+static int parse_endpoint(const char *ep, struct endpoint *out, struct diag *d)
+{
+    const char *rest;
+    if (strncasecmp(ep, "https://", 8) == 0) {
+        snprintf(out->scheme, sizeof out->scheme, "https");
+        rest = ep + 8;
+    } else if (strncasecmp(ep, "http://", 7) == 0) {
+        snprintf(out->scheme, sizeof out->scheme, "http");
+        rest = ep + 7;
+    } else {
+        goto bad;
+    }
+    size_t n = strcspn(rest, "/?#");
+    if (n == 0 || n >= sizeof out->host || strcmp(rest + n, "/") * (rest[n] != '\0') != 0)
+        goto bad;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)rest[i] <= 0x20 || rest[i] == '@' || (unsigned char)rest[i] >= 0x7f)
+            goto bad;
+    memcpy(out->host, rest, n);
+    out->host[n] = '\0';
+    return ERR_OK;
+bad:;
+    char q[160];
+    diag_quote(q, sizeof q, ep, strlen(ep), 120);
+    return diag_set(d, ERR_INVALID,
+                    "S3 endpoint '%s' is not a URL of the form http[s]://host[:port]", q);
+}
+
+static int region_valid(const char *r)
+{
+    size_t n = r ? strlen(r) : 0;
+    if (n == 0 || n > 32)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((r[i] >= 'a' && r[i] <= 'z') || (r[i] >= '0' && r[i] <= '9') || r[i] == '-'))
+            return 0;
+    return 1;
+}
+
+int s3_build_url(const struct s3_opts *o, const char *bucket, const char *key, const char *query,
+                 struct s3_url *u, struct diag *d)
+{
+    buf_reset(&u->path);
+    buf_reset(&u->url);
+    u->host[0] = '\0';
+    int valid = s3_bucket_name_valid(bucket);
+    if (!valid) {
+        char q[100];
+        diag_quote(q, sizeof q, bucket, strlen(bucket), 70);
+        return diag_set(d, ERR_INVALID,
+                        "'%s' is not a valid S3 bucket name (3 to 63 lower-case letters, digits, "
+                        "dots and hyphens)",
+                        q);
+    }
+    if (key && (!*key || strlen(key) > S3_KEY_MAX))
+        return diag_set(d, ERR_INVALID, "S3 object key is empty or longer than %d bytes",
+                        S3_KEY_MAX);
+    if (!region_valid(o->region)) {
+        char q[60];
+        diag_quote(q, sizeof q, o->region ? o->region : "", o->region ? strlen(o->region) : 0, 40);
+        return diag_set(d, ERR_INVALID, "'%s' is not an AWS region (such as us-east-1)", q);
+    }
+    int custom = o->endpoint && *o->endpoint;
+    struct endpoint ep;
+    if (custom) {
+        int err = parse_endpoint(o->endpoint, &ep, d);
+        if (err)
+            return err;
+    } else {
+        snprintf(ep.scheme, sizeof ep.scheme, "https");
+        snprintf(ep.host, sizeof ep.host, "s3.%s.amazonaws.com", o->region);
+    }
+    enum s3_addressing style = o->addressing;
+    if (style == S3_ADDRESSING_AUTO)
+        style = custom || valid != 2 ? S3_ADDRESSING_PATH : S3_ADDRESSING_VIRTUAL;
+    if (style == S3_ADDRESSING_VIRTUAL && valid != 2)
+        return diag_set(d, ERR_INVALID,
+                        "bucket '%s' has dots and cannot be addressed as a host name; use path "
+                        "style",
+                        bucket);
+    int n = style == S3_ADDRESSING_VIRTUAL
+                ? snprintf(u->host, sizeof u->host, "%s.%s", bucket, ep.host)
+                : snprintf(u->host, sizeof u->host, "%s", ep.host);
+    if (n < 0 || (size_t)n >= sizeof u->host)
+        return diag_set(d, ERR_INVALID, "S3 host name for bucket '%s' is too long", bucket);
+    int err = buf_putc(&u->path, '/');
+    if (!err && style == S3_ADDRESSING_PATH) {
+        err = buf_puts(&u->path, bucket);
+        if (!err && key)
+            err = buf_putc(&u->path, '/');
+    }
+    if (!err && key)
+        err = sigv4_uri_encode(&u->path, key, strlen(key), 1);
+    if (!err)
+        err = buf_printf(&u->url, "%s://%s%s", ep.scheme, u->host, buf_cstr(&u->path));
+    if (!err && query && *query)
+        err = buf_printf(&u->url, "?%s", query);
+    if (err)
+        return diag_set(d, err, "S3 URL for '%s': %s", bucket, err_str(err));
+    return ERR_OK;
+}
+
+const char *s3_content_type(const char *key)
+{
+    const char *dot = strrchr(key, '.');
+    if (dot && !strchr(dot, '/')) {
+        if (strcasecmp(dot, ".csv") == 0)
+            return "text/csv";
+        if (strcasecmp(dot, ".txt") == 0)
+            return "text/plain; charset=utf-8";
+        if (strcasecmp(dot, ".json") == 0)
+            return "application/json";
+    }
+    return "application/octet-stream";
+}
+
+/* ---- listing ---- */
+
+static int put_param(struct buf *out, const char *name, const char *value)
+{
+    int err = buf_printf(out, "%s%s=", out->len ? "&" : "", name);
+    return err ? err : sigv4_uri_encode(out, value, strlen(value), 0);
+}
+
+int s3_list_query(const struct s3_list_opts *lo, struct buf *out, struct diag *d)
+{
+    if (lo->max_keys < 0 || lo->max_keys > S3_LIST_MAX_KEYS)
+        return diag_set(d, ERR_INVALID, "S3 list: max-keys %d is not within 1..%d", lo->max_keys,
+                        S3_LIST_MAX_KEYS);
+    struct buf q = BUF_INIT(out->max);
+    int err = ERR_OK;
+    /* In sorted order, as they are signed. */
+    if (lo->continuation_token && *lo->continuation_token)
+        err = put_param(&q, "continuation-token", lo->continuation_token);
+    if (!err && lo->delimiter && *lo->delimiter)
+        err = put_param(&q, "delimiter", lo->delimiter);
+    if (!err)
+        err = put_param(&q, "encoding-type", "url");
+    if (!err)
+        err = put_param(&q, "list-type", "2");
+    if (!err && lo->max_keys)
+        err = buf_printf(&q, "&max-keys=%d", lo->max_keys);
+    if (!err && lo->prefix && *lo->prefix)
+        err = put_param(&q, "prefix", lo->prefix);
+    if (!err && lo->start_after && *lo->start_after)
+        err = put_param(&q, "start-after", lo->start_after);
+    if (!err)
+        err = buf_append(out, q.data, q.len);
+    buf_release(&q);
+    return err ? diag_set(d, err, "S3 list query: %s", err_str(err)) : ERR_OK;
+}
+
+void s3_list_page_init(struct s3_list_page *p)
+{
+    memset(p, 0, sizeof *p);
+    strvec_init(&p->prefixes);
+}
+
+void s3_list_page_release(struct s3_list_page *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        free(p->objects[i].key);
+    free(p->objects);
+    strvec_release(&p->prefixes);
+    s3_list_page_init(p);
+}
+
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+/* S3's encoding-type=url: %XX escapes, '+' for a space. */
+static char *url_decode(const char *s, size_t n)
+{
+    char *out = malloc(n + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '%') {
+            int hi = n - i >= 3 ? hexval(s[i + 1]) : -1;
+            int lo = hi >= 0 ? hexval(s[i + 2]) : -1;
+            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+                free(out);
+                return NULL;
+            }
+            out[o++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else {
+            out[o++] = s[i] == '+' ? ' ' : s[i];
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static int list_fail(struct s3_list_page *out, struct diag *d, const char *what)
+{
+    s3_list_page_release(out);
+    return diag_set(d, ERR_PARSE, "S3 list answer: %s", what);
+}
+
+int s3_parse_list(const char *body, size_t len, struct s3_list_page *out, struct diag *d)
+{
+    s3_list_page_release(out);
+    struct xml_doc *doc;
+    int err = xml_parse(body, len, &doc, d);
+    if (err)
+        return diag_prefix(d, ERR_PARSE, "S3 list answer");
+    const struct xml_node *root = xml_root(doc);
+    char msg[200];
+    if (strcmp(xml_name(root), "ListBucketResult") != 0) {
+        snprintf(msg, sizeof msg, "expected <ListBucketResult>, got <%.64s>", xml_name(root));
+        goto bad;
+    }
+    const char *enc = xml_child_text(root, "EncodingType", NULL);
+    int decode = enc && strcmp(enc, "url") == 0;
+    const char *trunc = xml_child_text(root, "IsTruncated", NULL);
+    if (!trunc || (strcmp(trunc, "true") != 0 && strcmp(trunc, "false") != 0)) {
+        snprintf(msg, sizeof msg, "IsTruncated is %s, expected true or false",
+                 trunc ? "neither" : "missing");
+        goto bad;
+    }
+    out->truncated = trunc[0] == 't';
+    if (out->truncated) {
+        size_t tlen;
+        const char *tok = xml_child_text(root, "NextContinuationToken", &tlen);
+        if (!tok || tlen == 0 || tlen >= S3_TOKEN_MAX) {
+            snprintf(msg, sizeof msg,
+                     "a truncated page needs a NextContinuationToken of 1 to %d "
+                     "bytes",
+                     S3_TOKEN_MAX - 1);
+            goto bad;
+        }
+        memcpy(out->next_token, tok, tlen + 1);
+    }
+    size_t count = 0;
+    for (const struct xml_node *c = xml_child(root, "Contents"); c; c = xml_next(c, "Contents"))
+        count++;
+    if (count) {
+        out->objects = calloc(count, sizeof *out->objects);
+        if (!out->objects) {
+            xml_free(doc);
+            s3_list_page_release(out);
+            return diag_set(d, ERR_NOMEM, "out of memory");
+        }
+    }
+    for (const struct xml_node *c = xml_child(root, "Contents"); c; c = xml_next(c, "Contents")) {
+        struct s3_object *o = &out->objects[out->n];
+        size_t klen, elen = 0, slen;
+        const char *key = xml_child_text(c, "Key", &klen);
+        const char *etag = xml_child_text(c, "ETag", &elen);
+        const char *size = xml_child_text(c, "Size", &slen);
+        if (!key || klen == 0) {
+            snprintf(msg, sizeof msg, "Contents %zu has no Key", out->n + 1);
+            goto bad;
+        }
+        o->key = decode ? url_decode(key, klen) : strdup(key);
+        if (!o->key) {
+            snprintf(msg, sizeof msg, "Contents %zu has a Key that is not URL-encoded", out->n + 1);
+            goto bad;
+        }
+        out->n++;
+        if (etag && elen >= S3_ETAG_MAX) {
+            snprintf(msg, sizeof msg, "the ETag of '%.64s' is too long", o->key);
+            goto bad;
+        }
+        if (etag)
+            memcpy(o->etag, etag, elen + 1);
+        o->size = -1;
+        if (size && (num_parse_int(size, slen, &o->size) != ERR_OK || o->size < 0)) {
+            snprintf(msg, sizeof msg, "the Size of '%.64s' is not a whole number", o->key);
+            goto bad;
+        }
+    }
+    for (const struct xml_node *c = xml_child(root, "CommonPrefixes"); c;
+         c = xml_next(c, "CommonPrefixes")) {
+        size_t plen;
+        const char *p = xml_child_text(c, "Prefix", &plen);
+        if (!p) {
+            snprintf(msg, sizeof msg, "CommonPrefixes without a Prefix");
+            goto bad;
+        }
+        char *v = decode ? url_decode(p, plen) : strdup(p);
+        if (!v) {
+            snprintf(msg, sizeof msg, "a CommonPrefixes Prefix that is not URL-encoded");
+            goto bad;
+        }
+        err = strvec_push(&out->prefixes, v);
+        free(v);
+        if (err) {
+            xml_free(doc);
+            s3_list_page_release(out);
+            return diag_set(d, err, "out of memory");
+        }
+    }
+    xml_free(doc);
+    return ERR_OK;
+bad:
+    xml_free(doc);
+    return list_fail(out, d, msg);
+}
+
+/* ---- errors ---- */
+
+void s3_parse_error(long status, const char *body, size_t len, const char *request_id,
+                    struct s3_error *out)
+{
+    memset(out, 0, sizeof *out);
+    out->status = status;
+    struct xml_doc *doc = NULL;
+    if (len && xml_parse(body, len, &doc, NULL) == ERR_OK &&
+        strcmp(xml_name(xml_root(doc)), "Error") == 0) {
+        const struct xml_node *root = xml_root(doc);
+        static const struct {
+            const char *name;
+            size_t off, cap;
+        } fields[] = {
+            {"Code", offsetof(struct s3_error, code), sizeof out->code},
+            {"Message", offsetof(struct s3_error, message), sizeof out->message},
+            {"Key", offsetof(struct s3_error, key), sizeof out->key},
+            {"RequestId", offsetof(struct s3_error, request_id), sizeof out->request_id},
+        };
+        for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+            size_t n;
+            const char *v = xml_child_text(root, fields[i].name, &n);
+            if (v)
+                diag_quote((char *)out + fields[i].off, fields[i].cap, v, n, fields[i].cap - 8);
+        }
+    }
+    xml_free(doc);
+    if (!out->request_id[0] && request_id && *request_id)
+        diag_quote(out->request_id, sizeof out->request_id, request_id, strlen(request_id),
+                   sizeof out->request_id - 8);
+}
+
+static int code_is(const struct s3_error *e, const char *code)
+{
+    return strcmp(e->code, code) == 0;
+}
+
+int s3_error_code(const struct s3_error *e)
+{
+    long s = e->status;
+    if (s == 412)
+        return ERR_PRECONDITION;
+    if (s == 404)
+        return code_is(e, "NoSuchBucket") ? ERR_AUTH : ERR_NOTFOUND;
+    if (s == 401 || s == 403)
+        return ERR_AUTH;
+    if (s == 409)
+        return ERR_CONFLICT;
+    if (s == 413 || code_is(e, "EntityTooLarge"))
+        return ERR_TOOBIG;
+    if (s == 400 && code_is(e, "RequestTimeout"))
+        return ERR_TIMEOUT;
+    if (s == 429)
+        return ERR_RATELIMIT;
+    if (s >= 500)
+        return ERR_UNAVAILABLE;
+    return ERR_INVALID;
+}
+
+int s3_error_retryable(const struct s3_error *e)
+{
+    return (e->status == 409 &&
+            (code_is(e, "ConditionalRequestConflict") || code_is(e, "OperationAborted"))) ||
+           (e->status == 400 && code_is(e, "RequestTimeout"));
+}
+
+static const char *status_text(long status)
+{
+    switch (status) {
+    case 304:
+        return "not modified";
+    case 400:
+        return "bad request";
+    case 403:
+        return "forbidden";
+    case 404:
+        return "not found";
+    case 409:
+        return "conflict";
+    case 412:
+        return "precondition failed";
+    default:
+        return status >= 500 ? "server error" : "";
+    }
+}
+
+int s3_error_diag(int err, const char *op, const char *bucket, const char *key,
+                  const struct s3_error *e, struct diag *d)
+{
+    char what[160], detail[sizeof e->code + sizeof e->message + 8];
+    char extra[sizeof e->key + sizeof e->request_id + 32];
+    char qkey[80];
+    diag_quote(qkey, sizeof qkey, key ? key : "", key ? strlen(key) : 0, 64);
+    snprintf(what, sizeof what, "S3 %s s3://%.64s/%s", op, bucket, qkey);
+    if (e->code[0])
+        snprintf(detail, sizeof detail, " %s%s%s", e->code, e->message[0] ? ": " : "", e->message);
+    else
+        snprintf(detail, sizeof detail, "%s%s", *status_text(e->status) ? " " : "",
+                 status_text(e->status));
+    size_t n = 0;
+    extra[0] = '\0';
+    if (e->key[0] && (!key || strcmp(e->key, key) != 0))
+        n += (size_t)snprintf(extra + n, sizeof extra - n, "key '%s'", e->key);
+    if (e->request_id[0] && n < sizeof extra)
+        snprintf(extra + n, sizeof extra - n, "%srequest id %s", n ? ", " : "", e->request_id);
+    return diag_set(d, err, "%s: HTTP %ld%s%s%s%s", what, e->status, detail, extra[0] ? " (" : "",
+                    extra, extra[0] ? ")" : "");
+}
+
+/* ---- the client ---- */
+
+struct s3 {
+    struct s3_opts o;
+    char *region, *endpoint;
+    char *akid, *secret, *token;
+    struct http_client *own_http;
+};
+
+static void wipe_free(char *s)
+{
+    if (s) {
+        explicit_bzero(s, strlen(s));
+        free(s);
+    }
+}
+
+void s3_free(struct s3 *s)
+{
+    if (!s)
+        return;
+    http_client_free(s->own_http);
+    free(s->region);
+    free(s->endpoint);
+    free(s->akid);
+    wipe_free(s->secret);
+    wipe_free(s->token);
+    free(s);
+}
+
+static char *dup_or_null(const char *v, int *ok)
+{
+    if (!v)
+        return NULL;
+    char *p = strdup(v);
+    if (!p)
+        *ok = 0;
+    return p;
+}
+
+int s3_new(const struct s3_opts *o, struct s3 **out, struct diag *d)
+{
+    if (!region_valid(o->region))
+        return diag_set(d, ERR_INVALID, "S3: no valid AWS region given (set AWS_REGION)");
+    if (!o->creds.access_key_id || !*o->creds.access_key_id || !o->creds.secret_access_key ||
+        !*o->creds.secret_access_key)
+        return diag_set(d, ERR_AUTH, "S3: no AWS credentials given");
+    if (o->endpoint && *o->endpoint) {
+        struct endpoint ep;
+        int err = parse_endpoint(o->endpoint, &ep, d);
+        if (err)
+            return err;
+    }
+    struct s3 *s = calloc(1, sizeof *s);
+    if (!s)
+        return diag_set(d, ERR_NOMEM, "out of memory");
+    int ok = 1;
+    s->o = *o;
+    s->region = dup_or_null(o->region, &ok);
+    s->endpoint = dup_or_null(o->endpoint && *o->endpoint ? o->endpoint : NULL, &ok);
+    s->akid = dup_or_null(o->creds.access_key_id, &ok);
+    s->secret = dup_or_null(o->creds.secret_access_key, &ok);
+    s->token = dup_or_null(
+        o->creds.session_token && *o->creds.session_token ? o->creds.session_token : NULL, &ok);
+    if (!ok) {
+        s3_free(s);
+        return diag_set(d, ERR_NOMEM, "out of memory");
+    }
+    s->o.region = s->region;
+    s->o.endpoint = s->endpoint;
+    s->o.creds.access_key_id = s->akid;
+    s->o.creds.secret_access_key = s->secret;
+    s->o.creds.session_token = s->token;
+    if (!s->o.http) {
+        int err = http_client_new(NULL, &s->own_http, d);
+        if (err) {
+            s3_free(s);
+            return err;
+        }
+        s->o.http = s->own_http;
+    }
+    log_add_secret(s->secret);
+    log_add_secret(s->token);
+    *out = s;
+    return ERR_OK;
+}
+
+/* One request and what became of it. */
+struct call {
+    const char *op, *bucket, *key;
+    struct buf *out;           /* GET: the body is appended here */
+    struct s3_list_page *page; /* LIST: the parsed page */
+    char etag[S3_ETAG_MAX];
+    long status;
+    int err;
+    struct diag d;
+    struct s3_error e;
+};
+
+static int accept_list(void *ctx, const struct http_response *resp, struct diag *d)
+{
+    struct call *c = ctx;
+    return s3_parse_list(resp->body.data ? resp->body.data : "", resp->body.len, c->page, d);
+}
+
+static void on_done(void *ctx, int err, struct http_response *resp, const struct diag *hd)
+{
+    struct call *c = ctx;
+    c->status = resp->status;
+    snprintf(c->etag, sizeof c->etag, "%s", resp->etag);
+    if (resp->status >= 200 && resp->status < 300 && !err) {
+        c->err = ERR_OK;
+        if (c->out) {
+            c->err = buf_append(c->out, resp->body.data ? resp->body.data : "", resp->body.len);
+            if (c->err)
+                diag_set(&c->d, c->err, "S3 %s s3://%s/%s: %zu bytes, over the limit of %zu", c->op,
+                         c->bucket, c->key, resp->body.len, c->out->max - c->out->len);
+        }
+        return;
+    }
+    if (resp->status >= 300) {
+        s3_parse_error(resp->status, resp->body.data ? resp->body.data : "", resp->body.len,
+                       resp->request_id, &c->e);
+        c->err = s3_error_code(&c->e);
+        s3_error_diag(c->err, c->op, c->bucket, c->key, &c->e, &c->d);
+        return;
+    }
+    /* No answer (network, timeout, size cap) or a 2xx whose body did not parse. */
+    c->err = err ? err : ERR_INTERNAL;
+    diag_set(&c->d, c->err, "%s", hd && hd->text[0] ? hd->text : err_str(c->err));
+    diag_prefix(&c->d, c->err, "S3 %s s3://%s/%s", c->op, c->bucket, c->key ? c->key : "");
+}
+
+struct req {
+    const char *method;
+    const char *key; /* NULL for a bucket-level request */
+    const char *query;
+    const void *body; /* non-NULL for PUT, even when empty */
+    size_t body_len;
+    const struct sigv4_header *extra; /* more headers, signed too */
+    size_t nextra;
+    size_t max_response;
+    fetch_accept_fn accept;
+};
+
+static int run_once(struct s3 *s, const struct req *r, const struct s3_url *u,
+                    const char *payload_hash, struct call *c, struct diag *d)
+{
+    struct sigv4_header h[1 + EXTRA_HEADERS_MAX];
+    h[0] = (struct sigv4_header){"Host", u->host};
+    for (size_t i = 0; i < r->nextra; i++)
+        h[1 + i] = r->extra[i];
+    struct sigv4_request sr = {
+        .method = r->method,
+        .path = buf_cstr(&u->path),
+        .query = r->query ? r->query : "",
+        .headers = h,
+        .nheaders = 1 + r->nextra,
+        .payload_hash = payload_hash,
+        .body = r->body,
+        .body_len = r->body_len,
+    };
+    struct sigv4_params p = {
+        .region = s->o.region,
+        .service = "s3",
+        .time_s = clock_wall_ms() / 1000,
+        .rules = SIGV4_S3,
+    };
+    struct sigv4_signed sig;
+    int err = sigv4_sign_headers(&sr, &p, &s->o.creds, &sig, d);
+    if (err)
+        return diag_prefix(d, err, "S3 %s s3://%s/%s: signing", c->op, c->bucket,
+                           c->key ? c->key : "");
+    char lines[1 + EXTRA_HEADERS_MAX][HEADER_LINE_MAX];
+    const char *hl[1 + EXTRA_HEADERS_MAX + 4];
+    size_t nh = 0;
+    for (size_t i = 0; i < 1 + r->nextra; i++) {
+        int n = snprintf(lines[i], sizeof lines[i], "%s: %s", h[i].name, h[i].value);
+        if (n < 0 || (size_t)n >= sizeof lines[i])
+            return diag_set(d, ERR_INVALID, "S3 %s s3://%s/%s: the %s header is too long", c->op,
+                            c->bucket, c->key ? c->key : "", h[i].name);
+        hl[nh++] = lines[i];
+    }
+    const char *const signed_lines[] = {sig.authorization, sig.amz_date, sig.content_sha256,
+                                        sig.security_token};
+    for (size_t i = 0; i < 4; i++)
+        if (signed_lines[i][0])
+            hl[nh++] = signed_lines[i];
+
+    struct fetch_opts fo;
+    fetch_opts_default(&fo);
+    fo.concurrency = 1;
+    fo.max_retries = s->o.max_retries;
+    fo.timeout_ms = s->o.timeout_ms;
+    fo.backoff_base_ms = s->o.backoff_base_ms;
+    fo.backoff_max_ms = s->o.backoff_max_ms;
+    fo.max_response = r->max_response;
+    struct fetch *f;
+    if ((err = fetch_new(s->o.http, &fo, &f, d)) != ERR_OK)
+        return err;
+    struct fetch_req fr = {
+        .method = r->method,
+        .url = buf_cstr(&u->url),
+        .headers = hl,
+        .nheaders = nh,
+        .body = r->body,
+        .body_len = r->body_len,
+        .accept = r->accept,
+        .done = on_done,
+        .ctx = c,
+    };
+    c->err = ERR_INTERNAL;
+    memset(&c->e, 0, sizeof c->e);
+    diag_set(&c->d, ERR_INTERNAL, "S3 %s: the request never completed", c->op);
+    err = fetch_submit(f, &fr, d);
+    if (!err)
+        err = fetch_run(f, d);
+    fetch_free(f);
+    explicit_bzero(&sig, sizeof sig);
+    return err;
+}
+
+static int perform(struct s3 *s, const struct req *r, struct call *c, struct diag *d)
+{
+    struct s3_url u;
+    s3_url_init(&u);
+    int err = s3_build_url(&s->o, c->bucket, r->key, r->query, &u, d);
+    if (err) {
+        s3_url_release(&u);
+        return err;
+    }
+    uint8_t h[SHA256_LEN];
+    char payload_hash[2 * SHA256_LEN + 1];
+    crypto_sha256(r->body ? r->body : "", r->body ? r->body_len : 0, h);
+    crypto_hex(h, SHA256_LEN, payload_hash);
+    uint64_t rng = (uint64_t)clock_mono_us() | 1;
+    size_t out_len = c->out ? c->out->len : 0;
+    for (int attempt = 1;; attempt++) {
+        if (c->out)
+            c->out->len = out_len;
+        err = run_once(s, r, &u, payload_hash, c, d);
+        if (err)
+            break;
+        if (c->err && s3_error_retryable(&c->e) && attempt <= s->o.max_retries) {
+            int64_t wait =
+                fetch_backoff_ms(s->o.backoff_base_ms, s->o.backoff_max_ms, attempt, &rng);
+            log_info("S3 asked for another try, retrying", LF_STR("op", c->op),
+                     LF_STR("code", c->e.code), LF_INT("attempt", attempt),
+                     LF_INT("wait_ms", wait));
+            clock_sleep_ms(wait);
+            continue;
+        }
+        err = c->err;
+        if (err && d)
+            *d = c->d;
+        break;
+    }
+    if (c->out && c->out->data)
+        c->out->data[c->out->len] = '\0';
+    s3_url_release(&u);
+    return err;
+}
+
+static void copy_etag(char *etag, const struct call *c)
+{
+    if (etag)
+        snprintf(etag, S3_ETAG_MAX, "%s", c->etag);
+}
+
+int s3_get_object(struct s3 *s, const char *bucket, const char *key, struct buf *out,
+                  char etag[S3_ETAG_MAX], struct diag *d)
+{
+    struct call c = {.op = "GET", .bucket = bucket, .key = key, .out = out};
+    /* The cap of out is checked when the object arrives; the transfer's own cap must also let
+     * an error document through. */
+    size_t room = out->max - out->len;
+    struct req r = {
+        .method = "GET", .key = key, .max_response = room > ERROR_BODY_MAX ? room : ERROR_BODY_MAX};
+    int err = perform(s, &r, &c, d);
+    if (!err)
+        copy_etag(etag, &c);
+    return err;
+}
+
+int s3_head_object(struct s3 *s, const char *bucket, const char *key, char etag[S3_ETAG_MAX],
+                   struct diag *d)
+{
+    struct call c = {.op = "HEAD", .bucket = bucket, .key = key};
+    struct req r = {.method = "HEAD", .key = key, .max_response = ERROR_BODY_MAX};
+    int err = perform(s, &r, &c, d);
+    if (!err)
+        copy_etag(etag, &c);
+    return err;
+}
+
+int s3_put_object(struct s3 *s, const char *bucket, const char *key, const void *data, size_t len,
+                  const struct s3_put_opts *po, char etag[S3_ETAG_MAX], struct diag *d)
+{
+    static const struct s3_put_opts plain = {S3_PUT_ALWAYS, NULL, NULL};
+    if (!po)
+        po = &plain;
+    struct sigv4_header h[2];
+    size_t nh = 0;
+    h[nh++] = (struct sigv4_header){"Content-Type",
+                                    po->content_type ? po->content_type : s3_content_type(key)};
+    if (po->cond == S3_PUT_IF_NONE_MATCH) {
+        h[nh++] = (struct sigv4_header){"If-None-Match", "*"};
+    } else if (po->cond == S3_PUT_IF_MATCH) {
+        if (!po->if_match || !*po->if_match || strlen(po->if_match) >= S3_ETAG_MAX ||
+            strpbrk(po->if_match, "\r\n"))
+            return diag_set(d, ERR_USAGE, "S3 PUT s3://%s/%s: If-Match needs an ETag", bucket, key);
+        h[nh++] = (struct sigv4_header){"If-Match", po->if_match};
+    }
+    struct call c = {.op = "PUT", .bucket = bucket, .key = key};
+    struct req r = {
+        .method = "PUT",
+        .key = key,
+        .body = data ? data : "",
+        .body_len = data ? len : 0,
+        .extra = h,
+        .nextra = nh,
+        .max_response = ERROR_BODY_MAX,
+    };
+    int err = perform(s, &r, &c, d);
+    if (err == ERR_PRECONDITION && po->cond == S3_PUT_IF_NONE_MATCH)
+        err = ERR_EXISTS; /* the diagnostic already says "HTTP 412 PreconditionFailed" */
+    if (!err)
+        copy_etag(etag, &c);
+    return err;
+}
+
+int s3_delete_object(struct s3 *s, const char *bucket, const char *key, struct diag *d)
+{
+    struct call c = {.op = "DELETE", .bucket = bucket, .key = key};
+    struct req r = {.method = "DELETE", .key = key, .max_response = ERROR_BODY_MAX};
+    return perform(s, &r, &c, d);
+}
+
+int s3_list_objects(struct s3 *s, const char *bucket, const struct s3_list_opts *lo,
+                    struct s3_list_page *out, struct diag *d)
+{
+    struct buf q = BUF_INIT(4 * (S3_KEY_MAX + S3_TOKEN_MAX) + 256);
+    int err = s3_list_query(lo, &q, d);
+    if (err) {
+        buf_release(&q);
+        return err;
+    }
+    char what[S3_KEY_MAX + 16];
+    snprintf(what, sizeof what, "?prefix=%s", lo->prefix ? lo->prefix : "");
+    struct call c = {.op = "LIST", .bucket = bucket, .key = what, .page = out};
+    struct req r = {
+        .method = "GET",
+        .query = buf_cstr(&q),
+        .max_response = S3_RESPONSE_MAX,
+        .accept = accept_list,
+    };
+    err = perform(s, &r, &c, d);
+    if (err)
+        s3_list_page_release(out);
+    buf_release(&q);
+    return err;
+}
+
+int s3_presign_get(struct s3 *s, const char *bucket, const char *key, int64_t expires_s,
+                   int64_t now_s, struct buf *out, struct diag *d)
+{
+    if (expires_s == 0)
+        expires_s = S3_PRESIGN_DEFAULT_S;
+    if (expires_s < 1 || expires_s > SIGV4_EXPIRES_MAX)
+        return diag_set(d, ERR_INVALID,
+                        "a presigned URL is valid for 1 to %d seconds (7 days), not %lld",
+                        SIGV4_EXPIRES_MAX, (long long)expires_s);
+    struct s3_url u;
+    s3_url_init(&u);
+    int err = s3_build_url(&s->o, bucket, key, NULL, &u, d);
+    if (err) {
+        s3_url_release(&u);
+        return err;
+    }
+    struct sigv4_header h = {"Host", u.host};
+    struct sigv4_request sr = {
+        .method = "GET",
+        .path = buf_cstr(&u.path),
+        .query = "",
+        .headers = &h,
+        .nheaders = 1,
+        .payload_hash = SIGV4_UNSIGNED_PAYLOAD,
+    };
+    struct sigv4_params p = {
+        .region = s->o.region,
+        .service = "s3",
+        .time_s = now_s ? now_s : clock_wall_ms() / 1000,
+        .rules = SIGV4_S3,
+        .expires_s = expires_s,
+    };
+    struct buf q = BUF_INIT(16384);
+    err = sigv4_presign_query(&sr, &p, &s->o.creds, &q, d);
+    if (!err && buf_printf(out, "%s?%s", buf_cstr(&u.url), buf_cstr(&q)) != ERR_OK)
+        err = diag_set(d, ERR_TOOBIG, "the presigned URL for s3://%s/%s is too long", bucket, key);
+    buf_release(&q);
+    s3_url_release(&u);
+    return err;
+}

@@ -1,0 +1,41 @@
+/* store_cases.h - the object store and bar store tests that hold for every backend.
+ *
+ * A test file for a backend gives each case a struct store_fixture (as the first member of its
+ * own fixture, or alone) with a fresh, empty store open at `location`, and runs the cases:
+ *
+ *     cmocka_unit_test_setup_teardown(store_case_put_get_list, setup, teardown),
+ *
+ * The cases use nothing but objstore.h and barstore.h, plus objstore_open(location) to start
+ * a second, independent writer on the same store (in a child process, as two collector runs
+ * would be).
+ */
+#ifndef TESTS_STORE_CASES_H
+#define TESTS_STORE_CASES_H
+
+#include "store/barstore.h"
+#include "store/objstore.h"
+
+struct store_fixture {
+    char location[OBJ_LOCATION_MAX];
+    struct objstore *os;
+    struct barstore *bs;
+};
+
+/* Open os and bs at location (asserting success). */
+void store_fixture_open(struct store_fixture *f, const char *location);
+void store_fixture_close(struct store_fixture *f);
+
+void store_case_put_get_list(void **state);
+void store_case_barstore_write_read(void **state);
+void store_case_barstore_conflicts(void **state);
+void store_case_barstore_reader_validates(void **state);
+void store_case_barstore_scan_many_days(void **state);
+void store_case_splits(void **state);
+/* Two writers (processes) creating the same keys at once: exactly one wins each key. */
+void store_case_concurrent_create(void **state);
+/* Two writers incrementing one counter with conditional replaces: no update is lost. */
+void store_case_concurrent_if_match(void **state);
+/* Two writers storing overlapping bars at once: every bar is stored, nothing conflicts. */
+void store_case_concurrent_barstore(void **state);
+
+#endif

@@ -1,0 +1,456 @@
+/* Unit tests: the object store's S3 backend (store/objstore_s3.c) against the fake S3
+ * (sim/s3_fake.h) on 127.0.0.1, which verifies every signature.  The backend-independent cases
+ * of tests/support/store_cases.c run here as they do on a directory, with list pages of 3 keys
+ * so that every listing is paged; then what only S3 has: faults and retries, lost answers,
+ * refused credentials, session tokens, prefixes. */
+#include "testutil.h"
+
+#include "aws/s3.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "sim/s3_fake.h"
+#include "store/barstore.h"
+#include "store/objstore.h"
+#include "store_cases.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define BUCKET "store-test"
+#define KEY_ID "AKIDSTORETESTEXAMPLE"
+#define SECRET "st0reTest/Secret+Key/EXAMPLE/0123456789"
+
+/* Time runs as usual, but sleeping (backoff) only moves it forward: retries cost nothing.
+ * The fake in this process reads the same clock, from its own threads, hence the atomics. */
+static int64_t offset_ms;
+
+static int64_t now_us(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t test_wall(void *ctx)
+{
+    (void)ctx;
+    return now_us(CLOCK_REALTIME) / 1000 + __atomic_load_n(&offset_ms, __ATOMIC_SEQ_CST);
+}
+
+static int64_t test_mono(void *ctx)
+{
+    (void)ctx;
+    return now_us(CLOCK_MONOTONIC) + __atomic_load_n(&offset_ms, __ATOMIC_SEQ_CST) * 1000;
+}
+
+static void test_sleep(void *ctx, int64_t ms)
+{
+    (void)ctx;
+    if (ms > 0)
+        __atomic_add_fetch(&offset_ms, ms, __ATOMIC_SEQ_CST);
+}
+
+static struct s3_fake *fake;
+static char endpoint[64];
+static int test_seq;
+
+static int group_setup(void **state)
+{
+    (void)state;
+    log_setup(LOG_OFF, LOG_FORMAT_JSON);
+    struct s3_fake_opts o;
+    s3_fake_opts_default(&o);
+    static const char *const buckets[] = {BUCKET};
+    o.buckets = buckets;
+    o.nbuckets = 1;
+    o.access_key_id = KEY_ID;
+    o.secret_access_key = SECRET;
+    o.max_keys = 3;
+    int port;
+    struct diag d;
+    if (s3_fake_start(&o, &fake, &port, &d) != ERR_OK) {
+        fprintf(stderr, "cannot start the fake S3: %s\n", d.text);
+        return -1;
+    }
+    snprintf(endpoint, sizeof endpoint, "http://127.0.0.1:%d", port);
+    setenv("AWS_ENDPOINT_URL_S3", endpoint, 1);
+    setenv("AWS_ACCESS_KEY_ID", KEY_ID, 1);
+    setenv("AWS_SECRET_ACCESS_KEY", SECRET, 1);
+    setenv("AWS_REGION", "us-east-1", 1);
+    unsetenv("AWS_SESSION_TOKEN");
+    unsetenv("AWS_PROFILE");
+    /* The clock source is the process's (functions, no state besides the atomic offset), so
+     * the fake and the client may read it from any thread. */
+    static const struct clock_source src = {test_wall, test_mono, test_sleep, NULL};
+    clock_set_source(&src);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    s3_fake_stop(fake);
+    clock_set_source(NULL);
+    return 0;
+}
+
+/* Each test gets a prefix of its own in the one bucket. */
+static int setup(void **state)
+{
+    struct store_fixture *f = calloc(1, sizeof *f);
+    char location[128];
+    snprintf(location, sizeof location, "s3://" BUCKET "/t%d/store", ++test_seq);
+    struct diag d;
+    s3_fake_set_faults(fake, NULL, 0, &d);
+    store_fixture_open(f, location);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct store_fixture *f = *state;
+    store_fixture_close(f);
+    free(f);
+    return 0;
+}
+
+static void set_faults(const char *spec)
+{
+    struct s3_fake_fault faults[8];
+    size_t n;
+    struct diag d;
+    assert_int_equal(s3_fake_faults_parse(spec, faults, 8, &n, &d), ERR_OK);
+    s3_fake_reset_stats(fake);
+    assert_int_equal(s3_fake_set_faults(fake, faults, n, &d), ERR_OK);
+}
+
+static uint64_t faults_injected(void)
+{
+    struct s3_fake_stats st;
+    s3_fake_get_stats(fake, &st);
+    return st.faults;
+}
+
+static void test_keys_live_under_the_prefix(void **state)
+{
+    struct store_fixture *f = *state;
+    struct diag d;
+    assert_int_equal(objstore_put(f->os, "a/b.txt", "x", 1, OBJ_PUT_ALWAYS, NULL, &d), ERR_OK);
+    /* In the bucket the key carries the prefix ... */
+    struct buf b = BUF_INIT(64);
+    char key[64];
+    snprintf(key, sizeof key, "t%d/store/a/b.txt", test_seq);
+    assert_int_equal(s3_fake_get_object(fake, BUCKET, key, &b, NULL, 0), ERR_OK);
+    assert_string_equal(buf_cstr(&b), "x");
+    buf_release(&b);
+    /* ... a store on another prefix does not see it, and listings give keys without it. */
+    struct store_fixture other;
+    store_fixture_open(&other, "s3://" BUCKET "/elsewhere/");
+    struct strvec keys = STRVEC_INIT;
+    assert_int_equal(objstore_list(other.os, "", &keys, &d), ERR_OK);
+    assert_int_equal(keys.n, 0);
+    strvec_release(&keys);
+    store_fixture_close(&other);
+    assert_int_equal(objstore_list(f->os, "a/", &keys, &d), ERR_OK);
+    assert_int_equal(keys.n, 1);
+    assert_string_equal(keys.v[0], "a/b.txt");
+    strvec_release(&keys);
+    /* A store on the bucket itself sees the full key. */
+    store_fixture_open(&other, "s3://" BUCKET);
+    snprintf(key, sizeof key, "t%d/", test_seq);
+    assert_int_equal(objstore_list(other.os, key, &keys, &d), ERR_OK);
+    assert_int_equal(keys.n, 1);
+    snprintf(key, sizeof key, "t%d/store/a/b.txt", test_seq);
+    assert_string_equal(keys.v[0], key);
+    strvec_release(&keys);
+    store_fixture_close(&other);
+}
+
+static void test_foreign_keys_are_skipped(void **state)
+{
+    struct store_fixture *f = *state;
+    struct diag d;
+    assert_int_equal(objstore_put(f->os, "dir/ok.csv", "1", 1, OBJ_PUT_CREATE, NULL, &d), ERR_OK);
+    /* A console "folder" and a key with a space, written by another tool. */
+    struct s3_opts o;
+    s3_opts_default(&o);
+    o.region = "us-east-1";
+    o.endpoint = endpoint;
+    o.creds = (struct sigv4_creds){KEY_ID, SECRET, NULL};
+    struct s3 *s3;
+    assert_int_equal(s3_new(&o, &s3, &d), ERR_OK);
+    char key[64];
+    snprintf(key, sizeof key, "t%d/store/dir/", test_seq);
+    assert_int_equal(s3_put_object(s3, BUCKET, key, "", 0, NULL, NULL, &d), ERR_OK);
+    snprintf(key, sizeof key, "t%d/store/dir/a b.csv", test_seq);
+    assert_int_equal(s3_put_object(s3, BUCKET, key, "2", 1, NULL, NULL, &d), ERR_OK);
+    s3_free(s3);
+    struct strvec keys = STRVEC_INIT;
+    assert_int_equal(objstore_list(f->os, "dir/", &keys, &d), ERR_OK);
+    assert_int_equal(keys.n, 1);
+    assert_string_equal(keys.v[0], "dir/ok.csv");
+    strvec_release(&keys);
+}
+
+static void test_transient_faults_are_retried(void **state)
+{
+    struct store_fixture *f = *state;
+    struct diag d;
+    struct buf b = BUF_INIT(1 << 16);
+    char etag[OBJ_ETAG_MAX];
+    /* Two SlowDowns, then the write goes through. */
+    set_faults("503@1x2");
+    assert_int_equal(objstore_put(f->os, "k/a", "alpha", 5, OBJ_PUT_CREATE, NULL, &d), ERR_OK);
+    assert_int_equal(faults_injected(), 2);
+    /* A 500, a reset and a body cut off halfway: the read still gets the whole object. */
+    set_faults("500@1,reset@2,truncate@3");
+    assert_int_equal(objstore_get(f->os, "k/a", &b, etag, &d), ERR_OK);
+    assert_string_equal(buf_cstr(&b), "alpha");
+    assert_int_equal(faults_injected(), 3);
+    /* A conditional write that meets a conflicting one in flight (409) is tried again. */
+    set_faults("409@1x2");
+    assert_int_equal(objstore_put(f->os, "k/a", "beta", 4, OBJ_PUT_IF_MATCH, etag, &d), ERR_OK);
+    assert_int_equal(faults_injected(), 2);
+    /* A listing page whose XML is cut off is asked for again. */
+    set_faults("malformed@1");
+    struct strvec keys = STRVEC_INIT;
+    assert_int_equal(objstore_list(f->os, "k/", &keys, &d), ERR_OK);
+    assert_int_equal(keys.n, 1);
+    assert_int_equal(faults_injected(), 1);
+    strvec_release(&keys);
+    buf_reset(&b);
+    set_faults("");
+    assert_int_equal(objstore_get(f->os, "k/a", &b, NULL, &d), ERR_OK);
+    assert_string_equal(buf_cstr(&b), "beta");
+    buf_release(&b);
+}
+
+static void test_retries_run_out(void **state)
+{
+    struct store_fixture *f = *state;
+    struct diag d;
+    set_faults("503@1x100");
+    assert_int_equal(objstore_put(f->os, "k/a", "x", 1, OBJ_PUT_ALWAYS, NULL, &d), ERR_UNAVAILABLE);
+    assert_non_null(strstr(d.text, "HTTP 503 SlowDown: Please reduce your request rate."));
+    assert_non_null(strstr(d.text, "S3 PUT s3://" BUCKET "/t"));
+    assert_int_equal(faults_injected(), 5); /* the first attempt and 4 retries */
+    set_faults("409@1x100");
+    assert_int_equal(objstore_put(f->os, "k/a", "x", 1, OBJ_PUT_CREATE, NULL, &d), ERR_CONFLICT);
+    assert_non_null(strstr(d.text, "HTTP 409 ConditionalRequestConflict"));
+}
+
+static void test_lost_answer(void **state)
+{
+    struct store_fixture *f = *state;
+    struct diag d;
+    /* The create succeeds but its answer is lost; the retry finds the object there: for a
+     * content-named part that is the same outcome, and the store says so plainly. */
+    set_faults("lost@1");
+    assert_int_equal(objstore_put(f->os, "k/part", "same", 4, OBJ_PUT_CREATE, NULL, &d),
+                     ERR_EXISTS);
+    assert_non_null(strstr(d.text, "412 PreconditionFailed"));
+    struct buf b = BUF_INIT(64);
+    assert_int_equal(objstore_get(f->os, "k/part", &b, NULL, &d), ERR_OK);
+    assert_string_equal(buf_cstr(&b), "same");
+    buf_release(&b);
+    /* An unconditional write simply succeeds again. */
+    set_faults("lost@1");
+    assert_int_equal(objstore_put(f->os, "k/other", "v", 1, OBJ_PUT_ALWAYS, NULL, &d), ERR_OK);
+}
+
+static void test_missing_object_and_delete(void **state)
+{
+    struct store_fixture *f = *state;
+    struct diag d;
+    struct buf b = BUF_INIT(64);
+    assert_int_equal(objstore_get(f->os, "no/such", &b, NULL, &d), ERR_NOTFOUND);
+    assert_non_null(strstr(d.text, "HTTP 404 NoSuchKey: The specified key does not exist."));
+    assert_int_equal(objstore_del(f->os, "no/such", &d), ERR_NOTFOUND);
+    buf_release(&b);
+}
+
+/* Open a store with the environment as it is now, expecting err from the first request. */
+static void expect_refused(const char *location, int want, const char *text)
+{
+    struct objstore *os;
+    struct diag d;
+    diag_clear(&d);
+    struct buf b = BUF_INIT(64);
+    int err = objstore_open(location, &os, &d);
+    if (!err) {
+        err = objstore_get(os, "any", &b, NULL, &d);
+        objstore_free(os);
+    }
+    buf_release(&b);
+    if (err != want || !strstr(d.text, text))
+        fail_msg("got %s '%s', want %s '%s'", err_name(err), d.text, err_name(want), text);
+    assert_null(strstr(d.text, SECRET));
+    assert_null(strstr(d.text, "wrong/secret"));
+}
+
+/* A second fake with one bucket, and the environment pointed at it; stop_second() points it
+ * back at the group's fake. */
+static struct s3_fake *start_second(const char *bucket, const char *token)
+{
+    struct s3_fake_opts o;
+    s3_fake_opts_default(&o);
+    const char *buckets[] = {bucket};
+    o.buckets = buckets;
+    o.nbuckets = 1;
+    o.access_key_id = KEY_ID;
+    o.secret_access_key = SECRET;
+    o.session_token = token;
+    struct s3_fake *f2;
+    int port;
+    struct diag d;
+    if (s3_fake_start(&o, &f2, &port, &d) != ERR_OK)
+        fail_msg("cannot start a second fake: %s", d.text);
+    char ep[64];
+    snprintf(ep, sizeof ep, "http://127.0.0.1:%d", port);
+    setenv("AWS_ENDPOINT_URL_S3", ep, 1);
+    return f2;
+}
+
+static void stop_second(struct s3_fake *f2)
+{
+    setenv("AWS_ENDPOINT_URL_S3", endpoint, 1);
+    s3_fake_stop(f2);
+}
+
+static void test_clock_skew(void **state)
+{
+    (void)state;
+    struct s3_fake *f2 = start_second("skew-test", NULL);
+    s3_fake_advance(f2, 3600);
+    expect_refused("s3://skew-test/x", ERR_AUTH, "HTTP 403 RequestTimeTooSkewed");
+    stop_second(f2);
+}
+
+static void test_refused_credentials(void **state)
+{
+    (void)state;
+    struct s3_fake_stats before, after;
+    s3_fake_get_stats(fake, &before);
+    setenv("AWS_SECRET_ACCESS_KEY", "wrong/secret/key/EXAMPLE", 1);
+    expect_refused("s3://" BUCKET "/x", ERR_AUTH, "HTTP 403 SignatureDoesNotMatch");
+    setenv("AWS_SECRET_ACCESS_KEY", SECRET, 1);
+    s3_fake_get_stats(fake, &after);
+    assert_int_equal(after.signature_mismatches, before.signature_mismatches + 1);
+    /* Refusals are final: one request, no retries. */
+    assert_int_equal(after.requests, before.requests + 1);
+
+    setenv("AWS_ACCESS_KEY_ID", "AKIDUNKNOWNEXAMPLE", 1);
+    expect_refused("s3://" BUCKET "/x", ERR_AUTH, "HTTP 403 InvalidAccessKeyId");
+    setenv("AWS_ACCESS_KEY_ID", KEY_ID, 1);
+
+    setenv("AWS_REGION", "eu-west-1", 1);
+    expect_refused("s3://" BUCKET "/x", ERR_INVALID,
+                   "HTTP 400 AuthorizationHeaderMalformed: the region 'eu-west-1' is wrong; "
+                   "expecting 'us-east-1'");
+    setenv("AWS_REGION", "us-east-1", 1);
+
+    expect_refused("s3://no-such-bucket/x", ERR_AUTH, "HTTP 404 NoSuchBucket");
+
+    /* No credentials anywhere. */
+    unsetenv("AWS_ACCESS_KEY_ID");
+    unsetenv("AWS_SECRET_ACCESS_KEY");
+    setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials", 1);
+    setenv("AWS_CONFIG_FILE", "/nonexistent/config", 1);
+    expect_refused("s3://" BUCKET "/x", ERR_AUTH, "store 's3://" BUCKET "/x'");
+    setenv("AWS_ACCESS_KEY_ID", KEY_ID, 1);
+    setenv("AWS_SECRET_ACCESS_KEY", SECRET, 1);
+}
+
+static void test_bad_locations(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {"s3://",
+                                      "s3:///x",
+                                      "s3://Bad_Bucket/x",
+                                      "s3://ab/x",
+                                      "s3://" BUCKET "/a/../b",
+                                      "s3://" BUCKET "/a//b"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct objstore *os = NULL;
+        struct diag d;
+        if (objstore_open(bad[i], &os, &d) != ERR_USAGE)
+            fail_msg("'%s' was accepted", bad[i]);
+        assert_non_null(strstr(d.text, "store '"));
+    }
+}
+
+static void test_session_token(void **state)
+{
+    (void)state;
+    /* A fake that wants temporary credentials, as Lambda's are. */
+    const char *token = "IQoJb3JpZ2luX2VjEXAMPLETOKEN//////////wEaCXVzLWVhc3QtMSJHMEUCIQ==";
+    struct s3_fake *f2 = start_second("token-test", token);
+    expect_refused("s3://token-test/p", ERR_AUTH, "HTTP 403 InvalidToken");
+    setenv("AWS_SESSION_TOKEN", token, 1);
+    struct store_fixture f;
+    store_fixture_open(&f, "s3://token-test/p");
+    struct diag d;
+    assert_int_equal(objstore_put(f.os, "k", "v", 1, OBJ_PUT_CREATE, NULL, &d), ERR_OK);
+    struct buf b = BUF_INIT(16);
+    assert_int_equal(objstore_get(f.os, "k", &b, NULL, &d), ERR_OK);
+    assert_string_equal(buf_cstr(&b), "v");
+    buf_release(&b);
+    store_fixture_close(&f);
+    unsetenv("AWS_SESSION_TOKEN");
+    stop_second(f2);
+}
+
+static void test_secrets_never_logged(void **state)
+{
+    struct store_fixture *f = *state;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    log_set_stream(mem);
+    log_setup(LOG_DEBUG, LOG_FORMAT_JSON);
+    struct diag d;
+    set_faults("503@1,500@2,409@3");
+    assert_int_equal(objstore_put(f->os, "k/a", "x", 1, OBJ_PUT_CREATE, NULL, &d), ERR_OK);
+    setenv("AWS_SECRET_ACCESS_KEY", "another/Wrong+Secret/EXAMPLEKEY", 1);
+    expect_refused("s3://" BUCKET "/x", ERR_AUTH, "SignatureDoesNotMatch");
+    setenv("AWS_SECRET_ACCESS_KEY", SECRET, 1);
+    log_setup(LOG_OFF, LOG_FORMAT_JSON);
+    log_set_stream(stderr);
+    fclose(mem);
+    assert_non_null(strstr(text, "retrying")); /* the retries were logged ... */
+    assert_null(strstr(text, SECRET));         /* ... and no secret with them */
+    assert_null(strstr(text, "another/Wrong+Secret"));
+    assert_null(strstr(text, "Signature="));
+    free(text);
+}
+
+int main(void)
+{
+#define CASE(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        CASE(store_case_put_get_list),
+        CASE(store_case_barstore_write_read),
+        CASE(store_case_barstore_conflicts),
+        CASE(store_case_barstore_reader_validates),
+        CASE(store_case_barstore_scan_many_days),
+        CASE(store_case_splits),
+        CASE(store_case_concurrent_create),
+        CASE(store_case_concurrent_if_match),
+        CASE(store_case_concurrent_barstore),
+        CASE(test_keys_live_under_the_prefix),
+        CASE(test_foreign_keys_are_skipped),
+        CASE(test_transient_faults_are_retried),
+        CASE(test_retries_run_out),
+        CASE(test_lost_answer),
+        CASE(test_missing_object_and_delete),
+        CASE(test_refused_credentials),
+        CASE(test_clock_skew),
+        CASE(test_bad_locations),
+        CASE(test_session_token),
+        CASE(test_secrets_never_logged),
+    };
+    return cmocka_run_group_tests_name("store on S3", tests, group_setup, group_teardown);
+}
