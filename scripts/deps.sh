@@ -33,8 +33,12 @@ node_modules() {
     if [ ! -f "$stamp" ] || [ ! -f "$dir/node_modules/s3rver/package.json" ] ||
         [ "$dir/package-lock.json" -nt "$stamp" ]; then
         echo "installing the npm packages of tests/node"
-        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || exit 1
-        touch "$stamp"
+        if (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null); then
+            touch "$stamp"
+        else
+            echo "deps.sh: warning: 'npm ci' failed in tests/node; the checks against s3rver and" >&2
+            echo "the official AWS SDK will be skipped" >&2
+        fi
     fi
 }
 
