@@ -84,15 +84,14 @@ void sigv4_signing_key(const char *secret, const char date8[9], const char *regi
                        const char *service, uint8_t out[32]);
 
 /* Lower-case hex HMAC-SHA256 of the string to sign with the signing key. */
-void sigv4_signature(const uint8_t key[32], const char *string_to_sign, size_t len,
-                     char out[65]);
+void sigv4_signature(const uint8_t key[32], const char *string_to_sign, size_t len, char out[65]);
 
 /* The headers to add to the request, each a full "Name: value" line: Authorization,
  * X-Amz-Date, and when they apply X-Amz-Security-Token and X-Amz-Content-Sha256. */
 struct sigv4_signed {
     char authorization[512];
     char amz_date[48];
-    char content_sha256[96];    /* "" when not added */
+    char content_sha256[96];   /* "" when not added */
     char security_token[4200]; /* "" when not added */
 };
 
@@ -103,8 +102,7 @@ int sigv4_sign_headers(const struct sigv4_request *r, const struct sigv4_params 
  * X-Amz-Credential, X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders, X-Amz-Security-Token
  * added to the query; payload UNSIGNED-PAYLOAD for S3). */
 int sigv4_presign_canonical_request(const struct sigv4_request *r, const struct sigv4_params *p,
-                                    const struct sigv4_creds *c, struct buf *out,
-                                    struct diag *d);
+                                    const struct sigv4_creds *c, struct buf *out, struct diag *d);
 
 /* The full query string (without '?') to send: the request's own parameters and the X-Amz-*
  * ones, canonically encoded, ending with X-Amz-Signature. */
