@@ -110,7 +110,7 @@ static int take_worst(void *ctx, int32_t date, const struct screen_row *rows, si
 static void emit_metrics(const struct collect_stats *st, int err, const struct worst *w)
 {
     double secs = (double)st->elapsed_ms / 1000.0;
-    size_t fetched = st->symbols_planned - st->symbols_failed;
+    size_t fetched = st->symbols_planned - st->symbols_failed - st->symbols_not_attempted;
     struct emf_metric perf[] = {
         {"StocksPerSecond", "Count/Second", secs > 0 ? (double)fetched / secs : 0},
         {"Requests", "Count", (double)st->fetch.requests},
@@ -176,7 +176,8 @@ int app_collect(struct app *a, const char *const *symbols, size_t n, const struc
         LF_INT("server_errors", st->fetch.server_errors), LF_INT("timeouts", st->fetch.timeouts),
         LF_INT("network_errors", st->fetch.network_errors), LF_INT("duration_ms", st->elapsed_ms),
         LF_DBL("worst_daily_change_pct", isnan(w.change) ? 0 : w.change),
-        LF_STR("worst_daily_symbol", w.symbol), LF_STR("screen_date", day));
+        LF_STR("worst_daily_symbol", w.symbol), LF_STR("screen_date", day),
+        LF_INT("symbols_not_attempted", st->symbols_not_attempted));
     emit_metrics(st, err, &w);
     return err;
 }
