@@ -182,8 +182,7 @@ int app_collect(struct app *a, const char *const *symbols, size_t n, const struc
     return err;
 }
 
-/* The default universe: the list `screener universe fetch` stored. */
-static int load_universe(struct app *a, const char *file, struct universe *u, struct diag *d)
+int app_load_universe(struct app *a, const char *file, struct universe *u, struct diag *d)
 {
     struct buf data = BUF_INIT(UNIVERSE_INPUT_MAX);
     int err;
@@ -210,8 +209,6 @@ static int load_universe(struct app *a, const char *file, struct universe *u, st
     }
     err = universe_parse(data.data ? data.data : "", data.len, source, NULL, u, d);
     buf_release(&data);
-    for (size_t i = 0; !err && i < u->nproblems; i++)
-        fprintf(stderr, "%s:%zu: warning: %s\n", source, u->problems[i].line, u->problems[i].text);
     return err;
 }
 
@@ -333,7 +330,11 @@ int cmd_collect(int argc, char **argv)
                 break;
             }
     } else if (!err) {
-        err = load_universe(&a, universe_file, &u, &d);
+        err = app_load_universe(&a, universe_file, &u, &d);
+        for (size_t i = 0; !err && i < u.nproblems; i++)
+            fprintf(stderr, "%s:%zu: warning: %s\n",
+                    universe_file ? universe_file : APP_UNIVERSE_KEY, u.problems[i].line,
+                    u.problems[i].text);
         symbols = u.n ? malloc(u.n * sizeof *symbols) : NULL;
         if (!err && !symbols)
             err = diag_set(&d, ERR_NOMEM, "out of memory");

@@ -1,11 +1,13 @@
-/* Unit tests: the Lambda runtime (error bodies, the loop against the fake Runtime API on
- * 127.0.0.1). */
+/* Unit tests: the Lambda runtime (the collector's events, error bodies, the loop against the
+ * fake Runtime API on 127.0.0.1). */
 #include "testutil.h"
 
 #include "aws/lambda_rt.h"
 #include "base/clock.h"
+#include "base/date.h"
 #include "base/log.h"
 #include "codec/json.h"
+#include "collect/collect_lambda.h"
 #include "net/http.h"
 #include "sim/lambda_fake.h"
 
@@ -15,6 +17,102 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* ---- events ---- */
+
+static void test_collector_events(void **state)
+{
+    (void)state;
+    struct collect_event ev;
+    struct diag d = {{0}};
+    const char *rule = "{\"version\":\"0\",\"id\":\"53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa\","
+                       "\"detail-type\":\"Scheduled Event\",\"source\":\"aws.events\","
+                       "\"account\":\"123456789012\",\"time\":\"2015-10-08T16:53:06Z\","
+                       "\"region\":\"us-east-1\",\"resources\":[\"arn:aws:events:us-east-1:"
+                       "123456789012:rule/my-scheduled-rule\"],\"detail\":{}}";
+    assert_int_equal(collect_lambda_parse_event(rule, strlen(rule), &ev, &d), ERR_OK);
+    assert_int_equal(ev.trigger, COLLECT_TRIGGER_SCHEDULE);
+    assert_string_equal(ev.time, "2015-10-08T16:53:06Z");
+    assert_string_equal(collect_trigger_name(ev.trigger), "schedule");
+
+    const char *manual = "{\"action\":\"collect\"}";
+    assert_int_equal(collect_lambda_parse_event(manual, strlen(manual), &ev, &d), ERR_OK);
+    assert_int_equal(ev.trigger, COLLECT_TRIGGER_ACTION);
+    assert_string_equal(ev.time, "");
+
+    /* The EventBridge Scheduler delivers its Input, placeholders filled in. */
+    const char *sched = "{\"job\":\"collect\",\"at\":\"2022-03-22T18:59:43Z\",\"n\":[1]}";
+    assert_int_equal(collect_lambda_parse_event(sched, strlen(sched), &ev, &d), ERR_OK);
+    assert_int_equal(ev.trigger, COLLECT_TRIGGER_ACTION);
+    assert_string_equal(ev.time, "2022-03-22T18:59:43Z");
+    const char *both = "{\"job\":\"collect\",\"action\":\"collect\"}";
+    assert_int_equal(collect_lambda_parse_event(both, strlen(both), &ev, &d), ERR_OK);
+
+    static const struct {
+        const char *event;
+        int err;
+        const char *says;
+    } bad[] = {
+        {"{\"action\":", ERR_PARSE, "line 1"},
+        {"", ERR_PARSE, "not JSON"},
+        {"[1,2]", ERR_USAGE, "array"},
+        {"{}", ERR_USAGE, "none of 'source'"},
+        {"{\"action\":\"screen\"}", ERR_USAGE, "'screen'"},
+        {"{\"action\":5}", ERR_USAGE, "<number>"},
+        {"{\"job\":\"collect\",\"action\":\"screen\"}", ERR_USAGE, "differ"},
+        {"{\"source\":\"aws.s3\",\"detail-type\":\"Object Created\"}", ERR_USAGE, "'aws.s3'"},
+        {"{\"source\":\"aws.events\"}", ERR_USAGE, "<missing>"},
+        {"{\"version\":\"2.0\",\"routeKey\":\"POST /telegram\",\"body\":\"{}\"}", ERR_USAGE,
+         "API Gateway"},
+        {"{\"update_id\":1,\"message\":{}}", ERR_USAGE, "Telegram"},
+        {"{\"action\":\"a\\u0001b\"}", ERR_USAGE, "\\x01"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        diag_clear(&d);
+        int err = collect_lambda_parse_event(bad[i].event, strlen(bad[i].event), &ev, &d);
+        if (err != bad[i].err || !strstr(d.text, bad[i].says))
+            fail_msg("event %zu (%s): err %s, message '%s', wanted %s and '%s'", i, bad[i].event,
+                     err_name(err), d.text, err_name(bad[i].err), bad[i].says);
+        /* Every refusal names what would have been taken. */
+        if (err == ERR_USAGE && !strstr(d.text, "\"collect\"}"))
+            fail_msg("event %zu: '%s' does not say what was expected", i, d.text);
+    }
+}
+
+static void test_collector_summary(void **state)
+{
+    (void)state;
+    struct collect_stats st;
+    memset(&st, 0, sizeof st);
+    assert_int_equal(date_parse("2026-11-20", 10, &st.end), ERR_OK);
+    st.symbols = 40;
+    st.symbols_current = 2;
+    st.symbols_not_attempted = 3;
+    st.bars_new = 1234;
+    st.bars_received = 1240;
+    st.bars_bad = 1;
+    st.symbols_no_data = 2;
+    st.fetch.requests = 7;
+    st.elapsed_ms = 812;
+    struct buf b = BUF_INIT(4096);
+    assert_int_equal(collect_lambda_summary(&b, &st, ERR_OK, NULL), ERR_OK);
+    assert_string_equal(buf_cstr(&b),
+                        "{\"ok\":true,\"end\":\"2026-11-20\",\"symbols\":40,"
+                        "\"symbols_up_to_date\":2,\"symbols_not_attempted\":3,\"bars_new\":1234,"
+                        "\"bars_received\":1240,\"splits_new\":0,\"requests\":7,\"retries\":0,"
+                        "\"errors\":3,\"duration_ms\":812}");
+    buf_reset(&b);
+    assert_int_equal(collect_lambda_summary(&b, &st, ERR_TIMEOUT, "cut \"short\""), ERR_OK);
+    struct jv *root;
+    struct diag d;
+    assert_int_equal(jv_parse(b.data, b.len, &root, &d), ERR_OK);
+    int ok = 1;
+    assert_int_equal(jv_bool(jv_get(root, "ok"), &ok), ERR_OK);
+    assert_false(ok);
+    assert_string_equal(jv_str(jv_get(root, "error"), NULL), "cut \"short\"");
+    jv_free(root);
+    buf_release(&b);
+}
 
 /* ---- error bodies and types ---- */
 
@@ -390,6 +488,8 @@ static int group_setup(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_collector_events),
+        cmocka_unit_test(test_collector_summary),
         cmocka_unit_test(test_error_body_and_types),
         cmocka_unit_test(test_parse_deadline),
         cmocka_unit_test(test_runtime_address),
