@@ -44,7 +44,7 @@ FUZZ_REPLAY := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%-replay)
 
 .PHONY: all test demo check format install uninstall clean deps sanitize fuzz bench help
 
-all: $(BIN) $(BUILD)/alpaca-sim $(BUILD)/fake-ssm $(BUILD)/fake-s3
+all: $(BIN) $(BUILD)/alpaca-sim $(BUILD)/fake-ssm $(BUILD)/fake-s3 $(BUILD)/fake-lambda
 
 help:
 	@echo "make            build $(BIN)"
@@ -89,6 +89,12 @@ $(BUILD)/alpaca-sim: tools/alpaca-sim.c $(LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
+# The fake Lambda Runtime API, for the runtime loop's end-to-end tests.
+$(BUILD)/fake-lambda: tools/fake-lambda.c $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
 # The fake SSM Parameter Store, for tests that run it as a separate process.
 $(BUILD)/fake-ssm: tools/fake-ssm.c $(LIB)
 	@mkdir -p $(dir $@)
@@ -110,7 +116,8 @@ $(BUILD)/sigv4-sign: tools/sigv4-sign.c $(LIB)
 deps:
 	@scripts/deps.sh --build --test
 
-test: deps-test $(BIN) $(BUILD)/alpaca-sim $(BUILD)/fake-ssm $(BUILD)/fake-s3 $(BUILD)/sigv4-sign $(TEST_BIN) $(FUZZ_REPLAY)
+test: deps-test $(BIN) $(BUILD)/alpaca-sim $(BUILD)/fake-ssm $(BUILD)/fake-s3 $(BUILD)/sigv4-sign \
+	$(BUILD)/fake-lambda $(TEST_BIN) $(FUZZ_REPLAY)
 	@BUILD=$(BUILD) tests/run.sh
 
 deps-test:

@@ -68,6 +68,7 @@ for e in tests/e2e/*.sh; do
     status=$?
     n_ok=$(grep -c '^ok ' "$log")
     n_bad=$(grep -c '^not ok ' "$log")
+    grep '^# ' "$log" | sed "s/^/$(basename "$e"): /"
     if [ "$status" -ne 0 ] || [ "$n_bad" -ne 0 ]; then
         echo "FAIL $(basename "$e")"
         cat "$log"

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "store/barstore.h"
 #include "store/objstore.h"
@@ -89,6 +90,32 @@ enum {
 int app_collect(struct app *a, const char *const *symbols, size_t n, const struct collect_opts *co,
                 int flags, struct collect_stats *st, struct diag *d);
 
+struct universe;
+/* The universe from file (a plain list or iShares holdings), else the list `screener universe
+ * fetch` stored; ERR_USAGE when there is neither.  The problems found are in u->problems for
+ * the caller to report. */
+int app_load_universe(struct app *a, const char *file, struct universe *u, struct diag *d);
+
+/* The Lambda handlers (app/lambda.c), behind both `screener lambda` and `screener invoke`.
+ * One is chosen by name ("collector", or "bot", which this build does not have yet); its
+ * state (store, rate limiter, credentials, the shared HTTP client) lives across warm
+ * invocations.  Creating it makes no network call. */
+struct app_lambda;
+struct http_client;
+struct app_lambda_opts {
+    const char *handler;        /* "collector" or "bot" */
+    const char *store_location; /* NULL: $SCREENER_STORE, s3://$S3_BUCKET_NAME, ./data */
+    struct http_client *http;   /* borrowed: the Runtime API's client, shared */
+};
+#define APP_LAMBDA_HANDLERS "collector or bot"
+/* ERR_USAGE for an unknown handler name; store errors as app_open_store. */
+int app_lambda_new(const struct app_lambda_opts *o, struct app_lambda **out, struct diag *d);
+void app_lambda_free(struct app_lambda *l);
+/* A lambda_handler_fn (aws/lambda_rt.h) with ctx the struct app_lambda. */
+struct lambda_invocation;
+int app_lambda_handle(void *ctx, const struct lambda_invocation *inv, const char *event, size_t len,
+                      struct buf *response, struct diag *d);
+
 /* Subcommands */
 int cmd_import(int argc, char **argv);
 int cmd_screen(int argc, char **argv);
@@ -96,5 +123,7 @@ int cmd_demo(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
 int cmd_universe(int argc, char **argv);
 int cmd_presign(int argc, char **argv);
+int cmd_lambda(int argc, char **argv);
+int cmd_invoke(int argc, char **argv);
 
 #endif

@@ -114,7 +114,7 @@ static int take_worst(void *ctx, int32_t date, const struct screen_row *rows, si
 static void emit_metrics(const struct collect_stats *st, int err, const struct worst *w)
 {
     double secs = (double)st->elapsed_ms / 1000.0;
-    size_t fetched = st->symbols_planned - st->symbols_failed;
+    size_t fetched = st->symbols_planned - st->symbols_failed - st->symbols_not_attempted;
     struct emf_metric perf[] = {
         {"StocksPerSecond", "Count/Second", secs > 0 ? (double)fetched / secs : 0},
         {"Requests", "Count", (double)st->fetch.requests},
@@ -180,13 +180,13 @@ int app_collect(struct app *a, const char *const *symbols, size_t n, const struc
         LF_INT("server_errors", st->fetch.server_errors), LF_INT("timeouts", st->fetch.timeouts),
         LF_INT("network_errors", st->fetch.network_errors), LF_INT("duration_ms", st->elapsed_ms),
         LF_DBL("worst_daily_change_pct", isnan(w.change) ? 0 : w.change),
-        LF_STR("worst_daily_symbol", w.symbol), LF_STR("screen_date", day));
+        LF_STR("worst_daily_symbol", w.symbol), LF_STR("screen_date", day),
+        LF_INT("symbols_not_attempted", st->symbols_not_attempted));
     emit_metrics(st, err, &w);
     return err;
 }
 
-/* The default universe: the list `screener universe fetch` stored. */
-static int load_universe(struct app *a, const char *file, struct universe *u, struct diag *d)
+int app_load_universe(struct app *a, const char *file, struct universe *u, struct diag *d)
 {
     struct buf data = BUF_INIT(UNIVERSE_INPUT_MAX);
     int err;
@@ -213,8 +213,6 @@ static int load_universe(struct app *a, const char *file, struct universe *u, st
     }
     err = universe_parse(data.data ? data.data : "", data.len, source, NULL, u, d);
     buf_release(&data);
-    for (size_t i = 0; !err && i < u->nproblems; i++)
-        fprintf(stderr, "%s:%zu: warning: %s\n", source, u->problems[i].line, u->problems[i].text);
     return err;
 }
 
@@ -340,7 +338,11 @@ int cmd_collect(int argc, char **argv)
                 break;
             }
     } else if (!err) {
-        err = load_universe(&a, universe_file, &u, &d);
+        err = app_load_universe(&a, universe_file, &u, &d);
+        for (size_t i = 0; !err && i < u.nproblems; i++)
+            fprintf(stderr, "%s:%zu: warning: %s\n",
+                    universe_file ? universe_file : APP_UNIVERSE_KEY, u.problems[i].line,
+                    u.problems[i].text);
         symbols = u.n ? malloc(u.n * sizeof *symbols) : NULL;
         if (!err && !symbols)
             err = diag_set(&d, ERR_NOMEM, "out of memory");

@@ -22,6 +22,8 @@ static const struct command {
     {"import", cmd_import, "load bars (and split facts) from CSV files into the store"},
     {"screen", cmd_screen, "rank stocks by 180-day drawdown or one-day drop"},
     {"presign", cmd_presign, "print a download URL for an S3 object, valid for a while"},
+    {"invoke", cmd_invoke, "run a Lambda handler locally on an event file"},
+    {"lambda", cmd_lambda, "the AWS Lambda runtime loop (what bootstrap runs)"},
 };
 
 static void usage(FILE *out)
@@ -44,6 +46,11 @@ int main(int argc, char **argv)
 {
     /* A closed pipe (`screener screen | head`) is a normal end, not a crash. */
     signal(SIGPIPE, SIG_IGN);
+    /* Shipped as the Lambda package's `bootstrap`, the binary is the runtime itself. */
+    const char *base = argc > 0 ? strrchr(argv[0], '/') : NULL;
+    base = base ? base + 1 : argc > 0 ? argv[0] : "";
+    if (strcmp(base, "bootstrap") == 0)
+        return cmd_lambda(argc, argv);
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;

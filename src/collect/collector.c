@@ -71,6 +71,7 @@ struct run {
     struct diag critical_diag;
     int incomplete;
     struct diag incomplete_diag;
+    int deadline_passed;
     struct buf url;
 };
 
@@ -555,11 +556,18 @@ static int submit_page(struct chain *c)
 static void activate(struct run *r)
 {
     size_t conc = r->o->fetch.concurrency ? r->o->fetch.concurrency : 1;
-    while (!r->critical && r->next_activate < r->nchains && r->active < conc &&
-           r->active + r->waiting < 2 * conc) {
+    while (!r->critical && !r->deadline_passed && r->next_activate < r->nchains &&
+           r->active < conc && r->active + r->waiting < 2 * conc) {
         struct chain *c = r->chains[r->next_activate++];
         if (c->state != CH_WAITING || c->b->failed || c->b->cancelled)
             continue;
+        if (r->o->deadline_ms && clock_wall_ms() >= r->o->deadline_ms) {
+            r->deadline_passed = 1;
+            r->next_activate--;
+            log_warn("deadline reached: no more chains are started",
+                     LF_INT("chains_in_flight", r->active));
+            return;
+        }
         if (submit_page(c)) {
             set_critical(r, ERR_NOMEM, "out of memory");
             return;
@@ -567,6 +575,23 @@ static void activate(struct run *r)
         c->state = CH_ACTIVE;
         r->active++;
     }
+}
+
+/* Symbols whose batch still has a chain that was never started. */
+static size_t count_not_attempted(const struct run *r)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->nbatches; i++) {
+        const struct batch *b = r->batches[i];
+        if (b->failed || b->cancelled)
+            continue;
+        for (size_t k = 0; k < b->nchains; k++)
+            if (b->chains[k]->state == CH_WAITING) {
+                n += b->n;
+                break;
+            }
+    }
+    return n;
 }
 
 /* ---- corporate actions ---- */
@@ -889,6 +914,8 @@ int collect_run(struct barstore *bs, const char *const *symbols, size_t n,
     /* Chains that finished after a failure of an earlier one are never written. */
     if (!err && !r.critical)
         err = store_splits(&r, d);
+    if (r.deadline_passed)
+        st->symbols_not_attempted = count_not_attempted(&r);
     st->fetch = *fetch_get_stats(r.fetch);
     st->request_floor = (st->bars_received + ALPACA_PAGE_LIMIT - 1) / ALPACA_PAGE_LIMIT;
     st->elapsed_ms = (clock_mono_us() - t0) / 1000;
@@ -898,7 +925,12 @@ int collect_run(struct barstore *bs, const char *const *symbols, size_t n,
         err = diag_set(d, r.incomplete,
                        "%zu symbols could not be collected this time (a rerun completes "
                        "them): %s",
-                       st->symbols_failed, r.incomplete_diag.text);
+                       st->symbols_failed + st->symbols_not_attempted, r.incomplete_diag.text);
+    if (!err && st->symbols_not_attempted)
+        err = diag_set(d, ERR_TIMEOUT,
+                       "the deadline came before %zu of %zu symbols were collected (a rerun "
+                       "completes them)",
+                       st->symbols_not_attempted, st->symbols_planned);
     run_release(&r);
     return err;
 }

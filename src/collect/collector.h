@@ -17,7 +17,9 @@
  * failures are retried by the fetcher; a chain that still fails is given up (with the chains
  * after it in its batch), the rest goes on, and the run ends with ERR_UNAVAILABLE (or the
  * failure's own code): incomplete, a rerun completes it.  Critical failures stop the run at
- * once: credentials refused (ERR_AUTH), a store write failure, pages that never end.
+ * once: credentials refused (ERR_AUTH), a store write failure, pages that never end.  A run
+ * given a deadline starts no chain past it and ends incomplete (ERR_TIMEOUT) when it left
+ * symbols out.
  */
 #ifndef COLLECT_COLLECTOR_H
 #define COLLECT_COLLECTOR_H
@@ -44,6 +46,12 @@ struct collect_opts {
     int skip_actions;         /* do not ask for splits */
     struct fetch_opts fetch;  /* concurrency, retries, timeout, limiter */
     struct http_client *http; /* borrowed */
+    /* Wall-clock time (Unix milliseconds, like clock_wall_ms and Lambda's deadline header)
+     * from which no new chain is started; 0: none.  Chains in flight still finish, the
+     * symbols left are counted in symbols_not_attempted, and the run ends incomplete
+     * (ERR_TIMEOUT), so a rerun completes it.  The caller leaves its own margin: the Lambda
+     * handler passes its invocation's deadline minus 10 s. */
+    int64_t deadline_ms;
     /* Told about each data-quality problem. */
     void (*on_problem)(void *ctx, const char *symbol, const char *what);
     /* Told after each page. */
@@ -58,6 +66,8 @@ struct collect_stats {
     size_t symbols_done;    /* all their chains written */
     size_t symbols_no_data; /* fetched, nothing came back */
     size_t symbols_failed;  /* given up after retries */
+    /* Not asked for, or not for their whole range, because the deadline came first. */
+    size_t symbols_not_attempted;
     size_t chains, chains_done;
     size_t bars_expected; /* estimate: symbols x trading days */
     size_t bars_received, bars_new, bars_same, bars_bad, bars_conflict, bars_duplicate;

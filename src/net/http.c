@@ -21,7 +21,8 @@ struct transfer {
     struct curl_slist *headers;
     char *body; /* request body copy */
     struct http_response resp;
-    int too_big;
+    int too_big; /* 1: the body went over its cap; 2: the kept headers did */
+    int keep_headers;
     http_done_fn done;
     void *ctx;
 };
@@ -115,6 +116,31 @@ void http_client_free(struct http_client *c)
 void http_response_release(struct http_response *r)
 {
     buf_release(&r->body);
+    buf_release(&r->headers);
+}
+
+int http_response_header(const struct http_response *r, const char *name, char *out, size_t cap)
+{
+    size_t n = strlen(name);
+    const char *p = buf_cstr(&r->headers), *end = p + r->headers.len;
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        const char *next = eol ? eol + 1 : end;
+        if ((size_t)(next - p) > n && strncasecmp(p, name, n) == 0 && p[n] == ':') {
+            const char *v = p + n + 1, *ve = next;
+            while (v < ve && (*v == ' ' || *v == '\t'))
+                v++;
+            while (ve > v && (ve[-1] == '\r' || ve[-1] == '\n' || ve[-1] == ' ' || ve[-1] == '\t'))
+                ve--;
+            if ((size_t)(ve - v) >= cap)
+                return ERR_TOOBIG;
+            memcpy(out, v, (size_t)(ve - v));
+            out[ve - v] = '\0';
+            return ERR_OK;
+        }
+        p = next;
+    }
+    return ERR_NOTFOUND;
 }
 
 static size_t on_body(char *data, size_t size, size_t n, void *ud)
@@ -171,8 +197,13 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud)
             t->resp.ratelimit_limit = HTTP_HEADER_ABSENT;
             t->resp.ratelimit_remaining = HTTP_HEADER_ABSENT;
             t->resp.ratelimit_reset = HTTP_HEADER_ABSENT;
+            buf_reset(&t->resp.headers);
         }
         return len;
+    }
+    if (t->keep_headers && buf_append(&t->resp.headers, data, len) != ERR_OK) {
+        t->too_big = 2;
+        return 0; /* aborts the transfer */
     }
     size_t klen = (size_t)(colon - data);
     const char *v = colon + 1;
@@ -205,6 +236,8 @@ int http_start(struct http_client *c, const struct http_request *req, http_done_
     buf_init(&t->resp.body, req->max_response ? req->max_response : DEFAULT_MAX_RESPONSE);
     t->resp.retry_after_s = t->resp.ratelimit_limit = HTTP_HEADER_ABSENT;
     t->resp.ratelimit_remaining = t->resp.ratelimit_reset = HTTP_HEADER_ABSENT;
+    buf_init(&t->resp.headers, HTTP_HEADERS_MAX);
+    t->keep_headers = req->keep_headers;
     t->done = done;
     t->ctx = ctx;
     t->easy = c->nidle ? c->idle[--c->nidle] : curl_easy_init();
@@ -236,8 +269,10 @@ int http_start(struct http_client *c, const struct http_request *req, http_done_
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
     curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent);
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "gzip");
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
-                     (long)(req->timeout_ms ? req->timeout_ms : DEFAULT_TIMEOUT_MS));
+    long timeout_ms = req->timeout_ms < 0 ? 0L /* none */
+                      : req->timeout_ms   ? (long)req->timeout_ms
+                                          : DEFAULT_TIMEOUT_MS;
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_SHARE, c->share);
@@ -321,7 +356,10 @@ static void complete(struct http_client *c, struct transfer *t, CURLcode rc)
     url_for_message(t->easy, where, sizeof where);
     if (rc != CURLE_OK) {
         status = 0;
-        if (t->too_big) {
+        if (t->too_big == 2) {
+            err = diag_set(&d, ERR_TOOBIG, "response headers from %s exceed %zu bytes", where,
+                           t->resp.headers.max);
+        } else if (t->too_big) {
             err = diag_set(&d, ERR_TOOBIG, "response from %s exceeds %zu bytes", where,
                            t->resp.body.max);
         } else if (rc == CURLE_OPERATION_TIMEDOUT) {
@@ -393,9 +431,11 @@ static void sync_done(void *ctx, int err, struct http_response *resp, const stru
     r->d = *d;
     struct http_response *o = r->out;
     *o = *resp;
-    /* Move the body: the transfer's copy is released after this call. */
+    /* Move the body and headers: the transfer's copies are released after this call. */
     resp->body.data = NULL;
     resp->body.len = resp->body.cap = 0;
+    resp->headers.data = NULL;
+    resp->headers.len = resp->headers.cap = 0;
 }
 
 int http_do(struct http_client *c, const struct http_request *req, struct http_response *resp,

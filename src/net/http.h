@@ -37,9 +37,12 @@ struct http_request {
     size_t nheaders;
     const void *body; /* sent as is (POST/PUT) */
     size_t body_len;
-    int64_t timeout_ms;  /* whole transfer; 0: 30 s */
+    int64_t timeout_ms;  /* whole transfer; 0: 30 s; HTTP_NO_TIMEOUT: none (a long poll) */
     size_t max_response; /* body cap; 0: 16 MiB */
+    int keep_headers;    /* keep every response header in http_response.headers */
 };
+
+#define HTTP_NO_TIMEOUT ((int64_t)-1)
 
 #define HTTP_HEADER_ABSENT INT64_MIN
 
@@ -53,9 +56,19 @@ struct http_response {
     char etag[130];
     char request_id[96]; /* x-amz-request-id / x-request-id, when sent */
     double total_s;      /* transfer time */
+    /* With http_request.keep_headers: the final response's header lines as received
+     * ("Name: value\r\n"), at most HTTP_HEADERS_MAX bytes; empty otherwise. */
+    struct buf headers;
 };
 
+#define HTTP_HEADERS_MAX ((size_t)64 << 10)
+
 void http_response_release(struct http_response *r);
+
+/* The value of header name (case-insensitive; the first when repeated) from resp->headers,
+ * trimmed, as a C string in out.  ERR_NOTFOUND when absent, ERR_TOOBIG when it needs more
+ * than cap - 1 bytes. */
+int http_response_header(const struct http_response *r, const char *name, char *out, size_t cap);
 
 /* Told once per transfer.  err is ERR_OK when a response arrived (any status); otherwise
  * ERR_TIMEOUT, ERR_NETWORK (connect failure, reset, truncated body), ERR_TOOBIG or

@@ -1,14 +1,22 @@
 /* test_collect.c - the collector's pure parts: Alpaca URLs and page parsers, the rate limiter,
- * backoff. */
+ * backoff; and its deadline, against the Alpaca simulator on 127.0.0.1. */
 #include "testutil.h"
 
+#include "base/clock.h"
 #include "base/date.h"
+#include "base/log.h"
 #include "collect/alpaca.h"
+#include "collect/collector.h"
 #include "net/fetch.h"
 #include "net/ratelimit.h"
+#include "sim/alpaca_sim.h"
+#include "store/barstore.h"
+#include "store/objstore.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int32_t day(const char *s)
 {
@@ -217,6 +225,157 @@ static void test_backoff(void **state)
     }
 }
 
+/* ---- the collector's deadline ---- */
+
+/* The system clock, with the wall clock moved on by `jump` once the test says so. */
+static int64_t jump_ms;
+static int64_t jumped_wall_ms(void *ctx)
+{
+    (void)ctx;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 +
+           __atomic_load_n(&jump_ms, __ATOMIC_SEQ_CST);
+}
+static int64_t real_mono_us(void *ctx)
+{
+    (void)ctx;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+static void real_sleep_ms(void *ctx, int64_t ms)
+{
+    (void)ctx;
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+}
+static const struct clock_source jumpy_clock = {jumped_wall_ms, real_mono_us, real_sleep_ms, NULL};
+
+/* After the first page, time moves past the deadline. */
+static void jump_after_first_page(void *ctx, const struct collect_stats *st)
+{
+    (void)ctx;
+    if (st->bar_pages == 1)
+        __atomic_store_n(&jump_ms, (int64_t)3600 * 1000 * 2, __ATOMIC_SEQ_CST);
+}
+
+struct collect_fixture {
+    struct alpaca_sim *sim;
+    struct http_client *http;
+    struct objstore *os;
+    struct barstore *bs;
+    char *dir;
+    char url[64];
+    const char *symbols[10];
+    size_t n;
+};
+
+static void collect_setup(struct collect_fixture *cf)
+{
+    struct alpaca_sim_opts so;
+    alpaca_sim_opts_default(&so);
+    so.seed = 11;
+    so.nsymbols = 10;
+    assert_int_equal(date_parse("2026-11-20", 10, &so.last_day), ERR_OK);
+    so.first_day = so.last_day - 200;
+    int port;
+    struct diag d;
+    if (alpaca_sim_start(&so, &cf->sim, &port, &d))
+        fail_msg("alpaca sim: %s", d.text);
+    snprintf(cf->url, sizeof cf->url, "http://127.0.0.1:%d", port);
+    cf->n = alpaca_sim_nsymbols(cf->sim);
+    for (size_t i = 0; i < cf->n; i++)
+        cf->symbols[i] = alpaca_sim_symbol(cf->sim, i);
+    assert_int_equal(http_client_new(NULL, &cf->http, &d), ERR_OK);
+    cf->dir = tu_mkdtemp();
+    assert_int_equal(objstore_open(cf->dir, &cf->os, &d), ERR_OK);
+    assert_int_equal(barstore_new(cf->os, &cf->bs, &d), ERR_OK);
+}
+
+static void collect_teardown(struct collect_fixture *cf)
+{
+    barstore_free(cf->bs);
+    objstore_free(cf->os);
+    http_client_free(cf->http);
+    alpaca_sim_stop(cf->sim);
+    tu_rmrf(cf->dir);
+    free(cf->dir);
+}
+
+static void collect_options(struct collect_fixture *cf, struct collect_opts *co)
+{
+    collect_opts_default(co);
+    co->data_url = cf->url;
+    co->key_id = "SIMKEY";
+    co->secret_key = "SIMSECRET";
+    co->http = cf->http;
+    co->now_ms = 1795348800000LL; /* 2026-11-22T12:00Z, a Sunday: the end is 2026-11-20 */
+    co->history_days = 100;
+    co->skip_actions = 1;
+    co->fetch.concurrency = 1;
+    /* Room for about two symbols a request: several batches, run one after the other. */
+    co->max_url = strlen(cf->url) + 600 + 10;
+}
+
+/* How many symbols have their bars up to the end, and that they are the first ones. */
+static size_t symbols_complete(struct collect_fixture *cf, int32_t end)
+{
+    int32_t last[10];
+    struct diag d;
+    assert_int_equal(barstore_last_dates(cf->bs, cf->symbols, cf->n, end, 10, last, &d), ERR_OK);
+    size_t k = 0;
+    while (k < cf->n && last[k] == end)
+        k++;
+    for (size_t i = k; i < cf->n; i++)
+        assert_true(last[i] == INT32_MIN);
+    return k;
+}
+
+static void test_collect_deadline(void **state)
+{
+    (void)state;
+    log_setup(LOG_OFF, LOG_FORMAT_JSON);
+    struct collect_fixture cf;
+    collect_setup(&cf);
+    struct collect_opts co;
+    struct collect_stats st;
+    struct diag d = {{0}};
+
+    /* A deadline already gone: nothing is started, everything is left for the rerun. */
+    collect_options(&cf, &co);
+    co.deadline_ms = 1;
+    assert_int_equal(collect_run(cf.bs, cf.symbols, cf.n, &co, &st, &d), ERR_TIMEOUT);
+    assert_true(st.symbols_not_attempted == cf.n && st.bars_new == 0 && st.fetch.requests == 0);
+    assert_non_null(strstr(d.text, "deadline"));
+    assert_non_null(strstr(d.text, "a rerun completes them"));
+    assert_true(st.chains >= 4);
+
+    /* The deadline passes after the first page: the chains in flight finish, no new one
+     * starts, the stored symbols have no holes. */
+    clock_set_source(&jumpy_clock);
+    collect_options(&cf, &co);
+    co.deadline_ms = clock_wall_ms() + 3600 * 1000;
+    co.on_progress = jump_after_first_page;
+    assert_int_equal(collect_run(cf.bs, cf.symbols, cf.n, &co, &st, &d), ERR_TIMEOUT);
+    clock_set_source(NULL);
+    __atomic_store_n(&jump_ms, 0, __ATOMIC_SEQ_CST);
+    assert_true(st.bar_pages == 1 && st.chains_done == 1);
+    size_t done = symbols_complete(&cf, st.end);
+    assert_true(done >= 1 && done < cf.n);
+    assert_true(st.symbols_not_attempted == cf.n - done);
+    assert_true(st.symbols_done == done);
+
+    /* The rerun, without a deadline, completes the rest. */
+    collect_options(&cf, &co);
+    assert_int_equal(collect_run(cf.bs, cf.symbols, cf.n, &co, &st, &d), ERR_OK);
+    assert_true(st.symbols_not_attempted == 0);
+    assert_true(st.symbols_planned == cf.n - done);
+    assert_int_equal(symbols_complete(&cf, st.end), cf.n);
+    collect_teardown(&cf);
+    log_setup(LOG_WARN, LOG_FORMAT_AUTO);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -228,6 +387,7 @@ int main(void)
         cmocka_unit_test(test_ratelimit_window),
         cmocka_unit_test(test_ratelimit_parse),
         cmocka_unit_test(test_backoff),
+        cmocka_unit_test(test_collect_deadline),
     };
     return cmocka_run_group_tests_name("collect", tests, NULL, NULL);
 }

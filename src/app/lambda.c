@@ -1,0 +1,164 @@
+/* lambda.c - the Lambda handlers that `screener lambda` (in AWS) and `screener invoke`
+ * (locally) run: the collector, and the bot's place until it exists. */
+#include "app/app.h"
+#include "aws/secrets.h"
+#include "aws/lambda_rt.h"
+#include "base/log.h"
+#include "collect/collect_lambda.h"
+#include "collect/collector.h"
+#include "collect/universe.h"
+#include "net/ratelimit.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/banned.h"
+
+/* The collector starts no new chain of requests when less than this is left before the
+ * invocation's deadline: enough for the chains in flight to finish and the summary to go
+ * out, so a run cut short still ends cleanly and its rerun completes it. */
+#define COLLECT_DEADLINE_MARGIN_MS 10000
+#define COLLECT_RATE_LIMIT         200
+#define COLLECT_RATE_WINDOW_MS     60000
+
+enum handler_kind { HANDLER_COLLECTOR, HANDLER_BOT };
+
+struct app_lambda {
+    enum handler_kind kind;
+    struct app app;
+    struct http_client *http;
+    struct ratelimit rl; /* shared by warm invocations: the API's limit spans them */
+    int have_secrets;
+    const char *key_id, *secret_key;
+};
+
+int app_lambda_new(const struct app_lambda_opts *o, struct app_lambda **out, struct diag *d)
+{
+    const char *name = o->handler ? o->handler : "";
+    enum handler_kind kind;
+    if (strcmp(name, "collector") == 0) {
+        kind = HANDLER_COLLECTOR;
+    } else if (strcmp(name, "bot") == 0) {
+        kind = HANDLER_BOT;
+    } else {
+        char q[80];
+        diag_quote(q, sizeof q, name, strlen(name), 64);
+        return diag_set(d, ERR_USAGE, "handler '%s' is not in this binary: expected %s", q,
+                        APP_LAMBDA_HANDLERS);
+    }
+    struct app_lambda *l = calloc(1, sizeof *l);
+    if (!l)
+        return diag_set(d, ERR_NOMEM, "out of memory");
+    l->kind = kind;
+    l->http = o->http;
+    /* Not app_init: the caller has set up logging for where it runs. */
+    l->app.prog = "screener lambda";
+    l->app.store_location = o->store_location;
+    int err = ERR_OK;
+    if (kind == HANDLER_COLLECTOR) {
+        err = ratelimit_init(&l->rl, COLLECT_RATE_LIMIT, COLLECT_RATE_WINDOW_MS, d);
+        if (!err)
+            err = app_open_store(&l->app, d);
+    }
+    if (err) {
+        app_lambda_free(l);
+        return err;
+    }
+    *out = l;
+    return ERR_OK;
+}
+
+void app_lambda_free(struct app_lambda *l)
+{
+    if (!l)
+        return;
+    app_release(&l->app);
+    if (l->kind == HANDLER_COLLECTOR)
+        ratelimit_release(&l->rl);
+    free(l);
+}
+
+/* The Alpaca credentials: the environment first, then SSM Parameter Store (in Lambda,
+ * /screener/alpaca/api_key and /screener/alpaca/secret_key in one GetParameters call).  The
+ * call is made by the first invocation that needs it, never before the first /next, so the
+ * cold start stays small; the values are kept for the warm invocations. */
+static int load_alpaca_secrets(struct app_lambda *l, struct diag *d)
+{
+    if (l->have_secrets)
+        return ERR_OK;
+    int err = secrets_load(SECRETS_ALPACA, d);
+    if (!err)
+        err = secrets_get(SECRET_ALPACA_KEY_ID, &l->key_id, d);
+    if (!err)
+        err = secrets_get(SECRET_ALPACA_SECRET_KEY, &l->secret_key, d);
+    if (err)
+        return err;
+    l->have_secrets = 1;
+    return ERR_OK;
+}
+
+static int handle_collect(struct app_lambda *l, const struct lambda_invocation *inv,
+                          const char *event, size_t len, struct buf *response, struct diag *d)
+{
+    struct collect_event ev;
+    int err = collect_lambda_parse_event(event, len, &ev, d);
+    if (err)
+        return err;
+    log_info("collection requested", LF_STR("trigger", collect_trigger_name(ev.trigger)),
+             LF_STR("scheduled_time", ev.time));
+    err = load_alpaca_secrets(l, d);
+    if (err)
+        return err;
+
+    struct universe u = {0};
+    const char **symbols = NULL;
+    err = app_load_universe(&l->app, NULL, &u, d);
+    if (err == ERR_USAGE) /* no universe stored: not the event's fault */
+        err = diag_set(d, ERR_NOTFOUND,
+                       "no universe in the store (%s): run 'screener universe fetch' with this "
+                       "store first",
+                       APP_UNIVERSE_KEY);
+    for (size_t i = 0; !err && i < u.nproblems; i++)
+        log_warn("universe line skipped", LF_STR("file", APP_UNIVERSE_KEY),
+                 LF_INT("line", u.problems[i].line), LF_STR("problem", u.problems[i].text));
+    if (!err && !(symbols = malloc((u.n ? u.n : 1) * sizeof *symbols)))
+        err = diag_set(d, ERR_NOMEM, "out of memory");
+    for (size_t i = 0; !err && i < u.n; i++)
+        symbols[i] = u.v[i].symbol;
+
+    if (!err) {
+        struct collect_opts co;
+        collect_opts_default(&co);
+        const char *url = getenv("APCA_API_DATA_URL");
+        if (url && *url)
+            co.data_url = url;
+        co.key_id = l->key_id;
+        co.secret_key = l->secret_key;
+        co.fetch.limiter = &l->rl;
+        co.http = l->http;
+        if (inv->deadline_ms)
+            co.deadline_ms = inv->deadline_ms - COLLECT_DEADLINE_MARGIN_MS;
+        struct collect_stats st;
+        err = app_collect(&l->app, symbols, u.n, &co, 0, &st, d);
+        if (!err && collect_lambda_summary(response, &st, ERR_OK, NULL))
+            err = diag_set(d, ERR_TOOBIG, "the summary does not fit the response");
+    }
+    free(symbols);
+    universe_release(&u);
+    return err;
+}
+
+int app_lambda_handle(void *ctx, const struct lambda_invocation *inv, const char *event, size_t len,
+                      struct buf *response, struct diag *d)
+{
+    struct app_lambda *l = ctx;
+    switch (l->kind) {
+    case HANDLER_COLLECTOR:
+        return handle_collect(l, inv, event, len, response, d);
+    case HANDLER_BOT:
+    default:
+        return diag_set(d, ERR_UNSUPPORTED,
+                        "the bot handler is not available in this build (_HANDLER=bot); this "
+                        "binary's handler is collector");
+    }
+}

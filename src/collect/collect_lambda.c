@@ -1,0 +1,134 @@
+/* collect_lambda.c - the collector's Lambda events and summary (see collect_lambda.h). */
+#include "collect/collect_lambda.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "base/date.h"
+#include "codec/json.h"
+
+#include "base/banned.h"
+
+#define EXPECTED                                                                                   \
+    "expected an EventBridge scheduled event (\"source\":\"aws.events\", "                         \
+    "\"detail-type\":\"Scheduled Event\") or {\"action\":\"collect\"}"
+#define QUOTE_MAX 60
+
+const char *collect_trigger_name(enum collect_trigger t)
+{
+    return t == COLLECT_TRIGGER_SCHEDULE ? "schedule" : "action";
+}
+
+/* A member's string value quoted for a message, or its type in angle brackets. */
+static void describe(const struct jv *v, char *out, size_t cap)
+{
+    size_t len;
+    const char *s = v ? jv_str(v, &len) : NULL;
+    if (s)
+        diag_quote(out, cap, s, len, QUOTE_MAX);
+    else
+        snprintf(out, cap, "<%s>", v ? jv_type_name(jv_type(v)) : "missing");
+}
+
+static void copy_time(const struct jv *v, char *out, size_t cap)
+{
+    size_t len;
+    const char *s = v ? jv_str(v, &len) : NULL;
+    out[0] = '\0';
+    if (s)
+        diag_quote(out, cap, s, len, cap - 1);
+}
+
+static int classify(const struct jv *root, struct collect_event *out, struct diag *d)
+{
+    if (jv_type(root) != JV_OBJECT)
+        return diag_set(d, ERR_USAGE, "the event is an array: " EXPECTED);
+    const struct jv *source = jv_get(root, "source"), *type = jv_get(root, "detail-type");
+    const struct jv *action = jv_get(root, "action"), *job = jv_get(root, "job");
+    char a[QUOTE_MAX + 16], b[QUOTE_MAX + 16];
+    if (source || type) {
+        const char *s = jv_str(source, NULL), *t = jv_str(type, NULL);
+        if (s && t && strcmp(s, "aws.events") == 0 && strcmp(t, "Scheduled Event") == 0) {
+            out->trigger = COLLECT_TRIGGER_SCHEDULE;
+            copy_time(jv_get(root, "time"), out->time, sizeof out->time);
+            return ERR_OK;
+        }
+        describe(source, a, sizeof a);
+        describe(type, b, sizeof b);
+        return diag_set(d, ERR_USAGE,
+                        "the event has source '%s' and detail-type '%s', which is not a "
+                        "schedule: " EXPECTED,
+                        a, b);
+    }
+    if (action && job) {
+        const char *x = jv_str(action, NULL), *y = jv_str(job, NULL);
+        if (!x || !y || strcmp(x, y) != 0)
+            return diag_set(d, ERR_USAGE,
+                            "the event has both 'action' and 'job', and they differ: "
+                            "expected {\"action\":\"collect\"}");
+    }
+    if (action || job) {
+        const char *key = action ? "action" : "job";
+        const struct jv *v = action ? action : job;
+        const char *s = jv_str(v, NULL);
+        if (!s || strcmp(s, "collect") != 0) {
+            describe(v, a, sizeof a);
+            return diag_set(d, ERR_USAGE,
+                            "the event asks for %s '%s', which this function does not do: "
+                            "expected {\"%s\":\"collect\"}",
+                            key, a, key);
+        }
+        out->trigger = COLLECT_TRIGGER_ACTION;
+        copy_time(jv_get(root, "at"), out->time, sizeof out->time);
+        return ERR_OK;
+    }
+    if (jv_get(root, "httpMethod") || jv_get(root, "routeKey") || jv_get(root, "requestContext"))
+        return diag_set(
+            d, ERR_USAGE,
+            "the event is an API Gateway request (meant for the bot function?): " EXPECTED);
+    if (jv_get(root, "update_id"))
+        return diag_set(d, ERR_USAGE,
+                        "the event is a Telegram update (meant for the bot function?): " EXPECTED);
+    return diag_set(d, ERR_USAGE,
+                    "the event has none of 'source', 'detail-type' or 'action': " EXPECTED);
+}
+
+int collect_lambda_parse_event(const char *event, size_t len, struct collect_event *out,
+                               struct diag *d)
+{
+    memset(out, 0, sizeof *out);
+    struct jv *root;
+    int err = jv_parse(event, len, &root, d);
+    if (err)
+        return diag_prefix(d, ERR_PARSE, "the event is not JSON");
+    err = classify(root, out, d);
+    jv_free(root);
+    return err;
+}
+
+int collect_lambda_summary(struct buf *out, const struct collect_stats *st, int err,
+                           const char *message)
+{
+    char end[DATE_STRLEN + 1] = "";
+    if (st->end != INT32_MIN && st->end != 0)
+        date_format(st->end, end);
+    size_t errors = st->bars_bad + st->bars_duplicate + st->bars_conflict + st->symbols_no_data +
+                    st->symbols_failed + st->splits_conflict;
+    int rc = buf_printf(out, "{\"ok\":%s", err ? "false" : "true");
+    if (!rc && err) {
+        rc = buf_puts(out, ",\"error\":\"");
+        rc = rc ? rc : buf_json_escape(out, message ? message : "", message ? strlen(message) : 0);
+        rc = rc ? rc : buf_putc(out, '"');
+    }
+    if (!rc)
+        rc = buf_printf(out,
+                        ",\"end\":\"%s\",\"symbols\":%zu,\"symbols_up_to_date\":%zu,"
+                        "\"symbols_not_attempted\":%zu,\"bars_new\":%zu,\"bars_received\":%zu,"
+                        "\"splits_new\":%zu,\"requests\":%llu,\"retries\":%llu,\"errors\":%zu,"
+                        "\"duration_ms\":%lld}",
+                        end, st->symbols, st->symbols_current, st->symbols_not_attempted,
+                        st->bars_new, st->bars_received, st->splits_new,
+                        (unsigned long long)st->fetch.requests,
+                        (unsigned long long)st->fetch.retries, errors, (long long)st->elapsed_ms);
+    return rc;
+}

@@ -1,0 +1,52 @@
+/* collect_lambda.h - the collector as a Lambda function: which events start a collection,
+ * and the JSON summary it answers with.  Pure: no I/O.
+ *
+ * A collection is started by
+ *   - an EventBridge scheduled rule (SAM `Type: Schedule`):
+ *       {"version":"0","detail-type":"Scheduled Event","source":"aws.events",
+ *        "time":"2026-11-20T22:00:00Z",...}
+ *   - an EventBridge Scheduler schedule (SAM `Type: ScheduleV2`), which delivers its Input
+ *     as is: {"action":"collect"} or, with the context placeholder,
+ *     {"job":"collect","at":"<aws.scheduler.scheduled-time>"};
+ *   - the same object sent by hand (`aws lambda invoke`, `screener invoke`).
+ * Other members are ignored.  Anything else is refused with a message naming what was
+ * expected.
+ */
+#ifndef COLLECT_COLLECT_LAMBDA_H
+#define COLLECT_COLLECT_LAMBDA_H
+
+#include <stddef.h>
+
+#include "base/buf.h"
+#include "base/err.h"
+#include "collect/collector.h"
+
+enum collect_trigger {
+    COLLECT_TRIGGER_SCHEDULE, /* an EventBridge scheduled rule */
+    COLLECT_TRIGGER_ACTION,   /* {"action":"collect"} / {"job":"collect"}: Scheduler or manual */
+};
+
+struct collect_event {
+    enum collect_trigger trigger;
+    char time[64]; /* the rule's "time" or the Scheduler's "at" when given (for logs), or "" */
+};
+
+/* "schedule" or "action". */
+const char *collect_trigger_name(enum collect_trigger t);
+
+/* Classify an event.  ERR_PARSE (with line and column) when it is not JSON; ERR_USAGE when
+ * it is not one of the events above, the message saying what it looks like and what was
+ * expected. */
+int collect_lambda_parse_event(const char *event, size_t len, struct collect_event *out,
+                               struct diag *d);
+
+/* Append the run's summary as one JSON object:
+ *   {"ok":true,"end":"2026-11-20","symbols":1000,"symbols_up_to_date":0,
+ *    "symbols_not_attempted":0,"bars_new":1000,"bars_received":1000,"splits_new":0,
+ *    "requests":2,"retries":0,"errors":0,"duration_ms":812}
+ * with "error" (the message) after "ok" when err is not ERR_OK.  errors counts the data
+ * problems and the symbols given up (the Errors metric). */
+int collect_lambda_summary(struct buf *out, const struct collect_stats *st, int err,
+                           const char *message);
+
+#endif
