@@ -37,6 +37,9 @@ TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TEST_SUPPORT := $(wildcard tests/support/*.c)
 TEST_SUPPORT_OBJ := $(TEST_SUPPORT:%.c=$(BUILD)/%.o)
 
+TOOL_SRC := $(filter-out tools/tool.c,$(wildcard tools/*.c))
+TOOL_BIN := $(TOOL_SRC:tools/%.c=$(BUILD)/%)
+
 FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 FUZZ_REPLAY := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%-replay)
 
@@ -44,7 +47,7 @@ FUZZ_REPLAY := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%-replay)
 
 .PHONY: all test demo check format install uninstall clean deps sanitize fuzz bench help
 
-all: $(BIN) $(BUILD)/alpaca-sim $(BUILD)/fake-ssm $(BUILD)/fake-s3 $(BUILD)/fake-lambda
+all: $(BIN) $(TOOL_BIN)
 
 help:
 	@echo "make            build $(BIN)"
@@ -83,41 +86,18 @@ $(BUILD)/fuzz/%-replay: fuzz/%.c fuzz/replay.c $(LIB)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< fuzz/replay.c $(LIB) $(LDLIBS)
 
-# The Alpaca simulator as its own program, for tests that run it as a separate process.
-$(BUILD)/alpaca-sim: tools/alpaca-sim.c $(LIB)
+# The programs in tools/: the Alpaca simulator and the fakes of S3, SSM and the Lambda Runtime
+# API (run as separate processes by the end-to-end tests), and the SigV4 signer behind a
+# JSON-lines interface (the differential test against the official signer).
+$(TOOL_BIN): $(BUILD)/%: tools/%.c tools/tool.c tools/tool.h $(LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
-
-# The fake Lambda Runtime API, for the runtime loop's end-to-end tests.
-$(BUILD)/fake-lambda: tools/fake-lambda.c $(LIB)
-	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
-
-# The fake SSM Parameter Store, for tests that run it as a separate process.
-$(BUILD)/fake-ssm: tools/fake-ssm.c $(LIB)
-	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
-
-# The fake S3, for tests that run it as a separate process.
-$(BUILD)/fake-s3: tools/fake-s3.c $(LIB)
-	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
-
-# The SigV4 signer behind a JSON-lines interface, for the differential test (tests/e2e/sigv4.sh).
-$(BUILD)/sigv4-sign: tools/sigv4-sign.c $(LIB)
-	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) -Itools -MMD -MP $(LDFLAGS) -o $@ $< tools/tool.c $(LIB) $(LDLIBS)
 
 deps:
 	@scripts/deps.sh --build --test
 
-test: deps-test $(BIN) $(BUILD)/alpaca-sim $(BUILD)/fake-ssm $(BUILD)/fake-s3 $(BUILD)/sigv4-sign \
-	$(BUILD)/fake-lambda $(TEST_BIN) $(FUZZ_REPLAY)
+test: deps-test $(BIN) $(TOOL_BIN) $(TEST_BIN) $(FUZZ_REPLAY)
 	@BUILD=$(BUILD) tests/run.sh
 
 deps-test:

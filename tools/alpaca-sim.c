@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tool.h"
+
 #include "base/banned.h"
 
 static const char usage[] =
@@ -90,15 +92,6 @@ static const struct option options[] = {
     {NULL, 0, NULL, 0},
 };
 
-static int parse_num(const char *flag, const char *s, int64_t min, int64_t max, int64_t *out,
-                     struct diag *d)
-{
-    if (num_parse_int(s, strlen(s), out) != ERR_OK || *out < min || *out > max)
-        return diag_set(d, ERR_USAGE, "--%s: expected a whole number from %lld to %lld, got '%s'",
-                        flag, (long long)min, (long long)max, s);
-    return ERR_OK;
-}
-
 /* Growable arrays of the repeatable options. */
 struct lists {
     struct alpaca_sim_fault *faults;
@@ -108,15 +101,6 @@ struct lists {
     struct split *splits;
     size_t nsplits;
 };
-
-static int grow(void **v, size_t n, size_t size)
-{
-    void *p = realloc(*v, (n + 1) * size);
-    if (!p)
-        return ERR_NOMEM;
-    *v = p;
-    return ERR_OK;
-}
 
 static int parse_args(int argc, char **argv, struct alpaca_sim_opts *o, struct lists *l, int *help,
                       struct diag *d)
@@ -128,18 +112,18 @@ static int parse_args(int argc, char **argv, struct alpaca_sim_opts *o, struct l
     while (!err && (c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
         switch (c) {
         case OPT_PORT:
-            err = parse_num("port", optarg, 0, 65535, &v, d);
+            err = tool_parse_num("port", optarg, 0, 65535, &v, d);
             o->port = (int)v;
             break;
         case OPT_SYMBOLS:
-            err = parse_num("symbols", optarg, 1, 100000, &v, d);
+            err = tool_parse_num("symbols", optarg, 1, 100000, &v, d);
             o->nsymbols = (size_t)v;
             break;
         case OPT_YEARS:
-            err = parse_num("years", optarg, 1, 50, &years, d);
+            err = tool_parse_num("years", optarg, 1, 50, &years, d);
             break;
         case OPT_SEED:
-            err = parse_num("seed", optarg, 0, INT64_MAX, &v, d);
+            err = tool_parse_num("seed", optarg, 0, INT64_MAX, &v, d);
             o->seed = (uint64_t)v;
             break;
         case OPT_LAST_DAY:
@@ -147,7 +131,7 @@ static int parse_args(int argc, char **argv, struct alpaca_sim_opts *o, struct l
                 err = diag_set(d, ERR_USAGE, "--last-day: expected YYYY-MM-DD, got '%s'", optarg);
             break;
         case OPT_PAGE_SIZE:
-            err = parse_num("page-size", optarg, 1, 10000, &v, d);
+            err = tool_parse_num("page-size", optarg, 1, 10000, &v, d);
             o->page_size = (size_t)v;
             break;
         case OPT_RATE_LIMIT:
@@ -168,15 +152,15 @@ static int parse_args(int argc, char **argv, struct alpaca_sim_opts *o, struct l
                     diag_set(d, ERR_USAGE, "--auth-status: expected 401 or 403, got '%s'", optarg);
             break;
         case OPT_MAX_URL:
-            err = parse_num("max-url", optarg, 16, 1 << 20, &v, d);
+            err = tool_parse_num("max-url", optarg, 16, 1 << 20, &v, d);
             o->max_url = (size_t)v;
             break;
         case OPT_SLOW_MS:
-            err = parse_num("slow-ms", optarg, 0, 3600000, &v, d);
+            err = tool_parse_num("slow-ms", optarg, 0, 3600000, &v, d);
             o->slow_ms = v;
             break;
         case OPT_FAULT:
-            err = grow((void **)&l->faults, l->nfaults, sizeof *l->faults);
+            err = tool_grow((void **)&l->faults, l->nfaults, sizeof *l->faults);
             if (!err && alpaca_sim_fault_parse(optarg, &l->faults[l->nfaults], d) != ERR_OK)
                 err = diag_prefix(d, ERR_USAGE, "--fault");
             if (!err)
@@ -190,12 +174,12 @@ static int parse_args(int argc, char **argv, struct alpaca_sim_opts *o, struct l
                 err = diag_set(d, ERR_USAGE, "--missing: '%s' is not a symbol", optarg);
                 break;
             }
-            err = grow((void **)&l->missing, l->nmissing, sizeof *l->missing);
+            err = tool_grow((void **)&l->missing, l->nmissing, sizeof *l->missing);
             if (!err)
                 l->missing[l->nmissing++] = optarg;
             break;
         case OPT_SPLIT:
-            err = grow((void **)&l->splits, l->nsplits, sizeof *l->splits);
+            err = tool_grow((void **)&l->splits, l->nsplits, sizeof *l->splits);
             if (!err && alpaca_sim_split_parse(optarg, &l->splits[l->nsplits], d) != ERR_OK)
                 err = diag_prefix(d, ERR_USAGE, "--split");
             if (!err)
@@ -257,23 +241,14 @@ int main(int argc, char **argv)
         status = 2;
         goto out;
     }
-    /* Block the stop signals before any thread starts, so that they all inherit the mask and
-     * the signal is taken here by sigwait. */
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    tool_block_stop_signals();
     int port;
     err = alpaca_sim_start(&o, &sim, &port, &d);
     if (err) {
         fprintf(stderr, "alpaca-sim: %s\n", d.text);
         goto out;
     }
-    printf("listening on 127.0.0.1:%d\n", port);
-    fflush(stdout);
-    int sig;
-    sigwait(&stop, &sig);
+    int sig = tool_serve_until_stopped(port);
     log_info("alpaca-sim stopping", LF_INT("signal", sig));
     alpaca_sim_stop(sim);
     status = 0;

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tool.h"
+
 #include "base/banned.h"
 
 static const char usage[] =
@@ -63,15 +65,6 @@ static const struct option options[] = {
     {NULL, 0, NULL, 0},
 };
 
-static int parse_num(const char *flag, const char *s, int64_t min, int64_t max, int64_t *out,
-                     struct diag *d)
-{
-    if (num_parse_int(s, strlen(s), out) != ERR_OK || *out < min || *out > max)
-        return diag_set(d, ERR_USAGE, "--%s: expected a whole number from %lld to %lld, got '%s'",
-                        flag, (long long)min, (long long)max, s);
-    return ERR_OK;
-}
-
 /* The events read from --event files, owned here. */
 struct events {
     char **v;
@@ -104,7 +97,7 @@ static int parse_args(int argc, char **argv, struct lambda_fake_opts *o, struct 
     while (!err && (c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
         switch (c) {
         case OPT_PORT:
-            err = parse_num("port", optarg, 0, 65535, &v, d);
+            err = tool_parse_num("port", optarg, 0, 65535, &v, d);
             o->port = (int)v;
             break;
         case OPT_EVENT:
@@ -114,21 +107,21 @@ static int parse_args(int argc, char **argv, struct lambda_fake_opts *o, struct 
             o->events_dir = optarg;
             break;
         case OPT_TIMEOUT_MS:
-            err = parse_num("timeout-ms", optarg, 1, 86400000, &o->timeout_ms, d);
+            err = tool_parse_num("timeout-ms", optarg, 1, 86400000, &o->timeout_ms, d);
             break;
         case OPT_NEXT_DELAY_MS:
-            err = parse_num("next-delay-ms", optarg, 0, 3600000, &o->next_delay_ms, d);
+            err = tool_parse_num("next-delay-ms", optarg, 0, 3600000, &o->next_delay_ms, d);
             break;
         case OPT_WHEN_EMPTY:
-            err = parse_num("when-empty", optarg, 200, 599, &v, d);
+            err = tool_parse_num("when-empty", optarg, 200, 599, &v, d);
             o->empty_status = (int)v;
             break;
         case OPT_FAIL_NEXT:
-            err = parse_num("fail-next", optarg, 1, INT64_MAX, &v, d);
+            err = tool_parse_num("fail-next", optarg, 1, INT64_MAX, &v, d);
             o->fail_next = (uint64_t)v;
             break;
         case OPT_FAIL_POST:
-            err = parse_num("fail-post", optarg, 1, INT64_MAX, &v, d);
+            err = tool_parse_num("fail-post", optarg, 1, INT64_MAX, &v, d);
             o->fail_post = (uint64_t)v;
             break;
         case OPT_LOG_LEVEL: {
@@ -177,13 +170,7 @@ int main(int argc, char **argv)
         status = 2;
         goto out;
     }
-    /* Block the stop signals before any thread starts, so that they all inherit the mask and
-     * the signal is taken here by sigwait. */
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    tool_block_stop_signals();
     struct lambda_fake *f;
     int port;
     err = lambda_fake_start(&o, &f, &port, &d);
@@ -191,10 +178,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "fake-lambda: %s\n", d.text);
         goto out;
     }
-    printf("listening on 127.0.0.1:%d\n", port);
-    fflush(stdout);
-    int sig;
-    sigwait(&stop, &sig);
+    tool_serve_until_stopped(port);
     lambda_fake_stop(f);
     status = 0;
 out:

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tool.h"
+
 #include "base/banned.h"
 
 #define BUCKETS_MAX 16
@@ -68,15 +70,6 @@ static const struct option options[] = {
     {NULL, 0, NULL, 0},
 };
 
-static int parse_num(const char *flag, const char *s, int64_t min, int64_t max, int64_t *out,
-                     struct diag *d)
-{
-    if (num_parse_int(s, strlen(s), out) != ERR_OK || strchr(s, '.') || *out < min || *out > max)
-        return diag_set(d, ERR_USAGE, "--%s: expected a whole number from %lld to %lld, got '%s'",
-                        flag, (long long)min, (long long)max, s);
-    return ERR_OK;
-}
-
 static int from_env(const char *flag, const char *var, const char **out, struct diag *d)
 {
     const char *v = getenv(var);
@@ -100,7 +93,7 @@ static int parse_args(int argc, char **argv, struct s3_fake_opts *o, struct list
     while (!err && (c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
         switch (c) {
         case OPT_PORT:
-            err = parse_num("port", optarg, 0, 65535, &v, d);
+            err = tool_parse_num("port", optarg, 0, 65535, &v, d);
             o->port = (int)v;
             break;
         case OPT_BUCKET:
@@ -122,7 +115,7 @@ static int parse_args(int argc, char **argv, struct s3_fake_opts *o, struct list
             err = from_env("token-env", optarg, &o->session_token, d);
             break;
         case OPT_MAX_KEYS:
-            err = parse_num("max-keys", optarg, 1, 1000, &v, d);
+            err = tool_parse_num("max-keys", optarg, 1, 1000, &v, d);
             o->max_keys = (size_t)v;
             break;
         case OPT_NO_VERIFY:
@@ -185,23 +178,14 @@ int main(int argc, char **argv)
     }
     log_add_secret(o.secret_access_key);
     log_add_secret(o.session_token);
-    /* Block the stop signals before any thread starts, so that they all inherit the mask and
-     * the signal is taken here by sigwait. */
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    tool_block_stop_signals();
     struct s3_fake *f;
     int port;
     if (s3_fake_start(&o, &f, &port, &d) != ERR_OK) {
         fprintf(stderr, "fake-s3: %s\n", d.text);
         return 1;
     }
-    printf("listening on 127.0.0.1:%d\n", port);
-    fflush(stdout);
-    int sig;
-    sigwait(&stop, &sig);
+    int sig = tool_serve_until_stopped(port);
     log_info("fake-s3 stopping", LF_INT("signal", sig));
     s3_fake_stop(f);
     return 0;

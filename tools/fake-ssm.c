@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tool.h"
+
 #include "base/banned.h"
 
 static const char usage[] =
@@ -64,24 +66,6 @@ static const struct option options[] = {
     {NULL, 0, NULL, 0},
 };
 
-static int parse_num(const char *flag, const char *s, int64_t min, int64_t max, int64_t *out,
-                     struct diag *d)
-{
-    if (num_parse_int(s, strlen(s), out) != ERR_OK || *out < min || *out > max)
-        return diag_set(d, ERR_USAGE, "--%s: expected a whole number from %lld to %lld, got '%s'",
-                        flag, (long long)min, (long long)max, s);
-    return ERR_OK;
-}
-
-static int grow(void **v, size_t n, size_t size)
-{
-    void *p = realloc(*v, (n + 1) * size);
-    if (!p)
-        return ERR_NOMEM;
-    *v = p;
-    return ERR_OK;
-}
-
 struct lists {
     struct ssm_fake_param *params;
     size_t nparams;
@@ -98,23 +82,23 @@ static int parse_args(int argc, char **argv, struct ssm_fake_opts *o, struct lis
     while (!err && (c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
         switch (c) {
         case OPT_PARAM:
-            err = grow((void **)&l->params, l->nparams, sizeof *l->params);
+            err = tool_grow((void **)&l->params, l->nparams, sizeof *l->params);
             if (!err && ssm_fake_param_parse(optarg, &l->params[l->nparams], d) != ERR_OK)
                 err = diag_prefix(d, ERR_USAGE, "--param");
             if (!err)
                 l->nparams++;
             break;
         case OPT_DENY:
-            err = grow((void **)&l->deny, l->ndeny, sizeof *l->deny);
+            err = tool_grow((void **)&l->deny, l->ndeny, sizeof *l->deny);
             if (!err)
                 l->deny[l->ndeny++] = optarg;
             break;
         case OPT_THROTTLE:
-            err = parse_num("throttle", optarg, 0, 1000000, &v, d);
+            err = tool_parse_num("throttle", optarg, 0, 1000000, &v, d);
             o->throttle = (uint64_t)v;
             break;
         case OPT_FAIL500:
-            err = parse_num("fail500", optarg, 0, 1000000, &v, d);
+            err = tool_parse_num("fail500", optarg, 0, 1000000, &v, d);
             o->fail500 = (uint64_t)v;
             break;
         case OPT_KEY_ID:
@@ -130,7 +114,7 @@ static int parse_args(int argc, char **argv, struct ssm_fake_opts *o, struct lis
             o->region = optarg;
             break;
         case OPT_PORT:
-            err = parse_num("port", optarg, 0, 65535, &v, d);
+            err = tool_parse_num("port", optarg, 0, 65535, &v, d);
             o->port = (int)v;
             break;
         case OPT_LOG_LEVEL: {
@@ -185,13 +169,7 @@ int main(int argc, char **argv)
         status = 2;
         goto out;
     }
-    /* Block the stop signals before any thread starts, so that they all inherit the mask and
-     * the signal is taken here by sigwait. */
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    tool_block_stop_signals();
     int port;
     err = ssm_fake_start(&o, &fake, &port, &d);
     if (err) {
@@ -200,10 +178,7 @@ int main(int argc, char **argv)
     }
     log_info("fake SSM ready", LF_INT("parameters", o.nparams), LF_INT("denied", o.ndeny),
              LF_INT("throttle", o.throttle), LF_INT("fail500", o.fail500));
-    printf("listening on 127.0.0.1:%d\n", port);
-    fflush(stdout);
-    int sig;
-    sigwait(&stop, &sig);
+    int sig = tool_serve_until_stopped(port);
     log_info("fake-ssm stopping", LF_INT("signal", sig));
     ssm_fake_stop(fake);
     status = 0;
