@@ -142,10 +142,10 @@ static int load_from_ssm(unsigned ask, struct diag *d)
 
 int secrets_load(unsigned want, struct diag *d)
 {
-    unsigned todo = want & SECRETS_ALL & ~cache.resolved, ask = 0;
+    unsigned unresolved = want & SECRETS_ALL & ~cache.resolved, ask = 0;
     size_t from_env = 0, from_ssm = 0;
     for (int i = 0; i < SECRET_COUNT_; i++) {
-        if (!(todo & SECRET_BIT(i)))
+        if (!(unresolved & SECRET_BIT(i)))
             continue;
         const char *v = env_value(table[i].env);
         if (v) {
@@ -167,7 +167,7 @@ int secrets_load(unsigned want, struct diag *d)
         for (int i = 0; i < SECRET_COUNT_; i++)
             from_ssm += (ask & SECRET_BIT(i)) && cache.source[i] == SECRET_SOURCE_SSM;
     }
-    if (todo)
+    if (unresolved)
         log_info("secrets resolved", LF_INT("from_environment", from_env),
                  LF_INT("from_ssm", from_ssm), LF_BOOL("ssm_asked", ask != 0));
     return ERR_OK;
