@@ -1,5 +1,6 @@
 /* screener universe - fetch the Russell 1000 holdings and keep them as the default universe. */
 #include "app/app.h"
+#include "aws/secrets.h"
 #include "base/log.h"
 #include "codec/json.h"
 #include "collect/universe.h"
@@ -95,10 +96,15 @@ static int known(void *ctx, const char *symbol)
 
 static int load_assets(struct http_client *http, struct assets *as, struct diag *d)
 {
-    const char *key = getenv("APCA_API_KEY_ID"), *secret = getenv("APCA_API_SECRET_KEY");
-    if (!key || !*key || !secret || !*secret)
+    /* The Alpaca key as `collect` finds it: the environment, then SSM where that is on.
+     * Without one, the built-in share-class table is all there is (ERR_NOTFOUND). */
+    const char *key = NULL, *secret = NULL;
+    int err = secrets_load(SECRETS_ALPACA, d);
+    if (err)
+        return err;
+    if (secrets_get(SECRET_ALPACA_KEY_ID, &key, d) ||
+        secrets_get(SECRET_ALPACA_SECRET_KEY, &secret, d))
         return ERR_NOTFOUND;
-    log_add_secret(secret);
     const char *base = getenv("APCA_API_BASE_URL");
     char url[1024], h1[300], h2[300];
     snprintf(url, sizeof url, "%s/v2/assets?status=active&asset_class=us_equity",
@@ -107,7 +113,7 @@ static int load_assets(struct http_client *http, struct assets *as, struct diag 
     snprintf(h2, sizeof h2, "APCA-API-SECRET-KEY: %s", secret);
     const char *headers[] = {h1, h2};
     struct got g = {0};
-    int err = get(http, url, headers, 2, &g, d);
+    err = get(http, url, headers, 2, &g, d);
     struct jv *root = NULL;
     if (!err)
         err = jv_parse(g.body.data, g.body.len, &root, d);
