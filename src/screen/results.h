@@ -1,0 +1,119 @@
+/* results.h - what a collection leaves for readers (the bot, downloads, spreadsheets).
+ *
+ * Layout in the store (SPEC 4), every file CSV with a header row or small JSON:
+ *   results/screen/YYYY/YYYY-MM-DD.csv  the full ranked screen of a date (by drawdown, every
+ *                                       eligible symbol), columns as `screener screen --format
+ *                                       csv`: date,rank,symbol,close,peak,peak_date,
+ *                                       drawdown_pct,days_since_peak,change_pct,volume
+ *   results/screen/latest.csv           the same file for the newest screened date (a stable
+ *                                       name for download links)
+ *   results/top_candidates.csv          the top candidates of every date screened so far: the
+ *                                       appended history, same columns, ascending by date then
+ *                                       rank
+ *   results/closes.csv                  symbol,date,closes: each screened symbol's last
+ *                                       RESULTS_CLOSES closes (split-adjusted as of date,
+ *                                       ';'-separated, oldest first) for sparklines
+ *   results/bars-1y.csv                 the bar archive of the last year (date,symbol,open,...
+ *                                       as the bar CSV), split-adjusted as stored: raw
+ *   results/last_run.json               the last collection: when, what, how it went
+ *
+ * Every write is one atomic put; the history is read, merged and written back conditionally
+ * (If-Match, or create-if-absent), retried when another writer got there first, so two runs
+ * never lose each other's dates.  Rewriting the same date replaces that date's rows: the
+ * files are derived from the bars and a rerun after a late bar corrects them.
+ *
+ * Readers validate what they read like any outside input and name the object, line and field
+ * of anything wrong.
+ */
+#ifndef SCREEN_RESULTS_H
+#define SCREEN_RESULTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "screen/screen.h"
+#include "store/barstore.h"
+#include "store/objstore.h"
+
+#define RESULTS_LATEST_KEY  "results/screen/latest.csv"
+#define RESULTS_TOP_KEY     "results/top_candidates.csv"
+#define RESULTS_CLOSES_KEY  "results/closes.csv"
+#define RESULTS_BARS1Y_KEY  "results/bars-1y.csv"
+#define RESULTS_RUN_KEY     "results/last_run.json"
+#define RESULTS_CLOSES      60 /* closes kept per symbol for sparklines */
+#define RESULTS_TOP_DEFAULT 10 /* candidates per date in the history */
+
+/* "results/screen/2024/2024-11-22.csv" into key (OBJ_KEY_MAX). */
+void results_screen_key(int32_t date, char *key);
+
+/* A ranked screen in memory. */
+struct results_screen {
+    int32_t date;
+    struct screen_row *rows; /* ascending by rank */
+    size_t n, cap;
+};
+
+void results_screen_release(struct results_screen *s);
+
+/* Write the full ranked screen of date (rows ascending by rank, all of the same date): the
+ * dated file, and latest.csv too when latest is non-zero. */
+int results_write_screen(struct objstore *os, int32_t date, const struct screen_row *rows,
+                         size_t n, int latest, struct diag *d);
+
+/* Read a date's screen (date == 0: latest.csv).  ERR_NOTFOUND when there is none. */
+int results_read_screen(struct objstore *os, int32_t date, struct results_screen *out,
+                        struct diag *d);
+
+/* Parse a screen CSV (the format above; name is for messages).  Rows are appended to out and
+ * must all carry one date, which goes to out->date. */
+int results_parse_screen(const char *name, const char *data, size_t len,
+                         struct results_screen *out, struct diag *d);
+
+/* Put the first `top` rows of a date's screen into the history, replacing that date's rows if
+ * it already had some. */
+int results_append_top(struct objstore *os, int32_t date, const struct screen_row *rows,
+                       size_t n, size_t top, struct diag *d);
+
+/* The whole history, ascending by date then rank (dates of any number of rows). */
+struct results_history {
+    struct screen_row *rows;
+    size_t n, cap;
+};
+
+void results_history_release(struct results_history *h);
+int results_read_top(struct objstore *os, struct results_history *out, struct diag *d);
+int results_parse_top(const char *name, const char *data, size_t len, struct results_history *out,
+                      struct diag *d);
+
+/* One symbol's recent closes (oldest first, at most RESULTS_CLOSES) and the date of the last
+ * one.  ERR_NOTFOUND when the file or the symbol is absent. */
+struct results_closes {
+    int32_t date;
+    double closes[RESULTS_CLOSES];
+    size_t n;
+};
+
+int results_read_closes(struct objstore *os, const char *symbol, struct results_closes *out,
+                        struct diag *d);
+
+/* Write closes.csv and bars-1y.csv as of date from the bar store (reads the last year). */
+int results_write_exports(struct objstore *os, struct barstore *bs, int32_t date,
+                          struct diag *d);
+
+/* The last collection run. */
+struct results_run {
+    int64_t finished_ms; /* Unix milliseconds */
+    int32_t date;        /* newest stored trading day after the run (0: none) */
+    int32_t end;         /* last trading day asked for */
+    int complete;        /* 1 when nothing is left for a rerun */
+    uint64_t symbols, symbols_fetched, symbols_failed;
+    uint64_t bars_new, requests, retries, errors;
+    int64_t duration_ms;
+    char error[256]; /* "" when none; never a secret */
+};
+
+int results_write_run(struct objstore *os, const struct results_run *r, struct diag *d);
+/* ERR_NOTFOUND when no run was recorded. */
+int results_read_run(struct objstore *os, struct results_run *out, struct diag *d);
+
+#endif
