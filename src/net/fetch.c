@@ -18,6 +18,7 @@ struct item {
     char *body;
     size_t body_len;
     fetch_accept_fn accept;
+    fetch_retry_after_fn retry_after;
     fetch_done_fn done;
     void *ctx;
     int attempts;   /* attempts started */
@@ -149,6 +150,7 @@ int fetch_submit(struct fetch *f, const struct fetch_req *r, struct diag *d)
         return diag_set(d, ERR_NOMEM, "out of memory");
     }
     it->accept = r->accept;
+    it->retry_after = r->retry_after;
     it->done = r->done;
     it->ctx = r->ctx;
     it->not_before_ms = INT64_MIN;
@@ -295,9 +297,12 @@ static void on_http_done(void *ctx, int err, struct http_response *resp, const s
         }
     } else if (resp->status == 429) {
         f->stats.rate_limited++;
+        delay = -1;
         if (resp->retry_after_s != HTTP_HEADER_ABSENT)
             delay = resp->retry_after_s * 1000;
-        else if (resp->ratelimit_reset != HTTP_HEADER_ABSENT)
+        else if (it->retry_after)
+            delay = it->retry_after(it->ctx, resp);
+        if (delay < 0 && resp->ratelimit_reset != HTTP_HEADER_ABSENT)
             delay = resp->ratelimit_reset * 1000 - clock_wall_ms();
         if (delay <= 0 || delay > 3600 * 1000)
             delay = fetch_backoff_ms(f->o.backoff_base_ms, f->o.backoff_max_ms, it->rate_waits + 1,

@@ -52,6 +52,11 @@ struct fetch_stats {
 /* Check a 2xx response; a non-zero return (with d set) makes it a transient failure. */
 typedef int (*fetch_accept_fn)(void *ctx, const struct http_response *resp, struct diag *d);
 
+/* For APIs that say how long to wait in the body of a 429 (Telegram's
+ * parameters.retry_after) rather than in a header: the wait in milliseconds, or a negative
+ * value when the body does not say.  A Retry-After header, when present, wins. */
+typedef int64_t (*fetch_retry_after_fn)(void *ctx, const struct http_response *resp);
+
 /* The final outcome: ERR_OK for an accepted 2xx; ERR_AUTH for 401/403; ERR_INVALID for any
  * other 4xx; ERR_RATELIMIT, ERR_UNAVAILABLE (5xx), ERR_TIMEOUT, ERR_NETWORK or the accept
  * function's error when the retries ran out; ERR_TOOBIG.  resp is the last response (status
@@ -65,7 +70,8 @@ struct fetch_req {
     size_t nheaders;
     const void *body;
     size_t body_len;
-    fetch_accept_fn accept; /* optional */
+    fetch_accept_fn accept;           /* optional */
+    fetch_retry_after_fn retry_after; /* optional */
     fetch_done_fn done;
     void *ctx;
 };

@@ -73,3 +73,10 @@ int objstore_del(struct objstore *os, const char *key, struct diag *d)
     int err = check_key(os, key, d);
     return err ? err : os->ops->del(os, key, d);
 }
+
+int objstore_link(struct objstore *os, const char *key, int64_t expires_s, struct buf *out,
+                  struct diag *d)
+{
+    int err = check_key(os, key, d);
+    return err ? err : os->ops->link(os, key, expires_s, out, d);
+}

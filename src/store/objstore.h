@@ -15,6 +15,7 @@
 #define STORE_OBJSTORE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/buf.h"
 #include "base/err.h"
@@ -35,6 +36,8 @@ struct objstore_ops {
                enum obj_put_mode mode, const char *if_match, struct diag *d);
     int (*list)(struct objstore *os, const char *prefix, struct strvec *keys, struct diag *d);
     int (*del)(struct objstore *os, const char *key, struct diag *d);
+    int (*link)(struct objstore *os, const char *key, int64_t expires_s, struct buf *out,
+                struct diag *d);
     void (*free)(struct objstore *os);
 };
 
@@ -56,6 +59,12 @@ int objstore_put(struct objstore *os, const char *key, const void *data, size_t 
 /* All keys starting with prefix, sorted. */
 int objstore_list(struct objstore *os, const char *prefix, struct strvec *keys, struct diag *d);
 int objstore_del(struct objstore *os, const char *key, struct diag *d);
+
+/* A link to download an object, appended to out: on S3 a presigned GET URL valid expires_s
+ * seconds (anyone holding it can download the object until then), locally the file's
+ * absolute path as a file:// URL.  ERR_NOTFOUND when the object does not exist. */
+int objstore_link(struct objstore *os, const char *key, int64_t expires_s, struct buf *out,
+                  struct diag *d);
 
 /* 1 when key is a valid object key: 1..OBJ_KEY_MAX-1 bytes of printable ASCII, no leading or
  * trailing '/', no empty, "." or ".." segment, no segment starting with '.' (reserved for

@@ -344,12 +344,29 @@ static void local_free(struct objstore *os)
     free(os);
 }
 
+static int local_link(struct objstore *os, const char *key, int64_t expires_s, struct buf *out,
+                      struct diag *d)
+{
+    struct local *l = (struct local *)os;
+    char path[PATH_MAX], abs[PATH_MAX];
+    int err = path_of(l, key, path, d);
+    if (err)
+        return err;
+    if (!realpath(path, abs)) {
+        if (errno == ENOENT)
+            return diag_set(d, ERR_NOTFOUND, "store '%s': no object '%s'", l->root, key);
+        return sys_err(d, "resolve", path, errno);
+    }
+    return buf_printf(out, "file://%s", abs) ? diag_set(d, ERR_NOMEM, "out of memory") : ERR_OK;
+}
+
 static const struct objstore_ops local_ops = {
     .scheme = "file",
     .get = local_get,
     .put = local_put,
     .list = local_list,
     .del = local_del,
+    .link = local_link,
     .free = local_free,
 };
 

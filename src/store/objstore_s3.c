@@ -150,6 +150,20 @@ static int s3store_del(struct objstore *os, const char *key, struct diag *d)
     return err;
 }
 
+static int s3store_link(struct objstore *os, const char *key, int64_t expires_s, struct buf *out,
+                        struct diag *d)
+{
+    struct s3store *st = (struct s3store *)os;
+    char k[S3_KEY_MAX + 1], tag[S3_ETAG_MAX];
+    int err = full_key(st, key, k, d);
+    /* A link to nothing would be a 404 page for the user: make sure it is there. */
+    if (!err)
+        err = s3_head_object(st->s3, st->bucket, k, tag, d);
+    if (!err)
+        err = s3_presign_get(st->s3, st->bucket, k, expires_s, 0, out, d);
+    return err;
+}
+
 static void s3store_free(struct objstore *os)
 {
     struct s3store *st = (struct s3store *)os;
@@ -163,6 +177,7 @@ static const struct objstore_ops s3_ops = {
     .put = s3store_put,
     .list = s3store_list,
     .del = s3store_del,
+    .link = s3store_link,
     .free = s3store_free,
 };
 
