@@ -1,0 +1,718 @@
+/* bot.c - the bot's commands. */
+#include "bot/bot.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/calendar.h"
+#include "base/clock.h"
+#include "base/date.h"
+#include "base/log.h"
+#include "bot/format.h"
+#include "bot/subscribers.h"
+#include "screen/results.h"
+#include "store/barstore.h"
+
+#include "base/banned.h"
+
+/* New York minute from which a trading day's bar is final (the collector's default). */
+#define SETTLE_MINUTE (16 * 60 + 20)
+/* Leave room for Telegram's counting of what the splitter cannot see. */
+#define SPLIT_BUDGET 4000
+
+const struct bot_command bot_commands[] = {
+    {"screen", "[N]", "Worst 180-day drawdowns (default 10)", 0},
+    {"drops", "[N]", "Worst one-day drops (default 10)", 0},
+    {"stock", "SYMBOL", "One stock: close, peak, drawdown, rank, 60-day sparkline", 0},
+    {"history", "[N]", "Top candidates of the last N days and how they did since", 0},
+    {"download", "", "Links to the latest screen, the history and a year of bars (CSV)", 0},
+    {"subscribe", "", "Get the top 10 after each daily collection", 0},
+    {"unsubscribe", "", "Stop the daily push", 0},
+    {"portfolio", "", "Positions, returns and where they rank today", 1},
+    {"account", "", "Equity, cash, buying power, day P/L", 1},
+    {"monitor", "", "Sell signal: top 5 positions vs the profit target", 1},
+    {"stats", "", "Last collection: when, how much, errors, data freshness", 1},
+    {"trigger", "", "Start a collection now", 1},
+    {"help", "", "What the bot can do", 0},
+    {"start", "", "Welcome", 0},
+};
+const size_t bot_ncommands = sizeof bot_commands / sizeof bot_commands[0];
+
+int bot_commands_json(struct buf *out)
+{
+    int err = buf_puts(out, "{\"commands\":[");
+    for (size_t i = 0; i < bot_ncommands && !err; i++) {
+        if (strcmp(bot_commands[i].name, "start") == 0)
+            continue; /* Telegram's own button */
+        err = buf_printf(out, "%s{\"command\":\"%s\",\"description\":\"", i ? "," : "",
+                         bot_commands[i].name);
+        if (!err)
+            err = buf_json_escape(out, bot_commands[i].description,
+                                  strlen(bot_commands[i].description));
+        if (!err)
+            err = buf_puts(out, "\"}");
+    }
+    return err ? err : buf_puts(out, "]}");
+}
+
+void bot_reply_init(struct bot_reply *r)
+{
+    memset(r, 0, sizeof *r);
+    strvec_init(&r->texts);
+    r->action = "none";
+}
+
+void bot_reply_release(struct bot_reply *r)
+{
+    strvec_release(&r->texts);
+}
+
+/* ---- helpers ---- */
+
+struct ctx {
+    const struct bot_opts *o;
+    const struct tg_update *u;
+    struct buf *out;
+};
+
+static int64_t now_ms(const struct bot_opts *o)
+{
+    return o->now_ms ? o->now_ms : clock_wall_ms();
+}
+
+static const struct bot_command *find_command(const char *name)
+{
+    for (size_t i = 0; i < bot_ncommands; i++)
+        if (strcmp(bot_commands[i].name, name) == 0)
+            return &bot_commands[i];
+    return NULL;
+}
+
+static int chat_allowed(const struct bot_opts *o, int64_t chat)
+{
+    for (size_t i = 0; i < o->nallowed; i++)
+        if (o->allowed_chats[i] == chat)
+            return 1;
+    return 0;
+}
+
+/* "[N]": a count in [1, max], default def; -1 when args are not one. */
+static long parse_count(const char *args, long def, long max)
+{
+    if (!args[0])
+        return def;
+    char *end;
+    long v = strtol(args, &end, 10);
+    if (end == args || *end || v < 1 || v > max)
+        return -1;
+    return v;
+}
+
+static void fmt_pct(char *out, size_t cap, double v)
+{
+    if (isnan(v))
+        snprintf(out, cap, "n/a");
+    else
+        snprintf(out, cap, "%+.1f%%", v);
+}
+
+/* Reading stored results failed: say so to the user, log the detail. */
+static int stored_problem(struct ctx *c, int err, const struct diag *d, const char *what)
+{
+    if (err == ERR_NOTFOUND)
+        return buf_printf(c->out,
+                          "No %s yet: the collector has not produced one. Try again after "
+                          "the next collection (/stats shows the last run).",
+                          what);
+    log_error("bot: stored results could not be read", LF_STR("what", what),
+              LF_STR("error", d->text));
+    return buf_printf(c->out, "Sorry, the %s could not be read just now. Please try again later.",
+                      what);
+}
+
+static int held(char **holdings, size_t n, const char *symbol)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(holdings[mid], symbol);
+        if (c == 0)
+            return 1;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
+}
+
+/* ---- /screen and /drops ---- */
+
+static int cmp_change(const void *a, const void *b)
+{
+    const struct screen_row *x = a, *y = b;
+    int xn = isnan(x->change_pct), yn = isnan(y->change_pct);
+    if (xn != yn)
+        return xn - yn;
+    if (!xn && x->change_pct != y->change_pct)
+        return x->change_pct < y->change_pct ? -1 : 1;
+    return strcmp(x->symbol, y->symbol);
+}
+
+static int table(struct ctx *c, int drops)
+{
+    long n = parse_count(c->u->args, BOT_SCREEN_DEFAULT, BOT_SCREEN_MAX);
+    if (n < 0)
+        return buf_printf(c->out, "Usage: /%s [N], N from 1 to %d (default %d).",
+                          drops ? "drops" : "screen", BOT_SCREEN_MAX, BOT_SCREEN_DEFAULT);
+    struct results_screen s = {0};
+    struct diag d = {{0}};
+    int err = results_read_screen(c->o->os, 0, &s, &d);
+    if (err) {
+        results_screen_release(&s);
+        return stored_problem(c, err, &d, "screen");
+    }
+    char **hold = NULL;
+    size_t nhold = 0;
+    if (c->o->hooks.holdings && c->o->hooks.holdings(c->o->hooks.ctx, &hold, &nhold, &d) != ERR_OK) {
+        log_warn("bot: holdings unavailable", LF_STR("error", d.text));
+        hold = NULL;
+        nhold = 0;
+    }
+    size_t shown = 0;
+    if (drops) {
+        qsort(s.rows, s.n, sizeof *s.rows, cmp_change);
+        while (shown < s.n && !isnan(s.rows[shown].change_pct))
+            shown++;
+    } else {
+        shown = s.n;
+    }
+    if ((size_t)n < shown)
+        shown = (size_t)n;
+    char day[DATE_STRLEN + 1];
+    date_format(s.date, day);
+    int e = buf_printf(c->out, "<b>%s</b> · %s · %zu ranked\n<pre>",
+                       drops ? "Worst one-day drops" : "Worst 180-day drawdowns", day, s.n);
+    e = e ? e
+          : buf_printf(c->out, drops ? "  # Symbol      Close   Change Drawdown\n"
+                                     : "  # Symbol      Close Drawdown  Days\n");
+    for (size_t i = 0; i < shown && !e; i++) {
+        const struct screen_row *r = &s.rows[i];
+        char dd[16], ch[16], sym[BAR_SYMBOL_MAX * 6 + 8];
+        fmt_pct(dd, sizeof dd, r->drawdown_pct);
+        fmt_pct(ch, sizeof ch, r->change_pct);
+        struct buf sb = BUF_INIT(sizeof sym - 1);
+        e = fmt_html(&sb, r->symbol);
+        snprintf(sym, sizeof sym, "%s%s", sb.data ? sb.data : "", held(hold, nhold, r->symbol) ? "*" : "");
+        buf_release(&sb);
+        if (!e && drops)
+            e = buf_printf(c->out, "%3zu %-8s %9.2f %8s %8s\n", i + 1, sym, r->close, ch, dd);
+        else if (!e)
+            e = buf_printf(c->out, "%3d %-8s %9.2f %8s %5d\n", r->rank, sym, r->close, dd,
+                           r->days_since_peak);
+    }
+    if (!e)
+        e = buf_puts(c->out, "</pre>");
+    if (!e && shown == 0)
+        e = buf_puts(c->out, "\nNothing to show for that day.");
+    if (!e && nhold)
+        e = buf_puts(c->out, "\n* you hold it");
+    if (!e && !drops)
+        e = buf_puts(c->out, "\nDrawdown: close vs the highest high of the last 180 days; Days: "
+                             "trading days since that peak. /stock SYMBOL for details.");
+    for (size_t i = 0; i < nhold; i++)
+        free(hold[i]);
+    free(hold);
+    results_screen_release(&s);
+    return e;
+}
+
+/* ---- /stock ---- */
+
+static int valid_symbol(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > BAR_SYMBOL_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '.' ||
+              s[i] == '-' || s[i] == '/'))
+            return 0;
+    return 1;
+}
+
+static int stock(struct ctx *c)
+{
+    char sym[BAR_SYMBOL_MAX + 1];
+    size_t n = strlen(c->u->args);
+    if (n == 0 || n > BAR_SYMBOL_MAX)
+        return buf_puts(c->out, "Usage: /stock SYMBOL, e.g. /stock AAPL or /stock BRK.B");
+    for (size_t i = 0; i <= n; i++) {
+        char ch = c->u->args[i];
+        sym[i] = (ch >= 'a' && ch <= 'z') ? (char)(ch - 'a' + 'A') : ch;
+    }
+    if (!valid_symbol(sym))
+        return buf_puts(c->out, "Usage: /stock SYMBOL, e.g. /stock AAPL or /stock BRK.B");
+    struct results_screen s = {0};
+    struct diag d = {{0}};
+    int err = results_read_screen(c->o->os, 0, &s, &d);
+    if (err) {
+        results_screen_release(&s);
+        return stored_problem(c, err, &d, "screen");
+    }
+    const struct screen_row *r = NULL;
+    for (size_t i = 0; i < s.n && !r; i++)
+        if (strcmp(s.rows[i].symbol, sym) == 0)
+            r = &s.rows[i];
+    struct results_closes cl = {0};
+    int cerr = results_read_closes(c->o->os, sym, &cl, &d);
+    if (cerr && cerr != ERR_NOTFOUND)
+        log_warn("bot: closes unavailable", LF_STR("error", d.text));
+    int e;
+    char day[DATE_STRLEN + 1];
+    date_format(s.date, day);
+    if (!r) {
+        e = buf_printf(c->out, "<b>%s</b> is not in the screen of %s", sym, day);
+        if (!e)
+            e = buf_puts(c->out, cerr == ERR_OK
+                                     ? " (too few bars in the window, or no bar that day)."
+                                     : ": the universe does not have it, or it has no data.");
+    } else {
+        char ch[16], dd[16], peak[DATE_STRLEN + 1];
+        fmt_pct(ch, sizeof ch, r->change_pct);
+        fmt_pct(dd, sizeof dd, r->drawdown_pct);
+        date_format(r->peak_date, peak);
+        e = buf_printf(c->out,
+                       "<b>%s</b> · %s\n<pre>Close     %10.2f  (%s on the day)\n"
+                       "Peak      %10.2f  on %s\n"
+                       "Drawdown  %10s  %d trading days since the peak\n"
+                       "Rank      %10d  of %zu by drawdown\n</pre>",
+                       sym, day, r->close, ch, r->peak, peak, dd, r->days_since_peak, r->rank,
+                       s.n);
+    }
+    if (!e && cerr == ERR_OK && cl.n > 1) {
+        e = buf_printf(c->out, "\nLast %zu closes: ", cl.n);
+        if (!e)
+            e = fmt_sparkline(c->out, cl.closes, cl.n);
+        double lo = INFINITY, hi = -INFINITY;
+        for (size_t i = 0; i < cl.n; i++) {
+            lo = cl.closes[i] < lo ? cl.closes[i] : lo;
+            hi = cl.closes[i] > hi ? cl.closes[i] : hi;
+        }
+        if (!e)
+            e = buf_printf(c->out, "\nlow %.2f, high %.2f", lo, hi);
+    }
+    results_screen_release(&s);
+    return e;
+}
+
+/* ---- /history ---- */
+
+/* Shares one share of symbol became between the day after `from` and `to`. */
+static double split_growth(const struct splitvec *sv, const char *symbol, int32_t from, int32_t to)
+{
+    double f = 1.0;
+    for (size_t i = 0; i < sv->n; i++)
+        if (strcmp(sv->v[i].symbol, symbol) == 0 && sv->v[i].ex_date > from &&
+            sv->v[i].ex_date <= to)
+            f *= split_factor(&sv->v[i]);
+    return f;
+}
+
+static int history(struct ctx *c)
+{
+    long ndays = parse_count(c->u->args, BOT_HISTORY_DEFAULT, BOT_HISTORY_MAX);
+    if (ndays < 0)
+        return buf_printf(c->out, "Usage: /history [N], N days from 1 to %d (default %d).",
+                          BOT_HISTORY_MAX, BOT_HISTORY_DEFAULT);
+    struct results_history h = {0};
+    struct results_screen s = {0};
+    struct splitvec sv;
+    splitvec_init(&sv);
+    struct diag d = {{0}};
+    int err = results_read_top(c->o->os, &h, &d);
+    int e = 0;
+    if (!err && h.n == 0)
+        err = ERR_NOTFOUND;
+    if (err) {
+        e = stored_problem(c, err, &d, "history");
+        goto out;
+    }
+    if ((err = results_read_screen(c->o->os, 0, &s, &d)) != ERR_OK) {
+        e = stored_problem(c, err, &d, "screen");
+        goto out;
+    }
+    struct barstore *bs = NULL;
+    if (barstore_new(c->o->os, &bs, &d) != ERR_OK || barstore_read_splits(bs, &sv, &d) != ERR_OK)
+        log_warn("bot: split log unavailable; returns are not split-adjusted",
+                 LF_STR("error", d.text));
+    barstore_free(bs);
+
+    /* The first row of the N newest dates. */
+    size_t first = h.n;
+    long days = 0;
+    while (first > 0 && days < ndays) {
+        int32_t date = h.rows[first - 1].date;
+        while (first > 0 && h.rows[first - 1].date == date)
+            first--;
+        days++;
+    }
+    char now[DATE_STRLEN + 1];
+    date_format(s.date, now);
+    e = buf_printf(c->out, "<b>Top candidates, last %ld day%s</b> · returns to %s\n", days,
+                   days == 1 ? "" : "s", now);
+    for (size_t i = first; i < h.n && !e;) {
+        int32_t date = h.rows[i].date;
+        char day[DATE_STRLEN + 1];
+        date_format(date, day);
+        e = buf_printf(c->out, "<pre>%s\n  # Symbol       Then      Now   Since\n", day);
+        double sum = 0;
+        size_t counted = 0;
+        for (; i < h.n && h.rows[i].date == date && !e; i++) {
+            const struct screen_row *r = &h.rows[i];
+            const struct screen_row *cur = NULL;
+            for (size_t k = 0; k < s.n && !cur; k++)
+                if (strcmp(s.rows[k].symbol, r->symbol) == 0)
+                    cur = &s.rows[k];
+            struct buf sb = BUF_INIT(0);
+            e = fmt_html(&sb, r->symbol);
+            if (cur && r->close > 0) {
+                double then = r->close / split_growth(&sv, r->symbol, date, s.date);
+                double since = 100.0 * (cur->close / then - 1.0);
+                sum += since;
+                counted++;
+                char sp[16];
+                fmt_pct(sp, sizeof sp, since);
+                e = e ? e
+                      : buf_printf(c->out, "%3d %-8s %9.2f %8.2f %7s\n", r->rank, sb.data, then,
+                                   cur->close, sp);
+            } else if (!e) {
+                e = buf_printf(c->out, "%3d %-8s %9.2f      n/a     n/a\n", r->rank, sb.data,
+                               r->close);
+            }
+            buf_release(&sb);
+        }
+        if (!e && counted) {
+            char avg[16];
+            fmt_pct(avg, sizeof avg, sum / (double)counted);
+            e = buf_printf(c->out, "Average %s over %zu\n", avg, counted);
+        }
+        e = e ? e : buf_puts(c->out, "</pre>\n");
+    }
+out:
+    splitvec_release(&sv);
+    results_history_release(&h);
+    results_screen_release(&s);
+    return e;
+}
+
+/* ---- /download ---- */
+
+static int download(struct ctx *c)
+{
+    static const struct {
+        const char *key, *label;
+    } files[] = {
+        {RESULTS_LATEST_KEY, "Latest screen"},
+        {RESULTS_TOP_KEY, "Top candidates, every day"},
+        {RESULTS_BARS1Y_KEY, "Bars of the last year"},
+    };
+    int e = buf_puts(c->out, "<b>Downloads</b> (CSV)\n");
+    int any = 0, local = 0;
+    for (size_t i = 0; i < sizeof files / sizeof files[0] && !e; i++) {
+        struct buf url = BUF_INIT(0);
+        struct diag d = {{0}};
+        int err = objstore_link(c->o->os, files[i].key, BOT_LINK_EXPIRES_S, &url, &d);
+        if (err == ERR_NOTFOUND) {
+            e = buf_printf(c->out, "• %s: not produced yet\n", files[i].label);
+        } else if (err) {
+            log_error("bot: download link failed", LF_STR("key", files[i].key),
+                      LF_STR("error", d.text));
+            e = buf_printf(c->out, "• %s: unavailable just now\n", files[i].label);
+        } else if (strncmp(url.data, "file://", 7) == 0) {
+            local = any = 1;
+            e = buf_printf(c->out, "• %s: <code>", files[i].label);
+            e = e ? e : fmt_html(c->out, url.data + 7);
+            e = e ? e : buf_puts(c->out, "</code>\n");
+        } else {
+            any = 1;
+            e = buf_puts(c->out, "• <a href=\"");
+            e = e ? e : fmt_html(c->out, url.data);
+            e = e ? e : buf_printf(c->out, "\">%s</a>\n", files[i].label);
+        }
+        buf_release(&url);
+    }
+    if (!e && any)
+        e = buf_puts(c->out, local ? "The store is a local directory: these are its files."
+                                   : "Links are valid for 1 hour.");
+    return e;
+}
+
+/* ---- /stats ---- */
+
+static int stats(struct ctx *c)
+{
+    struct results_run r;
+    struct diag d = {{0}};
+    int err = results_read_run(c->o->os, &r, &d);
+    if (err)
+        return stored_problem(c, err, &d, "collection record");
+    int64_t now = now_ms(c->o);
+    int minute;
+    int32_t today = cal_ny_date(now, &minute);
+    int32_t expected = cal_is_trading_day(today) && minute >= SETTLE_MINUTE
+                           ? today
+                           : cal_trading_day_at_or_before(today - 1);
+    char fin[32], data[DATE_STRLEN + 1];
+    int64_t s = r.finished_ms / 1000;
+    int32_t fday = (int32_t)(s / 86400);
+    char fdate[DATE_STRLEN + 1];
+    date_format(fday, fdate);
+    snprintf(fin, sizeof fin, "%s %02d:%02d UTC", fdate, (int)(s % 86400 / 3600),
+             (int)(s % 3600 / 60));
+    int64_t ago_min = (now - r.finished_ms) / 60000;
+    char ago[32];
+    if (ago_min < 0)
+        snprintf(ago, sizeof ago, "just now");
+    else if (ago_min < 120)
+        snprintf(ago, sizeof ago, "%lld min ago", (long long)ago_min);
+    else if (ago_min < 48 * 60)
+        snprintf(ago, sizeof ago, "%lld h ago", (long long)(ago_min / 60));
+    else
+        snprintf(ago, sizeof ago, "%lld days ago", (long long)(ago_min / 1440));
+    char fresh[64];
+    if (r.date <= 0) {
+        snprintf(data, sizeof data, "none");
+        snprintf(fresh, sizeof fresh, "no bars stored");
+    } else {
+        date_format(r.date, data);
+        int32_t behind = r.date >= expected ? 0 : cal_trading_days(r.date + 1, expected);
+        if (behind == 0)
+            snprintf(fresh, sizeof fresh, "current");
+        else
+            snprintf(fresh, sizeof fresh, "%d trading day%s behind", behind,
+                     behind == 1 ? "" : "s");
+    }
+    int e = buf_printf(c->out,
+                       "<b>Last collection</b>\n<pre>"
+                       "Finished  %s (%s)\n"
+                       "Data to   %s (%s)\n"
+                       "Symbols   %llu (%llu fetched, %llu failed)\n"
+                       "Bars      %llu new\n"
+                       "Requests  %llu (%llu retries, %llu errors)\n"
+                       "Duration  %.1f s\n"
+                       "Status    %s</pre>",
+                       fin, ago, data, fresh, (unsigned long long)r.symbols,
+                       (unsigned long long)r.symbols_fetched, (unsigned long long)r.symbols_failed,
+                       (unsigned long long)r.bars_new, (unsigned long long)r.requests,
+                       (unsigned long long)r.retries, (unsigned long long)r.errors,
+                       (double)r.duration_ms / 1000.0,
+                       r.complete ? "complete" : "incomplete (the next run completes it)");
+    if (!e && r.error[0]) {
+        e = buf_puts(c->out, "\nLast error: ");
+        e = e ? e : fmt_html(c->out, r.error);
+    }
+    return e;
+}
+
+/* ---- the rest ---- */
+
+static int help(struct ctx *c, int welcome)
+{
+    int e = welcome ? buf_puts(c->out,
+                               "<b>screener</b> ranks the Russell 1000 by how far each stock has "
+                               "fallen, every trading day after the close.\n\n")
+                    : 0;
+    e = e ? e : buf_puts(c->out, "<b>Commands</b>\n");
+    int allowed = chat_allowed(c->o, c->u->chat_id);
+    for (size_t i = 0; i < bot_ncommands && !e; i++) {
+        const struct bot_command *k = &bot_commands[i];
+        if (strcmp(k->name, "start") == 0 || (k->privileged && !allowed))
+            continue;
+        e = buf_printf(c->out, "/%s%s%s — ", k->name, k->args[0] ? " " : "", k->args);
+        e = e ? e : fmt_html(c->out, k->description);
+        e = e ? e : buf_putc(c->out, '\n');
+    }
+    return e;
+}
+
+static int subscribe(struct ctx *c, int on)
+{
+    int changed;
+    struct diag d = {{0}};
+    int err = subscribers_update(c->o->os, c->u->chat_id, on,
+                                 cal_ny_date(now_ms(c->o), NULL), &changed, &d);
+    if (err) {
+        log_error("bot: subscribers could not be updated", LF_STR("error", d.text));
+        return buf_puts(c->out, "Sorry, that did not work just now. Please try again later.");
+    }
+    if (on)
+        return buf_puts(c->out, changed ? "Subscribed: you will get the top 10 after each daily "
+                                          "collection. /unsubscribe stops it."
+                                        : "You are already subscribed.");
+    return buf_puts(c->out, changed ? "Unsubscribed: no more daily push." : "You were not subscribed.");
+}
+
+static int hook_answer(struct ctx *c, const char *command)
+{
+    const struct bot_hooks *h = &c->o->hooks;
+    struct diag d = {{0}};
+    int err;
+    if (strcmp(command, "trigger") == 0) {
+        if (!h->trigger)
+            return buf_puts(c->out, "This deployment cannot start a collection from the bot.");
+        err = h->trigger(h->ctx, c->u->chat_id, c->out, &d);
+    } else {
+        if (!h->portfolio)
+            return buf_puts(c->out, "Portfolio tracking is not set up on this deployment "
+                                    "(it needs the Alpaca trading API keys).");
+        err = h->portfolio(h->ctx, command, c->out, &d);
+    }
+    if (err) {
+        log_error("bot: command failed", LF_STR("command", command), LF_STR("error", d.text));
+        buf_reset(c->out);
+        return buf_printf(c->out, "Sorry, /%s failed: ", command) || fmt_html(c->out, d.text);
+    }
+    return 0;
+}
+
+static int answer(struct ctx *c, struct bot_reply *r)
+{
+    const struct tg_update *u = c->u;
+    const struct bot_opts *o = c->o;
+    const struct bot_command *k = u->command[0] ? find_command(u->command) : NULL;
+    int allowed = chat_allowed(o, u->chat_id);
+    if (!u->is_command) {
+        r->action = "text";
+        if (strcmp(u->chat_type, "private") != 0 || !u->has_text)
+            return 0; /* groups: only commands are for us; stickers etc.: nothing to say */
+        return buf_puts(c->out, "I answer commands. Send /help to see them.");
+    }
+    if (!k) {
+        r->action = "unknown command";
+        int e = buf_puts(c->out, "Unknown command");
+        if (!e && u->command[0]) {
+            e = buf_puts(c->out, " /");
+            e = e ? e : fmt_html(c->out, u->command);
+        }
+        return e ? e : buf_puts(c->out, ". Send /help to see what I can do.");
+    }
+    r->action = k->name;
+    int open = strcmp(k->name, "start") == 0 || strcmp(k->name, "help") == 0;
+    if ((k->privileged || (o->restricted && !open)) && !allowed) {
+        r->action = "refused";
+        log_warn("bot: command refused for a chat not on the allow list",
+                 LF_STR("command", k->name), LF_INT("chat_id", u->chat_id));
+        return buf_printf(c->out,
+                          "/%s is only for the operator's chats. To allow this one, add %lld to "
+                          "TELEGRAM_ALLOWED_CHATS.",
+                          k->name, (long long)u->chat_id);
+    }
+    const char *n = k->name;
+    if (strcmp(n, "start") == 0 || strcmp(n, "help") == 0)
+        return help(c, n[0] == 's');
+    if (strcmp(n, "screen") == 0 || strcmp(n, "drops") == 0)
+        return table(c, n[0] == 'd');
+    if (strcmp(n, "stock") == 0)
+        return stock(c);
+    if (strcmp(n, "history") == 0)
+        return history(c);
+    if (strcmp(n, "download") == 0)
+        return download(c);
+    if (strcmp(n, "stats") == 0)
+        return stats(c);
+    if (strcmp(n, "subscribe") == 0 || strcmp(n, "unsubscribe") == 0)
+        return subscribe(c, n[0] == 's');
+    return hook_answer(c, n);
+}
+
+int bot_handle(const struct bot_opts *o, const struct tg_update *u, struct bot_reply *r,
+               struct diag *d)
+{
+    r->chat_id = u->chat_id;
+    if (u->kind != TG_UPDATE_MESSAGE) {
+        r->action = "ignored";
+        return ERR_OK;
+    }
+    /* "/screen@OtherBot" in a group is someone else's. */
+    if (u->mention[0] && o->username && strcasecmp(u->mention, o->username) != 0) {
+        r->action = "ignored: another bot's command";
+        return ERR_OK;
+    }
+    struct buf text = BUF_INIT(0);
+    struct ctx c = {.o = o, .u = u, .out = &text};
+    int err = answer(&c, r) ? diag_set(d, ERR_NOMEM, "out of memory") : ERR_OK;
+    if (!err && text.len && fmt_split(text.data, text.len, SPLIT_BUDGET, &r->texts))
+        err = diag_set(d, ERR_NOMEM, "out of memory");
+    buf_release(&text);
+    return err;
+}
+
+int bot_push_text(struct objstore *os, struct buf *out, struct diag *d)
+{
+    struct tg_update u = {.kind = TG_UPDATE_MESSAGE, .is_command = 1};
+    memcpy(u.command, "screen", sizeof "screen");
+    struct bot_opts o = {.os = os};
+    struct ctx c = {.o = &o, .u = &u, .out = out};
+    struct results_screen s = {0};
+    int err = results_read_screen(os, 0, &s, d);
+    results_screen_release(&s);
+    if (err)
+        return err;
+    if (buf_puts(out, "Daily screen\n") || table(&c, 0))
+        return diag_set(d, ERR_NOMEM, "out of memory");
+    return ERR_OK;
+}
+
+int bot_parse_chats(const char *list, int64_t **out, size_t *n, struct diag *d)
+{
+    *out = NULL;
+    *n = 0;
+    size_t cap = 0;
+    for (const char *p = list; p && *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        if (!*p)
+            break;
+        size_t len = strcspn(p, ",");
+        while (len && p[len - 1] == ' ')
+            len--;
+        char item[32];
+        char *end;
+        if (len == 0 || len >= sizeof item) {
+            free(*out);
+            *out = NULL;
+            *n = 0;
+            return diag_set(d, ERR_USAGE, "TELEGRAM_ALLOWED_CHATS: '%.*s' is not a chat id",
+                            (int)(len > 24 ? 24 : len), p);
+        }
+        memcpy(item, p, len);
+        item[len] = '\0';
+        long long v = strtoll(item, &end, 10);
+        if (*end || v == 0) {
+            free(*out);
+            *out = NULL;
+            *n = 0;
+            return diag_set(d, ERR_USAGE,
+                            "TELEGRAM_ALLOWED_CHATS: '%s' is not a chat id (a whole number such "
+                            "as 123456789 or -1001234567890)",
+                            item);
+        }
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 8;
+            int64_t *v2 = realloc(*out, cap * sizeof *v2);
+            if (!v2) {
+                free(*out);
+                *out = NULL;
+                *n = 0;
+                return diag_set(d, ERR_NOMEM, "out of memory");
+            }
+            *out = v2;
+        }
+        (*out)[(*n)++] = v;
+        p += strcspn(p, ",");
+    }
+    return ERR_OK;
+}

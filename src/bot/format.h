@@ -1,0 +1,36 @@
+/* format.h - Telegram message text: HTML escaping, splitting under the length limit,
+ * sparklines.
+ *
+ * Replies use parse mode HTML (the reference's advice for generated tables): only &, < and >
+ * need escaping outside tags, and tables are <pre> blocks padded with spaces.
+ */
+#ifndef BOT_FORMAT_H
+#define BOT_FORMAT_H
+
+#include <stddef.h>
+
+#include "base/buf.h"
+#include "base/strvec.h"
+
+/* Telegram's limit is 4096 characters after entity parsing; the splitter counts the raw
+ * text in UTF-16 code units, tags and entities included, which can only overestimate. */
+#define TG_MESSAGE_MAX 4096
+
+/* Append s with &, <, > and " escaped. */
+int fmt_html(struct buf *out, const char *s);
+
+/* Length of s as Telegram may count it: UTF-16 code units (a character outside the BMP is
+ * 2).  Invalid UTF-8 bytes count 1 each. */
+size_t fmt_utf16_len(const char *s, size_t n);
+
+/* Split an HTML message into chunks of at most limit units (fmt_utf16_len), cutting only at
+ * line ends when it can (a single longer line is cut at a character boundary).  A <pre>
+ * block cut in two is closed at the end of one chunk and reopened in the next, so every
+ * chunk is valid HTML on its own.  Chunks are appended to out. */
+int fmt_split(const char *text, size_t len, size_t limit, struct strvec *out);
+
+/* A sparkline of n values, one of "▁▂▃▄▅▆▇█" each, scaled from min to max (all the same:
+ * a flat line).  NaNs are skipped. */
+int fmt_sparkline(struct buf *out, const double *v, size_t n);
+
+#endif
