@@ -8,6 +8,7 @@
 #include "collect/collector.h"
 #include "collect/csvimport.h"
 #include "collect/universe.h"
+#include "screen/results.h"
 #include "screen/screen_run.h"
 
 #include <math.h>
@@ -100,15 +101,100 @@ struct worst {
     int32_t date;
 };
 
-static int take_worst(void *ctx, int32_t date, const struct screen_row *rows, size_t n)
+/* The newest day's full ranking by drawdown, kept for the results. */
+struct latest {
+    int32_t date;
+    struct screen_row *rows;
+    size_t n;
+};
+
+static int keep_latest(void *ctx, int32_t date, const struct screen_row *rows, size_t n)
 {
-    struct worst *w = ctx;
-    w->date = date;
-    if (n) {
-        w->change = rows[0].change_pct;
-        memcpy(w->symbol, rows[0].symbol, sizeof w->symbol);
-    }
+    struct latest *l = ctx;
+    l->date = date;
+    if (!n)
+        return ERR_OK;
+    l->rows = malloc(n * sizeof *rows);
+    if (!l->rows)
+        return ERR_NOMEM;
+    memcpy(l->rows, rows, n * sizeof *rows);
+    l->n = n;
     return ERR_OK;
+}
+
+/* The worst one-day change among the ranked rows: what a screen by change with top 1 gives
+ * (the same eligible symbols, those with an earlier bar; ties by symbol). */
+static void find_worst(const struct latest *l, struct worst *w)
+{
+    w->date = l->date;
+    for (size_t i = 0; i < l->n; i++) {
+        const struct screen_row *r = &l->rows[i];
+        if (isnan(r->change_pct))
+            continue;
+        if (isnan(w->change) || r->change_pct < w->change ||
+            (r->change_pct == w->change && strcmp(r->symbol, w->symbol) < 0)) {
+            w->change = r->change_pct;
+            memcpy(w->symbol, r->symbol, sizeof w->symbol);
+        }
+    }
+}
+
+/* Write what readers of the store get from this run (screen/results.h).  Returns the first
+ * failure, each one logged. */
+static int write_results(struct app *a, const struct latest *l, struct diag *d)
+{
+    static const char *const steps[] = {"screen", "top candidates", "exports"};
+    int first = ERR_OK;
+    for (int i = 0; i < 3; i++) {
+        struct diag rd = {{0}};
+        int err = i == 0 ? results_write_screen(a->os, l->date, l->rows, l->n, 1, &rd)
+                  : i == 1
+                      ? results_append_top(a->os, l->date, l->rows, l->n, RESULTS_TOP_DEFAULT, &rd)
+                      : results_write_exports(a->os, a->bs, l->date, &rd);
+        if (!err)
+            continue;
+        log_warn("results not written", LF_STR("results", steps[i]), LF_STR("error", rd.text));
+        if (!first) {
+            first = err;
+            diag_set(d, err, "results (%s) not written: %s", steps[i], rd.text);
+        }
+    }
+    return first;
+}
+
+/* The run record, written whatever happened: a failed run is worth knowing about most. */
+static int write_run(struct app *a, const struct collect_stats *st, int32_t date, int err,
+                     const struct diag *d, struct diag *rd)
+{
+    struct results_run r = {
+        .finished_ms = clock_wall_ms(),
+        .date = date,
+        .end = st->end,
+        .complete = err == ERR_OK,
+        .symbols = st->symbols,
+        .symbols_fetched = st->symbols_planned - st->symbols_failed - st->symbols_not_attempted,
+        .symbols_failed = st->symbols_failed,
+        .bars_new = st->bars_new,
+        .requests = st->fetch.requests,
+        .retries = st->fetch.retries,
+        .errors = st->bars_bad + st->bars_duplicate + st->bars_conflict + st->symbols_no_data +
+                  st->symbols_failed + (err ? 1 : 0),
+        .duration_ms = st->elapsed_ms,
+    };
+    if (err) { /* a longer message is cut, with "..." as diag does */
+        const char *text = d->text[0] ? d->text : err_str(err);
+        size_t n = strlen(text);
+        if (n < sizeof r.error) {
+            memcpy(r.error, text, n + 1);
+        } else {
+            memcpy(r.error, text, sizeof r.error - 4);
+            memcpy(r.error + sizeof r.error - 4, "...", 4);
+        }
+    }
+    int werr = results_write_run(a->os, &r, rd);
+    if (werr)
+        log_warn("results not written", LF_STR("results", "last run"), LF_STR("error", rd->text));
+    return werr;
 }
 
 static void emit_metrics(const struct collect_stats *st, int err, const struct worst *w)
@@ -146,18 +232,48 @@ int app_collect(struct app *a, const char *const *symbols, size_t n, const struc
     if (p.shown)
         fputs("\r\033[K", stderr);
 
-    /* Screen the newest day: its worst one-day drop is the business metric. */
+    /* Screen the newest day once, in full by drawdown: the results are its rows, and its
+     * worst one-day drop is the business metric.  A failure to write results fails the
+     * command only when the collection itself went well: a collection error comes first. */
     struct worst w = {.change = NAN};
+    struct latest l = {0};
+    int rerr = ERR_OK;
+    struct diag rd = {{0}};
     if (st->bars_new || !err) {
         struct screen_opts so;
         screen_opts_default(&so);
-        so.by = SCREEN_BY_CHANGE;
-        so.top = 1;
+        so.by = SCREEN_BY_DRAWDOWN;
+        so.top = 0;
         struct screen_run_stats rs;
-        struct diag sd;
-        if (screen_run(a->bs, &so, INT32_MIN, INT32_MIN, take_worst, &w, &rs, &sd) != ERR_OK)
-            w.change = NAN;
+        rerr = screen_run(a->bs, &so, INT32_MIN, INT32_MIN, keep_latest, &l, &rs, &rd);
+        if (rerr == ERR_NOTFOUND) { /* nothing stored yet: nothing to rank */
+            rerr = ERR_OK;
+            l.date = 0;
+        } else if (rerr) {
+            if (!rd.text[0])
+                diag_set(&rd, rerr, "%s", err_str(rerr));
+            log_warn("results not written", LF_STR("results", "screen"), LF_STR("error", rd.text));
+            diag_prefix(&rd, rerr, "results not written: screening the newest day");
+        } else {
+            find_worst(&l, &w);
+            rerr = write_results(a, &l, &rd);
+        }
     }
+    if (!l.date) {
+        int32_t first;
+        struct diag ignored;
+        if (barstore_date_range(a->bs, &first, &l.date, NULL, &ignored))
+            l.date = 0;
+    }
+    if (!err && rerr) {
+        err = rerr;
+        diag_set(d, err, "%s", rd.text);
+    }
+    struct diag wd;
+    int werr = write_run(a, st, l.date, err, d, &wd);
+    if (!err && werr)
+        err = diag_set(d, werr, "results (last run) not written: %s", wd.text);
+    free(l.rows);
     if (flags & APP_COLLECT_QUIET)
         return err;
     char end[DATE_STRLEN + 1], day[DATE_STRLEN + 1] = "";

@@ -21,8 +21,9 @@ static const char help[] =
     "Run the main job end to end, offline: serve a realistic sample market (random walks,\n"
     "a few crashes, stock splits) from a built-in Alpaca-compatible server on 127.0.0.1,\n"
     "collect it into the store with the real collector (batched, paged, rate-limited\n"
-    "requests), then screen the latest day and print the 10 worst 180-day drawdowns and the\n"
-    "10 worst one-day drops.  Running it again finds everything already stored and changes\n"
+    "requests) and write the results (results/ in the store), then screen the latest day and\n"
+    "print the 10 worst 180-day drawdowns and the 10 worst one-day drops.  Running it again finds "
+    "everything already stored and changes\n"
     "nothing.\n\n"
     "Options:\n"
     "      --symbols N          symbols in the sample market (default 520)\n"
@@ -179,6 +180,9 @@ int cmd_demo(int argc, char **argv)
     if (!err)
         err = print_screen(&a, SCREEN_BY_CHANGE, &d);
     if (!err) {
+        printf("Results: %s/results/screen/latest.csv (the full ranking), and top_candidates.csv, "
+               "closes.csv, bars-1y.csv, last_run.json next to screen/\n",
+               a.os->location);
         printf("Try: screener screen --help, screener screen --by change --top 20 --format csv\n");
         app_release(&a);
         return 0;

@@ -10,11 +10,14 @@
  *   results/top_candidates.csv          the top candidates of every date screened so far: the
  *                                       appended history, same columns, ascending by date then
  *                                       rank
- *   results/closes.csv                  symbol,date,closes: each screened symbol's last
- *                                       RESULTS_CLOSES closes (split-adjusted as of date,
- *                                       ';'-separated, oldest first) for sparklines
- *   results/bars-1y.csv                 the bar archive of the last year (date,symbol,open,...
- *                                       as the bar CSV), split-adjusted as stored: raw
+ *   results/closes.csv                  symbol,date,closes: each symbol's last RESULTS_CLOSES
+ *                                       closes (split-adjusted as of date, ';'-separated,
+ *                                       oldest first) for sparklines, sorted by symbol; only
+ *                                       symbols with a bar in the last
+ *                                       RESULTS_CLOSES_RECENT_DAYS stored days
+ *   results/bars-1y.csv                 the bar archive of the last year: the bar CSV
+ *                                       (symbol,date,open,... as codec/barcsv.h writes it),
+ *                                       prices as stored (raw), sorted by date then symbol
  *   results/last_run.json               the last collection: when, what, how it went
  *
  * Every write is one atomic put; the history is read, merged and written back conditionally
@@ -42,6 +45,11 @@
 #define RESULTS_RUN_KEY     "results/last_run.json"
 #define RESULTS_CLOSES      60 /* closes kept per symbol for sparklines */
 #define RESULTS_TOP_DEFAULT 10 /* candidates per date in the history */
+/* closes.csv leaves out symbols without a bar in this many of the latest stored days: a
+ * delisted stock's old line is no sparkline. */
+#define RESULTS_CLOSES_RECENT_DAYS 10
+/* Conditional writes tried before giving up when other writers keep changing the object. */
+#define RESULTS_WRITE_ATTEMPTS 8
 
 /* "results/screen/2024/2024-11-22.csv" into key (OBJ_KEY_MAX). */
 void results_screen_key(int32_t date, char *key);
@@ -56,9 +64,11 @@ struct results_screen {
 void results_screen_release(struct results_screen *s);
 
 /* Write the full ranked screen of date (rows ascending by rank, all of the same date): the
- * dated file, and latest.csv too when latest is non-zero. */
-int results_write_screen(struct objstore *os, int32_t date, const struct screen_row *rows,
-                         size_t n, int latest, struct diag *d);
+ * dated file, and latest.csv too when latest is non-zero, unless latest.csv already holds a
+ * newer date (a slower run that started earlier must not turn it back).  ERR_INVALID when a
+ * row is of another date or out of rank order. */
+int results_write_screen(struct objstore *os, int32_t date, const struct screen_row *rows, size_t n,
+                         int latest, struct diag *d);
 
 /* Read a date's screen (date == 0: latest.csv).  ERR_NOTFOUND when there is none. */
 int results_read_screen(struct objstore *os, int32_t date, struct results_screen *out,
@@ -66,13 +76,13 @@ int results_read_screen(struct objstore *os, int32_t date, struct results_screen
 
 /* Parse a screen CSV (the format above; name is for messages).  Rows are appended to out and
  * must all carry one date, which goes to out->date. */
-int results_parse_screen(const char *name, const char *data, size_t len,
-                         struct results_screen *out, struct diag *d);
+int results_parse_screen(const char *name, const char *data, size_t len, struct results_screen *out,
+                         struct diag *d);
 
-/* Put the first `top` rows of a date's screen into the history, replacing that date's rows if
- * it already had some. */
-int results_append_top(struct objstore *os, int32_t date, const struct screen_row *rows,
-                       size_t n, size_t top, struct diag *d);
+/* Put the first `top` rows of a date's screen (all of them when top is 0) into the history,
+ * replacing that date's rows if it already had some. */
+int results_append_top(struct objstore *os, int32_t date, const struct screen_row *rows, size_t n,
+                       size_t top, struct diag *d);
 
 /* The whole history, ascending by date then rank (dates of any number of rows). */
 struct results_history {
@@ -95,10 +105,12 @@ struct results_closes {
 
 int results_read_closes(struct objstore *os, const char *symbol, struct results_closes *out,
                         struct diag *d);
+/* Check a whole closes.csv (name is for messages) and find symbol in it (NULL: only check). */
+int results_parse_closes(const char *name, const char *data, size_t len, const char *symbol,
+                         struct results_closes *out, struct diag *d);
 
 /* Write closes.csv and bars-1y.csv as of date from the bar store (reads the last year). */
-int results_write_exports(struct objstore *os, struct barstore *bs, int32_t date,
-                          struct diag *d);
+int results_write_exports(struct objstore *os, struct barstore *bs, int32_t date, struct diag *d);
 
 /* The last collection run. */
 struct results_run {
@@ -115,5 +127,9 @@ struct results_run {
 int results_write_run(struct objstore *os, const struct results_run *r, struct diag *d);
 /* ERR_NOTFOUND when no run was recorded. */
 int results_read_run(struct objstore *os, struct results_run *out, struct diag *d);
+/* Parse the run record (name is for messages): every member above is required with its type
+ * (dates "YYYY-MM-DD" or null for 0); members it does not know are ignored. */
+int results_parse_run(const char *name, const char *data, size_t len, struct results_run *out,
+                      struct diag *d);
 
 #endif

@@ -1,0 +1,973 @@
+#include "screen/results.h"
+#include "base/date.h"
+#include "base/log.h"
+#include "codec/barcsv.h"
+#include "codec/csv.h"
+#include "codec/json.h"
+#include "codec/num.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/banned.h"
+
+/* The largest objects read back.  A full screen is ~100 bytes a symbol; the history grows by
+ * ~1 KB a trading day (25 years: ~6 MB); closes.csv is ~600 bytes a symbol. */
+#define SCREEN_MAX  ((size_t)16 << 20)
+#define HISTORY_MAX ((size_t)128 << 20)
+#define CLOSES_MAX  ((size_t)16 << 20)
+#define RUN_MAX     ((size_t)64 << 10)
+#define MAX_FIELDS  16
+
+/* ---- the screen CSV ---- */
+
+enum {
+    C_DATE,
+    C_RANK,
+    C_SYMBOL,
+    C_CLOSE,
+    C_PEAK,
+    C_PEAK_DATE,
+    C_DRAWDOWN,
+    C_DAYS,
+    C_CHANGE,
+    C_VOLUME,
+    C_NCOLS
+};
+
+static const char *const screen_cols[C_NCOLS] = {
+    "date",      "rank",         "symbol",          "close",      "peak",
+    "peak_date", "drawdown_pct", "days_since_peak", "change_pct", "volume",
+};
+
+void results_screen_key(int32_t date, char *key)
+{
+    char day[DATE_STRLEN + 1];
+    date_format(date, day);
+    snprintf(key, OBJ_KEY_MAX, "results/screen/%.4s/%s.csv", day, day);
+}
+
+void results_screen_release(struct results_screen *s)
+{
+    free(s->rows);
+    memset(s, 0, sizeof *s);
+}
+
+void results_history_release(struct results_history *h)
+{
+    free(h->rows);
+    memset(h, 0, sizeof *h);
+}
+
+static int rows_push(struct screen_row **v, size_t *n, size_t *cap, const struct screen_row *r)
+{
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 64;
+        struct screen_row *p = realloc(*v, c * sizeof *p);
+        if (!p)
+            return ERR_NOMEM;
+        *v = p;
+        *cap = c;
+    }
+    (*v)[(*n)++] = *r;
+    return ERR_OK;
+}
+
+static int bad_field(struct diag *d, int err, const char *name, size_t line, const char *field,
+                     const struct csv_field *f, const char *expected)
+{
+    char q[64];
+    diag_quote(q, sizeof q, f->ptr, f->len, 40);
+    return diag_set(d, err, "%s:%zu: field '%s': expected %s, got '%s'", name, line, field,
+                    expected, q);
+}
+
+/* Start reading data and check that the header is exactly cols (any case, blanks around
+ * names ignored; a spreadsheet's byte order mark is skipped). */
+static int read_header(struct csv_reader *r, const char *name, char *data, size_t len,
+                       const char *const *cols, size_t ncols, struct diag *d)
+{
+    struct csv_field f[MAX_FIELDS];
+    size_t n;
+    csv_reader_init(r, data, len);
+    if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
+        r->p += 3;
+    int err = csv_next(r, f, MAX_FIELDS, &n, d);
+    if (err == ERR_EOF)
+        return diag_set(d, ERR_PARSE, "%s: empty file, expected a header row starting with '%s'",
+                        name, cols[0]);
+    if (err)
+        return diag_prefix(d, err, "%s", name);
+    for (size_t i = 0; i < ncols; i++) {
+        if (i >= n)
+            return diag_set(d, ERR_PARSE, "%s:%zu: header: column %zu: expected '%s', got none",
+                            name, r->line, i + 1, cols[i]);
+        if (!csv_field_is(&f[i], cols[i])) {
+            char q[64];
+            diag_quote(q, sizeof q, f[i].ptr, f[i].len, 40);
+            return diag_set(d, ERR_PARSE, "%s:%zu: header: column %zu: expected '%s', got '%s'",
+                            name, r->line, i + 1, cols[i], q);
+        }
+    }
+    if (n > ncols) {
+        char q[64];
+        diag_quote(q, sizeof q, f[ncols].ptr, f[ncols].len, 40);
+        return diag_set(d, ERR_PARSE, "%s:%zu: header: expected %zu columns, got '%s' after '%s'",
+                        name, r->line, ncols, q, cols[ncols - 1]);
+    }
+    return ERR_OK;
+}
+
+/* A non-negative decimal (prices written with 4 decimals may round down to 0). */
+static int parse_price(const struct csv_field *f, double *out)
+{
+    int64_t v;
+    int err = num_parse_fixed(f->ptr, f->len, &v);
+    if (err)
+        return err;
+    if (v < 0)
+        return ERR_INVALID;
+    *out = num_fixed_to_double(v);
+    return ERR_OK;
+}
+
+static int parse_whole(const struct csv_field *f, int64_t min, int64_t max, int64_t *out)
+{
+    int err = num_parse_int(f->ptr, f->len, out);
+    if (err)
+        return err;
+    return *out < min || *out > max ? ERR_INVALID : ERR_OK;
+}
+
+static int parse_row(const char *name, size_t line, const struct csv_field *f, struct screen_row *r,
+                     struct diag *d)
+{
+    int err;
+    int64_t v;
+    memset(r, 0, sizeof *r);
+    if (date_parse(f[C_DATE].ptr, f[C_DATE].len, &r->date))
+        return bad_field(d, ERR_PARSE, name, line, "date", &f[C_DATE], "a date YYYY-MM-DD");
+    if ((err = parse_whole(&f[C_RANK], 1, INT_MAX, &v)))
+        return bad_field(d, err, name, line, "rank", &f[C_RANK], "a whole number, 1 or more");
+    r->rank = (int)v;
+    const struct csv_field *sym = &f[C_SYMBOL];
+    if (!bar_symbol_valid(sym->ptr, sym->len))
+        return bad_field(d, ERR_INVALID, name, line, "symbol", sym,
+                         "a ticker of 1-15 characters A-Z 0-9 . - /");
+    memcpy(r->symbol, sym->ptr, sym->len);
+    r->symbol[sym->len] = '\0';
+    if ((err = parse_price(&f[C_CLOSE], &r->close)))
+        return bad_field(d, err, name, line, "close", &f[C_CLOSE], "a price, 0 or more");
+    if ((err = parse_price(&f[C_PEAK], &r->peak)))
+        return bad_field(d, err, name, line, "peak", &f[C_PEAK], "a price, 0 or more");
+    if (date_parse(f[C_PEAK_DATE].ptr, f[C_PEAK_DATE].len, &r->peak_date))
+        return bad_field(d, ERR_PARSE, name, line, "peak_date", &f[C_PEAK_DATE],
+                         "a date YYYY-MM-DD");
+    if (r->peak_date > r->date)
+        return bad_field(d, ERR_INVALID, name, line, "peak_date", &f[C_PEAK_DATE],
+                         "a date on or before the row's date");
+    if ((err = num_parse_fixed(f[C_DRAWDOWN].ptr, f[C_DRAWDOWN].len, &v)))
+        return bad_field(d, err, name, line, "drawdown_pct", &f[C_DRAWDOWN], "a percentage");
+    r->drawdown_pct = num_fixed_to_double(v);
+    if ((err = parse_whole(&f[C_DAYS], 0, INT_MAX, &v)))
+        return bad_field(d, err, name, line, "days_since_peak", &f[C_DAYS],
+                         "a whole number, 0 or more");
+    r->days_since_peak = (int)v;
+    r->change_pct = (double)NAN;
+    if (f[C_CHANGE].len) {
+        if ((err = num_parse_fixed(f[C_CHANGE].ptr, f[C_CHANGE].len, &v)))
+            return bad_field(d, err, name, line, "change_pct", &f[C_CHANGE],
+                             "a percentage or nothing");
+        r->change_pct = num_fixed_to_double(v);
+    }
+    if ((err = parse_whole(&f[C_VOLUME], 0, INT64_MAX, &r->volume)))
+        return bad_field(d, err, name, line, "volume", &f[C_VOLUME], "a whole number, 0 or more");
+    return ERR_OK;
+}
+
+/* A (date, symbol) seen on a line, to find a symbol listed twice on a date. */
+struct seen {
+    int32_t date;
+    char symbol[BAR_SYMBOL_MAX + 1];
+    size_t line;
+};
+
+static int seen_cmp(const void *pa, const void *pb)
+{
+    const struct seen *a = pa, *b = pb;
+    if (a->date != b->date)
+        return a->date < b->date ? -1 : 1;
+    int c = strcmp(a->symbol, b->symbol);
+    if (c)
+        return c;
+    return (a->line > b->line) - (a->line < b->line);
+}
+
+static int check_unique(const char *name, struct seen *s, size_t n, struct diag *d)
+{
+    if (n < 2)
+        return ERR_OK;
+    qsort(s, n, sizeof *s, seen_cmp);
+    for (size_t i = 1; i < n; i++) {
+        if (s[i].date == s[i - 1].date && strcmp(s[i].symbol, s[i - 1].symbol) == 0) {
+            char day[DATE_STRLEN + 1];
+            date_format(s[i].date, day);
+            return diag_set(d, ERR_INVALID,
+                            "%s:%zu: field 'symbol': '%s' is listed twice on %s (line %zu too)",
+                            name, s[i].line, s[i].symbol, day, s[i - 1].line);
+        }
+    }
+    return ERR_OK;
+}
+
+/* Parse the rows of a screen CSV in data (written on: quoted fields are unescaped in place)
+ * and append them to *rows.  one_date: every row must carry the date of the first (a screen);
+ * otherwise dates ascend (the history).  Either way ranks ascend within a date and a symbol
+ * appears once a date. */
+static int parse_rows(const char *name, char *data, size_t len, int one_date,
+                      struct screen_row **rows, size_t *n, size_t *cap, struct diag *d)
+{
+    struct csv_reader r;
+    int err = read_header(&r, name, data, len, screen_cols, C_NCOLS, d);
+    if (err)
+        return err;
+    struct seen *seen = NULL;
+    size_t nseen = 0, seen_cap = 0;
+    struct csv_field f[MAX_FIELDS];
+    size_t nf;
+    for (;;) {
+        if ((err = csv_next(&r, f, MAX_FIELDS, &nf, d)) == ERR_EOF) {
+            err = check_unique(name, seen, nseen, d);
+            break;
+        }
+        if (err) {
+            err = diag_prefix(d, err, "%s", name); /* the tokenizer names the line */
+            break;
+        }
+        if (nf != C_NCOLS) {
+            err = diag_set(d, ERR_PARSE, "%s:%zu: expected %d fields as in the header, got %zu",
+                           name, r.line, C_NCOLS, nf);
+            break;
+        }
+        struct screen_row row;
+        if ((err = parse_row(name, r.line, f, &row, d)))
+            break;
+        if (*n) {
+            const struct screen_row *prev = &(*rows)[*n - 1];
+            char a[DATE_STRLEN + 1], b[DATE_STRLEN + 1];
+            date_format(row.date, a);
+            date_format(prev->date, b);
+            if (one_date && row.date != prev->date) {
+                err = diag_set(d, ERR_INVALID,
+                               "%s:%zu: field 'date': a screen holds one date, got %s after %s",
+                               name, r.line, a, b);
+                break;
+            }
+            if (row.date < prev->date) {
+                err = diag_set(d, ERR_INVALID,
+                               "%s:%zu: field 'date': expected dates in ascending order, got %s "
+                               "after %s",
+                               name, r.line, a, b);
+                break;
+            }
+            if (row.date == prev->date && row.rank <= prev->rank) {
+                err = diag_set(d, ERR_INVALID,
+                               "%s:%zu: field 'rank': expected ranks in ascending order, got %d "
+                               "after %d",
+                               name, r.line, row.rank, prev->rank);
+                break;
+            }
+        }
+        if (nseen == seen_cap) {
+            size_t c = seen_cap ? seen_cap * 2 : 64;
+            struct seen *p = realloc(seen, c * sizeof *p);
+            if (!p) {
+                err = diag_set(d, ERR_NOMEM, "%s: out of memory", name);
+                break;
+            }
+            seen = p;
+            seen_cap = c;
+        }
+        seen[nseen].date = row.date;
+        memcpy(seen[nseen].symbol, row.symbol, sizeof row.symbol);
+        seen[nseen++].line = r.line;
+        if ((err = rows_push(rows, n, cap, &row))) {
+            diag_set(d, err, "%s: out of memory", name);
+            break;
+        }
+    }
+    free(seen);
+    return err;
+}
+
+/* A writable copy of data for the tokenizer, which unescapes in place. */
+static char *copy_input(const char *data, size_t len)
+{
+    char *p = malloc(len + 1);
+    if (!p)
+        return NULL;
+    if (len)
+        memcpy(p, data, len);
+    p[len] = '\0';
+    return p;
+}
+
+int results_parse_screen(const char *name, const char *data, size_t len, struct results_screen *out,
+                         struct diag *d)
+{
+    char *text = copy_input(data, len);
+    if (!text)
+        return diag_set(d, ERR_NOMEM, "%s: out of memory", name);
+    int err = parse_rows(name, text, len, 1, &out->rows, &out->n, &out->cap, d);
+    if (out->n)
+        out->date = out->rows[0].date;
+    free(text);
+    return err;
+}
+
+int results_parse_top(const char *name, const char *data, size_t len, struct results_history *out,
+                      struct diag *d)
+{
+    char *text = copy_input(data, len);
+    if (!text)
+        return diag_set(d, ERR_NOMEM, "%s: out of memory", name);
+    int err = parse_rows(name, text, len, 0, &out->rows, &out->n, &out->cap, d);
+    free(text);
+    return err;
+}
+
+static int write_rows_csv(struct buf *out, const struct screen_row *a, size_t na,
+                          const struct screen_row *b, size_t nb, const struct screen_row *c,
+                          size_t nc)
+{
+    struct screen_opts o;
+    screen_opts_default(&o);
+    struct screen_writer w;
+    int err = screen_writer_begin(&w, out, SCREEN_FORMAT_CSV, &o);
+    if (!err)
+        err = screen_writer_rows(&w, out, a, na);
+    if (!err)
+        err = screen_writer_rows(&w, out, b, nb);
+    if (!err)
+        err = screen_writer_rows(&w, out, c, nc);
+    if (!err)
+        err = screen_writer_end(&w, out);
+    return err;
+}
+
+/* What the writers take from the caller: rows of one date, ranks ascending. */
+static int check_rows(int32_t date, const struct screen_row *rows, size_t n, struct diag *d)
+{
+    char a[DATE_STRLEN + 1], b[DATE_STRLEN + 1];
+    for (size_t i = 0; i < n; i++) {
+        if (rows[i].date != date) {
+            date_format(rows[i].date, a);
+            date_format(date, b);
+            return diag_set(d, ERR_INVALID, "results: row %zu ('%s') is of %s, not %s", i + 1,
+                            rows[i].symbol, a, b);
+        }
+        if (rows[i].rank < 1 || (i && rows[i].rank <= rows[i - 1].rank))
+            return diag_set(d, ERR_INVALID, "results: row %zu ('%s') has rank %d out of order",
+                            i + 1, rows[i].symbol, rows[i].rank);
+    }
+    return ERR_OK;
+}
+
+/* ---- conditional read-modify-write ---- */
+
+/* Build the new content of key into out from its current content (data NULL when the object
+ * is absent; data is a private writable copy).  *keep = 1 leaves the object as it is. */
+typedef int (*rmw_fn)(void *ctx, const char *key, char *data, size_t len, struct buf *out,
+                      int *keep, struct diag *d);
+
+/* Read key with its etag, let fn rewrite it, put it back only if nobody changed it meanwhile
+ * (If-Match, or create-if-absent), and start over when somebody did. */
+static int rmw(struct objstore *os, const char *key, size_t max, rmw_fn fn, void *ctx,
+               struct diag *d)
+{
+    struct buf cur = BUF_INIT(max), out = BUF_INIT(max);
+    int err = ERR_OK, attempt;
+    for (attempt = 1; attempt <= RESULTS_WRITE_ATTEMPTS; attempt++) {
+        char etag[OBJ_ETAG_MAX] = "";
+        buf_reset(&cur);
+        buf_reset(&out);
+        err = objstore_get(os, key, &cur, etag, d);
+        int exists = err == ERR_OK;
+        if (err && err != ERR_NOTFOUND)
+            break;
+        char *work = NULL;
+        if (exists && !(work = copy_input(buf_cstr(&cur), cur.len))) {
+            err = diag_set(d, ERR_NOMEM, "%s: out of memory", key);
+            break;
+        }
+        int keep = 0;
+        err = fn(ctx, key, work, cur.len, &out, &keep, d);
+        free(work);
+        if (err || keep)
+            break;
+        if (exists && out.len == cur.len && memcmp(buf_cstr(&out), buf_cstr(&cur), cur.len) == 0)
+            break; /* already so: a rerun writes nothing */
+        err = objstore_put(os, key, buf_cstr(&out), out.len,
+                           exists ? OBJ_PUT_IF_MATCH : OBJ_PUT_CREATE, exists ? etag : NULL, d);
+        if (err != ERR_PRECONDITION && err != ERR_EXISTS && !(exists && err == ERR_NOTFOUND))
+            break;
+        log_info("another writer changed the object first: reading it again", LF_STR("key", key),
+                 LF_INT("attempt", attempt));
+    }
+    if (attempt > RESULTS_WRITE_ATTEMPTS)
+        err = diag_set(d, ERR_PRECONDITION,
+                       "'%s': gave up after %d attempts, another writer changed it each time", key,
+                       RESULTS_WRITE_ATTEMPTS);
+    buf_release(&cur);
+    buf_release(&out);
+    return err;
+}
+
+/* ---- screens ---- */
+
+struct latest_ctx {
+    int32_t date;
+    const char *data;
+    size_t len;
+};
+
+static int replace_latest(void *ctx, const char *key, char *data, size_t len, struct buf *out,
+                          int *keep, struct diag *d)
+{
+    struct latest_ctx *l = ctx;
+    if (data) {
+        struct results_screen cur = {0};
+        struct diag pd;
+        int err = parse_rows(key, data, len, 1, &cur.rows, &cur.n, &cur.cap, &pd);
+        if (err)
+            /* It is derived from the bars: replace it rather than keep a broken copy. */
+            log_warn("replacing an unreadable latest screen", LF_STR("key", key),
+                     LF_STR("error", pd.text));
+        else if (cur.n && cur.rows[0].date > l->date)
+            *keep = 1;
+        free(cur.rows);
+    }
+    int err = *keep ? ERR_OK : buf_append(out, l->data, l->len);
+    return err ? diag_set(d, err, "%s: %s", key, err_str(err)) : ERR_OK;
+}
+
+int results_write_screen(struct objstore *os, int32_t date, const struct screen_row *rows, size_t n,
+                         int latest, struct diag *d)
+{
+    int err = check_rows(date, rows, n, d);
+    if (err)
+        return err;
+    struct buf b = BUF_INIT(SCREEN_MAX);
+    char key[OBJ_KEY_MAX];
+    results_screen_key(date, key);
+    if ((err = write_rows_csv(&b, rows, n, NULL, 0, NULL, 0)))
+        err = diag_set(d, err, "%s: %s", key, err_str(err));
+    if (!err)
+        err = objstore_put(os, key, buf_cstr(&b), b.len, OBJ_PUT_ALWAYS, NULL, d);
+    if (!err && latest) {
+        struct latest_ctx l = {date, buf_cstr(&b), b.len};
+        err = rmw(os, RESULTS_LATEST_KEY, SCREEN_MAX, replace_latest, &l, d);
+    }
+    buf_release(&b);
+    return err;
+}
+
+int results_read_screen(struct objstore *os, int32_t date, struct results_screen *out,
+                        struct diag *d)
+{
+    char key[OBJ_KEY_MAX];
+    if (date)
+        results_screen_key(date, key);
+    else
+        snprintf(key, sizeof key, "%s", RESULTS_LATEST_KEY);
+    struct buf b = BUF_INIT(SCREEN_MAX);
+    char empty[1] = "";
+    memset(out, 0, sizeof *out);
+    int err = objstore_get(os, key, &b, NULL, d);
+    if (!err) {
+        err = parse_rows(key, b.data ? b.data : empty, b.len, 1, &out->rows, &out->n, &out->cap, d);
+        out->date = out->n ? out->rows[0].date : date;
+    }
+    if (!err && date && out->date != date) {
+        char a[DATE_STRLEN + 1], want[DATE_STRLEN + 1];
+        date_format(out->date, a);
+        date_format(date, want);
+        err = diag_set(d, ERR_INVALID, "%s: holds the screen of %s, expected %s", key, a, want);
+    }
+    if (err && err != ERR_NOTFOUND)
+        results_screen_release(out);
+    buf_release(&b);
+    return err;
+}
+
+/* ---- the history of top candidates ---- */
+
+struct top_ctx {
+    int32_t date;
+    const struct screen_row *rows;
+    size_t n;
+};
+
+static int merge_top(void *ctx, const char *key, char *data, size_t len, struct buf *out, int *keep,
+                     struct diag *d)
+{
+    const struct top_ctx *t = ctx;
+    struct results_history h = {0};
+    int err = data ? parse_rows(key, data, len, 0, &h.rows, &h.n, &h.cap, d) : ERR_OK;
+    if (!err) {
+        size_t lo = 0, hi;
+        while (lo < h.n && h.rows[lo].date < t->date)
+            lo++;
+        for (hi = lo; hi < h.n && h.rows[hi].date == t->date;)
+            hi++;
+        if ((err = write_rows_csv(out, h.rows, lo, t->rows, t->n, h.rows + hi, h.n - hi)))
+            err = diag_set(d, err, "%s: %s", key, err_str(err));
+    }
+    results_history_release(&h);
+    (void)keep;
+    return err;
+}
+
+int results_append_top(struct objstore *os, int32_t date, const struct screen_row *rows, size_t n,
+                       size_t top, struct diag *d)
+{
+    int err = check_rows(date, rows, n, d);
+    if (err)
+        return err;
+    struct top_ctx t = {date, rows, top && top < n ? top : n};
+    return rmw(os, RESULTS_TOP_KEY, HISTORY_MAX, merge_top, &t, d);
+}
+
+int results_read_top(struct objstore *os, struct results_history *out, struct diag *d)
+{
+    struct buf b = BUF_INIT(HISTORY_MAX);
+    char empty[1] = "";
+    memset(out, 0, sizeof *out);
+    int err = objstore_get(os, RESULTS_TOP_KEY, &b, NULL, d);
+    if (!err)
+        err = parse_rows(RESULTS_TOP_KEY, b.data ? b.data : empty, b.len, 0, &out->rows, &out->n,
+                         &out->cap, d);
+    if (err)
+        results_history_release(out);
+    buf_release(&b);
+    return err;
+}
+
+/* ---- closes and the bar archive ---- */
+
+static const char *const closes_cols[] = {"symbol", "date", "closes"};
+#define CLOSES_HEADER "symbol,date,closes\n"
+
+/* A symbol's last RESULTS_CLOSES closes as stored (raw), in a ring: oldest at head. */
+struct csym {
+    char symbol[BAR_SYMBOL_MAX + 1];
+    int32_t dates[RESULTS_CLOSES];
+    int64_t closes[RESULTS_CLOSES];
+    size_t head, len;
+};
+
+struct exports {
+    struct buf *bars;
+    struct csym *syms; /* sorted by symbol between days */
+    size_t nsyms, cap;
+    int32_t recent[RESULTS_CLOSES_RECENT_DAYS]; /* the latest days scanned, a ring */
+    size_t ndays;
+    struct diag *d;
+};
+
+static int csym_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct csym *)a)->symbol, ((const struct csym *)b)->symbol);
+}
+
+static void csym_push(struct csym *c, int32_t date, int64_t close)
+{
+    size_t i = (c->head + c->len) % RESULTS_CLOSES;
+    c->dates[i] = date;
+    c->closes[i] = close;
+    if (c->len < RESULTS_CLOSES)
+        c->len++;
+    else
+        c->head = (c->head + 1) % RESULTS_CLOSES;
+}
+
+static int export_day(void *ctx, int32_t date, const struct bar *bars, size_t n)
+{
+    struct exports *x = ctx;
+    int err = ERR_OK;
+    for (size_t i = 0; i < n && !err; i++)
+        err = barcsv_write_row(x->bars, &bars[i]);
+    if (err)
+        return diag_set(x->d, err, "%s: %s (the limit is %zu bytes)", RESULTS_BARS1Y_KEY,
+                        err_str(err), x->bars->max);
+    x->recent[x->ndays++ % RESULTS_CLOSES_RECENT_DAYS] = date;
+
+    /* The day's bars and the table are both sorted by symbol: walk them together; a symbol
+     * seen for the first time goes to the end, and the table is sorted again after the day. */
+    size_t nold = x->nsyms, j = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct bar *b = &bars[i];
+        int c = -1;
+        while (j < nold && (c = strcmp(x->syms[j].symbol, b->symbol)) < 0)
+            j++;
+        struct csym *s;
+        if (j < nold && c == 0) {
+            s = &x->syms[j++];
+        } else {
+            if (x->nsyms == x->cap) {
+                size_t cap = x->cap ? x->cap * 2 : 1024;
+                struct csym *p = realloc(x->syms, cap * sizeof *p);
+                if (!p)
+                    return diag_set(x->d, ERR_NOMEM, "out of memory");
+                x->syms = p;
+                x->cap = cap;
+            }
+            s = &x->syms[x->nsyms++];
+            memset(s, 0, sizeof *s);
+            memcpy(s->symbol, b->symbol, sizeof s->symbol);
+        }
+        csym_push(s, date, b->close);
+    }
+    if (x->nsyms > nold)
+        qsort(x->syms, x->nsyms, sizeof *x->syms, csym_cmp);
+    return ERR_OK;
+}
+
+/* One symbol's line: closes split-adjusted as of date exactly as the screen engine computes
+ * them (raw times the factors up to the bar, divided by the factors up to date), so the last
+ * one is the close the screen shows. */
+static int closes_line(struct buf *out, const struct csym *c, const struct split *sp, size_t nsp,
+                       int32_t date)
+{
+    double g_date = 1.0;
+    for (size_t k = 0; k < nsp && sp[k].ex_date <= date; k++)
+        g_date *= split_factor(&sp[k]);
+    char day[DATE_STRLEN + 1];
+    date_format(c->dates[(c->head + c->len - 1) % RESULTS_CLOSES], day);
+    int err = buf_printf(out, "%s,%s,", c->symbol, day);
+    double g = 1.0;
+    size_t k = 0;
+    for (size_t i = 0; i < c->len && !err; i++) {
+        size_t at = (c->head + i) % RESULTS_CLOSES;
+        while (k < nsp && sp[k].ex_date <= c->dates[at])
+            g *= split_factor(&sp[k++]);
+        double close_s = (double)c->closes[at] * g;
+        err = buf_printf(out, "%s%.4f", i ? ";" : "", close_s / g_date / (double)NUM_FIXED_SCALE);
+    }
+    return err ? err : buf_putc(out, '\n');
+}
+
+static int write_closes(struct buf *out, const struct exports *x, const struct splitvec *splits,
+                        int32_t date)
+{
+    int32_t cutoff = INT32_MIN;
+    if (x->ndays >= RESULTS_CLOSES_RECENT_DAYS)
+        cutoff = x->recent[x->ndays % RESULTS_CLOSES_RECENT_DAYS]; /* the oldest of the ring */
+    int err = buf_puts(out, CLOSES_HEADER);
+    size_t k = 0; /* splits and symbols are both sorted by symbol */
+    for (size_t i = 0; i < x->nsyms && !err; i++) {
+        const struct csym *c = &x->syms[i];
+        while (k < splits->n && strcmp(splits->v[k].symbol, c->symbol) < 0)
+            k++;
+        size_t end = k;
+        while (end < splits->n && strcmp(splits->v[end].symbol, c->symbol) == 0)
+            end++;
+        if (c->dates[(c->head + c->len - 1) % RESULTS_CLOSES] >= cutoff)
+            err = closes_line(out, c, splits->v + k, end - k, date);
+        k = end;
+    }
+    return err;
+}
+
+int results_write_exports(struct objstore *os, struct barstore *bs, int32_t date, struct diag *d)
+{
+    struct buf bars = BUF_INIT(BARSTORE_PART_MAX), closes = BUF_INIT(CLOSES_MAX);
+    struct splitvec splits;
+    splitvec_init(&splits);
+    struct exports x = {.bars = &bars, .d = d};
+    struct log_timer t = log_timer_start("results exports");
+    int err = barstore_read_splits(bs, &splits, d);
+    if (!err && (err = barcsv_write_header(&bars)))
+        err = diag_set(d, err, "%s: %s", RESULTS_BARS1Y_KEY, err_str(err));
+    if (!err)
+        err = barstore_scan(bs, date - 365, date, export_day, &x, d);
+    if (!err && (err = write_closes(&closes, &x, &splits, date)))
+        err = diag_set(d, err, "%s: %s (the limit is %zu bytes)", RESULTS_CLOSES_KEY, err_str(err),
+                       closes.max);
+    if (!err)
+        err = objstore_put(os, RESULTS_BARS1Y_KEY, buf_cstr(&bars), bars.len, OBJ_PUT_ALWAYS, NULL,
+                           d);
+    if (!err)
+        err = objstore_put(os, RESULTS_CLOSES_KEY, buf_cstr(&closes), closes.len, OBJ_PUT_ALWAYS,
+                           NULL, d);
+    log_timer_end(&t, err);
+    free(x.syms);
+    splitvec_release(&splits);
+    buf_release(&bars);
+    buf_release(&closes);
+    return err;
+}
+
+static int parse_closes_field(const char *name, size_t line, const struct csv_field *f, double *out,
+                              size_t *n, struct diag *d)
+{
+    const char *p = f->ptr, *end = f->ptr + f->len;
+    *n = 0;
+    for (;;) {
+        const char *q = p;
+        while (q < end && *q != ';')
+            q++;
+        struct csv_field item = {p, (size_t)(q - p)};
+        char what[64];
+        snprintf(what, sizeof what, "close %zu: a price, 0 or more", *n + 1);
+        if (*n == RESULTS_CLOSES)
+            return diag_set(d, ERR_INVALID, "%s:%zu: field 'closes': expected at most %d closes",
+                            name, line, RESULTS_CLOSES);
+        int err = parse_price(&item, &out[*n]);
+        if (err)
+            return bad_field(d, err, name, line, "closes", &item, what);
+        (*n)++;
+        if (q == end)
+            return ERR_OK;
+        p = q + 1;
+    }
+}
+
+int results_parse_closes(const char *name, const char *data, size_t len, const char *symbol,
+                         struct results_closes *out, struct diag *d)
+{
+    char *text = copy_input(data, len);
+    if (!text)
+        return diag_set(d, ERR_NOMEM, "%s: out of memory", name);
+    struct csv_reader r;
+    int err = read_header(&r, name, text, len, closes_cols, 3, d);
+    int found = 0;
+    char prev[BAR_SYMBOL_MAX + 1] = "";
+    struct csv_field f[MAX_FIELDS];
+    size_t nf;
+    while (!err) {
+        if ((err = csv_next(&r, f, MAX_FIELDS, &nf, d)) == ERR_EOF) {
+            err = ERR_OK;
+            break;
+        }
+        if (err) {
+            err = diag_prefix(d, err, "%s", name);
+            break;
+        }
+        if (nf != 3) {
+            err = diag_set(d, ERR_PARSE, "%s:%zu: expected 3 fields as in the header, got %zu",
+                           name, r.line, nf);
+            break;
+        }
+        const struct csv_field *sym = &f[0];
+        if (!bar_symbol_valid(sym->ptr, sym->len)) {
+            err = bad_field(d, ERR_INVALID, name, r.line, "symbol", sym,
+                            "a ticker of 1-15 characters A-Z 0-9 . - /");
+            break;
+        }
+        char s[BAR_SYMBOL_MAX + 1];
+        memcpy(s, sym->ptr, sym->len);
+        s[sym->len] = '\0';
+        if (prev[0] && strcmp(s, prev) <= 0) {
+            err = bad_field(d, ERR_INVALID, name, r.line, "symbol", sym,
+                            "symbols in ascending order, each once");
+            break;
+        }
+        memcpy(prev, s, sizeof s);
+        struct results_closes c;
+        if (date_parse(f[1].ptr, f[1].len, &c.date)) {
+            err = bad_field(d, ERR_PARSE, name, r.line, "date", &f[1], "a date YYYY-MM-DD");
+            break;
+        }
+        if ((err = parse_closes_field(name, r.line, &f[2], c.closes, &c.n, d)))
+            break;
+        if (symbol && strcmp(s, symbol) == 0) {
+            *out = c;
+            found = 1;
+        }
+    }
+    if (!err && symbol && !found) {
+        char q[64];
+        diag_quote(q, sizeof q, symbol, strlen(symbol), 40);
+        err = diag_set(d, ERR_NOTFOUND, "%s: no closes for '%s'", name, q);
+    }
+    free(text);
+    return err;
+}
+
+int results_read_closes(struct objstore *os, const char *symbol, struct results_closes *out,
+                        struct diag *d)
+{
+    struct buf b = BUF_INIT(CLOSES_MAX);
+    int err = objstore_get(os, RESULTS_CLOSES_KEY, &b, NULL, d);
+    if (!err)
+        err = results_parse_closes(RESULTS_CLOSES_KEY, buf_cstr(&b), b.len, symbol, out, d);
+    buf_release(&b);
+    return err;
+}
+
+/* ---- the last run ---- */
+
+static int put_date(struct buf *b, const char *key, int32_t date)
+{
+    if (!date)
+        return buf_printf(b, ",\"%s\":null", key);
+    char day[DATE_STRLEN + 1];
+    date_format(date, day);
+    return buf_printf(b, ",\"%s\":\"%s\"", key, day);
+}
+
+int results_write_run(struct objstore *os, const struct results_run *r, struct diag *d)
+{
+    struct buf b = BUF_INIT(RUN_MAX);
+    /* A human-readable copy of finished_ms: "2026-11-20T21:05:00.123Z". */
+    int64_t day = r->finished_ms / 86400000, ms = r->finished_ms % 86400000;
+    if (ms < 0) {
+        ms += 86400000;
+        day--;
+    }
+    char when[DATE_STRLEN + 1];
+    date_format((int32_t)day, when);
+    int err = buf_printf(&b, "{\"finished_ms\":%lld,\"finished\":\"%sT%02d:%02d:%02d.%03dZ\"",
+                         (long long)r->finished_ms, when, (int)(ms / 3600000),
+                         (int)(ms / 60000 % 60), (int)(ms / 1000 % 60), (int)(ms % 1000));
+    if (!err)
+        err = put_date(&b, "date", r->date);
+    if (!err)
+        err = put_date(&b, "end", r->end);
+    if (!err)
+        err = buf_printf(&b,
+                         ",\"complete\":%s,\"symbols\":%llu,\"symbols_fetched\":%llu,"
+                         "\"symbols_failed\":%llu,\"bars_new\":%llu,\"requests\":%llu,"
+                         "\"retries\":%llu,\"errors\":%llu,\"duration_ms\":%lld,\"error\":\"",
+                         r->complete ? "true" : "false", (unsigned long long)r->symbols,
+                         (unsigned long long)r->symbols_fetched,
+                         (unsigned long long)r->symbols_failed, (unsigned long long)r->bars_new,
+                         (unsigned long long)r->requests, (unsigned long long)r->retries,
+                         (unsigned long long)r->errors, (long long)r->duration_ms);
+    /* The text is ours and ASCII; anything else becomes '?' so the JSON is always UTF-8. */
+    char text[sizeof r->error];
+    size_t n = strnlen(r->error, sizeof r->error - 1);
+    for (size_t i = 0; i < n; i++)
+        text[i] = (unsigned char)r->error[i] < 0x80 ? r->error[i] : '?';
+    if (!err)
+        err = buf_json_escape(&b, text, n);
+    if (!err)
+        err = buf_puts(&b, "\"}\n");
+    if (err)
+        err = diag_set(d, err, "%s: %s", RESULTS_RUN_KEY, err_str(err));
+    else
+        err = objstore_put(os, RESULTS_RUN_KEY, b.data, b.len, OBJ_PUT_ALWAYS, NULL, d);
+    buf_release(&b);
+    return err;
+}
+
+static const struct jv *member(const char *name, const struct jv *root, const char *key,
+                               enum jv_type type, int *err, struct diag *d)
+{
+    if (*err)
+        return NULL;
+    const struct jv *v = jv_get(root, key);
+    if (!v) {
+        *err = diag_set(d, ERR_INVALID, "%s: member '%s' is missing", name, key);
+        return NULL;
+    }
+    if (jv_type(v) != type && !(type == JV_STRING && jv_type(v) == JV_NULL)) {
+        *err = diag_set(d, ERR_INVALID, "%s: member '%s' is %s, expected %s", name, key,
+                        jv_type_name(jv_type(v)), jv_type_name(type));
+        return NULL;
+    }
+    return v;
+}
+
+static void get_count(const char *name, const struct jv *root, const char *key, uint64_t *out,
+                      int *err, struct diag *d)
+{
+    const struct jv *v = member(name, root, key, JV_NUMBER, err, d);
+    int64_t x;
+    if (v && (jv_int(v, &x) || x < 0))
+        *err = diag_set(d, ERR_INVALID, "%s: member '%s': expected a whole number, 0 or more", name,
+                        key);
+    else if (v)
+        *out = (uint64_t)x;
+}
+
+static void get_ms(const char *name, const struct jv *root, const char *key, int64_t *out, int *err,
+                   struct diag *d)
+{
+    uint64_t v = 0;
+    get_count(name, root, key, &v, err, d);
+    *out = (int64_t)v;
+}
+
+static void get_date(const char *name, const struct jv *root, const char *key, int32_t *out,
+                     int *err, struct diag *d)
+{
+    const struct jv *v = member(name, root, key, JV_STRING, err, d);
+    size_t len;
+    const char *s = v ? jv_str(v, &len) : NULL;
+    *out = 0;
+    if (s && date_parse(s, len, out)) {
+        char q[64];
+        diag_quote(q, sizeof q, s, len, 40);
+        *err = diag_set(d, ERR_INVALID,
+                        "%s: member '%s': expected a date YYYY-MM-DD or null, "
+                        "got '%s'",
+                        name, key, q);
+    }
+}
+
+int results_parse_run(const char *name, const char *data, size_t len, struct results_run *out,
+                      struct diag *d)
+{
+    struct jv *root;
+    int err = jv_parse(data, len, &root, d);
+    if (err)
+        return diag_prefix(d, err, "%s", name);
+    memset(out, 0, sizeof *out);
+    if (jv_type(root) != JV_OBJECT) {
+        err = diag_set(d, ERR_INVALID, "%s: expected an object, got %s", name,
+                       jv_type_name(jv_type(root)));
+        jv_free(root);
+        return err;
+    }
+    get_ms(name, root, "finished_ms", &out->finished_ms, &err, d);
+    get_date(name, root, "date", &out->date, &err, d);
+    get_date(name, root, "end", &out->end, &err, d);
+    const struct jv *v = member(name, root, "complete", JV_BOOL, &err, d);
+    if (v)
+        jv_bool(v, &out->complete);
+    get_count(name, root, "symbols", &out->symbols, &err, d);
+    get_count(name, root, "symbols_fetched", &out->symbols_fetched, &err, d);
+    get_count(name, root, "symbols_failed", &out->symbols_failed, &err, d);
+    get_count(name, root, "bars_new", &out->bars_new, &err, d);
+    get_count(name, root, "requests", &out->requests, &err, d);
+    get_count(name, root, "retries", &out->retries, &err, d);
+    get_count(name, root, "errors", &out->errors, &err, d);
+    get_ms(name, root, "duration_ms", &out->duration_ms, &err, d);
+    v = member(name, root, "error", JV_STRING, &err, d);
+    size_t n = 0;
+    const char *s = v ? jv_str(v, &n) : NULL;
+    if (v && !s)
+        err = diag_set(d, ERR_INVALID, "%s: member 'error' is null, expected string", name);
+    else if (s && n >= sizeof out->error)
+        err = diag_set(d, ERR_INVALID, "%s: member 'error': expected at most %zu bytes, got %zu",
+                       name, sizeof out->error - 1, n);
+    else if (s)
+        memcpy(out->error, s, n + 1);
+    jv_free(root);
+    return err;
+}
+
+int results_read_run(struct objstore *os, struct results_run *out, struct diag *d)
+{
+    struct buf b = BUF_INIT(RUN_MAX);
+    int err = objstore_get(os, RESULTS_RUN_KEY, &b, NULL, d);
+    if (!err)
+        err = results_parse_run(RESULTS_RUN_KEY, buf_cstr(&b), b.len, out, d);
+    buf_release(&b);
+    return err;
+}
