@@ -125,5 +125,8 @@ int cmd_universe(int argc, char **argv);
 int cmd_presign(int argc, char **argv);
 int cmd_lambda(int argc, char **argv);
 int cmd_invoke(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_poll(int argc, char **argv);
+int cmd_bot(int argc, char **argv);
 
 #endif

@@ -296,7 +296,7 @@ static int stock(struct ctx *c)
         e = buf_printf(c->out, "\nLast %zu closes: ", cl.n);
         if (!e)
             e = fmt_sparkline(c->out, cl.closes, cl.n);
-        double lo = INFINITY, hi = -INFINITY;
+        double lo = HUGE_VAL, hi = -HUGE_VAL;
         for (size_t i = 0; i < cl.n; i++) {
             lo = cl.closes[i] < lo ? cl.closes[i] : lo;
             hi = cl.closes[i] > hi ? cl.closes[i] : hi;
@@ -376,7 +376,7 @@ static int history(struct ctx *c)
             for (size_t k = 0; k < s.n && !cur; k++)
                 if (strcmp(s.rows[k].symbol, r->symbol) == 0)
                     cur = &s.rows[k];
-            struct buf sb = BUF_INIT(0);
+            struct buf sb = BUF_INIT(TG_BUF_MAX);
             e = fmt_html(&sb, r->symbol);
             if (cur && r->close > 0) {
                 double then = r->close / split_growth(&sv, r->symbol, date, s.date);
@@ -422,7 +422,7 @@ static int download(struct ctx *c)
     int e = buf_puts(c->out, "<b>Downloads</b> (CSV)\n");
     int any = 0, local = 0;
     for (size_t i = 0; i < sizeof files / sizeof files[0] && !e; i++) {
-        struct buf url = BUF_INIT(0);
+        struct buf url = BUF_INIT(TG_BUF_MAX);
         struct diag d = {{0}};
         int err = objstore_link(c->o->os, files[i].key, BOT_LINK_EXPIRES_S, &url, &d);
         if (err == ERR_NOTFOUND) {
@@ -641,7 +641,7 @@ int bot_handle(const struct bot_opts *o, const struct tg_update *u, struct bot_r
         r->action = "ignored: another bot's command";
         return ERR_OK;
     }
-    struct buf text = BUF_INIT(0);
+    struct buf text = BUF_INIT(TG_BUF_MAX);
     struct ctx c = {.o = o, .u = u, .out = &text};
     int err = answer(&c, r) ? diag_set(d, ERR_NOMEM, "out of memory") : ERR_OK;
     if (!err && text.len && fmt_split(text.data, text.len, SPLIT_BUDGET, &r->texts))

@@ -115,11 +115,16 @@ static int add_long_line(struct splitter *s, const char *line, size_t n)
     while (i < n && !err) {
         size_t k = seq_len(p + i, n - i);
         size_t u = k == 4 ? 2 : 1;
-        if (s->units + u + reserve(s->pre) > s->limit && (err = flush(s)) != 0)
+        /* The line may open a <pre> anywhere: always leave room to close one. */
+        if (s->units + u + reserve(1) > s->limit && (err = flush(s)) != 0)
             break;
         if ((err = buf_append(&s->chunk, line + i, k)) == 0)
             s->units += u;
         i += k;
+        /* Follow the tags as they go by, so a cut closes and reopens the right block. */
+        if (line[i - 1] == '>')
+            s->pre = pre_after(s->chunk.data + s->chunk.len - 6 * (s->chunk.len >= 6),
+                               s->chunk.len >= 6 ? 6 : s->chunk.len, s->pre);
     }
     return err;
 }
@@ -129,7 +134,7 @@ int fmt_split(const char *text, size_t len, size_t limit, struct strvec *out)
     /* Room for a reopened and a closed <pre> around at least one character. */
     if (limit < 32)
         limit = 32;
-    struct splitter s = {.chunk = BUF_INIT(0), .limit = limit, .out = out};
+    struct splitter s = {.chunk = BUF_INIT(TG_BUF_MAX), .limit = limit, .out = out};
     int err = 0;
     size_t i = 0;
     while (i < len && !err) {
@@ -158,7 +163,7 @@ int fmt_split(const char *text, size_t len, size_t limit, struct strvec *out)
 int fmt_sparkline(struct buf *out, const double *v, size_t n)
 {
     static const char *const bars[] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
-    double lo = INFINITY, hi = -INFINITY;
+    double lo = HUGE_VAL, hi = -HUGE_VAL;
     for (size_t i = 0; i < n; i++) {
         if (isnan(v[i]))
             continue;

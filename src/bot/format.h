@@ -16,6 +16,9 @@
  * text in UTF-16 code units, tags and entities included, which can only overestimate. */
 #define TG_MESSAGE_MAX 4096
 
+/* The most text a reply, a request to the Bot API or a link is built in. */
+#define TG_BUF_MAX ((size_t)1 << 20)
+
 /* Append s with &, <, > and " escaped. */
 int fmt_html(struct buf *out, const char *s);
 

@@ -10,6 +10,8 @@
 #include "bot/subscribers.h"
 #include "codec/json.h"
 
+#include "bot/format.h"
+
 #include "base/banned.h"
 
 struct send {
@@ -77,7 +79,7 @@ int bot_push(struct tg_client *tg, struct objstore *os, int32_t date, const char
     }
     struct push_ctx p = {.os = os, .today = today, .st = st};
     p.sends = calloc(subs.n, sizeof *p.sends);
-    struct buf params = BUF_INIT(0);
+    struct buf params = BUF_INIT(TG_BUF_MAX);
     if (!p.sends)
         err = diag_set(d, ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < subs.n && !err; i++) {

@@ -6,6 +6,8 @@
 
 #include "base/date.h"
 
+#include "bot/format.h"
+
 #include "base/banned.h"
 
 #define HEADER       "chat_id,since\n"
@@ -144,7 +146,7 @@ int subscribers_update(struct objstore *os, int64_t chat_id, int subscribe, int3
             memmove(s.v + at, s.v + at + 1, (s.n - at - 1) * sizeof *s.v);
             s.n--;
         }
-        struct buf b = BUF_INIT(0);
+        struct buf b = BUF_INIT(TG_BUF_MAX);
         if (!err && write_all(&b, &s))
             err = diag_set(d, ERR_NOMEM, "out of memory");
         if (!err)

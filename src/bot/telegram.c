@@ -8,6 +8,8 @@
 #include "base/log.h"
 #include "codec/json.h"
 
+#include "bot/format.h"
+
 #include "base/banned.h"
 
 #define TOKEN_MAX  128
@@ -268,7 +270,7 @@ int tg_message_json(struct buf *out, int64_t chat_id, const char *html, int inli
 int tg_send(struct tg_client *c, int64_t chat_id, const char *html, struct tg_error *e,
             struct diag *d)
 {
-    struct buf p = BUF_INIT(0);
+    struct buf p = BUF_INIT(TG_BUF_MAX);
     int err = tg_message_json(&p, chat_id, html, 0);
     if (err)
         err = diag_set(d, ERR_NOMEM, "out of memory");

@@ -172,7 +172,10 @@ int tg_update_from_json(const struct jv *v, struct tg_update *u, struct diag *d)
         copy_name(u->kind_name, sizeof u->kind_name, name);
         if (strcmp(it.key, "message") == 0) {
             u->kind = TG_UPDATE_MESSAGE;
-            return read_message(it.value, u, d);
+            err = read_message(it.value, u, d);
+            if (err)
+                u->kind = TG_UPDATE_IGNORED;
+            return err;
         }
         return ERR_OK;
     }

@@ -7,12 +7,14 @@
 #include "base/log.h"
 #include "codec/crypto.h"
 
+#include "bot/format.h"
+
 #include "base/banned.h"
 
 void webhook_answer_init(struct webhook_answer *a)
 {
     a->status = 200;
-    buf_init(&a->body, 0);
+    buf_init(&a->body, TG_BUF_MAX);
     a->outcome = "";
 }
 

@@ -1,0 +1,167 @@
+/* bot_setup.c - what `serve`, `poll`, `bot` and the Lambda bot share: the bot's settings from
+ * the environment (and SSM), the Bot API client, and the local /trigger. */
+#include "app/app.h"
+#include "app/bot_setup.h"
+#include "aws/secrets.h"
+#include "base/calendar.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "bot/format.h"
+#include "bot/push.h"
+#include "net/http.h"
+#include "net/ratelimit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/banned.h"
+
+/* Telegram allows a bot about 30 messages a second across chats; stay under it. */
+#define PUSH_RATE_LIMIT     25
+#define PUSH_RATE_WINDOW_MS 1000
+
+/* Locally, /trigger runs `screener collect` in the background, with the same store. */
+static int local_trigger(void *ctx, int64_t chat_id, struct buf *text, struct diag *d)
+{
+    struct app_bot *b = ctx;
+    /* Reap collections started earlier, so none lingers as a zombie. */
+    while (waitpid(-1, NULL, WNOHANG) > 0)
+        ;
+    /* Say now what the collection would fail on, rather than "started" and nothing. */
+    const char *key;
+    int err = secrets_load(SECRETS_ALPACA, d);
+    if (!err)
+        err = secrets_get(SECRET_ALPACA_KEY_ID, &key, d);
+    if (!err)
+        err = secrets_get(SECRET_ALPACA_SECRET_KEY, &key, d);
+    if (err)
+        return buf_puts(text, "Cannot start a collection: ") || fmt_html(text, d->text)
+                   ? diag_set(d, ERR_NOMEM, "out of memory")
+                   : ERR_OK;
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return diag_set(d, ERR_INTERNAL, "cannot find the screener binary: %s", strerror(errno));
+    exe[n] = '\0';
+    pid_t pid = fork();
+    if (pid < 0)
+        return diag_set(d, ERR_INTERNAL, "cannot start a collection: %s", strerror(errno));
+    if (pid == 0) {
+        int fd = open("/dev/null", O_RDONLY);
+        if (fd >= 0)
+            dup2(fd, STDIN_FILENO);
+        execl(exe, exe, "collect", "--no-progress", "--store", b->store_location,
+              (char *)NULL);
+        _exit(127);
+    }
+    log_info("bot: collection started", LF_INT("pid", pid), LF_INT("chat_id", chat_id));
+    return buf_puts(text, "Collection started. /stats shows how it went when it is done.")
+               ? diag_set(d, ERR_NOMEM, "out of memory")
+               : ERR_OK;
+}
+
+int app_bot_init(struct app *a, struct app_bot *b, struct http_client *http, unsigned need,
+                 int64_t timeout_ms, struct diag *d)
+{
+    memset(b, 0, sizeof *b);
+    b->store_location = a->os->location;
+    b->opts.os = a->os;
+    b->opts.username = getenv("TELEGRAM_BOT_USERNAME");
+    const char *priv = getenv("TELEGRAM_PRIVATE");
+    b->opts.restricted = priv && strcmp(priv, "1") == 0;
+    int err = bot_parse_chats(getenv("TELEGRAM_ALLOWED_CHATS"), &b->allowed, &b->opts.nallowed, d);
+    if (err)
+        return err;
+    b->opts.allowed_chats = b->allowed;
+    b->opts.hooks.trigger = local_trigger;
+    b->opts.hooks.ctx = b;
+
+    if ((err = secrets_load(SECRETS_TELEGRAM, d)) != ERR_OK)
+        return err;
+    const char *token = secrets_value(SECRET_TELEGRAM_BOT_TOKEN);
+    const char *secret = secrets_value(SECRET_TELEGRAM_WEBHOOK_SECRET);
+    if ((need & APP_BOT_TOKEN) && (err = secrets_get(SECRET_TELEGRAM_BOT_TOKEN, &token, d)))
+        return err;
+    if (need & APP_BOT_SECRET) {
+        if ((err = secrets_get(SECRET_TELEGRAM_WEBHOOK_SECRET, &secret, d)) != ERR_OK)
+            return err;
+        if (!webhook_secret_valid(secret))
+            return diag_set(d, ERR_AUTH,
+                            "TELEGRAM_WEBHOOK_SECRET must be 1 to 256 characters of A-Z, a-z, "
+                            "0-9, '_' and '-' (what Telegram accepts)");
+    }
+    if (token) {
+        if (!http) {
+            if ((err = http_client_new(NULL, &b->own_http, d)) != ERR_OK)
+                return err;
+            http = b->own_http;
+        }
+        struct tg_opts to;
+        tg_opts_default(&to);
+        to.token = token;
+        to.http = http;
+        if (timeout_ms > 0)
+            to.fetch.timeout_ms = timeout_ms;
+        if ((err = tg_new(&to, &b->tg, d)) != ERR_OK)
+            return err;
+    }
+    b->wh.bot = &b->opts;
+    b->wh.secret = secret;
+    b->wh.tg = b->tg;
+    return ERR_OK;
+}
+
+void app_bot_release(struct app_bot *b)
+{
+    tg_free(b->tg);
+    http_client_free(b->own_http);
+    free(b->allowed);
+    memset(b, 0, sizeof *b);
+}
+
+int app_push(struct app *a, struct http_client *http, int32_t date, struct diag *d)
+{
+    if (secrets_load(SECRETS_TELEGRAM, d) != ERR_OK || !secrets_value(SECRET_TELEGRAM_BOT_TOKEN))
+        return ERR_OK; /* no bot configured: nobody to push to */
+    struct buf text = BUF_INIT(TG_BUF_MAX);
+    struct ratelimit rl;
+    struct tg_client *tg = NULL;
+    struct http_client *own = NULL;
+    int err = ratelimit_init(&rl, PUSH_RATE_LIMIT, PUSH_RATE_WINDOW_MS, d);
+    if (err)
+        return err;
+    if (!http && (err = http_client_new(NULL, &own, d)) == ERR_OK)
+        http = own;
+    if (!err) {
+        struct tg_opts to;
+        tg_opts_default(&to);
+        to.token = secrets_value(SECRET_TELEGRAM_BOT_TOKEN);
+        to.http = http;
+        to.fetch.limiter = &rl;
+        to.fetch.concurrency = 8;
+        err = tg_new(&to, &tg, d);
+    }
+    if (!err)
+        err = bot_push_text(a->os, &text, d);
+    struct push_stats st = {0};
+    if (!err && text.len > TG_MESSAGE_MAX - 96)
+        err = diag_set(d, ERR_INTERNAL, "the daily message is too long (%zu bytes)", text.len);
+    if (!err)
+        err = bot_push(tg, a->os, date, text.data, cal_ny_date(clock_wall_ms(), NULL), &st, d);
+    if (!err)
+        log_summary("daily push", LF_INT("subscribers", (int64_t)st.subscribers),
+                    LF_INT("sent", (int64_t)st.sent), LF_INT("failed", (int64_t)st.failed),
+                    LF_INT("unsubscribed", (int64_t)st.unsubscribed),
+                    LF_BOOL("already_pushed", st.already_pushed));
+    tg_free(tg);
+    http_client_free(own);
+    ratelimit_release(&rl);
+    buf_release(&text);
+    return err;
+}

@@ -1,0 +1,40 @@
+/* bot_setup.h - the bot's settings and clients, shared by serve, poll, bot and Lambda.
+ *
+ * Environment: TELEGRAM_BOT_TOKEN, TELEGRAM_WEBHOOK_SECRET (or their SSM parameters),
+ * TELEGRAM_ALLOWED_CHATS (comma list of chat ids allowed the privileged commands),
+ * TELEGRAM_PRIVATE=1 (every command needs an allowed chat), TELEGRAM_BOT_USERNAME (commands
+ * addressed to another bot in a group are ignored), TELEGRAM_API_URL.
+ */
+#ifndef APP_BOT_SETUP_H
+#define APP_BOT_SETUP_H
+
+#include "app/app.h"
+#include "bot/bot.h"
+#include "bot/telegram.h"
+#include "bot/webhook.h"
+
+struct http_client;
+
+struct app_bot {
+    struct bot_opts opts;
+    int64_t *allowed;
+    const char *store_location;
+    struct http_client *own_http;
+    struct tg_client *tg; /* NULL when there is no token and none was needed */
+    struct webhook wh;
+};
+
+enum { APP_BOT_TOKEN = 1, APP_BOT_SECRET = 2 };
+
+/* Read the settings; need says which secrets must be there (ERR_AUTH naming them otherwise).
+ * http is borrowed (NULL: one of its own); timeout_ms bounds each Bot API request (0: the
+ * default; a long poll needs more than its wait).  a->os must be open. */
+int app_bot_init(struct app *a, struct app_bot *b, struct http_client *http, unsigned need,
+                 int64_t timeout_ms, struct diag *d);
+void app_bot_release(struct app_bot *b);
+
+/* After a collection: push the latest screen to the subscribers, once for date.  Nothing to
+ * do (ERR_OK) when no bot token is configured. */
+int app_push(struct app *a, struct http_client *http, int32_t date, struct diag *d);
+
+#endif
