@@ -1,0 +1,425 @@
+/* Unit tests: the bot's answers, computed from stored results, exactly as users see them. */
+#include "testutil.h"
+
+#include "base/date.h"
+#include "bot/bot.h"
+#include "bot/format.h"
+#include "bot/subscribers.h"
+#include "bot/webhook.h"
+#include "screen/results.h"
+#include "store/barstore.h"
+#include "store/objstore.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct fixture {
+    char *dir;
+    struct objstore *os;
+    struct bot_opts o;
+    int64_t allowed[2];
+};
+
+static int32_t day(const char *s)
+{
+    int32_t d;
+    assert_int_equal(date_parse(s, strlen(s), &d), ERR_OK);
+    return d;
+}
+
+static struct screen_row row(const char *date, int rank, const char *sym, double close,
+                             double peak, const char *peak_date, int days, double change)
+{
+    struct screen_row r = {.date = day(date), .rank = rank, .close = close, .peak = peak,
+                           .peak_date = day(peak_date), .days_since_peak = days,
+                           .change_pct = change, .volume = 1000000};
+    snprintf(r.symbol, sizeof r.symbol, "%s", sym);
+    r.drawdown_pct = 100.0 * (close - peak) / peak;
+    return r;
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    f->dir = tu_mkdtemp();
+    struct diag d;
+    assert_int_equal(objstore_local_open(f->dir, &f->os, &d), ERR_OK);
+    f->allowed[0] = 42;
+    f->allowed[1] = -1001;
+    f->o = (struct bot_opts){.os = f->os, .allowed_chats = f->allowed, .nallowed = 2,
+                             .username = "ScreenerBot",
+                             /* 2026-11-23 12:00 New York: Monday, before the close */
+                             .now_ms = 1795453200000LL};
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    objstore_free(f->os);
+    tu_rmrf(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+/* Three days of results, a split of BBB (2-for-1 on 2026-11-20) between them. */
+static void store_results(struct fixture *f)
+{
+    struct diag d;
+    struct screen_row old[] = {
+        row("2026-11-18", 1, "BBB", 40.00, 100.00, "2026-06-01", 100, -3.0),
+        row("2026-11-18", 2, "AAA", 50.00, 80.00, "2026-07-01", 90, -1.0),
+    };
+    assert_int_equal(results_append_top(f->os, day("2026-11-18"), old, 2, 10, &d), ERR_OK);
+    struct screen_row now[] = {
+        row("2026-11-21", 1, "AAA", 40.00, 80.00, "2026-07-01", 92, -5.25),
+        row("2026-11-21", 2, "BBB", 22.00, 50.00, "2026-06-01", 102, 1.5),
+        row("2026-11-21", 3, "CCC", 95.00, 100.00, "2026-11-01", 14, -7.0),
+        row("2026-11-21", 4, "DDD", 10.00, 10.00, "2026-11-21", 0, NAN),
+    };
+    assert_int_equal(results_write_screen(f->os, day("2026-11-21"), now, 4, 1, &d), ERR_OK);
+    assert_int_equal(results_append_top(f->os, day("2026-11-21"), now, 4, 2, &d), ERR_OK);
+    const char *closes = "symbol,date,closes\nAAA,2026-11-21,44;43;42;41;40\n";
+    assert_int_equal(objstore_put(f->os, RESULTS_CLOSES_KEY, closes, strlen(closes),
+                                  OBJ_PUT_ALWAYS, NULL, &d),
+                     ERR_OK);
+    struct barstore *bs;
+    assert_int_equal(barstore_new(f->os, &bs, &d), ERR_OK);
+    struct split sp = {.symbol = "BBB", .ex_date = day("2026-11-20"), .new_rate = 2000000,
+                       .old_rate = 1000000};
+    size_t added;
+    assert_int_equal(barstore_write_splits(bs, &sp, 1, &added, &d), ERR_OK);
+    barstore_free(bs);
+    struct results_run run = {.finished_ms = 1795296000000LL, /* 2026-11-21 21:20 UTC */
+                              .date = day("2026-11-21"), .end = day("2026-11-21"),
+                              .complete = 1, .symbols = 1000, .symbols_fetched = 998,
+                              .symbols_failed = 2, .bars_new = 998, .requests = 3,
+                              .retries = 1, .errors = 2, .duration_ms = 1500};
+    assert_int_equal(results_write_run(f->os, &run, &d), ERR_OK);
+}
+
+static struct tg_update msg(int64_t chat, const char *text)
+{
+    struct tg_update u;
+    char json[512];
+    snprintf(json, sizeof json,
+             "{\"update_id\":1,\"message\":{\"message_id\":1,\"chat\":{\"id\":%lld,\"type\":"
+             "\"%s\"},\"date\":1,\"text\":\"%s\"}}",
+             (long long)chat, chat < 0 ? "supergroup" : "private", text);
+    struct diag d;
+    assert_int_equal(tg_update_parse(json, strlen(json), &u, &d), ERR_OK);
+    return u;
+}
+
+/* The one message answering text from chat. */
+static char *ask(struct fixture *f, int64_t chat, const char *text)
+{
+    struct tg_update u = msg(chat, text);
+    struct bot_reply r;
+    bot_reply_init(&r);
+    struct diag d;
+    assert_int_equal(bot_handle(&f->o, &u, &r, &d), ERR_OK);
+    assert_true(r.chat_id == chat);
+    char *s = NULL;
+    if (r.texts.n == 1)
+        s = strdup(r.texts.v[0]);
+    else
+        assert_int_equal(r.texts.n, 0);
+    bot_reply_release(&r);
+    return s;
+}
+
+static void expect(struct fixture *f, int64_t chat, const char *text, const char *want)
+{
+    char *got = ask(f, chat, text);
+    if (!got || strcmp(got, want) != 0)
+        fail_msg("%s\n--- got:\n%s\n--- want:\n%s", text, got ? got : "(no reply)", want);
+    free(got);
+}
+
+static void expect_has(struct fixture *f, int64_t chat, const char *text, const char *part)
+{
+    char *got = ask(f, chat, text);
+    if (!got || !strstr(got, part))
+        fail_msg("%s\n--- got:\n%s\n--- want a part:\n%s", text, got ? got : "(no reply)", part);
+    free(got);
+}
+
+static void test_screen_and_drops(void **state)
+{
+    struct fixture *f = *state;
+    expect_has(f, 7, "/screen", "No screen yet");
+    store_results(f);
+    expect(f, 7, "/screen 2",
+           "<b>Worst 180-day drawdowns</b> · 2026-11-21 · 4 ranked\n<pre>"
+           "  # Symbol      Close Drawdown  Days\n"
+           "  1 AAA          40.00   -50.0%    92\n"
+           "  2 BBB          22.00   -56.0%   102\n</pre>\n"
+           "Drawdown: close vs the highest high of the last 180 days; Days: trading days since "
+           "that peak. /stock SYMBOL for details.");
+    /* Drops: by change, the symbol with no earlier bar left out. */
+    expect(f, 7, "/drops",
+           "<b>Worst one-day drops</b> · 2026-11-21 · 4 ranked\n<pre>"
+           "  # Symbol      Close   Change Drawdown\n"
+           "  1 CCC          95.00    -7.0%    -5.0%\n"
+           "  2 AAA          40.00    -5.2%   -50.0%\n"
+           "  3 BBB          22.00    +1.5%   -56.0%\n</pre>");
+    expect(f, 7, "/screen 0", "Usage: /screen [N], N from 1 to 100 (default 10).");
+    expect(f, 7, "/screen ten", "Usage: /screen [N], N from 1 to 100 (default 10).");
+    expect(f, 7, "/drops 101", "Usage: /drops [N], N from 1 to 100 (default 10).");
+}
+
+static void test_stock(void **state)
+{
+    struct fixture *f = *state;
+    store_results(f);
+    expect(f, 7, "/stock aaa",
+           "<b>AAA</b> · 2026-11-21\n<pre>"
+           "Close          40.00  (-5.2% on the day)\n"
+           "Peak           80.00  on 2026-07-01\n"
+           "Drawdown      -50.0%  92 trading days since the peak\n"
+           "Rank               1  of 4 by drawdown\n</pre>\n"
+           "Last 5 closes: █▆▅▃▁\nlow 40.00, high 44.00");
+    expect(f, 7, "/stock ZZZ",
+           "<b>ZZZ</b> is not in the screen of 2026-11-21: the universe does not have it, or "
+           "it has no data.");
+    expect(f, 7, "/stock", "Usage: /stock SYMBOL, e.g. /stock AAPL or /stock BRK.B");
+    expect(f, 7, "/stock <b>", "Usage: /stock SYMBOL, e.g. /stock AAPL or /stock BRK.B");
+}
+
+static void test_history_adjusts_for_splits(void **state)
+{
+    struct fixture *f = *state;
+    store_results(f);
+    /* BBB: 40.00 before a 2-for-1 split is 20.00 now, so 22.00 is +10%, not -45%. */
+    expect(f, 7, "/history",
+           "<b>Top candidates, last 2 days</b> · returns to 2026-11-21\n"
+           "<pre>2026-11-18\n  # Symbol       Then      Now   Since\n"
+           "  1 BBB          20.00    22.00  +10.0%\n"
+           "  2 AAA          50.00    40.00  -20.0%\n"
+           "Average -5.0% over 2\n</pre>\n"
+           "<pre>2026-11-21\n  # Symbol       Then      Now   Since\n"
+           "  1 AAA          40.00    40.00   +0.0%\n"
+           "  2 BBB          22.00    22.00   +0.0%\n"
+           "Average +0.0% over 2\n</pre>");
+    expect_has(f, 7, "/history 1", "last 1 day</b>");
+    expect(f, 7, "/history 31", "Usage: /history [N], N days from 1 to 30 (default 5).");
+}
+
+static void test_stats_and_privileges(void **state)
+{
+    struct fixture *f = *state;
+    store_results(f);
+    /* Not on the allow list. */
+    expect(f, 7, "/stats",
+           "/stats is only for the operator's chats. To allow this one, add 7 to "
+           "TELEGRAM_ALLOWED_CHATS.");
+    expect_has(f, 7, "/trigger", "/trigger is only for the operator's chats");
+    expect_has(f, 7, "/portfolio", "/portfolio is only for the operator's chats");
+    /* On it: data of Friday 2026-11-21 is current on Monday before the close. */
+    expect(f, 42, "/stats",
+           "<b>Last collection</b>\n<pre>"
+           "Finished  2026-11-21 21:20 UTC (43 h ago)\n"
+           "Data to   2026-11-21 (current)\n"
+           "Symbols   1000 (998 fetched, 2 failed)\n"
+           "Bars      998 new\n"
+           "Requests  3 (1 retries, 2 errors)\n"
+           "Duration  1.5 s\n"
+           "Status    complete</pre>");
+    /* A day later, after Tuesday's close, it is two trading days behind. */
+    f->o.now_ms += 36 * 3600 * 1000LL;
+    expect_has(f, -1001, "/stats", "Data to   2026-11-21 (2 trading days behind)");
+    expect(f, 42, "/trigger", "This deployment cannot start a collection from the bot.");
+    expect_has(f, 42, "/monitor", "Portfolio tracking is not set up");
+    /* Private mode: everything but /start and /help needs the allow list. */
+    f->o.restricted = 1;
+    expect_has(f, 7, "/screen", "/screen is only for the operator's chats");
+    expect_has(f, 7, "/help", "/screen [N]");
+    expect_has(f, 42, "/screen", "Worst 180-day drawdowns");
+}
+
+static void test_help_and_unknown(void **state)
+{
+    struct fixture *f = *state;
+    char *h = ask(f, 7, "/help");
+    assert_non_null(strstr(h, "/stock SYMBOL — One stock"));
+    assert_null(strstr(h, "/trigger")); /* privileged commands are not offered */
+    free(h);
+    h = ask(f, 42, "/start");
+    assert_non_null(strstr(h, "ranks the Russell 1000"));
+    assert_non_null(strstr(h, "/trigger — Start a collection now"));
+    free(h);
+    expect(f, 7, "/frobnicate", "Unknown command /frobnicate. Send /help to see what I can do.");
+    expect(f, 7, "/x-y", "Unknown command. Send /help to see what I can do.");
+    expect(f, 7, "hello", "I answer commands. Send /help to see them.");
+    /* In a group only commands are for the bot, and only those for this bot. */
+    char *none = ask(f, -1001, "hello");
+    assert_null(none);
+    none = ask(f, -1001, "/screen@OtherBot");
+    assert_null(none);
+    expect_has(f, -1001, "/help@screenerbot", "Commands");
+}
+
+static void test_subscribe(void **state)
+{
+    struct fixture *f = *state;
+    expect(f, 7, "/subscribe",
+           "Subscribed: you will get the top 10 after each daily collection. /unsubscribe "
+           "stops it.");
+    expect(f, 7, "/subscribe", "You are already subscribed.");
+    expect_has(f, 42, "/subscribe", "Subscribed");
+    struct subscribers s = {0};
+    struct diag d;
+    assert_int_equal(subscribers_read(f->os, &s, &d), ERR_OK);
+    assert_int_equal(s.n, 2);
+    assert_int_equal(s.v[0].chat_id, 7);
+    assert_int_equal(s.v[1].chat_id, 42);
+    char day_s[DATE_STRLEN + 1];
+    date_format(s.v[0].since, day_s);
+    assert_string_equal(day_s, "2026-11-23");
+    subscribers_release(&s);
+    expect(f, 7, "/unsubscribe", "Unsubscribed: no more daily push.");
+    expect(f, 7, "/unsubscribe", "You were not subscribed.");
+    assert_int_equal(subscribers_read(f->os, &s, &d), ERR_OK);
+    assert_int_equal(s.n, 1);
+    subscribers_release(&s);
+
+    /* A damaged file is reported, not rewritten. */
+    const char *bad = "chat_id,since\n42,yesterday\n";
+    assert_int_equal(objstore_put(f->os, SUBSCRIBERS_KEY, bad, strlen(bad), OBJ_PUT_ALWAYS,
+                                  NULL, &d),
+                     ERR_OK);
+    expect(f, 7, "/subscribe", "Sorry, that did not work just now. Please try again later.");
+    assert_int_equal(subscribers_read(f->os, &s, &d), ERR_PARSE);
+    assert_non_null(strstr(d.text, "bot/subscribers.csv:2: field 'since'"));
+    subscribers_release(&s);
+}
+
+static void test_long_screen_is_split(void **state)
+{
+    struct fixture *f = *state;
+    struct screen_row rows[150];
+    for (int i = 0; i < 150; i++) {
+        char sym[8];
+        snprintf(sym, sizeof sym, "S%03d", i);
+        rows[i] = row("2026-11-21", i + 1, sym, 10.0 + i, 100.0, "2026-10-01", 30, -1.0);
+    }
+    struct diag d;
+    assert_int_equal(results_write_screen(f->os, day("2026-11-21"), rows, 150, 1, &d), ERR_OK);
+    struct tg_update u = msg(7, "/screen 100");
+    struct bot_reply r;
+    bot_reply_init(&r);
+    assert_int_equal(bot_handle(&f->o, &u, &r, &d), ERR_OK);
+    assert_true(r.texts.n >= 2);
+    size_t lines = 0;
+    for (size_t i = 0; i < r.texts.n; i++) {
+        const char *t = r.texts.v[i];
+        assert_true(fmt_utf16_len(t, strlen(t)) <= TG_MESSAGE_MAX);
+        /* Each message balances its own table. */
+        const char *open = strstr(t, "<pre>"), *close = strstr(t, "</pre>");
+        assert_true((open == NULL) == (close == NULL));
+        assert_true(!open || open < close);
+        for (const char *p = t; (p = strstr(p, " S")); p++)
+            lines += p[2] >= '0' && p[2] <= '9';
+    }
+    assert_int_equal(lines, 100);
+    bot_reply_release(&r);
+}
+
+static void test_webhook(void **state)
+{
+    struct fixture *f = *state;
+    store_results(f);
+    struct webhook w = {.bot = &f->o, .secret = "s3cret_Token-1"};
+    const char *body = "{\"update_id\":77,\"message\":{\"message_id\":1,\"chat\":{\"id\":7,"
+                       "\"type\":\"private\"},\"date\":1,\"text\":\"/screen 1\"}}";
+    struct webhook_answer a;
+    static const char *const wrong[] = {NULL, "", "s3cret_Token-", "s3cret_Token-1 ",
+                                        "S3CRET_TOKEN-1"};
+    for (size_t i = 0; i < 5; i++) {
+        webhook_answer_init(&a);
+        webhook_handle(&w, wrong[i], body, strlen(body), &a);
+        assert_int_equal(a.status, 401);
+        assert_null(strstr(buf_cstr(&a.body), "sendMessage"));
+        webhook_answer_release(&a);
+    }
+    webhook_answer_init(&a);
+    webhook_handle(&w, "s3cret_Token-1", body, strlen(body), &a);
+    assert_int_equal(a.status, 200);
+    assert_string_equal(a.outcome, "reply");
+    assert_non_null(strstr(buf_cstr(&a.body), "{\"method\":\"sendMessage\",\"chat_id\":7,"
+                                              "\"text\":\"<b>Worst 180-day drawdowns</b>"));
+    webhook_answer_release(&a);
+    /* The same update again (a redelivery): no second answer. */
+    webhook_answer_init(&a);
+    webhook_handle(&w, "s3cret_Token-1", body, strlen(body), &a);
+    assert_int_equal(a.status, 200);
+    assert_string_equal(a.outcome, "duplicate");
+    assert_int_equal(a.body.len, 0);
+    webhook_answer_release(&a);
+    /* Garbage and ignored kinds: 200 and nothing. */
+    static const char *const quiet[] = {
+        "not json", "{}", "[]", "{\"update_id\":78,\"edited_message\":{}}",
+        "{\"update_id\":79,\"message\":{\"message_id\":1,\"chat\":{\"id\":7,\"type\":"
+        "\"private\"},\"date\":1,\"sticker\":{}}}"};
+    for (size_t i = 0; i < 5; i++) {
+        webhook_answer_init(&a);
+        webhook_handle(&w, "s3cret_Token-1", quiet[i], strlen(quiet[i]), &a);
+        assert_int_equal(a.status, 200);
+        assert_int_equal(a.body.len, 0);
+        webhook_answer_release(&a);
+    }
+    /* A reply of several messages without a Bot API client: logged, still 200. */
+    const char *many = "{\"update_id\":80,\"message\":{\"message_id\":1,\"chat\":{\"id\":7,"
+                       "\"type\":\"private\"},\"date\":1,\"text\":\"/screen 100\"}}";
+    struct screen_row rows[150];
+    for (int i = 0; i < 150; i++) {
+        char sym[8];
+        snprintf(sym, sizeof sym, "S%03d", i);
+        rows[i] = row("2026-11-21", i + 1, sym, 10.0 + i, 100.0, "2026-10-01", 30, -1.0);
+    }
+    struct diag d;
+    assert_int_equal(results_write_screen(f->os, day("2026-11-21"), rows, 150, 1, &d), ERR_OK);
+    webhook_answer_init(&a);
+    webhook_handle(&w, "s3cret_Token-1", many, strlen(many), &a);
+    assert_int_equal(a.status, 200);
+    assert_string_equal(a.outcome, "failed");
+    webhook_answer_release(&a);
+}
+
+static void test_parse_chats(void **state)
+{
+    (void)state;
+    int64_t *v;
+    size_t n;
+    struct diag d;
+    assert_int_equal(bot_parse_chats(" 42, -1001234567890123 ,7", &v, &n, &d), ERR_OK);
+    assert_int_equal(n, 3);
+    assert_true(v[1] == -1001234567890123LL);
+    free(v);
+    assert_int_equal(bot_parse_chats(NULL, &v, &n, &d), ERR_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(bot_parse_chats("42,abc", &v, &n, &d), ERR_USAGE);
+    assert_non_null(strstr(d.text, "'abc' is not a chat id"));
+    assert_null(v);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_screen_and_drops, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stock, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_history_adjusts_for_splits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stats_and_privileges, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_help_and_unknown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_subscribe, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_long_screen_is_split, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_webhook, setup, teardown),
+        cmocka_unit_test(test_parse_chats),
+    };
+    return cmocka_run_group_tests_name("bot", tests, NULL, NULL);
+}
