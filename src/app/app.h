@@ -97,7 +97,7 @@ struct universe;
 int app_load_universe(struct app *a, const char *file, struct universe *u, struct diag *d);
 
 /* The Lambda handlers (app/lambda.c), behind both `screener lambda` and `screener invoke`.
- * One is chosen by name ("collector", or "bot", which this build does not have yet); its
+ * One is chosen by name ("collector" or "bot"); its
  * state (store, rate limiter, credentials, the shared HTTP client) lives across warm
  * invocations.  Creating it makes no network call. */
 struct app_lambda;

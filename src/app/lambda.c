@@ -1,6 +1,9 @@
 /* lambda.c - the Lambda handlers that `screener lambda` (in AWS) and `screener invoke`
- * (locally) run: the collector, and the bot's place until it exists. */
+ * (locally) run: the collector (a schedule or {"action":"collect"}) and the bot (Telegram's
+ * webhook behind API Gateway). */
 #include "app/app.h"
+#include "app/bot_setup.h"
+#include "aws/apigw.h"
 #include "aws/secrets.h"
 #include "aws/lambda_rt.h"
 #include "base/log.h"
@@ -30,6 +33,8 @@ struct app_lambda {
     struct ratelimit rl; /* shared by warm invocations: the API's limit spans them */
     int have_secrets;
     const char *key_id, *secret_key;
+    struct app_bot bot; /* the bot handler's, set up by its first invocation */
+    int have_bot;
 };
 
 int app_lambda_new(const struct app_lambda_opts *o, struct app_lambda **out, struct diag *d)
@@ -55,11 +60,10 @@ int app_lambda_new(const struct app_lambda_opts *o, struct app_lambda **out, str
     l->app.prog = "screener lambda";
     l->app.store_location = o->store_location;
     int err = ERR_OK;
-    if (kind == HANDLER_COLLECTOR) {
+    if (kind == HANDLER_COLLECTOR)
         err = ratelimit_init(&l->rl, COLLECT_RATE_LIMIT, COLLECT_RATE_WINDOW_MS, d);
-        if (!err)
-            err = app_open_store(&l->app, d);
-    }
+    if (!err)
+        err = app_open_store(&l->app, d);
     if (err) {
         app_lambda_free(l);
         return err;
@@ -72,6 +76,8 @@ void app_lambda_free(struct app_lambda *l)
 {
     if (!l)
         return;
+    if (l->have_bot)
+        app_bot_release(&l->bot);
     app_release(&l->app);
     if (l->kind == HANDLER_COLLECTOR)
         ratelimit_release(&l->rl);
@@ -148,6 +154,49 @@ static int handle_collect(struct app_lambda *l, const struct lambda_invocation *
     return err;
 }
 
+/* Telegram's webhook through API Gateway: the same handling as `screener serve`, the HTTP
+ * exchange carried in a proxy event and a proxy response.  Every answer is a proxy response,
+ * even to an event that is not one, so that API Gateway never turns it into a 502 that
+ * Telegram would redeliver. */
+static int handle_bot(struct app_lambda *l, const char *event, size_t len, struct buf *response,
+                      struct diag *d)
+{
+    if (!l->have_bot) {
+        /* The first invocation reads the secrets (SSM in Lambda); warm ones reuse them. */
+        int err = app_bot_init(&l->app, &l->bot, l->http, APP_BOT_SECRET, 0, d);
+        if (err) {
+            app_bot_release(&l->bot);
+            return err;
+        }
+        l->have_bot = 1;
+    }
+    struct apigw_request req;
+    struct diag pd = {{0}};
+    int err = apigw_parse(event, len, WEBHOOK_SECRET_HEADER, &req, &pd);
+    if (err) {
+        log_warn("bot: not an API Gateway proxy event", LF_STR("error", pd.text));
+        static const char body[] = "{\"ok\":false,\"description\":\"Bad Request\"}";
+        return apigw_response(response, 400, "application/json", body, sizeof body - 1)
+                   ? diag_set(d, ERR_TOOBIG, "the response does not fit")
+                   : ERR_OK;
+    }
+    struct webhook_answer a;
+    webhook_answer_init(&a);
+    if (strcmp(req.method, "POST") != 0) {
+        a.status = 405;
+    } else {
+        webhook_handle(&l->bot.wh, req.has_header ? req.header : NULL, req.body, req.body_len,
+                       &a);
+    }
+    err = apigw_response(response, a.status, "application/json", a.body.data ? a.body.data : "",
+                         a.body.len)
+              ? diag_set(d, ERR_TOOBIG, "the response does not fit")
+              : ERR_OK;
+    webhook_answer_release(&a);
+    apigw_request_release(&req);
+    return err;
+}
+
 int app_lambda_handle(void *ctx, const struct lambda_invocation *inv, const char *event, size_t len,
                       struct buf *response, struct diag *d)
 {
@@ -157,8 +206,6 @@ int app_lambda_handle(void *ctx, const struct lambda_invocation *inv, const char
         return handle_collect(l, inv, event, len, response, d);
     case HANDLER_BOT:
     default:
-        return diag_set(d, ERR_UNSUPPORTED,
-                        "the bot handler is not available in this build (_HANDLER=bot); this "
-                        "binary's handler is collector");
+        return handle_bot(l, event, len, response, d);
     }
 }

@@ -27,3 +27,27 @@ void crypto_hex(const uint8_t *bytes, size_t n, char *out)
     }
     out[2 * n] = '\0';
 }
+
+int crypto_base64_decode(const char *in, size_t len, uint8_t *out, size_t *out_len)
+{
+    /* The library decodes whole 4-character groups; it does not check the padding's place. */
+    if (len % 4 != 0 || len > (size_t)INT32_MAX)
+        return -1;
+    size_t pad = 0;
+    if (len >= 1 && in[len - 1] == '=')
+        pad++;
+    if (len >= 2 && in[len - 2] == '=')
+        pad++;
+    for (size_t i = 0; i < len - pad; i++)
+        if (in[i] == '=')
+            return -1;
+    if (len == 0) {
+        *out_len = 0;
+        return 0;
+    }
+    int n = EVP_DecodeBlock(out, (const unsigned char *)in, (int)len);
+    if (n < 0 || (size_t)n < pad)
+        return -1;
+    *out_len = (size_t)n - pad;
+    return 0;
+}

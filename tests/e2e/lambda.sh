@@ -29,13 +29,15 @@ nok() { n=$((n + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "#   
 contains() { if grep -qF -- "$3" "$2"; then ok "$1"; else nok "$1" "no '$3' in:" "$(head -c 800 "$2")"; fi; }
 lacks() { if grep -qF -- "$3" "$2"; then nok "$1" "unexpected '$3' in $2"; else ok "$1"; fi; }
 check() { # DESCRIPTION PYTHON-CONDITION [DETAIL]: the condition holds
-    if python3 -c "import sys; sys.exit(0 if ($2) else 1)" 2>/dev/null; then ok "$1"; else nok "$1" "${3:-}"; fi
+    if python3 -c "import json, sys; sys.exit(0 if ($2) else 1)" 2>/dev/null; then ok "$1"; else nok "$1" "${3:-}"; fi
 }
 
 # start OUTFILE CMD...: start a server printing "listening on 127.0.0.1:PORT"; sets PID, PORT
 start() {
     out=$1
     shift
+    # Not the last server's file: the new one may not have truncated it yet.
+    rm -f "$out"
     "$@" >"$out" 2>"$out.err" &
     PID=$!
     i=0
@@ -166,14 +168,44 @@ check "... saying the deadline came and a rerun completes it" "$(stat "'deadline
 contains "... and the summary counts the symbols not attempted" "$T/rt.err" '"symbols_not_attempted":30'
 [ ! -d "$T/fresh/bars" ] && ok "... with nothing stored" || nok "bars stored despite the deadline"
 
-# ---- the bot: not in this build ----
+# ---- the bot: Telegram's webhook through API Gateway, both payload formats ----
+"$BIN" screen --store "$T/store" >/dev/null 2>&1 # results exist after the collections above
+python3 - "$T/ev" <<'PY'
+import json, sys
+d = sys.argv[1]
+rest = json.load(open('events/telegram-rest.json'))
+wrong = json.loads(json.dumps(rest)); wrong['headers']['X-Telegram-Bot-Api-Secret-Token'] = 'guess'
+none = json.loads(json.dumps(rest)); del none['headers']['X-Telegram-Bot-Api-Secret-Token']
+get = json.loads(json.dumps(rest)); get['httpMethod'] = 'GET'
+junk = json.loads(json.dumps(rest)); junk['body'] = '{not json'
+for name, ev in [('wrong', wrong), ('none', none), ('get', get), ('junk', junk)]:
+    json.dump(ev, open(d + '/tg-' + name + '.json', 'w'))
+PY
 fake_start
-push "$T/ev/manual.json"
-AWS_LAMBDA_RUNTIME_API=$API _HANDLER=bot SCREENER_STORE=$T/store "$BIN" lambda --max-invocations 1 >"$T/rt.out" 2>"$T/rt.err"
+for e in events/telegram-rest.json events/telegram-http.json "$T/ev/tg-wrong.json" \
+    "$T/ev/tg-none.json" "$T/ev/tg-get.json" "$T/ev/tg-junk.json" "$T/ev/manual.json"; do
+    push "$e"
+done
+TELEGRAM_WEBHOOK_SECRET=local-dev-secret AWS_LAMBDA_RUNTIME_API=$API _HANDLER=bot SCREENER_STORE=$T/store \
+    "$BIN" lambda --max-invocations 7 >"$T/rt.out" 2>"$T/rt.err"
 rc=$?
-[ $rc -eq 0 ] && ok "_HANDLER=bot runs (exit 0 after --max-invocations 1)" || nok "bot runtime exit $rc" "$(tail -c 600 "$T/rt.err")"
-check "... and answers Function.NotSupported: not available in this build" \
-    "$(stat "s['invocations'][0]['error_type'] == 'Function.NotSupported' and 'not available in this build' in r[0].get('errorMessage', '')")"
+[ $rc -eq 0 ] && ok "_HANDLER=bot serves 7 invocations (exit 0)" || nok "bot runtime exit $rc" "$(tail -c 600 "$T/rt.err")"
+check "REST API event (payload 1.0) with the secret: 200, /screen answered inline" \
+    "$(stat "r[0]['statusCode'] == 200 and json.loads(r[0]['body'])['method'] == 'sendMessage' and 'Worst 180-day drawdowns' in json.loads(r[0]['body'])['text'] and json.loads(r[0]['body'])['chat_id'] == 111222333")" "$(stat "r[0]")"
+check "HTTP API event (payload 2.0, lower-case header, base64 body): /drops answered" \
+    "$(stat "r[1]['statusCode'] == 200 and 'Worst one-day drops' in json.loads(r[1]['body'])['text']")" "$(stat "r[1]")"
+check "wrong secret: 401 and no reply" "$(stat "r[2]['statusCode'] == 401 and 'sendMessage' not in r[2]['body']")" "$(stat "r[2]")"
+check "missing secret: 401" "$(stat "r[3]['statusCode'] == 401")"
+check "GET: 405" "$(stat "r[4]['statusCode'] == 405")"
+check "a body that is not an update: 200, nothing sent (Telegram must not redeliver)" "$(stat "r[5]['statusCode'] == 200 and r[5]['body'] == ''")"
+check "an event that is not from API Gateway: a 400 proxy response, not a function error" "$(stat "r[6]['statusCode'] == 400 and s['errors'] == 0")"
+lacks "the secret never appears in the logs" "$T/rt.err" "local-dev-secret"
+fake_start
+push events/telegram-rest.json
+env -u TELEGRAM_WEBHOOK_SECRET AWS_LAMBDA_RUNTIME_API=$API _HANDLER=bot SCREENER_STORE=$T/store SCREENER_SSM=0 \
+    "$BIN" lambda --max-invocations 1 >"$T/rt.out" 2>"$T/rt.err"
+check "no webhook secret configured: the invocation fails naming TELEGRAM_WEBHOOK_SECRET" \
+    "$(stat "s['errors'] == 1 and 'TELEGRAM_WEBHOOK_SECRET' in s['invocations'][0]['body']")" "$(stat "s['invocations']")"
 
 # ---- init errors ----
 fake_start
@@ -243,9 +275,10 @@ rc=$?
 [ $rc -eq 2 ] && ok "invoke on an unknown event: exit 2" || nok "invoke bad event exit $rc, want 2"
 contains "... printing Lambda's error body" "$T/out" '"errorType":"Function.InvalidEvent"'
 contains "... and the message on stderr" "$T/err" 'expected {"action":"collect"}'
-"$BIN" invoke --event "$T/ev/manual.json" --handler bot --store "$T/store" >"$T/out" 2>"$T/err"
+TELEGRAM_WEBHOOK_SECRET=local-dev-secret "$BIN" invoke --event events/telegram-http.json --handler bot --store "$T/store" >"$T/out" 2>"$T/err"
 rc=$?
-[ $rc -ne 0 ] && grep -q 'Function.NotSupported' "$T/out" && ok "invoke --handler bot: not in this build" || nok "invoke --handler bot exit $rc" "$(cat "$T/out")"
+check "invoke --handler bot on events/telegram-http.json: a proxy response answering /drops" \
+    "$rc == 0 and 'Worst one-day drops' in json.loads(json.load(open('$T/out'))['body'])['text']" "$(cat "$T/out" "$T/err")"
 "$BIN" invoke --event "$T/ev/manual.json" --handler nope --store "$T/store" >"$T/out" 2>"$T/err"
 rc=$?
 [ $rc -eq 2 ] && ok "invoke --handler nope: exit 2" || nok "invoke --handler nope exit $rc, want 2"

@@ -42,6 +42,7 @@ equals() { if [ "$2" = "$3" ]; then ok "$1"; else nok "$1" "got '$2', want '$3'"
 start_server() {
     name=$1
     shift
+    rm -f "$T/$name.out" # a restarted server's old port must not be read
     "$@" >"$T/$name.out" 2>"$T/$name.err" &
     eval "${name}_PID=$!"
     i=0
