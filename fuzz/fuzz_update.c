@@ -1,11 +1,12 @@
 /* fuzz_update.c - what the bot takes from Telegram, on arbitrary bytes: the Update parser
- * (bot/update.h), and the message splitter and HTML escaper (bot/format.h) on the same bytes
- * as text.
+ * (bot/update.h), the API Gateway event that carries it in Lambda (aws/apigw.h), and the
+ * message splitter and HTML escaper (bot/format.h) on the same bytes as text.
  *
  * An update is parsed or refused with a message; a parsed command is a valid command name
  * with trimmed, bounded arguments; every chunk of a split is within the limit, and the chunks
  * hold the whole text; escaped text has no markup left.
  */
+#include "aws/apigw.h"
 #include "bot/format.h"
 #include "bot/update.h"
 #include "check.h"
@@ -42,6 +43,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(n <= TG_ARGS_MAX);
         CHECK(n == 0 || (!blank(u.args[0]) && !blank(u.args[n - 1])));
         CHECK(!u.command[0] || u.is_command);
+    }
+
+    /* The same bytes as an API Gateway event: parsed with a bounded header and body, or
+     * refused with a message. */
+    struct apigw_request req;
+    err = apigw_parse(text, size, "X-Telegram-Bot-Api-Secret-Token", &req, &d);
+    if (err) {
+        CHECK(err == ERR_PARSE || err == ERR_TOOBIG);
+        CHECK(d.text[0] != '\0');
+        CHECK(req.body == NULL);
+    } else {
+        CHECK(req.version == 1 || req.version == 2);
+        CHECK(req.body && req.body_len <= APIGW_BODY_MAX && req.body[req.body_len] == '\0');
+        CHECK(strnlen(req.header, sizeof req.header) < sizeof req.header);
+        apigw_request_release(&req);
     }
     free(text);
 
