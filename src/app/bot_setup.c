@@ -125,7 +125,7 @@ void app_bot_release(struct app_bot *b)
     memset(b, 0, sizeof *b);
 }
 
-int app_push(struct app *a, struct http_client *http, int32_t date, struct diag *d)
+int app_push(struct app *a, struct http_client *http, struct diag *d)
 {
     if (secrets_load(SECRETS_TELEGRAM, d) != ERR_OK || !secrets_value(SECRET_TELEGRAM_BOT_TOKEN))
         return ERR_OK; /* no bot configured: nobody to push to */
@@ -147,8 +147,9 @@ int app_push(struct app *a, struct http_client *http, int32_t date, struct diag 
         to.fetch.concurrency = 8;
         err = tg_new(&to, &tg, d);
     }
+    int32_t date = 0;
     if (!err)
-        err = bot_push_text(a->os, &text, d);
+        err = bot_push_text(a->os, &text, &date, d);
     struct push_stats st = {0};
     if (!err && text.len > TG_MESSAGE_MAX - 96)
         err = diag_set(d, ERR_INTERNAL, "the daily message is too long (%zu bytes)", text.len);

@@ -33,8 +33,8 @@ int app_bot_init(struct app *a, struct app_bot *b, struct http_client *http, uns
                  int64_t timeout_ms, struct diag *d);
 void app_bot_release(struct app_bot *b);
 
-/* After a collection: push the latest screen to the subscribers, once for date.  Nothing to
- * do (ERR_OK) when no bot token is configured. */
-int app_push(struct app *a, struct http_client *http, int32_t date, struct diag *d);
+/* After a collection: push the latest screen to the subscribers, once per screened date.
+ * Nothing to do (ERR_OK) when no bot token is configured. */
+int app_push(struct app *a, struct http_client *http, struct diag *d);
 
 #endif

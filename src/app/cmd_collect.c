@@ -1,5 +1,6 @@
 /* screener collect - fetch daily bars for the universe from Alpaca into the store. */
 #include "app/app.h"
+#include "app/bot_setup.h"
 #include "aws/secrets.h"
 #include "base/clock.h"
 #include "base/date.h"
@@ -473,6 +474,9 @@ int cmd_collect(int argc, char **argv)
         co.fetch.limiter = &rl;
         co.http = http;
         err = app_collect(&a, symbols, n, &co, progress ? APP_COLLECT_PROGRESS : 0, &st, &d);
+        struct diag pd = {{0}};
+        if (!err && app_push(&a, http, &pd) != ERR_OK)
+            log_error("the daily push failed", LF_STR("error", pd.text));
         char end[DATE_STRLEN + 1];
         date_format(st.end, end);
         if (!err || st.symbols)

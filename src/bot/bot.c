@@ -650,7 +650,7 @@ int bot_handle(const struct bot_opts *o, const struct tg_update *u, struct bot_r
     return err;
 }
 
-int bot_push_text(struct objstore *os, struct buf *out, struct diag *d)
+int bot_push_text(struct objstore *os, struct buf *out, int32_t *date, struct diag *d)
 {
     struct tg_update u = {.kind = TG_UPDATE_MESSAGE, .is_command = 1};
     memcpy(u.command, "screen", sizeof "screen");
@@ -658,10 +658,11 @@ int bot_push_text(struct objstore *os, struct buf *out, struct diag *d)
     struct ctx c = {.o = &o, .u = &u, .out = out};
     struct results_screen s = {0};
     int err = results_read_screen(os, 0, &s, d);
+    *date = s.date;
     results_screen_release(&s);
     if (err)
         return err;
-    if (buf_puts(out, "Daily screen\n") || table(&c, 0))
+    if (table(&c, 0) || buf_puts(out, "\n/unsubscribe stops the daily push."))
         return diag_set(d, ERR_NOMEM, "out of memory");
     return ERR_OK;
 }

@@ -81,8 +81,9 @@ void bot_reply_release(struct bot_reply *r);
 int bot_handle(const struct bot_opts *o, const struct tg_update *u, struct bot_reply *out,
                struct diag *d);
 
-/* The daily push: the top 10 of the latest screen as one message. */
-int bot_push_text(struct objstore *os, struct buf *out, struct diag *d);
+/* The daily push: the top 10 of the latest screen as one message, and the screen's date.
+ * ERR_NOTFOUND when there is no screen. */
+int bot_push_text(struct objstore *os, struct buf *out, int32_t *date, struct diag *d);
 
 /* Parse a comma list of chat ids ("123, -100456"); ERR_USAGE naming the bad item. */
 int bot_parse_chats(const char *list, int64_t **out, size_t *n, struct diag *d);
