@@ -36,6 +36,8 @@ check() { # DESCRIPTION PYTHON-CONDITION [DETAIL]: the condition holds
 start() {
     out=$1
     shift
+    # The child truncates $out only once it runs: an old "listening" line must not be read.
+    rm -f "$out" "$out.err"
     "$@" >"$out" 2>"$out.err" &
     PID=$!
     i=0
