@@ -86,9 +86,9 @@ $(BUILD)/fuzz/%-replay: fuzz/%.c fuzz/replay.c $(LIB)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< fuzz/replay.c $(LIB) $(LDLIBS)
 
-# The programs in tools/: the Alpaca simulator and the fakes of S3, SSM and the Lambda Runtime
-# API (run as separate processes by the end-to-end tests), and the SigV4 signer behind a
-# JSON-lines interface (the differential test against the official signer).
+# The programs in tools/: the Alpaca simulator and the fakes of S3, SSM, the Lambda Runtime API
+# and the Telegram Bot API (run as separate processes by the end-to-end tests), and the SigV4
+# signer behind a JSON-lines interface (the differential test against the official signer).
 $(TOOL_BIN): $(BUILD)/%: tools/%.c tools/tool.c tools/tool.h $(LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")

@@ -36,8 +36,8 @@ check() { # DESCRIPTION PYTHON-CONDITION [DETAIL]: the condition holds
 start() {
     out=$1
     shift
-    # Not the last server's file: the new one may not have truncated it yet.
-    rm -f "$out"
+    # The child truncates $out only once it runs: an old "listening" line must not be read.
+    rm -f "$out" "$out.err"
     "$@" >"$out" 2>"$out.err" &
     PID=$!
     i=0
