@@ -56,8 +56,7 @@ static int local_trigger(void *ctx, int64_t chat_id, struct buf *text, struct di
         int fd = open("/dev/null", O_RDONLY);
         if (fd >= 0)
             dup2(fd, STDIN_FILENO);
-        execl(exe, exe, "collect", "--no-progress", "--store", b->store_location,
-              (char *)NULL);
+        execl(exe, exe, "collect", "--no-progress", "--store", b->store_location, (char *)NULL);
         _exit(127);
     }
     log_info("bot: collection started", LF_INT("pid", pid), LF_INT("chat_id", chat_id));

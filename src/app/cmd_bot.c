@@ -36,8 +36,9 @@ static int json_string(struct buf *b, const char *s)
 static int setup(struct app_bot *b, const char *url, int drop, struct diag *d)
 {
     if (strncmp(url, "https://", 8) != 0)
-        return diag_set(d, ERR_USAGE, "--webhook-url must be an https:// URL (Telegram calls "
-                                      "only HTTPS webhooks)");
+        return diag_set(d, ERR_USAGE,
+                        "--webhook-url must be an https:// URL (Telegram calls "
+                        "only HTTPS webhooks)");
     struct buf p = BUF_INIT(TG_BUF_MAX);
     int err = bot_commands_json(&p) ? diag_set(d, ERR_NOMEM, "out of memory") : ERR_OK;
     if (!err)
@@ -113,9 +114,9 @@ int cmd_bot(int argc, char **argv)
     int known = action && (strcmp(action, "setup") == 0 || strcmp(action, "info") == 0 ||
                            strcmp(action, "delete-webhook") == 0);
     if (!known || optind + 1 < argc || (strcmp(action, "setup") == 0 && !url)) {
-        rc = app_usage_error(&a, !action   ? "expected setup, info or delete-webhook"
-                                 : !known  ? "unknown action: expected setup, info or "
-                                             "delete-webhook"
+        rc = app_usage_error(&a, !action  ? "expected setup, info or delete-webhook"
+                                 : !known ? "unknown action: expected setup, info or "
+                                            "delete-webhook"
                                  : !url && strcmp(action, "setup") == 0
                                      ? "setup needs --webhook-url URL"
                                      : "too many arguments");

@@ -68,15 +68,14 @@ static void answer(struct app_bot *b, const struct jv *v)
         }
     }
     log_info("poll: update handled", LF_INT("update_id", u.update_id), LF_STR("kind", u.kind_name),
-             LF_INT("chat_id", u.chat_id), LF_STR("command", u.command),
-             LF_STR("action", r.action), LF_INT("messages", (int64_t)sent),
-             LF_INT("duration_us", clock_mono_us() - start));
+             LF_INT("chat_id", u.chat_id), LF_STR("command", u.command), LF_STR("action", r.action),
+             LF_INT("messages", (int64_t)sent), LF_INT("duration_us", clock_mono_us() - start));
     bot_reply_release(&r);
 }
 
 /* One getUpdates call and its answers; *offset moves past every update seen. */
-static int poll_once(struct app_bot *b, int64_t *offset, long timeout, size_t *handled,
-                     int *status, struct diag *d)
+static int poll_once(struct app_bot *b, int64_t *offset, long timeout, size_t *handled, int *status,
+                     struct diag *d)
 {
     char params[160];
     int n = snprintf(params, sizeof params,

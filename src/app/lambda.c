@@ -188,8 +188,7 @@ static int handle_bot(struct app_lambda *l, const char *event, size_t len, struc
     if (strcmp(req.method, "POST") != 0) {
         a.status = 405;
     } else {
-        webhook_handle(&l->bot.wh, req.has_header ? req.header : NULL, req.body, req.body_len,
-                       &a);
+        webhook_handle(&l->bot.wh, req.has_header ? req.header : NULL, req.body, req.body_len, &a);
     }
     err = apigw_response(response, a.status, "application/json", a.body.data ? a.body.data : "",
                          a.body.len)

@@ -18,8 +18,8 @@ static int copy_str(const struct jv *v, const char *field, char *out, size_t cap
         return diag_set(d, ERR_PARSE, "API Gateway event: '%s' is %s, expected a string", field,
                         v ? jv_type_name(jv_type(v)) : "missing");
     if (n >= cap)
-        return diag_set(d, ERR_TOOBIG, "API Gateway event: '%s' is %zu bytes, at most %zu",
-                        field, n, cap - 1);
+        return diag_set(d, ERR_TOOBIG, "API Gateway event: '%s' is %zu bytes, at most %zu", field,
+                        n, cap - 1);
     memcpy(out, s, n + 1);
     return ERR_OK;
 }
@@ -39,8 +39,9 @@ static int read_body(const struct jv *root, struct apigw_request *r, struct diag
     int b64 = 0;
     const struct jv *flag = jv_get(root, "isBase64Encoded");
     if (flag && jv_bool(flag, &b64) != ERR_OK)
-        return diag_set(d, ERR_PARSE, "API Gateway event: 'isBase64Encoded' is %s, expected a "
-                                      "boolean",
+        return diag_set(d, ERR_PARSE,
+                        "API Gateway event: 'isBase64Encoded' is %s, expected a "
+                        "boolean",
                         jv_type_name(jv_type(flag)));
     if ((b64 ? n / 4 * 3 : n) > APIGW_BODY_MAX)
         return diag_set(d, ERR_TOOBIG, "API Gateway event: the body is over %zu bytes",
@@ -59,8 +60,8 @@ static int read_body(const struct jv *root, struct apigw_request *r, struct diag
     return ERR_OK;
 }
 
-int apigw_parse(const char *event, size_t len, const char *header_name,
-                struct apigw_request *r, struct diag *d)
+int apigw_parse(const char *event, size_t len, const char *header_name, struct apigw_request *r,
+                struct diag *d)
 {
     memset(r, 0, sizeof *r);
     struct jv *root;

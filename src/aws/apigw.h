@@ -29,8 +29,8 @@ struct apigw_request {
 /* Parse a proxy event; header_name is looked up case-insensitively.  ERR_PARSE naming the
  * field for anything that is not a proxy event; ERR_TOOBIG for a body over APIGW_BODY_MAX
  * or a header value over APIGW_HEADER_MAX - 1 bytes. */
-int apigw_parse(const char *event, size_t len, const char *header_name,
-                struct apigw_request *out, struct diag *d);
+int apigw_parse(const char *event, size_t len, const char *header_name, struct apigw_request *out,
+                struct diag *d);
 void apigw_request_release(struct apigw_request *r);
 
 /* A proxy response: {"statusCode":..,"headers":{"content-type":..},"body":"..",

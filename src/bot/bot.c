@@ -176,7 +176,8 @@ static int table(struct ctx *c, int drops)
     }
     char **hold = NULL;
     size_t nhold = 0;
-    if (c->o->hooks.holdings && c->o->hooks.holdings(c->o->hooks.ctx, &hold, &nhold, &d) != ERR_OK) {
+    if (c->o->hooks.holdings &&
+        c->o->hooks.holdings(c->o->hooks.ctx, &hold, &nhold, &d) != ERR_OK) {
         log_warn("bot: holdings unavailable", LF_STR("error", d.text));
         hold = NULL;
         nhold = 0;
@@ -205,7 +206,8 @@ static int table(struct ctx *c, int drops)
         fmt_pct(ch, sizeof ch, r->change_pct);
         struct buf sb = BUF_INIT(sizeof sym - 1);
         e = fmt_html(&sb, r->symbol);
-        snprintf(sym, sizeof sym, "%s%s", sb.data ? sb.data : "", held(hold, nhold, r->symbol) ? "*" : "");
+        snprintf(sym, sizeof sym, "%s%s", sb.data ? sb.data : "",
+                 held(hold, nhold, r->symbol) ? "*" : "");
         buf_release(&sb);
         if (!e && drops)
             e = buf_printf(c->out, "%3zu %-8s %9.2f %8s %8s\n", i + 1, sym, r->close, ch, dd);
@@ -289,8 +291,7 @@ static int stock(struct ctx *c)
                        "Peak      %10.2f  on %s\n"
                        "Drawdown  %10s  %d trading days since the peak\n"
                        "Rank      %10d  of %zu by drawdown\n</pre>",
-                       sym, day, r->close, ch, r->peak, peak, dd, r->days_since_peak, r->rank,
-                       s.n);
+                       sym, day, r->close, ch, r->peak, peak, dd, r->days_since_peak, r->rank, s.n);
     }
     if (!e && cerr == ERR_OK && cl.n > 1) {
         e = buf_printf(c->out, "\nLast %zu closes: ", cl.n);
@@ -542,8 +543,8 @@ static int subscribe(struct ctx *c, int on)
 {
     int changed;
     struct diag d = {{0}};
-    int err = subscribers_update(c->o->os, c->u->chat_id, on,
-                                 cal_ny_date(now_ms(c->o), NULL), &changed, &d);
+    int err = subscribers_update(c->o->os, c->u->chat_id, on, cal_ny_date(now_ms(c->o), NULL),
+                                 &changed, &d);
     if (err) {
         log_error("bot: subscribers could not be updated", LF_STR("error", d.text));
         return buf_puts(c->out, "Sorry, that did not work just now. Please try again later.");
@@ -552,7 +553,8 @@ static int subscribe(struct ctx *c, int on)
         return buf_puts(c->out, changed ? "Subscribed: you will get the top 10 after each daily "
                                           "collection. /unsubscribe stops it."
                                         : "You are already subscribed.");
-    return buf_puts(c->out, changed ? "Unsubscribed: no more daily push." : "You were not subscribed.");
+    return buf_puts(c->out,
+                    changed ? "Unsubscribed: no more daily push." : "You were not subscribed.");
 }
 
 static int hook_answer(struct ctx *c, const char *command)

@@ -56,7 +56,7 @@ struct bot_hooks {
 };
 
 struct bot_opts {
-    struct objstore *os; /* borrowed: results and subscribers */
+    struct objstore *os;          /* borrowed: results and subscribers */
     const int64_t *allowed_chats; /* TELEGRAM_ALLOWED_CHATS; borrowed */
     size_t nallowed;
     int restricted;       /* every command needs an allowed chat */

@@ -19,10 +19,18 @@ int fmt_html(struct buf *out, const char *s)
         if (err || !*p)
             break;
         switch (*p++) {
-        case '&': err = buf_puts(out, "&amp;"); break;
-        case '<': err = buf_puts(out, "&lt;"); break;
-        case '>': err = buf_puts(out, "&gt;"); break;
-        default: err = buf_puts(out, "&quot;"); break;
+        case '&':
+            err = buf_puts(out, "&amp;");
+            break;
+        case '<':
+            err = buf_puts(out, "&lt;");
+            break;
+        case '>':
+            err = buf_puts(out, "&gt;");
+            break;
+        default:
+            err = buf_puts(out, "&quot;");
+            break;
         }
     }
     return err;
@@ -31,7 +39,11 @@ int fmt_html(struct buf *out, const char *s)
 /* Bytes of the UTF-8 sequence starting at s (n > 0 bytes left), 1 for an invalid byte. */
 static size_t seq_len(const unsigned char *s, size_t n)
 {
-    size_t len = s[0] < 0x80 ? 1 : (s[0] >> 5) == 6 ? 2 : (s[0] >> 4) == 14 ? 3 : (s[0] >> 3) == 30 ? 4 : 1;
+    size_t len = s[0] < 0x80         ? 1
+                 : (s[0] >> 5) == 6  ? 2
+                 : (s[0] >> 4) == 14 ? 3
+                 : (s[0] >> 3) == 30 ? 4
+                                     : 1;
     if (len > n)
         return 1;
     for (size_t i = 1; i < len; i++)
@@ -87,8 +99,8 @@ static int flush(struct splitter *s)
     size_t blank = 0;
     while (blank < c->len && (c->data[blank] == '\n' || c->data[blank] == ' '))
         blank++;
-    int empty = blank == c->len || (s->pre && c->len == blank + sizeof PRE_OPEN - 1 +
-                                                              sizeof PRE_CLOSE - 1);
+    int empty =
+        blank == c->len || (s->pre && c->len == blank + sizeof PRE_OPEN - 1 + sizeof PRE_CLOSE - 1);
     if (!err && !empty)
         err = strvec_pushn(s->out, c->data, c->len);
     buf_reset(c);

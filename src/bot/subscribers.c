@@ -72,8 +72,8 @@ int subscribers_parse(const char *name, const char *data, size_t len, struct sub
             return diag_set(d, ERR_PARSE, "%s:%zu: field 'chat_id' is not a chat id", name, line);
         size_t dl = n - (size_t)(comma + 1 - row);
         if (date_parse(comma + 1, dl, &x.since) != ERR_OK)
-            return diag_set(d, ERR_PARSE, "%s:%zu: field 'since' is not a date (YYYY-MM-DD)",
-                            name, line);
+            return diag_set(d, ERR_PARSE, "%s:%zu: field 'since' is not a date (YYYY-MM-DD)", name,
+                            line);
         if (out->n && out->v[out->n - 1].chat_id >= x.chat_id)
             return diag_set(d, ERR_PARSE, "%s:%zu: chat %lld is out of order or repeated", name,
                             line, (long long)x.chat_id);
@@ -151,8 +151,7 @@ int subscribers_update(struct objstore *os, int64_t chat_id, int subscribe, int3
             err = diag_set(d, ERR_NOMEM, "out of memory");
         if (!err)
             err = objstore_put(os, SUBSCRIBERS_KEY, b.data, b.len,
-                               exists ? OBJ_PUT_IF_MATCH : OBJ_PUT_CREATE, exists ? etag : NULL,
-                               d);
+                               exists ? OBJ_PUT_IF_MATCH : OBJ_PUT_CREATE, exists ? etag : NULL, d);
         buf_release(&b);
         subscribers_release(&s);
         if (err == ERR_PRECONDITION || err == ERR_EXISTS)

@@ -156,8 +156,7 @@ int tg_update_from_json(const struct jv *v, struct tg_update *u, struct diag *d)
     memset(u, 0, sizeof *u);
     u->kind = TG_UPDATE_IGNORED;
     if (jv_type(v) != JV_OBJECT)
-        return diag_set(d, ERR_PARSE, "update: %s, expected an object",
-                        jv_type_name(jv_type(v)));
+        return diag_set(d, ERR_PARSE, "update: %s, expected an object", jv_type_name(jv_type(v)));
     int err = get_int(v, "update", "update_id", &u->update_id, d);
     if (err)
         return err;

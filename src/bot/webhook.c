@@ -131,7 +131,6 @@ void webhook_handle(struct webhook *w, const char *secret_header, const char *bo
     log_info("webhook: update handled", LF_INT("update_id", u.update_id),
              LF_STR("kind", u.kind_name), LF_INT("chat_id", u.chat_id),
              LF_STR("command", u.command), LF_STR("action", r.action),
-             LF_INT("messages", (int64_t)sent),
-             LF_INT("duration_us", clock_mono_us() - start));
+             LF_INT("messages", (int64_t)sent), LF_INT("duration_us", clock_mono_us() - start));
     bot_reply_release(&r);
 }

@@ -35,8 +35,8 @@ struct webhook {
 
 struct webhook_answer {
     int status;
-    struct buf body;        /* "" or a JSON Bot API call */
-    const char *outcome;    /* for the log and tests: "reply", "no reply", "unauthorized", ... */
+    struct buf body;     /* "" or a JSON Bot API call */
+    const char *outcome; /* for the log and tests: "reply", "no reply", "unauthorized", ... */
 };
 
 void webhook_answer_init(struct webhook_answer *a);

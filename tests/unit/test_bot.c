@@ -29,12 +29,17 @@ static int32_t day(const char *s)
     return d;
 }
 
-static struct screen_row row(const char *date, int rank, const char *sym, double close,
-                             double peak, const char *peak_date, int days, double change)
+static struct screen_row row(const char *date, int rank, const char *sym, double close, double peak,
+                             const char *peak_date, int days, double change)
 {
-    struct screen_row r = {.date = day(date), .rank = rank, .close = close, .peak = peak,
-                           .peak_date = day(peak_date), .days_since_peak = days,
-                           .change_pct = change, .volume = 1000000};
+    struct screen_row r = {.date = day(date),
+                           .rank = rank,
+                           .close = close,
+                           .peak = peak,
+                           .peak_date = day(peak_date),
+                           .days_since_peak = days,
+                           .change_pct = change,
+                           .volume = 1000000};
     snprintf(r.symbol, sizeof r.symbol, "%s", sym);
     r.drawdown_pct = 100.0 * (close - peak) / peak;
     return r;
@@ -48,7 +53,9 @@ static int setup(void **state)
     assert_int_equal(objstore_local_open(f->dir, &f->os, &d), ERR_OK);
     f->allowed[0] = 42;
     f->allowed[1] = -1001;
-    f->o = (struct bot_opts){.os = f->os, .allowed_chats = f->allowed, .nallowed = 2,
+    f->o = (struct bot_opts){.os = f->os,
+                             .allowed_chats = f->allowed,
+                             .nallowed = 2,
                              .username = "ScreenerBot",
                              /* 2026-11-23 12:00 New York: Monday, before the close */
                              .now_ms = 1795453200000LL};
@@ -84,21 +91,28 @@ static void store_results(struct fixture *f)
     assert_int_equal(results_write_screen(f->os, day("2026-11-21"), now, 4, 1, &d), ERR_OK);
     assert_int_equal(results_append_top(f->os, day("2026-11-21"), now, 4, 2, &d), ERR_OK);
     const char *closes = "symbol,date,closes\nAAA,2026-11-21,44;43;42;41;40\n";
-    assert_int_equal(objstore_put(f->os, RESULTS_CLOSES_KEY, closes, strlen(closes),
-                                  OBJ_PUT_ALWAYS, NULL, &d),
-                     ERR_OK);
+    assert_int_equal(
+        objstore_put(f->os, RESULTS_CLOSES_KEY, closes, strlen(closes), OBJ_PUT_ALWAYS, NULL, &d),
+        ERR_OK);
     struct barstore *bs;
     assert_int_equal(barstore_new(f->os, &bs, &d), ERR_OK);
-    struct split sp = {.symbol = "BBB", .ex_date = day("2026-11-20"), .new_rate = 2000000,
-                       .old_rate = 1000000};
+    struct split sp = {
+        .symbol = "BBB", .ex_date = day("2026-11-20"), .new_rate = 2000000, .old_rate = 1000000};
     size_t added;
     assert_int_equal(barstore_write_splits(bs, &sp, 1, &added, &d), ERR_OK);
     barstore_free(bs);
     struct results_run run = {.finished_ms = 1795296000000LL, /* 2026-11-21 21:20 UTC */
-                              .date = day("2026-11-21"), .end = day("2026-11-21"),
-                              .complete = 1, .symbols = 1000, .symbols_fetched = 998,
-                              .symbols_failed = 2, .bars_new = 998, .requests = 3,
-                              .retries = 1, .errors = 2, .duration_ms = 1500};
+                              .date = day("2026-11-21"),
+                              .end = day("2026-11-21"),
+                              .complete = 1,
+                              .symbols = 1000,
+                              .symbols_fetched = 998,
+                              .symbols_failed = 2,
+                              .bars_new = 998,
+                              .requests = 3,
+                              .retries = 1,
+                              .errors = 2,
+                              .duration_ms = 1500};
     assert_int_equal(results_write_run(f->os, &run, &d), ERR_OK);
 }
 
@@ -290,9 +304,8 @@ static void test_subscribe(void **state)
 
     /* A damaged file is reported, not rewritten. */
     const char *bad = "chat_id,since\n42,yesterday\n";
-    assert_int_equal(objstore_put(f->os, SUBSCRIBERS_KEY, bad, strlen(bad), OBJ_PUT_ALWAYS,
-                                  NULL, &d),
-                     ERR_OK);
+    assert_int_equal(
+        objstore_put(f->os, SUBSCRIBERS_KEY, bad, strlen(bad), OBJ_PUT_ALWAYS, NULL, &d), ERR_OK);
     expect(f, 7, "/subscribe", "Sorry, that did not work just now. Please try again later.");
     assert_int_equal(subscribers_read(f->os, &s, &d), ERR_PARSE);
     assert_non_null(strstr(d.text, "bot/subscribers.csv:2: field 'since'"));

@@ -85,8 +85,9 @@ static void test_update_ignored_kinds(void **state)
     /* A huge text is not acted on. */
     size_t n = 20000;
     char *big = malloc(n + 200);
-    int k = snprintf(big, 200, "{\"update_id\":9,\"message\":{\"message_id\":1,\"chat\":{\"id\":5,"
-                               "\"type\":\"private\"},\"date\":1,\"text\":\"/stock ");
+    int k = snprintf(big, 200,
+                     "{\"update_id\":9,\"message\":{\"message_id\":1,\"chat\":{\"id\":5,"
+                     "\"type\":\"private\"},\"date\":1,\"text\":\"/stock ");
     memset(big + k, 'A', n);
     strcpy(big + k + n, "\"}}");
     assert_int_equal(parse(big, &u, &d), ERR_OK);
@@ -236,14 +237,10 @@ static void test_sparkline(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_update_command),
-        cmocka_unit_test(test_update_ignored_kinds),
-        cmocka_unit_test(test_update_malformed),
-        cmocka_unit_test(test_html_escape),
-        cmocka_unit_test(test_utf16_len),
-        cmocka_unit_test(test_split_short_and_lines),
-        cmocka_unit_test(test_split_pre_reopened),
-        cmocka_unit_test(test_split_long_line),
+        cmocka_unit_test(test_update_command),     cmocka_unit_test(test_update_ignored_kinds),
+        cmocka_unit_test(test_update_malformed),   cmocka_unit_test(test_html_escape),
+        cmocka_unit_test(test_utf16_len),          cmocka_unit_test(test_split_short_and_lines),
+        cmocka_unit_test(test_split_pre_reopened), cmocka_unit_test(test_split_long_line),
         cmocka_unit_test(test_sparkline),
     };
     return cmocka_run_group_tests_name("bot text", tests, NULL, NULL);
