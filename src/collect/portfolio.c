@@ -64,7 +64,7 @@ int portfolio_from_positions(const struct trading_positions *pos,
         r->market_value = p->market_value;
         r->unrealized_pl = p->unrealized_pl;
         r->return_pct = p->return_pct;
-        r->drawdown_pct = NAN;
+        r->drawdown_pct = (double)NAN;
         for (size_t k = 0; screen && k < screen->n; k++)
             if (strcmp(screen->rows[k].symbol, p->symbol) == 0) {
                 r->rank = screen->rows[k].rank;
@@ -201,8 +201,8 @@ int portfolio_parse_snapshot(const char *name, const char *data, size_t len, str
         if (!bad) {
             memcpy(r->symbol, f[1].ptr, f[1].len);
             r->symbol[f[1].len] = '\0';
-            r->return_pct = NAN;
-            r->drawdown_pct = NAN;
+            r->return_pct = (double)NAN;
+            r->drawdown_pct = (double)NAN;
             int64_t v;
             if (f[7].len && trading_decimal(f[7].ptr, f[7].len, &v))
                 bad = "unrealized_return_pct";
@@ -344,7 +344,7 @@ void portfolio_signal(const struct portfolio *p, double target_pct, struct portf
     memset(out, 0, sizeof *out);
     out->target_pct = target_pct;
     out->positions = p->n;
-    out->average_pct = NAN;
+    out->average_pct = (double)NAN;
     /* Insertion into the best PORTFOLIO_TOP: highest return first, ties by symbol. */
     for (size_t i = 0; i < p->n; i++) {
         double r = p->rows[i].return_pct;

@@ -161,7 +161,7 @@ static double ratio(const struct jv *o, const char *key, int reported, const cha
         return x;
     if (reported || (v && !jv_is_null(v)))
         bad_field(pr, where, key, v);
-    return NAN;
+    return (double)NAN;
 }
 
 /* A string field copied into out (cap bytes); "" when absent or not a string. */
@@ -316,9 +316,9 @@ static int parse_position(const struct jv *o, size_t i, struct trading_position 
         p->return_pct =
             100.0 * p->side * (dollars(p->current_price) / dollars(p->avg_entry_price) - 1.0);
     else
-        p->return_pct = NAN;
+        p->return_pct = (double)NAN;
     if (!isfinite(p->return_pct))
-        p->return_pct = NAN;
+        p->return_pct = (double)NAN;
     return 1;
 }
 
@@ -377,7 +377,7 @@ void trading_history_release(struct trading_history *h)
     free(h->pl);
     free(h->pl_pct);
     memset(h, 0, sizeof *h);
-    h->base_value = NAN;
+    h->base_value = (double)NAN;
 }
 
 /* A series of numbers (null allowed) as doubles, scaled; its length, or 0 with a problem. */
@@ -386,7 +386,7 @@ static size_t series(const struct jv *root, const char *key, int required, size_
 {
     const struct jv *a = jv_get(root, key);
     for (size_t i = 0; i < n; i++)
-        out[i] = NAN;
+        out[i] = (double)NAN;
     if (!a || jv_is_null(a)) {
         if (required)
             problem(pr, "history: '%s' is %s", key, a ? "null" : "missing");
@@ -418,7 +418,7 @@ int trading_parse_history(const char *body, size_t len, struct trading_history *
                           struct strvec *pr, struct diag *d)
 {
     memset(out, 0, sizeof *out);
-    out->base_value = NAN;
+    out->base_value = (double)NAN;
     struct jv *root;
     int err = jv_parse(body, len, &root, d);
     if (err)
@@ -507,7 +507,7 @@ void trading_data_init(struct trading_data *t)
 {
     memset(t, 0, sizeof *t);
     strvec_init(&t->problems);
-    t->history.base_value = NAN;
+    t->history.base_value = (double)NAN;
 }
 
 void trading_data_release(struct trading_data *t)
