@@ -21,9 +21,9 @@
 
 static const char usage[] =
     "usage: alpaca-sim [options]\n\n"
-    "Serve a fake Alpaca (daily bars, corporate actions, assets) and an iShares IWB holdings\n"
-    "file from a deterministic synthetic market on 127.0.0.1.  Prints one line\n"
-    "\"listening on 127.0.0.1:PORT\" once ready, then serves until SIGTERM or SIGINT.\n"
+    "Serve a fake Alpaca (daily bars, corporate actions, assets, the trading account) and an\n"
+    "iShares IWB holdings file from a deterministic synthetic market on 127.0.0.1.  Prints one\n"
+    "line \"listening on 127.0.0.1:PORT\" once ready, then serves until SIGTERM or SIGINT.\n"
     "GET /__sim/stats shows the request counts, POST /__sim/reset zeroes them.\n\n"
     "Options:\n"
     "      --port N             port to listen on; 0 picks a free one (default 0)\n"
@@ -47,6 +47,17 @@ static const char usage[] =
     "      --strict-symbols     answer 400 \"invalid symbol\" to bars requests naming a symbol\n"
     "                           the market does not have (default: leave it out)\n"
     "      --split SPEC         inject a split SYM:YYYY-MM-DD:NEW:OLD (repeatable)\n"
+    "      --account FILE       the trading account: a JSON document {\"account\": {...},\n"
+    "                           \"positions\": [{\"symbol\": \"AAA\", \"qty\": \"10\",\n"
+    "                           \"avg_entry_price\": \"50\"}, ...]}; members given are served\n"
+    "                           as given, the rest computed from the market's latest close\n"
+    "                           (default: $100,000 in cash, no positions).  POST\n"
+    "                           /__sim/portfolio and /__sim/positions replace it later\n"
+    "      --trading-fault SPEC inject a fault into trading requests (account, positions,\n"
+    "                           history) by their ordinal (repeatable): KIND (every one),\n"
+    "                           KIND@N or KIND@NxCOUNT, KIND one of 401, 403, 429, 500, 503,\n"
+    "                           malformed, missing, nulls, garbage.  POST\n"
+    "                           /__sim/trading-fault sets one later (empty body: none)\n"
     "      --log-level LEVEL    debug (one line per request), info, warn, error (default info)\n"
     "  -h, --help               show this help\n";
 
@@ -67,6 +78,8 @@ enum {
     OPT_MISSING,
     OPT_STRICT_SYMBOLS,
     OPT_SPLIT,
+    OPT_ACCOUNT,
+    OPT_TRADING_FAULT,
     OPT_LOG_LEVEL,
 };
 
@@ -87,6 +100,8 @@ static const struct option options[] = {
     {"missing", required_argument, NULL, OPT_MISSING},
     {"strict-symbols", no_argument, NULL, OPT_STRICT_SYMBOLS},
     {"split", required_argument, NULL, OPT_SPLIT},
+    {"account", required_argument, NULL, OPT_ACCOUNT},
+    {"trading-fault", required_argument, NULL, OPT_TRADING_FAULT},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -100,6 +115,9 @@ struct lists {
     size_t nmissing;
     struct split *splits;
     size_t nsplits;
+    struct alpaca_sim_tfault *tfaults;
+    size_t ntfaults;
+    char *account;
 };
 
 static int parse_args(int argc, char **argv, struct alpaca_sim_opts *o, struct lists *l, int *help,
@@ -185,6 +203,36 @@ static int parse_args(int argc, char **argv, struct alpaca_sim_opts *o, struct l
             if (!err)
                 l->nsplits++;
             break;
+        case OPT_ACCOUNT: {
+            FILE *f = fopen(optarg, "rb");
+            struct buf b = BUF_INIT((size_t)1 << 20);
+            char chunk[4096];
+            size_t n;
+            if (!f) {
+                err = diag_set(d, ERR_USAGE, "--account: cannot open '%s'", optarg);
+                break;
+            }
+            while (!err && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+                err = buf_append(&b, chunk, n);
+            fclose(f);
+            if (err) {
+                buf_release(&b);
+                err = diag_set(d, ERR_USAGE, "--account: '%s' is over 1 MiB", optarg);
+                break;
+            }
+            free(l->account);
+            l->account = b.data ? buf_detach(&b, &n) : strdup("");
+            if (!l->account)
+                err = ERR_NOMEM;
+            break;
+        }
+        case OPT_TRADING_FAULT:
+            err = tool_grow((void **)&l->tfaults, l->ntfaults, sizeof *l->tfaults);
+            if (!err && alpaca_sim_tfault_parse(optarg, &l->tfaults[l->ntfaults], d) != ERR_OK)
+                err = diag_prefix(d, ERR_USAGE, "--trading-fault");
+            if (!err)
+                l->ntfaults++;
+            break;
         case OPT_LOG_LEVEL: {
             enum log_level level;
             if (log_level_parse(optarg, &level) != ERR_OK)
@@ -218,6 +266,9 @@ static int parse_args(int argc, char **argv, struct alpaca_sim_opts *o, struct l
     o->nmissing = l->nmissing;
     o->splits = l->splits;
     o->nsplits = l->nsplits;
+    o->tfaults = l->tfaults;
+    o->ntfaults = l->ntfaults;
+    o->portfolio_json = l->account;
     return ERR_OK;
 }
 
@@ -256,5 +307,7 @@ out:
     free(l.faults);
     free(l.missing);
     free(l.splits);
+    free(l.tfaults);
+    free(l.account);
     return status;
 }

@@ -11,6 +11,7 @@
 #include "base/clock.h"
 #include "base/date.h"
 #include "base/log.h"
+#include "codec/json.h"
 #include "codec/num.h"
 #include "sim/market.h"
 
@@ -67,7 +68,18 @@ struct alpaca_sim {
     int64_t *started; /* ring: start times of every authenticated API request in the window */
     size_t st_cap, st_head, st_n;
     uint64_t request_seq;
+    char *portfolio; /* the scripted trading account, JSON */
+    size_t portfolio_len;
+    struct alpaca_sim_tfault *tfaults;
+    size_t ntfaults;
 };
+
+/* The trading account without a script: a fresh paper account. */
+#define DEFAULT_PORTFOLIO "{\"account\":{\"cash\":\"100000\"},\"positions\":[]}"
+#define PORTFOLIO_MAX     (1 << 20)
+
+static int set_doc(struct alpaca_sim *s, const char *json, size_t len, int positions_only,
+                   struct diag *d);
 
 /* ---- small helpers ---- */
 
@@ -657,6 +669,12 @@ int alpaca_sim_new(const struct alpaca_sim_opts *o, struct alpaca_sim **out, str
         memcpy(s->faults, o->faults, o->nfaults * sizeof *s->faults);
     log_add_secret(s->secret);
     log_add_secret(s->key_id);
+    s->o.portfolio_json = NULL;
+    s->o.tfaults = NULL;
+    const char *pj = o->portfolio_json ? o->portfolio_json : DEFAULT_PORTFOLIO;
+    if ((err = set_doc(s, pj, strlen(pj), 0, d)) != ERR_OK ||
+        (err = alpaca_sim_set_tfaults(s, o->tfaults, o->ntfaults, d)) != ERR_OK)
+        goto fail;
     err = build_market(s, d);
     s->o.splits = NULL; /* borrowed only for the build */
     if (err)
@@ -697,6 +715,8 @@ void alpaca_sim_free(struct alpaca_sim *s)
     free(s->ca_order);
     free(s->acc);
     free(s->started);
+    free(s->portfolio);
+    free(s->tfaults);
     pthread_mutex_destroy(&s->mu);
     free(s);
 }
@@ -1651,10 +1671,680 @@ static void serve_holdings(struct alpaca_sim *s, struct httpd_response *r)
     httpd_response_header(r, "Content-Type", "text/csv");
 }
 
+/* ---- the trading API ---- */
+
+static const char *const tfault_names[ALPACA_SIM_TFAULT_COUNT_] = {
+    "401", "403", "429", "500", "503", "malformed", "missing", "nulls", "garbage",
+};
+
+const char *alpaca_sim_tfault_name(enum alpaca_sim_tfault_kind kind)
+{
+    return (unsigned)kind < ALPACA_SIM_TFAULT_COUNT_ ? tfault_names[kind] : "unknown";
+}
+
+int alpaca_sim_tfault_parse(const char *spec, struct alpaca_sim_tfault *out, struct diag *d)
+{
+    const char *at = strchr(spec, '@');
+    size_t klen = at ? (size_t)(at - spec) : strlen(spec);
+    int kind = -1;
+    for (int i = 0; i < ALPACA_SIM_TFAULT_COUNT_; i++)
+        if (strlen(tfault_names[i]) == klen && memcmp(spec, tfault_names[i], klen) == 0)
+            kind = i;
+    if (kind < 0)
+        goto bad;
+    int64_t first = 1, count = INT64_MAX;
+    if (at) {
+        const char *n = at + 1;
+        const char *x = strchr(n, 'x');
+        count = 1;
+        if (num_parse_int(n, x ? (size_t)(x - n) : strlen(n), &first) != ERR_OK || first < 1)
+            goto bad;
+        if (x && (num_parse_int(x + 1, strlen(x + 1), &count) != ERR_OK || count < 1))
+            goto bad;
+    }
+    out->kind = (enum alpaca_sim_tfault_kind)kind;
+    out->first = (uint64_t)first;
+    out->count = (uint64_t)count;
+    return ERR_OK;
+bad:
+    return diag_set(d, ERR_INVALID,
+                    "trading fault '%s': expected KIND, KIND@N or KIND@NxCOUNT (N from 1), KIND "
+                    "one of 401, 403, 429, 500, 503, malformed, missing, nulls, garbage",
+                    spec);
+}
+
+/* The shape a scripted document must have: an object, "account" an object, "positions" an
+ * array of objects (what is in them is served as it is, garbage included). */
+static int check_portfolio(const struct jv *root, struct diag *d)
+{
+    if (jv_type(root) != JV_OBJECT)
+        return diag_set(d, ERR_PARSE,
+                        "portfolio: expected an object with \"account\" and "
+                        "\"positions\"");
+    const struct jv *a = jv_get(root, "account"), *p = jv_get(root, "positions");
+    if (a && jv_type(a) != JV_OBJECT)
+        return diag_set(d, ERR_PARSE, "portfolio: \"account\" must be an object");
+    if (p && jv_type(p) != JV_ARRAY)
+        return diag_set(d, ERR_PARSE, "portfolio: \"positions\" must be an array");
+    for (size_t i = 0; p && i < jv_len(p); i++)
+        if (jv_type(jv_at(p, i)) != JV_OBJECT)
+            return diag_set(d, ERR_PARSE, "portfolio: position %zu is not an object", i + 1);
+    for (struct jv_iter it = jv_iter(root); jv_iter_ok(&it); jv_iter_next(&it))
+        if (strcmp(it.key, "account") != 0 && strcmp(it.key, "positions") != 0)
+            return diag_set(d, ERR_PARSE, "portfolio: unknown member \"%.40s\"", it.key);
+    return ERR_OK;
+}
+
+/* Emit a parsed value as JSON. */
+static void emit_jv(struct out *w, const struct jv *v)
+{
+    switch (jv_type(v)) {
+    case JV_NULL:
+        out_puts(w, "null");
+        break;
+    case JV_BOOL: {
+        int b = 0;
+        jv_bool(v, &b);
+        out_puts(w, b ? "true" : "false");
+        break;
+    }
+    case JV_NUMBER: {
+        int64_t i;
+        double x = 0;
+        if (jv_int(v, &i) == ERR_OK)
+            out_printf(w, "%lld", (long long)i);
+        else if (jv_num(v, &x) == ERR_OK)
+            out_printf(w, "%.17g", x);
+        break;
+    }
+    case JV_STRING: {
+        size_t n;
+        const char *s = jv_str(v, &n);
+        out_json_str(w, s, n);
+        break;
+    }
+    case JV_ARRAY:
+        out_puts(w, "[");
+        for (size_t i = 0; i < jv_len(v); i++) {
+            if (i)
+                out_puts(w, ",");
+            emit_jv(w, jv_at(v, i));
+        }
+        out_puts(w, "]");
+        break;
+    case JV_OBJECT: {
+        out_puts(w, "{");
+        int first = 1;
+        for (struct jv_iter it = jv_iter(v); jv_iter_ok(&it); jv_iter_next(&it)) {
+            out_puts(w, first ? "" : ",");
+            first = 0;
+            out_json_str(w, it.key, strlen(it.key));
+            out_puts(w, ":");
+            emit_jv(w, it.value);
+        }
+        out_puts(w, "}");
+        break;
+    }
+    }
+}
+
+/* A scripted decimal (a string or a number) in millionths; INT64_MIN when it is not one. */
+static int64_t scripted_money(const struct jv *o, const char *key)
+{
+    const struct jv *v = jv_get(o, key);
+    size_t n;
+    const char *s = jv_str(v, &n);
+    int64_t x;
+    double f;
+    if (s && num_parse_fixed(s, n, &x) == ERR_OK)
+        return x;
+    if (v && !s && jv_type(v) == JV_NUMBER && jv_num(v, &f) == ERR_OK && fabs(f) < 1e12)
+        return llround(f * 1e6);
+    return INT64_MIN;
+}
+
+/* An object's members, each either given by the script, changed by a fault, or computed. */
+struct emitter {
+    struct out *w;
+    const struct jv *scripted; /* may be NULL */
+    int fault;                 /* a content fault, or -1 */
+    const char *done[48];      /* the members written */
+    size_t ndone;
+};
+
+/* Write the member's key; returns 1 when the caller writes the computed value. */
+static int em_key(struct emitter *e, const char *name, int faultable)
+{
+    const struct jv *v = jv_get(e->scripted, name);
+    if (e->ndone < sizeof e->done / sizeof e->done[0])
+        e->done[e->ndone++] = name;
+    if (faultable && e->fault == ALPACA_SIM_TFAULT_MISSING)
+        return 0;
+    out_puts(e->w, e->ndone > 1 ? "," : "");
+    out_printf(e->w, "\"%s\":", name);
+    if (faultable && e->fault == ALPACA_SIM_TFAULT_NULLS) {
+        out_puts(e->w, "null");
+        return 0;
+    }
+    if (faultable && e->fault == ALPACA_SIM_TFAULT_GARBAGE) {
+        out_puts(e->w, "\"abc\"");
+        return 0;
+    }
+    if (v) {
+        emit_jv(e->w, v);
+        return 0;
+    }
+    return 1;
+}
+
+static void em_money(struct emitter *e, const char *name, int faultable, int64_t v)
+{
+    if (!em_key(e, name, faultable))
+        return;
+    if (v == INT64_MIN) {
+        out_puts(e->w, "null");
+        return;
+    }
+    out_puts(e->w, "\"");
+    out_fixed(e->w, v);
+    out_puts(e->w, "\"");
+}
+
+/* A fraction with up to 16 decimals, no exponent, trailing zeros dropped. */
+static void em_ratio(struct emitter *e, const char *name, int faultable, double v)
+{
+    if (!em_key(e, name, faultable))
+        return;
+    if (!isfinite(v)) {
+        out_puts(e->w, "null");
+        return;
+    }
+    char num[64];
+    snprintf(num, sizeof num, "%.16f", v);
+    size_t n = strlen(num);
+    while (n > 1 && num[n - 1] == '0' && num[n - 2] != '.')
+        n--;
+    num[n] = '\0';
+    out_printf(e->w, "\"%s\"", strcmp(num, "-0.0") == 0 ? "0.0" : num);
+}
+
+static void em_str(struct emitter *e, const char *name, const char *v)
+{
+    if (em_key(e, name, 0))
+        out_json_str(e->w, v, strlen(v));
+}
+
+static void em_bool(struct emitter *e, const char *name, int v)
+{
+    if (em_key(e, name, 0))
+        out_puts(e->w, v ? "true" : "false");
+}
+
+/* The scripted members not written yet, as they are. */
+static void em_rest(struct emitter *e)
+{
+    for (struct jv_iter it = jv_iter(e->scripted); e->scripted && jv_iter_ok(&it);
+         jv_iter_next(&it)) {
+        int done = 0;
+        for (size_t i = 0; i < e->ndone && !done; i++)
+            done = strcmp(e->done[i], it.key) == 0;
+        if (done)
+            continue;
+        out_puts(e->w, e->ndone++ ? "," : "");
+        out_json_str(e->w, it.key, strlen(it.key));
+        out_puts(e->w, ":");
+        emit_jv(e->w, it.value);
+    }
+}
+
+/* The trading day index of "now" in the market (the latest day up to today), or -1. */
+static long day_now(const struct alpaca_sim *s)
+{
+    int32_t today = today_ny();
+    long t = (long)s->ndays - 1;
+    while (t >= 0 && s->days[t] > today)
+        t--;
+    return t;
+}
+
+/* A position's numbers, from the script and the market. */
+struct pos_calc {
+    const char *symbol;
+    long k; /* market symbol index, or -1 */
+    int64_t qty, avg, cur, last;
+    double mv, cost, pl; /* dollars; NAN when unknown */
+};
+
+static int64_t close_at(const struct alpaca_sim *s, long k, long t)
+{
+    return k >= 0 && t >= 0 ? (int64_t)s->bars[(size_t)k * s->ndays + (size_t)t].c * 100
+                            : INT64_MIN;
+}
+
+static void position_calc(const struct alpaca_sim *s, const struct jv *p, long t,
+                          struct pos_calc *c)
+{
+    memset(c, 0, sizeof *c);
+    size_t n = 0;
+    c->symbol = jv_str(jv_get(p, "symbol"), &n);
+    c->k = c->symbol ? find_symbol(s, c->symbol, n) : -1;
+    c->qty = scripted_money(p, "qty");
+    c->avg = scripted_money(p, "avg_entry_price");
+    c->cur = jv_get(p, "current_price") ? scripted_money(p, "current_price") : close_at(s, c->k, t);
+    c->last =
+        jv_get(p, "lastday_price") ? scripted_money(p, "lastday_price") : close_at(s, c->k, t - 1);
+    if (c->last == INT64_MIN && !jv_get(p, "lastday_price"))
+        c->last = c->cur;
+    double q = c->qty == INT64_MIN ? (double)NAN : (double)c->qty / 1e6;
+    c->mv = c->cur == INT64_MIN ? (double)NAN : q * (double)c->cur / 1e6;
+    c->cost = c->avg == INT64_MIN ? (double)NAN : q * (double)c->avg / 1e6;
+    c->pl = c->mv - c->cost;
+}
+
+static int64_t to_micro(double x)
+{
+    return isfinite(x) && fabs(x) < 1e12 ? llround(x * 1e6) : INT64_MIN;
+}
+
+static void emit_position(struct out *w, const struct alpaca_sim *s, const struct jv *p, long t,
+                          int fault)
+{
+    struct pos_calc c;
+    position_calc(s, p, t, &c);
+    char id[37];
+    make_uuid(c.symbol ? c.symbol : "", id);
+    struct emitter e = {.w = w, .scripted = p, .fault = fault};
+    out_puts(w, "{");
+    em_str(&e, "asset_id", id);
+    em_str(&e, "symbol", c.symbol ? c.symbol : "");
+    em_str(&e, "exchange", c.symbol && on_nasdaq(c.symbol) ? "NASDAQ" : "NYSE");
+    em_str(&e, "asset_class", "us_equity");
+    em_bool(&e, "asset_marginable", 1);
+    em_money(&e, "qty", 0, c.qty);
+    em_money(&e, "qty_available", 0, c.qty);
+    em_str(&e, "side", c.qty != INT64_MIN && c.qty < 0 ? "short" : "long");
+    em_money(&e, "avg_entry_price", 0, c.avg);
+    em_money(&e, "cost_basis", 0, to_micro(c.cost));
+    em_money(&e, "current_price", 1, c.cur);
+    em_money(&e, "market_value", 1, to_micro(c.mv));
+    em_money(&e, "lastday_price", 1, c.last);
+    double change = c.cur != INT64_MIN && c.last != INT64_MIN && c.last > 0
+                        ? (double)c.cur / (double)c.last - 1.0
+                        : (double)NAN;
+    em_ratio(&e, "change_today", 1, change);
+    em_money(&e, "unrealized_pl", 1, to_micro(c.pl));
+    em_ratio(&e, "unrealized_plpc", 1, c.cost != 0 ? c.pl / fabs(c.cost) : (double)NAN);
+    double q = c.qty == INT64_MIN ? (double)NAN : (double)c.qty / 1e6;
+    double intraday = c.cur != INT64_MIN && c.last != INT64_MIN
+                          ? q * ((double)c.cur - (double)c.last) / 1e6
+                          : (double)NAN;
+    em_money(&e, "unrealized_intraday_pl", 1, to_micro(intraday));
+    em_ratio(&e, "unrealized_intraday_plpc", 1, change);
+    em_rest(&e);
+    out_puts(w, "}");
+}
+
+/* The scripted document, parsed (a copy taken under the lock). */
+static int portfolio_doc(struct alpaca_sim *s, struct jv **root, struct diag *d)
+{
+    pthread_mutex_lock(&s->mu);
+    char *text = malloc(s->portfolio_len + 1);
+    size_t len = s->portfolio_len;
+    if (text)
+        memcpy(text, s->portfolio, len + 1);
+    pthread_mutex_unlock(&s->mu);
+    if (!text)
+        return diag_set(d, ERR_NOMEM, "out of memory");
+    int err = jv_parse(text, len, root, d);
+    free(text);
+    return err;
+}
+
+/* Account totals from the positions at day t (t - 1 for last_equity). */
+struct totals {
+    int64_t cash;
+    double long_mv, short_mv, last_mv;
+    int unknown; /* a position whose value is unknown */
+};
+
+static void account_totals(const struct alpaca_sim *s, const struct jv *root, long t,
+                           struct totals *tt)
+{
+    memset(tt, 0, sizeof *tt);
+    const struct jv *a = jv_get(root, "account");
+    tt->cash = a && jv_get(a, "cash") ? scripted_money(a, "cash") : 100000000000LL;
+    const struct jv *ps = jv_get(root, "positions");
+    for (size_t i = 0; i < jv_len(ps); i++) {
+        struct pos_calc c;
+        position_calc(s, jv_at(ps, i), t, &c);
+        if (!isfinite(c.mv)) {
+            tt->unknown = 1;
+            continue;
+        }
+        if (c.mv >= 0)
+            tt->long_mv += c.mv;
+        else
+            tt->short_mv += c.mv;
+        tt->last_mv += c.last != INT64_MIN && c.qty != INT64_MIN
+                           ? (double)c.qty / 1e6 * (double)c.last / 1e6
+                           : c.mv;
+    }
+}
+
+static void serve_account(struct alpaca_sim *s, struct httpd_response *r, int fault)
+{
+    struct jv *root;
+    struct diag d;
+    if (portfolio_doc(s, &root, &d)) {
+        reply_error(r, 500, 0, "simulator: %s", d.text);
+        return;
+    }
+    long t = day_now(s);
+    struct totals tt;
+    account_totals(s, root, t, &tt);
+    int64_t cash = tt.cash;
+    int64_t equity = cash == INT64_MIN || tt.unknown
+                         ? INT64_MIN
+                         : cash + to_micro(tt.long_mv) + to_micro(tt.short_mv);
+    int64_t last = cash == INT64_MIN || tt.unknown ? INT64_MIN : cash + to_micro(tt.last_mv);
+    char asof[DATE_STRLEN + 1] = "";
+    if (t > 0)
+        date_format(s->days[t - 1], asof);
+    buf_reset(&r->body);
+    struct out w = {&r->body, 0};
+    struct emitter e = {.w = &w, .scripted = jv_get(root, "account"), .fault = fault};
+    out_puts(&w, "{");
+    em_str(&e, "id", "0d9f3c1e-5a7b-4c2e-9f10-2b6a8e4d7c31");
+    em_str(&e, "account_number", "PA3SIMULATOR");
+    em_str(&e, "status", "ACTIVE");
+    em_str(&e, "crypto_status", "ACTIVE");
+    em_str(&e, "currency", "USD");
+    em_money(&e, "cash", 1, cash);
+    em_money(&e, "buying_power", 1, cash == INT64_MIN ? INT64_MIN : 2 * cash);
+    em_money(&e, "regt_buying_power", 0, cash == INT64_MIN ? INT64_MIN : 2 * cash);
+    em_money(&e, "non_marginable_buying_power", 0, cash);
+    em_money(&e, "equity", 1, equity);
+    em_money(&e, "last_equity", 1, last);
+    em_money(&e, "portfolio_value", 1, equity);
+    em_money(&e, "long_market_value", 1, to_micro(tt.long_mv));
+    em_money(&e, "short_market_value", 0, to_micro(tt.short_mv));
+    em_money(&e, "initial_margin", 0, 0);
+    em_money(&e, "maintenance_margin", 0, 0);
+    em_money(&e, "sma", 0, 0);
+    em_str(&e, "multiplier", "2");
+    em_str(&e, "balance_asof", asof);
+    em_bool(&e, "shorting_enabled", 1);
+    em_bool(&e, "trading_blocked", 0);
+    em_bool(&e, "transfers_blocked", 0);
+    em_bool(&e, "account_blocked", 0);
+    em_bool(&e, "trade_suspended_by_user", 0);
+    em_str(&e, "created_at", "2025-02-11T15:04:09.118273Z");
+    em_rest(&e);
+    out_puts(&w, "}");
+    jv_free(root);
+    if (w.err) {
+        reply_error(r, 500, 0, "response too large");
+        return;
+    }
+    json_type(r);
+    r->status = 200;
+}
+
+static void serve_positions(struct alpaca_sim *s, struct httpd_response *r, int fault)
+{
+    struct jv *root;
+    struct diag d;
+    if (portfolio_doc(s, &root, &d)) {
+        reply_error(r, 500, 0, "simulator: %s", d.text);
+        return;
+    }
+    long t = day_now(s);
+    buf_reset(&r->body);
+    struct out w = {&r->body, 0};
+    const struct jv *ps = jv_get(root, "positions");
+    out_puts(&w, "[");
+    for (size_t i = 0; i < jv_len(ps); i++) {
+        out_puts(&w, i ? "," : "");
+        emit_position(&w, s, jv_at(ps, i), t, fault);
+    }
+    out_puts(&w, "]");
+    jv_free(root);
+    if (w.err) {
+        reply_error(r, 500, 0, "response too large");
+        return;
+    }
+    json_type(r);
+    r->status = 200;
+}
+
+/* The account's equity at the close of day t. */
+static double equity_at(const struct alpaca_sim *s, const struct jv *root, long t)
+{
+    struct totals tt;
+    account_totals(s, root, t, &tt);
+    if (tt.cash == INT64_MIN || tt.unknown)
+        return NAN;
+    return (double)tt.cash / 1e6 + tt.long_mv + tt.short_mv;
+}
+
+static void serve_history(struct alpaca_sim *s, const struct httpd_request *req,
+                          struct httpd_response *r, int fault)
+{
+    char period[PARAM_MAX], tf[PARAM_MAX];
+    int has_period, has_tf;
+    if (want_param(req, "period", period, sizeof period, r, &has_period) ||
+        want_param(req, "timeframe", tf, sizeof tf, r, &has_tf))
+        return;
+    if (has_tf && strcmp(tf, "1D") != 0) {
+        reply_error(r, 422, 42210000, "the simulator serves timeframe 1D only, not %s", tf);
+        return;
+    }
+    int64_t count = 1;
+    size_t pl = has_period ? strlen(period) : 2;
+    char unit = has_period ? period[pl - 1] : 'M';
+    int unit_days = unit == 'D' ? 1 : unit == 'W' ? 7 : unit == 'M' ? 30 : unit == 'A' ? 365 : 0;
+    if (has_period && (pl < 2 || !unit_days || num_parse_int(period, pl - 1, &count) != ERR_OK ||
+                       count < 1 || count > 100)) {
+        reply_error(r, 422, 42210000, "invalid period: %s", period);
+        return;
+    }
+    struct jv *root;
+    struct diag d;
+    if (portfolio_doc(s, &root, &d)) {
+        reply_error(r, 500, 0, "simulator: %s", d.text);
+        return;
+    }
+    long t1 = day_now(s), t0 = t1;
+    int32_t from = t1 >= 0 ? s->days[t1] - (int32_t)(count * unit_days) : 0;
+    while (t0 > 0 && s->days[t0 - 1] > from)
+        t0--;
+    double base = t0 > 0    ? equity_at(s, root, t0 - 1)
+                  : t1 >= 0 ? equity_at(s, root, t0)
+                            : (double)NAN;
+    buf_reset(&r->body);
+    struct out w = {&r->body, 0};
+    static const char *const arrays[] = {"timestamp", "equity", "profit_loss", "profit_loss_pct"};
+    out_puts(&w, "{");
+    for (int a = 0; a < 4; a++) {
+        out_printf(&w, "%s\"%s\":[", a ? "," : "", arrays[a]);
+        for (long t = t0; t1 >= 0 && t <= t1; t++) {
+            out_puts(&w, t > t0 ? "," : "");
+            double eq = equity_at(s, root, t);
+            if (a == 0) /* 00:00 UTC of the next calendar day, as Alpaca stamps a 1D point */
+                out_printf(&w, "%lld", (long long)(s->days[t] + 1) * 86400);
+            else if (a == 1 && fault == ALPACA_SIM_TFAULT_NULLS)
+                out_puts(&w, "null");
+            else if (a == 1)
+                out_printf(&w, isfinite(eq) ? "%.2f" : "null", eq);
+            else if (a == 2)
+                out_printf(&w, isfinite(eq - base) ? "%.2f" : "null", eq - base);
+            else
+                out_printf(&w, isfinite(eq / base) && base != 0 ? "%.6f" : "null", eq / base - 1.0);
+        }
+        out_puts(&w, "]");
+    }
+    char asof[DATE_STRLEN + 1] = "";
+    if (t0 > 0)
+        date_format(s->days[t0 - 1], asof);
+    out_printf(&w, isfinite(base) ? ",\"base_value\":%.2f" : ",\"base_value\":null", base);
+    if (asof[0])
+        out_printf(&w, ",\"base_value_asof\":\"%s\"", asof);
+    out_puts(&w, ",\"timeframe\":\"1D\"}");
+    jv_free(root);
+    if (w.err) {
+        reply_error(r, 500, 0, "response too large");
+        return;
+    }
+    json_type(r);
+    r->status = 200;
+}
+
+static int set_doc(struct alpaca_sim *s, const char *json, size_t len, int positions_only,
+                   struct diag *d)
+{
+    if (len > PORTFOLIO_MAX)
+        return diag_set(d, ERR_TOOBIG, "portfolio: more than %d bytes", PORTFOLIO_MAX);
+    struct jv *root;
+    int err = jv_parse(json, len, &root, d);
+    if (err)
+        return diag_prefix(d, ERR_PARSE, "portfolio");
+    struct buf doc = BUF_INIT(2 * PORTFOLIO_MAX);
+    struct out w = {&doc, 0};
+    if (positions_only) {
+        if (jv_type(root) != JV_ARRAY) {
+            jv_free(root);
+            return diag_set(d, ERR_PARSE, "positions: expected a JSON array");
+        }
+        struct jv *old;
+        if ((err = portfolio_doc(s, &old, d)) != ERR_OK) {
+            jv_free(root);
+            return err;
+        }
+        out_puts(&w, "{\"account\":");
+        if (jv_get(old, "account"))
+            emit_jv(&w, jv_get(old, "account"));
+        else
+            out_puts(&w, "{}");
+        out_puts(&w, ",\"positions\":");
+        emit_jv(&w, root);
+        out_puts(&w, "}");
+        jv_free(old);
+        jv_free(root);
+        if (!w.err && (err = jv_parse(doc.data, doc.len, &root, d)) != ERR_OK) {
+            buf_release(&doc);
+            return err;
+        }
+    } else {
+        out_append(&w, json, len);
+    }
+    if (w.err) {
+        jv_free(root);
+        buf_release(&doc);
+        return diag_set(d, ERR_NOMEM, "out of memory");
+    }
+    err = check_portfolio(root, d);
+    jv_free(root);
+    if (err) {
+        buf_release(&doc);
+        return err;
+    }
+    size_t n;
+    char *text = buf_detach(&doc, &n);
+    if (!text)
+        return diag_set(d, ERR_NOMEM, "out of memory");
+    pthread_mutex_lock(&s->mu);
+    free(s->portfolio);
+    s->portfolio = text;
+    s->portfolio_len = n;
+    pthread_mutex_unlock(&s->mu);
+    return ERR_OK;
+}
+
+int alpaca_sim_set_portfolio(struct alpaca_sim *s, const char *json, size_t len, struct diag *d)
+{
+    return set_doc(s, json, len, 0, d);
+}
+
+int alpaca_sim_set_positions(struct alpaca_sim *s, const char *json, size_t len, struct diag *d)
+{
+    return set_doc(s, json, len, 1, d);
+}
+
+int alpaca_sim_set_tfaults(struct alpaca_sim *s, const struct alpaca_sim_tfault *f, size_t n,
+                           struct diag *d)
+{
+    struct alpaca_sim_tfault *copy = calloc(n ? n : 1, sizeof *copy);
+    if (!copy)
+        return diag_set(d, ERR_NOMEM, "out of memory");
+    if (n)
+        memcpy(copy, f, n * sizeof *f);
+    pthread_mutex_lock(&s->mu);
+    free(s->tfaults);
+    s->tfaults = copy;
+    s->ntfaults = n;
+    s->st.trading_ordinal = 0;
+    pthread_mutex_unlock(&s->mu);
+    return ERR_OK;
+}
+
+/* Call with the mutex held. */
+static int find_tfault(const struct alpaca_sim *s, uint64_t ordinal)
+{
+    for (size_t i = 0; i < s->ntfaults; i++) {
+        const struct alpaca_sim_tfault *f = &s->tfaults[i];
+        if (ordinal >= f->first && ordinal - f->first < f->count)
+            return (int)f->kind;
+    }
+    return -1;
+}
+
+static void serve_trading(struct alpaca_sim *s, const struct httpd_request *req,
+                          enum alpaca_sim_endpoint ep, int fault, struct httpd_response *r)
+{
+    switch (fault) {
+    case ALPACA_SIM_TFAULT_401:
+        reply_error(r, 401, 40110000, "request is not authorized");
+        return;
+    case ALPACA_SIM_TFAULT_403:
+        reply_json_body(r, 403, "{\"message\":\"forbidden.\"}");
+        return;
+    case ALPACA_SIM_TFAULT_429:
+        reply_json_body(r, 429, "{\"message\":\"too many requests.\"}");
+        httpd_response_header(r, "Retry-After", "1");
+        return;
+    case ALPACA_SIM_TFAULT_500:
+        reply_json_body(r, 500, "{\"code\":50010000,\"message\":\"internal server error\"}");
+        return;
+    case ALPACA_SIM_TFAULT_503:
+        reply_nginx(r, 503, "Service Temporarily Unavailable");
+        return;
+    default:
+        break;
+    }
+    if (ep == ALPACA_SIM_EP_ACCOUNT)
+        serve_account(s, r, fault);
+    else if (ep == ALPACA_SIM_EP_POSITIONS)
+        serve_positions(s, r, fault);
+    else
+        serve_history(s, req, r, fault);
+    if (r->status == 200 && fault == ALPACA_SIM_TFAULT_MALFORMED) {
+        r->body.len /= 2;
+        r->body.data[r->body.len] = '\0';
+        buf_puts(&r->body, "{]");
+    }
+}
+
 /* ---- the control endpoints ---- */
 
 static const char *const endpoint_names[ALPACA_SIM_EP_COUNT_] = {
-    "/v2/stocks/bars", "/v1/corporate-actions", "/v2/assets", "/iwb_holdings.csv", "other",
+    "/v2/stocks/bars",
+    "/v1/corporate-actions",
+    "/v2/assets",
+    "/iwb_holdings.csv",
+    "/v2/account",
+    "/v2/positions",
+    "/v2/account/portfolio/history",
+    "other",
 };
 
 static void serve_stats(struct alpaca_sim *s, struct httpd_response *r)
@@ -1668,11 +2358,12 @@ static void serve_stats(struct alpaca_sim *s, struct httpd_response *r)
         out_printf(&w, "%s\"%s\":%llu", i ? "," : "", endpoint_names[i],
                    (unsigned long long)st.endpoint[i]);
     out_printf(&w,
-               "},\"bars_ordinal\":%llu,\"over_limit\":%llu,\"max_in_window\":%llu,"
+               "},\"bars_ordinal\":%llu,\"trading_ordinal\":%llu,\"over_limit\":%llu,\"max_in_"
+               "window\":%llu,"
                "\"faults_injected\":%llu,\"dropped\":%llu,\"status\":{",
-               (unsigned long long)st.bars_ordinal, (unsigned long long)st.over_limit,
-               (unsigned long long)st.max_in_window, (unsigned long long)st.faults,
-               (unsigned long long)st.dropped);
+               (unsigned long long)st.bars_ordinal, (unsigned long long)st.trading_ordinal,
+               (unsigned long long)st.over_limit, (unsigned long long)st.max_in_window,
+               (unsigned long long)st.faults, (unsigned long long)st.dropped);
     int first = 1;
     for (int i = 0; i < 600; i++) {
         if (!st.status[i])
@@ -1694,6 +2385,38 @@ static void serve_control(struct alpaca_sim *s, const struct httpd_request *req,
             reply_error(r, 405, 0, "method not allowed");
         else
             serve_stats(s, r);
+    } else if (strcmp(req->path, "/__sim/portfolio") == 0 ||
+               strcmp(req->path, "/__sim/positions") == 0 ||
+               strcmp(req->path, "/__sim/trading-fault") == 0) {
+        struct diag d = {{0}};
+        int err;
+        if (strcmp(req->method, "POST") != 0) {
+            reply_error(r, 405, 0, "method not allowed");
+            return;
+        }
+        if (req->path[7] == 't') {
+            struct alpaca_sim_tfault f;
+            char spec[64];
+            size_t n = req->body_len;
+            while (n && (req->body[n - 1] == '\n' || req->body[n - 1] == ' '))
+                n--;
+            if (n >= sizeof spec || memchr(req->body, '\0', n)) {
+                err = diag_set(&d, ERR_INVALID, "trading fault: expected a spec such as 500@1x2");
+            } else {
+                memcpy(spec, req->body, n);
+                spec[n] = '\0';
+                err = n ? alpaca_sim_tfault_parse(spec, &f, &d) : ERR_OK;
+                if (!err)
+                    err = alpaca_sim_set_tfaults(s, &f, n ? 1 : 0, &d);
+            }
+        } else {
+            err = set_doc(s, req->body, req->body_len,
+                          req->path[7] == 'p' && req->path[8] == 'o' && req->path[9] == 's', &d);
+        }
+        if (err)
+            reply_error(r, 400, 0, "%s", d.text);
+        else
+            reply_json_body(r, 200, "{\"ok\":true}");
     } else if (strcmp(req->path, "/__sim/reset") == 0) {
         if (strcmp(req->method, "POST") != 0) {
             reply_error(r, 405, 0, "method not allowed");
@@ -1730,6 +2453,12 @@ static enum alpaca_sim_endpoint route(const char *path)
         return ALPACA_SIM_EP_ASSETS;
     if (strcmp(path, "/iwb_holdings.csv") == 0)
         return ALPACA_SIM_EP_HOLDINGS;
+    if (strcmp(path, "/v2/account") == 0)
+        return ALPACA_SIM_EP_ACCOUNT;
+    if (strcmp(path, "/v2/positions") == 0)
+        return ALPACA_SIM_EP_POSITIONS;
+    if (strcmp(path, "/v2/account/portfolio/history") == 0)
+        return ALPACA_SIM_EP_HISTORY;
     return ALPACA_SIM_EP_OTHER;
 }
 
@@ -1779,7 +2508,7 @@ void alpaca_sim_handle(void *ctx, const struct httpd_request *req, struct httpd_
         return;
     }
     enum alpaca_sim_endpoint ep = route(req->path);
-    int fault = -1, fault_used = 0, over = 0;
+    int fault = -1, tfault = -1, fault_used = 0, over = 0;
     char rid[32];
     pthread_mutex_lock(&s->mu);
     snprintf(rid, sizeof rid, "sim-%08llx", (unsigned long long)++s->request_seq);
@@ -1803,8 +2532,12 @@ void alpaca_sim_handle(void *ctx, const struct httpd_request *req, struct httpd_
     } else {
         pthread_mutex_lock(&s->mu);
         struct admission a = admit(s, clock_wall_ms());
+        int trading = ep == ALPACA_SIM_EP_ACCOUNT || ep == ALPACA_SIM_EP_POSITIONS ||
+                      ep == ALPACA_SIM_EP_HISTORY;
         if (a.ok && ep == ALPACA_SIM_EP_BARS)
             fault = find_fault(s, ++s->st.bars_ordinal);
+        else if (a.ok && trading)
+            tfault = find_tfault(s, ++s->st.trading_ordinal);
         pthread_mutex_unlock(&s->mu);
         ratelimit_headers(s, &a, r);
         if (!a.ok) {
@@ -1831,6 +2564,10 @@ void alpaca_sim_handle(void *ctx, const struct httpd_request *req, struct httpd_
             }
         } else if (ep == ALPACA_SIM_EP_CORPORATE_ACTIONS) {
             serve_corporate_actions(s, req, r);
+        } else if (ep == ALPACA_SIM_EP_ACCOUNT || ep == ALPACA_SIM_EP_POSITIONS ||
+                   ep == ALPACA_SIM_EP_HISTORY) {
+            serve_trading(s, req, ep, tfault, r);
+            fault_used = tfault >= 0;
         } else {
             serve_assets(s, req, r);
         }
@@ -1848,7 +2585,9 @@ void alpaca_sim_handle(void *ctx, const struct httpd_request *req, struct httpd_
     pthread_mutex_unlock(&s->mu);
     log_debug("simulator request", LF_STR("method", req->method), LF_STR("path", req->path),
               LF_INT("status", r->action == HTTPD_DROP ? 0 : r->status),
-              LF_STR("fault", fault_used ? alpaca_sim_fault_name(fault) : ""));
+              LF_STR("fault", !fault_used   ? ""
+                              : tfault >= 0 ? alpaca_sim_tfault_name(tfault)
+                                            : alpaca_sim_fault_name(fault)));
 
     if (fault_used && fault == ALPACA_SIM_FAULT_SLOW) {
         /* In slices, so that stopping the server cuts the wait short. */

@@ -6,9 +6,29 @@
  *   GET /v2/stocks/bars          daily bars, paged (limit, page_token), raw or split-adjusted
  *   GET /v1/corporate-actions    forward and reverse splits, paged
  *   GET /v2/assets[/SYMBOL]      the trading API's asset list
+ *   GET /v2/account              the trading account (money as JSON strings)
+ *   GET /v2/positions            its positions, valued at the market's latest close
+ *   GET /v2/account/portfolio/history   daily equity (timeframe 1D, period nD/nW/nM/nA)
  *   GET /iwb_holdings.csv        an iShares IWB holdings file naming every market symbol
  *   GET /__sim/stats             the counters below as JSON (no auth, not rate limited)
  *   POST /__sim/reset            zero the counters, the bars request ordinal and the windows
+ *   POST /__sim/portfolio        replace the scripted account and positions (a document as
+ *                                alpaca_sim_set_portfolio takes); 400 naming what is wrong
+ *   POST /__sim/positions        replace the positions only (a JSON array of them)
+ *   POST /__sim/trading-fault    set the trading fault (a spec, see below; empty: none)
+ *
+ * The trading account is scripted: a JSON document
+ *
+ *   {"account": {"cash": "25000", ...},
+ *    "positions": [{"symbol": "AAA", "qty": "10", "avg_entry_price": "50.5"}, ...]}
+ *
+ * Every member given is served as given (nulls and garbage included, for tests); what is
+ * not given is computed: a position's current_price is its symbol's close on the market's
+ * latest trading day up to today (lastday_price the close before; null for a symbol not in
+ * the market), market_value, cost_basis, unrealized_pl and _plpc, change_today and side
+ * follow; the account's equity is cash plus the positions' market values, last_equity the
+ * same at the previous closes.  Without a document: a fresh paper account, $100,000 in cash
+ * and no positions.
  *
  * The /v1 and /v2 endpoints check the APCA-API-KEY-ID / APCA-API-SECRET-KEY headers and
  * share one sliding-window rate limit; every answer past the credential check carries
@@ -68,6 +88,32 @@ int alpaca_sim_fault_parse(const char *spec, struct alpaca_sim_fault *out, struc
 /* The kind's spec name ("429", "slow", "duptime"). */
 const char *alpaca_sim_fault_name(enum alpaca_sim_fault_kind kind);
 
+/* Faults of the trading endpoints, by the ordinal of trading requests.  Spec form: KIND
+ * (every request), KIND@N or KIND@NxCOUNT. */
+enum alpaca_sim_tfault_kind {
+    ALPACA_SIM_TFAULT_401,       /* 401 {"code":40110000,"message":"request is not authorized"} */
+    ALPACA_SIM_TFAULT_403,       /* 403 {"message":"forbidden."} */
+    ALPACA_SIM_TFAULT_429,       /* 429 with Retry-After: 1 */
+    ALPACA_SIM_TFAULT_500,       /* 500 with a JSON error */
+    ALPACA_SIM_TFAULT_503,       /* 503 with nginx's HTML page */
+    ALPACA_SIM_TFAULT_MALFORMED, /* 200 with broken JSON */
+    ALPACA_SIM_TFAULT_MISSING,   /* the money fields (equity, last_equity, cash, buying_power,
+                                    portfolio_value; a position's prices, values and P/L) left
+                                    out */
+    ALPACA_SIM_TFAULT_NULLS,     /* the same fields null */
+    ALPACA_SIM_TFAULT_GARBAGE,   /* the same fields "abc" */
+    ALPACA_SIM_TFAULT_COUNT_
+};
+
+struct alpaca_sim_tfault {
+    enum alpaca_sim_tfault_kind kind;
+    uint64_t first, count; /* trading requests first .. first + count - 1, from 1 */
+};
+
+/* "401", "nulls", "500@1x2". */
+int alpaca_sim_tfault_parse(const char *spec, struct alpaca_sim_tfault *out, struct diag *d);
+const char *alpaca_sim_tfault_name(enum alpaca_sim_tfault_kind kind);
+
 /* "SYM:YYYY-MM-DD:NEW:OLD", e.g. "ABC:2026-06-10:4:1" (4-for-1) or "XYZ:2026-08-03:1:20".
  * Rates may have decimals. */
 int alpaca_sim_split_parse(const char *spec, struct split *out, struct diag *d);
@@ -99,6 +145,11 @@ struct alpaca_sim_opts {
     const struct split *splits;
     size_t nsplits;
 
+    /* The scripted trading account (the document above); NULL: the default.  Copied. */
+    const char *portfolio_json;
+    const struct alpaca_sim_tfault *tfaults; /* copied */
+    size_t ntfaults;
+
     int port; /* alpaca_sim_start: 0 for an ephemeral port */
 };
 
@@ -129,6 +180,9 @@ enum alpaca_sim_endpoint {
     ALPACA_SIM_EP_CORPORATE_ACTIONS,
     ALPACA_SIM_EP_ASSETS,
     ALPACA_SIM_EP_HOLDINGS,
+    ALPACA_SIM_EP_ACCOUNT,
+    ALPACA_SIM_EP_POSITIONS,
+    ALPACA_SIM_EP_HISTORY,
     ALPACA_SIM_EP_OTHER,
     ALPACA_SIM_EP_COUNT_
 };
@@ -137,16 +191,25 @@ enum alpaca_sim_endpoint {
 struct alpaca_sim_stats {
     uint64_t requests;
     uint64_t endpoint[ALPACA_SIM_EP_COUNT_];
-    uint64_t bars_ordinal;  /* bars requests given an ordinal (the last one handed out) */
-    uint64_t over_limit;    /* refused with 429 by the rate limit (injected 429s excluded) */
-    uint64_t max_in_window; /* most authenticated API requests started in any window,
-                               refused ones included */
-    uint64_t faults;        /* faults injected */
-    uint64_t dropped;       /* connections closed without a status (the reset fault) */
-    uint64_t status[600];   /* responses by status */
+    uint64_t bars_ordinal;    /* bars requests given an ordinal (the last one handed out) */
+    uint64_t over_limit;      /* refused with 429 by the rate limit (injected 429s excluded) */
+    uint64_t max_in_window;   /* most authenticated API requests started in any window,
+                                 refused ones included */
+    uint64_t faults;          /* faults injected */
+    uint64_t trading_ordinal; /* trading requests given an ordinal (the last one handed out) */
+    uint64_t dropped;         /* connections closed without a status (the reset fault) */
+    uint64_t status[600];     /* responses by status */
 };
 
 void alpaca_sim_get_stats(struct alpaca_sim *s, struct alpaca_sim_stats *out);
+
+/* Replace the scripted trading account (len bytes of the document above), or only its
+ * positions (a JSON array).  ERR_PARSE naming what is wrong; the old one is kept then. */
+int alpaca_sim_set_portfolio(struct alpaca_sim *s, const char *json, size_t len, struct diag *d);
+int alpaca_sim_set_positions(struct alpaca_sim *s, const char *json, size_t len, struct diag *d);
+/* Replace the trading faults (n == 0: none); the ordinal starts again from 1. */
+int alpaca_sim_set_tfaults(struct alpaca_sim *s, const struct alpaca_sim_tfault *f, size_t n,
+                           struct diag *d);
 void alpaca_sim_reset(struct alpaca_sim *s);
 
 #endif

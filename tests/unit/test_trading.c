@@ -5,8 +5,11 @@
 
 #include "base/calendar.h"
 #include "base/date.h"
+#include "base/log.h"
 #include "collect/portfolio.h"
 #include "collect/trading.h"
+#include "net/http.h"
+#include "sim/alpaca_sim.h"
 #include "store/objstore.h"
 
 #include <math.h>
@@ -605,8 +608,201 @@ static void test_alert_marker(void **state)
     free(dir);
 }
 
+/* ---- against the simulator ---- */
+
+struct simf {
+    struct alpaca_sim *sim;
+    struct http_client *http;
+    char url[64];
+    struct trading_opts o;
+};
+
+static const char sim_portfolio[] =
+    "{\"account\":{\"cash\":\"1000\"},\"positions\":["
+    "{\"symbol\":\"BABA\",\"qty\":\"10\",\"avg_entry_price\":\"5\"},"
+    "{\"symbol\":\"CABA\",\"qty\":\"-2\",\"avg_entry_price\":\"50\"},"
+    "{\"symbol\":\"NOPE\",\"qty\":\"1\",\"avg_entry_price\":\"7\",\"current_price\":\"8\"}]}";
+
+static int sim_setup(void **state)
+{
+    struct simf *f = calloc(1, sizeof *f);
+    struct alpaca_sim_opts so;
+    alpaca_sim_opts_default(&so);
+    so.nsymbols = 20;
+    so.first_day = day("2025-11-20");
+    so.last_day = day("2026-11-20");
+    so.portfolio_json = sim_portfolio;
+    int port;
+    struct diag d;
+    if (alpaca_sim_start(&so, &f->sim, &port, &d))
+        fail_msg("%s", d.text);
+    snprintf(f->url, sizeof f->url, "http://127.0.0.1:%d", port);
+    assert_int_equal(http_client_new(NULL, &f->http, &d), ERR_OK);
+    trading_opts_default(&f->o);
+    f->o.base_url = f->url;
+    f->o.key_id = "SIMKEY";
+    f->o.secret_key = "SIMSECRET";
+    f->o.http = f->http;
+    f->o.fetch.backoff_base_ms = 1;
+    f->o.fetch.backoff_max_ms = 2;
+    *state = f;
+    return 0;
+}
+
+static int sim_teardown(void **state)
+{
+    struct simf *f = *state;
+    alpaca_sim_stop(f->sim);
+    http_client_free(f->http);
+    free(f);
+    return 0;
+}
+
+static void set_fault(struct simf *f, const char *spec)
+{
+    struct alpaca_sim_tfault t;
+    struct diag d;
+    assert_int_equal(alpaca_sim_tfault_parse(spec, &t, &d), ERR_OK);
+    assert_int_equal(alpaca_sim_set_tfaults(f->sim, &t, 1, &d), ERR_OK);
+}
+
+static void test_sim_fetch(void **state)
+{
+    struct simf *f = *state;
+    struct trading_data t;
+    struct diag d = {{0}};
+    trading_data_init(&t);
+    int err = trading_fetch(&f->o, TRADING_ACCOUNT | TRADING_POSITIONS, TRADING_HISTORY, &t, &d);
+    if (err)
+        fail_msg("%s", d.text);
+    dump_problems(&t.problems);
+    assert_int_equal(t.have, TRADING_ACCOUNT | TRADING_POSITIONS | TRADING_HISTORY);
+    assert_int_equal(t.problems.n, 0);
+    assert_int_equal(t.positions.n, 3);
+    const struct trading_position *baba = &t.positions.v[0], *caba = &t.positions.v[1];
+    assert_string_equal(baba->symbol, "BABA");
+    assert_string_equal(caba->symbol, "CABA");
+    assert_int_equal(caba->side, -1);
+    assert_true(baba->current_price > 0);
+    /* the account adds up: cash plus the market values, the history ends there */
+    int64_t mv = 0;
+    for (size_t i = 0; i < t.positions.n; i++)
+        mv += t.positions.v[i].market_value;
+    assert_true(t.account.equity == 1000000000LL + mv);
+    assert_true(t.account.cash == 1000000000LL);
+    assert_true(t.history.n >= 18 && t.history.n <= 23); /* a month of trading days */
+    assert_int_equal(t.history.date[t.history.n - 1], day("2026-11-20"));
+    assert_true(fabs(t.history.equity[t.history.n - 1] - (double)t.account.equity / 1e6) < 0.01);
+    trading_data_release(&t);
+
+    /* the positions change between runs */
+    const char *now = "[{\"symbol\":\"DAB\",\"qty\":\"3\",\"avg_entry_price\":\"1\"}]";
+    assert_int_equal(alpaca_sim_set_positions(f->sim, now, strlen(now), &d), ERR_OK);
+    trading_data_init(&t);
+    assert_int_equal(trading_fetch(&f->o, TRADING_POSITIONS, 0, &t, &d), ERR_OK);
+    assert_int_equal(t.have, TRADING_POSITIONS);
+    assert_int_equal(t.positions.n, 1);
+    assert_string_equal(t.positions.v[0].symbol, "DAB");
+    trading_data_release(&t);
+    assert_int_equal(alpaca_sim_set_portfolio(f->sim, "[]", 2, &d), ERR_PARSE);
+    assert_int_equal(alpaca_sim_set_positions(f->sim, "[1]", 3, &d), ERR_PARSE);
+    assert_string_equal(d.text, "portfolio: position 1 is not an object");
+}
+
+static void test_sim_faults(void **state)
+{
+    struct simf *f = *state;
+    struct trading_data t;
+    struct diag d = {{0}};
+
+    /* refused: no retry, a message that says what to check, no secret */
+    set_fault(f, "401");
+    trading_data_init(&t);
+    assert_int_equal(trading_fetch(&f->o, TRADING_ACCOUNT, 0, &t, &d), ERR_AUTH);
+    assert_non_null(strstr(d.text, "the Alpaca trading API refused the credentials"));
+    assert_non_null(strstr(d.text, "HTTP 401"));
+    assert_non_null(strstr(d.text, "request is not authorized"));
+    assert_null(strstr(d.text, "SIMSECRET"));
+    trading_data_release(&t);
+
+    /* 500 twice, then the answer */
+    set_fault(f, "500@1x2");
+    trading_data_init(&t);
+    assert_int_equal(trading_fetch(&f->o, TRADING_ACCOUNT, 0, &t, &d), ERR_OK);
+    trading_data_release(&t);
+    /* always 500: unavailable after the retries */
+    set_fault(f, "500");
+    trading_data_init(&t);
+    assert_int_equal(trading_fetch(&f->o, TRADING_POSITIONS, 0, &t, &d), ERR_UNAVAILABLE);
+    assert_non_null(strstr(d.text, "Alpaca positions"));
+    trading_data_release(&t);
+    /* a broken body is retried like a failure */
+    set_fault(f, "malformed@1");
+    trading_data_init(&t);
+    assert_int_equal(trading_fetch(&f->o, TRADING_POSITIONS, 0, &t, &d), ERR_OK);
+    assert_int_equal(t.positions.n, 3);
+    trading_data_release(&t);
+    set_fault(f, "malformed");
+    trading_data_init(&t);
+    assert_int_equal(trading_fetch(&f->o, TRADING_ACCOUNT, 0, &t, &d), ERR_PARSE);
+    trading_data_release(&t);
+
+    /* fields missing, null, garbage: read, reported */
+    static const char *const kinds[] = {"missing", "nulls", "garbage"};
+    static const char *const why[] = {"is missing", "is null", "is not a decimal: 'abc'"};
+    for (int k = 0; k < 3; k++) {
+        set_fault(f, kinds[k]);
+        trading_data_init(&t);
+        assert_int_equal(
+            trading_fetch(&f->o, TRADING_ACCOUNT | TRADING_POSITIONS, TRADING_HISTORY, &t, &d),
+            ERR_OK);
+        dump_problems(&t.problems);
+        char want[80];
+        snprintf(want, sizeof want, "account: 'last_equity' %s", why[k]);
+        assert_true(has_problem(&t.problems, want));
+        snprintf(want, sizeof want, "position BABA: 'current_price' %s", why[k]);
+        assert_true(has_problem(&t.problems, want));
+        assert_true(t.account.equity == TRADING_NONE);
+        assert_int_equal(t.positions.n, 3);
+        assert_true(t.positions.v[0].current_price == TRADING_NONE);
+        /* what is left still says something: the return from qty and entry is unknown */
+        assert_true(isnan(t.positions.v[0].return_pct));
+        trading_data_release(&t);
+    }
+
+    /* an optional read that fails is a problem, not a failure */
+    set_fault(f, "503@2");
+    trading_data_init(&t);
+    f->o.fetch.max_retries = 0;
+    f->o.fetch.concurrency = 1;
+    assert_int_equal(trading_fetch(&f->o, TRADING_ACCOUNT, TRADING_HISTORY, &t, &d), ERR_OK);
+    assert_int_equal(t.have, TRADING_ACCOUNT);
+    assert_true(has_problem(&t.problems, "portfolio history unavailable: HTTP 503"));
+    trading_data_release(&t);
+    f->o.fetch.max_retries = 3;
+    f->o.fetch.concurrency = 3;
+    assert_int_equal(alpaca_sim_set_tfaults(f->sim, NULL, 0, &d), ERR_OK);
+
+    /* configuration */
+    struct trading_opts o = f->o;
+    o.secret_key = "";
+    trading_data_init(&t);
+    assert_int_equal(trading_fetch(&o, TRADING_ACCOUNT, 0, &t, &d), ERR_AUTH);
+    assert_non_null(strstr(d.text, "APCA_API_SECRET_KEY"));
+    o = f->o;
+    o.base_url = "paper-api.alpaca.markets";
+    assert_int_equal(trading_fetch(&o, TRADING_ACCOUNT, 0, &t, &d), ERR_AUTH);
+    assert_non_null(strstr(d.text, "APCA_API_BASE_URL 'paper-api.alpaca.markets' is not"));
+    o = f->o;
+    o.secret_key = "WRONG";
+    assert_int_equal(trading_fetch(&o, TRADING_ACCOUNT, 0, &t, &d), ERR_AUTH);
+    assert_non_null(strstr(d.text, "HTTP 403"));
+    trading_data_release(&t);
+}
+
 int main(void)
 {
+    log_setup(LOG_ERROR, LOG_FORMAT_JSON); /* the simulator's and retries' info lines */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decimal),
         cmocka_unit_test(test_account),
@@ -621,6 +817,8 @@ int main(void)
         cmocka_unit_test(test_snapshot_store),
         cmocka_unit_test(test_signal),
         cmocka_unit_test(test_alert_marker),
+        cmocka_unit_test_setup_teardown(test_sim_fetch, sim_setup, sim_teardown),
+        cmocka_unit_test_setup_teardown(test_sim_faults, sim_setup, sim_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
