@@ -176,7 +176,8 @@ static int table(struct ctx *c, int drops)
     }
     char **hold = NULL;
     size_t nhold = 0;
-    if (c->o->hooks.holdings &&
+    /* What the operator holds is theirs to see: only allowed chats get the marks. */
+    if (c->o->hooks.holdings && chat_allowed(c->o, c->u->chat_id) &&
         c->o->hooks.holdings(c->o->hooks.ctx, &hold, &nhold, &d) != ERR_OK) {
         log_warn("bot: holdings unavailable", LF_STR("error", d.text));
         hold = NULL;

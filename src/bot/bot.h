@@ -50,7 +50,8 @@ struct bot_hooks {
     int (*trigger)(void *ctx, int64_t chat_id, struct buf *text, struct diag *d);
     /* /portfolio, /account, /monitor: the answer's HTML in text. */
     int (*portfolio)(void *ctx, const char *command, struct buf *text, struct diag *d);
-    /* The symbols the user holds, sorted, for marking /screen's candidates; may be NULL. */
+    /* The symbols the user holds, sorted, for marking /screen's candidates (asked only for
+     * allowed chats: holdings are private); may be NULL. */
     int (*holdings)(void *ctx, char ***symbols, size_t *n, struct diag *d);
     void *ctx;
 };

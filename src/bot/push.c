@@ -51,6 +51,38 @@ static void on_sent(void *ctx, int err, struct jv *env, const struct tg_error *e
              LF_STR("error", d->text));
 }
 
+/* Send html to the subscribers in subs (those whose chat is in only, when only is not NULL). */
+static int send_all(struct tg_client *tg, struct objstore *os, const struct subscribers *subs,
+                    const char *html, const int64_t *only, size_t nonly, int32_t today,
+                    struct push_stats *st, struct diag *d)
+{
+    struct push_ctx p = {.os = os, .today = today, .st = st};
+    p.sends = calloc(subs->n ? subs->n : 1, sizeof *p.sends);
+    struct buf params = BUF_INIT(TG_BUF_MAX);
+    int err = p.sends ? ERR_OK : diag_set(d, ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < subs->n && !err; i++) {
+        int wanted = !only;
+        for (size_t k = 0; k < nonly && !wanted; k++)
+            wanted = only[k] == subs->v[i].chat_id;
+        if (!wanted)
+            continue;
+        p.sends[i] = (struct send){.p = &p, .chat_id = subs->v[i].chat_id};
+        buf_reset(&params);
+        if (tg_message_json(&params, subs->v[i].chat_id, html, 0))
+            err = diag_set(d, ERR_NOMEM, "out of memory");
+        else
+            err = tg_submit(tg, "sendMessage", params.data, params.len, on_sent, &p.sends[i], d);
+    }
+    /* Run even after a failed submit: what was queued refers to p.sends. */
+    struct diag rd = {{0}};
+    int rerr = tg_run(tg, &rd);
+    if (!err && rerr)
+        err = diag_set(d, rerr, "%s", rd.text);
+    buf_release(&params);
+    free(p.sends);
+    return err;
+}
+
 int bot_push(struct tg_client *tg, struct objstore *os, int32_t date, const char *html,
              int32_t today, struct push_stats *st, struct diag *d)
 {
@@ -73,30 +105,28 @@ int bot_push(struct tg_client *tg, struct objstore *os, int32_t date, const char
         subscribers_release(&subs);
         return ERR_OK;
     }
-    if (err) {
-        subscribers_release(&subs);
+    if (!err)
+        err = send_all(tg, os, &subs, html, NULL, 0, today, st, d);
+    subscribers_release(&subs);
+    return err;
+}
+
+int bot_push_to(struct tg_client *tg, struct objstore *os, const char *html, const int64_t *only,
+                size_t nonly, int32_t today, struct push_stats *st, struct diag *d)
+{
+    memset(st, 0, sizeof *st);
+    struct subscribers subs = {0};
+    int err = subscribers_read(os, &subs, d);
+    if (err)
         return err;
+    for (size_t i = 0; i < subs.n; i++) {
+        int wanted = !only;
+        for (size_t k = 0; k < nonly && !wanted; k++)
+            wanted = only[k] == subs.v[i].chat_id;
+        st->subscribers += wanted;
     }
-    struct push_ctx p = {.os = os, .today = today, .st = st};
-    p.sends = calloc(subs.n, sizeof *p.sends);
-    struct buf params = BUF_INIT(TG_BUF_MAX);
-    if (!p.sends)
-        err = diag_set(d, ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < subs.n && !err; i++) {
-        p.sends[i] = (struct send){.p = &p, .chat_id = subs.v[i].chat_id};
-        buf_reset(&params);
-        if (tg_message_json(&params, subs.v[i].chat_id, html, 0))
-            err = diag_set(d, ERR_NOMEM, "out of memory");
-        else
-            err = tg_submit(tg, "sendMessage", params.data, params.len, on_sent, &p.sends[i], d);
-    }
-    /* Run even after a failed submit: what was queued refers to p.sends. */
-    struct diag rd = {{0}};
-    int rerr = tg_run(tg, &rd);
-    if (!err && rerr)
-        err = diag_set(d, rerr, "%s", rd.text);
-    buf_release(&params);
-    free(p.sends);
+    if (st->subscribers)
+        err = send_all(tg, os, &subs, html, only, nonly, today, st, d);
     subscribers_release(&subs);
     return err;
 }

@@ -26,4 +26,10 @@ struct push_stats {
 int bot_push(struct tg_client *tg, struct objstore *os, int32_t date, const char *html,
              int32_t today, struct push_stats *st, struct diag *d);
 
+/* Send html to the subscribers whose chat is in only[0..nonly) (every subscriber when only
+ * is NULL), with no marker: the caller makes sure it is sent once (the sell-signal alert has
+ * its own).  st->subscribers counts those addressed. */
+int bot_push_to(struct tg_client *tg, struct objstore *os, const char *html, const int64_t *only,
+                size_t nonly, int32_t today, struct push_stats *st, struct diag *d);
+
 #endif
