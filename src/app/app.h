@@ -85,6 +85,8 @@ struct collect_stats;
 enum {
     APP_COLLECT_PROGRESS = 1, /* a progress line on a terminal */
     APP_COLLECT_QUIET = 2,    /* no summary log line and no metrics (the demo prints its own) */
+    APP_COLLECT_PORTFOLIO =
+        4, /* then the portfolio snapshot and the sell signal (app/portfolio.h) */
 };
 /* Run a collection, then screen the newest day, log the summary and emit the metrics. */
 int app_collect(struct app *a, const char *const *symbols, size_t n, const struct collect_opts *co,
@@ -128,5 +130,8 @@ int cmd_invoke(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_poll(int argc, char **argv);
 int cmd_bot(int argc, char **argv);
+int cmd_portfolio(int argc, char **argv);
+int cmd_account(int argc, char **argv);
+int cmd_monitor(int argc, char **argv);
 
 #endif

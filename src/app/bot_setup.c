@@ -2,11 +2,13 @@
  * the environment (and SSM), the Bot API client, and the local /trigger. */
 #include "app/app.h"
 #include "app/bot_setup.h"
+#include "app/portfolio.h"
 #include "aws/secrets.h"
 #include "base/calendar.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "bot/format.h"
+#include "bot/portfolio.h"
 #include "bot/push.h"
 #include "net/http.h"
 #include "net/ratelimit.h"
@@ -65,6 +67,85 @@ static int local_trigger(void *ctx, int64_t chat_id, struct buf *text, struct di
                : ERR_OK;
 }
 
+/* A bot reply should not wait long for Alpaca: one retry, 5 s a try. */
+#define BOT_TRADING_TIMEOUT_MS 5000
+#define BOT_TRADING_RETRIES    1
+
+static int trading_ready(struct app_bot *b, struct diag *d)
+{
+    if (b->trading)
+        return ERR_OK;
+    struct app_trading *t = calloc(1, sizeof *t);
+    if (!t)
+        return diag_set(d, ERR_NOMEM, "out of memory");
+    int err = app_trading_init(t, b->http, d);
+    if (err) {
+        app_trading_release(t);
+        free(t);
+        return err;
+    }
+    t->o.fetch.timeout_ms = BOT_TRADING_TIMEOUT_MS;
+    t->o.fetch.max_retries = BOT_TRADING_RETRIES;
+    b->trading = t;
+    return ERR_OK;
+}
+
+/* /portfolio, /account, /monitor: read the account now, answer from it. */
+static int portfolio_hook(void *ctx, const char *command, struct buf *text, struct diag *d)
+{
+    struct app_bot *b = ctx;
+    int err = trading_ready(b, d);
+    if (err)
+        return err;
+    int account = strcmp(command, "account") == 0;
+    struct app_portfolio_view v;
+    err = app_portfolio_load(b->trading, b->opts.os, account ? TRADING_ACCOUNT : TRADING_POSITIONS,
+                             account ? TRADING_HISTORY : 0, &v, d);
+    int e = 0;
+    if (!err && account)
+        e = bot_account_html(text, &v.t.account, (v.t.have & TRADING_HISTORY) ? &v.t.history : NULL,
+                             &v.t.problems);
+    else if (!err && strcmp(command, "monitor") == 0)
+        e = bot_monitor_html(text, &v.pf, &v.signal, &v.t.problems);
+    else if (!err)
+        e = bot_portfolio_html(text, &v.pf, &v.t.problems);
+    if (e)
+        err = diag_set(d, ERR_NOMEM, "out of memory");
+    app_portfolio_view_release(&v);
+    return err;
+}
+
+/* The symbols held, for /screen's marks. */
+static int holdings_hook(void *ctx, char ***symbols, size_t *n, struct diag *d)
+{
+    struct app_bot *b = ctx;
+    *symbols = NULL;
+    *n = 0;
+    int err = trading_ready(b, d);
+    if (err)
+        return err;
+    struct trading_data t;
+    trading_data_init(&t);
+    err = trading_fetch(&b->trading->o, TRADING_POSITIONS, 0, &t, d);
+    if (!err && t.positions.n && !(*symbols = calloc(t.positions.n, sizeof **symbols)))
+        err = diag_set(d, ERR_NOMEM, "out of memory");
+    for (size_t i = 0; !err && i < t.positions.n; i++) {
+        if (!((*symbols)[i] = strdup(t.positions.v[i].symbol)))
+            err = diag_set(d, ERR_NOMEM, "out of memory");
+        else
+            (*n)++;
+    }
+    if (err) {
+        for (size_t i = 0; i < *n; i++)
+            free((*symbols)[i]);
+        free(*symbols);
+        *symbols = NULL;
+        *n = 0;
+    }
+    trading_data_release(&t);
+    return err;
+}
+
 int app_bot_init(struct app *a, struct app_bot *b, struct http_client *http, unsigned need,
                  int64_t timeout_ms, struct diag *d)
 {
@@ -81,7 +162,9 @@ int app_bot_init(struct app *a, struct app_bot *b, struct http_client *http, uns
     b->opts.hooks.trigger = local_trigger;
     b->opts.hooks.ctx = b;
 
-    if ((err = secrets_load(SECRETS_TELEGRAM, d)) != ERR_OK)
+    /* The Alpaca keys come in the same SSM call: one round trip at a cold start. */
+    int tracking = app_portfolio_enabled();
+    if ((err = secrets_load(SECRETS_TELEGRAM | (tracking ? SECRETS_ALPACA : 0), d)) != ERR_OK)
         return err;
     const char *token = secrets_value(SECRET_TELEGRAM_BOT_TOKEN);
     const char *secret = secrets_value(SECRET_TELEGRAM_WEBHOOK_SECRET);
@@ -110,6 +193,12 @@ int app_bot_init(struct app *a, struct app_bot *b, struct http_client *http, uns
         if ((err = tg_new(&to, &b->tg, d)) != ERR_OK)
             return err;
     }
+    b->http = http;
+    if (tracking && secrets_value(SECRET_ALPACA_KEY_ID) &&
+        secrets_value(SECRET_ALPACA_SECRET_KEY)) {
+        b->opts.hooks.portfolio = portfolio_hook;
+        b->opts.hooks.holdings = holdings_hook;
+    }
     b->wh.bot = &b->opts;
     b->wh.secret = secret;
     b->wh.tg = b->tg;
@@ -118,10 +207,35 @@ int app_bot_init(struct app *a, struct app_bot *b, struct http_client *http, uns
 
 void app_bot_release(struct app_bot *b)
 {
+    if (b->trading)
+        app_trading_release(b->trading);
+    free(b->trading);
     tg_free(b->tg);
     http_client_free(b->own_http);
     free(b->allowed);
     memset(b, 0, sizeof *b);
+}
+
+/* A Bot API client for pushing: its own limiter (the caller's), several sends in flight. */
+static int push_client(struct http_client **http, struct http_client **own, struct ratelimit *rl,
+                       struct tg_client **tg, struct diag *d)
+{
+    memset(rl, 0, sizeof *rl); /* released by the caller whatever happens */
+    int err = ratelimit_init(rl, PUSH_RATE_LIMIT, PUSH_RATE_WINDOW_MS, d);
+    if (err)
+        return err;
+    if (!*http && (err = http_client_new(NULL, own, d)) == ERR_OK)
+        *http = *own;
+    if (!err) {
+        struct tg_opts to;
+        tg_opts_default(&to);
+        to.token = secrets_value(SECRET_TELEGRAM_BOT_TOKEN);
+        to.http = *http;
+        to.fetch.limiter = rl;
+        to.fetch.concurrency = 8;
+        err = tg_new(&to, tg, d);
+    }
+    return err;
 }
 
 int app_push(struct app *a, struct http_client *http, struct diag *d)
@@ -132,20 +246,7 @@ int app_push(struct app *a, struct http_client *http, struct diag *d)
     struct ratelimit rl;
     struct tg_client *tg = NULL;
     struct http_client *own = NULL;
-    int err = ratelimit_init(&rl, PUSH_RATE_LIMIT, PUSH_RATE_WINDOW_MS, d);
-    if (err)
-        return err;
-    if (!http && (err = http_client_new(NULL, &own, d)) == ERR_OK)
-        http = own;
-    if (!err) {
-        struct tg_opts to;
-        tg_opts_default(&to);
-        to.token = secrets_value(SECRET_TELEGRAM_BOT_TOKEN);
-        to.http = http;
-        to.fetch.limiter = &rl;
-        to.fetch.concurrency = 8;
-        err = tg_new(&to, &tg, d);
-    }
+    int err = push_client(&http, &own, &rl, &tg, d);
     int32_t date = 0;
     if (!err)
         err = bot_push_text(a->os, &text, &date, d);
@@ -163,5 +264,36 @@ int app_push(struct app *a, struct http_client *http, struct diag *d)
     http_client_free(own);
     ratelimit_release(&rl);
     buf_release(&text);
+    return err;
+}
+
+int app_push_alert(struct app *a, struct http_client *http, const char *html, struct push_stats *st,
+                   struct diag *d)
+{
+    memset(st, 0, sizeof *st);
+    if (secrets_load(SECRETS_TELEGRAM, d) != ERR_OK || !secrets_value(SECRET_TELEGRAM_BOT_TOKEN)) {
+        log_warn("sell signal: no bot configured (TELEGRAM_BOT_TOKEN): the alert goes nowhere");
+        return ERR_OK;
+    }
+    int64_t *allowed = NULL;
+    size_t nallowed = 0;
+    int err = bot_parse_chats(getenv("TELEGRAM_ALLOWED_CHATS"), &allowed, &nallowed, d);
+    if (err)
+        return err;
+    if (!nallowed) {
+        log_warn("sell signal: TELEGRAM_ALLOWED_CHATS names no chat: the alert goes nowhere");
+        return ERR_OK;
+    }
+    struct ratelimit rl;
+    struct tg_client *tg = NULL;
+    struct http_client *own = NULL;
+    err = push_client(&http, &own, &rl, &tg, d);
+    if (!err)
+        err = bot_push_to(tg, a->os, html, allowed, nallowed, cal_ny_date(clock_wall_ms(), NULL),
+                          st, d);
+    tg_free(tg);
+    http_client_free(own);
+    ratelimit_release(&rl);
+    free(allowed);
     return err;
 }

@@ -3,17 +3,22 @@
  * Environment: TELEGRAM_BOT_TOKEN, TELEGRAM_WEBHOOK_SECRET (or their SSM parameters),
  * TELEGRAM_ALLOWED_CHATS (comma list of chat ids allowed the privileged commands),
  * TELEGRAM_PRIVATE=1 (every command needs an allowed chat), TELEGRAM_BOT_USERNAME (commands
- * addressed to another bot in a group are ignored), TELEGRAM_API_URL.
+ * addressed to another bot in a group are ignored), TELEGRAM_API_URL.  With the Alpaca keys
+ * (APCA_API_KEY_ID, APCA_API_SECRET_KEY or their SSM parameters) and unless
+ * SCREENER_PORTFOLIO=0, /portfolio, /account and /monitor read the account (app/portfolio.h)
+ * and /screen marks the candidates held (for allowed chats).
  */
 #ifndef APP_BOT_SETUP_H
 #define APP_BOT_SETUP_H
 
 #include "app/app.h"
 #include "bot/bot.h"
+#include "bot/push.h"
 #include "bot/telegram.h"
 #include "bot/webhook.h"
 
 struct http_client;
+struct app_trading;
 
 struct app_bot {
     struct bot_opts opts;
@@ -22,6 +27,8 @@ struct app_bot {
     struct http_client *own_http;
     struct tg_client *tg; /* NULL when there is no token and none was needed */
     struct webhook wh;
+    struct http_client *http;    /* borrowed or own_http; NULL: the trading hooks make one */
+    struct app_trading *trading; /* the Alpaca account for the hooks, set up when first asked */
 };
 
 enum { APP_BOT_TOKEN = 1, APP_BOT_SECRET = 2 };
@@ -36,5 +43,12 @@ void app_bot_release(struct app_bot *b);
 /* After a collection: push the latest screen to the subscribers, once per screened date.
  * Nothing to do (ERR_OK) when no bot token is configured. */
 int app_push(struct app *a, struct http_client *http, struct diag *d);
+
+/* The sell-signal alert (HTML): to the subscribers whose chat is on TELEGRAM_ALLOWED_CHATS
+ * (what the account holds is for the operator's chats only), no marker here (the caller's
+ * alert marker makes it once).  Nothing to do (ERR_OK, logged) without a bot token or an
+ * allowed chat. */
+int app_push_alert(struct app *a, struct http_client *http, const char *html, struct push_stats *st,
+                   struct diag *d);
 
 #endif

@@ -1,6 +1,7 @@
 /* screener collect - fetch daily bars for the universe from Alpaca into the store. */
 #include "app/app.h"
 #include "app/bot_setup.h"
+#include "app/portfolio.h"
 #include "aws/secrets.h"
 #include "base/clock.h"
 #include "base/date.h"
@@ -44,11 +45,14 @@ static const char help[] =
     "      --max-url BYTES      longest request URL (default 6000)\n"
     "      --no-splits          do not fetch split facts\n"
     "      --no-progress        no progress line on a terminal\n" APP_COMMON_HELP
+    "\nAfter the bars, the Alpaca account's positions are stored as the day's portfolio\n"
+    "snapshot and the sell signal is checked ('screener portfolio --help'); a failure there\n"
+    "is logged and does not fail the collection.  SCREENER_PORTFOLIO=0 skips it.\n"
     "\nEnvironment: APCA_API_KEY_ID, APCA_API_SECRET_KEY (required), APCA_API_DATA_URL\n"
-    "(default https://data.alpaca.markets).  Keys not in the environment are read from the\n"
-    "SSM parameters /screener/alpaca/api_key and /screener/alpaca/secret_key when SSM is on:\n"
-    "in Lambda, with SCREENER_SSM=1, or when AWS_ENDPOINT_URL_SSM is set (SCREENER_SSM=0:\n"
-    "never).\n"
+    "(default https://data.alpaca.markets), APCA_API_BASE_URL (trading API, default the paper\n"
+    "host).  Keys not in the environment are read from the SSM parameters\n"
+    "/screener/alpaca/api_key and /screener/alpaca/secret_key when SSM is on: in Lambda, with\n"
+    "SCREENER_SSM=1, or when AWS_ENDPOINT_URL_SSM is set (SCREENER_SSM=0: never).\n"
     "\nExit codes: 0 done (data problems are reported and counted), 1 store or internal\n"
     "failure, 2 bad command line, 3 the API sent something unusable (e.g. pages that never\n"
     "end), 6 incomplete (some requests still failed; rerun), 7 credentials missing or refused.\n";
@@ -275,8 +279,11 @@ int app_collect(struct app *a, const char *const *symbols, size_t n, const struc
     if (!err && werr)
         err = diag_set(d, werr, "results (last run) not written: %s", wd.text);
     free(l.rows);
-    if (flags & APP_COLLECT_QUIET)
+    if (flags & APP_COLLECT_QUIET) {
+        if (flags & APP_COLLECT_PORTFOLIO)
+            app_portfolio_after_collect(a, co->http, co->key_id, co->secret_key);
         return err;
+    }
     char end[DATE_STRLEN + 1], day[DATE_STRLEN + 1] = "";
     date_format(st->end, end);
     if (!isnan(w.change))
@@ -300,6 +307,9 @@ int app_collect(struct app *a, const char *const *symbols, size_t n, const struc
         LF_STR("worst_daily_symbol", w.symbol), LF_STR("screen_date", day),
         LF_INT("symbols_not_attempted", st->symbols_not_attempted));
     emit_metrics(st, err, &w);
+    /* The account's snapshot and the sell signal: logged, never a reason to fail the run. */
+    if (flags & APP_COLLECT_PORTFOLIO)
+        app_portfolio_after_collect(a, co->http, co->key_id, co->secret_key);
     return err;
 }
 
@@ -473,7 +483,8 @@ int cmd_collect(int argc, char **argv)
     if (!err) {
         co.fetch.limiter = &rl;
         co.http = http;
-        err = app_collect(&a, symbols, n, &co, progress ? APP_COLLECT_PROGRESS : 0, &st, &d);
+        err = app_collect(&a, symbols, n, &co,
+                          APP_COLLECT_PORTFOLIO | (progress ? APP_COLLECT_PROGRESS : 0), &st, &d);
         struct diag pd = {{0}};
         if (!err && app_push(&a, http, &pd) != ERR_OK)
             log_error("the daily push failed", LF_STR("error", pd.text));

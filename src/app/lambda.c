@@ -145,7 +145,7 @@ static int handle_collect(struct app_lambda *l, const struct lambda_invocation *
         if (inv->deadline_ms)
             co.deadline_ms = inv->deadline_ms - COLLECT_DEADLINE_MARGIN_MS;
         struct collect_stats st;
-        err = app_collect(&l->app, symbols, u.n, &co, 0, &st, d);
+        err = app_collect(&l->app, symbols, u.n, &co, APP_COLLECT_PORTFOLIO, &st, d);
         struct diag pd = {{0}};
         if (!err && app_push(&l->app, l->http, &pd) != ERR_OK)
             log_error("the daily push failed", LF_STR("error", pd.text));

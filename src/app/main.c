@@ -21,6 +21,9 @@ static const struct command {
     {"universe", cmd_universe, "fetch or show the universe (iShares Russell 1000 holdings)"},
     {"import", cmd_import, "load bars (and split facts) from CSV files into the store"},
     {"screen", cmd_screen, "rank stocks by 180-day drawdown or one-day drop"},
+    {"portfolio", cmd_portfolio, "the Alpaca account's positions and where they rank; snapshots"},
+    {"account", cmd_account, "the Alpaca account's equity, cash, buying power and day P/L"},
+    {"monitor", cmd_monitor, "the sell signal: the top 5 positions against the profit target"},
     {"serve", cmd_serve, "serve the Telegram bot's webhook on a local HTTP server"},
     {"poll", cmd_poll, "run the Telegram bot by long polling (no public URL needed)"},
     {"bot", cmd_bot, "register the bot's commands and webhook with Telegram"},
@@ -36,7 +39,7 @@ static void usage(FILE *out)
                  "append-only CSV and ranks the universe by how far each stock has fallen.\n\n"
                  "Commands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
     fprintf(out,
             "\n'screener <command> --help' describes a command.\n\n"
             "Exit codes: 0 ok, 1 failure (I/O, internal), 2 bad command line, 3 bad data,\n"
