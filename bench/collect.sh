@@ -15,6 +15,9 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/screener-bench-collect.XXXXXX")
 SIM_PID=
 trap '[ -n "$SIM_PID" ] && kill $SIM_PID 2>/dev/null; rm -rf "$T"' EXIT
 export APCA_API_KEY_ID=SIMKEY APCA_API_SECRET_KEY=SIMSECRET SCREENER_LOG_FORMAT=json
+# Portfolio tracking after each collection would ask the trading host, which is not the
+# simulator here: off (tests/e2e/portfolio.sh covers it); no test may reach the real API.
+export SCREENER_PORTFOLIO=0
 
 sim() {
     [ -n "$SIM_PID" ] && kill $SIM_PID 2>/dev/null && wait $SIM_PID 2>/dev/null || true

@@ -23,6 +23,9 @@ lacks() { if grep -qF -- "$3" "$2"; then nok "$1" "unexpected '$3' in $2"; else 
 MARKET="--symbols 40 --years 2 --seed 7 --page-size 3000"
 END=2026-11-20
 export APCA_API_KEY_ID=SIMKEY APCA_API_SECRET_KEY=SIMSECRET SCREENER_LOG_FORMAT=json
+# Portfolio tracking after each collection would ask the trading host, which is not the
+# simulator here: off (tests/e2e/portfolio.sh covers it); no test may reach the real API.
+export SCREENER_PORTFOLIO=0
 
 # sim_start ARGS... : start the simulator, set SIM_URL
 sim_start() {

@@ -96,6 +96,9 @@ start "$T/sim.out" "$SIM" --port 0 --symbols 30 --years 2 --seed 7 --last-day "$
 SIM_PID=$PID
 SIM_URL=http://127.0.0.1:$PORT
 export APCA_API_KEY_ID=SIMKEY APCA_API_SECRET_KEY=SIMSECRET APCA_API_DATA_URL=$SIM_URL
+# Portfolio tracking after each collection would ask the trading host, which is not the
+# simulator here: off (tests/e2e/portfolio.sh covers it); no test may reach the real API.
+export SCREENER_PORTFOLIO=0
 SCREENER_UNIVERSE_URL="$SIM_URL/iwb_holdings.csv" APCA_API_BASE_URL="$SIM_URL" \
     "$BIN" universe fetch --store "$T/store" >"$T/out" 2>"$T/err"
 [ $? -eq 0 ] && ok "a universe of the simulator's symbols is stored" || nok "universe fetch failed" "$(cat "$T/err")"

@@ -106,6 +106,9 @@ else
 fi
 
 # ---- screener collect reads the Alpaca keys from SSM ----
+# Portfolio tracking after each collection would ask the trading host, which is not the
+# simulator here: off (tests/e2e/portfolio.sh covers it); no test may reach the real API.
+export SCREENER_PORTFOLIO=0
 start SIM "$SIM" --symbols 5 --years 1 --seed 3 --key-id "$KEY" --secret "$SECRET" || exit 1
 curl -s "$SIM_URL/iwb_holdings.csv" >"$T/holdings.csv"
 
