@@ -312,6 +312,62 @@ static void test_subscribe(void **state)
     subscribers_release(&s);
 }
 
+/* The hooks: holdings only for allowed chats, the portfolio hook's answer or its failure. */
+static int holdings_calls;
+
+static int fake_holdings(void *ctx, char ***symbols, size_t *n, struct diag *d)
+{
+    (void)ctx;
+    (void)d;
+    holdings_calls++;
+    *symbols = calloc(2, sizeof **symbols);
+    (*symbols)[0] = strdup("AAA");
+    (*symbols)[1] = strdup("ZZZ");
+    *n = 2;
+    return ERR_OK;
+}
+
+static int fake_portfolio(void *ctx, const char *command, struct buf *text, struct diag *d)
+{
+    (void)ctx;
+    if (strcmp(command, "account") == 0)
+        return diag_set(d, ERR_AUTH, "the Alpaca trading API refused the credentials <401>");
+    return buf_printf(text, "answer to %s", command);
+}
+
+static void test_portfolio_hooks(void **state)
+{
+    struct fixture *f = *state;
+    store_results(f);
+    expect(f, 42, "/portfolio",
+           "Portfolio tracking is not set up on this deployment (it needs the Alpaca trading "
+           "API keys).");
+    f->o.hooks.holdings = fake_holdings;
+    f->o.hooks.portfolio = fake_portfolio;
+    holdings_calls = 0;
+    expect(f, 7, "/screen 2",
+           "<b>Worst 180-day drawdowns</b> · 2026-11-21 · 4 ranked\n<pre>"
+           "  # Symbol      Close Drawdown  Days\n"
+           "  1 AAA          40.00   -50.0%    92\n"
+           "  2 BBB          22.00   -56.0%   102\n</pre>\n"
+           "Drawdown: close vs the highest high of the last 180 days; Days: trading days since "
+           "that peak. /stock SYMBOL for details.");
+    assert_int_equal(holdings_calls, 0); /* a stranger: not even asked */
+    expect(f, 42, "/screen 2",
+           "<b>Worst 180-day drawdowns</b> · 2026-11-21 · 4 ranked\n<pre>"
+           "  # Symbol      Close Drawdown  Days\n"
+           "  1 AAA*         40.00   -50.0%    92\n"
+           "  2 BBB          22.00   -56.0%   102\n</pre>\n* you hold it\n"
+           "Drawdown: close vs the highest high of the last 180 days; Days: trading days since "
+           "that peak. /stock SYMBOL for details.");
+    assert_int_equal(holdings_calls, 1);
+    expect(f, 42, "/portfolio", "answer to portfolio");
+    expect(f, 42, "/monitor", "answer to monitor");
+    expect(f, 42, "/account",
+           "Sorry, /account failed: the Alpaca trading API refused the credentials &lt;401&gt;");
+    expect_has(f, 7, "/monitor", "/monitor is only for the operator's chats");
+}
+
 static void test_long_screen_is_split(void **state)
 {
     struct fixture *f = *state;
@@ -430,6 +486,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stats_and_privileges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_help_and_unknown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_subscribe, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_portfolio_hooks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_screen_is_split, setup, teardown),
         cmocka_unit_test_setup_teardown(test_webhook, setup, teardown),
         cmocka_unit_test(test_parse_chats),
