@@ -2,6 +2,7 @@
  * the environment (and SSM), the Bot API client, and the local /trigger. */
 #include "app/app.h"
 #include "app/bot_setup.h"
+#include "aws/lambda_invoke.h"
 #include "aws/secrets.h"
 #include "base/calendar.h"
 #include "base/clock.h"
@@ -65,6 +66,22 @@ static int local_trigger(void *ctx, int64_t chat_id, struct buf *text, struct di
                : ERR_OK;
 }
 
+/* In AWS, /trigger queues an asynchronous invocation of the collector function: the webhook
+ * answers at once, the collection runs in its own Lambda with its own timeout. */
+static int lambda_trigger(void *ctx, int64_t chat_id, struct buf *text, struct diag *d)
+{
+    struct app_bot *b = ctx;
+    static const char event[] = "{\"action\":\"collect\"}";
+    int err = lambda_invoke_async(b->http, b->collector_function, event, sizeof event - 1, d);
+    if (err)
+        return err;
+    log_info("bot: collection requested", LF_STR("function", b->collector_function),
+             LF_INT("chat_id", chat_id));
+    return buf_puts(text, "Collection started. /stats shows how it went when it is done.")
+               ? diag_set(d, ERR_NOMEM, "out of memory")
+               : ERR_OK;
+}
+
 int app_bot_init(struct app *a, struct app_bot *b, struct http_client *http, unsigned need,
                  int64_t timeout_ms, struct diag *d)
 {
@@ -78,7 +95,13 @@ int app_bot_init(struct app *a, struct app_bot *b, struct http_client *http, uns
     if (err)
         return err;
     b->opts.allowed_chats = b->allowed;
-    b->opts.hooks.trigger = local_trigger;
+    /* /trigger: the collector function when one is named (AWS), a local run otherwise; a
+     * Lambda without the name cannot start one. */
+    b->collector_function = getenv("COLLECTOR_FUNCTION_NAME");
+    if (b->collector_function && b->collector_function[0])
+        b->opts.hooks.trigger = lambda_trigger;
+    else if (!getenv("AWS_LAMBDA_FUNCTION_NAME"))
+        b->opts.hooks.trigger = local_trigger;
     b->opts.hooks.ctx = b;
 
     if ((err = secrets_load(SECRETS_TELEGRAM, d)) != ERR_OK)
@@ -95,12 +118,13 @@ int app_bot_init(struct app *a, struct app_bot *b, struct http_client *http, uns
                             "TELEGRAM_WEBHOOK_SECRET must be 1 to 256 characters of A-Z, a-z, "
                             "0-9, '_' and '-' (what Telegram accepts)");
     }
+    if (!http && (token || b->opts.hooks.trigger == lambda_trigger)) {
+        if ((err = http_client_new(NULL, &b->own_http, d)) != ERR_OK)
+            return err;
+        http = b->own_http;
+    }
+    b->http = http;
     if (token) {
-        if (!http) {
-            if ((err = http_client_new(NULL, &b->own_http, d)) != ERR_OK)
-                return err;
-            http = b->own_http;
-        }
         struct tg_opts to;
         tg_opts_default(&to);
         to.token = token;

@@ -3,7 +3,8 @@
  * Environment: TELEGRAM_BOT_TOKEN, TELEGRAM_WEBHOOK_SECRET (or their SSM parameters),
  * TELEGRAM_ALLOWED_CHATS (comma list of chat ids allowed the privileged commands),
  * TELEGRAM_PRIVATE=1 (every command needs an allowed chat), TELEGRAM_BOT_USERNAME (commands
- * addressed to another bot in a group are ignored), TELEGRAM_API_URL.
+ * addressed to another bot in a group are ignored), TELEGRAM_API_URL, COLLECTOR_FUNCTION_NAME
+ * (in AWS: /trigger invokes that function asynchronously).
  */
 #ifndef APP_BOT_SETUP_H
 #define APP_BOT_SETUP_H
@@ -20,7 +21,9 @@ struct app_bot {
     int64_t *allowed;
     const char *store_location;
     struct http_client *own_http;
-    struct tg_client *tg; /* NULL when there is no token and none was needed */
+    struct http_client *http;       /* the one in use (own_http or the caller's) */
+    const char *collector_function; /* COLLECTOR_FUNCTION_NAME: /trigger invokes it */
+    struct tg_client *tg;           /* NULL when there is no token and none was needed */
     struct webhook wh;
 };
 

@@ -157,16 +157,14 @@ int sigcheck_verify(const struct httpd_request *req, const struct sigcheck_keys 
     for (const char *p = signed_list; *p;) {
         size_t n = strcspn(p, ";");
         if (n == 0 || n >= sizeof names[0])
-            return refuse(why, 400, "IncompleteSignatureException",
-                          "SignedHeaders is malformed");
+            return refuse(why, 400, "IncompleteSignatureException", "SignedHeaders is malformed");
         size_t found = 0;
         for (size_t i = 0; i < req->nheaders; i++) {
             const char *line = req->headers[i];
             if (strncasecmp(line, p, n) != 0 || line[n] != ':')
                 continue;
             if (nh == MAX_SIGNED)
-                return refuse(why, 400, "IncompleteSignatureException",
-                              "too many signed headers");
+                return refuse(why, 400, "IncompleteSignatureException", "too many signed headers");
             memcpy(names[nh], p, n);
             names[nh][n] = '\0';
             const char *v = line + n + 1;
@@ -214,4 +212,3 @@ int sigcheck_verify(const struct httpd_request *req, const struct sigcheck_keys 
         return refuse(why, 400, "InvalidSignatureException", bad_signature);
     return 0;
 }
-
