@@ -121,6 +121,15 @@ STORED=$(tests/e2e/bars.py count "$T/store" 2>"$T/err")
 [ "$STORED" = "$NEW" ] && ok "the store holds exactly the bars the summary counts ($STORED)" || nok "store has $STORED bars, summary says $NEW" "$(cat "$T/err")"
 contains "logs carry the invocation's request id" "$T/rt.err" "\"request_id\":\"$ID1\""
 contains "the collection summary is logged as JSON" "$T/rt.err" '"message":"collection finished"'
+check "the handler writes the results, as collect does (latest screen, history, run record)" \
+    "$(python3 -c "
+import csv, json
+r = '$T/store/results'
+run = json.load(open(r + '/last_run.json'))
+latest = list(csv.DictReader(open(r + '/screen/latest.csv')))
+top = list(csv.DictReader(open(r + '/top_candidates.csv')))
+print(run['complete'] is True and run['bars_new'] == $NEW and len(latest) > 0 and
+      latest[0]['date'] == run['date'] and 0 < len(top) <= 10)" 2>&1)"
 contains "EMF metrics go to stdout" "$T/rt.out" '"StocksPerSecond"'
 if python3 -c "
 import json, sys

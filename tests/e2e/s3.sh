@@ -109,6 +109,21 @@ cat "$T/w1" "$T/w2" >>"$T/log/all"
 [ $r1 -eq 0 ] && [ $r2 -eq 0 ] && ok "two concurrent imports both succeed" || nok "two concurrent imports both succeed" "$(cat "$T/w1" "$T/w2")"
 check "screen the raced store" 0 "$BIN" screen --store $S/race --min-bars 1 --from first --all --format csv
 same "... every bar once, as in a local store" "$T/out" "$T/local.csv"
+# The results on S3: two demos at once write the same history with conditional writes.
+"$BIN" demo --store $S/demo --symbols 20 --years 1 >"$T/d1" 2>&1 &
+d1=$!
+"$BIN" demo --store $S/demo --symbols 20 --years 1 >"$T/d2" 2>&1
+r2=$?
+wait $d1
+r1=$?
+cat "$T/d1" "$T/d2" >>"$T/log/all"
+[ $r1 -eq 0 ] && [ $r2 -eq 0 ] && ok "two demos at once into S3 both succeed" || nok "two demos at once into S3 both succeed" "$(tail -5 "$T/d1" "$T/d2")"
+"$BIN" demo --store "$T/demo-ref" --symbols 20 --years 1 >/dev/null 2>&1
+for f in screen/latest.csv screen/2026/2026-11-20.csv top_candidates.csv closes.csv bars-1y.csv; do
+    rm -f "$T/got"
+    curl -sf -o "$T/got" "$("$BIN" presign "$S/demo/results/$f" 2>/dev/null)"
+    same "results on S3: $f as in a local store" "$T/got" "$T/demo-ref/results/$f"
+done
 # Transient faults: two SlowDowns, then a reset; the import retries through them.
 curl -s -X POST "$FAKE_URL/__fake/faults?spec=503@1x2,reset@3" >/dev/null
 curl -s -X POST "$FAKE_URL/__fake/reset" >/dev/null
