@@ -64,13 +64,26 @@ static int racer_del(struct objstore *os, const char *key, struct diag *d)
     return objstore_del(((struct racer *)os)->inner, key, d);
 }
 
+static int racer_link(struct objstore *os, const char *key, int64_t expires_s, struct buf *out,
+                      struct diag *d)
+{
+    return objstore_link(((struct racer *)os)->inner, key, expires_s, out, d);
+}
+
 static void racer_free(struct objstore *os)
 {
     (void)os; /* the inner store belongs to the fixture */
 }
 
-static const struct objstore_ops racer_ops = {"racer",    racer_get, racer_put,
-                                              racer_list, racer_del, racer_free};
+static const struct objstore_ops racer_ops = {
+    .scheme = "racer",
+    .get = racer_get,
+    .put = racer_put,
+    .list = racer_list,
+    .del = racer_del,
+    .link = racer_link,
+    .free = racer_free,
+};
 
 struct fixture {
     char *dir;
