@@ -317,7 +317,7 @@ static void test_long_screen_is_split(void **state)
     struct fixture *f = *state;
     struct screen_row rows[150];
     for (int i = 0; i < 150; i++) {
-        char sym[8];
+        char sym[16];
         snprintf(sym, sizeof sym, "S%03d", i);
         rows[i] = row("2026-11-21", i + 1, sym, 10.0 + i, 100.0, "2026-10-01", 30, -1.0);
     }
@@ -391,7 +391,7 @@ static void test_webhook(void **state)
                        "\"type\":\"private\"},\"date\":1,\"text\":\"/screen 100\"}}";
     struct screen_row rows[150];
     for (int i = 0; i < 150; i++) {
-        char sym[8];
+        char sym[16];
         snprintf(sym, sizeof sym, "S%03d", i);
         rows[i] = row("2026-11-21", i + 1, sym, 10.0 + i, 100.0, "2026-10-01", 30, -1.0);
     }
