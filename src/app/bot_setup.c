@@ -88,6 +88,7 @@ int app_bot_init(struct app *a, struct app_bot *b, struct http_client *http, uns
     memset(b, 0, sizeof *b);
     b->store_location = a->os->location;
     b->opts.os = a->os;
+    b->opts.cache = &b->latest;
     b->opts.username = getenv("TELEGRAM_BOT_USERNAME");
     const char *priv = getenv("TELEGRAM_PRIVATE");
     b->opts.restricted = priv && strcmp(priv, "1") == 0;
@@ -144,6 +145,7 @@ void app_bot_release(struct app_bot *b)
 {
     tg_free(b->tg);
     http_client_free(b->own_http);
+    results_latest_release(&b->latest);
     free(b->allowed);
     memset(b, 0, sizeof *b);
 }

@@ -25,6 +25,7 @@ struct app_bot {
     const char *collector_function; /* COLLECTOR_FUNCTION_NAME: /trigger invokes it */
     struct tg_client *tg;           /* NULL when there is no token and none was needed */
     struct webhook wh;
+    struct results_latest latest; /* the parsed latest screen, kept while unchanged */
 };
 
 enum { APP_BOT_TOKEN = 1, APP_BOT_SECRET = 2 };

@@ -483,6 +483,38 @@ int results_write_screen(struct objstore *os, int32_t date, const struct screen_
     return err;
 }
 
+int results_read_latest(struct objstore *os, struct results_latest *cache, struct diag *d)
+{
+    struct buf b = BUF_INIT(SCREEN_MAX);
+    char etag[OBJ_ETAG_MAX] = "", empty[1] = "";
+    int err = objstore_get(os, RESULTS_LATEST_KEY, &b, etag, d);
+    if (!err && cache->valid && strcmp(etag, cache->etag) == 0) {
+        buf_release(&b);
+        return ERR_OK;
+    }
+    struct results_screen fresh = {0};
+    if (!err)
+        err = parse_rows(RESULTS_LATEST_KEY, b.data ? b.data : empty, b.len, 1, &fresh.rows,
+                         &fresh.n, &fresh.cap, d);
+    buf_release(&b);
+    if (err) {
+        results_screen_release(&fresh);
+        return err;
+    }
+    fresh.date = fresh.n ? fresh.rows[0].date : 0;
+    results_screen_release(&cache->screen);
+    cache->screen = fresh;
+    memcpy(cache->etag, etag, sizeof etag);
+    cache->valid = 1;
+    return ERR_OK;
+}
+
+void results_latest_release(struct results_latest *cache)
+{
+    results_screen_release(&cache->screen);
+    memset(cache, 0, sizeof *cache);
+}
+
 int results_read_screen(struct objstore *os, int32_t date, struct results_screen *out,
                         struct diag *d)
 {
@@ -756,7 +788,18 @@ int results_parse_closes(const char *name, const char *data, size_t len, const c
     char prev[BAR_SYMBOL_MAX + 1] = "";
     struct csv_field f[MAX_FIELDS];
     size_t nf;
+    size_t slen = symbol ? strlen(symbol) : 0;
     while (!err) {
+        /* Looking one symbol up (a reader does on every /stock), rows that do not start with
+         * it are passed over unread; they are ours and plain (no quotes).  Without a symbol
+         * every row is checked in full. */
+        while (
+            symbol && r.p < r.end &&
+            !((size_t)(r.end - r.p) > slen && memcmp(r.p, symbol, slen) == 0 && r.p[slen] == ',')) {
+            char *nl = memchr(r.p, '\n', (size_t)(r.end - r.p));
+            r.p = nl ? nl + 1 : r.end;
+            r.next_line++;
+        }
         if ((err = csv_next(&r, f, MAX_FIELDS, &nf, d)) == ERR_EOF) {
             err = ERR_OK;
             break;

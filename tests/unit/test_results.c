@@ -763,20 +763,30 @@ static void test_closes_malformed(void **state)
         struct results_closes c;
         struct diag d;
         diag_clear(&d);
-        int err =
-            results_parse_closes("c.csv", cases[i].text, strlen(cases[i].text), "AAA", &c, &d);
+        int err = results_parse_closes("c.csv", cases[i].text, strlen(cases[i].text), NULL, &c, &d);
         if (err != cases[i].err || !strstr(d.text, cases[i].where))
             fail_msg("case %zu: got %s '%s', want %s with '%s'", i, err_name(err), d.text,
                      err_name(cases[i].err), cases[i].where);
     }
+    /* Looking a symbol up reads its row in full and passes the others over. */
+    static const char lookup[] = "symbol,date,closes\nAA,2024-01-02,x\nAAA,2024-01-02,1;2\n"
+                                 "AAAB,2024-01-02,y\n";
+    struct results_closes c;
+    struct diag d;
+    assert_int_equal(results_parse_closes("c.csv", lookup, sizeof lookup - 1, "AAA", &c, &d),
+                     ERR_OK);
+    assert_int_equal(c.n, 2);
+    assert_int_equal(results_parse_closes("c.csv", lookup, sizeof lookup - 1, "AA", &c, &d),
+                     ERR_PARSE);
+    assert_non_null(strstr(d.text, "c.csv:2: field 'closes'"));
+    assert_int_equal(results_parse_closes("c.csv", lookup, sizeof lookup - 1, "ZZZ", &c, &d),
+                     ERR_NOTFOUND);
     /* 61 closes are one too many; the symbol is found only in a sound file. */
     struct buf b = BUF_INIT(1 << 20);
     buf_puts(&b, "symbol,date,closes\nAAA,2024-01-02,1");
     for (int i = 1; i < RESULTS_CLOSES; i++)
         buf_puts(&b, ";1");
     buf_puts(&b, "\nBBB,2024-01-02,2\n");
-    struct results_closes c;
-    struct diag d;
     assert_int_equal(results_parse_closes("c.csv", b.data, b.len, "BBB", &c, &d), ERR_OK);
     assert_int_equal(c.n, 1);
     assert_true(c.closes[0] == 2.0);
