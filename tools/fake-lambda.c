@@ -24,7 +24,9 @@ static const char usage[] =
     "GET /2018-06-01/runtime/invocation/next, and the responses, errors and init errors\n"
     "posted back are recorded with their headers.  Prints one line\n"
     "\"listening on 127.0.0.1:PORT\" once ready, then serves until SIGTERM or SIGINT.\n"
-    "GET /__fake/stats shows what was recorded, POST /__fake/events queues one more event.\n\n"
+    "GET /__fake/stats shows what was recorded, POST /__fake/events queues one more event.\n"
+    "POST /2015-03-31/functions/NAME/invocations (the Invoke API, asynchronous) queues its\n"
+    "payload as an event too.\n\n"
     "Options:\n"
     "      --port N             port to listen on; 0 picks a free one (default 0)\n"
     "      --event FILE         queue the event in FILE (repeatable, in order)\n"
@@ -36,6 +38,9 @@ static const char usage[] =
     "                           (default: wait for one, as Lambda does)\n"
     "      --fail-next N        answer 500 to the N-th /next\n"
     "      --fail-post N        answer 500 to the N-th response or error post\n"
+    "      --aws-key-id ID      the AWS key the Invoke API accepts (with --aws-secret); without\n"
+    "                           them any SigV4 request scoped to lambda is accepted\n"
+    "      --aws-secret SECRET  its secret key\n"
     "      --log-level LEVEL    debug (one line per request), info, warn, error (default warn)\n"
     "  -h, --help               show this help\n";
 
@@ -49,6 +54,8 @@ enum {
     OPT_FAIL_NEXT,
     OPT_FAIL_POST,
     OPT_LOG_LEVEL,
+    OPT_AWS_KEY_ID,
+    OPT_AWS_SECRET,
 };
 
 static const struct option options[] = {
@@ -61,6 +68,8 @@ static const struct option options[] = {
     {"fail-next", required_argument, NULL, OPT_FAIL_NEXT},
     {"fail-post", required_argument, NULL, OPT_FAIL_POST},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"aws-key-id", required_argument, NULL, OPT_AWS_KEY_ID},
+    {"aws-secret", required_argument, NULL, OPT_AWS_SECRET},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -124,6 +133,12 @@ static int parse_args(int argc, char **argv, struct lambda_fake_opts *o, struct 
             err = tool_parse_num("fail-post", optarg, 1, INT64_MAX, &v, d);
             o->fail_post = (uint64_t)v;
             break;
+        case OPT_AWS_KEY_ID:
+            o->aws_key_id = optarg;
+            break;
+        case OPT_AWS_SECRET:
+            o->aws_secret = optarg;
+            break;
         case OPT_LOG_LEVEL: {
             enum log_level level;
             if (log_level_parse(optarg, &level) != ERR_OK)
@@ -147,6 +162,8 @@ static int parse_args(int argc, char **argv, struct lambda_fake_opts *o, struct 
         return err;
     if (optind < argc)
         return diag_set(d, ERR_USAGE, "unexpected argument '%s'", argv[optind]);
+    if (!o->aws_key_id != !o->aws_secret)
+        return diag_set(d, ERR_USAGE, "--aws-key-id and --aws-secret go together");
     o->events = (const char *const *)ev->v;
     o->nevents = ev->n;
     return ERR_OK;

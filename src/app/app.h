@@ -88,7 +88,10 @@ enum {
     APP_COLLECT_PORTFOLIO =
         4, /* then the portfolio snapshot and the sell signal (app/portfolio.h) */
 };
-/* Run a collection, then screen the newest day, log the summary and emit the metrics. */
+/* Run a collection, then screen the newest day, write the results (screen/results.h: the
+ * full screen, the top-candidate history, closes and the year's bars, and the run record, which
+ * is written for a failed run too), log the summary and emit the metrics.  A failure to write
+ * the results is the command's error only when the collection itself succeeded. */
 int app_collect(struct app *a, const char *const *symbols, size_t n, const struct collect_opts *co,
                 int flags, struct collect_stats *st, struct diag *d);
 

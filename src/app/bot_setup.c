@@ -3,6 +3,7 @@
 #include "app/app.h"
 #include "app/bot_setup.h"
 #include "app/portfolio.h"
+#include "aws/lambda_invoke.h"
 #include "aws/secrets.h"
 #include "base/calendar.h"
 #include "base/clock.h"
@@ -62,6 +63,22 @@ static int local_trigger(void *ctx, int64_t chat_id, struct buf *text, struct di
         _exit(127);
     }
     log_info("bot: collection started", LF_INT("pid", pid), LF_INT("chat_id", chat_id));
+    return buf_puts(text, "Collection started. /stats shows how it went when it is done.")
+               ? diag_set(d, ERR_NOMEM, "out of memory")
+               : ERR_OK;
+}
+
+/* In AWS, /trigger queues an asynchronous invocation of the collector function: the webhook
+ * answers at once, the collection runs in its own Lambda with its own timeout. */
+static int lambda_trigger(void *ctx, int64_t chat_id, struct buf *text, struct diag *d)
+{
+    struct app_bot *b = ctx;
+    static const char event[] = "{\"action\":\"collect\"}";
+    int err = lambda_invoke_async(b->http, b->collector_function, event, sizeof event - 1, d);
+    if (err)
+        return err;
+    log_info("bot: collection requested", LF_STR("function", b->collector_function),
+             LF_INT("chat_id", chat_id));
     return buf_puts(text, "Collection started. /stats shows how it went when it is done.")
                ? diag_set(d, ERR_NOMEM, "out of memory")
                : ERR_OK;
@@ -152,6 +169,7 @@ int app_bot_init(struct app *a, struct app_bot *b, struct http_client *http, uns
     memset(b, 0, sizeof *b);
     b->store_location = a->os->location;
     b->opts.os = a->os;
+    b->opts.cache = &b->latest;
     b->opts.username = getenv("TELEGRAM_BOT_USERNAME");
     const char *priv = getenv("TELEGRAM_PRIVATE");
     b->opts.restricted = priv && strcmp(priv, "1") == 0;
@@ -159,7 +177,13 @@ int app_bot_init(struct app *a, struct app_bot *b, struct http_client *http, uns
     if (err)
         return err;
     b->opts.allowed_chats = b->allowed;
-    b->opts.hooks.trigger = local_trigger;
+    /* /trigger: the collector function when one is named (AWS), a local run otherwise; a
+     * Lambda without the name cannot start one. */
+    b->collector_function = getenv("COLLECTOR_FUNCTION_NAME");
+    if (b->collector_function && b->collector_function[0])
+        b->opts.hooks.trigger = lambda_trigger;
+    else if (!getenv("AWS_LAMBDA_FUNCTION_NAME"))
+        b->opts.hooks.trigger = local_trigger;
     b->opts.hooks.ctx = b;
 
     /* The Alpaca keys come in the same SSM call: one round trip at a cold start. */
@@ -178,12 +202,13 @@ int app_bot_init(struct app *a, struct app_bot *b, struct http_client *http, uns
                             "TELEGRAM_WEBHOOK_SECRET must be 1 to 256 characters of A-Z, a-z, "
                             "0-9, '_' and '-' (what Telegram accepts)");
     }
+    if (!http && (token || b->opts.hooks.trigger == lambda_trigger)) {
+        if ((err = http_client_new(NULL, &b->own_http, d)) != ERR_OK)
+            return err;
+        http = b->own_http;
+    }
+    b->http = http;
     if (token) {
-        if (!http) {
-            if ((err = http_client_new(NULL, &b->own_http, d)) != ERR_OK)
-                return err;
-            http = b->own_http;
-        }
         struct tg_opts to;
         tg_opts_default(&to);
         to.token = token;
@@ -193,7 +218,6 @@ int app_bot_init(struct app *a, struct app_bot *b, struct http_client *http, uns
         if ((err = tg_new(&to, &b->tg, d)) != ERR_OK)
             return err;
     }
-    b->http = http;
     if (tracking && secrets_value(SECRET_ALPACA_KEY_ID) &&
         secrets_value(SECRET_ALPACA_SECRET_KEY)) {
         b->opts.hooks.portfolio = portfolio_hook;
@@ -212,6 +236,7 @@ void app_bot_release(struct app_bot *b)
     free(b->trading);
     tg_free(b->tg);
     http_client_free(b->own_http);
+    results_latest_release(&b->latest);
     free(b->allowed);
     memset(b, 0, sizeof *b);
 }

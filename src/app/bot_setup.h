@@ -3,7 +3,8 @@
  * Environment: TELEGRAM_BOT_TOKEN, TELEGRAM_WEBHOOK_SECRET (or their SSM parameters),
  * TELEGRAM_ALLOWED_CHATS (comma list of chat ids allowed the privileged commands),
  * TELEGRAM_PRIVATE=1 (every command needs an allowed chat), TELEGRAM_BOT_USERNAME (commands
- * addressed to another bot in a group are ignored), TELEGRAM_API_URL.  With the Alpaca keys
+ * addressed to another bot in a group are ignored), TELEGRAM_API_URL, COLLECTOR_FUNCTION_NAME
+ * (in AWS: /trigger invokes that function asynchronously).  With the Alpaca keys
  * (APCA_API_KEY_ID, APCA_API_SECRET_KEY or their SSM parameters) and unless
  * SCREENER_PORTFOLIO=0, /portfolio, /account and /monitor read the account (app/portfolio.h)
  * and /screen marks the candidates held (for allowed chats).
@@ -25,10 +26,12 @@ struct app_bot {
     int64_t *allowed;
     const char *store_location;
     struct http_client *own_http;
-    struct tg_client *tg; /* NULL when there is no token and none was needed */
+    struct http_client *http;       /* the one in use (own_http or the caller's) */
+    const char *collector_function; /* COLLECTOR_FUNCTION_NAME: /trigger invokes it */
+    struct tg_client *tg;           /* NULL when there is no token and none was needed */
     struct webhook wh;
-    struct http_client *http;    /* borrowed or own_http; NULL: the trading hooks make one */
-    struct app_trading *trading; /* the Alpaca account for the hooks, set up when first asked */
+    struct results_latest latest; /* the parsed latest screen, kept while unchanged */
+    struct app_trading *trading;  /* the Alpaca account for the hooks, set up when first asked */
 };
 
 enum { APP_BOT_TOKEN = 1, APP_BOT_SECRET = 2 };

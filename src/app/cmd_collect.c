@@ -440,8 +440,9 @@ int cmd_collect(int argc, char **argv)
     const char *url = getenv("APCA_API_DATA_URL");
     if (url && *url)
         co.data_url = url;
-    /* The Alpaca keys: the environment, else SSM Parameter Store when it is enabled. */
-    int serr = secrets_load(SECRETS_ALPACA, &d);
+    /* The Alpaca keys: the environment, else SSM Parameter Store when it is enabled; the
+     * bot's token for the daily push in the same SSM call. */
+    int serr = secrets_load(SECRETS_ALPACA | SECRETS_TELEGRAM, &d);
     if (!serr)
         serr = secrets_get(SECRET_ALPACA_KEY_ID, &co.key_id, &d);
     if (!serr)

@@ -4,6 +4,7 @@
 #include "base/log.h"
 #include "net/httpd.h"
 
+#include <arpa/inet.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -107,8 +108,10 @@ int cmd_serve(int argc, char **argv)
             }
         }
     }
-    if (optind < argc) {
-        rc = app_usage_error(&a, "unexpected argument '%s'", argv[optind]);
+    struct in_addr ia;
+    if (optind < argc || inet_pton(AF_INET, bind_addr, &ia) != 1) {
+        rc = optind < argc ? app_usage_error(&a, "unexpected argument '%s'", argv[optind])
+                           : app_usage_error(&a, "--bind: '%s' is not an IPv4 address", bind_addr);
         app_release(&a);
         return rc;
     }

@@ -92,7 +92,8 @@ static int load_alpaca_secrets(struct app_lambda *l, struct diag *d)
 {
     if (l->have_secrets)
         return ERR_OK;
-    int err = secrets_load(SECRETS_ALPACA, d);
+    /* The bot's token too, for the daily push: one SSM call for everything. */
+    int err = secrets_load(SECRETS_ALPACA | SECRETS_TELEGRAM, d);
     if (!err)
         err = secrets_get(SECRET_ALPACA_KEY_ID, &l->key_id, d);
     if (!err)

@@ -150,15 +150,42 @@ static int held(char **holdings, size_t n, const char *symbol)
 
 /* ---- /screen and /drops ---- */
 
-static int cmp_change(const void *a, const void *b)
+static int change_before(const struct screen_row *x, const struct screen_row *y)
 {
-    const struct screen_row *x = a, *y = b;
-    int xn = isnan(x->change_pct), yn = isnan(y->change_pct);
-    if (xn != yn)
-        return xn - yn;
-    if (!xn && x->change_pct != y->change_pct)
-        return x->change_pct < y->change_pct ? -1 : 1;
-    return strcmp(x->symbol, y->symbol);
+    if (x->change_pct != y->change_pct)
+        return x->change_pct < y->change_pct;
+    return strcmp(x->symbol, y->symbol) < 0;
+}
+
+/* The k worst one-day changes of s (symbols without an earlier bar left out), worst first,
+ * ties by symbol: a partial insertion, k being small. */
+static size_t worst_changes(const struct results_screen *s, const struct screen_row **pick,
+                            size_t k)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        const struct screen_row *r = &s->rows[i];
+        if (isnan(r->change_pct) || (n == k && !change_before(r, pick[n - 1])))
+            continue;
+        size_t at = n < k ? n++ : n - 1;
+        while (at > 0 && change_before(r, pick[at - 1])) {
+            pick[at] = pick[at - 1];
+            at--;
+        }
+        pick[at] = r;
+    }
+    return n;
+}
+
+/* The latest screen: the caller's cache when it has one (parsed again only when the file
+ * changed), else tmp. */
+static int latest_screen(const struct ctx *c, struct results_latest *tmp,
+                         const struct results_screen **s, struct diag *d)
+{
+    struct results_latest *l = c->o->cache ? c->o->cache : tmp;
+    int err = results_read_latest(c->o->os, l, d);
+    *s = &l->screen;
+    return err;
 }
 
 static int table(struct ctx *c, int drops)
@@ -167,11 +194,12 @@ static int table(struct ctx *c, int drops)
     if (n < 0)
         return buf_printf(c->out, "Usage: /%s [N], N from 1 to %d (default %d).",
                           drops ? "drops" : "screen", BOT_SCREEN_MAX, BOT_SCREEN_DEFAULT);
-    struct results_screen s = {0};
+    struct results_latest tmp = {0};
+    const struct results_screen *s;
     struct diag d = {{0}};
-    int err = results_read_screen(c->o->os, 0, &s, &d);
+    int err = latest_screen(c, &tmp, &s, &d);
     if (err) {
-        results_screen_release(&s);
+        results_latest_release(&tmp);
         return stored_problem(c, err, &d, "screen");
     }
     char **hold = NULL;
@@ -183,25 +211,20 @@ static int table(struct ctx *c, int drops)
         hold = NULL;
         nhold = 0;
     }
-    size_t shown = 0;
-    if (drops) {
-        qsort(s.rows, s.n, sizeof *s.rows, cmp_change);
-        while (shown < s.n && !isnan(s.rows[shown].change_pct))
-            shown++;
-    } else {
-        shown = s.n;
-    }
-    if ((size_t)n < shown)
-        shown = (size_t)n;
+    const struct screen_row *pick[BOT_SCREEN_MAX];
+    size_t shown =
+        drops ? worst_changes(s, pick, (size_t)n) : (s->n < (size_t)n ? s->n : (size_t)n);
+    for (size_t i = 0; !drops && i < shown; i++)
+        pick[i] = &s->rows[i];
     char day[DATE_STRLEN + 1];
-    date_format(s.date, day);
+    date_format(s->date, day);
     int e = buf_printf(c->out, "<b>%s</b> · %s · %zu ranked\n<pre>",
-                       drops ? "Worst one-day drops" : "Worst 180-day drawdowns", day, s.n);
+                       drops ? "Worst one-day drops" : "Worst 180-day drawdowns", day, s->n);
     e = e ? e
           : buf_printf(c->out, drops ? "  # Symbol      Close   Change Drawdown\n"
                                      : "  # Symbol      Close Drawdown  Days\n");
     for (size_t i = 0; i < shown && !e; i++) {
-        const struct screen_row *r = &s.rows[i];
+        const struct screen_row *r = pick[i];
         char dd[16], ch[16], sym[BAR_SYMBOL_MAX * 6 + 8];
         fmt_pct(dd, sizeof dd, r->drawdown_pct);
         fmt_pct(ch, sizeof ch, r->change_pct);
@@ -228,7 +251,7 @@ static int table(struct ctx *c, int drops)
     for (size_t i = 0; i < nhold; i++)
         free(hold[i]);
     free(hold);
-    results_screen_release(&s);
+    results_latest_release(&tmp);
     return e;
 }
 
@@ -258,24 +281,25 @@ static int stock(struct ctx *c)
     }
     if (!valid_symbol(sym))
         return buf_puts(c->out, "Usage: /stock SYMBOL, e.g. /stock AAPL or /stock BRK.B");
-    struct results_screen s = {0};
+    struct results_latest tmp = {0};
+    const struct results_screen *s;
     struct diag d = {{0}};
-    int err = results_read_screen(c->o->os, 0, &s, &d);
+    int err = latest_screen(c, &tmp, &s, &d);
     if (err) {
-        results_screen_release(&s);
+        results_latest_release(&tmp);
         return stored_problem(c, err, &d, "screen");
     }
     const struct screen_row *r = NULL;
-    for (size_t i = 0; i < s.n && !r; i++)
-        if (strcmp(s.rows[i].symbol, sym) == 0)
-            r = &s.rows[i];
+    for (size_t i = 0; i < s->n && !r; i++)
+        if (strcmp(s->rows[i].symbol, sym) == 0)
+            r = &s->rows[i];
     struct results_closes cl = {0};
     int cerr = results_read_closes(c->o->os, sym, &cl, &d);
     if (cerr && cerr != ERR_NOTFOUND)
         log_warn("bot: closes unavailable", LF_STR("error", d.text));
     int e;
     char day[DATE_STRLEN + 1];
-    date_format(s.date, day);
+    date_format(s->date, day);
     if (!r) {
         e = buf_printf(c->out, "<b>%s</b> is not in the screen of %s", sym, day);
         if (!e)
@@ -292,7 +316,8 @@ static int stock(struct ctx *c)
                        "Peak      %10.2f  on %s\n"
                        "Drawdown  %10s  %d trading days since the peak\n"
                        "Rank      %10d  of %zu by drawdown\n</pre>",
-                       sym, day, r->close, ch, r->peak, peak, dd, r->days_since_peak, r->rank, s.n);
+                       sym, day, r->close, ch, r->peak, peak, dd, r->days_since_peak, r->rank,
+                       s->n);
     }
     if (!e && cerr == ERR_OK && cl.n > 1) {
         e = buf_printf(c->out, "\nLast %zu closes: ", cl.n);
@@ -306,7 +331,7 @@ static int stock(struct ctx *c)
         if (!e)
             e = buf_printf(c->out, "\nlow %.2f, high %.2f", lo, hi);
     }
-    results_screen_release(&s);
+    results_latest_release(&tmp);
     return e;
 }
 
@@ -330,7 +355,8 @@ static int history(struct ctx *c)
         return buf_printf(c->out, "Usage: /history [N], N days from 1 to %d (default %d).",
                           BOT_HISTORY_MAX, BOT_HISTORY_DEFAULT);
     struct results_history h = {0};
-    struct results_screen s = {0};
+    struct results_latest tmp = {0};
+    const struct results_screen *s = NULL;
     struct splitvec sv;
     splitvec_init(&sv);
     struct diag d = {{0}};
@@ -342,7 +368,7 @@ static int history(struct ctx *c)
         e = stored_problem(c, err, &d, "history");
         goto out;
     }
-    if ((err = results_read_screen(c->o->os, 0, &s, &d)) != ERR_OK) {
+    if ((err = latest_screen(c, &tmp, &s, &d)) != ERR_OK) {
         e = stored_problem(c, err, &d, "screen");
         goto out;
     }
@@ -362,7 +388,7 @@ static int history(struct ctx *c)
         days++;
     }
     char now[DATE_STRLEN + 1];
-    date_format(s.date, now);
+    date_format(s->date, now);
     e = buf_printf(c->out, "<b>Top candidates, last %ld day%s</b> · returns to %s\n", days,
                    days == 1 ? "" : "s", now);
     for (size_t i = first; i < h.n && !e;) {
@@ -375,13 +401,13 @@ static int history(struct ctx *c)
         for (; i < h.n && h.rows[i].date == date && !e; i++) {
             const struct screen_row *r = &h.rows[i];
             const struct screen_row *cur = NULL;
-            for (size_t k = 0; k < s.n && !cur; k++)
-                if (strcmp(s.rows[k].symbol, r->symbol) == 0)
-                    cur = &s.rows[k];
+            for (size_t k = 0; k < s->n && !cur; k++)
+                if (strcmp(s->rows[k].symbol, r->symbol) == 0)
+                    cur = &s->rows[k];
             struct buf sb = BUF_INIT(TG_BUF_MAX);
             e = fmt_html(&sb, r->symbol);
             if (cur && r->close > 0) {
-                double then = r->close / split_growth(&sv, r->symbol, date, s.date);
+                double then = r->close / split_growth(&sv, r->symbol, date, s->date);
                 double since = 100.0 * (cur->close / then - 1.0);
                 sum += since;
                 counted++;
@@ -406,7 +432,7 @@ static int history(struct ctx *c)
 out:
     splitvec_release(&sv);
     results_history_release(&h);
-    results_screen_release(&s);
+    results_latest_release(&tmp);
     return e;
 }
 
@@ -659,10 +685,10 @@ int bot_push_text(struct objstore *os, struct buf *out, int32_t *date, struct di
     memcpy(u.command, "screen", sizeof "screen");
     struct bot_opts o = {.os = os};
     struct ctx c = {.o = &o, .u = &u, .out = out};
-    struct results_screen s = {0};
-    int err = results_read_screen(os, 0, &s, d);
-    *date = s.date;
-    results_screen_release(&s);
+    struct results_latest l = {0};
+    int err = results_read_latest(os, &l, d);
+    *date = l.screen.date;
+    results_latest_release(&l);
     if (err)
         return err;
     if (table(&c, 0) || buf_puts(out, "\n/unsubscribe stops the daily push."))

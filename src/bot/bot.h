@@ -20,6 +20,7 @@
 #include "base/buf.h"
 #include "base/strvec.h"
 #include "bot/update.h"
+#include "screen/results.h"
 #include "store/objstore.h"
 
 #define BOT_SCREEN_DEFAULT  10
@@ -64,6 +65,10 @@ struct bot_opts {
     const char *username; /* the bot's @name without '@'; commands for other bots are ignored.
                              NULL: accept any */
     int64_t now_ms;       /* the wall clock for freshness; 0: the clock */
+    /* The latest screen kept parsed between updates while the stored file is unchanged (a
+     * server's or a warm Lambda's); NULL: read afresh each time.  Calls that share it are
+     * serialised by the caller. */
+    struct results_latest *cache;
     struct bot_hooks hooks;
 };
 

@@ -16,6 +16,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -392,8 +393,12 @@ int httpd_start(const struct httpd_opts *o, struct httpd **out, int *port_out, s
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool,
         MHD_OPTION_CONNECTION_TIMEOUT, idle, MHD_OPTION_END);
     if (!h->daemon) {
+        int e = errno;
         free(h);
-        return diag_set(d, ERR_IO, "http server: cannot listen on %s:%d", addr, o->port);
+        return diag_set(d, ERR_IO, "http server: cannot listen on %s:%d: %s", addr, o->port,
+                        e == EADDRINUSE ? "the port is in use"
+                        : e             ? strerror(e)
+                                        : "the server library refused to start");
     }
     if (port_out) {
         const union MHD_DaemonInfo *info =

@@ -134,6 +134,20 @@ static int parse_price(const struct csv_field *f, double *out)
     return ERR_OK;
 }
 
+/* A percentage.  "-0.0000" (a tiny loss, rounded) stays negative zero, so that a row read
+ * back is written again with the same bytes. */
+static int parse_pct(const struct csv_field *f, double *out)
+{
+    int64_t v;
+    int err = num_parse_fixed(f->ptr, f->len, &v);
+    if (err)
+        return err;
+    *out = num_fixed_to_double(v);
+    if (v == 0 && f->len && f->ptr[0] == '-')
+        *out = -0.0;
+    return ERR_OK;
+}
+
 static int parse_whole(const struct csv_field *f, int64_t min, int64_t max, int64_t *out)
 {
     int err = num_parse_int(f->ptr, f->len, out);
@@ -169,20 +183,15 @@ static int parse_row(const char *name, size_t line, const struct csv_field *f, s
     if (r->peak_date > r->date)
         return bad_field(d, ERR_INVALID, name, line, "peak_date", &f[C_PEAK_DATE],
                          "a date on or before the row's date");
-    if ((err = num_parse_fixed(f[C_DRAWDOWN].ptr, f[C_DRAWDOWN].len, &v)))
+    if ((err = parse_pct(&f[C_DRAWDOWN], &r->drawdown_pct)))
         return bad_field(d, err, name, line, "drawdown_pct", &f[C_DRAWDOWN], "a percentage");
-    r->drawdown_pct = num_fixed_to_double(v);
     if ((err = parse_whole(&f[C_DAYS], 0, INT_MAX, &v)))
         return bad_field(d, err, name, line, "days_since_peak", &f[C_DAYS],
                          "a whole number, 0 or more");
     r->days_since_peak = (int)v;
     r->change_pct = (double)NAN;
-    if (f[C_CHANGE].len) {
-        if ((err = num_parse_fixed(f[C_CHANGE].ptr, f[C_CHANGE].len, &v)))
-            return bad_field(d, err, name, line, "change_pct", &f[C_CHANGE],
-                             "a percentage or nothing");
-        r->change_pct = num_fixed_to_double(v);
-    }
+    if (f[C_CHANGE].len && (err = parse_pct(&f[C_CHANGE], &r->change_pct)))
+        return bad_field(d, err, name, line, "change_pct", &f[C_CHANGE], "a percentage or nothing");
     if ((err = parse_whole(&f[C_VOLUME], 0, INT64_MAX, &r->volume)))
         return bad_field(d, err, name, line, "volume", &f[C_VOLUME], "a whole number, 0 or more");
     return ERR_OK;
@@ -303,15 +312,14 @@ static int parse_rows(const char *name, char *data, size_t len, int one_date,
     return err;
 }
 
-/* A writable copy of data for the tokenizer, which unescapes in place. */
+/* A writable copy of data for the tokenizer, which unescapes in place.  Exactly len bytes (no
+ * terminator: the parsers never look past the end, and the sanitizers should see it if one
+ * did). */
 static char *copy_input(const char *data, size_t len)
 {
-    char *p = malloc(len + 1);
-    if (!p)
-        return NULL;
-    if (len)
+    char *p = malloc(len ? len : 1);
+    if (p && len)
         memcpy(p, data, len);
-    p[len] = '\0';
     return p;
 }
 
@@ -473,6 +481,38 @@ int results_write_screen(struct objstore *os, int32_t date, const struct screen_
     }
     buf_release(&b);
     return err;
+}
+
+int results_read_latest(struct objstore *os, struct results_latest *cache, struct diag *d)
+{
+    struct buf b = BUF_INIT(SCREEN_MAX);
+    char etag[OBJ_ETAG_MAX] = "", empty[1] = "";
+    int err = objstore_get(os, RESULTS_LATEST_KEY, &b, etag, d);
+    if (!err && cache->valid && strcmp(etag, cache->etag) == 0) {
+        buf_release(&b);
+        return ERR_OK;
+    }
+    struct results_screen fresh = {0};
+    if (!err)
+        err = parse_rows(RESULTS_LATEST_KEY, b.data ? b.data : empty, b.len, 1, &fresh.rows,
+                         &fresh.n, &fresh.cap, d);
+    buf_release(&b);
+    if (err) {
+        results_screen_release(&fresh);
+        return err;
+    }
+    fresh.date = fresh.n ? fresh.rows[0].date : 0;
+    results_screen_release(&cache->screen);
+    cache->screen = fresh;
+    memcpy(cache->etag, etag, sizeof etag);
+    cache->valid = 1;
+    return ERR_OK;
+}
+
+void results_latest_release(struct results_latest *cache)
+{
+    results_screen_release(&cache->screen);
+    memset(cache, 0, sizeof *cache);
 }
 
 int results_read_screen(struct objstore *os, int32_t date, struct results_screen *out,
@@ -748,7 +788,18 @@ int results_parse_closes(const char *name, const char *data, size_t len, const c
     char prev[BAR_SYMBOL_MAX + 1] = "";
     struct csv_field f[MAX_FIELDS];
     size_t nf;
+    size_t slen = symbol ? strlen(symbol) : 0;
     while (!err) {
+        /* Looking one symbol up (a reader does on every /stock), rows that do not start with
+         * it are passed over unread; they are ours and plain (no quotes).  Without a symbol
+         * every row is checked in full. */
+        while (
+            symbol && r.p < r.end &&
+            !((size_t)(r.end - r.p) > slen && memcmp(r.p, symbol, slen) == 0 && r.p[slen] == ',')) {
+            char *nl = memchr(r.p, '\n', (size_t)(r.end - r.p));
+            r.p = nl ? nl + 1 : r.end;
+            r.next_line++;
+        }
         if ((err = csv_next(&r, f, MAX_FIELDS, &nf, d)) == ERR_EOF) {
             err = ERR_OK;
             break;

@@ -79,6 +79,18 @@ int results_read_screen(struct objstore *os, int32_t date, struct results_screen
 int results_parse_screen(const char *name, const char *data, size_t len, struct results_screen *out,
                          struct diag *d);
 
+/* The latest screen for a long-lived reader (the bot's server, a warm Lambda): parsed again
+ * only when latest.csv changed, judged by its etag (the object is still read: the store's
+ * etag is what tells).  Zero-initialise; not thread-safe. */
+struct results_latest {
+    char etag[OBJ_ETAG_MAX];
+    struct results_screen screen;
+    int valid;
+};
+
+int results_read_latest(struct objstore *os, struct results_latest *cache, struct diag *d);
+void results_latest_release(struct results_latest *cache);
+
 /* Put the first `top` rows of a date's screen (all of them when top is 0) into the history,
  * replacing that date's rows if it already had some. */
 int results_append_top(struct objstore *os, int32_t date, const struct screen_row *rows, size_t n,
@@ -105,7 +117,9 @@ struct results_closes {
 
 int results_read_closes(struct objstore *os, const char *symbol, struct results_closes *out,
                         struct diag *d);
-/* Check a whole closes.csv (name is for messages) and find symbol in it (NULL: only check). */
+/* Find symbol in a closes.csv (name is for messages): the header and symbol's row are
+ * checked, the other rows passed over.  symbol NULL: check every row in full (symbols in
+ * order, each once). */
 int results_parse_closes(const char *name, const char *data, size_t len, const char *symbol,
                          struct results_closes *out, struct diag *d);
 

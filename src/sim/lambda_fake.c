@@ -14,6 +14,7 @@
 #include "base/strvec.h"
 #include "collect/csvimport.h"
 #include "net/httpd.h"
+#include "sim/sigcheck.h"
 
 #include "base/banned.h"
 
@@ -43,8 +44,19 @@ struct init_post {
     struct strvec headers;
 };
 
+struct invoke_request {
+    char function[192];
+    char type[32];
+    int status;
+    char error[256];
+};
+
+#define MAX_INVOKES 1024
+
 struct lambda_fake {
     struct lambda_fake_opts o;
+    struct invoke_request invokes[MAX_INVOKES];
+    size_t ninvokes;
     struct httpd *httpd;
     pthread_mutex_t mu;
     pthread_cond_t cv; /* an event queued, or stopping */
@@ -293,6 +305,62 @@ static void on_init_error(struct lambda_fake *f, const struct httpd_request *req
     buf_puts(&r->body, "{\"status\":\"OK\"}");
 }
 
+/* The Invoke API, asynchronous only: the payload becomes an event for the runtime. */
+static void on_invoke(struct lambda_fake *f, const struct httpd_request *req, const char *name,
+                      size_t name_len, struct httpd_response *r)
+{
+    struct invoke_request rec = {.status = 202};
+    snprintf(rec.function, sizeof rec.function, "%.*s", (int)name_len, name);
+    const char *type = httpd_request_header(req, "X-Amz-Invocation-Type");
+    snprintf(rec.type, sizeof rec.type, "%s", type ? type : "RequestResponse");
+    struct sigcheck_refusal why = {0};
+    const char *auth = httpd_request_header(req, "Authorization");
+    if (f->o.aws_key_id) {
+        struct sigcheck_keys k = {.key_id = f->o.aws_key_id,
+                                  .secret = f->o.aws_secret,
+                                  .region = f->o.region ? f->o.region : "us-east-1",
+                                  .service = "lambda"};
+        if (sigcheck_verify(req, &k, &why) != 0)
+            rec.status = why.status;
+    } else if (!auth || !strstr(auth, "/lambda/aws4_request")) {
+        rec.status = 403;
+        snprintf(why.type, sizeof why.type, "MissingAuthenticationTokenException");
+        snprintf(why.msg, sizeof why.msg, "Missing Authentication Token");
+    }
+    if (rec.status == 202 && strcmp(rec.type, "Event") != 0) {
+        rec.status = 400;
+        snprintf(why.type, sizeof why.type, "InvalidParameterValueException");
+        snprintf(why.msg, sizeof why.msg,
+                 "this fake runs asynchronous (Event) invocations only, not %s", rec.type);
+    }
+    if (rec.status == 202 && req->body_len > (size_t)256 << 10) {
+        rec.status = 413;
+        snprintf(why.type, sizeof why.type, "RequestEntityTooLargeException");
+        snprintf(why.msg, sizeof why.msg, "the event is over 256 KB");
+    }
+    struct diag d;
+    if (rec.status == 202 && lambda_fake_push(f, req->body, req->body_len, &d) != ERR_OK) {
+        rec.status = 500;
+        snprintf(why.type, sizeof why.type, "ServiceException");
+        snprintf(why.msg, sizeof why.msg, "%s", d.text);
+    }
+    snprintf(rec.error, sizeof rec.error, "%s", why.type);
+    pthread_mutex_lock(&f->mu);
+    if (rec.status == 202)
+        f->st.invokes++;
+    else
+        f->st.invokes_refused++;
+    if (f->ninvokes < MAX_INVOKES)
+        f->invokes[f->ninvokes++] = rec;
+    pthread_mutex_unlock(&f->mu);
+    if (rec.status != 202) {
+        json_reply(r, rec.status, why.type, why.msg);
+        return;
+    }
+    r->status = 202;
+    httpd_response_header(r, "Content-Type", "application/json");
+}
+
 static void handle(void *ctx, const struct httpd_request *req, struct httpd_response *r)
 {
     struct lambda_fake *f = ctx;
@@ -335,6 +403,14 @@ static void handle(void *ctx, const struct httpd_request *req, struct httpd_resp
         }
         if (slash && slash > id && strcmp(slash, "/error") == 0) {
             on_post(f, req, id, (size_t)(slash - id), 1, r);
+            return;
+        }
+    }
+    const char *fn = "/2015-03-31/functions/";
+    if (strncmp(p, fn, strlen(fn)) == 0 && post) {
+        const char *name = p + strlen(fn), *slash = strchr(name, '/');
+        if (slash && slash > name && strcmp(slash, "/invocations") == 0) {
+            on_invoke(f, req, name, (size_t)(slash - name), r);
             return;
         }
     }
@@ -501,6 +577,19 @@ int lambda_fake_stats_json(struct lambda_fake *f, struct buf *out)
         err =
             err ? err : put_post(out, f->inits[i].body, f->inits[i].body_len, &f->inits[i].headers);
         err = err ? err : buf_putc(out, '}');
+    }
+    err = err ? err
+              : buf_printf(out, "],\"invokes\":%llu,\"invokes_refused\":%llu,\"invoke_requests\":[",
+                           (unsigned long long)f->st.invokes,
+                           (unsigned long long)f->st.invokes_refused);
+    for (size_t i = 0; !err && i < f->ninvokes; i++) {
+        const struct invoke_request *v = &f->invokes[i];
+        err = buf_puts(out, i ? ",{\"function\":\"" : "{\"function\":\"");
+        err = err ? err : buf_json_escape(out, v->function, strlen(v->function));
+        err = err ? err : buf_puts(out, "\",\"type\":\"");
+        err = err ? err : buf_json_escape(out, v->type, strlen(v->type));
+        err =
+            err ? err : buf_printf(out, "\",\"status\":%d,\"error\":\"%s\"}", v->status, v->error);
     }
     err = err ? err : buf_puts(out, "]}");
     pthread_mutex_unlock(&f->mu);

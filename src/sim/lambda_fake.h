@@ -8,6 +8,10 @@
  *   POST /2018-06-01/runtime/invocation/{id}/response  202; the body and headers recorded
  *   POST /2018-06-01/runtime/invocation/{id}/error     202; the body and headers recorded
  *   POST /2018-06-01/runtime/init/error                202; the body and headers recorded
+ *   POST /2015-03-31/functions/{name}/invocations      the Invoke API: with
+ *        X-Amz-Invocation-Type: Event and a SigV4 signature (service "lambda"; checked against
+ *        aws_key_id / aws_secret when set), 202 and the payload is queued as one more event,
+ *        as Lambda queues an asynchronous invocation for the function's runtime
  *   GET  /__fake/stats    everything recorded, as JSON (lambda_fake_stats_json)
  *   POST /__fake/events   queue the request body as one more event; 202 {"queued":N}
  *
@@ -45,6 +49,10 @@ struct lambda_fake_opts {
     uint64_t fail_post;    /* answer 500 to this post (response, error or init error), which is
                               not recorded; 0: none */
     size_t max_payload;    /* a longer response gets 413, as from Lambda; default 6 MiB */
+    /* The AWS key the Invoke API accepts (borrowed for the fake's life); NULL: any request
+     * with a SigV4 Authorization header scoped to "lambda". */
+    const char *aws_key_id, *aws_secret;
+    const char *region; /* the region signatures must be scoped to; default us-east-1 */
 };
 
 struct lambda_fake;
@@ -68,6 +76,8 @@ struct lambda_fake_stats {
     uint64_t queued;                         /* events not handed out yet */
     int64_t started_unix_us;                 /* when the fake started listening */
     int64_t first_next_unix_us;              /* the first /next's arrival; 0 before it */
+    uint64_t invokes;                        /* asynchronous invocations accepted */
+    uint64_t invokes_refused;                /* refused: signature, type, payload */
 };
 
 void lambda_fake_get_stats(struct lambda_fake *f, struct lambda_fake_stats *out);
@@ -79,7 +89,9 @@ void lambda_fake_get_stats(struct lambda_fake *f, struct lambda_fake_stats *out)
  *      "error","event":"...","body":"...","error_type":"...","content_type":"...",
  *      "headers":["Name: value",...]},...],          (in the order handed out)
  *    "init_error_posts":[{"body":"...","error_type":"...","content_type":"...",
- *      "headers":[...]},...]}
+ *      "headers":[...]},...],
+ *    "invokes":N,"invokes_refused":N,"invoke_requests":[{"function":"...","type":"Event",
+ *      "status":202,"error":"..."},...]}
  * Bodies are JSON strings holding the bytes received. */
 int lambda_fake_stats_json(struct lambda_fake *f, struct buf *out);
 

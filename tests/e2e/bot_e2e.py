@@ -213,6 +213,7 @@ def post(body, secret=SECRET, raw=None):
 
 
 uid = 1000
+answered = {}  # (chat, text) -> the webhook's inline reply text, to compare with poll's
 
 
 def ask(chat, text):
@@ -220,7 +221,10 @@ def ask(chat, text):
     global uid
     uid += 1
     status, body = post(update(uid, chat, text))
-    return status, (json.loads(body) if body else None)
+    m = json.loads(body) if body else None
+    if m:
+        answered.setdefault((chat, text), m.get("text"))
+    return status, m
 
 
 def expect_reply(what, chat, text, want):
@@ -465,6 +469,33 @@ check("... and the last getUpdates confirmed them (offset 7)",
 r = run([BIN, "poll", "--once"], bot_env)
 check("a second poll --once finds nothing to answer", r.returncode == 0 and
       "Answered 0 updates." in r.stdout, r.stdout, r.stderr[-800:])
+
+# Every command through poll: the messages sent are the webhook's answers, byte for byte.
+fake_post("/_reset", {})
+same = [k for k in answered if not k[1].startswith(("/subscribe", "/stats", "/trigger"))
+        or k[0] == STRANGER]
+script = [update(100 + i, chat, text) for i, (chat, text) in enumerate(same)]
+script += [update(500, 77, "/subscribe"), update(501, 77, "/unsubscribe"),
+           update(502, ALLOWED, "/stats"), update(503, ALLOWED, "/screen 100")]
+fake_post("/_updates", script)
+r = run([BIN, "poll", "--once"], bot_env)
+sent = [c for c in calls("sendMessage") if c["status"] == 200]
+texts = [c["params"]["text"] for c in sent]
+check(f"poll answers all {len(script)} commands", r.returncode == 0 and
+      f"Answered {len(script)} updates." in r.stdout, r.stdout, r.stderr[-800:])
+diff = [(k, t) for k, t in zip(same, texts) if answered[k] != t]
+check(f"... the {len(same)} answered by the webhook too get exactly the same texts "
+      "(/start /help /screen /drops /stock /history /download, usage, unknown, refusals)",
+      not diff and len(texts) >= len(same), diff[:3])
+rest = texts[len(same):]
+check("... /subscribe and /unsubscribe from a new chat", rest[:2] == [
+    "Subscribed: you will get the top 10 after each daily collection. /unsubscribe stops it.",
+    "Unsubscribed: no more daily push."], rest[:2])
+check("... /stats for an allowed chat", len(rest) > 2 and
+      rest[2].startswith("<b>Last collection</b>") and "(current)" in rest[2], rest[2:3])
+check("... /screen 100 as several messages, in order, all accepted",
+      len(rest) >= 5 and "".join(rest[3:]).count("\n") >= 100 and
+      all(str(c["params"]["chat_id"]) == str(ALLOWED) for c in sent[len(same) + 3:]), rest[3:])
 
 # ---- bot setup / info / delete-webhook, and poll while a webhook is set ----
 fake_post("/_reset", {})

@@ -166,7 +166,49 @@ fi
 check "demo runs offline" 0 "$BIN" demo --store "$T/demo" --symbols 40 --years 1
 contains "demo prints the drawdown table" "$T/out" "Worst 180-day drawdowns on 2026-11-20"
 contains "demo prints the drop table" "$T/out" "Worst one-day drops on 2026-11-20"
+contains "demo says where the results are" "$T/out" "Results: $T/demo/results/screen/latest.csv"
+
+# ---- the results the collection left ----
+R="$T/demo/results"
+for f in screen/latest.csv screen/2026/2026-11-20.csv top_candidates.csv closes.csv bars-1y.csv last_run.json; do
+    [ -s "$R/$f" ] && ok "results: $f written" || nok "results: $f written" "$(ls -R "$R" 2>&1 | head -20)"
+done
+if python3 - "$R" >"$T/py.out" 2>&1 <<'PY'
+import csv, json, sys
+r = sys.argv[1]
+cols = "date,rank,symbol,close,peak,peak_date,drawdown_pct,days_since_peak,change_pct,volume".split(",")
+latest = list(csv.DictReader(open(r + "/screen/latest.csv", newline="")))
+assert latest and list(latest[0].keys()) == cols, "latest.csv columns"
+assert all(x["date"] == "2026-11-20" for x in latest), "latest.csv holds one date"
+assert [int(x["rank"]) for x in latest] == list(range(1, len(latest) + 1)), "ranks 1..n"
+top = list(csv.DictReader(open(r + "/top_candidates.csv", newline="")))
+assert list(top[0].keys()) == cols, "top_candidates.csv columns"
+closes = {x["symbol"]: x for x in csv.DictReader(open(r + "/closes.csv", newline=""))}
+for x in latest:
+    c = closes[x["symbol"]]["closes"].split(";")
+    assert 1 <= len(c) <= 60 and c[-1] == x["close"], ("closes", x["symbol"], c[-1], x["close"])
+bars = list(csv.DictReader(open(r + "/bars-1y.csv", newline="")))
+assert list(bars[0].keys())[:7] == "symbol,date,open,high,low,close,volume".split(",")
+keys = [(b["date"], b["symbol"]) for b in bars]
+assert keys == sorted(keys) and len(set(keys)) == len(keys), "bars-1y.csv sorted, unique"
+assert "2025-11-20" <= keys[0][0] and keys[-1][0] == "2026-11-20", (keys[0], keys[-1])
+run = json.load(open(r + "/last_run.json"))
+assert run["complete"] is True and run["date"] == "2026-11-20" and run["error"] == "", run
+print(len(latest), len(top), len(closes), len(bars))
+PY
+then ok "results: every file reads with python's csv and json, and they agree ($(cat "$T/py.out"))"
+else nok "results: every file reads with python's csv and json, and they agree" "$(tail -5 "$T/py.out")"; fi
+check "screen the demo's last day in full" 0 "$BIN" screen --store "$T/demo" --date 2026-11-20 --all --format csv
+same "results: latest.csv is 'screener screen --all --format csv' of that day" "$R/screen/latest.csv" "$T/out"
+same "results: the dated screen too" "$R/screen/2026/2026-11-20.csv" "$T/out"
+top_rows() { grep -c "^$1," "$R/top_candidates.csv"; }
+[ "$(top_rows 2026-11-20)" = 10 ] && ok "results: 10 top candidates for 2026-11-20" || nok "results: $(top_rows 2026-11-20) top candidates for 2026-11-20"
+head -11 "$T/out" | tail -10 >"$T/top10"
+grep "^2026-11-20," "$R/top_candidates.csv" >"$T/top-got"
+same "... the screen's first 10 rows" "$T/top-got" "$T/top10"
+cp "$R/top_candidates.csv" "$T/top-before"
 check "demo again" 0 "$BIN" demo --store "$T/demo" --symbols 40 --years 1
 contains "the second demo finds everything stored" "$T/out" "0 new bars"
+same "results: a rerun does not duplicate the history" "$R/top_candidates.csv" "$T/top-before"
 
 echo "# $n checks"

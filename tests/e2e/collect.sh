@@ -92,10 +92,34 @@ reqs=$(sim_stat "['endpoints']['/v2/stocks/bars']")
 floor=$(( (bars + 2999) / 3000 ))
 [ "$reqs" -le $((floor + 3)) ] && ok "bar requests ($reqs) within a few pages of the floor ($floor at 3000 a page)" || nok "bar requests $reqs vs floor $floor"
 
+# ---- the results: the full screen, the history, the run record; the metric as before ----
+"$BIN" screen --store "$T/clean" --all --format csv >"$T/screen.csv" 2>/dev/null
+cmp -s "$T/screen.csv" "$T/clean/results/screen/latest.csv" && ok "results: latest.csv is the full screen of the newest day" || nok "results: latest.csv differs from the full screen" "$(diff "$T/screen.csv" "$T/clean/results/screen/latest.csv" | head -5)"
+"$BIN" screen --store "$T/clean" --by change --top 1 --format csv >"$T/worst.csv" 2>/dev/null
+if python3 - "$T/err" "$T/worst.csv" "$T/clean/results" "$END" >"$T/py.out" 2>&1 <<'PY'
+import csv, json, sys
+log, worst, r, end = sys.argv[1:]
+summary = [json.loads(l) for l in open(log) if '"collection finished"' in l][-1]
+w = list(csv.DictReader(open(worst)))[0]
+assert summary["worst_daily_symbol"] == w["symbol"], (summary["worst_daily_symbol"], w["symbol"])
+assert abs(summary["worst_daily_change_pct"] - float(w["change_pct"])) < 1e-4
+assert summary["screen_date"] == w["date"] == end
+run = json.load(open(r + "/last_run.json"))
+assert run["complete"] is True and run["end"] == end and run["date"] == end, run
+assert run["symbols"] == 40 and run["bars_new"] == summary["bars_new"] and run["error"] == "", run
+top = [x for x in csv.DictReader(open(r + "/top_candidates.csv")) if x["date"] == end]
+assert len(top) == 10, len(top)
+print(w["symbol"], w["change_pct"])
+PY
+then ok "results: the worst one-day drop is the screen by change's first row ($(cat "$T/py.out")), the run is recorded"
+else nok "results: worst drop, run record" "$(tail -5 "$T/py.out")"; fi
+cp "$T/clean/results/top_candidates.csv" "$T/top-before"
+
 # ---- rerun: nothing new, at most one cheap request ----
 curl -s -X POST "$SIM_URL/__sim/reset" >/dev/null
 collect "$T/clean"
 status "a rerun succeeds" 0
+cmp -s "$T/top-before" "$T/clean/results/top_candidates.csv" && ok "results: a rerun leaves the history as it was" || nok "results: the rerun changed the history" "$(diff "$T/top-before" "$T/clean/results/top_candidates.csv" | head -5)"
 contains "a rerun writes nothing" "$T/out" " 0 new bars"
 r=$(sim_stat "['requests']")
 [ "$r" -le 1 ] && ok "a rerun makes at most one request ($r)" || nok "a rerun made $r requests"
@@ -126,6 +150,11 @@ sim_start --fault 500@2x20
 collect "$T/f-out" --retries 2 --concurrency 1
 status "retries exhausted: exit 6 (incomplete)" 6
 contains "... saying a rerun completes it" "$T/err" "a rerun completes"
+python3 -c "
+import json, sys
+r = json.load(open('$T/f-out/results/last_run.json'))
+sys.exit(0 if r['complete'] is False and 'a rerun completes' in r['error'] else 1)" &&
+    ok "... and the run record says so" || nok "incomplete run record" "$(cat "$T/f-out/results/last_run.json")"
 dump "$T/f-out" && ok "the incomplete store is valid" || nok "incomplete store invalid" "$(cat "$T/f-out.dumperr")"
 sim_start
 collect "$T/f-out"
@@ -138,6 +167,12 @@ status "wrong credentials: exit 7" 7
 contains "... naming the variables" "$T/err" "APCA_API_KEY_ID"
 lacks "... without printing the secret" "$T/err" "WRONGSECRET"
 [ ! -d "$T/f-auth/bars" ] && ok "... and storing nothing" || nok "bars stored despite refused credentials"
+python3 -c "
+import json, sys
+r = json.load(open('$T/f-auth/results/last_run.json'))
+sys.exit(0 if r['complete'] is False and r['date'] is None and r['error'] else 1)" &&
+    ok "... but recording the failed run" || nok "no record of the refused run" "$(cat "$T/f-auth/results/last_run.json" 2>&1)"
+lacks "... without the secret" "$T/f-auth/results/last_run.json" "WRONGSECRET"
 APCA_API_SECRET_KEY= collect "$T/f-nokey"
 status "no credentials: exit 7" 7
 sim_start --fault html403@1x100

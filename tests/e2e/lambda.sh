@@ -124,6 +124,15 @@ STORED=$(tests/e2e/bars.py count "$T/store" 2>"$T/err")
 [ "$STORED" = "$NEW" ] && ok "the store holds exactly the bars the summary counts ($STORED)" || nok "store has $STORED bars, summary says $NEW" "$(cat "$T/err")"
 contains "logs carry the invocation's request id" "$T/rt.err" "\"request_id\":\"$ID1\""
 contains "the collection summary is logged as JSON" "$T/rt.err" '"message":"collection finished"'
+check "the handler writes the results, as collect does (latest screen, history, run record)" \
+    "$(python3 -c "
+import csv, json
+r = '$T/store/results'
+run = json.load(open(r + '/last_run.json'))
+latest = list(csv.DictReader(open(r + '/screen/latest.csv')))
+top = list(csv.DictReader(open(r + '/top_candidates.csv')))
+print(run['complete'] is True and run['bars_new'] == $NEW and len(latest) > 0 and
+      latest[0]['date'] == run['date'] and 0 < len(top) <= 10)" 2>&1)"
 contains "EMF metrics go to stdout" "$T/rt.out" '"StocksPerSecond"'
 if python3 -c "
 import json, sys
@@ -209,6 +218,41 @@ env -u TELEGRAM_WEBHOOK_SECRET AWS_LAMBDA_RUNTIME_API=$API _HANDLER=bot SCREENER
     "$BIN" lambda --max-invocations 1 >"$T/rt.out" 2>"$T/rt.err"
 check "no webhook secret configured: the invocation fails naming TELEGRAM_WEBHOOK_SECRET" \
     "$(stat "s['errors'] == 1 and 'TELEGRAM_WEBHOOK_SECRET' in s['invocations'][0]['body']")" "$(stat "s['invocations']")"
+
+# ---- /trigger in AWS: the bot invokes the collector function asynchronously ----
+python3 - "$T/ev" <<'PY'
+import json, sys
+ev = json.load(open('events/telegram-rest.json'))
+body = json.loads(ev['body'])
+body['update_id'] += 100
+body['message']['text'] = '/trigger'
+ev['body'] = json.dumps(body)
+json.dump(ev, open(sys.argv[1] + '/tg-trigger.json', 'w'))
+PY
+fake_start --aws-key-id AKIDLAMBDAE2E --aws-secret lambda-e2e-secret-key
+push "$T/ev/tg-trigger.json"
+TELEGRAM_WEBHOOK_SECRET=local-dev-secret TELEGRAM_ALLOWED_CHATS=111222333 \
+    COLLECTOR_FUNCTION_NAME=screener-collector AWS_ENDPOINT_URL_LAMBDA=$FAKE_URL \
+    AWS_ACCESS_KEY_ID=AKIDLAMBDAE2E AWS_SECRET_ACCESS_KEY=lambda-e2e-secret-key AWS_REGION=us-east-1 \
+    AWS_LAMBDA_FUNCTION_NAME=screener-bot AWS_LAMBDA_RUNTIME_API=$API _HANDLER=bot \
+    SCREENER_STORE=$T/store SCREENER_SSM=0 "$BIN" lambda --max-invocations 1 >"$T/rt.out" 2>"$T/rt.err"
+check "/trigger from an allowed chat: answered 'Collection started'" \
+    "$(stat "r[0]['statusCode'] == 200 and 'Collection started' in json.loads(r[0]['body'])['text']")" "$(stat "r[0]")" "$(tail -c 600 "$T/rt.err")"
+check "... after a signed asynchronous Invoke of the collector function (202)" \
+    "$(stat "s['invokes'] == 1 and s['invoke_requests'][0]['function'] == 'screener-collector' and s['invoke_requests'][0]['type'] == 'Event' and s['invoke_requests'][0]['status'] == 202")" "$(stat "s['invoke_requests']")"
+lacks "... the AWS secret key is not in the logs" "$T/rt.err" "lambda-e2e-secret-key"
+AWS_LAMBDA_RUNTIME_API=$API _HANDLER=collector SCREENER_STORE=$T/store "$BIN" lambda --max-invocations 1 >"$T/rt.out" 2>"$T/rt.err"
+check "... and the collector's runtime gets {\"action\":\"collect\"} and runs it" \
+    "$(stat "s['invocations'][1]['event'] == '{\"action\":\"collect\"}' and r[1].get('ok') is True")" "$(stat "s['invocations'][1]")"
+fake_start --aws-key-id AKIDLAMBDAE2E --aws-secret lambda-e2e-secret-key
+push "$T/ev/tg-trigger.json"
+TELEGRAM_WEBHOOK_SECRET=local-dev-secret TELEGRAM_ALLOWED_CHATS=111222333 \
+    COLLECTOR_FUNCTION_NAME=screener-collector AWS_ENDPOINT_URL_LAMBDA=$FAKE_URL \
+    AWS_ACCESS_KEY_ID=AKIDLAMBDAE2E AWS_SECRET_ACCESS_KEY=wrong-secret AWS_REGION=us-east-1 \
+    AWS_LAMBDA_FUNCTION_NAME=screener-bot AWS_LAMBDA_RUNTIME_API=$API _HANDLER=bot \
+    SCREENER_STORE=$T/store SCREENER_SSM=0 "$BIN" lambda --max-invocations 1 >"$T/rt.out" 2>"$T/rt.err"
+check "a refused Invoke: the user hears that /trigger failed, the webhook still answers 200" \
+    "$(stat "r[0]['statusCode'] == 200 and json.loads(r[0]['body'])['text'].startswith('Sorry, /trigger failed') and s['invokes_refused'] == 1")" "$(stat "r[0]")"
 
 # ---- init errors ----
 fake_start

@@ -109,6 +109,52 @@ cat "$T/w1" "$T/w2" >>"$T/log/all"
 [ $r1 -eq 0 ] && [ $r2 -eq 0 ] && ok "two concurrent imports both succeed" || nok "two concurrent imports both succeed" "$(cat "$T/w1" "$T/w2")"
 check "screen the raced store" 0 "$BIN" screen --store $S/race --min-bars 1 --from first --all --format csv
 same "... every bar once, as in a local store" "$T/out" "$T/local.csv"
+# The results on S3: two demos at once write the same history with conditional writes.
+"$BIN" demo --store $S/demo --symbols 20 --years 1 >"$T/d1" 2>&1 &
+d1=$!
+"$BIN" demo --store $S/demo --symbols 20 --years 1 >"$T/d2" 2>&1
+r2=$?
+wait $d1
+r1=$?
+cat "$T/d1" "$T/d2" >>"$T/log/all"
+[ $r1 -eq 0 ] && [ $r2 -eq 0 ] && ok "two demos at once into S3 both succeed" || nok "two demos at once into S3 both succeed" "$(tail -5 "$T/d1" "$T/d2")"
+"$BIN" demo --store "$T/demo-ref" --symbols 20 --years 1 >/dev/null 2>&1
+for f in screen/latest.csv screen/2026/2026-11-20.csv top_candidates.csv closes.csv bars-1y.csv; do
+    rm -f "$T/got"
+    curl -sf -o "$T/got" "$("$BIN" presign "$S/demo/results/$f" 2>/dev/null)"
+    same "results on S3: $f as in a local store" "$T/got" "$T/demo-ref/results/$f"
+done
+# The bot's /download on S3: links presigned for an hour that download the results as stored.
+TELEGRAM_WEBHOOK_SECRET=s3-e2e-webhook-secret SCREENER_SSM=0 "$BIN" serve --port 0 --store $S/demo \
+    >"$T/serve.out" 2>"$T/serve.err" &
+SERVE_PID=$!
+i=0
+while ! grep -q "listening on http://127.0.0.1:[0-9]" "$T/serve.out" 2>/dev/null && [ $i -lt 200 ]; do
+    i=$((i + 1))
+    sleep 0.05
+done
+SERVE_PORT=$(sed -n 's/.*127.0.0.1:\([0-9]*\).*/\1/p' "$T/serve.out")
+python3 - "$SERVE_PORT" "$T/demo-ref/results" >"$T/dl" 2>&1 <<'PY'
+import html, json, re, sys, urllib.request
+port, ref = sys.argv[1], sys.argv[2]
+upd = {"update_id": 1, "message": {"message_id": 1, "chat": {"id": 5, "type": "private"},
+                                   "date": 1, "text": "/download"}}
+req = urllib.request.Request(f"http://127.0.0.1:{port}/webhook", data=json.dumps(upd).encode(),
+                             headers={"X-Telegram-Bot-Api-Secret-Token": "s3-e2e-webhook-secret"})
+text = json.load(urllib.request.urlopen(req, timeout=10))["text"]
+links = [html.unescape(u) for u in re.findall(r'<a href="([^"]+)"', text)]
+assert len(links) == 3 and "valid for 1 hour" in text, text
+for url, name in zip(links, ["screen/latest.csv", "top_candidates.csv", "bars-1y.csv"]):
+    assert "X-Amz-Expires=3600" in url and "X-Amz-Signature=" in url, url
+    got = urllib.request.urlopen(url, timeout=10).read()
+    assert got == open(f"{ref}/{name}", "rb").read(), name
+print("ok")
+PY
+grep -qx ok "$T/dl" && ok "the bot's /download on S3: three presigned links that download the results" ||
+    nok "the bot's /download on S3" "$(cat "$T/dl" "$T/serve.err" | tail -20)"
+kill "$SERVE_PID" 2>/dev/null
+wait "$SERVE_PID" 2>/dev/null
+cat "$T/serve.err" >>"$T/log/all"
 # Transient faults: two SlowDowns, then a reset; the import retries through them.
 curl -s -X POST "$FAKE_URL/__fake/faults?spec=503@1x2,reset@3" >/dev/null
 curl -s -X POST "$FAKE_URL/__fake/reset" >/dev/null

@@ -136,17 +136,18 @@ collect ssm
 status "collect with the Alpaca keys only in SSM succeeds" ssm 0
 contains "... and collects" "$T/ssm.out" "Collected up to 2026-11-20: 5 symbols"
 [ "$(fake_stat 'd["targets"]["AmazonSSM.GetParameters"]')" = 1 ] && ok "... asking SSM once" || nok "GetParameters calls: $(fake_stat 'd["targets"]["AmazonSSM.GetParameters"]')"
-[ "$(fake_stat '",".join(d["calls"][0]["names"])')" = "$SSM_KEY,$SSM_SECRET" ] && ok "... for both keys in one batch" || nok "names asked: $(fake_stat 'd["calls"]')"
+[ "$(fake_stat '",".join(d["calls"][0]["names"])')" = "$SSM_KEY,$SSM_SECRET,/screener/telegram/bot_token,/screener/telegram/webhook_secret" ] && ok "... for both keys and the bot's secrets (the daily push) in one batch" || nok "names asked: $(fake_stat 'd["calls"]')"
 [ "$(fake_stat 'd["auth_failures"]')" = 0 ] && ok "... with a signature the fake accepts" || nok "the fake refused the signature"
 
 curl -s -X POST "$FAKE_URL/__sim/reset" >/dev/null
 collect env-secret APCA_API_SECRET_KEY="$SECRET"
 status "a key in the environment wins; the other comes from SSM" env-secret 0
-[ "$(fake_stat '",".join(d["calls"][0]["names"])')" = "$SSM_KEY" ] && ok "... and only the missing one is asked for" || nok "names asked: $(fake_stat 'd["calls"]')"
+[ "$(fake_stat '",".join(d["calls"][0]["names"])')" = "$SSM_KEY,/screener/telegram/bot_token,/screener/telegram/webhook_secret" ] && ok "... and only the missing ones are asked for" || nok "names asked: $(fake_stat 'd["calls"]')"
 
 curl -s -X POST "$FAKE_URL/__sim/reset" >/dev/null
-collect all-env APCA_API_KEY_ID="$KEY" APCA_API_SECRET_KEY="$SECRET"
-status "with both keys in the environment" all-env 0
+collect all-env APCA_API_KEY_ID="$KEY" APCA_API_SECRET_KEY="$SECRET" \
+    TELEGRAM_BOT_TOKEN=123456:ABC-env-token TELEGRAM_WEBHOOK_SECRET=env-secret
+status "with every secret in the environment" all-env 0
 [ "$(fake_stat 'd["requests"]')" = 0 ] && ok "... SSM is not asked" || nok "SSM asked $(fake_stat 'd["requests"]') times"
 
 collect off SCREENER_SSM=0

@@ -373,7 +373,7 @@ static void test_long_screen_is_split(void **state)
     struct fixture *f = *state;
     struct screen_row rows[150];
     for (int i = 0; i < 150; i++) {
-        char sym[8];
+        char sym[16];
         snprintf(sym, sizeof sym, "S%03d", i);
         rows[i] = row("2026-11-21", i + 1, sym, 10.0 + i, 100.0, "2026-10-01", 30, -1.0);
     }
@@ -447,7 +447,7 @@ static void test_webhook(void **state)
                        "\"type\":\"private\"},\"date\":1,\"text\":\"/screen 100\"}}";
     struct screen_row rows[150];
     for (int i = 0; i < 150; i++) {
-        char sym[8];
+        char sym[16];
         snprintf(sym, sizeof sym, "S%03d", i);
         rows[i] = row("2026-11-21", i + 1, sym, 10.0 + i, 100.0, "2026-10-01", 30, -1.0);
     }
@@ -458,6 +458,27 @@ static void test_webhook(void **state)
     assert_int_equal(a.status, 200);
     assert_string_equal(a.outcome, "failed");
     webhook_answer_release(&a);
+}
+
+static void test_cache_follows_the_file(void **state)
+{
+    struct fixture *f = *state;
+    store_results(f);
+    struct results_latest cache = {0};
+    f->o.cache = &cache;
+    expect_has(f, 7, "/screen 1", "  1 AAA          40.00");
+    const struct screen_row *parsed = cache.screen.rows;
+    assert_non_null(parsed);
+    expect_has(f, 7, "/drops 1", "  1 CCC          95.00");
+    assert_ptr_equal(cache.screen.rows, parsed); /* unchanged file: not parsed again */
+    /* A new screen: the next answer shows it. */
+    struct screen_row now[] = {row("2026-11-24", 1, "ZZZ", 5.00, 50.00, "2026-10-01", 40, -9.0)};
+    struct diag d;
+    assert_int_equal(results_write_screen(f->os, day("2026-11-24"), now, 1, 1, &d), ERR_OK);
+    expect_has(f, 7, "/screen 1", "<b>Worst 180-day drawdowns</b> · 2026-11-24 · 1 ranked");
+    expect_has(f, 7, "/stock zzz", "Rank               1  of 1 by drawdown");
+    results_latest_release(&cache);
+    f->o.cache = NULL;
 }
 
 static void test_parse_chats(void **state)
@@ -489,6 +510,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_portfolio_hooks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_screen_is_split, setup, teardown),
         cmocka_unit_test_setup_teardown(test_webhook, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cache_follows_the_file, setup, teardown),
         cmocka_unit_test(test_parse_chats),
     };
     return cmocka_run_group_tests_name("bot", tests, NULL, NULL);
