@@ -210,7 +210,7 @@ static void test_fits_a_message(void **state)
     /* A large portfolio splits into valid messages like any long reply. */
     struct portfolio_row rows[300];
     for (int i = 0; i < 300; i++) {
-        char sym[8];
+        char sym[16];
         snprintf(sym, sizeof sym, "S%03d", i);
         rows[i] = prow(sym, i + 1, 10, 11, i % 3 ? i : 0);
     }

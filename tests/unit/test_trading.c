@@ -518,7 +518,7 @@ static struct portfolio returns(const double *r, size_t n)
 {
     struct portfolio p = {.n = n, .rows = calloc(n ? n : 1, sizeof(struct portfolio_row))};
     for (size_t i = 0; i < n; i++) {
-        snprintf(p.rows[i].symbol, sizeof p.rows[i].symbol, "S%02zu", i);
+        snprintf(p.rows[i].symbol, sizeof p.rows[i].symbol, "S%02u", (unsigned)(i % 100));
         p.rows[i].return_pct = r[i];
     }
     return p;
