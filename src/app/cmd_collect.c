@@ -281,7 +281,7 @@ int app_collect(struct app *a, const char *const *symbols, size_t n, const struc
     free(l.rows);
     if (flags & APP_COLLECT_QUIET) {
         if (flags & APP_COLLECT_PORTFOLIO)
-            app_portfolio_after_collect(a, co->http, co->key_id, co->secret_key);
+            app_portfolio_after_collect(a, co->http, co->key_id, co->secret_key, co->deadline_ms);
         return err;
     }
     char end[DATE_STRLEN + 1], day[DATE_STRLEN + 1] = "";
@@ -309,7 +309,7 @@ int app_collect(struct app *a, const char *const *symbols, size_t n, const struc
     emit_metrics(st, err, &w);
     /* The account's snapshot and the sell signal: logged, never a reason to fail the run. */
     if (flags & APP_COLLECT_PORTFOLIO)
-        app_portfolio_after_collect(a, co->http, co->key_id, co->secret_key);
+        app_portfolio_after_collect(a, co->http, co->key_id, co->secret_key, co->deadline_ms);
     return err;
 }
 

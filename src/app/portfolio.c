@@ -101,11 +101,21 @@ void app_portfolio_view_release(struct app_portfolio_view *v)
     memset(v, 0, sizeof *v);
 }
 
+/* Below this much time before the deadline the step gets one try, half of what is left. */
+#define AFTER_COLLECT_TIGHT_MS 35000
+#define AFTER_COLLECT_MIN_MS   2000
+
 void app_portfolio_after_collect(struct app *a, struct http_client *http, const char *key_id,
-                                 const char *secret_key)
+                                 const char *secret_key, int64_t deadline_ms)
 {
     if (!app_portfolio_enabled())
         return;
+    int64_t left = deadline_ms ? deadline_ms - clock_wall_ms() : INT64_MAX;
+    if (left < AFTER_COLLECT_MIN_MS) {
+        log_warn("portfolio: no snapshot this run: the deadline is too near",
+                 LF_INT("left_ms", left));
+        return;
+    }
     struct diag d = {{0}};
     struct app_trading t;
     memset(&t, 0, sizeof t);
@@ -121,6 +131,10 @@ void app_portfolio_after_collect(struct app *a, struct http_client *http, const 
     t.o.secret_key = secret_key;
     t.o.http = http;
     t.o.fetch.max_retries = 2;
+    if (left < AFTER_COLLECT_TIGHT_MS) {
+        t.o.fetch.max_retries = 0;
+        t.o.fetch.timeout_ms = left / 2;
+    }
     struct diag td = {{0}};
     int terr = app_profit_target(&t.target_pct, &td);
     struct app_portfolio_view v;

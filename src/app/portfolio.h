@@ -60,8 +60,9 @@ void app_portfolio_view_release(struct app_portfolio_view *v);
 /* After a collection (the CLI and the Lambda collector): store the day's snapshot, update
  * the sell signal's alert marker and, the first day the target is reached, push the alert to
  * the subscribers on the allow list.  Nothing here fails the collection: every problem is
- * logged.  Off with SCREENER_PORTFOLIO=0. */
+ * logged.  Off with SCREENER_PORTFOLIO=0.  deadline_ms (wall clock, 0: none) is the
+ * collection's: close to it, the trading API gets one short try, or none. */
 void app_portfolio_after_collect(struct app *a, struct http_client *http, const char *key_id,
-                                 const char *secret_key);
+                                 const char *secret_key, int64_t deadline_ms);
 
 #endif
