@@ -343,6 +343,10 @@ for cmd in ["portfolio", "account", "monitor"]:
     r = run([BIN, cmd, "--help"], env)
     check(f"{cmd} --help", r.returncode == 0 and f"usage: screener {cmd}" in r.stdout
           and "Exit codes" in r.stdout)
+r = run([BIN, "portfolio"], dict(env, SCREENER_STORE=T + "/universe-only"))
+check("portfolio on a store with no screen yet: the positions, without ranks",
+      r.returncode == 0 and "(no screen stored: no ranks)" in r.stdout
+      and len(r.stdout.splitlines()) == 10, r.stdout, r.stderr)
 r = run([BIN, "portfolio", "bogus"], env)
 check("portfolio bogus: usage error", r.returncode == 2, r.stderr)
 

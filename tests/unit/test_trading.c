@@ -704,6 +704,12 @@ static void test_sim_fetch(void **state)
     assert_int_equal(t.positions.n, 1);
     assert_string_equal(t.positions.v[0].symbol, "DAB");
     trading_data_release(&t);
+    struct alpaca_sim_tfault tf;
+    static const char *const bad[] = {"bogus", "500@0", "500@1x0", "nulls@", "401x2", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(alpaca_sim_tfault_parse(bad[i], &tf, &d), ERR_INVALID);
+    assert_int_equal(alpaca_sim_tfault_parse("garbage@3x2", &tf, &d), ERR_OK);
+    assert_true(tf.kind == ALPACA_SIM_TFAULT_GARBAGE && tf.first == 3 && tf.count == 2);
     assert_int_equal(alpaca_sim_set_portfolio(f->sim, "[]", 2, &d), ERR_PARSE);
     assert_int_equal(alpaca_sim_set_positions(f->sim, "[1]", 3, &d), ERR_PARSE);
     assert_string_equal(d.text, "portfolio: position 1 is not an object");
