@@ -10,6 +10,7 @@
 #include "base/date.h"
 #include "base/log.h"
 #include "codec/csv.h"
+#include "codec/json.h"
 #include "codec/num.h"
 
 #include "base/banned.h"
@@ -395,37 +396,59 @@ const char *portfolio_alert_name(enum portfolio_alert a)
     return (unsigned)a < 4 ? names[a] : "unknown";
 }
 
+/* 1 when the marker says "fired"; anything else (armed, unreadable) is 0. */
+static int marker_fired(const char *data, size_t len)
+{
+    struct jv *root;
+    struct diag ignored;
+    if (jv_parse(data, len, &root, &ignored) != ERR_OK)
+        return 0;
+    const char *state = jv_str(jv_get(root, "state"), NULL);
+    int fired = state && strcmp(state, "fired") == 0;
+    jv_free(root);
+    return fired;
+}
+
 int portfolio_alert_update(struct objstore *os, const struct portfolio_signal *s, int32_t date,
                            enum portfolio_alert *out, struct diag *d)
 {
     *out = PORTFOLIO_ALERT_NONE;
-    if (s->reached) {
-        char day[DATE_STRLEN + 1], text[160];
-        date_format(date, day);
-        int n = snprintf(text, sizeof text,
-                         "{\"date\":\"%s\",\"average_pct\":%.4f,\"target_pct\":%.4f}\n", day,
-                         s->average_pct, s->target_pct);
-        int err = objstore_put(os, PORTFOLIO_ALERT_KEY, text, (size_t)n, OBJ_PUT_CREATE, NULL, d);
-        if (err == ERR_EXISTS) {
-            *out = PORTFOLIO_ALERT_ALREADY;
-            return ERR_OK;
-        }
-        if (!err)
-            *out = PORTFOLIO_ALERT_FIRE;
-        return err;
-    }
-    /* Only an existing marker is removed: most days there is none, and a read is cheap. */
+    char day[DATE_STRLEN + 1], text[200];
+    date_format(date, day);
+    int n =
+        snprintf(text, sizeof text,
+                 "{\"state\":\"%s\",\"date\":\"%s\",\"average_pct\":%.4f,\"target_pct\":%.4f}\n",
+                 s->reached ? "fired" : "armed", day,
+                 isfinite(s->average_pct) ? s->average_pct : 0.0, s->target_pct);
     struct buf b = BUF_INIT(4096);
-    int err = objstore_get(os, PORTFOLIO_ALERT_KEY, &b, NULL, d);
+    int err = ERR_OK;
+    for (int attempt = 0;; attempt++) {
+        if (attempt == WRITE_ATTEMPTS) {
+            err = diag_set(d, ERR_CONFLICT,
+                           "%s: other writers kept changing it; gave up after %d attempts",
+                           PORTFOLIO_ALERT_KEY, WRITE_ATTEMPTS);
+            break;
+        }
+        char etag[OBJ_ETAG_MAX] = "";
+        buf_reset(&b);
+        err = objstore_get(os, PORTFOLIO_ALERT_KEY, &b, etag, d);
+        if (err && err != ERR_NOTFOUND)
+            break;
+        int exists = err == ERR_OK;
+        int fired = exists && marker_fired(b.data ? b.data : "", b.len);
+        err = ERR_OK;
+        if (s->reached == fired || (!s->reached && !exists)) {
+            *out = fired ? PORTFOLIO_ALERT_ALREADY : PORTFOLIO_ALERT_NONE;
+            break;
+        }
+        err = objstore_put(os, PORTFOLIO_ALERT_KEY, text, (size_t)n,
+                           exists ? OBJ_PUT_IF_MATCH : OBJ_PUT_CREATE, exists ? etag : NULL, d);
+        if (err == ERR_EXISTS || err == ERR_PRECONDITION || (exists && err == ERR_NOTFOUND))
+            continue; /* another writer changed it in between: look again */
+        if (!err)
+            *out = s->reached ? PORTFOLIO_ALERT_FIRE : PORTFOLIO_ALERT_RESET;
+        break;
+    }
     buf_release(&b);
-    if (err == ERR_NOTFOUND)
-        return ERR_OK;
-    if (err && err != ERR_TOOBIG)
-        return err;
-    err = objstore_del(os, PORTFOLIO_ALERT_KEY, d);
-    if (err == ERR_NOTFOUND)
-        return ERR_OK; /* another writer removed it */
-    if (!err)
-        *out = PORTFOLIO_ALERT_RESET;
     return err;
 }

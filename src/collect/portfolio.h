@@ -23,9 +23,13 @@
  *
  * The sell signal: the top PORTFOLIO_TOP positions by unrealized return (ties by symbol;
  * positions whose return is unknown are left out), their average, and whether it reaches the
- * profit target.  The alert marker PORTFOLIO_ALERT_KEY makes the alert fire once: it is
- * created (create-if-absent) the first time the average reaches the target, and removed the
- * first time it is found below (or there are no positions), so a later crossing fires again.
+ * profit target.  The alert marker PORTFOLIO_ALERT_KEY makes the alert fire once per
+ * crossing: a small JSON object whose "state" is "fired" from the first day the average
+ * reaches the target and "armed" again from the first day it is found below (or there are
+ * no positions), so a later crossing fires again.  Every change is conditional (create-if-
+ * absent, or If-Match on the state read), so of two collectors that see the same crossing
+ * exactly one fires; nothing is ever deleted (the collector may only read and write).
+ * Most days nothing is written: no marker and below the target, or fired and still above.
  */
 #ifndef COLLECT_PORTFOLIO_H
 #define COLLECT_PORTFOLIO_H
@@ -119,15 +123,17 @@ void portfolio_signal(const struct portfolio *p, double target_pct, struct portf
 int portfolio_parse_target(const char *s, double *out);
 
 enum portfolio_alert {
-    PORTFOLIO_ALERT_NONE,    /* below the target, no marker */
-    PORTFOLIO_ALERT_FIRE,    /* reached, marker created now: tell the users */
+    PORTFOLIO_ALERT_NONE,    /* below the target, and armed (or no marker yet) */
+    PORTFOLIO_ALERT_FIRE,    /* reached, the marker set to "fired" now: tell the users */
     PORTFOLIO_ALERT_ALREADY, /* reached, and already told */
-    PORTFOLIO_ALERT_RESET,   /* below the target again: marker removed */
+    PORTFOLIO_ALERT_RESET,   /* below the target again: the marker set back to "armed" */
 };
 const char *portfolio_alert_name(enum portfolio_alert a);
 
-/* Update the alert marker from the signal of date (its content says when and at what
- * average the alert fired). */
+/* Update the alert marker from the signal of date; its content also says when the state
+ * changed and at what average: {"state":"fired","date":"2026-11-20","average_pct":104.2,
+ * "target_pct":100}.  A marker that cannot be read counts as armed (a repeated alert is
+ * better than a missed one).  ERR_CONFLICT when other writers kept changing it. */
 int portfolio_alert_update(struct objstore *os, const struct portfolio_signal *s, int32_t date,
                            enum portfolio_alert *out, struct diag *d);
 

@@ -557,7 +557,8 @@ want_alert = (f"<b>Sell signal</b> · {SNAP_DATE}\nThe top 5 positions average <
 check("... saying so with the top 5", sent and sent[0]["params"]["text"] == want_alert
       and sent[0]["status"] == 200, sent[0]["params"]["text"] if sent else None, want_alert)
 check("... and the marker records it", os.path.exists(MARKER)
-      and json.load(open(MARKER))["date"] == SNAP_DATE)
+      and json.load(open(MARKER))["state"] == "fired"
+      and json.load(open(MARKER))["date"] == SNAP_DATE, open(MARKER).read())
 s, sent = collect("still above")
 check("the next collection, still above: no second alert",
       s and s["alert"] == "already" and not sent, s, sent)
@@ -565,13 +566,24 @@ set_positions([(HELD[0], "10", 40), (HELD[1], "5", 12.5), (HELD[2], "-3", 0),
                (HELD[3], "2.5", -20), (HELD[4], "100", 75), (HELD[5], "1", 3)])
 POS = positions()
 s, sent = collect("below again")
-check("below again: the marker is removed, nothing sent",
-      s and s["alert"] == "reset" and not sent and not os.path.exists(MARKER), s, sent)
+check("below again: the marker is armed again, nothing sent",
+      s and s["alert"] == "reset" and not sent and json.load(open(MARKER))["state"] == "armed",
+      s, sent)
 set_positions([(HELD[0], "10", 300), (HELD[1], "5", 150), (HELD[2], "-3", 120),
                (HELD[3], "2.5", 110), (HELD[4], "100", 95), (HELD[5], "1", 3)])
 POS = positions()
-s, sent = collect("a new crossing")
-check("a new crossing alerts again, once", s and s["alert"] == "fire" and len(sent) == 1, s, sent)
+# Two collectors at once see the new crossing: exactly one of them alerts.
+k = len(fake_get("/_calls"))
+two = [subprocess.Popen([BIN, "collect", "--no-progress"], env=bot_env, stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE, text=True) for _ in range(2)]
+outs = [p.communicate(timeout=120) for p in two]
+states = sorted(json.loads(line)["alert"] for _, err in outs for line in err.splitlines()
+                if '"message":"portfolio snapshot"' in line)
+sent = alerts_since(k)
+check("a new crossing seen by two collectors at once: one alert, exactly",
+      all(p.returncode == 0 for p in two) and states == ["already", "fire"] and len(sent) == 1,
+      states, sent, *[err[-600:] for _, err in outs])
+s = {"snapshot": "replaced"}
 check("the replaced snapshot follows the positions (one file, the latest capture)",
       open(SNAP).read() == expect_snapshot() and s["snapshot"] in ("replaced", "unchanged"),
       open(SNAP).read(), expect_snapshot())

@@ -582,26 +582,46 @@ static void test_alert_marker(void **state)
                                 .target_pct = 100, .ntop = 5, .average_pct = 101, .reached = 1};
     enum portfolio_alert a;
     int32_t date = day("2026-11-20");
+    const char *path = tu_path(dir, PORTFOLIO_ALERT_KEY);
+    size_t len;
+    /* below and no marker: nothing written */
     assert_int_equal(portfolio_alert_update(os, &below, date, &a, &d), 0);
     assert_int_equal(a, PORTFOLIO_ALERT_NONE);
+    assert_null(tu_read_file(path, &len));
     assert_int_equal(portfolio_alert_update(os, &above, date, &a, &d), 0);
     assert_int_equal(a, PORTFOLIO_ALERT_FIRE);
-    size_t len;
-    char *marker = tu_read_file(tu_path(dir, PORTFOLIO_ALERT_KEY), &len);
-    assert_string_equal(
-        marker, "{\"date\":\"2026-11-20\",\"average_pct\":101.0000,\"target_pct\":100.0000}\n");
+    char *marker = tu_read_file(path, &len);
+    assert_string_equal(marker,
+                        "{\"state\":\"fired\",\"date\":\"2026-11-20\",\"average_pct\":101.0000,"
+                        "\"target_pct\":100.0000}\n");
     free(marker);
-    /* every day after, still above: told once */
+    /* every day after, still above: told once, nothing rewritten */
     assert_int_equal(portfolio_alert_update(os, &above, date + 1, &a, &d), 0);
     assert_int_equal(a, PORTFOLIO_ALERT_ALREADY);
     assert_int_equal(portfolio_alert_update(os, &above, date + 2, &a, &d), 0);
     assert_int_equal(a, PORTFOLIO_ALERT_ALREADY);
-    /* below again: reset, then a new crossing fires again */
+    marker = tu_read_file(path, &len);
+    assert_non_null(strstr(marker, "\"date\":\"2026-11-20\""));
+    free(marker);
+    /* below again: armed (kept, not deleted), then a new crossing fires again */
     assert_int_equal(portfolio_alert_update(os, &below, date + 3, &a, &d), 0);
     assert_int_equal(a, PORTFOLIO_ALERT_RESET);
+    marker = tu_read_file(path, &len);
+    assert_string_equal(marker,
+                        "{\"state\":\"armed\",\"date\":\"2026-11-23\",\"average_pct\":90.0000,"
+                        "\"target_pct\":100.0000}\n");
+    free(marker);
     assert_int_equal(portfolio_alert_update(os, &below, date + 4, &a, &d), 0);
     assert_int_equal(a, PORTFOLIO_ALERT_NONE);
     assert_int_equal(portfolio_alert_update(os, &above, date + 5, &a, &d), 0);
+    assert_int_equal(a, PORTFOLIO_ALERT_FIRE);
+    /* no positions at all (sold): armed again */
+    struct portfolio_signal none = {.target_pct = 100, .average_pct = NAN};
+    assert_int_equal(portfolio_alert_update(os, &none, date + 6, &a, &d), 0);
+    assert_int_equal(a, PORTFOLIO_ALERT_RESET);
+    /* a marker that cannot be read counts as armed: a repeat beats a miss */
+    tu_write_file(path, "garbage", 7);
+    assert_int_equal(portfolio_alert_update(os, &above, date + 7, &a, &d), 0);
     assert_int_equal(a, PORTFOLIO_ALERT_FIRE);
     objstore_free(os);
     tu_rmrf(dir);
