@@ -45,7 +45,8 @@ FUZZ_REPLAY := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%-replay)
 
 .SECONDARY: $(TEST_SUPPORT_OBJ)
 
-.PHONY: all test demo check format install uninstall clean deps sanitize fuzz bench help
+.PHONY: all test demo check format install uninstall clean deps sanitize fuzz bench help lambda \
+        build-CollectorFunction build-BotFunction
 
 all: $(BIN) $(TOOL_BIN)
 
@@ -57,6 +58,7 @@ help:
 	@echo "make check      clang-format, cppcheck and the layer rule"
 	@echo "make fuzz       build the libFuzzer targets (clang) into build-fuzz/"
 	@echo "make bench      full-history screen benchmark against pandas and DuckDB"
+	@echo "make lambda     the AWS Lambda package: $(LAMBDA_ZIP) (and $(LAMBDA_PKG)/)"
 	@echo "make install PREFIX=/usr/local"
 
 # `make V=1` shows the commands.
@@ -94,10 +96,45 @@ $(TOOL_BIN): $(BUILD)/%: tools/%.c tools/tool.c tools/tool.h $(LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) -Itools -MMD -MP $(LDFLAGS) -o $@ $< tools/tool.c $(LIB) $(LDLIBS)
 
+# The Lambda deployment package (provided.al2023).  The binary is linked again with a DT_RPATH
+# of $ORIGIN/lib (not RUNPATH: DT_RPATH also serves the libraries' own dependencies, and
+# comes before LD_LIBRARY_PATH), then scripts/lambda-package.sh bundles the shared libraries
+# it needs except glibc's, checks that nothing needs a glibc above 2.34, strips the binary
+# (build/lambda/screener keeps the symbols) and adds the bootstrap script.
+LAMBDA     := $(BUILD)/lambda
+LAMBDA_BIN := $(LAMBDA)/screener
+LAMBDA_PKG := $(LAMBDA)/package
+LAMBDA_ZIP := $(LAMBDA)/screener.zip
+
+lambda: $(LAMBDA_ZIP)
+
+$(LAMBDA_BIN): $(APP_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -Wl,--disable-new-dtags,-rpath,'$$ORIGIN/lib' -o $@ $(APP_OBJ) $(LIB) \
+		$(LDLIBS)
+
+$(LAMBDA_PKG)/bootstrap: $(LAMBDA_BIN) bootstrap scripts/lambda-package.sh
+	$(Q)scripts/lambda-package.sh $(LAMBDA_BIN) $(LAMBDA_PKG)
+
+$(LAMBDA_ZIP): $(LAMBDA_PKG)/bootstrap
+	@command -v zip >/dev/null || { echo "make lambda: 'zip' is not installed (Debian: zip)"; exit 1; }
+	@rm -f $@
+	$(Q)cd $(LAMBDA_PKG) && find . -type f | LC_ALL=C sort | zip -q -X $(abspath $@) -@
+	@echo "  ZIP     $@ ($$(stat -c %s $@) bytes)"
+
+# `sam build` (BuildMethod: makefile) runs these with ARTIFACTS_DIR set: the package's tree
+# goes there, and SAM zips it.
+build-CollectorFunction build-BotFunction: $(LAMBDA_PKG)/bootstrap
+	@test -n "$(ARTIFACTS_DIR)" || { echo "$@: ARTIFACTS_DIR is not set (sam build sets it)"; exit 1; }
+	mkdir -p "$(ARTIFACTS_DIR)"
+	cp -R $(LAMBDA_PKG)/. "$(ARTIFACTS_DIR)/"
+
 deps:
 	@scripts/deps.sh --build --test
 
-test: deps-test $(BIN) $(TOOL_BIN) $(TEST_BIN) $(FUZZ_REPLAY)
+# tests/e2e/package.sh runs the Lambda package (not under the sanitizers: it is a release build).
+test: deps-test $(BIN) $(TOOL_BIN) $(TEST_BIN) $(FUZZ_REPLAY) $(if $(filter 1,$(SANITIZE)),,$(LAMBDA_ZIP))
 	@BUILD=$(BUILD) tests/run.sh
 
 deps-test:

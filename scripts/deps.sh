@@ -1,14 +1,16 @@
 #!/bin/sh
 # deps.sh - make sure the Debian packages the build (and the tests) need are installed.
 #   --build   packages to build the binary
-#   --test    packages to build and run the tests
+#   --test    packages to build and run the tests (zip and unzip: the Lambda package;
+#             yamllint and python3-yaml: the SAM template)
 #   --node    node and npm, and the npm packages the tests use as cross-checks (tests/node:
-#             an S3-compatible server and the official AWS SDK), installed with `npm ci`
+#             an S3-compatible server, the official AWS SDK, the CloudFormation resource
+#             specification), installed with `npm ci`
 # As root, installs what is missing with apt-get; otherwise prints the exact command and fails.
 set -eu
 
 build_pkgs="gcc make pkg-config libssl-dev libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev"
-test_pkgs="libcmocka-dev python3 curl"
+test_pkgs="libcmocka-dev python3 curl zip unzip yamllint python3-yaml"
 
 want=""
 node=0

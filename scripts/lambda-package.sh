@@ -1,0 +1,152 @@
+#!/bin/sh
+# lambda-package.sh BIN DIR - lay out the Lambda deployment package of screener in DIR
+# (what `make lambda` zips and what `sam build` copies into $ARTIFACTS_DIR):
+#
+#   DIR/bootstrap   the script Lambda runs: it execs `screener lambda`
+#   DIR/screener    BIN stripped; BIN must be linked with the DT_RPATH $ORIGIN/lib
+#   DIR/lib/        every shared library BIN needs except glibc's own, which the runtime
+#                   provides (provided.al2023: Amazon Linux 2023, glibc 2.34)
+#
+# The package is built on a newer system (Debian 12: glibc 2.36), so it is checked: the
+# binary and every bundled library may need no glibc symbol version above GLIBC_MAX (default
+# 2.34) and no GLIBC_PRIVATE symbol (glibc's internal interface, which differs between
+# releases).  A library that does stops the build, naming the library and the symbol.
+set -eu
+if [ $# -ne 2 ]; then
+    echo "usage: scripts/lambda-package.sh BIN DIR" >&2
+    exit 2
+fi
+bin=$1
+dir=$2
+max=${GLIBC_MAX:-2.34}
+here=$(cd "$(dirname "$0")/.." && pwd)
+for tool in ldd objdump readelf strip; do
+    command -v $tool >/dev/null 2>&1 || {
+        echo "lambda-package: '$tool' is not installed (Debian: binutils, libc-bin)" >&2
+        exit 1
+    }
+done
+[ -x "$bin" ] || { echo "lambda-package: '$bin' is not an executable" >&2; exit 1; }
+
+# glibc's libraries: the runtime has them, and a copy from a newer glibc would not work with
+# the runtime's loader.  (libcrypt is libxcrypt on current systems, not glibc: it is bundled.)
+glibc='^(ld-linux[-a-z0-9_]*\.so|linux-vdso\.so|libc\.so|libm\.so|libmvec\.so|libpthread\.so|libdl\.so|librt\.so|libresolv\.so|libutil\.so|libanl\.so|libnsl\.so|libBrokenLocale\.so|libthread_db\.so|libc_malloc_debug\.so|libnss_[a-z0-9]*\.so)'
+
+if ! readelf -d "$bin" | grep -q '(RPATH).*\[\$ORIGIN/lib\]'; then
+    echo "lambda-package: '$bin' has no DT_RPATH \$ORIGIN/lib: link it with" >&2
+    echo "  -Wl,--disable-new-dtags,-rpath,'\$ORIGIN/lib' (make lambda does)" >&2
+    exit 1
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/lambda-package.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+rm -rf "$dir"
+mkdir -p "$dir/lib"
+
+# Every library the loader would map for BIN, transitively, as ldd resolves it here.
+LD_LIBRARY_PATH='' ldd "$bin" >"$tmp/ldd" 2>&1 || {
+    echo "lambda-package: ldd '$bin' failed:" >&2
+    cat "$tmp/ldd" >&2
+    exit 1
+}
+if grep -q 'not found' "$tmp/ldd"; then
+    echo "lambda-package: libraries of '$bin' not found:" >&2
+    grep 'not found' "$tmp/ldd" >&2
+    exit 1
+fi
+awk '$2 == "=>" { print $1, $3 }' "$tmp/ldd" | while read -r name path; do
+    if echo "$name" | grep -Eq "$glibc"; then
+        continue
+    fi
+    cp -L "$path" "$dir/lib/$name"
+    chmod 0644 "$dir/lib/$name"
+done
+strip --strip-all -o "$dir/screener" "$bin"
+chmod 0755 "$dir/screener"
+
+# glibc_check FILE: print "FILE: needs GLIBC_x for SYMBOL" for each symbol FILE needs from a
+# glibc newer than $max (or from GLIBC_PRIVATE), and each such version it requires.
+glibc_check() {
+    objdump -T "$1" | awk -v max="$max" -v file="$1" '
+        function newer(v,    a, b, i, n) {
+            n = split(v, a, ".")
+            split(max, b, ".")
+            for (i = 1; i <= (n > 3 ? n : 3); i++) {
+                if ((a[i] + 0) != (b[i] + 0))
+                    return (a[i] + 0) > (b[i] + 0)
+            }
+            return 0
+        }
+        /\*UND\*/ && match($0, /\(GLIBC_[^)]*\)/) {
+            v = substr($0, RSTART + 7, RLENGTH - 8)
+            if (v == "PRIVATE" || newer(v))
+                printf "%s: needs GLIBC_%s for %s\n", file, v, $NF
+        }'
+    objdump -p "$1" | awk -v max="$max" -v file="$1" '
+        function newer(v,    a, b, i, n) {
+            n = split(v, a, ".")
+            split(max, b, ".")
+            for (i = 1; i <= (n > 3 ? n : 3); i++) {
+                if ((a[i] + 0) != (b[i] + 0))
+                    return (a[i] + 0) > (b[i] + 0)
+            }
+            return 0
+        }
+        /^  required from / { from = $3; sub(/:$/, "", from) }
+        $NF ~ /^GLIBC_/ && from != "" {
+            v = substr($NF, 7)
+            if (v == "PRIVATE" || newer(v))
+                printf "%s: requires version GLIBC_%s of %s\n", file, v, from
+        }'
+}
+
+: >"$tmp/bad"
+for f in "$dir/screener" "$dir"/lib/*; do
+    glibc_check "$f" >>"$tmp/bad"
+done
+if [ -s "$tmp/bad" ]; then
+    echo "lambda-package: these need a glibc newer than $max (Lambda's provided.al2023):" >&2
+    # One line per file and version: the first few symbols, and how many there are.
+    sort -u "$tmp/bad" | awk '
+        / needs / {
+            key = $1 " needs " $3
+            n[key]++
+            if (n[key] <= 4) s[key] = s[key] (n[key] > 1 ? ", " : "") $5
+            if (!(key in seen)) { seen[key] = 1; order[++k] = key }
+            next
+        }
+        { req[++r] = $0; reqkey[r] = $1 " needs " $4 }
+        END {
+            for (i = 1; i <= r; i++) # a version that no symbol line named
+                if (!(reqkey[i] in seen))
+                    print "  " req[i]
+            for (i = 1; i <= k; i++)
+                printf "  %s for %s%s\n", order[i], s[order[i]],
+                    (n[order[i]] > 4 ? sprintf(" and %d more", n[order[i]] - 4) : "")
+        }' >&2
+    echo "build on a system with glibc <= $max, or bundle the loader and libc (see README)" >&2
+    rm -rf "$dir"
+    exit 1
+fi
+
+# The packaged binary must find every bundled library in its own lib/ and nothing else
+# outside glibc.
+LD_LIBRARY_PATH='' ldd "$dir/screener" | awk '$2 == "=>" { print $1, $3 }' >"$tmp/resolved"
+abs=$(cd "$dir" && pwd)
+while read -r name path; do
+    if echo "$name" | grep -Eq "$glibc"; then
+        continue
+    fi
+    case $path in
+    "$abs/lib/$name") ;;
+    *)
+        echo "lambda-package: $name resolves to $path, not to the package's lib/" >&2
+        exit 1
+        ;;
+    esac
+done <"$tmp/resolved"
+
+cp "$here/bootstrap" "$dir/bootstrap"
+chmod 0755 "$dir/bootstrap"
+echo "lambda-package: $dir: bootstrap, screener, $(ls "$dir/lib" | wc -l) libraries in lib/" \
+    "(glibc symbol versions <= $max)"

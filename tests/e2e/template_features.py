@@ -1,0 +1,304 @@
+#!/usr/bin/env python3
+"""template_features.py - the deployment's promises, read from template.yaml, samconfig.toml
+and env.json (tests/e2e/template.sh runs it): Globals, the IsProd condition and the memory
+!If, one role per function with exactly the actions and resources listed in the README, the
+schedule after the US close in New York time, the webhook API with throttling, the data
+bucket kept on delete, log retention, the three alarms on the metrics the code emits, the
+SNS topic, outputs with exports; dev and prod deploy settings; env.json's variables.
+
+The template is parsed with PyYAML and a loader that turns CloudFormation's short tags
+(!Ref, !Sub, !GetAtt, !If, ...) into their long forms ({"Ref": ...}, {"Fn::Sub": ...}).
+Prints "ok N - what" / "not ok N - what" per check."""
+import json
+import os
+import re
+import sys
+import tomllib
+
+import yaml
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+
+
+class CfnLoader(yaml.SafeLoader):
+    pass
+
+
+def _tag(loader, suffix, node):
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    if suffix in ("Ref", "Condition"):
+        return {suffix: value}
+    if suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {"Fn::" + suffix: value}
+
+
+CfnLoader.add_multi_constructor("!", _tag)
+
+n = 0
+failed = 0
+
+
+def check(what, cond, detail=""):
+    global n, failed
+    n += 1
+    if cond:
+        print(f"ok {n} - {what}")
+    else:
+        failed += 1
+        print(f"not ok {n} - {what}")
+        if detail:
+            for line in str(detail).splitlines()[:20]:
+                print(f"#   {line}")
+
+
+def load(name):
+    with open(os.path.join(ROOT, name), "rb") as f:
+        return f.read()
+
+
+t = yaml.load(load("template.yaml"), Loader=CfnLoader)
+R = t["Resources"]
+G = t.get("Globals", {})
+
+
+def sub(s):
+    return {"Fn::Sub": s}
+
+
+def ref(x):
+    return {"Ref": x}
+
+
+# ---- anatomy ----
+check("Transform: AWS::Serverless-2016-10-31", t.get("Transform") == "AWS::Serverless-2016-10-31")
+gf = G.get("Function", {})
+check("Globals.Function: provided.al2023 on x86_64",
+      gf.get("Runtime") == "provided.al2023" and gf.get("Architectures") == ["x86_64"], gf)
+P = t.get("Parameters", {})
+check("Parameters: Environment dev|prod, S3BucketName, AlarmEmail",
+      P.get("Environment", {}).get("AllowedValues") == ["dev", "prod"]
+      and "S3BucketName" in P and "AlarmEmail" in P, P.keys())
+check("Conditions: IsProd is Environment == prod",
+      t.get("Conditions", {}).get("IsProd") == {"Fn::Equals": [ref("Environment"), "prod"]},
+      t.get("Conditions"))
+mem = gf.get("MemorySize")
+check("MemorySize: !If [IsProd, prod, dev], dev at least 128 MB and prod at least dev",
+      isinstance(mem, dict) and list(mem) == ["Fn::If"] and mem["Fn::If"][0] == "IsProd"
+      and 128 <= mem["Fn::If"][2] <= mem["Fn::If"][1] <= 512, mem)
+
+# ---- the functions ----
+fns = {k: v for k, v in R.items() if v["Type"] == "AWS::Serverless::Function"}
+check("two functions, CollectorFunction and BotFunction", sorted(fns) == ["BotFunction", "CollectorFunction"], fns.keys())
+col, bot = R["CollectorFunction"], R["BotFunction"]
+cp, bp = col["Properties"], bot["Properties"]
+check("Handler collector / bot (the runtime's _HANDLER names)",
+      cp.get("Handler") == "collector" and bp.get("Handler") == "bot")
+makefile = load("Makefile").decode()
+for name, fn in (("CollectorFunction", col), ("BotFunction", bot)):
+    check(f"{name}: BuildMethod makefile, CodeUri at the Makefile, target build-{name} there",
+          fn.get("Metadata", {}).get("BuildMethod") == "makefile" and fn["Properties"].get("CodeUri") == "."
+          and re.search(rf"^[^#\n]*\bbuild-{name}\b[^\n=]*:", makefile, re.M) is not None)
+check("each function has its own role (no SAM policy templates, no shared role)",
+      cp.get("Role") == {"Fn::GetAtt": ["CollectorRole", "Arn"]}
+      and bp.get("Role") == {"Fn::GetAtt": ["BotRole", "Arn"]}
+      and "Policies" not in cp and "Policies" not in bp and "Role" not in gf)
+
+# ---- least privilege, exactly ----
+BUCKET = "arn:${AWS::Partition}:s3:::${S3BucketName}"
+PARAMS = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/screener/*"
+
+
+def grants(role):
+    """(effect, action, resource) of every statement of the role's inline policies."""
+    out = set()
+    props = R[role]["Properties"]
+    for p in props.get("Policies", []):
+        for s in p["PolicyDocument"]["Statement"]:
+            for a in [s["Action"]] if isinstance(s["Action"], str) else s["Action"]:
+                for r in [s["Resource"]] if not isinstance(s["Resource"], list) else s["Resource"]:
+                    out.add((s["Effect"], a, json.dumps(r, sort_keys=True)))
+    return out
+
+
+def g(action, resource):
+    return ("Allow", action, json.dumps(resource, sort_keys=True))
+
+
+for role, log in (("CollectorRole", "CollectorLogGroup"), ("BotRole", "BotLogGroup")):
+    props = R[role]["Properties"]
+    trust = props["AssumeRolePolicyDocument"]["Statement"]
+    check(f"{role}: assumed by Lambda only, no managed policies",
+          trust == [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+          and "ManagedPolicyArns" not in props, trust)
+logs = lambda lg: {g("logs:CreateLogStream", {"Fn::GetAtt": [lg, "Arn"]}),
+                   g("logs:PutLogEvents", {"Fn::GetAtt": [lg, "Arn"]})}
+ssm = {g("ssm:GetParameter", sub(PARAMS)), g("ssm:GetParameters", sub(PARAMS))}
+want_collector = logs("CollectorLogGroup") | ssm | {
+    g("s3:GetObject", sub(BUCKET + "/*")), g("s3:PutObject", sub(BUCKET + "/*")),
+    g("s3:ListBucket", sub(BUCKET))}
+want_bot = logs("BotLogGroup") | ssm | {
+    g("s3:GetObject", sub(BUCKET + "/*")), g("s3:ListBucket", sub(BUCKET)),
+    g("s3:PutObject", sub(BUCKET + "/bot/*")),
+    g("lambda:InvokeFunction", {"Fn::GetAtt": ["CollectorFunction", "Arn"]})}
+have = grants("CollectorRole")
+check("collector: exactly s3:GetObject/PutObject on the objects, s3:ListBucket on the bucket, "
+      "ssm:GetParameter(s) on parameter/screener/*, its own log group",
+      have == want_collector, f"extra: {have - want_collector}\nmissing: {want_collector - have}")
+have = grants("BotRole")
+check("bot: exactly s3:GetObject and ListBucket, s3:PutObject on bot/* only, ssm:GetParameter(s) "
+      "on parameter/screener/*, lambda:InvokeFunction on the collector, its own log group",
+      have == want_bot, f"extra: {have - want_bot}\nmissing: {want_bot - have}")
+check("no wildcard action and no '*' resource in either role",
+      not any(a.endswith("*") or r == '"*"' for _, a, r in grants("CollectorRole") | grants("BotRole")))
+src_keys = load("src/bot/subscribers.h").decode() + load("src/bot/push.h").decode()
+check("the bot's S3 writes (subscribers, push markers) are all under bot/, as its role allows",
+      '"bot/subscribers.csv"' in src_keys and '"bot/pushed/"' in src_keys)
+
+# ---- environment ----
+env = gf.get("Environment", {}).get("Variables", {})
+check("Globals environment: S3_BUCKET_NAME, ENVIRONMENT, TELEGRAM_ALLOWED_CHATS from parameters",
+      env.get("S3_BUCKET_NAME") == ref("S3BucketName") and env.get("ENVIRONMENT") == ref("Environment")
+      and env.get("TELEGRAM_ALLOWED_CHATS") == ref("TelegramAllowedChats"), env)
+check("secrets are never given values in the template (they come from SSM)",
+      all(env.get(k, "") == "" for k in ("APCA_API_KEY_ID", "APCA_API_SECRET_KEY", "TELEGRAM_BOT_TOKEN",
+                                         "TELEGRAM_WEBHOOK_SECRET")), env)
+check("the bot gets COLLECTOR_FUNCTION_NAME = !Ref CollectorFunction",
+      bp.get("Environment", {}).get("Variables", {}).get("COLLECTOR_FUNCTION_NAME") == ref("CollectorFunction"))
+
+# ---- the schedule: after the US close, in New York time ----
+evs = cp.get("Events", {})
+sched = [e for e in evs.values() if e["Type"] == "ScheduleV2"]
+check("the collector has one ScheduleV2 event", len(sched) == 1 and len(evs) == 1, evs)
+sp = sched[0]["Properties"] if sched else {}
+check("... in America/New_York, so daylight saving never moves it", sp.get("ScheduleExpressionTimezone") == "America/New_York")
+m = re.fullmatch(r"cron\((\d+) (\d+) \? \* MON-FRI \*\)", sp.get("ScheduleExpression", ""))
+check("... on weekdays at or after 16:20, when the day's bars are final", m and (int(m[2]), int(m[1])) >= (16, 20)
+      and int(m[2]) < 24, sp.get("ScheduleExpression"))
+check("... delivering {\"action\":\"collect\"} (events/collect.json)",
+      json.loads(sp.get("Input", "null")) == json.loads(load("events/collect.json")), sp.get("Input"))
+
+# ---- the webhook ----
+bev = bp.get("Events", {})
+api_ev = [e for e in bev.values() if e["Type"] == "Api"]
+ap = api_ev[0]["Properties"] if api_ev else {}
+check("the bot: an Api event POST /webhook on the WebhookApi",
+      len(api_ev) == 1 and ap.get("Path") == "/webhook" and ap.get("Method", "").lower() == "post"
+      and ap.get("RestApiId") == ref("WebhookApi"), bev)
+api = R.get("WebhookApi", {})
+ms = api.get("Properties", {}).get("MethodSettings", [{}])
+check("the API stage is throttled (rate and burst)",
+      api.get("Type") == "AWS::Serverless::Api" and ms and ms[0].get("ThrottlingRateLimit", 0) > 0
+      and ms[0].get("ThrottlingBurstLimit", 0) >= ms[0].get("ThrottlingRateLimit", 0)
+      and ms[0].get("ResourcePath") == "/*" and ms[0].get("HttpMethod") == "*", ms)
+check("the sample events hit the same route",
+      json.loads(load("events/telegram-rest.json"))["path"] == "/webhook"
+      and json.loads(load("events/telegram-http.json"))["rawPath"] == "/webhook")
+
+# ---- the data bucket ----
+b = R.get("DataBucket", {})
+bprops = b.get("Properties", {})
+check("the bucket is retained on stack deletion and on replacement",
+      b.get("DeletionPolicy") == "Retain" and b.get("UpdateReplacePolicy") == "Retain")
+check("... versioned", bprops.get("VersioningConfiguration") == {"Status": "Enabled"})
+check("... with all public access blocked",
+      bprops.get("PublicAccessBlockConfiguration") == {k: True for k in (
+          "BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")})
+rules = bprops.get("LifecycleConfiguration", {}).get("Rules", [])
+check("... with a lifecycle rule, and none that expires current objects (the bars)",
+      any(r.get("Status") == "Enabled" for r in rules) and not any("ExpirationInDays" in r or "ExpirationDate" in r for r in rules),
+      rules)
+check("... named by the S3BucketName parameter, as the functions' S3_BUCKET_NAME",
+      bprops.get("BucketName") == ref("S3BucketName"))
+
+# ---- logs ----
+for fn, lg in (("CollectorFunction", "CollectorLogGroup"), ("BotFunction", "BotLogGroup")):
+    name = R[fn]["Properties"]["FunctionName"]["Fn::Sub"]
+    lp = R[lg]["Properties"]
+    check(f"{lg}: /aws/lambda/<the function's name>, with a retention",
+          lp.get("LogGroupName") == sub("/aws/lambda/" + name) and lp.get("RetentionInDays"), lp)
+
+# ---- monitoring, prod only ----
+alarms = {k: v for k, v in R.items() if v["Type"] == "AWS::CloudWatch::Alarm"}
+check("three alarms, all prod only, all notifying the SNS topic",
+      len(alarms) == 3 and all(a.get("Condition") == "IsProd" and a["Properties"].get("AlarmActions") == [ref("AlarmTopic")]
+                                for a in alarms.values()), alarms.keys())
+
+
+def alarm(metric):
+    return next((a["Properties"] for a in alarms.values() if a["Properties"].get("MetricName") == metric), {})
+
+
+a = alarm("Errors")
+check("critical: collector Errors >= 1",
+      a.get("Namespace") == "AWS/Lambda" and a.get("Dimensions") == [{"Name": "FunctionName", "Value": ref("CollectorFunction")}]
+      and a.get("ComparisonOperator") == "GreaterThanOrEqualToThreshold" and a.get("Threshold") == 1
+      and a.get("Statistic") == "Sum" and "CRITICAL" in a.get("AlarmDescription", ""), a)
+a = alarm("Duration")
+check("warning: bot Duration > 5000 ms",
+      a.get("Namespace") == "AWS/Lambda" and a.get("Dimensions") == [{"Name": "FunctionName", "Value": ref("BotFunction")}]
+      and a.get("ComparisonOperator") == "GreaterThanThreshold" and a.get("Threshold") == 5000
+      and "WARNING" in a.get("AlarmDescription", ""), a)
+a = alarm("StocksPerSecond")
+check("business: no StocksPerSecond (StockScreener/Performance) is breaching: the collector did not run",
+      a.get("Namespace") == "StockScreener/Performance" and a.get("TreatMissingData") == "breaching"
+      and a.get("ComparisonOperator") == "LessThanThreshold" and a.get("Statistic") == "SampleCount"
+      and "BUSINESS" in a.get("AlarmDescription", ""), a)
+check("... over more days than a weekend, so Saturdays and Sundays do not alarm",
+      a.get("Period") == 86400 and a.get("EvaluationPeriods") == a.get("DatapointsToAlarm") == 3, a)
+emf = load("src/base/emf.h").decode() + load("src/app/cmd_collect.c").decode()
+check("... with the namespace and dimension the collector's EMF lines carry",
+      '"StockScreener/Performance"' in emf and '{"Function", "collector"}' in emf and '"StocksPerSecond"' in emf
+      and a.get("Dimensions") == [{"Name": "Function", "Value": "collector"}])
+topic = R.get("AlarmTopic", {})
+subs = [v for v in R.values() if v["Type"] == "AWS::SNS::Subscription"]
+check("an SNS topic (prod) with the AlarmEmail subscription",
+      topic.get("Type") == "AWS::SNS::Topic" and topic.get("Condition") == "IsProd" and len(subs) == 1
+      and subs[0]["Properties"] == {"TopicArn": ref("AlarmTopic"), "Protocol": "email", "Endpoint": ref("AlarmEmail")},
+      subs)
+
+# ---- outputs ----
+O = t.get("Outputs", {})
+want = {"WebhookUrl", "DataBucketName", "CollectorFunctionName", "BotFunctionName"}
+check("Outputs: WebhookUrl, DataBucketName, CollectorFunctionName, BotFunctionName, each exported",
+      want <= set(O) and all(O[k].get("Export", {}).get("Name") == sub("${AWS::StackName}-" + k) for k in want), O.keys())
+check("WebhookUrl is the API's /webhook on its stage",
+      O.get("WebhookUrl", {}).get("Value") == sub(
+          "https://${WebhookApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${Environment}/webhook")
+      and api.get("Properties", {}).get("StageName") == ref("Environment"))
+
+# ---- samconfig.toml ----
+sc = tomllib.loads(load("samconfig.toml").decode())
+for envname in ("dev", "prod"):
+    d = sc.get(envname, {}).get("deploy", {}).get("parameters", {})
+    ov = dict(re.findall(r'(\w+)="([^"]*)"', d.get("parameter_overrides", "")))
+    check(f"samconfig [{envname}]: stack screener-{envname}, CAPABILITY_IAM, a region, resolve_s3, "
+          f"Environment={envname}",
+          d.get("stack_name") == f"screener-{envname}" and "CAPABILITY_IAM" in d.get("capabilities", "")
+          and d.get("region") and d.get("resolve_s3") is True and ov.get("Environment") == envname, d)
+    check(f"samconfig [{envname}]: every override is a template parameter, every required one is there",
+          set(ov) <= set(P) and all(k in ov for k, v in P.items() if "Default" not in v), ov)
+    check(f"samconfig [{envname}]: the bucket name placeholder cannot be deployed by mistake",
+          not re.fullmatch(P["S3BucketName"]["AllowedPattern"], ov.get("S3BucketName", "")), ov.get("S3BucketName"))
+check("samconfig: IAM resources are unnamed, so CAPABILITY_IAM (not NAMED_IAM) is enough",
+      not any("RoleName" in v.get("Properties", {}) for v in R.values() if v["Type"] == "AWS::IAM::Role"))
+check("samconfig: sam local uses env.json",
+      sc["default"]["local_invoke"]["parameters"]["env_vars"] == "env.json")
+
+# ---- env.json: SAM sets only the variables the template declares ----
+ej = json.loads(load("env.json"))
+check("env.json: one object per function", set(ej) == set(fns), ej.keys())
+for fn, vars_ in ej.items():
+    declared = set(env) | set(R[fn]["Properties"].get("Environment", {}).get("Variables", {}))
+    check(f"env.json {fn}: every variable is declared for it in the template",
+          set(vars_) <= declared, set(vars_) - declared)
+check("env.json: the secrets are obvious placeholders (or the sample events' local-dev-secret)",
+      all(v in ("", "local-dev-secret") or re.search(r"placeholder", v, re.I)
+          for f in ej.values() for k, v in f.items() if k in ("APCA_API_KEY_ID", "APCA_API_SECRET_KEY", "TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET")))
+
+sys.exit(1 if failed else 0)
