@@ -191,6 +191,9 @@ start "$T/sim.out" "$SIM" --port 0 --symbols 1000 --years 1 --seed 7 --last-day 
 SIM_PID=$PID
 SIM_URL=http://127.0.0.1:$PORT
 export APCA_API_KEY_ID=SIMKEY APCA_API_SECRET_KEY=SIMSECRET APCA_API_DATA_URL=$SIM_URL
+# Portfolio tracking after each collection would ask the trading host, which is not the
+# simulator here: off (tests/e2e/portfolio.sh covers it); no test may reach the real API.
+export SCREENER_PORTFOLIO=0
 SCREENER_UNIVERSE_URL="$SIM_URL/iwb_holdings.csv" APCA_API_BASE_URL="$SIM_URL" \
     "$BIN" universe fetch --store "$R/store" >/dev/null 2>"$T/err" || nok "universe fetch" "$(cat "$T/err")"
 # The day the collector will fetch (the last final trading day), from a one-symbol run; then
@@ -206,8 +209,8 @@ curl -s -X POST "$SIM_URL/__sim/reset" >/dev/null
 fake_start
 echo '{"action":"collect"}' >"$T/collect.json"
 push "$T/collect.json"
-boot _HANDLER=collector SCREENER_STORE=/store SCREENER_SSM=0 APCA_API_KEY_ID=SIMKEY \
-    APCA_API_SECRET_KEY=SIMSECRET APCA_API_DATA_URL="$SIM_URL" -- --max-invocations 1 >"$T/rt.out" 2>"$T/rt.err"
+boot _HANDLER=collector SCREENER_STORE=/store SCREENER_SSM=0 SCREENER_PORTFOLIO=0 \
+    APCA_API_KEY_ID=SIMKEY APCA_API_SECRET_KEY=SIMSECRET APCA_API_DATA_URL="$SIM_URL" -- --max-invocations 1 >"$T/rt.out" 2>"$T/rt.err"
 rc=$?
 collect_rss=$(cat "$T/rss")
 [ $rc -eq 0 ] && ok "the packaged collector serves an invocation in the root (exit 0)" || nok "collector exit $rc" "$(tail -c 800 "$T/rt.err")"
@@ -223,8 +226,8 @@ push events/scheduled.json
 echo '{"action":"screen"}' >"$T/bad.json"
 push "$T/bad.json"
 push "$T/collect.json"
-boot _HANDLER=collector SCREENER_STORE=/store SCREENER_SSM=0 APCA_API_KEY_ID=SIMKEY \
-    APCA_API_SECRET_KEY=SIMSECRET APCA_API_DATA_URL="$SIM_URL" -- --max-invocations 3 >"$T/rt.out" 2>"$T/rt.err"
+boot _HANDLER=collector SCREENER_STORE=/store SCREENER_SSM=0 SCREENER_PORTFOLIO=0 \
+    APCA_API_KEY_ID=SIMKEY APCA_API_SECRET_KEY=SIMSECRET APCA_API_DATA_URL="$SIM_URL" -- --max-invocations 3 >"$T/rt.out" 2>"$T/rt.err"
 rc=$?
 [ $rc -eq 0 ] && ok "one process serves three collector invocations (exit 0)" || nok "collector exit $rc" "$(tail -c 800 "$T/rt.err")"
 check "a scheduled event (events/scheduled.json): a response, everything already stored" \
