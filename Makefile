@@ -45,7 +45,7 @@ FUZZ_REPLAY := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%-replay)
 
 .SECONDARY: $(TEST_SUPPORT_OBJ)
 
-.PHONY: all test demo check format install uninstall clean deps sanitize fuzz bench help lambda \
+.PHONY: all test demo check format install uninstall clean deps sanitize fuzz bench bench-bot help lambda \
         build-CollectorFunction build-BotFunction
 
 all: $(BIN) $(TOOL_BIN)
@@ -58,6 +58,7 @@ help:
 	@echo "make check      clang-format, cppcheck and the layer rule"
 	@echo "make fuzz       build the libFuzzer targets (clang) into build-fuzz/"
 	@echo "make bench      full-history screen benchmark against pandas and DuckDB"
+	@echo "make bench-bot  load benchmark of the bot's webhook server (wrk, /screen)"
 	@echo "make lambda     the AWS Lambda package: $(LAMBDA_ZIP) (and $(LAMBDA_PKG)/)"
 	@echo "make install PREFIX=/usr/local"
 
@@ -162,6 +163,9 @@ fuzz:
 
 bench: $(BIN)
 	bench/run.sh
+
+bench-bot: $(BIN)
+	bench/bot.sh
 
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -55,6 +55,18 @@ STORE = T + "/store"
 procs = []
 
 
+def _cleanup():
+    """Whatever happens (a failed assertion in the script itself too), no server survives."""
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+
+
+import atexit  # noqa: E402
+
+atexit.register(_cleanup)
+
+
 def start(name, args, env=None):
     """Start a server that prints 'listening on ...' (or serve's line); return (proc, port)."""
     out = open(f"{T}/{name}.out", "w")
