@@ -97,23 +97,32 @@ $(TOOL_BIN): $(BUILD)/%: tools/%.c tools/tool.c tools/tool.h $(LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) -Itools -MMD -MP $(LDFLAGS) -o $@ $< tools/tool.c $(LIB) $(LDLIBS)
 
-# The Lambda deployment package (provided.al2023).  The binary is linked again with a DT_RPATH
-# of $ORIGIN/lib (not RUNPATH: DT_RPATH also serves the libraries' own dependencies, and
-# comes before LD_LIBRARY_PATH), then scripts/lambda-package.sh bundles the shared libraries
-# it needs except glibc's, checks that nothing needs a glibc above 2.34, strips the binary
-# (build/lambda/screener keeps the symbols) and adds the bootstrap script.
-LAMBDA     := $(BUILD)/lambda
-LAMBDA_BIN := $(LAMBDA)/screener
-LAMBDA_PKG := $(LAMBDA)/package
-LAMBDA_ZIP := $(LAMBDA)/screener.zip
+# The Lambda deployment package (provided.al2023).  The binary is linked again from the same
+# objects, statically against libcurl, libmicrohttpd, jansson, OpenSSL and zlib, so that the
+# loader maps nothing but glibc's libraries (the runtime's own): every shared library costs the
+# cold start.  Debian's libcurl.a and libmicrohttpd.a need libraries Debian ships only as shared
+# objects (GSSAPI, GnuTLS...), so scripts/lambda-deps.sh builds slim ones from Debian's sources
+# into $(LAMBDA_DEPS)/, once.  The objects were compiled against the system's headers of the
+# same versions.  Then scripts/lambda-package.sh checks that the binary needs only glibc, and
+# nothing above glibc 2.34, strips it (build/lambda/screener keeps the symbols) and adds the
+# bootstrap script.
+LAMBDA      := $(BUILD)/lambda
+LAMBDA_BIN  := $(LAMBDA)/screener
+LAMBDA_PKG  := $(LAMBDA)/package
+LAMBDA_ZIP  := $(LAMBDA)/screener.zip
+LAMBDA_DEPS := $(BUILD)/lambda-deps
+LAMBDA_LIBS := -L$(LAMBDA_DEPS)/lib -Wl,-Bstatic -lcurl -lmicrohttpd -ljansson -lssl -lcrypto -lz \
+               -Wl,-Bdynamic -pthread -ldl -lm
 
 lambda: $(LAMBDA_ZIP)
 
-$(LAMBDA_BIN): $(APP_OBJ) $(LIB)
+$(LAMBDA_DEPS)/built: scripts/lambda-deps.sh
+	$(Q)scripts/lambda-deps.sh $(LAMBDA_DEPS)
+
+$(LAMBDA_BIN): $(APP_OBJ) $(LIB) $(LAMBDA_DEPS)/built
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -Wl,--disable-new-dtags,-rpath,'$$ORIGIN/lib' -o $@ $(APP_OBJ) $(LIB) \
-		$(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(APP_OBJ) $(LIB) $(LAMBDA_LIBS)
 
 $(LAMBDA_PKG)/bootstrap: $(LAMBDA_BIN) bootstrap scripts/lambda-package.sh
 	$(Q)scripts/lambda-package.sh $(LAMBDA_BIN) $(LAMBDA_PKG)
@@ -177,4 +186,5 @@ uninstall:
 clean:
 	rm -rf build build-asan build-fuzz
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+# (Not the .d files of the third-party sources under $(LAMBDA_DEPS)/src.)
+-include $(shell find $(BUILD) -path $(LAMBDA_DEPS)/src -prune -o -name '*.d' -print 2>/dev/null)

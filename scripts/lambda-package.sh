@@ -3,14 +3,17 @@
 # (what `make lambda` zips and what `sam build` copies into $ARTIFACTS_DIR):
 #
 #   DIR/bootstrap   the script Lambda runs: it execs `screener lambda`
-#   DIR/screener    BIN stripped; BIN must be linked with the DT_RPATH $ORIGIN/lib
-#   DIR/lib/        every shared library BIN needs except glibc's own, which the runtime
-#                   provides (provided.al2023: Amazon Linux 2023, glibc 2.34)
+#   DIR/screener    BIN stripped
+#
+# BIN must need no shared library but glibc's own, which the runtime provides
+# (provided.al2023: Amazon Linux 2023, glibc 2.34): make lambda links the others statically.
+# A library loaded at start costs the cold start, and one bundled from a newer system may not
+# work with the runtime's loader, so any other stops the build, naming it.
 #
 # The package is built on a newer system (Debian 12: glibc 2.36), so it is checked: the
-# binary and every bundled library may need no glibc symbol version above GLIBC_MAX (default
-# 2.34) and no GLIBC_PRIVATE symbol (glibc's internal interface, which differs between
-# releases).  A library that does stops the build, naming the library and the symbol.
+# binary may need no glibc symbol version above GLIBC_MAX (default 2.34) and no GLIBC_PRIVATE
+# symbol (glibc's internal interface, which differs between releases).  A symbol that does
+# stops the build, naming it.
 set -eu
 if [ $# -ne 2 ]; then
     echo "usage: scripts/lambda-package.sh BIN DIR" >&2
@@ -20,47 +23,28 @@ bin=$1
 dir=$2
 max=${GLIBC_MAX:-2.34}
 here=$(cd "$(dirname "$0")/.." && pwd)
-for tool in ldd objdump readelf strip; do
+for tool in objdump readelf strip; do
     command -v $tool >/dev/null 2>&1 || {
-        echo "lambda-package: '$tool' is not installed (Debian: binutils, libc-bin)" >&2
+        echo "lambda-package: '$tool' is not installed (Debian: binutils)" >&2
         exit 1
     }
 done
 [ -x "$bin" ] || { echo "lambda-package: '$bin' is not an executable" >&2; exit 1; }
 
-# glibc's libraries: the runtime has them, and a copy from a newer glibc would not work with
-# the runtime's loader.  (libcrypt is libxcrypt on current systems, not glibc: it is bundled.)
-glibc='^(ld-linux[-a-z0-9_]*\.so|linux-vdso\.so|libc\.so|libm\.so|libmvec\.so|libpthread\.so|libdl\.so|librt\.so|libresolv\.so|libutil\.so|libanl\.so|libnsl\.so|libBrokenLocale\.so|libthread_db\.so|libc_malloc_debug\.so|libnss_[a-z0-9]*\.so)'
-
-if ! readelf -d "$bin" | grep -q '(RPATH).*\[\$ORIGIN/lib\]'; then
-    echo "lambda-package: '$bin' has no DT_RPATH \$ORIGIN/lib: link it with" >&2
-    echo "  -Wl,--disable-new-dtags,-rpath,'\$ORIGIN/lib' (make lambda does)" >&2
+# glibc's libraries: the runtime has them.  (libcrypt is libxcrypt on current systems, not
+# glibc.)
+glibc='^(ld-linux[-a-z0-9_]*\.so|libc\.so|libm\.so|libmvec\.so|libpthread\.so|libdl\.so|librt\.so|libresolv\.so|libutil\.so|libanl\.so|libnsl\.so|libBrokenLocale\.so|libthread_db\.so|libc_malloc_debug\.so|libnss_[a-z0-9]*\.so)'
+others=$(readelf -d "$bin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p' | grep -Ev "$glibc" | tr '\n' ' ' | sed 's/ $//')
+if [ -n "$others" ]; then
+    echo "lambda-package: '$bin' needs shared libraries besides glibc's: $others" >&2
+    echo "link them statically (LAMBDA_LIBS in the Makefile)" >&2
     exit 1
 fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/lambda-package.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 rm -rf "$dir"
-mkdir -p "$dir/lib"
-
-# Every library the loader would map for BIN, transitively, as ldd resolves it here.
-LD_LIBRARY_PATH='' ldd "$bin" >"$tmp/ldd" 2>&1 || {
-    echo "lambda-package: ldd '$bin' failed:" >&2
-    cat "$tmp/ldd" >&2
-    exit 1
-}
-if grep -q 'not found' "$tmp/ldd"; then
-    echo "lambda-package: libraries of '$bin' not found:" >&2
-    grep 'not found' "$tmp/ldd" >&2
-    exit 1
-fi
-awk '$2 == "=>" { print $1, $3 }' "$tmp/ldd" | while read -r name path; do
-    if echo "$name" | grep -Eq "$glibc"; then
-        continue
-    fi
-    cp -L "$path" "$dir/lib/$name"
-    chmod 0644 "$dir/lib/$name"
-done
+mkdir -p "$dir"
 strip --strip-all -o "$dir/screener" "$bin"
 chmod 0755 "$dir/screener"
 
@@ -100,12 +84,9 @@ glibc_check() {
         }'
 }
 
-: >"$tmp/bad"
-for f in "$dir/screener" "$dir"/lib/*; do
-    glibc_check "$f" >>"$tmp/bad"
-done
+glibc_check "$dir/screener" >"$tmp/bad"
 if [ -s "$tmp/bad" ]; then
-    echo "lambda-package: these need a glibc newer than $max (Lambda's provided.al2023):" >&2
+    echo "lambda-package: the binary needs a glibc newer than $max (Lambda's provided.al2023):" >&2
     # One line per file and version: the first few symbols, and how many there are.
     sort -u "$tmp/bad" | awk '
         / needs / {
@@ -124,29 +105,11 @@ if [ -s "$tmp/bad" ]; then
                 printf "  %s for %s%s\n", order[i], s[order[i]],
                     (n[order[i]] > 4 ? sprintf(" and %d more", n[order[i]] - 4) : "")
         }' >&2
-    echo "build on a system with glibc <= $max, or bundle the loader and libc (see README)" >&2
+    echo "build on a system with glibc <= $max (see README)" >&2
     rm -rf "$dir"
     exit 1
 fi
 
-# The packaged binary must find every bundled library in its own lib/ and nothing else
-# outside glibc.
-LD_LIBRARY_PATH='' ldd "$dir/screener" | awk '$2 == "=>" { print $1, $3 }' >"$tmp/resolved"
-abs=$(cd "$dir" && pwd)
-while read -r name path; do
-    if echo "$name" | grep -Eq "$glibc"; then
-        continue
-    fi
-    case $path in
-    "$abs/lib/$name") ;;
-    *)
-        echo "lambda-package: $name resolves to $path, not to the package's lib/" >&2
-        exit 1
-        ;;
-    esac
-done <"$tmp/resolved"
-
 cp "$here/bootstrap" "$dir/bootstrap"
 chmod 0755 "$dir/bootstrap"
-echo "lambda-package: $dir: bootstrap, screener, $(ls "$dir/lib" | wc -l) libraries in lib/" \
-    "(glibc symbol versions <= $max)"
+echo "lambda-package: $dir: bootstrap, screener (needs only glibc, symbol versions <= $max)"
