@@ -222,8 +222,8 @@ def pct1(x):
     return "n/a" if x is None else f"{x + 0.0:+.1f}%"
 
 
-def screen():
-    rows = list(csv.DictReader(open(STORE + "/results/screen/latest.csv")))
+def screen(store=None):
+    rows = list(csv.DictReader(open((store or STORE) + "/results/screen/latest.csv")))
     return rows[0]["date"], {r["symbol"]: r for r in rows}, len(rows)
 
 
@@ -247,10 +247,10 @@ SNAP_DATE = snaps[0][:-4]
 SNAP = f"{STORE}/portfolio/snapshots/{SNAP_DATE[:4]}/{SNAP_DATE}.csv"
 
 
-def expect_snapshot():
+def expect_snapshot(store=None):
     s = ("date,symbol,qty,avg_entry_price,current_price,market_value,unrealized_pl,"
          "unrealized_return_pct,drawdown_rank\n")
-    sdate, srows, _ = screen()
+    sdate, srows, _ = screen(store)
     for p in positions():
         rank = srows[p["symbol"]]["rank"] if sdate == SNAP_DATE and p["symbol"] in srows else ""
         s += (f"{SNAP_DATE},{p['symbol']},{fixed(p['qty'])},{fixed(p['avg'])},{fixed(p['cur'])},"
@@ -649,7 +649,8 @@ for trial in range(8):
     r = run([BIN, "collect", "--no-progress"], e)
     after = sorted(f for f in os.listdir(d) if not f.startswith(".")) if os.path.isdir(d) else []
     snap = open(f"{d}/{SNAP_DATE}.csv").read() if after else ""
-    # the ranks follow that store's screen, which is the same market: same bytes
+    # the ranks follow that store's own screen
+    want_snap = expect_snapshot(store) if after else ""
     if not whole or r.returncode != 0 or after != [SNAP_DATE + ".csv"] or snap != want_snap:
         bad.append((trial, seen, whole, r.returncode, after, snap[:300]))
 check("8 collections killed at random moments: never half a snapshot, each rerun gives the "
