@@ -31,85 +31,11 @@ SECRET = "portfolio-e2e-Webhook_secret-42"
 ALLOWED = 42
 STRANGER = 7
 
-n = 0
-failures = 0
+from harness import check, finish, nok, ok, procs, run, start, stop  # noqa: E402,F401
+import harness  # noqa: E402
 
-
-def ok(what):
-    global n
-    n += 1
-    print(f"ok {n} - {what}", flush=True)
-
-
-def nok(what, *detail):
-    global n, failures
-    n += 1
-    failures += 1
-    print(f"not ok {n} - {what}", flush=True)
-    for d in detail:
-        for line in str(d).splitlines()[:40]:
-            print(f"#   {line}")
-
-
-def check(what, cond, *detail):
-    (ok if cond else nok)(what, *([] if cond else detail))
-
-
-T = tempfile.mkdtemp(prefix="screener-portfolio.", dir=os.environ.get("TMPDIR", "/tmp"))
+T = harness.init("screener-portfolio.")
 STORE = T + "/store"
-procs = []
-
-
-def _cleanup():
-    """Whatever happens (a failed assertion in the script itself too), no server survives."""
-    for p in procs:
-        if p.poll() is None:
-            p.kill()
-
-
-import atexit  # noqa: E402
-
-atexit.register(_cleanup)
-
-
-def start(name, args, env=None):
-    out = open(f"{T}/{name}.out", "w")
-    err = open(f"{T}/{name}.err", "w")
-    p = subprocess.Popen(args, stdout=out, stderr=err, env=env)
-    procs.append(p)
-    for _ in range(400):
-        text = open(f"{T}/{name}.out").read()
-        if "127.0.0.1:" in text:
-            port = int(text.split("127.0.0.1:")[1].split()[0].strip(" ()"))
-            return p, port
-        if p.poll() is not None:
-            break
-        time.sleep(0.025)
-    nok(f"{name} did not start", open(f"{T}/{name}.err").read())
-    finish()
-
-
-def stop(p):
-    if p.poll() is None:
-        p.send_signal(signal.SIGTERM)
-        try:
-            p.wait(10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-    return p.returncode
-
-
-def finish():
-    for p in procs:
-        if p.poll() is None:
-            p.kill()
-    shutil.rmtree(T, ignore_errors=True)
-    sys.exit(1 if failures else 0)
-
-
-def run(args, env, timeout=120):
-    return subprocess.run(args, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 # ---- the simulator with a scripted account, the fake Bot API ----
