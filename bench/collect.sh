@@ -1,7 +1,8 @@
 #!/bin/sh
 # collect.sh - the collector's request budget and wall time against the Alpaca simulator
-# (SPEC 6): a 5-year backfill and a daily update of 1,000 symbols, then a backfill held back
-# by a tight rate limit, whose wall time is compared with the least the limit allows.
+# (docs/performance.md#targets): a 5-year backfill and a daily update of 1,000 symbols, then
+# a backfill held back by a tight rate limit, whose wall time is compared with the least the
+# limit allows.
 #
 #   bench/collect.sh            prints a Markdown table
 #   BENCH_SYMBOLS=1000 BENCH_YEARS=5 (defaults)

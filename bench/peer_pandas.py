@@ -4,7 +4,7 @@
 usage: peer_pandas.py STORE OUT.csv [--window DAYS] [--min-bars N] [--top N]
 
 Computes what `screener screen --from first --to last --top 10 --format csv` computes
-(SPEC section 2), reading the store's part files directly:
+(docs/definitions.md#the-screen), reading the store's part files directly:
     STORE/bars/**/part-*.csv    symbol,date,open,high,low,close,volume,vwap,trades
     STORE/splits/*.csv          symbol,ex_date,new_rate,old_rate
 

@@ -169,7 +169,7 @@ run_bench() {
         echo "wall and peak RSS: medians over the runs (/usr/bin/time, whole process)"
         [ -z "$pandas_note" ] || echo "pandas: $pandas_note"
         awk -v p="$(median_col 1 "$OUT/pandas.times")" -v d="$(median_col 1 "$OUT/duckdb.times")" -v s="$sw" \
-            'BEGIN {printf "SPEC 6 targets: pandas/screener %.1fx (target >= 20x: %s), duckdb/screener %.1fx (target >= 3x: %s)\n",
+            'BEGIN {printf "Targets (docs/performance.md): pandas/screener %.1fx (target >= 20x: %s), duckdb/screener %.1fx (target >= 3x: %s)\n",
                     p / s, (p / s >= 20) ? "met" : "NOT met", d / s, (d / s >= 3) ? "met" : "NOT met"}'
         echo "pandas output vs screener: $pandas_match"
         echo "duckdb output vs screener: $duckdb_match"

@@ -1,7 +1,7 @@
 #!/bin/sh
 # bucket-setup.sh - give a data bucket made outside the SAM template what the template gives
 # its own: versioning, the lifecycle rules of scripts/lifecycle.json, no public access,
-# encryption, HTTPS only (README: "Deploying to AWS").
+# encryption, HTTPS only (docs/deploying.md).
 set -eu
 
 usage() {

@@ -105,7 +105,7 @@ if [ -s "$tmp/bad" ]; then
                 printf "  %s for %s%s\n", order[i], s[order[i]],
                     (n[order[i]] > 4 ? sprintf(" and %d more", n[order[i]] - 4) : "")
         }' >&2
-    echo "build on a system with glibc <= $max (see README)" >&2
+    echo "build on a system with glibc <= $max (see docs/deploying.md)" >&2
     rm -rf "$dir"
     exit 1
 fi

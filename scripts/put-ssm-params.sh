@@ -1,6 +1,6 @@
 #!/bin/sh
 # put-ssm-params.sh - store screener's secrets in SSM Parameter Store, where the Lambda
-# functions read them at cold start (README: "Deploying to AWS").
+# functions read them at cold start (docs/deploying.md).
 set -eu
 
 usage() {

@@ -1,6 +1,6 @@
 #!/bin/sh
 # set-webhook.sh - point Telegram at the deployed bot: the stack's WebhookUrl output and the
-# secrets in SSM, registered with `screener bot setup` (README: "Deploying to AWS").
+# secrets in SSM, registered with `screener bot setup` (docs/deploying.md).
 set -eu
 
 usage() {

@@ -1,6 +1,6 @@
 #!/bin/sh
 # tail-logs.sh - the deployed functions' logs (JSON lines and EMF metrics) from CloudWatch
-# Logs (README: "Deploying to AWS").
+# Logs (docs/deploying.md).
 set -eu
 
 usage() {

@@ -13,7 +13,7 @@
 #include "store/barstore.h"
 #include "store/objstore.h"
 
-/* Exit codes (documented in the README and `screener --help`). */
+/* Exit codes (docs/usage.md#exit-codes and `screener --help`). */
 enum {
     EXIT_OK_ = 0,
     EXIT_FAIL = 1,       /* an I/O or internal failure */

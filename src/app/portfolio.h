@@ -19,7 +19,7 @@
 
 struct http_client;
 
-/* The trading API's limit, separate from the data API's (alpaca.md section 5). */
+/* The trading API's limit, separate from the data API's (docs/alpaca.md#rate-limits-and-errors). */
 #define APP_TRADING_RATE_LIMIT     200
 #define APP_TRADING_RATE_WINDOW_MS 60000
 

@@ -1,7 +1,7 @@
 /* secrets.h - the product's secrets and settings, from the environment or SSM Parameter Store.
  *
  * Each secret has an environment variable (the ecosystem's own name, so existing setups
- * work) and an SSM parameter (SPEC 5):
+ * work) and an SSM parameter (docs/configuration.md#ssm-parameters):
  *
  *     APCA_API_KEY_ID          /screener/alpaca/api_key
  *     APCA_API_SECRET_KEY      /screener/alpaca/secret_key

@@ -1,7 +1,7 @@
 /* emf.h - CloudWatch Embedded Metric Format: metrics as one JSON log line.
  *
  * In Lambda, CloudWatch turns such lines into metrics with no API call and no IAM permission.
- * The project's namespaces and dimensions (SPEC 5) are named here so they are spelled once.
+ * The project's namespaces and dimensions (docs/definitions.md#metrics) are spelled here once.
  */
 #ifndef BASE_EMF_H
 #define BASE_EMF_H

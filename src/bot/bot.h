@@ -6,10 +6,10 @@
  * millisecond of CPU; nothing here talks to Telegram.  What only the caller can do (start a
  * collection, read the brokerage account) comes in as hooks.
  *
- * Commands (SPEC 5): /start /help /screen [N] /drops [N] /stock SYMBOL /download /history [N]
- * /stats /trigger /subscribe /unsubscribe /portfolio /account /monitor.  Privileged commands
- * (/trigger /portfolio /account /monitor /stats) answer only chats on the allow list; with
- * `restricted` set, every command does.
+ * Commands (docs/bot.md#commands): /start /help /screen [N] /drops [N] /stock SYMBOL /download
+ * /history [N] /stats /trigger /subscribe /unsubscribe /portfolio /account /monitor.
+ * Privileged commands (/trigger /portfolio /account /monitor /stats) answer only chats on the
+ * allow list; with `restricted` set, every command does.
  */
 #ifndef BOT_BOT_H
 #define BOT_BOT_H

@@ -1,7 +1,8 @@
 /* portfolio.h - the user's positions as the strategy sees them: where each stands in the
  * drawdown ranking, the daily snapshots kept in the store, and the sell signal.
  *
- * Snapshots (SPEC 4), one CSV per trading date with a header row, rows sorted by symbol:
+ * Snapshots (docs/definitions.md#portfolio-snapshots), one CSV per trading date with a header row,
+ * rows sorted by symbol:
  *
  *   portfolio/snapshots/YYYY/YYYY-MM-DD.csv
  *     date,symbol,qty,avg_entry_price,current_price,market_value,unrealized_pl,

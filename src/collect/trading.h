@@ -1,4 +1,4 @@
-/* trading.h - the Alpaca trading API (alpaca.md section 10): the account, its positions and
+/* trading.h - the Alpaca trading API (docs/alpaca.md#trading-api): the account, its positions and
  * its portfolio history, read with the collector's credentials, limiter and retry policy.
  *
  *   GET {base}/v2/account                      one object; money as JSON strings

@@ -10,7 +10,7 @@
  *    reported.  This is the form universe_format_list() writes and `screener universe fetch`
  *    stores.
  *
- *  - An iShares holdings CSV (IWB, the Russell 1000 ETF; docs: alpaca.md section 9), told by a
+ *  - An iShares holdings CSV (IWB, Russell 1000 ETF; docs/alpaca.md#the-universe-file), told by a
  *    line starting with `Ticker,` after an optional BOM and a preamble of any length.  Columns
  *    are found by header name: Ticker and Asset Class are required; Name, Sector, Exchange and
  *    Weight (%) are used when present.  The table ends at the first blank line (spaces, tabs,

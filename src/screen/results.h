@@ -1,6 +1,6 @@
 /* results.h - what a collection leaves for readers (the bot, downloads, spreadsheets).
  *
- * Layout in the store (SPEC 4), every file CSV with a header row or small JSON:
+ * Store layout (docs/definitions.md#results), every file CSV with a header row or small JSON:
  *   results/screen/YYYY/YYYY-MM-DD.csv  the full ranked screen of a date (by drawdown, every
  *                                       eligible symbol), columns as `screener screen --format
  *                                       csv`: date,rank,symbol,close,peak,peak_date,

@@ -1,6 +1,6 @@
 /* screen.h - the screen engine: rank the universe by how far each stock has fallen.
  *
- * The definitions are SPEC 2, exactly.  For a symbol with a bar on date D:
+ * The definitions are docs/definitions.md#the-screen, exactly.  For a symbol with a bar on date D:
  *   change_pct      100 * (close_D / close_prev - 1), close_prev = the previous stored bar
  *   peak, peak_date the highest high among the symbol's bars in [D - (W-1), D] (latest on ties)
  *   drawdown_pct    100 * (close_D - peak) / peak

@@ -1,7 +1,7 @@
 /* alpaca_sim.h - a fake Alpaca on 127.0.0.1, for the demo and the collector's tests.
  *
  * It serves a deterministic synthetic market (sim/market.h) through the endpoints the
- * collector uses, in their real wire format (docs: alpaca.md):
+ * collector uses, in their real wire format (docs/alpaca.md):
  *
  *   GET /v2/stocks/bars          daily bars, paged (limit, page_token), raw or split-adjusted
  *   GET /v1/corporate-actions    forward and reverse splits, paged

@@ -1,6 +1,6 @@
 /* barstore.h - bars as append-only facts on an object store.
  *
- * Layout (SPEC 4):
+ * Layout (docs/definitions.md#layout):
  *   bars/YYYY/YYYY-MM-DD/part-<hash>.csv   one or more immutable parts per trading day, each
  *                                          sorted by symbol, named by a hash of the content
  *   splits/part-<hash>.csv                 the split-factor log, also append-only

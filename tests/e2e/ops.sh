@@ -100,7 +100,7 @@ rm -f "$T/aws.log"
 PATH=$FAKE scripts/put-ssm-params.sh --region eu-west-1 --environment prod </dev/null >"$T/out" 2>&1
 rc=$?
 [ $rc -eq 0 ] && ok "put-ssm-params.sh with the values in the environment: exit 0" || nok "put-ssm-params.sh exit $rc" "$(cat "$T/out")"
-check "... the five parameters of SPEC 5, in the region asked, overwritten" \
+check "... the five parameters of docs/configuration.md, in the region asked, overwritten" \
     "sorted(c['args'][c['args'].index('--name') + 1] for c in calls) == ['/screener/alpaca/api_key', '/screener/alpaca/secret_key', '/screener/config/environment', '/screener/telegram/bot_token', '/screener/telegram/webhook_secret'] and all(c['args'][:4] == ['--region', 'eu-west-1', 'ssm', 'put-parameter'] and '--overwrite' in c['args'] for c in calls)" "$(cat "$T/aws.log" 2>/dev/null)"
 check "... the four secrets as SecureString, the environment as String" \
     "all(c['args'][c['args'].index('--type') + 1] == ('String' if c['args'][c['args'].index('--name') + 1] == '/screener/config/environment' else 'SecureString') for c in calls)"

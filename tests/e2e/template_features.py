@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """template_features.py - the deployment's promises, read from template.yaml, samconfig.toml
 and env.json (tests/e2e/template.sh runs it): Globals, the IsProd condition and the memory
-!If, one role per function with exactly the actions and resources listed in the README, the
+!If, one role per function with exactly the actions and resources listed in docs/deploying.md, the
 schedule after the US close in New York time, the webhook API with throttling, the data
 bucket kept on delete, log retention, the three alarms on the metrics the code emits, the
 SNS topic, outputs with exports; dev and prod deploy settings; env.json's variables.

@@ -1,5 +1,6 @@
 /* Unit tests: the screen engine, against hand-computed cases and against a naive
- * recomputation of SPEC 2 on seeded random markets (gaps, splits, ties, short histories). */
+ * recomputation of docs/definitions.md#the-screen on seeded random markets (gaps, splits,
+ * ties, short histories). */
 #include "testutil.h"
 
 #include "base/date.h"
