@@ -176,7 +176,10 @@ static size_t naive_rank(const struct market *m, const struct screen_opts *o, in
                 continue;
             count++;
             vol_sum += (double)x->volume * f;
-            double high = px(x->high) / f;
+            /* Compared as raw price x the symbol's split factors up to the bar's date, as the
+             * engine does: the factors (2, 3, 1.5, 0.25) are exact in binary, so values that are
+             * equal on paper compare equal, and ties fall to the symbol as the definition says. */
+            double high = (double)x->high * factor_between(m, x->symbol, INT32_MIN, x->date);
             if (count == 1 || high > peak || (high == peak && x->date > peak_date)) {
                 peak = high;
                 peak_date = x->date;
@@ -194,20 +197,23 @@ static size_t naive_rank(const struct market *m, const struct screen_opts *o, in
         memset(r, 0, sizeof *r);
         r->date = day;
         snprintf(r->symbol, sizeof r->symbol, "%s", b->symbol);
+        double g = factor_between(m, b->symbol, INT32_MIN, day);
+        double close = (double)b->close * g;
         r->close = px(b->close);
-        r->peak = peak;
+        r->peak = peak / g / 1e6;
         r->peak_date = peak_date;
-        r->drawdown_pct = 100.0 * (r->close - peak) / peak;
+        r->drawdown_pct = 100.0 * (close - peak) / peak;
         r->days_since_peak = 0;
         for (size_t k = 0; k < m->bars.n; k++) {
             const struct bar *x = &m->bars.v[k];
             if (strcmp(x->symbol, b->symbol) == 0 && x->date > peak_date && x->date <= day)
                 r->days_since_peak++;
         }
-        r->change_pct = prev ? 100.0 * (r->close / (px(prev->close) /
-                                                    factor_between(m, b->symbol, prev->date, day)) -
-                                        1.0)
-                             : (double)NAN;
+        r->change_pct =
+            prev ? 100.0 * (close / ((double)prev->close *
+                                     factor_between(m, b->symbol, INT32_MIN, prev->date)) -
+                            1.0)
+                 : (double)NAN;
         r->volume = b->volume;
     }
     /* Sort: metric ascending, then symbol (insertion sort: the lists are short). */
