@@ -243,14 +243,6 @@ void s3_list_page_release(struct s3_list_page *p)
     s3_list_page_init(p);
 }
 
-static int hexval(char c)
-{
-    return c >= '0' && c <= '9'   ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-}
-
 /* S3's encoding-type=url: %XX escapes, '+' for a space. */
 static char *url_decode(const char *s, size_t n)
 {
@@ -260,13 +252,12 @@ static char *url_decode(const char *s, size_t n)
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '%') {
-            int hi = n - i >= 3 ? hexval(s[i + 1]) : -1;
-            int lo = hi >= 0 ? hexval(s[i + 2]) : -1;
-            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+            int v = crypto_hex_byte(s + i + 1, n - i - 1);
+            if (v <= 0) { /* not an escape, or a NUL */
                 free(out);
                 return NULL;
             }
-            out[o++] = (char)(hi * 16 + lo);
+            out[o++] = (char)v;
             i += 2;
         } else {
             out[o++] = s[i] == '+' ? ' ' : s[i];

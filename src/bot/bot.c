@@ -17,8 +17,6 @@
 
 #include "base/banned.h"
 
-/* New York minute from which a trading day's bar is final (the collector's default). */
-#define SETTLE_MINUTE (16 * 60 + 20)
 /* Leave room for Telegram's counting of what the splitter cannot see. */
 #define SPLIT_BUDGET 4000
 
@@ -488,11 +486,7 @@ static int stats(struct ctx *c)
     if (err)
         return stored_problem(c, err, &d, "collection record");
     int64_t now = now_ms(c->o);
-    int minute;
-    int32_t today = cal_ny_date(now, &minute);
-    int32_t expected = cal_is_trading_day(today) && minute >= SETTLE_MINUTE
-                           ? today
-                           : cal_trading_day_at_or_before(today - 1);
+    int32_t expected = cal_last_final_day(now, CAL_SETTLE_MINUTE);
     char fin[32], data[DATE_STRLEN + 1];
     int64_t s = r.finished_ms / 1000;
     int32_t fday = (int32_t)(s / 86400);

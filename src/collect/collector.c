@@ -81,7 +81,7 @@ void collect_opts_default(struct collect_opts *o)
     o->data_url = ALPACA_DEFAULT_DATA_URL;
     o->feed = "sip";
     o->start = o->end = INT32_MIN;
-    o->settle_minute = 16 * 60 + 20;
+    o->settle_minute = CAL_SETTLE_MINUTE;
     o->history_days = 365;
     o->scan_back_days = 10;
     o->max_url = 6000;
@@ -127,16 +127,6 @@ static void set_critical(struct run *r, int err, const char *fmt, ...)
 }
 
 /* ---- planning ---- */
-
-/* The last trading day whose daily bar is final at now_ms. */
-static int32_t last_final_day(int64_t now_ms, int settle_minute)
-{
-    int minute;
-    int32_t today = cal_ny_date(now_ms, &minute);
-    if (cal_is_trading_day(today) && minute >= settle_minute)
-        return today;
-    return cal_trading_day_at_or_before(today - 1);
-}
 
 static struct batch *add_batch(struct run *r, size_t first, size_t n)
 {
@@ -878,7 +868,7 @@ int collect_run(struct barstore *bs, const char *const *symbols, size_t n,
     buf_init(&r.url, (size_t)1 << 20);
     splitvec_init(&r.splits);
     r.now_ms = o->now_ms ? o->now_ms : clock_wall_ms();
-    int32_t final_day = last_final_day(r.now_ms, o->settle_minute);
+    int32_t final_day = cal_last_final_day(r.now_ms, o->settle_minute);
     st->end = o->end != INT32_MIN && o->end < final_day ? o->end : final_day;
     if (!o->key_id || !*o->key_id || !o->secret_key || !*o->secret_key)
         return diag_set(d, ERR_AUTH,
