@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "aws/endpoint.h"
 #include "base/buf.h"
 #include "base/file.h"
 #include "base/log.h"
@@ -252,12 +253,6 @@ static int copy_env(char *field, size_t cap, const char *name, const char *value
     return ERR_OK;
 }
 
-static int region_ok(const char *r)
-{
-    size_t n = strlen(r);
-    return n > 0 && strspn(r, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
-}
-
 /* Never print these: the secret, the token, and the token as it appears in presigned URLs. */
 static void register_secrets(const struct aws_creds *c)
 {
@@ -394,7 +389,7 @@ int aws_creds_load(struct aws_creds *c, struct diag *d)
     }
 
     if (region) {
-        if (strlen(region) >= sizeof c->region || !region_ok(region)) {
+        if (strlen(region) >= sizeof c->region || !aws_region_valid(region)) {
             char q[80];
             diag_quote(q, sizeof q, region, strlen(region), 64);
             err = diag_set(d, ERR_INVALID, "%s '%s' is not an AWS region name", region_var, q);
@@ -403,7 +398,7 @@ int aws_creds_load(struct aws_creds *c, struct diag *d)
         snprintf(c->region, sizeof c->region, "%s", region);
         snprintf(c->region_source, sizeof c->region_source, "%s", region_var);
     } else if (from_conf->region[0]) {
-        if (!region_ok(from_conf->region)) {
+        if (!aws_region_valid(from_conf->region)) {
             char q[80];
             diag_quote(q, sizeof q, from_conf->region, strlen(from_conf->region), 64);
             err = diag_set(d, ERR_INVALID,
