@@ -74,6 +74,12 @@ int aws_endpoint_parse(const char *url, const char *what, struct aws_endpoint *o
     ok = ok && plen < sizeof out->path;
     for (size_t i = 0; ok && i < plen; i++)
         ok = !bad_char(path[i]) && path[i] != '?' && path[i] != '#';
+    if (!ok && url && strchr(url, '@'))
+        /* Not quoted either: whatever the shape, the part before an '@' may be a password. */
+        return diag_set(d, ERR_INVALID,
+                        "%s is not a URL of the form http[s]://HOST[:PORT][/PATH] (not quoted: it "
+                        "may hold user info)",
+                        what);
     if (!ok) {
         char q[160];
         diag_quote(q, sizeof q, url ? url : "", url ? strlen(url) : 0, 120);

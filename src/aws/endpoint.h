@@ -11,7 +11,7 @@
  *
  * A configured endpoint is "http[s]://host[:port][/path]": anything else (another scheme,
  * user info, a query or fragment, white space or control characters) is ERR_INVALID.  A URL
- * with user info is never quoted in a message (it may hold a password).
+ * with an '@' is never quoted in a message (user info may hold a password).
  */
 #ifndef AWS_ENDPOINT_H
 #define AWS_ENDPOINT_H

@@ -119,6 +119,10 @@ static void test_parse(void **state)
     assert_int_equal(aws_endpoint_parse("http://user:pa55word@h:1/", "TEST", &ep, &d), ERR_INVALID);
     assert_null(strstr(d.text, "pa55word"));
     assert_non_null(strstr(d.text, "user info"));
+    /* Not even when the rest is malformed too (a typo in the scheme). */
+    assert_int_equal(aws_endpoint_parse("htp://user:pa55word@h", "TEST", &ep, &d), ERR_INVALID);
+    assert_null(strstr(d.text, "pa55word"));
+    assert_non_null(strstr(d.text, "is not a URL of the form"));
     char host[AWS_ENDPOINT_HOST_MAX + 16];
     memcpy(host, "http://", 7);
     memset(host + 7, 'h', AWS_ENDPOINT_HOST_MAX);
