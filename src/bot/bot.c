@@ -218,7 +218,7 @@ static int valid_symbol(const char *s)
     return 1;
 }
 
-static int stock(struct bot_call *c)
+static int cmd_stock(struct bot_call *c)
 {
     char sym[BAR_SYMBOL_MAX + 1];
     size_t n = strlen(c->u->args);
@@ -297,7 +297,7 @@ static double split_growth(const struct splitvec *sv, const char *symbol, int32_
     return f;
 }
 
-static int history(struct bot_call *c)
+static int cmd_history(struct bot_call *c)
 {
     long ndays = parse_count(c->u->args, BOT_HISTORY_DEFAULT, BOT_HISTORY_MAX);
     if (ndays < 0)
@@ -387,7 +387,7 @@ out:
 
 /* ---- /download ---- */
 
-static int download(struct bot_call *c)
+static int cmd_download(struct bot_call *c)
 {
     static const struct {
         const char *key, *label;
@@ -429,7 +429,7 @@ static int download(struct bot_call *c)
 
 /* ---- /stats ---- */
 
-static int stats(struct bot_call *c)
+static int cmd_stats(struct bot_call *c)
 {
     struct results_run r;
     struct diag d = {{0}};
@@ -594,11 +594,11 @@ const struct bot_command bot_commands[] = {
     {"screen", "[N]", "Worst 180-day drawdowns (default 10)", BOT_PUBLIC, 0, cmd_screen},
     {"drops", "[N]", "Worst one-day drops (default 10)", BOT_PUBLIC, 0, cmd_drops},
     {"stock", "SYMBOL", "One stock: close, peak, drawdown, rank, 60-day sparkline", BOT_PUBLIC, 0,
-     stock},
+     cmd_stock},
     {"history", "[N]", "Top candidates of the last N days and how they did since", BOT_PUBLIC, 0,
-     history},
+     cmd_history},
     {"download", "", "Links to the latest screen, the history and a year of bars (CSV)", BOT_PUBLIC,
-     0, download},
+     0, cmd_download},
     {"subscribe", "", "Get the top 10 after each daily collection", BOT_PUBLIC, 0, cmd_subscribe},
     {"unsubscribe", "", "Stop the daily push", BOT_PUBLIC, 0, cmd_unsubscribe},
     {"portfolio", "", "Positions, returns and where they rank today", BOT_PRIVILEGED, 0,
@@ -607,7 +607,7 @@ const struct bot_command bot_commands[] = {
     {"monitor", "", "Sell signal: top 5 positions vs the profit target", BOT_PRIVILEGED, 0,
      cmd_account},
     {"stats", "", "Last collection: when, how much, errors, data freshness", BOT_PRIVILEGED, 0,
-     stats},
+     cmd_stats},
     {"trigger", "", "Start a collection now", BOT_PRIVILEGED, 0, cmd_trigger},
     {"help", "", "What the bot can do", BOT_OPEN, 0, cmd_help},
     {"start", "", "Welcome", BOT_OPEN, 1, cmd_start},
