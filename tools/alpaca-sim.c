@@ -2,6 +2,7 @@
  * or SIGINT.  Tests start it as a separate process and read the port from its first line. */
 #include "base/date.h"
 #include "base/err.h"
+#include "base/file.h"
 #include "base/log.h"
 #include "codec/num.h"
 #include "codec/split.h"
@@ -204,20 +205,11 @@ static int parse_args(int argc, char **argv, struct alpaca_sim_opts *o, struct l
                 l->nsplits++;
             break;
         case OPT_ACCOUNT: {
-            FILE *f = fopen(optarg, "rb");
             struct buf b = BUF_INIT((size_t)1 << 20);
-            char chunk[4096];
             size_t n;
-            if (!f) {
-                err = diag_set(d, ERR_USAGE, "--account: cannot open '%s'", optarg);
-                break;
-            }
-            while (!err && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
-                err = buf_append(&b, chunk, n);
-            fclose(f);
-            if (err) {
+            if (file_read(optarg, &b, d) != ERR_OK) {
                 buf_release(&b);
-                err = diag_set(d, ERR_USAGE, "--account: '%s' is over 1 MiB", optarg);
+                err = diag_prefix(d, ERR_USAGE, "--account");
                 break;
             }
             free(l->account);

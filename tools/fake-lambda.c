@@ -2,9 +2,9 @@
  * SIGTERM or SIGINT.  Tests start it as a separate process and read the port from its first
  * line, then point AWS_LAMBDA_RUNTIME_API at it. */
 #include "base/err.h"
+#include "base/file.h"
 #include "base/log.h"
 #include "codec/num.h"
-#include "collect/csvimport.h"
 #include "sim/lambda_fake.h"
 
 #include <getopt.h>
@@ -83,7 +83,7 @@ struct events {
 static int add_event_file(struct events *ev, const char *path, struct diag *d)
 {
     struct buf data = BUF_INIT((size_t)6 << 20);
-    int err = csvimport_read_file(path, &data, d);
+    int err = file_read(path, &data, d);
     char **v = err ? NULL : realloc(ev->v, (ev->n + 1) * sizeof *v);
     if (!err && !v)
         err = diag_set(d, ERR_NOMEM, "out of memory");

@@ -2,8 +2,8 @@
  * SIGTERM or SIGINT.  Tests start it as a separate process, read the port from its first
  * line, and point the bot's API base URL at it. */
 #include "base/err.h"
+#include "base/file.h"
 #include "base/log.h"
-#include "collect/csvimport.h"
 #include "sim/telegram_fake.h"
 
 #include <getopt.h>
@@ -80,7 +80,7 @@ static int parse_args(int argc, char **argv, struct tg_fake_opts *o, struct buf 
             break;
         case OPT_UPDATES:
             buf_reset(updates);
-            if (csvimport_read_file(optarg, updates, d) != ERR_OK)
+            if (file_read(optarg, updates, d) != ERR_OK)
                 err = diag_prefix(d, ERR_USAGE, "--updates");
             o->updates_json = buf_cstr(updates);
             o->updates_len = updates->len;

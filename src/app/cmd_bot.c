@@ -55,7 +55,7 @@ static int setup(struct app_bot *b, const char *url, int drop, struct diag *d)
     if (!err)
         printf("Registered %zu commands; webhook set to %s (message updates, secret token "
                "set).\n",
-               bot_ncommands - 1, url);
+               bot_commands_listed(), url);
     return err;
 }
 

@@ -8,7 +8,7 @@
 #include "base/emf.h"
 #include "base/log.h"
 #include "collect/collector.h"
-#include "collect/csvimport.h"
+#include "base/file.h"
 #include "collect/universe.h"
 #include "screen/results.h"
 #include "screen/screen_run.h"
@@ -319,7 +319,7 @@ int app_load_universe(struct app *a, const char *file, struct universe *u, struc
     int err;
     const char *source = file;
     if (file) {
-        err = csvimport_read_file(file, &data, d);
+        err = file_read(file, &data, d);
         if (err) {
             buf_release(&data);
             return diag_prefix(d, err, "universe");

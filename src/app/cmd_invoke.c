@@ -2,7 +2,7 @@
 #include "app/app.h"
 #include "aws/lambda_rt.h"
 #include "base/clock.h"
-#include "collect/csvimport.h"
+#include "base/file.h"
 #include "net/http.h"
 
 #include <stdio.h>
@@ -35,7 +35,7 @@ enum { OPT_EVENT = OPT_FIRST_FREE_, OPT_HANDLER, OPT_TIMEOUT };
 static int read_event(const char *path, struct buf *out, struct diag *d)
 {
     if (strcmp(path, "-") != 0)
-        return csvimport_read_file(path, out, d);
+        return file_read(path, out, d);
     char chunk[8192];
     size_t n;
     while ((n = fread(chunk, 1, sizeof chunk, stdin)) > 0)

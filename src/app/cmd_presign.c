@@ -1,6 +1,7 @@
 /* screener presign - print a presigned GET URL for an S3 object. */
 #include "app/app.h"
 #include "aws/creds.h"
+#include "aws/endpoint.h"
 #include "aws/s3.h"
 #include "base/buf.h"
 
@@ -15,8 +16,9 @@ static const char help[] =
     "Print a URL that downloads the object with a plain HTTP GET (curl, a browser, a chat\n"
     "message) without AWS credentials, until it expires.  It is signed locally with the AWS\n"
     "credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, or AWS_PROFILE\n"
-    "in ~/.aws) for AWS_REGION; AWS_ENDPOINT_URL_S3 names another S3 endpoint.  A URL signed\n"
-    "with temporary credentials stops working when they expire, whatever --expires says.\n\n"
+    "in ~/.aws) for AWS_REGION; AWS_ENDPOINT_URL_S3 (else AWS_ENDPOINT_URL) names another S3\n"
+    "endpoint.  A URL signed with temporary credentials stops working when they expire,\n"
+    "whatever --expires says.\n\n"
     "Options:\n"
     "      --expires SECONDS    how long the URL works, 1 to 604800 (7 days); default 3600\n"
     "      --log-level LEVEL    debug, info, warn (default), error, off\n"
@@ -82,7 +84,7 @@ int cmd_presign(int argc, char **argv)
         struct s3_opts o;
         s3_opts_default(&o);
         o.region = c.region[0] ? c.region : S3_DEFAULT_REGION;
-        o.endpoint = getenv(S3_ENDPOINT_ENV);
+        o.endpoint = aws_endpoint_env("s3", NULL);
         o.creds = aws_creds_sigv4(&c);
         err = s3_new(&o, &s3, &d);
     }

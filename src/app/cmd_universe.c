@@ -2,6 +2,7 @@
 #include "app/app.h"
 #include "aws/secrets.h"
 #include "base/log.h"
+#include "codec/alpaca_auth.h"
 #include "codec/json.h"
 #include "collect/universe.h"
 #include "net/fetch.h"
@@ -106,14 +107,15 @@ static int load_assets(struct http_client *http, struct assets *as, struct diag 
         secrets_get(SECRET_ALPACA_SECRET_KEY, &secret, d))
         return ERR_NOTFOUND;
     const char *base = getenv("APCA_API_BASE_URL");
-    char url[1024], h1[300], h2[300];
+    char url[1024];
     snprintf(url, sizeof url, "%s/v2/assets?status=active&asset_class=us_equity",
              base && *base ? base : ALPACA_PAPER_URL);
-    snprintf(h1, sizeof h1, "APCA-API-KEY-ID: %s", key);
-    snprintf(h2, sizeof h2, "APCA-API-SECRET-KEY: %s", secret);
-    const char *headers[] = {h1, h2};
+    struct alpaca_auth auth;
+    if ((err = alpaca_auth_init(&auth, key, secret, d)) != ERR_OK)
+        return err;
     struct got g = {0};
-    err = get(http, url, headers, 2, &g, d);
+    err = get(http, url, auth.lines, 2, &g, d);
+    alpaca_auth_release(&auth);
     struct jv *root = NULL;
     if (!err)
         err = jv_parse(g.body.data, g.body.len, &root, d);

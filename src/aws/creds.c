@@ -1,15 +1,13 @@
 #include "aws/creds.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "aws/endpoint.h"
 #include "base/buf.h"
+#include "base/file.h"
 #include "base/log.h"
 
 #include "base/banned.h"
@@ -200,37 +198,6 @@ static const char *env(const char *name)
     return v && v[0] ? v : NULL;
 }
 
-/* The whole file into out; ERR_NOTFOUND (no message) when it does not exist. */
-static int read_file(const char *path, struct buf *out, struct diag *d)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return errno == ENOENT || errno == ENOTDIR
-                   ? ERR_NOTFOUND
-                   : diag_set(d, ERR_IO, "cannot open '%s': %s", path, strerror(errno));
-    struct stat st;
-    int err = ERR_OK;
-    if (fstat(fd, &st) != 0)
-        err = diag_set(d, ERR_IO, "cannot stat '%s': %s", path, strerror(errno));
-    else if (S_ISDIR(st.st_mode))
-        err = diag_set(d, ERR_IO, "'%s' is a directory", path);
-    char chunk[16384];
-    while (err == ERR_OK) {
-        ssize_t n = read(fd, chunk, sizeof chunk);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            err = diag_set(d, ERR_IO, "cannot read '%s': %s", path, strerror(errno));
-        else if (n == 0)
-            break;
-        else if ((err = buf_append(out, chunk, (size_t)n)) != ERR_OK)
-            diag_set(d, err, "'%s' is over the limit of %zu bytes", path, out->max);
-    }
-    explicit_bzero(chunk, sizeof chunk);
-    close(fd);
-    return err;
-}
-
 static void wipe_buf(struct buf *b)
 {
     if (b->data)
@@ -246,9 +213,12 @@ static int load_profile(const char *path, const char *profile, int config_file,
     if (!path)
         return ERR_OK;
     struct buf text = BUF_INIT(AWS_CREDS_FILE_MAX);
-    int err = read_file(path, &text, d);
+    int err = file_read(path, &text, d);
     if (err == ERR_NOTFOUND) {
+        diag_clear(d);
         err = ERR_OK;
+    } else if (err == ERR_USAGE) {
+        err = ERR_IO; /* a directory: the file cannot be read, as creds.h says */
     } else if (err == ERR_OK) {
         err = aws_creds_ini_profile(buf_cstr(&text), text.len, profile, config_file, out, d);
         if (err != ERR_OK)
@@ -281,12 +251,6 @@ static int copy_env(char *field, size_t cap, const char *name, const char *value
         return diag_set(d, ERR_INVALID, "%s is longer than %zu bytes", name, cap - 1);
     memcpy(field, value, n + 1);
     return ERR_OK;
-}
-
-static int region_ok(const char *r)
-{
-    size_t n = strlen(r);
-    return n > 0 && strspn(r, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
 }
 
 /* Never print these: the secret, the token, and the token as it appears in presigned URLs. */
@@ -425,7 +389,7 @@ int aws_creds_load(struct aws_creds *c, struct diag *d)
     }
 
     if (region) {
-        if (strlen(region) >= sizeof c->region || !region_ok(region)) {
+        if (strlen(region) >= sizeof c->region || !aws_region_valid(region)) {
             char q[80];
             diag_quote(q, sizeof q, region, strlen(region), 64);
             err = diag_set(d, ERR_INVALID, "%s '%s' is not an AWS region name", region_var, q);
@@ -434,7 +398,7 @@ int aws_creds_load(struct aws_creds *c, struct diag *d)
         snprintf(c->region, sizeof c->region, "%s", region);
         snprintf(c->region_source, sizeof c->region_source, "%s", region_var);
     } else if (from_conf->region[0]) {
-        if (!region_ok(from_conf->region)) {
+        if (!aws_region_valid(from_conf->region)) {
             char q[80];
             diag_quote(q, sizeof q, from_conf->region, strlen(from_conf->region), 64);
             err = diag_set(d, ERR_INVALID,

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "aws/creds.h"
+#include "aws/endpoint.h"
+#include "aws/request.h"
 #include "aws/sigv4.h"
 #include "base/buf.h"
 #include "base/clock.h"
@@ -65,59 +67,40 @@ int lambda_invoke_async(struct http_client *http, const char *function, const ch
         return diag_prefix(d, err, "invoking %s", function);
     }
     const char *region = c.region[0] ? c.region : "us-east-1";
-    char base[512], host[300], path[256], url[800];
-    const char *endpoint = getenv(LAMBDA_ENDPOINT_ENV);
-    if (endpoint && endpoint[0])
-        snprintf(base, sizeof base, "%s", endpoint);
-    else
-        snprintf(base, sizeof base, "https://lambda.%s.amazonaws.com", region);
-    size_t blen = strlen(base);
-    while (blen && base[blen - 1] == '/')
-        base[--blen] = '\0';
-    const char *h = strstr(base, "://");
-    if (!h || (strncmp(base, "http://", 7) != 0 && strncmp(base, "https://", 8) != 0) ||
-        strchr(h + 3, '/') || strchr(h + 3, '@') || !h[3]) {
-        aws_creds_release(&c);
-        return diag_set(d, ERR_INVALID, "%s is not an http(s)://HOST[:PORT] endpoint",
-                        LAMBDA_ENDPOINT_ENV);
-    }
-    snprintf(host, sizeof host, "%s", h + 3);
+    char var[AWS_ENDPOINT_VAR_MAX];
+    const char *url = aws_endpoint_env("lambda", var);
+    struct aws_endpoint ep;
+    err = aws_endpoint_resolve("lambda", region, url, var, &ep, d);
     /* The name goes into the path percent-encoded (an ARN's ':'). */
-    struct buf enc = BUF_INIT(sizeof path);
-    if (sigv4_uri_encode(&enc, function, strlen(function), 0) != 0) {
-        buf_release(&enc);
-        aws_creds_release(&c);
-        return diag_set(d, ERR_INVALID, "the function name %s is too long", function);
-    }
-    snprintf(path, sizeof path, "/2015-03-31/functions/%s/invocations", buf_cstr(&enc));
-    buf_release(&enc);
-    snprintf(url, sizeof url, "%s%s", base, path);
-
-    struct sigv4_header sh[] = {
-        {"Host", host},
+    struct buf path = BUF_INIT(256);
+    if (!err &&
+        (buf_puts(&path, "/2015-03-31/functions/") ||
+         sigv4_uri_encode(&path, function, strlen(function), 0) || buf_puts(&path, "/invocations")))
+        err = diag_set(d, ERR_INVALID, "the function name %s is too long", function);
+    const struct sigv4_header sh[] = {
         {"Content-Type", "application/json"},
         {"X-Amz-Invocation-Type", "Event"},
     };
-    struct sigv4_request sr = {.method = "POST",
-                               .path = path,
-                               .query = "",
-                               .headers = sh,
-                               .nheaders = sizeof sh / sizeof sh[0],
-                               .body = payload,
-                               .body_len = len};
+    struct aws_request ar = {
+        .method = "POST",
+        .endpoint = &ep,
+        .path = buf_cstr(&path),
+        .headers = sh,
+        .nheaders = sizeof sh / sizeof sh[0],
+        .body = payload,
+        .body_len = len,
+    };
     struct sigv4_params sp = {.region = region,
                               .service = "lambda",
                               .time_s = clock_wall_ms() / 1000,
                               .rules = SIGV4_DEFAULT};
     struct sigv4_creds sc = aws_creds_sigv4(&c);
-    struct sigv4_signed *sig = calloc(1, sizeof *sig);
+    struct aws_signed *sig = NULL;
     struct http_client *own = NULL;
     struct fetch *f = NULL;
     struct outcome out = {.err = ERR_INTERNAL};
-    if (!sig)
-        err = diag_set(d, ERR_NOMEM, "out of memory");
     if (!err)
-        err = sigv4_sign_headers(&sr, &sp, &sc, sig, d);
+        err = aws_request_sign(&ar, &sp, &sc, &sig, d);
     if (!err && !http && (err = http_client_new(NULL, &own, d)) == ERR_OK)
         http = own;
     if (!err) {
@@ -128,23 +111,9 @@ int lambda_invoke_async(struct http_client *http, const char *function, const ch
         err = fetch_new(http, &fo, &f, d);
     }
     if (!err) {
-        char host_header[310];
-        snprintf(host_header, sizeof host_header, "Host: %s", host);
-        const char *headers[6] = {host_header, "Content-Type: application/json",
-                                  "X-Amz-Invocation-Type: Event"};
-        size_t nh = 3;
-        const char *added[] = {sig->authorization, sig->amz_date, sig->security_token};
-        for (size_t i = 0; i < sizeof added / sizeof added[0]; i++)
-            if (added[i][0])
-                headers[nh++] = added[i];
-        struct fetch_req r = {.method = "POST",
-                              .url = url,
-                              .headers = headers,
-                              .nheaders = nh,
-                              .body = payload,
-                              .body_len = len,
-                              .done = on_done,
-                              .ctx = &out};
+        struct fetch_req r = aws_signed_fetch_req(sig);
+        r.done = on_done;
+        r.ctx = &out;
         err = fetch_submit(f, &r, d);
     }
     if (!err)
@@ -155,9 +124,8 @@ int lambda_invoke_async(struct http_client *http, const char *function, const ch
     }
     fetch_free(f);
     http_client_free(own);
-    if (sig)
-        explicit_bzero(sig, sizeof *sig);
-    free(sig);
+    aws_signed_free(sig);
+    buf_release(&path);
     aws_creds_release(&c);
     return err;
 }

@@ -6,8 +6,9 @@
  * bot's /trigger starts the collector this way, so the webhook answers in milliseconds while
  * the collection takes its minutes.
  *
- * Endpoint: AWS_ENDPOINT_URL_LAMBDA when set (a local stand-in), else
- * https://lambda.<region>.amazonaws.com; credentials and region as aws/creds.h finds them.
+ * Endpoint: AWS_ENDPOINT_URL_LAMBDA when set (a local stand-in), else AWS_ENDPOINT_URL, else
+ * https://lambda.<region>.amazonaws.com (aws/endpoint.h); credentials and region as
+ * aws/creds.h finds them (us-east-1 without a region).
  */
 #ifndef AWS_LAMBDA_INVOKE_H
 #define AWS_LAMBDA_INVOKE_H
@@ -18,8 +19,7 @@
 
 struct http_client;
 
-#define LAMBDA_ENDPOINT_ENV "AWS_ENDPOINT_URL_LAMBDA"
-#define LAMBDA_PAYLOAD_MAX  ((size_t)256 << 10) /* Lambda's limit for an asynchronous event */
+#define LAMBDA_PAYLOAD_MAX ((size_t)256 << 10) /* Lambda's limit for an asynchronous event */
 
 /* Queue payload (JSON) for function (a name or an ARN).  http is borrowed (NULL: a client of
  * its own).  Errors: ERR_AUTH (no credentials, or refused: the message names the function),

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "aws/endpoint.h"
+#include "aws/request.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "codec/crypto.h"
@@ -16,9 +18,7 @@
 
 #include "base/banned.h"
 
-#define EXTRA_HEADERS_MAX 3
-#define HEADER_LINE_MAX   (S3_HOST_MAX + S3_ETAG_MAX + 64)
-#define ERROR_BODY_MAX    ((size_t)64 << 10)
+#define ERROR_BODY_MAX ((size_t)64 << 10)
 
 void s3_opts_default(struct s3_opts *o)
 {
@@ -70,49 +70,20 @@ int s3_bucket_name_valid(const char *name)
     return dots ? 1 : 2;
 }
 
-struct endpoint {
-    char scheme[8];
-    char host[S3_HOST_MAX];
-};
-
-/* "http[s]://host[:port][/]" */
-static int parse_endpoint(const char *ep, struct endpoint *out, struct diag *d)
+/* o's endpoint, or AWS's own for its region; S3 takes no base path (the bucket is the first
+ * segment in path style). */
+static int endpoint_of(const struct s3_opts *o, struct aws_endpoint *ep, struct diag *d)
 {
-    const char *rest;
-    if (strncasecmp(ep, "https://", 8) == 0) {
-        snprintf(out->scheme, sizeof out->scheme, "https");
-        rest = ep + 8;
-    } else if (strncasecmp(ep, "http://", 7) == 0) {
-        snprintf(out->scheme, sizeof out->scheme, "http");
-        rest = ep + 7;
-    } else {
-        goto bad;
+    int err = aws_endpoint_resolve("s3", o->region, o->endpoint, "S3 endpoint", ep, d);
+    if (!err && ep->path[0]) {
+        char q[160];
+        diag_quote(q, sizeof q, o->endpoint, strlen(o->endpoint), 120);
+        err = diag_set(d, ERR_INVALID,
+                       "S3 endpoint '%s' is not a URL of the form http[s]://HOST[:PORT] (S3 "
+                       "takes no base path)",
+                       q);
     }
-    size_t n = strcspn(rest, "/?#");
-    if (n == 0 || n >= sizeof out->host || strcmp(rest + n, "/") * (rest[n] != '\0') != 0)
-        goto bad;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)rest[i] <= 0x20 || rest[i] == '@' || (unsigned char)rest[i] >= 0x7f)
-            goto bad;
-    memcpy(out->host, rest, n);
-    out->host[n] = '\0';
-    return ERR_OK;
-bad:;
-    char q[160];
-    diag_quote(q, sizeof q, ep, strlen(ep), 120);
-    return diag_set(d, ERR_INVALID,
-                    "S3 endpoint '%s' is not a URL of the form http[s]://host[:port]", q);
-}
-
-static int region_valid(const char *r)
-{
-    size_t n = r ? strlen(r) : 0;
-    if (n == 0 || n > 32)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!((r[i] >= 'a' && r[i] <= 'z') || (r[i] >= '0' && r[i] <= '9') || r[i] == '-'))
-            return 0;
-    return 1;
+    return err;
 }
 
 int s3_build_url(const struct s3_opts *o, const char *bucket, const char *key, const char *query,
@@ -121,6 +92,7 @@ int s3_build_url(const struct s3_opts *o, const char *bucket, const char *key, c
     buf_reset(&u->path);
     buf_reset(&u->url);
     u->host[0] = '\0';
+    u->scheme[0] = '\0';
     int valid = s3_bucket_name_valid(bucket);
     if (!valid) {
         char q[100];
@@ -133,24 +105,19 @@ int s3_build_url(const struct s3_opts *o, const char *bucket, const char *key, c
     if (key && (!*key || strlen(key) > S3_KEY_MAX))
         return diag_set(d, ERR_INVALID, "S3 object key is empty or longer than %d bytes",
                         S3_KEY_MAX);
-    if (!region_valid(o->region)) {
+    if (!aws_region_valid(o->region)) {
         char q[60];
         diag_quote(q, sizeof q, o->region ? o->region : "", o->region ? strlen(o->region) : 0, 40);
         return diag_set(d, ERR_INVALID, "'%s' is not an AWS region (such as us-east-1)", q);
     }
-    int custom = o->endpoint && *o->endpoint;
-    struct endpoint ep;
-    if (custom) {
-        int err = parse_endpoint(o->endpoint, &ep, d);
-        if (err)
-            return err;
-    } else {
-        snprintf(ep.scheme, sizeof ep.scheme, "https");
-        snprintf(ep.host, sizeof ep.host, "s3.%s.amazonaws.com", o->region);
-    }
+    struct aws_endpoint ep;
+    int err = endpoint_of(o, &ep, d);
+    if (err)
+        return err;
+    snprintf(u->scheme, sizeof u->scheme, "%s", ep.scheme);
     enum s3_addressing style = o->addressing;
     if (style == S3_ADDRESSING_AUTO)
-        style = custom || valid != 2 ? S3_ADDRESSING_PATH : S3_ADDRESSING_VIRTUAL;
+        style = ep.custom || valid != 2 ? S3_ADDRESSING_PATH : S3_ADDRESSING_VIRTUAL;
     if (style == S3_ADDRESSING_VIRTUAL && valid != 2)
         return diag_set(d, ERR_INVALID,
                         "bucket '%s' has dots and cannot be addressed as a host name; use path "
@@ -161,7 +128,7 @@ int s3_build_url(const struct s3_opts *o, const char *bucket, const char *key, c
                 : snprintf(u->host, sizeof u->host, "%s", ep.host);
     if (n < 0 || (size_t)n >= sizeof u->host)
         return diag_set(d, ERR_INVALID, "S3 host name for bucket '%s' is too long", bucket);
-    int err = buf_putc(&u->path, '/');
+    err = buf_putc(&u->path, '/');
     if (!err && style == S3_ADDRESSING_PATH) {
         err = buf_puts(&u->path, bucket);
         if (!err && key)
@@ -170,7 +137,7 @@ int s3_build_url(const struct s3_opts *o, const char *bucket, const char *key, c
     if (!err && key)
         err = sigv4_uri_encode(&u->path, key, strlen(key), 1);
     if (!err)
-        err = buf_printf(&u->url, "%s://%s%s", ep.scheme, u->host, buf_cstr(&u->path));
+        err = buf_printf(&u->url, "%s://%s%s", u->scheme, u->host, buf_cstr(&u->path));
     if (!err && query && *query)
         err = buf_printf(&u->url, "?%s", query);
     if (err)
@@ -243,14 +210,6 @@ void s3_list_page_release(struct s3_list_page *p)
     s3_list_page_init(p);
 }
 
-static int hexval(char c)
-{
-    return c >= '0' && c <= '9'   ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-}
-
 /* S3's encoding-type=url: %XX escapes, '+' for a space. */
 static char *url_decode(const char *s, size_t n)
 {
@@ -260,13 +219,12 @@ static char *url_decode(const char *s, size_t n)
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '%') {
-            int hi = n - i >= 3 ? hexval(s[i + 1]) : -1;
-            int lo = hi >= 0 ? hexval(s[i + 2]) : -1;
-            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+            int v = crypto_hex_byte(s + i + 1, n - i - 1);
+            if (v <= 0) { /* not an escape, or a NUL */
                 free(out);
                 return NULL;
             }
-            out[o++] = (char)(hi * 16 + lo);
+            out[o++] = (char)v;
             i += 2;
         } else {
             out[o++] = s[i] == '+' ? ' ' : s[i];
@@ -535,17 +493,15 @@ static char *dup_or_null(const char *v, int *ok)
 
 int s3_new(const struct s3_opts *o, struct s3 **out, struct diag *d)
 {
-    if (!region_valid(o->region))
+    if (!aws_region_valid(o->region))
         return diag_set(d, ERR_INVALID, "S3: no valid AWS region given (set AWS_REGION)");
     if (!o->creds.access_key_id || !*o->creds.access_key_id || !o->creds.secret_access_key ||
         !*o->creds.secret_access_key)
         return diag_set(d, ERR_AUTH, "S3: no AWS credentials given");
-    if (o->endpoint && *o->endpoint) {
-        struct endpoint ep;
-        int err = parse_endpoint(o->endpoint, &ep, d);
-        if (err)
-            return err;
-    }
+    struct aws_endpoint ep;
+    int err = endpoint_of(o, &ep, d);
+    if (err)
+        return err;
     struct s3 *s = calloc(1, sizeof *s);
     if (!s)
         return diag_set(d, ERR_NOMEM, "out of memory");
@@ -567,7 +523,7 @@ int s3_new(const struct s3_opts *o, struct s3 **out, struct diag *d)
     s->o.creds.secret_access_key = s->secret;
     s->o.creds.session_token = s->token;
     if (!s->o.http) {
-        int err = http_client_new(NULL, &s->own_http, d);
+        err = http_client_new(NULL, &s->own_http, d);
         if (err) {
             s3_free(s);
             return err;
@@ -641,19 +597,19 @@ struct req {
 static int run_once(struct s3 *s, const struct req *r, const struct s3_url *u,
                     const char *payload_hash, struct call *c, struct diag *d)
 {
-    struct sigv4_header h[1 + EXTRA_HEADERS_MAX];
-    h[0] = (struct sigv4_header){"Host", u->host};
-    for (size_t i = 0; i < r->nextra; i++)
-        h[1 + i] = r->extra[i];
-    struct sigv4_request sr = {
+    struct aws_endpoint ep = {.custom = 1};
+    snprintf(ep.scheme, sizeof ep.scheme, "%s", u->scheme);
+    snprintf(ep.host, sizeof ep.host, "%s", u->host);
+    struct aws_request ar = {
         .method = r->method,
+        .endpoint = &ep,
         .path = buf_cstr(&u->path),
-        .query = r->query ? r->query : "",
-        .headers = h,
-        .nheaders = 1 + r->nextra,
-        .payload_hash = payload_hash,
+        .query = r->query,
+        .headers = r->extra,
+        .nheaders = r->nextra,
         .body = r->body,
         .body_len = r->body_len,
+        .payload_hash = payload_hash,
     };
     struct sigv4_params p = {
         .region = s->o.region,
@@ -661,26 +617,11 @@ static int run_once(struct s3 *s, const struct req *r, const struct s3_url *u,
         .time_s = clock_wall_ms() / 1000,
         .rules = SIGV4_S3,
     };
-    struct sigv4_signed sig;
-    int err = sigv4_sign_headers(&sr, &p, &s->o.creds, &sig, d);
+    struct aws_signed *sig;
+    int err = aws_request_sign(&ar, &p, &s->o.creds, &sig, d);
     if (err)
         return diag_prefix(d, err, "S3 %s s3://%s/%s: signing", c->op, c->bucket,
                            c->key ? c->key : "");
-    char lines[1 + EXTRA_HEADERS_MAX][HEADER_LINE_MAX];
-    const char *hl[1 + EXTRA_HEADERS_MAX + 4];
-    size_t nh = 0;
-    for (size_t i = 0; i < 1 + r->nextra; i++) {
-        int n = snprintf(lines[i], sizeof lines[i], "%s: %s", h[i].name, h[i].value);
-        if (n < 0 || (size_t)n >= sizeof lines[i])
-            return diag_set(d, ERR_INVALID, "S3 %s s3://%s/%s: the %s header is too long", c->op,
-                            c->bucket, c->key ? c->key : "", h[i].name);
-        hl[nh++] = lines[i];
-    }
-    const char *const signed_lines[] = {sig.authorization, sig.amz_date, sig.content_sha256,
-                                        sig.security_token};
-    for (size_t i = 0; i < 4; i++)
-        if (signed_lines[i][0])
-            hl[nh++] = signed_lines[i];
 
     struct fetch_opts fo;
     fetch_opts_default(&fo);
@@ -691,19 +632,14 @@ static int run_once(struct s3 *s, const struct req *r, const struct s3_url *u,
     fo.backoff_max_ms = s->o.backoff_max_ms;
     fo.max_response = r->max_response;
     struct fetch *f;
-    if ((err = fetch_new(s->o.http, &fo, &f, d)) != ERR_OK)
+    if ((err = fetch_new(s->o.http, &fo, &f, d)) != ERR_OK) {
+        aws_signed_free(sig);
         return err;
-    struct fetch_req fr = {
-        .method = r->method,
-        .url = buf_cstr(&u->url),
-        .headers = hl,
-        .nheaders = nh,
-        .body = r->body,
-        .body_len = r->body_len,
-        .accept = r->accept,
-        .done = on_done,
-        .ctx = c,
-    };
+    }
+    struct fetch_req fr = aws_signed_fetch_req(sig);
+    fr.accept = r->accept;
+    fr.done = on_done;
+    fr.ctx = c;
     c->err = ERR_INTERNAL;
     memset(&c->e, 0, sizeof c->e);
     diag_set(&c->d, ERR_INTERNAL, "S3 %s: the request never completed", c->op);
@@ -711,7 +647,7 @@ static int run_once(struct s3 *s, const struct req *r, const struct s3_url *u,
     if (!err)
         err = fetch_run(f, d);
     fetch_free(f);
-    explicit_bzero(&sig, sizeof sig);
+    aws_signed_free(sig);
     return err;
 }
 

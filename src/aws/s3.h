@@ -13,8 +13,9 @@
  *   - no endpoint: https://<bucket>.s3.<region>.amazonaws.com/<key> (virtual-hosted), or
  *     https://s3.<region>.amazonaws.com/<bucket>/<key> when the bucket name cannot be a host
  *     name (dots, capitals, underscores) or path style is asked for;
- *   - a custom endpoint (AWS_ENDPOINT_URL_S3, a local stand-in): <endpoint>/<bucket>/<key>
- *     (path style) unless virtual-hosted style is asked for: <scheme>://<bucket>.<host>/<key>.
+ *   - a custom endpoint (a local stand-in; aws/endpoint.h: AWS_ENDPOINT_URL_S3, else
+ *     AWS_ENDPOINT_URL): <endpoint>/<bucket>/<key> (path style) unless virtual-hosted style is
+ *     asked for: <scheme>://<bucket>.<host>/<key>.  It takes no base path.
  * Keys are sent percent-encoded (RFC 3986 unreserved characters and '/' kept), so the path
  * on the wire is already the canonical one.
  *
@@ -44,7 +45,6 @@
 #define S3_LIST_MAX_KEYS     1000
 #define S3_PRESIGN_DEFAULT_S 3600
 #define S3_DEFAULT_REGION    "us-east-1"
-#define S3_ENDPOINT_ENV      "AWS_ENDPOINT_URL_S3"
 #define S3_RESPONSE_MAX      ((size_t)16 << 20) /* a list page or an error body */
 #define S3_ERROR_MESSAGE_MAX 256
 
@@ -57,7 +57,8 @@ enum s3_addressing {
 
 struct s3_opts {
     const char *region;   /* required: "us-east-1"; requests are signed for it */
-    const char *endpoint; /* "http://127.0.0.1:4568"; NULL or "": AWS's own */
+    const char *endpoint; /* "http://127.0.0.1:4568"; NULL or "": AWS's own.  Callers take it
+                             from aws_endpoint_env("s3", ...) */
     enum s3_addressing addressing;
     struct sigv4_creds creds; /* copied by s3_new */
     struct http_client *http; /* borrowed; NULL: the client makes (and frees) its own */
@@ -73,6 +74,7 @@ void s3_opts_default(struct s3_opts *o);
 
 /* Where one request goes. */
 struct s3_url {
+    char scheme[8];         /* "https" or "http" */
     char host[S3_HOST_MAX]; /* the Host header: "bucket.s3.us-east-1.amazonaws.com" */
     struct buf path;        /* as sent: "/bucket/bars/a%20b.csv" */
     struct buf url;         /* scheme://host/path[?query] */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "aws/creds.h"
+#include "aws/endpoint.h"
 #include "aws/ssm.h"
 #include "base/buf.h"
 #include "base/log.h"
@@ -100,23 +101,20 @@ static int load_from_ssm(unsigned ask, struct diag *d)
     int err = aws_creds_load(&creds, d);
     if (err)
         return diag_prefix(d, err, "SSM parameters %s%s", names[0], n > 1 ? " and others" : "");
-    struct buf endpoint = BUF_INIT(4096);
-    const char *custom = env_value("AWS_ENDPOINT_URL_SSM");
+    char var[AWS_ENDPOINT_VAR_MAX];
+    const char *endpoint = aws_endpoint_env("ssm", var);
     if (!creds.region[0])
         err = diag_set(d, ERR_AUTH,
                        "SSM parameters %s%s: no AWS region (set AWS_REGION or a profile region)",
                        names[0], n > 1 ? " and others" : "");
-    else if (custom)
-        err = buf_puts(&endpoint, custom);
-    else
-        err = ssm_endpoint_for_region(creds.region, &endpoint, d);
-    if (err == ERR_TOOBIG)
-        err = diag_set(d, ERR_INVALID, "AWS_ENDPOINT_URL_SSM is too long");
+    struct aws_endpoint ep;
+    if (!err && endpoint)
+        err = aws_endpoint_parse(endpoint, var, &ep, d); /* a message naming the variable */
     struct ssm_result r = {0};
     if (!err) {
         struct ssm_opts o;
         ssm_opts_default(&o);
-        o.endpoint = buf_cstr(&endpoint);
+        o.endpoint = endpoint;
         o.region = creds.region;
         o.creds = aws_creds_sigv4(&creds);
         err = ssm_get_parameters(&o, names, n, &r, d);
@@ -135,7 +133,6 @@ static int load_from_ssm(unsigned ask, struct diag *d)
         }
     }
     ssm_result_release(&r);
-    buf_release(&endpoint);
     aws_creds_release(&creds);
     return err;
 }

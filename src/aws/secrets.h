@@ -17,8 +17,10 @@
  *                              set) or when AWS_ENDPOINT_URL_SSM names an endpoint
  *
  * so a local run needs no AWS at all.  SSM is reached at AWS_ENDPOINT_URL_SSM, else
- * https://ssm.<region>.amazonaws.com, with the credentials and region of aws/creds.h
- * (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION, AWS_PROFILE).
+ * AWS_ENDPOINT_URL (which alone does not enable SSM: it may be set for S3 only), else
+ * https://ssm.<region>.amazonaws.com (aws/endpoint.h), with the credentials and region of
+ * aws/creds.h (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION,
+ * AWS_PROFILE).
  *
  * What was resolved is kept for the life of the process (a warm Lambda asks SSM once), and
  * every secret value is registered with log_add_secret (ENVIRONMENT is a setting, not a

@@ -34,22 +34,10 @@ static int is_unreserved(unsigned char c)
     return is_alnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
 }
 
-static int hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* A "%XX" escape at s[i]. */
 static int is_escape(const char *s, size_t i, size_t n)
 {
-    return s[i] == '%' && i + 2 < n && hex_value((unsigned char)s[i + 1]) >= 0 &&
-           hex_value((unsigned char)s[i + 2]) >= 0;
+    return s[i] == '%' && crypto_hex_byte(s + i + 1, n - i - 1) >= 0;
 }
 
 static int is_space(char c)
@@ -410,7 +398,7 @@ static int decode_into(struct buf *out, const char *s, size_t n)
     int err = ERR_OK;
     for (size_t i = 0; i < n && err == ERR_OK; i++) {
         if (is_escape(s, i, n)) {
-            int c = hex_value((unsigned char)s[i + 1]) * 16 + hex_value((unsigned char)s[i + 2]);
+            int c = crypto_hex_byte(s + i + 1, n - i - 1);
             err = buf_putc(out, (char)c);
             i += 2;
         } else {

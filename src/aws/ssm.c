@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aws/endpoint.h"
+#include "aws/request.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "codec/json.h"
@@ -339,11 +341,11 @@ void ssm_opts_default(struct ssm_opts *o)
 
 int ssm_endpoint_for_region(const char *region, struct buf *out, struct diag *d)
 {
-    size_t n = region ? strlen(region) : 0;
-    if (n == 0 || n > 64 || strspn(region, "abcdefghijklmnopqrstuvwxyz0123456789-") != n)
-        return diag_set(d, ERR_INVALID, "'%.64s' is not an AWS region", region ? region : "");
-    int err = buf_printf(out, "https://ssm.%s.amazonaws.com", region);
-    return err ? diag_set(d, err, "out of memory") : ERR_OK;
+    struct aws_endpoint ep;
+    int err = aws_endpoint_resolve("ssm", region, NULL, "SSM endpoint", &ep, d);
+    if (!err && buf_printf(out, "%s://%s", ep.scheme, ep.host) != ERR_OK)
+        err = diag_set(d, ERR_NOMEM, "out of memory");
+    return err;
 }
 
 /* One GetParameters call: a batch of names and what became of it. */
@@ -359,46 +361,11 @@ struct call {
 
 struct client {
     const struct ssm_opts *o;
-    char url[2200];
-    char host_header[300];
-    const char *host;
-    char path[2048];
+    struct aws_endpoint ep;
     struct fetch *fetch;
     struct call *calls;
     size_t ncalls;
 };
-
-/* Split "scheme://host[:port][/path]" into the Host header value and the request path. */
-static int parse_endpoint(struct client *c, const char *endpoint, struct diag *d)
-{
-    const char *p = endpoint ? strstr(endpoint, "://") : NULL;
-    if (!p || (strncmp(endpoint, "http://", 7) != 0 && strncmp(endpoint, "https://", 8) != 0))
-        return diag_set(d, ERR_INVALID, "SSM endpoint '%.200s' is not an http(s) URL",
-                        endpoint ? endpoint : "");
-    p += 3;
-    size_t hlen = strcspn(p, "/?#");
-    if (hlen == 0 || hlen > 255 || memchr(p, '@', hlen) || strcspn(p, " \t\r\n") < hlen ||
-        p[hlen] == '?' || p[hlen] == '#')
-        /* Not quoted: user info in a URL may hold a password. */
-        return diag_set(d, ERR_INVALID,
-                        "SSM endpoint has no usable host (expected http(s)://HOST[:PORT][/PATH])");
-    const char *path = p + hlen;
-    size_t plen = strlen(path);
-    if (plen == 0) {
-        path = "/";
-        plen = 1;
-    }
-    if (plen >= sizeof c->path || strcspn(path, " \t\r\n?#") != plen)
-        return diag_set(d, ERR_INVALID, "SSM endpoint '%.200s' has an unusable path", endpoint);
-    memcpy(c->path, path, plen + 1);
-    int n = snprintf(c->url, sizeof c->url, "%.*s%s", (int)(p - endpoint + (ptrdiff_t)hlen),
-                     endpoint, c->path);
-    if (n < 0 || (size_t)n >= sizeof c->url)
-        return diag_set(d, ERR_INVALID, "SSM endpoint is too long");
-    snprintf(c->host_header, sizeof c->host_header, "Host: %.*s", (int)hlen, p);
-    c->host = c->host_header + 6;
-    return ERR_OK;
-}
 
 /* "/a, /b, /c" for messages (cut by the diag's size if long). */
 static void name_list(const struct call *call, char *out, size_t cap)
@@ -492,14 +459,12 @@ static int submit(struct client *c, struct call *call, struct diag *d)
         return err;
     }
     struct sigv4_header sh[] = {
-        {"Host", c->host},
         {"Content-Type", SSM_CONTENT_TYPE},
         {"X-Amz-Target", SSM_TARGET_PREFIX "GetParameters"},
     };
-    struct sigv4_request sr = {
+    struct aws_request ar = {
         .method = "POST",
-        .path = c->path,
-        .query = "",
+        .endpoint = &c->ep,
         .headers = sh,
         .nheaders = sizeof sh / sizeof sh[0],
         .body = body.data,
@@ -511,38 +476,16 @@ static int submit(struct client *c, struct call *call, struct diag *d)
         .time_s = clock_wall_ms() / 1000,
         .rules = SIGV4_DEFAULT,
     };
-    struct sigv4_signed *sig = calloc(1, sizeof *sig);
-    if (!sig) {
-        buf_release(&body);
-        return diag_set(d, ERR_NOMEM, "out of memory");
-    }
-    err = sigv4_sign_headers(&sr, &sp, &c->o->creds, sig, d);
+    struct aws_signed *sig;
+    err = aws_request_sign(&ar, &sp, &c->o->creds, &sig, d);
     if (!err) {
-        const char *headers[6] = {
-            c->host_header,
-            "Content-Type: " SSM_CONTENT_TYPE,
-            "X-Amz-Target: " SSM_TARGET_PREFIX "GetParameters",
-        };
-        size_t nh = 3;
-        const char *added[] = {sig->authorization, sig->amz_date, sig->security_token};
-        for (size_t i = 0; i < sizeof added / sizeof added[0]; i++)
-            if (added[i][0])
-                headers[nh++] = added[i];
-        struct fetch_req fr = {
-            .method = "POST",
-            .url = c->url,
-            .headers = headers,
-            .nheaders = nh,
-            .body = body.data,
-            .body_len = body.len,
-            .accept = accept_answer,
-            .done = on_done,
-            .ctx = call,
-        };
+        struct fetch_req fr = aws_signed_fetch_req(sig);
+        fr.accept = accept_answer;
+        fr.done = on_done;
+        fr.ctx = call;
         err = fetch_submit(c->fetch, &fr, d);
     }
-    explicit_bzero(sig, sizeof *sig);
-    free(sig);
+    aws_signed_free(sig);
     buf_release(&body);
     return err;
 }
@@ -569,7 +512,8 @@ int ssm_get_parameters(const struct ssm_opts *o, const char *const *names, size_
         return err;
     struct client c = {.o = o};
     struct http_client *own = NULL;
-    if ((err = parse_endpoint(&c, o->endpoint, d)) != ERR_OK)
+    err = aws_endpoint_resolve("ssm", o->region, o->endpoint, "SSM endpoint", &c.ep, d);
+    if (err)
         return err;
     if (!o->http && (err = http_client_new(NULL, &own, d)) != ERR_OK)
         return err;

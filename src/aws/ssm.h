@@ -18,7 +18,7 @@
  * and the fuzzer; ssm_get_parameters is the client on top.  Time (the signing time, the
  * backoffs) comes from the clock source, so tests never sleep; nothing reads the environment:
  * the caller passes the endpoint, region and credentials (aws/secrets.h does that for the
- * product's secrets).
+ * product's secrets).  Requests are signed and sent through aws/request.h.
  */
 #ifndef AWS_SSM_H
 #define AWS_SSM_H
@@ -90,8 +90,9 @@ int ssm_error_code(long status, const char *type);
 int ssm_error_retryable(long status, const char *type);
 
 struct ssm_opts {
-    /* "https://ssm.us-east-1.amazonaws.com" or a local stand-in "http://127.0.0.1:4583";
-     * requests go to its path, or "/" when it has none. */
+    /* A local stand-in "http://127.0.0.1:4583" (aws/endpoint.h; callers take it from
+     * aws_endpoint_env("ssm", ...)); requests go to its path, or "/" when it has none.  NULL
+     * or "": https://ssm.<region>.amazonaws.com. */
     const char *endpoint;
     const char *region;
     struct sigv4_creds creds; /* borrowed */

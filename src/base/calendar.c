@@ -119,3 +119,12 @@ int64_t cal_ny_to_utc_ms(int32_t date, int minute_of_day)
     int64_t guess = local + 300 * MS_PER_MIN;
     return local - cal_ny_offset_min(guess) * MS_PER_MIN;
 }
+
+int32_t cal_last_final_day(int64_t utc_ms, int settle_minute)
+{
+    int minute;
+    int32_t today = cal_ny_date(utc_ms, &minute);
+    if (cal_is_trading_day(today) && minute >= settle_minute)
+        return today;
+    return cal_trading_day_at_or_before(today - 1);
+}

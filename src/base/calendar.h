@@ -22,6 +22,16 @@ int32_t cal_trading_day_at_or_after(int32_t date);
 /* Trading days in [from, to] (0 when from > to). */
 int32_t cal_trading_days(int32_t from, int32_t to);
 
+/* New York minute of the day from which a trading day's daily bar is final: 16:20, twenty
+ * minutes after the close, once the closing auction's prints are in the bar.  The collector
+ * stores nothing newer and /stats measures freshness against it. */
+#define CAL_SETTLE_MINUTE (16 * 60 + 20)
+
+/* The last trading day whose daily bar is final at the instant utc_ms: the New York date when
+ * it is a trading day and New York's clock is at or past settle_minute, else the trading day
+ * before it. */
+int32_t cal_last_final_day(int64_t utc_ms, int settle_minute);
+
 /* New York's offset from UTC in minutes (-240 in daylight time, -300 otherwise) at the
  * instant utc_ms (US rules since 2007: second Sunday of March 02:00 local to the first
  * Sunday of November 02:00 local). */

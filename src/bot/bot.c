@@ -17,45 +17,8 @@
 
 #include "base/banned.h"
 
-/* New York minute from which a trading day's bar is final (the collector's default). */
-#define SETTLE_MINUTE (16 * 60 + 20)
 /* Leave room for Telegram's counting of what the splitter cannot see. */
 #define SPLIT_BUDGET 4000
-
-const struct bot_command bot_commands[] = {
-    {"screen", "[N]", "Worst 180-day drawdowns (default 10)", 0},
-    {"drops", "[N]", "Worst one-day drops (default 10)", 0},
-    {"stock", "SYMBOL", "One stock: close, peak, drawdown, rank, 60-day sparkline", 0},
-    {"history", "[N]", "Top candidates of the last N days and how they did since", 0},
-    {"download", "", "Links to the latest screen, the history and a year of bars (CSV)", 0},
-    {"subscribe", "", "Get the top 10 after each daily collection", 0},
-    {"unsubscribe", "", "Stop the daily push", 0},
-    {"portfolio", "", "Positions, returns and where they rank today", 1},
-    {"account", "", "Equity, cash, buying power, day P/L", 1},
-    {"monitor", "", "Sell signal: top 5 positions vs the profit target", 1},
-    {"stats", "", "Last collection: when, how much, errors, data freshness", 1},
-    {"trigger", "", "Start a collection now", 1},
-    {"help", "", "What the bot can do", 0},
-    {"start", "", "Welcome", 0},
-};
-const size_t bot_ncommands = sizeof bot_commands / sizeof bot_commands[0];
-
-int bot_commands_json(struct buf *out)
-{
-    int err = buf_puts(out, "{\"commands\":[");
-    for (size_t i = 0; i < bot_ncommands && !err; i++) {
-        if (strcmp(bot_commands[i].name, "start") == 0)
-            continue; /* Telegram's own button */
-        err = buf_printf(out, "%s{\"command\":\"%s\",\"description\":\"", i ? "," : "",
-                         bot_commands[i].name);
-        if (!err)
-            err = buf_json_escape(out, bot_commands[i].description,
-                                  strlen(bot_commands[i].description));
-        if (!err)
-            err = buf_puts(out, "\"}");
-    }
-    return err ? err : buf_puts(out, "]}");
-}
 
 void bot_reply_init(struct bot_reply *r)
 {
@@ -71,23 +34,9 @@ void bot_reply_release(struct bot_reply *r)
 
 /* ---- helpers ---- */
 
-struct ctx {
-    const struct bot_opts *o;
-    const struct tg_update *u;
-    struct buf *out;
-};
-
 static int64_t now_ms(const struct bot_opts *o)
 {
     return o->now_ms ? o->now_ms : clock_wall_ms();
-}
-
-static const struct bot_command *find_command(const char *name)
-{
-    for (size_t i = 0; i < bot_ncommands; i++)
-        if (strcmp(bot_commands[i].name, name) == 0)
-            return &bot_commands[i];
-    return NULL;
 }
 
 static int chat_allowed(const struct bot_opts *o, int64_t chat)
@@ -119,7 +68,7 @@ static void fmt_pct(char *out, size_t cap, double v)
 }
 
 /* Reading stored results failed: say so to the user, log the detail. */
-static int stored_problem(struct ctx *c, int err, const struct diag *d, const char *what)
+static int stored_problem(struct bot_call *c, int err, const struct diag *d, const char *what)
 {
     if (err == ERR_NOTFOUND)
         return buf_printf(c->out,
@@ -179,7 +128,7 @@ static size_t worst_changes(const struct results_screen *s, const struct screen_
 
 /* The latest screen: the caller's cache when it has one (parsed again only when the file
  * changed), else tmp. */
-static int latest_screen(const struct ctx *c, struct results_latest *tmp,
+static int latest_screen(const struct bot_call *c, struct results_latest *tmp,
                          const struct results_screen **s, struct diag *d)
 {
     struct results_latest *l = c->o->cache ? c->o->cache : tmp;
@@ -188,7 +137,7 @@ static int latest_screen(const struct ctx *c, struct results_latest *tmp,
     return err;
 }
 
-static int table(struct ctx *c, int drops)
+static int table(struct bot_call *c, int drops)
 {
     long n = parse_count(c->u->args, BOT_SCREEN_DEFAULT, BOT_SCREEN_MAX);
     if (n < 0)
@@ -205,7 +154,7 @@ static int table(struct ctx *c, int drops)
     char **hold = NULL;
     size_t nhold = 0;
     /* What the operator holds is theirs to see: only allowed chats get the marks. */
-    if (c->o->hooks.holdings && chat_allowed(c->o, c->u->chat_id) &&
+    if (c->o->hooks.holdings && c->allowed &&
         c->o->hooks.holdings(c->o->hooks.ctx, &hold, &nhold, &d) != ERR_OK) {
         log_warn("bot: holdings unavailable", LF_STR("error", d.text));
         hold = NULL;
@@ -269,7 +218,7 @@ static int valid_symbol(const char *s)
     return 1;
 }
 
-static int stock(struct ctx *c)
+static int cmd_stock(struct bot_call *c)
 {
     char sym[BAR_SYMBOL_MAX + 1];
     size_t n = strlen(c->u->args);
@@ -348,7 +297,7 @@ static double split_growth(const struct splitvec *sv, const char *symbol, int32_
     return f;
 }
 
-static int history(struct ctx *c)
+static int cmd_history(struct bot_call *c)
 {
     long ndays = parse_count(c->u->args, BOT_HISTORY_DEFAULT, BOT_HISTORY_MAX);
     if (ndays < 0)
@@ -438,7 +387,7 @@ out:
 
 /* ---- /download ---- */
 
-static int download(struct ctx *c)
+static int cmd_download(struct bot_call *c)
 {
     static const struct {
         const char *key, *label;
@@ -480,7 +429,7 @@ static int download(struct ctx *c)
 
 /* ---- /stats ---- */
 
-static int stats(struct ctx *c)
+static int cmd_stats(struct bot_call *c)
 {
     struct results_run r;
     struct diag d = {{0}};
@@ -488,11 +437,7 @@ static int stats(struct ctx *c)
     if (err)
         return stored_problem(c, err, &d, "collection record");
     int64_t now = now_ms(c->o);
-    int minute;
-    int32_t today = cal_ny_date(now, &minute);
-    int32_t expected = cal_is_trading_day(today) && minute >= SETTLE_MINUTE
-                           ? today
-                           : cal_trading_day_at_or_before(today - 1);
+    int32_t expected = cal_last_final_day(now, CAL_SETTLE_MINUTE);
     char fin[32], data[DATE_STRLEN + 1];
     int64_t s = r.finished_ms / 1000;
     int32_t fday = (int32_t)(s / 86400);
@@ -547,17 +492,17 @@ static int stats(struct ctx *c)
 
 /* ---- the rest ---- */
 
-static int help(struct ctx *c, int welcome)
+static int help(struct bot_call *c, int welcome)
 {
     int e = welcome ? buf_puts(c->out,
                                "<b>screener</b> ranks the Russell 1000 by how far each stock has "
                                "fallen, every trading day after the close.\n\n")
                     : 0;
     e = e ? e : buf_puts(c->out, "<b>Commands</b>\n");
-    int allowed = chat_allowed(c->o, c->u->chat_id);
     for (size_t i = 0; i < bot_ncommands && !e; i++) {
         const struct bot_command *k = &bot_commands[i];
-        if (strcmp(k->name, "start") == 0 || (k->privileged && !allowed))
+        /* Privileged commands are offered to allowed chats only. */
+        if (k->unlisted || (k->access == BOT_PRIVILEGED && !c->allowed))
             continue;
         e = buf_printf(c->out, "/%s%s%s — ", k->name, k->args[0] ? " " : "", k->args);
         e = e ? e : fmt_html(c->out, k->description);
@@ -566,7 +511,7 @@ static int help(struct ctx *c, int welcome)
     return e;
 }
 
-static int subscribe(struct ctx *c, int on)
+static int subscribe(struct bot_call *c, int on)
 {
     int changed;
     struct diag d = {{0}};
@@ -584,35 +529,142 @@ static int subscribe(struct ctx *c, int on)
                     changed ? "Unsubscribed: no more daily push." : "You were not subscribed.");
 }
 
-static int hook_answer(struct ctx *c, const char *command)
+/* A hook failed: the answer says so, the log has the detail. */
+static int hook_failed(struct bot_call *c, const struct diag *d)
 {
-    const struct bot_hooks *h = &c->o->hooks;
-    struct diag d = {{0}};
-    int err;
-    if (strcmp(command, "trigger") == 0) {
-        if (!h->trigger)
-            return buf_puts(c->out, "This deployment cannot start a collection from the bot.");
-        err = h->trigger(h->ctx, c->u->chat_id, c->out, &d);
-    } else {
-        if (!h->portfolio)
-            return buf_puts(c->out, "Portfolio tracking is not set up on this deployment "
-                                    "(it needs the Alpaca trading API keys).");
-        err = h->portfolio(h->ctx, command, c->out, &d);
-    }
-    if (err) {
-        log_error("bot: command failed", LF_STR("command", command), LF_STR("error", d.text));
-        buf_reset(c->out);
-        return buf_printf(c->out, "Sorry, /%s failed: ", command) || fmt_html(c->out, d.text);
-    }
-    return 0;
+    log_error("bot: command failed", LF_STR("command", c->cmd->name), LF_STR("error", d->text));
+    buf_reset(c->out);
+    return buf_printf(c->out, "Sorry, /%s failed: ", c->cmd->name) || fmt_html(c->out, d->text);
 }
 
-static int answer(struct ctx *c, struct bot_reply *r)
+static int cmd_trigger(struct bot_call *c)
+{
+    const struct bot_hooks *h = &c->o->hooks;
+    if (!h->trigger)
+        return buf_puts(c->out, "This deployment cannot start a collection from the bot.");
+    struct diag d = {{0}};
+    return h->trigger(h->ctx, c->u->chat_id, c->out, &d) ? hook_failed(c, &d) : 0;
+}
+
+/* /portfolio, /account, /monitor: the caller's hook answers, by the command's name. */
+static int cmd_account(struct bot_call *c)
+{
+    const struct bot_hooks *h = &c->o->hooks;
+    if (!h->portfolio)
+        return buf_puts(c->out, "Portfolio tracking is not set up on this deployment "
+                                "(it needs the Alpaca trading API keys).");
+    struct diag d = {{0}};
+    return h->portfolio(h->ctx, c->cmd->name, c->out, &d) ? hook_failed(c, &d) : 0;
+}
+
+static int cmd_start(struct bot_call *c)
+{
+    return help(c, 1);
+}
+
+static int cmd_help(struct bot_call *c)
+{
+    return help(c, 0);
+}
+
+static int cmd_screen(struct bot_call *c)
+{
+    return table(c, 0);
+}
+
+static int cmd_drops(struct bot_call *c)
+{
+    return table(c, 1);
+}
+
+static int cmd_subscribe(struct bot_call *c)
+{
+    return subscribe(c, 1);
+}
+
+static int cmd_unsubscribe(struct bot_call *c)
+{
+    return subscribe(c, 0);
+}
+
+/* ---- the command table ---- */
+
+/* In the order /help lists them. */
+const struct bot_command bot_commands[] = {
+    {"screen", "[N]", "Worst 180-day drawdowns (default 10)", BOT_PUBLIC, 0, cmd_screen},
+    {"drops", "[N]", "Worst one-day drops (default 10)", BOT_PUBLIC, 0, cmd_drops},
+    {"stock", "SYMBOL", "One stock: close, peak, drawdown, rank, 60-day sparkline", BOT_PUBLIC, 0,
+     cmd_stock},
+    {"history", "[N]", "Top candidates of the last N days and how they did since", BOT_PUBLIC, 0,
+     cmd_history},
+    {"download", "", "Links to the latest screen, the history and a year of bars (CSV)", BOT_PUBLIC,
+     0, cmd_download},
+    {"subscribe", "", "Get the top 10 after each daily collection", BOT_PUBLIC, 0, cmd_subscribe},
+    {"unsubscribe", "", "Stop the daily push", BOT_PUBLIC, 0, cmd_unsubscribe},
+    {"portfolio", "", "Positions, returns and where they rank today", BOT_PRIVILEGED, 0,
+     cmd_account},
+    {"account", "", "Equity, cash, buying power, day P/L", BOT_PRIVILEGED, 0, cmd_account},
+    {"monitor", "", "Sell signal: top 5 positions vs the profit target", BOT_PRIVILEGED, 0,
+     cmd_account},
+    {"stats", "", "Last collection: when, how much, errors, data freshness", BOT_PRIVILEGED, 0,
+     cmd_stats},
+    {"trigger", "", "Start a collection now", BOT_PRIVILEGED, 0, cmd_trigger},
+    {"help", "", "What the bot can do", BOT_OPEN, 0, cmd_help},
+    {"start", "", "Welcome", BOT_OPEN, 1, cmd_start},
+};
+const size_t bot_ncommands = sizeof bot_commands / sizeof bot_commands[0];
+
+const struct bot_command *bot_command_find(const char *name)
+{
+    for (size_t i = 0; i < bot_ncommands; i++)
+        if (strcmp(bot_commands[i].name, name) == 0)
+            return &bot_commands[i];
+    return NULL;
+}
+
+int bot_command_permitted(const struct bot_command *k, const struct bot_opts *o, int allowed)
+{
+    switch (k->access) {
+    case BOT_OPEN:
+        return 1;
+    case BOT_PUBLIC:
+        return allowed || !o->restricted;
+    case BOT_PRIVILEGED:
+    default:
+        return allowed;
+    }
+}
+
+size_t bot_commands_listed(void)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < bot_ncommands; i++)
+        n += !bot_commands[i].unlisted;
+    return n;
+}
+
+int bot_commands_json(struct buf *out)
+{
+    int err = buf_puts(out, "{\"commands\":[");
+    const char *sep = "";
+    for (size_t i = 0; i < bot_ncommands && !err; i++) {
+        const struct bot_command *k = &bot_commands[i];
+        if (k->unlisted)
+            continue;
+        err = buf_printf(out, "%s{\"command\":\"%s\",\"description\":\"", sep, k->name);
+        if (!err)
+            err = buf_json_escape(out, k->description, strlen(k->description));
+        if (!err)
+            err = buf_puts(out, "\"}");
+        sep = ",";
+    }
+    return err ? err : buf_puts(out, "]}");
+}
+
+static int answer(struct bot_call *c, struct bot_reply *r)
 {
     const struct tg_update *u = c->u;
-    const struct bot_opts *o = c->o;
-    const struct bot_command *k = u->command[0] ? find_command(u->command) : NULL;
-    int allowed = chat_allowed(o, u->chat_id);
+    const struct bot_command *k = u->command[0] ? bot_command_find(u->command) : NULL;
     if (!u->is_command) {
         r->action = "text";
         if (strcmp(u->chat_type, "private") != 0 || !u->has_text)
@@ -629,8 +681,8 @@ static int answer(struct ctx *c, struct bot_reply *r)
         return e ? e : buf_puts(c->out, ". Send /help to see what I can do.");
     }
     r->action = k->name;
-    int open = strcmp(k->name, "start") == 0 || strcmp(k->name, "help") == 0;
-    if ((k->privileged || (o->restricted && !open)) && !allowed) {
+    c->cmd = k;
+    if (!bot_command_permitted(k, c->o, c->allowed)) {
         r->action = "refused";
         log_warn("bot: command refused for a chat not on the allow list",
                  LF_STR("command", k->name), LF_INT("chat_id", u->chat_id));
@@ -639,22 +691,7 @@ static int answer(struct ctx *c, struct bot_reply *r)
                           "TELEGRAM_ALLOWED_CHATS.",
                           k->name, (long long)u->chat_id);
     }
-    const char *n = k->name;
-    if (strcmp(n, "start") == 0 || strcmp(n, "help") == 0)
-        return help(c, n[0] == 's');
-    if (strcmp(n, "screen") == 0 || strcmp(n, "drops") == 0)
-        return table(c, n[0] == 'd');
-    if (strcmp(n, "stock") == 0)
-        return stock(c);
-    if (strcmp(n, "history") == 0)
-        return history(c);
-    if (strcmp(n, "download") == 0)
-        return download(c);
-    if (strcmp(n, "stats") == 0)
-        return stats(c);
-    if (strcmp(n, "subscribe") == 0 || strcmp(n, "unsubscribe") == 0)
-        return subscribe(c, n[0] == 's');
-    return hook_answer(c, n);
+    return k->run(c);
 }
 
 int bot_handle(const struct bot_opts *o, const struct tg_update *u, struct bot_reply *r,
@@ -671,7 +708,7 @@ int bot_handle(const struct bot_opts *o, const struct tg_update *u, struct bot_r
         return ERR_OK;
     }
     struct buf text = BUF_INIT(TG_BUF_MAX);
-    struct ctx c = {.o = o, .u = u, .out = &text};
+    struct bot_call c = {.o = o, .u = u, .allowed = chat_allowed(o, u->chat_id), .out = &text};
     int err = answer(&c, r) ? diag_set(d, ERR_NOMEM, "out of memory") : ERR_OK;
     if (!err && text.len && fmt_split(text.data, text.len, SPLIT_BUDGET, &r->texts))
         err = diag_set(d, ERR_NOMEM, "out of memory");
@@ -684,7 +721,7 @@ int bot_push_text(struct objstore *os, struct buf *out, int32_t *date, struct di
     struct tg_update u = {.kind = TG_UPDATE_MESSAGE, .is_command = 1};
     memcpy(u.command, "screen", sizeof "screen");
     struct bot_opts o = {.os = os};
-    struct ctx c = {.o = &o, .u = &u, .out = out};
+    struct bot_call c = {.o = &o, .u = &u, .cmd = bot_command_find("screen"), .out = out};
     struct results_latest l = {0};
     int err = results_read_latest(os, &l, d);
     *date = l.screen.date;

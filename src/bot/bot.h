@@ -7,9 +7,12 @@
  * collection, read the brokerage account) comes in as hooks.
  *
  * Commands (docs/bot.md#commands): /start /help /screen [N] /drops [N] /stock SYMBOL /download
- * /history [N] /stats /trigger /subscribe /unsubscribe /portfolio /account /monitor.
- * Privileged commands (/trigger /portfolio /account /monitor /stats) answer only chats on the
- * allow list; with `restricted` set, every command does.
+ * /history [N] /stats /trigger /subscribe /unsubscribe /portfolio /account /monitor.  They are
+ * one table (bot_commands): name, arguments, help text, who may use it, and the handler; /help
+ * and the list registered with setMyCommands are generated from it.  Privileged commands
+ * (/trigger /portfolio /account /monitor /stats) answer only chats on the allow list; with
+ * `restricted` set, every command does but /start and /help.  A new command is a handler and
+ * one row.
  */
 #ifndef BOT_BOT_H
 #define BOT_BOT_H
@@ -28,20 +31,6 @@
 #define BOT_HISTORY_DEFAULT 5
 #define BOT_HISTORY_MAX     30
 #define BOT_LINK_EXPIRES_S  3600
-
-/* A command the bot knows, for /help and setMyCommands. */
-struct bot_command {
-    const char *name; /* without '/' */
-    const char *args; /* "[N]", "SYMBOL", "" */
-    const char *description;
-    int privileged;
-};
-
-extern const struct bot_command bot_commands[];
-extern const size_t bot_ncommands;
-
-/* The setMyCommands parameters for the command list. */
-int bot_commands_json(struct buf *out);
 
 /* What the caller does for the bot.  A NULL hook makes its command say that this deployment
  * does not offer it. */
@@ -78,6 +67,54 @@ struct bot_reply {
     struct strvec texts; /* HTML */
     const char *action;  /* for the log: "screen", "ignored: edited_message", ... */
 };
+
+/* Who may use a command. */
+enum bot_access {
+    BOT_PUBLIC,     /* any chat; with `restricted`, allowed chats only */
+    BOT_OPEN,       /* any chat, even with `restricted` (/start, /help) */
+    BOT_PRIVILEGED, /* chats on the allow list only (TELEGRAM_ALLOWED_CHATS) */
+};
+
+struct bot_command;
+
+/* One command being answered. */
+struct bot_call {
+    const struct bot_opts *o;
+    const struct tg_update *u;     /* u->args: what followed the command */
+    const struct bot_command *cmd; /* the row of the table */
+    int allowed;                   /* the chat is on the allow list */
+    struct buf *out;               /* the answer (HTML), split for Telegram afterwards */
+};
+
+/* A command's handler: append the answer to c->out.  Non-zero only when appending failed
+ * (out of memory); problems with stored data or a hook become words in the answer and a log
+ * line.  Access was checked before it is called. */
+typedef int (*bot_command_fn)(struct bot_call *c);
+
+/* A row of the command table. */
+struct bot_command {
+    const char *name;        /* without '/' */
+    const char *args;        /* "[N]", "SYMBOL", "" */
+    const char *description; /* /help's and setMyCommands' text */
+    enum bot_access access;
+    int unlisted; /* left out of /help and setMyCommands (/start: Telegram's button) */
+    bot_command_fn run;
+};
+
+extern const struct bot_command bot_commands[];
+extern const size_t bot_ncommands;
+
+/* The command called name (without '/'), or NULL. */
+const struct bot_command *bot_command_find(const char *name);
+
+/* Whether the chat may use k (allowed: it is on the allow list). */
+int bot_command_permitted(const struct bot_command *k, const struct bot_opts *o, int allowed);
+
+/* The number of listed commands, as setMyCommands registers them. */
+size_t bot_commands_listed(void);
+
+/* The setMyCommands parameters for the listed commands. */
+int bot_commands_json(struct buf *out);
 
 void bot_reply_init(struct bot_reply *r);
 void bot_reply_release(struct bot_reply *r);

@@ -1,6 +1,9 @@
 #include "codec/crypto.h"
 
 #include <openssl/evp.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
 #include <openssl/hmac.h>
 
 #include "base/banned.h"
@@ -26,6 +29,39 @@ void crypto_hex(const uint8_t *bytes, size_t n, char *out)
         out[2 * i + 1] = hex[bytes[i] & 15];
     }
     out[2 * n] = '\0';
+}
+
+int crypto_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int crypto_hex_byte(const char *s, size_t n)
+{
+    int hi = n >= 2 ? crypto_hex_digit(s[0]) : -1;
+    int lo = hi >= 0 ? crypto_hex_digit(s[1]) : -1;
+    return lo >= 0 ? hi * 16 + lo : -1;
+}
+
+int crypto_secret_equal(const void *given, size_t given_len, const void *want, size_t want_len)
+{
+    if (!given || !want)
+        return 0;
+    uint8_t a[SHA256_LEN], b[SHA256_LEN];
+    crypto_sha256(given, given_len, a);
+    crypto_sha256(want, want_len, b);
+    return CRYPTO_memcmp(a, b, SHA256_LEN) == 0;
+}
+
+int crypto_secret_streq(const char *given, const char *want)
+{
+    return given && want && crypto_secret_equal(given, strlen(given), want, strlen(want));
 }
 
 int crypto_base64_decode(const char *in, size_t len, uint8_t *out, size_t *out_len)

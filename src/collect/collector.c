@@ -10,6 +10,7 @@
 #include "base/clock.h"
 #include "base/date.h"
 #include "base/log.h"
+#include "codec/alpaca_auth.h"
 #include "collect/alpaca.h"
 
 #include "base/banned.h"
@@ -81,7 +82,7 @@ void collect_opts_default(struct collect_opts *o)
     o->data_url = ALPACA_DEFAULT_DATA_URL;
     o->feed = "sip";
     o->start = o->end = INT32_MIN;
-    o->settle_minute = 16 * 60 + 20;
+    o->settle_minute = CAL_SETTLE_MINUTE;
     o->history_days = 365;
     o->scan_back_days = 10;
     o->max_url = 6000;
@@ -127,16 +128,6 @@ static void set_critical(struct run *r, int err, const char *fmt, ...)
 }
 
 /* ---- planning ---- */
-
-/* The last trading day whose daily bar is final at now_ms. */
-static int32_t last_final_day(int64_t now_ms, int settle_minute)
-{
-    int minute;
-    int32_t today = cal_ny_date(now_ms, &minute);
-    if (cal_is_trading_day(today) && minute >= settle_minute)
-        return today;
-    return cal_trading_day_at_or_before(today - 1);
-}
 
 static struct batch *add_batch(struct run *r, size_t first, size_t n)
 {
@@ -878,26 +869,26 @@ int collect_run(struct barstore *bs, const char *const *symbols, size_t n,
     buf_init(&r.url, (size_t)1 << 20);
     splitvec_init(&r.splits);
     r.now_ms = o->now_ms ? o->now_ms : clock_wall_ms();
-    int32_t final_day = last_final_day(r.now_ms, o->settle_minute);
+    int32_t final_day = cal_last_final_day(r.now_ms, o->settle_minute);
     st->end = o->end != INT32_MIN && o->end < final_day ? o->end : final_day;
-    if (!o->key_id || !*o->key_id || !o->secret_key || !*o->secret_key)
-        return diag_set(d, ERR_AUTH,
-                        "no Alpaca credentials: set APCA_API_KEY_ID and APCA_API_SECRET_KEY");
+    struct alpaca_auth auth;
+    int err = alpaca_auth_init(&auth, o->key_id, o->secret_key, d);
+    if (err)
+        return err;
     if (o->start != INT32_MIN && o->start > st->end) {
         char s[DATE_STRLEN + 1], e[DATE_STRLEN + 1];
         date_format(o->start, s);
         date_format(st->end, e);
+        alpaca_auth_release(&auth);
         return diag_set(d, ERR_USAGE, "start %s is after the last final trading day %s", s, e);
     }
     log_add_secret(o->secret_key);
-    char h_key[300], h_secret[300];
-    snprintf(h_key, sizeof h_key, "APCA-API-KEY-ID: %s", o->key_id);
-    snprintf(h_secret, sizeof h_secret, "APCA-API-SECRET-KEY: %s", o->secret_key);
-    const char *headers[] = {h_key, h_secret, "Accept: application/json"};
+    const char *headers[] = {auth.lines[0], auth.lines[1], "Accept: application/json"};
     struct fetch_opts fo = o->fetch;
     fo.headers = headers;
     fo.nheaders = 3;
-    int err = fetch_new(o->http, &fo, &r.fetch, d);
+    err = fetch_new(o->http, &fo, &r.fetch, d);
+    alpaca_auth_release(&auth); /* the fetcher has its own copy */
     if (!err)
         err = plan(&r, symbols, n, d);
     if (!err && !o->skip_actions && plan_actions(&r, symbols, n))

@@ -1,50 +1,13 @@
 #include "collect/csvimport.h"
 #include "base/date.h"
+#include "base/file.h"
 #include "base/log.h"
 #include "codec/barcsv.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "base/banned.h"
-
-int csvimport_read_file(const char *path, struct buf *out, struct diag *d)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return diag_set(d, errno == ENOENT ? ERR_NOTFOUND : ERR_IO, "cannot open '%s': %s", path,
-                        strerror(errno));
-    struct stat st;
-    int err = ERR_OK;
-    if (fstat(fd, &st) != 0) {
-        err = diag_set(d, ERR_IO, "cannot stat '%s': %s", path, strerror(errno));
-    } else if (S_ISDIR(st.st_mode)) {
-        err = diag_set(d, ERR_USAGE, "'%s' is a directory, expected a CSV file", path);
-    } else if (S_ISREG(st.st_mode) && (size_t)st.st_size > out->max) {
-        err = diag_set(d, ERR_TOOBIG, "'%s' is %lld bytes, over the limit of %zu", path,
-                       (long long)st.st_size, out->max);
-    } else if (S_ISREG(st.st_mode)) {
-        err = buf_reserve(out, (size_t)st.st_size);
-    }
-    char chunk[65536];
-    while (!err) {
-        ssize_t n = read(fd, chunk, sizeof chunk);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            err = diag_set(d, ERR_IO, "cannot read '%s': %s", path, strerror(errno));
-        else if (n == 0)
-            break;
-        else if ((err = buf_append(out, chunk, (size_t)n)))
-            diag_set(d, err, "'%s' is over the limit of %zu bytes", path, out->max);
-    }
-    close(fd);
-    return err;
-}
 
 struct conflict_ctx {
     const char *path;
@@ -72,7 +35,7 @@ int csvimport_file(struct barstore *bs, const char *path, const struct csvimport
     struct barvec bars;
     size_t *lines = NULL, lines_cap = 0;
     barvec_init(&bars);
-    int err = csvimport_read_file(path, &data, d);
+    int err = file_read(path, &data, d);
     struct barcsv_reader r;
     if (!err)
         err = barcsv_reader_init(&r, path, data.data ? data.data : (char *)"", data.len, d);
@@ -142,7 +105,7 @@ int csvimport_splits(struct barstore *bs, const char *path, size_t *added, struc
     struct buf data = BUF_INIT((size_t)64 << 20);
     struct splitvec sv;
     splitvec_init(&sv);
-    int err = csvimport_read_file(path, &data, d);
+    int err = file_read(path, &data, d);
     if (!err)
         err = splitcsv_parse(path, data.data ? data.data : (char *)"", data.len, &sv, d);
     if (!err)

@@ -38,7 +38,4 @@ int csvimport_file(struct barstore *bs, const char *path, const struct csvimport
 /* Import a split CSV (symbol,ex_date,new_rate,old_rate); *added counts new facts. */
 int csvimport_splits(struct barstore *bs, const char *path, size_t *added, struct diag *d);
 
-/* Read a whole local file into out (out's cap applies). */
-int csvimport_read_file(const char *path, struct buf *out, struct diag *d);
-
 #endif

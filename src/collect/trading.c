@@ -10,6 +10,7 @@
 #include "base/calendar.h"
 #include "base/clock.h"
 #include "base/log.h"
+#include "codec/alpaca_auth.h"
 #include "codec/json.h"
 #include "codec/num.h"
 
@@ -567,11 +568,13 @@ static void call_done(void *ctx, int err, struct http_response *resp, const stru
 int trading_fetch(const struct trading_opts *o, unsigned need, unsigned want,
                   struct trading_data *out, struct diag *d)
 {
-    if (!o->key_id || !*o->key_id || !o->secret_key || !*o->secret_key)
-        return diag_set(d, ERR_AUTH,
-                        "no Alpaca credentials: set APCA_API_KEY_ID and APCA_API_SECRET_KEY");
+    struct alpaca_auth auth;
+    int err = alpaca_auth_init(&auth, o->key_id, o->secret_key, d);
+    if (err)
+        return err;
     const char *base = o->base_url && *o->base_url ? o->base_url : TRADING_DEFAULT_URL;
     if (strncmp(base, "https://", 8) != 0 && strncmp(base, "http://", 7) != 0) {
+        alpaca_auth_release(&auth);
         char q[80];
         diag_quote(q, sizeof q, base, strlen(base), 60);
         return diag_set(d, ERR_AUTH,
@@ -582,15 +585,13 @@ int trading_fetch(const struct trading_opts *o, unsigned need, unsigned want,
     while (bl && base[bl - 1] == '/')
         bl--;
     log_add_secret(o->secret_key);
-    char h_key[300], h_secret[300];
-    snprintf(h_key, sizeof h_key, "APCA-API-KEY-ID: %s", o->key_id);
-    snprintf(h_secret, sizeof h_secret, "APCA-API-SECRET-KEY: %s", o->secret_key);
-    const char *headers[] = {h_key, h_secret, "Accept: application/json"};
+    const char *headers[] = {auth.lines[0], auth.lines[1], "Accept: application/json"};
     struct fetch_opts fo = o->fetch;
     fo.headers = headers;
     fo.nheaders = 3;
     struct fetch *f;
-    int err = fetch_new(o->http, &fo, &f, d);
+    err = fetch_new(o->http, &fo, &f, d);
+    alpaca_auth_release(&auth); /* the fetcher has its own copy */
     if (err)
         return err;
 

@@ -9,6 +9,7 @@
 #include "net/httpd.h"
 
 #include "base/log.h"
+#include "codec/crypto.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -60,17 +61,6 @@ const char *httpd_request_header(const struct httpd_request *r, const char *name
     return NULL;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decode s[0..n) into out (capacity cap, NUL-terminated). */
 static int pct_decode(const char *s, size_t n, char *out, size_t cap)
 {
@@ -80,12 +70,10 @@ static int pct_decode(const char *s, size_t n, char *out, size_t cap)
         if (c == '+') {
             c = ' ';
         } else if (c == '%') {
-            if (n - i < 3)
+            int v = crypto_hex_byte(s + i + 1, n - i - 1);
+            if (v < 0)
                 return ERR_PARSE;
-            int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
-            if (hi < 0 || lo < 0)
-                return ERR_PARSE;
-            c = (char)(hi * 16 + lo);
+            c = (char)v;
             i += 2;
         }
         if (len + 1 >= cap)

@@ -11,6 +11,8 @@
 #include "base/clock.h"
 #include "base/date.h"
 #include "base/log.h"
+#include "codec/alpaca_auth.h"
+#include "codec/crypto.h"
 #include "codec/json.h"
 #include "codec/num.h"
 #include "sim/market.h"
@@ -2431,17 +2433,6 @@ static void serve_control(struct alpaca_sim *s, const struct httpd_request *req,
 
 /* ---- dispatch ---- */
 
-static int secret_equal(const char *given, const char *want)
-{
-    if (!given)
-        return 0;
-    size_t a = strlen(given), b = strlen(want);
-    unsigned char diff = a != b;
-    for (size_t i = 0; i < a && i < b; i++)
-        diff |= (unsigned char)(given[i] ^ want[i]);
-    return diff == 0;
-}
-
 static enum alpaca_sim_endpoint route(const char *path)
 {
     if (strcmp(path, "/v2/stocks/bars") == 0)
@@ -2523,8 +2514,9 @@ void alpaca_sim_handle(void *ctx, const struct httpd_request *req, struct httpd_
         reply_error(r, 405, 0, "method not allowed");
     } else if (ep == ALPACA_SIM_EP_HOLDINGS) {
         serve_holdings(s, r);
-    } else if (!secret_equal(httpd_request_header(req, "APCA-API-KEY-ID"), s->key_id) ||
-               !secret_equal(httpd_request_header(req, "APCA-API-SECRET-KEY"), s->secret)) {
+    } else if (!crypto_secret_streq(httpd_request_header(req, ALPACA_KEY_ID_HEADER), s->key_id) ||
+               !crypto_secret_streq(httpd_request_header(req, ALPACA_SECRET_KEY_HEADER),
+                                    s->secret)) {
         if (s->o.auth_status == 401)
             reply_error(r, 401, 40110000, "request is not authorized");
         else

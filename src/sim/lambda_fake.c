@@ -10,9 +10,9 @@
 #include <time.h>
 
 #include "base/clock.h"
+#include "base/file.h"
 #include "base/log.h"
 #include "base/strvec.h"
-#include "collect/csvimport.h"
 #include "net/httpd.h"
 #include "sim/sigcheck.h"
 
@@ -132,7 +132,7 @@ static int queue_dir(struct lambda_fake *f, const char *dir, struct diag *d)
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, names.v[i]);
         buf_reset(&data);
-        err = csvimport_read_file(path, &data, d);
+        err = file_read(path, &data, d);
         if (!err)
             err = queue_event(f, buf_cstr(&data), data.len);
     }

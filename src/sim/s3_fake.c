@@ -137,14 +137,6 @@ static int64_t now_s(struct s3_fake *f)
     return clock_wall_ms() / 1000 + adv;
 }
 
-static int hexval(char c)
-{
-    return c >= '0' && c <= '9'   ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-}
-
 /* Percent-decode a path (no '+' rule) into out; ERR_PARSE for a bad escape or a NUL. */
 static int path_decode(const char *s, size_t n, char *out, size_t cap)
 {
@@ -152,10 +144,10 @@ static int path_decode(const char *s, size_t n, char *out, size_t cap)
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
         if (c == '%') {
-            int hi = n - i >= 3 ? hexval(s[i + 1]) : -1, lo = hi >= 0 ? hexval(s[i + 2]) : -1;
-            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+            int v = crypto_hex_byte(s + i + 1, n - i - 1);
+            if (v <= 0) /* not an escape, or a NUL */
                 return ERR_PARSE;
-            c = (char)(hi * 16 + lo);
+            c = (char)v;
             i += 2;
         }
         if (o + 1 >= cap)
@@ -164,15 +156,6 @@ static int path_decode(const char *s, size_t n, char *out, size_t cap)
     }
     out[o] = '\0';
     return ERR_OK;
-}
-
-static int secret_equal(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    unsigned char diff = la != lb;
-    for (size_t i = 0; i < la && i < lb; i++)
-        diff |= (unsigned char)(a[i] ^ b[i]);
-    return diff == 0;
 }
 
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -442,7 +425,7 @@ static int check_signature(struct s3_fake *f, struct rq *q, const struct credent
     if (!err)
         sigv4_signature(key, sts.data, sts.len, sig);
     explicit_bzero(key, sizeof key);
-    int ok = !err && secret_equal(sig, provided);
+    int ok = !err && crypto_secret_streq(sig, provided);
     if (!ok) {
         struct extra e[4] = {{"AWSAccessKeyId", c->akid},
                              {"StringToSign", buf_cstr(&sts)},
@@ -465,7 +448,7 @@ static int check_scope(struct s3_fake *f, struct rq *q, const struct credential 
                        int query_form)
 {
     char msg[256];
-    if (!secret_equal(c->akid, f->akid)) {
+    if (!crypto_secret_streq(c->akid, f->akid)) {
         reply_error(q, 403, "InvalidAccessKeyId",
                     "The AWS Access Key Id you provided does not exist in our records.", NULL, 0);
         return 0;
@@ -503,7 +486,7 @@ static int check_scope(struct s3_fake *f, struct rq *q, const struct credential 
 
 static int check_token(struct s3_fake *f, struct rq *q, const char *token)
 {
-    if ((f->token && (!token || !secret_equal(token, f->token))) || (!f->token && token)) {
+    if ((f->token && (!token || !crypto_secret_streq(token, f->token))) || (!f->token && token)) {
         reply_error(q, 403, "InvalidToken", "The provided token is malformed or otherwise invalid.",
                     NULL, 0);
         return 0;

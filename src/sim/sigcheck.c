@@ -9,6 +9,7 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/date.h"
+#include "codec/crypto.h"
 
 #include "base/banned.h"
 
@@ -70,17 +71,6 @@ static int auth_param(const char *params, const char *key, char *out, size_t cap
     return -1;
 }
 
-static int secret_equal(const char *given, const char *want)
-{
-    if (!given)
-        return 0;
-    size_t a = strlen(given), b = strlen(want);
-    unsigned char diff = a != b;
-    for (size_t i = 0; i < a && i < b; i++)
-        diff |= (unsigned char)(given[i] ^ want[i]);
-    return diff == 0;
-}
-
 #define MAX_SIGNED 32
 
 int sigcheck_verify(const struct httpd_request *req, const struct sigcheck_keys *k,
@@ -117,11 +107,11 @@ int sigcheck_verify(const struct httpd_request *req, const struct sigcheck_keys 
                           "Credential has too many parts");
         }
     }
-    if (!secret_equal(part[0], k->key_id))
+    if (!crypto_secret_streq(part[0], k->key_id))
         return refuse(why, 400, "UnrecognizedClientException",
                       "The security token included in the request is invalid.");
     const char *token = httpd_request_header(req, "X-Amz-Security-Token");
-    if ((k->token && !secret_equal(token, k->token)) || (!k->token && token))
+    if ((k->token && !crypto_secret_streq(token, k->token)) || (!k->token && token))
         return refuse(why, 400, "UnrecognizedClientException",
                       "The security token included in the request is invalid.");
     if (strcmp(part[3], k->service) != 0) {
@@ -202,7 +192,7 @@ int sigcheck_verify(const struct httpd_request *req, const struct sigcheck_keys 
         char want[65];
         sigv4_signing_key(k->secret, part[1], part[2], part[3], key);
         sigv4_signature(key, sts.data, sts.len, want);
-        match = secret_equal(sig, want);
+        match = crypto_secret_streq(sig, want);
     }
     buf_release(&creq);
     buf_release(&sts);

@@ -18,6 +18,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/strvec.h"
+#include "codec/crypto.h"
 #include "codec/json.h"
 
 #include "base/banned.h"
@@ -208,17 +209,6 @@ static int is_alpha(char c)
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-static int hexval(char c)
-{
-    if (is_digit(c))
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* A decimal int64: an optional '-', then digits only. */
 static int parse_int64(const char *s, int64_t *out)
 {
@@ -267,8 +257,8 @@ static int html_entity(const char *s, size_t n, size_t pos, uint32_t *code, size
     if (p < n && s[p] == '#') {
         p++;
         if (p < n && s[p] == 'x') {
-            for (p++; p < n && hexval(s[p]) >= 0 && p - pos < 12; p++)
-                v = v * 16 + (uint64_t)hexval(s[p]);
+            for (p++; p < n && crypto_hex_digit(s[p]) >= 0 && p - pos < 12; p++)
+                v = v * 16 + (uint64_t)crypto_hex_digit(s[p]);
         } else {
             for (; p < n && is_digit(s[p]) && p - pos < 12; p++)
                 v = v * 10 + (uint64_t)(s[p] - '0');
@@ -704,11 +694,12 @@ static int form_decode(const char *s, size_t n, char **out, size_t *len)
         if (c == '+') {
             c = ' ';
         } else if (c == '%') {
-            if (n - i < 3 || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0) {
+            int v = crypto_hex_byte(s + i + 1, n - i - 1);
+            if (v < 0) {
                 free(d);
                 return ERR_PARSE;
             }
-            c = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+            c = (char)v;
             i += 2;
         }
         d[k++] = c;
@@ -1785,17 +1776,6 @@ static void reply_ok(struct httpd_response *r, const struct out *res, const char
     buf_putc(&r->body, '}');
 }
 
-/* The token in the path (not percent-decoded: Telegram's tokens need no escaping), compared
- * in constant time. */
-static int token_ok(const struct tg_fake *f, const char *s, size_t n)
-{
-    size_t want = strlen(f->token);
-    unsigned diff = n != want;
-    for (size_t i = 0; i < want; i++)
-        diff |= (unsigned)(unsigned char)f->token[i] ^ (unsigned)(i < n ? (unsigned char)s[i] : 0);
-    return diff == 0;
-}
-
 static void serve_api(struct tg_fake *f, const struct httpd_request *req, struct httpd_response *r)
 {
     int64_t t_ms = clock_mono_ms() - f->start_ms;
@@ -1816,7 +1796,8 @@ static void serve_api(struct tg_fake *f, const struct httpd_request *req, struct
     const char *desc = NULL;
     pthread_mutex_lock(&f->mu);
     struct fault fault;
-    if (!token_ok(f, token, token_len)) {
+    /* The token in the path (not percent-decoded: Telegram's tokens need no escaping). */
+    if (!crypto_secret_equal(token, token_len, f->token, strlen(f->token))) {
         rc = fail(&w, 401, "Unauthorized");
     } else if (!m) {
         rc = fail(&w, 404, "Not Found");

@@ -3,13 +3,14 @@
  * Every operation is one S3 request (a listing one per 1,000 keys; a delete two), so the
  * guarantees are S3's: a PUT is atomic, OBJ_PUT_CREATE is If-None-Match: * and
  * OBJ_PUT_IF_MATCH is If-Match, checked by S3 against concurrent writers.  Credentials and
- * region come from aws/creds.h, the endpoint from AWS_ENDPOINT_URL_S3 when it is set (a local
- * stand-in, addressed path style).  The store keeps its S3 client, and so its connections,
- * for its whole life.
+ * region come from aws/creds.h, the endpoint from AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL,
+ * when one is set (a local stand-in, addressed path style; aws/endpoint.h).  The store keeps its S3
+ * client, and so its connections, for its whole life.
  */
 #include "store/objstore.h"
 
 #include "aws/creds.h"
+#include "aws/endpoint.h"
 #include "aws/s3.h"
 #include "base/log.h"
 
@@ -237,7 +238,7 @@ int objstore_s3_open(const char *location, struct objstore **out, struct diag *d
         struct s3_opts o;
         s3_opts_default(&o);
         o.region = c.region[0] ? c.region : S3_DEFAULT_REGION;
-        o.endpoint = getenv(S3_ENDPOINT_ENV);
+        o.endpoint = aws_endpoint_env("s3", NULL);
         o.creds = aws_creds_sigv4(&c);
         if ((err = s3_new(&o, &st->s3, d)) != ERR_OK)
             diag_prefix(d, err, "store '%s'", location);
@@ -247,8 +248,9 @@ int objstore_s3_open(const char *location, struct objstore **out, struct diag *d
         free(st);
         return err;
     }
-    log_debug("S3 store opened", LF_STR("bucket", st->bucket), LF_STR("prefix", st->prefix),
-              LF_STR("endpoint", getenv(S3_ENDPOINT_ENV) ? getenv(S3_ENDPOINT_ENV) : "AWS"));
+    log_debug(
+        "S3 store opened", LF_STR("bucket", st->bucket), LF_STR("prefix", st->prefix),
+        LF_STR("endpoint", aws_endpoint_env("s3", NULL) ? aws_endpoint_env("s3", NULL) : "AWS"));
     *out = &st->base;
     return ERR_OK;
 }

@@ -1,5 +1,6 @@
 #include "testutil.h"
 #include "base/date.h"
+#include "base/file.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -52,18 +53,18 @@ void tu_write_file(const char *path, const char *data, size_t len)
 
 char *tu_read_file(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    struct buf b = BUF_INIT((size_t)1 << 30);
+    struct diag d;
+    int err = file_read(path, &b, &d);
+    if (err == ERR_NOTFOUND)
         return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *p = malloc((size_t)n + 1);
-    assert_int_equal(fread(p, 1, (size_t)n, f), (size_t)n);
-    p[n] = '\0';
-    fclose(f);
+    if (err)
+        fail_msg("%s", d.text);
+    size_t n = 0;
+    char *p = b.data ? buf_detach(&b, &n) : strdup("");
+    assert_non_null(p);
     if (len)
-        *len = (size_t)n;
+        *len = n;
     return p;
 }
 

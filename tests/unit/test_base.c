@@ -7,12 +7,15 @@
 #include "base/date.h"
 #include "base/emf.h"
 #include "base/err.h"
+#include "base/file.h"
 #include "base/log.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static void test_err_table(void **state)
 {
@@ -190,6 +193,90 @@ static void test_calendar_new_york(void **state)
     assert_true(cal_ny_to_utc_ms(day, 16 * 60) == utc_ms("2026-12-01", 21, 0));
 }
 
+static const char *final_day(const char *date, int hh, int mm)
+{
+    static char s[DATE_STRLEN + 1];
+    date_format(cal_last_final_day(utc_ms(date, hh, mm), CAL_SETTLE_MINUTE), s);
+    return s;
+}
+
+static void test_calendar_last_final_day(void **state)
+{
+    (void)state;
+    assert_int_equal(CAL_SETTLE_MINUTE, 16 * 60 + 20);
+    /* Wednesday 2026-07-01 (EDT): final from 16:20 New York, 20:20 UTC. */
+    assert_string_equal(final_day("2026-07-01", 20, 19), "2026-06-30");
+    assert_string_equal(final_day("2026-07-01", 20, 20), "2026-07-01");
+    /* In winter (EST) the same minute is 21:20 UTC. */
+    assert_string_equal(final_day("2026-12-01", 21, 19), "2026-11-30");
+    assert_string_equal(final_day("2026-12-01", 21, 20), "2026-12-01");
+    /* Late evening in New York is the next UTC day: still the New York day's bar. */
+    assert_string_equal(final_day("2026-12-02", 3, 0), "2026-12-01");
+    /* A weekend and a holiday (Thanksgiving 2026-11-26) fall back to the trading day before. */
+    assert_string_equal(final_day("2026-12-05", 22, 0), "2026-12-04");
+    assert_string_equal(final_day("2026-11-26", 23, 0), "2026-11-25");
+    /* Monday before the close: Friday's bar. */
+    assert_string_equal(final_day("2026-12-07", 15, 0), "2026-12-04");
+    /* Another settle minute moves the boundary (the collector's option). */
+    assert_int_equal(cal_last_final_day(utc_ms("2026-07-01", 20, 5), 16 * 60),
+                     cal_last_final_day(utc_ms("2026-07-01", 20, 20), CAL_SETTLE_MINUTE));
+}
+
+static void test_file_read(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    const char *path = tu_path(dir, "f.txt");
+    tu_write_file(path, "hello\nworld\n", 12);
+    struct diag d;
+    struct buf b = BUF_INIT(64);
+    assert_int_equal(buf_puts(&b, ">"), ERR_OK);
+    assert_int_equal(file_read(path, &b, &d), ERR_OK);
+    assert_string_equal(buf_cstr(&b), ">hello\nworld\n"); /* appended */
+    buf_release(&b);
+
+    /* Exactly at the cap, and one byte over it (refused before reading). */
+    struct buf at = BUF_INIT(12), over = BUF_INIT(11);
+    assert_int_equal(file_read(path, &at, &d), ERR_OK);
+    assert_int_equal(at.len, 12);
+    assert_int_equal(file_read(path, &over, &d), ERR_TOOBIG);
+    assert_non_null(strstr(d.text, "is 12 bytes, over the limit of 11"));
+    assert_non_null(strstr(d.text, path));
+    buf_release(&at);
+    buf_release(&over);
+
+    /* Bytes with no end (a device): over the cap while reading, never truncated silently. */
+    struct buf z = BUF_INIT(100000);
+    assert_int_equal(file_read("/dev/zero", &z, &d), ERR_TOOBIG);
+    assert_non_null(strstr(d.text, "'/dev/zero' is over the limit of 100000 bytes"));
+    buf_release(&z);
+
+    /* An empty file is an empty, NUL-terminated buffer. */
+    const char *empty = tu_path(dir, "empty");
+    tu_write_file(empty, "", 0);
+    struct buf e = BUF_INIT(8);
+    assert_int_equal(file_read(empty, &e, &d), ERR_OK);
+    assert_int_equal(e.len, 0);
+    assert_string_equal(buf_cstr(&e), "");
+
+    /* Missing, under a file, a directory, unreadable. */
+    assert_int_equal(file_read(tu_path(dir, "nope"), &e, &d), ERR_NOTFOUND);
+    assert_non_null(strstr(d.text, "cannot open"));
+    assert_non_null(strstr(d.text, "nope"));
+    assert_int_equal(file_read(tu_path(dir, "f.txt/x"), &e, &d), ERR_NOTFOUND);
+    assert_int_equal(file_read(dir, &e, &d), ERR_USAGE);
+    assert_non_null(strstr(d.text, "is a directory"));
+    if (geteuid() != 0) {
+        assert_int_equal(chmod(path, 0), 0);
+        assert_int_equal(file_read(path, &e, &d), ERR_IO);
+        assert_non_null(strstr(d.text, "Permission denied"));
+    }
+    assert_int_equal(e.len, 0);
+    buf_release(&e);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 static void test_calendar_trading_days(void **state)
 {
     (void)state;
@@ -315,6 +402,8 @@ int main(void)
         cmocka_unit_test(test_dates),
         cmocka_unit_test(test_calendar_new_york),
         cmocka_unit_test(test_calendar_trading_days),
+        cmocka_unit_test(test_calendar_last_final_day),
+        cmocka_unit_test(test_file_read),
         cmocka_unit_test(test_log_json),
         cmocka_unit_test(test_log_redacts_secrets),
         cmocka_unit_test(test_log_timer),

@@ -1,10 +1,13 @@
-/* Unit tests: CSV tokenizer, exact decimals, bar CSV, split CSV. */
+/* Unit tests: CSV tokenizer, exact decimals, bar CSV, split CSV, hex digits, secret
+ * comparison, Alpaca's auth headers. */
 #include "testutil.h"
 
 #include "base/buf.h"
 #include "base/date.h"
+#include "codec/alpaca_auth.h"
 #include "codec/bar.h"
 #include "codec/barcsv.h"
+#include "codec/crypto.h"
 #include "codec/csv.h"
 #include "codec/num.h"
 #include "codec/split.h"
@@ -315,6 +318,89 @@ static void test_splitcsv(void **state)
     splitvec_release(&sv);
 }
 
+static void test_hex_digits(void **state)
+{
+    (void)state;
+    /* Every byte value, against a naive reading of the digit sets. */
+    for (int c = 0; c < 256; c++) {
+        const char *lower = "0123456789abcdef", *upper = "0123456789ABCDEF";
+        int want = -1;
+        for (int v = 0; v < 16 && c; v++)
+            if (c == lower[v] || c == upper[v])
+                want = v;
+        assert_int_equal(crypto_hex_digit((char)c), want);
+    }
+    assert_int_equal(crypto_hex_byte("2F", 2), 0x2f);
+    assert_int_equal(crypto_hex_byte("ff", 2), 255);
+    assert_int_equal(crypto_hex_byte("00", 2), 0);
+    assert_int_equal(crypto_hex_byte("a", 1), -1);  /* one digit left */
+    assert_int_equal(crypto_hex_byte("2F", 1), -1); /* n counts, not the NUL */
+    assert_int_equal(crypto_hex_byte("g0", 2), -1);
+    assert_int_equal(crypto_hex_byte("0g", 2), -1);
+    assert_int_equal(crypto_hex_byte("-1", 2), -1);
+    /* Round trip with crypto_hex. */
+    uint8_t bytes[256];
+    char hex[513];
+    for (int i = 0; i < 256; i++)
+        bytes[i] = (uint8_t)i;
+    crypto_hex(bytes, 256, hex);
+    for (int i = 0; i < 256; i++)
+        assert_int_equal(crypto_hex_byte(hex + 2 * i, 2), i);
+}
+
+static void test_secret_equal(void **state)
+{
+    (void)state;
+    assert_true(crypto_secret_equal("s3cret", 6, "s3cret", 6));
+    assert_false(crypto_secret_equal("s3cret", 6, "s3creT", 6));
+    assert_false(crypto_secret_equal("s3cre", 5, "s3cret", 6));   /* a prefix */
+    assert_false(crypto_secret_equal("s3crett", 7, "s3cret", 6)); /* longer */
+    assert_false(crypto_secret_equal("", 0, "s3cret", 6));
+    assert_true(crypto_secret_equal("", 0, "", 0));
+    assert_false(crypto_secret_equal(NULL, 0, "", 0));
+    /* Lengths are bytes: an embedded NUL counts. */
+    assert_false(crypto_secret_equal("ab\0c", 4, "ab", 2));
+    assert_true(crypto_secret_equal("ab\0c", 4, "ab\0c", 4));
+}
+
+static void test_alpaca_auth(void **state)
+{
+    (void)state;
+    struct alpaca_auth a;
+    struct diag d;
+    assert_int_equal(alpaca_auth_init(&a, "PKTEST123", "s3cr3t/Key+x", &d), ERR_OK);
+    assert_string_equal(a.lines[0], "APCA-API-KEY-ID: PKTEST123");
+    assert_string_equal(a.lines[1], "APCA-API-SECRET-KEY: s3cr3t/Key+x");
+    alpaca_auth_release(&a);
+    assert_null(a.lines[0]);
+    assert_int_equal(a.secret_line[0], 0);
+
+    const char *missing = "no Alpaca credentials: set APCA_API_KEY_ID and APCA_API_SECRET_KEY";
+    assert_int_equal(alpaca_auth_init(&a, NULL, "x", &d), ERR_AUTH);
+    assert_string_equal(d.text, missing);
+    assert_int_equal(alpaca_auth_init(&a, "k", "", &d), ERR_AUTH);
+    assert_string_equal(d.text, missing);
+
+    /* Values that would break or bend the header: refused, never quoted. */
+    static const char *const bad[] = {"se\r\nX-Evil: 1", "tab\there", " lead", "trail ", "del\x7f"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(alpaca_auth_init(&a, "k", bad[i], &d), ERR_AUTH);
+        assert_non_null(strstr(d.text, "APCA_API_SECRET_KEY"));
+        assert_null(strstr(d.text, bad[i]));
+        assert_int_equal(alpaca_auth_init(&a, bad[i], "s", &d), ERR_AUTH);
+        assert_non_null(strstr(d.text, "APCA_API_KEY_ID"));
+    }
+    /* The longest accepted, and one more: refused, not cut. */
+    char longest[ALPACA_AUTH_VALUE_MAX + 2];
+    memset(longest, 'k', sizeof longest - 1);
+    longest[sizeof longest - 1] = '\0';
+    assert_int_equal(alpaca_auth_init(&a, "k", longest, &d), ERR_AUTH);
+    longest[ALPACA_AUTH_VALUE_MAX] = '\0';
+    assert_int_equal(alpaca_auth_init(&a, "k", longest, &d), ERR_OK);
+    assert_int_equal(strlen(a.lines[1]), strlen("APCA-API-SECRET-KEY: ") + ALPACA_AUTH_VALUE_MAX);
+    alpaca_auth_release(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -322,7 +408,8 @@ int main(void)
         cmocka_unit_test(test_num_fixed),       cmocka_unit_test(test_num_int),
         cmocka_unit_test(test_symbols),         cmocka_unit_test(test_barcsv_read),
         cmocka_unit_test(test_barcsv_bad_rows), cmocka_unit_test(test_barcsv_roundtrip),
-        cmocka_unit_test(test_splitcsv),
+        cmocka_unit_test(test_splitcsv),        cmocka_unit_test(test_hex_digits),
+        cmocka_unit_test(test_secret_equal),    cmocka_unit_test(test_alpaca_auth),
     };
     return cmocka_run_group_tests_name("codec", tests, NULL, NULL);
 }

@@ -688,6 +688,7 @@ static const char *const env_names[] = {
     "AWS_ACCESS_KEY_ID",    "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",    "AWS_REGION",
     "AWS_DEFAULT_REGION",   "AWS_PROFILE",
+    "AWS_ENDPOINT_URL",
 };
 
 /* A clean environment pointing at the fake with its credentials; no files under ~/.aws. */
@@ -725,6 +726,41 @@ static void test_secrets_enabled_rule(void **state)
     assert_string_equal(secret_ssm_name(SECRET_TELEGRAM_WEBHOOK_SECRET),
                         "/screener/telegram/webhook_secret");
     assert_string_equal(secret_ssm_name(SECRET_ENVIRONMENT), "/screener/config/environment");
+}
+
+/* AWS_ENDPOINT_URL reaches SSM when AWS_ENDPOINT_URL_SSM is not set (it does not turn SSM on
+ * by itself: it may be meant for S3 alone); a malformed endpoint is named by its variable. */
+static void test_secrets_global_endpoint(void **state)
+{
+    reset_clock();
+    struct ssm_fake_opts fo;
+    fake_opts(&fo);
+    struct served s;
+    serve(&fo, &s);
+    secrets_env(NULL);
+    setenv("AWS_ENDPOINT_URL", s.url, 1);
+    assert_false(secrets_ssm_enabled());
+    setenv("SCREENER_SSM", "1", 1);
+    struct diag d;
+    int err = secrets_load(SECRETS_ALPACA, &d);
+    if (err)
+        fail_msg("secrets_load: %s", d.text);
+    assert_string_equal(secrets_value(SECRET_ALPACA_SECRET_KEY), "SK-FAKE-VALUE-002");
+    assert_int_equal(ssm_fake_ncalls(s.fake), 1);
+
+    secrets_reset();
+    setenv("AWS_ENDPOINT_URL_SSM", "ftp://127.0.0.1:9", 1);
+    assert_int_equal(secrets_load(SECRETS_ALPACA, &d), ERR_INVALID);
+    assert_non_null(strstr(d.text, "AWS_ENDPOINT_URL_SSM 'ftp://127.0.0.1:9' is not a URL"));
+    assert_int_equal(ssm_fake_ncalls(s.fake), 1);
+    secrets_reset();
+    unsetenv("AWS_ENDPOINT_URL_SSM");
+    setenv("AWS_ENDPOINT_URL", "http://user:pa55word@127.0.0.1:9", 1);
+    assert_int_equal(secrets_load(SECRETS_ALPACA, &d), ERR_INVALID);
+    assert_non_null(strstr(d.text, "AWS_ENDPOINT_URL is not a URL"));
+    assert_null(strstr(d.text, "pa55word"));
+    secrets_env(NULL);
+    ssm_fake_stop(s.fake);
 }
 
 static void test_secrets_env_then_ssm(void **state)
@@ -871,6 +907,7 @@ int main(void)
         cmocka_unit_test(test_parse_error_body),
         cmocka_unit_test(test_error_codes),
         cmocka_unit_test(test_endpoint_for_region),
+        cmocka_unit_test(test_secrets_global_endpoint),
         cmocka_unit_test(test_client_batches),
         cmocka_unit_test(test_client_denied),
         cmocka_unit_test(test_client_throttled_then_ok),

@@ -329,6 +329,32 @@ static void test_clock_skew(void **state)
     stop_second(f2);
 }
 
+/* AWS_ENDPOINT_URL reaches S3 when AWS_ENDPOINT_URL_S3 is not set, and AWS_ENDPOINT_URL_S3
+ * wins when both are (as in the AWS SDKs). */
+static void test_global_endpoint(void **state)
+{
+    (void)state;
+    struct s3_fake *f2 = start_second("global-test", NULL);
+    char second[64];
+    snprintf(second, sizeof second, "%s", getenv("AWS_ENDPOINT_URL_S3"));
+    unsetenv("AWS_ENDPOINT_URL_S3");
+    setenv("AWS_ENDPOINT_URL", second, 1);
+    struct objstore *os;
+    struct diag d;
+    assert_int_equal(objstore_open("s3://global-test/p", &os, &d), ERR_OK);
+    assert_int_equal(objstore_put(os, "k.txt", "hi", 2, OBJ_PUT_CREATE, NULL, &d), ERR_OK);
+    struct buf b = BUF_INIT(64);
+    assert_int_equal(objstore_get(os, "k.txt", &b, NULL, &d), ERR_OK);
+    assert_string_equal(buf_cstr(&b), "hi");
+    buf_release(&b);
+    objstore_free(os);
+    /* The service's own variable wins: the group's fake has no such bucket. */
+    setenv("AWS_ENDPOINT_URL_S3", endpoint, 1);
+    expect_refused("s3://global-test/p", ERR_AUTH, "NoSuchBucket");
+    unsetenv("AWS_ENDPOINT_URL");
+    stop_second(f2);
+}
+
 static void test_refused_credentials(void **state)
 {
     (void)state;
@@ -448,6 +474,7 @@ int main(void)
         CASE(test_missing_object_and_delete),
         CASE(test_refused_credentials),
         CASE(test_clock_skew),
+        CASE(test_global_endpoint),
         CASE(test_bad_locations),
         CASE(test_session_token),
         CASE(test_secrets_never_logged),
