@@ -124,6 +124,7 @@ int app_lambda_handle(void *ctx, const struct lambda_invocation *inv, const char
 /* Subcommands */
 int cmd_import(int argc, char **argv);
 int cmd_screen(int argc, char **argv);
+int cmd_backtest(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
 int cmd_universe(int argc, char **argv);
