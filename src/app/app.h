@@ -29,6 +29,8 @@ enum {
 /* Where `screener universe fetch` keeps the universe in the store. */
 #define APP_UNIVERSE_KEY "universe/symbols.txt"
 #define APP_HOLDINGS_KEY "universe/holdings.csv"
+/* One plain list per fetch, named by its date: the point-in-time universe. */
+#define APP_UNIVERSE_SNAPSHOTS "universe/snapshots/"
 
 struct app {
     const char *prog; /* "screener import" etc., for messages */

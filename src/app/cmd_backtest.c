@@ -62,8 +62,6 @@ enum {
 #define GRID_MAX_PARAMS 12
 #define GRID_MAX_RUNS   10000
 #define GRID_MAX_VALUES 256
-/* Where the universe snapshots are: one plain list per fetch, named by its date. */
-#define SNAPSHOT_PREFIX "universe/snapshots/"
 
 static const char *const param_names[] = {
     "top",      "every",   "target", "signal-top", "stop",      "max-hold",
@@ -237,13 +235,13 @@ static int load_snapshot(void *ctx, size_t i, struct strvec *symbols, struct dia
 static int list_snapshots(struct app *a, struct snapshots *s, struct diag *d)
 {
     struct strvec keys = STRVEC_INIT;
-    int err = objstore_list(a->os, SNAPSHOT_PREFIX, &keys, d);
+    int err = objstore_list(a->os, APP_UNIVERSE_SNAPSHOTS, &keys, d);
     if (err == ERR_NOTFOUND)
         err = ERR_OK;
     strvec_sort(&keys);
     s->dates = keys.n ? calloc(keys.n, sizeof *s->dates) : NULL;
     s->keys = keys.n ? calloc(keys.n, sizeof *s->keys) : NULL;
-    const size_t plen = strlen(SNAPSHOT_PREFIX);
+    const size_t plen = strlen(APP_UNIVERSE_SNAPSHOTS);
     for (size_t i = 0; !err && i < keys.n; i++) {
         const char *k = keys.v[i];
         int32_t date;
@@ -511,7 +509,7 @@ int cmd_backtest(int argc, char **argv)
             err = diag_set(&d, ERR_NOTFOUND,
                            "--universe-asof: no universe snapshot stored (under %s); "
                            "'screener universe fetch' keeps one each time",
-                           SNAPSHOT_PREFIX);
+                           APP_UNIVERSE_SNAPSHOTS);
             goto fail;
         }
         u.dates = snaps.dates;
