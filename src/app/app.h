@@ -123,6 +123,10 @@ struct lambda_invocation;
 int app_lambda_handle(void *ctx, const struct lambda_invocation *inv, const char *event, size_t len,
                       struct buf *response, struct diag *d);
 
+/* Run the default backtest over the whole store and print its result in one line (the
+ * demo's last word). */
+int app_backtest_line(struct app *a, struct diag *d);
+
 /* Subcommands */
 int cmd_import(int argc, char **argv);
 int cmd_screen(int argc, char **argv);

@@ -153,6 +153,37 @@ static int set_param(const struct app *a, const char *flag, int p, const char *s
     return app_usage_error(a, "%s: unknown parameter", flag);
 }
 
+/* The value of parameter p in o as plain decimal text: the grid's columns (and JSON numbers,
+ * whatever form the user wrote them in). */
+static void param_text(int p, const struct backtest_opts *o, char *out, size_t cap)
+{
+    const int ints[] = {o->top,      o->every, 0, o->signal_top,         0,
+                        o->max_hold, 0,        0, o->screen.window_days, o->screen.min_bars,
+                        0,           0};
+    switch (p) {
+    case 2:
+        snprintf(out, cap, "%.10g", o->target_pct);
+        break;
+    case 4:
+        snprintf(out, cap, "%.10g", o->stop_pct);
+        break;
+    case 6:
+        snprintf(out, cap, "%.10g", o->cost_bps);
+        break;
+    case 7:
+        snprintf(out, cap, "%.15g", o->capital);
+        break;
+    case 10:
+        snprintf(out, cap, "%.6f", (double)o->screen.min_price / 1e6);
+        break;
+    case 11:
+        snprintf(out, cap, "%lld", (long long)o->screen.min_volume);
+        break;
+    default:
+        snprintf(out, cap, "%d", ints[p]);
+    }
+}
+
 struct grid_axis {
     int param;
     char *list; /* a copy of the values, split in place */
@@ -454,6 +485,7 @@ int cmd_backtest(int argc, char **argv)
     struct backtest_opts *runs = calloc(nruns, sizeof *runs);
     struct backtest_summary *sums = calloc(nruns, sizeof *sums);
     const char **values = calloc(nruns * (ngrid ? ngrid : 1), sizeof *values);
+    char(*texts)[32] = calloc(nruns * (ngrid ? ngrid : 1), sizeof *texts);
     const char *names[GRID_MAX_PARAMS];
     struct order *ord = calloc(nruns, sizeof *ord);
     struct backtest_summary *sorted = calloc(nruns, sizeof *sorted);
@@ -464,7 +496,7 @@ int cmd_backtest(int argc, char **argv)
     struct diag d = {{0}};
     int err = ERR_OK;
     rc = 0;
-    if (!runs || !sums || !values || !ord || !sorted || !sorted_values) {
+    if (!runs || !sums || !values || !texts || !ord || !sorted || !sorted_values) {
         err = diag_set(&d, ERR_NOMEM, "out of memory");
         goto fail;
     }
@@ -477,7 +509,10 @@ int cmd_backtest(int argc, char **argv)
             const char *v = grid[i].values[rest % grid[i].n];
             rest /= grid[i].n;
             set_param(&a, "--grid", grid[i].param, v, &runs[k]); /* checked when parsed */
-            values[k * ngrid + i] = v;
+        }
+        for (size_t i = 0; i < ngrid; i++) {
+            param_text(grid[i].param, &runs[k], texts[k * ngrid + i], sizeof texts[0]);
+            values[k * ngrid + i] = texts[k * ngrid + i];
         }
         if (backtest_opts_check(&runs[k], &d)) {
             rc = app_usage_error(&a, "%s", d.text);
@@ -588,6 +623,7 @@ done:
     free(runs);
     free(sums);
     free(values);
+    free(texts);
     free(ord);
     free(sorted);
     free(sorted_values);
@@ -596,4 +632,27 @@ done:
     buf_release(&files.trades);
     app_release(&a);
     return rc;
+}
+
+int app_backtest_line(struct app *a, struct diag *d)
+{
+    int32_t first, last;
+    int err = barstore_date_range(a->bs, &first, &last, NULL, d);
+    struct backtest_opts o;
+    backtest_opts_default(&o);
+    struct backtest_summary s;
+    struct backtest_stats st;
+    if (!err)
+        err = backtest_run(a->bs, first, last, &o, 1, NULL, NULL, &s, &st, d);
+    if (err)
+        return err;
+    char s1[DATE_STRLEN + 1], s2[DATE_STRLEN + 1];
+    date_format(s.start, s1);
+    date_format(s.end, s2);
+    printf("Backtest %s to %s (top %d every %d dates, sell all at +%g%% of the best %d, "
+           "screener backtest --help): %+.1f%%, max drawdown %.1f%%, %zu closed trades; "
+           "the equal-weight universe %+.1f%%\n",
+           s1, s2, o.top, o.every, o.target_pct, o.signal_top, s.total_return_pct,
+           s.max_drawdown_pct, s.trades, s.benchmark_return_pct);
+    return ERR_OK;
 }

@@ -135,6 +135,19 @@ assert r == sorted(r) and len(r) == 2, r' "$T/out"; then ok "... ascending, as J
 check "a grid over windows" 0 "$BIN" backtest --store "$S" --min-bars 5 --grid window=20,60 --grid every=1,5 --log-level info --log-format json
 contains "... screens once per window" "$T/err" '"screens":2'
 
+check "grid values in any form" 0 "$BIN" backtest --store "$S" --min-bars 5 --grid target=1e2,+50 \
+    --grid min-price=05.5 --format json
+if "$PY" -c '
+import json, sys
+r = json.load(open(sys.argv[1]))["runs"]
+assert [x["target"] for x in r] == [100, 50] and r[0]["min-price"] == 5.5, r' "$T/out"; then
+    ok "... are numbers in JSON"; else nok "grid JSON values" "$(head -c 300 "$T/out")"; fi
+
+# ---- the demo's last word ----
+check "the demo runs" 0 "$BIN" demo --symbols 20 --years 1 --store "$T/demo"
+contains "... and ends with a one-line backtest" "$T/out" "Backtest "
+contains "... against the benchmark" "$T/out" "the equal-weight universe"
+
 # ---- the point-in-time universe ----
 check "--universe-asof without snapshots fails clearly" 5 "$BIN" backtest --store "$S" --universe-asof
 contains "... naming the command that keeps them" "$T/err" "screener universe fetch"
