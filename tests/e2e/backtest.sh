@@ -4,7 +4,7 @@
 # the naive implementation (tests/backtest/naive.py) on seeded random markets.
 # BACKTEST_SEEDS (default 20) markets; TEST_SEED fixes the first seed (printed).
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 BIN=${BUILD:-build}/screener
 PY=/usr/bin/python3
 [ -x "$BIN" ] || { echo "not ok 1 - $BIN is not built"; exit 1; }

@@ -308,6 +308,68 @@ static void test_delisting(void **state)
     market_close(&m);
 }
 
+/* A stopped on day 1 never trades again: its sell waits, and on day 11, the 10th date without
+ * a bar, it is sold at its last close, keeping the reason that marked it. */
+static void test_waiting_sell_then_delisted(void **state)
+{
+    (void)state;
+    struct market m;
+    market_open(&m);
+    bar(&m, "A", 0, 10, 10);
+    bar(&m, "A", 1, 10, 7);
+    flat(&m, "B", 0, 12, 20);
+    struct backtest_opts o;
+    opts(&o);
+    o.top = 1;
+    o.every = 100;
+    o.stop_pct = 20;
+    o.cost_bps = 10;
+    struct got g;
+    struct backtest_summary s;
+    run(&m, &o, &g, &s);
+    assert_int_equal(g.nt, 1);
+    double qty = 1000 * 0.999 / 10;
+    trade_is(&g.t[0], "A", 1, 10, 11, 7, qty, 1000, qty * 7 * 0.999, 10, BACKTEST_STOP);
+    assert_int_equal(g.day[10].positions, 1);
+    assert_int_equal(g.day[11].positions, 0);
+    market_close(&m);
+}
+
+/* Two splits between two dates (one on a weekend) multiply; the benchmark sees through them. */
+static void test_two_splits_between_dates(void **state)
+{
+    (void)state;
+    struct market m;
+    market_open(&m);
+    bar(&m, "A", 0, 60, 60);
+    bar(&m, "A", 1, 60, 60);
+    bar(&m, "A", 2, 60, 60); /* Wednesday 2024-01-03 */
+    bar(&m, "A", 5, 10, 11); /* Monday 2024-01-08: 2-for-1 on Saturday, 3-for-1 today */
+    flat(&m, "B", 0, 2, 20);
+    flat(&m, "B", 5, 5, 20);
+    split(&m, "A", 5, 3, 1);
+    struct split sat = {
+        .ex_date = date_from_ymd(2024, 1, 6), .new_rate = 2000000, .old_rate = 1000000};
+    snprintf(sat.symbol, sizeof sat.symbol, "A");
+    size_t added;
+    struct diag d;
+    assert_int_equal(barstore_write_splits(m.bs, &sat, 1, &added, &d), ERR_OK);
+    struct backtest_opts o;
+    opts(&o);
+    o.top = 1;
+    o.every = 100;
+    struct got g;
+    struct backtest_summary s;
+    run(&m, &o, &g, &s);
+    /* Days 0, 1, 2 and 5 are T: T[3] is Monday.  A bought at 60 on day 1: 1000 / 60 shares,
+     * 6 times as many after the splits, at an entry price of 10. */
+    assert_int_equal(g.nd, 4);
+    assert_int_equal(g.nt, 1);
+    trade_is(&g.t[0], "A", 1, 10, 5, 11, 6000.0 / 60, 1000, 1100, 2, BACKTEST_OPEN);
+    near(g.day[3].benchmark / g.day[2].benchmark, 1 + (11 / 10.0 - 1) / 2);
+    market_close(&m);
+}
+
 /* A 2-for-1 split on day 2 while A is held: quantity 100 -> 200, entry price 10 -> 5; no cash
  * moves, no false crash; the position is still open at the last date. */
 static void test_split_while_held(void **state)
@@ -574,6 +636,8 @@ int main(void)
         cmocka_unit_test(test_max_hold),
         cmocka_unit_test(test_delisting),
         cmocka_unit_test(test_split_while_held),
+        cmocka_unit_test(test_waiting_sell_then_delisted),
+        cmocka_unit_test(test_two_splits_between_dates),
         cmocka_unit_test(test_dropped_buy),
         cmocka_unit_test(test_waiting_sell_keeps_its_slot),
         cmocka_unit_test(test_universe_asof),
