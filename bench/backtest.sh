@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Full-history backtest benchmark: `screener backtest` against the full-history screen it is
-# built on (SPEC 6: at most about 1.5x), a 12-combination grid, and a vectorised pandas
+# built on (docs/performance.md: at most about 1.5x), a 12-combination grid, and a vectorised pandas
 # implementation of the same rules (bench/backtest_pandas.py), whose trades and equity must
 # agree with screener's.
 #
@@ -88,7 +88,7 @@ ss=$(median_col 1 "$OUT/bt-screen.times")
     done
     echo
     awk -v b="$(median_col 1 "$OUT/bt-backtest.times")" -v s="$ss" \
-        'BEGIN {printf "SPEC 6 target: backtest/screen %.2fx (target <= ~1.5x: %s)\n", b / s, (b / s <= 1.5) ? "met" : "NOT met"}'
+        'BEGIN {printf "target: backtest/screen %.2fx (target <= ~1.5x: %s)\n", b / s, (b / s <= 1.5) ? "met" : "NOT met"}'
     echo "grid: $(grep -o '"screens":[0-9]*' "$OUT/bt-grid.err" | head -n 1 | cut -d: -f2) screen for 12 combinations"
     echo "pandas trades and equity vs screener's: $agree ($(($(wc -l <"$OUT/bt-trades.csv") - 1)) trades, $(($(wc -l <"$OUT/bt-equity.csv") - 1)) dates)"
 } | tee "$OUT/backtest.txt"

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The SPEC 7 backtest in pandas, vectorised where the rules allow, on the screener's store.
+"""The backtest (docs/definitions.md) in pandas, vectorised where the rules allow, on the screener's store.
 
 usage: backtest_pandas.py STORE OUTDIR [--top N] [--every K] [--target PCT]
                           [--signal-top M] [--cost-bps C] [--capital X]

@@ -1,4 +1,5 @@
-/* screener backtest - replay the strategy over the stored history (SPEC 7). */
+/* screener backtest - replay the strategy over the stored history
+ * (docs/definitions.md#the-backtest). */
 #include "app/app.h"
 #include "backtest/backtest.h"
 #include "base/date.h"

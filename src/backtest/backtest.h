@@ -1,8 +1,8 @@
-/* backtest.h - replay the strategy over the stored history (SPEC 7).
+/* backtest.h - replay the strategy over the stored history (docs/definitions.md#the-backtest).
  *
  * Dates: T = the stored dates in [from, to].  Every K-th date of T from T[0] (but the last) is
- * a signal date; its candidates are the eligible symbols of the screen of that date (SPEC 2,
- * the full-history screen engine), in rank order, restricted to the universe snapshot in force
+ * a signal date; its candidates are the eligible symbols of the screen of that date (the
+ * full-history screen engine), in rank order, restricted to the universe snapshot in force
  * that day when a point-in-time universe is given.  Everything decided at the close of T[i]
  * executes at the open of T[i+1]: sells first (a symbol without a bar waits for its next one),
  * then buys (a symbol without a bar is dropped).  Exits are decided at every close: the target

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The backtest of SPEC 7, written the slow and obvious way, to check `screener backtest`.
+"""The backtest of docs/definitions.md, written the slow and obvious way, to check `screener backtest`.
 
 usage: naive.py STORE OUTDIR [--from D] [--to D] [--top N] [--every K] [--target P]
                 [--signal-top M] [--stop P] [--max-hold H] [--cost-bps C] [--capital X]
@@ -67,7 +67,7 @@ def factor_between(splits, symbol, after, upto):
 
 
 def screen(bars, by_symbol, splits, day, a):
-    """The eligible symbols on day, in rank order (SPEC 2), recomputed from scratch."""
+    """The eligible symbols on day, in rank order (docs/definitions.md#the-screen), recomputed from scratch."""
     start = day - dt.timedelta(days=a.window - 1)
     rows = []
     for symbol, dates in by_symbol.items():

@@ -1,7 +1,8 @@
 /* Unit tests: the backtest engine on hand-built markets whose trades are worked out on paper
- * (SPEC 7): a target, a stop, a sell that waits for a bar, a maximum hold, a delisting, a
- * split while held, a tie in ranks, a dropped buy, costs, the point-in-time universe, and a
- * grid sharing one screen.  Dates are the weekdays from Monday 2024-01-01: day k is T[k]. */
+ * (docs/definitions.md#the-backtest): a target, a stop, a sell that waits for a bar, a maximum
+ * hold, a delisting, a split while held, a tie in ranks, a dropped buy, costs, the point-in-time
+ * universe, and a grid sharing one screen.  Dates are the weekdays from Monday 2024-01-01: day k is
+ * T[k]. */
 #include "testutil.h"
 
 #include "backtest/backtest.h"
