@@ -24,7 +24,7 @@ LDFLAGS  += -fsanitize=address,undefined
 endif
 
 # Layers, lowest first: a layer may include only the ones before it (scripts/check-layers).
-LAYERS   := base codec net aws store screen collect sim bot app
+LAYERS   := base codec net aws store screen collect backtest sim bot app
 LIB_SRC  := $(filter-out src/app/%,$(wildcard $(foreach l,$(LAYERS),src/$(l)/*.c)))
 APP_SRC  := $(wildcard src/app/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -57,7 +57,7 @@ help:
 	@echo "make sanitize   the tests again under AddressSanitizer + UBSan"
 	@echo "make check      clang-format, cppcheck and the layer rule"
 	@echo "make fuzz       build the libFuzzer targets (clang) into build-fuzz/"
-	@echo "make bench      full-history screen benchmark against pandas and DuckDB"
+	@echo "make bench      full-history screen and backtest benchmarks against pandas and DuckDB"
 	@echo "make bench-bot  load benchmark of the bot's webhook server (wrk, /screen)"
 	@echo "make lambda     the AWS Lambda package: $(LAMBDA_ZIP) (and $(LAMBDA_PKG)/)"
 	@echo "make install PREFIX=/usr/local"
@@ -172,6 +172,7 @@ fuzz:
 
 bench: $(BIN)
 	bench/run.sh
+	bench/backtest.sh
 
 bench-bot: $(BIN)
 	bench/bot.sh

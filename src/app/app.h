@@ -29,6 +29,8 @@ enum {
 /* Where `screener universe fetch` keeps the universe in the store. */
 #define APP_UNIVERSE_KEY "universe/symbols.txt"
 #define APP_HOLDINGS_KEY "universe/holdings.csv"
+/* One plain list per fetch, named by its date: the point-in-time universe. */
+#define APP_UNIVERSE_SNAPSHOTS "universe/snapshots/"
 
 struct app {
     const char *prog; /* "screener import" etc., for messages */
@@ -121,9 +123,14 @@ struct lambda_invocation;
 int app_lambda_handle(void *ctx, const struct lambda_invocation *inv, const char *event, size_t len,
                       struct buf *response, struct diag *d);
 
+/* Run the default backtest over the whole store and print its result in one line (the
+ * demo's last word). */
+int app_backtest_line(struct app *a, struct diag *d);
+
 /* Subcommands */
 int cmd_import(int argc, char **argv);
 int cmd_screen(int argc, char **argv);
+int cmd_backtest(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
 int cmd_universe(int argc, char **argv);

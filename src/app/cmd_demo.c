@@ -178,6 +178,8 @@ int cmd_demo(int argc, char **argv)
         err = print_screen(&a, SCREEN_BY_DRAWDOWN, &d);
     if (!err)
         err = print_screen(&a, SCREEN_BY_CHANGE, &d);
+    if (!err)
+        err = app_backtest_line(&a, &d);
     if (!err) {
         printf("Results: %s/results/screen/latest.csv (the full ranking), and top_candidates.csv, "
                "closes.csv, bars-1y.csv, last_run.json next to screen/\n",

@@ -1,6 +1,9 @@
 /* screener universe - fetch the Russell 1000 holdings and keep them as the default universe. */
 #include "app/app.h"
 #include "aws/secrets.h"
+#include "base/calendar.h"
+#include "base/clock.h"
+#include "base/date.h"
 #include "base/log.h"
 #include "codec/alpaca_auth.h"
 #include "codec/json.h"
@@ -24,17 +27,21 @@ static const char help[] =
     "fetch: download the iShares Russell 1000 ETF (IWB) holdings, keep the equity rows, map\n"
     "iShares tickers to Alpaca symbols (BRKB -> BRK.B) using Alpaca's asset list when\n"
     "credentials are set, and store the result as the default universe of 'screener collect'\n"
-    "(" APP_UNIVERSE_KEY " in the store; the raw file is kept as " APP_HOLDINGS_KEY ").\n"
+    "(" APP_UNIVERSE_KEY " in the store; the raw file is kept as " APP_HOLDINGS_KEY "), and\n"
+    "keep a dated snapshot of the membership (" APP_UNIVERSE_SNAPSHOTS "DATE.txt) for\n"
+    "'screener backtest --universe-asof'.\n"
     "show: print the stored universe.\n\n"
     "Options:\n"
     "      --url URL            holdings CSV to download (default: $SCREENER_UNIVERSE_URL,\n"
     "                           else the iShares IWB file)\n"
     "      --no-resolve         do not ask Alpaca's asset list; use the built-in share-class\n"
-    "                           table only\n" APP_COMMON_HELP
+    "                           table only\n"
+    "      --as-of DATE         date the snapshot (default: today in New York), e.g. for\n"
+    "                           the holdings of a past date\n" APP_COMMON_HELP
     "\nEnvironment: APCA_API_KEY_ID, APCA_API_SECRET_KEY and APCA_API_BASE_URL (trading API,\n"
     "default the paper host) for the asset list.\n";
 
-enum { OPT_URL = OPT_FIRST_FREE_, OPT_NO_RESOLVE };
+enum { OPT_URL = OPT_FIRST_FREE_, OPT_NO_RESOLVE, OPT_AS_OF };
 
 struct got {
     int err;
@@ -135,7 +142,8 @@ static int load_assets(struct http_client *http, struct assets *as, struct diag 
     return err;
 }
 
-static int fetch_universe(struct app *a, const char *url, int resolve, struct diag *d)
+static int fetch_universe(struct app *a, const char *url, int resolve, int32_t as_of,
+                          struct diag *d)
 {
     struct http_client *http;
     int err = http_client_new(NULL, &http, d);
@@ -172,10 +180,19 @@ static int fetch_universe(struct app *a, const char *url, int resolve, struct di
         err = universe_format_list(&u, &list);
     if (!err)
         err = objstore_put(a->os, APP_UNIVERSE_KEY, list.data, list.len, OBJ_PUT_ALWAYS, NULL, d);
+    /* The membership as of a date, never replaced by a later fetch: the point-in-time
+     * universe of the backtest. */
+    char day[DATE_STRLEN + 1], snap[OBJ_KEY_MAX];
+    date_format(as_of, day);
+    snprintf(snap, sizeof snap, "%s%s.txt", APP_UNIVERSE_SNAPSHOTS, day);
+    if (!err)
+        err = objstore_put(a->os, snap, list.data, list.len, OBJ_PUT_ALWAYS, NULL, d);
     if (!err)
         printf("Stored %zu symbols (%zu share classes mapped, %zu unresolved; %zu non-equity "
                "rows left out) as %s\n",
                u.n, u.mapped, u.unresolved, u.not_equity + u.unlisted, APP_UNIVERSE_KEY);
+    if (!err)
+        printf("Kept the snapshot of %s as %s\n", day, snap);
     buf_release(&list);
     universe_release(&u);
     for (size_t i = 0; i < as.n; i++)
@@ -203,6 +220,7 @@ int cmd_universe(int argc, char **argv)
     static const struct option longopts[] = {
         {"url", required_argument, NULL, OPT_URL},
         {"no-resolve", no_argument, NULL, OPT_NO_RESOLVE},
+        {"as-of", required_argument, NULL, OPT_AS_OF},
         APP_COMMON_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
@@ -210,6 +228,7 @@ int cmd_universe(int argc, char **argv)
     app_init(&a, "screener universe");
     const char *url = getenv("SCREENER_UNIVERSE_URL");
     int resolve = 1, opt, rc;
+    int32_t as_of = cal_ny_date(clock_wall_ms(), NULL);
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (opt) {
         case 'h':
@@ -220,6 +239,10 @@ int cmd_universe(int argc, char **argv)
             break;
         case OPT_NO_RESOLVE:
             resolve = 0;
+            break;
+        case OPT_AS_OF:
+            if ((rc = app_parse_date(&a, "--as-of", optarg, &as_of)))
+                return rc;
             break;
         case '?':
             return app_usage_error(&a, "unknown or incomplete option");
@@ -239,7 +262,7 @@ int cmd_universe(int argc, char **argv)
     int err = app_open_store(&a, &d);
     if (!err)
         err = strcmp(what, "fetch") == 0
-                  ? fetch_universe(&a, url && *url ? url : ISHARES_IWB_URL, resolve, &d)
+                  ? fetch_universe(&a, url && *url ? url : ISHARES_IWB_URL, resolve, as_of, &d)
                   : show_universe(&a, &d);
     rc = err ? app_fail(&a, err, &d) : 0;
     app_release(&a);

@@ -21,6 +21,7 @@ static const struct command {
     {"universe", cmd_universe, "fetch or show the universe (iShares Russell 1000 holdings)"},
     {"import", cmd_import, "load bars (and split facts) from CSV files into the store"},
     {"screen", cmd_screen, "rank stocks by 180-day drawdown or one-day drop"},
+    {"backtest", cmd_backtest, "replay the strategy over the stored history; parameter grids"},
     {"portfolio", cmd_portfolio, "the Alpaca account's positions and where they rank; snapshots"},
     {"account", cmd_account, "the Alpaca account's equity, cash, buying power and day P/L"},
     {"monitor", cmd_monitor, "the sell signal: the top 5 positions against the profit target"},
