@@ -187,7 +187,7 @@ int app_bot_init(struct app *a, struct app_bot *b, struct http_client *http, uns
     b->opts.hooks.ctx = b;
 
     /* The Alpaca keys come in the same SSM call: one round trip at a cold start. */
-    int tracking = app_portfolio_enabled();
+    int tracking = app_portfolio_enabled() && app_live_account();
     if ((err = secrets_load(SECRETS_TELEGRAM | (tracking ? SECRETS_ALPACA : 0), d)) != ERR_OK)
         return err;
     const char *token = secrets_value(SECRET_TELEGRAM_BOT_TOKEN);
