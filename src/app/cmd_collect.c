@@ -442,8 +442,9 @@ int cmd_collect(int argc, char **argv)
     if (url && *url)
         co.data_url = url;
     /* The Alpaca keys: the environment, else SSM Parameter Store when it is enabled; the
-     * bot's token for the daily push in the same SSM call. */
-    int serr = secrets_load(SECRETS_ALPACA | SECRETS_TELEGRAM, &d);
+     * bot's token for the daily push in the same SSM call (not the webhook secret, which a
+     * collector's role may not read). */
+    int serr = secrets_load(SECRETS_ALPACA | SECRET_BIT(SECRET_TELEGRAM_BOT_TOKEN), &d);
     if (!serr)
         serr = secrets_get(SECRET_ALPACA_KEY_ID, &co.key_id, &d);
     if (!serr)

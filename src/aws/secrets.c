@@ -79,7 +79,7 @@ int secrets_prefix(const char **out, struct diag *d)
     if (!secrets_prefix_valid(p)) {
         char q[80];
         diag_quote(q, sizeof q, p, strlen(p), 64);
-        return diag_set(d, ERR_INVALID,
+        return diag_set(d, ERR_USAGE,
                         "SCREENER_SSM_PREFIX '%s' is not an SSM parameter path: '/' and name "
                         "segments of A-Z a-z 0-9 _ . - (not starting with aws or ssm), no "
                         "trailing '/', at most 13 levels, e.g. /screener/prod",
@@ -211,7 +211,7 @@ int secrets_load(unsigned want, struct diag *d)
     }
     const char *prefix;
     if (ask && secrets_ssm_enabled() && secrets_prefix(&prefix, d) != ERR_OK)
-        return ERR_INVALID;
+        return ERR_USAGE;
     if (ask && !secrets_ssm_enabled()) {
         cache.resolved |= ask; /* set nowhere we may look */
         ask = 0;

@@ -856,7 +856,7 @@ static void test_secrets_prefix(void **state)
         ssm_fake_reset(s.fake);
         setenv("SCREENER_SSM_PREFIX", bad[i], 1);
         assert_false(secrets_prefix_valid(bad[i]));
-        assert_int_equal(secrets_load(SECRET_BIT(SECRET_ALPACA_KEY_ID), &d), ERR_INVALID);
+        assert_int_equal(secrets_load(SECRET_BIT(SECRET_ALPACA_KEY_ID), &d), ERR_USAGE);
         assert_non_null(strstr(d.text, "SCREENER_SSM_PREFIX"));
         assert_int_equal(ssm_fake_ncalls(s.fake), 0);
     }
