@@ -9,6 +9,7 @@
 #include "testutil.h"
 
 #include "aws/creds.h"
+#include "aws/s3.h"
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/date.h"
@@ -1133,6 +1134,55 @@ static void test_imds(void **state)
     creds_fake_stop(s.fake);
 }
 
+/* A long-lived S3 client loads its credentials again near their expiration. */
+static void test_s3_client_refresh(void **state)
+{
+    struct fixture *f = *state;
+    struct served s;
+    serve(&s, NULL);
+    char token_file[4096];
+    snprintf(token_file, sizeof token_file, "%s/token", f->home);
+    tu_write_file(token_file, WEB_TOKEN, strlen(WEB_TOKEN));
+    setenv("AWS_WEB_IDENTITY_TOKEN_FILE", token_file, 1);
+    setenv("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/screener", 1);
+    setenv("AWS_ENDPOINT_URL_STS", s.url, 1);
+    setenv("AWS_REGION", "us-east-1", 1);
+    struct aws_creds c;
+    struct diag d;
+    assert_int_equal(load_chain(&c, &d), ERR_OK);
+    struct s3_opts o;
+    s3_opts_default(&o);
+    o.region = c.region;
+    o.creds = aws_creds_sigv4(&c);
+    o.creds_expiration_ms = c.expiration_ms;
+    struct s3 *s3;
+    assert_int_equal(s3_new(&o, &s3, &d), ERR_OK);
+    aws_creds_release(&c);
+    struct buf url = BUF_INIT(1 << 16);
+    assert_int_equal(s3_presign_get(s3, "bucket", "results/x.csv", 600, 0, &url, &d), ERR_OK);
+    assert_non_null(strstr(url.data, "X-Amz-Credential=ASIAFAKE0001%2F"));
+    fake_now_ms = at(12, 50);
+    buf_reset(&url);
+    assert_int_equal(s3_presign_get(s3, "bucket", "results/x.csv", 600, 0, &url, &d), ERR_OK);
+    assert_non_null(strstr(url.data, "X-Amz-Credential=ASIAFAKE0001%2F"));
+    fake_now_ms = at(12, 56);
+    buf_reset(&url);
+    assert_int_equal(s3_presign_get(s3, "bucket", "results/x.csv", 600, 0, &url, &d), ERR_OK);
+    assert_non_null(strstr(url.data, "X-Amz-Credential=ASIAFAKE0002%2F"));
+    assert_int_equal(stats(&s).sts, 2);
+    /* Expired and STS down: an error, not a URL that cannot work. */
+    creds_fake_set_mode(s.fake, CREDS_FAKE_500, 0);
+    fake_now_ms = at(13, 1);
+    buf_reset(&url);
+    assert_int_equal(s3_presign_get(s3, "bucket", "results/x.csv", 600, 0, &url, &d),
+                     ERR_UNAVAILABLE);
+    assert_non_null(strstr(d.text, "S3: the credentials expire and cannot be refreshed"));
+    no_secret_in(d.text);
+    buf_release(&url);
+    s3_free(s3);
+    creds_fake_stop(s.fake);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1150,6 +1200,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_credential_process, setup, teardown),
         cmocka_unit_test_setup_teardown(test_container, setup, teardown),
         cmocka_unit_test_setup_teardown(test_imds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_s3_client_refresh, setup, teardown),
     };
     return cmocka_run_group_tests_name("creds", tests, NULL, NULL);
 }
