@@ -540,6 +540,7 @@ static int fresh_creds(struct s3 *s, struct diag *d)
     if (err) {
         free(akid);
         wipe_free(secret);
+        wipe_free(token);
         aws_creds_release(&c);
         return diag_prefix(d, err, "S3: the credentials expire and cannot be refreshed");
     }
