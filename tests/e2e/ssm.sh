@@ -183,6 +183,21 @@ fake_start --param "$P/alpaca/api_key=$KEY:SecureString" --param "$P/alpaca/secr
 collect prefix SCREENER_SSM_PREFIX=$P
 status "SCREENER_SSM_PREFIX=$P: the collector reads prod's keys, and never asks for the webhook secret its role may not read" prefix 0
 [ "$(fake_stat '",".join(d["calls"][0]["names"])')" = "$P/alpaca/api_key,$P/alpaca/secret_key,$P/telegram/bot_token" ] && ok "... asking for exactly $P/alpaca/api_key, secret_key and telegram/bot_token" || nok "names asked: $(fake_stat 'd["calls"]')"
+# The collector's Lambda handler (what the schedule runs), with the same role.
+SCREENER_SSM=0 APCA_API_KEY_ID="$KEY" APCA_API_SECRET_KEY="$SECRET" SCREENER_UNIVERSE_URL="$SIM_URL/iwb_holdings.csv" \
+    APCA_API_BASE_URL="$SIM_URL" "$BIN" universe fetch --store "$T/store-prefix" >"$T/universe.out" 2>"$T/universe.err" ||
+    nok "universe fetch into the store" "$(cat "$T/universe.err")"
+curl -s -X POST "$FAKE_URL/__sim/reset" >/dev/null
+env -u APCA_API_KEY_ID -u APCA_API_SECRET_KEY -u TELEGRAM_BOT_TOKEN -u TELEGRAM_WEBHOOK_SECRET \
+    -u AWS_SESSION_TOKEN -u AWS_PROFILE -u AWS_LAMBDA_FUNCTION_NAME -u AWS_DEFAULT_REGION \
+    SCREENER_SSM=1 SCREENER_SSM_PREFIX=$P APCA_API_DATA_URL="$SIM_URL" AWS_ENDPOINT_URL_SSM="$FAKE_URL" \
+    AWS_ACCESS_KEY_ID="$AWS_KEY" AWS_SECRET_ACCESS_KEY="$AWS_SECRET" AWS_REGION=us-east-1 \
+    AWS_SHARED_CREDENTIALS_FILE="$T/none" AWS_CONFIG_FILE="$T/none" TELEGRAM_API_URL=http://127.0.0.1:9 \
+    "$BIN" invoke --event events/collect.json --store "$T/store-prefix" >"$T/invoke-prefix.out" 2>"$T/invoke-prefix.err"
+rc=$?
+status "the collector's Lambda handler with that role: exit 0" invoke-prefix 0
+[ "$(fake_stat '",".join(d["calls"][0]["names"])')" = "$P/alpaca/api_key,$P/alpaca/secret_key,$P/telegram/bot_token" ] && ok "... asking for the same three names, never the webhook secret" || nok "names asked: $(fake_stat 'd["calls"]')"
+[ "$(fake_stat 'd["denied"]')" = 0 ] && ok "... and nothing SSM had to refuse" || nok "refused: $(fake_stat 'd')"
 collect badprefix SCREENER_SSM_PREFIX=/screener/
 status "a malformed SCREENER_SSM_PREFIX: exit 2" badprefix 2
 contains "... naming the variable" "$T/badprefix.err" "SCREENER_SSM_PREFIX '/screener/' is not an SSM parameter path"
