@@ -635,7 +635,7 @@ int aws_creds_load(struct aws_creds *c, struct diag *d)
             diag_prefix(d, ERR_AUTH,
                         "no AWS credentials: none in the environment, no web identity token, "
                         "no profile 'default' in %s (set AWS_PROFILE for another profile), no "
-                        "container credentials, and",
+                        "container credentials, and the instance metadata failed",
                         files);
         err = err ? ERR_AUTH : ERR_OK;
     }
