@@ -29,9 +29,11 @@ Or, Not; a resource whose Condition is false is not created.  An event source or
 resource type this model does not know is an error, so that a new one cannot slip past.
 Every stack is assumed to be in the same account (samconfig.toml does not say otherwise).
 
-Prints each environment's named resources, then one line per collision: two different stacks
-creating the same name in the same scope, or one stack creating it twice.  Exits 1 on a
-collision or an error."""
+Names are also checked against what each service accepts (length and characters: a long
+stack name can make the schedule's name too long).  Prints each environment's named
+resources, then one line per collision: two different stacks creating the same name in the
+same scope, or one stack creating it twice; and one line per invalid name.  Exits 1 on any of
+them or an error."""
 import json
 import os
 import re
@@ -90,6 +92,18 @@ QUIET_EVENTS = {"Api", "HttpApi", "SQS", "SNS", "S3", "CloudWatchLogs", "EventBr
                 "Kinesis", "DynamoDB"}
 
 
+# What each service accepts as a name (length, characters).
+NAME_RULES = {
+    "AWS::Lambda::Function": (64, r"[A-Za-z0-9_-]+"),
+    "AWS::Scheduler::Schedule": (64, r"[0-9a-zA-Z_.-]+"),
+    "AWS::Events::Rule": (64, r"[0-9a-zA-Z_.-]+"),
+    "AWS::SNS::Topic": (256, r"[A-Za-z0-9_-]+"),
+    "AWS::CloudWatch::Alarm": (255, r"[^\x00-\x1f]+"),
+    "AWS::Logs::LogGroup": (512, r"[A-Za-z0-9_./#-]+"),
+    "AWS::IAM::Role": (64, r"[\w+=,.@-]+"),
+}
+
+
 class ExpandError(Exception):
     pass
 
@@ -115,6 +129,7 @@ class Stack:
         }
         self.conds = {}
         self.named = []  # (scope key, logical id, type, name)
+        self.bad_names = []
 
     # ---- intrinsic functions ----
     def cond(self, name):
@@ -191,6 +206,11 @@ class Stack:
         if name is None or name == {"Ref": "AWS::NoValue"}:
             return
         name = str(self.ev(name))
+        if type_ in NAME_RULES and "<" not in name:
+            most, pattern = NAME_RULES[type_]
+            if len(name) > most or not re.fullmatch(pattern, name):
+                self.bad_names.append(f"{type_} name '{name}' of stack {self.stack} [{self.env}] {lid} "
+                                      f"is not a valid name (at most {most} characters of {pattern})")
         key = {"region": (type_, ACCOUNT, self.region) + tuple(extra),
                "account": (type_, ACCOUNT), "global": (type_,)}[scope] + (name,)
         self.named.append((key, lid, type_, name))
@@ -298,7 +318,7 @@ def check(tpl, sc):
             continue
         seen[key] = env
         stacks.append(Stack(tpl, env, stack_name, region, overrides).expand())
-    collisions = []
+    collisions = [b for s in stacks for b in s.bad_names]
     owners = {}
     for s in stacks:
         for key, lid, type_, name in s.named:

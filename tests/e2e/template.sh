@@ -156,6 +156,8 @@ PY
         "collision: AWS::CloudFormation::Export 'WebhookUrl'"
     xmutant 'S3BucketName=\"REPLACE-ME-screener-data-prod\"' 'S3BucketName=\"REPLACE-ME-screener-data-dev\"' \
         "collision: AWS::S3::Bucket 'REPLACE-ME-screener-data-dev'" samconfig.toml
+    xmutant 'stack_name = "screener-prod"' 'stack_name = "screener-production-environment-of-the-whole-company"' \
+        "AWS::Scheduler::Schedule name 'screener-production-environment-of-the-whole-company-after-the-close'" samconfig.toml
     xmutant "          Type: ScheduleV2" "          Type: CloudWatchEvent" \
         "event source type 'CloudWatchEvent' is not modelled here"
 fi
