@@ -34,7 +34,8 @@ BIN      := $(BUILD)/screener
 
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-TEST_SUPPORT := $(wildcard tests/support/*.c)
+# tests/fakes/: fakes of outside services that only the tests use, linked into every test.
+TEST_SUPPORT := $(wildcard tests/support/*.c tests/fakes/*.c)
 TEST_SUPPORT_OBJ := $(TEST_SUPPORT:%.c=$(BUILD)/%.o)
 
 TOOL_SRC := $(filter-out tools/tool.c,$(wildcard tools/*.c))
@@ -81,7 +82,7 @@ $(BIN): $(APP_OBJ) $(LIB)
 $(BUILD)/tests/%: tests/unit/%.c $(TEST_SUPPORT_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST    $@")
-	$(Q)$(CC) $(CFLAGS) -Itests/support $(shell pkg-config --cflags $(TEST_PKGS)) -MMD -MP $(LDFLAGS) \
+	$(Q)$(CC) $(CFLAGS) -Itests/support -Itests/fakes $(shell pkg-config --cflags $(TEST_PKGS)) -MMD -MP $(LDFLAGS) \
 		-o $@ $< $(TEST_SUPPORT_OBJ) $(LIB) $(LDLIBS) $(shell pkg-config --libs $(TEST_PKGS))
 
 $(BUILD)/fuzz/%-replay: fuzz/%.c fuzz/replay.c $(LIB)

@@ -5,25 +5,27 @@ set -eu
 
 usage() {
     cat <<'USAGE'
-usage: scripts/put-ssm-params.sh [--region REGION] [--environment dev|prod]
+usage: scripts/put-ssm-params.sh [--region REGION] [--environment dev|prod] [--prefix PREFIX]
 
 Store screener's secrets in AWS SSM Parameter Store as SecureString (encrypted with the
 account's aws/ssm KMS key, which the functions' roles may use without more permissions),
-overwriting what is there:
+overwriting what is there (PREFIX is /screener unless --prefix says otherwise):
 
-  /screener/alpaca/api_key            from $APCA_API_KEY_ID
-  /screener/alpaca/secret_key         from $APCA_API_SECRET_KEY
-  /screener/telegram/bot_token        from $TELEGRAM_BOT_TOKEN (from @BotFather)
-  /screener/telegram/webhook_secret   from $TELEGRAM_WEBHOOK_SECRET, else a new random one
-  /screener/config/environment        --environment (a plain String; default dev)
+  PREFIX/alpaca/api_key            from $APCA_API_KEY_ID
+  PREFIX/alpaca/secret_key         from $APCA_API_SECRET_KEY
+  PREFIX/telegram/bot_token        from $TELEGRAM_BOT_TOKEN (from @BotFather)
+  PREFIX/telegram/webhook_secret   from $TELEGRAM_WEBHOOK_SECRET, else a new random one
+  PREFIX/config/environment        --environment (a plain String; default dev)
 
 A value that is not in the environment is asked for on the terminal (not echoed).  Values
 reach the AWS CLI through a private temporary file, never on its command line, and are
-never printed.  The names are fixed (both stacks of one account and region share them).
+never printed.  PREFIX must be the stack's SsmPrefix parameter (samconfig.toml: dev
+/screener, prod /screener/prod), so that each environment has secrets of its own.
 
 Options:
   --region REGION        the region of the stack (default: the AWS CLI's)
-  --environment ENV      dev or prod, stored as /screener/config/environment
+  --environment ENV      dev or prod, stored as PREFIX/config/environment
+  --prefix PREFIX        the stack's SsmPrefix (default /screener), e.g. /screener/prod
   -h, --help             show this help
 
 Needs the AWS CLI ('aws') with credentials allowed ssm:PutParameter.
@@ -32,14 +34,21 @@ USAGE
 
 region=
 environment=dev
+prefix=/screener
 while [ $# -gt 0 ]; do
     case $1 in
     -h | --help) usage; exit 0 ;;
     --region) [ $# -ge 2 ] || { echo "put-ssm-params: --region needs a value" >&2; exit 2; }; region=$2; shift 2 ;;
+    --prefix) [ $# -ge 2 ] || { echo "put-ssm-params: --prefix needs a value" >&2; exit 2; }; prefix=$2; shift 2 ;;
     --environment) [ $# -ge 2 ] || { echo "put-ssm-params: --environment needs a value" >&2; exit 2; }; environment=$2; shift 2 ;;
     *) echo "put-ssm-params: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
+# What the template's SsmPrefix allows (and src/aws/secrets.c checks).
+if ! printf '%s\n' "$prefix" | grep -Eqx '(/[A-Za-z0-9_.-]+)+'; then
+    echo "put-ssm-params: --prefix must look like /screener or /screener/prod, not '$prefix'" >&2
+    exit 2
+fi
 case $environment in
 dev | prod) ;;
 *) echo "put-ssm-params: --environment must be dev or prod, not '$environment'" >&2; exit 2 ;;
@@ -103,8 +112,8 @@ put() {
     fi
     echo "stored $1 ($2)"
 }
-put /screener/alpaca/api_key SecureString "$APCA_API_KEY_ID"
-put /screener/alpaca/secret_key SecureString "$APCA_API_SECRET_KEY"
-put /screener/telegram/bot_token SecureString "$TELEGRAM_BOT_TOKEN"
-put /screener/telegram/webhook_secret SecureString "$TELEGRAM_WEBHOOK_SECRET"
-put /screener/config/environment String "$environment"
+put "$prefix/alpaca/api_key" SecureString "$APCA_API_KEY_ID"
+put "$prefix/alpaca/secret_key" SecureString "$APCA_API_SECRET_KEY"
+put "$prefix/telegram/bot_token" SecureString "$TELEGRAM_BOT_TOKEN"
+put "$prefix/telegram/webhook_secret" SecureString "$TELEGRAM_WEBHOOK_SECRET"
+put "$prefix/config/environment" String "$environment"

@@ -6,11 +6,12 @@ set -eu
 usage() {
     cat <<'USAGE'
 usage: scripts/set-webhook.sh [--env dev|prod | --stack NAME] [--region REGION]
-                              [--screener PATH] [--drop-pending]
+                              [--prefix PREFIX] [--screener PATH] [--drop-pending]
 
-Read the WebhookUrl output of the stack (aws cloudformation describe-stacks), the bot token
-and webhook secret from SSM Parameter Store (/screener/telegram/bot_token and
-/screener/telegram/webhook_secret, as the bot function reads them), and run
+Read the WebhookUrl output and the SsmPrefix parameter of the stack (aws cloudformation
+describe-stacks), the bot token and webhook secret from SSM Parameter Store
+(PREFIX/telegram/bot_token and PREFIX/telegram/webhook_secret, as the bot function reads
+them; PREFIX is /screener by default), and run
 `screener bot setup --webhook-url URL`: Telegram then sends every message to the bot's API
 with that secret, which the function checks.  Run it after the first deploy and after
 changing the webhook secret.  Secrets are never printed or put on a command line.
@@ -20,18 +21,20 @@ Options:
                      screener-prod
   --stack NAME       the stack's name, if not one of those
   --region REGION    the stack's region (default: the AWS CLI's)
+  --prefix PREFIX    the SSM prefix, if not the stack's SsmPrefix parameter
   --screener PATH    the screener binary (default: build/screener, else screener on PATH)
   --drop-pending     drop the updates Telegram is still holding
   -h, --help         show this help
 
 Needs the AWS CLI ('aws') with credentials allowed cloudformation:DescribeStacks and
-ssm:GetParameter on /screener/telegram/*.
+ssm:GetParameter on PREFIX/telegram/*.
 USAGE
 }
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 stack="screener-dev"
 region=
+prefix=
 screener=
 drop=
 while [ $# -gt 0 ]; do
@@ -47,6 +50,7 @@ while [ $# -gt 0 ]; do
         ;;
     --stack) [ $# -ge 2 ] || { echo "set-webhook: --stack needs a name" >&2; exit 2; }; stack=$2; shift 2 ;;
     --region) [ $# -ge 2 ] || { echo "set-webhook: --region needs a value" >&2; exit 2; }; region=$2; shift 2 ;;
+    --prefix) [ $# -ge 2 ] || { echo "set-webhook: --prefix needs a value" >&2; exit 2; }; prefix=$2; shift 2 ;;
     --screener) [ $# -ge 2 ] || { echo "set-webhook: --screener needs a path" >&2; exit 2; }; screener=$2; shift 2 ;;
     --drop-pending) drop=--drop-pending; shift ;;
     *) echo "set-webhook: unknown argument '$1' (see --help)" >&2; exit 2 ;;
@@ -93,8 +97,22 @@ param() {
         exit 1
     }
 }
-token=$(param /screener/telegram/bot_token)
-secret=$(param /screener/telegram/webhook_secret)
+if [ -z "$prefix" ]; then
+    # shellcheck disable=SC2086
+    prefix=$(aws ${region:+--region "$region"} cloudformation describe-stacks --stack-name "$stack" \
+        --query "Stacks[0].Parameters[?ParameterKey=='SsmPrefix'].ParameterValue" --output text) ||
+        prefix=
+    case $prefix in
+    /*) ;;
+    *) prefix=/screener ;; # a stack from before the parameter existed
+    esac
+fi
+if ! printf '%s\n' "$prefix" | grep -Eqx '(/[A-Za-z0-9_.-]+)+'; then
+    echo "set-webhook: the SSM prefix must look like /screener or /screener/prod, not '$prefix'" >&2
+    exit 2
+fi
+token=$(param "$prefix/telegram/bot_token")
+secret=$(param "$prefix/telegram/webhook_secret")
 
 echo "set-webhook: registering $url (stack $stack)"
 # shellcheck disable=SC2086

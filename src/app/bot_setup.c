@@ -187,7 +187,7 @@ int app_bot_init(struct app *a, struct app_bot *b, struct http_client *http, uns
     b->opts.hooks.ctx = b;
 
     /* The Alpaca keys come in the same SSM call: one round trip at a cold start. */
-    int tracking = app_portfolio_enabled();
+    int tracking = app_portfolio_enabled() && app_live_account();
     if ((err = secrets_load(SECRETS_TELEGRAM | (tracking ? SECRETS_ALPACA : 0), d)) != ERR_OK)
         return err;
     const char *token = secrets_value(SECRET_TELEGRAM_BOT_TOKEN);
@@ -263,9 +263,13 @@ static int push_client(struct http_client **http, struct http_client **own, stru
     return err;
 }
 
+/* The pushes run in the collector, whose role may read the bot token but not the webhook
+ * secret: only the token is asked for (SSM refuses a call naming one parameter it may not
+ * read). */
 int app_push(struct app *a, struct http_client *http, struct diag *d)
 {
-    if (secrets_load(SECRETS_TELEGRAM, d) != ERR_OK || !secrets_value(SECRET_TELEGRAM_BOT_TOKEN))
+    if (secrets_load(SECRET_BIT(SECRET_TELEGRAM_BOT_TOKEN), d) != ERR_OK ||
+        !secrets_value(SECRET_TELEGRAM_BOT_TOKEN))
         return ERR_OK; /* no bot configured: nobody to push to */
     struct buf text = BUF_INIT(TG_BUF_MAX);
     struct ratelimit rl;
@@ -296,7 +300,8 @@ int app_push_alert(struct app *a, struct http_client *http, const char *html, st
                    struct diag *d)
 {
     memset(st, 0, sizeof *st);
-    if (secrets_load(SECRETS_TELEGRAM, d) != ERR_OK || !secrets_value(SECRET_TELEGRAM_BOT_TOKEN)) {
+    if (secrets_load(SECRET_BIT(SECRET_TELEGRAM_BOT_TOKEN), d) != ERR_OK ||
+        !secrets_value(SECRET_TELEGRAM_BOT_TOKEN)) {
         log_warn("sell signal: no bot configured (TELEGRAM_BOT_TOKEN): the alert goes nowhere");
         return ERR_OK;
     }

@@ -52,7 +52,8 @@ static const char help[] =
     "(default https://data.alpaca.markets), APCA_API_BASE_URL (trading API, default the paper\n"
     "host).  Keys not in the environment are read from the SSM parameters\n"
     "/screener/alpaca/api_key and /screener/alpaca/secret_key when SSM is on: in Lambda, with\n"
-    "SCREENER_SSM=1, or when AWS_ENDPOINT_URL_SSM is set (SCREENER_SSM=0: never).\n"
+    "SCREENER_SSM=1, or when AWS_ENDPOINT_URL_SSM is set (SCREENER_SSM=0: never);\n"
+    "SCREENER_SSM_PREFIX replaces /screener (e.g. /screener/prod).\n"
     "\nExit codes: 0 done (data problems are reported and counted), 1 store or internal\n"
     "failure, 2 bad command line, 3 the API sent something unusable (e.g. pages that never\n"
     "end), 6 incomplete (some requests still failed; rerun), 7 credentials missing or refused.\n";
@@ -441,8 +442,9 @@ int cmd_collect(int argc, char **argv)
     if (url && *url)
         co.data_url = url;
     /* The Alpaca keys: the environment, else SSM Parameter Store when it is enabled; the
-     * bot's token for the daily push in the same SSM call. */
-    int serr = secrets_load(SECRETS_ALPACA | SECRETS_TELEGRAM, &d);
+     * bot's token for the daily push in the same SSM call (not the webhook secret, which a
+     * collector's role may not read). */
+    int serr = secrets_load(SECRETS_ALPACA | SECRET_BIT(SECRET_TELEGRAM_BOT_TOKEN), &d);
     if (!serr)
         serr = secrets_get(SECRET_ALPACA_KEY_ID, &co.key_id, &d);
     if (!serr)

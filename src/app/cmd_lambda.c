@@ -27,7 +27,9 @@ static const char help[] =
     "\nEnvironment: AWS_LAMBDA_RUNTIME_API (host:port, set by Lambda), _HANDLER (collector or\n"
     "bot), S3_BUCKET_NAME or SCREENER_STORE (the store; required, since the function's own\n"
     "directory is read-only), APCA_API_KEY_ID, APCA_API_SECRET_KEY, APCA_API_DATA_URL,\n"
-    "SCREENER_LOG_LEVEL.\n"
+    "SCREENER_LOG_LEVEL, SCREENER_SSM_PREFIX (where the secrets are in SSM; default\n"
+    "/screener), SCREENER_LIVE_ACCOUNT=0 (the bot does not read the Alpaca keys: its role may\n"
+    "not).\n"
     "\nExit codes: 0 after --max-invocations, 1 the Runtime API failed or went away,\n"
     "2 bad command line, 7 not inside Lambda (no AWS_LAMBDA_RUNTIME_API), or the\n"
     "initialisation failed (reported to Lambda as an init error).\n";

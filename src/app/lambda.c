@@ -92,8 +92,10 @@ static int load_alpaca_secrets(struct app_lambda *l, struct diag *d)
 {
     if (l->have_secrets)
         return ERR_OK;
-    /* The bot's token too, for the daily push: one SSM call for everything. */
-    int err = secrets_load(SECRETS_ALPACA | SECRETS_TELEGRAM, d);
+    /* The bot's token too, for the daily push: one SSM call for everything.  Not the
+     * webhook secret: the collector's role may not read it, and SSM refuses a call that asks
+     * for one name the role may not read. */
+    int err = secrets_load(SECRETS_ALPACA | SECRET_BIT(SECRET_TELEGRAM_BOT_TOKEN), d);
     if (!err)
         err = secrets_get(SECRET_ALPACA_KEY_ID, &l->key_id, d);
     if (!err)

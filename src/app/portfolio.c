@@ -21,6 +21,12 @@ int app_portfolio_enabled(void)
     return !(v && (strcmp(v, "0") == 0 || strcmp(v, "off") == 0 || strcmp(v, "false") == 0));
 }
 
+int app_live_account(void)
+{
+    const char *v = getenv("SCREENER_LIVE_ACCOUNT");
+    return !(v && (strcmp(v, "0") == 0 || strcmp(v, "off") == 0 || strcmp(v, "false") == 0));
+}
+
 int app_profit_target(double *out, struct diag *d)
 {
     const char *v = getenv("SCREENER_PROFIT_TARGET");

@@ -33,6 +33,11 @@ struct app_trading {
 /* 0 when SCREENER_PORTFOLIO turns tracking off. */
 int app_portfolio_enabled(void);
 
+/* Whether this process may use the trading account's keys: not when SCREENER_LIVE_ACCOUNT is
+ * "0", "false" or "off" (the bot function of a stack without BotLiveAccount=true, whose role
+ * cannot read them: asking SSM for them would fail the whole call).  Default: yes. */
+int app_live_account(void);
+
 /* The profit target from SCREENER_PROFIT_TARGET (default PORTFOLIO_TARGET_DEFAULT); ERR_USAGE
  * naming the variable when it is not a percentage. */
 int app_profit_target(double *out, struct diag *d);

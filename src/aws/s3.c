@@ -9,6 +9,7 @@
 
 #include "aws/endpoint.h"
 #include "aws/request.h"
+#include "aws/creds.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "codec/crypto.h"
@@ -481,6 +482,40 @@ void s3_free(struct s3 *s)
     free(s);
 }
 
+/* Temporary credentials near their expiration: load them again (a client is used by one
+ * thread at a time, so they can be swapped between requests). */
+static int fresh_creds(struct s3 *s, struct diag *d)
+{
+    if (!s->o.creds_expiration_ms ||
+        s->o.creds_expiration_ms - clock_wall_ms() > AWS_CREDS_REFRESH_MS)
+        return ERR_OK;
+    struct aws_creds c;
+    int err = aws_creds_load(&c, d);
+    char *akid = NULL, *secret = NULL, *token = NULL;
+    if (!err && (!(akid = strdup(c.access_key_id)) || !(secret = strdup(c.secret_access_key)) ||
+                 (c.session_token[0] && !(token = strdup(c.session_token)))))
+        err = diag_set(d, ERR_NOMEM, "out of memory");
+    if (err) {
+        free(akid);
+        wipe_free(secret);
+        wipe_free(token);
+        aws_creds_release(&c);
+        return diag_prefix(d, err, "S3: the credentials expire and cannot be refreshed");
+    }
+    free(s->akid);
+    wipe_free(s->secret);
+    wipe_free(s->token);
+    s->akid = akid;
+    s->secret = secret;
+    s->token = token;
+    s->o.creds.access_key_id = akid;
+    s->o.creds.secret_access_key = secret;
+    s->o.creds.session_token = token;
+    s->o.creds_expiration_ms = c.expiration_ms;
+    aws_creds_release(&c);
+    return ERR_OK;
+}
+
 static char *dup_or_null(const char *v, int *ok)
 {
     if (!v)
@@ -618,7 +653,9 @@ static int run_once(struct s3 *s, const struct req *r, const struct s3_url *u,
         .rules = SIGV4_S3,
     };
     struct aws_signed *sig;
-    int err = aws_request_sign(&ar, &p, &s->o.creds, &sig, d);
+    int err = fresh_creds(s, d);
+    if (!err)
+        err = aws_request_sign(&ar, &p, &s->o.creds, &sig, d);
     if (err)
         return diag_prefix(d, err, "S3 %s s3://%s/%s: signing", c->op, c->bucket,
                            c->key ? c->key : "");
@@ -825,7 +862,9 @@ int s3_presign_get(struct s3 *s, const char *bucket, const char *key, int64_t ex
         .expires_s = expires_s,
     };
     struct buf q = BUF_INIT(16384);
-    err = sigv4_presign_query(&sr, &p, &s->o.creds, &q, d);
+    err = fresh_creds(s, d);
+    if (!err)
+        err = sigv4_presign_query(&sr, &p, &s->o.creds, &q, d);
     if (!err && buf_printf(out, "%s?%s", buf_cstr(&u.url), buf_cstr(&q)) != ERR_OK)
         err = diag_set(d, ERR_TOOBIG, "the presigned URL for s3://%s/%s is too long", bucket, key);
     buf_release(&q);

@@ -61,6 +61,10 @@ struct s3_opts {
                              from aws_endpoint_env("s3", ...) */
     enum s3_addressing addressing;
     struct sigv4_creds creds; /* copied by s3_new */
+    /* When creds expire (Unix ms; 0: never).  Within AWS_CREDS_REFRESH_MS of it, the client
+     * loads them again (aws_creds_load: the provider chain, which refreshes them) before it
+     * signs a request or a URL, so a long-lived client outlives its first credentials. */
+    int64_t creds_expiration_ms;
     struct http_client *http; /* borrowed; NULL: the client makes (and frees) its own */
     int max_retries;          /* more attempts after a transient failure; default 4 */
     int64_t timeout_ms;       /* per attempt; default 30000 */

@@ -2,7 +2,9 @@
 #include "aws/secrets.h"
 
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "aws/creds.h"
 #include "aws/endpoint.h"
@@ -14,16 +16,18 @@
 
 static const struct {
     const char *env;
-    const char *ssm;
-    int secret; /* registered with log_add_secret */
+    const char *ssm; /* after the prefix */
+    int secret;      /* registered with log_add_secret */
 } table[SECRET_COUNT_] = {
-    [SECRET_ALPACA_KEY_ID] = {"APCA_API_KEY_ID", "/screener/alpaca/api_key", 1},
-    [SECRET_ALPACA_SECRET_KEY] = {"APCA_API_SECRET_KEY", "/screener/alpaca/secret_key", 1},
-    [SECRET_TELEGRAM_BOT_TOKEN] = {"TELEGRAM_BOT_TOKEN", "/screener/telegram/bot_token", 1},
-    [SECRET_TELEGRAM_WEBHOOK_SECRET] = {"TELEGRAM_WEBHOOK_SECRET",
-                                        "/screener/telegram/webhook_secret", 1},
-    [SECRET_ENVIRONMENT] = {"ENVIRONMENT", "/screener/config/environment", 0},
+    [SECRET_ALPACA_KEY_ID] = {"APCA_API_KEY_ID", "/alpaca/api_key", 1},
+    [SECRET_ALPACA_SECRET_KEY] = {"APCA_API_SECRET_KEY", "/alpaca/secret_key", 1},
+    [SECRET_TELEGRAM_BOT_TOKEN] = {"TELEGRAM_BOT_TOKEN", "/telegram/bot_token", 1},
+    [SECRET_TELEGRAM_WEBHOOK_SECRET] = {"TELEGRAM_WEBHOOK_SECRET", "/telegram/webhook_secret", 1},
+    [SECRET_ENVIRONMENT] = {"ENVIRONMENT", "/config/environment", 0},
 };
+
+/* The full names under the prefix in force (rebuilt by every secret_ssm_name call). */
+static char full_name[SECRET_COUNT_][SECRETS_PREFIX_MAX + 32];
 
 /* The process-wide cache. */
 static struct {
@@ -38,15 +42,64 @@ const char *secret_env_name(enum secret_id id)
     return (unsigned)id < SECRET_COUNT_ ? table[id].env : "";
 }
 
-const char *secret_ssm_name(enum secret_id id)
-{
-    return (unsigned)id < SECRET_COUNT_ ? table[id].ssm : "";
-}
-
 static const char *env_value(const char *name)
 {
     const char *v = getenv(name);
     return v && *v ? v : NULL;
+}
+
+int secrets_prefix_valid(const char *p)
+{
+    size_t n = strlen(p), levels = 0;
+    if (n < 2 || n > SECRETS_PREFIX_MAX || p[0] != '/' || p[n - 1] == '/')
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        if (c == '/') {
+            if (p[i + 1] == '/')
+                return 0;
+            levels++;
+        } else if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                     c == '_' || c == '.' || c == '-')) {
+            return 0;
+        }
+    }
+    /* SSM reserves names starting with "aws" or "ssm"; a name has at most 15 levels, and
+     * the secrets add two. */
+    if (strncasecmp(p + 1, "aws", 3) == 0 || strncasecmp(p + 1, "ssm", 3) == 0)
+        return 0;
+    return levels + 2 <= 15;
+}
+
+int secrets_prefix(const char **out, struct diag *d)
+{
+    const char *p = env_value("SCREENER_SSM_PREFIX");
+    *out = SECRETS_PREFIX_DEFAULT;
+    if (!p)
+        return ERR_OK;
+    if (!secrets_prefix_valid(p)) {
+        char q[80];
+        diag_quote(q, sizeof q, p, strlen(p), 64);
+        return diag_set(d, ERR_USAGE,
+                        "SCREENER_SSM_PREFIX '%s' is not an SSM parameter path: '/' and name "
+                        "segments of A-Z a-z 0-9 _ . - (not starting with aws or ssm), no "
+                        "trailing '/', at most 13 levels, e.g. /screener/prod",
+                        q);
+    }
+    *out = p;
+    return ERR_OK;
+}
+
+const char *secret_ssm_name(enum secret_id id)
+{
+    if ((unsigned)id >= SECRET_COUNT_)
+        return "";
+    const char *prefix;
+    struct diag d;
+    if (secrets_prefix(&prefix, &d) != ERR_OK)
+        prefix = getenv("SCREENER_SSM_PREFIX"); /* for messages only: secrets_load refuses it */
+    snprintf(full_name[id], sizeof full_name[id], "%s%s", prefix, table[id].ssm);
+    return full_name[id];
 }
 
 int secrets_ssm_enabled(void)
@@ -95,7 +148,7 @@ static int load_from_ssm(unsigned ask, struct diag *d)
     size_t n = 0;
     for (int i = 0; i < SECRET_COUNT_; i++)
         if (ask & SECRET_BIT(i))
-            names[n++] = table[i].ssm;
+            names[n++] = secret_ssm_name((enum secret_id)i);
 
     struct aws_creds creds;
     int err = aws_creds_load(&creds, d);
@@ -122,7 +175,7 @@ static int load_from_ssm(unsigned ask, struct diag *d)
     for (int i = 0; !err && i < SECRET_COUNT_; i++) {
         if (!(ask & SECRET_BIT(i)))
             continue;
-        const struct ssm_param *p = ssm_result_find(&r, table[i].ssm);
+        const struct ssm_param *p = ssm_result_find(&r, secret_ssm_name((enum secret_id)i));
         if (p && p->value[0]) {
             err = keep((enum secret_id)i, p->value, SECRET_SOURCE_SSM);
             if (err)
@@ -153,6 +206,9 @@ int secrets_load(unsigned want, struct diag *d)
             ask |= SECRET_BIT(i);
         }
     }
+    const char *prefix;
+    if (ask && secrets_ssm_enabled() && secrets_prefix(&prefix, d) != ERR_OK)
+        return ERR_USAGE;
     if (ask && !secrets_ssm_enabled()) {
         cache.resolved |= ask; /* set nowhere we may look */
         ask = 0;
@@ -186,16 +242,16 @@ int secrets_get(enum secret_id id, const char **out, struct diag *d)
     }
     if (cache.ssm_asked & SECRET_BIT(id))
         return diag_set(d, ERR_AUTH, "%s is not set and SSM parameter %s does not exist",
-                        table[id].env, table[id].ssm);
+                        table[id].env, secret_ssm_name(id));
     const char *flag = getenv("SCREENER_SSM");
     if (flag && strcmp(flag, "0") == 0)
         return diag_set(d, ERR_AUTH,
                         "%s is not set (SSM parameter %s was not read: SCREENER_SSM=0)",
-                        table[id].env, table[id].ssm);
+                        table[id].env, secret_ssm_name(id));
     return diag_set(d, ERR_AUTH,
                     "%s is not set (SSM parameter %s was not read: SSM is used in Lambda, with "
                     "SCREENER_SSM=1, or when AWS_ENDPOINT_URL_SSM is set)",
-                    table[id].env, table[id].ssm);
+                    table[id].env, secret_ssm_name(id));
 }
 
 const char *secrets_value(enum secret_id id)

@@ -9,6 +9,11 @@
  *     TELEGRAM_WEBHOOK_SECRET  /screener/telegram/webhook_secret
  *     ENVIRONMENT              /screener/config/environment
  *
+ * "/screener" is the default prefix: SCREENER_SSM_PREFIX gives a deployment its own
+ * (SCREENER_SSM_PREFIX=/screener/prod reads /screener/prod/alpaca/api_key, ...), so that two
+ * environments in one account need not share secrets.  A malformed prefix is refused
+ * (ERR_USAGE) before SSM is asked.
+ *
  * The environment wins (an empty variable counts as unset).  The secrets it does not have are
  * fetched from SSM in one GetParameters call (WithDecryption), but only when SSM is enabled:
  *
@@ -49,7 +54,19 @@ enum secret_id {
 
 enum secret_source { SECRET_SOURCE_NONE, SECRET_SOURCE_ENV, SECRET_SOURCE_SSM };
 
-/* "APCA_API_KEY_ID", "/screener/alpaca/api_key". */
+#define SECRETS_PREFIX_DEFAULT "/screener"
+#define SECRETS_PREFIX_MAX     1000
+
+/* Whether p may be a prefix: "/" and segments of A-Z a-z 0-9 _ . -, no empty segment, no
+ * trailing '/', not starting with "aws" or "ssm" (reserved by SSM), at most 13 levels. */
+int secrets_prefix_valid(const char *p);
+
+/* The prefix in force: $SCREENER_SSM_PREFIX when set and not empty, else the default.
+ * ERR_USAGE (naming the variable) when it is malformed. */
+int secrets_prefix(const char **out, struct diag *d);
+
+/* "APCA_API_KEY_ID"; "/screener/alpaca/api_key" under the prefix in force (the buffer is
+ * rewritten by the next call for the same id). */
 const char *secret_env_name(enum secret_id id);
 const char *secret_ssm_name(enum secret_id id);
 
@@ -61,8 +78,8 @@ int secrets_ssm_enabled(void);
  * unknown.  A parameter SSM does not have is not an error here (see secrets_get).  Errors,
  * naming the parameters, never their values: ERR_AUTH (no AWS credentials or region, access
  * denied, signature refused), ERR_RATELIMIT / ERR_UNAVAILABLE / ERR_NETWORK / ERR_TIMEOUT
- * (SSM unreachable after retries), ERR_INVALID (a malformed endpoint or region), ERR_PARSE.
- * Nothing is cached from a call that failed. */
+ * (SSM unreachable after retries), ERR_INVALID (a malformed endpoint or region), ERR_USAGE (a
+ * malformed SCREENER_SSM_PREFIX), ERR_PARSE. Nothing is cached from a call that failed. */
 int secrets_load(unsigned want, struct diag *d);
 
 /* The value of a resolved secret: ERR_AUTH when it is set nowhere, with d naming the

@@ -240,6 +240,7 @@ int objstore_s3_open(const char *location, struct objstore **out, struct diag *d
         o.region = c.region[0] ? c.region : S3_DEFAULT_REGION;
         o.endpoint = aws_endpoint_env("s3", NULL);
         o.creds = aws_creds_sigv4(&c);
+        o.creds_expiration_ms = c.expiration_ms;
         if ((err = s3_new(&o, &st->s3, d)) != ERR_OK)
             diag_prefix(d, err, "store '%s'", location);
     }

@@ -75,8 +75,13 @@ if a[:2] == ["cloudformation", "describe-stacks"]:
         print(f"An error occurred (ValidationError) when calling the DescribeStacks operation: Stack with id {opt('--stack-name')} does not exist", file=sys.stderr)
         sys.exit(254)
     q = opt("--query")
-    key = q.split("OutputKey=='")[1].split("'")[0]
-    print(outputs[opt("--stack-name")].get(key, "None"))
+    if "ParameterKey=='" in q:
+        key = q.split("ParameterKey=='")[1].split("'")[0]
+        params = json.loads(os.environ.get("FAKE_AWS_STACK_PARAMS", "{}"))
+        print(params.get(opt("--stack-name"), {}).get(key, ""))
+    else:
+        key = q.split("OutputKey=='")[1].split("'")[0]
+        print(outputs[opt("--stack-name")].get(key, "None"))
 elif a[:2] == ["ssm", "get-parameter"]:
     print(json.loads(os.environ.get("FAKE_AWS_PARAMS", "{}"))[opt("--name")])
 elif a[:2] == ["ssm", "put-parameter"]:
@@ -118,6 +123,15 @@ env -u APCA_API_SECRET_KEY PATH="$FAKE" scripts/put-ssm-params.sh </dev/null >"$
 rc=$?
 [ $rc -eq 1 ] && grep -q "APCA_API_SECRET_KEY is not set" "$T/out" && [ ! -s "$T/aws.log" ] &&
     ok "a missing value without a terminal: exit 1 naming it, before storing anything" || nok "missing value: exit $rc" "$(cat "$T/out")"
+rm -f "$T/aws.log"
+PATH=$FAKE scripts/put-ssm-params.sh --prefix /screener/prod --environment prod </dev/null >"$T/out" 2>&1
+check "--prefix /screener/prod: the five parameters under the stack's own prefix" \
+    "sorted(c['args'][c['args'].index('--name') + 1] for c in calls) == ['/screener/prod/alpaca/api_key', '/screener/prod/alpaca/secret_key', '/screener/prod/config/environment', '/screener/prod/telegram/bot_token', '/screener/prod/telegram/webhook_secret']" "$(cat "$T/out")"
+rm -f "$T/aws.log"
+PATH=$FAKE scripts/put-ssm-params.sh --prefix /screener/ </dev/null >"$T/out" 2>&1
+rc=$?
+[ $rc -eq 2 ] && grep -q "prefix must look like" "$T/out" && [ ! -s "$T/aws.log" ] &&
+    ok "a malformed --prefix is refused before storing anything" || nok "bad prefix: exit $rc" "$(cat "$T/out")"
 TELEGRAM_BOT_TOKEN=not-a-token PATH=$FAKE scripts/put-ssm-params.sh </dev/null >"$T/out" 2>&1
 rc=$?
 [ $rc -eq 1 ] && grep -q "does not look like a bot token" "$T/out" && ! grep -q "not-a-token" "$T/out" &&
@@ -143,7 +157,9 @@ if [ -x "$B/fake-telegram" ] && [ -x "$B/screener" ]; then
     rc=$?
     [ $rc -eq 0 ] && ok "set-webhook.sh: exit 0" || nok "set-webhook.sh exit $rc" "$(cat "$T/out")"
     check "... reads the stack's WebhookUrl output, then the token and secret from SSM (decrypted)" \
-        "[c['args'][:2] for c in calls] == [['cloudformation', 'describe-stacks'], ['ssm', 'get-parameter'], ['ssm', 'get-parameter']] and 'screener-dev' in calls[0]['args'] and all('--with-decryption' in c['args'] for c in calls[1:])" "$(cat "$T/aws.log")"
+        "[c['args'][:2] for c in calls] == [['cloudformation', 'describe-stacks']] * 2 + [['ssm', 'get-parameter']] * 2 and 'screener-dev' in calls[0]['args'] and all('--with-decryption' in c['args'] for c in calls[2:])" "$(cat "$T/aws.log")"
+    check "... under /screener when the stack has no SsmPrefix parameter" \
+        "[c['args'][c['args'].index('--name') + 1] for c in calls[2:]] == ['/screener/telegram/bot_token', '/screener/telegram/webhook_secret']"
     curl -s "$TG_URL/_calls" >"$T/tg.json"
     if python3 -c "
 import json, sys
@@ -155,6 +171,14 @@ sys.exit(0 if hook and hook[0]['status'] == 200 and p.get('url') == '$URL' and p
         nok "setWebhook not as expected" "$(head -c 1500 "$T/tg.json")"
     fi
     if grep -q "ssm-webhook-secret\|ssm-token" "$T/out"; then nok "set-webhook.sh printed a secret"; else ok "... printing no secret"; fi
+    rm -f "$T/aws.log"
+    FAKE_AWS_STACK_PARAMS='{"screener-dev": {"SsmPrefix": "/screener/prod"}}' \
+        FAKE_AWS_PARAMS='{"/screener/prod/telegram/bot_token": "123456789:ssm-token_0002", "/screener/prod/telegram/webhook_secret": "ssm-webhook-secret-0003"}' \
+        PATH=$FAKE TELEGRAM_API_URL=$TG_URL SCREENER_STORE=$T/store scripts/set-webhook.sh \
+        --screener "$B/screener" >"$T/out" 2>&1
+    rc=$?
+    check "set-webhook.sh reads the secrets under the stack's SsmPrefix parameter (exit $rc)" \
+        "[c['args'][c['args'].index('--name') + 1] for c in calls[2:]] == ['/screener/prod/telegram/bot_token', '/screener/prod/telegram/webhook_secret']" "$(cat "$T/out")"
     kill $TG_PID 2>/dev/null
     TG_PID=
 else

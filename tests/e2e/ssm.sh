@@ -136,13 +136,13 @@ collect ssm
 status "collect with the Alpaca keys only in SSM succeeds" ssm 0
 contains "... and collects" "$T/ssm.out" "Collected up to 2026-11-20: 5 symbols"
 [ "$(fake_stat 'd["targets"]["AmazonSSM.GetParameters"]')" = 1 ] && ok "... asking SSM once" || nok "GetParameters calls: $(fake_stat 'd["targets"]["AmazonSSM.GetParameters"]')"
-[ "$(fake_stat '",".join(d["calls"][0]["names"])')" = "$SSM_KEY,$SSM_SECRET,/screener/telegram/bot_token,/screener/telegram/webhook_secret" ] && ok "... for both keys and the bot's secrets (the daily push) in one batch" || nok "names asked: $(fake_stat 'd["calls"]')"
+[ "$(fake_stat '",".join(d["calls"][0]["names"])')" = "$SSM_KEY,$SSM_SECRET,/screener/telegram/bot_token" ] && ok "... for both keys and the bot token (the daily push) in one batch, not the webhook secret" || nok "names asked: $(fake_stat 'd["calls"]')"
 [ "$(fake_stat 'd["auth_failures"]')" = 0 ] && ok "... with a signature the fake accepts" || nok "the fake refused the signature"
 
 curl -s -X POST "$FAKE_URL/__sim/reset" >/dev/null
 collect env-secret APCA_API_SECRET_KEY="$SECRET"
 status "a key in the environment wins; the other comes from SSM" env-secret 0
-[ "$(fake_stat '",".join(d["calls"][0]["names"])')" = "$SSM_KEY,/screener/telegram/bot_token,/screener/telegram/webhook_secret" ] && ok "... and only the missing ones are asked for" || nok "names asked: $(fake_stat 'd["calls"]')"
+[ "$(fake_stat '",".join(d["calls"][0]["names"])')" = "$SSM_KEY,/screener/telegram/bot_token" ] && ok "... and only the missing ones are asked for" || nok "names asked: $(fake_stat 'd["calls"]')"
 
 curl -s -X POST "$FAKE_URL/__sim/reset" >/dev/null
 collect all-env APCA_API_KEY_ID="$KEY" APCA_API_SECRET_KEY="$SECRET" \
@@ -173,6 +173,62 @@ fake_start --throttle 2 --fail500 1 --param "$SSM_KEY=$KEY:SecureString" --param
 collect retried
 status "throttled twice and a 500: the collector still gets its keys" retried 0
 [ "$(fake_stat 'd["targets"]["AmazonSSM.GetParameters"]')" = 4 ] && ok "... in 4 calls" || nok "calls: $(fake_stat 'd["targets"]')"
+
+# ---- another environment's prefix, and roles that may read only their own names ----
+P=/screener/prod
+fake_start --param "$P/alpaca/api_key=$KEY:SecureString" --param "$P/alpaca/secret_key=$SECRET:SecureString" \
+    --param "$P/telegram/bot_token=123456:ABC-prod-token:SecureString" \
+    --param "$P/telegram/webhook_secret=prod-webhook-secret-0123456789abcdef:SecureString" \
+    --param "$SSM_KEY=wrong-dev-key:SecureString" --deny "$P/telegram/webhook_secret" || exit 1
+collect prefix SCREENER_SSM_PREFIX=$P
+status "SCREENER_SSM_PREFIX=$P: the collector reads prod's keys, and never asks for the webhook secret its role may not read" prefix 0
+[ "$(fake_stat '",".join(d["calls"][0]["names"])')" = "$P/alpaca/api_key,$P/alpaca/secret_key,$P/telegram/bot_token" ] && ok "... asking for exactly $P/alpaca/api_key, secret_key and telegram/bot_token" || nok "names asked: $(fake_stat 'd["calls"]')"
+# The collector's Lambda handler (what the schedule runs), with the same role.
+SCREENER_SSM=0 APCA_API_KEY_ID="$KEY" APCA_API_SECRET_KEY="$SECRET" SCREENER_UNIVERSE_URL="$SIM_URL/iwb_holdings.csv" \
+    APCA_API_BASE_URL="$SIM_URL" "$BIN" universe fetch --store "$T/store-prefix" >"$T/universe.out" 2>"$T/universe.err" ||
+    nok "universe fetch into the store" "$(cat "$T/universe.err")"
+curl -s -X POST "$FAKE_URL/__sim/reset" >/dev/null
+env -u APCA_API_KEY_ID -u APCA_API_SECRET_KEY -u TELEGRAM_BOT_TOKEN -u TELEGRAM_WEBHOOK_SECRET \
+    -u AWS_SESSION_TOKEN -u AWS_PROFILE -u AWS_LAMBDA_FUNCTION_NAME -u AWS_DEFAULT_REGION \
+    SCREENER_SSM=1 SCREENER_SSM_PREFIX=$P APCA_API_DATA_URL="$SIM_URL" AWS_ENDPOINT_URL_SSM="$FAKE_URL" \
+    AWS_ACCESS_KEY_ID="$AWS_KEY" AWS_SECRET_ACCESS_KEY="$AWS_SECRET" AWS_REGION=us-east-1 \
+    AWS_SHARED_CREDENTIALS_FILE="$T/none" AWS_CONFIG_FILE="$T/none" TELEGRAM_API_URL=http://127.0.0.1:9 \
+    "$BIN" invoke --event events/collect.json --store "$T/store-prefix" >"$T/invoke-prefix.out" 2>"$T/invoke-prefix.err"
+rc=$?
+status "the collector's Lambda handler with that role: exit 0" invoke-prefix 0
+[ "$(fake_stat '",".join(d["calls"][0]["names"])')" = "$P/alpaca/api_key,$P/alpaca/secret_key,$P/telegram/bot_token" ] && ok "... asking for the same three names, never the webhook secret" || nok "names asked: $(fake_stat 'd["calls"]')"
+[ "$(fake_stat 'd["denied"]')" = 0 ] && ok "... and nothing SSM had to refuse" || nok "refused: $(fake_stat 'd')"
+collect badprefix SCREENER_SSM_PREFIX=/screener/
+status "a malformed SCREENER_SSM_PREFIX: exit 2" badprefix 2
+contains "... naming the variable" "$T/badprefix.err" "SCREENER_SSM_PREFIX '/screener/' is not an SSM parameter path"
+
+# The bot with a role that may read the Telegram parameters only (BotLiveAccount=false).
+fake_start --param "$P/telegram/bot_token=123456:ABC-prod-token:SecureString" \
+    --param "$P/telegram/webhook_secret=local-dev-secret:SecureString" \
+    --deny "$P/alpaca/api_key" --deny "$P/alpaca/secret_key" || exit 1
+"$BIN" screen --store "$T/store-ssm" >/dev/null 2>&1
+# bot NAME [VAR=VALUE...] : `screener invoke --handler bot` on the sample webhook event, SSM on.
+bot() {
+    name=$1
+    shift
+    env -u APCA_API_KEY_ID -u APCA_API_SECRET_KEY -u TELEGRAM_BOT_TOKEN -u TELEGRAM_WEBHOOK_SECRET \
+        -u AWS_SESSION_TOKEN -u AWS_PROFILE -u AWS_LAMBDA_FUNCTION_NAME -u AWS_DEFAULT_REGION \
+        SCREENER_SSM=1 SCREENER_PORTFOLIO=1 SCREENER_SSM_PREFIX=$P AWS_ENDPOINT_URL_SSM="$FAKE_URL" \
+        AWS_ACCESS_KEY_ID="$AWS_KEY" AWS_SECRET_ACCESS_KEY="$AWS_SECRET" AWS_REGION=us-east-1 \
+        AWS_SHARED_CREDENTIALS_FILE="$T/none" AWS_CONFIG_FILE="$T/none" TELEGRAM_API_URL=http://127.0.0.1:9 "$@" \
+        "$BIN" invoke --event events/telegram-http.json --handler bot --store "$T/store-ssm" \
+        >"$T/$name.out" 2>"$T/$name.err"
+    rc=$?
+}
+bot bot-live
+[ $rc -ne 0 ] && grep -q "AccessDeniedException" "$T/bot-live.out" "$T/bot-live.err" &&
+    ok "the bot asking for the Alpaca keys its role may not read fails (SSM refuses the whole call)" ||
+    nok "bot with live keys: exit $rc" "$(tail -c 600 "$T/bot-live.out" "$T/bot-live.err")"
+curl -s -X POST "$FAKE_URL/__sim/reset" >/dev/null
+bot bot-stored SCREENER_LIVE_ACCOUNT=0
+status "SCREENER_LIVE_ACCOUNT=0: the bot answers without the Alpaca keys" bot-stored 0
+contains "... the webhook answered (/drops)" "$T/bot-stored.out" "Worst one-day drops"
+[ "$(fake_stat '",".join(sorted(d["calls"][0]["names"]))')" = "$P/telegram/bot_token,$P/telegram/webhook_secret" ] && ok "... having asked SSM for the two Telegram parameters only" || nok "names asked: $(fake_stat 'd["calls"]')"
 
 # ---- no secret anywhere in what was printed or logged ----
 stop FAKE

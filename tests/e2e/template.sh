@@ -3,7 +3,9 @@
 # style; tests/node/cfn-validate.mjs against the CloudFormation resource specification (and
 # proof that it catches broken templates); tests/e2e/template_features.py for the promises
 # the deployment makes (roles, schedule, API, bucket, alarms, outputs, samconfig.toml,
-# env.json); and what `sam build` runs: make build-<Function> into ARTIFACTS_DIR.
+# env.json); tests/e2e/sam_expand.py, what SAM generates for each samconfig.toml environment
+# with its physical names (and proof that it catches two stacks colliding); and what
+# `sam build` runs: make build-<Function> into ARTIFACTS_DIR.
 # Prints "ok N - what" / "not ok N - what" per check.
 set -u
 cd "$(dirname "$0")/../.."
@@ -110,6 +112,54 @@ else
         esac
     done <"$T/out"
     [ $rc -eq 0 ] || grep -q '^not ok' "$T/out" || nok "template_features.py exited $rc"
+fi
+
+# ---- what SAM generates for each environment: no two stacks share a physical name ----
+if [ -n "$PY" ]; then
+    if "$PY" tests/e2e/sam_expand.py template.yaml samconfig.toml >"$T/out" 2>&1; then
+        ok "sam_expand: $(grep -c '^\[' "$T/out") stacks, no physical name collision ($(grep '^\[' "$T/out" | tr '\n' ';'))"
+    else
+        nok "sam_expand template.yaml samconfig.toml" "$(cat "$T/out")"
+    fi
+    # xmutant FIND REPLACE EXPECTED [FILE]: the expansion of a changed template (or
+    # samconfig.toml) must fail saying EXPECTED.
+    xmutant() {
+        mkdir -p "$T/x"
+        cp template.yaml samconfig.toml "$T/x/"
+        "$PY" - "$T/x/${4:-template.yaml}" "$1" "$2" <<'PY'
+import sys
+f, a, b = sys.argv[1:]
+s = open(f).read()
+if a not in s:
+    sys.exit(1)
+open(f, 'w').write(s.replace(a, b, 1))
+PY
+        "$PY" tests/e2e/sam_expand.py "$T/x/template.yaml" "$T/x/samconfig.toml" >"$T/xout" 2>&1
+        rc=$?
+        if [ $rc -eq 1 ] && grep -qF -- "$3" "$T/xout"; then
+            ok "sam_expand refuses: $(grep -F -- "$3" "$T/xout" | head -1 | sed "s|^$T/x/||")"
+        else
+            nok "sam_expand with '$1' -> '$2': exit $rc, expected '$3'" "$(cat "$T/xout")"
+        fi
+    }
+    # The schedule as it was before it had a Name: SAM names it after its logical ID.
+    xmutant "            Name: !Sub '\${AWS::StackName}-after-the-close'
+" "" "collision: AWS::Scheduler::Schedule 'CollectorFunctionAfterTheClose' of stack screener-prod"
+    xmutant "      FunctionName: !Sub '\${AWS::StackName}-bot'" "      FunctionName: screener-bot" \
+        "collision: AWS::Lambda::Function 'screener-bot'"
+    xmutant "LogGroupName: !Sub '/aws/lambda/\${AWS::StackName}-collector'" \
+        "LogGroupName: /aws/lambda/screener-collector" "collision: AWS::Logs::LogGroup"
+    xmutant "      AlarmName: !Sub '\${AWS::StackName}-warning-bot-duration'" \
+        "      AlarmName: !Sub '\${AWS::StackName}-critical-collector-errors'" \
+        "collision: AWS::CloudWatch::Alarm 'screener-prod-critical-collector-errors' of stack screener-prod [prod] BotDurationAlarm is also created by its own CollectorErrorsAlarm"
+    xmutant "      Name: !Sub '\${AWS::StackName}-WebhookUrl'" "      Name: WebhookUrl" \
+        "collision: AWS::CloudFormation::Export 'WebhookUrl'"
+    xmutant 'S3BucketName=\"REPLACE-ME-screener-data-prod\"' 'S3BucketName=\"REPLACE-ME-screener-data-dev\"' \
+        "collision: AWS::S3::Bucket 'REPLACE-ME-screener-data-dev'" samconfig.toml
+    xmutant 'stack_name = "screener-prod"' 'stack_name = "screener-production-environment-of-the-whole-company"' \
+        "AWS::Scheduler::Schedule name 'screener-production-environment-of-the-whole-company-after-the-close'" samconfig.toml
+    xmutant "          Type: ScheduleV2" "          Type: CloudWatchEvent" \
+        "event source type 'CloudWatchEvent' is not modelled here"
 fi
 
 # ---- what sam build runs ----

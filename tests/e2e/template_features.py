@@ -84,6 +84,16 @@ P = t.get("Parameters", {})
 check("Parameters: Environment dev|prod, S3BucketName, AlarmEmail",
       P.get("Environment", {}).get("AllowedValues") == ["dev", "prod"]
       and "S3BucketName" in P and "AlarmEmail" in P, P.keys())
+sp_ = P.get("SsmPrefix", {})
+check("Parameters: SsmPrefix, default /screener (the design's names), a '/'-path without a "
+      "trailing '/'",
+      sp_.get("Default") == "/screener" and re.fullmatch(sp_.get("AllowedPattern", "x"), "/screener/prod")
+      and not re.fullmatch(sp_.get("AllowedPattern", "x"), "/screener/")
+      and not re.fullmatch(sp_.get("AllowedPattern", "x"), "screener"), sp_)
+bl_ = P.get("BotLiveAccount", {})
+check("Parameters: BotLiveAccount 'false' by default, 'true' the only other value; condition BotLive",
+      bl_.get("Default") == "false" and bl_.get("AllowedValues") == ["false", "true"]
+      and t.get("Conditions", {}).get("BotLive") == {"Fn::Equals": [ref("BotLiveAccount"), "true"]}, bl_)
 check("Conditions: IsProd is Environment == prod",
       t.get("Conditions", {}).get("IsProd") == {"Fn::Equals": [ref("Environment"), "prod"]},
       t.get("Conditions"))
@@ -111,17 +121,27 @@ check("each function has its own role (no SAM policy templates, no shared role)"
 
 # ---- least privilege, exactly ----
 BUCKET = "arn:${AWS::Partition}:s3:::${S3BucketName}"
-PARAMS = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/screener/*"
 
 
-def grants(role):
-    """(effect, action, resource) of every statement of the role's inline policies."""
+def param(suffix):
+    return sub("arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${SsmPrefix}" + suffix)
+
+
+def grants(role, live=False):
+    """(effect, action, resource) of every statement of the role's inline policies, with
+    !If [BotLive, ...] taken as the stack would (live: BotLiveAccount=true)."""
     out = set()
     props = R[role]["Properties"]
+
+    def pick(v):
+        if isinstance(v, dict) and list(v) == ["Fn::If"] and v["Fn::If"][0] == "BotLive":
+            return pick(v["Fn::If"][1 if live else 2])
+        return v
     for p in props.get("Policies", []):
         for s in p["PolicyDocument"]["Statement"]:
             for a in [s["Action"]] if isinstance(s["Action"], str) else s["Action"]:
-                for r in [s["Resource"]] if not isinstance(s["Resource"], list) else s["Resource"]:
+                res = pick(s["Resource"])
+                for r in [res] if not isinstance(res, list) else res:
                     out.add((s["Effect"], a, json.dumps(r, sort_keys=True)))
     return out
 
@@ -138,24 +158,48 @@ for role, log in (("CollectorRole", "CollectorLogGroup"), ("BotRole", "BotLogGro
           and "ManagedPolicyArns" not in props, trust)
 logs = lambda lg: {g("logs:CreateLogStream", {"Fn::GetAtt": [lg, "Arn"]}),
                    g("logs:PutLogEvents", {"Fn::GetAtt": [lg, "Arn"]})}
-ssm = {g("ssm:GetParameter", sub(PARAMS)), g("ssm:GetParameters", sub(PARAMS))}
-want_collector = logs("CollectorLogGroup") | ssm | {
+
+
+def ssm(*suffixes):
+    return {g(a, param(s)) for a in ("ssm:GetParameter", "ssm:GetParameters") for s in suffixes}
+
+
+ALPACA = ("/alpaca/api_key", "/alpaca/secret_key")
+want_collector = logs("CollectorLogGroup") | ssm(*ALPACA, "/telegram/bot_token") | {
     g("s3:GetObject", sub(BUCKET + "/*")), g("s3:PutObject", sub(BUCKET + "/*")),
     g("s3:ListBucket", sub(BUCKET))}
-want_bot = logs("BotLogGroup") | ssm | {
-    g("s3:GetObject", sub(BUCKET + "/*")), g("s3:ListBucket", sub(BUCKET)),
+bot_base = logs("BotLogGroup") | {
+    g("s3:GetObject", sub(BUCKET + "/results/*")), g("s3:GetObject", sub(BUCKET + "/splits/*")),
+    g("s3:GetObject", sub(BUCKET + "/bot/*")), g("s3:ListBucket", sub(BUCKET)),
     g("s3:PutObject", sub(BUCKET + "/bot/*")),
     g("lambda:InvokeFunction", {"Fn::GetAtt": ["CollectorFunction", "Arn"]})}
+want_bot = bot_base | ssm("/telegram/bot_token", "/telegram/webhook_secret")
+want_bot_live = want_bot | ssm(*ALPACA)
 have = grants("CollectorRole")
 check("collector: exactly s3:GetObject/PutObject on the objects, s3:ListBucket on the bucket, "
-      "ssm:GetParameter(s) on parameter/screener/*, its own log group",
+      "ssm:GetParameter(s) on <SsmPrefix>/alpaca/api_key, /alpaca/secret_key and "
+      "/telegram/bot_token (not the webhook secret), its own log group",
       have == want_collector, f"extra: {have - want_collector}\nmissing: {want_collector - have}")
 have = grants("BotRole")
-check("bot: exactly s3:GetObject and ListBucket, s3:PutObject on bot/* only, ssm:GetParameter(s) "
-      "on parameter/screener/*, lambda:InvokeFunction on the collector, its own log group",
+check("bot (BotLiveAccount=false): s3:GetObject on results/*, splits/*, bot/* only (no bars, no "
+      "portfolio files), ListBucket, s3:PutObject on bot/*, ssm:GetParameter(s) on the two "
+      "Telegram parameters only (not the Alpaca keys), lambda:InvokeFunction on the collector, "
+      "its own log group",
       have == want_bot, f"extra: {have - want_bot}\nmissing: {want_bot - have}")
-check("no wildcard action and no '*' resource in either role",
-      not any(a.endswith("*") or r == '"*"' for _, a, r in grants("CollectorRole") | grants("BotRole")))
+have = grants("BotRole", live=True)
+check("bot (BotLiveAccount=true): the same plus the two Alpaca keys",
+      have == want_bot_live, f"extra: {have - want_bot_live}\nmissing: {want_bot_live - have}")
+check("no wildcard action, no '*' resource, no SSM wildcard in either role",
+      not any(a.endswith("*") or r == '"*"' or ("ssm:" in r and "*" in r)
+              for _, a, r in grants("CollectorRole") | grants("BotRole") | grants("BotRole", True)))
+secrets_c = load("src/aws/secrets.c").decode()
+check("the parameter names the roles grant are the ones src/aws/secrets.c reads (after the prefix)",
+      all(f'"{s}"' in secrets_c for s in ALPACA + ("/telegram/bot_token", "/telegram/webhook_secret",
+                                                   "/config/environment")))
+check("the code asks SSM only for what each role grants: the collector not the webhook secret, "
+      "the bot the Alpaca keys only when SCREENER_LIVE_ACCOUNT allows",
+      "SECRET_BIT(SECRET_TELEGRAM_BOT_TOKEN)" in load("src/app/lambda.c").decode()
+      and "app_live_account()" in load("src/app/bot_setup.c").decode())
 src_keys = load("src/bot/subscribers.h").decode() + load("src/bot/push.h").decode()
 check("the bot's S3 writes (subscribers, push markers) are all under bot/, as its role allows",
       '"bot/subscribers.csv"' in src_keys and '"bot/pushed/"' in src_keys)
@@ -170,6 +214,13 @@ check("secrets are never given values in the template (they come from SSM)",
                                          "TELEGRAM_WEBHOOK_SECRET")), env)
 check("the bot gets COLLECTOR_FUNCTION_NAME = !Ref CollectorFunction",
       bp.get("Environment", {}).get("Variables", {}).get("COLLECTOR_FUNCTION_NAME") == ref("CollectorFunction"))
+check("Globals environment: SCREENER_SSM_PREFIX = !Ref SsmPrefix (src/aws/secrets.c reads it)",
+      env.get("SCREENER_SSM_PREFIX") == ref("SsmPrefix") and "SCREENER_SSM_PREFIX" in secrets_c, env)
+check("the bot gets SCREENER_LIVE_ACCOUNT = !If [BotLive, '1', '0']: whether its role has the keys",
+      bp.get("Environment", {}).get("Variables", {}).get("SCREENER_LIVE_ACCOUNT") == {"Fn::If": ["BotLive", "1", "0"]}
+      and "SCREENER_LIVE_ACCOUNT" in load("src/app/portfolio.c").decode())
+check("the collector runs one at a time: ReservedConcurrentExecutions 1",
+      cp.get("ReservedConcurrentExecutions") == 1, cp.get("ReservedConcurrentExecutions"))
 
 # ---- the schedule: after the US close, in New York time ----
 evs = cp.get("Events", {})
@@ -180,6 +231,8 @@ check("... in America/New_York, so daylight saving never moves it", sp.get("Sche
 m = re.fullmatch(r"cron\((\d+) (\d+) \? \* MON-FRI \*\)", sp.get("ScheduleExpression", ""))
 check("... on weekdays at or after 16:20, when the day's bars are final", m and (int(m[2]), int(m[1])) >= (16, 20)
       and int(m[2]) < 24, sp.get("ScheduleExpression"))
+check("... named after the stack (two stacks in one account and region do not collide)",
+      sp.get("Name") == sub("${AWS::StackName}-after-the-close") and "OmitName" not in sp, sp.get("Name"))
 check("... delivering {\"action\":\"collect\"} (events/collect.json)",
       json.loads(sp.get("Input", "null")) == json.loads(load("events/collect.json")), sp.get("Input"))
 
@@ -196,6 +249,13 @@ check("the API stage is throttled (rate and burst)",
       api.get("Type") == "AWS::Serverless::Api" and ms and ms[0].get("ThrottlingRateLimit", 0) > 0
       and ms[0].get("ThrottlingBurstLimit", 0) >= ms[0].get("ThrottlingRateLimit", 0)
       and ms[0].get("ResourcePath") == "/*" and ms[0].get("HttpMethod") == "*", ms)
+TELEGRAM_RANGES = ["149.154.160.0/20", "91.108.4.0/22"]  # core.telegram.org/bots/webhooks
+rp = ap.get("Auth", {}).get("ResourcePolicy", {})
+check("the webhook has a resource policy admitting only Telegram's published source ranges",
+      rp == {"IpRangeWhitelist": TELEGRAM_RANGES}, rp)
+check("... and the template says where the ranges come from and how to update them",
+      "core.telegram.org/bots/webhooks" in load("template.yaml").decode()
+      and "To update" in load("template.yaml").decode())
 check("the sample events hit the same route",
       json.loads(load("events/telegram-rest.json"))["path"] == "/webhook"
       and json.loads(load("events/telegram-http.json"))["rawPath"] == "/webhook")
@@ -222,6 +282,9 @@ for fn, lg in (("CollectorFunction", "CollectorLogGroup"), ("BotFunction", "BotL
     lp = R[lg]["Properties"]
     check(f"{lg}: /aws/lambda/<the function's name>, with a retention",
           lp.get("LogGroupName") == sub("/aws/lambda/" + name) and lp.get("RetentionInDays"), lp)
+    check(f"{lg}: explicit DeletionPolicy and UpdateReplacePolicy",
+          R[lg].get("DeletionPolicy") in ("Delete", "Retain") and
+          R[lg].get("UpdateReplacePolicy") == R[lg].get("DeletionPolicy"), R[lg])
 
 # ---- monitoring, prod only ----
 alarms = {k: v for k, v in R.items() if v["Type"] == "AWS::CloudWatch::Alarm"}
@@ -252,9 +315,14 @@ check("business: no StocksPerSecond (StockScreener/Performance) is breaching: th
 check("... over more days than a weekend, so Saturdays and Sundays do not alarm",
       a.get("Period") == 86400 and a.get("EvaluationPeriods") == a.get("DatapointsToAlarm") == 3, a)
 emf = load("src/base/emf.h").decode() + load("src/app/cmd_collect.c").decode()
-check("... with the namespace and dimension the collector's EMF lines carry",
-      '"StockScreener/Performance"' in emf and '{"Function", "collector"}' in emf and '"StocksPerSecond"' in emf
-      and a.get("Dimensions") == [{"Name": "Function", "Value": "collector"}])
+check("... with the namespace and metric the collector's EMF lines carry",
+      '"StockScreener/Performance"' in emf and '{"Function", "collector"}' in emf and '"StocksPerSecond"' in emf)
+check("... filtered on the environment too, so dev's runs cannot satisfy prod's alarm",
+      a.get("Dimensions") == [{"Name": "Function", "Value": "collector"},
+                              {"Name": "Environment", "Value": ref("Environment")}], a.get("Dimensions"))
+check("every alarm on a custom (non AWS/) metric filters on Environment",
+      all({"Name": "Environment", "Value": ref("Environment")} in x["Properties"].get("Dimensions", [])
+          for x in alarms.values() if not x["Properties"].get("Namespace", "").startswith("AWS/")))
 topic = R.get("AlarmTopic", {})
 subs = [v for v in R.values() if v["Type"] == "AWS::SNS::Subscription"]
 check("an SNS topic (prod) with the AlarmEmail subscription",
@@ -285,6 +353,31 @@ for envname in ("dev", "prod"):
           set(ov) <= set(P) and all(k in ov for k, v in P.items() if "Default" not in v), ov)
     check(f"samconfig [{envname}]: the bucket name placeholder cannot be deployed by mistake",
           not re.fullmatch(P["S3BucketName"]["AllowedPattern"], ov.get("S3BucketName", "")), ov.get("S3BucketName"))
+prefixes = {}
+for envname in ("dev", "prod"):
+    d = sc.get(envname, {}).get("deploy", {}).get("parameters", {})
+    ov = dict(re.findall(r'(\w+)="([^"]*)"', d.get("parameter_overrides", "")))
+    prefixes[envname] = ov.get("SsmPrefix", P.get("SsmPrefix", {}).get("Default"))
+check("samconfig: dev and prod read their secrets under different SsmPrefix values",
+      prefixes["dev"] != prefixes["prod"] and not prefixes["prod"].startswith(prefixes["dev"] + "/alpaca"),
+      prefixes)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sam_expand  # noqa: E402
+
+try:
+    stacks, collisions = sam_expand.check(t, sc)
+    check(f"SAM expansion: {len(stacks)} distinct stacks in samconfig.toml, no physical name shared "
+          "(schedules, functions, log groups, alarms, topics, roles, buckets, exports)",
+          len(stacks) >= 2 and not collisions, "\n".join(collisions))
+    names = {n for s in stacks for _, _, ty, n in s.named if ty == "AWS::Scheduler::Schedule"}
+    check("SAM expansion: each stack's schedule is named after its stack",
+          names == {f"{s.stack}-after-the-close" for s in stacks}, names)
+except sam_expand.ExpandError as e:
+    check("SAM expansion of template.yaml for each samconfig environment", False, str(e))
+for script in ("scripts/put-ssm-params.sh", "scripts/set-webhook.sh"):
+    text = load(script).decode()
+    check(f"{script}: takes --prefix (the stack's SsmPrefix) and derives the names from it",
+          "--prefix" in text and "$prefix/telegram/" in text)
 check("samconfig: IAM resources are unnamed, so CAPABILITY_IAM (not NAMED_IAM) is enough",
       not any("RoleName" in v.get("Properties", {}) for v in R.values() if v["Type"] == "AWS::IAM::Role"))
 check("samconfig: sam local uses env.json",

@@ -688,7 +688,7 @@ static const char *const env_names[] = {
     "AWS_ACCESS_KEY_ID",    "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",    "AWS_REGION",
     "AWS_DEFAULT_REGION",   "AWS_PROFILE",
-    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL",     "SCREENER_SSM_PREFIX",
 };
 
 /* A clean environment pointing at the fake with its credentials; no files under ~/.aws. */
@@ -832,6 +832,81 @@ static void test_secrets_env_then_ssm(void **state)
     ssm_fake_stop(s.fake);
 }
 
+/* SCREENER_SSM_PREFIX: another environment's names, only those asked; a malformed prefix is
+ * refused before SSM is asked; the default names are the design's. */
+static void test_secrets_prefix(void **state)
+{
+    reset_clock();
+    static const struct ssm_fake_param prod_params[] = {
+        {"/screener/prod/alpaca/api_key", "PK-PROD-VALUE-11", "SecureString", 1},
+        {"/screener/prod/telegram/bot_token", "123:PROD-TOKEN-12", "SecureString", 1},
+        {"/screener/alpaca/api_key", "PK-DEV-VALUE-13", "SecureString", 1},
+    };
+    /* The role may read the prod bot's names only: asking for any other fails the call. */
+    static const char *const deny[] = {"/screener/prod/alpaca/secret_key"};
+    struct ssm_fake_opts fo;
+    fake_opts(&fo);
+    fo.params = prod_params;
+    fo.nparams = 3;
+    fo.deny = deny;
+    fo.ndeny = 1;
+    struct served s;
+    serve(&fo, &s);
+    secrets_env(&s);
+    struct diag d;
+
+    assert_string_equal(secret_ssm_name(SECRET_ALPACA_KEY_ID), "/screener/alpaca/api_key");
+    setenv("SCREENER_SSM_PREFIX", "/screener/prod", 1);
+    assert_string_equal(secret_ssm_name(SECRET_ALPACA_KEY_ID), "/screener/prod/alpaca/api_key");
+    assert_string_equal(secret_ssm_name(SECRET_TELEGRAM_WEBHOOK_SECRET),
+                        "/screener/prod/telegram/webhook_secret");
+
+    unsigned want = SECRET_BIT(SECRET_ALPACA_KEY_ID) | SECRET_BIT(SECRET_TELEGRAM_BOT_TOKEN);
+    if (secrets_load(want, &d) != ERR_OK)
+        fail_msg("secrets_load: %s", d.text);
+    assert_string_equal(secrets_value(SECRET_ALPACA_KEY_ID), "PK-PROD-VALUE-11");
+    assert_string_equal(secrets_value(SECRET_TELEGRAM_BOT_TOKEN), "123:PROD-TOKEN-12");
+    char op[32], names[512];
+    assert_int_equal(ssm_fake_ncalls(s.fake), 1);
+    assert_int_equal(ssm_fake_call(s.fake, 0, op, sizeof op, names, sizeof names), ERR_OK);
+    assert_string_equal(names, "/screener/prod/alpaca/api_key,/screener/prod/telegram/bot_token");
+
+    /* A name the role may not read: the call is refused, naming the parameter. */
+    assert_int_equal(secrets_load(SECRET_BIT(SECRET_ALPACA_SECRET_KEY), &d), ERR_AUTH);
+    assert_non_null(strstr(d.text, "/screener/prod/alpaca/secret_key"));
+
+    /* Missing under the prefix: the message names the prefixed parameter. */
+    const char *v;
+    assert_int_equal(secrets_get(SECRET_TELEGRAM_WEBHOOK_SECRET, &v, &d), ERR_AUTH);
+    assert_non_null(strstr(d.text, "/screener/prod/telegram/webhook_secret does not exist"));
+
+    /* Malformed prefixes: refused, SSM not asked. */
+    static const char *const bad[] = {
+        "screener",  "/screener/", "/a//b",
+        "/scr ener", "/aws/x",     "/SSM",
+        "/",         "/a/b?c",     "/1/2/3/4/5/6/7/8/9/10/11/12/13/14",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        secrets_reset();
+        ssm_fake_reset(s.fake);
+        setenv("SCREENER_SSM_PREFIX", bad[i], 1);
+        assert_false(secrets_prefix_valid(bad[i]));
+        assert_int_equal(secrets_load(SECRET_BIT(SECRET_ALPACA_KEY_ID), &d), ERR_USAGE);
+        assert_non_null(strstr(d.text, "SCREENER_SSM_PREFIX"));
+        assert_int_equal(ssm_fake_ncalls(s.fake), 0);
+    }
+    assert_true(secrets_prefix_valid("/screener/prod"));
+    assert_true(secrets_prefix_valid("/a.b/c_d-1"));
+    assert_true(secrets_prefix_valid("/1/2/3/4/5/6/7/8/9/10/11/12/13"));
+    /* Empty: the default. */
+    secrets_reset();
+    setenv("SCREENER_SSM_PREFIX", "", 1);
+    assert_int_equal(secrets_load(SECRET_BIT(SECRET_ALPACA_KEY_ID), &d), ERR_OK);
+    assert_string_equal(secrets_value(SECRET_ALPACA_KEY_ID), "PK-DEV-VALUE-13");
+    secrets_reset();
+    ssm_fake_stop(s.fake);
+}
+
 static void test_secrets_ssm_off(void **state)
 {
     secrets_env(NULL);
@@ -918,6 +993,7 @@ int main(void)
         cmocka_unit_test(test_fake_param_spec),
         cmocka_unit_test(test_secrets_enabled_rule),
         cmocka_unit_test(test_secrets_env_then_ssm),
+        cmocka_unit_test(test_secrets_prefix),
         cmocka_unit_test(test_secrets_ssm_off),
         cmocka_unit_test(test_secrets_ssm_errors),
     };
