@@ -89,6 +89,7 @@ int app_exit_code(int err)
     case ERR_PARSE:
     case ERR_INVALID:
     case ERR_TOOBIG:
+    case ERR_DAMAGED:
         return EXIT_DATA;
     case ERR_CONFLICT:
         return EXIT_CONFLICT;

@@ -68,6 +68,8 @@ const char *lambda_error_type(int err)
         return "Function.RateLimited";
     case ERR_INTERNAL:
         return "Function.InternalError";
+    case ERR_DAMAGED:
+        return "Function.DamagedData";
     default:
         return "Function.Unknown";
     }

@@ -29,7 +29,8 @@
     X(AUTH, "not authorized")                                                                      \
     X(UNAVAILABLE, "service unavailable")                                                          \
     X(RATELIMIT, "rate limited")                                                                   \
-    X(INTERNAL, "internal error")
+    X(INTERNAL, "internal error")                                                                  \
+    X(DAMAGED, "damaged data")
 
 enum {
 #define ERR_ENUM_(name, msg) ERR_##name,

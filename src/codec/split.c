@@ -3,6 +3,8 @@
 #include "codec/num.h"
 #include "base/date.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,6 +49,51 @@ int split_cmp(const void *pa, const void *pb)
 double split_factor(const struct split *s)
 {
     return (double)s->new_rate / (double)s->old_rate;
+}
+
+int split_factor_ok(const struct split *s)
+{
+    if (s->new_rate <= 0 || s->old_rate <= 0)
+        return 0;
+    double f = split_factor(s);
+    return isfinite(f) && f <= SPLIT_FACTOR_MAX && f >= 1.0 / SPLIT_FACTOR_MAX;
+}
+
+int split_product_ok(double product)
+{
+    return isfinite(product) && product <= SPLIT_PRODUCT_MAX && product >= 1.0 / SPLIT_PRODUCT_MAX;
+}
+
+static void factor_text(const struct split *s, char *out, size_t cap)
+{
+    char a[NUM_FIXED_STRMAX], b[NUM_FIXED_STRMAX];
+    num_format_fixed(s->new_rate, a);
+    num_format_fixed(s->old_rate, b);
+    snprintf(out, cap, "%s-for-%s", a, b);
+}
+
+int split_check_log(const struct split *s, size_t n, struct diag *d)
+{
+    double product = 1.0;
+    for (size_t i = 0; i < n; i++) {
+        if (i == 0 || strcmp(s[i - 1].symbol, s[i].symbol) != 0)
+            product = 1.0;
+        char day[DATE_STRLEN + 1], f[2 * NUM_FIXED_STRMAX + 8];
+        date_format(s[i].ex_date, day);
+        factor_text(&s[i], f, sizeof f);
+        if (!split_factor_ok(&s[i]))
+            return diag_set(d, ERR_INVALID,
+                            "split %s %s: factor %s is outside the sane range (at most %g either "
+                            "way)",
+                            s[i].symbol, day, f, SPLIT_FACTOR_MAX);
+        product *= split_factor(&s[i]);
+        if (!split_product_ok(product))
+            return diag_set(d, ERR_INVALID,
+                            "split %s %s: factor %s makes the symbol's splits multiply to %g, "
+                            "outside the sane range (at most %g either way)",
+                            s[i].symbol, day, f, product, SPLIT_PRODUCT_MAX);
+    }
+    return ERR_OK;
 }
 
 enum { S_SYMBOL, S_EX_DATE, S_NEW, S_OLD, S_NCOLS };
@@ -108,6 +155,14 @@ int splitcsv_parse(const char *name, char *data, size_t len, struct splitvec *ou
                                 "%s:%zu: field '%s': expected a positive number, got '%s'", name,
                                 r.line, names[S_NEW + k], q);
             }
+        }
+        if (!split_factor_ok(&s)) {
+            char ft[2 * NUM_FIXED_STRMAX + 8];
+            factor_text(&s, ft, sizeof ft);
+            return diag_set(d, ERR_INVALID,
+                            "%s:%zu: %s: split factor %s is outside the sane range (at most %g "
+                            "either way)",
+                            name, r.line, s.symbol, ft, SPLIT_FACTOR_MAX);
         }
         if ((err = splitvec_push(out, &s)))
             return diag_set(d, err, "%s: %s", name, err_str(err));

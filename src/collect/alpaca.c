@@ -362,6 +362,11 @@ static int parse_split(const struct jv *o, struct split *s, char *why, size_t ca
         snprintf(why, cap, "'new_rate' and 'old_rate' must be positive numbers");
         return ERR_PARSE;
     }
+    if (!split_factor_ok(s)) {
+        snprintf(why, cap, "%s %.10s: factor %g-for-%g is outside the sane range", s->symbol, ex,
+                 nr, orr);
+        return ERR_INVALID;
+    }
     return ERR_OK;
 }
 

@@ -303,11 +303,16 @@ int screen_add_day(struct screen *s, int32_t date, const struct bar *bars, size_
     return ERR_OK;
 }
 
+/* A total order: ascending by the metric, a NaN after every number (it cannot be ranked, and
+ * `<` with a NaN is false both ways, which would break sorting for everyone), then by symbol. */
 static int row_before(const struct screen_row *a, const struct screen_row *b, enum screen_metric by)
 {
     double x = by == SCREEN_BY_CHANGE ? a->change_pct : a->drawdown_pct;
     double y = by == SCREEN_BY_CHANGE ? b->change_pct : b->drawdown_pct;
-    if (x != y)
+    int xn = isnan(x), yn = isnan(y);
+    if (xn != yn)
+        return yn;
+    if (!xn && x != y)
         return x < y;
     return strcmp(a->symbol, b->symbol) < 0;
 }

@@ -4,8 +4,12 @@
 #include "codec/barcsv.h"
 #include "codec/crypto.h"
 
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/banned.h"
 
@@ -14,9 +18,112 @@
 /* Few days to write: list each day's prefix; more: list the whole tree once. */
 #define LIST_PER_DAY_MAX 16
 
+/* Hashing a part costs about a quarter of parsing it (SHA-256 at ~1.7 GB/s against ~0.5 GB/s
+ * for the whole read), so a large part is hashed on a helper thread while the caller parses
+ * it: the check costs CPU time but hardly any wall time.  The parser only reads the buffer
+ * (it unescapes quoted fields in place, so a part with a quote, which the writer never
+ * produces, is hashed first).  One job at a time; the thread lives as long as the barstore. */
+#define HASH_ASIDE_MIN ((size_t)16 << 10)
+
+struct hasher {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t th;
+    pid_t pid; /* the process that started the thread (a fork has no such thread) */
+    enum { H_IDLE, H_POSTED, H_DONE, H_QUIT } state;
+    const void *data;
+    size_t len;
+    char name[32];
+};
+
+static void *hasher_main(void *arg)
+{
+    struct hasher *h = arg;
+    pthread_mutex_lock(&h->mu);
+    for (;;) {
+        while (h->state != H_POSTED && h->state != H_QUIT)
+            pthread_cond_wait(&h->cv, &h->mu);
+        if (h->state == H_QUIT)
+            break;
+        pthread_mutex_unlock(&h->mu);
+        barstore_part_name(h->data, h->len, h->name);
+        pthread_mutex_lock(&h->mu);
+        h->state = H_DONE;
+        pthread_cond_broadcast(&h->cv);
+    }
+    pthread_mutex_unlock(&h->mu);
+    return NULL;
+}
+
+/* Start hashing data aside; 0 when it cannot (then hash inline). */
+static int hasher_post(struct hasher **hp, const void *data, size_t len)
+{
+    struct hasher *h = *hp;
+    if (!h) {
+        h = calloc(1, sizeof *h);
+        if (!h)
+            return 0;
+        pthread_mutex_init(&h->mu, NULL);
+        pthread_cond_init(&h->cv, NULL);
+        h->pid = getpid();
+        if (pthread_create(&h->th, NULL, hasher_main, h) != 0) {
+            pthread_mutex_destroy(&h->mu);
+            pthread_cond_destroy(&h->cv);
+            free(h);
+            return 0;
+        }
+        *hp = h;
+    }
+    if (h->pid != getpid())
+        return 0;
+    pthread_mutex_lock(&h->mu);
+    h->data = data;
+    h->len = len;
+    h->state = H_POSTED;
+    pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+    return 1;
+}
+
+static void hasher_wait(struct hasher *h, char name[32])
+{
+    pthread_mutex_lock(&h->mu);
+    while (h->state != H_DONE)
+        pthread_cond_wait(&h->cv, &h->mu);
+    h->state = H_IDLE;
+    memcpy(name, h->name, 32);
+    pthread_mutex_unlock(&h->mu);
+}
+
+static void hasher_free(struct hasher *h)
+{
+    if (!h)
+        return;
+    if (h->pid == getpid()) {
+        pthread_mutex_lock(&h->mu);
+        h->state = H_QUIT;
+        pthread_cond_broadcast(&h->cv);
+        pthread_mutex_unlock(&h->mu);
+        pthread_join(h->th, NULL);
+        pthread_mutex_destroy(&h->mu);
+        pthread_cond_destroy(&h->cv);
+    }
+    free(h);
+}
+
 struct barstore {
     struct objstore *os;
-    struct buf io; /* the part being read, reused */
+    struct hasher *hasher; /* started on the first large part */
+    struct buf io;         /* the part being read, reused */
+    int skip_damaged;
+    int quiet;             /* no warnings logged (verify reports through its hooks) */
+    struct strvec damaged; /* parts left out, each once */
+    size_t disagreements;
+    barstore_disagree_fn on_disagree;
+    void *disagree_ctx;
+    /* Told of each damaged part met (verify). */
+    void (*on_damaged)(void *ctx, const char *key, const char *why);
+    void *damaged_ctx;
 };
 
 int barstore_new(struct objstore *os, struct barstore **out, struct diag *d)
@@ -26,6 +133,7 @@ int barstore_new(struct objstore *os, struct barstore **out, struct diag *d)
         return diag_set(d, ERR_NOMEM, "out of memory");
     bs->os = os;
     buf_init(&bs->io, BARSTORE_PART_MAX);
+    strvec_init(&bs->damaged);
     *out = bs;
     return ERR_OK;
 }
@@ -34,8 +142,106 @@ void barstore_free(struct barstore *bs)
 {
     if (!bs)
         return;
+    hasher_free(bs->hasher);
     buf_release(&bs->io);
+    strvec_release(&bs->damaged);
     free(bs);
+}
+
+void barstore_set_skip_damaged(struct barstore *bs, int skip)
+{
+    bs->skip_damaged = skip;
+}
+
+const struct strvec *barstore_damaged(const struct barstore *bs)
+{
+    return &bs->damaged;
+}
+
+void barstore_on_disagree(struct barstore *bs, barstore_disagree_fn fn, void *ctx)
+{
+    bs->on_disagree = fn;
+    bs->disagree_ctx = ctx;
+}
+
+size_t barstore_disagreements(const struct barstore *bs)
+{
+    return bs->disagreements;
+}
+
+#define PART_HEX 16 /* hex digits of the hash in a part's name: 8 bytes of SHA-256 */
+
+void barstore_part_name(const void *data, size_t len, char out[32])
+{
+    uint8_t h[SHA256_LEN];
+    char hex[2 * SHA256_LEN + 1];
+    crypto_sha256(data, len, h);
+    crypto_hex(h, PART_HEX / 2, hex);
+    snprintf(out, 32, "part-%.16s.csv", hex);
+}
+
+/* 1 when the last segment of key is "part-<16 lower-case hex>.csv". */
+static int part_name_syntax_ok(const char *key, char *why)
+{
+    const char *name = strrchr(key, '/');
+    name = name ? name + 1 : key;
+    size_t n = strlen(name);
+    int ok = n == 5 + PART_HEX + 4 && memcmp(name, "part-", 5) == 0 &&
+             memcmp(name + 5 + PART_HEX, ".csv", 4) == 0;
+    for (size_t i = 0; ok && i < PART_HEX; i++) {
+        char c = name[5 + i];
+        ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+    }
+    if (!ok)
+        snprintf(why, 160, "its name is not part-<%d hex digits>.csv, the hash of its content",
+                 PART_HEX);
+    return ok;
+}
+
+/* Compare the hash of the content (want: its part name) with the key's name. */
+static int part_hash_ok(const char *key, const char want[32], size_t len, char *why)
+{
+    const char *name = strrchr(key, '/');
+    name = name ? name + 1 : key;
+    if (memcmp(want + 5, name + 5, PART_HEX) == 0)
+        return 1;
+    snprintf(why, 160,
+             "its content (%zu bytes) does not match its name: truncated or edited (content "
+             "hash %.16s)",
+             len, want + 5);
+    return 0;
+}
+
+int barstore_part_name_ok(const char *key, const void *data, size_t len, char *why)
+{
+    if (!part_name_syntax_ok(key, why))
+        return 0;
+    char want[32];
+    barstore_part_name(data, len, want);
+    return part_hash_ok(key, want, len, why);
+}
+
+/* A part that cannot be used.  Fails the read with err (d already says why), or, when skipping,
+ * records the part, warns, and lets the read go on without it. */
+static int damaged(struct barstore *bs, const char *key, int err, struct diag *d)
+{
+    if (!bs->skip_damaged)
+        return err;
+    int seen = 0;
+    for (size_t i = 0; i < bs->damaged.n && !seen; i++)
+        seen = strcmp(bs->damaged.v[i], key) == 0;
+    if (!seen) {
+        if (bs->on_damaged)
+            bs->on_damaged(bs->damaged_ctx, key, d->text);
+        if (!bs->quiet)
+            log_warn("DAMAGED PART SKIPPED: its bars are left out of this read",
+                     LF_STR("store", bs->os->location), LF_STR("key", key),
+                     LF_STR("error", d->text));
+        if (strvec_push(&bs->damaged, key))
+            return diag_set(d, ERR_NOMEM, "out of memory");
+    }
+    diag_clear(d);
+    return ERR_OK;
 }
 
 void bar_index_release(struct bar_index *idx)
@@ -202,7 +408,11 @@ int barstore_last_dates(struct barstore *bs, const char *const *symbols, size_t 
     return err;
 }
 
-/* Parse one part, appending its rows to out; checks date and order. */
+static int read_rows(const char *key, int32_t date, char *data, size_t len, struct barvec *out,
+                     struct diag *d);
+
+/* Parse one part, appending its rows to out; checks its name, date and order.  A damaged part
+ * appends nothing (see damaged()). */
 static int read_part(struct barstore *bs, const char *key, int32_t date, struct barvec *out,
                      struct diag *d)
 {
@@ -210,10 +420,52 @@ static int read_part(struct barstore *bs, const char *key, int32_t date, struct 
     int err = objstore_get(bs->os, key, &bs->io, NULL, d);
     if (err)
         return diag_prefix(d, err, "store '%s'", bs->os->location);
-    struct barcsv_reader r;
-    if ((err = barcsv_reader_init(&r, key, bs->io.data, bs->io.len, d)))
-        return err;
+    char why[160], want[32];
+    const char *data = bs->io.data ? bs->io.data : "";
+    if (!part_name_syntax_ok(key, why)) {
+        diag_set(d, ERR_DAMAGED, "store '%s': part %s is damaged: %s", bs->os->location, key, why);
+        return damaged(bs, key, ERR_DAMAGED, d);
+    }
+    int aside = bs->io.len >= HASH_ASIDE_MIN && !memchr(data, '"', bs->io.len) &&
+                hasher_post(&bs->hasher, data, bs->io.len);
+    if (!aside) {
+        barstore_part_name(data, bs->io.len, want);
+        if (!part_hash_ok(key, want, bs->io.len, why)) {
+            diag_set(d, ERR_DAMAGED, "store '%s': part %s is damaged: %s", bs->os->location, key,
+                     why);
+            return damaged(bs, key, ERR_DAMAGED, d);
+        }
+    }
     size_t first = out->n;
+    err = read_rows(key, date, bs->io.data, bs->io.len, out, d);
+    if (aside) {
+        hasher_wait(bs->hasher, want);
+        if (!part_hash_ok(key, want, bs->io.len, why)) {
+            /* The hash decides: rows parsed from a damaged part are dropped whatever they say. */
+            out->n = first;
+            diag_set(d, ERR_DAMAGED, "store '%s': part %s is damaged: %s", bs->os->location, key,
+                     why);
+            return damaged(bs, key, ERR_DAMAGED, d);
+        }
+    }
+    if (!err)
+        return ERR_OK;
+    out->n = first;
+    if (err == ERR_NOMEM || err == ERR_IO)
+        return err;
+    return damaged(bs, key, err, d);
+}
+
+/* Parse the rows of one part into out; checks date and order.  On an error out->n may have
+ * grown; the caller resets it. */
+static int read_rows(const char *key, int32_t date, char *data, size_t len, struct barvec *out,
+                     struct diag *d)
+{
+    struct barcsv_reader r;
+    size_t first = out->n;
+    int err;
+    if ((err = barcsv_reader_init(&r, key, data, len, d)))
+        return err;
     for (;;) {
         if (out->n == out->cap && (err = barvec_reserve(out, out->n + 1)))
             return diag_set(d, err, "%s: %s", key, err_str(err));
@@ -255,9 +507,25 @@ static int origin_cmp(const void *pa, const void *pb)
     return (a->part > b->part) - (a->part < b->part);
 }
 
-/* Merge several sorted parts held back to back in all (part k starting at starts[k]). */
-static int merge_parts(const struct bar_index *idx, size_t day, struct barvec *all,
-                       const size_t *starts, struct barvec *out, struct diag *d)
+static void disagreement(struct barstore *bs, const struct barstore_disagreement *x)
+{
+    bs->disagreements++;
+    if (!bs->quiet) {
+        char day[DATE_STRLEN + 1];
+        date_format(x->date, day);
+        log_warn("parts disagree on a bar: the part first in name order wins",
+                 LF_STR("store", bs->os->location), LF_STR("symbol", x->symbol),
+                 LF_STR("date", day), LF_STR("field", x->field), LF_STR("used", x->winner_key),
+                 LF_STR("not_used", x->loser_key));
+    }
+    if (bs->on_disagree)
+        bs->on_disagree(bs->disagree_ctx, x);
+}
+
+/* Merge several sorted parts held back to back in all (part k starting at starts[k]; parts in
+ * name order).  A symbol in several parts takes the bar of the part first in name order. */
+static int merge_parts(struct barstore *bs, const struct bar_index *idx, size_t day,
+                       struct barvec *all, const size_t *starts, struct barvec *out, struct diag *d)
 {
     const struct bar_day *bd = &idx->days[day];
     struct origin *o = malloc(all->n * sizeof *o);
@@ -272,20 +540,27 @@ static int merge_parts(const struct bar_index *idx, size_t day, struct barvec *a
     qsort(o, all->n, sizeof *o, origin_cmp);
     int err = ERR_OK;
     out->n = 0;
+    size_t win = 0; /* o[] index of the bar used for the current symbol */
     for (size_t i = 0; i < all->n && !err; i++) {
         const struct bar *b = &all->v[o[i].row];
         if (out->n && strcmp(out->v[out->n - 1].symbol, b->symbol) == 0) {
-            const struct bar *prev = &all->v[o[i - 1].row];
-            const char *field = bar_diff_field(prev, b);
+            const struct bar *w = &all->v[o[win].row];
+            const char *field = bar_diff_field(w, b);
             if (field) {
-                char day_s[DATE_STRLEN + 1];
-                date_format(b->date, day_s);
-                err = diag_set(d, ERR_CONFLICT, "%s %s: parts disagree on field '%s': %s and %s",
-                               b->symbol, day_s, field, idx->keys.v[bd->first + o[i - 1].part],
-                               idx->keys.v[bd->first + o[i].part]);
+                struct barstore_disagreement x = {
+                    .symbol = b->symbol,
+                    .date = b->date,
+                    .field = field,
+                    .winner_key = idx->keys.v[bd->first + o[win].part],
+                    .loser_key = idx->keys.v[bd->first + o[i].part],
+                    .winner = w,
+                    .loser = b,
+                };
+                disagreement(bs, &x);
             }
             continue;
         }
+        win = i;
         err = barvec_push(out, b);
     }
     free(o);
@@ -308,7 +583,7 @@ int barstore_read_day(struct barstore *bs, const struct bar_index *idx, size_t d
         err = read_part(bs, idx->keys.v[bd->first + k], bd->date, &all, d);
     }
     if (!err)
-        err = merge_parts(idx, day, &all, starts, out, d);
+        err = merge_parts(bs, idx, day, &all, starts, out, d);
     free(starts);
     barvec_release(&all);
     return err;
@@ -367,13 +642,16 @@ static const struct bar *find_symbol(const struct barvec *v, const char *symbol)
     return NULL;
 }
 
+/* Write the new rows of perm[from, to) as one part; *written counts parts created, key gets
+ * the part's key ("" when there was nothing to write). */
 static int write_part(struct barstore *bs, int32_t date, const struct bar *bars, const size_t *perm,
                       const unsigned char *state, size_t from, size_t to, size_t *written,
-                      struct diag *d)
+                      char key[OBJ_KEY_MAX], struct diag *d)
 {
     struct buf csv = BUF_INIT(BARSTORE_PART_MAX);
     int err = barcsv_write_header(&csv);
     size_t rows = 0;
+    key[0] = '\0';
     for (size_t i = from; i < to && !err; i++) {
         if (state[perm[i]] != ROW_NEW)
             continue;
@@ -385,12 +663,10 @@ static int write_part(struct barstore *bs, int32_t date, const struct bar *bars,
         return diag_set(d, err, "building a part: %s", err_str(err));
     }
     if (rows) {
-        uint8_t h[SHA256_LEN];
-        char hex[2 * SHA256_LEN + 1], prefix[32], key[OBJ_KEY_MAX];
-        crypto_sha256(csv.data, csv.len, h);
-        crypto_hex(h, 8, hex);
+        char prefix[32], name[32];
+        barstore_part_name(csv.data, csv.len, name);
         day_prefix(date, prefix);
-        snprintf(key, sizeof key, "%spart-%s.csv", prefix, hex);
+        snprintf(key, OBJ_KEY_MAX, "%s%s", prefix, name);
         err = objstore_put(bs->os, key, csv.data, csv.len, OBJ_PUT_CREATE, NULL, d);
         if (err == ERR_EXISTS)
             err = ERR_OK; /* the same content is already there */
@@ -424,6 +700,130 @@ static int index_days(struct barstore *bs, const struct bar *bars, const size_t 
         err = index_from_keys(idx, INT32_MIN, INT32_MAX, d);
     if (err)
         bar_index_release(idx);
+    return err;
+}
+
+static int key_in_day(const struct bar_index *idx, size_t day, const char *key)
+{
+    const struct bar_day *bd = &idx->days[day];
+    for (size_t k = 0; k < bd->nparts; k++)
+        if (strcmp(idx->keys.v[bd->first + k], key) == 0)
+            return 1;
+    return 0;
+}
+
+static size_t day_of(const struct bar_index *idx, int32_t date)
+{
+    size_t lo = 0, hi = idx->ndays;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (idx->days[mid].date < date)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < idx->ndays && idx->days[lo].date == date ? lo : SIZE_MAX;
+}
+
+/* After writing: a part that another writer added to one of our days meanwhile may disagree
+ * with ours.  Read those days again as every reader will (the part first in name order wins)
+ * and sort our new rows into lost (counted as conflicts and reported) and disputed (ours is
+ * used, theirs is not). */
+static int check_race(struct barstore *bs, const struct bar *bars, const size_t *perm,
+                      unsigned char *state, size_t n, size_t ndays, const struct bar_index *before,
+                      const struct strvec *mine, const struct barstore_write_opts *opts,
+                      struct barstore_write_stats *stats, struct diag *first_conflict,
+                      struct diag *d)
+{
+    struct bar_index now;
+    int err = index_days(bs, bars, perm, n, ndays, &now, d);
+    if (err)
+        return err;
+    struct barvec merged;
+    barvec_init(&merged);
+    size_t m = 0; /* mine.v[m]: our part of the current date, mine is in date order */
+    for (size_t i = 0; i < n && !err;) {
+        int32_t date = bars[perm[i]].date;
+        size_t j = i, fresh = 0;
+        while (j < n && bars[perm[j]].date == date)
+            fresh += state[perm[j++]] == ROW_NEW;
+        if (!fresh) {
+            i = j;
+            continue;
+        }
+        const char *key = mine->v[m++];
+        size_t di = day_of(&now, date), bi = day_of(before, date);
+        int foreign = 0;
+        for (size_t k = 0; di != SIZE_MAX && k < now.days[di].nparts && !foreign; k++) {
+            const char *other = now.keys.v[now.days[di].first + k];
+            foreign = strcmp(other, key) != 0 && (bi == SIZE_MAX || !key_in_day(before, bi, other));
+        }
+        if (!foreign) {
+            i = j;
+            continue;
+        }
+        /* Another writer added a part to this day since we read it. */
+        err = barstore_read_day(bs, &now, di, &merged, d);
+        for (size_t k = i; k < j && !err; k++) {
+            if (state[perm[k]] != ROW_NEW)
+                continue;
+            const struct bar *b = &bars[perm[k]];
+            const struct bar *used = find_symbol(&merged, b->symbol);
+            const char *field = used ? bar_diff_field(used, b) : NULL;
+            if (!field)
+                continue; /* ours is used (or theirs is equal) */
+            /* Find which part won: it is not ours when the values differ. */
+            state[perm[k]] = ROW_CONFLICT;
+            stats->rows_new--;
+            stats->rows_conflict++;
+            char day_s[DATE_STRLEN + 1];
+            date_format(date, day_s);
+            log_warn("a bar written at the same time by another writer wins over this one",
+                     LF_STR("store", bs->os->location), LF_STR("symbol", b->symbol),
+                     LF_STR("date", day_s), LF_STR("field", field), LF_STR("not_used", key));
+            if (stats->rows_conflict == 1)
+                diag_set(first_conflict, ERR_CONFLICT,
+                         "%s %s was written at the same time by another writer with a different "
+                         "'%s'; that part comes first in name order and wins, so %s is not used "
+                         "for it",
+                         b->symbol, day_s, field, key);
+            if (opts->on_conflict)
+                opts->on_conflict(opts->ctx, perm[k], used, field);
+        }
+        /* Our rows that survived against a differing concurrent part are disputed. */
+        for (size_t k = 0; !err && k < now.days[di].nparts; k++) {
+            const char *other = now.keys.v[now.days[di].first + k];
+            if (strcmp(other, key) == 0 || (bi != SIZE_MAX && key_in_day(before, bi, other)))
+                continue;
+            struct barvec theirs;
+            barvec_init(&theirs);
+            int keep = bs->skip_damaged;
+            bs->skip_damaged = 1; /* a damaged foreign part has already been reported */
+            struct bar_index one = {0};
+            strvec_init(&one.keys);
+            struct bar_day bd1 = {date, 0, 1};
+            one.days = &bd1;
+            one.ndays = 1;
+            if (strvec_push(&one.keys, other)) {
+                err = diag_set(d, ERR_NOMEM, "out of memory");
+            } else {
+                err = barstore_read_day(bs, &one, 0, &theirs, d);
+            }
+            bs->skip_damaged = keep;
+            for (size_t q = i; q < j && !err; q++) {
+                if (state[perm[q]] != ROW_NEW)
+                    continue;
+                const struct bar *t = find_symbol(&theirs, bars[perm[q]].symbol);
+                if (t && bar_diff_field(t, &bars[perm[q]]))
+                    stats->rows_disputed++;
+            }
+            strvec_release(&one.keys);
+            barvec_release(&theirs);
+        }
+        i = j;
+    }
+    barvec_release(&merged);
+    bar_index_release(&now);
     return err;
 }
 
@@ -463,6 +863,7 @@ int barstore_write(struct barstore *bs, const struct bar *bars, size_t n,
 
     struct bar_index idx;
     struct barvec stored;
+    struct strvec mine = STRVEC_INIT; /* the keys of the parts this write stored, by date */
     barvec_init(&stored);
     int err = index_days(bs, bars, perm, n, ndays, &idx, d);
     if (err)
@@ -524,13 +925,22 @@ int barstore_write(struct barstore *bs, const struct bar *bars, size_t n,
         size_t j = i;
         while (j < n && bars[perm[j]].date == date)
             j++;
+        size_t fresh = 0;
         for (size_t k = i; k < j; k++)
-            stats->rows_new += state[perm[k]] == ROW_NEW;
-        err = write_part(bs, date, bars, perm, state, i, j, &stats->parts_written, d);
+            fresh += state[perm[k]] == ROW_NEW;
+        char key[OBJ_KEY_MAX];
+        err = write_part(bs, date, bars, perm, state, i, j, &stats->parts_written, key, d);
+        if (!err && fresh)
+            err = strvec_push(&mine, key) ? diag_set(d, ERR_NOMEM, "out of memory") : ERR_OK;
+        if (!err)
+            stats->rows_new += fresh;
         if (!err && opts->on_progress)
             opts->on_progress(opts->ctx, ++done, ndays);
         i = j;
     }
+    if (!err && mine.n)
+        err = check_race(bs, bars, perm, state, n, ndays, &idx, &mine, opts, stats, &first_conflict,
+                         d);
     if (!err && stats->rows_conflict)
         err = diag_set(d, ERR_CONFLICT, "%s (%zu conflicting bars skipped)", first_conflict.text,
                        stats->rows_conflict);
@@ -538,6 +948,7 @@ out:
     barvec_release(&stored);
     if (idx.days || idx.keys.v)
         bar_index_release(&idx);
+    strvec_release(&mine);
     free(perm);
     free(state);
     return err;
@@ -545,39 +956,119 @@ out:
 
 /* ---- splits ---- */
 
+struct split_origin {
+    struct split s;
+    size_t part;
+};
+
+static int split_origin_cmp(const void *pa, const void *pb)
+{
+    const struct split_origin *a = pa, *b = pb;
+    int c = split_cmp(&a->s, &b->s);
+    return c ? c : (a->part > b->part) - (a->part < b->part);
+}
+
+/* Read the split parts, each checked against its name; facts in read order, with the index of
+ * their part in keys. */
+static int read_split_parts(struct barstore *bs, struct strvec *keys, struct splitvec *out,
+                            size_t **part_of, struct diag *d)
+{
+    int err = objstore_list(bs->os, SPLITS_PREFIX, keys, d);
+    struct buf b = BUF_INIT(SPLITS_MAX);
+    size_t cap = 0;
+    for (size_t i = 0; i < keys->n && !err; i++) {
+        buf_reset(&b);
+        err = objstore_get(bs->os, keys->v[i], &b, NULL, d);
+        if (err) {
+            diag_prefix(d, err, "store '%s'", bs->os->location);
+            break;
+        }
+        char why[160];
+        size_t before = out->n;
+        if (!barstore_part_name_ok(keys->v[i], b.data ? b.data : "", b.len, why)) {
+            diag_set(d, ERR_DAMAGED, "store '%s': split part %s is damaged: %s", bs->os->location,
+                     keys->v[i], why);
+            err = damaged(bs, keys->v[i], ERR_DAMAGED, d);
+            continue;
+        }
+        err = splitcsv_parse(keys->v[i], b.data ? b.data : (char *)"", b.len, out, d);
+        if (err && err != ERR_NOMEM) {
+            out->n = before;
+            err = damaged(bs, keys->v[i], err, d);
+            continue;
+        }
+        if (!err && out->n > cap) {
+            cap = out->n * 2;
+            size_t *v = realloc(*part_of, cap * sizeof *v);
+            if (!v) {
+                err = diag_set(d, ERR_NOMEM, "out of memory");
+                break;
+            }
+            *part_of = v;
+        }
+        for (size_t k = before; !err && k < out->n; k++)
+            (*part_of)[k] = i;
+    }
+    buf_release(&b);
+    return err;
+}
+
 int barstore_read_splits(struct barstore *bs, struct splitvec *out, struct diag *d)
 {
     struct strvec keys = STRVEC_INIT;
-    int err = objstore_list(bs->os, SPLITS_PREFIX, &keys, d);
-    struct buf b = BUF_INIT(SPLITS_MAX);
-    for (size_t i = 0; i < keys.n && !err; i++) {
-        buf_reset(&b);
-        err = objstore_get(bs->os, keys.v[i], &b, NULL, d);
-        if (!err)
-            err = splitcsv_parse(keys.v[i], b.data, b.len, out, d);
+    size_t *part_of = NULL;
+    size_t base = out->n;
+    int err = read_split_parts(bs, &keys, out, &part_of, d);
+    struct split_origin *o = NULL;
+    size_t n = out->n - base;
+    if (!err && n) {
+        o = malloc(n * sizeof *o);
+        if (!o)
+            err = diag_set(d, ERR_NOMEM, "out of memory");
     }
-    buf_release(&b);
-    strvec_release(&keys);
-    if (err)
-        return err;
-    if (out->n > 1)
-        qsort(out->v, out->n, sizeof *out->v, split_cmp);
-    size_t w = 0;
-    for (size_t i = 0; i < out->n; i++) {
-        if (w && split_cmp(&out->v[w - 1], &out->v[i]) == 0) {
-            if (out->v[w - 1].new_rate != out->v[i].new_rate ||
-                out->v[w - 1].old_rate != out->v[i].old_rate) {
-                char day[DATE_STRLEN + 1];
-                date_format(out->v[i].ex_date, day);
-                return diag_set(d, ERR_CONFLICT, "split log: %s %s has two different ratios",
-                                out->v[i].symbol, day);
+    if (!err && n) {
+        for (size_t i = 0; i < n; i++)
+            o[i] = (struct split_origin){out->v[base + i], part_of[base + i]};
+        qsort(o, n, sizeof *o, split_origin_cmp);
+        size_t w = base;
+        for (size_t i = 0; i < n; i++) {
+            if (w > base && split_cmp(&out->v[w - 1], &o[i].s) == 0) {
+                const struct split *a = &out->v[w - 1], *b = &o[i].s;
+                if (a->new_rate != b->new_rate || a->old_rate != b->old_rate) {
+                    /* Two writers racing: the part first in name order wins, as for bars. */
+                    char day[DATE_STRLEN + 1];
+                    date_format(b->ex_date, day);
+                    bs->disagreements++;
+                    if (!bs->quiet)
+                        log_warn("split parts disagree on a ratio: the part first in name order "
+                                 "wins",
+                                 LF_STR("store", bs->os->location), LF_STR("symbol", b->symbol),
+                                 LF_STR("ex_date", day), LF_STR("not_used", keys.v[o[i].part]));
+                    if (bs->on_disagree) {
+                        struct barstore_disagreement x = {.symbol = b->symbol,
+                                                          .date = b->ex_date,
+                                                          .field = "ratio",
+                                                          .winner_key = "",
+                                                          .loser_key = keys.v[o[i].part]};
+                        for (size_t k = i; k-- > 0;)
+                            if (split_cmp(&o[k].s, b) == 0)
+                                x.winner_key = keys.v[o[k].part];
+                        bs->on_disagree(bs->disagree_ctx, &x);
+                    }
+                }
+                continue;
             }
-            continue;
+            out->v[w++] = o[i].s;
         }
-        out->v[w++] = out->v[i];
+        out->n = w;
+        err = split_check_log(out->v + base, out->n - base, d);
+        if (err)
+            diag_prefix(d, err, "store '%s'", bs->os->location);
     }
-    out->n = w;
-    return ERR_OK;
+    free(o);
+    free(part_of);
+    strvec_release(&keys);
+    return err;
 }
 
 int barstore_write_splits(struct barstore *bs, const struct split *s, size_t n, size_t *added,
@@ -589,9 +1080,11 @@ int barstore_write_splits(struct barstore *bs, const struct split *s, size_t n, 
     *added = 0;
     int err = barstore_read_splits(bs, &have, d);
     for (size_t i = 0; i < n && !err; i++) {
-        if (s[i].new_rate <= 0 || s[i].old_rate <= 0 ||
-            !bar_symbol_valid(s[i].symbol, strlen(s[i].symbol))) {
-            err = diag_set(d, ERR_INVALID, "refusing an invalid split for '%s'", s[i].symbol);
+        if (!split_factor_ok(&s[i]) || !bar_symbol_valid(s[i].symbol, strlen(s[i].symbol))) {
+            err = diag_set(d, ERR_INVALID,
+                           "refusing an invalid split for '%s' (a factor must be within 1/%g and "
+                           "%g)",
+                           s[i].symbol, SPLIT_FACTOR_MAX, SPLIT_FACTOR_MAX);
             break;
         }
         const struct split *found =
@@ -615,14 +1108,30 @@ int barstore_write_splits(struct barstore *bs, const struct split *s, size_t n, 
     }
     if (!err && add.n) {
         qsort(add.v, add.n, sizeof *add.v, split_cmp);
+        /* The log as it would be: every symbol's factors must still multiply within bounds. */
+        struct splitvec all;
+        splitvec_init(&all);
+        for (size_t i = 0; i < have.n && !err; i++)
+            err = splitvec_push(&all, &have.v[i]);
+        for (size_t i = 0; i < add.n && !err; i++)
+            err = splitvec_push(&all, &add.v[i]);
+        if (err) {
+            diag_set(d, err, "out of memory");
+        } else {
+            qsort(all.v, all.n, sizeof *all.v, split_cmp);
+            err = split_check_log(all.v, all.n, d);
+            if (err)
+                diag_prefix(d, err, "refusing the split facts (nothing written)");
+        }
+        splitvec_release(&all);
+    }
+    if (!err && add.n) {
         struct buf csv = BUF_INIT(SPLITS_MAX);
         err = splitcsv_write(&csv, add.v, add.n);
         if (!err) {
-            uint8_t h[SHA256_LEN];
-            char hex[2 * SHA256_LEN + 1], key[OBJ_KEY_MAX];
-            crypto_sha256(csv.data, csv.len, h);
-            crypto_hex(h, 8, hex);
-            snprintf(key, sizeof key, SPLITS_PREFIX "part-%s.csv", hex);
+            char name[32], key[OBJ_KEY_MAX];
+            barstore_part_name(csv.data, csv.len, name);
+            snprintf(key, sizeof key, SPLITS_PREFIX "%s", name);
             err = objstore_put(bs->os, key, csv.data, csv.len, OBJ_PUT_CREATE, NULL, d);
             if (err == ERR_EXISTS)
                 err = ERR_OK;
@@ -635,5 +1144,103 @@ int barstore_write_splits(struct barstore *bs, const struct split *s, size_t n, 
     }
     splitvec_release(&have);
     splitvec_release(&add);
+    return err;
+}
+
+/* ---- verify ---- */
+
+struct verify_ctx {
+    const struct barstore_verify_opts *o;
+    struct barstore_verify_stats *st;
+};
+
+static void verify_damaged(void *ctx, const char *key, const char *why)
+{
+    struct verify_ctx *v = ctx;
+    v->st->damaged++;
+    if (v->o->on_damaged)
+        v->o->on_damaged(v->o->ctx, key, why);
+}
+
+static void verify_disagree(void *ctx, const struct barstore_disagreement *x)
+{
+    struct verify_ctx *v = ctx;
+    v->st->disagreements++;
+    if (v->o->on_disagree)
+        v->o->on_disagree(v->o->ctx, x);
+}
+
+int barstore_verify(struct barstore *bs, const struct barstore_verify_opts *o,
+                    struct barstore_verify_stats *st, struct diag *d)
+{
+    memset(st, 0, sizeof *st);
+    struct verify_ctx v = {o, st};
+    /* Read everything as a reader that skips damaged parts, with the hooks counting. */
+    int keep_skip = bs->skip_damaged, keep_quiet = bs->quiet;
+    barstore_disagree_fn keep_fn = bs->on_disagree;
+    void *keep_ctx = bs->disagree_ctx;
+    struct strvec keep_damaged = bs->damaged; /* verify reports every damaged part afresh */
+    strvec_init(&bs->damaged);
+    bs->skip_damaged = 1;
+    bs->quiet = 1;
+    bs->on_damaged = verify_damaged;
+    bs->damaged_ctx = &v;
+    bs->on_disagree = verify_disagree;
+    bs->disagree_ctx = &v;
+
+    struct strvec all = STRVEC_INIT;
+    int err = objstore_list(bs->os, "bars/", &all, d);
+    for (size_t i = 0; !err && i < all.n; i++) {
+        int32_t date;
+        if (!parse_part_key(all.v[i], &date))
+            st->other++;
+    }
+    strvec_release(&all);
+    struct bar_index idx = {0};
+    if (!err)
+        err = barstore_index(bs, INT32_MIN, INT32_MAX, &idx, d);
+    struct barvec day;
+    barvec_init(&day);
+    for (size_t i = 0; !err && i < idx.ndays; i++) {
+        err = barstore_read_day(bs, &idx, i, &day, d);
+        st->days++;
+        st->parts += idx.days[i].nparts;
+        st->bars += day.n;
+    }
+    barvec_release(&day);
+    if (idx.days || idx.keys.v)
+        bar_index_release(&idx);
+
+    if (!err) {
+        struct strvec keys = STRVEC_INIT;
+        struct splitvec sv;
+        splitvec_init(&sv);
+        size_t *part_of = NULL;
+        err = read_split_parts(bs, &keys, &sv, &part_of, d);
+        st->split_parts = keys.n;
+        st->splits = sv.n;
+        free(part_of);
+        splitvec_release(&sv);
+        strvec_release(&keys);
+        if (!err) {
+            /* The log as readers merge it: ratio disagreements and factor bounds. */
+            splitvec_init(&sv);
+            err = barstore_read_splits(bs, &sv, d);
+            if (err == ERR_INVALID) {
+                verify_damaged(&v, SPLITS_PREFIX, d->text);
+                err = ERR_OK;
+            }
+            splitvec_release(&sv);
+        }
+    }
+
+    strvec_release(&bs->damaged);
+    bs->damaged = keep_damaged;
+    bs->skip_damaged = keep_skip;
+    bs->quiet = keep_quiet;
+    bs->on_damaged = NULL;
+    bs->damaged_ctx = NULL;
+    bs->on_disagree = keep_fn;
+    bs->disagree_ctx = keep_ctx;
     return err;
 }

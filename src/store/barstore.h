@@ -10,6 +10,20 @@
  * symbol-day stored with different values is a conflict: refused (or skipped and reported),
  * never silently resolved.  Reading merges a day's parts, validates every row and reports the
  * part, line and field of anything wrong.
+ *
+ * Integrity: a part is named by the first 8 bytes of the SHA-256 of its content (16 hex
+ * digits), and every read checks the name against the content.  A part that does not match
+ * (truncated, edited) or whose rows are invalid is *damaged*: the read fails naming it
+ * (ERR_DAMAGED, or the row's own error), or, when the barstore skips damaged parts, leaves it
+ * out with a logged warning and remembers its key.
+ *
+ * Racing writers: two writers that read a day before either wrote it can both add a part with
+ * different values for one symbol-day.  Such a store still reads: the part first in name order
+ * (byte order of the keys, the same for every reader) wins, and the disagreement is reported
+ * (logged, counted, and told to the disagreement hook).  A writer checks its days again after
+ * writing: when a part written meanwhile wins over one of its bars, the write returns
+ * ERR_CONFLICT naming both parts; when its own part wins, the write succeeds and counts the
+ * bars as disputed.
  */
 #ifndef STORE_BARSTORE_H
 #define STORE_BARSTORE_H
@@ -30,6 +44,37 @@ struct barstore;
 /* Borrow os for the life of the barstore. */
 int barstore_new(struct objstore *os, struct barstore **out, struct diag *d);
 void barstore_free(struct barstore *bs);
+
+/* Leave damaged parts out of reads (with a warning) instead of failing.  Off by default. */
+void barstore_set_skip_damaged(struct barstore *bs, int skip);
+
+/* The keys of the damaged parts left out so far, each once, in the order met. */
+const struct strvec *barstore_damaged(const struct barstore *bs);
+
+/* Two parts of one day that disagree on a symbol: the winner is the part first in name order. */
+struct barstore_disagreement {
+    const char *symbol;
+    int32_t date;
+    const char *field;        /* the first differing field */
+    const char *winner_key;   /* the part whose bar is used */
+    const char *loser_key;    /* the part whose bar is not */
+    const struct bar *winner; /* the values used */
+    const struct bar *loser;
+};
+typedef void (*barstore_disagree_fn)(void *ctx, const struct barstore_disagreement *x);
+
+/* Be told of every disagreement a read meets (NULL to stop). */
+void barstore_on_disagree(struct barstore *bs, barstore_disagree_fn fn, void *ctx);
+
+/* Disagreements met by reads so far (a symbol-day read twice counts twice). */
+size_t barstore_disagreements(const struct barstore *bs);
+
+/* 1 when the last segment of key is "part-<16 hex digits>.csv" and the digits are the first 8
+ * bytes of the SHA-256 of data; else 0, with why (at least 160 bytes) saying what is wrong. */
+int barstore_part_name_ok(const char *key, const void *data, size_t len, char *why);
+
+/* The name a part with this content gets ("part-<16 hex>.csv", 26 bytes with the NUL). */
+void barstore_part_name(const void *data, size_t len, char out[32]);
 
 /* The stored days in a range and their parts. */
 struct bar_day {
@@ -85,9 +130,10 @@ struct barstore_write_opts {
 };
 
 struct barstore_write_stats {
-    size_t rows_new;      /* written now */
+    size_t rows_new;      /* written now (counted only once the part is stored) */
     size_t rows_same;     /* already stored (or repeated in the batch) with the same values */
-    size_t rows_conflict; /* refused */
+    size_t rows_conflict; /* refused, or written but beaten by a part written at the same time */
+    size_t rows_disputed; /* written and used, but a part written at the same time differs */
     size_t parts_written;
     size_t days_touched;
 };
@@ -97,11 +143,37 @@ int barstore_write(struct barstore *bs, const struct bar *bars, size_t n,
                    const struct barstore_write_opts *opts, struct barstore_write_stats *stats,
                    struct diag *d);
 
-/* The whole split log, sorted by symbol and ex_date, duplicates merged. */
+/* Check a whole store: every bar part and split part against its name and its rows, and
+ * every day's parts against each other.  Reports each damaged part through on_damaged and
+ * each disagreement through on_disagree, and goes on; returns an error only when the store
+ * cannot be listed or read (I/O, permissions). */
+struct barstore_verify_opts {
+    void (*on_damaged)(void *ctx, const char *key, const char *why);
+    barstore_disagree_fn on_disagree;
+    void *ctx;
+};
+
+struct barstore_verify_stats {
+    size_t days, parts, bars; /* bar parts and the bars of the intact ones */
+    size_t split_parts, splits;
+    size_t damaged;       /* bar and split parts */
+    size_t disagreements; /* symbol-days on which parts disagree */
+    size_t other;         /* objects under bars/ that are not parts (ignored by readers) */
+};
+
+int barstore_verify(struct barstore *bs, const struct barstore_verify_opts *o,
+                    struct barstore_verify_stats *st, struct diag *d);
+
+/* The whole split log, sorted by symbol and ex_date, duplicates merged.  Split parts are
+ * checked against their names like bar parts.  Two facts for one symbol and ex_date with
+ * different ratios (two writers racing) resolve like bars: the part first in name order wins,
+ * and the disagreement is logged and counted.  A factor outside the bounds of split.h, or a
+ * symbol whose factors multiply beyond them, is ERR_INVALID naming the symbol. */
 int barstore_read_splits(struct barstore *bs, struct splitvec *out, struct diag *d);
 
 /* Add split facts; the same fact twice is a no-op, a different ratio for a stored
- * symbol and ex_date is ERR_CONFLICT and nothing is written. */
+ * symbol and ex_date is ERR_CONFLICT and nothing is written; a factor out of bounds, alone or
+ * multiplied with the symbol's stored ones, is ERR_INVALID and nothing is written. */
 int barstore_write_splits(struct barstore *bs, const struct split *s, size_t n, size_t *added,
                           struct diag *d);
 

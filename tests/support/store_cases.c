@@ -92,6 +92,15 @@ static size_t count_parts(struct store_fixture *f, const char *day)
     return n;
 }
 
+static int count_cb_(void *ctx, int32_t date, const struct bar *bars, size_t n)
+{
+    size_t *total = ctx;
+    (void)date;
+    (void)bars;
+    *total += n;
+    return 0;
+}
+
 static void read_day(struct store_fixture *f, const char *day, struct barvec *out, int want_err,
                      char *msg)
 {
@@ -231,48 +240,240 @@ void store_case_barstore_conflicts(void **state)
     barvec_release(&v);
 }
 
+/* Store content as a part of day under its content-hash name; key gets the key. */
+static void put_part(struct store_fixture *f, const char *day, const char *content,
+                     char key[OBJ_KEY_MAX])
+{
+    char name[32];
+    barstore_part_name(content, strlen(content), name);
+    snprintf(key, OBJ_KEY_MAX, "bars/%.4s/%s/%s", day, day, name);
+    struct diag d;
+    assert_int_equal(objstore_put(f->os, key, content, strlen(content), OBJ_PUT_CREATE, NULL, &d),
+                     ERR_OK);
+}
+
 void store_case_barstore_reader_validates(void **state)
 {
     struct store_fixture *f = *state;
-    struct diag d;
-    const char *key = "bars/2024/2024-01-02/part-bad.csv";
+    char key[OBJ_KEY_MAX], want[DIAG_MAX + OBJ_KEY_MAX];
     const char bad[] = BARCSV_HEADER "AAPL,2024-01-02,20,21,19,20.5,200,,\n"
                                      "MSFT,2024-01-02,30,31,29,-1,300,,\n";
-    assert_int_equal(objstore_put(f->os, key, bad, sizeof bad - 1, OBJ_PUT_CREATE, NULL, &d),
-                     ERR_OK);
+    put_part(f, "2024-01-02", bad, key);
     struct barvec v;
     barvec_init(&v);
     char msg[DIAG_MAX];
     read_day(f, "2024-01-02", &v, ERR_INVALID, msg);
-    assert_string_equal(msg, "bars/2024/2024-01-02/part-bad.csv:3: MSFT: field 'close': price "
-                             "must be positive, got -1");
+    snprintf(want, sizeof want, "%s:3: MSFT: field 'close': price must be positive, got -1", key);
+    assert_string_equal(msg, want);
 
-    const char *key2 = "bars/2024/2024-01-03/part-x.csv";
     const char wrong_day[] = BARCSV_HEADER "AAPL,2024-01-04,20,21,19,20.5,200,,\n";
-    objstore_put(f->os, key2, wrong_day, sizeof wrong_day - 1, OBJ_PUT_CREATE, NULL, &d);
+    put_part(f, "2024-01-03", wrong_day, key);
     read_day(f, "2024-01-03", &v, ERR_INVALID, msg);
-    assert_string_equal(msg, "bars/2024/2024-01-03/part-x.csv:2: field 'date': 2024-01-04 in the "
-                             "partition of 2024-01-03");
+    snprintf(want, sizeof want, "%s:2: field 'date': 2024-01-04 in the partition of 2024-01-03",
+             key);
+    assert_string_equal(msg, want);
 
-    const char *key3 = "bars/2024/2024-01-05/part-y.csv";
     const char unsorted[] = BARCSV_HEADER "MSFT,2024-01-05,20,21,19,20.5,200,,\n"
                                           "AAPL,2024-01-05,20,21,19,20.5,200,,\n";
-    objstore_put(f->os, key3, unsorted, sizeof unsorted - 1, OBJ_PUT_CREATE, NULL, &d);
+    put_part(f, "2024-01-05", unsorted, key);
     read_day(f, "2024-01-05", &v, ERR_INVALID, msg);
-    assert_non_null(strstr(msg, "part-y.csv:3: field 'symbol': AAPL is out of order"));
+    assert_non_null(strstr(msg, ":3: field 'symbol': AAPL is out of order"));
+    barvec_release(&v);
+}
 
-    /* Two parts that disagree (e.g. two collectors racing): the reader reports, never picks. */
+/* The parts of 2024-01-08 that disagree on AAPL's close: the winner is the part whose name
+ * sorts first, whatever the order in which they were written, and every read says so. */
+static void put_disagreeing_parts(struct store_fixture *f, int first_wins_order, char first[],
+                                  char second[])
+{
     const char p1[] = BARCSV_HEADER "AAPL,2024-01-08,20,21,19,20.5,200,,\n";
     const char p2[] = BARCSV_HEADER "AAPL,2024-01-08,20,21,19,20.6,200,,\n";
-    objstore_put(f->os, "bars/2024/2024-01-08/part-1.csv", p1, sizeof p1 - 1, OBJ_PUT_CREATE, NULL,
-                 &d);
-    objstore_put(f->os, "bars/2024/2024-01-08/part-2.csv", p2, sizeof p2 - 1, OBJ_PUT_CREATE, NULL,
-                 &d);
-    read_day(f, "2024-01-08", &v, ERR_CONFLICT, msg);
-    assert_string_equal(msg, "AAPL 2024-01-08: parts disagree on field 'close': "
-                             "bars/2024/2024-01-08/part-1.csv and "
-                             "bars/2024/2024-01-08/part-2.csv");
+    if (first_wins_order) {
+        put_part(f, "2024-01-08", p1, first);
+        put_part(f, "2024-01-08", p2, second);
+    } else {
+        put_part(f, "2024-01-08", p2, second);
+        put_part(f, "2024-01-08", p1, first);
+    }
+}
+
+struct disagree_log {
+    size_t n;
+    char winner[OBJ_KEY_MAX], loser[OBJ_KEY_MAX], field[16];
+};
+
+static void on_disagree(void *ctx, const struct barstore_disagreement *x)
+{
+    struct disagree_log *l = ctx;
+    l->n++;
+    snprintf(l->winner, sizeof l->winner, "%s", x->winner_key);
+    snprintf(l->loser, sizeof l->loser, "%s", x->loser_key);
+    snprintf(l->field, sizeof l->field, "%s", x->field);
+}
+
+void store_case_barstore_disagreeing_parts(void **state)
+{
+    struct store_fixture *f = *state;
+    char k1[OBJ_KEY_MAX], k2[OBJ_KEY_MAX];
+    put_disagreeing_parts(f, 0, k1, k2);
+    const char *winner = strcmp(k1, k2) < 0 ? k1 : k2;
+    const char *loser = winner == k1 ? k2 : k1;
+    int64_t want_close = winner == k1 ? 20500000 : 20600000;
+    struct disagree_log log = {0};
+    barstore_on_disagree(f->bs, on_disagree, &log);
+    struct barvec v;
+    barvec_init(&v);
+    read_day(f, "2024-01-08", &v, ERR_OK, NULL);
+    assert_int_equal(v.n, 1);
+    assert_int_equal(v.v[0].close, want_close);
+    assert_int_equal(log.n, 1);
+    assert_int_equal(barstore_disagreements(f->bs), 1);
+    assert_string_equal(log.winner, winner);
+    assert_string_equal(log.loser, loser);
+    assert_string_equal(log.field, "close");
+    /* The scan and the writer agree with the reader: the winning value is the stored one. */
+    struct bar same = v.v[0], other = v.v[0];
+    other.close = want_close == 20500000 ? 20600000 : 20500000;
+    struct barstore_write_stats st;
+    struct diag d;
+    assert_int_equal(barstore_write(f->bs, &same, 1, NULL, &st, &d), ERR_OK);
+    assert_int_equal(st.rows_same, 1);
+    assert_int_equal(barstore_write(f->bs, &other, 1, NULL, &st, &d), ERR_CONFLICT);
+    /* verify reports it and nothing damaged. */
+    struct barstore_verify_stats vs;
+    struct barstore_verify_opts vo = {0};
+    assert_int_equal(barstore_verify(f->bs, &vo, &vs, &d), ERR_OK);
+    assert_int_equal(vs.disagreements, 1);
+    assert_int_equal(vs.damaged, 0);
+    assert_int_equal(vs.parts, 2);
+    barstore_on_disagree(f->bs, NULL, NULL);
     barvec_release(&v);
+}
+
+struct damaged_log {
+    size_t n;
+    char key[OBJ_KEY_MAX];
+};
+
+static void on_damaged(void *ctx, const char *key, const char *why)
+{
+    struct damaged_log *l = ctx;
+    (void)why;
+    l->n++;
+    snprintf(l->key, sizeof l->key, "%s", key);
+}
+
+static void replace_object(struct store_fixture *f, const char *key, const char *data, size_t len)
+{
+    struct diag d;
+    assert_int_equal(objstore_put(f->os, key, data, len, OBJ_PUT_ALWAYS, NULL, &d), ERR_OK);
+}
+
+static size_t scan_count(struct store_fixture *f, int want_err, char *msg)
+{
+    size_t total = 0;
+    struct diag d;
+    diag_clear(&d);
+    int err = barstore_scan(f->bs, INT32_MIN, INT32_MAX, count_cb_, &total, &d);
+    if (msg)
+        memcpy(msg, d.text, DIAG_MAX);
+    assert_int_equal(err, want_err);
+    return total;
+}
+
+void store_case_barstore_damaged_parts(void **state)
+{
+    struct store_fixture *f = *state;
+    /* 60 bars on one day and 2 on the next. */
+    struct bar bars[62];
+    for (int i = 0; i < 60; i++) {
+        char sym[8];
+        snprintf(sym, sizeof sym, "S%02d", i);
+        bars[i] = tu_bar(sym, "2024-02-01", 10, 12 + i, 9, 10, 100 + i);
+    }
+    bars[60] = tu_bar("AAA", "2024-02-02", 10, 11, 9, 10, 100);
+    bars[61] = tu_bar("BBB", "2024-02-02", 10, 11, 9, 10, 100);
+    struct barstore_write_stats st;
+    struct diag d;
+    assert_int_equal(barstore_write(f->bs, bars, 62, NULL, &st, &d), ERR_OK);
+    struct strvec keys = STRVEC_INIT;
+    assert_int_equal(objstore_list(f->os, "bars/2024/2024-02-01/", &keys, &d), ERR_OK);
+    assert_int_equal(keys.n, 1);
+    char key[OBJ_KEY_MAX];
+    snprintf(key, sizeof key, "%s", keys.v[0]);
+    strvec_release(&keys);
+    struct buf whole = BUF_INIT((size_t)1 << 20);
+    assert_int_equal(objstore_get(f->os, key, &whole, NULL, &d), ERR_OK);
+    assert_int_equal(scan_count(f, ERR_OK, NULL), 62);
+
+    /* Truncated at a row boundary: it still parses (23 rows), but it is not what was written. */
+    const char *cut = whole.data;
+    for (int rows = 0; rows < 24; rows++)
+        cut = strchr(cut, '\n') + 1;
+    replace_object(f, key, whole.data, (size_t)(cut - whole.data));
+    char msg[DIAG_MAX];
+    scan_count(f, ERR_DAMAGED, msg);
+    assert_non_null(strstr(msg, key));
+    assert_non_null(strstr(msg, "damaged"));
+    assert_non_null(strstr(msg, "does not match its name"));
+    /* Skipping: the day's bars are left out (not 23 of them used), the part is named. */
+    barstore_set_skip_damaged(f->bs, 1);
+    assert_int_equal(scan_count(f, ERR_OK, NULL), 2);
+    assert_int_equal(barstore_damaged(f->bs)->n, 1);
+    assert_string_equal(barstore_damaged(f->bs)->v[0], key);
+    barstore_set_skip_damaged(f->bs, 0);
+
+    /* Edited in place, same length: one digit of a high. */
+    char *edited = malloc(whole.len + 1);
+    memcpy(edited, whole.data, whole.len + 1);
+    char *hit = strstr(edited, "S05,2024-02-01,10,17,");
+    assert_non_null(hit);
+    hit[18] = '9';
+    replace_object(f, key, edited, whole.len);
+    scan_count(f, ERR_DAMAGED, msg);
+    assert_non_null(strstr(msg, key));
+
+    /* verify names it, and only it. */
+    struct damaged_log dl = {0};
+    struct barstore_verify_opts vo = {.on_damaged = on_damaged, .ctx = &dl};
+    struct barstore_verify_stats vs;
+    assert_int_equal(barstore_verify(f->bs, &vo, &vs, &d), ERR_OK);
+    assert_int_equal(vs.damaged, 1);
+    assert_int_equal(dl.n, 1);
+    assert_string_equal(dl.key, key);
+    assert_int_equal(vs.parts, 2);
+    assert_int_equal(vs.bars, 2);
+
+    /* A part whose name is not a content hash is damaged too. */
+    replace_object(f, key, whole.data, whole.len);
+    assert_int_equal(scan_count(f, ERR_OK, NULL), 62);
+    const char extra[] = BARCSV_HEADER "CCC,2024-02-02,10,11,9,10,100,,\n";
+    replace_object(f, "bars/2024/2024-02-02/part-handmade.csv", extra, sizeof extra - 1);
+    scan_count(f, ERR_DAMAGED, msg);
+    assert_non_null(strstr(msg, "part-handmade.csv"));
+    assert_non_null(strstr(msg, "not part-<16 hex digits>.csv"));
+    /* A writer refuses to work on a day with a damaged part. */
+    struct bar more = tu_bar("DDD", "2024-02-02", 10, 11, 9, 10, 100);
+    assert_int_equal(barstore_write(f->bs, &more, 1, NULL, &st, &d), ERR_DAMAGED);
+    assert_int_equal(objstore_del(f->os, "bars/2024/2024-02-02/part-handmade.csv", &d), ERR_OK);
+
+    /* A damaged split part. */
+    struct split sp = {"AAA", 0, 2000000, 1000000};
+    date_parse("2024-02-02", 10, &sp.ex_date);
+    size_t added;
+    assert_int_equal(barstore_write_splits(f->bs, &sp, 1, &added, &d), ERR_OK);
+    assert_int_equal(objstore_list(f->os, "splits/", &keys, &d), ERR_OK);
+    assert_int_equal(keys.n, 1);
+    replace_object(f, keys.v[0], SPLITCSV_HEADER "AAA,2024-02-02,20,1\n",
+                   strlen(SPLITCSV_HEADER "AAA,2024-02-02,20,1\n"));
+    struct splitvec sv;
+    splitvec_init(&sv);
+    assert_int_equal(barstore_read_splits(f->bs, &sv, &d), ERR_DAMAGED);
+    assert_non_null(strstr(d.text, keys.v[0]));
+    strvec_release(&keys);
+    splitvec_release(&sv);
+    free(edited);
+    buf_release(&whole);
 }
 
 static int count_cb(void *ctx, int32_t date, const struct bar *bars, size_t n)

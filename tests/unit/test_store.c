@@ -4,6 +4,7 @@
 #include "testutil.h"
 
 #include "base/log.h"
+#include "codec/barcsv.h"
 #include "store/barstore.h"
 #include "store/objstore.h"
 #include "store_cases.h"
@@ -65,16 +66,134 @@ static void test_objstore_ignores_temp_files(void **state)
     strvec_release(&keys);
 }
 
+/* ---- a racing writer, made deterministic ----
+ *
+ * An object store that, just before the first bar part is put, puts another part for the same
+ * day: what a second writer does when it reads the day at the same time and writes first. */
+struct racing {
+    struct objstore base;
+    struct objstore *real;
+    const char *inject; /* the other writer's part content */
+    int done;
+};
+
+static int racing_get(struct objstore *os, const char *key, struct buf *out, char *etag,
+                      struct diag *d)
+{
+    return objstore_get(((struct racing *)os)->real, key, out, etag, d);
+}
+
+static int racing_list(struct objstore *os, const char *prefix, struct strvec *keys, struct diag *d)
+{
+    return objstore_list(((struct racing *)os)->real, prefix, keys, d);
+}
+
+static int racing_put(struct objstore *os, const char *key, const void *data, size_t len,
+                      enum obj_put_mode mode, const char *if_match, struct diag *d)
+{
+    struct racing *r = (struct racing *)os;
+    if (!r->done && strncmp(key, "bars/", 5) == 0) {
+        r->done = 1;
+        char name[32], other[OBJ_KEY_MAX];
+        barstore_part_name(r->inject, strlen(r->inject), name);
+        snprintf(other, sizeof other, "%.*s%s", (int)(strrchr(key, '/') + 1 - key), key, name);
+        assert_int_equal(
+            objstore_put(r->real, other, r->inject, strlen(r->inject), OBJ_PUT_CREATE, NULL, d),
+            ERR_OK);
+    }
+    return objstore_put(r->real, key, data, len, mode, if_match, d);
+}
+
+static const struct objstore_ops racing_ops = {
+    .scheme = "file", .get = racing_get, .put = racing_put, .list = racing_list};
+
+/* The part a writer makes of these bars. */
+static void part_of(const struct bar *b, size_t n, struct buf *csv, char name[32])
+{
+    buf_reset(csv);
+    assert_int_equal(barcsv_write_header(csv), ERR_OK);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(barcsv_write_row(csv, &b[i]), ERR_OK);
+    barstore_part_name(csv->data, csv->len, name);
+}
+
+static void race_once(struct fixture *f, int we_win)
+{
+    struct bar mine[2] = {tu_bar("AAA", "2024-04-02", 10, 11, 9, 10, 100),
+                          tu_bar("BBB", "2024-04-02", 10, 11, 9, 10, 100)};
+    struct buf csv = BUF_INIT(4096);
+    char name_mine[32], name_theirs[32];
+    part_of(mine, 2, &csv, name_mine);
+    /* The other writer has a different BBB: pick one whose part sorts where the case needs. */
+    struct bar theirs = mine[1];
+    theirs.close = 10500000;
+    for (theirs.volume = 1;; theirs.volume++) {
+        part_of(&theirs, 1, &csv, name_theirs);
+        if ((strcmp(name_theirs, name_mine) > 0) == we_win)
+            break;
+    }
+    char *inject = strdup(buf_cstr(&csv));
+    struct racing r = {.base = {.ops = &racing_ops}, .real = f->sf.os, .inject = inject};
+    snprintf(r.base.location, sizeof r.base.location, "%s", f->sf.os->location);
+    struct barstore *bs;
+    struct diag d;
+    assert_int_equal(barstore_new(&r.base, &bs, &d), ERR_OK);
+    struct barstore_write_stats st;
+    int err = barstore_write(bs, mine, 2, NULL, &st, &d);
+    assert_true(r.done);
+    if (we_win) {
+        assert_int_equal(err, ERR_OK);
+        assert_int_equal(st.rows_new, 2);
+        assert_int_equal(st.rows_disputed, 1);
+        assert_int_equal(st.rows_conflict, 0);
+    } else {
+        assert_int_equal(err, ERR_CONFLICT);
+        assert_non_null(strstr(d.text, "BBB 2024-04-02 was written at the same time"));
+        assert_non_null(strstr(d.text, name_mine));
+        assert_int_equal(st.rows_new, 1);
+        assert_int_equal(st.rows_conflict, 1);
+    }
+    /* Every reader sees the winner's value. */
+    struct bar_index idx;
+    assert_int_equal(barstore_index(f->sf.bs, INT32_MIN, INT32_MAX, &idx, &d), ERR_OK);
+    assert_int_equal(idx.ndays, 1);
+    assert_int_equal(idx.days[0].nparts, 2);
+    struct barvec v;
+    barvec_init(&v);
+    assert_int_equal(barstore_read_day(f->sf.bs, &idx, 0, &v, &d), ERR_OK);
+    assert_int_equal(v.n, 2);
+    assert_int_equal(v.v[1].volume, we_win ? 100 : theirs.volume);
+    barvec_release(&v);
+    bar_index_release(&idx);
+    barstore_free(bs);
+    free(inject);
+    buf_release(&csv);
+}
+
+static void test_racing_writer_loses(void **state)
+{
+    race_once(*state, 0);
+}
+
+static void test_racing_writer_wins(void **state)
+{
+    race_once(*state, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_keys),
         cmocka_unit_test_setup_teardown(test_objstore_ignores_temp_files, setup, teardown),
         cmocka_unit_test_setup_teardown(store_case_put_get_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_racing_writer_loses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_racing_writer_wins, setup, teardown),
         cmocka_unit_test_setup_teardown(store_case_barstore_write_read, setup, teardown),
         cmocka_unit_test_setup_teardown(store_case_barstore_conflicts, setup, teardown),
         cmocka_unit_test_setup_teardown(store_case_barstore_reader_validates, setup, teardown),
         cmocka_unit_test_setup_teardown(store_case_barstore_scan_many_days, setup, teardown),
+        cmocka_unit_test_setup_teardown(store_case_barstore_disagreeing_parts, setup, teardown),
+        cmocka_unit_test_setup_teardown(store_case_barstore_damaged_parts, setup, teardown),
         cmocka_unit_test_setup_teardown(store_case_splits, setup, teardown),
         cmocka_unit_test_setup_teardown(store_case_concurrent_create, setup, teardown),
         cmocka_unit_test_setup_teardown(store_case_concurrent_if_match, setup, teardown),

@@ -462,6 +462,8 @@ int main(void)
         CASE(store_case_barstore_conflicts),
         CASE(store_case_barstore_reader_validates),
         CASE(store_case_barstore_scan_many_days),
+        CASE(store_case_barstore_disagreeing_parts),
+        CASE(store_case_barstore_damaged_parts),
         CASE(store_case_splits),
         CASE(store_case_concurrent_create),
         CASE(store_case_concurrent_if_match),
