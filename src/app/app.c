@@ -107,6 +107,27 @@ int app_exit_code(int err)
     }
 }
 
+void app_store_warnings(const struct app *a)
+{
+    if (!a->bs)
+        return;
+    const struct strvec *bad = barstore_damaged(a->bs);
+    if (bad->n) {
+        fprintf(stderr,
+                "%s: WARNING: %zu damaged part%s left out; the results lack their bars. Run "
+                "'screener verify' for details:\n",
+                a->prog, bad->n, bad->n == 1 ? " was" : "s were");
+        for (size_t i = 0; i < bad->n; i++)
+            fprintf(stderr, "  %s\n", bad->v[i]);
+    }
+    size_t disagree = barstore_disagreements(a->bs);
+    if (disagree)
+        fprintf(stderr,
+                "%s: warning: %zu bar%s stored twice with different values (two writers at "
+                "once); the part first in name order was used. 'screener verify' lists them\n",
+                a->prog, disagree, disagree == 1 ? " is" : "s are");
+}
+
 int app_fail(const struct app *a, int err, const struct diag *d)
 {
     fprintf(stderr, "%s: error: %s\n", a->prog, d && d->text[0] ? d->text : err_str(err));

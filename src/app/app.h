@@ -67,6 +67,10 @@ int app_common_option(struct app *a, int opt, const char *arg);
 /* Resolve and open the store (flag, SCREENER_STORE, S3_BUCKET_NAME, ./data). */
 int app_open_store(struct app *a, struct diag *d);
 
+/* Warn on stderr about what the store's reads met: damaged parts left out, parts that
+ * disagree (the part first in name order was used).  Nothing when there was nothing. */
+void app_store_warnings(const struct app *a);
+
 /* Print "<prog>: error: <diag or err_str>" to stderr and return the exit code for err. */
 int app_fail(const struct app *a, int err, const struct diag *d);
 int app_usage_error(const struct app *a, const char *fmt, ...)
@@ -131,6 +135,7 @@ int app_backtest_line(struct app *a, struct diag *d);
 int cmd_import(int argc, char **argv);
 int cmd_screen(int argc, char **argv);
 int cmd_backtest(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
 int cmd_universe(int argc, char **argv);

@@ -27,7 +27,10 @@ static const char help[] =
     "      --all                every eligible stock\n"
     "      --format FORMAT      table (default), csv or json; columns: date,rank,symbol,close,\n"
     "                           "
-    "peak,peak_date,drawdown_pct,days_since_peak,change_pct,volume\n" APP_COMMON_HELP;
+    "peak,peak_date,drawdown_pct,days_since_peak,change_pct,volume\n"
+    "      --skip-damaged       leave out damaged parts of the store (truncated or edited, see\n"
+    "                           'screener verify') with a warning, instead of failing (exit "
+    "3)\n" APP_COMMON_HELP;
 
 enum {
     OPT_DATE = OPT_FIRST_FREE_,
@@ -40,7 +43,8 @@ enum {
     OPT_MIN_VOLUME,
     OPT_TOP,
     OPT_ALL,
-    OPT_FORMAT
+    OPT_FORMAT,
+    OPT_SKIP_DAMAGED
 };
 
 #define FLUSH_AT (1 << 20)
@@ -83,6 +87,7 @@ int cmd_screen(int argc, char **argv)
         {"top", required_argument, NULL, OPT_TOP},
         {"all", no_argument, NULL, OPT_ALL},
         {"format", required_argument, NULL, OPT_FORMAT},
+        {"skip-damaged", no_argument, NULL, OPT_SKIP_DAMAGED},
         APP_COMMON_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
@@ -92,6 +97,7 @@ int cmd_screen(int argc, char **argv)
     screen_opts_default(&so);
     enum screen_format format = SCREEN_FORMAT_TABLE;
     const char *date = NULL, *from = NULL, *to = NULL;
+    int skip_damaged = 0;
     int opt, rc;
     long v;
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -143,6 +149,9 @@ int cmd_screen(int argc, char **argv)
         case OPT_ALL:
             so.top = 0;
             break;
+        case OPT_SKIP_DAMAGED:
+            skip_damaged = 1;
+            break;
         case OPT_FORMAT:
             if (screen_format_parse(optarg, &format))
                 return app_usage_error(&a, "--format: expected table, csv or json, got '%s'",
@@ -167,6 +176,8 @@ int cmd_screen(int argc, char **argv)
 
     struct diag d = {{0}};
     int err = app_open_store(&a, &d);
+    if (!err)
+        barstore_set_skip_damaged(a.bs, skip_damaged);
     int32_t lo = INT32_MIN, hi = INT32_MIN;
     if (!err && date) {
         if ((rc = app_parse_date(&a, "--date", date, &lo)))
@@ -211,6 +222,12 @@ int cmd_screen(int argc, char **argv)
     }
 fail:
     rc = err ? app_fail(&a, err, &d) : 0;
+    if (err == ERR_DAMAGED)
+        fprintf(stderr,
+                "%s: 'screener verify' lists every damaged part; --skip-damaged screens "
+                "without them\n",
+                a.prog);
+    app_store_warnings(&a);
 done:
     app_release(&a);
     return rc;

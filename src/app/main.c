@@ -22,6 +22,8 @@ static const struct command {
     {"import", cmd_import, "load bars (and split facts) from CSV files into the store"},
     {"screen", cmd_screen, "rank stocks by 180-day drawdown or one-day drop"},
     {"backtest", cmd_backtest, "replay the strategy over the stored history; parameter grids"},
+    {"verify", cmd_verify, "check every part of the store against its content hash"},
+    {"fsck", cmd_verify, "the same as verify"},
     {"portfolio", cmd_portfolio, "the Alpaca account's positions and where they rank; snapshots"},
     {"account", cmd_account, "the Alpaca account's equity, cash, buying power and day P/L"},
     {"monitor", cmd_monitor, "the sell signal: the top 5 positions against the profit target"},
