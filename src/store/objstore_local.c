@@ -4,8 +4,16 @@
  * final directory, fsync'ed, then linked (create-if-absent) or renamed (replace) into place,
  * and the directory is fsync'ed.  A crash leaves either the old object or the new one, plus at
  * worst a ".tmp." file that listings ignore.  Conditional replaces serialize on a lock file.
+ *
+ * Leftover temporary files: a writer holds an flock on its temporary file from the moment it
+ * creates it until the file is linked and unlinked, and the kernel drops the lock when the
+ * writer dies, however it dies.  The first put into a directory (per process) removes the
+ * ".tmp." files there that nobody holds a lock on and that are older than TMP_STALE_S, the
+ * age covering the instant between a writer's create and its flock.  A live writer's file is
+ * never touched.
  */
 #include "store/objstore.h"
+#include "base/log.h"
 #include "codec/crypto.h"
 
 #include <dirent.h>
@@ -17,14 +25,19 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/banned.h"
+
+#define TMP_STALE_S    60
+#define SWEPT_DIRS_MAX 4096
 
 struct local {
     struct objstore base;
     char root[OBJ_LOCATION_MAX];
     int fsync; /* 0 only under SCREENER_TEST_NO_FSYNC=1: tests that write thousands of files */
+    struct strvec swept; /* directories already cleaned of stale temporary files */
 };
 
 static int sync_fd(const struct local *l, int fd)
@@ -166,8 +179,10 @@ static int write_all(int fd, const char *data, size_t len)
  * same temporary name. */
 static unsigned long tmp_counter;
 
+/* Create and fill a temporary file next to path, locked (see the top of the file); returns
+ * its descriptor in *fd, to be closed by the caller once the file is linked and unlinked. */
 static int write_temp(struct local *l, const char *path, char *tmp, const void *data, size_t len,
-                      struct diag *d)
+                      int *fd_out, struct diag *d)
 {
     const char *slash = strrchr(path, '/');
     int n = snprintf(tmp, PATH_MAX, "%.*s/.tmp.%s.%ld.%lu", (int)(slash - path), path, slash + 1,
@@ -177,18 +192,61 @@ static int write_temp(struct local *l, const char *path, char *tmp, const void *
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0)
         return sys_err(d, "create", tmp, errno);
+    while (flock(fd, LOCK_EX) != 0) {
+        if (errno != EINTR) {
+            int err = sys_err(d, "lock", tmp, errno);
+            unlink(tmp);
+            close(fd);
+            return err;
+        }
+    }
     if (write_all(fd, data, len) != 0 || sync_fd(l, fd) != 0) {
         int err = sys_err(d, "write", tmp, errno);
+        unlink(tmp);
         close(fd);
-        unlink(tmp);
         return err;
     }
-    if (close(fd) != 0) {
-        int err = sys_err(d, "close", tmp, errno);
-        unlink(tmp);
-        return err;
-    }
+    *fd_out = fd;
     return ERR_OK;
+}
+
+/* Remove the stale temporary files of dir (see the top of the file).  Best effort: a failure
+ * leaves a file for the next writer and is only logged. */
+static void sweep_dir(struct local *l, const char *dir)
+{
+    for (size_t i = 0; i < l->swept.n; i++)
+        if (strcmp(l->swept.v[i], dir) == 0)
+            return;
+    if (l->swept.n < SWEPT_DIRS_MAX && strvec_push(&l->swept, dir) != ERR_OK)
+        return;
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return;
+    DIR *dp = fdopendir(dfd);
+    if (!dp) {
+        close(dfd);
+        return;
+    }
+    time_t now = time(NULL);
+    struct dirent *e;
+    while ((e = readdir(dp)) != NULL) {
+        if (strncmp(e->d_name, ".tmp.", 5) != 0)
+            continue;
+        int fd = openat(dfd, e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+        if (fd < 0)
+            continue; /* gone meanwhile: its writer finished */
+        struct stat st, again;
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && now - st.st_mtime >= TMP_STALE_S &&
+            flock(fd, LOCK_EX | LOCK_NB) == 0 &&
+            fstatat(dfd, e->d_name, &again, AT_SYMLINK_NOFOLLOW) == 0 &&
+            again.st_ino == st.st_ino && again.st_dev == st.st_dev) {
+            if (unlinkat(dfd, e->d_name, 0) == 0)
+                log_info("removed a temporary file left by a writer that died", LF_STR("dir", dir),
+                         LF_STR("file", e->d_name), LF_INT("bytes", st.st_size));
+        }
+        close(fd); /* drops our lock, if we took it */
+    }
+    closedir(dp);
 }
 
 static int lock_store(struct local *l, struct diag *d)
@@ -213,14 +271,15 @@ static int local_put(struct objstore *os, const char *key, const void *data, siz
 {
     struct local *l = (struct local *)os;
     char path[PATH_MAX], tmp[PATH_MAX];
+    int tmpfd = -1;
     int err = path_of(l, key, path, d);
     if (!err)
-        err = write_temp(l, path, tmp, data, len, d);
+        err = write_temp(l, path, tmp, data, len, &tmpfd, d);
     if (err == ERR_NOTFOUND) {
         /* The directory is new: create it (and sync its parents), then write. */
         err = make_parents(l, path, strlen(l->root), d);
         if (!err)
-            err = write_temp(l, path, tmp, data, len, d);
+            err = write_temp(l, path, tmp, data, len, &tmpfd, d);
     }
     if (err)
         return err;
@@ -230,6 +289,7 @@ static int local_put(struct objstore *os, const char *key, const void *data, siz
         lockfd = lock_store(l, d);
         if (lockfd < 0) {
             unlink(tmp);
+            close(tmpfd);
             return -lockfd;
         }
         struct buf cur = BUF_INIT((size_t)1 << 34);
@@ -249,13 +309,15 @@ static int local_put(struct objstore *os, const char *key, const void *data, siz
         }
     }
     unlink(tmp); /* after link, or after a failure; a no-op after rename */
-    if (!err) {
-        char *slash = strrchr(path, '/');
-        *slash = '\0';
+    if (close(tmpfd) != 0 && !err)
+        err = sys_err(d, "close", tmp, errno);
+    char *slash = strrchr(path, '/');
+    *slash = '\0';
+    if (!err)
         err = fsync_dir(l, path, d);
-    }
     if (lockfd >= 0)
         close(lockfd); /* releases the flock */
+    sweep_dir(l, path);
     return err;
 }
 
@@ -341,6 +403,7 @@ static int local_del(struct objstore *os, const char *key, struct diag *d)
 
 static void local_free(struct objstore *os)
 {
+    strvec_release(&((struct local *)os)->swept);
     free(os);
 }
 
@@ -385,6 +448,7 @@ int objstore_local_open(const char *dir, struct objstore **out, struct diag *d)
     memcpy(l->base.location, dir, n);
     l->base.location[n] = '\0';
     l->base.ops = &local_ops;
+    strvec_init(&l->swept);
     const char *nosync = getenv("SCREENER_TEST_NO_FSYNC");
     l->fsync = !(nosync && strcmp(nosync, "1") == 0);
     /* Create the root (and its parents) if missing. */

@@ -9,9 +9,15 @@
 #include "store/objstore.h"
 #include "store_cases.h"
 
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 /* The shared cases see only the first member. */
 struct fixture {
@@ -64,6 +70,56 @@ static void test_objstore_ignores_temp_files(void **state)
     assert_int_equal(objstore_list(f->sf.os, "k/", &keys, &d), ERR_OK);
     assert_int_equal(keys.n, 1);
     strvec_release(&keys);
+}
+
+static void backdate(const char *path, int seconds)
+{
+    struct timespec t[2];
+    clock_gettime(CLOCK_REALTIME, &t[0]);
+    t[0].tv_sec -= seconds;
+    t[1] = t[0];
+    assert_int_equal(utimensat(AT_FDCWD, path, t, 0), 0);
+}
+
+/* Temporary files of writers that died are removed by the next put into their directory; a
+ * live writer's (locked) and a brand-new one are not. */
+static void test_stale_temp_files_removed(void **state)
+{
+    struct fixture *f = *state;
+    struct diag d;
+    assert_int_equal(objstore_put(f->sf.os, "k/a", "1", 1, OBJ_PUT_CREATE, NULL, &d), ERR_OK);
+    char dead[PATH_MAX], live[PATH_MAX], fresh[PATH_MAX], empty[PATH_MAX];
+    snprintf(dead, sizeof dead, "%s", tu_path(f->dir, "store/k/.tmp.b.99999.1"));
+    snprintf(live, sizeof live, "%s", tu_path(f->dir, "store/k/.tmp.c.99999.2"));
+    snprintf(fresh, sizeof fresh, "%s", tu_path(f->dir, "store/k/.tmp.d.99999.3"));
+    snprintf(empty, sizeof empty, "%s", tu_path(f->dir, "store/k/.tmp.e.99999.4"));
+    tu_write_file(dead, "partial", 7);
+    tu_write_file(live, "being written", 13);
+    tu_write_file(fresh, "", 0);
+    tu_write_file(empty, "", 0);
+    backdate(dead, 3600);
+    backdate(live, 3600);
+    backdate(empty, 120);
+    /* A writer holding its file (a separate open file description, as another process has). */
+    int fd = open(live, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX), 0);
+    /* A new store, as the next writer process would open. */
+    struct objstore *os;
+    assert_int_equal(objstore_open(f->sf.location, &os, &d), ERR_OK);
+    assert_int_equal(objstore_put(os, "k/z", "2", 1, OBJ_PUT_CREATE, NULL, &d), ERR_OK);
+    assert_int_equal(access(dead, F_OK), -1);
+    assert_int_equal(access(empty, F_OK), -1);
+    assert_int_equal(access(live, F_OK), 0);
+    assert_int_equal(access(fresh, F_OK), 0);
+    /* The writer dies: its lock goes, and the next writer process removes its file. */
+    close(fd);
+    objstore_free(os);
+    assert_int_equal(objstore_open(f->sf.location, &os, &d), ERR_OK);
+    assert_int_equal(objstore_put(os, "k/y", "3", 1, OBJ_PUT_CREATE, NULL, &d), ERR_OK);
+    assert_int_equal(access(live, F_OK), -1);
+    assert_int_equal(access(fresh, F_OK), 0);
+    objstore_free(os);
 }
 
 /* ---- a racing writer, made deterministic ----
@@ -186,6 +242,7 @@ int main(void)
         cmocka_unit_test(test_keys),
         cmocka_unit_test_setup_teardown(test_objstore_ignores_temp_files, setup, teardown),
         cmocka_unit_test_setup_teardown(store_case_put_get_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stale_temp_files_removed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_racing_writer_loses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_racing_writer_wins, setup, teardown),
         cmocka_unit_test_setup_teardown(store_case_barstore_write_read, setup, teardown),
