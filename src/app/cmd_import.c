@@ -1,10 +1,13 @@
 /* screener import - load bars from CSV files. */
 #include "app/app.h"
 #include "base/log.h"
+#include "codec/csv.h"
 #include "collect/csvimport.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/banned.h"
 
@@ -18,24 +21,66 @@ static const char help[] =
     "different values is a conflict: reported, not written, exit code 4.\n\n"
     "Options:\n"
     "      --strict             a bad row fails its whole file (exit code 3)\n"
+    "      --rejects FILE       write every rejected row (bad, or conflicting with the store) to\n"
+    "                           FILE as CSV: file,line,symbol,date,reason (the log shows only\n"
+    "                           the first 20)\n"
     "      --splits FILE        also record split facts: CSV symbol,ex_date,new_rate,old_rate\n"
     "                           (a 2-for-1 split is new_rate 2, old_rate 1); "
     "repeatable\n" APP_COMMON_HELP;
 
-enum { OPT_STRICT = OPT_FIRST_FREE_, OPT_SPLITS };
+enum { OPT_STRICT = OPT_FIRST_FREE_, OPT_SPLITS, OPT_REJECTS };
+
+struct rejects {
+    FILE *f;
+    const char *path;
+    size_t rows;
+    int failed;
+    struct buf line;
+};
+
+static void on_reject(void *ctx, const char *path, size_t line, const char *symbol,
+                      const char *date, const char *reason)
+{
+    struct rejects *r = ctx;
+    if (r->failed)
+        return;
+    buf_reset(&r->line);
+    char num[32];
+    snprintf(num, sizeof num, ",%zu,", line);
+    int err = csv_write_field(&r->line, path, strlen(path));
+    if (!err)
+        err = buf_puts(&r->line, num);
+    if (!err)
+        err = csv_write_field(&r->line, symbol, strlen(symbol));
+    if (!err)
+        err = buf_puts(&r->line, ",");
+    if (!err)
+        err = csv_write_field(&r->line, date, strlen(date));
+    if (!err)
+        err = buf_puts(&r->line, ",");
+    if (!err)
+        err = csv_write_field(&r->line, reason, strlen(reason));
+    if (!err)
+        err = buf_puts(&r->line, "\n");
+    if (err || fwrite(r->line.data, 1, r->line.len, r->f) != r->line.len)
+        r->failed = 1;
+    else
+        r->rows++;
+}
 
 int cmd_import(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"strict", no_argument, NULL, OPT_STRICT},
         {"splits", required_argument, NULL, OPT_SPLITS},
+        {"rejects", required_argument, NULL, OPT_REJECTS},
         APP_COMMON_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
     struct app a;
     app_init(&a, "screener import");
     struct csvimport_opts o = {.strict = 0, .max_report = 20};
-    const char *splits[64];
+    const char *splits[64], *rejects_path = NULL;
     size_t nsplits = 0;
     int opt, rc;
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -45,6 +90,9 @@ int cmd_import(int argc, char **argv)
             return 0;
         case OPT_STRICT:
             o.strict = 1;
+            break;
+        case OPT_REJECTS:
+            rejects_path = optarg;
             break;
         case OPT_SPLITS:
             if (nsplits == sizeof splits / sizeof splits[0])
@@ -61,10 +109,27 @@ int cmd_import(int argc, char **argv)
     if (optind == argc && nsplits == 0)
         return app_usage_error(&a, "no file to import");
 
+    struct rejects rj = {.path = rejects_path};
+    buf_init(&rj.line, 4096);
+    if (rejects_path) {
+        rj.f = fopen(rejects_path, "w");
+        if (!rj.f) {
+            fprintf(stderr, "%s: error: cannot create '%s': %s\n", a.prog, rejects_path,
+                    strerror(errno));
+            buf_release(&rj.line);
+            return EXIT_FAIL;
+        }
+        fputs("file,line,symbol,date,reason\n", rj.f);
+        o.on_reject = on_reject;
+        o.ctx = &rj;
+    }
     struct diag d = {{0}};
     int err = app_open_store(&a, &d);
     if (err) {
         rc = app_fail(&a, err, &d);
+        if (rj.f)
+            fclose(rj.f);
+        buf_release(&rj.line);
         app_release(&a);
         return rc;
     }
@@ -96,6 +161,25 @@ int cmd_import(int argc, char **argv)
     if (nsplits)
         printf("; %zu new split facts", added_splits);
     printf("\n");
+    if (st.disputed)
+        fprintf(stderr,
+                "%s: warning: another writer stored %zu of these bars at the same time with "
+                "other values; these were kept (their part comes first in name order)\n",
+                a.prog, st.disputed);
+    if (rj.f) {
+        if (fclose(rj.f) != 0)
+            rj.failed = 1;
+        if (rj.failed) {
+            fprintf(stderr, "%s: error: cannot write '%s': %s\n", a.prog, rejects_path,
+                    strerror(errno));
+            if (!rc)
+                rc = EXIT_FAIL;
+        } else if (rj.rows) {
+            fprintf(stderr, "%s: %zu rejected row%s written to %s\n", a.prog, rj.rows,
+                    rj.rows == 1 ? "" : "s", rejects_path);
+        }
+    }
+    buf_release(&rj.line);
     log_info("import finished", LF_INT("rows", st.rows), LF_INT("imported", st.imported),
              LF_INT("present", st.present), LF_INT("bad", st.bad),
              LF_INT("conflicts", st.conflicts));

@@ -172,3 +172,16 @@ int csv_field_is(const struct csv_field *f, const char *s)
     }
     return 1;
 }
+
+int csv_write_field(struct buf *out, const char *s, size_t len)
+{
+    int quote = len && (s[0] == ' ' || s[len - 1] == ' ');
+    for (size_t i = 0; i < len && !quote; i++)
+        quote = s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
+    if (!quote)
+        return buf_append(out, s, len);
+    int err = buf_append(out, "\"", 1);
+    for (size_t i = 0; i < len && !err; i++)
+        err = s[i] == '"' ? buf_append(out, "\"\"", 2) : buf_append(out, &s[i], 1);
+    return err ? err : buf_append(out, "\"", 1);
+}

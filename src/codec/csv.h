@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 
 struct csv_field {
@@ -33,6 +34,10 @@ void csv_reader_init(struct csv_reader *r, char *data, size_t len);
  * reports and goes on is possible. */
 int csv_next(struct csv_reader *r, struct csv_field *fields, size_t max, size_t *nfields,
              struct diag *d);
+
+/* Append s[0..len) to out as one CSV field: as is, or quoted (with quotes doubled) when it
+ * holds a comma, a quote, a line break or leading or trailing blanks. */
+int csv_write_field(struct buf *out, const char *s, size_t len);
 
 /* True when the field equals the NUL-terminated s (ASCII case-insensitive, surrounding
  * blanks ignored), for matching header names. */

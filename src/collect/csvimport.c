@@ -14,18 +14,50 @@ struct conflict_ctx {
     const size_t *lines;
     const struct bar *bars;
     size_t reported, max_report;
+    const struct csvimport_opts *opts;
 };
 
 static void on_conflict(void *ctx, size_t index, const struct bar *other, const char *field)
 {
     struct conflict_ctx *c = ctx;
+    char day[DATE_STRLEN + 1];
+    date_format(other->date, day);
+    if (c->opts->on_reject) {
+        char reason[128];
+        snprintf(reason, sizeof reason,
+                 "conflicts with the stored bar: field '%s' differs; not imported", field);
+        c->opts->on_reject(c->opts->ctx, c->path, c->lines[index], c->bars[index].symbol, day,
+                           reason);
+    }
     if (c->reported++ >= c->max_report)
         return;
-    char where[600], day[DATE_STRLEN + 1];
+    char where[600];
     snprintf(where, sizeof where, "%s:%zu", c->path, c->lines[index]);
-    date_format(other->date, day);
     log_warn("bar conflicts with the stored one; not imported", LF_STR("where", where),
              LF_STR("symbol", c->bars[index].symbol), LF_STR("date", day), LF_STR("field", field));
+}
+
+/* "path:line: rest" -> "rest" (the reject file has the file and line in their own columns). */
+static const char *strip_where(const char *text, const char *path, size_t line)
+{
+    size_t pl = strlen(path);
+    if (strncmp(text, path, pl) != 0 || text[pl] != ':')
+        return text;
+    char num[32];
+    int nl = snprintf(num, sizeof num, "%zu: ", line);
+    if (strncmp(text + pl + 1, num, (size_t)nl) == 0)
+        return text + pl + 1 + nl;
+    return text;
+}
+
+/* Tell the reject hook about a bad row. */
+static void reject_bad_row(const struct csvimport_opts *o, const char *path,
+                           const struct barcsv_reader *r, const struct diag *why)
+{
+    if (!o->on_reject)
+        return;
+    size_t line = barcsv_line(r);
+    o->on_reject(o->ctx, path, line, "", "", strip_where(why->text, path, line));
 }
 
 int csvimport_file(struct barstore *bs, const char *path, const struct csvimport_opts *opts,
@@ -68,6 +100,7 @@ int csvimport_file(struct barstore *bs, const char *path, const struct csvimport
         }
         stats->rows++;
         bad++;
+        reject_bad_row(opts, path, &r, &why);
         if (opts->strict) {
             err = diag_set(d, rc, "%s (strict mode: nothing imported from this file)", why.text);
             break;
@@ -80,7 +113,7 @@ int csvimport_file(struct barstore *bs, const char *path, const struct csvimport
                  LF_INT("not_shown", bad - opts->max_report));
     stats->bad += bad;
     if (!err) {
-        struct conflict_ctx cc = {path, lines, bars.v, 0, opts->max_report};
+        struct conflict_ctx cc = {path, lines, bars.v, 0, opts->max_report, opts};
         struct barstore_write_opts wo = {
             .skip_conflicts = 1, .on_conflict = on_conflict, .ctx = &cc};
         struct barstore_write_stats ws;
@@ -88,7 +121,8 @@ int csvimport_file(struct barstore *bs, const char *path, const struct csvimport
         stats->imported += ws.rows_new;
         stats->present += ws.rows_same;
         stats->conflicts += ws.rows_conflict;
-        stats->days += ws.days_touched;
+        stats->disputed += ws.rows_disputed;
+        stats->days += ws.days_stored;
         if (cc.reported > opts->max_report)
             log_warn("more conflicts not shown", LF_STR("file", path),
                      LF_INT("not_shown", cc.reported - opts->max_report));

@@ -16,17 +16,24 @@
 
 struct csvimport_opts {
     int strict;        /* a bad row fails the whole file, nothing of it is written */
-    size_t max_report; /* bad rows and conflicts reported one by one (the rest counted) */
+    size_t max_report; /* bad rows and conflicts logged one by one (the rest counted) */
+    /* Told about every rejected row, none left out: a bad row (symbol and date "" when they
+     * could not be read) or a bar that conflicts with the stored one.  reason has no file or
+     * line prefix. */
+    void (*on_reject)(void *ctx, const char *path, size_t line, const char *symbol,
+                      const char *date, const char *reason);
+    void *ctx;
 };
 
 struct csvimport_stats {
     size_t files;
-    size_t rows;      /* data rows read */
-    size_t imported;  /* new bars written */
-    size_t present;   /* already stored, same values */
-    size_t bad;       /* malformed or invalid rows skipped */
+    size_t rows;     /* data rows read */
+    size_t imported; /* new bars stored (and used: a bar beaten by a racing writer is a conflict) */
+    size_t present;  /* already stored, same values */
+    size_t bad;      /* malformed or invalid rows skipped */
     size_t conflicts; /* differing from what is stored: not written */
-    size_t days;      /* trading days touched */
+    size_t disputed;  /* stored and used, but a writer at the same time stored other values */
+    size_t days;      /* trading days on which new bars were stored */
 };
 
 /* Import one bar CSV file; stats accumulate over calls.  Returns ERR_OK when everything was

@@ -932,8 +932,10 @@ int barstore_write(struct barstore *bs, const struct bar *bars, size_t n,
         err = write_part(bs, date, bars, perm, state, i, j, &stats->parts_written, key, d);
         if (!err && fresh)
             err = strvec_push(&mine, key) ? diag_set(d, ERR_NOMEM, "out of memory") : ERR_OK;
-        if (!err)
+        if (!err) {
             stats->rows_new += fresh;
+            stats->days_stored += fresh > 0;
+        }
         if (!err && opts->on_progress)
             opts->on_progress(opts->ctx, ++done, ndays);
         i = j;

@@ -135,7 +135,8 @@ struct barstore_write_stats {
     size_t rows_conflict; /* refused, or written but beaten by a part written at the same time */
     size_t rows_disputed; /* written and used, but a part written at the same time differs */
     size_t parts_written;
-    size_t days_touched;
+    size_t days_touched; /* days the batch has bars for */
+    size_t days_stored;  /* days on which new bars were stored */
 };
 
 /* Store bars (any order, any days).  Every bar must be valid (bar_validate). */

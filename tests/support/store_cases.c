@@ -541,6 +541,65 @@ void store_case_splits(void **state)
     splitvec_release(&sv);
 }
 
+/* 25 chained extreme splits: refused when written, and refused with a clear message when a
+ * store holds them anyway; a split part that loses a race resolves like bars. */
+void store_case_split_bounds(void **state)
+{
+    struct store_fixture *f = *state;
+    struct split chain[25];
+    for (int i = 0; i < 25; i++)
+        chain[i] = (struct split){"NANA", date_from_ymd(2024, 1, 2) + i, 1000000000, 1000000};
+    size_t added;
+    struct diag d;
+    assert_int_equal(barstore_write_splits(f->bs, chain, 25, &added, &d), ERR_INVALID);
+    assert_non_null(strstr(d.text, "NANA"));
+    assert_non_null(strstr(d.text, "outside the sane range"));
+    assert_int_equal(barstore_write_splits(f->bs, chain, 3, &added, &d), ERR_OK);
+    assert_int_equal(barstore_write_splits(f->bs, chain + 3, 1, &added, &d), ERR_INVALID);
+    struct split huge = {"HUGE", date_from_ymd(2024, 1, 2), 2000000000, 1000000};
+    assert_int_equal(barstore_write_splits(f->bs, &huge, 1, &added, &d), ERR_INVALID);
+    /* A store holding them anyway (hand-made, or an older writer) does not read them. */
+    struct buf csv = BUF_INIT(1 << 16);
+    assert_int_equal(splitcsv_write(&csv, chain + 3, 22), ERR_OK);
+    char name[32], key[OBJ_KEY_MAX];
+    barstore_part_name(csv.data, csv.len, name);
+    snprintf(key, sizeof key, "splits/%s", name);
+    assert_int_equal(objstore_put(f->os, key, csv.data, csv.len, OBJ_PUT_CREATE, NULL, &d), ERR_OK);
+    struct splitvec sv;
+    splitvec_init(&sv);
+    assert_int_equal(barstore_read_splits(f->bs, &sv, &d), ERR_INVALID);
+    assert_non_null(strstr(d.text, "split NANA 2024-01-05: factor 1000-for-1 makes the symbol's "
+                                   "splits multiply to 1e+12"));
+    assert_int_equal(objstore_del(f->os, key, &d), ERR_OK);
+    /* Two split parts with different ratios for one fact (two writers at once). */
+    struct split a = {"RACE", date_from_ymd(2024, 5, 1), 2000000, 1000000}, b = a;
+    b.new_rate = 3000000;
+    char ka[OBJ_KEY_MAX], kb[OBJ_KEY_MAX];
+    buf_reset(&csv);
+    splitcsv_write(&csv, &a, 1);
+    barstore_part_name(csv.data, csv.len, name);
+    snprintf(ka, sizeof ka, "splits/%s", name);
+    objstore_put(f->os, ka, csv.data, csv.len, OBJ_PUT_CREATE, NULL, &d);
+    buf_reset(&csv);
+    splitcsv_write(&csv, &b, 1);
+    barstore_part_name(csv.data, csv.len, name);
+    snprintf(kb, sizeof kb, "splits/%s", name);
+    objstore_put(f->os, kb, csv.data, csv.len, OBJ_PUT_CREATE, NULL, &d);
+    splitvec_release(&sv);
+    splitvec_init(&sv);
+    size_t before = barstore_disagreements(f->bs);
+    assert_int_equal(barstore_read_splits(f->bs, &sv, &d), ERR_OK);
+    assert_int_equal(barstore_disagreements(f->bs), before + 1);
+    const struct split *got = NULL;
+    for (size_t i = 0; i < sv.n; i++)
+        if (strcmp(sv.v[i].symbol, "RACE") == 0)
+            got = &sv.v[i];
+    assert_non_null(got);
+    assert_int_equal(got->new_rate, strcmp(ka, kb) < 0 ? 2000000 : 3000000);
+    splitvec_release(&sv);
+    buf_release(&csv);
+}
+
 /* ---- two writers at once ----
  *
  * Each writer is a child process with its own store opened at the same location, as two

@@ -35,6 +35,8 @@ void store_case_barstore_disagreeing_parts(void **state);
 /* Truncated, edited and misnamed parts: named and refused, or skipped when asked; verify. */
 void store_case_barstore_damaged_parts(void **state);
 void store_case_splits(void **state);
+/* Extreme or chained split factors refused; split parts that disagree resolve by name. */
+void store_case_split_bounds(void **state);
 /* Two writers (processes) creating the same keys at once: exactly one wins each key. */
 void store_case_concurrent_create(void **state);
 /* Two writers incrementing one counter with conditional replaces: no update is lost. */

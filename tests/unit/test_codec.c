@@ -293,6 +293,32 @@ static void test_barcsv_roundtrip(void **state)
     buf_release(&out);
 }
 
+/* Split factors beyond 1000 either way are refused with the file, line and symbol. */
+static void test_splitcsv_bounds(void **state)
+{
+    (void)state;
+    char ok[] = "symbol,ex_date,new_rate,old_rate\nA,2024-01-02,1000,1\nB,2024-01-02,1,1000\n";
+    char big[] = "symbol,ex_date,new_rate,old_rate\nA,2024-01-02,2,1\nZZ,2024-01-03,1000000,1\n";
+    char tiny[] = "symbol,ex_date,new_rate,old_rate\nZZ,2024-01-03,1,1001\n";
+    struct splitvec sv;
+    splitvec_init(&sv);
+    struct diag d;
+    assert_int_equal(splitcsv_parse("s.csv", ok, sizeof ok - 1, &sv, &d), ERR_OK);
+    assert_int_equal(splitcsv_parse("s.csv", big, sizeof big - 1, &sv, &d), ERR_INVALID);
+    assert_string_equal(d.text, "s.csv:3: ZZ: split factor 1000000-for-1 is outside the sane range "
+                                "(at most 1000 either way)");
+    assert_int_equal(splitcsv_parse("s.csv", tiny, sizeof tiny - 1, &sv, &d), ERR_INVALID);
+    /* A log whose factors multiply beyond 10^9 for one symbol. */
+    struct split chain[4];
+    for (int i = 0; i < 4; i++)
+        chain[i] = (struct split){"X", 100 + i, 1000000000, 1000000};
+    assert_int_equal(split_check_log(chain, 3, &d), ERR_OK);
+    assert_int_equal(split_check_log(chain, 4, &d), ERR_INVALID);
+    assert_non_null(strstr(d.text, "split X 1970-04-14: factor 1000-for-1 makes the symbol's "
+                                   "splits multiply to 1e+12"));
+    splitvec_release(&sv);
+}
+
 static void test_splitcsv(void **state)
 {
     (void)state;
@@ -410,6 +436,7 @@ int main(void)
         cmocka_unit_test(test_barcsv_bad_rows), cmocka_unit_test(test_barcsv_roundtrip),
         cmocka_unit_test(test_splitcsv),        cmocka_unit_test(test_hex_digits),
         cmocka_unit_test(test_secret_equal),    cmocka_unit_test(test_alpaca_auth),
+        cmocka_unit_test(test_splitcsv_bounds),
     };
     return cmocka_run_group_tests_name("codec", tests, NULL, NULL);
 }

@@ -127,6 +127,51 @@ static void test_ties_and_top(void **state)
     screen_free(s);
 }
 
+/* A symbol whose numbers are NaN (here: split factors whose product overflowed, which the
+ * store refuses, fed to the engine directly) must not move anybody else: it ranks last. */
+static void test_nan_never_misorders(void **state)
+{
+    (void)state;
+    struct split sp[25];
+    for (int i = 0; i < 25; i++) {
+        sp[i] = (struct split){"AAA", day_of("2024-01-02"), INT64_MAX / 2, 1};
+        sp[i].ex_date = day_of("2024-01-02") + i;
+    }
+    for (int top = 0; top <= 2; top += 2) {
+        struct screen_opts o;
+        screen_opts_default(&o);
+        o.min_bars = 1;
+        o.top = top;
+        struct screen *s;
+        struct diag d;
+        assert_int_equal(screen_new(&o, sp, 25, &s, &d), ERR_OK);
+        struct bar day1[] = {
+            tu_bar("AAA", "2024-01-01", 10, 20, 9, 10, 1),
+            tu_bar("BBB", "2024-01-01", 10, 20, 9, 18, 1),
+            tu_bar("CCC", "2024-01-01", 10, 20, 9, 10, 1),
+        };
+        struct bar day2[] = {
+            tu_bar("AAA", "2024-02-01", 10, 20, 9, 10, 1),
+            tu_bar("BBB", "2024-02-01", 10, 20, 9, 18, 1),
+            tu_bar("CCC", "2024-02-01", 10, 20, 9, 10, 1),
+        };
+        feed(s, day1, 3);
+        feed(s, day2, 3);
+        const struct screen_row *rows;
+        size_t n;
+        assert_int_equal(screen_rank(s, &rows, &n), ERR_OK);
+        assert_true(isnan(rows[n - 1].drawdown_pct) || n == 2);
+        assert_string_equal(rows[0].symbol, "CCC"); /* -50% */
+        assert_string_equal(rows[1].symbol, "BBB"); /* -10% */
+        if (top == 0) {
+            assert_int_equal(n, 3);
+            assert_string_equal(rows[2].symbol, "AAA");
+            assert_true(isnan(rows[2].drawdown_pct));
+        }
+        screen_free(s);
+    }
+}
+
 /* ---- the naive recomputation ---- */
 
 struct market {
@@ -450,9 +495,8 @@ static void test_against_naive(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hand_computed),
-        cmocka_unit_test(test_split_is_not_a_crash),
-        cmocka_unit_test(test_ties_and_top),
+        cmocka_unit_test(test_hand_computed),       cmocka_unit_test(test_split_is_not_a_crash),
+        cmocka_unit_test(test_nan_never_misorders), cmocka_unit_test(test_ties_and_top),
         cmocka_unit_test(test_against_naive),
     };
     return cmocka_run_group_tests_name("screen", tests, NULL, NULL);

@@ -252,6 +252,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(store_case_barstore_disagreeing_parts, setup, teardown),
         cmocka_unit_test_setup_teardown(store_case_barstore_damaged_parts, setup, teardown),
         cmocka_unit_test_setup_teardown(store_case_splits, setup, teardown),
+        cmocka_unit_test_setup_teardown(store_case_split_bounds, setup, teardown),
         cmocka_unit_test_setup_teardown(store_case_concurrent_create, setup, teardown),
         cmocka_unit_test_setup_teardown(store_case_concurrent_if_match, setup, teardown),
         cmocka_unit_test_setup_teardown(store_case_concurrent_barstore, setup, teardown),

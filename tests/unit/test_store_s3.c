@@ -465,6 +465,7 @@ int main(void)
         CASE(store_case_barstore_disagreeing_parts),
         CASE(store_case_barstore_damaged_parts),
         CASE(store_case_splits),
+        CASE(store_case_split_bounds),
         CASE(store_case_concurrent_create),
         CASE(store_case_concurrent_if_match),
         CASE(store_case_concurrent_barstore),
