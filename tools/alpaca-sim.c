@@ -47,6 +47,9 @@ static const char usage[] =
     "      --missing SYM        never return bars for SYM (repeatable)\n"
     "      --strict-symbols     answer 400 \"invalid symbol\" to bars requests naming a symbol\n"
     "                           the market does not have (default: leave it out)\n"
+    "      --paid-plan          no 15-minute delay on SIP bars (default: the free plan, which\n"
+    "                           answers 403 to a request ending in the last 15 minutes)\n"
+    "      --no-retry-after     429 answers carry only the X-RateLimit-* headers\n"
     "      --split SPEC         inject a split SYM:YYYY-MM-DD:NEW:OLD (repeatable)\n"
     "      --account FILE       the trading account: a JSON document {\"account\": {...},\n"
     "                           \"positions\": [{\"symbol\": \"AAA\", \"qty\": \"10\",\n"
@@ -78,6 +81,8 @@ enum {
     OPT_FAULT,
     OPT_MISSING,
     OPT_STRICT_SYMBOLS,
+    OPT_PAID_PLAN,
+    OPT_NO_RETRY_AFTER,
     OPT_SPLIT,
     OPT_ACCOUNT,
     OPT_TRADING_FAULT,
@@ -100,6 +105,8 @@ static const struct option options[] = {
     {"fault", required_argument, NULL, OPT_FAULT},
     {"missing", required_argument, NULL, OPT_MISSING},
     {"strict-symbols", no_argument, NULL, OPT_STRICT_SYMBOLS},
+    {"paid-plan", no_argument, NULL, OPT_PAID_PLAN},
+    {"no-retry-after", no_argument, NULL, OPT_NO_RETRY_AFTER},
     {"split", required_argument, NULL, OPT_SPLIT},
     {"account", required_argument, NULL, OPT_ACCOUNT},
     {"trading-fault", required_argument, NULL, OPT_TRADING_FAULT},
@@ -184,6 +191,12 @@ static int parse_args(int argc, char **argv, struct alpaca_sim_opts *o, struct l
                 err = diag_prefix(d, ERR_USAGE, "--fault");
             if (!err)
                 l->nfaults++;
+            break;
+        case OPT_PAID_PLAN:
+            o->free_plan = 0;
+            break;
+        case OPT_NO_RETRY_AFTER:
+            o->no_retry_after = 1;
             break;
         case OPT_STRICT_SYMBOLS:
             o->strict_symbols = 1;

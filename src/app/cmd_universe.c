@@ -39,7 +39,9 @@ static const char help[] =
     "      --as-of DATE         date the snapshot (default: today in New York), e.g. for\n"
     "                           the holdings of a past date\n" APP_COMMON_HELP
     "\nEnvironment: APCA_API_KEY_ID, APCA_API_SECRET_KEY and APCA_API_BASE_URL (trading API,\n"
-    "default the paper host) for the asset list.\n";
+    "default the paper host) for the asset list.  When the asset list cannot be read (a key\n"
+    "the host refuses, the host out of reach), a warning says so and the built-in table maps\n"
+    "the share classes.\n";
 
 enum { OPT_URL = OPT_FIRST_FREE_, OPT_NO_RESOLVE, OPT_AS_OF };
 
@@ -165,8 +167,23 @@ static int fetch_universe(struct app *a, const char *url, int resolve, int32_t a
                     "%s: note: no Alpaca credentials; share classes mapped by the "
                     "built-in table only\n",
                     a->prog);
-        else
+        else if (e == ERR_NOMEM)
             err = diag_prefix(d, e, "asset list");
+        else {
+            /* The asset list only refines the share-class mapping: a key the trading host
+             * refuses (a live key against the default paper host, or the reverse), or a host
+             * out of reach, leaves the built-in table, not a failed fetch. */
+            const char *base = getenv("APCA_API_BASE_URL");
+            fprintf(stderr,
+                    "%s: warning: Alpaca's asset list could not be read (%s); share classes "
+                    "mapped by the built-in table only%s\n",
+                    a->prog, d->text,
+                    e == ERR_AUTH && !(base && *base)
+                        ? ". A live account's key needs APCA_API_BASE_URL="
+                          "https://api.alpaca.markets (the default is the paper host)"
+                        : "");
+            diag_clear(d);
+        }
     }
     struct universe_opts uo = {.known = have_assets ? known : NULL, .known_ctx = &as};
     if (!err)

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/calendar.h"
 #include "base/date.h"
@@ -413,4 +414,20 @@ int alpaca_parse_actions(const char *body, size_t len, struct splitvec *out,
 out:
     jv_free(root);
     return err;
+}
+
+static int contains_ci(const char *hay, size_t len, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (size_t i = 0; i + n <= len; i++)
+        if (strncasecmp(hay + i, needle, n) == 0)
+            return 1;
+    return 0;
+}
+
+int alpaca_is_recent_data_refusal(int status, const char *body, size_t len)
+{
+    if ((status != 403 && status != 422) || !body)
+        return 0;
+    return contains_ci(body, len, "recent sip data") || contains_ci(body, len, "past 15 minutes");
 }

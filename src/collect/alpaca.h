@@ -64,4 +64,9 @@ int alpaca_parse_time(const char *s, size_t n, int64_t *ms);
  * only representability. */
 int alpaca_price(double x, int64_t *out);
 
+/* 1 when an answer is the free plan's refusal of the last 15 minutes of SIP data (403
+ * "subscription does not permit querying recent SIP data", or 422 "... from the past 15
+ * minutes" on older paths): not a credentials failure. */
+int alpaca_is_recent_data_refusal(int status, const char *body, size_t len);
+
 #endif

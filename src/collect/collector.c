@@ -18,6 +18,13 @@
 #define URL_TOKEN_RESERVE 600 /* room for an encoded page token and the fixed parameters */
 #define MAX_EMPTY_PAGES   3   /* pages in a row with a token but no bars */
 #define SIP_DELAY_MS      (15 * 60 * 1000)
+/* Requests end this much earlier still: a host clock a little ahead of Alpaca's would
+ * otherwise ask for the last 15 minutes, which the free plan refuses. */
+#define END_MARGIN_MS (2 * 60 * 1000)
+/* After such a refusal anyway (a clock further ahead), the end moves back by this much more,
+ * at most SIP_RETRIES times. */
+#define END_BACKOFF_MS (15 * 60 * 1000)
+#define SIP_RETRIES    4
 
 enum chain_state { CH_WAITING, CH_ACTIVE, CH_DONE, CH_FAILED, CH_COMMITTED, CH_CANCELLED };
 
@@ -73,6 +80,8 @@ struct run {
     int incomplete;
     struct diag incomplete_diag;
     int deadline_passed;
+    int64_t end_cut_ms; /* how far requests end before now - SIP_DELAY_MS - END_MARGIN_MS */
+    int sip_retries;
     struct buf url;
 };
 
@@ -489,7 +498,33 @@ static void on_page(void *ctx, int err, struct http_response *resp, const struct
     }
     char msg[DIAG_MAX];
     snprintf(msg, sizeof msg, "%s", d->text);
-    if (err == ERR_AUTH) {
+    if (err == ERR_AUTH && resp &&
+        alpaca_is_recent_data_refusal(resp->status, resp->body.data, resp->body.len)) {
+        /* The request reached into the last 15 minutes by Alpaca's clock: not a credentials
+         * problem.  End every request earlier and ask again. */
+        r->st->recent_data_refusals++;
+        if (r->sip_retries < SIP_RETRIES) {
+            r->sip_retries++;
+            r->end_cut_ms = (int64_t)r->sip_retries * END_BACKOFF_MS;
+            log_warn("Alpaca refused recent data (this host's clock may be ahead of Alpaca's); "
+                     "asking again with an earlier end",
+                     LF_INT("end_minutes_before_now",
+                            (SIP_DELAY_MS + END_MARGIN_MS + r->end_cut_ms) / 60000),
+                     LF_STR("answer", msg));
+            if (submit_page(c) == ERR_OK)
+                r->active++;
+            else
+                set_critical(r, ERR_NOMEM, "out of memory");
+            goto next;
+        }
+        c->state = CH_FAILED;
+        struct diag why;
+        diag_set(&why, ERR_UNAVAILABLE,
+                 "Alpaca still refuses recent data with the request ending %lld minutes before "
+                 "this host's clock (is the clock far ahead?): %.300s",
+                 (long long)((SIP_DELAY_MS + END_MARGIN_MS + r->end_cut_ms) / 60000), msg);
+        batch_give_up(r, b, ERR_UNAVAILABLE, &why);
+    } else if (err == ERR_AUTH) {
         set_critical(r, ERR_AUTH,
                      "Alpaca refused the credentials (APCA_API_KEY_ID, APCA_API_SECRET_KEY) or "
                      "the subscription: %s",
@@ -530,8 +565,9 @@ static int submit_page(struct chain *c)
     buf_reset(&r->url);
     int64_t start_ms = cal_ny_to_utc_ms(c->start, 0);
     int64_t end_ms = cal_ny_to_utc_ms(c->end + 1, 0) - 1000;
-    if (end_ms > r->now_ms - SIP_DELAY_MS)
-        end_ms = r->now_ms - SIP_DELAY_MS;
+    int64_t latest = r->now_ms - SIP_DELAY_MS - END_MARGIN_MS - r->end_cut_ms;
+    if (end_ms > latest)
+        end_ms = latest;
     int err = alpaca_bars_url(&r->url, r->o->data_url, r->names + c->b->first, c->b->n, start_ms,
                               end_ms, r->o->feed, c->token);
     if (err)

@@ -73,11 +73,12 @@ struct collect_stats {
     size_t bars_received, bars_new, bars_same, bars_bad, bars_conflict, bars_duplicate;
     size_t splits_received, splits_new, splits_conflict;
     size_t bar_requests, action_requests;
-    size_t bar_pages;         /* successful bar pages */
-    size_t request_floor;     /* ceil(bars received / 10,000) */
-    struct fetch_stats fetch; /* all requests */
-    int32_t end;              /* last trading day asked for */
-    int32_t first_start;      /* earliest start asked for (INT32_MAX when none) */
+    size_t recent_data_refusals; /* 403s for the last 15 minutes, each retried earlier */
+    size_t bar_pages;            /* successful bar pages */
+    size_t request_floor;        /* ceil(bars received / 10,000) */
+    struct fetch_stats fetch;    /* all requests */
+    int32_t end;                 /* last trading day asked for */
+    int32_t first_start;         /* earliest start asked for (INT32_MAX when none) */
     int64_t elapsed_ms;
 };
 

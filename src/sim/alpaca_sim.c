@@ -446,6 +446,7 @@ void alpaca_sim_opts_default(struct alpaca_sim_opts *o)
     o->rate_limit = 200;
     o->rate_window_ms = 60000;
     o->slow_ms = 15000;
+    o->free_plan = 1;
 }
 
 /* ---- building the market ---- */
@@ -1129,12 +1130,13 @@ static void serve_bars(struct alpaca_sim *s, const struct httpd_request *req,
         reply_error(r, 400, 40010001, "invalid start: %s", start);
         goto out;
     }
+    int delayed = !q.iex && s->o.free_plan;
     if (!has_end) {
-        end_ms = q.iex ? now : now - SIP_DELAY_MS;
+        end_ms = delayed ? now - SIP_DELAY_MS : now;
     } else if (parse_instant(end, &end_ms) != ERR_OK) {
         reply_error(r, 400, 40010001, "invalid end: %s", end);
         goto out;
-    } else if (!q.iex && end_ms > now - SIP_DELAY_MS) {
+    } else if (delayed && end_ms > now - SIP_DELAY_MS) {
         reply_json_body(r, 403,
                         "{\"message\":\"subscription does not permit querying recent SIP "
                         "data\"}");
@@ -2469,7 +2471,8 @@ static int apply_status_fault(struct alpaca_sim *s, int fault, struct httpd_resp
     switch (fault) {
     case ALPACA_SIM_FAULT_429:
         reply_json_body(r, 429, "{\"message\":\"too many requests.\"}");
-        httpd_response_header(r, "Retry-After", "1");
+        if (!s->o.no_retry_after)
+            httpd_response_header(r, "Retry-After", "1");
         return 1;
     case ALPACA_SIM_FAULT_500:
         reply_json_body(r, 500, "{\"code\":50010000,\"message\":\"internal server error\"}");
@@ -2537,7 +2540,8 @@ void alpaca_sim_handle(void *ctx, const struct httpd_request *req, struct httpd_
             reply_json_body(r, 429, "{\"message\":\"too many requests.\"}");
             char v[24];
             snprintf(v, sizeof v, "%lld", (long long)a.retry_after_s);
-            httpd_response_header(r, "Retry-After", v);
+            if (!s->o.no_retry_after)
+                httpd_response_header(r, "Retry-After", v);
         } else if (apply_status_fault(s, fault, r)) {
             fault_used = 1;
         } else if (ep == ALPACA_SIM_EP_BARS) {

@@ -38,7 +38,8 @@
  *   1. request target longer than max_url: 414 with nginx's HTML page;
  *   2. unknown path: 404; not GET: 405; the holdings file is served here (no auth, no limit);
  *   3. bad or missing credentials: 403 {"message":"forbidden."} (or 401, auth_status);
- *   4. over the rate limit: 429 {"message":"too many requests."} with Retry-After;
+ *   4. over the rate limit: 429 {"message":"too many requests."} with Retry-After (none with
+ *      no_retry_after: X-RateLimit-Reset says when);
  *   5. a bars request gets the next ordinal (1, 2, ...); the first fault whose range holds it
  *      is applied (see enum alpaca_sim_fault_kind);
  *   6. the endpoint answers: 400/422 JSON errors for bad parameters, else 200.
@@ -134,6 +135,13 @@ struct alpaca_sim_opts {
     /* A bars request naming a symbol the market does not have gets 400 "invalid symbol: X"
      * (the real API may answer so) instead of leaving it out. */
     int strict_symbols;
+    /* The free ("Basic") plan, the default: SIP bars end 15 minutes before the simulator's
+     * clock, and a request whose end reaches into those 15 minutes gets 403 "subscription
+     * does not permit querying recent SIP data".  0: a paid plan, no delay. */
+    int free_plan;
+    /* 429 answers carry only the X-RateLimit-* headers, no Retry-After (as Alpaca's data API
+     * is reported to do); clients must wait until X-RateLimit-Reset. */
+    int no_retry_after;
 
     /* Copied by alpaca_sim_new. */
     const struct alpaca_sim_fault *faults;

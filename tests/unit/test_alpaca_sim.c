@@ -787,6 +787,60 @@ static void test_rate_limit(void **state)
     alpaca_sim_free(s);
 }
 
+/* The data API's 429 with only the X-RateLimit-* headers; a paid plan without the delay. */
+static void test_plans_and_bare_429(void **state)
+{
+    (void)state;
+    reset_clock();
+    struct alpaca_sim_opts o;
+    base_opts(&o);
+    o.rate_limit = 1;
+    o.rate_window_ms = 10000;
+    o.no_retry_after = 1;
+    struct alpaca_sim *s = new_sim(&o);
+    const char *t = "/v2/assets?status=active&asset_class=us_equity";
+    struct httpd_response r;
+    int64_t t0 = fake_now_ms;
+    assert_int_equal(get(s, t, &r), 200);
+    httpd_response_release(&r);
+    assert_int_equal(get(s, t, &r), 429);
+    assert_null(header(&r, "Retry-After"));
+    assert_int_equal(header_int(&r, "X-RateLimit-Remaining"), 0);
+    assert_int_equal(header_int(&r, "X-RateLimit-Reset"), (t0 + 10000) / 1000);
+    assert_int_equal(header_int(&r, "X-RateLimit-Limit"), 1);
+    httpd_response_release(&r);
+    alpaca_sim_free(s);
+    /* The 429 fault too. */
+    base_opts(&o);
+    o.no_retry_after = 1;
+    struct alpaca_sim_fault f;
+    struct diag d;
+    assert_int_equal(alpaca_sim_fault_parse("429@1", &f, &d), ERR_OK);
+    o.faults = &f;
+    o.nfaults = 1;
+    s = new_sim(&o);
+    assert_int_equal(get(s, "/v2/stocks/bars?symbols=AAA&timeframe=1Day&start=2026-11-02", &r),
+                     429);
+    assert_null(header(&r, "Retry-After"));
+    assert_non_null(header(&r, "X-RateLimit-Reset"));
+    httpd_response_release(&r);
+    alpaca_sim_free(s);
+
+    /* Free plan (the default): the last 15 minutes of SIP data are refused; paid: served. */
+    const char *recent = "/v2/stocks/bars?symbols=AAA&timeframe=1Day&start=2026-11-20"
+                         "&end=2026-11-25T16:50:00Z&feed=sip";
+    base_opts(&o);
+    assert_true(o.free_plan);
+    s = new_sim(&o);
+    expect_status(s, recent, 403,
+                  "{\"message\":\"subscription does not permit querying recent SIP data\"}");
+    alpaca_sim_free(s);
+    o.free_plan = 0;
+    s = new_sim(&o);
+    expect_status(s, recent, 200, NULL);
+    alpaca_sim_free(s);
+}
+
 static void test_faults(void **state)
 {
     (void)state;
@@ -1251,6 +1305,7 @@ int main(void)
         cmocka_unit_test(test_split_adjustment),
         cmocka_unit_test(test_auth),
         cmocka_unit_test(test_rate_limit),
+        cmocka_unit_test(test_plans_and_bare_429),
         cmocka_unit_test(test_faults),
         cmocka_unit_test(test_corporate_actions),
         cmocka_unit_test(test_assets),

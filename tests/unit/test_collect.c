@@ -376,6 +376,86 @@ static void test_collect_deadline(void **state)
     log_setup(LOG_WARN, LOG_FORMAT_AUTO);
 }
 
+/* A host clock ahead of Alpaca's: a request ending 15 minutes before the host's clock reaches
+ * into Alpaca's last 15 minutes, which the free plan refuses with a 403 that is not about
+ * credentials.  A small lead is absorbed by the margin; a larger one is retried with an earlier
+ * end; refused credentials still stop the run. */
+/* 2026-11-20 (a Friday) 16:00 New York, moving on with the real clock: the collector and the
+ * simulator in this process share it. */
+static int64_t friday_wall_ms(void *ctx)
+{
+    (void)ctx;
+    static int64_t start_us;
+    int64_t now = real_mono_us(NULL);
+    if (!start_us)
+        start_us = now;
+    return 1795208400000LL + (now - start_us) / 1000;
+}
+static const struct clock_source friday_clock = {friday_wall_ms, real_mono_us, real_sleep_ms, NULL};
+
+static void test_collect_recent_data_refusal(void **state)
+{
+    (void)state;
+    log_setup(LOG_OFF, LOG_FORMAT_JSON);
+    struct collect_fixture cf;
+    collect_setup(&cf);
+    struct collect_opts co;
+    struct collect_stats st;
+    struct diag d = {{0}};
+    int32_t market_end; /* the simulated market's last day, before the clock's today */
+    assert_int_equal(date_parse("2026-11-20", 10, &market_end), ERR_OK);
+
+    clock_set_source(&friday_clock);
+    collect_options(&cf, &co);
+    co.settle_minute = 0; /* today's bar is asked for, up to the latest instant allowed */
+    co.now_ms = clock_wall_ms() + 60 * 1000; /* a minute ahead */
+    assert_int_equal(collect_run(cf.bs, cf.symbols, cf.n, &co, &st, &d), ERR_OK);
+    assert_int_equal(st.recent_data_refusals, 0);
+    assert_int_equal(symbols_complete(&cf, market_end), cf.n);
+
+    tu_rmrf(cf.dir);
+    barstore_free(cf.bs);
+    objstore_free(cf.os);
+    assert_int_equal(objstore_open(cf.dir, &cf.os, &d), ERR_OK);
+    assert_int_equal(barstore_new(cf.os, &cf.bs, &d), ERR_OK);
+    collect_options(&cf, &co);
+    co.settle_minute = 0;
+    co.now_ms = clock_wall_ms() + 10 * 60 * 1000; /* ten minutes ahead */
+    assert_int_equal(collect_run(cf.bs, cf.symbols, cf.n, &co, &st, &d), ERR_OK);
+    assert_true(st.recent_data_refusals >= 1);
+    assert_int_equal(symbols_complete(&cf, market_end), cf.n);
+
+    /* Refused credentials are still fatal (exit 7). */
+    tu_rmrf(cf.dir);
+    barstore_free(cf.bs);
+    objstore_free(cf.os);
+    assert_int_equal(objstore_open(cf.dir, &cf.os, &d), ERR_OK);
+    assert_int_equal(barstore_new(cf.os, &cf.bs, &d), ERR_OK);
+    collect_options(&cf, &co);
+    co.settle_minute = 0;
+    co.now_ms = clock_wall_ms() + 10 * 60 * 1000;
+    co.secret_key = "WRONG";
+    assert_int_equal(collect_run(cf.bs, cf.symbols, cf.n, &co, &st, &d), ERR_AUTH);
+    assert_int_equal(st.recent_data_refusals, 0);
+    clock_set_source(NULL);
+    collect_teardown(&cf);
+    log_setup(LOG_WARN, LOG_FORMAT_AUTO);
+}
+
+static void test_recent_data_refusal_recognised(void **state)
+{
+    (void)state;
+    const char sip[] = "{\"message\":\"subscription does not permit querying recent SIP data\"}";
+    const char old[] = "{\"code\":42210000,\"message\":\"your subscription does not permit "
+                       "querying data from the past 15 minutes\"}";
+    const char auth[] = "{\"message\":\"forbidden.\"}";
+    assert_true(alpaca_is_recent_data_refusal(403, sip, sizeof sip - 1));
+    assert_true(alpaca_is_recent_data_refusal(422, old, sizeof old - 1));
+    assert_false(alpaca_is_recent_data_refusal(403, auth, sizeof auth - 1));
+    assert_false(alpaca_is_recent_data_refusal(401, sip, sizeof sip - 1));
+    assert_false(alpaca_is_recent_data_refusal(403, NULL, 0));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -388,6 +468,8 @@ int main(void)
         cmocka_unit_test(test_ratelimit_parse),
         cmocka_unit_test(test_backoff),
         cmocka_unit_test(test_collect_deadline),
+        cmocka_unit_test(test_collect_recent_data_refusal),
+        cmocka_unit_test(test_recent_data_refusal_recognised),
     };
     return cmocka_run_group_tests_name("collect", tests, NULL, NULL);
 }
