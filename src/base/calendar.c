@@ -2,6 +2,9 @@
 #include "base/calendar.h"
 
 #include "base/date.h"
+#include "base/err.h"
+
+#include <stdlib.h>
 
 #include "base/banned.h"
 
@@ -35,16 +38,78 @@ static int32_t observed(int32_t day)
     return w == 6 ? day - 1 : w == 0 ? day + 1 : day;
 }
 
+/* Weekdays the exchange did not open though no rule says so, as days since 1970-01-01. */
+static const struct {
+    int y, m, d;
+} unscheduled[] = {
+    {1985, 9, 27},  /* Hurricane Gloria */
+    {1994, 4, 27},  /* funeral of President Nixon */
+    {2001, 9, 11},  /* the attacks on the World Trade Center, and the three days after */
+    {2001, 9, 12},  /* */
+    {2001, 9, 13},  /* */
+    {2001, 9, 14},  /* */
+    {2004, 6, 11},  /* funeral of President Reagan */
+    {2007, 1, 2},   /* day of mourning for President Ford */
+    {2012, 10, 29}, /* Hurricane Sandy, two days */
+    {2012, 10, 30}, /* */
+    {2018, 12, 5},  /* day of mourning for President G. H. W. Bush */
+    {2025, 1, 9},   /* day of mourning for President Carter */
+};
+
+int cal_is_unscheduled_closure(int32_t date)
+{
+    int y, m, d;
+    date_to_ymd(date, &y, &m, &d);
+    for (size_t i = 0; i < sizeof unscheduled / sizeof unscheduled[0]; i++)
+        if (unscheduled[i].y == y && unscheduled[i].m == m && unscheduled[i].d == d)
+            return 1;
+    return 0;
+}
+
+static int32_t learned[CAL_LEARNED_MAX];
+static size_t nlearned;
+
+static int day_cmp(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+int cal_learn_closed(const int32_t *days, size_t n)
+{
+    int err = ERR_OK;
+    for (size_t i = 0; i < n; i++) {
+        if (bsearch(&days[i], learned, nlearned, sizeof *learned, day_cmp))
+            continue;
+        if (nlearned == CAL_LEARNED_MAX) {
+            err = ERR_TOOBIG;
+            break;
+        }
+        learned[nlearned++] = days[i];
+        qsort(learned, nlearned, sizeof *learned, day_cmp);
+    }
+    return err;
+}
+
+void cal_forget_learned(void)
+{
+    nlearned = 0;
+}
+
 int cal_is_trading_day(int32_t date)
 {
     int w = date_weekday(date);
     if (w == 0 || w == 6)
         return 0;
+    if (nlearned && bsearch(&date, learned, nlearned, sizeof *learned, day_cmp))
+        return 0;
     int y, m, d;
     date_to_ymd(date, &y, &m, &d);
+    if (y >= 1985 && y <= 2025 && cal_is_unscheduled_closure(date))
+        return 0;
     int32_t holidays[] = {
         date_from_ymd(y, 1, 1) + (date_weekday(date_from_ymd(y, 1, 1)) == 0),
-        nth_weekday(y, 1, 1, 3),
+        y >= 1998 ? nth_weekday(y, 1, 1, 3) : -1,
         nth_weekday(y, 2, 1, 3),
         easter(y) - 2,
         last_weekday(y, 5, 1),

@@ -7,13 +7,30 @@
 #ifndef BASE_CALENDAR_H
 #define BASE_CALENDAR_H
 
+#include <stddef.h>
 #include <stdint.h>
 
-/* NYSE's regular trading days: weekdays except the exchange holidays (New Year, MLK day,
+/* NYSE's trading days: weekdays except the exchange holidays (New Year, MLK day from 1998,
  * Presidents day, Good Friday, Memorial day, Juneteenth from 2022, Independence day, Labor
  * day, Thanksgiving, Christmas; Saturday holidays observed on Friday, Sunday ones on Monday,
- * except New Year's Day on a Saturday, which is not observed). */
+ * except New Year's Day on a Saturday, which is not observed), the unscheduled closures of
+ * the exchange's history (hurricanes Gloria and Sandy, 11 September 2001, days of mourning for
+ * presidents: the table in calendar.c), and the closed days learned from the data
+ * (cal_learn_closed). */
 int cal_is_trading_day(int32_t date);
+
+/* 1 when date is one of the built-in unscheduled closures. */
+int cal_is_unscheduled_closure(int32_t date);
+
+/* Add closed days learned from the data (a weekday on which no symbol of a large universe has
+ * a bar; store/barstore.h keeps them).  Process-wide; call it before other threads use the
+ * calendar (at start-up, or between runs).  At most CAL_LEARNED_MAX days are kept; more are
+ * ignored (ERR_TOOBIG).  Repeated days are fine. */
+#define CAL_LEARNED_MAX 4096
+int cal_learn_closed(const int32_t *days, size_t n);
+
+/* Forget the learned days (tests). */
+void cal_forget_learned(void);
 
 /* The nearest trading day at or before (after) date. */
 int32_t cal_trading_day_at_or_before(int32_t date);

@@ -25,6 +25,8 @@
  * at most SIP_RETRIES times. */
 #define END_BACKOFF_MS (15 * 60 * 1000)
 #define SIP_RETRIES    4
+/* A day is learned closed only when at least this many symbols were asked for it. */
+#define COLLECT_CLOSED_MIN_SYMBOLS 20
 
 enum chain_state { CH_WAITING, CH_ACTIVE, CH_DONE, CH_FAILED, CH_COMMITTED, CH_CANCELLED };
 
@@ -81,6 +83,8 @@ struct run {
     struct diag incomplete_diag;
     int deadline_passed;
     int64_t end_cut_ms; /* how far requests end before now - SIP_DELAY_MS - END_MARGIN_MS */
+    size_t *nodata;     /* planned symbols that got no bar, reported at the end */
+    size_t nnodata;
     int sip_retries;
     struct buf url;
 };
@@ -324,18 +328,66 @@ static size_t planned_index(const struct run *r, const struct batch *b, const ch
     return SIZE_MAX;
 }
 
+/* A symbol without a bar is reported when the run ends, once closed days are learned: a day
+ * the exchange did not open is not missing data. */
 static void batch_finished(struct run *r, struct batch *b)
 {
     r->st->symbols_done += b->n;
-    for (size_t i = b->first; i < b->first + b->n; i++) {
-        if (r->counts[i])
-            continue;
+    for (size_t i = b->first; i < b->first + b->n; i++)
+        if (!r->counts[i] && r->nnodata < r->nplanned)
+            r->nodata[r->nnodata++] = i;
+}
+
+static void report_no_data(struct run *r)
+{
+    for (size_t k = 0; k < r->nnodata; k++) {
+        size_t i = r->nodata[k];
+        if (cal_trading_days(r->starts[i], r->st->end) == 0)
+            continue; /* asked only for days now known to be closed */
         char s[DATE_STRLEN + 1], e[DATE_STRLEN + 1];
         date_format(r->starts[i], s);
         date_format(r->st->end, e);
         r->st->symbols_no_data++;
         report(r, r->names[i], "no data from the API between %s and %s", s, e);
     }
+}
+
+/* After a complete run: a weekday in the range asked for on which not one of at least
+ * COLLECT_CLOSED_MIN_SYMBOLS symbols has a stored bar was a day the exchange did not open (an
+ * unscheduled closure the built-in table does not know).  Record it in the store and the
+ * calendar. */
+static int learn_closed_days(struct run *r, struct diag *d)
+{
+    struct collect_stats *st = r->st;
+    if (r->nplanned < COLLECT_CLOSED_MIN_SYMBOLS || st->first_start > st->end)
+        return ERR_OK;
+    struct bar_index idx;
+    int err = barstore_index(r->bs, st->first_start, st->end, &idx, d);
+    if (err)
+        return err;
+    size_t di = 0;
+    for (int32_t day = st->first_start; !err && day <= st->end; day++) {
+        while (di < idx.ndays && idx.days[di].date < day)
+            di++;
+        if (!cal_is_trading_day(day) || (di < idx.ndays && idx.days[di].date == day))
+            continue;
+        size_t asked = 0;
+        for (size_t i = 0; i < r->nplanned; i++)
+            asked += r->starts[i] <= day;
+        if (asked < COLLECT_CLOSED_MIN_SYMBOLS)
+            continue;
+        char reason[128], s[DATE_STRLEN + 1];
+        snprintf(reason, sizeof reason, "no bar for any of %zu symbols", asked);
+        date_format(day, s);
+        err = barstore_record_closed(r->bs, day, reason, d);
+        if (!err && cal_learn_closed(&day, 1) == ERR_OK) {
+            st->closed_days_learned++;
+            log_warn("a weekday without any bar: recorded as a day the market was closed",
+                     LF_STR("date", s), LF_INT("symbols", asked));
+        }
+    }
+    bar_index_release(&idx);
+    return err;
 }
 
 static void commit_chain(struct run *r, struct chain *c)
@@ -766,6 +818,7 @@ static void run_release(struct run *r)
     free(r->names);
     free(r->starts);
     free(r->counts);
+    free(r->nodata);
     splitvec_release(&r->splits);
     buf_release(&r->url);
     fetch_free(r->fetch);
@@ -827,6 +880,7 @@ static int plan(struct run *r, const char *const *symbols, size_t n, struct diag
         r->names = malloc((np ? np : 1) * sizeof *r->names);
         r->starts = malloc((np ? np : 1) * sizeof *r->starts);
         r->counts = calloc(np ? np : 1, sizeof *r->counts);
+        r->nodata = calloc(np ? np : 1, sizeof *r->nodata);
         if (!r->names || !r->starts || !r->counts)
             err = diag_set(d, ERR_NOMEM, "out of memory");
     }
@@ -925,6 +979,15 @@ int collect_run(struct barstore *bs, const char *const *symbols, size_t n,
     fo.nheaders = 3;
     err = fetch_new(o->http, &fo, &r.fetch, d);
     alpaca_auth_release(&auth); /* the fetcher has its own copy */
+    if (!err) {
+        /* The closed days learned by earlier runs (or by other collectors). */
+        int32_t *closed;
+        size_t nclosed;
+        err = barstore_closed_days(bs, &closed, &nclosed, d);
+        if (!err && cal_learn_closed(closed, nclosed) != ERR_OK)
+            log_warn("too many learned closed days; some are ignored", LF_INT("days", nclosed));
+        free(closed);
+    }
     if (!err)
         err = plan(&r, symbols, n, d);
     if (!err && !o->skip_actions && plan_actions(&r, symbols, n))
@@ -943,6 +1006,9 @@ int collect_run(struct barstore *bs, const char *const *symbols, size_t n,
         err = store_splits(&r, d);
     if (r.deadline_passed)
         st->symbols_not_attempted = count_not_attempted(&r);
+    if (!err && !r.critical && !r.incomplete && !r.deadline_passed)
+        err = learn_closed_days(&r, d);
+    report_no_data(&r);
     st->fetch = *fetch_get_stats(r.fetch);
     st->request_floor = (st->bars_received + ALPACA_PAGE_LIMIT - 1) / ALPACA_PAGE_LIMIT;
     st->elapsed_ms = (clock_mono_us() - t0) / 1000;

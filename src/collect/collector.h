@@ -74,6 +74,7 @@ struct collect_stats {
     size_t splits_received, splits_new, splits_conflict;
     size_t bar_requests, action_requests;
     size_t recent_data_refusals; /* 403s for the last 15 minutes, each retried earlier */
+    size_t closed_days_learned;  /* weekdays without any bar, recorded as closed */
     size_t bar_pages;            /* successful bar pages */
     size_t request_floor;        /* ceil(bars received / 10,000) */
     struct fetch_stats fetch;    /* all requests */

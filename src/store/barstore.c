@@ -2,6 +2,7 @@
 #include "base/date.h"
 #include "base/log.h"
 #include "codec/barcsv.h"
+#include "codec/csv.h"
 #include "codec/crypto.h"
 
 #include <pthread.h>
@@ -679,6 +680,29 @@ static int write_part(struct barstore *bs, int32_t date, const struct bar *bars,
     return err;
 }
 
+/* Clean the days the batch touches of what writers that died left there (objstore_sweep). */
+static void sweep_days(struct barstore *bs, const struct bar *bars, const size_t *perm, size_t n,
+                       size_t ndays)
+{
+    for (size_t i = 0; i < n; i++) {
+        int32_t date = bars[perm[i]].date;
+        char prefix[32];
+        day_prefix(date, prefix);
+        if (ndays > LIST_PER_DAY_MAX) {
+            prefix[10] = '\0'; /* "bars/YYYY/": a year at a time */
+            if (i && memcmp(prefix, "bars/", 5) == 0) {
+                char prev[32];
+                day_prefix(bars[perm[i - 1]].date, prev);
+                if (memcmp(prev, prefix, 10) == 0)
+                    continue;
+            }
+        } else if (i && bars[perm[i - 1]].date == date) {
+            continue;
+        }
+        objstore_sweep(bs->os, prefix);
+    }
+}
+
 /* Index only the days that the batch touches. */
 static int index_days(struct barstore *bs, const struct bar *bars, const size_t *perm, size_t n,
                       size_t ndays, struct bar_index *idx, struct diag *d)
@@ -865,6 +889,7 @@ int barstore_write(struct barstore *bs, const struct bar *bars, size_t n,
     struct barvec stored;
     struct strvec mine = STRVEC_INIT; /* the keys of the parts this write stored, by date */
     barvec_init(&stored);
+    sweep_days(bs, bars, perm, n, ndays);
     int err = index_days(bs, bars, perm, n, ndays, &idx, d);
     if (err)
         goto out;
@@ -1128,6 +1153,7 @@ int barstore_write_splits(struct barstore *bs, const struct split *s, size_t n, 
         splitvec_release(&all);
     }
     if (!err && add.n) {
+        objstore_sweep(bs->os, SPLITS_PREFIX);
         struct buf csv = BUF_INIT(SPLITS_MAX);
         err = splitcsv_write(&csv, add.v, add.n);
         if (!err) {
@@ -1244,5 +1270,59 @@ int barstore_verify(struct barstore *bs, const struct barstore_verify_opts *o,
     bs->damaged_ctx = NULL;
     bs->on_disagree = keep_fn;
     bs->disagree_ctx = keep_ctx;
+    return err;
+}
+
+/* ---- closed days ---- */
+
+int barstore_record_closed(struct barstore *bs, int32_t date, const char *reason, struct diag *d)
+{
+    char day[DATE_STRLEN + 1], key[64];
+    date_format(date, day);
+    snprintf(key, sizeof key, BARSTORE_CLOSED_PREFIX "%s.csv", day);
+    struct buf b = BUF_INIT(4096);
+    int err = buf_printf(&b, "date,reason\n%s,", day);
+    if (!err)
+        err = csv_write_field(&b, reason, strlen(reason));
+    if (!err)
+        err = buf_puts(&b, "\n");
+    if (err) {
+        buf_release(&b);
+        return diag_set(d, err, "recording a closed day: %s", err_str(err));
+    }
+    err = objstore_put(bs->os, key, b.data, b.len, OBJ_PUT_CREATE, NULL, d);
+    if (err == ERR_EXISTS)
+        err = ERR_OK;
+    else if (err)
+        diag_prefix(d, err, "store '%s'", bs->os->location);
+    buf_release(&b);
+    return err;
+}
+
+int barstore_closed_days(struct barstore *bs, int32_t **days, size_t *n, struct diag *d)
+{
+    *days = NULL;
+    *n = 0;
+    struct strvec keys = STRVEC_INIT;
+    int err = objstore_list(bs->os, BARSTORE_CLOSED_PREFIX, &keys, d);
+    if (!err && keys.n && !(*days = malloc(keys.n * sizeof **days)))
+        err = diag_set(d, ERR_NOMEM, "out of memory");
+    const size_t plen = sizeof BARSTORE_CLOSED_PREFIX - 1;
+    for (size_t i = 0; !err && i < keys.n; i++) {
+        const char *name = keys.v[i] + plen;
+        int32_t date;
+        if (strlen(name) != DATE_STRLEN + 4 || strcmp(name + DATE_STRLEN, ".csv") != 0 ||
+            date_parse(name, DATE_STRLEN, &date)) {
+            log_warn("ignoring an object that is not a closed day", LF_STR("key", keys.v[i]));
+            continue;
+        }
+        (*days)[(*n)++] = date;
+    }
+    strvec_release(&keys);
+    if (err) {
+        free(*days);
+        *days = NULL;
+        *n = 0;
+    }
     return err;
 }

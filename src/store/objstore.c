@@ -80,3 +80,9 @@ int objstore_link(struct objstore *os, const char *key, int64_t expires_s, struc
     int err = check_key(os, key, d);
     return err ? err : os->ops->link(os, key, expires_s, out, d);
 }
+
+void objstore_sweep(struct objstore *os, const char *prefix)
+{
+    if (os->ops->sweep)
+        os->ops->sweep(os, prefix);
+}

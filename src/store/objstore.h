@@ -38,6 +38,8 @@ struct objstore_ops {
     int (*del)(struct objstore *os, const char *key, struct diag *d);
     int (*link)(struct objstore *os, const char *key, int64_t expires_s, struct buf *out,
                 struct diag *d);
+    /* Optional: remove what dead writers left under prefix (NULL: nothing to do). */
+    void (*sweep)(struct objstore *os, const char *prefix);
     void (*free)(struct objstore *os);
 };
 
@@ -65,6 +67,11 @@ int objstore_del(struct objstore *os, const char *key, struct diag *d);
  * absolute path as a file:// URL.  ERR_NOTFOUND when the object does not exist. */
 int objstore_link(struct objstore *os, const char *key, int64_t expires_s, struct buf *out,
                   struct diag *d);
+
+/* Remove what writers that died left under prefix: on a directory, the temporary files nobody
+ * holds (objstore_local.c says when one is stale); on S3 nothing (a PUT is whole or absent).
+ * Best effort, never fails: writers call it for what they are about to write. */
+void objstore_sweep(struct objstore *os, const char *prefix);
 
 /* 1 when key is a valid object key: 1..OBJ_KEY_MAX-1 bytes of printable ASCII, no leading or
  * trailing '/', no empty, "." or ".." segment, no segment starting with '.' (reserved for

@@ -7,10 +7,10 @@
  *
  * Leftover temporary files: a writer holds an flock on its temporary file from the moment it
  * creates it until the file is linked and unlinked, and the kernel drops the lock when the
- * writer dies, however it dies.  The first put into a directory (per process) removes the
- * ".tmp." files there that nobody holds a lock on and that are older than TMP_STALE_S, the
- * age covering the instant between a writer's create and its flock.  A live writer's file is
- * never touched.
+ * writer dies, however it dies.  The first put into a directory (per process), and a writer's
+ * objstore_sweep of a prefix, remove the ".tmp." files there that nobody holds a lock on and
+ * that are older than TMP_STALE_S, the age covering the instant between a writer's create and
+ * its flock.  A live writer's file is never touched.
  */
 #include "store/objstore.h"
 #include "base/log.h"
@@ -423,7 +423,52 @@ static int local_link(struct objstore *os, const char *key, int64_t expires_s, s
     return buf_printf(out, "file://%s", abs) ? diag_set(d, ERR_NOMEM, "out of memory") : ERR_OK;
 }
 
+/* Sweep every directory under the deepest directory named by prefix. */
+static void sweep_tree(struct local *l, char *path, size_t len, int depth)
+{
+    sweep_dir(l, path);
+    if (depth > 8)
+        return;
+    DIR *dp = opendir(path);
+    if (!dp)
+        return;
+    struct dirent *e;
+    while ((e = readdir(dp)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        size_t nl = strlen(e->d_name);
+        if (len + 1 + nl + 1 > PATH_MAX)
+            continue;
+        int is_dir = e->d_type == DT_DIR;
+        path[len] = '/';
+        memcpy(path + len + 1, e->d_name, nl + 1);
+        if (e->d_type == DT_UNKNOWN) {
+            struct stat st;
+            is_dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+        }
+        if (is_dir)
+            sweep_tree(l, path, len + 1 + nl, depth + 1);
+        path[len] = '\0';
+    }
+    closedir(dp);
+}
+
+static void local_sweep(struct objstore *os, const char *prefix)
+{
+    struct local *l = (struct local *)os;
+    char path[PATH_MAX];
+    const char *slash = strrchr(prefix, '/');
+    int n =
+        snprintf(path, sizeof path, "%s/%.*s", l->root, slash ? (int)(slash - prefix) : 0, prefix);
+    if (n < 0 || n >= (int)sizeof path)
+        return;
+    while (n > 0 && path[n - 1] == '/')
+        path[--n] = '\0';
+    sweep_tree(l, path, (size_t)n, 0);
+}
+
 static const struct objstore_ops local_ops = {
+    .sweep = local_sweep,
     .scheme = "file",
     .get = local_get,
     .put = local_put,

@@ -293,6 +293,45 @@ static void test_calendar_trading_days(void **state)
     assert_string_equal(s, "2024-11-29");
 }
 
+static int32_t ymd(const char *s)
+{
+    int32_t d;
+    assert_int_equal(date_parse(s, strlen(s), &d), ERR_OK);
+    return d;
+}
+
+/* The exchange's unscheduled closures are not trading days; the days around them are. */
+static void test_calendar_unscheduled_closures(void **state)
+{
+    (void)state;
+    static const char *const closed[] = {
+        "1985-09-27", "1994-04-27", "2001-09-11", "2001-09-12", "2001-09-13", "2001-09-14",
+        "2004-06-11", "2007-01-02", "2012-10-29", "2012-10-30", "2018-12-05", "2025-01-09",
+    };
+    for (size_t i = 0; i < sizeof closed / sizeof closed[0]; i++) {
+        if (cal_is_trading_day(ymd(closed[i])))
+            fail_msg("%s is a trading day", closed[i]);
+        assert_true(cal_is_unscheduled_closure(ymd(closed[i])));
+    }
+    static const char *const open[] = {"2001-09-10", "2001-09-17", "2012-10-26", "2012-10-31",
+                                       "2018-12-04", "2018-12-06", "2025-01-08", "2025-01-10",
+                                       "1997-01-20" /* MLK day before 1998: open */};
+    for (size_t i = 0; i < sizeof open / sizeof open[0]; i++)
+        if (!cal_is_trading_day(ymd(open[i])))
+            fail_msg("%s is not a trading day", open[i]);
+    assert_false(cal_is_trading_day(ymd("1998-01-19"))); /* the first MLK day closed */
+    assert_int_equal(cal_trading_days(ymd("2001-09-10"), ymd("2001-09-17")), 2);
+    /* Learned closures join them, and can be forgotten (tests only). */
+    int32_t d = ymd("2030-03-06");
+    assert_true(cal_is_trading_day(d));
+    assert_int_equal(cal_learn_closed(&d, 1), ERR_OK);
+    assert_int_equal(cal_learn_closed(&d, 1), ERR_OK);
+    assert_false(cal_is_trading_day(d));
+    assert_true(cal_is_trading_day(d + 1));
+    cal_forget_learned();
+    assert_true(cal_is_trading_day(d));
+}
+
 static void test_log_json(void **state)
 {
     (void)state;
@@ -404,6 +443,7 @@ int main(void)
         cmocka_unit_test(test_calendar_trading_days),
         cmocka_unit_test(test_calendar_last_final_day),
         cmocka_unit_test(test_file_read),
+        cmocka_unit_test(test_calendar_unscheduled_closures),
         cmocka_unit_test(test_log_json),
         cmocka_unit_test(test_log_redacts_secrets),
         cmocka_unit_test(test_log_timer),

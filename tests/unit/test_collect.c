@@ -4,6 +4,7 @@
 
 #include "base/clock.h"
 #include "base/date.h"
+#include "base/calendar.h"
 #include "base/log.h"
 #include "collect/alpaca.h"
 #include "collect/collector.h"
@@ -442,6 +443,76 @@ static void test_collect_recent_data_refusal(void **state)
     log_setup(LOG_WARN, LOG_FORMAT_AUTO);
 }
 
+/* A weekday the exchange did not open, unknown to the calendar (here: the simulated market is
+ * built while the calendar knows the day is closed, and the collector runs after it has
+ * forgotten): the daily run that asks for it finds no bar for any symbol, records the day as
+ * closed instead of reporting 25 symbols without data, and the next run skips it. */
+static void test_collect_learns_closed_day(void **state)
+{
+    (void)state;
+    log_setup(LOG_OFF, LOG_FORMAT_JSON);
+    int32_t closed, last;
+    assert_int_equal(date_parse("2026-11-18", 10, &closed), ERR_OK);
+    assert_int_equal(date_parse("2026-11-20", 10, &last), ERR_OK);
+    assert_int_equal(cal_learn_closed(&closed, 1), ERR_OK);
+    struct alpaca_sim_opts so;
+    alpaca_sim_opts_default(&so);
+    so.seed = 5;
+    so.nsymbols = 25;
+    so.last_day = last;
+    so.first_day = last - 120;
+    struct alpaca_sim *sim;
+    int port;
+    struct diag d = {{0}};
+    if (alpaca_sim_start(&so, &sim, &port, &d))
+        fail_msg("alpaca sim: %s", d.text);
+    cal_forget_learned();
+    assert_true(cal_is_trading_day(closed));
+    const char *syms[25];
+    for (size_t i = 0; i < 25; i++)
+        syms[i] = alpaca_sim_symbol(sim, i);
+    struct collect_fixture cf = {.sim = sim};
+    snprintf(cf.url, sizeof cf.url, "http://127.0.0.1:%d", port);
+    assert_int_equal(http_client_new(NULL, &cf.http, &d), ERR_OK);
+    cf.dir = tu_mkdtemp();
+    assert_int_equal(objstore_open(cf.dir, &cf.os, &d), ERR_OK);
+    assert_int_equal(barstore_new(cf.os, &cf.bs, &d), ERR_OK);
+    struct collect_opts co;
+    struct collect_stats st;
+    /* Up to the evening before. */
+    collect_options(&cf, &co);
+    co.max_url = 8192;
+    co.now_ms = cal_ny_to_utc_ms(closed - 1, 17 * 60);
+    assert_int_equal(collect_run(cf.bs, syms, 25, &co, &st, &d), ERR_OK);
+    assert_int_equal(st.closed_days_learned, 0);
+    assert_int_equal(st.symbols_no_data, 0);
+    /* The evening of the closed day. */
+    co.now_ms = cal_ny_to_utc_ms(closed, 17 * 60);
+    assert_int_equal(collect_run(cf.bs, syms, 25, &co, &st, &d), ERR_OK);
+    assert_int_equal(st.end, closed);
+    assert_int_equal(st.symbols_planned, 25);
+    assert_int_equal(st.symbols_no_data, 0);
+    assert_int_equal(st.closed_days_learned, 1);
+    assert_false(cal_is_trading_day(closed));
+    int32_t *days;
+    size_t n;
+    assert_int_equal(barstore_closed_days(cf.bs, &days, &n, &d), ERR_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(days[0], closed);
+    free(days);
+    /* A later run (a new process: the calendar learns it from the store) skips the day. */
+    cal_forget_learned();
+    co.now_ms = cal_ny_to_utc_ms(closed + 1, 17 * 60);
+    assert_int_equal(collect_run(cf.bs, syms, 25, &co, &st, &d), ERR_OK);
+    assert_false(cal_is_trading_day(closed));
+    assert_int_equal(st.symbols_no_data, 0);
+    assert_int_equal(st.bars_new, 25);
+    assert_int_equal(st.closed_days_learned, 0);
+    cal_forget_learned();
+    collect_teardown(&cf);
+    log_setup(LOG_WARN, LOG_FORMAT_AUTO);
+}
+
 static void test_recent_data_refusal_recognised(void **state)
 {
     (void)state;
@@ -470,6 +541,7 @@ int main(void)
         cmocka_unit_test(test_collect_deadline),
         cmocka_unit_test(test_collect_recent_data_refusal),
         cmocka_unit_test(test_recent_data_refusal_recognised),
+        cmocka_unit_test(test_collect_learns_closed_day),
     };
     return cmocka_run_group_tests_name("collect", tests, NULL, NULL);
 }
