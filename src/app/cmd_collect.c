@@ -295,6 +295,8 @@ int app_collect(struct app *a, const char *const *symbols, size_t n, const struc
         LF_INT("symbols_up_to_date", st->symbols_current),
         LF_INT("symbols_fetched", st->symbols_planned),
         LF_INT("symbols_no_data", st->symbols_no_data),
+        LF_INT("closed_days_learned", st->closed_days_learned),
+        LF_INT("recent_data_refusals", st->recent_data_refusals),
         LF_INT("symbols_failed", st->symbols_failed), LF_INT("bars_received", st->bars_received),
         LF_INT("bars_new", st->bars_new), LF_INT("bars_already_stored", st->bars_same),
         LF_INT("bars_bad", st->bars_bad), LF_INT("bars_duplicate", st->bars_duplicate),

@@ -387,7 +387,7 @@ void store_case_barstore_damaged_parts(void **state)
     /* 60 bars on one day and 2 on the next. */
     struct bar bars[62];
     for (int i = 0; i < 60; i++) {
-        char sym[8];
+        char sym[16];
         snprintf(sym, sizeof sym, "S%02d", i);
         bars[i] = tu_bar(sym, "2024-02-01", 10, 12 + i, 9, 10, 100 + i);
     }
