@@ -122,7 +122,7 @@ int csvimport_file(struct barstore *bs, const char *path, const struct csvimport
         stats->present += ws.rows_same;
         stats->conflicts += ws.rows_conflict;
         stats->disputed += ws.rows_disputed;
-        stats->days += ws.days_stored;
+        stats->days += ws.days_touched;
         if (cc.reported > opts->max_report)
             log_warn("more conflicts not shown", LF_STR("file", path),
                      LF_INT("not_shown", cc.reported - opts->max_report));

@@ -33,7 +33,7 @@ struct csvimport_stats {
     size_t bad;      /* malformed or invalid rows skipped */
     size_t conflicts; /* differing from what is stored: not written */
     size_t disputed;  /* stored and used, but a writer at the same time stored other values */
-    size_t days;      /* trading days on which new bars were stored */
+    size_t days;      /* trading days the files have bars for */
 };
 
 /* Import one bar CSV file; stats accumulate over calls.  Returns ERR_OK when everything was

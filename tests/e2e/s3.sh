@@ -239,7 +239,9 @@ for i in range(1100):
     same "... byte for byte" "$T/out" "$T/demo-local/${KEY#demo/}"
     # ... and the project reads what the SDK wrote.
     printf 'symbol,date,open,high,low,close,volume,vwap,trades\nSDKA,2030-01-02,10,11,9,10.5,100,,\nSDKB,2030-01-02,20,21,19,19,200,,\n' >"$T/sdk-part.csv"
-    check "the SDK writes a part" 0 sdk put test-bucket sdk/bars/2030/2030-01-02/part-0123456789abcdef.csv "$T/sdk-part.csv"
+    # Named as the project names parts: by the SHA-256 of the content (readers check it).
+    SDK_PART="part-$(sha256sum "$T/sdk-part.csv" | cut -c1-16).csv"
+    check "the SDK writes a part" 0 sdk put test-bucket "sdk/bars/2030/2030-01-02/$SDK_PART" "$T/sdk-part.csv"
     check "screener screens it" 0 "$BIN" screen --store s3://test-bucket/sdk --min-bars 1 --format csv
     contains "... the SDK's bars" "$T/out" "2030-01-02,1,SDKB,19.0000,21.0000,2030-01-02"
     # Presigned GET through curl, and its expiry (2 s: the signing second may be nearly over).
