@@ -178,8 +178,8 @@ int barstore_read_splits(struct barstore *bs, struct splitvec *out, struct diag 
 int barstore_write_splits(struct barstore *bs, const struct split *s, size_t n, size_t *added,
                           struct diag *d);
 
-/* Closed days learned from the data (docs/INTEGRITY.md): a weekday on which no symbol of a large universe
- * has a bar.  One small object per day, calendar/closed/YYYY-MM-DD.csv, written
+/* Closed days learned from the data (docs/INTEGRITY.md): a weekday on which no symbol of a large
+ * universe has a bar.  One small object per day, calendar/closed/YYYY-MM-DD.csv, written
  * create-if-absent (so recording a day twice, or by two writers, is a no-op). */
 #define BARSTORE_CLOSED_PREFIX "calendar/closed/"
 int barstore_record_closed(struct barstore *bs, int32_t date, const char *reason, struct diag *d);
