@@ -1,4 +1,4 @@
-/* fuzz_trading.c - the trading API's parsers (collect/trading.h) on arbitrary bytes: the
+/* fuzz_trading.c - the trading API's parsers (account/trading.h) on arbitrary bytes: the
  * account, the positions and the portfolio history.
  *
  * Whatever the answer holds, what the parsers let through is usable: money within
@@ -6,7 +6,7 @@
  * sorted and one per symbol, history dates that format and parse back, strings
  * NUL-terminated within their arrays, and a problems list within its cap.
  */
-#include "collect/trading.h"
+#include "account/trading.h"
 #include "base/date.h"
 #include "check.h"
 

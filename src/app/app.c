@@ -1,7 +1,11 @@
 #include "app/app.h"
+#include "base/clock.h"
 #include "base/date.h"
+#include "base/file.h"
 #include "base/log.h"
 #include "codec/num.h"
+#include "collect/collector.h"
+#include "collect/universe.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -186,4 +190,71 @@ int app_write_stdout(const struct app *a, const char *data, size_t len)
         len -= (size_t)n;
     }
     return 0;
+}
+
+static void on_progress(void *ctx, const struct collect_stats *st)
+{
+    struct app_progress *p = ctx;
+    int64_t now = clock_mono_us();
+    if (now - p->last_us < 200000)
+        return;
+    p->last_us = now;
+    double frac = st->bars_expected ? (double)st->bars_received / (double)st->bars_expected : 0;
+    if (frac > 1)
+        frac = 1;
+    double elapsed = (double)(now - p->start_us) / 1e6;
+    char eta[32] = "";
+    if (frac > 0.02 && frac < 1)
+        snprintf(eta, sizeof eta, ", ETA %.0fs", elapsed / frac * (1 - frac));
+    fprintf(stderr, "\rcollect: %zu/%zu symbols, %zu bars, %zu requests, %zu retries%s   ",
+            st->symbols_done + st->symbols_current, st->symbols, st->bars_received,
+            (size_t)st->fetch.requests, (size_t)st->fetch.retries, eta);
+    p->shown = 1;
+}
+
+void app_progress_start(struct app_progress *p, int enabled, struct collect_opts *co)
+{
+    memset(p, 0, sizeof *p);
+    p->enabled = enabled && isatty(STDERR_FILENO);
+    p->start_us = clock_mono_us();
+    if (p->enabled) {
+        co->on_progress = on_progress;
+        co->ctx = p;
+    }
+}
+
+void app_progress_end(struct app_progress *p)
+{
+    if (p->shown)
+        fputs("\r\033[K", stderr);
+}
+
+int app_load_universe(struct app *a, const char *file, struct universe *u, struct diag *d)
+{
+    struct buf data = BUF_INIT(UNIVERSE_INPUT_MAX);
+    int err;
+    const char *source = file;
+    if (file) {
+        err = file_read(file, &data, d);
+        if (err) {
+            buf_release(&data);
+            return diag_prefix(d, err, "universe");
+        }
+    } else {
+        source = APP_UNIVERSE_KEY;
+        err = objstore_get(a->os, APP_UNIVERSE_KEY, &data, NULL, d);
+        if (err == ERR_NOTFOUND) {
+            buf_release(&data);
+            return diag_set(d, ERR_USAGE,
+                            "no universe: name symbols, pass --universe FILE, or run "
+                            "'screener universe fetch' first");
+        }
+        if (err) {
+            buf_release(&data);
+            return err;
+        }
+    }
+    err = universe_parse(data.data ? data.data : "", data.len, source, NULL, u, d);
+    buf_release(&data);
+    return err;
 }

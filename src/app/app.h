@@ -86,20 +86,16 @@ int app_parse_price(const struct app *a, const char *flag, const char *s, int64_
 /* Write all of data to stdout; EXIT_FAIL (after a message) when stdout fails. */
 int app_write_stdout(const struct app *a, const char *data, size_t len);
 
+/* The collection's progress line on a terminal (stderr), for collect and demo: start sets
+ * co's progress callback when enabled and stderr is a terminal; end clears the line. */
 struct collect_opts;
-struct collect_stats;
-enum {
-    APP_COLLECT_PROGRESS = 1, /* a progress line on a terminal */
-    APP_COLLECT_QUIET = 2,    /* no summary log line and no metrics (the demo prints its own) */
-    APP_COLLECT_PORTFOLIO =
-        4, /* then the portfolio snapshot and the sell signal (app/portfolio.h) */
+struct app_progress {
+    int enabled;
+    int64_t last_us, start_us;
+    int shown;
 };
-/* Run a collection, then screen the newest day, write the results (screen/results.h: the
- * full screen, the top-candidate history, closes and the year's bars, and the run record, which
- * is written for a failed run too), log the summary and emit the metrics.  A failure to write
- * the results is the command's error only when the collection itself succeeded. */
-int app_collect(struct app *a, const char *const *symbols, size_t n, const struct collect_opts *co,
-                int flags, struct collect_stats *st, struct diag *d);
+void app_progress_start(struct app_progress *p, int enabled, struct collect_opts *co);
+void app_progress_end(struct app_progress *p);
 
 struct universe;
 /* The universe from file (a plain list or iShares holdings), else the list `screener universe

@@ -2,14 +2,14 @@
  * the environment (and SSM), the Bot API client, and the local /trigger. */
 #include "app/app.h"
 #include "app/bot_setup.h"
-#include "app/portfolio.h"
+#include "account/account.h"
 #include "aws/lambda_invoke.h"
 #include "aws/secrets.h"
 #include "base/calendar.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "bot/format.h"
-#include "bot/portfolio.h"
+#include "bot/reply_account.h"
 #include "bot/push.h"
 #include "net/http.h"
 #include "net/ratelimit.h"
@@ -24,10 +24,6 @@
 #include <unistd.h>
 
 #include "base/banned.h"
-
-/* Telegram allows a bot about 30 messages a second across chats; stay under it. */
-#define PUSH_RATE_LIMIT     25
-#define PUSH_RATE_WINDOW_MS 1000
 
 /* Locally, /trigger runs `screener collect` in the background, with the same store. */
 static int local_trigger(void *ctx, int64_t chat_id, struct buf *text, struct diag *d)
@@ -92,12 +88,12 @@ static int trading_ready(struct app_bot *b, struct diag *d)
 {
     if (b->trading)
         return ERR_OK;
-    struct app_trading *t = calloc(1, sizeof *t);
+    struct account *t = calloc(1, sizeof *t);
     if (!t)
         return diag_set(d, ERR_NOMEM, "out of memory");
-    int err = app_trading_init(t, b->http, d);
+    int err = account_init(t, b->http, d);
     if (err) {
-        app_trading_release(t);
+        account_release(t);
         free(t);
         return err;
     }
@@ -115,9 +111,9 @@ static int portfolio_hook(void *ctx, const char *command, struct buf *text, stru
     if (err)
         return err;
     int account = strcmp(command, "account") == 0;
-    struct app_portfolio_view v;
-    err = app_portfolio_load(b->trading, b->opts.os, account ? TRADING_ACCOUNT : TRADING_POSITIONS,
-                             account ? TRADING_HISTORY : 0, &v, d);
+    struct account_view v;
+    err = account_load(b->trading, b->opts.os, account ? TRADING_ACCOUNT : TRADING_POSITIONS,
+                       account ? TRADING_HISTORY : 0, &v, d);
     int e = 0;
     if (!err && account)
         e = bot_account_html(text, &v.t.account, (v.t.have & TRADING_HISTORY) ? &v.t.history : NULL,
@@ -128,7 +124,7 @@ static int portfolio_hook(void *ctx, const char *command, struct buf *text, stru
         e = bot_portfolio_html(text, &v.pf, &v.t.problems);
     if (e)
         err = diag_set(d, ERR_NOMEM, "out of memory");
-    app_portfolio_view_release(&v);
+    account_view_release(&v);
     return err;
 }
 
@@ -187,7 +183,7 @@ int app_bot_init(struct app *a, struct app_bot *b, struct http_client *http, uns
     b->opts.hooks.ctx = b;
 
     /* The Alpaca keys come in the same SSM call: one round trip at a cold start. */
-    int tracking = app_portfolio_enabled() && app_live_account();
+    int tracking = account_tracking_enabled() && account_live_account();
     if ((err = secrets_load(SECRETS_TELEGRAM | (tracking ? SECRETS_ALPACA : 0), d)) != ERR_OK)
         return err;
     const char *token = secrets_value(SECRET_TELEGRAM_BOT_TOKEN);
@@ -232,98 +228,11 @@ int app_bot_init(struct app *a, struct app_bot *b, struct http_client *http, uns
 void app_bot_release(struct app_bot *b)
 {
     if (b->trading)
-        app_trading_release(b->trading);
+        account_release(b->trading);
     free(b->trading);
     tg_free(b->tg);
     http_client_free(b->own_http);
     results_latest_release(&b->latest);
     free(b->allowed);
     memset(b, 0, sizeof *b);
-}
-
-/* A Bot API client for pushing: its own limiter (the caller's), several sends in flight. */
-static int push_client(struct http_client **http, struct http_client **own, struct ratelimit *rl,
-                       struct tg_client **tg, struct diag *d)
-{
-    memset(rl, 0, sizeof *rl); /* released by the caller whatever happens */
-    int err = ratelimit_init(rl, PUSH_RATE_LIMIT, PUSH_RATE_WINDOW_MS, d);
-    if (err)
-        return err;
-    if (!*http && (err = http_client_new(NULL, own, d)) == ERR_OK)
-        *http = *own;
-    if (!err) {
-        struct tg_opts to;
-        tg_opts_default(&to);
-        to.token = secrets_value(SECRET_TELEGRAM_BOT_TOKEN);
-        to.http = *http;
-        to.fetch.limiter = rl;
-        to.fetch.concurrency = 8;
-        err = tg_new(&to, tg, d);
-    }
-    return err;
-}
-
-/* The pushes run in the collector, whose role may read the bot token but not the webhook
- * secret: only the token is asked for (SSM refuses a call naming one parameter it may not
- * read). */
-int app_push(struct app *a, struct http_client *http, struct diag *d)
-{
-    if (secrets_load(SECRET_BIT(SECRET_TELEGRAM_BOT_TOKEN), d) != ERR_OK ||
-        !secrets_value(SECRET_TELEGRAM_BOT_TOKEN))
-        return ERR_OK; /* no bot configured: nobody to push to */
-    struct buf text = BUF_INIT(TG_BUF_MAX);
-    struct ratelimit rl;
-    struct tg_client *tg = NULL;
-    struct http_client *own = NULL;
-    int err = push_client(&http, &own, &rl, &tg, d);
-    int32_t date = 0;
-    if (!err)
-        err = bot_push_text(a->os, &text, &date, d);
-    struct push_stats st = {0};
-    if (!err && text.len > TG_MESSAGE_MAX - 96)
-        err = diag_set(d, ERR_INTERNAL, "the daily message is too long (%zu bytes)", text.len);
-    if (!err)
-        err = bot_push(tg, a->os, date, text.data, cal_ny_date(clock_wall_ms(), NULL), &st, d);
-    if (!err)
-        log_summary("daily push", LF_INT("subscribers", (int64_t)st.subscribers),
-                    LF_INT("sent", (int64_t)st.sent), LF_INT("failed", (int64_t)st.failed),
-                    LF_INT("unsubscribed", (int64_t)st.unsubscribed),
-                    LF_BOOL("already_pushed", st.already_pushed));
-    tg_free(tg);
-    http_client_free(own);
-    ratelimit_release(&rl);
-    buf_release(&text);
-    return err;
-}
-
-int app_push_alert(struct app *a, struct http_client *http, const char *html, struct push_stats *st,
-                   struct diag *d)
-{
-    memset(st, 0, sizeof *st);
-    if (secrets_load(SECRET_BIT(SECRET_TELEGRAM_BOT_TOKEN), d) != ERR_OK ||
-        !secrets_value(SECRET_TELEGRAM_BOT_TOKEN)) {
-        log_warn("sell signal: no bot configured (TELEGRAM_BOT_TOKEN): the alert goes nowhere");
-        return ERR_OK;
-    }
-    int64_t *allowed = NULL;
-    size_t nallowed = 0;
-    int err = bot_parse_chats(getenv("TELEGRAM_ALLOWED_CHATS"), &allowed, &nallowed, d);
-    if (err)
-        return err;
-    if (!nallowed) {
-        log_warn("sell signal: TELEGRAM_ALLOWED_CHATS names no chat: the alert goes nowhere");
-        return ERR_OK;
-    }
-    struct ratelimit rl;
-    struct tg_client *tg = NULL;
-    struct http_client *own = NULL;
-    err = push_client(&http, &own, &rl, &tg, d);
-    if (!err)
-        err = bot_push_to(tg, a->os, html, allowed, nallowed, cal_ny_date(clock_wall_ms(), NULL),
-                          st, d);
-    tg_free(tg);
-    http_client_free(own);
-    ratelimit_release(&rl);
-    free(allowed);
-    return err;
 }

@@ -6,7 +6,7 @@
  * addressed to another bot in a group are ignored), TELEGRAM_API_URL, COLLECTOR_FUNCTION_NAME
  * (in AWS: /trigger invokes that function asynchronously).  With the Alpaca keys
  * (APCA_API_KEY_ID, APCA_API_SECRET_KEY or their SSM parameters) and unless
- * SCREENER_PORTFOLIO=0, /portfolio, /account and /monitor read the account (app/portfolio.h)
+ * SCREENER_PORTFOLIO=0, /portfolio, /account and /monitor read the account (account/account.h)
  * and /screen marks the candidates held (for allowed chats).
  */
 #ifndef APP_BOT_SETUP_H
@@ -19,7 +19,7 @@
 #include "bot/webhook.h"
 
 struct http_client;
-struct app_trading;
+struct account;
 
 struct app_bot {
     struct bot_opts opts;
@@ -31,7 +31,7 @@ struct app_bot {
     struct tg_client *tg;           /* NULL when there is no token and none was needed */
     struct webhook wh;
     struct results_latest latest; /* the parsed latest screen, kept while unchanged */
-    struct app_trading *trading;  /* the Alpaca account for the hooks, set up when first asked */
+    struct account *trading;      /* the Alpaca account for the hooks, set up when first asked */
 };
 
 enum { APP_BOT_TOKEN = 1, APP_BOT_SECRET = 2 };
@@ -42,16 +42,5 @@ enum { APP_BOT_TOKEN = 1, APP_BOT_SECRET = 2 };
 int app_bot_init(struct app *a, struct app_bot *b, struct http_client *http, unsigned need,
                  int64_t timeout_ms, struct diag *d);
 void app_bot_release(struct app_bot *b);
-
-/* After a collection: push the latest screen to the subscribers, once per screened date.
- * Nothing to do (ERR_OK) when no bot token is configured. */
-int app_push(struct app *a, struct http_client *http, struct diag *d);
-
-/* The sell-signal alert (HTML): to the subscribers whose chat is on TELEGRAM_ALLOWED_CHATS
- * (what the account holds is for the operator's chats only), no marker here (the caller's
- * alert marker makes it once).  Nothing to do (ERR_OK, logged) without a bot token or an
- * allowed chat. */
-int app_push_alert(struct app *a, struct http_client *http, const char *html, struct push_stats *st,
-                   struct diag *d);
 
 #endif

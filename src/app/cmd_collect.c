@@ -1,23 +1,13 @@
 /* screener collect - fetch daily bars for the universe from Alpaca into the store. */
 #include "app/app.h"
-#include "app/bot_setup.h"
-#include "app/portfolio.h"
 #include "aws/secrets.h"
-#include "base/clock.h"
 #include "base/date.h"
-#include "base/emf.h"
-#include "base/log.h"
-#include "collect/collector.h"
-#include "base/file.h"
 #include "collect/universe.h"
-#include "screen/results.h"
-#include "screen/screen_run.h"
+#include "daily/daily.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "base/banned.h"
 
@@ -73,279 +63,6 @@ enum {
     OPT_NO_PROGRESS,
 };
 
-struct progress {
-    int enabled;
-    int64_t last_us, start_us;
-    int shown;
-};
-
-static void on_progress(void *ctx, const struct collect_stats *st)
-{
-    struct progress *p = ctx;
-    if (!p->enabled)
-        return;
-    int64_t now = clock_mono_us();
-    if (now - p->last_us < 200000)
-        return;
-    p->last_us = now;
-    double frac = st->bars_expected ? (double)st->bars_received / (double)st->bars_expected : 0;
-    if (frac > 1)
-        frac = 1;
-    double elapsed = (double)(now - p->start_us) / 1e6;
-    char eta[32] = "";
-    if (frac > 0.02 && frac < 1)
-        snprintf(eta, sizeof eta, ", ETA %.0fs", elapsed / frac * (1 - frac));
-    fprintf(stderr, "\rcollect: %zu/%zu symbols, %zu bars, %zu requests, %zu retries%s   ",
-            st->symbols_done + st->symbols_current, st->symbols, st->bars_received,
-            (size_t)st->fetch.requests, (size_t)st->fetch.retries, eta);
-    p->shown = 1;
-}
-
-struct worst {
-    double change;
-    char symbol[BAR_SYMBOL_MAX + 1];
-    int32_t date;
-};
-
-/* The newest day's full ranking by drawdown, kept for the results. */
-struct latest {
-    int32_t date;
-    struct screen_row *rows;
-    size_t n;
-};
-
-static int keep_latest(void *ctx, int32_t date, const struct screen_row *rows, size_t n)
-{
-    struct latest *l = ctx;
-    l->date = date;
-    if (!n)
-        return ERR_OK;
-    l->rows = malloc(n * sizeof *rows);
-    if (!l->rows)
-        return ERR_NOMEM;
-    memcpy(l->rows, rows, n * sizeof *rows);
-    l->n = n;
-    return ERR_OK;
-}
-
-/* The worst one-day change among the ranked rows: what a screen by change with top 1 gives
- * (the same eligible symbols, those with an earlier bar; ties by symbol). */
-static void find_worst(const struct latest *l, struct worst *w)
-{
-    w->date = l->date;
-    for (size_t i = 0; i < l->n; i++) {
-        const struct screen_row *r = &l->rows[i];
-        if (isnan(r->change_pct))
-            continue;
-        if (isnan(w->change) || r->change_pct < w->change ||
-            (r->change_pct == w->change && strcmp(r->symbol, w->symbol) < 0)) {
-            w->change = r->change_pct;
-            memcpy(w->symbol, r->symbol, sizeof w->symbol);
-        }
-    }
-}
-
-/* Write what readers of the store get from this run (screen/results.h).  Returns the first
- * failure, each one logged. */
-static int write_results(struct app *a, const struct latest *l, struct diag *d)
-{
-    static const char *const steps[] = {"screen", "top candidates", "exports"};
-    int first = ERR_OK;
-    for (int i = 0; i < 3; i++) {
-        struct diag rd = {{0}};
-        int err = i == 0 ? results_write_screen(a->os, l->date, l->rows, l->n, 1, &rd)
-                  : i == 1
-                      ? results_append_top(a->os, l->date, l->rows, l->n, RESULTS_TOP_DEFAULT, &rd)
-                      : results_write_exports(a->os, a->bs, l->date, &rd);
-        if (!err)
-            continue;
-        log_warn("results not written", LF_STR("results", steps[i]), LF_STR("error", rd.text));
-        if (!first) {
-            first = err;
-            diag_set(d, err, "results (%s) not written: %s", steps[i], rd.text);
-        }
-    }
-    return first;
-}
-
-/* The run record, written whatever happened: a failed run is worth knowing about most. */
-static int write_run(struct app *a, const struct collect_stats *st, int32_t date, int err,
-                     const struct diag *d, struct diag *rd)
-{
-    struct results_run r = {
-        .finished_ms = clock_wall_ms(),
-        .date = date,
-        .end = st->end,
-        .complete = err == ERR_OK,
-        .symbols = st->symbols,
-        .symbols_fetched = st->symbols_planned - st->symbols_failed - st->symbols_not_attempted,
-        .symbols_failed = st->symbols_failed,
-        .bars_new = st->bars_new,
-        .requests = st->fetch.requests,
-        .retries = st->fetch.retries,
-        .errors = st->bars_bad + st->bars_duplicate + st->bars_conflict + st->symbols_no_data +
-                  st->symbols_failed + (err ? 1 : 0),
-        .duration_ms = st->elapsed_ms,
-    };
-    if (err) { /* a longer message is cut, with "..." as diag does */
-        const char *text = d->text[0] ? d->text : err_str(err);
-        size_t n = strlen(text);
-        if (n < sizeof r.error) {
-            memcpy(r.error, text, n + 1);
-        } else {
-            memcpy(r.error, text, sizeof r.error - 4);
-            memcpy(r.error + sizeof r.error - 4, "...", 4);
-        }
-    }
-    int werr = results_write_run(a->os, &r, rd);
-    if (werr)
-        log_warn("results not written", LF_STR("results", "last run"), LF_STR("error", rd->text));
-    return werr;
-}
-
-static void emit_metrics(const struct collect_stats *st, int err, const struct worst *w)
-{
-    double secs = (double)st->elapsed_ms / 1000.0;
-    size_t fetched = st->symbols_planned - st->symbols_failed - st->symbols_not_attempted;
-    struct emf_metric perf[] = {
-        {"StocksPerSecond", "Count/Second", secs > 0 ? (double)fetched / secs : 0},
-        {"Requests", "Count", (double)st->fetch.requests},
-        {"Retries", "Count", (double)st->fetch.retries},
-        {"RateLimited", "Count", (double)st->fetch.rate_limited},
-        {"Errors", "Count",
-         (double)(st->bars_bad + st->bars_duplicate + st->bars_conflict + st->symbols_no_data +
-                  st->symbols_failed + (err ? 1 : 0))},
-        {"BarsCollected", "Count", (double)st->bars_new},
-        {"CollectDuration", "Milliseconds", (double)st->elapsed_ms},
-    };
-    struct emf_dim dims[] = {{"Function", "collector"}};
-    emf_emit(EMF_NS_PERFORMANCE, dims, 1, perf, sizeof perf / sizeof perf[0]);
-    if (w && !isnan(w->change)) {
-        struct emf_metric biz[] = {{"WorstDailyDrawdown", "Percent", w->change}};
-        emf_emit_business(biz, 1);
-    }
-}
-
-int app_collect(struct app *a, const char *const *symbols, size_t n, const struct collect_opts *co,
-                int flags, struct collect_stats *st, struct diag *d)
-{
-    struct progress p = {.enabled = (flags & APP_COLLECT_PROGRESS) && isatty(STDERR_FILENO),
-                         .start_us = clock_mono_us()};
-    struct collect_opts o = *co;
-    o.on_progress = on_progress;
-    o.ctx = &p;
-    int err = collect_run(a->bs, symbols, n, &o, st, d);
-    if (p.shown)
-        fputs("\r\033[K", stderr);
-
-    /* Screen the newest day once, in full by drawdown: the results are its rows, and its
-     * worst one-day drop is the business metric.  A failure to write results fails the
-     * command only when the collection itself went well: a collection error comes first. */
-    struct worst w = {.change = NAN};
-    struct latest l = {0};
-    int rerr = ERR_OK;
-    struct diag rd = {{0}};
-    if (st->bars_new || !err) {
-        struct screen_opts so;
-        screen_opts_default(&so);
-        so.by = SCREEN_BY_DRAWDOWN;
-        so.top = 0;
-        struct screen_run_stats rs;
-        rerr = screen_run(a->bs, &so, INT32_MIN, INT32_MIN, keep_latest, &l, &rs, &rd);
-        if (rerr == ERR_NOTFOUND) { /* nothing stored yet: nothing to rank */
-            rerr = ERR_OK;
-            l.date = 0;
-        } else if (rerr) {
-            if (!rd.text[0])
-                diag_set(&rd, rerr, "%s", err_str(rerr));
-            log_warn("results not written", LF_STR("results", "screen"), LF_STR("error", rd.text));
-            diag_prefix(&rd, rerr, "results not written: screening the newest day");
-        } else {
-            find_worst(&l, &w);
-            rerr = write_results(a, &l, &rd);
-        }
-    }
-    if (!l.date) {
-        int32_t first;
-        struct diag ignored;
-        if (barstore_date_range(a->bs, &first, &l.date, NULL, &ignored))
-            l.date = 0;
-    }
-    if (!err && rerr) {
-        err = rerr;
-        diag_set(d, err, "%s", rd.text);
-    }
-    struct diag wd;
-    int werr = write_run(a, st, l.date, err, d, &wd);
-    if (!err && werr)
-        err = diag_set(d, werr, "results (last run) not written: %s", wd.text);
-    free(l.rows);
-    if (flags & APP_COLLECT_QUIET) {
-        if (flags & APP_COLLECT_PORTFOLIO)
-            app_portfolio_after_collect(a, co->http, co->key_id, co->secret_key, co->deadline_ms);
-        return err;
-    }
-    char end[DATE_STRLEN + 1], day[DATE_STRLEN + 1] = "";
-    date_format(st->end, end);
-    if (!isnan(w.change))
-        date_format(w.date, day);
-    log_summary(
-        "collection finished", LF_BOOL("ok", err == ERR_OK), LF_STR("error", err ? d->text : ""),
-        LF_STR("end", end), LF_INT("symbols", st->symbols),
-        LF_INT("symbols_up_to_date", st->symbols_current),
-        LF_INT("symbols_fetched", st->symbols_planned),
-        LF_INT("symbols_no_data", st->symbols_no_data),
-        LF_INT("closed_days_learned", st->closed_days_learned),
-        LF_INT("recent_data_refusals", st->recent_data_refusals),
-        LF_INT("symbols_failed", st->symbols_failed), LF_INT("bars_received", st->bars_received),
-        LF_INT("bars_new", st->bars_new), LF_INT("bars_already_stored", st->bars_same),
-        LF_INT("bars_bad", st->bars_bad), LF_INT("bars_duplicate", st->bars_duplicate),
-        LF_INT("bars_conflict", st->bars_conflict), LF_INT("splits_new", st->splits_new),
-        LF_INT("requests", st->fetch.requests), LF_INT("bar_requests", st->bar_requests),
-        LF_INT("action_requests", st->action_requests), LF_INT("request_floor", st->request_floor),
-        LF_INT("retries", st->fetch.retries), LF_INT("rate_limited", st->fetch.rate_limited),
-        LF_INT("server_errors", st->fetch.server_errors), LF_INT("timeouts", st->fetch.timeouts),
-        LF_INT("network_errors", st->fetch.network_errors), LF_INT("duration_ms", st->elapsed_ms),
-        LF_DBL("worst_daily_change_pct", isnan(w.change) ? 0 : w.change),
-        LF_STR("worst_daily_symbol", w.symbol), LF_STR("screen_date", day),
-        LF_INT("symbols_not_attempted", st->symbols_not_attempted));
-    emit_metrics(st, err, &w);
-    /* The account's snapshot and the sell signal: logged, never a reason to fail the run. */
-    if (flags & APP_COLLECT_PORTFOLIO)
-        app_portfolio_after_collect(a, co->http, co->key_id, co->secret_key, co->deadline_ms);
-    return err;
-}
-
-int app_load_universe(struct app *a, const char *file, struct universe *u, struct diag *d)
-{
-    struct buf data = BUF_INIT(UNIVERSE_INPUT_MAX);
-    int err;
-    const char *source = file;
-    if (file) {
-        err = file_read(file, &data, d);
-        if (err) {
-            buf_release(&data);
-            return diag_prefix(d, err, "universe");
-        }
-    } else {
-        source = APP_UNIVERSE_KEY;
-        err = objstore_get(a->os, APP_UNIVERSE_KEY, &data, NULL, d);
-        if (err == ERR_NOTFOUND) {
-            buf_release(&data);
-            return diag_set(d, ERR_USAGE,
-                            "no universe: name symbols, pass --universe FILE, or run "
-                            "'screener universe fetch' first");
-        }
-        if (err) {
-            buf_release(&data);
-            return err;
-        }
-    }
-    err = universe_parse(data.data ? data.data : "", data.len, source, NULL, u, d);
-    buf_release(&data);
-    return err;
-}
-
 int cmd_collect(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -366,8 +83,9 @@ int cmd_collect(int argc, char **argv)
     };
     struct app a;
     app_init(&a, "screener collect");
-    struct collect_opts co;
-    collect_opts_default(&co);
+    struct daily_opts o;
+    daily_opts_default(&o);
+    struct collect_opts co = o.collect;
     const char *universe_file = NULL, *rate = "200/60s";
     int progress = 1, opt, rc;
     long v;
@@ -459,7 +177,6 @@ int cmd_collect(int argc, char **argv)
     size_t n = 0;
     struct ratelimit rl = {0};
     struct http_client *http = NULL;
-    struct collect_stats st;
     int err = app_open_store(&a, &d);
     if (!err && optind < argc) {
         symbols = (const char **)(argv + optind);
@@ -488,28 +205,32 @@ int cmd_collect(int argc, char **argv)
     if (!err) {
         co.fetch.limiter = &rl;
         co.http = http;
-        err = app_collect(&a, symbols, n, &co,
-                          APP_COLLECT_PORTFOLIO | (progress ? APP_COLLECT_PROGRESS : 0), &st, &d);
-        struct diag pd = {{0}};
-        if (!err && app_push(&a, http, &pd) != ERR_OK)
-            log_error("the daily push failed", LF_STR("error", pd.text));
+        struct app_progress p;
+        app_progress_start(&p, progress, &co);
+        o.collect = co;
+        o.symbols = symbols;
+        o.n = n;
+        struct daily_report r;
+        err = daily_run(a.os, a.bs, &o, &r, &d);
+        app_progress_end(&p);
+        const struct run_counts *c = &r.counts;
         char end[DATE_STRLEN + 1];
-        date_format(st.end, end);
-        if (!err || st.symbols)
+        date_format(c->end, end);
+        if (!err || c->symbols)
             printf("Collected up to %s: %zu symbols (%zu already up to date), %zu new bars, "
                    "%zu already stored, %zu new split facts\n"
                    "Requests: %llu for %zu bars (floor %zu), %llu retries, %llu rate-limited; "
                    "%.1f s\n",
-                   end, st.symbols, st.symbols_current, st.bars_new, st.bars_same, st.splits_new,
-                   (unsigned long long)st.fetch.requests, st.bars_received, st.request_floor,
-                   (unsigned long long)st.fetch.retries, (unsigned long long)st.fetch.rate_limited,
-                   (double)st.elapsed_ms / 1000.0);
-        size_t problems = st.bars_bad + st.bars_duplicate + st.bars_conflict + st.symbols_no_data +
-                          st.splits_conflict;
-        if (problems)
-            printf("Data problems (reported above, not stored): %zu bad bars, %zu duplicates, "
-                   "%zu conflicts, %zu symbols without data\n",
-                   st.bars_bad, st.bars_duplicate, st.bars_conflict, st.symbols_no_data);
+                   end, c->symbols, c->symbols_current, c->bars_new, c->bars_same, c->splits_new,
+                   (unsigned long long)c->requests, c->bars_received, r.stats.request_floor,
+                   (unsigned long long)c->retries, (unsigned long long)c->rate_limited,
+                   (double)c->duration_ms / 1000.0);
+        if (run_counts_problems(c)) {
+            struct buf text = BUF_INIT(1024);
+            if (run_counts_problems_text(&text, c) == ERR_OK)
+                printf("Data problems (reported above, not stored): %s\n", buf_cstr(&text));
+            buf_release(&text);
+        }
     }
     http_client_free(http);
     ratelimit_release(&rl);

@@ -3,7 +3,9 @@
 #include "app/app.h"
 #include "base/date.h"
 #include "base/log.h"
-#include "collect/collector.h"
+#include "daily/daily.h"
+#include "net/http.h"
+#include "net/ratelimit.h"
 #include "screen/screen_run.h"
 #include "sim/alpaca_sim.h"
 #include "sim/market.h"
@@ -151,24 +153,33 @@ int cmd_demo(int argc, char **argv)
     if (!err)
         err = http_client_new(NULL, &http, &d);
     if (!err) {
-        struct collect_opts co;
-        collect_opts_default(&co);
-        co.data_url = url;
-        co.key_id = "SIMKEY";
-        co.secret_key = "SIMSECRET";
-        co.end = mo.last_day;
-        co.history_days = mo.last_day - mo.first_day + 1;
-        co.fetch.limiter = &rl;
-        co.http = http;
+        /* The daily job without the account, the push or the metrics: this prints. */
+        struct daily_opts o;
+        daily_opts_default(&o);
+        o.steps = DAILY_STEPS_ALWAYS;
+        o.symbols = symbols;
+        o.n = n;
+        struct collect_opts *co = &o.collect;
+        co->data_url = url;
+        co->key_id = "SIMKEY";
+        co->secret_key = "SIMSECRET";
+        co->end = mo.last_day;
+        co->history_days = mo.last_day - mo.first_day + 1;
+        co->fetch.limiter = &rl;
+        co->http = http;
         printf("Collecting into the store at %s (%s) ...\n", a.os->location, url);
         fflush(stdout);
-        struct collect_stats st;
-        err = app_collect(&a, symbols, n, &co, APP_COLLECT_PROGRESS | APP_COLLECT_QUIET, &st, &d);
+        struct app_progress p;
+        app_progress_start(&p, 1, co);
+        struct daily_report r;
+        err = daily_run(a.os, a.bs, &o, &r, &d);
+        app_progress_end(&p);
+        const struct run_counts *c = &r.counts;
         if (!err)
             printf("  %zu new bars, %zu already stored, %zu new split facts; %llu requests "
                    "for %zu bars (floor %zu), %.1f s\n\n",
-                   st.bars_new, st.bars_same, st.splits_new, (unsigned long long)st.fetch.requests,
-                   st.bars_received, st.request_floor, (double)st.elapsed_ms / 1000.0);
+                   c->bars_new, c->bars_same, c->splits_new, (unsigned long long)c->requests,
+                   c->bars_received, r.stats.request_floor, (double)c->duration_ms / 1000.0);
     }
     http_client_free(http);
     ratelimit_release(&rl);

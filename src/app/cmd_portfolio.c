@@ -1,10 +1,10 @@
 /* screener portfolio, account, monitor - the Alpaca account: positions against the screen,
  * the day's snapshot, balances, and the strategy's sell signal. */
 #include "app/app.h"
-#include "app/portfolio.h"
+#include "account/account.h"
 #include "base/date.h"
 #include "base/log.h"
-#include "bot/portfolio.h"
+#include "bot/reply_account.h"
 #include "codec/num.h"
 #include "screen/screen.h"
 
@@ -209,7 +209,7 @@ static int finish(struct cmd *c, int err, const struct diag *d, struct buf *out)
 
 /* ---- screener portfolio ---- */
 
-static int positions_out(struct buf *out, const struct app_portfolio_view *v, enum screen_format f)
+static int positions_out(struct buf *out, const struct account_view *v, enum screen_format f)
 {
     const struct portfolio *p = &v->pf;
     int e = 0;
@@ -312,16 +312,16 @@ int cmd_portfolio(int argc, char **argv)
         c.a.prog = "screener portfolio snapshot";
     struct diag d = {{0}};
     struct buf out = BUF_INIT((size_t)64 << 20);
-    struct app_trading t;
-    struct app_portfolio_view v;
+    struct account t;
+    struct account_view v;
     memset(&v, 0, sizeof v);
     trading_data_init(&v.t);
     int err = app_open_store(&c.a, &d);
     if (!err)
-        err = app_trading_init(&t, NULL, &d);
+        err = account_init(&t, NULL, &d);
     if (!err) {
-        err = app_portfolio_load(&t, c.a.os, TRADING_POSITIONS, 0, &v, &d);
-        app_trading_release(&t);
+        err = account_load(&t, c.a.os, TRADING_POSITIONS, 0, &v, &d);
+        account_release(&t);
     }
     if (!err)
         warn_problems(&c.a, &v.t.problems);
@@ -341,7 +341,7 @@ int cmd_portfolio(int argc, char **argv)
     } else if (!err && positions_out(&out, &v, c.format)) {
         err = ERR_NOMEM;
     }
-    app_portfolio_view_release(&v);
+    account_view_release(&v);
     return finish(&c, err, &d, &out);
 }
 
@@ -467,15 +467,15 @@ int cmd_account(int argc, char **argv)
     }
     struct diag d = {{0}};
     struct buf out = BUF_INIT((size_t)64 << 20);
-    struct app_trading t;
+    struct account t;
     struct trading_data td;
     trading_data_init(&td);
-    int err = app_trading_init(&t, NULL, &d);
+    int err = account_init(&t, NULL, &d);
     if (!err) {
         if (c.history)
             t.o.history_query = query;
         err = trading_fetch(&t.o, c.history ? TRADING_HISTORY : TRADING_ACCOUNT, 0, &td, &d);
-        app_trading_release(&t);
+        account_release(&t);
     }
     if (!err)
         warn_problems(&c.a, &td.problems);
@@ -491,7 +491,7 @@ int cmd_account(int argc, char **argv)
 
 /* ---- screener monitor ---- */
 
-static int monitor_out(struct buf *out, const struct app_portfolio_view *v, enum screen_format f)
+static int monitor_out(struct buf *out, const struct account_view *v, enum screen_format f)
 {
     const struct portfolio *p = &v->pf;
     const struct portfolio_signal *s = &v->signal;
@@ -559,23 +559,23 @@ int cmd_monitor(int argc, char **argv)
                                c.target);
     struct diag d = {{0}};
     struct buf out = BUF_INIT((size_t)64 << 20);
-    struct app_trading t;
-    struct app_portfolio_view v;
+    struct account t;
+    struct account_view v;
     memset(&v, 0, sizeof v);
     trading_data_init(&v.t);
     int err = app_open_store(&c.a, &d);
     if (!err)
-        err = app_trading_init(&t, NULL, &d);
+        err = account_init(&t, NULL, &d);
     if (!err) {
         if (c.target)
             t.target_pct = target;
-        err = app_portfolio_load(&t, c.a.os, TRADING_POSITIONS, 0, &v, &d);
-        app_trading_release(&t);
+        err = account_load(&t, c.a.os, TRADING_POSITIONS, 0, &v, &d);
+        account_release(&t);
     }
     if (!err)
         warn_problems(&c.a, &v.t.problems);
     if (!err && monitor_out(&out, &v, c.format))
         err = ERR_NOMEM;
-    app_portfolio_view_release(&v);
+    account_view_release(&v);
     return finish(&c, err, &d, &out);
 }

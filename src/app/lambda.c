@@ -8,8 +8,8 @@
 #include "aws/lambda_rt.h"
 #include "base/log.h"
 #include "collect/collect_lambda.h"
-#include "collect/collector.h"
 #include "collect/universe.h"
+#include "daily/daily.h"
 #include "net/ratelimit.h"
 
 #include <stdlib.h>
@@ -17,12 +17,8 @@
 
 #include "base/banned.h"
 
-/* The collector starts no new chain of requests when less than this is left before the
- * invocation's deadline: enough for the chains in flight to finish and the summary to go
- * out, so a run cut short still ends cleanly and its rerun completes it. */
-#define COLLECT_DEADLINE_MARGIN_MS 10000
-#define COLLECT_RATE_LIMIT         200
-#define COLLECT_RATE_WINDOW_MS     60000
+#define COLLECT_RATE_LIMIT     200
+#define COLLECT_RATE_WINDOW_MS 60000
 
 enum handler_kind { HANDLER_COLLECTOR, HANDLER_BOT };
 
@@ -136,23 +132,22 @@ static int handle_collect(struct app_lambda *l, const struct lambda_invocation *
         symbols[i] = u.v[i].symbol;
 
     if (!err) {
-        struct collect_opts co;
-        collect_opts_default(&co);
+        /* The daily job, given the invocation's deadline (daily.h keeps a margin). */
+        struct daily_opts o;
+        daily_opts_default(&o);
         const char *url = getenv("APCA_API_DATA_URL");
         if (url && *url)
-            co.data_url = url;
-        co.key_id = l->key_id;
-        co.secret_key = l->secret_key;
-        co.fetch.limiter = &l->rl;
-        co.http = l->http;
-        if (inv->deadline_ms)
-            co.deadline_ms = inv->deadline_ms - COLLECT_DEADLINE_MARGIN_MS;
-        struct collect_stats st;
-        err = app_collect(&l->app, symbols, u.n, &co, APP_COLLECT_PORTFOLIO, &st, d);
-        struct diag pd = {{0}};
-        if (!err && app_push(&l->app, l->http, &pd) != ERR_OK)
-            log_error("the daily push failed", LF_STR("error", pd.text));
-        if (!err && collect_lambda_summary(response, &st, ERR_OK, NULL))
+            o.collect.data_url = url;
+        o.collect.key_id = l->key_id;
+        o.collect.secret_key = l->secret_key;
+        o.collect.fetch.limiter = &l->rl;
+        o.collect.http = l->http;
+        o.symbols = symbols;
+        o.n = u.n;
+        o.deadline_ms = inv->deadline_ms;
+        struct daily_report r;
+        err = daily_run(l->app.os, l->app.bs, &o, &r, d);
+        if (!err && collect_lambda_summary(response, &r.counts, NULL))
             err = diag_set(d, ERR_TOOBIG, "the summary does not fit the response");
     }
     free(symbols);

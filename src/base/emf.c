@@ -4,6 +4,7 @@
 #include "base/log.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/banned.h"
@@ -30,7 +31,7 @@ static int put_str(struct buf *b, const char *s)
 int emf_format(struct buf *out, const char *ns, const struct emf_dim *dims, size_t ndims,
                const struct emf_metric *metrics, size_t nmetrics, int64_t timestamp_ms)
 {
-    if (ndims > 30 || nmetrics > 100 || nmetrics == 0)
+    if (ndims > EMF_DIMS_MAX || nmetrics > 100 || nmetrics == 0)
         return ERR_INVALID;
     int err =
         buf_printf(out, "{\"_aws\":{\"Timestamp\":%lld,\"CloudWatchMetrics\":[{\"Namespace\":",
@@ -73,11 +74,25 @@ int emf_format(struct buf *out, const char *ns, const struct emf_dim *dims, size
     return err;
 }
 
+const char *emf_environment(void)
+{
+    const char *e = getenv("ENVIRONMENT");
+    return e && *e ? e : "dev";
+}
+
 int emf_emit(const char *ns, const struct emf_dim *dims, size_t ndims,
              const struct emf_metric *metrics, size_t nmetrics)
 {
+    /* The caller's dimensions and Environment, in the one dimension set. */
+    struct emf_dim all[EMF_DIMS_MAX];
+    if (ndims >= EMF_DIMS_MAX)
+        return ERR_INVALID;
+    if (ndims)
+        memcpy(all, dims, ndims * sizeof *dims);
+    all[ndims].name = EMF_DIM_ENVIRONMENT;
+    all[ndims].value = emf_environment();
     struct buf b = BUF_INIT(EMF_LINE_MAX);
-    int err = emf_format(&b, ns, dims, ndims, metrics, nmetrics, clock_wall_ms());
+    int err = emf_format(&b, ns, all, ndims + 1, metrics, nmetrics, clock_wall_ms());
     if (!err) {
         FILE *out = emf_stream ? emf_stream : log_stream();
         fwrite(b.data, 1, b.len, out);

@@ -15,6 +15,11 @@
 #define EMF_NS_BUSINESS    "StockScreener/Business"
 #define EMF_NS_PERFORMANCE "StockScreener/Performance"
 
+/* Every line emf_emit() writes carries this dimension, valued $ENVIRONMENT (default "dev"),
+ * in its dimension set: the alarms filter on it, so that deployments stay apart. */
+#define EMF_DIM_ENVIRONMENT "Environment"
+#define EMF_DIMS_MAX        30
+
 struct emf_dim {
     const char *name;
     const char *value;
@@ -26,7 +31,7 @@ struct emf_metric {
     double value;
 };
 
-/* Format one EMF document (a single line ending in '\n') into out.  At most 30 dimensions
+/* Format one EMF document (a single line ending in '\n') into out.  At most EMF_DIMS_MAX dimensions
  * and 100 metrics; non-finite values are left out (CloudWatch rejects them). */
 int emf_format(struct buf *out, const char *ns, const struct emf_dim *dims, size_t ndims,
                const struct emf_metric *metrics, size_t nmetrics, int64_t timestamp_ms);
@@ -34,7 +39,10 @@ int emf_format(struct buf *out, const char *ns, const struct emf_dim *dims, size
 /* Where emf_emit() writes: the log stream by default; stdout under Lambda. */
 void emf_set_stream(FILE *stream);
 
-/* Format with the current time and write the line. */
+/* $ENVIRONMENT, or "dev" when it is unset or empty. */
+const char *emf_environment(void);
+
+/* Format with the current time, the dimensions and Environment, and write the line. */
 int emf_emit(const char *ns, const struct emf_dim *dims, size_t ndims,
              const struct emf_metric *metrics, size_t nmetrics);
 

@@ -106,16 +106,13 @@ int collect_lambda_parse_event(const char *event, size_t len, struct collect_eve
     return err;
 }
 
-int collect_lambda_summary(struct buf *out, const struct collect_stats *st, int err,
-                           const char *message)
+int collect_lambda_summary(struct buf *out, const struct run_counts *c, const char *message)
 {
     char end[DATE_STRLEN + 1] = "";
-    if (st->end != INT32_MIN && st->end != 0)
-        date_format(st->end, end);
-    size_t errors = st->bars_bad + st->bars_duplicate + st->bars_conflict + st->symbols_no_data +
-                    st->symbols_failed + st->splits_conflict;
-    int rc = buf_printf(out, "{\"ok\":%s", err ? "false" : "true");
-    if (!rc && err) {
+    if (c->end != INT32_MIN && c->end != 0)
+        date_format(c->end, end);
+    int rc = buf_printf(out, "{\"ok\":%s", c->run_failed ? "false" : "true");
+    if (!rc && c->run_failed) {
         rc = buf_puts(out, ",\"error\":\"");
         rc = rc ? rc : buf_json_escape(out, message ? message : "", message ? strlen(message) : 0);
         rc = rc ? rc : buf_putc(out, '"');
@@ -126,9 +123,9 @@ int collect_lambda_summary(struct buf *out, const struct collect_stats *st, int 
                         "\"symbols_not_attempted\":%zu,\"bars_new\":%zu,\"bars_received\":%zu,"
                         "\"splits_new\":%zu,\"requests\":%llu,\"retries\":%llu,\"errors\":%zu,"
                         "\"duration_ms\":%lld}",
-                        end, st->symbols, st->symbols_current, st->symbols_not_attempted,
-                        st->bars_new, st->bars_received, st->splits_new,
-                        (unsigned long long)st->fetch.requests,
-                        (unsigned long long)st->fetch.retries, errors, (long long)st->elapsed_ms);
+                        end, c->symbols, c->symbols_current, c->symbols_not_attempted, c->bars_new,
+                        c->bars_received, c->splits_new, (unsigned long long)c->requests,
+                        (unsigned long long)c->retries, run_counts_errors(c),
+                        (long long)c->duration_ms);
     return rc;
 }

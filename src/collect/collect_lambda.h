@@ -19,7 +19,7 @@
 
 #include "base/buf.h"
 #include "base/err.h"
-#include "collect/collector.h"
+#include "collect/run_counts.h"
 
 enum collect_trigger {
     COLLECT_TRIGGER_SCHEDULE, /* an EventBridge scheduled rule */
@@ -44,9 +44,8 @@ int collect_lambda_parse_event(const char *event, size_t len, struct collect_eve
  *   {"ok":true,"end":"2026-11-20","symbols":1000,"symbols_up_to_date":0,
  *    "symbols_not_attempted":0,"bars_new":1000,"bars_received":1000,"splits_new":0,
  *    "requests":2,"retries":0,"errors":0,"duration_ms":812}
- * with "error" (the message) after "ok" when err is not ERR_OK.  errors counts the data
- * problems and the symbols given up (the Errors metric). */
-int collect_lambda_summary(struct buf *out, const struct collect_stats *st, int err,
-                           const char *message);
+ * with "ok":false and "error" (message) after it when the run failed.  errors is
+ * run_counts_errors(): the same number as the Errors metric and last_run.json. */
+int collect_lambda_summary(struct buf *out, const struct run_counts *c, const char *message);
 
 #endif

@@ -591,6 +591,7 @@ static void on_page(void *ctx, int err, struct http_response *resp, const struct
                strstr(msg, "symbol")) {
         /* Some symbol of the batch is unknown to the API: narrow it down. */
         if (b->n < 2) {
+            r->st->symbols_unknown++;
             report(r, r->names[b->first], "the API does not know this symbol: %s", msg);
             b->failed = 1;
             c->state = CH_FAILED;

@@ -66,6 +66,7 @@ struct collect_stats {
     size_t symbols_done;    /* all their chains written */
     size_t symbols_no_data; /* fetched, nothing came back */
     size_t symbols_failed;  /* given up after retries */
+    size_t symbols_unknown; /* refused by the API as unknown (400 "invalid symbol") */
     /* Not asked for, or not for their whole range, because the deadline came first. */
     size_t symbols_not_attempted;
     size_t chains, chains_done;

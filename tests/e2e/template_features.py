@@ -199,7 +199,7 @@ check("the parameter names the roles grant are the ones src/aws/secrets.c reads 
 check("the code asks SSM only for what each role grants: the collector not the webhook secret, "
       "the bot the Alpaca keys only when SCREENER_LIVE_ACCOUNT allows",
       "SECRET_BIT(SECRET_TELEGRAM_BOT_TOKEN)" in load("src/app/lambda.c").decode()
-      and "app_live_account()" in load("src/app/bot_setup.c").decode())
+      and "account_live_account()" in load("src/app/bot_setup.c").decode())
 src_keys = load("src/bot/subscribers.h").decode() + load("src/bot/push.h").decode()
 check("the bot's S3 writes (subscribers, push markers) are all under bot/, as its role allows",
       '"bot/subscribers.csv"' in src_keys and '"bot/pushed/"' in src_keys)

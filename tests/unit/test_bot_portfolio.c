@@ -4,7 +4,7 @@
 
 #include "base/date.h"
 #include "bot/format.h"
-#include "bot/portfolio.h"
+#include "bot/reply_account.h"
 
 #include <math.h>
 #include <stdio.h>

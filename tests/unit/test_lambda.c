@@ -94,15 +94,18 @@ static void test_collector_summary(void **state)
     st.symbols_no_data = 2;
     st.fetch.requests = 7;
     st.elapsed_ms = 812;
+    struct run_counts c;
+    run_counts_from_stats(&c, &st, ERR_OK);
     struct buf b = BUF_INIT(4096);
-    assert_int_equal(collect_lambda_summary(&b, &st, ERR_OK, NULL), ERR_OK);
+    assert_int_equal(collect_lambda_summary(&b, &c, NULL), ERR_OK);
     assert_string_equal(buf_cstr(&b),
                         "{\"ok\":true,\"end\":\"2026-11-20\",\"symbols\":40,"
                         "\"symbols_up_to_date\":2,\"symbols_not_attempted\":3,\"bars_new\":1234,"
                         "\"bars_received\":1240,\"splits_new\":0,\"requests\":7,\"retries\":0,"
                         "\"errors\":3,\"duration_ms\":812}");
     buf_reset(&b);
-    assert_int_equal(collect_lambda_summary(&b, &st, ERR_TIMEOUT, "cut \"short\""), ERR_OK);
+    run_counts_from_stats(&c, &st, ERR_TIMEOUT);
+    assert_int_equal(collect_lambda_summary(&b, &c, "cut \"short\""), ERR_OK);
     struct jv *root;
     struct diag d;
     assert_int_equal(jv_parse(b.data, b.len, &root, &d), ERR_OK);

@@ -12,8 +12,8 @@
  * (not an object, not an array) is an error.  Whatever the input, the values let through are
  * finite and within TRADING_MONEY_MAX.
  */
-#ifndef COLLECT_TRADING_H
-#define COLLECT_TRADING_H
+#ifndef ACCOUNT_TRADING_H
+#define ACCOUNT_TRADING_H
 
 #include <stddef.h>
 #include <stdint.h>

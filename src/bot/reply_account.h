@@ -1,19 +1,19 @@
-/* portfolio.h - the bot's answers about the brokerage account: /portfolio, /account,
+/* reply_account.h - the bot's answers about the brokerage account: /portfolio, /account,
  * /monitor and the sell-signal alert, as Telegram HTML (tables in <pre>, about 44 columns so
- * that they fit a phone).  Pure: the caller reads the account (collect/trading.h) and ranks
- * the positions (collect/portfolio.h); these only write.
+ * that they fit a phone).  Pure: the caller reads the account (account/trading.h) and ranks
+ * the positions (account/portfolio.h); these only write.
  *
  * Values the API did not give show as "n/a", and the answer ends with what was missing
  * (the first few problems and how many more), so that a number that is not there is never
  * mistaken for a zero.
  */
-#ifndef BOT_PORTFOLIO_H
-#define BOT_PORTFOLIO_H
+#ifndef BOT_REPLY_ACCOUNT_H
+#define BOT_REPLY_ACCOUNT_H
 
 #include "base/buf.h"
 #include "base/strvec.h"
-#include "collect/portfolio.h"
-#include "collect/trading.h"
+#include "account/portfolio.h"
+#include "account/trading.h"
 
 /* The problems shown at the end of an answer; the rest are counted. */
 #define BOT_PROBLEMS_SHOWN 3

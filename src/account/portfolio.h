@@ -32,13 +32,13 @@
  * exactly one fires; nothing is ever deleted (the collector may only read and write).
  * Most days nothing is written: no marker and below the target, or fired and still above.
  */
-#ifndef COLLECT_PORTFOLIO_H
-#define COLLECT_PORTFOLIO_H
+#ifndef ACCOUNT_PORTFOLIO_H
+#define ACCOUNT_PORTFOLIO_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "collect/trading.h"
+#include "account/trading.h"
 #include "screen/results.h"
 #include "store/objstore.h"
 

@@ -1,5 +1,5 @@
 /* portfolio.c - positions against the screen, snapshots, the sell signal. */
-#include "collect/portfolio.h"
+#include "account/portfolio.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* trading.c - the Alpaca trading API: account, positions, portfolio history. */
-#include "collect/trading.h"
+#include "account/trading.h"
 
 #include <math.h>
 #include <stdarg.h>

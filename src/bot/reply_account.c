@@ -1,5 +1,5 @@
-/* portfolio.c - /portfolio, /account, /monitor and the sell-signal alert as HTML. */
-#include "bot/portfolio.h"
+/* reply_account.c - /portfolio, /account, /monitor and the sell-signal alert as HTML. */
+#include "bot/reply_account.h"
 
 #include <math.h>
 #include <stdio.h>

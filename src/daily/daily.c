@@ -1,0 +1,428 @@
+/* daily.c - the daily job: the step table and its steps (see daily.h). */
+#include "daily/daily.h"
+#include "account/account.h"
+#include "base/clock.h"
+#include "base/date.h"
+#include "base/emf.h"
+#include "base/log.h"
+#include "bot/format.h"
+#include "bot/reply_account.h"
+#include "bot/telegram.h"
+#include "daily/notify.h"
+#include "screen/results.h"
+#include "screen/screen_run.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/banned.h"
+
+/* With less than this left before the job's deadline, the account gets one short try. */
+#define ACCOUNT_TIGHT_MS 35000
+
+struct job {
+    struct objstore *os;
+    struct barstore *bs;
+    const struct daily_opts *o;
+    struct daily_report *r;
+    int64_t deadline_ms; /* the job's (0: none) */
+    int err;             /* the job's outcome so far */
+    struct diag *d;
+    /* The newest day's full ranking by drawdown, kept for the results. */
+    struct screen_row *rows;
+    size_t nrows;
+    /* The account, read by the snapshot step for the alert step. */
+    struct account acct;
+    struct account_view view;
+    int have_view;
+    int snapshot_failed;
+    enum portfolio_write written;
+    enum portfolio_alert alert;
+};
+
+/* ---- collect ---- */
+
+static int step_collect(struct job *j)
+{
+    struct collect_opts co = j->o->collect;
+    co.deadline_ms = j->deadline_ms;
+    j->err = collect_run(j->bs, j->o->symbols, j->o->n, &co, &j->r->stats, j->d);
+    return j->err;
+}
+
+/* ---- results ---- */
+
+static int keep_latest(void *ctx, int32_t date, const struct screen_row *rows, size_t n)
+{
+    struct job *j = ctx;
+    j->r->screen_date = date;
+    if (!n)
+        return ERR_OK;
+    j->rows = malloc(n * sizeof *rows);
+    if (!j->rows)
+        return ERR_NOMEM;
+    memcpy(j->rows, rows, n * sizeof *rows);
+    j->nrows = n;
+    return ERR_OK;
+}
+
+/* The worst one-day change among the ranked rows: what a screen by change with top 1 gives
+ * (the same eligible symbols, those with an earlier bar; ties by symbol). */
+static void find_worst(struct job *j)
+{
+    struct daily_report *r = j->r;
+    r->worst_date = r->screen_date;
+    for (size_t i = 0; i < j->nrows; i++) {
+        const struct screen_row *row = &j->rows[i];
+        if (isnan(row->change_pct))
+            continue;
+        if (isnan(r->worst_change_pct) || row->change_pct < r->worst_change_pct ||
+            (row->change_pct == r->worst_change_pct && strcmp(row->symbol, r->worst_symbol) < 0)) {
+            r->worst_change_pct = row->change_pct;
+            memcpy(r->worst_symbol, row->symbol, sizeof r->worst_symbol);
+        }
+    }
+}
+
+/* Write what readers of the store get from this run (screen/results.h).  Returns the first
+ * failure, each one logged. */
+static int write_results(struct job *j, struct diag *d)
+{
+    static const char *const steps[] = {"screen", "top candidates", "exports"};
+    int32_t date = j->r->screen_date;
+    int first = ERR_OK;
+    for (int i = 0; i < 3; i++) {
+        struct diag rd = {{0}};
+        int err = i == 0 ? results_write_screen(j->os, date, j->rows, j->nrows, 1, &rd)
+                  : i == 1
+                      ? results_append_top(j->os, date, j->rows, j->nrows, RESULTS_TOP_DEFAULT, &rd)
+                      : results_write_exports(j->os, j->bs, date, &rd);
+        if (!err)
+            continue;
+        log_warn("results not written", LF_STR("results", steps[i]), LF_STR("error", rd.text));
+        if (!first) {
+            first = err;
+            diag_set(d, err, "results (%s) not written: %s", steps[i], rd.text);
+        }
+    }
+    return first;
+}
+
+/* The run record, written whatever happened: a failed run is worth knowing about most. */
+static int write_run(struct job *j, struct diag *rd)
+{
+    const struct run_counts *c = &j->r->counts;
+    struct results_run rec = {
+        .finished_ms = clock_wall_ms(),
+        .date = j->r->screen_date,
+        .end = c->end,
+        .complete = !c->run_failed,
+        .symbols = c->symbols,
+        .symbols_fetched = c->symbols_fetched,
+        .symbols_failed = c->symbols_failed,
+        .bars_new = c->bars_new,
+        .requests = c->requests,
+        .retries = c->retries,
+        .errors = run_counts_errors(c),
+        .duration_ms = c->duration_ms,
+    };
+    if (c->run_failed) { /* a longer message is cut, with "..." as diag does */
+        const char *text = j->d->text[0] ? j->d->text : err_str(j->err);
+        size_t n = strlen(text);
+        if (n < sizeof rec.error) {
+            memcpy(rec.error, text, n + 1);
+        } else {
+            memcpy(rec.error, text, sizeof rec.error - 4);
+            memcpy(rec.error + sizeof rec.error - 4, "...", 4);
+        }
+    }
+    int werr = results_write_run(j->os, &rec, rd);
+    if (werr)
+        log_warn("results not written", LF_STR("results", "last run"), LF_STR("error", rd->text));
+    return werr;
+}
+
+/* Screen the newest day once, in full by drawdown: the results are its rows, and its worst
+ * one-day drop is the business metric.  A failure to write results fails the job only when
+ * the collection itself went well: a collection error comes first. */
+static int step_results(struct job *j)
+{
+    struct daily_report *r = j->r;
+    int rerr = ERR_OK;
+    struct diag rd = {{0}};
+    if (r->stats.bars_new || !j->err) {
+        struct screen_opts so;
+        screen_opts_default(&so);
+        so.by = SCREEN_BY_DRAWDOWN;
+        so.top = 0;
+        struct screen_run_stats rs;
+        rerr = screen_run(j->bs, &so, INT32_MIN, INT32_MIN, keep_latest, j, &rs, &rd);
+        if (rerr == ERR_NOTFOUND) { /* nothing stored yet: nothing to rank */
+            rerr = ERR_OK;
+            r->screen_date = 0;
+        } else if (rerr) {
+            if (!rd.text[0])
+                diag_set(&rd, rerr, "%s", err_str(rerr));
+            log_warn("results not written", LF_STR("results", "screen"), LF_STR("error", rd.text));
+            diag_prefix(&rd, rerr, "results not written: screening the newest day");
+        } else {
+            find_worst(j);
+            rerr = write_results(j, &rd);
+        }
+    }
+    if (!r->screen_date) {
+        int32_t first;
+        struct diag ignored;
+        if (barstore_date_range(j->bs, &first, &r->screen_date, NULL, &ignored))
+            r->screen_date = 0;
+    }
+    if (!j->err && rerr) {
+        j->err = rerr;
+        diag_set(j->d, rerr, "%s", rd.text);
+    }
+    run_counts_from_stats(&r->counts, &r->stats, j->err);
+    struct diag wd;
+    int werr = write_run(j, &wd);
+    if (!j->err && werr) {
+        j->err = diag_set(j->d, werr, "results (last run) not written: %s", wd.text);
+        run_counts_from_stats(&r->counts, &r->stats, j->err);
+    }
+    return j->err ? j->err : rerr;
+}
+
+/* ---- report: the summary line and the metrics ---- */
+
+static int step_report(struct job *j)
+{
+    const struct daily_report *r = j->r;
+    const struct collect_stats *st = &r->stats;
+    const struct run_counts *c = &r->counts;
+    char end[DATE_STRLEN + 1] = "", day[DATE_STRLEN + 1] = "";
+    if (c->end != INT32_MIN && c->end != 0)
+        date_format(c->end, end);
+    int worst = !isnan(r->worst_change_pct);
+    if (worst)
+        date_format(r->worst_date, day);
+    log_summary(
+        "collection finished", LF_BOOL("ok", !c->run_failed),
+        LF_STR("error", c->run_failed ? j->d->text : ""), LF_STR("end", end),
+        LF_INT("symbols", c->symbols), LF_INT("symbols_up_to_date", c->symbols_current),
+        LF_INT("symbols_fetched", c->symbols_planned),
+        LF_INT("symbols_no_data", c->symbols_no_data),
+        LF_INT("symbols_unknown", c->symbols_unknown),
+        LF_INT("closed_days_learned", c->closed_days_learned),
+        LF_INT("recent_data_refusals", c->recent_data_refusals),
+        LF_INT("symbols_failed", c->symbols_failed), LF_INT("bars_received", c->bars_received),
+        LF_INT("bars_new", c->bars_new), LF_INT("bars_already_stored", c->bars_same),
+        LF_INT("bars_bad", c->bars_bad), LF_INT("bars_duplicate", c->bars_duplicate),
+        LF_INT("bars_conflict", c->bars_conflict), LF_INT("splits_new", c->splits_new),
+        LF_INT("splits_conflict", c->splits_conflict),
+        LF_INT("data_problems", run_counts_problems(c)), LF_INT("errors", run_counts_errors(c)),
+        LF_INT("requests", c->requests), LF_INT("bar_requests", st->bar_requests),
+        LF_INT("action_requests", st->action_requests), LF_INT("request_floor", st->request_floor),
+        LF_INT("retries", c->retries), LF_INT("rate_limited", c->rate_limited),
+        LF_INT("server_errors", st->fetch.server_errors), LF_INT("timeouts", st->fetch.timeouts),
+        LF_INT("network_errors", st->fetch.network_errors), LF_INT("duration_ms", c->duration_ms),
+        LF_DBL("worst_daily_change_pct", worst ? r->worst_change_pct : 0),
+        LF_STR("worst_daily_symbol", r->worst_symbol), LF_STR("screen_date", day),
+        LF_INT("symbols_not_attempted", c->symbols_not_attempted));
+
+    double secs = (double)c->duration_ms / 1000.0;
+    struct emf_metric perf[] = {
+        {"StocksPerSecond", "Count/Second", secs > 0 ? (double)c->symbols_fetched / secs : 0},
+        {"Requests", "Count", (double)c->requests},
+        {"Retries", "Count", (double)c->retries},
+        {"RateLimited", "Count", (double)c->rate_limited},
+        {"Errors", "Count", (double)run_counts_errors(c)},
+        {"BarsCollected", "Count", (double)c->bars_new},
+        {"CollectDuration", "Milliseconds", (double)c->duration_ms},
+    };
+    struct emf_dim dims[] = {{"Function", "collector"}}; /* and Environment (base/emf.h) */
+    emf_emit(EMF_NS_PERFORMANCE, dims, 1, perf, sizeof perf / sizeof perf[0]);
+    if (worst) {
+        struct emf_metric biz[] = {{"WorstDailyDrawdown", "Percent", r->worst_change_pct}};
+        emf_emit_business(biz, 1);
+    }
+    return ERR_OK;
+}
+
+/* ---- snapshot: the account's positions as the day's portfolio snapshot ---- */
+
+static int step_snapshot(struct job *j)
+{
+    const struct collect_opts *co = &j->o->collect;
+    struct diag d = {{0}};
+    int err = account_init_keys(&j->acct, co->http, co->key_id, co->secret_key, &d);
+    if (err) {
+        log_error("portfolio: not tracked this run", LF_STR("error", d.text));
+        return err;
+    }
+    j->acct.o.fetch.max_retries = 2;
+    int64_t left = j->deadline_ms ? j->deadline_ms - clock_wall_ms() : INT64_MAX;
+    if (left < ACCOUNT_TIGHT_MS) {
+        j->acct.o.fetch.max_retries = 0;
+        j->acct.o.fetch.timeout_ms = left / 2;
+    }
+    j->have_view = 1;
+    err = account_load(&j->acct, j->os, TRADING_POSITIONS, 0, &j->view, &d);
+    if (err) {
+        log_warn("portfolio: no snapshot this run (the trading API could not be read)",
+                 LF_STR("error", d.text));
+        return err;
+    }
+    for (size_t i = 0; i < j->view.t.problems.n; i++)
+        log_warn("portfolio: a value is missing", LF_STR("problem", j->view.t.problems.v[i]));
+    char day[DATE_STRLEN + 1];
+    date_format(j->view.pf.date, day);
+    err = portfolio_write_snapshot(j->os, &j->view.pf, &j->written, &d);
+    if (err) {
+        j->snapshot_failed = 1;
+        log_error("portfolio: the snapshot was not stored", LF_STR("date", day),
+                  LF_STR("error", d.text));
+    }
+    /* The alert needs the positions read, not the snapshot stored. */
+    return ERR_OK;
+}
+
+/* ---- alert: the sell signal ---- */
+
+static int step_alert(struct job *j)
+{
+    struct diag d = {{0}};
+    int err = account_profit_target(&j->acct.target_pct, &d);
+    if (err) {
+        log_error("portfolio: no sell-signal check", LF_STR("error", d.text));
+        return err;
+    }
+    portfolio_signal(&j->view.pf, j->acct.target_pct, &j->view.signal);
+    err = portfolio_alert_update(j->os, &j->view.signal, j->view.pf.date, &j->alert, &d);
+    if (err) {
+        log_error("portfolio: the sell-signal alert could not be updated", LF_STR("error", d.text));
+        return err;
+    }
+    if (j->alert != PORTFOLIO_ALERT_FIRE)
+        return ERR_OK;
+    struct buf html = BUF_INIT(TG_BUF_MAX);
+    struct push_stats st = {0};
+    if (bot_alert_html(&html, &j->view.pf, &j->view.signal))
+        err = diag_set(&d, ERR_NOMEM, "out of memory");
+    else
+        err = notify_sell_signal(j->os, j->o->collect.http, html.data, &st, &d);
+    char day[DATE_STRLEN + 1];
+    date_format(j->view.pf.date, day);
+    if (err)
+        log_error("portfolio: the sell-signal alert was not pushed", LF_STR("error", d.text));
+    else
+        log_summary("sell signal: alert pushed", LF_STR("date", day),
+                    LF_DBL("average_pct", j->view.signal.average_pct),
+                    LF_DBL("target_pct", j->view.signal.target_pct),
+                    LF_INT("chats", (int64_t)st.subscribers), LF_INT("sent", (int64_t)st.sent),
+                    LF_INT("failed", (int64_t)st.failed));
+    buf_release(&html);
+    return err;
+}
+
+/* The account steps' summary, once both have had their turn. */
+static void log_account(const struct job *j)
+{
+    const struct account_view *v = &j->view;
+    char day[DATE_STRLEN + 1];
+    date_format(v->pf.date, day);
+    log_summary(
+        "portfolio snapshot", LF_STR("date", day), LF_INT("positions", (int64_t)v->pf.n),
+        LF_STR("snapshot", j->snapshot_failed ? "failed" : portfolio_write_name(j->written)),
+        LF_INT("problems", (int64_t)v->t.problems.n),
+        LF_DBL("top_average_pct", isnan(v->signal.average_pct) ? 0 : v->signal.average_pct),
+        LF_BOOL("target_reached", v->signal.reached),
+        LF_STR("alert", portfolio_alert_name(j->alert)));
+}
+
+/* ---- push: the day's screen to the subscribers ---- */
+
+static int step_push(struct job *j)
+{
+    struct diag d = {{0}};
+    int err = notify_daily_screen(j->os, j->o->collect.http, &d);
+    if (err)
+        log_error("the daily push failed", LF_STR("error", d.text));
+    return err;
+}
+
+/* ---- the table ---- */
+
+enum {
+    NEEDS_COLLECTION = 1, /* only after a collection that went well */
+    NEEDS_VIEW = 2,       /* only when the snapshot step read the account */
+    NEEDS_TRACKING = 4,   /* off with SCREENER_PORTFOLIO=0 */
+};
+
+static const struct step {
+    const char *name;
+    int (*run)(struct job *j);
+    int64_t min_ms; /* not started with less than this left before the deadline */
+    unsigned needs;
+} steps[DAILY_STEP_COUNT_] = {
+    [DAILY_COLLECT] = {"collect", step_collect, 0, 0},
+    [DAILY_RESULTS] = {"results", step_results, 0, 0},
+    [DAILY_REPORT] = {"report", step_report, 0, 0},
+    [DAILY_SNAPSHOT] = {"snapshot", step_snapshot, 2000, NEEDS_TRACKING},
+    [DAILY_ALERT] = {"alert", step_alert, 1000, NEEDS_TRACKING | NEEDS_VIEW},
+    [DAILY_PUSH] = {"push", step_push, 1000, NEEDS_COLLECTION},
+};
+
+const char *daily_step_name(enum daily_step_id id)
+{
+    return id < DAILY_STEP_COUNT_ ? steps[id].name : "?";
+}
+
+const char *daily_step_state_name(enum daily_step_state s)
+{
+    static const char *const names[] = {"off", "done", "failed", "skipped"};
+    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
+}
+
+void daily_opts_default(struct daily_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    collect_opts_default(&o->collect);
+    o->steps = DAILY_STEPS_ALL;
+}
+
+int daily_run(struct objstore *os, struct barstore *bs, const struct daily_opts *o,
+              struct daily_report *report, struct diag *d)
+{
+    memset(report, 0, sizeof *report);
+    report->worst_change_pct = NAN;
+    struct job j = {.os = os, .bs = bs, .o = o, .r = report, .d = d};
+    if (o->deadline_ms)
+        j.deadline_ms = o->deadline_ms - DAILY_DEADLINE_MARGIN_MS;
+    unsigned want = o->steps | DAILY_STEPS_ALWAYS;
+    int tracking = account_tracking_enabled();
+    for (int i = 0; i < DAILY_STEP_COUNT_; i++) {
+        const struct step *s = &steps[i];
+        enum daily_step_state *state = &report->steps[i];
+        if (!(want & DAILY_STEP(i)) || ((s->needs & NEEDS_TRACKING) && !tracking)) {
+            *state = DAILY_STEP_OFF;
+            continue;
+        }
+        int64_t left = j.deadline_ms ? j.deadline_ms - clock_wall_ms() : INT64_MAX;
+        if (((s->needs & NEEDS_COLLECTION) && j.err) ||
+            ((s->needs & NEEDS_VIEW) && report->steps[DAILY_SNAPSHOT] != DAILY_STEP_DONE)) {
+            *state = DAILY_STEP_SKIPPED;
+        } else if (left < s->min_ms) {
+            log_warn("daily: step skipped: the deadline is too near", LF_STR("step", s->name),
+                     LF_INT("left_ms", left));
+            *state = DAILY_STEP_SKIPPED;
+        } else {
+            *state = s->run(&j) ? DAILY_STEP_FAILED : DAILY_STEP_DONE;
+        }
+        if (i == DAILY_ALERT && report->steps[DAILY_SNAPSHOT] == DAILY_STEP_DONE)
+            log_account(&j);
+    }
+    free(j.rows);
+    if (j.have_view)
+        account_view_release(&j.view);
+    account_release(&j.acct);
+    return j.err;
+}

@@ -1,0 +1,95 @@
+/* daily.h - the daily job: what happens once a trading day, in one place.
+ *
+ *   collect   the universe's new bars and split facts into the bar store
+ *   results   screen the newest day and write results/ (screen, top candidates, exports) and
+ *             the run record, results/last_run.json, which is written for a failed run too
+ *   report    the summary log line and the EMF metrics (off for the demo, which prints)
+ *   snapshot  the brokerage account's positions as the day's portfolio snapshot
+ *   alert     the sell signal: its marker, and the alert to the operator's chats when the
+ *             target is first reached
+ *   push      the day's screen to the bot's subscribers, once per screened date
+ *
+ * One entry point, daily_run(), for `screener collect`, the Lambda collector and `screener
+ * demo`; each says which steps it wants.  The steps run in that order, each given the time
+ * left before the job's deadline: a step that needs more than is left is skipped (logged),
+ * and the account steps shorten their retries when time is short, so that a Lambda
+ * invocation ends cleanly and its rerun completes what was left.  The collection and the
+ * results decide the job's outcome; the steps after them log their problems and never fail
+ * it.  New steps (a backtest refresh, a report, per-user alerts) are further rows of the
+ * step table in daily.c.
+ *
+ * Every count the job reports comes from report->counts (collect/run_counts.h).
+ */
+#ifndef DAILY_DAILY_H
+#define DAILY_DAILY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codec/bar.h"
+#include "collect/collector.h"
+#include "collect/run_counts.h"
+#include "store/barstore.h"
+#include "store/objstore.h"
+
+enum daily_step_id {
+    DAILY_COLLECT,
+    DAILY_RESULTS,
+    DAILY_REPORT,
+    DAILY_SNAPSHOT,
+    DAILY_ALERT,
+    DAILY_PUSH,
+    DAILY_STEP_COUNT_
+};
+
+#define DAILY_STEP(id) (1u << (id))
+/* The collection and its results always run. */
+#define DAILY_STEPS_ALWAYS (DAILY_STEP(DAILY_COLLECT) | DAILY_STEP(DAILY_RESULTS))
+/* What the CLI and the Lambda collector run: everything. */
+#define DAILY_STEPS_ALL ((1u << DAILY_STEP_COUNT_) - 1)
+
+/* The Lambda's deadline less this is the job's: enough for the chains in flight to finish
+ * and the summary to go out. */
+#define DAILY_DEADLINE_MARGIN_MS 10000
+
+struct daily_opts {
+    const char *const *symbols; /* borrowed, as the strings */
+    size_t n;
+    /* The collection's settings: data URL, keys, HTTP client, limiter, progress callback.
+     * Its deadline_ms is set from deadline_ms below. */
+    struct collect_opts collect;
+    unsigned steps; /* DAILY_STEP() bits; DAILY_STEPS_ALWAYS are added */
+    /* Wall clock (Unix ms, like Lambda's deadline) by which the job must be over; 0: none.
+     * The job's own deadline is DAILY_DEADLINE_MARGIN_MS before it. */
+    int64_t deadline_ms;
+};
+
+void daily_opts_default(struct daily_opts *o);
+
+enum daily_step_state {
+    DAILY_STEP_OFF,     /* not asked for, or turned off (SCREENER_PORTFOLIO=0) */
+    DAILY_STEP_DONE,    /* ran and succeeded, or had nothing to do */
+    DAILY_STEP_FAILED,  /* ran and failed (logged) */
+    DAILY_STEP_SKIPPED, /* not run: too near the deadline, or what it needs failed */
+};
+
+struct daily_report {
+    struct collect_stats stats; /* the collector's own, for its detail (progress, floor) */
+    struct run_counts counts;   /* every number the job reports */
+    int32_t screen_date;        /* the newest stored trading day after the run (0: none) */
+    double worst_change_pct;    /* the newest day's worst one-day change (NAN: none) */
+    int32_t worst_date;
+    char worst_symbol[BAR_SYMBOL_MAX + 1];
+    enum daily_step_state steps[DAILY_STEP_COUNT_];
+};
+
+/* Run the job on the open store.  Returns the collection's error, else the results' (the
+ * run record's included), with d saying what; report is always filled. */
+int daily_run(struct objstore *os, struct barstore *bs, const struct daily_opts *o,
+              struct daily_report *report, struct diag *d);
+
+/* "collect", "results", ... */
+const char *daily_step_name(enum daily_step_id id);
+const char *daily_step_state_name(enum daily_step_state s);
+
+#endif

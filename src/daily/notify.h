@@ -1,0 +1,24 @@
+/* notify.h - the daily job's messages to Telegram: the day's screen to every subscriber and
+ * the sell-signal alert to the operator's chats.  The bot's token comes from
+ * TELEGRAM_BOT_TOKEN or its SSM parameter (aws/secrets.h); without one there is nobody to
+ * tell and both are ERR_OK.  Sends are paced under Telegram's limit (about 30 a second).
+ */
+#ifndef DAILY_NOTIFY_H
+#define DAILY_NOTIFY_H
+
+#include "bot/push.h"
+#include "store/objstore.h"
+
+struct http_client;
+
+/* Push the latest screen to the subscribers, once per screened date (bot/push.h).  http is
+ * borrowed (NULL: one of its own). */
+int notify_daily_screen(struct objstore *os, struct http_client *http, struct diag *d);
+
+/* Send html to the subscribers whose chat is on TELEGRAM_ALLOWED_CHATS (what the account
+ * holds is for the operator's chats only), with no marker: the alert marker makes it once.
+ * Nothing to do (ERR_OK, logged) without a bot token or an allowed chat. */
+int notify_sell_signal(struct objstore *os, struct http_client *http, const char *html,
+                       struct push_stats *st, struct diag *d);
+
+#endif
