@@ -16,7 +16,9 @@
 
 const char *collect_trigger_name(enum collect_trigger t)
 {
-    return t == COLLECT_TRIGGER_SCHEDULE ? "schedule" : "action";
+    return t == COLLECT_TRIGGER_SCHEDULE ? "schedule"
+           : t == COLLECT_TRIGGER_MANUAL ? "manual"
+                                         : "action";
 }
 
 /* A member's string value quoted for a message, or its type in angle brackets. */
@@ -86,9 +88,17 @@ static int classify(const struct jv *root, struct collect_event *out, struct dia
         return diag_set(
             d, ERR_USAGE,
             "the event is an API Gateway request (meant for the bot function?): " EXPECTED);
+    if (jv_get(root, "Records"))
+        return diag_set(d, ERR_USAGE,
+                        "the event is a notification with 'Records' (S3, SNS or SQS), not a "
+                        "schedule: " EXPECTED);
     if (jv_get(root, "update_id"))
         return diag_set(d, ERR_USAGE,
                         "the event is a Telegram update (meant for the bot function?): " EXPECTED);
+    if (jv_len(root) == 0) { /* {}: a run by hand (the console's default test event) */
+        out->trigger = COLLECT_TRIGGER_MANUAL;
+        return ERR_OK;
+    }
     return diag_set(d, ERR_USAGE,
                     "the event has none of 'source', 'detail-type' or 'action': " EXPECTED);
 }

@@ -8,8 +8,11 @@
  *   - an EventBridge Scheduler schedule (SAM `Type: ScheduleV2`), which delivers its Input
  *     as is: {"action":"collect"} or, with the context placeholder,
  *     {"job":"collect","at":"<aws.scheduler.scheduled-time>"};
- *   - the same object sent by hand (`aws lambda invoke`, `screener invoke`).
- * Other members are ignored.  Anything else is refused with a message naming what was
+ *   - the same object sent by hand (`aws lambda invoke`, `screener invoke`);
+ *   - an empty object {} (the console's test event, a bare `aws lambda invoke`): a run by
+ *     hand, a collection.
+ * Other members are ignored.  Anything else is refused with a message naming what it looks
+ * like (an API Gateway request, an S3/SNS/SQS notification, a Telegram update) and what was
  * expected.
  */
 #ifndef COLLECT_COLLECT_LAMBDA_H
@@ -24,6 +27,7 @@
 enum collect_trigger {
     COLLECT_TRIGGER_SCHEDULE, /* an EventBridge scheduled rule */
     COLLECT_TRIGGER_ACTION,   /* {"action":"collect"} / {"job":"collect"}: Scheduler or manual */
+    COLLECT_TRIGGER_MANUAL,   /* {}: an empty event, a run by hand */
 };
 
 struct collect_event {
@@ -31,7 +35,7 @@ struct collect_event {
     char time[64]; /* the rule's "time" or the Scheduler's "at" when given (for logs), or "" */
 };
 
-/* "schedule" or "action". */
+/* "schedule", "action" or "manual". */
 const char *collect_trigger_name(enum collect_trigger t);
 
 /* Classify an event.  ERR_PARSE (with line and column) when it is not JSON; ERR_USAGE when

@@ -45,6 +45,11 @@ static void test_collector_events(void **state)
     assert_int_equal(collect_lambda_parse_event(sched, strlen(sched), &ev, &d), ERR_OK);
     assert_int_equal(ev.trigger, COLLECT_TRIGGER_ACTION);
     assert_string_equal(ev.time, "2022-03-22T18:59:43Z");
+    /* An empty object is a run by hand: the console's test event, a bare invoke. */
+    assert_int_equal(collect_lambda_parse_event("{}", 2, &ev, &d), ERR_OK);
+    assert_int_equal(ev.trigger, COLLECT_TRIGGER_MANUAL);
+    assert_string_equal(collect_trigger_name(ev.trigger), "manual");
+    assert_int_equal(collect_lambda_parse_event(" { } ", 5, &ev, &d), ERR_OK);
     const char *both = "{\"job\":\"collect\",\"action\":\"collect\"}";
     assert_int_equal(collect_lambda_parse_event(both, strlen(both), &ev, &d), ERR_OK);
 
@@ -56,7 +61,11 @@ static void test_collector_events(void **state)
         {"{\"action\":", ERR_PARSE, "line 1"},
         {"", ERR_PARSE, "not JSON"},
         {"[1,2]", ERR_USAGE, "array"},
-        {"{}", ERR_USAGE, "none of 'source'"},
+        {"{\"detail\":{}}", ERR_USAGE, "none of 'source'"},
+        {"{\"Records\":[{\"eventSource\":\"aws:s3\",\"eventName\":\"ObjectCreated:Put\"}]}",
+         ERR_USAGE, "notification with 'Records'"},
+        {"{\"httpMethod\":\"POST\",\"path\":\"/telegram\",\"body\":\"{}\"}", ERR_USAGE,
+         "API Gateway"},
         {"{\"action\":\"screen\"}", ERR_USAGE, "'screen'"},
         {"{\"action\":5}", ERR_USAGE, "<number>"},
         {"{\"job\":\"collect\",\"action\":\"screen\"}", ERR_USAGE, "differ"},
