@@ -1,0 +1,288 @@
+/* Unit tests: the daily job against the Alpaca simulator on 127.0.0.1 - a run with every kind
+ * of problem, and every place that reports it agreeing on the numbers. */
+#include "testutil.h"
+
+#include "base/date.h"
+#include "base/emf.h"
+#include "base/log.h"
+#include "bot/bot.h"
+#include "bot/update.h"
+#include "codec/json.h"
+#include "collect/collect_lambda.h"
+#include "daily/daily.h"
+#include "net/http.h"
+#include "screen/results.h"
+#include "sim/alpaca_sim.h"
+#include "store/barstore.h"
+#include "store/objstore.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NSYM 10
+
+static int32_t day(const char *s)
+{
+    int32_t d;
+    assert_int_equal(date_parse(s, strlen(s), &d), ERR_OK);
+    return d;
+}
+
+/* The first line of log that holds needle, parsed (NULL when none). */
+static struct jv *log_line(const char *log, const char *needle)
+{
+    const char *p = strstr(log, needle);
+    if (!p)
+        return NULL;
+    const char *start = p;
+    while (start > log && start[-1] != '\n')
+        start--;
+    const char *end = strchr(p, '\n');
+    struct jv *root;
+    struct diag d;
+    if (jv_parse(start, (size_t)(end ? end - start : (long)strlen(start)), &root, &d))
+        fail_msg("log line is not JSON: %s", d.text);
+    return root;
+}
+
+static int64_t member(const struct jv *root, const char *key)
+{
+    double v;
+    if (jv_num(jv_get(root, key), &v))
+        fail_msg("no number '%s'", key);
+    return (int64_t)v;
+}
+
+/* The "N errors" of the bot's /stats. */
+static int64_t stats_errors(struct objstore *os)
+{
+    static const int64_t operator[] = {5};
+    struct bot_opts bo = {
+        .os = os, .allowed_chats = operator, .nallowed = 1, .now_ms = 1795348800000LL};
+    const char *json = "{\"update_id\":1,\"message\":{\"message_id\":1,\"chat\":{\"id\":5,"
+                       "\"type\":\"private\"},\"date\":1,\"text\":\"/stats\"}}";
+    struct tg_update u;
+    struct diag d;
+    assert_int_equal(tg_update_parse(json, strlen(json), &u, &d), ERR_OK);
+    struct bot_reply r;
+    bot_reply_init(&r);
+    assert_int_equal(bot_handle(&bo, &u, &r, &d), ERR_OK);
+    assert_true(r.texts.n >= 1);
+    const char *p = strstr(r.texts.v[0], " errors)");
+    if (!p)
+        fail_msg("/stats says no errors: %s", r.texts.v[0]);
+    while (p > r.texts.v[0] && p[-1] >= '0' && p[-1] <= '9')
+        p--;
+    int64_t n = strtoll(p, NULL, 10);
+    bot_reply_release(&r);
+    return n;
+}
+
+/* A collection that meets each kind of problem once or more: a failed request (a 500 and no
+ * retry), a bad bar, a duplicate bar, a symbol without data, a symbol the API does not know,
+ * a bar that conflicts with a stored one and a split that conflicts with a stored one.  The
+ * CLI's "Data problems" line, the summary log line, the EMF Errors metric, last_run.json,
+ * /stats and the Lambda response must all say the same. */
+static void test_every_problem_counted_once(void **state)
+{
+    (void)state;
+    setenv("ENVIRONMENT", "staging", 1);
+    char *logbuf = NULL;
+    size_t loglen = 0;
+    FILE *logf = open_memstream(&logbuf, &loglen);
+    log_setup(LOG_WARN, LOG_FORMAT_JSON);
+    log_set_stream(logf);
+    emf_set_stream(NULL);
+
+    struct alpaca_sim_opts so;
+    alpaca_sim_opts_default(&so);
+    so.seed = 11;
+    so.nsymbols = NSYM;
+    so.last_day = day("2026-11-20");
+    so.first_day = so.last_day - 200;
+    so.strict_symbols = 1;
+    struct alpaca_sim *probe;
+    struct diag d = {{0}};
+    assert_int_equal(alpaca_sim_new(&so, &probe, &d), ERR_OK);
+    const char *sym[NSYM + 1];
+    char names[NSYM][BAR_SYMBOL_MAX + 1];
+    for (size_t i = 0; i < NSYM; i++) {
+        snprintf(names[i], sizeof names[i], "%s", alpaca_sim_symbol(probe, i));
+        sym[i] = names[i];
+    }
+    alpaca_sim_free(probe);
+    sym[NSYM] = "ZZZZZ"; /* unknown to the API */
+
+    /* One request a batch of two symbols, one after the other: the first fails (500, no
+     * retry), the second has a bad bar, the third a duplicate. */
+    struct alpaca_sim_fault faults[3];
+    assert_int_equal(alpaca_sim_fault_parse("500@1", &faults[0], &d), ERR_OK);
+    assert_int_equal(alpaca_sim_fault_parse("wrongtype@2", &faults[1], &d), ERR_OK);
+    assert_int_equal(alpaca_sim_fault_parse("duptime@3", &faults[2], &d), ERR_OK);
+    so.faults = faults;
+    so.nfaults = 3;
+    const char *missing[] = {sym[6]};
+    so.missing = missing;
+    so.nmissing = 1;
+    struct split sp = {.ex_date = day("2026-11-02"), .new_rate = 2000000, .old_rate = 1000000};
+    snprintf(sp.symbol, sizeof sp.symbol, "%s", sym[8]);
+    so.splits = &sp;
+    so.nsplits = 1;
+    struct alpaca_sim *sim;
+    int port;
+    assert_int_equal(alpaca_sim_start(&so, &sim, &port, &d), ERR_OK);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+
+    char *dir = tu_mkdtemp();
+    struct objstore *os;
+    struct barstore *bs;
+    assert_int_equal(objstore_open(dir, &os, &d), ERR_OK);
+    assert_int_equal(barstore_new(os, &bs, &d), ERR_OK);
+    /* Stored before: a bar the API disagrees with, a split with another ratio. */
+    struct bar b = tu_bar(sym[7], "2026-11-03", 1, 2, 0.5, 1.5, 1000);
+    struct barstore_write_stats ws;
+    assert_int_equal(barstore_write(bs, &b, 1, NULL, &ws, &d), ERR_OK);
+    struct split other = sp;
+    other.new_rate = 3000000;
+    size_t added;
+    assert_int_equal(barstore_write_splits(bs, &other, 1, &added, &d), ERR_OK);
+
+    struct http_client *http;
+    assert_int_equal(http_client_new(NULL, &http, &d), ERR_OK);
+    struct daily_opts o;
+    daily_opts_default(&o);
+    o.steps = DAILY_STEP(DAILY_REPORT); /* no account, no push */
+    o.symbols = sym;
+    o.n = NSYM + 1;
+    o.collect.data_url = url;
+    o.collect.key_id = "SIMKEY";
+    o.collect.secret_key = "SIMSECRET";
+    o.collect.http = http;
+    o.collect.now_ms = 1795348800000LL; /* 2026-11-22T12:00Z: the end is 2026-11-20 */
+    o.collect.start = day("2026-10-01");
+    o.collect.fetch.concurrency = 1;
+    o.collect.fetch.max_retries = 0;
+    o.collect.max_url = strlen(url) + 600 + 10;
+    struct daily_report r;
+    int err = daily_run(os, bs, &o, &r, &d);
+    fflush(logf);
+
+    /* The run met every kind, and failed for the request given up. */
+    const struct run_counts *c = &r.counts;
+    assert_int_not_equal(err, ERR_OK);
+    assert_true(c->run_failed);
+    assert_true(c->symbols_failed >= 1);
+    assert_true(c->bars_bad >= 1);
+    assert_true(c->bars_duplicate >= 1);
+    assert_true(c->bars_conflict >= 1);
+    assert_true(c->splits_conflict >= 1);
+    assert_true(c->symbols_no_data >= 1);
+    assert_true(c->symbols_unknown >= 1);
+    size_t problems = c->bars_bad + c->bars_duplicate + c->bars_conflict + c->splits_conflict +
+                      c->symbols_no_data + c->symbols_unknown;
+    assert_int_equal(run_counts_problems(c), problems);
+    size_t errors = problems + c->symbols_failed + 1;
+    assert_int_equal(run_counts_errors(c), errors);
+
+    /* The CLI's "Data problems" line: its parts add up to the total, each kind named. */
+    struct buf text = BUF_INIT(1024);
+    assert_int_equal(run_counts_problems_text(&text, c), ERR_OK);
+    size_t sum = 0;
+    for (const char *p = buf_cstr(&text); *p;) {
+        char *next;
+        sum += strtoul(p, &next, 10);
+        const char *comma = strstr(next, ", ");
+        p = comma ? comma + 2 : next + strlen(next);
+    }
+    assert_int_equal(sum, problems);
+    assert_non_null(strstr(buf_cstr(&text), "split conflicts"));
+    assert_non_null(strstr(buf_cstr(&text), "unknown symbols"));
+    buf_release(&text);
+
+    /* The summary log line. */
+    struct jv *summary = log_line(logbuf, "\"message\":\"collection finished\"");
+    assert_non_null(summary);
+    assert_int_equal(member(summary, "errors"), errors);
+    assert_int_equal(member(summary, "data_problems"), problems);
+    assert_int_equal(member(summary, "splits_conflict"), c->splits_conflict);
+    jv_free(summary);
+
+    /* The EMF line: Errors, and the Environment dimension in its dimension set. */
+    struct jv *emf = log_line(logbuf, "\"Namespace\":\"" EMF_NS_PERFORMANCE "\"");
+    assert_non_null(emf);
+    assert_int_equal(member(emf, "Errors"), errors);
+    assert_string_equal(jv_str(jv_get(emf, "Environment"), NULL), "staging");
+    const struct jv *set =
+        jv_at(jv_get(jv_at(jv_get(jv_get(emf, "_aws"), "CloudWatchMetrics"), 0), "Dimensions"), 0);
+    int has_env = 0;
+    for (size_t i = 0; i < jv_len(set); i++)
+        has_env |= strcmp(jv_str(jv_at(set, i), NULL), "Environment") == 0;
+    assert_true(has_env);
+    jv_free(emf);
+
+    /* last_run.json, and /stats that reads it. */
+    struct results_run run;
+    assert_int_equal(results_read_run(os, &run, &d), ERR_OK);
+    assert_int_equal(run.errors, errors);
+    assert_int_equal(run.symbols_failed, c->symbols_failed);
+    assert_false(run.complete);
+    assert_int_equal(stats_errors(os), errors);
+
+    /* The Lambda response. */
+    struct buf resp = BUF_INIT(4096);
+    assert_int_equal(collect_lambda_summary(&resp, c, d.text), ERR_OK);
+    struct jv *root;
+    assert_int_equal(jv_parse(resp.data, resp.len, &root, &d), ERR_OK);
+    assert_int_equal(member(root, "errors"), errors);
+    jv_free(root);
+    buf_release(&resp);
+
+    http_client_free(http);
+    barstore_free(bs);
+    objstore_free(os);
+    alpaca_sim_stop(sim);
+    tu_rmrf(dir);
+    free(dir);
+    log_set_stream(NULL);
+    log_setup(LOG_WARN, LOG_FORMAT_AUTO);
+    fclose(logf);
+    free(logbuf);
+    unsetenv("ENVIRONMENT");
+}
+
+/* Without $ENVIRONMENT, metric lines say "dev". */
+static void test_environment_default(void **state)
+{
+    (void)state;
+    unsetenv("ENVIRONMENT");
+    assert_string_equal(emf_environment(), "dev");
+    setenv("ENVIRONMENT", "", 1);
+    assert_string_equal(emf_environment(), "dev");
+    setenv("ENVIRONMENT", "prod", 1);
+    assert_string_equal(emf_environment(), "prod");
+    unsetenv("ENVIRONMENT");
+}
+
+/* The step table: names, and steps not asked for are off. */
+static void test_steps(void **state)
+{
+    (void)state;
+    assert_string_equal(daily_step_name(DAILY_COLLECT), "collect");
+    assert_string_equal(daily_step_name(DAILY_PUSH), "push");
+    assert_string_equal(daily_step_state_name(DAILY_STEP_SKIPPED), "skipped");
+    struct daily_opts o;
+    daily_opts_default(&o);
+    assert_int_equal(o.steps, DAILY_STEPS_ALL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_problem_counted_once),
+        cmocka_unit_test(test_environment_default),
+        cmocka_unit_test(test_steps),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
