@@ -360,7 +360,9 @@ enum {
 static const struct step {
     const char *name;
     int (*run)(struct job *j);
-    int64_t min_ms; /* not started with less than this left before the deadline */
+    /* Not started with less than this left before the deadline; 0: always run (the
+     * collection keeps its own deadline, the results and the run record are always written). */
+    int64_t min_ms;
     unsigned needs;
 } steps[DAILY_STEP_COUNT_] = {
     [DAILY_COLLECT] = {"collect", step_collect, 0, 0},
@@ -410,7 +412,7 @@ int daily_run(struct objstore *os, struct barstore *bs, const struct daily_opts 
         if (((s->needs & NEEDS_COLLECTION) && j.err) ||
             ((s->needs & NEEDS_VIEW) && report->steps[DAILY_SNAPSHOT] != DAILY_STEP_DONE)) {
             *state = DAILY_STEP_SKIPPED;
-        } else if (left < s->min_ms) {
+        } else if (s->min_ms && left < s->min_ms) {
             log_warn("daily: step skipped: the deadline is too near", LF_STR("step", s->name),
                      LF_INT("left_ms", left));
             *state = DAILY_STEP_SKIPPED;

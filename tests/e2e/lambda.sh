@@ -88,6 +88,8 @@ cat >"$T/ev/scheduled.json" <<'EOF'
  "detail":{}}
 EOF
 echo '{"action":"collect"}' >"$T/ev/manual.json"
+echo '{}' >"$T/ev/empty.json"
+echo '{"Records":[{"eventSource":"aws:s3","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"}}}]}' >"$T/ev/s3.json"
 echo '{"action":"screen"}' >"$T/ev/bad.json"
 echo '{"version":"2.0","routeKey":"POST /telegram","body":"{}"}' >"$T/ev/apigw.json"
 
@@ -162,6 +164,11 @@ push "$T/ev/manual.json"
 wait_answers 5
 check "an API Gateway event is refused, naming it" "'API Gateway' in '$(stat "r[3].get('errorMessage', '')" | tr -d "'")'"
 check "a manual {\"action\":\"collect\"} is a collection" "$(stat "r[4].get('ok') is True and r[4].get('symbols') == 30")"
+push "$T/ev/empty.json"
+push "$T/ev/s3.json"
+wait_answers 7
+check "an empty event {} is a run by hand: a collection" "$(stat "s['invocations'][5]['outcome'] == 'response' and r[5].get('ok') is True and r[5].get('symbols') == 30")" "$(stat "s['invocations'][5]['body']")"
+check "an S3 notification is refused, naming it" "$(stat "s['invocations'][6]['error_type'] == 'Function.InvalidEvent' and 'Records' in r[6].get('errorMessage', '')")" "$(stat "s['invocations'][6]['body']")"
 kill -0 $RT_PID 2>/dev/null && ok "the process survived every event" || nok "the runtime process is gone"
 kill $RT_PID 2>/dev/null
 wait $RT_PID 2>/dev/null
