@@ -103,26 +103,6 @@ struct universe;
  * the caller to report. */
 int app_load_universe(struct app *a, const char *file, struct universe *u, struct diag *d);
 
-/* The Lambda handlers (app/lambda.c), behind both `screener lambda` and `screener invoke`.
- * One is chosen by name ("collector" or "bot"); its
- * state (store, rate limiter, credentials, the shared HTTP client) lives across warm
- * invocations.  Creating it makes no network call. */
-struct app_lambda;
-struct http_client;
-struct app_lambda_opts {
-    const char *handler;        /* "collector" or "bot" */
-    const char *store_location; /* NULL: $SCREENER_STORE, s3://$S3_BUCKET_NAME, ./data */
-    struct http_client *http;   /* borrowed: the Runtime API's client, shared */
-};
-#define APP_LAMBDA_HANDLERS "collector or bot"
-/* ERR_USAGE for an unknown handler name; store errors as app_open_store. */
-int app_lambda_new(const struct app_lambda_opts *o, struct app_lambda **out, struct diag *d);
-void app_lambda_free(struct app_lambda *l);
-/* A lambda_handler_fn (aws/lambda_rt.h) with ctx the struct app_lambda. */
-struct lambda_invocation;
-int app_lambda_handle(void *ctx, const struct lambda_invocation *inv, const char *event, size_t len,
-                      struct buf *response, struct diag *d);
-
 /* Run the default backtest over the whole store and print its result in one line (the
  * demo's last word). */
 int app_backtest_line(struct app *a, struct diag *d);

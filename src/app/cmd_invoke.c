@@ -1,5 +1,6 @@
 /* screener invoke - run a Lambda handler locally on an event file. */
 #include "app/app.h"
+#include "app/lambda.h"
 #include "aws/lambda_rt.h"
 #include "base/clock.h"
 #include "base/file.h"

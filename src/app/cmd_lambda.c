@@ -1,5 +1,6 @@
 /* screener lambda - the AWS Lambda custom runtime loop that `bootstrap` execs. */
 #include "app/app.h"
+#include "app/lambda.h"
 #include "aws/lambda_rt.h"
 #include "base/emf.h"
 #include "base/log.h"

@@ -2,6 +2,7 @@
  * (locally) run: the collector (a schedule or {"action":"collect"}) and the bot (Telegram's
  * webhook behind API Gateway). */
 #include "app/app.h"
+#include "app/lambda.h"
 #include "app/bot_setup.h"
 #include "aws/apigw.h"
 #include "aws/secrets.h"

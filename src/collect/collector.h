@@ -49,8 +49,8 @@ struct collect_opts {
     /* Wall-clock time (Unix milliseconds, like clock_wall_ms and Lambda's deadline header)
      * from which no new chain is started; 0: none.  Chains in flight still finish, the
      * symbols left are counted in symbols_not_attempted, and the run ends incomplete
-     * (ERR_TIMEOUT), so a rerun completes it.  The caller leaves its own margin: the Lambda
-     * handler passes its invocation's deadline minus 10 s. */
+     * (ERR_TIMEOUT), so a rerun completes it.  The caller leaves its own margin: the daily
+     * job (daily/daily.h) passes the Lambda invocation's deadline minus 10 s. */
     int64_t deadline_ms;
     /* Told about each data-quality problem. */
     void (*on_problem)(void *ctx, const char *symbol, const char *what);
