@@ -2,6 +2,7 @@
  * of problem, and every place that reports it agreeing on the numbers. */
 #include "testutil.h"
 
+#include "base/clock.h"
 #include "base/date.h"
 #include "base/emf.h"
 #include "base/log.h"
@@ -252,6 +253,85 @@ static void test_every_problem_counted_once(void **state)
     unsetenv("ENVIRONMENT");
 }
 
+/* Close to the deadline: the collection starts nothing and ends incomplete, the run record is
+ * still written, and the steps with a time budget are skipped, not started. */
+static void test_deadline(void **state)
+{
+    (void)state;
+    log_setup(LOG_OFF, LOG_FORMAT_JSON);
+    FILE *devnull = fopen("/dev/null", "w");
+    assert_non_null(devnull);
+    emf_set_stream(devnull);
+    unsetenv("SCREENER_PORTFOLIO");
+    struct alpaca_sim_opts so;
+    alpaca_sim_opts_default(&so);
+    so.seed = 3;
+    so.nsymbols = 4;
+    so.last_day = day("2026-11-20");
+    so.first_day = so.last_day - 60;
+    struct alpaca_sim *sim;
+    int port;
+    struct diag d = {{0}};
+    assert_int_equal(alpaca_sim_start(&so, &sim, &port, &d), ERR_OK);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+    const char *sym[4];
+    for (size_t i = 0; i < 4; i++)
+        sym[i] = alpaca_sim_symbol(sim, i);
+    char *dir = tu_mkdtemp();
+    struct objstore *os;
+    struct barstore *bs;
+    assert_int_equal(objstore_open(dir, &os, &d), ERR_OK);
+    assert_int_equal(barstore_new(os, &bs, &d), ERR_OK);
+    struct http_client *http;
+    assert_int_equal(http_client_new(NULL, &http, &d), ERR_OK);
+
+    struct daily_opts o;
+    daily_opts_default(&o);
+    o.symbols = sym;
+    o.n = 4;
+    o.collect.data_url = url;
+    o.collect.key_id = "SIMKEY";
+    o.collect.secret_key = "SIMSECRET";
+    o.collect.http = http;
+    o.collect.now_ms = 1795348800000LL;
+    /* 5 s left: the job's own deadline (10 s before) is already past. */
+    o.deadline_ms = clock_wall_ms() + 5000;
+    struct daily_report r;
+    assert_int_equal(daily_run(os, bs, &o, &r, &d), ERR_TIMEOUT);
+    assert_int_equal(r.counts.symbols_not_attempted, 4);
+    assert_int_equal(r.stats.bar_requests, 0);
+    assert_int_equal(r.steps[DAILY_COLLECT], DAILY_STEP_FAILED);
+    assert_int_equal(r.steps[DAILY_RESULTS], DAILY_STEP_FAILED);
+    assert_int_equal(r.steps[DAILY_REPORT], DAILY_STEP_DONE);
+    assert_int_equal(r.steps[DAILY_SNAPSHOT], DAILY_STEP_SKIPPED);
+    assert_int_equal(r.steps[DAILY_ALERT], DAILY_STEP_SKIPPED);
+    assert_int_equal(r.steps[DAILY_PUSH], DAILY_STEP_SKIPPED);
+    struct results_run run;
+    assert_int_equal(results_read_run(os, &run, &d), ERR_OK);
+    assert_false(run.complete);
+    assert_int_equal(run.errors, run_counts_errors(&r.counts));
+
+    /* Tracking off: the account steps are off, not skipped. */
+    setenv("SCREENER_PORTFOLIO", "0", 1);
+    o.steps = DAILY_STEP(DAILY_SNAPSHOT) | DAILY_STEP(DAILY_ALERT);
+    assert_int_equal(daily_run(os, bs, &o, &r, &d), ERR_TIMEOUT);
+    assert_int_equal(r.steps[DAILY_SNAPSHOT], DAILY_STEP_OFF);
+    assert_int_equal(r.steps[DAILY_ALERT], DAILY_STEP_OFF);
+    assert_int_equal(r.steps[DAILY_REPORT], DAILY_STEP_OFF);
+    unsetenv("SCREENER_PORTFOLIO");
+
+    http_client_free(http);
+    barstore_free(bs);
+    objstore_free(os);
+    alpaca_sim_stop(sim);
+    tu_rmrf(dir);
+    free(dir);
+    emf_set_stream(NULL);
+    fclose(devnull);
+    log_setup(LOG_WARN, LOG_FORMAT_AUTO);
+}
+
 /* Without $ENVIRONMENT, metric lines say "dev". */
 static void test_environment_default(void **state)
 {
@@ -281,6 +361,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_problem_counted_once),
+        cmocka_unit_test(test_deadline),
         cmocka_unit_test(test_environment_default),
         cmocka_unit_test(test_steps),
     };
