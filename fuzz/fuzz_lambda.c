@@ -31,7 +31,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(d.text[0] != '\0');
         CHECK(err == ERR_PARSE || strstr(d.text, "\"collect\"}"));
     } else {
-        CHECK(ev.trigger == COLLECT_TRIGGER_SCHEDULE || ev.trigger == COLLECT_TRIGGER_ACTION);
+        CHECK(ev.trigger == COLLECT_TRIGGER_SCHEDULE || ev.trigger == COLLECT_TRIGGER_ACTION ||
+              ev.trigger == COLLECT_TRIGGER_MANUAL);
+        CHECK(ev.trigger != COLLECT_TRIGGER_MANUAL || ev.time[0] == '\0');
         CHECK(strnlen(ev.time, sizeof ev.time) < sizeof ev.time);
     }
     free(text);
