@@ -314,9 +314,10 @@ check("business: no StocksPerSecond (StockScreener/Performance) is breaching: th
       and "BUSINESS" in a.get("AlarmDescription", ""), a)
 check("... over more days than a weekend, so Saturdays and Sundays do not alarm",
       a.get("Period") == 86400 and a.get("EvaluationPeriods") == a.get("DatapointsToAlarm") == 3, a)
-emf = load("src/base/emf.h").decode() + load("src/app/cmd_collect.c").decode()
+emf = load("src/base/emf.h").decode() + load("src/daily/daily.c").decode()
 check("... with the namespace and metric the collector's EMF lines carry",
-      '"StockScreener/Performance"' in emf and '{"Function", "collector"}' in emf and '"StocksPerSecond"' in emf)
+      '"StockScreener/Performance"' in emf and '{"Function", "collector"}' in emf and '"StocksPerSecond"' in emf
+      and 'EMF_DIM_ENVIRONMENT "Environment"' in emf)
 check("... filtered on the environment too, so dev's runs cannot satisfy prod's alarm",
       a.get("Dimensions") == [{"Name": "Function", "Value": "collector"},
                               {"Name": "Environment", "Value": ref("Environment")}], a.get("Dimensions"))
