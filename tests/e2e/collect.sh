@@ -215,6 +215,48 @@ status "an unknown symbol answered with 400: the collection succeeds" 0
 contains "... and the symbol is reported" "$T/err" "does not know this symbol"
 same_store "... every known symbol is complete" "$T/q-unknown"
 
+# ---- one truth per number: a run with several kinds of problem and a request given up ----
+# The "Data problems" line, the summary log line, the EMF Errors metric and last_run.json must
+# say the same (tests/unit/test_daily.c adds conflicts, split conflicts and /stats).
+# Nine symbols, one a request (--max-url 300), one request after the other: the first has a bad
+# bar, the second no data, the third fails (no retry), the fourth has a duplicate bar, and the
+# last symbol is unknown to the API.
+{ grep -v '^#' "$T/universe.txt" | head -8; echo ZZZQ; } >"$T/universe-9.txt"
+MISSING9=$(sed -n 2p "$T/universe-9.txt")
+sim_start --strict-symbols --missing "$MISSING9" --fault badprice@1 --fault 500@3 --fault duptime@4
+ENVIRONMENT=e2e "$BIN" collect --store "$T/q-all" --end $END --history-days 800 --no-progress \
+    --universe "$T/universe-9.txt" --retries 0 --concurrency 1 --max-url 300 >"$T/out" 2>"$T/err"
+rc=$?
+status "several problems and a request given up: incomplete (exit 6)" 6
+if python3 - "$T/out" "$T/err" "$T/q-all/results/last_run.json" >"$T/agree" 2>&1 <<'PY'
+import json, re, sys
+out, err, run = open(sys.argv[1]).read(), open(sys.argv[2]).read(), json.load(open(sys.argv[3]))
+line = re.search(r"Data problems \(reported above, not stored\): (.*)", out).group(1)
+parts = dict((k, int(n)) for n, k in re.findall(r"(\d+) ([a-z ]+)", line))
+summary = emf = None
+for l in err.splitlines():
+    if not l.startswith("{"):
+        continue
+    j = json.loads(l)
+    if j.get("message") == "collection finished":
+        summary = j
+    if "_aws" in j and j["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "StockScreener/Performance":
+        emf = j
+problems = sum(parts.values())
+errors = problems + summary["symbols_failed"] + 1
+assert parts["bad bars"] >= 1 and parts["duplicates"] >= 1, parts
+assert parts["symbols without data"] >= 1 and parts["unknown symbols"] >= 1, parts
+assert summary["symbols_failed"] >= 1, summary
+assert summary["data_problems"] == problems, (summary, parts)
+assert summary["errors"] == errors, (summary, errors)
+assert emf["Errors"] == errors, (emf, errors)
+assert emf["Environment"] == "e2e" and "Environment" in emf["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0], emf
+assert run["errors"] == errors, (run, errors)
+print(errors)
+PY
+then ok "... the CLI line, the summary, the Errors metric and last_run.json agree ($(cat "$T/agree") errors)"
+else nok "the reports of one run disagree" "$(cat "$T/agree")" "$(cat "$T/out")"; fi
+
 # ---- the URL limit: a 414 halves the batch ----
 sim_start --max-url 300
 collect "$T/u414" --max-url 6000
