@@ -103,10 +103,6 @@ struct universe;
  * the caller to report. */
 int app_load_universe(struct app *a, const char *file, struct universe *u, struct diag *d);
 
-/* Run the default backtest over the whole store and print its result in one line (the
- * demo's last word). */
-int app_backtest_line(struct app *a, struct diag *d);
-
 /* Subcommands */
 int cmd_import(int argc, char **argv);
 int cmd_screen(int argc, char **argv);

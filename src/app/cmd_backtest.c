@@ -634,26 +634,3 @@ done:
     app_release(&a);
     return rc;
 }
-
-int app_backtest_line(struct app *a, struct diag *d)
-{
-    int32_t first, last;
-    int err = barstore_date_range(a->bs, &first, &last, NULL, d);
-    struct backtest_opts o;
-    backtest_opts_default(&o);
-    struct backtest_summary s;
-    struct backtest_stats st;
-    if (!err)
-        err = backtest_run(a->bs, first, last, &o, 1, NULL, NULL, &s, &st, d);
-    if (err)
-        return err;
-    char s1[DATE_STRLEN + 1], s2[DATE_STRLEN + 1];
-    date_format(s.start, s1);
-    date_format(s.end, s2);
-    printf("Backtest %s to %s (top %d every %d dates, sell all at +%g%% of the best %d, "
-           "screener backtest --help): %+.1f%%, max drawdown %.1f%%, %zu closed trades; "
-           "the equal-weight universe %+.1f%%\n",
-           s1, s2, o.top, o.every, o.target_pct, o.signal_top, s.total_return_pct,
-           s.max_drawdown_pct, s.trades, s.benchmark_return_pct);
-    return ERR_OK;
-}

@@ -349,6 +349,28 @@ static int step_push(struct job *j)
     return err;
 }
 
+/* ---- backtest: the default strategy over the whole store ---- */
+
+static int step_backtest(struct job *j)
+{
+    struct daily_report *r = j->r;
+    struct diag d = {{0}};
+    backtest_opts_default(&r->backtest_opts);
+    int32_t first, last;
+    int err = barstore_date_range(j->bs, &first, &last, NULL, &d);
+    struct backtest_stats st;
+    if (!err)
+        err = backtest_run(j->bs, first, last, &r->backtest_opts, 1, NULL, NULL, &r->backtest, &st,
+                           &d);
+    if (err) {
+        if (!d.text[0])
+            diag_set(&d, err, "%s", err_str(err));
+        memcpy(r->backtest_error, d.text, sizeof r->backtest_error);
+        log_error("backtest: not run", LF_STR("error", d.text));
+    }
+    return err;
+}
+
 /* ---- the table ---- */
 
 enum {
@@ -371,6 +393,7 @@ static const struct step {
     [DAILY_SNAPSHOT] = {"snapshot", step_snapshot, 2000, NEEDS_TRACKING},
     [DAILY_ALERT] = {"alert", step_alert, 1000, NEEDS_TRACKING | NEEDS_VIEW},
     [DAILY_PUSH] = {"push", step_push, 1000, NEEDS_COLLECTION},
+    [DAILY_BACKTEST] = {"backtest", step_backtest, 30000, 0},
 };
 
 const char *daily_step_name(enum daily_step_id id)
@@ -388,7 +411,7 @@ void daily_opts_default(struct daily_opts *o)
 {
     memset(o, 0, sizeof *o);
     collect_opts_default(&o->collect);
-    o->steps = DAILY_STEPS_ALL;
+    o->steps = DAILY_STEPS_DEFAULT;
 }
 
 int daily_run(struct objstore *os, struct barstore *bs, const struct daily_opts *o,

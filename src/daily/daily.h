@@ -8,6 +8,8 @@
  *   alert     the sell signal: its marker, and the alert to the operator's chats when the
  *             target is first reached
  *   push      the day's screen to the bot's subscribers, once per screened date
+ *   backtest  the default backtest over the whole store, its summary in the report (asked for
+ *             by the demo only: not in DAILY_STEPS_DEFAULT)
  *
  * One entry point, daily_run(), for `screener collect`, the Lambda collector and `screener
  * demo`; each says which steps it wants.  The steps run in that order, each given the time
@@ -26,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backtest/backtest.h"
 #include "codec/bar.h"
 #include "collect/collector.h"
 #include "collect/run_counts.h"
@@ -39,14 +42,16 @@ enum daily_step_id {
     DAILY_SNAPSHOT,
     DAILY_ALERT,
     DAILY_PUSH,
+    DAILY_BACKTEST,
     DAILY_STEP_COUNT_
 };
 
 #define DAILY_STEP(id) (1u << (id))
 /* The collection and its results always run. */
 #define DAILY_STEPS_ALWAYS (DAILY_STEP(DAILY_COLLECT) | DAILY_STEP(DAILY_RESULTS))
-/* What the CLI and the Lambda collector run: everything. */
-#define DAILY_STEPS_ALL ((1u << DAILY_STEP_COUNT_) - 1)
+#define DAILY_STEPS_ALL    ((1u << DAILY_STEP_COUNT_) - 1)
+/* What the CLI and the Lambda collector run: everything but the backtest. */
+#define DAILY_STEPS_DEFAULT (DAILY_STEPS_ALL & ~DAILY_STEP(DAILY_BACKTEST))
 
 /* The Lambda's deadline less this is the job's: enough for the chains in flight to finish
  * and the summary to go out. */
@@ -58,7 +63,8 @@ struct daily_opts {
     /* The collection's settings: data URL, keys, HTTP client, limiter, progress callback.
      * Its deadline_ms is set from deadline_ms below. */
     struct collect_opts collect;
-    unsigned steps; /* DAILY_STEP() bits; DAILY_STEPS_ALWAYS are added */
+    unsigned steps; /* DAILY_STEP() bits (default DAILY_STEPS_DEFAULT); DAILY_STEPS_ALWAYS
+                       are added */
     /* Wall clock (Unix ms, like Lambda's deadline) by which the job must be over; 0: none.
      * The job's own deadline is DAILY_DEADLINE_MARGIN_MS before it. */
     int64_t deadline_ms;
@@ -81,6 +87,10 @@ struct daily_report {
     int32_t worst_date;
     char worst_symbol[BAR_SYMBOL_MAX + 1];
     enum daily_step_state steps[DAILY_STEP_COUNT_];
+    /* The backtest step's: its parameters and summary, or why it failed. */
+    struct backtest_opts backtest_opts;
+    struct backtest_summary backtest;
+    char backtest_error[DIAG_MAX];
 };
 
 /* Run the job on the open store.  Returns the collection's error, else the results' (the

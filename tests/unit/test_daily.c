@@ -354,7 +354,9 @@ static void test_steps(void **state)
     assert_string_equal(daily_step_state_name(DAILY_STEP_SKIPPED), "skipped");
     struct daily_opts o;
     daily_opts_default(&o);
-    assert_int_equal(o.steps, DAILY_STEPS_ALL);
+    assert_int_equal(o.steps, DAILY_STEPS_DEFAULT);
+    assert_false(o.steps & DAILY_STEP(DAILY_BACKTEST));
+    assert_string_equal(daily_step_name(DAILY_BACKTEST), "backtest");
 }
 
 int main(void)
