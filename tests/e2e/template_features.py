@@ -218,7 +218,7 @@ check("Globals environment: SCREENER_SSM_PREFIX = !Ref SsmPrefix (src/aws/secret
       env.get("SCREENER_SSM_PREFIX") == ref("SsmPrefix") and "SCREENER_SSM_PREFIX" in secrets_c, env)
 check("the bot gets SCREENER_LIVE_ACCOUNT = !If [BotLive, '1', '0']: whether its role has the keys",
       bp.get("Environment", {}).get("Variables", {}).get("SCREENER_LIVE_ACCOUNT") == {"Fn::If": ["BotLive", "1", "0"]}
-      and "SCREENER_LIVE_ACCOUNT" in load("src/app/portfolio.c").decode())
+      and "SCREENER_LIVE_ACCOUNT" in load("src/account/account.c").decode())
 check("the collector runs one at a time: ReservedConcurrentExecutions 1",
       cp.get("ReservedConcurrentExecutions") == 1, cp.get("ReservedConcurrentExecutions"))
 
