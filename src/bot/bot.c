@@ -10,6 +10,7 @@
 #include "base/clock.h"
 #include "base/date.h"
 #include "base/log.h"
+#include "bot/alerts.h"
 #include "bot/format.h"
 #include "bot/subscribers.h"
 #include "screen/results.h"
@@ -490,6 +491,198 @@ static int cmd_stats(struct bot_call *c)
     return e;
 }
 
+/* ---- /alert, /alerts, /unalert ---- */
+
+#define ALERT_EXAMPLES                                                                             \
+    "e.g. /alert AAPL -30 (180-day drawdown at or below -30%) or /alert AAPL drop -5 (one-day "    \
+    "change at or below -5%)"
+
+/* Split args at spaces into at most max words (copied into buf); the count, or max + 1 when
+ * there are more. */
+static size_t words(const char *args, char *buf, size_t cap, char **w, size_t max)
+{
+    snprintf(buf, cap, "%s", args);
+    size_t n = 0;
+    for (char *p = buf; *p;) {
+        while (*p == ' ')
+            *p++ = '\0';
+        if (!*p)
+            break;
+        if (n == max)
+            return max + 1;
+        w[n++] = p;
+        while (*p && *p != ' ')
+            p++;
+    }
+    return n;
+}
+
+/* The user's symbol, upper-cased, when it is shaped like one. */
+static int user_symbol(const char *s, char sym[BAR_SYMBOL_MAX + 1])
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > BAR_SYMBOL_MAX)
+        return 0;
+    for (size_t i = 0; i <= n; i++)
+        sym[i] = (s[i] >= 'a' && s[i] <= 'z') ? (char)(s[i] - 'a' + 'A') : s[i];
+    return valid_symbol(sym);
+}
+
+static int store_failed(struct bot_call *c, const struct diag *d)
+{
+    log_error("bot: alerts could not be changed", LF_STR("command", c->cmd->name),
+              LF_INT("chat_id", c->u->chat_id), LF_STR("error", d->text));
+    return buf_puts(c->out, "Sorry, that did not work just now. Please try again later.");
+}
+
+static int cmd_alert(struct bot_call *c)
+{
+    char buf[128], *w[3];
+    size_t n = strlen(c->u->args) < sizeof buf ? words(c->u->args, buf, sizeof buf, w, 3) : 4;
+    if (n < 2 || n > 3)
+        return buf_puts(c->out,
+                        "Usage: /alert SYMBOL PCT or /alert SYMBOL drop PCT, " ALERT_EXAMPLES ".");
+    struct alert a = {.kind = ALERT_DRAWDOWN};
+    if (!user_symbol(w[0], a.symbol)) {
+        int e = buf_puts(c->out, "'");
+        e = e ? e : fmt_html(c->out, w[0]);
+        return e ? e : buf_puts(c->out, "' is not a symbol: " ALERT_EXAMPLES ".");
+    }
+    if (n == 3) {
+        if (strcasecmp(w[1], "drop") == 0)
+            a.kind = ALERT_DROP;
+        else if (strcasecmp(w[1], "drawdown") != 0) {
+            int e = buf_puts(c->out, "'");
+            e = e ? e : fmt_html(c->out, w[1]);
+            return e ? e
+                     : buf_puts(c->out, "' is not a kind of alert (drop, or nothing for the "
+                                        "drawdown): " ALERT_EXAMPLES ".");
+        }
+    }
+    const char *pct = w[n - 1];
+    int t = alerts_parse_threshold(pct, &a.threshold);
+    if (t != 0) {
+        int e = buf_puts(c->out, "'");
+        e = e ? e : fmt_html(c->out, pct);
+        e = e ? e
+              : buf_puts(c->out, t < 0    ? "' is not a percentage (a number such as -30 or -7.5)"
+                                 : t == 1 ? "' is not below zero: an alert fires on a fall"
+                                          : "' is below -100%: no stock falls that far");
+        return e ? e : buf_puts(c->out, "; " ALERT_EXAMPLES ".");
+    }
+    struct results_latest tmp = {0};
+    const struct results_screen *s;
+    struct diag d = {{0}};
+    int err = latest_screen(c, &tmp, &s, &d);
+    if (err) {
+        results_latest_release(&tmp);
+        return stored_problem(c, err, &d, "screen");
+    }
+    const struct screen_row *r = NULL;
+    for (size_t i = 0; i < s->n && !r; i++)
+        if (strcmp(s->rows[i].symbol, a.symbol) == 0)
+            r = &s->rows[i];
+    char day[DATE_STRLEN + 1];
+    date_format(s->date, day);
+    if (!r) {
+        int e = buf_printf(c->out,
+                           "<b>%s</b> is not in the screen of %s: the universe does not have "
+                           "it, or it has too few bars. Use a symbol the screen ranks, "
+                           "e.g. /alert AAPL -30.",
+                           a.symbol, day);
+        results_latest_release(&tmp);
+        return e;
+    }
+    double now = alert_value(r, a.kind);
+    results_latest_release(&tmp);
+    int replaced;
+    err = alerts_set(c->o->os, c->u->chat_id, &a, &replaced, &d);
+    if (err == ERR_TOOBIG)
+        return buf_printf(c->out,
+                          "You have %d alerts, the most a chat can have. /unalert SYMBOL removes "
+                          "one; /alerts lists them.",
+                          ALERTS_PER_CHAT);
+    if (err)
+        return store_failed(c, &d);
+    char ts[16], vs[16];
+    alerts_format_threshold(a.threshold, ts, sizeof ts);
+    fmt_pct(vs, sizeof vs, now);
+    const char *what = a.kind == ALERT_DROP ? "one-day change" : "180-day drawdown";
+    int e = buf_printf(c->out, "%s: <b>%s</b> %s at or below %s (%s on %s).\n",
+                       replaced ? "Alert changed" : "Alert set", a.symbol, what, ts, vs, day);
+    if (!e && !isnan(now) && now <= (double)a.threshold / 100.0)
+        e = buf_puts(c->out, "It is there already: the alert comes after the next collection.\n");
+    return e ? e
+             : buf_puts(c->out, "You get one message each time it gets there after a daily "
+                                "collection. /alerts lists yours, /unalert removes one.");
+}
+
+static int cmd_alerts(struct bot_call *c)
+{
+    struct alerts a;
+    struct diag d = {{0}};
+    if (alerts_read(c->o->os, c->u->chat_id, &a, &d) != ERR_OK)
+        return store_failed(c, &d);
+    if (a.n == 0)
+        return buf_puts(c->out, "You have no alerts. " ALERT_EXAMPLES ".");
+    struct results_latest tmp = {0};
+    const struct results_screen *s;
+    int serr = latest_screen(c, &tmp, &s, &d);
+    char day[DATE_STRLEN + 1] = "";
+    if (!serr)
+        date_format(s->date, day);
+    int e = buf_printf(c->out, "<b>Your alerts</b> · %zu of %d%s%s\n<pre>", a.n, ALERTS_PER_CHAT,
+                       serr ? "" : " · values of ", day);
+    e = e ? e
+          : buf_printf(c->out, "%-8s %-8s %7s %7s  %s\n", "Symbol", "Watch", "Alert", "Now",
+                       "State");
+    for (size_t i = 0; i < a.n && !e; i++) {
+        const struct alert *x = &a.v[i];
+        const struct screen_row *r = NULL;
+        for (size_t k = 0; !serr && k < s->n && !r; k++)
+            if (strcmp(s->rows[k].symbol, x->symbol) == 0)
+                r = &s->rows[k];
+        char ts[16], vs[16], st[32], fd[DATE_STRLEN + 1];
+        alerts_format_threshold(x->threshold, ts, sizeof ts);
+        fmt_pct(vs, sizeof vs, r ? alert_value(r, x->kind) : (double)NAN);
+        if (x->state == ALERT_ARMED) {
+            snprintf(st, sizeof st, "armed");
+        } else {
+            date_format(x->fired, fd);
+            snprintf(st, sizeof st, "%s %s", x->state == ALERT_FIRED ? "fired" : "due", fd);
+        }
+        struct buf sb = BUF_INIT(64);
+        e = fmt_html(&sb, x->symbol);
+        e = e ? e
+              : buf_printf(c->out, "%-8s %-8s %7s %7s  %s\n", sb.data, alert_kind_name(x->kind), ts,
+                           vs, st);
+        buf_release(&sb);
+    }
+    results_latest_release(&tmp);
+    return e ? e
+             : buf_puts(c->out, "</pre>\nFired: sent once; it comes again after the value is back "
+                                "above the alert. /unalert SYMBOL or /unalert all removes them.");
+}
+
+static int cmd_unalert(struct bot_call *c)
+{
+    char buf[64], *w[1], sym[BAR_SYMBOL_MAX + 1];
+    size_t n = strlen(c->u->args) < sizeof buf ? words(c->u->args, buf, sizeof buf, w, 1) : 2;
+    int all = n == 1 && strcasecmp(w[0], "all") == 0;
+    if (n != 1 || (!all && !user_symbol(w[0], sym)))
+        return buf_puts(c->out, "Usage: /unalert SYMBOL or /unalert all, e.g. /unalert AAPL.");
+    size_t removed;
+    struct diag d = {{0}};
+    if (alerts_remove(c->o->os, c->u->chat_id, all ? NULL : sym, &removed, &d) != ERR_OK)
+        return store_failed(c, &d);
+    if (all)
+        return removed ? buf_printf(c->out, "Removed all your alerts (%zu).", removed)
+                       : buf_puts(c->out, "You have no alerts.");
+    if (!removed)
+        return buf_printf(c->out, "You have no alert on <b>%s</b>. /alerts lists yours.", sym);
+    return buf_printf(c->out, "Removed your alert%s on <b>%s</b>.", removed == 1 ? "" : "s", sym);
+}
+
 /* ---- the rest ---- */
 
 static int help(struct bot_call *c, int welcome)
@@ -601,6 +794,11 @@ const struct bot_command bot_commands[] = {
      0, cmd_download},
     {"subscribe", "", "Get the top 10 after each daily collection", BOT_PUBLIC, 0, cmd_subscribe},
     {"unsubscribe", "", "Stop the daily push", BOT_PUBLIC, 0, cmd_unsubscribe},
+    {"alert", "SYMBOL [drop] PCT",
+     "Tell me when SYMBOL's drawdown (or one-day drop) reaches PCT, e.g. -30", BOT_PUBLIC, 0,
+     cmd_alert},
+    {"alerts", "", "Your alerts: current values, whether they fired", BOT_PUBLIC, 0, cmd_alerts},
+    {"unalert", "SYMBOL|all", "Remove an alert, or all of them", BOT_PUBLIC, 0, cmd_unalert},
     {"portfolio", "", "Positions, returns and where they rank today", BOT_PRIVILEGED, 0,
      cmd_account},
     {"account", "", "Equity, cash, buying power, day P/L", BOT_PRIVILEGED, 0, cmd_account},
