@@ -480,6 +480,17 @@ static int send_pending(struct objstore *os, struct tg_client *tg, const char *k
             }
         }
         const struct screen_row *r = screen_find(&scr, x->symbol);
+        struct sent_ctx sc = {.symbol = x->symbol, .kind = x->kind, .fired = x->fired};
+        int changed;
+        if (!r || !(alert_value(r, x->kind) <= (double)x->threshold / 100.0)) {
+            /* A revision of that day took the stock out of its screen or back above the
+             * threshold before the message went: there is nothing true to tell. */
+            log_warn("alerts: the revised screen of the crossing no longer crosses; not sent",
+                     LF_INT("chat_id", chat), LF_STR("symbol", x->symbol));
+            st->failed++;
+            err = modify(os, key, sent_change, &sc, &changed, d);
+            continue;
+        }
         char claim[OBJ_KEY_MAX], day[DATE_STRLEN + 1], sym[BAR_SYMBOL_MAX + 1];
         date_format(x->fired, day);
         snprintf(sym, sizeof sym, "%s", x->symbol);
@@ -487,8 +498,6 @@ static int send_pending(struct objstore *os, struct tg_client *tg, const char *k
             *p = *p == '/' ? '_' : *p;
         snprintf(claim, sizeof claim, ALERTS_SENT_PREFIX "%lld/%s-%s-%s", (long long)chat,
                  kind_names[x->kind], sym, day);
-        struct sent_ctx sc = {.symbol = x->symbol, .kind = x->kind, .fired = x->fired};
-        int changed;
         err = objstore_put(os, claim, day, DATE_STRLEN, OBJ_PUT_CREATE, NULL, d);
         if (err == ERR_EXISTS) {
             /* Another run sent it (or is sending it): only the state is left to record. */
@@ -499,10 +508,9 @@ static int send_pending(struct objstore *os, struct tg_client *tg, const char *k
         if (err)
             break;
         struct buf html = BUF_INIT(TG_BUF_MAX);
-        if (!r || alerts_message(&html, x, r, o->provisional)) {
+        if (alerts_message(&html, x, r, o->provisional)) {
             buf_release(&html);
-            err = r ? diag_set(d, ERR_NOMEM, "out of memory")
-                    : diag_set(d, ERR_INTERNAL, "%s is not in the screen of %s", x->symbol, day);
+            err = diag_set(d, ERR_NOMEM, "out of memory");
             break;
         }
         struct tg_error te = {0};

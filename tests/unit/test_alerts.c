@@ -508,6 +508,24 @@ static void test_refused_and_deadline(void **state)
     assert_int_equal(st.deferred, 0);
     assert_int_equal(sent_to(f, 7, "2026-11-19"), 1);
     assert_int_equal(sent_to(f, 9, "2026-11-19"), 1);
+
+    /* left pending by the deadline, then the day's bars are revised back above: nothing is
+     * sent (it would not be true), the alert counts as fired and re-arms on a later day */
+    screen_of(f, "2026-11-20", 80.0, -1.0);
+    st = run(f, 0);
+    assert_int_equal(st.rearmed, 2);
+    screen_of(f, "2026-11-23", 60.0, -1.0);
+    st = run(f, 1);
+    assert_int_equal(st.deferred, 2);
+    screen_of(f, "2026-11-23", 75.0, -1.0);
+    before = tg_fake_ncalls(f->fake);
+    st = run(f, 0);
+    assert_int_equal(st.sent, 0);
+    assert_int_equal(tg_fake_ncalls(f->fake), before);
+    expect_has(f, 7, "/alerts", "fired 2026-11-23");
+    screen_of(f, "2026-11-24", 75.0, -1.0);
+    st = run(f, 0);
+    assert_int_equal(st.rearmed, 2);
 }
 
 /* Collectors finishing at the same moment, each in its own process with its own store
