@@ -452,6 +452,36 @@ static int deadline_near(const struct alerts_run_opts *o)
     return o->deadline_ms && clock_wall_ms() >= o->deadline_ms - ALERTS_DEADLINE_MARGIN_MS;
 }
 
+/* The claim on sending a crossing: created only if absent, holding "claimed"; a claim given
+ * back holds "released" and is taken again only by the one conditional write that replaces
+ * that version (no delete: the collector may not delete objects).  *owned: this run sends. */
+#define CLAIMED  "claimed\n"
+#define RELEASED "released\n"
+
+static int claim_take(struct objstore *os, const char *key, int *owned, struct diag *d)
+{
+    *owned = 0;
+    int err = objstore_put(os, key, CLAIMED, sizeof CLAIMED - 1, OBJ_PUT_CREATE, NULL, d);
+    if (err != ERR_EXISTS) {
+        *owned = !err;
+        return err;
+    }
+    char etag[OBJ_ETAG_MAX] = "";
+    struct buf b = BUF_INIT(64);
+    err = objstore_get(os, key, &b, etag, d);
+    int released = !err && b.len == sizeof RELEASED - 1 && memcmp(b.data, RELEASED, b.len) == 0;
+    buf_release(&b);
+    if (err == ERR_NOTFOUND || err == ERR_TOOBIG)
+        return ERR_OK; /* not ours to judge: someone else's */
+    if (err || !released)
+        return err;
+    err = objstore_put(os, key, CLAIMED, sizeof CLAIMED - 1, OBJ_PUT_IF_MATCH, etag, d);
+    if (err == ERR_PRECONDITION || err == ERR_NOTFOUND)
+        return ERR_OK; /* another run took it first */
+    *owned = !err;
+    return err;
+}
+
 /* Send the chat's pending alerts.  *blocked when Telegram says the chat blocked the bot. */
 static int send_pending(struct objstore *os, struct tg_client *tg, const char *key, int64_t chat,
                         const struct alerts *a, const struct alerts_run_opts *o,
@@ -498,8 +528,9 @@ static int send_pending(struct objstore *os, struct tg_client *tg, const char *k
             *p = *p == '/' ? '_' : *p;
         snprintf(claim, sizeof claim, ALERTS_SENT_PREFIX "%lld/%s-%s-%s", (long long)chat,
                  kind_names[x->kind], sym, day);
-        err = objstore_put(os, claim, day, DATE_STRLEN, OBJ_PUT_CREATE, NULL, d);
-        if (err == ERR_EXISTS) {
+        int owned;
+        err = claim_take(os, claim, &owned, d);
+        if (!err && !owned) {
             /* Another run sent it (or is sending it): only the state is left to record. */
             st->claimed_elsewhere++;
             err = modify(os, key, sent_change, &sc, &changed, d);
@@ -529,7 +560,8 @@ static int send_pending(struct objstore *os, struct tg_client *tg, const char *k
             if (te.status >= 400) {
                 /* Telegram answered no: nothing went out, a later run may try again. */
                 struct diag dd = {{0}};
-                if (objstore_del(os, claim, &dd) == ERR_OK)
+                if (objstore_put(os, claim, RELEASED, sizeof RELEASED - 1, OBJ_PUT_ALWAYS, NULL,
+                                 &dd) == ERR_OK)
                     continue;
             }
         }
@@ -573,8 +605,9 @@ int alerts_run(struct objstore *os, struct tg_client *tg, const struct alerts_ru
         if (!cerr)
             cerr = send_pending(os, tg, keys.v[i], chat, &a, o, st, &blocked, &cd);
         if (blocked) {
+            size_t removed;
             st->chats_blocked++;
-            cerr = objstore_del(os, keys.v[i], &cd);
+            cerr = alerts_remove(os, chat, NULL, &removed, &cd);
             log_info("alerts: chat blocked the bot; its alerts are removed",
                      LF_INT("chat_id", chat), LF_STR("error", cerr ? cd.text : ""));
         }

@@ -18,8 +18,10 @@
  * sent once: alerts_run first moves the alert to pending (one writer wins), then, before
  * sending, creates a claim object bot/alerts-sent/<chat_id>/<kind>-<symbol>-<date> only if
  * absent, so that a second collector, a rerun or a revision of the day's bars never sends it
- * again; the claim is given back only when Telegram certainly refused the message, so that a
- * later run tries again.  What the deadline leaves unsent stays pending for the next run.
+ * again; the claim is given back (rewritten as released, taken over by one conditional write)
+ * only when Telegram certainly refused the message, so that a later run tries again.  A chat
+ * that blocked the bot (403) has all its alerts removed.  What the deadline leaves unsent stays
+ * pending for the next run.
  */
 #ifndef BOT_ALERTS_H
 #define BOT_ALERTS_H
