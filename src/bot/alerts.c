@@ -526,8 +526,8 @@ static int send_pending(struct objstore *os, struct tg_client *tg, const char *k
         snprintf(sym, sizeof sym, "%s", x->symbol);
         for (char *p = sym; *p; p++)
             *p = *p == '/' ? '_' : *p;
-        snprintf(claim, sizeof claim, ALERTS_SENT_PREFIX "%lld/%s-%s-%s", (long long)chat,
-                 kind_names[x->kind], sym, day);
+        snprintf(claim, sizeof claim, ALERTS_SENT_PREFIX "%lld/%s-%s-%d-%s", (long long)chat,
+                 kind_names[x->kind], sym, (int)x->threshold, day);
         int owned;
         err = claim_take(os, claim, &owned, d);
         if (!err && !owned) {

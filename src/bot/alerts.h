@@ -16,7 +16,8 @@
  * Every change is read, modify, conditional write (If-Match, or create-if-absent), retried
  * when another writer changed the object in between, as for the subscribers.  A crossing is
  * sent once: alerts_run first moves the alert to pending (one writer wins), then, before
- * sending, creates a claim object bot/alerts-sent/<chat_id>/<kind>-<symbol>-<date> only if
+ * sending, creates a claim object
+ * bot/alerts-sent/<chat_id>/<kind>-<symbol>-<threshold>-<date> only if
  * absent, so that a second collector, a rerun or a revision of the day's bars never sends it
  * again; the claim is given back (rewritten as released, taken over by one conditional write)
  * only when Telegram certainly refused the message, so that a later run tries again.  A chat
