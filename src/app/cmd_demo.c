@@ -173,7 +173,7 @@ int cmd_demo(int argc, char **argv)
          * the backtest, whose line ends the demo. */
         struct daily_opts o;
         daily_opts_default(&o);
-        o.steps = DAILY_STEPS_ALWAYS | DAILY_STEP(DAILY_BACKTEST);
+        o.steps = DAILY_STEPS_ALWAYS | DAILY_STEP(DAILY_ALERTS) | DAILY_STEP(DAILY_BACKTEST);
         o.symbols = symbols;
         o.n = n;
         struct collect_opts *co = &o.collect;

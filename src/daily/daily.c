@@ -349,6 +349,17 @@ static int step_push(struct job *j)
     return err;
 }
 
+/* ---- alerts: each chat's own ---- */
+
+static int step_alerts(struct job *j)
+{
+    struct diag d = {{0}};
+    int err = notify_user_alerts(j->os, j->o->collect.http, j->deadline_ms, &d);
+    if (err)
+        log_error("the alerts failed", LF_STR("error", d.text));
+    return err;
+}
+
 /* ---- backtest: the default strategy over the whole store ---- */
 
 static int step_backtest(struct job *j)
@@ -393,6 +404,7 @@ static const struct step {
     [DAILY_SNAPSHOT] = {"snapshot", step_snapshot, 2000, NEEDS_TRACKING},
     [DAILY_ALERT] = {"alert", step_alert, 1000, NEEDS_TRACKING | NEEDS_VIEW},
     [DAILY_PUSH] = {"push", step_push, 1000, NEEDS_COLLECTION},
+    [DAILY_ALERTS] = {"alerts", step_alerts, 1000, NEEDS_COLLECTION},
     [DAILY_BACKTEST] = {"backtest", step_backtest, 30000, 0},
 };
 

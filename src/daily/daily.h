@@ -8,6 +8,8 @@
  *   alert     the sell signal: its marker, and the alert to the operator's chats when the
  *             target is first reached
  *   push      the day's screen to the bot's subscribers, once per screened date
+ *   alerts    each chat's own alerts (bot/alerts.h) on the newest screened date: each
+ *             crossing told once, what the deadline leaves sent by the next run
  *   backtest  the default backtest over the whole store, its summary in the report (asked for
  *             by the demo only: not in DAILY_STEPS_DEFAULT)
  *
@@ -42,6 +44,7 @@ enum daily_step_id {
     DAILY_SNAPSHOT,
     DAILY_ALERT,
     DAILY_PUSH,
+    DAILY_ALERTS,
     DAILY_BACKTEST,
     DAILY_STEP_COUNT_
 };

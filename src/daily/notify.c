@@ -4,6 +4,7 @@
 #include "base/calendar.h"
 #include "base/clock.h"
 #include "base/log.h"
+#include "bot/alerts.h"
 #include "bot/bot.h"
 #include "bot/format.h"
 #include "net/http.h"
@@ -102,5 +103,34 @@ int notify_sell_signal(struct objstore *os, struct http_client *http, const char
     http_client_free(own);
     ratelimit_release(&rl);
     free(allowed);
+    return err;
+}
+
+int notify_user_alerts(struct objstore *os, struct http_client *http, int64_t deadline_ms,
+                       struct diag *d)
+{
+    if (secrets_load(SECRET_BIT(SECRET_TELEGRAM_BOT_TOKEN), d) != ERR_OK ||
+        !secrets_value(SECRET_TELEGRAM_BOT_TOKEN))
+        return ERR_OK; /* no bot configured: nobody set an alert */
+    struct ratelimit rl;
+    struct tg_client *tg = NULL;
+    struct http_client *own = NULL;
+    int err = push_client(&http, &own, &rl, &tg, d);
+    struct alerts_run_opts o = {.deadline_ms = deadline_ms};
+    struct alerts_stats st;
+    if (!err)
+        err = alerts_run(os, tg, &o, &st, d);
+    if (err == ERR_NOTFOUND)
+        err = ERR_OK; /* no screen yet: nothing to evaluate */
+    else if (!err)
+        log_summary("alerts", LF_INT("chats", (int64_t)st.chats),
+                    LF_INT("alerts", (int64_t)st.alerts), LF_INT("fired", (int64_t)st.fired),
+                    LF_INT("rearmed", (int64_t)st.rearmed), LF_INT("sent", (int64_t)st.sent),
+                    LF_INT("failed", (int64_t)st.failed), LF_INT("deferred", (int64_t)st.deferred),
+                    LF_INT("chats_blocked", (int64_t)st.chats_blocked),
+                    LF_INT("bad_files", (int64_t)st.bad_files));
+    tg_free(tg);
+    http_client_free(own);
+    ratelimit_release(&rl);
     return err;
 }

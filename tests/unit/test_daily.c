@@ -357,6 +357,8 @@ static void test_steps(void **state)
     assert_int_equal(o.steps, DAILY_STEPS_DEFAULT);
     assert_false(o.steps & DAILY_STEP(DAILY_BACKTEST));
     assert_string_equal(daily_step_name(DAILY_BACKTEST), "backtest");
+    assert_string_equal(daily_step_name(DAILY_ALERTS), "alerts");
+    assert_true(o.steps & DAILY_STEP(DAILY_ALERTS));
 }
 
 int main(void)
