@@ -24,7 +24,7 @@ LDFLAGS  += -fsanitize=address,undefined
 endif
 
 # Layers, lowest first: a layer may include only the ones before it (scripts/check-layers).
-LAYERS   := base codec net aws store screen collect account backtest sim bot daily app
+LAYERS   := base codec net aws store screen report collect account backtest sim bot daily app
 LIB_SRC  := $(filter-out src/app/%,$(wildcard $(foreach l,$(LAYERS),src/$(l)/*.c)))
 APP_SRC  := $(wildcard src/app/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)

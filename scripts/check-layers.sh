@@ -3,7 +3,7 @@
 # its own layer and of the layers listed before it.  Prints each violation; fails on any.
 set -eu
 cd "$(dirname "$0")/.."
-layers="base codec net aws store screen collect account backtest sim bot daily app"
+layers="base codec net aws store screen report collect account backtest sim bot daily app"
 status=0
 rank() {
     i=0
