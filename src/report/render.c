@@ -45,10 +45,10 @@ static const char style[] =
     "th[aria-sort=ascending] button::after{content:' \\25B2'}"
     "th[aria-sort=descending] button::after{content:' \\25BC'}"
     ".neg{color:var(--neg)}.pos{color:var(--pos)}"
-    "svg{display:block;max-width:100%;height:auto}"
+    "svg{display:block;max-width:100%;height:auto}svg.chart{width:100%;max-width:760px}"
     "svg.spark{width:100px;height:24px}"
     "svg.bar{width:120px;height:14px}"
-    ".spark polyline{fill:none;stroke:var(--acc);stroke-width:1.3;vector-effect:non-scaling-stroke}"
+    ".spark path{fill:none;stroke:var(--acc);stroke-width:1.3;vector-effect:non-scaling-stroke}"
     ".spark line{stroke:var(--neg);stroke-width:1;stroke-dasharray:3 2;"
     "vector-effect:non-scaling-stroke}"
     ".spark circle{fill:var(--neg)}"
@@ -61,7 +61,10 @@ static const char style[] =
     ".key{display:inline-block;width:1.2em;height:.25em;vertical-align:middle;margin:0 .3em}"
     ".key.l1{background:var(--acc)}.key.l2{background:#8e5bd0}"
     "footer{color:var(--mut);font-size:.85rem;margin-top:2em;padding-bottom:2em}"
-    "@media (max-width:640px){body{font-size:14px}th,td{padding:.25em .3em}.wide{display:none}"
+    "@media (max-width:640px){body{font-size:14px}th,td{padding:.25em .3em}th{white-space:normal}"
+    "#drawdowns tr>:nth-child(4),#drawdowns tr>:nth-child(5),#drawdowns tr>:nth-child(7),"
+    "#drawdowns tr>:nth-child(9),#drops tr>:nth-child(6),#portfolio tr>:nth-child(3),"
+    "#portfolio tr>:nth-child(5),#portfolio tr>:nth-child(7){display:none}"
     "svg.spark{width:72px}}"
     ".nb{white-space:nowrap}"
     "@media print{nav,.noprint{display:none}th button::after{content:''}.scroll{overflow:visible}"
@@ -69,8 +72,7 @@ static const char style[] =
 
 static const char script[] =
     "(function(){"
-    "function key(c,num){var v=c.getAttribute('data-v');"
-    "if(!num)return v===null?c.textContent:v;return v===null||v===''?NaN:+v}"
+    "function key(c,num){var v=c.textContent;return num?parseFloat(v):v}"
     "Array.prototype.forEach.call(document.querySelectorAll('table.sortable'),function(t){"
     "var hs=t.tHead.rows[0].cells;"
     "Array.prototype.forEach.call(hs,function(th,i){"
@@ -88,6 +90,7 @@ static const char script[] =
 struct page {
     struct buf *out;
     int err;
+    unsigned char *spark_done; /* per entry of closes: drawn once already */
 };
 
 static void put(struct page *pg, const char *s)
@@ -139,35 +142,25 @@ static void day(struct page *pg, int32_t date)
     put(pg, s);
 }
 
-/* A number cell: the value to sort by, the class by its sign when signed. */
-static void td_num(struct page *pg, double v, int decimals, int plus, int signed_class,
-                   const char *cls)
+/* A number cell, coloured by its sign when signed; the script sorts by the number shown. */
+static void td_num(struct page *pg, double v, int decimals, int plus, int signed_class)
 {
-    put(pg, "<td");
     const char *sign = !signed_class || !isfinite(v) || v == 0 ? NULL : v < 0 ? "neg" : "pos";
-    if (sign || cls)
-        putf(pg, " class=\"%s%s%s\"", sign ? sign : "", sign && cls ? " " : "", cls ? cls : "");
-    put(pg, " data-v=\"");
-    if (isfinite(v))
-        putf(pg, "%.10g", v);
-    put(pg, "\">");
+    putf(pg, sign ? "<td class=\"%s\">" : "<td>", sign);
     num(pg, v, decimals, plus);
     put(pg, "</td>");
 }
 
-static void td_date(struct page *pg, int32_t date, const char *cls)
+static void td_date(struct page *pg, int32_t date)
 {
-    putf(pg, "<td%s%s%s data-v=\"%d\">", cls ? " class=\"" : "", cls ? cls : "", cls ? "\"" : "",
-         (int)date);
+    put(pg, "<td>");
     day(pg, date);
     put(pg, "</td>");
 }
 
 static void td_sym(struct page *pg, const char *s)
 {
-    put(pg, "<td class=\"s\" data-v=\"");
-    sym(pg, s);
-    put(pg, "\">");
+    put(pg, "<td class=\"s\">");
     sym(pg, s);
     put(pg, "</td>");
 }
@@ -205,29 +198,40 @@ static void fmt_ny(int64_t ms, char *out, size_t cap)
 
 /* ---- sparklines ---- */
 
-static const struct results_closes *find_closes(const struct report_data *rd, const char *symbol)
+/* The index of symbol's closes of the report's date, or -1. */
+static long find_closes(const struct report_data *rd, const char *symbol)
 {
     size_t lo = 0, hi = rd->ncloses;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         int c = strncmp(rd->closes[mid].symbol, symbol, BAR_SYMBOL_MAX + 1);
         if (c == 0)
-            return rd->closes[mid].c.date == rd->date ? &rd->closes[mid].c : NULL;
+            return rd->closes[mid].c.date == rd->date ? (long)mid : -1;
         if (c < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return NULL;
+    return -1;
+}
+
+static int spark_y(double v, double lo, double span)
+{
+    double y = 38.0 - 36.0 * (v - lo) / span;
+    return isfinite(y) ? (int)lround(fmin(fmax(y, 0.0), 40.0)) : 38;
 }
 
 /* The last closes up to the date, the peak's level as a dashed line and its bar as a dot
- * when it falls among them.  viewBox 2 units a close wide, 40 high. */
+ * when it falls among them.  viewBox 2 units a close wide, 40 high.  A symbol's drawing is
+ * written once, in its first row, and used again by reference (`<use>` of an element of the
+ * page itself: no request) in the other tables. */
 static void sparkline(struct page *pg, const struct report_data *rd, const struct screen_row *r)
 {
-    const struct results_closes *c = find_closes(rd, r->symbol);
-    put(pg, "<td>");
+    long k = find_closes(rd, r->symbol);
+    const struct results_closes *c = k >= 0 ? &rd->closes[k].c : NULL;
     size_t n = c ? c->n : 0;
+    if (n > RESULTS_CLOSES)
+        n = RESULTS_CLOSES;
     double lo = HUGE_VAL, hi = -HUGE_VAL;
     for (size_t i = 0; i < n; i++) {
         if (!isfinite(c->closes[i]))
@@ -236,42 +240,40 @@ static void sparkline(struct page *pg, const struct report_data *rd, const struc
         hi = fmax(hi, c->closes[i]);
     }
     if (n < 2 || !(hi >= lo)) {
-        put(pg, "&mdash;</td>");
+        put(pg, "<td>&mdash;</td>");
         return;
     }
-    int peak_ok = isfinite(r->peak) && r->peak > 0;
+    int w = 2 * (int)(n - 1);
+    putf(pg,
+         "<td><svg class=\"spark\" viewBox=\"0 0 %d 40\" preserveAspectRatio=\"none\" "
+         "role=\"img\" aria-label=\"last %zu closes\">",
+         w, n);
+    if (pg->spark_done && pg->spark_done[k]) {
+        putf(pg, "<use href=\"#k%ld\"/></svg></td>", k);
+        return;
+    }
+    if (pg->spark_done)
+        pg->spark_done[k] = 1;
+    int peak_ok = isfinite(r->peak) && r->peak > 0 && r->peak < 1e15;
     if (peak_ok)
         hi = fmax(hi, r->peak);
     double span = hi > lo ? hi - lo : 1.0;
-    double w = 2.0 * (double)(n - 1);
-    putf(pg,
-         "<svg class=\"spark\" viewBox=\"0 0 %d 40\" preserveAspectRatio=\"none\" "
-         "role=\"img\" aria-label=\"last %zu closes\"><polyline points=\"",
-         (int)w, n);
-    for (size_t i = 0; i < n; i++) {
-        double y = 38.0 - 36.0 * (c->closes[i] - lo) / span;
-        putf(pg, "%s%d,", i ? " " : "", (int)(2 * i));
-        coord(pg, round(y));
+    putf(pg, "<g id=\"k%ld\"><path d=\"M0 %d", k, spark_y(c->closes[0], lo, span));
+    int prev = spark_y(c->closes[0], lo, span);
+    for (size_t i = 1; i < n; i++) {
+        int y = spark_y(c->closes[i], lo, span);
+        putf(pg, i == 1 ? "l2%s%d" : " 2%s%d", y - prev < 0 ? "" : " ", y - prev);
+        prev = y;
     }
     put(pg, "\"/>");
     if (peak_ok) {
-        double y = 38.0 - 36.0 * (r->peak - lo) / span;
-        put(pg, "<line x1=\"0\" x2=\"");
-        coord(pg, w);
-        put(pg, "\" y1=\"");
-        coord(pg, y);
-        put(pg, "\" y2=\"");
-        coord(pg, y);
-        put(pg, "\"/>");
-        if (r->days_since_peak >= 0 && (size_t)r->days_since_peak < n) {
-            put(pg, "<circle r=\"2.5\" cx=\"");
-            coord(pg, 2.0 * (double)(n - 1 - (size_t)r->days_since_peak));
-            put(pg, "\" cy=\"");
-            coord(pg, y);
-            put(pg, "\"/>");
-        }
+        int y = spark_y(r->peak, lo, span);
+        putf(pg, "<line x2=\"%d\" y1=\"%d\" y2=\"%d\"/>", w, y, y);
+        if (r->days_since_peak >= 0 && (size_t)r->days_since_peak < n)
+            putf(pg, "<circle r=\"2.5\" cx=\"%d\" cy=\"%d\"/>",
+                 2 * (int)(n - 1 - (size_t)r->days_since_peak), y);
     }
-    put(pg, "</svg></td>");
+    put(pg, "</g></svg></td>");
 }
 
 /* ---- the tables of the date ---- */
@@ -287,25 +289,25 @@ static void drawdown_table(struct page *pg, const struct report_data *rd)
     th(pg, "#", 1, NULL, 1);
     th(pg, "Symbol", 0, "s", 0);
     th(pg, "Close", 1, NULL, 0);
-    th(pg, "Peak", 1, "wide", 0);
-    th(pg, "Peak date", 1, "wide", 0);
+    th(pg, "Peak", 1, NULL, 0);
+    th(pg, "Peak date", 0, NULL, 0);
     th(pg, "Drawdown %", 1, NULL, 0);
-    th(pg, "Days since peak", 1, "wide", 0);
+    th(pg, "Days since peak", 1, NULL, 0);
     th(pg, "Change %", 1, NULL, 0);
-    th(pg, "Volume", 1, "wide", 0);
+    th(pg, "Volume", 1, NULL, 0);
     put(pg, "<th scope=\"col\">Last closes</th></tr></thead><tbody>");
     for (size_t i = 0; i < n; i++) {
         const struct screen_row *r = &rd->rows[i];
         put(pg, "<tr>");
-        td_num(pg, r->rank, 0, 0, 0, NULL);
+        td_num(pg, r->rank, 0, 0, 0);
         td_sym(pg, r->symbol);
-        td_num(pg, r->close, 2, 0, 0, NULL);
-        td_num(pg, r->peak, 2, 0, 0, "wide");
-        td_date(pg, r->peak_date, "wide");
-        td_num(pg, r->drawdown_pct, 1, 0, 1, NULL);
-        td_num(pg, r->days_since_peak, 0, 0, 0, "wide");
-        td_num(pg, r->change_pct, 1, 1, 1, NULL);
-        td_num(pg, (double)r->volume, 0, 0, 0, "wide");
+        td_num(pg, r->close, 2, 0, 0);
+        td_num(pg, r->peak, 2, 0, 0);
+        td_date(pg, r->peak_date);
+        td_num(pg, r->drawdown_pct, 1, 0, 1);
+        td_num(pg, r->days_since_peak, 0, 0, 0);
+        td_num(pg, r->change_pct, 1, 1, 1);
+        td_num(pg, (double)r->volume, 0, 0, 0);
         sparkline(pg, rd, r);
         put(pg, "</tr>");
     }
@@ -341,17 +343,17 @@ static void drops_table(struct page *pg, const struct report_data *rd)
     th(pg, "Close", 1, NULL, 0);
     th(pg, "Change %", 1, NULL, 0);
     th(pg, "Drawdown %", 1, NULL, 0);
-    th(pg, "Drawdown rank", 1, "wide", 0);
+    th(pg, "Drawdown rank", 1, NULL, 0);
     put(pg, "<th scope=\"col\">Last closes</th></tr></thead><tbody>");
     for (size_t i = 0; i < n; i++) {
         const struct screen_row *r = v[i];
         put(pg, "<tr>");
-        td_num(pg, (double)(i + 1), 0, 0, 0, NULL);
+        td_num(pg, (double)(i + 1), 0, 0, 0);
         td_sym(pg, r->symbol);
-        td_num(pg, r->close, 2, 0, 0, NULL);
-        td_num(pg, r->change_pct, 1, 1, 1, NULL);
-        td_num(pg, r->drawdown_pct, 1, 0, 1, NULL);
-        td_num(pg, r->rank, 0, 0, 0, "wide");
+        td_num(pg, r->close, 2, 0, 0);
+        td_num(pg, r->change_pct, 1, 1, 1);
+        td_num(pg, r->drawdown_pct, 1, 0, 1);
+        td_num(pg, r->rank, 0, 0, 0);
         sparkline(pg, rd, r);
         put(pg, "</tr>");
     }
@@ -399,7 +401,9 @@ static void histogram(struct page *pg, const struct report_data *rd)
     free(v);
     putf(pg, "<p class=\"note\">%zu stocks ranked; median drawdown ", total);
     num(pg, median, 1, 0);
-    putf(pg, "%%; %zu at &minus;20%% or worse, %zu at &minus;30%%, %zu at &minus;50%%.</p>",
+    putf(pg,
+         "%%; %zu at &minus;20%% or worse, %zu at &minus;30%%, %zu at &minus;50%%. Red: 20%% or "
+         "more below the peak.</p>",
          below[0], below[1], below[2]);
     size_t max = 1;
     for (int k = 0; k < HIST_BINS; k++)
@@ -426,7 +430,7 @@ static void histogram(struct page *pg, const struct report_data *rd)
             putf(pg, "<text x=\"%d\" y=\"216\" text-anchor=\"middle\">%s%d%%</text>", x,
                  k ? "&minus;" : "", k * 5);
     }
-    put(pg, "<text x=\"580\" y=\"216\" text-anchor=\"end\">&minus;100%</text></svg></section>");
+    put(pg, "<text x=\"580\" y=\"216\" text-anchor=\"middle\">&minus;100%</text></svg></section>");
 }
 
 /* ---- past candidates ---- */
@@ -530,7 +534,7 @@ static void history(struct page *pg, const struct report_data *rd)
     }
     putf(pg, "<h3>The last %zu dates</h3>", shown);
     put(pg, "<div class=\"scroll\"><table class=\"sortable\" id=\"history\"><thead><tr>");
-    th(pg, "Date", 1, NULL, 0);
+    th(pg, "Date", 0, NULL, 0);
     th(pg, "#", 1, NULL, 0);
     th(pg, "Symbol", 0, "s", 0);
     th(pg, "Then", 1, NULL, 0);
@@ -540,12 +544,12 @@ static void history(struct page *pg, const struct report_data *rd)
     for (size_t i = first; i < rd->nsince; i++) {
         const struct report_since *s = &rd->since[i];
         put(pg, "<tr>");
-        td_date(pg, s->date, NULL);
-        td_num(pg, s->rank, 0, 0, 0, NULL);
+        td_date(pg, s->date);
+        td_num(pg, s->rank, 0, 0, 0);
         td_sym(pg, s->symbol);
-        td_num(pg, s->then, 2, 0, 0, NULL);
-        td_num(pg, s->now, 2, 0, 0, NULL);
-        td_num(pg, s->since_pct, 1, 1, 1, NULL);
+        td_num(pg, s->then, 2, 0, 0);
+        td_num(pg, s->now, 2, 0, 0);
+        td_num(pg, s->since_pct, 1, 1, 1);
         put(pg, "</tr>");
     }
     put(pg, "</tbody></table></div></section>");
@@ -613,22 +617,22 @@ static void portfolio(struct page *pg, const struct report_data *rd)
     put(pg, "<div class=\"scroll\"><table class=\"sortable\" id=\"portfolio\"><thead><tr>");
     th(pg, "Symbol", 0, "s", 1);
     th(pg, "Qty", 1, NULL, 0);
-    th(pg, "Entry", 1, "wide", 0);
+    th(pg, "Entry", 1, NULL, 0);
     th(pg, "Price", 1, NULL, 0);
-    th(pg, "Value", 1, "wide", 0);
+    th(pg, "Value", 1, NULL, 0);
     th(pg, "Return %", 1, NULL, 0);
-    th(pg, "Drawdown rank", 1, "wide", 0);
+    th(pg, "Drawdown rank", 1, NULL, 0);
     put(pg, "<th scope=\"col\">Against the target</th></tr></thead><tbody>");
     for (size_t i = 0; i < p->n; i++) {
         const struct report_position *q = &p->pos[i];
         put(pg, "<tr>");
         td_sym(pg, q->symbol);
-        td_num(pg, q->qty, 2, 0, 0, NULL);
-        td_num(pg, q->entry, 2, 0, 0, "wide");
-        td_num(pg, q->price, 2, 0, 0, NULL);
-        td_num(pg, q->value, 2, 0, 0, "wide");
-        td_num(pg, q->return_pct, 1, 1, 1, NULL);
-        td_num(pg, q->rank > 0 ? q->rank : (double)NAN, 0, 0, 0, "wide");
+        td_num(pg, q->qty, 2, 0, 0);
+        td_num(pg, q->entry, 2, 0, 0);
+        td_num(pg, q->price, 2, 0, 0);
+        td_num(pg, q->value, 2, 0, 0);
+        td_num(pg, q->return_pct, 1, 1, 1);
+        td_num(pg, q->rank > 0 ? q->rank : (double)NAN, 0, 0, 0);
         target_bar(pg, q->return_pct, p->target_pct, top);
         put(pg, "</tr>");
     }
@@ -775,7 +779,9 @@ static void footer(struct page *pg, const struct report_data *rd)
 
 int report_render(const struct report_data *rd, struct buf *out)
 {
-    struct page pg = {out, ERR_OK};
+    struct page pg = {out, ERR_OK, calloc(rd->ncloses ? rd->ncloses : 1, 1)};
+    if (!pg.spark_done)
+        return ERR_NOMEM;
     char date[DATE_STRLEN + 1], gen[64];
     date_format(rd->date, date);
     fmt_utc(rd->generated_ms, gen, sizeof gen);
@@ -832,5 +838,6 @@ int report_render(const struct report_data *rd, struct buf *out)
     put(&pg, "</main>\n");
     footer(&pg, rd);
     putf(&pg, "\n<script>%s</script>\n</body></html>\n", script);
+    free(pg.spark_done);
     return pg.err;
 }

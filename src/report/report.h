@@ -39,7 +39,7 @@
 /* Past dates whose top candidates the page follows (a year of trading days), and of those
  * the dates listed candidate by candidate. */
 #define REPORT_HISTORY_DATES 250
-#define REPORT_HISTORY_TABLE 10
+#define REPORT_HISTORY_TABLE 5
 /* The settle time of a day's bars, minutes after midnight New York (SPEC 2a). */
 #define REPORT_SETTLE_MINUTE (20 * 60 + 15)
 
