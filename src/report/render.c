@@ -46,12 +46,10 @@ static const char style[] =
     "th[aria-sort=descending] button::after{content:' \\25BC'}"
     ".neg{color:var(--neg)}.pos{color:var(--pos)}"
     "svg{display:block;max-width:100%;height:auto}svg.chart{width:100%;max-width:760px}"
-    "svg.spark{width:100px;height:24px}"
+    "svg.spark{width:100px;height:24px;overflow:visible}"
     "svg.bar{width:120px;height:14px}"
-    ".spark path{fill:none;stroke:var(--acc);stroke-width:1.3;vector-effect:non-scaling-stroke}"
-    ".spark line{stroke:var(--neg);stroke-width:1;stroke-dasharray:3 2;"
-    "vector-effect:non-scaling-stroke}"
-    ".spark circle{fill:var(--neg)}"
+    /* Inherited by the drawings <use> repeats, which the page's selectors do not reach. */
+    "svg.spark{fill:none;stroke:var(--acc);stroke-width:1.6}"
     ".chart text{font-size:11px;fill:var(--mut)}"
     ".chart .ax{stroke:var(--line)}"
     ".chart .b{fill:var(--acc)}.chart .bn{fill:var(--neg)}.chart .bp{fill:var(--pos)}"
@@ -217,12 +215,13 @@ static long find_closes(const struct report_data *rd, const char *symbol)
 
 static int spark_y(double v, double lo, double span)
 {
-    double y = 38.0 - 36.0 * (v - lo) / span;
-    return isfinite(y) ? (int)lround(fmin(fmax(y, 0.0), 40.0)) : 38;
+    double y = 27.0 - 26.0 * (v - lo) / span;
+    return isfinite(y) ? (int)lround(fmin(fmax(y, 0.0), 28.0)) : 27;
 }
 
 /* The last closes up to the date, the peak's level as a dashed line and its bar as a dot
- * when it falls among them.  viewBox 2 units a close wide, 40 high.  A symbol's drawing is
+ * when it falls among them.  viewBox 2 units a close wide, 28 high (about the shape it is
+ * shown in, so strokes keep their width).  A symbol's drawing is
  * written once, in its first row, and used again by reference (`<use>` of an element of the
  * page itself: no request) in the other tables. */
 static void sparkline(struct page *pg, const struct report_data *rd, const struct screen_row *r)
@@ -245,7 +244,7 @@ static void sparkline(struct page *pg, const struct report_data *rd, const struc
     }
     int w = 2 * (int)(n - 1);
     putf(pg,
-         "<td><svg class=\"spark\" viewBox=\"0 0 %d 40\" preserveAspectRatio=\"none\" "
+         "<td><svg class=\"spark\" viewBox=\"0 0 %d 28\" preserveAspectRatio=\"none\" "
          "role=\"img\" aria-label=\"last %zu closes\">",
          w, n);
     if (pg->spark_done && pg->spark_done[k]) {
@@ -268,9 +267,11 @@ static void sparkline(struct page *pg, const struct report_data *rd, const struc
     put(pg, "\"/>");
     if (peak_ok) {
         int y = spark_y(r->peak, lo, span);
-        putf(pg, "<line x2=\"%d\" y1=\"%d\" y2=\"%d\"/>", w, y, y);
+        putf(pg,
+             "<line stroke=\"#c62828\" stroke-dasharray=\"3 2\" x2=\"%d\" y1=\"%d\" y2=\"%d\"/>", w,
+             y, y);
         if (r->days_since_peak >= 0 && (size_t)r->days_since_peak < n)
-            putf(pg, "<circle r=\"2.5\" cx=\"%d\" cy=\"%d\"/>",
+            putf(pg, "<circle fill=\"#c62828\" stroke=\"none\" r=\"2.5\" cx=\"%d\" cy=\"%d\"/>",
                  2 * (int)(n - 1 - (size_t)r->days_since_peak), y);
     }
     put(pg, "</g></svg></td>");
