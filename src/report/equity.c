@@ -49,7 +49,7 @@ static int parse_row(const char *name, size_t line, const struct csv_field *f,
     if (num_parse_int(f[E_POSITIONS].ptr, f[E_POSITIONS].len, &p->positions) || p->positions < 0 ||
         p->positions > 1000000)
         return bad(d, name, line, "positions", &f[E_POSITIONS], "a whole number 0..1000000");
-    p->benchmark = NAN;
+    p->benchmark = (double)NAN;
     if (f[E_BENCHMARK].len && (money(&f[E_BENCHMARK], &p->benchmark) || p->benchmark < 0))
         return bad(d, name, line, "benchmark", &f[E_BENCHMARK], "an amount of 0 or more, or empty");
     return ERR_OK;

@@ -385,8 +385,8 @@ static void histogram(struct page *pg, const struct report_data *rd)
         if (!isfinite(dd))
             continue;
         v[total++] = dd;
-        int k = dd >= 0 ? 0 : (int)ceil(-dd / 5.0) - 1;
-        bins[k < 0 ? 0 : k >= HIST_BINS ? HIST_BINS - 1 : k]++;
+        double b = dd >= 0 ? 0 : ceil(-dd / 5.0) - 1; /* bin k holds (-5(k+1), -5k] */
+        bins[b >= HIST_BINS - 1 ? HIST_BINS - 1 : (int)b]++;
         below[0] += dd <= -20;
         below[1] += dd <= -30;
         below[2] += dd <= -50;
