@@ -149,7 +149,7 @@ test: deps-test $(BIN) $(TOOL_BIN) $(TEST_BIN) $(FUZZ_REPLAY) $(if $(filter 1,$(
 	@BUILD=$(BUILD) tests/run.sh
 
 deps-test:
-	@scripts/deps.sh --build --test --node
+	@scripts/deps.sh --build --test --node --browser
 
 sanitize:
 	$(MAKE) SANITIZE=1 test
