@@ -124,6 +124,16 @@ for f in screen/latest.csv screen/2026/2026-11-20.csv top_candidates.csv closes.
     curl -sf -o "$T/got" "$("$BIN" presign "$S/demo/results/$f" 2>/dev/null)"
     same "results on S3: $f as in a local store" "$T/got" "$T/demo-ref/results/$f"
 done
+# The report on S3: its presigned link opens as a page (text/html), not as a download.
+check "report on S3" 0 "$BIN" report --store $S/demo
+contains "... prints a presigned link" "$T/out" "X-Amz-Signature="
+rm -f "$T/got"
+curl -sf -D "$T/hdr" -o "$T/got" "$(tail -n 1 "$T/out")"
+if grep -qi '^content-type: text/html; charset=utf-8' "$T/hdr" && grep -q '^<!DOCTYPE html>' "$T/got"; then
+    ok "... which serves the page as text/html"
+else
+    nok "... which serves the page as text/html" "$(cat "$T/hdr")" "$(head -c 200 "$T/got")"
+fi
 # The bot's /download on S3: links presigned for an hour that download the results as stored.
 TELEGRAM_WEBHOOK_SECRET=s3-e2e-webhook-secret SCREENER_SSM=0 "$BIN" serve --port 0 --store $S/demo \
     >"$T/serve.out" 2>"$T/serve.err" &
