@@ -385,8 +385,10 @@ static void histogram(struct page *pg, const struct report_data *rd)
         if (!isfinite(dd))
             continue;
         v[total++] = dd;
-        double b = dd >= 0 ? 0 : ceil(-dd / 5.0) - 1; /* bin k holds (-5(k+1), -5k] */
-        bins[b >= HIST_BINS - 1 ? HIST_BINS - 1 : (int)b]++;
+        /* Bin k holds [-5(k+1), -5k) (bin 0 also 0); a drawdown so small that dd / 5 underflows
+         * to 0 is bin 0 too. */
+        double b = dd >= 0 ? 0 : ceil(-dd / 5.0) - 1;
+        bins[b <= 0 ? 0 : b >= HIST_BINS - 1 ? HIST_BINS - 1 : (int)b]++;
         below[0] += dd <= -20;
         below[1] += dd <= -30;
         below[2] += dd <= -50;

@@ -345,6 +345,28 @@ static void test_render_tables(void **state)
     free(page);
 }
 
+static void test_histogram_edges(void **state)
+{
+    (void)state;
+    /* 0, -0, a drawdown whose fifth underflows to 0, exactly -5, beyond -100. */
+    const double dd[] = {0.0, -0.0, -5e-324, -5.0, -5.0000001, -250.0};
+    struct screen_row rows[6];
+    memset(rows, 0, sizeof rows);
+    for (int i = 0; i < 6; i++) {
+        snprintf(rows[i].symbol, sizeof rows[i].symbol, "H%d", i);
+        rows[i].rank = i + 1;
+        rows[i].drawdown_pct = dd[i];
+        rows[i].change_pct = NAN;
+    }
+    struct report_data rd = {
+        .date = date_from_ymd(2026, 11, 20), .top = 6, .rows = rows, .nrows = 6};
+    char *page = render(&rd);
+    assert_non_null(strstr(page, "<title>0% to &minus;5%: 4 stocks</title>"));
+    assert_non_null(strstr(page, "<title>&minus;5% to &minus;10%: 1 stocks</title>"));
+    assert_non_null(strstr(page, "<title>&minus;95% to &minus;100%: 1 stocks</title>"));
+    free(page);
+}
+
 /* ---- from a store ---- */
 
 struct fixture {
@@ -609,6 +631,7 @@ int main(void)
         cmocka_unit_test(test_equity_bad),
         cmocka_unit_test(test_render_hostile),
         cmocka_unit_test(test_render_tables),
+        cmocka_unit_test(test_histogram_edges),
         cmocka_unit_test_setup_teardown(test_build_from_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_publish_latest, setup, teardown),
         cmocka_unit_test(test_closes_each),
