@@ -102,10 +102,13 @@ static int write_file(const struct app *a, const char *path, const struct buf *p
     if (strcmp(path, "-") == 0)
         return app_write_stdout(a, page->data, page->len);
     FILE *f = fopen(path, "wb");
-    if (!f || fwrite(buf_cstr(page), 1, page->len, f) != page->len || fclose(f) != 0) {
-        int e = errno;
-        if (f)
-            fclose(f);
+    int ok = f && fwrite(buf_cstr(page), 1, page->len, f) == page->len;
+    int e = errno;
+    if (f && fclose(f) != 0 && ok) {
+        ok = 0;
+        e = errno;
+    }
+    if (!ok) {
         fprintf(stderr, "%s: error: cannot write '%s': %s\n", a->prog, path, strerror(e));
         return EXIT_FAIL;
     }

@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "bot/format.h"
 #include "bot/subscribers.h"
+#include "report/report.h"
 #include "screen/results.h"
 #include "store/barstore.h"
 
@@ -427,6 +428,33 @@ static int cmd_download(struct bot_call *c)
     return e;
 }
 
+/* ---- /report ---- */
+
+static int cmd_report(struct bot_call *c)
+{
+    struct buf url = BUF_INIT(TG_BUF_MAX);
+    struct diag d = {{0}};
+    int e, err = objstore_link(c->o->os, REPORT_LATEST_KEY, BOT_LINK_EXPIRES_S, &url, &d);
+    if (err == ERR_NOTFOUND) {
+        e = buf_puts(c->out, "No report yet: each collection writes one.");
+    } else if (err) {
+        log_error("bot: report link failed", LF_STR("error", d.text));
+        e = buf_puts(c->out, "The report is unavailable just now. Try again in a minute.");
+    } else if (strncmp(url.data, "file://", 7) == 0) {
+        e = buf_puts(c->out, "<b>Latest report</b>: <code>");
+        e = e ? e : fmt_html(c->out, url.data + 7);
+        e = e ? e : buf_puts(c->out, "</code>\nThe store is a local directory: open the file.");
+    } else {
+        e = buf_puts(c->out, "<a href=\"");
+        e = e ? e : fmt_html(c->out, url.data);
+        e = e ? e
+              : buf_puts(c->out, "\">Latest report</a>: the worst drawdowns and drops, charts, "
+                                 "how past picks did.\nThe link is valid for 1 hour.");
+    }
+    buf_release(&url);
+    return e;
+}
+
 /* ---- /stats ---- */
 
 static int cmd_stats(struct bot_call *c)
@@ -599,6 +627,8 @@ const struct bot_command bot_commands[] = {
      cmd_history},
     {"download", "", "Links to the latest screen, the history and a year of bars (CSV)", BOT_PUBLIC,
      0, cmd_download},
+    {"report", "", "Link to the latest HTML report: tables, charts, past picks", BOT_PUBLIC, 0,
+     cmd_report},
     {"subscribe", "", "Get the top 10 after each daily collection", BOT_PUBLIC, 0, cmd_subscribe},
     {"unsubscribe", "", "Stop the daily push", BOT_PUBLIC, 0, cmd_unsubscribe},
     {"portfolio", "", "Positions, returns and where they rank today", BOT_PRIVILEGED, 0,

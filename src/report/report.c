@@ -218,7 +218,7 @@ int report_build(struct objstore *os, int32_t date, const struct report_opts *o,
         err = diag_set(d, e, "past candidates: %s", err_str(e));
         goto out;
     }
-    if (problems[np][0] && np < MAX_PROBLEMS)
+    if (np < MAX_PROBLEMS && problems[np][0])
         np++;
 
     e = results_read_run(os, &l.run, &od);

@@ -777,8 +777,7 @@ static int parse_closes_field(const char *name, size_t line, const struct csv_fi
 }
 
 static int parse_closes(const char *name, const char *data, size_t len, const char *symbol,
-                        struct results_closes *out, results_closes_fn fn, void *ctx,
-                        struct diag *d)
+                        struct results_closes *out, results_closes_fn fn, void *ctx, struct diag *d)
 {
     char *text = copy_input(data, len);
     if (!text)

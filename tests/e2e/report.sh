@@ -158,6 +158,8 @@ cmp -s "$T/a" "$T/b" && ok "... the same page as the stored one" || nok "... the
 lacks "... with nothing left out" "$T/err" "warning"
 check "--out FILE writes a file and leaves the store alone" 0 "$BIN" report --store "$S" --out "$T/page.html"
 [ -s "$T/page.html" ] && [ "$(ls "$R/report" | wc -l)" -eq 2 ] && ok "... so" || nok "... so" "$(ls "$R/report")"
+check "--out into a missing directory fails" 1 "$BIN" report --store "$S" --out "$T/no/such/dir/page.html"
+contains "... naming the file" "$T/err" "cannot write '$T/no/such/dir/page.html': No such file or directory"
 check "an older date's report" 0 "$BIN" report --store "$S" --date 2026-11-19
 contains "... is written under its date" "$T/out" "wrote results/report/2026-11-19.html"
 contains "... and latest.html stays the newer one" "$T/out" "a newer report stays the latest"

@@ -6,6 +6,7 @@
 #include "bot/format.h"
 #include "bot/subscribers.h"
 #include "bot/webhook.h"
+#include "report/report.h"
 #include "screen/results.h"
 #include "store/barstore.h"
 #include "store/objstore.h"
@@ -481,6 +482,22 @@ static void test_cache_follows_the_file(void **state)
     f->o.cache = NULL;
 }
 
+static void test_report_link(void **state)
+{
+    struct fixture *f = *state;
+    expect(f, 7, "/report", "No report yet: each collection writes one.");
+    struct report_opts o = {.now_ms = f->o.now_ms};
+    struct report_published p;
+    struct diag d;
+    store_results(f);
+    assert_int_equal(report_publish(f->os, 0, &o, &p, &d), ERR_OK);
+    char *got = ask(f, 7, "/report");
+    assert_non_null(got);
+    assert_non_null(strstr(got, "<b>Latest report</b>: <code>/"));
+    assert_non_null(strstr(got, "/results/report/latest.html</code>"));
+    free(got);
+}
+
 static void test_parse_chats(void **state)
 {
     (void)state;
@@ -511,6 +528,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_long_screen_is_split, setup, teardown),
         cmocka_unit_test_setup_teardown(test_webhook, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache_follows_the_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_report_link, setup, teardown),
         cmocka_unit_test(test_parse_chats),
     };
     return cmocka_run_group_tests_name("bot", tests, NULL, NULL);
