@@ -11,7 +11,8 @@
 # As root, installs what is missing with apt-get; otherwise prints the exact command and fails.
 set -eu
 
-build_pkgs="gcc make pkg-config libssl-dev libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev"
+build_pkgs="gcc make pkg-config libssl-dev libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev
+    libcairo2-dev libfreetype-dev fonts-dejavu-core"
 test_pkgs="libcmocka-dev python3 curl zip unzip yamllint python3-yaml"
 
 want=""

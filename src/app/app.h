@@ -109,6 +109,7 @@ int cmd_screen(int argc, char **argv);
 int cmd_backtest(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_chart(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
 int cmd_universe(int argc, char **argv);

@@ -198,6 +198,61 @@ else
     nok "the demo collects 1,000 symbols" "$(head -c 400 "$T/err")"
 fi
 
+# ---- one stock's chart ----
+SYM=$(head -1 "$T/dd.txt")
+check "chart --help succeeds" 0 "$BIN" chart --help
+check "chart without a symbol is a usage error" 2 "$BIN" chart --store "$S"
+check "chart of a bad ticker is a usage error" 2 "$BIN" chart --store "$S" '<b>'
+check "chart of an unknown stock has nothing to draw" 5 "$BIN" chart --store "$S" ZZZZ9
+contains "... and says so" "$T/err" "no bars of ZZZZ9 in the year up to $D"
+check "chart with a missing font fails naming it" 5 "$BIN" chart --store "$S" "$SYM" --font "$T/none.ttf" --out "$T/x.png"
+contains "... the font" "$T/err" "font '$T/none.ttf' could not be loaded"
+check "chart of the worst drawdown" 0 "$BIN" chart --store "$S" "$SYM" --out "$T/chart.png"
+# The PNG decoded (zlib only) and looked at: its size, the close line's blue, the shaded
+# drawdown's pink, dark text in the title band, and a close drawn on the last day.
+python3 - "$T/chart.png" >"$T/png.txt" 2>&1 <<'PY'
+import struct, sys, zlib
+data = open(sys.argv[1], "rb").read()
+assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+pos, idat = 8, b""
+while pos < len(data):
+    n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+    body = data[pos + 8:pos + 8 + n]
+    if kind == b"IHDR":
+        w, h, depth, ctype = struct.unpack(">IIBB", body[:10])
+    elif kind == b"IDAT":
+        idat += body
+    pos += 12 + n
+assert (w, h, depth) == (1000, 560, 8) and ctype in (2, 6), (w, h, depth, ctype)
+ch = 3 if ctype == 2 else 4
+raw, stride, rows, prev = zlib.decompress(idat), w * ch, [], bytearray(w * ch)
+for y in range(h):
+    f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+    for x in range(stride):
+        a = line[x - ch] if x >= ch else 0
+        b, c = prev[x], prev[x - ch] if x >= ch else 0
+        if f == 1: line[x] = (line[x] + a) & 255
+        elif f == 2: line[x] = (line[x] + b) & 255
+        elif f == 3: line[x] = (line[x] + (a + b) // 2) & 255
+        elif f == 4:
+            p = a + b - c
+            pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+            line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+    rows.append(line)
+    prev = line
+px = lambda x, y: tuple(rows[y][x * ch:x * ch + 3])
+blue = sum(1 for y in range(h) for x in range(w) if px(x, y) == (0x15, 0x65, 0xc0))
+pink = sum(1 for y in range(h) for x in range(w) if (lambda r, g, b: r > 230 and 200 < g < 230 and 200 < b < 230)(*px(x, y)))
+text = sum(1 for y in range(0, 90) for x in range(0, 700) if sum(px(x, y)) < 200)
+assert blue > 800, f"{blue} pixels of the close line"
+assert pink > 5000, f"{pink} pixels of shaded drawdown"
+assert text > 500, f"{text} dark pixels of text in the title band"
+col = [y for y in range(100, 515) if px(980, y) == (0x15, 0x65, 0xc0)]
+assert col, "no close drawn at the last day"
+print(f"ok {len(data)} bytes, {blue} line, {pink} shaded, {text} text pixels")
+PY
+if grep -q '^ok ' "$T/png.txt"; then ok "the chart decodes: 1000x560, line, shading and text ($(cut -d' ' -f2- "$T/png.txt"))"; else nok "the chart decodes" "$(cat "$T/png.txt")"; fi
+
 # ---- in a real browser ----
 CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
 if [ -z "$CHROMIUM" ]; then

@@ -8,6 +8,7 @@
 #include "base/date.h"
 #include "base/log.h"
 #include "codec/crypto.h"
+#include "report/chart.h"
 #include "report/equity.h"
 #include "report/html.h"
 #include "report/report.h"
@@ -581,6 +582,91 @@ static void test_publish_latest(void **state)
     buf_release(&dated);
 }
 
+/* ---- the chart ---- */
+
+static void test_chart(void **state)
+{
+    struct fixture *f = *state;
+    struct diag d;
+    struct chart_series s;
+    assert_int_equal(chart_load(f->os, "A<B", 0, 180, &s, &d), ERR_INVALID);
+    /* 400 weekdays of AAA rising to a high of 60 on day 300, then falling; a 2:1 split on
+     * day 350, so the raw prices halve there and the adjusted ones do not. */
+    struct barstore *bs;
+    assert_int_equal(barstore_new(f->os, &bs, &d), ERR_OK);
+    int32_t start = date_from_ymd(2025, 6, 2), dates[400];
+    struct bar *bars = calloc(800, sizeof *bars);
+    size_t nb = 0;
+    int32_t t = start;
+    for (int i = 0; i < 400; i++, t++) {
+        while (date_weekday(t) == 0 || date_weekday(t) == 6)
+            t++;
+        dates[i] = t;
+        double c = i <= 300 ? 20 + i * 0.1 : 50 - (i - 300) * 0.2;
+        double k = i >= 350 ? 0.5 : 1.0;
+        char day[DATE_STRLEN + 1];
+        date_format(t, day);
+        bars[nb++] =
+            tu_bar("AAA", day, c * k, (c + (i == 300 ? 10 : 1)) * k, (c - 1) * k, c * k, 100);
+        bars[nb++] = tu_bar("ZZZ", day, 5, 6, 4, 5, 100);
+    }
+    struct barstore_write_stats st;
+    assert_int_equal(barstore_write(bs, bars, nb, NULL, &st, &d), ERR_OK);
+    struct split sp = {
+        .symbol = "AAA", .ex_date = dates[350], .new_rate = 2000000, .old_rate = 1000000};
+    size_t added;
+    assert_int_equal(barstore_write_splits(bs, &sp, 1, &added, &d), ERR_OK);
+    barstore_free(bs);
+    free(bars);
+
+    assert_int_equal(chart_load(f->os, "AAA", 0, 180, &s, &d), ERR_OK);
+    assert_int_equal(s.date, dates[399]);
+    assert_int_equal(s.v[s.n - 1].date, dates[399]);
+    assert_true(s.v[0].date >= dates[399] - 364);
+    assert_true(s.n >= 255 && s.n <= 262); /* the weekdays of a year */
+    /* Prices as of the last day, after the split: its close 15.1 as stored (half of
+     * 50 - 99 * 0.2), the peak the high of day 300 (60) halved, still inside the window. */
+    assert_true(fabs(s.v[s.n - 1].close - 15.1) < 1e-6);
+    assert_true(fabs(s.v[s.n - 1].peak - 30.0) < 1e-6);
+    assert_int_equal(s.v[s.n - 1].peak_date, dates[300]);
+    /* A day before the split is halved too: day 349 stored 50 - 49 * 0.2 = 40.2. */
+    size_t found = 0;
+    for (size_t i = 0; i < s.n; i++)
+        if (s.v[i].date == dates[349]) {
+            assert_true(fabs(s.v[i].close - 20.1) < 1e-6);
+            found++;
+        }
+    assert_int_equal(found, 1);
+    /* Every peak is at least the close, and no split looks like a crash: no day's close
+     * is below half of the day before's. */
+    for (size_t i = 0; i < s.n; i++) {
+        assert_true(s.v[i].peak >= s.v[i].close - 1e-9 && s.v[i].peak <= 30.0 + 1e-9);
+        assert_true(i == 0 || s.v[i].close > 0.9 * s.v[i - 1].close);
+    }
+
+    struct buf png = BUF_INIT(CHART_MAX);
+    int err = chart_png(&s, NULL, &png, &d); /* DejaVu Sans: fonts-dejavu-core */
+    if (err)
+        fail_msg("chart_png: %s: %s", err_name(err), d.text);
+    assert_true(png.len > 10000 && png.len < CHART_MAX);
+    assert_memory_equal(png.data, "\x89PNG\r\n\x1a\n", 8);
+    const unsigned char *h = (const unsigned char *)png.data + 16; /* IHDR width, height */
+    assert_int_equal((h[0] << 24) | (h[1] << 16) | (h[2] << 8) | h[3], CHART_WIDTH);
+    assert_int_equal((h[4] << 24) | (h[5] << 16) | (h[6] << 8) | h[7], CHART_HEIGHT);
+    buf_release(&png);
+    struct buf none = BUF_INIT(CHART_MAX);
+    assert_int_equal(chart_png(&s, "/no/such/font.ttf", &none, &d), ERR_NOTFOUND);
+    assert_non_null(strstr(d.text, "font '/no/such/font.ttf' could not be loaded"));
+    assert_int_equal(none.len, 0);
+    buf_release(&none);
+    chart_series_release(&s);
+
+    assert_int_equal(chart_load(f->os, "BBB", 0, 180, &s, &d), ERR_NOTFOUND);
+    assert_non_null(strstr(d.text, "no bars of BBB in the year up to"));
+    /* A year before AAA's first bar: nothing either. */
+    assert_int_equal(chart_load(f->os, "AAA", start - 400, 180, &s, &d), ERR_NOTFOUND);
+}
+
 /* ---- closes, every row ---- */
 
 struct seen {
@@ -634,6 +720,7 @@ int main(void)
         cmocka_unit_test(test_histogram_edges),
         cmocka_unit_test_setup_teardown(test_build_from_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_publish_latest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chart, setup, teardown),
         cmocka_unit_test(test_closes_each),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
