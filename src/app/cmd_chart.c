@@ -39,7 +39,8 @@ int cmd_chart(int argc, char **argv)
     app_init(&a, "screener chart");
     int32_t date = 0;
     long window = SCREEN_WINDOW_DEFAULT;
-    const char *out = NULL, *font = getenv("SCREENER_FONT");
+    char fontbuf[512];
+    const char *out = NULL, *font = app_font_file(fontbuf, sizeof fontbuf);
     int opt, rc;
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (opt) {
