@@ -181,6 +181,18 @@ printf '2023-01-01,100,0,0,100\n' >>"$R/backtest/equity.csv"
 check "a damaged equity file does not stop the report" 0 "$BIN" report --store "$S" --out "$T/damaged.html"
 contains "... the page says what was left out and where" "$T/damaged.html" "results/backtest/equity.csv:702: field &#39;date&#39;: expected dates in ascending order"
 lacks "... and has no backtest section" "$T/damaged.html" 'id="s-backtest"'
+# The equity file as screener backtest writes it reads as the report expects.
+if "$BIN" backtest --store "$S" --min-bars 20 --equity "$T/bt-equity.csv" >"$T/bt.out" 2>"$T/bt.err"; then
+    cp "$T/bt-equity.csv" "$R/backtest/equity.csv"
+    "$BIN" report --store "$S" --out "$T/bt.html" 2>"$T/err"
+    if grep -q 'id="equity-chart"' "$T/bt.html" && ! grep -q "Left out" "$T/bt.html"; then
+        ok "screener backtest's equity file shows in the report ($(($(wc -l <"$T/bt-equity.csv") - 1)) dates)"
+    else
+        nok "screener backtest's equity file shows in the report" "$(grep -o 'Left out[^<]*' "$T/bt.html")"
+    fi
+else
+    nok "screener backtest writes an equity file" "$(head -c 400 "$T/bt.err")"
+fi
 cp "$T/equity.csv" "$R/backtest/equity.csv"
 
 # ---- 1,000 symbols ----
