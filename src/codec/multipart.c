@@ -148,6 +148,10 @@ static int read_headers(const char **p, const char *end, size_t index, struct mu
         *p = eol + 2;
         if (eol == line)
             break;
+        /* A NUL or another control character would cut or change a name silently. */
+        for (const char *q = line; q < eol; q++)
+            if ((unsigned char)*q < 0x20 ? *q != '\t' : *q == 0x7f)
+                return bad(d, ERR_PARSE, index, "a control character in a header line");
         const char *colon = memchr(line, ':', (size_t)(eol - line));
         if (!colon || colon == line)
             return bad(d, ERR_PARSE, index, "a header line without 'Name:'");
