@@ -1,6 +1,7 @@
 /* screener report - the HTML report of a screened date (report/report.h). */
 #include "app/app.h"
-#include "app/portfolio.h"
+#include "account/account.h"
+#include "account/portfolio.h"
 #include "base/clock.h"
 #include "base/date.h"
 #include "report/report.h"
@@ -173,7 +174,7 @@ int cmd_report(int argc, char **argv)
                                    "--target: expected a percentage above -100 such as 100 or "
                                    "50.5, got '%s'",
                                    target_arg);
-    } else if (app_profit_target(&target, &d)) {
+    } else if (account_profit_target(&target, &d)) {
         rc = app_fail(&a, ERR_USAGE, &d);
         app_release(&a);
         return rc;
@@ -193,7 +194,7 @@ int cmd_report(int argc, char **argv)
         date = s.date;
         results_screen_release(&s);
     }
-    if (!err && app_portfolio_enabled()) {
+    if (!err && account_tracking_enabled()) {
         struct diag pd = {{0}};
         int perr = load_portfolio(a.os, date, target, &rp, &pos, &pd);
         if (perr == ERR_OK)
