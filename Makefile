@@ -3,7 +3,7 @@
 CC       ?= cc
 PREFIX   ?= /usr/local
 BUILD    ?= build
-PKGS     := libcrypto libcurl jansson libmicrohttpd
+PKGS     := libcrypto libcurl jansson libmicrohttpd cairo freetype2
 TEST_PKGS := cmocka
 
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo dev)
@@ -24,7 +24,7 @@ LDFLAGS  += -fsanitize=address,undefined
 endif
 
 # Layers, lowest first: a layer may include only the ones before it (scripts/check-layers).
-LAYERS   := base codec net aws store screen collect account backtest sim bot daily app
+LAYERS   := base codec net aws store screen report collect account backtest sim bot daily app
 LIB_SRC  := $(filter-out src/app/%,$(wildcard $(foreach l,$(LAYERS),src/$(l)/*.c)))
 APP_SRC  := $(wildcard src/app/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -112,18 +112,26 @@ LAMBDA_BIN  := $(LAMBDA)/screener
 LAMBDA_PKG  := $(LAMBDA)/package
 LAMBDA_ZIP  := $(LAMBDA)/screener.zip
 LAMBDA_DEPS := $(BUILD)/lambda-deps
-LAMBDA_LIBS := -L$(LAMBDA_DEPS)/lib -Wl,-Bstatic -lcurl -lmicrohttpd -ljansson -lssl -lcrypto -lz \
-               -Wl,-Bdynamic -pthread -ldl -lm
+LAMBDA_LIBS := -L$(LAMBDA_DEPS)/lib -Wl,-Bstatic -lcurl -lmicrohttpd -ljansson -lssl -lcrypto \
+               -lcairo -lpixman-1 -lfontconfig -lfreetype -lpng16 -lexpat -lbrotlidec \
+               -lbrotlicommon -lbz2 -lz \
+               -Wl,-Bdynamic -pthread -ldl -lm -Wl,--wrap=hypot,--wrap=arc4random_buf
+# Calls in Debian's static libraries bound to glibc versions newer than the runtime's.
+LAMBDA_COMPAT := $(BUILD)/lambda/glibc-compat.o
 
 lambda: $(LAMBDA_ZIP)
 
 $(LAMBDA_DEPS)/built: scripts/lambda-deps.sh
 	$(Q)scripts/lambda-deps.sh $(LAMBDA_DEPS)
 
-$(LAMBDA_BIN): $(APP_OBJ) $(LIB) $(LAMBDA_DEPS)/built
+$(LAMBDA_COMPAT): scripts/lambda-glibc-compat.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(LAMBDA_BIN): $(APP_OBJ) $(LIB) $(LAMBDA_DEPS)/built $(LAMBDA_COMPAT)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(APP_OBJ) $(LIB) $(LAMBDA_LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(APP_OBJ) $(LIB) $(LAMBDA_COMPAT) $(LAMBDA_LIBS)
 
 $(LAMBDA_PKG)/bootstrap: $(LAMBDA_BIN) bootstrap scripts/lambda-package.sh
 	$(Q)scripts/lambda-package.sh $(LAMBDA_BIN) $(LAMBDA_PKG)
@@ -149,7 +157,7 @@ test: deps-test $(BIN) $(TOOL_BIN) $(TEST_BIN) $(FUZZ_REPLAY) $(if $(filter 1,$(
 	@BUILD=$(BUILD) tests/run.sh
 
 deps-test:
-	@scripts/deps.sh --build --test --node
+	@scripts/deps.sh --build --test --node --browser
 
 sanitize:
 	$(MAKE) SANITIZE=1 test

@@ -3,7 +3,7 @@
 # its own layer and of the layers listed before it.  Prints each violation; fails on any.
 set -eu
 cd "$(dirname "$0")/.."
-layers="base codec net aws store screen collect account backtest sim bot daily app"
+layers="base codec net aws store screen report collect account backtest sim bot daily app"
 status=0
 rank() {
     i=0
@@ -41,5 +41,7 @@ check_owner "openssl/" "src/codec/crypto.c"
 check_owner "curl/" "src/net/http.c"
 check_owner "jansson" "src/codec/json.c"
 check_owner "microhttpd" "src/net/httpd.c"
+check_owner "cairo" "src/report/chart.c"
+check_owner "ft2build" "src/report/chart.c"
 [ $status -eq 0 ] && echo "layers: ok"
 exit $status

@@ -4,6 +4,7 @@
 #
 #   DIR/bootstrap   the script Lambda runs: it execs `screener lambda`
 #   DIR/screener    BIN stripped
+#   DIR/fonts/      DejaVu Sans, for the charts (the runtime has no fonts)
 #
 # BIN must need no shared library but glibc's own, which the runtime provides
 # (provided.al2023: Amazon Linux 2023, glibc 2.34): make lambda links the others statically.
@@ -112,4 +113,16 @@ fi
 
 cp "$here/bootstrap" "$dir/bootstrap"
 chmod 0755 "$dir/bootstrap"
-echo "lambda-package: $dir: bootstrap, screener (needs only glibc, symbol versions <= $max)"
+# The charts' font (the runtime has none): DejaVu Sans, free to redistribute (its licence
+# goes along).
+font=${CHART_FONT:-/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf}
+if [ ! -f "$font" ]; then
+    echo "lambda-package: no font at $font for the charts (Debian: fonts-dejavu-core)" >&2
+    exit 1
+fi
+mkdir -p "$dir/fonts"
+cp "$font" "$dir/fonts/DejaVuSans.ttf"
+if [ -f /usr/share/doc/fonts-dejavu-core/copyright ]; then
+    cp /usr/share/doc/fonts-dejavu-core/copyright "$dir/fonts/DejaVuSans.LICENSE"
+fi
+echo "lambda-package: $dir: bootstrap, screener (needs only glibc, symbol versions <= $max), fonts/DejaVuSans.ttf"

@@ -20,7 +20,8 @@
 static const char usage[] =
     "usage: fake-telegram --token TOKEN [options]\n\n"
     "Serve a fake Telegram Bot API on 127.0.0.1: /bot<TOKEN>/<method> for getMe,\n"
-    "sendMessage, setWebhook, deleteWebhook, getWebhookInfo, setMyCommands, getMyCommands,\n"
+    "sendMessage, sendPhoto (multipart uploads), setWebhook, deleteWebhook, getWebhookInfo,\n"
+    "setMyCommands, getMyCommands,\n"
     "deleteMyCommands, answerCallbackQuery and getUpdates (long polling), validated as the\n"
     "real server does and answered in its envelope.  Every call is recorded.  Prints one line\n"
     "\"listening on 127.0.0.1:PORT\" once ready, then serves until SIGTERM or SIGINT.\n\n"

@@ -334,7 +334,8 @@ int portfolio_snapshot_dates(struct objstore *os, int32_t **dates, size_t *n, st
         *n = 0;
         return err;
     }
-    qsort(*dates, *n, sizeof **dates, int32_cmp);
+    if (*n)
+        qsort(*dates, *n, sizeof **dates, int32_cmp); /* *dates is NULL when nothing is listed */
     return ERR_OK;
 }
 

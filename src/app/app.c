@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -257,4 +258,16 @@ int app_load_universe(struct app *a, const char *file, struct universe *u, struc
     err = universe_parse(data.data ? data.data : "", data.len, source, NULL, u, d);
     buf_release(&data);
     return err;
+}
+
+const char *app_font_file(char *buf, size_t cap)
+{
+    const char *env = getenv("SCREENER_FONT");
+    if (env && *env)
+        return env;
+    const char *root = getenv("LAMBDA_TASK_ROOT");
+    if (root && *root && (size_t)snprintf(buf, cap, "%s/fonts/DejaVuSans.ttf", root) < cap &&
+        access(buf, R_OK) == 0)
+        return buf;
+    return NULL;
 }

@@ -83,6 +83,11 @@ int app_parse_long(const struct app *a, const char *flag, const char *s, long mi
 int app_parse_date(const struct app *a, const char *flag, const char *s, int32_t *out);
 int app_parse_price(const struct app *a, const char *flag, const char *s, int64_t *out);
 
+/* The charts' font file: $SCREENER_FONT, else fonts/DejaVuSans.ttf of the Lambda package
+ * ($LAMBDA_TASK_ROOT) when it is there, else NULL (the system's DejaVu Sans).  buf holds the
+ * path built. */
+const char *app_font_file(char *buf, size_t cap);
+
 /* Write all of data to stdout; EXIT_FAIL (after a message) when stdout fails. */
 int app_write_stdout(const struct app *a, const char *data, size_t len);
 
@@ -108,6 +113,8 @@ int cmd_import(int argc, char **argv);
 int cmd_screen(int argc, char **argv);
 int cmd_backtest(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_chart(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
 int cmd_universe(int argc, char **argv);

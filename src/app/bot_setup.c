@@ -167,6 +167,7 @@ int app_bot_init(struct app *a, struct app_bot *b, struct http_client *http, uns
     b->opts.os = a->os;
     b->opts.cache = &b->latest;
     b->opts.username = getenv("TELEGRAM_BOT_USERNAME");
+    b->opts.font_file = app_font_file(b->font, sizeof b->font);
     const char *priv = getenv("TELEGRAM_PRIVATE");
     b->opts.restricted = priv && strcmp(priv, "1") == 0;
     int err = bot_parse_chats(getenv("TELEGRAM_ALLOWED_CHATS"), &b->allowed, &b->opts.nallowed, d);

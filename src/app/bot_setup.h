@@ -32,6 +32,7 @@ struct app_bot {
     struct webhook wh;
     struct results_latest latest; /* the parsed latest screen, kept while unchanged */
     struct account *trading;      /* the Alpaca account for the hooks, set up when first asked */
+    char font[512];               /* the charts' font (app_font_file) */
 };
 
 enum { APP_BOT_TOKEN = 1, APP_BOT_SECRET = 2 };

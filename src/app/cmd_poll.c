@@ -66,6 +66,14 @@ static void answer(struct app_bot *b, const struct jv *v)
             }
             sent++;
         }
+        struct tg_error e;
+        if (r.photo.len && sent == r.texts.n &&
+            tg_send_photo(b->tg, r.chat_id, r.photo.data, r.photo.len, r.photo_name, r.caption, &e,
+                          &d) != ERR_OK)
+            log_error("poll: picture not delivered", LF_STR("error", d.text),
+                      LF_INT("chat_id", r.chat_id));
+        else if (r.photo.len)
+            sent++;
     }
     log_info("poll: update handled", LF_INT("update_id", u.update_id), LF_STR("kind", u.kind_name),
              LF_INT("chat_id", u.chat_id), LF_STR("command", u.command), LF_STR("action", r.action),

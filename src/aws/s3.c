@@ -156,6 +156,11 @@ const char *s3_content_type(const char *key)
             return "text/plain; charset=utf-8";
         if (strcasecmp(dot, ".json") == 0)
             return "application/json";
+        /* A presigned link to a report opens in the browser as a page, not a download. */
+        if (strcasecmp(dot, ".html") == 0)
+            return "text/html; charset=utf-8";
+        if (strcasecmp(dot, ".png") == 0)
+            return "image/png";
     }
     return "application/octet-stream";
 }

@@ -171,8 +171,8 @@ int s3_error_retryable(const struct s3_error *e);
 int s3_error_diag(int err, const char *op, const char *bucket, const char *key,
                   const struct s3_error *e, struct diag *d);
 
-/* A Content-Type for key by its extension: text/csv, text/plain, application/json, else
- * application/octet-stream. */
+/* A Content-Type for key by its extension: text/csv, text/plain, application/json,
+ * text/html, image/png, else application/octet-stream. */
 const char *s3_content_type(const char *key);
 
 /* ---- the client ---- */

@@ -13,6 +13,8 @@
 #include "bot/alerts.h"
 #include "bot/format.h"
 #include "bot/subscribers.h"
+#include "report/chart.h"
+#include "report/report.h"
 #include "screen/results.h"
 #include "store/barstore.h"
 
@@ -25,12 +27,14 @@ void bot_reply_init(struct bot_reply *r)
 {
     memset(r, 0, sizeof *r);
     strvec_init(&r->texts);
+    buf_init(&r->photo, CHART_MAX);
     r->action = "none";
 }
 
 void bot_reply_release(struct bot_reply *r)
 {
     strvec_release(&r->texts);
+    buf_release(&r->photo);
 }
 
 /* ---- helpers ---- */
@@ -428,6 +432,86 @@ static int cmd_download(struct bot_call *c)
     return e;
 }
 
+/* ---- /chart ---- */
+
+static int cmd_chart(struct bot_call *c)
+{
+    char sym[BAR_SYMBOL_MAX + 1];
+    size_t n = strlen(c->u->args);
+    static const char usage[] = "Usage: /chart SYMBOL, e.g. /chart AAPL or /chart BRK.B";
+    if (n == 0 || n > BAR_SYMBOL_MAX || !c->reply)
+        return buf_puts(c->out, usage);
+    for (size_t i = 0; i <= n; i++) {
+        char ch = c->u->args[i];
+        sym[i] = (ch >= 'a' && ch <= 'z') ? (char)(ch - 'a' + 'A') : ch;
+    }
+    if (!valid_symbol(sym))
+        return buf_puts(c->out, usage);
+    struct chart_series s = {0};
+    struct diag d = {{0}};
+    int err = chart_load(c->o->os, sym, 0, SCREEN_WINDOW_DEFAULT, &s, &d);
+    if (err == ERR_NOTFOUND) {
+        int e = buf_puts(c->out, "No prices of ");
+        e = e ? e : fmt_html(c->out, sym);
+        return e ? e : buf_puts(c->out, " in the last year.");
+    }
+    if (err)
+        return stored_problem(c, err, &d, "bars");
+    err = chart_png(&s, c->o->font_file, &c->reply->photo, &d);
+    if (err) {
+        log_error("bot: chart not drawn", LF_STR("symbol", sym), LF_STR("error", d.text));
+        chart_series_release(&s);
+        return buf_puts(c->out, "The chart could not be drawn just now.");
+    }
+    const struct chart_point *z = &s.v[s.n - 1];
+    char day[DATE_STRLEN + 1], peak[DATE_STRLEN + 1], dd[16];
+    date_format(s.date, day);
+    date_format(z->peak_date, peak);
+    fmt_pct(dd, sizeof dd, z->peak > 0 ? 100.0 * (z->close / z->peak - 1.0) : 0);
+    snprintf(c->reply->photo_name, sizeof c->reply->photo_name, "%s.png", sym);
+    for (char *p = c->reply->photo_name; *p; p++)
+        if (*p == '/')
+            *p = '-';
+    struct buf cap = BUF_INIT(sizeof c->reply->caption - 1);
+    int e = buf_puts(&cap, "<b>");
+    e = e ? e : fmt_html(&cap, sym);
+    e = e ? e
+          : buf_printf(&cap, "</b> %s · close %.2f · %s from the %d-day peak %.2f (%s)", day,
+                       z->close, dd, s.window_days, z->peak, peak);
+    if (!e)
+        snprintf(c->reply->caption, sizeof c->reply->caption, "%s", buf_cstr(&cap));
+    buf_release(&cap);
+    chart_series_release(&s);
+    return e;
+}
+
+/* ---- /report ---- */
+
+static int cmd_report(struct bot_call *c)
+{
+    struct buf url = BUF_INIT(TG_BUF_MAX);
+    struct diag d = {{0}};
+    int e, err = objstore_link(c->o->os, REPORT_LATEST_KEY, BOT_LINK_EXPIRES_S, &url, &d);
+    if (err == ERR_NOTFOUND) {
+        e = buf_puts(c->out, "No report yet: each collection writes one.");
+    } else if (err) {
+        log_error("bot: report link failed", LF_STR("error", d.text));
+        e = buf_puts(c->out, "The report is unavailable just now. Try again in a minute.");
+    } else if (strncmp(url.data, "file://", 7) == 0) {
+        e = buf_puts(c->out, "<b>Latest report</b>: <code>");
+        e = e ? e : fmt_html(c->out, url.data + 7);
+        e = e ? e : buf_puts(c->out, "</code>\nThe store is a local directory: open the file.");
+    } else {
+        e = buf_puts(c->out, "<a href=\"");
+        e = e ? e : fmt_html(c->out, url.data);
+        e = e ? e
+              : buf_puts(c->out, "\">Latest report</a>: the worst drawdowns and drops, charts, "
+                                 "how past picks did.\nThe link is valid for 1 hour.");
+    }
+    buf_release(&url);
+    return e;
+}
+
 /* ---- /stats ---- */
 
 static int cmd_stats(struct bot_call *c)
@@ -792,6 +876,10 @@ const struct bot_command bot_commands[] = {
      cmd_history},
     {"download", "", "Links to the latest screen, the history and a year of bars (CSV)", BOT_PUBLIC,
      0, cmd_download},
+    {"report", "", "Link to the latest HTML report: tables, charts, past picks", BOT_PUBLIC, 0,
+     cmd_report},
+    {"chart", "SYMBOL", "A year of one stock: closes, peak, drawdown shaded (image)", BOT_PUBLIC, 0,
+     cmd_chart},
     {"subscribe", "", "Get the top 10 after each daily collection", BOT_PUBLIC, 0, cmd_subscribe},
     {"unsubscribe", "", "Stop the daily push", BOT_PUBLIC, 0, cmd_unsubscribe},
     {"alert", "SYMBOL [drop] PCT",
@@ -906,7 +994,8 @@ int bot_handle(const struct bot_opts *o, const struct tg_update *u, struct bot_r
         return ERR_OK;
     }
     struct buf text = BUF_INIT(TG_BUF_MAX);
-    struct bot_call c = {.o = o, .u = u, .allowed = chat_allowed(o, u->chat_id), .out = &text};
+    struct bot_call c = {
+        .o = o, .u = u, .allowed = chat_allowed(o, u->chat_id), .out = &text, .reply = r};
     int err = answer(&c, r) ? diag_set(d, ERR_NOMEM, "out of memory") : ERR_OK;
     if (!err && text.len && fmt_split(text.data, text.len, SPLIT_BUDGET, &r->texts))
         err = diag_set(d, ERR_NOMEM, "out of memory");

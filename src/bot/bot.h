@@ -60,6 +60,7 @@ struct bot_opts {
      * serialised by the caller. */
     struct results_latest *cache;
     struct bot_hooks hooks;
+    const char *font_file; /* the charts' TrueType font; NULL: CHART_FONT_DEFAULT */
 };
 
 /* The answer: messages to send, in order, each within Telegram's length limit. */
@@ -67,6 +68,12 @@ struct bot_reply {
     int64_t chat_id;
     struct strvec texts; /* HTML */
     const char *action;  /* for the log: "screen", "ignored: edited_message", ... */
+    /* A picture to send after the texts (/chart): a PNG, its file name and an HTML caption
+     * within Telegram's 1024 characters; photo.len 0: none.  Sent with sendPhoto, an upload,
+     * which a webhook's inline answer cannot carry. */
+    struct buf photo;
+    char photo_name[32];
+    char caption[512];
 };
 
 /* Who may use a command. */
@@ -85,6 +92,7 @@ struct bot_call {
     const struct bot_command *cmd; /* the row of the table */
     int allowed;                   /* the chat is on the allow list */
     struct buf *out;               /* the answer (HTML), split for Telegram afterwards */
+    struct bot_reply *reply;       /* where a picture goes (/chart); NULL for the push */
 };
 
 /* A command's handler: append the answer to c->out.  Non-zero only when appending failed

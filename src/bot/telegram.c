@@ -1,5 +1,6 @@
 /* telegram.c - the Telegram Bot API client. */
 #include "bot/telegram.h"
+#include "codec/multipart.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,8 +178,8 @@ static void on_done(void *ctx, int err, struct http_response *resp, const struct
     free(cl);
 }
 
-int tg_submit(struct tg_client *c, const char *method, const char *params, size_t len,
-              tg_done_fn done, void *ctx, struct diag *d)
+static int submit_body(struct tg_client *c, const char *method, const char *content_type,
+                       const char *body, size_t len, tg_done_fn done, void *ctx, struct diag *d)
 {
     char url[sizeof c->base + METHOD_MAX];
     size_t mlen = strlen(method);
@@ -192,13 +193,15 @@ int tg_submit(struct tg_client *c, const char *method, const char *params, size_
     memcpy(cl->method, method, mlen + 1);
     cl->done = done;
     cl->ctx = ctx;
-    static const char *const headers[] = {"Content-Type: application/json"};
+    char header[160];
+    snprintf(header, sizeof header, "Content-Type: %s", content_type);
+    const char *const headers[] = {header};
     struct fetch_req r = {
         .method = "POST",
         .url = url,
         .headers = headers,
         .nheaders = 1,
-        .body = params,
+        .body = body,
         .body_len = len,
         .accept = accept_envelope,
         .retry_after = retry_after_ms,
@@ -209,6 +212,12 @@ int tg_submit(struct tg_client *c, const char *method, const char *params, size_
     if (err)
         free(cl);
     return err;
+}
+
+int tg_submit(struct tg_client *c, const char *method, const char *params, size_t len,
+              tg_done_fn done, void *ctx, struct diag *d)
+{
+    return submit_body(c, method, "application/json", params, len, done, ctx, d);
 }
 
 int tg_run(struct tg_client *c, struct diag *d)
@@ -233,13 +242,14 @@ static void on_sync(void *ctx, int err, struct jv *env, const struct tg_error *e
     s->d = *d;
 }
 
-int tg_call(struct tg_client *c, const char *method, const char *params, size_t len,
-            struct jv **env, struct tg_error *e, struct diag *d)
+static int call_body(struct tg_client *c, const char *method, const char *content_type,
+                     const char *body, size_t len, struct jv **env, struct tg_error *e,
+                     struct diag *d)
 {
     struct sync_call s = {.err = ERR_INTERNAL};
     if (env)
         *env = NULL;
-    int err = tg_submit(c, method, params, len, on_sync, &s, d);
+    int err = submit_body(c, method, content_type, body, len, on_sync, &s, d);
     if (!err)
         err = tg_run(c, d);
     if (!err && s.err) {
@@ -252,6 +262,52 @@ int tg_call(struct tg_client *c, const char *method, const char *params, size_t 
         *env = s.envelope;
     else
         jv_free(s.envelope);
+    return err;
+}
+
+int tg_call(struct tg_client *c, const char *method, const char *params, size_t len,
+            struct jv **env, struct tg_error *e, struct diag *d)
+{
+    return call_body(c, method, "application/json", params, len, env, e, d);
+}
+
+int tg_photo_multipart(struct buf *out, char *content_type, size_t cap, int64_t chat_id,
+                       const void *photo, size_t len, const char *filename,
+                       const char *caption_html)
+{
+    char chat[24], boundary[MULTIPART_BOUNDARY_MAX + 1];
+    snprintf(chat, sizeof chat, "%lld", (long long)chat_id);
+    const char *cap_text = caption_html ? caption_html : "";
+    const void *parts[] = {photo, cap_text, filename};
+    size_t lens[] = {len, strlen(cap_text), strlen(filename)};
+    multipart_boundary(parts, lens, 3, boundary);
+    snprintf(content_type, cap, "multipart/form-data; boundary=%s", boundary);
+    int err = multipart_field(out, boundary, "chat_id", chat, strlen(chat));
+    if (!err && caption_html && *caption_html) {
+        err = multipart_field(out, boundary, "caption", caption_html, strlen(caption_html));
+        err = err ? err : multipart_field(out, boundary, "parse_mode", "HTML", 4);
+    }
+    err = err ? err : multipart_file(out, boundary, "photo", filename, "image/png", photo, len);
+    return err ? err : multipart_end(out, boundary);
+}
+
+int tg_send_photo(struct tg_client *c, int64_t chat_id, const void *png, size_t len,
+                  const char *filename, const char *caption_html, struct tg_error *e,
+                  struct diag *d)
+{
+    if (len > TG_PHOTO_MAX)
+        return diag_set(d, ERR_TOOBIG,
+                        "Telegram sendPhoto: %zu bytes, more than the %d MB a "
+                        "photo may have",
+                        len, TG_PHOTO_MAX >> 20);
+    struct buf body = BUF_INIT(TG_PHOTO_MAX + 65536);
+    char ct[128];
+    int err = tg_photo_multipart(&body, ct, sizeof ct, chat_id, png, len, filename, caption_html);
+    if (err)
+        err = diag_set(d, err, "Telegram sendPhoto: %s (the file name or caption)", err_str(err));
+    if (!err)
+        err = call_body(c, "sendPhoto", ct, body.data, body.len, NULL, e, d);
+    buf_release(&body);
     return err;
 }
 

@@ -68,6 +68,21 @@ int tg_message_json(struct buf *out, int64_t chat_id, const char *html, int inli
 int tg_send(struct tg_client *c, int64_t chat_id, const char *html, struct tg_error *e,
             struct diag *d);
 
+/* Telegram's limits for an uploaded photo and its caption (characters after parsing). */
+#define TG_PHOTO_MAX   (10 << 20)
+#define TG_CAPTION_MAX 1024
+
+/* Upload a PNG with sendPhoto, as multipart/form-data: chat_id, the caption in HTML (NULL or
+ * "": none) with parse_mode, and the file.  ERR_TOOBIG above TG_PHOTO_MAX, else as tg_call. */
+int tg_send_photo(struct tg_client *c, int64_t chat_id, const void *png, size_t len,
+                  const char *filename, const char *caption_html, struct tg_error *e,
+                  struct diag *d);
+/* That call's body into out and its Content-Type header value into content_type (cap
+ * bytes). */
+int tg_photo_multipart(struct buf *out, char *content_type, size_t cap, int64_t chat_id,
+                       const void *photo, size_t len, const char *filename,
+                       const char *caption_html);
+
 const struct fetch_stats *tg_stats(const struct tg_client *c);
 
 #endif

@@ -113,8 +113,24 @@ void webhook_handle(struct webhook *w, const char *secret_header, const char *bo
             }
             sent++;
         }
-    } else {
+    } else if (!r.photo.len) {
         out->outcome = "no reply";
+    }
+    /* A picture is an upload: never inline, always a call of its own. */
+    if (r.photo.len && !w->tg) {
+        out->outcome = "failed";
+        log_error("webhook: a picture needs the Bot API token", LF_STR("action", r.action));
+    } else if (r.photo.len) {
+        struct tg_error e;
+        if (tg_send_photo(w->tg, r.chat_id, r.photo.data, r.photo.len, r.photo_name, r.caption, &e,
+                          &d) != ERR_OK) {
+            log_error("webhook: picture not delivered", LF_STR("error", d.text),
+                      LF_INT("chat_id", r.chat_id));
+            out->outcome = "failed";
+        } else {
+            out->outcome = sent ? out->outcome : "photo";
+            sent++;
+        }
     }
     log_info("webhook: update handled", LF_INT("update_id", u.update_id),
              LF_STR("kind", u.kind_name), LF_INT("chat_id", u.chat_id),

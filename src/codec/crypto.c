@@ -87,3 +87,9 @@ int crypto_base64_decode(const char *in, size_t len, uint8_t *out, size_t *out_l
     *out_len = (size_t)n - pad;
     return 0;
 }
+
+size_t crypto_base64_encode(const uint8_t *in, size_t n, char *out)
+{
+    int len = EVP_EncodeBlock((unsigned char *)out, in, (int)n);
+    return len < 0 ? 0 : (size_t)len;
+}

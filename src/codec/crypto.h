@@ -33,4 +33,8 @@ int crypto_secret_streq(const char *given, const char *want);
  * len / 4 * 3 bytes.  -1 for input that is not base64. */
 int crypto_base64_decode(const char *in, size_t len, uint8_t *out, size_t *out_len);
 
+/* Encode n bytes (at most 3 << 20) as standard base64 with '=' padding into out, which holds
+ * at least (n + 2) / 3 * 4 + 1 bytes (NUL-terminated).  Returns the length written. */
+size_t crypto_base64_encode(const uint8_t *in, size_t n, char *out);
+
 #endif

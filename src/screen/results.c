@@ -776,8 +776,8 @@ static int parse_closes_field(const char *name, size_t line, const struct csv_fi
     }
 }
 
-int results_parse_closes(const char *name, const char *data, size_t len, const char *symbol,
-                         struct results_closes *out, struct diag *d)
+static int parse_closes(const char *name, const char *data, size_t len, const char *symbol,
+                        struct results_closes *out, results_closes_fn fn, void *ctx, struct diag *d)
 {
     char *text = copy_input(data, len);
     if (!text)
@@ -839,6 +839,8 @@ int results_parse_closes(const char *name, const char *data, size_t len, const c
             *out = c;
             found = 1;
         }
+        if (fn && (err = fn(ctx, s, &c)))
+            break;
     }
     if (!err && symbol && !found) {
         char q[64];
@@ -846,6 +848,28 @@ int results_parse_closes(const char *name, const char *data, size_t len, const c
         err = diag_set(d, ERR_NOTFOUND, "%s: no closes for '%s'", name, q);
     }
     free(text);
+    return err;
+}
+
+int results_parse_closes(const char *name, const char *data, size_t len, const char *symbol,
+                         struct results_closes *out, struct diag *d)
+{
+    return parse_closes(name, data, len, symbol, out, NULL, NULL, d);
+}
+
+int results_parse_closes_each(const char *name, const char *data, size_t len, results_closes_fn fn,
+                              void *ctx, struct diag *d)
+{
+    return parse_closes(name, data, len, NULL, NULL, fn, ctx, d);
+}
+
+int results_read_closes_each(struct objstore *os, results_closes_fn fn, void *ctx, struct diag *d)
+{
+    struct buf b = BUF_INIT(CLOSES_MAX);
+    int err = objstore_get(os, RESULTS_CLOSES_KEY, &b, NULL, d);
+    if (!err)
+        err = parse_closes(RESULTS_CLOSES_KEY, buf_cstr(&b), b.len, NULL, NULL, fn, ctx, d);
+    buf_release(&b);
     return err;
 }
 

@@ -123,6 +123,14 @@ int results_read_closes(struct objstore *os, const char *symbol, struct results_
 int results_parse_closes(const char *name, const char *data, size_t len, const char *symbol,
                          struct results_closes *out, struct diag *d);
 
+/* Every symbol's closes, in the file's order (symbols ascending), each row checked as above
+ * before fn sees it; a non-zero return from fn stops the reading and is returned.  The
+ * _read_ form reads closes.csv from the store (ERR_NOTFOUND when absent). */
+typedef int (*results_closes_fn)(void *ctx, const char *symbol, const struct results_closes *c);
+int results_parse_closes_each(const char *name, const char *data, size_t len, results_closes_fn fn,
+                              void *ctx, struct diag *d);
+int results_read_closes_each(struct objstore *os, results_closes_fn fn, void *ctx, struct diag *d);
+
 /* Write closes.csv and bars-1y.csv as of date from the bar store (reads the last year). */
 int results_write_exports(struct objstore *os, struct barstore *bs, int32_t date, struct diag *d);
 

@@ -20,10 +20,15 @@
 #include "base/strvec.h"
 #include "codec/crypto.h"
 #include "codec/json.h"
+#include "codec/multipart.h"
 
 #include "base/banned.h"
 
 #define BODY_MAX          ((size_t)1 << 20)
+#define PHOTO_MAX         ((size_t)10 << 20) /* an uploaded photo */
+#define CAPTION_MAX_UNITS 1024
+/* A request body: a photo and the parts around it. */
+#define REQUEST_MAX       (PHOTO_MAX + BODY_MAX)
 #define RECORD_MAX        ((size_t)8 << 20)  /* one record; params are at most a body */
 #define RESULT_MAX        ((size_t)32 << 20) /* one answer, well within httpd's cap */
 #define TEXT_MAX_UNITS    4096
@@ -593,6 +598,7 @@ struct param {
     char *value; /* what a method reads; NULL for a JSON null (absent) */
     size_t len;
     char *json; /* the value as JSON, for the record */
+    int file;   /* an uploaded file (multipart): value holds its bytes */
 };
 
 struct params {
@@ -618,10 +624,11 @@ static const struct param *param_find(const struct params *p, const char *name)
     return NULL;
 }
 
+/* A string parameter (an uploaded file is not one). */
 static const char *arg(const struct params *p, const char *name)
 {
     const struct param *x = param_find(p, name);
-    return x ? x->value : NULL;
+    return x && !x->file ? x->value : NULL;
 }
 
 /* An integer parameter clamped to [min, max], as the real server reads them; def when absent
@@ -678,7 +685,7 @@ static int params_add(struct params *p, char *name, char *value, size_t len, cha
         return fail(w, 400, "Bad Request: too many parameters (the fake reads at most %d)",
                     TG_FAKE_MAX_PARAMS);
     }
-    p->v[p->n++] = (struct param){name, value, len, json};
+    p->v[p->n++] = (struct param){name, value, len, json, 0};
     return 0;
 }
 
@@ -797,6 +804,55 @@ static int parse_json_body(const char *s, size_t n, struct params *p, struct fai
     return rc;
 }
 
+/* A multipart/form-data body: text parts are parameters as in a form, file parts uploads
+ * (recorded by name, type, size and SHA-256, not by content). */
+static int parse_multipart(const char *type, const char *body, size_t len, struct params *p,
+                           struct failure *w)
+{
+    struct multipart_part parts[MULTIPART_PARTS_MAX];
+    size_t n;
+    struct diag d = {{0}};
+    int err = multipart_parse(type, body, len, parts, MULTIPART_PARTS_MAX, &n, &d);
+    if (err)
+        return fail(w, 400, "Bad Request: %s", d.text);
+    for (size_t i = 0; i < n; i++) {
+        const struct multipart_part *m = &parts[i];
+        if (!m->is_file && !utf8_ok(m->data, m->len))
+            return fail(w, 400, "Bad Request: parameter \"%s\" is not UTF-8", m->name);
+        char *name = strdup(m->name), *value = malloc(m->len + 1), *json = NULL;
+        if (value) {
+            memcpy(value, m->data, m->len);
+            value[m->len] = '\0';
+        }
+        if (value && m->is_file) {
+            uint8_t h[SHA256_LEN];
+            char hex[2 * SHA256_LEN + 1];
+            crypto_sha256(m->data, m->len, h);
+            crypto_hex(h, SHA256_LEN, hex);
+            struct out o = {BUF_INIT(RECORD_MAX), 0};
+            o_puts(&o, "{\"file_name\":");
+            o_cstr(&o, m->filename);
+            o_puts(&o, ",\"content_type\":");
+            o_cstr(&o, m->content_type);
+            o_printf(&o, ",\"size\":%zu,\"sha256\":\"%s\"}", m->len, hex);
+            json = o.err ? NULL : buf_detach(&o.b, NULL);
+            buf_release(&o.b);
+        } else if (value) {
+            json = value_json(value, m->len);
+        }
+        if (!name || !value || !json) {
+            free(name), free(value), free(json);
+            return fail(w, 500, "Internal Server Error: out of memory");
+        }
+        size_t before = p->n;
+        if (params_add(p, name, value, m->len, json, w))
+            return -1;
+        if (p->n > before)
+            p->v[p->n - 1].file = m->is_file;
+    }
+    return 0;
+}
+
 /* The media type of a Content-Type, lower-cased, without parameters. */
 static void media_type(const char *type, char *out, size_t cap)
 {
@@ -822,9 +878,8 @@ static int read_params(const struct httpd_request *req, struct params *p, struct
     if (strcmp(media, "application/json") == 0)
         return parse_json_body(req->body, req->body_len, p, w);
     if (strcmp(media, "multipart/form-data") == 0)
-        return fail(w, 400,
-                    "Bad Request: the fake does not read multipart/form-data; send the "
-                    "parameters as JSON or a form");
+        return parse_multipart(httpd_request_header(req, "Content-Type"), req->body, req->body_len,
+                               p, w);
     return fail(w, 400, "Bad Request: unsupported Content-Type \"%.60s\"", media);
 }
 
@@ -1156,6 +1211,111 @@ static int m_send_message(struct tg_fake *f, const struct params *p, struct out 
     o_chat(res, &ref);
     o_printf(res, ",\"date\":%lld,\"text\":", (long long)(clock_wall_ms() / 1000));
     o_str(res, shown, shown_len);
+    o_puts(res, "}");
+    buf_release(&plain);
+    return 0;
+}
+
+/* The width and height of a PNG (its IHDR), or of nothing: 0 when the bytes are no PNG. */
+static int png_size(const unsigned char *s, size_t n, uint32_t *width, uint32_t *height)
+{
+    if (n < 24 || memcmp(s, "\x89PNG\r\n\x1a\n", 8) != 0 || memcmp(s + 12, "IHDR", 4) != 0)
+        return 0;
+    *width = (uint32_t)s[16] << 24 | (uint32_t)s[17] << 16 | (uint32_t)s[18] << 8 | s[19];
+    *height = (uint32_t)s[20] << 24 | (uint32_t)s[21] << 16 | (uint32_t)s[22] << 8 | s[23];
+    return *width > 0 && *height > 0;
+}
+
+/* sendPhoto with an uploaded file (multipart) or a file_id / URL string, a caption of at
+ * most 1024 characters after entity parsing.  Uploads must be images Telegram can read: the
+ * fake reads PNG only (and JPEG by its signature), at most 10 MB, width + height at most
+ * 10000, sides in a ratio of at most 20. */
+static int m_send_photo(struct tg_fake *f, const struct params *p, struct out *res,
+                        const char **desc, struct failure *w)
+{
+    const char *chat_id = arg(p, "chat_id");
+    if (!chat_id || !*chat_id)
+        return fail(w, 400, "Bad Request: chat_id is empty");
+    struct chat_ref ref;
+    if (chat_parse(chat_id, &ref))
+        return fail(w, 400, "Bad Request: chat not found");
+    const struct param *photo = param_find(p, "photo");
+    if (!photo || (!photo->file && !*photo->value))
+        return fail(w, 400, "Bad Request: there is no photo in the request");
+    uint32_t width = 0, height = 0;
+    if (photo->file) {
+        const unsigned char *b = (const unsigned char *)photo->value;
+        if (photo->len > PHOTO_MAX)
+            return fail(w, 400, "Bad Request: file is too big");
+        int jpeg = photo->len > 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF;
+        if (!jpeg && !png_size(b, photo->len, &width, &height))
+            return fail(w, 400, "Bad Request: IMAGE_PROCESS_FAILED");
+        if (!jpeg && ((uint64_t)width + height > 10000 || (uint64_t)width > 20ULL * height ||
+                      (uint64_t)height > 20ULL * width))
+            return fail(w, 400, "Bad Request: PHOTO_INVALID_DIMENSIONS");
+    } else if (strncmp(photo->value, "http://", 7) != 0 &&
+               strncmp(photo->value, "https://", 8) != 0) {
+        return fail(w, 400, "Bad Request: wrong file identifier/HTTP URL specified");
+    }
+    const struct param *caption = param_find(p, "caption");
+    const char *mode = arg(p, "parse_mode");
+    struct buf plain = BUF_INIT(BODY_MAX);
+    const char *shown = caption && !caption->file ? caption->value : "";
+    size_t shown_len = caption && !caption->file ? caption->len : 0;
+    if (mode && strcasecmp(mode, "HTML") == 0) {
+        char why[400];
+        if (html_parse(shown, shown_len, &plain, why, sizeof why)) {
+            buf_release(&plain);
+            return fail(w, 400, "Bad Request: can't parse entities: %s", why);
+        }
+        shown = buf_cstr(&plain);
+        shown_len = plain.len;
+    } else if (mode && *mode && strcasecmp(mode, "MarkdownV2") != 0 &&
+               strcasecmp(mode, "Markdown") != 0) {
+        buf_release(&plain);
+        return fail(w, 400, "Bad Request: unsupported parse_mode");
+    }
+    int rc = 0;
+    if (utf16_len(shown, shown_len) > CAPTION_MAX_UNITS)
+        rc = fail(w, 400, "Bad Request: message caption is too long");
+    int64_t now = clock_mono_us();
+    struct chat *c = rc ? NULL : chat_find(f, ref.key);
+    if (!rc && f->flood && flooded(f, c, now)) {
+        rc = fail(w, 429, "Too Many Requests: retry after 1");
+        w->retry_after = 1;
+    }
+    if (!rc && !c && !(c = chat_get(f, ref.key)))
+        rc = fail(w, 500, "Internal Server Error: the fake's chat table is full");
+    if (rc) {
+        buf_release(&plain);
+        return rc;
+    }
+    c->last_send_us = now;
+    c->sent = 1;
+    f->recent[f->recent_next] = now;
+    f->recent_next = (f->recent_next + 1) % FLOOD_GLOBAL;
+    if (f->nrecent < FLOOD_GLOBAL)
+        f->nrecent++;
+    int64_t id = c->next_message_id++;
+    o_printf(res, "{\"message_id\":%lld,", (long long)id);
+    if (ref.channel) {
+        o_puts(res, "\"sender_chat\":");
+        o_chat(res, &ref);
+    } else {
+        o_puts(res, "\"from\":");
+        o_bot(res, f, 0);
+    }
+    o_puts(res, ",\"chat\":");
+    o_chat(res, &ref);
+    o_printf(res,
+             ",\"date\":%lld,\"photo\":[{\"file_id\":\"fake-photo-%s-%lld\","
+             "\"file_unique_id\":\"fake-%lld\",\"width\":%u,\"height\":%u,\"file_size\":%zu}]",
+             (long long)(clock_wall_ms() / 1000), ref.key, (long long)id, (long long)id, width,
+             height, photo->file ? photo->len : 0);
+    if (shown_len) {
+        o_puts(res, ",\"caption\":");
+        o_str(res, shown, shown_len);
+    }
     o_puts(res, "}");
     buf_release(&plain);
     return 0;
@@ -1535,6 +1695,7 @@ static const struct method {
 } methods[] = {
     {"getMe", m_get_me},
     {"sendMessage", m_send_message},
+    {"sendPhoto", m_send_photo},
     {"setWebhook", m_set_webhook},
     {"deleteWebhook", m_delete_webhook},
     {"getWebhookInfo", m_get_webhook_info},
@@ -2011,7 +2172,7 @@ int tg_fake_start(const struct tg_fake_opts *o, struct tg_fake **out, int *port,
     struct httpd_opts ho = {
         .bind_addr = "127.0.0.1",
         .port = o->port,
-        .max_body = BODY_MAX,
+        .max_body = REQUEST_MAX,
         /* a getUpdates may wait 50 s for an update */
         .idle_timeout_s = 300,
         .handler = tg_fake_handle,

@@ -16,8 +16,11 @@
  *   1. the token in the path is not the configured one: 401 "Unauthorized";
  *   2. a method the fake does not know: 404 "Not Found";
  *   3. parameters that cannot be read (a JSON body that is not one object, a broken
- *      percent-escape, a string that is not UTF-8 or holds NUL, another Content-Type such as
- *      multipart/form-data, more than TG_FAKE_MAX_PARAMS): 400 "Bad Request: ...";
+ *      percent-escape, a string that is not UTF-8 or holds NUL, a multipart/form-data body
+ *      that is malformed (named: part and header), another Content-Type, more than
+ *      TG_FAKE_MAX_PARAMS): 400 "Bad Request: ...".  multipart/form-data is read as
+ *      Telegram reads it: text parts are parameters, file parts uploads (recorded by file
+ *      name, type, size and SHA-256, not by content); a body may be up to 11 MB;
  *   4. the first fault (tg_fake_add_fault, POST /_fault) matching the method and chat
  *      answers instead, and uses up one of its count;
  *   5. with opts.flood, a sendMessage that Telegram's flood control would refuse (the same
@@ -37,6 +40,15 @@
  *                             entities decoded), as the real server returns it.  Markdown
  *                             and MarkdownV2 texts are not parsed; their length is counted
  *                             raw.  reply_markup, if sent, must be a JSON object.
+ *        sendPhoto            chat_id; photo an uploaded file (PNG, or JPEG by its
+ *                             signature; at most 10 MB, else "file is too big"; another
+ *                             kind of file: "IMAGE_PROCESS_FAILED"; width + height at most
+ *                             10000 and sides in a ratio of at most 20, else
+ *                             "PHOTO_INVALID_DIMENSIONS") or an http(s) URL; caption with
+ *                             parse_mode as sendMessage's text, at most 1024 UTF-16 units
+ *                             after parsing ("message caption is too long").  The Message
+ *                             returned has photo (file_id, width, height, file_size) and
+ *                             caption.
  *        setWebhook           url: https (a URL without a scheme is taken as https), port
  *                             443, 80, 88 or 8443; "" deletes the webhook; secret_token 0
  *                             to 256 of A-Z a-z 0-9 _ - (empty: none); allowed_updates a

@@ -51,8 +51,9 @@ mkdir -p "$T/unzipped"
 if unzip -q "$ZIP" -d "$T/unzipped" 2>"$T/err"; then ok "the zip unpacks"; else nok "unzip failed" "$(cat "$T/err")"; fi
 modes=$(unzip -Z "$ZIP" | awk '$NF == "bootstrap" || $NF == "screener" { print $1 }' | sort -u)
 [ "$modes" = "-rwxr-xr-x" ] && ok "bootstrap and screener are executable inside the zip (0755)" || nok "modes in the zip: $modes"
-[ "$(cd "$T/unzipped" && find . ! -name . | LC_ALL=C sort | tr '\n' ' ')" = "./bootstrap ./screener " ] &&
-    ok "the zip holds bootstrap and screener at its root, nothing else" || nok "unexpected layout" "$(unzip -l "$ZIP" | head)"
+layout=$(cd "$T/unzipped" && find . ! -name . ! -name DejaVuSans.LICENSE | LC_ALL=C sort | tr '\n' ' ')
+[ "$layout" = "./bootstrap ./fonts ./fonts/DejaVuSans.ttf ./screener " ] &&
+    ok "the zip holds bootstrap and screener at its root and the charts' font, nothing else" || nok "unexpected layout" "$(unzip -l "$ZIP" | head)"
 if file_out=$(readelf -S "$T/unzipped/screener" 2>&1) && ! echo "$file_out" | grep -q '\.symtab'; then
     ok "the packaged binary is stripped"
 else
@@ -260,6 +261,45 @@ check "a wrong secret: 401 in the proxy response, no reply" "$(stat "r[1]['statu
 check "an HTTP API event (payload 2.0): 200, /drops answered" \
     "$(stat "r[2]['statusCode'] == 200 and 'Worst one-day drops' in json.loads(r[2]['body'])['text']")" "$(stat "r[2]")"
 if grep -q 'local-dev-secret' "$T/rt.err" "$T/rt.out"; then nok "the secret appears in the logs"; else ok "the secret never appears in the logs"; fi
+
+# ---- /chart in the package: drawn with the packaged font (the root has no other) and
+# uploaded with sendPhoto to a fake Telegram ----
+TG_TOKEN=123456789:AAchart-Token_for_the_package
+start "$T/tg.out" "$B/fake-telegram" --token "$TG_TOKEN" --record "$T/tg-calls.jsonl" || exit 1
+TG_PID=$PID
+TG_PORT=$PORT
+python3 - "$T" "$first" <<'PY'
+import json, sys
+ev = json.load(open('events/telegram-rest.json'))
+body = json.loads(ev['body'])
+body['message']['text'] = '/chart ' + sys.argv[2]
+ev['body'] = json.dumps(body)
+json.dump(ev, open(sys.argv[1] + '/tg-chart.json', 'w'))
+PY
+fake_start
+push "$T/tg-chart.json"
+boot _HANDLER=bot SCREENER_STORE=/store SCREENER_SSM=0 TELEGRAM_WEBHOOK_SECRET=local-dev-secret \
+    TELEGRAM_BOT_TOKEN="$TG_TOKEN" TELEGRAM_API_URL="http://127.0.0.1:$TG_PORT" -- --max-invocations 1 \
+    >"$T/rt-chart.out" 2>"$T/rt-chart.err"
+kill "$TG_PID" 2>/dev/null
+wait "$TG_PID" 2>/dev/null
+if python3 - "$T/tg-calls.jsonl" "$first" >"$T/chart.txt" 2>&1 <<'PY'
+import json, sys
+calls = [json.loads(l) for l in open(sys.argv[1])]
+photos = [c for c in calls if c["method"] == "sendPhoto"]
+assert len(photos) == 1, calls
+c, p = photos[0], photos[0]["params"]
+assert c["status"] == 200, c
+assert p["photo"]["content_type"] == "image/png" and p["photo"]["size"] > 10000, p["photo"]
+assert p["photo"]["file_name"] == sys.argv[2] + ".png", p["photo"]
+assert p["caption"].startswith("<b>" + sys.argv[2] + "</b> "), p["caption"]
+print(f"{p['photo']['size']} bytes")
+PY
+then
+    ok "/chart in the package: a PNG of $(cat "$T/chart.txt") uploaded with sendPhoto (fonts from the package)"
+else
+    nok "/chart in the package" "$(cat "$T/chart.txt")" "$(tail -c 600 "$T/rt-chart.err")"
+fi
 warm=$(python3 - "$T/rt.err" <<'PY'
 import json, sys
 ms = [json.loads(l)['duration_ms'] for l in open(sys.argv[1])

@@ -124,6 +124,16 @@ for f in screen/latest.csv screen/2026/2026-11-20.csv top_candidates.csv closes.
     curl -sf -o "$T/got" "$("$BIN" presign "$S/demo/results/$f" 2>/dev/null)"
     same "results on S3: $f as in a local store" "$T/got" "$T/demo-ref/results/$f"
 done
+# The report on S3: its presigned link opens as a page (text/html), not as a download.
+check "report on S3" 0 "$BIN" report --store $S/demo
+contains "... prints a presigned link" "$T/out" "X-Amz-Signature="
+rm -f "$T/got"
+curl -sf -D "$T/hdr" -o "$T/got" "$(tail -n 1 "$T/out")"
+if grep -qi '^content-type: text/html; charset=utf-8' "$T/hdr" && grep -q '^<!DOCTYPE html>' "$T/got"; then
+    ok "... which serves the page as text/html"
+else
+    nok "... which serves the page as text/html" "$(cat "$T/hdr")" "$(head -c 200 "$T/got")"
+fi
 # The bot's /download on S3: links presigned for an hour that download the results as stored.
 TELEGRAM_WEBHOOK_SECRET=s3-e2e-webhook-secret SCREENER_SSM=0 "$BIN" serve --port 0 --store $S/demo \
     >"$T/serve.out" 2>"$T/serve.err" &
@@ -148,9 +158,20 @@ for url, name in zip(links, ["screen/latest.csv", "top_candidates.csv", "bars-1y
     assert "X-Amz-Expires=3600" in url and "X-Amz-Signature=" in url, url
     got = urllib.request.urlopen(url, timeout=10).read()
     assert got == open(f"{ref}/{name}", "rb").read(), name
+# /report: a presigned link for an hour to latest.html, served as a page.
+upd["update_id"], upd["message"]["text"] = 2, "/report"
+req = urllib.request.Request(f"http://127.0.0.1:{port}/webhook", data=json.dumps(upd).encode(),
+                             headers={"X-Telegram-Bot-Api-Secret-Token": "s3-e2e-webhook-secret"})
+text = json.load(urllib.request.urlopen(req, timeout=10))["text"]
+links = [html.unescape(u) for u in re.findall(r'<a href="([^"]+)"', text)]
+assert len(links) == 1 and "valid for 1 hour" in text, text
+assert "/results/report/latest.html?" in links[0] and "X-Amz-Expires=3600" in links[0], links[0]
+resp = urllib.request.urlopen(links[0], timeout=10)
+assert resp.headers["Content-Type"] == "text/html; charset=utf-8", resp.headers["Content-Type"]
+assert resp.read().startswith(b"<!DOCTYPE html>")
 print("ok")
 PY
-grep -qx ok "$T/dl" && ok "the bot's /download on S3: three presigned links that download the results" ||
+grep -qx ok "$T/dl" && ok "the bot's /download and /report on S3: presigned links to the results and the page" ||
     nok "the bot's /download on S3" "$(cat "$T/dl" "$T/serve.err" | tail -20)"
 kill "$SERVE_PID" 2>/dev/null
 wait "$SERVE_PID" 2>/dev/null

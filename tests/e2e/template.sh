@@ -167,8 +167,9 @@ if [ -f "$B/lambda/package/bootstrap" ]; then
     for fn in CollectorFunction BotFunction; do
         if make -s "build-$fn" ARTIFACTS_DIR="$T/art-$fn" >"$T/out" 2>&1 &&
             [ -x "$T/art-$fn/bootstrap" ] && [ -x "$T/art-$fn/screener" ] &&
-            [ "$(ls "$T/art-$fn" | tr '\n' ' ')" = "bootstrap screener " ]; then
-            ok "make build-$fn puts bootstrap and screener into ARTIFACTS_DIR"
+            [ "$(ls "$T/art-$fn" | tr '\n' ' ')" = "bootstrap fonts screener " ] &&
+            [ -f "$T/art-$fn/fonts/DejaVuSans.ttf" ]; then
+            ok "make build-$fn puts bootstrap, screener and the charts' font into ARTIFACTS_DIR"
         else
             nok "make build-$fn" "$(cat "$T/out")" "$(ls -la "$T/art-$fn" 2>&1)"
         fi

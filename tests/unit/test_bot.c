@@ -6,6 +6,7 @@
 #include "bot/format.h"
 #include "bot/subscribers.h"
 #include "bot/webhook.h"
+#include "report/report.h"
 #include "screen/results.h"
 #include "store/barstore.h"
 #include "store/objstore.h"
@@ -481,6 +482,56 @@ static void test_cache_follows_the_file(void **state)
     f->o.cache = NULL;
 }
 
+static void test_report_link(void **state)
+{
+    struct fixture *f = *state;
+    expect(f, 7, "/report", "No report yet: each collection writes one.");
+    struct report_opts o = {.now_ms = f->o.now_ms};
+    struct report_published p;
+    struct diag d;
+    store_results(f);
+    assert_int_equal(report_publish(f->os, 0, &o, &p, &d), ERR_OK);
+    char *got = ask(f, 7, "/report");
+    assert_non_null(got);
+    assert_non_null(strstr(got, "<b>Latest report</b>: <code>/"));
+    assert_non_null(strstr(got, "/results/report/latest.html</code>"));
+    free(got);
+}
+
+static void test_chart_photo(void **state)
+{
+    struct fixture *f = *state;
+    expect(f, 7, "/chart", "Usage: /chart SYMBOL, e.g. /chart AAPL or /chart BRK.B");
+    expect(f, 7, "/chart a<b", "Usage: /chart SYMBOL, e.g. /chart AAPL or /chart BRK.B");
+    struct diag d;
+    struct barstore *bs;
+    assert_int_equal(barstore_new(f->os, &bs, &d), ERR_OK);
+    struct bar bars[40];
+    for (int i = 0; i < 40; i++) {
+        char day[DATE_STRLEN + 1];
+        date_format(date_from_ymd(2026, 10, 1) + i, day);
+        double c = i < 20 ? 50 + i : 70 - 2 * (i - 20);
+        bars[i] = tu_bar("AAA", day, c, c + 1, c - 1, c, 1000);
+    }
+    struct barstore_write_stats st;
+    assert_int_equal(barstore_write(bs, bars, 40, NULL, &st, &d), ERR_OK);
+    barstore_free(bs);
+    expect(f, 7, "/chart zzz", "No prices of ZZZ in the last year.");
+    struct tg_update u = msg(7, "/chart aaa");
+    struct bot_reply r;
+    bot_reply_init(&r);
+    assert_int_equal(bot_handle(&f->o, &u, &r, &d), ERR_OK);
+    assert_int_equal(r.texts.n, 0);
+    assert_true(r.photo.len > 10000);
+    assert_memory_equal(r.photo.data, "\x89PNG\r\n\x1a\n", 8);
+    assert_string_equal(r.photo_name, "AAA.png");
+    /* The last day, 2026-11-09: close 70 - 2 * 19 = 32; the peak the high of day 20
+     * (70 + 1), 2026-10-21. */
+    assert_string_equal(r.caption, "<b>AAA</b> 2026-11-09 · close 32.00 · -54.9% from the "
+                                   "180-day peak 71.00 (2026-10-21)");
+    bot_reply_release(&r);
+}
+
 static void test_parse_chats(void **state)
 {
     (void)state;
@@ -511,6 +562,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_long_screen_is_split, setup, teardown),
         cmocka_unit_test_setup_teardown(test_webhook, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache_follows_the_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_report_link, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chart_photo, setup, teardown),
         cmocka_unit_test(test_parse_chats),
     };
     return cmocka_run_group_tests_name("bot", tests, NULL, NULL);

@@ -288,6 +288,8 @@ static void test_content_type(void **state)
     assert_string_equal(s3_content_type("bars/2024/x.csv"), "text/csv");
     assert_string_equal(s3_content_type("universe/symbols.txt"), "text/plain; charset=utf-8");
     assert_string_equal(s3_content_type("a.JSON"), "application/json");
+    assert_string_equal(s3_content_type("results/report/latest.html"), "text/html; charset=utf-8");
+    assert_string_equal(s3_content_type("chart.png"), "image/png");
     assert_string_equal(s3_content_type("a.csv/b"), "application/octet-stream");
     assert_string_equal(s3_content_type("noext"), "application/octet-stream");
 }

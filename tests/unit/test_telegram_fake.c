@@ -7,6 +7,9 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "bot/telegram.h"
+#include "codec/crypto.h"
+#include "codec/multipart.h"
 #include "codec/json.h"
 #include "net/http.h"
 #include "net/httpd.h"
@@ -267,7 +270,7 @@ static void test_token_and_unknown_method(void **state)
                                     "\"Unauthorized\"}");
         expect_error(&r, 401, "Unauthorized");
     }
-    r = api_get(&fx, "sendPhoto");
+    r = api_get(&fx, "sendDocument");
     assert_string_equal(r.body, "{\"ok\":false,\"error_code\":404,\"description\":\"Not Found\"}");
     expect_error(&r, 404, "Not Found");
     r = api_get(&fx, "");
@@ -1301,10 +1304,18 @@ static void test_malformed_requests(void **state)
     expect_error(&r, 400, "Bad Request: strings must be encoded in UTF-8");
     r = request(&fx, "POST", path, "application/x-www-form-urlencoded", "chat_id=1&text=a%00b");
     expect_error(&r, 400, "Bad Request: strings must be encoded in UTF-8");
-    r = request(&fx, "POST", path, "multipart/form-data; boundary=x", "--x--");
+    r = request(&fx, "POST", path, "multipart/form-data", "--x--");
     expect_error(&r, 400,
-                 "Bad Request: the fake does not read multipart/form-data; send the "
-                 "parameters as JSON or a form");
+                 "Bad Request: multipart body: no boundary=... (1 to 70 characters) in the "
+                 "Content-Type");
+    r = request(&fx, "POST", path, "multipart/form-data; boundary=x",
+                "--x\r\nContent-Disposition: form-data; name=\"chat_id\"\r\n\r\n1\r\n--x\r\n"
+                "Content-Disposition: form-data; name=\"text\"\r\n\r\nhi\r\n--x--\r\n");
+    assert_int_equal(r.status, 200); /* a form as multipart, as Telegram takes it too */
+    res_free(&r);
+    r = request(&fx, "POST", path, "multipart/form-data; boundary=x",
+                "--x\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\n\xC3\x28\r\n--x--");
+    expect_error(&r, 400, "Bad Request: parameter \"text\" is not UTF-8");
     r = request(&fx, "POST", path, "text/plain", "chat_id=1");
     expect_error(&r, 400, "Bad Request: unsupported Content-Type \"text/plain\"");
     /* Form defaults: no Content-Type is a form; a charset parameter is fine; empty pairs and
@@ -1331,6 +1342,117 @@ static void test_malformed_requests(void **state)
 
 /* Random bytes, and pieces of real requests glued at random, straight into the handler: it
  * must answer every one with the envelope and never crash. */
+/* A PNG as far as the fake reads one: the signature and the header chunk. */
+static size_t fake_png(unsigned char *out, size_t cap, uint32_t w, uint32_t h, size_t size)
+{
+    static const unsigned char head[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n',
+                                         0,    0,   0,   13,  'I',  'H',  'D',  'R'};
+    assert_true(size >= 33 && size <= cap);
+    memset(out, 0x5a, size);
+    memcpy(out, head, sizeof head);
+    unsigned char dims[8] = {w >> 24, w >> 16 & 255, w >> 8 & 255, w & 255,
+                             h >> 24, h >> 16 & 255, h >> 8 & 255, h & 255};
+    memcpy(out + 16, dims, 8);
+    return size;
+}
+
+static void test_send_photo(void **state)
+{
+    (void)state;
+    struct fx fx;
+    start(&fx);
+    struct tg_opts o;
+    tg_opts_default(&o);
+    o.api_url = fx.base;
+    o.token = TOKEN;
+    o.http = fx.http;
+    o.fetch.max_retries = 0;
+    struct tg_client *c;
+    struct diag d;
+    assert_int_equal(tg_new(&o, &c, &d), ERR_OK);
+    static unsigned char png[(10 << 20) + 2];
+    size_t n = fake_png(png, sizeof png, 1000, 560, 40000);
+    struct tg_error e;
+    /* An upload with an HTML caption: accepted, and recorded by name, type, size and hash. */
+    assert_int_equal(
+        tg_send_photo(c, 42, png, n, "AAPL.png", "<b>AAPL</b> 2026-11-20 &amp; more", &e, &d),
+        ERR_OK);
+    struct buf calls = BUF_INIT(1 << 24);
+    assert_int_equal(tg_fake_calls_json(fx.fake, &calls), ERR_OK);
+    struct jv *root;
+    assert_int_equal(jv_parse(calls.data, calls.len, &root, &d), ERR_OK);
+    const struct jv *last = jv_at(root, jv_len(root) - 1);
+    assert_string_equal(str_of(last, "method"), "sendPhoto");
+    assert_int_equal(int_of(last, "status"), 200);
+    const struct jv *params = jv_get(last, "params");
+    const struct jv *photo = jv_get(params, "photo");
+    assert_non_null(photo);
+    assert_string_equal(str_of(photo, "file_name"), "AAPL.png");
+    assert_string_equal(str_of(photo, "content_type"), "image/png");
+    assert_int_equal(int_of(photo, "size"), 40000);
+    uint8_t h[SHA256_LEN];
+    char hex[2 * SHA256_LEN + 1];
+    crypto_sha256(png, n, h);
+    crypto_hex(h, SHA256_LEN, hex);
+    assert_string_equal(str_of(photo, "sha256"), hex);
+    assert_string_equal(str_of(params, "caption"), "<b>AAPL</b> 2026-11-20 &amp; more");
+    assert_string_equal(str_of(params, "parse_mode"), "HTML");
+    assert_string_equal(str_of(params, "chat_id"), "42");
+    jv_free(root);
+    buf_release(&calls);
+
+    /* What Telegram refuses. */
+    char caption[3000];
+    memset(caption, 'x', 1024);
+    caption[1024] = '\0';
+    assert_int_equal(tg_send_photo(c, 42, png, n, "a.png", caption, &e, &d), ERR_OK);
+    memcpy(caption + 1024, "y", 2);
+    assert_int_equal(tg_send_photo(c, 42, png, n, "a.png", caption, &e, &d), ERR_INVALID);
+    assert_string_equal(e.description, "Bad Request: message caption is too long");
+    /* ... counted after the tags are parsed away, in UTF-16 units */
+    char tagged[1100];
+    snprintf(tagged, sizeof tagged, "<b>%.1000s</b>", caption);
+    assert_int_equal(tg_send_photo(c, 42, png, n, "a.png", tagged, &e, &d), ERR_OK);
+    assert_int_equal(tg_send_photo(c, 42, png, n, "a.png", "<b>open", &e, &d), ERR_INVALID);
+    assert_non_null(strstr(e.description, "Bad Request: can't parse entities"));
+    assert_int_equal(tg_send_photo(c, 42, "GIF89a not really", 17, "a.png", NULL, &e, &d),
+                     ERR_INVALID);
+    assert_string_equal(e.description, "Bad Request: IMAGE_PROCESS_FAILED");
+    n = fake_png(png, sizeof png, 9000, 1001, 100);
+    assert_int_equal(tg_send_photo(c, 42, png, n, "a.png", NULL, &e, &d), ERR_INVALID);
+    assert_string_equal(e.description, "Bad Request: PHOTO_INVALID_DIMENSIONS");
+    n = fake_png(png, sizeof png, 2100, 100, 100);
+    assert_int_equal(tg_send_photo(c, 42, png, n, "a.png", NULL, &e, &d), ERR_INVALID);
+    /* Over 10 MB: the client does not send it; the fake refuses it when it comes anyway. */
+    n = fake_png(png, sizeof png, 100, 100, (10 << 20) + 1);
+    assert_int_equal(tg_send_photo(c, 42, png, n, "big.png", NULL, &e, &d), ERR_TOOBIG);
+    struct buf body = BUF_INIT(11 << 20);
+    char ct[128];
+    assert_int_equal(tg_photo_multipart(&body, ct, sizeof ct, 42, png, n, "big.png", NULL), ERR_OK);
+    char url[256];
+    snprintf(url, sizeof url, "%s/bot%s/sendPhoto", fx.base, TOKEN);
+    struct res r = request_with(fx.http, "POST", url, ct, body.data, body.len);
+    expect_error(&r, 400, "Bad Request: file is too big");
+    res_free(&r);
+    /* A broken body: named. */
+    body.len -= 10;
+    r = request_with(fx.http, "POST", url, ct, body.data, body.len);
+    expect_error(&r, 400,
+                 "Bad Request: multipart body: part 2: the body ends inside the part (no "
+                 "closing delimiter)");
+    res_free(&r);
+    buf_release(&body);
+    /* A photo by URL (no upload) and none at all. */
+    r = api_json(&fx, "sendPhoto", "{\"chat_id\":42,\"photo\":\"https://example.com/a.png\"}");
+    assert_int_equal(r.status, 200);
+    res_free(&r);
+    r = api_json(&fx, "sendPhoto", "{\"chat_id\":42}");
+    expect_error(&r, 400, "Bad Request: there is no photo in the request");
+    res_free(&r);
+    tg_free(c);
+    stop(&fx);
+}
+
 static void test_handler_never_crashes(void **state)
 {
     uint64_t rng = tu_seed("test_handler_never_crashes");
@@ -1468,6 +1590,7 @@ int main(void)
         cmocka_unit_test(test_flood),
         cmocka_unit_test(test_recording),
         cmocka_unit_test(test_malformed_requests),
+        cmocka_unit_test(test_send_photo),
         cmocka_unit_test(test_handler_never_crashes),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);

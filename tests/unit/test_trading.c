@@ -462,6 +462,12 @@ static void test_snapshot_store(void **state)
     struct objstore *os;
     struct diag d = {{0}};
     assert_int_equal(objstore_local_open(dir, &os, &d), 0);
+    /* none stored yet: an empty list, not a sort of nothing through a null pointer */
+    int32_t *none = NULL;
+    size_t nnone = 1;
+    assert_int_equal(portfolio_snapshot_dates(os, &none, &nnone, &d), 0);
+    assert_int_equal(nnone, 0);
+    free(none);
     struct portfolio pf;
     int32_t date = day("2026-11-20");
     sample(&pf, date, 1);

@@ -1,0 +1,393 @@
+/* chart.c - one stock's chart as a PNG (chart.h).  The only file that includes cairo and
+ * FreeType. */
+#include "report/chart.h"
+
+#include <cairo-ft.h>
+#include <cairo.h>
+#include <ft2build.h>
+#include FT_FREETYPE_H
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/date.h"
+#include "base/log.h"
+#include "codec/num.h"
+#include "codec/split.h"
+#include "store/barstore.h"
+
+#include "base/banned.h"
+
+void chart_series_release(struct chart_series *s)
+{
+    free(s->v);
+    memset(s, 0, sizeof *s);
+}
+
+/* ---- the data ---- */
+
+struct raw {
+    int32_t date;
+    int64_t high, close;
+};
+
+struct collect {
+    const char *symbol;
+    struct raw *v;
+    size_t n, cap;
+};
+
+static int take_day(void *ctx, int32_t date, const struct bar *bars, size_t n)
+{
+    struct collect *c = ctx;
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int k = strcmp(bars[mid].symbol, c->symbol);
+        if (k == 0) {
+            if (c->n == c->cap) {
+                size_t cap = c->cap ? c->cap * 2 : 512;
+                struct raw *v = realloc(c->v, cap * sizeof *v);
+                if (!v)
+                    return ERR_NOMEM;
+                c->v = v;
+                c->cap = cap;
+            }
+            c->v[c->n++] = (struct raw){date, bars[mid].high, bars[mid].close};
+            return ERR_OK;
+        }
+        if (k < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return ERR_OK;
+}
+
+/* The product of the symbol's split factors with an ex-date up to t. */
+static double growth(const struct split *sp, size_t n, int32_t t)
+{
+    double g = 1.0;
+    for (size_t i = 0; i < n && sp[i].ex_date <= t; i++)
+        g *= split_factor(&sp[i]);
+    return g;
+}
+
+int chart_load(struct objstore *os, const char *symbol, int32_t date, int window_days,
+               struct chart_series *out, struct diag *d)
+{
+    memset(out, 0, sizeof *out);
+    if (!bar_symbol_valid(symbol, strlen(symbol))) {
+        char q[64];
+        diag_quote(q, sizeof q, symbol, strlen(symbol), 40);
+        return diag_set(d, ERR_INVALID, "'%s' is not a ticker", q);
+    }
+    struct barstore *bs = NULL;
+    struct splitvec sv;
+    splitvec_init(&sv);
+    struct collect c = {.symbol = symbol};
+    int err = barstore_new(os, &bs, d);
+    int32_t first_stored;
+    if (!err && !date)
+        err = barstore_date_range(bs, &first_stored, &date, NULL, d);
+    if (!err)
+        err = barstore_read_splits(bs, &sv, d);
+    int32_t first = date - (CHART_DAYS - 1);
+    if (!err)
+        err = barstore_scan(bs, first - (window_days - 1), date, take_day, &c, d);
+    if (err == ERR_NOMEM)
+        err = diag_set(d, err, "out of memory");
+    if (err)
+        goto out;
+    /* The symbol's splits, in ex-date order (the log is sorted by symbol, then ex-date). */
+    size_t s0 = 0;
+    while (s0 < sv.n && strcmp(sv.v[s0].symbol, symbol) < 0)
+        s0++;
+    size_t s1 = s0;
+    while (s1 < sv.n && strcmp(sv.v[s1].symbol, symbol) == 0)
+        s1++;
+    const struct split *sp = sv.v + s0;
+    size_t nsp = s1 - s0;
+    double g_date = growth(sp, nsp, date);
+    snprintf(out->symbol, sizeof out->symbol, "%s", symbol);
+    out->date = date;
+    out->window_days = window_days;
+    size_t shown = 0;
+    for (size_t i = 0; i < c.n; i++)
+        shown += c.v[i].date >= first;
+    if (shown == 0) {
+        char day[DATE_STRLEN + 1];
+        date_format(date, day);
+        err = diag_set(d, ERR_NOTFOUND, "no bars of %s in the year up to %s", symbol, day);
+        goto out;
+    }
+    out->v = malloc(shown * sizeof *out->v);
+    double *high = malloc(c.n * sizeof *high);
+    if (!out->v || !high) {
+        free(high);
+        err = diag_set(d, ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < c.n; i++)
+        high[i] = num_fixed_to_double(c.v[i].high) * growth(sp, nsp, c.v[i].date) / g_date;
+    size_t j = 0; /* the first bar inside the window of bar i */
+    for (size_t i = 0; i < c.n; i++) {
+        while (c.v[j].date < c.v[i].date - (window_days - 1))
+            j++;
+        if (c.v[i].date < first)
+            continue;
+        struct chart_point *p = &out->v[out->n++];
+        p->date = c.v[i].date;
+        p->close = num_fixed_to_double(c.v[i].close) * growth(sp, nsp, c.v[i].date) / g_date;
+        p->peak = 0;
+        for (size_t k = j; k <= i; k++)
+            if (high[k] >= p->peak) { /* the latest on ties */
+                p->peak = high[k];
+                p->peak_date = c.v[k].date;
+            }
+    }
+    free(high);
+out:
+    if (err)
+        chart_series_release(out);
+    free(c.v);
+    splitvec_release(&sv);
+    barstore_free(bs);
+    return err;
+}
+
+/* ---- the picture ---- */
+
+/* The font, loaded once per process and path.  cairo may keep the face in its caches after
+ * we let go of it, so the FreeType face is freed by cairo itself, when its last reference
+ * goes (the user data's destroy function). */
+static FT_Library ft_lib;
+static cairo_font_face_t *font_face;
+static char font_path[512];
+static const cairo_user_data_key_t ft_key;
+
+static void ft_face_done(void *p)
+{
+    FT_Done_Face((FT_Face)p);
+}
+
+static int load_font(const char *path, struct diag *d)
+{
+    if (font_face && strcmp(path, font_path) == 0)
+        return ERR_OK;
+    if (!ft_lib && FT_Init_FreeType(&ft_lib) != 0)
+        return diag_set(d, ERR_INTERNAL, "FreeType could not start");
+    FT_Face face;
+    if (FT_New_Face(ft_lib, path, 0, &face) != 0)
+        return diag_set(d, ERR_NOTFOUND, "font '%s' could not be loaded (a TrueType file)", path);
+    cairo_font_face_t *cf = cairo_ft_font_face_create_for_ft_face(face, 0);
+    if (cairo_font_face_status(cf) != CAIRO_STATUS_SUCCESS ||
+        cairo_font_face_set_user_data(cf, &ft_key, face, ft_face_done) != CAIRO_STATUS_SUCCESS) {
+        cairo_font_face_destroy(cf);
+        FT_Done_Face(face);
+        return diag_set(d, ERR_NOMEM, "font '%s': out of memory", path);
+    }
+    if (font_face)
+        cairo_font_face_destroy(font_face);
+    font_face = cf;
+    snprintf(font_path, sizeof font_path, "%s", path);
+    return ERR_OK;
+}
+
+static cairo_status_t to_buf(void *closure, const unsigned char *data, unsigned int len)
+{
+    return buf_append(closure, data, len) ? CAIRO_STATUS_WRITE_ERROR : CAIRO_STATUS_SUCCESS;
+}
+
+/* Plot area. */
+#define PX0 78.0
+#define PX1 980.0
+#define PY0 104.0
+#define PY1 510.0
+
+struct frame {
+    cairo_t *cr;
+    size_t n;
+    double lo, hi;
+};
+
+static double fx(const struct frame *f, size_t i)
+{
+    return f->n > 1 ? PX0 + (PX1 - PX0) * (double)i / (double)(f->n - 1) : (PX0 + PX1) / 2;
+}
+
+static double fy(const struct frame *f, double v)
+{
+    return PY1 - (PY1 - PY0) * (v - f->lo) / (f->hi - f->lo);
+}
+
+static void text(cairo_t *cr, double x, double y, double size, const char *s, double align)
+{
+    cairo_set_font_size(cr, size);
+    cairo_text_extents_t e;
+    cairo_text_extents(cr, s, &e);
+    cairo_move_to(cr, x - align * e.x_advance, y);
+    cairo_show_text(cr, s);
+}
+
+static void rgb(cairo_t *cr, unsigned hex, double alpha)
+{
+    cairo_set_source_rgba(cr, (hex >> 16 & 255) / 255.0, (hex >> 8 & 255) / 255.0,
+                          (hex & 255) / 255.0, alpha);
+}
+
+static void draw(cairo_t *cr, const struct chart_series *s)
+{
+    struct frame f = {cr, s->n, HUGE_VAL, -HUGE_VAL};
+    for (size_t i = 0; i < s->n; i++) {
+        f.lo = fmin(f.lo, s->v[i].close);
+        f.hi = fmax(f.hi, fmax(s->v[i].peak, s->v[i].close));
+    }
+    double pad = (f.hi - f.lo) * 0.06;
+    if (!(pad > 0))
+        pad = f.hi > 0 ? f.hi * 0.05 : 1.0;
+    f.lo = fmax(f.lo - pad, 0);
+    f.hi += pad;
+
+    rgb(cr, 0xffffff, 1);
+    cairo_paint(cr);
+    cairo_set_font_face(cr, font_face);
+
+    /* Price grid and labels. */
+    char label[64];
+    cairo_set_line_width(cr, 1);
+    for (int k = 0; k <= 4; k++) {
+        double v = f.lo + (f.hi - f.lo) * k / 4.0, y = round(fy(&f, v)) + 0.5;
+        rgb(cr, 0xd8dee4, 1);
+        cairo_move_to(cr, PX0, y);
+        cairo_line_to(cr, PX1, y);
+        cairo_stroke(cr);
+        snprintf(label, sizeof label, "%.2f", v);
+        rgb(cr, 0x5b6570, 1);
+        text(cr, PX0 - 8, y + 5, 13, label, 1.0);
+    }
+    /* A label at the first day of each month. */
+    static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    int last_month = -1;
+    for (size_t i = 0; i < s->n; i++) {
+        int y, m, dd;
+        date_to_ymd(s->v[i].date, &y, &m, &dd);
+        if (m == last_month)
+            continue;
+        last_month = m;
+        if (i == 0)
+            continue;
+        double x = round(fx(&f, i)) + 0.5;
+        rgb(cr, 0xeef1f4, 1);
+        cairo_move_to(cr, x, PY0);
+        cairo_line_to(cr, x, PY1);
+        cairo_stroke(cr);
+        rgb(cr, 0x5b6570, 1);
+        if (m == 1)
+            snprintf(label, sizeof label, "%s %d", months[m - 1], y);
+        else
+            snprintf(label, sizeof label, "%s", months[m - 1]);
+        text(cr, x, PY1 + 20, 13, label, 0.5);
+    }
+
+    /* The drawdown: the area between the peak and the close. */
+    cairo_move_to(cr, fx(&f, 0), fy(&f, s->v[0].peak));
+    for (size_t i = 1; i < s->n; i++)
+        cairo_line_to(cr, fx(&f, i), fy(&f, s->v[i].peak));
+    for (size_t i = s->n; i-- > 0;)
+        cairo_line_to(cr, fx(&f, i), fy(&f, s->v[i].close));
+    cairo_close_path(cr);
+    rgb(cr, 0xc62828, 0.16);
+    cairo_fill(cr);
+    /* The peak, dashed, and the closes. */
+    static const double dash[] = {6, 4};
+    cairo_set_dash(cr, dash, 2, 0);
+    cairo_set_line_width(cr, 1.6);
+    rgb(cr, 0xc62828, 1);
+    for (size_t i = 0; i < s->n; i++)
+        cairo_line_to(cr, fx(&f, i), fy(&f, s->v[i].peak));
+    cairo_stroke(cr);
+    cairo_set_dash(cr, NULL, 0, 0);
+    cairo_set_line_width(cr, 2.2);
+    cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
+    rgb(cr, 0x1565c0, 1);
+    for (size_t i = 0; i < s->n; i++)
+        cairo_line_to(cr, fx(&f, i), fy(&f, s->v[i].close));
+    cairo_stroke(cr);
+    const struct chart_point *z = &s->v[s->n - 1];
+    cairo_arc(cr, fx(&f, s->n - 1), fy(&f, z->close), 4, 0, 2 * M_PI);
+    cairo_fill(cr);
+
+    /* The symbol, the date and the last day's figures. */
+    char day[DATE_STRLEN + 1], peak_day[DATE_STRLEN + 1];
+    date_format(s->date, day);
+    date_format(z->peak_date, peak_day);
+    size_t since = 0;
+    for (size_t i = 0; i < s->n; i++)
+        since += s->v[i].date > z->peak_date;
+    double dd = z->peak > 0 ? 100.0 * (z->close / z->peak - 1.0) : 0;
+    rgb(cr, 0x1b1f24, 1);
+    text(cr, 24, 44, 30, s->symbol, 0);
+    cairo_text_extents_t e;
+    cairo_text_extents(cr, s->symbol, &e);
+    rgb(cr, 0x5b6570, 1);
+    text(cr, 24 + e.x_advance + 16, 44, 18, day, 0);
+    char line[256];
+    snprintf(line, sizeof line,
+             "Close %.2f   Peak %.2f on %s   Drawdown %s%.1f%%   %zu trading days since the peak",
+             z->close, z->peak, peak_day, dd < -0.05 ? "\xE2\x88\x92" : "", fabs(dd), since);
+    rgb(cr, 0x1b1f24, 1);
+    text(cr, 24, 76, 16, line, 0);
+    /* The key. */
+    double kx = PX1 - 330, ky = 96;
+    rgb(cr, 0x1565c0, 1);
+    cairo_rectangle(cr, kx, ky - 6, 22, 3);
+    cairo_fill(cr);
+    rgb(cr, 0x5b6570, 1);
+    text(cr, kx + 28, ky, 13, "close", 0);
+    rgb(cr, 0xc62828, 1);
+    cairo_rectangle(cr, kx + 80, ky - 6, 22, 2);
+    cairo_fill(cr);
+    rgb(cr, 0x5b6570, 1);
+    snprintf(label, sizeof label, "%d-day peak", s->window_days);
+    text(cr, kx + 108, ky, 13, label, 0);
+    rgb(cr, 0xc62828, 0.16);
+    cairo_rectangle(cr, kx + 210, ky - 10, 22, 12);
+    cairo_fill(cr);
+    rgb(cr, 0x5b6570, 1);
+    text(cr, kx + 238, ky, 13, "drawdown", 0);
+}
+
+int chart_png(const struct chart_series *s, const char *font_file, struct buf *png, struct diag *d)
+{
+    if (s->n == 0)
+        return diag_set(d, ERR_INVALID, "%s: no prices to draw", s->symbol);
+    for (size_t i = 0; i < s->n; i++)
+        if (!isfinite(s->v[i].close) || !isfinite(s->v[i].peak) || s->v[i].close < 0 ||
+            s->v[i].peak < 0)
+            return diag_set(d, ERR_INVALID, "%s: a price that is not a number", s->symbol);
+    int err = load_font(font_file ? font_file : CHART_FONT_DEFAULT, d);
+    if (err)
+        return err;
+    cairo_surface_t *surface =
+        cairo_image_surface_create(CAIRO_FORMAT_RGB24, CHART_WIDTH, CHART_HEIGHT);
+    cairo_t *cr = cairo_create(surface);
+    draw(cr, s);
+    cairo_status_t st = cairo_status(cr);
+    cairo_destroy(cr);
+    size_t before = png->len;
+    if (st == CAIRO_STATUS_SUCCESS)
+        st = cairo_surface_write_to_png_stream(surface, to_buf, png);
+    cairo_surface_destroy(surface);
+    if (st != CAIRO_STATUS_SUCCESS) {
+        png->len = before; /* nothing half-written stays */
+        if (png->data)
+            png->data[before] = '\0';
+        return diag_set(d, st == CAIRO_STATUS_WRITE_ERROR ? ERR_TOOBIG : ERR_INTERNAL,
+                        "chart of %s: %s", s->symbol, cairo_status_to_string(st));
+    }
+    return ERR_OK;
+}
