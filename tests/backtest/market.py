@@ -91,7 +91,8 @@ def main():
     # Universe snapshots: random subsets, dated within the history.
     snaps = sorted(rng.sample(range(len(days)), k=min(3, len(days))))
     for k, i in enumerate(snaps):
-        members = [s for s in symbols if rng.random() < 0.7]
+        # A snapshot lists at least one member: the store refuses an empty universe.
+        members = [s for s in symbols if rng.random() < 0.7] or [rng.choice(symbols)]
         with open(os.path.join(out, f"universe-{days[i]}.txt"), "w") as f:
             f.write(f"# snapshot {k}\n" + "".join(m + "\n" for m in members))
     args = ["--top", rng.randrange(1, 7), "--every", rng.randrange(1, 9),
