@@ -193,10 +193,8 @@ int app_bot_init(struct app *a, struct app_bot *b, struct http_client *http, uns
     if (need & APP_BOT_SECRET) {
         if ((err = secrets_get(SECRET_TELEGRAM_WEBHOOK_SECRET, &secret, d)) != ERR_OK)
             return err;
-        if (!webhook_secret_valid(secret))
-            return diag_set(d, ERR_AUTH,
-                            "TELEGRAM_WEBHOOK_SECRET must be 1 to 256 characters of A-Z, a-z, "
-                            "0-9, '_' and '-' (what Telegram accepts)");
+        if ((err = webhook_secret_check(secret, "TELEGRAM_WEBHOOK_SECRET", d)) != ERR_OK)
+            return err;
     }
     if (!http && (token || b->opts.hooks.trigger == lambda_trigger)) {
         if ((err = http_client_new(NULL, &b->own_http, d)) != ERR_OK)

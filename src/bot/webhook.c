@@ -23,16 +23,31 @@ void webhook_answer_release(struct webhook_answer *a)
     buf_release(&a->body);
 }
 
-int webhook_secret_valid(const char *s)
+int webhook_secret_check(const char *s, const char *name, struct diag *d)
 {
     size_t n = strlen(s);
-    if (n < 1 || n > 256)
-        return 0;
     for (size_t i = 0; i < n; i++)
         if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
               (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-'))
-            return 0;
-    return 1;
+            return diag_set(d, ERR_AUTH,
+                            "%s holds a character Telegram does not accept in a secret token "
+                            "(at position %zu; only A-Z, a-z, 0-9, '_' and '-')",
+                            name, i + 1);
+    if (n > 256)
+        return diag_set(d, ERR_AUTH, "%s is %zu characters long; Telegram accepts at most 256",
+                        name, n);
+    if (n < WEBHOOK_SECRET_MIN)
+        return diag_set(d, ERR_AUTH,
+                        "%s is too weak: %zu characters, at least %d are needed (A-Z, a-z, 0-9, "
+                        "'_' and '-'; e.g. head -c 32 /dev/urandom | base64 | tr -dc A-Za-z0-9)",
+                        name, n, WEBHOOK_SECRET_MIN);
+    return ERR_OK;
+}
+
+int webhook_secret_valid(const char *s)
+{
+    struct diag d;
+    return webhook_secret_check(s, "secret", &d) == ERR_OK;
 }
 
 static int seen_before(struct webhook *w, int64_t id)

@@ -46,7 +46,14 @@ void webhook_answer_release(struct webhook_answer *a);
 void webhook_handle(struct webhook *w, const char *secret_header, const char *body, size_t len,
                     struct webhook_answer *out);
 
-/* Whether a configured secret is one Telegram accepts (1-256 of A-Z a-z 0-9 _ -). */
+#define WEBHOOK_SECRET_MIN 24 /* characters: a guess must not be practical */
+
+/* Whether a configured secret is one Telegram accepts (1-256 of A-Z a-z 0-9 _ -) and strong
+ * enough (at least WEBHOOK_SECRET_MIN of them). */
 int webhook_secret_valid(const char *secret);
+
+/* The same check with the reason: ERR_AUTH naming `name` (the variable) and what is wrong,
+ * never the secret. */
+int webhook_secret_check(const char *secret, const char *name, struct diag *d);
 
 #endif

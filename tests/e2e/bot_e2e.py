@@ -457,6 +457,20 @@ check("poll while a webhook is set: exit 7, saying to use --delete-webhook",
       r.returncode == 7 and "--delete-webhook" in r.stderr, r.returncode, r.stderr[-600:])
 r = run([BIN, "poll", "--once", "--delete-webhook"], bot_env)
 check("poll --delete-webhook: removes it and polls", r.returncode == 0, r.stderr[-600:])
+# Another program polls with the same token: Telegram ends the waiting getUpdates with a 409
+# too, but the cure is not --delete-webhook.
+other = subprocess.Popen([BIN, "poll", "--timeout", "20"], env=bot_env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+t_end = time.time() + 30
+while other.poll() is None and time.time() < t_end:
+    urllib.request.urlopen(f"{FAKE_URL}/bot{TOKEN}/getUpdates?timeout=0", timeout=10).read()
+    time.sleep(0.2)
+if other.poll() is None:
+    other.kill()
+out, err = other.communicate()
+check("poll ended by another poller: exit 4, saying another program polls, not the webhook",
+      other.returncode == 4 and "another program is polling" in err and
+      "--delete-webhook" not in err, other.returncode, err[-600:])
 r = run([BIN, "bot", "setup"], bot_env)
 check("bot setup without --webhook-url: usage error", r.returncode == 2, r.stderr)
 r = run([BIN, "bot", "setup", "--webhook-url", "http://insecure/webhook"], bot_env)

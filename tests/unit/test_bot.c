@@ -460,6 +460,30 @@ static void test_webhook(void **state)
     webhook_answer_release(&a);
 }
 
+/* Telegram accepts a one-character secret; the bot insists on one that cannot be guessed. */
+static void test_webhook_secret_strength(void **state)
+{
+    (void)state;
+    struct diag d;
+    assert_false(webhook_secret_valid("x"));
+    assert_int_equal(webhook_secret_check("x", "TELEGRAM_WEBHOOK_SECRET", &d), ERR_AUTH);
+    assert_non_null(
+        strstr(d.text, "TELEGRAM_WEBHOOK_SECRET is too weak: 1 characters, at least 24"));
+    assert_null(strstr(d.text, ": x"));
+    assert_false(webhook_secret_valid("abcdefghijklmnopqrstuvw")); /* 23 */
+    assert_true(webhook_secret_valid("abcdefghijklmnopqrstuvwx"));
+    assert_true(webhook_secret_valid("A-Z_a-z_0-9_abcdefghijklmn"));
+    assert_int_equal(webhook_secret_check("abcdefghijklmnopqrstuvwx!", "S", &d), ERR_AUTH);
+    assert_non_null(strstr(d.text, "position 25"));
+    char big[300];
+    memset(big, 'a', 257);
+    big[257] = '\0';
+    assert_int_equal(webhook_secret_check(big, "S", &d), ERR_AUTH);
+    assert_non_null(strstr(d.text, "at most 256"));
+    big[256] = '\0';
+    assert_int_equal(webhook_secret_check(big, "S", &d), ERR_OK);
+}
+
 static void test_cache_follows_the_file(void **state)
 {
     struct fixture *f = *state;
@@ -511,6 +535,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_long_screen_is_split, setup, teardown),
         cmocka_unit_test_setup_teardown(test_webhook, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache_follows_the_file, setup, teardown),
+        cmocka_unit_test(test_webhook_secret_strength),
         cmocka_unit_test(test_parse_chats),
     };
     return cmocka_run_group_tests_name("bot", tests, NULL, NULL);
