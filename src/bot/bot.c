@@ -702,10 +702,14 @@ int bot_handle(const struct bot_opts *o, const struct tg_update *u, struct bot_r
         r->action = "ignored";
         return ERR_OK;
     }
-    /* "/screen@OtherBot" in a group is someone else's. */
-    if (u->mention[0] && o->username && strcasecmp(u->mention, o->username) != 0) {
-        r->action = "ignored: another bot's command";
-        return ERR_OK;
+    /* "/screen@OtherBot" in a group is someone else's.  Without a configured name, the hook
+     * learns it; when it cannot, the command may be another bot's: ignored. */
+    if (u->mention[0] && (o->username || o->hooks.username)) {
+        const char *me = o->username ? o->username : o->hooks.username(o->hooks.ctx);
+        if (!me || strcasecmp(u->mention, me) != 0) {
+            r->action = me ? "ignored: another bot's command" : "ignored: own name unknown";
+            return ERR_OK;
+        }
     }
     struct buf text = BUF_INIT(TG_BUF_MAX);
     struct bot_call c = {.o = o, .u = u, .allowed = chat_allowed(o, u->chat_id), .out = &text};

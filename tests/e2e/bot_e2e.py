@@ -173,6 +173,17 @@ def expect_reply(what, chat, text, want):
     return m
 
 
+# Commands naming a bot: without TELEGRAM_BOT_USERNAME the server learns its name with getMe,
+# once, and ignores another bot's.
+fake_post("/_reset", {})
+status, m = ask(-100200300, "/trigger@other_bot")
+check("/trigger@other_bot in a group: ignored (200, no reply)", status == 200 and m is None, m)
+expect_reply("/help@screener_fake_bot: answered", -100200300, "/help@screener_fake_bot",
+             ask(-100200300, "/help")[1]["text"])
+status, m = ask(-100200300, "/stats@Other_Bot")
+check("... another bot's again: ignored", status == 200 and m is None, m)
+check("... the name asked with getMe once", len(calls("getMe")) == 1, calls())
+
 inline = {}
 SYM = rows[0]["symbol"]
 inline["/screen 3"] = expect_reply("/screen 3: the 3 worst drawdowns, exactly as stored",

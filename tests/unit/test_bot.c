@@ -278,6 +278,37 @@ static void test_help_and_unknown(void **state)
     expect_has(f, -1001, "/help@screenerbot", "Commands");
 }
 
+/* Without TELEGRAM_BOT_USERNAME the bot learns its name (getMe, behind the hook): a command for
+ * another bot is not run, one for this bot is, and plain commands do not ask. */
+static int names_asked;
+static const char *learned_name;
+
+static const char *name_hook(void *ctx)
+{
+    (void)ctx;
+    names_asked++;
+    return learned_name;
+}
+
+static void test_other_bots_commands(void **state)
+{
+    struct fixture *f = *state;
+    f->o.username = NULL;
+    f->o.hooks.username = name_hook;
+    names_asked = 0;
+    learned_name = "screener_bot";
+    assert_null(ask(f, -1001, "/trigger@other_bot"));
+    assert_null(ask(f, -1001, "/help@other_bot"));
+    expect_has(f, -1001, "/help@Screener_Bot", "Commands");
+    assert_int_equal(names_asked, 3);
+    expect_has(f, -1001, "/help", "Commands");
+    assert_int_equal(names_asked, 3);
+    /* The name cannot be learned: a command naming a bot may be another's; ignored. */
+    learned_name = NULL;
+    assert_null(ask(f, -1001, "/help@screener_bot"));
+    expect_has(f, -1001, "/help", "Commands");
+}
+
 static void test_subscribe(void **state)
 {
     struct fixture *f = *state;
@@ -531,6 +562,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stats_and_privileges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_help_and_unknown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_subscribe, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_other_bots_commands, setup, teardown),
         cmocka_unit_test_setup_teardown(test_portfolio_hooks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_screen_is_split, setup, teardown),
         cmocka_unit_test_setup_teardown(test_webhook, setup, teardown),
