@@ -29,6 +29,8 @@ static const char help[] =
     "\nExit codes: 0 stopped, 1 failure, 2 bad command line, 7 token missing or refused, or a\n"
     "webhook is set (use --delete-webhook).\n";
 
+#define POLL_REPLY_BUDGET_MS 30000
+
 enum { OPT_TIMEOUT = OPT_FIRST_FREE_, OPT_ONCE, OPT_DELETE_WEBHOOK };
 
 static volatile sig_atomic_t busy, stop_requested;
@@ -57,6 +59,9 @@ static void answer(struct app_bot *b, const struct jv *v)
     if (bot_handle(&b->opts, &u, &r, &d) != ERR_OK) {
         log_error("poll: the bot failed", LF_STR("error", d.text));
     } else {
+        /* The answer's messages share one budget; what does not go out in time is dropped,
+         * not retried (the update is confirmed either way). */
+        tg_set_deadline(b->tg, clock_mono_ms() + POLL_REPLY_BUDGET_MS);
         for (size_t i = 0; i < r.texts.n; i++) {
             struct tg_error e;
             if (tg_send(b->tg, r.chat_id, r.texts.v[i], &e, &d) != ERR_OK) {
@@ -66,6 +71,7 @@ static void answer(struct app_bot *b, const struct jv *v)
             }
             sent++;
         }
+        tg_set_deadline(b->tg, 0);
     }
     log_info("poll: update handled", LF_INT("update_id", u.update_id), LF_STR("kind", u.kind_name),
              LF_INT("chat_id", u.chat_id), LF_STR("command", u.command), LF_STR("action", r.action),

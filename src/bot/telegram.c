@@ -204,6 +204,7 @@ int tg_submit(struct tg_client *c, const char *method, const char *params, size_
         .retry_after = retry_after_ms,
         .done = on_done,
         .ctx = cl,
+        .at_most_once = strcmp(method, "sendMessage") == 0,
     };
     int err = fetch_submit(c->fetch, &r, d);
     if (err)
@@ -283,4 +284,14 @@ int tg_send(struct tg_client *c, int64_t chat_id, const char *html, struct tg_er
 const struct fetch_stats *tg_stats(const struct tg_client *c)
 {
     return fetch_get_stats(c->fetch);
+}
+
+void tg_set_deadline(struct tg_client *c, int64_t deadline_ms)
+{
+    fetch_set_deadline(c->fetch, deadline_ms);
+}
+
+int64_t tg_deadline(const struct tg_client *c)
+{
+    return fetch_deadline(c->fetch);
 }

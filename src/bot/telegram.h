@@ -70,4 +70,11 @@ int tg_send(struct tg_client *c, int64_t chat_id, const char *html, struct tg_er
 
 const struct fetch_stats *tg_stats(const struct tg_client *c);
 
+/* Bound every call from now on by a deadline in monotonic ms (clock_mono_us() / 1000; 0:
+ * none): a call that cannot end before it is not started (ERR_TIMEOUT), waits (retry_after,
+ * backoff) past it are not made.  sendMessage is never retried after a failure that may have
+ * delivered it (a timeout, a dropped connection): the user would get it twice. */
+void tg_set_deadline(struct tg_client *c, int64_t deadline_ms);
+int64_t tg_deadline(const struct tg_client *c);
+
 #endif

@@ -52,22 +52,62 @@ int webhook_secret_valid(const char *s)
 
 static int seen_before(struct webhook *w, int64_t id)
 {
-    for (size_t i = 0; i < w->nseen; i++)
-        if (w->seen[i] == id)
-            return 1;
-    w->seen[w->next] = id;
-    w->next = (w->next + 1) % WEBHOOK_SEEN;
-    if (w->nseen < WEBHOOK_SEEN)
-        w->nseen++;
-    return 0;
+    if (w->lock)
+        pthread_mutex_lock(w->lock);
+    int seen = 0;
+    for (size_t i = 0; i < w->nseen && !seen; i++)
+        seen = w->seen[i] == id;
+    if (!seen) {
+        w->seen[w->next] = id;
+        w->next = (w->next + 1) % WEBHOOK_SEEN;
+        if (w->nseen < WEBHOOK_SEEN)
+            w->nseen++;
+    }
+    if (w->lock)
+        pthread_mutex_unlock(w->lock);
+    return seen;
+}
+
+int webhook_authorized(const struct webhook *w, const char *secret_header)
+{
+    return w->secret && w->secret[0] && secret_header &&
+           crypto_secret_streq(secret_header, w->secret);
+}
+
+/* Send texts[0..n) through the Bot API, in order, before the deadline; the number sent. */
+static size_t send_before(struct webhook *w, const struct bot_reply *r, size_t n,
+                          int64_t deadline_ms)
+{
+    struct tg_client *tg = w->take_client ? w->take_client(w->client_ctx) : w->tg;
+    size_t sent = 0;
+    if (!tg) {
+        log_error("webhook: a reply of several messages needs the Bot API token",
+                  LF_INT("messages", (int64_t)r->texts.n));
+        return 0;
+    }
+    tg_set_deadline(tg, deadline_ms);
+    for (; sent < n; sent++) {
+        struct tg_error e;
+        struct diag d = {{0}};
+        if (tg_send(tg, r->chat_id, r->texts.v[sent], &e, &d) != ERR_OK) {
+            log_error("webhook: reply not delivered; the rest is dropped", LF_STR("error", d.text),
+                      LF_INT("chat_id", r->chat_id), LF_INT("message", (int64_t)sent + 1),
+                      LF_INT("messages", (int64_t)r->texts.n));
+            break;
+        }
+    }
+    tg_set_deadline(tg, 0);
+    if (w->give_client)
+        w->give_client(w->client_ctx, tg);
+    return sent;
 }
 
 void webhook_handle(struct webhook *w, const char *secret_header, const char *body, size_t len,
                     struct webhook_answer *out)
 {
     int64_t start = clock_mono_us();
-    if (!w->secret || !w->secret[0] || !secret_header ||
-        !crypto_secret_streq(secret_header, w->secret)) {
+    int64_t deadline = w->deadline_ms ? w->deadline_ms : start / 1000 + WEBHOOK_BUDGET_MS;
+    if (!webhook_authorized(w, secret_header)) {
         out->status = 401;
         out->outcome = "unauthorized";
         buf_puts(&out->body, "{\"ok\":false,\"description\":\"Unauthorized\"}");
@@ -104,32 +144,22 @@ void webhook_handle(struct webhook *w, const char *secret_header, const char *bo
         return;
     }
     size_t sent = 0;
-    if (r.texts.n == 1) {
-        out->outcome = "reply";
-        if (tg_message_json(&out->body, r.chat_id, r.texts.v[0], 1) == 0) {
-            sent = 1;
+    if (r.texts.n == 0) {
+        out->outcome = "no reply";
+    } else {
+        /* All but the last through the API, the last inline (after them, in order). */
+        size_t before = r.texts.n - 1;
+        if (before)
+            sent = send_before(w, &r, before, deadline);
+        out->outcome = before ? "replies" : "reply";
+        if (sent < before) {
+            out->outcome = "failed";
+        } else if (tg_message_json(&out->body, r.chat_id, r.texts.v[before], 1) == 0) {
+            sent++;
         } else {
             buf_reset(&out->body);
             out->outcome = "failed";
         }
-    } else if (r.texts.n > 1 && !w->tg) {
-        out->outcome = "failed";
-        log_error("webhook: a reply of several messages needs the Bot API token",
-                  LF_INT("messages", (int64_t)r.texts.n));
-    } else if (r.texts.n > 1) {
-        out->outcome = "replies";
-        for (size_t i = 0; i < r.texts.n; i++) {
-            struct tg_error e;
-            if (tg_send(w->tg, r.chat_id, r.texts.v[i], &e, &d) != ERR_OK) {
-                log_error("webhook: reply not delivered", LF_STR("error", d.text),
-                          LF_INT("chat_id", r.chat_id));
-                out->outcome = "failed";
-                break;
-            }
-            sent++;
-        }
-    } else {
-        out->outcome = "no reply";
     }
     log_info("webhook: update handled", LF_INT("update_id", u.update_id),
              LF_STR("kind", u.kind_name), LF_INT("chat_id", u.chat_id),
