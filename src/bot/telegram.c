@@ -157,6 +157,8 @@ static void on_done(void *ctx, int err, struct http_response *resp, const struct
     struct call *cl = ctx;
     struct tg_error e;
     read_error(resp, &e);
+    e.not_done = err != ERR_OK && ((resp->status == 0 && resp->total_s < 0) ||
+                                   (resp->status >= 400 && resp->status < 500));
     struct diag d = {{0}};
     struct jv *root = NULL;
     if (err == ERR_OK) {

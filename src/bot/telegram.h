@@ -40,6 +40,8 @@ struct tg_error {
     int status;          /* HTTP status; 0 when no answer came */
     int64_t retry_after; /* seconds, from parameters; 0 when absent */
     int64_t migrate_to;  /* parameters.migrate_to_chat_id; 0 when absent */
+    int not_done;        /* surely not acted on: never sent (no time left), or refused with a
+                            4xx such as 429 (a timeout or a 5xx may have been acted on) */
     char description[256];
 };
 

@@ -399,6 +399,7 @@ static int start(struct fetch *f, struct item *it, struct diag *d)
             memset(&none, 0, sizeof none);
             none.retry_after_s = none.ratelimit_limit = none.ratelimit_remaining =
                 none.ratelimit_reset = HTTP_HEADER_ABSENT;
+            none.total_s = it->attempts ? 0 : -1;
             struct diag td = {{0}};
             diag_set(&td, ERR_TIMEOUT, "no time left before the deadline for %s", it->method);
             deliver(it, ERR_TIMEOUT, &none, &td);

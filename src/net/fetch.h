@@ -36,7 +36,8 @@ struct fetch_opts {
     /* When every request must have ended, in monotonic ms (clock_mono_us() / 1000); 0: none.
      * An attempt's timeout is cut to the time left; an attempt or a wait (backoff,
      * Retry-After) that cannot end FETCH_DEADLINE_MARGIN_MS before it is not started, and the
-     * request ends with ERR_TIMEOUT ("no time left") or its last error. */
+     * request ends with ERR_TIMEOUT ("no time left"; then resp->total_s is -1 when no attempt
+     * was made at all) or its last error. */
     int64_t deadline_ms;
 };
 
