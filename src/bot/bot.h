@@ -26,11 +26,13 @@
 #include "screen/results.h"
 #include "store/objstore.h"
 
-#define BOT_SCREEN_DEFAULT  10
-#define BOT_SCREEN_MAX      100
-#define BOT_HISTORY_DEFAULT 5
-#define BOT_HISTORY_MAX     30
-#define BOT_LINK_EXPIRES_S  3600
+#define BOT_SCREEN_DEFAULT     10
+#define BOT_SCREEN_MAX         100
+#define BOT_HISTORY_DEFAULT    5
+#define BOT_HISTORY_MAX        30
+#define BOT_LINK_EXPIRES_S     3600
+#define BOT_TRIGGER_KEY        "bot/trigger" /* Unix ms of the last /trigger that started one */
+#define BOT_TRIGGER_COOLDOWN_S 600           /* between two /trigger runs */
 
 /* What the caller does for the bot.  A NULL hook makes its command say that this deployment
  * does not offer it. */
