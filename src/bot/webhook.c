@@ -52,8 +52,6 @@ int webhook_secret_valid(const char *s)
 
 static int seen_before(struct webhook *w, int64_t id)
 {
-    if (w->lock)
-        pthread_mutex_lock(w->lock);
     int seen = 0;
     for (size_t i = 0; i < w->nseen && !seen; i++)
         seen = w->seen[i] == id;
@@ -63,8 +61,6 @@ static int seen_before(struct webhook *w, int64_t id)
         if (w->nseen < WEBHOOK_SEEN)
             w->nseen++;
     }
-    if (w->lock)
-        pthread_mutex_unlock(w->lock);
     return seen;
 }
 
@@ -129,14 +125,23 @@ void webhook_handle(struct webhook *w, const char *secret_header, const char *bo
                  LF_INT("bytes", (int64_t)len));
         return;
     }
-    if (seen_before(w, u.update_id)) {
-        out->outcome = "duplicate";
-        log_info("webhook: update already handled; ignored", LF_INT("update_id", u.update_id));
-        return;
-    }
+    /* The memory of updates and the bot (its store and cache) one request at a time; the
+     * Bot API calls below run outside the lock. */
+    if (w->lock)
+        pthread_mutex_lock(w->lock);
+    int dup = seen_before(w, u.update_id);
     struct bot_reply r;
     bot_reply_init(&r);
-    if (bot_handle(w->bot, &u, &r, &d) != ERR_OK) {
+    int berr = dup ? ERR_OK : bot_handle(w->bot, &u, &r, &d);
+    if (w->lock)
+        pthread_mutex_unlock(w->lock);
+    if (dup) {
+        out->outcome = "duplicate";
+        log_info("webhook: update already handled; ignored", LF_INT("update_id", u.update_id));
+        bot_reply_release(&r);
+        return;
+    }
+    if (berr != ERR_OK) {
         out->outcome = "failed";
         log_error("webhook: the bot failed", LF_STR("error", d.text),
                   LF_INT("update_id", u.update_id));

@@ -13,9 +13,10 @@
  *     answer is still a 200 (a timeout or a 5xx would make Telegram deliver the update again,
  *     and the user get the first messages twice), the rest is logged as not delivered.
  *
- * Several threads may call webhook_handle at once when `lock` is set (it guards only the
- * memory of update_ids; no network call is made under it) and the bot's options allow it
- * (bot_opts.cache_lock); the Bot API client then comes from take_client.
+ * Several threads may call webhook_handle at once when `lock` is set: it guards the memory of
+ * update_ids and the bot's answer (its store and cache); the Bot API calls that deliver the
+ * answer run outside it, each request with its own client from take_client, so one chat's
+ * flood wait never holds up another's reply.
  */
 #ifndef BOT_WEBHOOK_H
 #define BOT_WEBHOOK_H
@@ -42,7 +43,7 @@ struct webhook {
     void (*give_client)(void *ctx, struct tg_client *tg);
     void *client_ctx;
     int64_t deadline_ms;   /* monotonic ms by which the answer must be out; 0: the budget */
-    pthread_mutex_t *lock; /* guards seen; NULL: single-threaded */
+    pthread_mutex_t *lock; /* guards seen and the bot; NULL: single-threaded */
     int64_t seen[WEBHOOK_SEEN];
     size_t nseen, next;
 };
