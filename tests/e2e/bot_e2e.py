@@ -511,6 +511,103 @@ r = run([BIN, "serve", "--port", "0"], e, timeout=10)
 check("a bad TELEGRAM_ALLOWED_CHATS is named", r.returncode == 2 and "'abc'" in r.stderr,
       r.stderr)
 
+# ---- serve under load: slow clients, unauthenticated bodies, one chat's flood wait ----
+import socket  # noqa: E402
+import threading  # noqa: E402
+
+serve3, port3 = start("serve3", [BIN, "serve", "--port", "0", "--max-per-address", "16",
+                                 "--timeout", "30"], bot_env)
+
+
+def rss_kb(p):
+    for line in open(f"/proc/{p.pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def raw(src, data, read=True):
+    s = socket.socket()
+    s.settimeout(20)
+    s.bind((src, 0))
+    s.connect(("127.0.0.1", port3))
+    s.sendall(data)
+    if not read:
+        return s
+    out = b""
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+    except OSError:
+        pass
+    s.close()
+    return out
+
+
+slow = [raw("127.0.0.1", b"POST /webhook HTTP/1.1\r\nHost: a\r\n", read=False)
+        for _ in range(1100)]
+hz = raw("127.0.0.2", b"GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+check("1,100 slow connections from one address: /healthz from another still answers",
+      hz.startswith(b"HTTP/1.1 200") and b'{"ok":true}' in hz, hz[:200])
+for c in slow:
+    c.close()
+before_kb = rss_kb(serve3)
+head = (b"POST /webhook HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 1048576\r\n\r\n")
+answers = []
+for i in range(300):
+    c = raw("127.0.0.%d" % (3 + i % 200), head, read=False)
+    try:
+        c.sendall(b"x" * 65536)
+    except OSError:
+        pass
+    try:
+        answers.append(c.recv(200))
+    except OSError:
+        answers.append(b"")
+    c.close()
+grown_kb = rss_kb(serve3) - before_kb
+check("300 unauthenticated 1 MiB bodies: each refused with 401 before its body",
+      all(a.startswith(b"HTTP/1.1 401") for a in answers), [a[:40] for a in answers[:3]])
+check("... and the server did not grow for them (under 32 MiB)", grown_kb < 32 * 1024,
+      f"{grown_kb} KiB")
+
+# A chat whose reply waits for Telegram's flood control does not hold up another's /help.
+fake_post("/_reset", {})
+fake_post("/_fault", {"method": "sendMessage", "chat_id": ALLOWED, "status": 429,
+                      "retry_after": 4, "count": 1})
+c3 = http.client.HTTPConnection("127.0.0.1", port3, timeout=30)
+done_a = []
+
+
+def long_reply():
+    conn_a = http.client.HTTPConnection("127.0.0.1", port3, timeout=30)
+    conn_a.request("POST", "/webhook", body=json.dumps(update(7000, ALLOWED, "/screen 100")),
+                   headers={"X-Telegram-Bot-Api-Secret-Token": SECRET,
+                            "Content-Type": "application/json"})
+    done_a.append(conn_a.getresponse().status)
+
+
+ta = threading.Thread(target=long_reply)
+ta.start()
+for _ in range(200):  # until A's first send has met the 429
+    if calls("sendMessage"):
+        break
+    time.sleep(0.02)
+c3.request("POST", "/webhook", body=json.dumps(update(7001, STRANGER, "/help")),
+           headers={"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"})
+r3 = c3.getresponse()
+help_body = r3.read()
+check("/help answered while another chat's reply waits out a 429 (no lock held across it)",
+      r3.status == 200 and b"Commands" in help_body and not done_a, r3.status, done_a)
+ta.join()
+check("... and that reply then goes out", done_a == [200], done_a)
+c3.close()
+stop(serve3)
+
 # ---- /trigger from an allowed chat runs a collection ----
 serve, serve_port = start("serve2", [BIN, "serve", "--port", "0"], bot_env)
 conn = http.client.HTTPConnection("127.0.0.1", serve_port, timeout=30)
