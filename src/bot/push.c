@@ -255,7 +255,8 @@ static int marker_parse(struct marker *m, const char *key, struct diag *d)
         m->recs[m->n++] = rec;
     }
     /* A chat counts as addressed unless its last line released it. */
-    qsort(m->recs, m->n, sizeof *m->recs, cmp_rec);
+    if (m->n > 1)
+        qsort(m->recs, m->n, sizeof *m->recs, cmp_rec);
     size_t k = 0;
     for (size_t i = 0; i < m->n; i++) {
         if (i + 1 < m->n && m->recs[i + 1].chat == m->recs[i].chat)
