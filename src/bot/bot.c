@@ -614,7 +614,13 @@ static int cmd_trigger(struct bot_call *c)
         log_error("bot: the /trigger time could not be written", LF_STR("error", d.text));
         return buf_puts(c->out, "Sorry, that did not work just now. Please try again later.");
     }
-    return h->trigger(h->ctx, c->u->chat_id, c->out, &d) ? hook_failed(c, &d) : 0;
+    if (h->trigger(h->ctx, c->u->chat_id, c->out, &d) == ERR_OK)
+        return 0;
+    /* Nothing started: the next /trigger may try again at once. */
+    struct diag dd = {{0}};
+    if (objstore_del(c->o->os, BOT_TRIGGER_KEY, &dd) != ERR_OK)
+        log_warn("bot: the /trigger time could not be removed", LF_STR("error", dd.text));
+    return hook_failed(c, &d);
 }
 
 /* /portfolio, /account, /monitor: the caller's hook answers, by the command's name. */

@@ -251,6 +251,9 @@ lacks "... the AWS secret key is not in the logs" "$T/rt.err" "lambda-e2e-secret
 AWS_LAMBDA_RUNTIME_API=$API _HANDLER=collector SCREENER_STORE=$T/store "$BIN" lambda --max-invocations 1 >"$T/rt.out" 2>"$T/rt.err"
 check "... and the collector's runtime gets {\"action\":\"collect\"} and runs it" \
     "$(stat "s['invocations'][1]['event'] == '{\"action\":\"collect\"}' and r[1].get('ok') is True")" "$(stat "s['invocations'][1]")"
+# /trigger waits 10 minutes between collections (bot/trigger in the store; test_bot covers
+# the cooldown): forget the one above.
+rm -f "$T/store/bot/trigger"
 fake_start --aws-key-id AKIDLAMBDAE2E --aws-secret lambda-e2e-secret-key
 push "$T/ev/tg-trigger.json"
 TELEGRAM_WEBHOOK_SECRET=local-dev-webhook-secret-0001 TELEGRAM_ALLOWED_CHATS=111222333 \

@@ -309,14 +309,15 @@ static void test_other_bots_commands(void **state)
     expect_has(f, -1001, "/help", "Commands");
 }
 
-static int triggers;
+static int triggers, trigger_fails;
 
 static int count_trigger(void *ctx, int64_t chat_id, struct buf *text, struct diag *d)
 {
     (void)ctx;
     (void)chat_id;
-    (void)d;
     triggers++;
+    if (trigger_fails)
+        return diag_set(d, ERR_AUTH, "the collector could not be invoked");
     return buf_puts(text, "Collection started.");
 }
 
@@ -347,6 +348,13 @@ static void test_trigger_cooldown(void **state)
     f->o.now_ms += 10 * 60000;
     expect(f, 42, "/trigger", "Collection started.");
     assert_int_equal(triggers, 2);
+    /* A start that failed does not count: the next /trigger tries again at once. */
+    f->o.now_ms += 11 * 60000;
+    trigger_fails = 1;
+    expect_has(f, 42, "/trigger", "Sorry, /trigger failed");
+    trigger_fails = 0;
+    expect(f, 42, "/trigger", "Collection started.");
+    assert_int_equal(triggers, 4);
     f->o.hooks.trigger = NULL;
 }
 
