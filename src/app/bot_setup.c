@@ -8,6 +8,7 @@
 #include "base/calendar.h"
 #include "base/clock.h"
 #include "base/log.h"
+#include "codec/json.h"
 #include "bot/format.h"
 #include "bot/reply_account.h"
 #include "bot/push.h"
@@ -159,15 +160,70 @@ static int holdings_hook(void *ctx, char ***symbols, size_t *n, struct diag *d)
     return err;
 }
 
+/* A bot's username: 5 to 32 of A-Z a-z 0-9 _ (Telegram's rule). */
+static int username_valid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 5 || n > 32)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+              (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+            return 0;
+    return 1;
+}
+
+const char *app_bot_username(struct app_bot *b)
+{
+    if (b->opts.username)
+        return b->opts.username;
+    pthread_mutex_lock(&b->me_lock);
+    int known = b->username[0] != '\0';
+    pthread_mutex_unlock(&b->me_lock);
+    if (known) /* written once, never changed after */
+        return b->username;
+    if (!b->tg)
+        return NULL;
+    struct jv *env = NULL;
+    struct diag d = {{0}};
+    int err = tg_call(b->tg, "getMe", "{}", 2, &env, NULL, &d);
+    const char *name = err ? NULL : jv_str(jv_get(jv_get(env, "result"), "username"), NULL);
+    if (!err && (!name || !username_valid(name)))
+        err = diag_set(&d, ERR_PARSE, "Telegram getMe: the answer has no valid username");
+    if (!err) {
+        pthread_mutex_lock(&b->me_lock);
+        if (!b->username[0])
+            snprintf(b->username, sizeof b->username, "%s", name);
+        pthread_mutex_unlock(&b->me_lock);
+        log_info("bot: own username learned with getMe", LF_STR("username", name));
+    } else {
+        log_warn("bot: own username unknown; commands naming a bot are ignored",
+                 LF_STR("error", d.text));
+    }
+    jv_free(env);
+    return err ? NULL : b->username;
+}
+
+static const char *username_hook(void *ctx)
+{
+    return app_bot_username(ctx);
+}
+
 int app_bot_init(struct app *a, struct app_bot *b, struct http_client *http, unsigned need,
                  int64_t timeout_ms, struct diag *d)
 {
     memset(b, 0, sizeof *b);
+    pthread_mutex_init(&b->me_lock, NULL);
     b->store_location = a->os->location;
     b->opts.os = a->os;
     b->opts.cache = &b->latest;
     b->opts.username = getenv("TELEGRAM_BOT_USERNAME");
     b->opts.font_file = app_font_file(b->font, sizeof b->font);
+    if (b->opts.username && !b->opts.username[0])
+        b->opts.username = NULL;
+    if (b->opts.username && b->opts.username[0] == '@')
+        b->opts.username++;
+    b->opts.hooks.username = username_hook;
     const char *priv = getenv("TELEGRAM_PRIVATE");
     b->opts.restricted = priv && strcmp(priv, "1") == 0;
     int err = bot_parse_chats(getenv("TELEGRAM_ALLOWED_CHATS"), &b->allowed, &b->opts.nallowed, d);
@@ -194,10 +250,8 @@ int app_bot_init(struct app *a, struct app_bot *b, struct http_client *http, uns
     if (need & APP_BOT_SECRET) {
         if ((err = secrets_get(SECRET_TELEGRAM_WEBHOOK_SECRET, &secret, d)) != ERR_OK)
             return err;
-        if (!webhook_secret_valid(secret))
-            return diag_set(d, ERR_AUTH,
-                            "TELEGRAM_WEBHOOK_SECRET must be 1 to 256 characters of A-Z, a-z, "
-                            "0-9, '_' and '-' (what Telegram accepts)");
+        if ((err = webhook_secret_check(secret, "TELEGRAM_WEBHOOK_SECRET", d)) != ERR_OK)
+            return err;
     }
     if (!http && (token || b->opts.hooks.trigger == lambda_trigger)) {
         if ((err = http_client_new(NULL, &b->own_http, d)) != ERR_OK)
@@ -235,5 +289,6 @@ void app_bot_release(struct app_bot *b)
     http_client_free(b->own_http);
     results_latest_release(&b->latest);
     free(b->allowed);
+    pthread_mutex_destroy(&b->me_lock);
     memset(b, 0, sizeof *b);
 }

@@ -12,6 +12,8 @@
 #ifndef APP_BOT_SETUP_H
 #define APP_BOT_SETUP_H
 
+#include <pthread.h>
+
 #include "app/app.h"
 #include "bot/bot.h"
 #include "bot/push.h"
@@ -33,6 +35,8 @@ struct app_bot {
     struct results_latest latest; /* the parsed latest screen, kept while unchanged */
     struct account *trading;      /* the Alpaca account for the hooks, set up when first asked */
     char font[512];               /* the charts' font (app_font_file) */
+    pthread_mutex_t me_lock;      /* guards username (the copy, never the getMe call) */
+    char username[64];            /* learned with getMe; "" until then */
 };
 
 enum { APP_BOT_TOKEN = 1, APP_BOT_SECRET = 2 };
@@ -43,5 +47,9 @@ enum { APP_BOT_TOKEN = 1, APP_BOT_SECRET = 2 };
 int app_bot_init(struct app *a, struct app_bot *b, struct http_client *http, unsigned need,
                  int64_t timeout_ms, struct diag *d);
 void app_bot_release(struct app_bot *b);
+
+/* The bot's @name: TELEGRAM_BOT_USERNAME, else asked with getMe once and kept (a failed
+ * getMe is asked again next time).  NULL when unknown. */
+const char *app_bot_username(struct app_bot *b);
 
 #endif

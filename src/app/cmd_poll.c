@@ -29,6 +29,8 @@ static const char help[] =
     "\nExit codes: 0 stopped, 1 failure, 2 bad command line, 7 token missing or refused, or a\n"
     "webhook is set (use --delete-webhook).\n";
 
+#define POLL_REPLY_BUDGET_MS 30000
+
 enum { OPT_TIMEOUT = OPT_FIRST_FREE_, OPT_ONCE, OPT_DELETE_WEBHOOK };
 
 static volatile sig_atomic_t busy, stop_requested;
@@ -57,6 +59,9 @@ static void answer(struct app_bot *b, const struct jv *v)
     if (bot_handle(&b->opts, &u, &r, &d) != ERR_OK) {
         log_error("poll: the bot failed", LF_STR("error", d.text));
     } else {
+        /* The answer's messages share one budget; what does not go out in time is dropped,
+         * not retried (the update is confirmed either way). */
+        tg_set_deadline(b->tg, clock_mono_ms() + POLL_REPLY_BUDGET_MS);
         for (size_t i = 0; i < r.texts.n; i++) {
             struct tg_error e;
             if (tg_send(b->tg, r.chat_id, r.texts.v[i], &e, &d) != ERR_OK) {
@@ -74,6 +79,7 @@ static void answer(struct app_bot *b, const struct jv *v)
                       LF_INT("chat_id", r.chat_id));
         else if (r.photo.len)
             sent++;
+        tg_set_deadline(b->tg, 0);
     }
     log_info("poll: update handled", LF_INT("update_id", u.update_id), LF_STR("kind", u.kind_name),
              LF_INT("chat_id", u.chat_id), LF_STR("command", u.command), LF_STR("action", r.action),
@@ -82,17 +88,15 @@ static void answer(struct app_bot *b, const struct jv *v)
 }
 
 /* One getUpdates call and its answers; *offset moves past every update seen. */
-static int poll_once(struct app_bot *b, int64_t *offset, long timeout, size_t *handled, int *status,
-                     struct diag *d)
+static int poll_once(struct app_bot *b, int64_t *offset, long timeout, size_t *handled,
+                     struct tg_error *e, struct diag *d)
 {
     char params[160];
     int n = snprintf(params, sizeof params,
                      "{\"offset\":%lld,\"timeout\":%ld,\"allowed_updates\":[\"message\"]}",
                      (long long)*offset, timeout);
     struct jv *env = NULL;
-    struct tg_error e;
-    int err = tg_call(b->tg, "getUpdates", params, (size_t)n, &env, &e, d);
-    *status = e.status;
+    int err = tg_call(b->tg, "getUpdates", params, (size_t)n, &env, e, d);
     if (err)
         return err;
     const struct jv *result = jv_get(env, "result");
@@ -112,6 +116,26 @@ static int poll_once(struct app_bot *b, int64_t *offset, long timeout, size_t *h
     busy = 0;
     jv_free(env);
     return ERR_OK;
+}
+
+/* Telegram answers 409 both when a webhook is set and when another getUpdates took over (its
+ * description says which): the first needs --delete-webhook, the second stopping the other
+ * poller; neither is cured by trying again. */
+static int conflict(const struct tg_error *e, struct diag *d)
+{
+    if (strstr(e->description, "other getUpdates"))
+        return diag_set(d, ERR_CONFLICT,
+                        "another program is polling this bot's updates (another 'screener poll', "
+                        "or anything else using the same token): Telegram lets only one do so; "
+                        "stop the other one (Telegram: %s)",
+                        e->description);
+    if (strstr(e->description, "webhook") || strstr(e->description, "setWebhook"))
+        return diag_set(d, ERR_AUTH,
+                        "a webhook is set for this bot, and Telegram does not serve "
+                        "getUpdates while it is: run with --delete-webhook (Telegram: %s)",
+                        e->description);
+    return diag_set(d, ERR_CONFLICT, "Telegram getUpdates refused with a conflict: %s",
+                    e->description[0] ? e->description : "no description");
 }
 
 int cmd_poll(int argc, char **argv)
@@ -180,12 +204,10 @@ int cmd_poll(int argc, char **argv)
     if (!err)
         log_info("polling for updates", LF_INT("timeout_s", timeout));
     while (!err && !stop_requested) {
-        int status = 0;
-        err = poll_once(&bot, &offset, timeout, &handled, &status, &d);
-        if (status == 409) {
-            err = diag_set(&d, ERR_AUTH,
-                           "a webhook is set for this bot, and Telegram does not serve "
-                           "getUpdates while it is: run with --delete-webhook");
+        struct tg_error e = {0};
+        err = poll_once(&bot, &offset, timeout, &handled, &e, &d);
+        if (err && e.status == 409) {
+            err = conflict(&e, &d);
         } else if (err == ERR_UNAVAILABLE || err == ERR_NETWORK || err == ERR_TIMEOUT ||
                    err == ERR_RATELIMIT || err == ERR_PARSE) {
             if (once)

@@ -1,7 +1,9 @@
 /* screener serve - the bot's webhook on a local HTTP server. */
 #include "app/app.h"
 #include "app/bot_setup.h"
+#include "aws/secrets.h"
 #include "base/log.h"
+#include "net/http.h"
 #include "net/httpd.h"
 
 #include <arpa/inet.h>
@@ -17,26 +19,131 @@ static const char help[] =
     "usage: screener serve [options]\n\n"
     "Serve the Telegram bot's webhook: POST /webhook takes Telegram's updates and answers each\n"
     "(inline in the response when the reply is one message), GET /healthz says the server is\n"
-    "up.  Requests without the right X-Telegram-Bot-Api-Secret-Token get 401; bodies over 1 MiB\n"
-    "get 413; anything that is not an update the bot acts on gets an empty 200, so Telegram\n"
-    "never redelivers it.  Put it behind an HTTPS proxy and run 'screener bot setup\n"
-    "--webhook-url https://HOST/webhook', or use 'screener poll' where there is no public URL.\n"
+    "up.  Requests without the right X-Telegram-Bot-Api-Secret-Token get 401 as soon as their\n"
+    "headers are in (the body is never read); bodies over 1 MiB get 413; anything that is not\n"
+    "an update the bot acts on gets an empty 200, so Telegram never redelivers it.  Put it\n"
+    "behind an HTTPS proxy and run 'screener bot setup --webhook-url https://HOST/webhook',\n"
+    "or use 'screener poll' where there is no public URL.\n"
     "Runs until SIGINT or SIGTERM.\n\n"
     "Options:\n"
     "      --port N             TCP port (default 8080; 0: any free port, printed)\n"
-    "      --bind ADDR          IPv4 address to listen on (default 127.0.0.1)\n" APP_COMMON_HELP
+    "      --bind ADDR          IPv4 address to listen on (default 127.0.0.1)\n"
+    "      --max-connections N  connections at once; more are closed at once (default 256)\n"
+    "      --max-per-address N  connections at once from one address (default 64; 0: no\n"
+    "                           limit, e.g. behind a proxy that connects from one address)\n"
+    "      --timeout S          seconds a connection may take for a request, however slowly\n"
+    "                           it trickles in (default 15)\n" APP_COMMON_HELP
     "\nEnvironment: TELEGRAM_WEBHOOK_SECRET (required), TELEGRAM_BOT_TOKEN (to send replies of\n"
     "several messages), TELEGRAM_ALLOWED_CHATS (chat ids allowed /trigger, /stats, /portfolio,\n"
     "/account, /monitor), TELEGRAM_PRIVATE=1 (every command needs an allowed chat),\n"
     "TELEGRAM_BOT_USERNAME, TELEGRAM_API_URL; secrets not in the environment come from SSM\n"
     "(/screener/telegram/...) when SSM is on.\n";
 
-enum { OPT_PORT = OPT_FIRST_FREE_, OPT_BIND };
+enum { OPT_PORT = OPT_FIRST_FREE_, OPT_BIND, OPT_MAX_CONN, OPT_MAX_PER_ADDR, OPT_CONN_TIMEOUT };
+
+/* A Bot API client of its own for each request that sends messages: one chat's flood wait
+ * (429) holds up only that chat's request.  Kept for reuse. */
+struct client {
+    struct http_client *http;
+    struct tg_client *tg;
+    struct client *next;
+};
 
 struct server {
-    pthread_mutex_t lock; /* the bot, its store and its HTTP client serve one request at a time */
+    pthread_mutex_t lock; /* the bot's answers (store, cache) one at a time; no network inside */
+    pthread_mutex_t pool_lock;
+    struct client *idle, *all;
     struct app_bot *bot;
+    const char *token;
 };
+
+static struct tg_client *take_client(void *ctx)
+{
+    struct server *s = ctx;
+    pthread_mutex_lock(&s->pool_lock);
+    struct client *c = s->idle;
+    if (c)
+        s->idle = c->next;
+    pthread_mutex_unlock(&s->pool_lock);
+    if (c) {
+        struct tg_client *tg = c->tg;
+        free(c);
+        return tg;
+    }
+    if (!s->token)
+        return NULL;
+    struct diag d = {{0}};
+    c = calloc(1, sizeof *c);
+    struct tg_opts to;
+    tg_opts_default(&to);
+    to.token = s->token;
+    int err = c ? http_client_new(NULL, &c->http, &d) : ERR_NOMEM;
+    to.http = c ? c->http : NULL;
+    if (!err)
+        err = tg_new(&to, &c->tg, &d);
+    if (err) {
+        log_error("serve: no Bot API client", LF_STR("error", d.text));
+        if (c)
+            http_client_free(c->http);
+        free(c);
+        return NULL;
+    }
+    /* Remembered in `all` for the end (a second list: the idle one changes). */
+    pthread_mutex_lock(&s->pool_lock);
+    struct client *rec = calloc(1, sizeof *rec);
+    if (rec) {
+        *rec = *c;
+        rec->next = s->all;
+        s->all = rec;
+    }
+    pthread_mutex_unlock(&s->pool_lock);
+    free(c);
+    return rec ? rec->tg : NULL;
+}
+
+static void give_client(void *ctx, struct tg_client *tg)
+{
+    struct server *s = ctx;
+    struct client *c = calloc(1, sizeof *c);
+    if (!c)
+        return; /* stays in `all`, freed at the end */
+    c->tg = tg;
+    pthread_mutex_lock(&s->pool_lock);
+    c->next = s->idle;
+    s->idle = c;
+    pthread_mutex_unlock(&s->pool_lock);
+}
+
+static void free_clients(struct server *s)
+{
+    for (struct client *c = s->idle, *n; c; c = n) {
+        n = c->next;
+        free(c);
+    }
+    for (struct client *c = s->all, *n; c; c = n) {
+        n = c->next;
+        tg_free(c->tg);
+        http_client_free(c->http);
+        free(c);
+    }
+}
+
+/* As soon as the headers are in: a webhook request without the right secret is refused
+ * before its body is read (an unauthenticated body costs nothing). */
+static int check_head(void *ctx, const struct httpd_request *req, struct httpd_response *resp)
+{
+    struct server *s = ctx;
+    if (strcmp(req->path, "/webhook") != 0 || strcmp(req->method, "POST") != 0)
+        return 0;
+    if (webhook_authorized(&s->bot->wh, httpd_request_header(req, WEBHOOK_SECRET_HEADER)))
+        return 0;
+    resp->status = 401;
+    httpd_response_header(resp, "Content-Type", "application/json");
+    buf_puts(&resp->body, "{\"ok\":false,\"description\":\"Unauthorized\"}");
+    log_warn("webhook: request refused before its body: missing or wrong secret token",
+             LF_BOOL("header_present", httpd_request_header(req, WEBHOOK_SECRET_HEADER) != NULL));
+    return 1;
+}
 
 static void handle(void *ctx, const struct httpd_request *req, struct httpd_response *resp)
 {
@@ -63,10 +170,8 @@ static void handle(void *ctx, const struct httpd_request *req, struct httpd_resp
     }
     struct webhook_answer a;
     webhook_answer_init(&a);
-    pthread_mutex_lock(&s->lock);
     webhook_handle(&s->bot->wh, httpd_request_header(req, WEBHOOK_SECRET_HEADER), req->body,
                    req->body_len, &a);
-    pthread_mutex_unlock(&s->lock);
     resp->status = a.status;
     if (a.body.len)
         buf_append(&resp->body, a.body.data, a.body.len);
@@ -78,12 +183,15 @@ int cmd_serve(int argc, char **argv)
     static const struct option longopts[] = {
         {"port", required_argument, NULL, OPT_PORT},
         {"bind", required_argument, NULL, OPT_BIND},
+        {"max-connections", required_argument, NULL, OPT_MAX_CONN},
+        {"max-per-address", required_argument, NULL, OPT_MAX_PER_ADDR},
+        {"timeout", required_argument, NULL, OPT_CONN_TIMEOUT},
         APP_COMMON_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
     struct app a;
     app_init(&a, "screener serve");
-    long port = 8080;
+    long port = 8080, max_conn = 256, max_per_addr = 64, conn_timeout = 15;
     const char *bind_addr = "127.0.0.1";
     int opt, rc;
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -100,6 +208,23 @@ int cmd_serve(int argc, char **argv)
             break;
         case OPT_BIND:
             bind_addr = optarg;
+            break;
+        case OPT_MAX_CONN:
+        case OPT_MAX_PER_ADDR:
+        case OPT_CONN_TIMEOUT:
+            rc = app_parse_long(&a,
+                                opt == OPT_MAX_CONN       ? "--max-connections"
+                                : opt == OPT_MAX_PER_ADDR ? "--max-per-address"
+                                                          : "--timeout",
+                                optarg, opt == OPT_MAX_PER_ADDR ? 0 : 1,
+                                opt == OPT_CONN_TIMEOUT ? 600 : 10000,
+                                opt == OPT_MAX_CONN       ? &max_conn
+                                : opt == OPT_MAX_PER_ADDR ? &max_per_addr
+                                                          : &conn_timeout);
+            if (rc != 0) {
+                app_release(&a);
+                return rc;
+            }
             break;
         default:
             if ((rc = app_common_option(&a, opt, optarg)) != 0) {
@@ -129,6 +254,19 @@ int cmd_serve(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     struct server s = {.bot = &bot};
     pthread_mutex_init(&s.lock, NULL);
+    pthread_mutex_init(&s.pool_lock, NULL);
+    if (!err) {
+        s.token = secrets_value(SECRET_TELEGRAM_BOT_TOKEN);
+        bot.wh.lock = &s.lock;
+        bot.wh.tg = NULL;
+        bot.wh.take_client = take_client;
+        bot.wh.give_client = give_client;
+        bot.wh.client_ctx = &s;
+        /* The bot's own name, for commands addressed to another bot: asked now, not under
+         * the lock later. */
+        if (bot.tg)
+            app_bot_username(&bot);
+    }
     struct httpd *h = NULL;
     int bound = 0;
     if (!err) {
@@ -136,6 +274,11 @@ int cmd_serve(int argc, char **argv)
                                 .port = (int)port,
                                 .max_body = WEBHOOK_BODY_MAX,
                                 .max_response = (size_t)64 << 10,
+                                .max_connections = (unsigned)max_conn,
+                                .max_per_address = (unsigned)max_per_addr,
+                                .connection_timeout_s = (int)conn_timeout,
+                                .idle_timeout_s = (int)conn_timeout,
+                                .head = check_head,
                                 .handler = handle,
                                 .ctx = &s};
         err = httpd_start(&ho, &h, &bound, &d);
@@ -152,6 +295,8 @@ int cmd_serve(int argc, char **argv)
         httpd_stop(h);
     }
     pthread_mutex_destroy(&s.lock);
+    free_clients(&s);
+    pthread_mutex_destroy(&s.pool_lock);
     app_bot_release(&bot);
     rc = err ? app_fail(&a, err, &d) : 0;
     app_release(&a);

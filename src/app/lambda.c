@@ -7,6 +7,7 @@
 #include "aws/apigw.h"
 #include "aws/secrets.h"
 #include "aws/lambda_rt.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "collect/collect_lambda.h"
 #include "collect/universe.h"
@@ -18,6 +19,9 @@
 
 #include "base/banned.h"
 
+/* The bot's answer must leave the function before its deadline, or API Gateway answers 502
+ * and Telegram delivers the update again: its Bot API calls end this much earlier. */
+#define BOT_DEADLINE_MARGIN_MS 1000
 #define COLLECT_RATE_LIMIT     200
 #define COLLECT_RATE_WINDOW_MS 60000
 
@@ -160,8 +164,8 @@ static int handle_collect(struct app_lambda *l, const struct lambda_invocation *
  * exchange carried in a proxy event and a proxy response.  Every answer is a proxy response,
  * even to an event that is not one, so that API Gateway never turns it into a 502 that
  * Telegram would redeliver. */
-static int handle_bot(struct app_lambda *l, const char *event, size_t len, struct buf *response,
-                      struct diag *d)
+static int handle_bot(struct app_lambda *l, const struct lambda_invocation *inv, const char *event,
+                      size_t len, struct buf *response, struct diag *d)
 {
     if (!l->have_bot) {
         /* The first invocation reads the secrets (SSM in Lambda); warm ones reuse them. */
@@ -187,7 +191,18 @@ static int handle_bot(struct app_lambda *l, const char *event, size_t len, struc
     if (strcmp(req.method, "POST") != 0) {
         a.status = 405;
     } else {
+        /* Every Bot API call of this invocation (the replies, getMe) ends before its deadline. */
+        int64_t deadline = 0;
+        if (inv->deadline_ms)
+            deadline =
+                clock_mono_ms() + (inv->deadline_ms - clock_wall_ms()) - BOT_DEADLINE_MARGIN_MS;
+        l->bot.wh.deadline_ms = deadline;
+        if (l->bot.tg)
+            tg_set_deadline(l->bot.tg, deadline);
         webhook_handle(&l->bot.wh, req.has_header ? req.header : NULL, req.body, req.body_len, &a);
+        l->bot.wh.deadline_ms = 0;
+        if (l->bot.tg)
+            tg_set_deadline(l->bot.tg, 0);
     }
     err = apigw_response(response, a.status, "application/json", a.body.data ? a.body.data : "",
                          a.body.len)
@@ -207,6 +222,6 @@ int app_lambda_handle(void *ctx, const struct lambda_invocation *inv, const char
         return handle_collect(l, inv, event, len, response, d);
     case HANDLER_BOT:
     default:
-        return handle_bot(l, event, len, response, d);
+        return handle_bot(l, inv, event, len, response, d);
     }
 }

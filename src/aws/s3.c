@@ -876,3 +876,10 @@ int s3_presign_get(struct s3 *s, const char *bucket, const char *key, int64_t ex
     s3_url_release(&u);
     return err;
 }
+
+int64_t s3_link_limit_ms(const struct s3 *s)
+{
+    if (s->o.creds_expiration_ms)
+        return s->o.creds_expiration_ms;
+    return s->o.creds.session_token && s->o.creds.session_token[0] ? -1 : 0;
+}

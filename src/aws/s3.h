@@ -228,4 +228,10 @@ int s3_list_objects(struct s3 *s, const char *bucket, const struct s3_list_opts 
 int s3_presign_get(struct s3 *s, const char *bucket, const char *key, int64_t expires_s,
                    int64_t now_s, struct buf *out, struct diag *d);
 
+/* When the links presigned now stop working at the latest, because the credentials that sign
+ * them expire: Unix ms when known; -1 for temporary credentials whose expiration is not known
+ * (a Lambda role's, from the environment); 0 for long-term keys (the link's own expiry
+ * holds). */
+int64_t s3_link_limit_ms(const struct s3 *s);
+
 #endif

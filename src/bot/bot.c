@@ -392,6 +392,26 @@ out:
 
 /* ---- /download ---- */
 
+/* How long the links really last: their own hour, or less when the credentials that signed
+ * them expire sooner. */
+static int link_validity(struct bot_call *c)
+{
+    int64_t limit = objstore_link_limit_ms(c->o->os);
+    int64_t now = now_ms(c->o);
+    if (limit < 0)
+        return buf_puts(c->out, "Links are valid for up to 1 hour (less if the credentials that "
+                                "signed them expire sooner).");
+    if (limit == 0 || limit - now >= (int64_t)BOT_LINK_EXPIRES_S * 1000)
+        return buf_puts(c->out, "Links are valid for 1 hour.");
+    int64_t min = (limit - now) / 60000;
+    if (min < 1)
+        return buf_puts(c->out, "Links are valid for less than a minute: ask again shortly.");
+    int64_t s = limit / 1000;
+    return buf_printf(c->out, "Links are valid for %lld minute%s (until %02d:%02d UTC).",
+                      (long long)min, min == 1 ? "" : "s", (int)(s % 86400 / 3600),
+                      (int)(s % 3600 / 60));
+}
+
 static int cmd_download(struct bot_call *c)
 {
     static const struct {
@@ -426,9 +446,10 @@ static int cmd_download(struct bot_call *c)
         }
         buf_release(&url);
     }
-    if (!e && any)
-        e = buf_puts(c->out, local ? "The store is a local directory: these are its files."
-                                   : "Links are valid for 1 hour.");
+    if (!e && any && local)
+        e = buf_puts(c->out, "The store is a local directory: these are its files.");
+    else if (!e && any)
+        e = link_validity(c);
     return e;
 }
 
@@ -814,13 +835,69 @@ static int hook_failed(struct bot_call *c, const struct diag *d)
     return buf_printf(c->out, "Sorry, /%s failed: ", c->cmd->name) || fmt_html(c->out, d->text);
 }
 
+static void hhmm(char *out, size_t cap, int64_t ms)
+{
+    int64_t s = ms / 1000;
+    snprintf(out, cap, "%02d:%02d UTC", (int)(s % 86400 / 3600), (int)(s % 3600 / 60));
+}
+
+/* One collection at a time, and not more often than the cooldown: the time of the last
+ * /trigger is kept in the store (conditional writes, so two at once start one). */
 static int cmd_trigger(struct bot_call *c)
 {
     const struct bot_hooks *h = &c->o->hooks;
     if (!h->trigger)
         return buf_puts(c->out, "This deployment cannot start a collection from the bot.");
     struct diag d = {{0}};
-    return h->trigger(h->ctx, c->u->chat_id, c->out, &d) ? hook_failed(c, &d) : 0;
+    struct buf cur = BUF_INIT(256);
+    char etag[OBJ_ETAG_MAX] = "";
+    int err = objstore_get(c->o->os, BOT_TRIGGER_KEY, &cur, etag, &d);
+    int64_t last = 0, now = now_ms(c->o);
+    if (!err) {
+        char *end;
+        last = strtoll(buf_cstr(&cur), &end, 10);
+        if (end == buf_cstr(&cur))
+            last = 0;
+    }
+    buf_release(&cur);
+    if (err && err != ERR_NOTFOUND) {
+        log_error("bot: the last /trigger could not be read", LF_STR("error", d.text));
+        return buf_puts(c->out, "Sorry, that did not work just now. Please try again later.");
+    }
+    if (last && now - last < (int64_t)BOT_TRIGGER_COOLDOWN_S * 1000 && now >= last) {
+        struct results_run r;
+        struct diag rd = {{0}};
+        int finished = results_read_run(c->o->os, &r, &rd) == ERR_OK && r.finished_ms >= last;
+        char at[16], next[16];
+        hhmm(at, sizeof at, last);
+        hhmm(next, sizeof next, last + (int64_t)BOT_TRIGGER_COOLDOWN_S * 1000);
+        if (!finished)
+            return buf_printf(c->out,
+                              "A collection is already running (started at %s). /stats shows "
+                              "the last finished one.",
+                              at);
+        return buf_printf(c->out,
+                          "A collection ran at %s. The next one can be started from %s "
+                          "(/trigger waits %d minutes between runs).",
+                          at, next, BOT_TRIGGER_COOLDOWN_S / 60);
+    }
+    char text[32];
+    int n = snprintf(text, sizeof text, "%lld\n", (long long)now);
+    err = objstore_put(c->o->os, BOT_TRIGGER_KEY, text, (size_t)n,
+                       etag[0] ? OBJ_PUT_IF_MATCH : OBJ_PUT_CREATE, etag[0] ? etag : NULL, &d);
+    if (err == ERR_PRECONDITION || err == ERR_EXISTS)
+        return buf_puts(c->out, "A collection was started a moment ago: it is already running.");
+    if (err) {
+        log_error("bot: the /trigger time could not be written", LF_STR("error", d.text));
+        return buf_puts(c->out, "Sorry, that did not work just now. Please try again later.");
+    }
+    if (h->trigger(h->ctx, c->u->chat_id, c->out, &d) == ERR_OK)
+        return 0;
+    /* Nothing started: the next /trigger may try again at once. */
+    struct diag dd = {{0}};
+    if (objstore_del(c->o->os, BOT_TRIGGER_KEY, &dd) != ERR_OK)
+        log_warn("bot: the /trigger time could not be removed", LF_STR("error", dd.text));
+    return hook_failed(c, &d);
 }
 
 /* /portfolio, /account, /monitor: the caller's hook answers, by the command's name. */
@@ -988,10 +1065,14 @@ int bot_handle(const struct bot_opts *o, const struct tg_update *u, struct bot_r
         r->action = "ignored";
         return ERR_OK;
     }
-    /* "/screen@OtherBot" in a group is someone else's. */
-    if (u->mention[0] && o->username && strcasecmp(u->mention, o->username) != 0) {
-        r->action = "ignored: another bot's command";
-        return ERR_OK;
+    /* "/screen@OtherBot" in a group is someone else's.  Without a configured name, the hook
+     * learns it; when it cannot, the command may be another bot's: ignored. */
+    if (u->mention[0] && (o->username || o->hooks.username)) {
+        const char *me = o->username ? o->username : o->hooks.username(o->hooks.ctx);
+        if (!me || strcasecmp(u->mention, me) != 0) {
+            r->action = me ? "ignored: another bot's command" : "ignored: own name unknown";
+            return ERR_OK;
+        }
     }
     struct buf text = BUF_INIT(TG_BUF_MAX);
     struct bot_call c = {

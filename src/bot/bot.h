@@ -27,11 +27,13 @@
 #include "screen/results.h"
 #include "store/objstore.h"
 
-#define BOT_SCREEN_DEFAULT  10
-#define BOT_SCREEN_MAX      100
-#define BOT_HISTORY_DEFAULT 5
-#define BOT_HISTORY_MAX     30
-#define BOT_LINK_EXPIRES_S  3600
+#define BOT_SCREEN_DEFAULT     10
+#define BOT_SCREEN_MAX         100
+#define BOT_HISTORY_DEFAULT    5
+#define BOT_HISTORY_MAX        30
+#define BOT_LINK_EXPIRES_S     3600
+#define BOT_TRIGGER_KEY        "bot/trigger" /* Unix ms of the last /trigger that started one */
+#define BOT_TRIGGER_COOLDOWN_S 600           /* between two /trigger runs */
 
 /* What the caller does for the bot.  A NULL hook makes its command say that this deployment
  * does not offer it. */
@@ -44,6 +46,10 @@ struct bot_hooks {
     /* The symbols the user holds, sorted, for marking /screen's candidates (asked only for
      * allowed chats: holdings are private); may be NULL. */
     int (*holdings)(void *ctx, char ***symbols, size_t *n, struct diag *d);
+    /* The bot's own @name without '@' (in Telegram: getMe, asked once and kept), asked only
+     * when opts.username is NULL and a command names a bot ("/trigger@some_bot"); NULL when it
+     * cannot be learned, and then such commands are ignored (they may be for another bot). */
+    const char *(*username)(void *ctx);
     void *ctx;
 };
 
@@ -53,7 +59,7 @@ struct bot_opts {
     size_t nallowed;
     int restricted;       /* every command needs an allowed chat */
     const char *username; /* the bot's @name without '@'; commands for other bots are ignored.
-                             NULL: accept any */
+                             NULL: hooks.username says; without that hook, accept any */
     int64_t now_ms;       /* the wall clock for freshness; 0: the clock */
     /* The latest screen kept parsed between updates while the stored file is unchanged (a
      * server's or a warm Lambda's); NULL: read afresh each time.  Calls that share it are

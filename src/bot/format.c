@@ -2,6 +2,7 @@
 #include "bot/format.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/banned.h"
@@ -64,6 +65,39 @@ size_t fmt_utf16_len(const char *s, size_t n)
     return units;
 }
 
+size_t fmt_visible_len(const char *s, size_t n)
+{
+    size_t units = 0;
+    for (size_t i = 0; i < n;) {
+        if (s[i] == '<') {
+            const char *gt = memchr(s + i, '>', n - i);
+            if (gt) {
+                i = (size_t)(gt - s) + 1;
+                continue;
+            }
+        } else if (s[i] == '&') {
+            size_t j = i + 1;
+            while (j < n && j - i <= 10 &&
+                   ((s[j] >= 'a' && s[j] <= 'z') || (s[j] >= 'A' && s[j] <= 'Z') ||
+                    (s[j] >= '0' && s[j] <= '9') || s[j] == '#'))
+                j++;
+            if (j < n && s[j] == ';' && j > i + 1) {
+                unsigned long cp = 0;
+                if (s[i + 1] == '#')
+                    cp = (s[i + 2] == 'x' || s[i + 2] == 'X') ? strtoul(s + i + 3, NULL, 16)
+                                                              : strtoul(s + i + 2, NULL, 10);
+                units += cp > 0xFFFF ? 2 : 1;
+                i = j + 1;
+                continue;
+            }
+        }
+        size_t k = seq_len((const unsigned char *)s + i, n - i);
+        units += k == 4 ? 2 : 1;
+        i += k;
+    }
+    return units;
+}
+
 /* Whether a <pre> block is open after the line, given whether one was open before it. */
 static int pre_after(const char *line, size_t n, int open)
 {
@@ -105,10 +139,8 @@ static int flush(struct splitter *s)
         err = strvec_pushn(s->out, c->data, c->len);
     buf_reset(c);
     s->units = 0;
-    if (!err && s->pre) {
-        err = buf_puts(c, PRE_OPEN);
-        s->units = sizeof PRE_OPEN - 1;
-    }
+    if (!err && s->pre)
+        err = buf_puts(c, PRE_OPEN); /* tags count nothing */
     return err;
 }
 
@@ -153,7 +185,7 @@ int fmt_split(const char *text, size_t len, size_t limit, struct strvec *out)
         const char *nl = memchr(text + i, '\n', len - i);
         size_t n = nl ? (size_t)(nl - (text + i)) + 1 : len - i;
         const char *line = text + i;
-        size_t u = fmt_utf16_len(line, n);
+        size_t u = fmt_visible_len(line, n);
         int pre = pre_after(line, n, s.pre);
         if (s.units + u + reserve(pre) > limit && s.chunk.len > (s.pre ? sizeof PRE_OPEN - 1 : 0))
             err = flush(&s);

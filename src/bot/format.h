@@ -12,8 +12,9 @@
 #include "base/buf.h"
 #include "base/strvec.h"
 
-/* Telegram's limit is 4096 characters after entity parsing; the splitter counts the raw
- * text in UTF-16 code units, tags and entities included, which can only overestimate. */
+/* Telegram's limit is 4096 characters after entity parsing: the text shown, tags removed and
+ * entities decoded, in UTF-16 code units.  The splitter counts the same (fmt_visible_len), so
+ * a message of long links (whose URLs are in the markup) is not cut early. */
 #define TG_MESSAGE_MAX 4096
 
 /* The most text a reply, a request to the Bot API or a link is built in. */
@@ -26,7 +27,12 @@ int fmt_html(struct buf *out, const char *s);
  * 2).  Invalid UTF-8 bytes count 1 each. */
 size_t fmt_utf16_len(const char *s, size_t n);
 
-/* Split an HTML message into chunks of at most limit units (fmt_utf16_len), cutting only at
+/* What Telegram counts of an HTML text: UTF-16 code units of the text outside tags, an
+ * entity (&amp; &#8212; &#x1F600;) counting as the character it stands for.  A '<' without a
+ * closing '>' and a '&' that starts no entity count as text. */
+size_t fmt_visible_len(const char *s, size_t n);
+
+/* Split an HTML message into chunks of at most limit units (fmt_visible_len), cutting only at
  * line ends when it can (a single longer line is cut at a character boundary).  A <pre>
  * block cut in two is closed at the end of one chunk and reopened in the next, so every
  * chunk is valid HTML on its own.  Chunks are appended to out. */

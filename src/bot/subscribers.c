@@ -118,8 +118,12 @@ static int write_all(struct buf *b, const struct subscribers *s)
     return err;
 }
 
-int subscribers_update(struct objstore *os, int64_t chat_id, int subscribe, int32_t today,
-                       int *changed, struct diag *d)
+/* One read, change, conditional write of the list, retried when another writer came first.
+ * change returns -1 for "nothing to do", else ERR_OK or an error. */
+typedef int (*change_fn)(struct subscribers *s, const void *arg, struct diag *d);
+
+static int modify(struct objstore *os, change_fn change, const void *arg, int *changed,
+                  struct diag *d)
 {
     *changed = 0;
     for (int attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
@@ -127,27 +131,13 @@ int subscribers_update(struct objstore *os, int64_t chat_id, int subscribe, int3
         char etag[OBJ_ETAG_MAX] = "";
         int exists;
         int err = read_tagged(os, &s, etag, &exists, d);
-        size_t at = 0;
-        while (!err && at < s.n && s.v[at].chat_id < chat_id)
-            at++;
-        int present = !err && at < s.n && s.v[at].chat_id == chat_id;
-        if (err || present == !!subscribe) {
+        int rc = err ? err : change(&s, arg, d);
+        if (rc < 0 || rc > 0) {
             subscribers_release(&s);
-            return err;
-        }
-        if (subscribe) {
-            struct subscriber x = {.chat_id = chat_id, .since = today};
-            err = push(&s, &x, d);
-            if (!err) {
-                memmove(s.v + at + 1, s.v + at, (s.n - 1 - at) * sizeof *s.v);
-                s.v[at] = x;
-            }
-        } else {
-            memmove(s.v + at, s.v + at + 1, (s.n - at - 1) * sizeof *s.v);
-            s.n--;
+            return rc < 0 ? ERR_OK : rc;
         }
         struct buf b = BUF_INIT(TG_BUF_MAX);
-        if (!err && write_all(&b, &s))
+        if (write_all(&b, &s))
             err = diag_set(d, ERR_NOMEM, "out of memory");
         if (!err)
             err = objstore_put(os, SUBSCRIBERS_KEY, b.data, b.len,
@@ -162,4 +152,83 @@ int subscribers_update(struct objstore *os, int64_t chat_id, int subscribe, int3
     }
     return diag_set(d, ERR_CONFLICT, "%s: still changing under us after %d attempts",
                     SUBSCRIBERS_KEY, CAS_ATTEMPTS);
+}
+
+static size_t position(const struct subscribers *s, int64_t chat_id)
+{
+    size_t at = 0;
+    while (at < s->n && s->v[at].chat_id < chat_id)
+        at++;
+    return at;
+}
+
+static int insert(struct subscribers *s, const struct subscriber *x, struct diag *d)
+{
+    size_t at = position(s, x->chat_id);
+    int err = push(s, x, d);
+    if (!err) {
+        memmove(s->v + at + 1, s->v + at, (s->n - 1 - at) * sizeof *s->v);
+        s->v[at] = *x;
+    }
+    return err;
+}
+
+static void erase(struct subscribers *s, size_t at)
+{
+    memmove(s->v + at, s->v + at + 1, (s->n - at - 1) * sizeof *s->v);
+    s->n--;
+}
+
+struct update_arg {
+    int64_t chat_id;
+    int subscribe;
+    int32_t today;
+};
+
+static int change_update(struct subscribers *s, const void *arg, struct diag *d)
+{
+    const struct update_arg *a = arg;
+    size_t at = position(s, a->chat_id);
+    int present = at < s->n && s->v[at].chat_id == a->chat_id;
+    if (present == !!a->subscribe)
+        return -1;
+    if (!a->subscribe) {
+        erase(s, at);
+        return ERR_OK;
+    }
+    struct subscriber x = {.chat_id = a->chat_id, .since = a->today};
+    return insert(s, &x, d);
+}
+
+int subscribers_update(struct objstore *os, int64_t chat_id, int subscribe, int32_t today,
+                       int *changed, struct diag *d)
+{
+    struct update_arg a = {.chat_id = chat_id, .subscribe = subscribe, .today = today};
+    return modify(os, change_update, &a, changed, d);
+}
+
+struct move_arg {
+    int64_t from, to;
+};
+
+static int change_move(struct subscribers *s, const void *arg, struct diag *d)
+{
+    const struct move_arg *a = arg;
+    size_t at = position(s, a->from);
+    if (a->from == a->to || at >= s->n || s->v[at].chat_id != a->from)
+        return -1;
+    struct subscriber x = {.chat_id = a->to, .since = s->v[at].since};
+    erase(s, at);
+    size_t to = position(s, a->to);
+    if (to < s->n && s->v[to].chat_id == a->to)
+        return ERR_OK; /* the new chat subscribed itself already */
+    return insert(s, &x, d);
+}
+
+int subscribers_move(struct objstore *os, int64_t from, int64_t to, int *changed, struct diag *d)
+{
+    if (to == 0)
+        return diag_set(d, ERR_INVALID, "subscribers: chat %lld moves to no chat", (long long)from);
+    struct move_arg a = {.from = from, .to = to};
+    return modify(os, change_move, &a, changed, d);
 }

@@ -40,4 +40,9 @@ int subscribers_read(struct objstore *os, struct subscribers *out, struct diag *
 int subscribers_update(struct objstore *os, int64_t chat_id, int subscribe, int32_t today,
                        int *changed, struct diag *d);
 
+/* A group upgraded to a supergroup has a new chat id (Telegram's migrate_to_chat_id): move the
+ * subscription from `from` to `to`, keeping its date.  *changed is 0 when `from` was not
+ * subscribed (nothing to move). */
+int subscribers_move(struct objstore *os, int64_t from, int64_t to, int *changed, struct diag *d);
+
 #endif

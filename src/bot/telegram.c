@@ -158,6 +158,8 @@ static void on_done(void *ctx, int err, struct http_response *resp, const struct
     struct call *cl = ctx;
     struct tg_error e;
     read_error(resp, &e);
+    e.not_done = err != ERR_OK && ((resp->status == 0 && resp->total_s < 0) ||
+                                   (resp->status >= 400 && resp->status < 500));
     struct diag d = {{0}};
     struct jv *root = NULL;
     if (err == ERR_OK) {
@@ -207,6 +209,7 @@ static int submit_body(struct tg_client *c, const char *method, const char *cont
         .retry_after = retry_after_ms,
         .done = on_done,
         .ctx = cl,
+        .at_most_once = strcmp(method, "sendMessage") == 0,
     };
     int err = fetch_submit(c->fetch, &r, d);
     if (err)
@@ -339,4 +342,14 @@ int tg_send(struct tg_client *c, int64_t chat_id, const char *html, struct tg_er
 const struct fetch_stats *tg_stats(const struct tg_client *c)
 {
     return fetch_get_stats(c->fetch);
+}
+
+void tg_set_deadline(struct tg_client *c, int64_t deadline_ms)
+{
+    fetch_set_deadline(c->fetch, deadline_ms);
+}
+
+int64_t tg_deadline(const struct tg_client *c)
+{
+    return fetch_deadline(c->fetch);
 }

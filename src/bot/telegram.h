@@ -40,6 +40,8 @@ struct tg_error {
     int status;          /* HTTP status; 0 when no answer came */
     int64_t retry_after; /* seconds, from parameters; 0 when absent */
     int64_t migrate_to;  /* parameters.migrate_to_chat_id; 0 when absent */
+    int not_done;        /* surely not acted on: never sent (no time left), or refused with a
+                            4xx such as 429 (a timeout or a 5xx may have been acted on) */
     char description[256];
 };
 
@@ -84,5 +86,12 @@ int tg_photo_multipart(struct buf *out, char *content_type, size_t cap, int64_t 
                        const char *caption_html);
 
 const struct fetch_stats *tg_stats(const struct tg_client *c);
+
+/* Bound every call from now on by a deadline in monotonic ms (clock_mono_us() / 1000; 0:
+ * none): a call that cannot end before it is not started (ERR_TIMEOUT), waits (retry_after,
+ * backoff) past it are not made.  sendMessage is never retried after a failure that may have
+ * delivered it (a timeout, a dropped connection): the user would get it twice. */
+void tg_set_deadline(struct tg_client *c, int64_t deadline_ms);
+int64_t tg_deadline(const struct tg_client *c);
 
 #endif

@@ -23,36 +23,109 @@ void webhook_answer_release(struct webhook_answer *a)
     buf_release(&a->body);
 }
 
-int webhook_secret_valid(const char *s)
+int webhook_secret_check(const char *s, const char *name, struct diag *d)
 {
     size_t n = strlen(s);
-    if (n < 1 || n > 256)
-        return 0;
     for (size_t i = 0; i < n; i++)
         if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
               (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-'))
-            return 0;
-    return 1;
+            return diag_set(d, ERR_AUTH,
+                            "%s holds a character Telegram does not accept in a secret token "
+                            "(at position %zu; only A-Z, a-z, 0-9, '_' and '-')",
+                            name, i + 1);
+    if (n > 256)
+        return diag_set(d, ERR_AUTH, "%s is %zu characters long; Telegram accepts at most 256",
+                        name, n);
+    if (n < WEBHOOK_SECRET_MIN)
+        return diag_set(d, ERR_AUTH,
+                        "%s is too weak: %zu characters, at least %d are needed (A-Z, a-z, 0-9, "
+                        "'_' and '-'; e.g. head -c 32 /dev/urandom | base64 | tr -dc A-Za-z0-9)",
+                        name, n, WEBHOOK_SECRET_MIN);
+    return ERR_OK;
+}
+
+int webhook_secret_valid(const char *s)
+{
+    struct diag d;
+    return webhook_secret_check(s, "secret", &d) == ERR_OK;
 }
 
 static int seen_before(struct webhook *w, int64_t id)
 {
-    for (size_t i = 0; i < w->nseen; i++)
-        if (w->seen[i] == id)
-            return 1;
-    w->seen[w->next] = id;
-    w->next = (w->next + 1) % WEBHOOK_SEEN;
-    if (w->nseen < WEBHOOK_SEEN)
-        w->nseen++;
-    return 0;
+    int seen = 0;
+    for (size_t i = 0; i < w->nseen && !seen; i++)
+        seen = w->seen[i] == id;
+    if (!seen) {
+        w->seen[w->next] = id;
+        w->next = (w->next + 1) % WEBHOOK_SEEN;
+        if (w->nseen < WEBHOOK_SEEN)
+            w->nseen++;
+    }
+    return seen;
+}
+
+int webhook_authorized(const struct webhook *w, const char *secret_header)
+{
+    return w->secret && w->secret[0] && secret_header &&
+           crypto_secret_streq(secret_header, w->secret);
+}
+
+/* Send texts[0..n) through the Bot API, in order, before the deadline; the number sent. */
+static size_t send_before(struct webhook *w, const struct bot_reply *r, size_t n,
+                          int64_t deadline_ms)
+{
+    struct tg_client *tg = w->take_client ? w->take_client(w->client_ctx) : w->tg;
+    size_t sent = 0;
+    if (!tg) {
+        log_error("webhook: a reply of several messages needs the Bot API token",
+                  LF_INT("messages", (int64_t)r->texts.n));
+        return 0;
+    }
+    tg_set_deadline(tg, deadline_ms);
+    for (; sent < n; sent++) {
+        struct tg_error e;
+        struct diag d = {{0}};
+        if (tg_send(tg, r->chat_id, r->texts.v[sent], &e, &d) != ERR_OK) {
+            log_error("webhook: reply not delivered; the rest is dropped", LF_STR("error", d.text),
+                      LF_INT("chat_id", r->chat_id), LF_INT("message", (int64_t)sent + 1),
+                      LF_INT("messages", (int64_t)r->texts.n));
+            break;
+        }
+    }
+    tg_set_deadline(tg, 0);
+    if (w->give_client)
+        w->give_client(w->client_ctx, tg);
+    return sent;
+}
+
+/* Upload the reply's picture through the Bot API before the deadline. */
+static int send_photo(struct webhook *w, const struct bot_reply *r, int64_t deadline_ms)
+{
+    struct tg_client *tg = w->take_client ? w->take_client(w->client_ctx) : w->tg;
+    if (!tg) {
+        log_error("webhook: a picture needs the Bot API token", LF_STR("action", r->action));
+        return ERR_INVALID;
+    }
+    tg_set_deadline(tg, deadline_ms);
+    struct tg_error e;
+    struct diag d = {{0}};
+    int err = tg_send_photo(tg, r->chat_id, r->photo.data, r->photo.len, r->photo_name, r->caption,
+                            &e, &d);
+    if (err != ERR_OK)
+        log_error("webhook: picture not delivered", LF_STR("error", d.text),
+                  LF_INT("chat_id", r->chat_id));
+    tg_set_deadline(tg, 0);
+    if (w->give_client)
+        w->give_client(w->client_ctx, tg);
+    return err;
 }
 
 void webhook_handle(struct webhook *w, const char *secret_header, const char *body, size_t len,
                     struct webhook_answer *out)
 {
     int64_t start = clock_mono_us();
-    if (!w->secret || !w->secret[0] || !secret_header ||
-        !crypto_secret_streq(secret_header, w->secret)) {
+    int64_t deadline = w->deadline_ms ? w->deadline_ms : start / 1000 + WEBHOOK_BUDGET_MS;
+    if (!webhook_authorized(w, secret_header)) {
         out->status = 401;
         out->outcome = "unauthorized";
         buf_puts(&out->body, "{\"ok\":false,\"description\":\"Unauthorized\"}");
@@ -74,14 +147,23 @@ void webhook_handle(struct webhook *w, const char *secret_header, const char *bo
                  LF_INT("bytes", (int64_t)len));
         return;
     }
-    if (seen_before(w, u.update_id)) {
-        out->outcome = "duplicate";
-        log_info("webhook: update already handled; ignored", LF_INT("update_id", u.update_id));
-        return;
-    }
+    /* The memory of updates and the bot (its store and cache) one request at a time; the
+     * Bot API calls below run outside the lock. */
+    if (w->lock)
+        pthread_mutex_lock(w->lock);
+    int dup = seen_before(w, u.update_id);
     struct bot_reply r;
     bot_reply_init(&r);
-    if (bot_handle(w->bot, &u, &r, &d) != ERR_OK) {
+    int berr = dup ? ERR_OK : bot_handle(w->bot, &u, &r, &d);
+    if (w->lock)
+        pthread_mutex_unlock(w->lock);
+    if (dup) {
+        out->outcome = "duplicate";
+        log_info("webhook: update already handled; ignored", LF_INT("update_id", u.update_id));
+        bot_reply_release(&r);
+        return;
+    }
+    if (berr != ERR_OK) {
         out->outcome = "failed";
         log_error("webhook: the bot failed", LF_STR("error", d.text),
                   LF_INT("update_id", u.update_id));
@@ -89,47 +171,30 @@ void webhook_handle(struct webhook *w, const char *secret_header, const char *bo
         return;
     }
     size_t sent = 0;
-    if (r.texts.n == 1) {
-        out->outcome = "reply";
-        if (tg_message_json(&out->body, r.chat_id, r.texts.v[0], 1) == 0) {
-            sent = 1;
+    if (r.texts.n == 0) {
+        out->outcome = "no reply";
+    } else {
+        /* All but the last through the API, the last inline (after them, in order). */
+        size_t before = r.texts.n - 1;
+        if (before)
+            sent = send_before(w, &r, before, deadline);
+        out->outcome = before ? "replies" : "reply";
+        if (sent < before) {
+            out->outcome = "failed";
+        } else if (tg_message_json(&out->body, r.chat_id, r.texts.v[before], 1) == 0) {
+            sent++;
         } else {
             buf_reset(&out->body);
             out->outcome = "failed";
         }
-    } else if (r.texts.n > 1 && !w->tg) {
-        out->outcome = "failed";
-        log_error("webhook: a reply of several messages needs the Bot API token",
-                  LF_INT("messages", (int64_t)r.texts.n));
-    } else if (r.texts.n > 1) {
-        out->outcome = "replies";
-        for (size_t i = 0; i < r.texts.n; i++) {
-            struct tg_error e;
-            if (tg_send(w->tg, r.chat_id, r.texts.v[i], &e, &d) != ERR_OK) {
-                log_error("webhook: reply not delivered", LF_STR("error", d.text),
-                          LF_INT("chat_id", r.chat_id));
-                out->outcome = "failed";
-                break;
-            }
-            sent++;
-        }
-    } else if (!r.photo.len) {
-        out->outcome = "no reply";
     }
-    /* A picture is an upload: never inline, always a call of its own. */
-    if (r.photo.len && !w->tg) {
-        out->outcome = "failed";
-        log_error("webhook: a picture needs the Bot API token", LF_STR("action", r.action));
-    } else if (r.photo.len) {
-        struct tg_error e;
-        if (tg_send_photo(w->tg, r.chat_id, r.photo.data, r.photo.len, r.photo_name, r.caption, &e,
-                          &d) != ERR_OK) {
-            log_error("webhook: picture not delivered", LF_STR("error", d.text),
-                      LF_INT("chat_id", r.chat_id));
-            out->outcome = "failed";
-        } else {
+    /* A picture is an upload: never inline, always a call of its own, within the deadline. */
+    if (r.photo.len) {
+        if (send_photo(w, &r, deadline) == ERR_OK) {
             out->outcome = sent ? out->outcome : "photo";
             sent++;
+        } else {
+            out->outcome = "failed";
         }
     }
     log_info("webhook: update handled", LF_INT("update_id", u.update_id),

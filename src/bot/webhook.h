@@ -6,14 +6,22 @@
  *   - Anything else gets 200, so that Telegram never redelivers an update forever: a body
  *     that is not an Update, a kind the bot ignores, a repeated update_id, a failed reply are
  *     logged and answered with an empty 200.
- *   - A reply of one message goes back inline (the response body is the sendMessage call);
- *     a longer one is sent through the Bot API, in order.
+ *   - The last message of a reply goes back inline (the response body is the sendMessage
+ *     call, which Telegram makes after the response); the ones before it are sent through the
+ *     Bot API first, in order, within the request's deadline (deadline_ms, else
+ *     WEBHOOK_BUDGET_MS from its start).  What cannot be sent in time is not sent: the
+ *     answer is still a 200 (a timeout or a 5xx would make Telegram deliver the update again,
+ *     and the user get the first messages twice), the rest is logged as not delivered.
  *
- * Not thread-safe: callers that serve several connections at once serialise calls.
+ * Several threads may call webhook_handle at once when `lock` is set: it guards the memory of
+ * update_ids and the bot's answer (its store and cache); the Bot API calls that deliver the
+ * answer run outside it, each request with its own client from take_client, so one chat's
+ * flood wait never holds up another's reply.
  */
 #ifndef BOT_WEBHOOK_H
 #define BOT_WEBHOOK_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,12 +31,19 @@
 
 #define WEBHOOK_SECRET_HEADER "X-Telegram-Bot-Api-Secret-Token"
 #define WEBHOOK_BODY_MAX      ((size_t)1 << 20)
-#define WEBHOOK_SEEN          256 /* update_ids remembered to drop redeliveries */
+#define WEBHOOK_SEEN          256  /* update_ids remembered to drop redeliveries */
+#define WEBHOOK_BUDGET_MS     8000 /* a request's time to answer when no deadline is given */
 
 struct webhook {
     const struct bot_opts *bot; /* borrowed */
     const char *secret;         /* borrowed; must be set */
     struct tg_client *tg;       /* borrowed: sends replies of several messages; may be NULL */
+    /* When set (instead of tg), a client for one request, given back after it. */
+    struct tg_client *(*take_client)(void *ctx);
+    void (*give_client)(void *ctx, struct tg_client *tg);
+    void *client_ctx;
+    int64_t deadline_ms;   /* monotonic ms by which the answer must be out; 0: the budget */
+    pthread_mutex_t *lock; /* guards seen and the bot; NULL: single-threaded */
     int64_t seen[WEBHOOK_SEEN];
     size_t nseen, next;
 };
@@ -42,11 +57,22 @@ struct webhook_answer {
 void webhook_answer_init(struct webhook_answer *a);
 void webhook_answer_release(struct webhook_answer *a);
 
+/* Whether the secret header (NULL when absent) is the right one, in constant time: what a
+ * server can check as soon as the headers are in, before reading a body. */
+int webhook_authorized(const struct webhook *w, const char *secret_header);
+
 /* secret_header: the header's value, NULL when absent. */
 void webhook_handle(struct webhook *w, const char *secret_header, const char *body, size_t len,
                     struct webhook_answer *out);
 
-/* Whether a configured secret is one Telegram accepts (1-256 of A-Z a-z 0-9 _ -). */
+#define WEBHOOK_SECRET_MIN 24 /* characters: a guess must not be practical */
+
+/* Whether a configured secret is one Telegram accepts (1-256 of A-Z a-z 0-9 _ -) and strong
+ * enough (at least WEBHOOK_SECRET_MIN of them). */
 int webhook_secret_valid(const char *secret);
+
+/* The same check with the reason: ERR_AUTH naming `name` (the variable) and what is wrong,
+ * never the secret. */
+int webhook_secret_check(const char *secret, const char *name, struct diag *d);
 
 #endif

@@ -44,7 +44,8 @@ static int push_client(struct http_client **http, struct http_client **own, stru
 /* Both run in the collector, whose role may read the bot token but not the webhook secret:
  * only the token is asked for (SSM refuses a call naming one parameter it may not read). */
 
-int notify_daily_screen(struct objstore *os, struct http_client *http, struct diag *d)
+int notify_daily_screen(struct objstore *os, struct http_client *http, int64_t deadline_ms,
+                        struct diag *d)
 {
     if (secrets_load(SECRET_BIT(SECRET_TELEGRAM_BOT_TOKEN), d) != ERR_OK ||
         !secrets_value(SECRET_TELEGRAM_BOT_TOKEN))
@@ -60,13 +61,16 @@ int notify_daily_screen(struct objstore *os, struct http_client *http, struct di
     struct push_stats st = {0};
     if (!err && text.len > TG_MESSAGE_MAX - 96)
         err = diag_set(d, ERR_INTERNAL, "the daily message is too long (%zu bytes)", text.len);
+    if (!err && deadline_ms)
+        tg_set_deadline(tg, clock_mono_ms() + (deadline_ms - clock_wall_ms()));
     if (!err)
         err = bot_push(tg, os, date, text.data, cal_ny_date(clock_wall_ms(), NULL), &st, d);
     if (!err)
         log_summary("daily push", LF_INT("subscribers", (int64_t)st.subscribers),
                     LF_INT("sent", (int64_t)st.sent), LF_INT("failed", (int64_t)st.failed),
                     LF_INT("unsubscribed", (int64_t)st.unsubscribed),
-                    LF_BOOL("already_pushed", st.already_pushed));
+                    LF_INT("migrated", (int64_t)st.migrated), LF_INT("left", (int64_t)st.left),
+                    LF_BOOL("resumed", st.resumed), LF_BOOL("already_pushed", st.already_pushed));
     tg_free(tg);
     http_client_free(own);
     ratelimit_release(&rl);

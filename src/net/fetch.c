@@ -24,6 +24,7 @@ struct item {
     int attempts;   /* attempts started */
     int failures;   /* transient failures so far */
     int rate_waits; /* 429s so far */
+    int at_most_once;
     int64_t not_before_ms;
     struct fetch *owner;
 };
@@ -153,9 +154,26 @@ int fetch_submit(struct fetch *f, const struct fetch_req *r, struct diag *d)
     it->retry_after = r->retry_after;
     it->done = r->done;
     it->ctx = r->ctx;
+    it->at_most_once = r->at_most_once;
     it->not_before_ms = INT64_MIN;
     enqueue(f, it);
     return ERR_OK;
+}
+
+void fetch_set_deadline(struct fetch *f, int64_t deadline_ms)
+{
+    f->o.deadline_ms = deadline_ms;
+}
+
+int64_t fetch_deadline(const struct fetch *f)
+{
+    return f->o.deadline_ms;
+}
+
+/* Whether a wait of delay_ms and then an attempt still fit before the deadline. */
+static int fits(const struct fetch *f, int64_t delay_ms)
+{
+    return !f->o.deadline_ms || now_ms() + delay_ms + FETCH_DEADLINE_MARGIN_MS < f->o.deadline_ms;
 }
 
 void fetch_stop(struct fetch *f)
@@ -289,11 +307,11 @@ static void on_http_done(void *ctx, int err, struct http_response *resp, const s
             f->stats.timeouts++;
         else if (err == ERR_NETWORK)
             f->stats.network_errors++;
-        transient = err == ERR_TIMEOUT || err == ERR_NETWORK;
+        transient = (err == ERR_TIMEOUT || err == ERR_NETWORK) && !it->at_most_once;
     } else if (resp->status >= 200 && resp->status < 300) {
         if (it->accept && (err = it->accept(it->ctx, resp, &d)) != ERR_OK) {
             f->stats.rejected++;
-            transient = 1;
+            transient = !it->at_most_once;
         }
     } else if (resp->status == 429) {
         f->stats.rate_limited++;
@@ -311,7 +329,7 @@ static void on_http_done(void *ctx, int err, struct http_response *resp, const s
         fetch_status_error(ERR_RATELIMIT, resp, it->url, &d);
         if (f->o.limiter)
             ratelimit_block_until(f->o.limiter, now_ms() + delay);
-        if (++it->rate_waits <= f->o.max_rate_waits && !f->stopped) {
+        if (++it->rate_waits <= f->o.max_rate_waits && !f->stopped && fits(f, delay)) {
             log_info("rate limited, waiting", LF_INT("wait_ms", delay),
                      LF_INT("attempt", it->attempts));
             requeue(f, it, delay);
@@ -335,6 +353,10 @@ static void on_http_done(void *ctx, int err, struct http_response *resp, const s
                 fetch_backoff_ms(f->o.backoff_base_ms, f->o.backoff_max_ms, it->failures, &f->rng);
             if (b > delay)
                 delay = b;
+            if (!fits(f, delay)) {
+                deliver(it, err, resp, &d);
+                return;
+            }
             log_info("request failed, retrying", LF_STR("error", d.text),
                      LF_INT("attempt", it->attempts), LF_INT("wait_ms", delay));
             requeue(f, it, delay);
@@ -368,6 +390,24 @@ static struct item *take_ready(struct fetch *f, int64_t now, int64_t *next_ms)
 
 static int start(struct fetch *f, struct item *it, struct diag *d)
 {
+    int64_t timeout = f->o.timeout_ms;
+    if (f->o.deadline_ms) {
+        int64_t left = f->o.deadline_ms - now_ms();
+        if (left < FETCH_DEADLINE_MARGIN_MS) {
+            /* Not started: the request surely did not take effect. */
+            struct http_response none;
+            memset(&none, 0, sizeof none);
+            none.retry_after_s = none.ratelimit_limit = none.ratelimit_remaining =
+                none.ratelimit_reset = HTTP_HEADER_ABSENT;
+            none.total_s = it->attempts ? 0 : -1;
+            struct diag td = {{0}};
+            diag_set(&td, ERR_TIMEOUT, "no time left before the deadline for %s", it->method);
+            deliver(it, ERR_TIMEOUT, &none, &td);
+            return ERR_OK;
+        }
+        if (left < timeout)
+            timeout = left;
+    }
     struct http_request req = {
         .method = it->method,
         .url = it->url,
@@ -375,7 +415,7 @@ static int start(struct fetch *f, struct item *it, struct diag *d)
         .nheaders = it->nheaders,
         .body = it->body,
         .body_len = it->body_len,
-        .timeout_ms = f->o.timeout_ms,
+        .timeout_ms = timeout,
         .max_response = f->o.max_response,
     };
     int err = http_start(f->http, &req, on_http_done, it, d);

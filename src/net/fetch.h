@@ -33,7 +33,15 @@ struct fetch_opts {
     size_t nheaders;
     struct ratelimit *limiter; /* shared, borrowed; NULL for none */
     uint64_t seed;             /* jitter */
+    /* When every request must have ended, in monotonic ms (clock_mono_us() / 1000); 0: none.
+     * An attempt's timeout is cut to the time left; an attempt or a wait (backoff,
+     * Retry-After) that cannot end FETCH_DEADLINE_MARGIN_MS before it is not started, and the
+     * request ends with ERR_TIMEOUT ("no time left"; then resp->total_s is -1 when no attempt
+     * was made at all) or its last error. */
+    int64_t deadline_ms;
 };
+
+#define FETCH_DEADLINE_MARGIN_MS 100 /* the least time an attempt is started with */
 
 void fetch_opts_default(struct fetch_opts *o);
 
@@ -74,6 +82,10 @@ struct fetch_req {
     fetch_retry_after_fn retry_after; /* optional */
     fetch_done_fn done;
     void *ctx;
+    /* The request must not take effect twice (a message sent): a failure after which the
+     * server may have acted (a timeout, a dropped connection, an unreadable answer) is not
+     * retried.  Answers that say the server did not act (429, 5xx) still are. */
+    int at_most_once;
 };
 
 struct fetch;
@@ -87,6 +99,10 @@ int fetch_submit(struct fetch *f, const struct fetch_req *r, struct diag *d);
 
 /* Run until idle.  Returns an error only when the machinery itself fails. */
 int fetch_run(struct fetch *f, struct diag *d);
+
+/* Change the deadline (fetch_opts.deadline_ms) for what starts from now on. */
+void fetch_set_deadline(struct fetch *f, int64_t deadline_ms);
+int64_t fetch_deadline(const struct fetch *f);
 
 /* Start nothing more: queued requests are dropped, those in flight finish. */
 void fetch_stop(struct fetch *f);

@@ -8,10 +8,15 @@
  */
 #include "net/httpd.h"
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "codec/crypto.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -29,11 +34,27 @@
 #define DEFAULT_MAX_RESPONSE ((size_t)64 << 20)
 #define DEFAULT_IDLE_S       60
 
+/* A connection open now, for the reaper. */
+struct live {
+    int fd;
+    int64_t since_ms;
+    int cut; /* shut down already */
+};
+
 struct httpd {
     struct MHD_Daemon *daemon;
     httpd_handler_fn handler;
+    httpd_head_fn head;
     void *ctx;
     size_t max_body, max_response;
+    /* The reaper: connections older than timeout_ms are shut down. */
+    int64_t timeout_ms;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t reaper;
+    int reaping, stopping;
+    struct live *live;
+    size_t nlive, cap;
 };
 
 struct req_state {
@@ -169,6 +190,17 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     struct req_state *rs = *con_cls;
+    struct httpd *h = cls;
+    /* A request done: the connection's time starts again for the next one. */
+    const union MHD_ConnectionInfo *ci =
+        h->timeout_ms ? MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD) : NULL;
+    if (ci) {
+        pthread_mutex_lock(&h->mu);
+        for (size_t i = 0; i < h->nlive; i++)
+            if (h->live[i].fd == ci->connect_fd && !h->live[i].cut)
+                h->live[i].since_ms = clock_mono_ms();
+        pthread_mutex_unlock(&h->mu);
+    }
     if (!rs)
         return;
     free(rs->target);
@@ -288,6 +320,37 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct httpd_r
     return ret;
 }
 
+/* Build the request of rs and call the head check (full == 0; its answer returned) or the
+ * handler (full != 0; returns 1).  0 when out of memory. */
+static int with_request(struct httpd *h, struct req_state *rs, const char *method, int full,
+                        struct httpd_response *resp)
+{
+    const char *q = strchr(rs->target, '?');
+    size_t path_len = q ? (size_t)(q - rs->target) : strlen(rs->target);
+    char *path = malloc(path_len + 1);
+    if (!path)
+        return 0;
+    memcpy(path, rs->target, path_len);
+    path[path_len] = '\0';
+    struct httpd_request req = {
+        .method = method,
+        .target = rs->target,
+        .path = path,
+        .query = q ? q + 1 : "",
+        .headers = (const char *const *)rs->headers.v,
+        .nheaders = rs->headers.n,
+        .body = full ? buf_cstr(&rs->body) : "",
+        .body_len = full ? rs->body.len : 0,
+    };
+    int rc = 1;
+    if (full)
+        h->handler(h->ctx, &req, resp);
+    else
+        rc = h->head(h->ctx, &req, resp);
+    free(path);
+    return rc;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -301,6 +364,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, rs);
         if (rs->out_of_memory)
             return MHD_NO;
+        if (h->head) {
+            struct httpd_response resp;
+            httpd_response_init(&resp, h->max_response);
+            int answered = with_request(h, rs, method, 0, &resp);
+            enum MHD_Result ret = MHD_YES;
+            if (answered)
+                ret = resp.action == HTTPD_DROP ? MHD_NO : send_response(conn, &resp);
+            httpd_response_release(&resp);
+            if (answered)
+                return ret;
+        }
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
         if (cl) {
             char *end;
@@ -319,32 +393,73 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (rs->too_big)
         return queue_text(conn, 413, "request body too large\n");
 
-    const char *q = strchr(rs->target, '?');
-    size_t path_len = q ? (size_t)(q - rs->target) : strlen(rs->target);
-    char *path = malloc(path_len + 1);
-    if (!path)
-        return MHD_NO;
-    memcpy(path, rs->target, path_len);
-    path[path_len] = '\0';
-    struct httpd_request req = {
-        .method = method,
-        .target = rs->target,
-        .path = path,
-        .query = q ? q + 1 : "",
-        .headers = (const char *const *)rs->headers.v,
-        .nheaders = rs->headers.n,
-        .body = buf_cstr(&rs->body),
-        .body_len = rs->body.len,
-    };
     struct httpd_response resp;
     httpd_response_init(&resp, h->max_response);
-    h->handler(h->ctx, &req, &resp);
-    free(path);
+    if (!with_request(h, rs, method, 1, &resp))
+        resp.action = HTTPD_DROP; /* out of memory */
     enum MHD_Result ret = MHD_NO; /* HTTPD_DROP: close without a response */
     if (resp.action != HTTPD_DROP)
         ret = send_response(conn, &resp);
     httpd_response_release(&resp);
     return ret;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct httpd *h = cls;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!ci || !h->timeout_ms)
+        return;
+    int fd = ci->connect_fd;
+    pthread_mutex_lock(&h->mu);
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        if (h->nlive == h->cap) {
+            size_t cap = h->cap ? h->cap * 2 : 64;
+            struct live *v = realloc(h->live, cap * sizeof *v);
+            if (v) {
+                h->live = v;
+                h->cap = cap;
+            }
+        }
+        if (h->nlive < h->cap)
+            h->live[h->nlive++] = (struct live){.fd = fd, .since_ms = clock_mono_ms()};
+    } else {
+        /* Closed: forget it before the descriptor can be reused. */
+        for (size_t i = 0; i < h->nlive; i++)
+            if (h->live[i].fd == fd) {
+                h->live[i] = h->live[--h->nlive];
+                break;
+            }
+    }
+    pthread_mutex_unlock(&h->mu);
+}
+
+/* Shut down connections that have lived longer than the timeout: the thread serving one
+ * sees its socket end and closes it. */
+static void *reap(void *arg)
+{
+    struct httpd *h = arg;
+    pthread_mutex_lock(&h->mu);
+    while (!h->stopping) {
+        int64_t now = clock_mono_ms();
+        for (size_t i = 0; i < h->nlive; i++)
+            if (!h->live[i].cut && now - h->live[i].since_ms > h->timeout_ms) {
+                shutdown(h->live[i].fd, SHUT_RDWR);
+                h->live[i].cut = 1;
+            }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 200 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&h->cv, &h->mu, &ts);
+    }
+    pthread_mutex_unlock(&h->mu);
+    return NULL;
 }
 
 int httpd_start(const struct httpd_opts *o, struct httpd **out, int *port_out, struct diag *d)
@@ -365,7 +480,11 @@ int httpd_start(const struct httpd_opts *o, struct httpd **out, int *port_out, s
     if (!h)
         return diag_set(d, ERR_NOMEM, "out of memory");
     h->handler = o->handler;
+    h->head = o->head;
     h->ctx = o->ctx;
+    h->timeout_ms = o->connection_timeout_s > 0 ? (int64_t)o->connection_timeout_s * 1000 : 0;
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_cond_init(&h->cv, NULL);
     h->max_body = o->max_body ? o->max_body : DEFAULT_MAX_BODY;
     h->max_response = o->max_response ? o->max_response : DEFAULT_MAX_RESPONSE;
     size_t max_head = o->max_head ? o->max_head : DEFAULT_MAX_HEAD;
@@ -375,19 +494,27 @@ int httpd_start(const struct httpd_opts *o, struct httpd **out, int *port_out, s
     unsigned int idle = (unsigned int)(o->idle_timeout_s > 0 ? o->idle_timeout_s : DEFAULT_IDLE_S);
 
     h->daemon = MHD_start_daemon(
-        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+            MHD_USE_ERROR_LOG,
         (uint16_t)o->port, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool,
-        MHD_OPTION_CONNECTION_TIMEOUT, idle, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_TIMEOUT, idle, MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
+        MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned int)(o->max_connections ? o->max_connections : FD_SETSIZE - 4),
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)o->max_per_address, MHD_OPTION_END);
     if (!h->daemon) {
         int e = errno;
+        pthread_mutex_destroy(&h->mu);
+        pthread_cond_destroy(&h->cv);
         free(h);
         return diag_set(d, ERR_IO, "http server: cannot listen on %s:%d: %s", addr, o->port,
                         e == EADDRINUSE ? "the port is in use"
                         : e             ? strerror(e)
                                         : "the server library refused to start");
     }
+    if (h->timeout_ms && pthread_create(&h->reaper, NULL, reap, h) == 0)
+        h->reaping = 1;
     if (port_out) {
         const union MHD_DaemonInfo *info =
             MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
@@ -401,6 +528,16 @@ void httpd_stop(struct httpd *h)
 {
     if (!h)
         return;
+    if (h->reaping) {
+        pthread_mutex_lock(&h->mu);
+        h->stopping = 1;
+        pthread_cond_signal(&h->cv);
+        pthread_mutex_unlock(&h->mu);
+        pthread_join(h->reaper, NULL);
+    }
     MHD_stop_daemon(h->daemon);
+    pthread_mutex_destroy(&h->mu);
+    pthread_cond_destroy(&h->cv);
+    free(h->live);
     free(h);
 }

@@ -68,6 +68,12 @@ int httpd_response_header(struct httpd_response *r, const char *name, const char
 typedef void (*httpd_handler_fn)(void *ctx, const struct httpd_request *req,
                                  struct httpd_response *resp);
 
+/* Called as soon as a request's headers are in, before any of its body is read (req->body is
+ * ""): return non-zero after filling resp to answer at once (e.g. 401) without reading the
+ * body, the connection then closed; 0 to go on. */
+typedef int (*httpd_head_fn)(void *ctx, const struct httpd_request *req,
+                             struct httpd_response *resp);
+
 struct httpd_opts {
     const char *bind_addr; /* IPv4 address; NULL: 127.0.0.1 */
     int port;              /* 0: an ephemeral port, reported by httpd_start */
@@ -77,6 +83,15 @@ struct httpd_opts {
                               431 itself).  0: 64 KiB */
     size_t max_response;   /* response body cap given to the handler.  0: 64 MiB */
     int idle_timeout_s;    /* close a connection idle this long.  0: 60 */
+    /* Against many slow or idle clients: connections at once (over it, new ones are closed
+     * at once; 0: the library's default), from one IPv4 address (0: no limit), and the most
+     * time a connection may take for a request, counted from its accept or the end of its
+     * previous request, whatever trickles in (0: no limit): unlike idle_timeout_s it is not
+     * reset by each byte. */
+    unsigned max_connections;
+    unsigned max_per_address;
+    int connection_timeout_s;
+    httpd_head_fn head; /* optional */
     httpd_handler_fn handler;
     void *ctx; /* passed to handler */
 };

@@ -524,6 +524,7 @@ struct fault {
     char description[256];
     int64_t left; /* -1: forever */
     int drop;
+    int64_t migrate_to; /* parameters.migrate_to_chat_id; 0: none */
 };
 
 struct command_list {
@@ -577,6 +578,7 @@ struct tg_fake {
 struct failure {
     int status;
     int64_t retry_after;
+    int64_t migrate_to;
     char desc[640];
 };
 
@@ -1774,6 +1776,7 @@ int tg_fake_add_fault(struct tg_fake *f, const struct tg_fake_fault *in, struct 
     }
     x.drop = in->drop;
     x.status = in->status;
+    x.migrate_to = in->migrate_to_chat_id;
     if (!x.drop && x.status != 400 && x.status != 403 && x.status != 429 && x.status != 500 &&
         x.status != 502)
         return diag_set(d, ERR_INVALID, "fault: status %d is not one of 400, 403, 429, 500, 502",
@@ -1797,6 +1800,9 @@ int tg_fake_add_fault(struct tg_fake *f, const struct tg_fake_fault *in, struct 
     } else if (x.status == 429) {
         snprintf(x.description, sizeof x.description, "Too Many Requests: retry after %lld",
                  (long long)x.retry_after);
+    } else if (x.migrate_to) {
+        snprintf(x.description, sizeof x.description,
+                 "Bad Request: group chat was upgraded to a supergroup chat");
     } else {
         snprintf(x.description, sizeof x.description, "%s", default_description(x.status));
     }
@@ -1843,10 +1849,12 @@ static int fault_add_json(struct tg_fake *f, const char *json, size_t len, struc
             x.description = jv_str(v, NULL);
         } else if (strcmp(k, "drop") == 0 && jv_bool(v, &b) == ERR_OK) {
             x.drop = b;
+        } else if (strcmp(k, "migrate_to_chat_id") == 0 && jv_int(v, &n) == ERR_OK) {
+            x.migrate_to_chat_id = n;
         } else {
             err = diag_set(d, ERR_PARSE,
                            "fault: '%.60s' is not one of method, chat_id, status, retry_after, "
-                           "count, description, drop, or has the wrong type",
+                           "count, description, drop, migrate_to_chat_id, or has the wrong type",
                            k);
         }
     }
@@ -1920,6 +1928,9 @@ static void reply_error(struct httpd_response *r, const struct failure *w)
     buf_putc(&r->body, '"');
     if (w->retry_after > 0)
         buf_printf(&r->body, ",\"parameters\":{\"retry_after\":%lld}", (long long)w->retry_after);
+    else if (w->migrate_to)
+        buf_printf(&r->body, ",\"parameters\":{\"migrate_to_chat_id\":%lld}",
+                   (long long)w->migrate_to);
     buf_putc(&r->body, '}');
 }
 
@@ -1971,6 +1982,7 @@ static void serve_api(struct tg_fake *f, const struct httpd_request *req, struct
         } else {
             rc = fail(&w, fault.status, "%s", fault.description);
             w.retry_after = fault.status == 429 ? fault.retry_after : 0;
+            w.migrate_to = fault.migrate_to;
         }
     } else {
         rc = m->fn(f, &p, &res, &desc, &w);

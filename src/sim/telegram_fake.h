@@ -104,7 +104,8 @@
  *   POST /_fault    one fault as JSON: {"method":"sendMessage","status":429,"retry_after":2,
  *                   "count":1}, {"method":"sendMessage","chat_id":42,"status":403,
  *                   "description":"Forbidden: bot was blocked by the user","count":-1},
- *                   {"method":"*","drop":true}
+ *                   {"method":"*","drop":true}, {"method":"sendMessage","chat_id":-12,
+ *                   "status":400,"migrate_to_chat_id":-10012,"count":-1}
  */
 #ifndef SIM_TELEGRAM_FAKE_H
 #define SIM_TELEGRAM_FAKE_H
@@ -132,13 +133,15 @@ struct tg_fake_opts {
 
 /* A fault: the next count calls of method (to chat_id, when set) get this answer. */
 struct tg_fake_fault {
-    const char *method;      /* case-insensitive; NULL or "*": every method */
-    const char *chat_id;     /* "42" or "@name"; NULL: every chat */
-    int status;              /* 400, 403, 429, 500 or 502 (ignored with drop) */
-    int64_t retry_after;     /* 429: seconds, 1 when 0 */
-    const char *description; /* NULL: the usual one for status */
-    int64_t count;           /* calls to answer; 0: 1; -1: every one from now on */
-    int drop;                /* close the connection without an answer */
+    const char *method;         /* case-insensitive; NULL or "*": every method */
+    const char *chat_id;        /* "42" or "@name"; NULL: every chat */
+    int status;                 /* 400, 403, 429, 500 or 502 (ignored with drop) */
+    int64_t retry_after;        /* 429: seconds, 1 when 0 */
+    const char *description;    /* NULL: the usual one for status */
+    int64_t count;              /* calls to answer; 0: 1; -1: every one from now on */
+    int drop;                   /* close the connection without an answer */
+    int64_t migrate_to_chat_id; /* with status 400: parameters.migrate_to_chat_id, as for a
+                                   group upgraded to a supergroup */
 };
 
 struct tg_fake;

@@ -86,3 +86,8 @@ void objstore_sweep(struct objstore *os, const char *prefix)
     if (os->ops->sweep)
         os->ops->sweep(os, prefix);
 }
+
+int64_t objstore_link_limit_ms(struct objstore *os)
+{
+    return os->ops->link_limit_ms ? os->ops->link_limit_ms(os) : 0;
+}

@@ -41,6 +41,7 @@ struct objstore_ops {
     /* Optional: remove what dead writers left under prefix (NULL: nothing to do). */
     void (*sweep)(struct objstore *os, const char *prefix);
     void (*free)(struct objstore *os);
+    int64_t (*link_limit_ms)(struct objstore *os); /* optional: see objstore_link_limit_ms */
 };
 
 struct objstore {
@@ -79,6 +80,11 @@ void objstore_sweep(struct objstore *os, const char *prefix);
 int objstore_key_valid(const char *key);
 
 /* The local backend (objstore_local.c). */
+/* When links made now stop working at the latest, whatever their own expiry: Unix ms when
+ * known (the signing credentials expire then), -1 when they are temporary with an unknown
+ * expiration, 0 when nothing cuts them short. */
+int64_t objstore_link_limit_ms(struct objstore *os);
+
 int objstore_local_open(const char *dir, struct objstore **out, struct diag *d);
 
 /* The S3 backend (objstore_s3.c): location "s3://bucket" or "s3://bucket/prefix"; keys are

@@ -11,6 +11,11 @@
  * objstore_sweep of a prefix, remove the ".tmp." files there that nobody holds a lock on and
  * that are older than TMP_STALE_S, the age covering the instant between a writer's create and
  * its flock.  A live writer's file is never touched.
+ *
+ * Keys never leave the root: a symbolic link anywhere below the root (a directory of the key's
+ * path or the object itself) is refused with ERR_INVALID, files are opened with O_NOFOLLOW,
+ * and listings do not descend into links.  The root itself may be a link (the operator's
+ * choice of directory).
  */
 #include "store/objstore.h"
 #include "base/log.h"
@@ -45,12 +50,32 @@ static int sync_fd(const struct local *l, int fd)
     return l->fsync ? fsync(fd) : 0;
 }
 
+/* The path of key, after checking that no part of it below the root is a symbolic link (parts
+ * that do not exist yet are fine: they will be created as directories). */
 static int path_of(struct local *l, const char *key, char *out, struct diag *d)
 {
     int n = snprintf(out, PATH_MAX, "%s/%s", l->root, key);
     if (n < 0 || n >= PATH_MAX)
         return diag_set(d, ERR_TOOBIG, "store '%s': path for '%s' is too long", l->root, key);
-    return ERR_OK;
+    size_t root_len = strlen(l->root);
+    for (char *p = out + root_len + 1;; p++) {
+        char *slash = strchr(p, '/');
+        if (slash)
+            *slash = '\0';
+        struct stat st;
+        int rc = lstat(out, &st);
+        int link = rc == 0 && S_ISLNK(st.st_mode);
+        if (slash)
+            *slash = '/';
+        if (link)
+            return diag_set(d, ERR_INVALID,
+                            "store '%s': '%s' leads through a symbolic link; objects must stay "
+                            "inside the store directory",
+                            l->root, key);
+        if (rc != 0 || !slash)
+            return ERR_OK; /* the rest does not exist yet */
+        p = slash;
+    }
 }
 
 static int sys_err(struct diag *d, const char *what, const char *path, int e)
@@ -149,9 +174,11 @@ static int local_get(struct objstore *os, const char *key, struct buf *out, char
     int err = path_of(l, key, path, d);
     if (err)
         return err;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
-        return sys_err(d, "open", path, errno);
+        return errno == ELOOP
+                   ? diag_set(d, ERR_INVALID, "store '%s': '%s' is a symbolic link", l->root, key)
+                   : sys_err(d, "open", path, errno);
     size_t start = out->len;
     err = read_fd(fd, path, out, d);
     close(fd);
@@ -353,8 +380,12 @@ static int walk(const char *root, char *rel, size_t rel_len, const char *prefix,
             struct stat st;
             char full[PATH_MAX];
             snprintf(full, sizeof full, "%s/%s", root, rel);
-            is_dir = stat(full, &st) == 0 && S_ISDIR(st.st_mode);
+            if (lstat(full, &st) != 0 || S_ISLNK(st.st_mode))
+                continue;
+            is_dir = S_ISDIR(st.st_mode);
         }
+        if (e->d_type == DT_LNK)
+            continue; /* a link may lead anywhere: not an object of the store */
         if (is_dir) {
             rel[len] = '/';
             err = walk(root, rel, len + 1, prefix, keys, d);
@@ -379,6 +410,15 @@ static int local_list(struct objstore *os, const char *prefix, struct strvec *ke
         return diag_set(d, ERR_TOOBIG, "list prefix is too long");
     memcpy(rel, prefix, start);
     rel[start] = '\0';
+    if (start > 0) {
+        /* The directory listed must not be reached through a link either. */
+        char path[PATH_MAX];
+        rel[start - 1] = '\0';
+        int err = path_of(l, rel, path, d);
+        rel[start - 1] = '/';
+        if (err)
+            return err;
+    }
     size_t before = keys->n;
     int err = walk(l->root, rel, start, prefix, keys, d);
     if (!err && keys->n - before > 1) {
@@ -415,6 +455,9 @@ static int local_link(struct objstore *os, const char *key, int64_t expires_s, s
     int err = path_of(l, key, path, d);
     if (err)
         return err;
+    struct stat st;
+    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return diag_set(d, ERR_INVALID, "store '%s': '%s' is not a regular file", l->root, key);
     if (!realpath(path, abs)) {
         if (errno == ENOENT)
             return diag_set(d, ERR_NOTFOUND, "store '%s': no object '%s'", l->root, key);

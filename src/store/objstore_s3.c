@@ -165,6 +165,11 @@ static int s3store_link(struct objstore *os, const char *key, int64_t expires_s,
     return err;
 }
 
+static int64_t s3store_link_limit_ms(struct objstore *os)
+{
+    return s3_link_limit_ms(((struct s3store *)os)->s3);
+}
+
 static void s3store_free(struct objstore *os)
 {
     struct s3store *st = (struct s3store *)os;
@@ -179,6 +184,7 @@ static const struct objstore_ops s3_ops = {
     .list = s3store_list,
     .del = s3store_del,
     .link = s3store_link,
+    .link_limit_ms = s3store_link_limit_ms,
     .free = s3store_free,
 };
 

@@ -173,6 +173,19 @@ def expect_reply(what, chat, text, want):
     return m
 
 
+# Commands naming a bot: without TELEGRAM_BOT_USERNAME the server learns its name with getMe,
+# once, and ignores another bot's.
+fake_post("/_reset", {})
+status, m = ask(-100200300, "/trigger@other_bot")
+check("/trigger@other_bot in a group: ignored (200, no reply)", status == 200 and m is None, m)
+expect_reply("/help@screener_fake_bot: answered", -100200300, "/help@screener_fake_bot",
+             ask(-100200300, "/help")[1]["text"])
+status, m = ask(-100200300, "/stats@Other_Bot")
+check("... another bot's again: ignored", status == 200 and m is None, m)
+getme = [json.loads(x) for x in open(T + "/calls.jsonl") if '"getMe"' in x]
+check("... the name asked with getMe once, when the server started", len(getme) == 1
+      and not calls("getMe"), getme)
+
 inline = {}
 SYM = rows[0]["symbol"]
 inline["/screen 3"] = expect_reply("/screen 3: the 3 worst drawdowns, exactly as stored",
@@ -224,14 +237,17 @@ check("/stats from an allowed chat: the last run's numbers and freshness",
       f"Data to   {DATE} (current)" in text and f"Symbols   {run_rec['symbols']} " in text
       and "Status    complete" in text, text)
 
-# A reply of several messages goes through the Bot API, in order, each valid and short enough.
+# A reply of several messages: all but the last through the Bot API, in order, the last
+# inline (Telegram sends it after the response, so the order holds); each valid and short.
 before = len(calls("sendMessage"))
 status, body = post(update(5000, ALLOWED, "/screen 100"))
 sent = calls("sendMessage")[before:]
-texts = [c["params"]["text"] for c in sent]
+last = json.loads(body) if body else {}
+texts = [c["params"]["text"] for c in sent] + [last.get("text", "")]
 joined = "".join(texts)
-check("/screen 100: 200 with an empty body; the Bot API got several messages",
-      status == 200 and body == b"" and len(sent) >= 2, status, body[:200], len(sent))
+check("/screen 100: 200 with the last message inline; the Bot API got the ones before",
+      status == 200 and last.get("method") == "sendMessage" and last.get("chat_id") == ALLOWED
+      and len(sent) >= 1, status, body[:200], len(sent))
 check("... each accepted by the fake's HTML and length checks, to the right chat",
       all(c["status"] == 200 and str(c["params"]["chat_id"]) == str(ALLOWED) for c in sent),
       [c["status"] for c in sent])
@@ -457,6 +473,20 @@ check("poll while a webhook is set: exit 7, saying to use --delete-webhook",
       r.returncode == 7 and "--delete-webhook" in r.stderr, r.returncode, r.stderr[-600:])
 r = run([BIN, "poll", "--once", "--delete-webhook"], bot_env)
 check("poll --delete-webhook: removes it and polls", r.returncode == 0, r.stderr[-600:])
+# Another program polls with the same token: Telegram ends the waiting getUpdates with a 409
+# too, but the cure is not --delete-webhook.
+other = subprocess.Popen([BIN, "poll", "--timeout", "20"], env=bot_env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+t_end = time.time() + 30
+while other.poll() is None and time.time() < t_end:
+    urllib.request.urlopen(f"{FAKE_URL}/bot{TOKEN}/getUpdates?timeout=0", timeout=10).read()
+    time.sleep(0.2)
+if other.poll() is None:
+    other.kill()
+out, err = other.communicate()
+check("poll ended by another poller: exit 4, saying another program polls, not the webhook",
+      other.returncode == 4 and "another program is polling" in err and
+      "--delete-webhook" not in err, other.returncode, err[-600:])
 r = run([BIN, "bot", "setup"], bot_env)
 check("bot setup without --webhook-url: usage error", r.returncode == 2, r.stderr)
 r = run([BIN, "bot", "setup", "--webhook-url", "http://insecure/webhook"], bot_env)
@@ -480,6 +510,103 @@ e = dict(bot_env, TELEGRAM_ALLOWED_CHATS="42,abc")
 r = run([BIN, "serve", "--port", "0"], e, timeout=10)
 check("a bad TELEGRAM_ALLOWED_CHATS is named", r.returncode == 2 and "'abc'" in r.stderr,
       r.stderr)
+
+# ---- serve under load: slow clients, unauthenticated bodies, one chat's flood wait ----
+import socket  # noqa: E402
+import threading  # noqa: E402
+
+serve3, port3 = start("serve3", [BIN, "serve", "--port", "0", "--max-per-address", "16",
+                                 "--timeout", "30"], bot_env)
+
+
+def rss_kb(p):
+    for line in open(f"/proc/{p.pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def raw(src, data, read=True):
+    s = socket.socket()
+    s.settimeout(20)
+    s.bind((src, 0))
+    s.connect(("127.0.0.1", port3))
+    s.sendall(data)
+    if not read:
+        return s
+    out = b""
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+    except OSError:
+        pass
+    s.close()
+    return out
+
+
+slow = [raw("127.0.0.1", b"POST /webhook HTTP/1.1\r\nHost: a\r\n", read=False)
+        for _ in range(1100)]
+hz = raw("127.0.0.2", b"GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+check("1,100 slow connections from one address: /healthz from another still answers",
+      hz.startswith(b"HTTP/1.1 200") and b'{"ok":true}' in hz, hz[:200])
+for c in slow:
+    c.close()
+before_kb = rss_kb(serve3)
+head = (b"POST /webhook HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 1048576\r\n\r\n")
+answers = []
+for i in range(300):
+    c = raw("127.0.0.%d" % (3 + i % 200), head, read=False)
+    try:
+        c.sendall(b"x" * 65536)
+    except OSError:
+        pass
+    try:
+        answers.append(c.recv(200))
+    except OSError:
+        answers.append(b"")
+    c.close()
+grown_kb = rss_kb(serve3) - before_kb
+check("300 unauthenticated 1 MiB bodies: each refused with 401 before its body",
+      all(a.startswith(b"HTTP/1.1 401") for a in answers), [a[:40] for a in answers[:3]])
+check("... and the server did not grow for them (under 32 MiB)", grown_kb < 32 * 1024,
+      f"{grown_kb} KiB")
+
+# A chat whose reply waits for Telegram's flood control does not hold up another's /help.
+fake_post("/_reset", {})
+fake_post("/_fault", {"method": "sendMessage", "chat_id": ALLOWED, "status": 429,
+                      "retry_after": 4, "count": 1})
+c3 = http.client.HTTPConnection("127.0.0.1", port3, timeout=30)
+done_a = []
+
+
+def long_reply():
+    conn_a = http.client.HTTPConnection("127.0.0.1", port3, timeout=30)
+    conn_a.request("POST", "/webhook", body=json.dumps(update(7000, ALLOWED, "/screen 100")),
+                   headers={"X-Telegram-Bot-Api-Secret-Token": SECRET,
+                            "Content-Type": "application/json"})
+    done_a.append(conn_a.getresponse().status)
+
+
+ta = threading.Thread(target=long_reply)
+ta.start()
+for _ in range(200):  # until A's first send has met the 429
+    if calls("sendMessage"):
+        break
+    time.sleep(0.02)
+c3.request("POST", "/webhook", body=json.dumps(update(7001, STRANGER, "/help")),
+           headers={"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"})
+r3 = c3.getresponse()
+help_body = r3.read()
+check("/help answered while another chat's reply waits out a 429 (no lock held across it)",
+      r3.status == 200 and b"Commands" in help_body and not done_a, r3.status, done_a)
+ta.join()
+check("... and that reply then goes out", done_a == [200], done_a)
+c3.close()
+stop(serve3)
 
 # ---- /trigger from an allowed chat runs a collection ----
 serve, serve_port = start("serve2", [BIN, "serve", "--port", "0"], bot_env)

@@ -140,7 +140,7 @@ rc=$?
 # ---- set-webhook.sh: the real `screener bot setup` against the fake Telegram ----
 URL=https://abc123.execute-api.us-east-1.amazonaws.com/dev/webhook
 export FAKE_AWS_OUTPUTS="{\"screener-dev\": {\"WebhookUrl\": \"$URL\", \"CollectorFunctionName\": \"screener-dev-collector\", \"BotFunctionName\": \"screener-dev-bot\"}}"
-export FAKE_AWS_PARAMS='{"/screener/telegram/bot_token": "123456789:ssm-token_0002", "/screener/telegram/webhook_secret": "ssm-webhook-secret-0002"}'
+export FAKE_AWS_PARAMS='{"/screener/telegram/bot_token": "123456789:ssm-token_0002", "/screener/telegram/webhook_secret": "ssm-webhook-secret-000000002"}'
 if [ -x "$B/fake-telegram" ] && [ -x "$B/screener" ]; then
     "$B/fake-telegram" --token 123456789:ssm-token_0002 --port 0 >"$T/tg.out" 2>"$T/tg.err" &
     TG_PID=$!
@@ -165,7 +165,7 @@ if [ -x "$B/fake-telegram" ] && [ -x "$B/screener" ]; then
 import json, sys
 hook = [c for c in json.load(open('$T/tg.json'))['result'] if c['method'] == 'setWebhook']
 p = hook[0]['params'] if hook else {}
-sys.exit(0 if hook and hook[0]['status'] == 200 and p.get('url') == '$URL' and p.get('secret_token') == 'ssm-webhook-secret-0002' else 1)"; then
+sys.exit(0 if hook and hook[0]['status'] == 200 and p.get('url') == '$URL' and p.get('secret_token') == 'ssm-webhook-secret-000000002' else 1)"; then
         ok "... and Telegram gets setWebhook with the stack's URL and SSM's secret"
     else
         nok "setWebhook not as expected" "$(head -c 1500 "$T/tg.json")"

@@ -251,7 +251,7 @@ while [ $i -lt $WARM ]; do
     push events/telegram-rest.json
     i=$((i + 1))
 done
-boot _HANDLER=bot SCREENER_STORE=/store SCREENER_SSM=0 TELEGRAM_WEBHOOK_SECRET=local-dev-secret \
+boot _HANDLER=bot SCREENER_STORE=/store SCREENER_SSM=0 TELEGRAM_WEBHOOK_SECRET=local-dev-webhook-secret-0001 \
     -- --max-invocations $((WARM + 3)) >"$T/rt.out" 2>"$T/rt.err"
 rc=$?
 [ $rc -eq 0 ] && ok "the packaged bot serves $((WARM + 3)) webhook invocations (exit 0)" || nok "bot exit $rc" "$(tail -c 800 "$T/rt.err")"
@@ -260,7 +260,7 @@ check "the right secret (REST API event): 200, /screen answered inline with send
 check "a wrong secret: 401 in the proxy response, no reply" "$(stat "r[1]['statusCode'] == 401 and 'sendMessage' not in r[1]['body']")" "$(stat "r[1]")"
 check "an HTTP API event (payload 2.0): 200, /drops answered" \
     "$(stat "r[2]['statusCode'] == 200 and 'Worst one-day drops' in json.loads(r[2]['body'])['text']")" "$(stat "r[2]")"
-if grep -q 'local-dev-secret' "$T/rt.err" "$T/rt.out"; then nok "the secret appears in the logs"; else ok "the secret never appears in the logs"; fi
+if grep -q 'local-dev-webhook-secret-0001' "$T/rt.err" "$T/rt.out"; then nok "the secret appears in the logs"; else ok "the secret never appears in the logs"; fi
 
 # ---- /chart in the package: drawn with the packaged font (the root has no other) and
 # uploaded with sendPhoto to a fake Telegram ----
@@ -278,7 +278,7 @@ json.dump(ev, open(sys.argv[1] + '/tg-chart.json', 'w'))
 PY
 fake_start
 push "$T/tg-chart.json"
-boot _HANDLER=bot SCREENER_STORE=/store SCREENER_SSM=0 TELEGRAM_WEBHOOK_SECRET=local-dev-secret \
+boot _HANDLER=bot SCREENER_STORE=/store SCREENER_SSM=0 TELEGRAM_WEBHOOK_SECRET=local-dev-webhook-secret-0001 \
     TELEGRAM_BOT_TOKEN="$TG_TOKEN" TELEGRAM_API_URL="http://127.0.0.1:$TG_PORT" -- --max-invocations 1 \
     >"$T/rt-chart.out" 2>"$T/rt-chart.err"
 kill "$TG_PID" 2>/dev/null

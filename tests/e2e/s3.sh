@@ -135,7 +135,7 @@ else
     nok "... which serves the page as text/html" "$(cat "$T/hdr")" "$(head -c 200 "$T/got")"
 fi
 # The bot's /download on S3: links presigned for an hour that download the results as stored.
-TELEGRAM_WEBHOOK_SECRET=s3-e2e-webhook-secret SCREENER_SSM=0 "$BIN" serve --port 0 --store $S/demo \
+TELEGRAM_WEBHOOK_SECRET=s3-e2e-webhook-secret-0001 SCREENER_SSM=0 "$BIN" serve --port 0 --store $S/demo \
     >"$T/serve.out" 2>"$T/serve.err" &
 SERVE_PID=$!
 i=0
@@ -150,7 +150,7 @@ port, ref = sys.argv[1], sys.argv[2]
 upd = {"update_id": 1, "message": {"message_id": 1, "chat": {"id": 5, "type": "private"},
                                    "date": 1, "text": "/download"}}
 req = urllib.request.Request(f"http://127.0.0.1:{port}/webhook", data=json.dumps(upd).encode(),
-                             headers={"X-Telegram-Bot-Api-Secret-Token": "s3-e2e-webhook-secret"})
+                             headers={"X-Telegram-Bot-Api-Secret-Token": "s3-e2e-webhook-secret-0001"})
 text = json.load(urllib.request.urlopen(req, timeout=10))["text"]
 links = [html.unescape(u) for u in re.findall(r'<a href="([^"]+)"', text)]
 assert len(links) == 3 and "valid for 1 hour" in text, text

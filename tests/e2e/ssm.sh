@@ -146,7 +146,7 @@ status "a key in the environment wins; the other comes from SSM" env-secret 0
 
 curl -s -X POST "$FAKE_URL/__sim/reset" >/dev/null
 collect all-env APCA_API_KEY_ID="$KEY" APCA_API_SECRET_KEY="$SECRET" \
-    TELEGRAM_BOT_TOKEN=123456:ABC-env-token TELEGRAM_WEBHOOK_SECRET=env-secret
+    TELEGRAM_BOT_TOKEN=123456:ABC-env-token TELEGRAM_WEBHOOK_SECRET=env-webhook-secret-000000001
 status "with every secret in the environment" all-env 0
 [ "$(fake_stat 'd["requests"]')" = 0 ] && ok "... SSM is not asked" || nok "SSM asked $(fake_stat 'd["requests"]') times"
 
@@ -204,7 +204,7 @@ contains "... naming the variable" "$T/badprefix.err" "SCREENER_SSM_PREFIX '/scr
 
 # The bot with a role that may read the Telegram parameters only (BotLiveAccount=false).
 fake_start --param "$P/telegram/bot_token=123456:ABC-prod-token:SecureString" \
-    --param "$P/telegram/webhook_secret=local-dev-secret:SecureString" \
+    --param "$P/telegram/webhook_secret=local-dev-webhook-secret-0001:SecureString" \
     --deny "$P/alpaca/api_key" --deny "$P/alpaca/secret_key" || exit 1
 "$BIN" screen --store "$T/store-ssm" >/dev/null 2>&1
 # bot NAME [VAR=VALUE...] : `screener invoke --handler bot` on the sample webhook event, SSM on.

@@ -391,8 +391,8 @@ for fn, vars_ in ej.items():
     declared = set(env) | set(R[fn]["Properties"].get("Environment", {}).get("Variables", {}))
     check(f"env.json {fn}: every variable is declared for it in the template",
           set(vars_) <= declared, set(vars_) - declared)
-check("env.json: the secrets are obvious placeholders (or the sample events' local-dev-secret)",
-      all(v in ("", "local-dev-secret") or re.search(r"placeholder", v, re.I)
+check("env.json: the secrets are obvious placeholders (or the sample events' local-dev-webhook-secret-0001)",
+      all(v in ("", "local-dev-webhook-secret-0001") or re.search(r"placeholder", v, re.I)
           for f in ej.values() for k, v in f.items() if k in ("APCA_API_KEY_ID", "APCA_API_SECRET_KEY", "TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET")))
 
 sys.exit(1 if failed else 0)

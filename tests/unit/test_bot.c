@@ -279,6 +279,141 @@ static void test_help_and_unknown(void **state)
     expect_has(f, -1001, "/help@screenerbot", "Commands");
 }
 
+/* Without TELEGRAM_BOT_USERNAME the bot learns its name (getMe, behind the hook): a command for
+ * another bot is not run, one for this bot is, and plain commands do not ask. */
+static int names_asked;
+static const char *learned_name;
+
+static const char *name_hook(void *ctx)
+{
+    (void)ctx;
+    names_asked++;
+    return learned_name;
+}
+
+static void test_other_bots_commands(void **state)
+{
+    struct fixture *f = *state;
+    f->o.username = NULL;
+    f->o.hooks.username = name_hook;
+    names_asked = 0;
+    learned_name = "screener_bot";
+    assert_null(ask(f, -1001, "/trigger@other_bot"));
+    assert_null(ask(f, -1001, "/help@other_bot"));
+    expect_has(f, -1001, "/help@Screener_Bot", "Commands");
+    assert_int_equal(names_asked, 3);
+    expect_has(f, -1001, "/help", "Commands");
+    assert_int_equal(names_asked, 3);
+    /* The name cannot be learned: a command naming a bot may be another's; ignored. */
+    learned_name = NULL;
+    assert_null(ask(f, -1001, "/help@screener_bot"));
+    expect_has(f, -1001, "/help", "Commands");
+}
+
+static int triggers, trigger_fails;
+
+static int count_trigger(void *ctx, int64_t chat_id, struct buf *text, struct diag *d)
+{
+    (void)ctx;
+    (void)chat_id;
+    triggers++;
+    if (trigger_fails)
+        return diag_set(d, ERR_AUTH, "the collector could not be invoked");
+    return buf_puts(text, "Collection started.");
+}
+
+/* /trigger starts one collection, then answers "already running" until it has finished, and
+ * waits the cooldown after that. */
+static void test_trigger_cooldown(void **state)
+{
+    struct fixture *f = *state;
+    store_results(f); /* a run that finished before any /trigger */
+    triggers = 0;
+    f->o.hooks.trigger = count_trigger;
+    expect(f, 42, "/trigger", "Collection started.");
+    assert_int_equal(triggers, 1);
+    f->o.now_ms += 60000;
+    expect(f, 42, "/trigger",
+           "A collection is already running (started at 17:00 UTC). /stats shows the last "
+           "finished one.");
+    assert_int_equal(triggers, 1);
+    /* It finished: still the cooldown. */
+    struct results_run run = {.date = day("2026-11-21"), .finished_ms = f->o.now_ms, .complete = 1};
+    struct diag d;
+    assert_int_equal(results_write_run(f->os, &run, &d), ERR_OK);
+    f->o.now_ms += 60000;
+    expect(f, 42, "/trigger",
+           "A collection ran at 17:00 UTC. The next one can be started from 17:10 UTC (/trigger "
+           "waits 10 minutes between runs).");
+    assert_int_equal(triggers, 1);
+    f->o.now_ms += 10 * 60000;
+    expect(f, 42, "/trigger", "Collection started.");
+    assert_int_equal(triggers, 2);
+    /* A start that failed does not count: the next /trigger tries again at once. */
+    f->o.now_ms += 11 * 60000;
+    trigger_fails = 1;
+    expect_has(f, 42, "/trigger", "Sorry, /trigger failed");
+    trigger_fails = 0;
+    expect(f, 42, "/trigger", "Collection started.");
+    assert_int_equal(triggers, 4);
+    f->o.hooks.trigger = NULL;
+}
+
+/* A store like S3's: links of about 1,650 characters (a presigned URL with a session token),
+ * signed by credentials that expire at `limit`. */
+struct s3ish {
+    struct objstore base;
+    struct objstore *inner;
+    int64_t limit;
+};
+
+static int s3ish_get(struct objstore *os, const char *key, struct buf *out, char *etag,
+                     struct diag *d)
+{
+    return objstore_get(((struct s3ish *)os)->inner, key, out, etag, d);
+}
+
+static int s3ish_link(struct objstore *os, const char *key, int64_t expires_s, struct buf *out,
+                      struct diag *d)
+{
+    int e = buf_printf(out,
+                       "https://bucket.s3.us-east-1.amazonaws.com/%s?X-Amz-Algorithm=AWS4-"
+                       "HMAC-SHA256&X-Amz-Expires=%lld&X-Amz-Security-Token=",
+                       key, (long long)expires_s);
+    while (!e && out->len < 1650)
+        e = buf_putc(out, 'Q');
+    return e ? diag_set(d, ERR_NOMEM, "out of memory") : ERR_OK;
+}
+
+static int64_t s3ish_limit(struct objstore *os)
+{
+    return ((struct s3ish *)os)->limit;
+}
+
+static const struct objstore_ops s3ish_ops = {
+    .scheme = "s3", .get = s3ish_get, .link = s3ish_link, .link_limit_ms = s3ish_limit};
+
+static void test_download_links(void **state)
+{
+    struct fixture *f = *state;
+    struct s3ish s = {.base = {.ops = &s3ish_ops}, .inner = f->os};
+    f->o.os = &s.base;
+    /* Three long links are one message: Telegram counts the text shown, not the URLs. */
+    char *got = ask(f, 7, "/download");
+    assert_non_null(got);
+    assert_true(strlen(got) > 3 * 1650);
+    assert_true(fmt_visible_len(got, strlen(got)) < 400);
+    assert_non_null(strstr(got, "Links are valid for 1 hour."));
+    free(got);
+    /* Credentials expiring in 20 minutes: the reply says so. */
+    s.limit = f->o.now_ms + 20 * 60000 + 30000;
+    expect_has(f, 7, "/download", "Links are valid for 20 minutes (until 17:20 UTC).");
+    /* Temporary credentials with no known expiration: no promise of the hour. */
+    s.limit = -1;
+    expect_has(f, 7, "/download", "Links are valid for up to 1 hour (less if");
+    f->o.os = f->os;
+}
+
 static void test_subscribe(void **state)
 {
     struct fixture *f = *state;
@@ -461,6 +596,30 @@ static void test_webhook(void **state)
     webhook_answer_release(&a);
 }
 
+/* Telegram accepts a one-character secret; the bot insists on one that cannot be guessed. */
+static void test_webhook_secret_strength(void **state)
+{
+    (void)state;
+    struct diag d;
+    assert_false(webhook_secret_valid("x"));
+    assert_int_equal(webhook_secret_check("x", "TELEGRAM_WEBHOOK_SECRET", &d), ERR_AUTH);
+    assert_non_null(
+        strstr(d.text, "TELEGRAM_WEBHOOK_SECRET is too weak: 1 characters, at least 24"));
+    assert_null(strstr(d.text, ": x"));
+    assert_false(webhook_secret_valid("abcdefghijklmnopqrstuvw")); /* 23 */
+    assert_true(webhook_secret_valid("abcdefghijklmnopqrstuvwx"));
+    assert_true(webhook_secret_valid("A-Z_a-z_0-9_abcdefghijklmn"));
+    assert_int_equal(webhook_secret_check("abcdefghijklmnopqrstuvwx!", "S", &d), ERR_AUTH);
+    assert_non_null(strstr(d.text, "position 25"));
+    char big[300];
+    memset(big, 'a', 257);
+    big[257] = '\0';
+    assert_int_equal(webhook_secret_check(big, "S", &d), ERR_AUTH);
+    assert_non_null(strstr(d.text, "at most 256"));
+    big[256] = '\0';
+    assert_int_equal(webhook_secret_check(big, "S", &d), ERR_OK);
+}
+
 static void test_cache_follows_the_file(void **state)
 {
     struct fixture *f = *state;
@@ -558,12 +717,16 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stats_and_privileges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_help_and_unknown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_subscribe, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_other_bots_commands, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_download_links, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_trigger_cooldown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_portfolio_hooks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_screen_is_split, setup, teardown),
         cmocka_unit_test_setup_teardown(test_webhook, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache_follows_the_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_link, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chart_photo, setup, teardown),
+        cmocka_unit_test(test_webhook_secret_strength),
         cmocka_unit_test(test_parse_chats),
     };
     return cmocka_run_group_tests_name("bot", tests, NULL, NULL);

@@ -147,6 +147,133 @@ static const char *body_of(const char *resp)
     return p + 4;
 }
 
+/* ---- limits against slow and unauthenticated clients ---- */
+
+static int refuse_without_key(void *ctx, const struct httpd_request *req,
+                              struct httpd_response *resp)
+{
+    (void)ctx;
+    if (strcmp(req->path, "/healthz") == 0)
+        return 0;
+    const char *k = httpd_request_header(req, "x-key");
+    if (k && strcmp(k, "open-sesame") == 0)
+        return 0;
+    resp->status = 401;
+    buf_puts(&resp->body, "no");
+    return 1;
+}
+
+static struct httpd *start_guarded(int *port, int max_body)
+{
+    struct httpd_opts o = {.max_body = (size_t)max_body,
+                           .max_connections = 2000,
+                           .max_per_address = 16,
+                           .connection_timeout_s = 1,
+                           .idle_timeout_s = 60,
+                           .head = refuse_without_key,
+                           .handler = handler};
+    struct httpd *h;
+    struct diag d;
+    assert_int_equal(httpd_start(&o, &h, port, &d), ERR_OK);
+    return h;
+}
+
+static int connect_from(const char *src, int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct timeval tv = {.tv_sec = 10};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    struct sockaddr_in me = {.sin_family = AF_INET};
+    inet_pton(AF_INET, src, &me.sin_addr);
+    assert_int_equal(bind(fd, (struct sockaddr *)&me, sizeof me), 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    return fd;
+}
+
+/* A body of 1 MiB announced without the key: refused as soon as the headers are in, before
+ * one byte of it is read (nothing of it is ever sent here), so such bodies cost no memory. */
+static void test_refused_before_the_body(void **state)
+{
+    (void)state;
+    int port;
+    struct httpd *h = start_guarded(&port, 1 << 20);
+    handler_calls = 0;
+    for (int i = 0; i < 20; i++) {
+        int fd = connect_to(port);
+        static const char req[] = "POST /webhook HTTP/1.1\r\nHost: a\r\nContent-Type: "
+                                  "application/json\r\nContent-Length: 1048576\r\n\r\n";
+        send_all(fd, req, sizeof req - 1);
+        size_t len;
+        char *resp = read_all(fd, &len); /* ends: the server answered and closed */
+        assert_non_null(strstr(resp, "HTTP/1.1 401"));
+        assert_string_equal(body_of(resp), "no");
+        free(resp);
+        close(fd);
+    }
+    assert_int_equal(handler_calls, 0);
+    /* With the key the body is read and handled. */
+    static const char ok[] = "POST /echo HTTP/1.1\r\nHost: a\r\nX-Key: open-sesame\r\n"
+                             "Content-Length: 2\r\nConnection: close\r\n\r\nhi";
+    size_t len;
+    char *resp = roundtrip(port, ok, sizeof ok - 1, &len);
+    assert_non_null(strstr(resp, "body_len=2 body=hi"));
+    free(resp);
+    httpd_stop(h);
+}
+
+/* 1,100 connections from one address that send half a request and wait: they do not lock
+ * out another client's /healthz, and those let in are cut after the connection timeout even
+ * while they trickle bytes. */
+static void test_many_slow_connections(void **state)
+{
+    (void)state;
+    int port;
+    struct httpd *h = start_guarded(&port, 1024);
+    enum { SLOW = 1100 };
+    static int fds[SLOW];
+    for (int i = 0; i < SLOW; i++) {
+        fds[i] = connect_from("127.0.0.1", port);
+        send(fds[i], "GET /x HTTP/1.1\r\n", 17, MSG_NOSIGNAL);
+    }
+    int fd = connect_from("127.0.0.2", port);
+    static const char hz[] = "GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+    send_all(fd, hz, sizeof hz - 1);
+    size_t len;
+    char *resp = read_all(fd, &len);
+    assert_non_null(strstr(resp, "HTTP/1.1 201"));
+    free(resp);
+    close(fd);
+    /* One of the slow ones that got in, trickling a header byte every 100 ms: cut. */
+    int cut = 0;
+    for (int round = 0; round < 150 && !cut; round++) {
+        struct timespec ts = {0, 100 * 1000000L};
+        nanosleep(&ts, NULL);
+        cut = 1;
+        for (int i = 0; i < SLOW; i++) {
+            if (fds[i] < 0)
+                continue;
+            if (send(fds[i], "X", 1, MSG_NOSIGNAL | MSG_DONTWAIT) == 1) {
+                char c;
+                ssize_t r = recv(fds[i], &c, 1, MSG_DONTWAIT);
+                if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                    cut = 0; /* still open */
+                    continue;
+                }
+            }
+            close(fds[i]);
+            fds[i] = -1;
+        }
+    }
+    assert_true(cut);
+    for (int i = 0; i < SLOW; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    httpd_stop(h);
+}
+
 static void test_query_get(void **state)
 {
     (void)state;
@@ -330,6 +457,8 @@ int main(void)
         cmocka_unit_test(test_query_get),
         cmocka_unit_test(test_header_lookup),
         cmocka_unit_test(test_start_errors),
+        cmocka_unit_test(test_refused_before_the_body),
+        cmocka_unit_test(test_many_slow_connections),
         cmocka_unit_test_setup_teardown(test_get_with_query, setup, teardown),
         cmocka_unit_test_setup_teardown(test_post_body, setup, teardown),
         cmocka_unit_test_setup_teardown(test_body_over_cap, setup, teardown),

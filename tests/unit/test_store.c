@@ -236,11 +236,59 @@ static void test_racing_writer_wins(void **state)
     race_once(*state, 1);
 }
 
+/* A link placed in the store (by anyone who can write there) must not let a key read or write
+ * outside it: /download would reveal the path, /subscribe would write there. */
+static void test_objstore_refuses_symlinks(void **state)
+{
+    struct fixture *f = *state;
+    struct diag d;
+    char *outside = strdup(tu_path(f->dir, "outside"));
+    assert_int_equal(mkdir(outside, 0755), 0);
+    tu_write_file(tu_path(f->dir, "outside/secret.csv"), "secret", 6);
+    /* A directory of the key's path is a link. */
+    assert_int_equal(symlink(outside, tu_path(f->dir, "store/bot")), 0);
+    assert_int_equal(
+        objstore_put(f->sf.os, "bot/subscribers.json", "[]", 2, OBJ_PUT_ALWAYS, NULL, &d),
+        ERR_INVALID);
+    assert_non_null(strstr(d.text, "symbolic link"));
+    assert_int_equal(access(tu_path(f->dir, "outside/subscribers.json"), F_OK), -1);
+    struct buf b = BUF_INIT(1024);
+    assert_int_equal(objstore_get(f->sf.os, "bot/secret.csv", &b, NULL, &d), ERR_INVALID);
+    assert_int_equal(b.len, 0);
+    assert_int_equal(objstore_link(f->sf.os, "bot/secret.csv", 3600, &b, &d), ERR_INVALID);
+    assert_int_equal(b.len, 0);
+    struct strvec keys = STRVEC_INIT;
+    assert_int_equal(objstore_list(f->sf.os, "bot/", &keys, &d), ERR_INVALID);
+    assert_int_equal(objstore_list(f->sf.os, "", &keys, &d), ERR_OK);
+    assert_int_equal(keys.n, 0);
+    /* The object itself is a link. */
+    assert_int_equal(mkdir(tu_path(f->dir, "store/results"), 0755), 0);
+    assert_int_equal(
+        symlink(tu_path(f->dir, "outside/secret.csv"), tu_path(f->dir, "store/results/latest.csv")),
+        0);
+    assert_int_equal(objstore_get(f->sf.os, "results/latest.csv", &b, NULL, &d), ERR_INVALID);
+    assert_int_equal(objstore_link(f->sf.os, "results/latest.csv", 3600, &b, &d), ERR_INVALID);
+    assert_int_equal(b.len, 0);
+    assert_int_equal(objstore_list(f->sf.os, "results/", &keys, &d), ERR_OK);
+    assert_int_equal(keys.n, 0);
+    /* Replacing it replaces the link, not the file it points to. */
+    assert_int_equal(
+        objstore_put(f->sf.os, "results/latest.csv", "new", 3, OBJ_PUT_ALWAYS, NULL, &d),
+        ERR_INVALID);
+    char *got = tu_read_file(tu_path(f->dir, "outside/secret.csv"), NULL);
+    assert_string_equal(got, "secret");
+    free(got);
+    buf_release(&b);
+    strvec_release(&keys);
+    free(outside);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_keys),
         cmocka_unit_test_setup_teardown(test_objstore_ignores_temp_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_objstore_refuses_symlinks, setup, teardown),
         cmocka_unit_test_setup_teardown(store_case_put_get_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_temp_files_removed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_racing_writer_loses, setup, teardown),
