@@ -161,7 +161,7 @@ for url, name in zip(links, ["screen/latest.csv", "top_candidates.csv", "bars-1y
 # /report: a presigned link for an hour to latest.html, served as a page.
 upd["update_id"], upd["message"]["text"] = 2, "/report"
 req = urllib.request.Request(f"http://127.0.0.1:{port}/webhook", data=json.dumps(upd).encode(),
-                             headers={"X-Telegram-Bot-Api-Secret-Token": "s3-e2e-webhook-secret"})
+                             headers={"X-Telegram-Bot-Api-Secret-Token": "s3-e2e-webhook-secret-0001"})
 text = json.load(urllib.request.urlopen(req, timeout=10))["text"]
 links = [html.unescape(u) for u in re.findall(r'<a href="([^"]+)"', text)]
 assert len(links) == 1 and "valid for 1 hour" in text, text
