@@ -527,7 +527,8 @@ static int cmd_report(struct bot_call *c)
         e = e ? e : fmt_html(c->out, url.data);
         e = e ? e
               : buf_puts(c->out, "\">Latest report</a>: the worst drawdowns and drops, charts, "
-                                 "how past picks did.\nThe link is valid for 1 hour.");
+                                 "how past picks did.\n");
+        e = e ? e : link_validity(c);
     }
     buf_release(&url);
     return e;
