@@ -8,23 +8,42 @@ TEST_PKGS := cmocka
 
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
+# The project's own flags are kept apart from the user's CFLAGS, CPPFLAGS and LDFLAGS, so that
+# `make CFLAGS=-O0` or `make LDFLAGS=...` changes the optimisation or the linker, not the
+# language standard, the include path or the warnings.
 WARN     := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-            -Wformat=2 -Wvla -Wnull-dereference -Wdouble-promotion -Wno-unused-parameter \
-            -Werror
+            -Wformat=2 -Wvla -Wnull-dereference -Wdouble-promotion -Wno-unused-parameter
+# Warnings are errors in development and CI (`make test`, `make sanitize`, `make check`,
+# `make bench-smoke`, or WERROR=1), not in a plain `make` or `make install` of a release,
+# where a newer compiler's new warning must not stop the build.  -Werror changes no object
+# code, so objects built either way are reused.
+ifneq ($(filter test sanitize check bench-smoke,$(MAKECMDGOALS)),)
+WERROR   ?= 1
+endif
+WERROR   ?= 0
+ifeq ($(SANITIZE),1)
+CFLAGS   ?= -O1 -g
+endif
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c17 -D_GNU_SOURCE $(WARN) -Isrc -DSCREENER_VERSION='"$(VERSION)"' \
-            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PROJ_CPPFLAGS := -Isrc -D_GNU_SOURCE -DSCREENER_VERSION='"$(VERSION)"'
+PROJ_CFLAGS   := -std=c17 $(WARN) $(if $(filter 1,$(WERROR)),-Werror) \
+                 $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PROJ_LDFLAGS  :=
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 
 # `make SANITIZE=1 ...` builds everything with AddressSanitizer and UBSan into build-asan/.
 ifeq ($(SANITIZE),1)
 BUILD    := build-asan
-CFLAGS   += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
-LDFLAGS  += -fsanitize=address,undefined
+PROJ_CFLAGS  += -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+PROJ_LDFLAGS += -fsanitize=address,undefined
 endif
 
-# Layers, lowest first: a layer may include only the ones before it (scripts/check-layers).
-LAYERS   := base codec net aws store screen report collect account backtest sim bot daily app
+# What every compile and link uses: the project's flags first, the user's after them.
+ALL_CFLAGS  = $(PROJ_CPPFLAGS) $(CPPFLAGS) $(PROJ_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(PROJ_LDFLAGS) $(LDFLAGS)
+
+# The product's layers (src/<layer>/, scripts/check-layers.sh has the rule), all in one library.
+LAYERS   := base codec net aws store screen collect account backtest report sim bot daily app
 LIB_SRC  := $(filter-out src/app/%,$(wildcard $(foreach l,$(LAYERS),src/$(l)/*.c)))
 APP_SRC  := $(wildcard src/app/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -32,19 +51,25 @@ APP_OBJ  := $(APP_SRC:%.c=$(BUILD)/%.o)
 LIB      := $(BUILD)/libscreener.a
 BIN      := $(BUILD)/screener
 
+# Test code: the fakes of the outside services (tests/fakes/, their own library, included as
+# "fakes/..."), the unit tests' support files and the unit tests.
+FAKES_SRC := $(wildcard tests/fakes/*.c)
+FAKES_OBJ := $(FAKES_SRC:%.c=$(BUILD)/%.o)
+FAKES    := $(BUILD)/libfakes.a
+
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-# tests/fakes/: fakes of outside services that only the tests use, linked into every test.
-TEST_SUPPORT := $(wildcard tests/support/*.c tests/fakes/*.c)
+TEST_SUPPORT := $(wildcard tests/support/*.c)
 TEST_SUPPORT_OBJ := $(TEST_SUPPORT:%.c=$(BUILD)/%.o)
 
-TOOL_SRC := $(filter-out tools/tool.c,$(wildcard tools/*.c))
-TOOL_BIN := $(TOOL_SRC:tools/%.c=$(BUILD)/%)
+# The fake servers' programs (tests/fakes/cmd/, built as $(BUILD)/NAME for the end-to-end tests).
+TOOL_SRC := $(filter-out tests/fakes/cmd/tool.c,$(wildcard tests/fakes/cmd/*.c))
+TOOL_BIN := $(TOOL_SRC:tests/fakes/cmd/%.c=$(BUILD)/%)
 
 FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 FUZZ_REPLAY := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%-replay)
 
-.SECONDARY: $(TEST_SUPPORT_OBJ)
+.SECONDARY: $(TEST_SUPPORT_OBJ) $(FAKES_OBJ)
 
 .PHONY: all test demo check format install uninstall clean deps sanitize fuzz bench bench-bot help lambda \
         build-CollectorFunction build-BotFunction
@@ -69,34 +94,45 @@ Q := $(if $(V),,@)
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+# Test code sees the product's headers and its own ("fakes/...", the support files).
+$(FAKES_OBJ) $(TEST_SUPPORT_OBJ): ALL_CFLAGS += -Itests -Itests/support
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	$(Q)$(AR) rcs $@ $^
 
+$(FAKES): $(FAKES_OBJ)
+	@rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
 $(BIN): $(APP_OBJ) $(LIB)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(APP_OBJ) $(LIB) $(LDLIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(APP_OBJ) $(LIB) $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(TEST_SUPPORT_OBJ) $(LIB)
+$(BUILD)/tests/%: tests/unit/%.c $(TEST_SUPPORT_OBJ) $(FAKES) $(LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST    $@")
-	$(Q)$(CC) $(CFLAGS) -Itests/support -Itests/fakes $(shell pkg-config --cflags $(TEST_PKGS)) -MMD -MP $(LDFLAGS) \
-		-o $@ $< $(TEST_SUPPORT_OBJ) $(LIB) $(LDLIBS) $(shell pkg-config --libs $(TEST_PKGS))
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests -Itests/support $(shell pkg-config --cflags $(TEST_PKGS)) \
+		-MMD -MP $(ALL_LDFLAGS) -o $@ $< $(TEST_SUPPORT_OBJ) $(FAKES) $(LIB) $(LDLIBS) \
+		$(shell pkg-config --libs $(TEST_PKGS))
 
 $(BUILD)/fuzz/%-replay: fuzz/%.c fuzz/replay.c $(LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< fuzz/replay.c $(LIB) $(LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< fuzz/replay.c $(LIB) $(LDLIBS)
 
-# The programs in tools/: the Alpaca simulator and the fakes of S3, SSM, the Lambda Runtime API
-# and the Telegram Bot API (run as separate processes by the end-to-end tests), and the SigV4
-# signer behind a JSON-lines interface (the differential test against the official signer).
-$(TOOL_BIN): $(BUILD)/%: tools/%.c tools/tool.c tools/tool.h $(LIB)
+# The fake servers' programs: the Alpaca simulator with its faults and the fakes of S3, SSM,
+# the Lambda Runtime API and the Telegram Bot API (run as separate processes by the end-to-end
+# tests and the benchmarks), and the SigV4 signer behind a JSON-lines interface (the
+# differential test against the official signer).  Test tooling, not part of the product.
+$(TOOL_BIN): $(BUILD)/%: tests/fakes/cmd/%.c tests/fakes/cmd/tool.c tests/fakes/cmd/tool.h \
+		$(FAKES) $(LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) -Itools -MMD -MP $(LDFLAGS) -o $@ $< tools/tool.c $(LIB) $(LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests -Itests/fakes/cmd -MMD -MP $(ALL_LDFLAGS) -o $@ $< \
+		tests/fakes/cmd/tool.c $(FAKES) $(LIB) $(LDLIBS)
 
 # The Lambda deployment package (provided.al2023).  The binary is linked again from the same
 # objects, statically against libcurl, libmicrohttpd, jansson, OpenSSL and zlib, so that the
@@ -126,12 +162,12 @@ $(LAMBDA_DEPS)/built: scripts/lambda-deps.sh
 
 $(LAMBDA_COMPAT): scripts/lambda-glibc-compat.c
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(LAMBDA_BIN): $(APP_OBJ) $(LIB) $(LAMBDA_DEPS)/built $(LAMBDA_COMPAT)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(APP_OBJ) $(LIB) $(LAMBDA_COMPAT) $(LAMBDA_LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(APP_OBJ) $(LIB) $(LAMBDA_COMPAT) $(LAMBDA_LIBS)
 
 $(LAMBDA_PKG)/bootstrap: $(LAMBDA_BIN) bootstrap scripts/lambda-package.sh
 	$(Q)scripts/lambda-package.sh $(LAMBDA_BIN) $(LAMBDA_PKG)

@@ -1,5 +1,5 @@
 /* creds_fake.c - STS, the container endpoint and IMDSv2 on 127.0.0.1 (creds_fake.h). */
-#include "creds_fake.h"
+#include "fakes/creds_fake.h"
 
 #include <pthread.h>
 #include <stdio.h>

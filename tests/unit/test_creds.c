@@ -14,7 +14,7 @@
 #include "base/clock.h"
 #include "base/date.h"
 #include "base/log.h"
-#include "creds_fake.h"
+#include "fakes/creds_fake.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -9,7 +9,7 @@
 #include "codec/json.h"
 #include "collect/collect_lambda.h"
 #include "net/http.h"
-#include "sim/lambda_fake.h"
+#include "fakes/lambda_fake.h"
 
 #include <pthread.h>
 #include <regex.h>

@@ -8,7 +8,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "net/http.h"
-#include "sim/s3_fake.h"
+#include "fakes/s3_fake.h"
 
 #include <stdio.h>
 #include <stdlib.h>

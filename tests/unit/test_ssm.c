@@ -12,7 +12,7 @@
 #include "base/date.h"
 #include "base/log.h"
 #include "net/httpd.h"
-#include "sim/ssm_fake.h"
+#include "fakes/ssm_fake.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -8,7 +8,7 @@
 #include "aws/s3.h"
 #include "base/clock.h"
 #include "base/log.h"
-#include "sim/s3_fake.h"
+#include "fakes/s3_fake.h"
 #include "store/barstore.h"
 #include "store/objstore.h"
 #include "store_cases.h"

@@ -13,7 +13,7 @@
 #include "codec/json.h"
 #include "net/http.h"
 #include "net/httpd.h"
-#include "sim/telegram_fake.h"
+#include "fakes/telegram_fake.h"
 
 #include <pthread.h>
 #include <stdarg.h>

@@ -4,7 +4,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "codec/num.h"
-#include "sim/ssm_fake.h"
+#include "fakes/ssm_fake.h"
 
 #include <getopt.h>
 #include <pthread.h>

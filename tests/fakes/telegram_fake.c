@@ -4,7 +4,7 @@
  * condition variable (which releases the mutex), woken when updates are queued, when a newer
  * getUpdates or a webhook ends it, and when the fake stops.
  */
-#include "sim/telegram_fake.h"
+#include "fakes/telegram_fake.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -1,5 +1,5 @@
 /* ssm_fake.c - a fake SSM Parameter Store that checks SigV4 for real. */
-#include "sim/ssm_fake.h"
+#include "fakes/ssm_fake.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -8,7 +8,7 @@
 #include <strings.h>
 
 #include "aws/sigv4.h"
-#include "sim/sigcheck.h"
+#include "fakes/sigcheck.h"
 #include "base/clock.h"
 #include "base/date.h"
 #include "base/log.h"

@@ -33,8 +33,8 @@
  *
  * Time comes from the clock source (base/clock.h) plus the advance, so tests inject it.
  */
-#ifndef SIM_S3_FAKE_H
-#define SIM_S3_FAKE_H
+#ifndef FAKES_S3_FAKE_H
+#define FAKES_S3_FAKE_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
 /* sigcheck.c - checking AWS Signature Version 4 on requests (see sigcheck.h). */
-#include "sim/sigcheck.h"
+#include "fakes/sigcheck.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* s3_fake.c - the fake S3: buckets of sorted objects in memory under one mutex, SigV4
  * verification by recomputing the signature with aws/sigv4.h, S3's XML answers. */
-#include "sim/s3_fake.h"
+#include "fakes/s3_fake.h"
 
 #include "aws/sigv4.h"
 #include "base/clock.h"

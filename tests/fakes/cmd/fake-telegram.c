@@ -4,7 +4,7 @@
 #include "base/err.h"
 #include "base/file.h"
 #include "base/log.h"
-#include "sim/telegram_fake.h"
+#include "fakes/telegram_fake.h"
 
 #include <getopt.h>
 #include <stdio.h>

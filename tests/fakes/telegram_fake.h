@@ -107,8 +107,8 @@
  *                   {"method":"*","drop":true}, {"method":"sendMessage","chat_id":-12,
  *                   "status":400,"migrate_to_chat_id":-10012,"count":-1}
  */
-#ifndef SIM_TELEGRAM_FAKE_H
-#define SIM_TELEGRAM_FAKE_H
+#ifndef FAKES_TELEGRAM_FAKE_H
+#define FAKES_TELEGRAM_FAKE_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -5,7 +5,7 @@
 #include "base/file.h"
 #include "base/log.h"
 #include "codec/num.h"
-#include "sim/lambda_fake.h"
+#include "fakes/lambda_fake.h"
 
 #include <getopt.h>
 #include <pthread.h>

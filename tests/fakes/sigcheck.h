@@ -6,8 +6,8 @@
  * signed.  A refusal carries the status and the error type AWS answers with (without the
  * service's namespace) and its message.
  */
-#ifndef SIM_SIGCHECK_H
-#define SIM_SIGCHECK_H
+#ifndef FAKES_SIGCHECK_H
+#define FAKES_SIGCHECK_H
 
 #include "net/httpd.h"
 

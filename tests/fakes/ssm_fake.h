@@ -30,8 +30,8 @@
  * ("com.amazon.coral.service#UnrecognizedClientException"), so clients must strip it.
  * Time comes from the clock source (base/clock.h).  Values are registered as log secrets.
  */
-#ifndef SIM_SSM_FAKE_H
-#define SIM_SSM_FAKE_H
+#ifndef FAKES_SSM_FAKE_H
+#define FAKES_SSM_FAKE_H
 
 #include <stddef.h>
 #include <stdint.h>

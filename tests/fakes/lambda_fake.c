@@ -1,5 +1,5 @@
 /* lambda_fake.c - the fake Lambda Runtime API (see lambda_fake.h). */
-#include "sim/lambda_fake.h"
+#include "fakes/lambda_fake.h"
 
 #include <dirent.h>
 #include <pthread.h>
@@ -14,7 +14,7 @@
 #include "base/log.h"
 #include "base/strvec.h"
 #include "net/httpd.h"
-#include "sim/sigcheck.h"
+#include "fakes/sigcheck.h"
 
 #include "base/banned.h"
 

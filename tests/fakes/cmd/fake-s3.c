@@ -3,7 +3,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "codec/num.h"
-#include "sim/s3_fake.h"
+#include "fakes/s3_fake.h"
 
 #include <getopt.h>
 #include <pthread.h>

@@ -23,8 +23,8 @@
  * Request ids are "fa4e0000-0000-4000-8000-<12 hex digits of the event's ordinal>", so tests
  * know them in advance: lambda_fake_request_id.
  */
-#ifndef SIM_LAMBDA_FAKE_H
-#define SIM_LAMBDA_FAKE_H
+#ifndef FAKES_LAMBDA_FAKE_H
+#define FAKES_LAMBDA_FAKE_H
 
 #include <stddef.h>
 #include <stdint.h>
