@@ -31,7 +31,7 @@
 #define MAX_LIMIT_CA       1000
 #define DEFAULT_LIMIT_CA   100
 #define SIP_DELAY_MS       (15 * 60 * 1000)
-#define SLOW_SLICE_MS      50
+#define HOLD_SLICE_MS      50
 #define PARAM_MAX          256
 
 /* A bar in 40 bytes: prices in ten-thousandths of a dollar (the market's finest tick). */
@@ -45,11 +45,10 @@ struct sbar {
 struct alpaca_sim {
     struct alpaca_sim_opts o;
     char *key_id, *secret;
-    struct alpaca_sim_fault *faults;
 
     size_t nsym, ndays;
     char (*sym)[BAR_SYMBOL_MAX + 1]; /* sorted */
-    unsigned char *missing;          /* per symbol */
+    unsigned char *hidden;           /* per symbol: the hooks leave its bars out */
     int32_t *days;                   /* the trading days */
     int64_t *day_ms;                 /* each day's bar time: midnight in New York, in UTC */
     char (*day_t)[24];               /* the same as "2024-01-02T05:00:00Z" */
@@ -72,8 +71,6 @@ struct alpaca_sim {
     uint64_t request_seq;
     char *portfolio; /* the scripted trading account, JSON */
     size_t portfolio_len;
-    struct alpaca_sim_tfault *tfaults;
-    size_t ntfaults;
 };
 
 /* The trading account without a script: a fresh paper account. */
@@ -321,7 +318,7 @@ static void json_type(struct httpd_response *r)
     httpd_response_header(r, "Content-Type", "application/json; charset=UTF-8");
 }
 
-static void reply_json_body(struct httpd_response *r, int status, const char *json)
+void alpaca_sim_reply_json(struct httpd_response *r, int status, const char *json)
 {
     json_type(r);
     r->status = status;
@@ -350,7 +347,7 @@ __attribute__((format(printf, 4, 5))) static void reply_error(struct httpd_respo
     out_puts(&w, "}");
 }
 
-static void reply_nginx(struct httpd_response *r, int status, const char *reason)
+void alpaca_sim_reply_nginx(struct httpd_response *r, int status, const char *reason)
 {
     r->status = status;
     buf_reset(&r->body);
@@ -362,48 +359,18 @@ static void reply_nginx(struct httpd_response *r, int status, const char *reason
     httpd_response_header(r, "Content-Type", "text/html");
 }
 
+void alpaca_sim_reply_429(const struct alpaca_sim *s, struct httpd_response *r,
+                          int64_t retry_after_s)
+{
+    alpaca_sim_reply_json(r, 429, "{\"message\":\"too many requests.\"}");
+    if (!s->o.no_retry_after) {
+        char v[24];
+        snprintf(v, sizeof v, "%lld", (long long)retry_after_s);
+        httpd_response_header(r, "Retry-After", v);
+    }
+}
+
 /* ---- options ---- */
-
-static const char *const fault_names[ALPACA_SIM_FAULT_COUNT_] = {
-    "429",       "500",     "502",         "503",       "slow",     "reset",   "truncate",
-    "malformed", "html403", "neverending", "wrongtype", "badprice", "highlow", "duptime",
-};
-
-const char *alpaca_sim_fault_name(enum alpaca_sim_fault_kind kind)
-{
-    return (unsigned)kind < ALPACA_SIM_FAULT_COUNT_ ? fault_names[kind] : "unknown";
-}
-
-int alpaca_sim_fault_parse(const char *spec, struct alpaca_sim_fault *out, struct diag *d)
-{
-    const char *at = strchr(spec, '@');
-    if (!at)
-        goto bad;
-    size_t klen = (size_t)(at - spec);
-    int kind = -1;
-    for (int i = 0; i < ALPACA_SIM_FAULT_COUNT_; i++)
-        if (strlen(fault_names[i]) == klen && memcmp(spec, fault_names[i], klen) == 0)
-            kind = i;
-    if (kind < 0)
-        goto bad;
-    const char *n = at + 1;
-    const char *x = strchr(n, 'x');
-    int64_t first, count = 1;
-    if (num_parse_int(n, x ? (size_t)(x - n) : strlen(n), &first) != ERR_OK || first < 1)
-        goto bad;
-    if (x && (num_parse_int(x + 1, strlen(x + 1), &count) != ERR_OK || count < 1))
-        goto bad;
-    out->kind = (enum alpaca_sim_fault_kind)kind;
-    out->first = (uint64_t)first;
-    out->count = (uint64_t)count;
-    return ERR_OK;
-bad:
-    return diag_set(d, ERR_INVALID,
-                    "fault '%s': expected KIND@N or KIND@NxCOUNT (N from 1), KIND one of 429, "
-                    "500, 502, 503, slow, reset, truncate, malformed, html403, neverending, "
-                    "wrongtype, badprice, highlow, duptime",
-                    spec);
-}
 
 int alpaca_sim_split_parse(const char *spec, struct split *out, struct diag *d)
 {
@@ -445,7 +412,6 @@ void alpaca_sim_opts_default(struct alpaca_sim_opts *o)
     o->max_url = 8192;
     o->rate_limit = 200;
     o->rate_window_ms = 60000;
-    o->slow_ms = 15000;
     o->free_plan = 1;
 }
 
@@ -548,17 +514,19 @@ static int build_market(struct alpaca_sim *s, struct diag *d)
         goto out;
     }
     s->sym = calloc(s->nsym, sizeof *s->sym);
-    s->missing = calloc(s->nsym, 1);
+    s->hidden = calloc(s->nsym, 1);
     s->days = calloc(s->ndays, sizeof *s->days);
     s->day_ms = calloc(s->ndays, sizeof *s->day_ms);
     s->day_t = calloc(s->ndays, sizeof *s->day_t);
     s->bars = calloc(s->nsym * s->ndays, sizeof *s->bars);
-    if (!s->sym || !s->missing || !s->days || !s->day_ms || !s->day_t || !s->bars) {
+    if (!s->sym || !s->hidden || !s->days || !s->day_ms || !s->day_t || !s->bars) {
         err = diag_set(d, ERR_NOMEM, "out of memory");
         goto out;
     }
-    for (size_t i = 0; i < s->nsym; i++)
+    for (size_t i = 0; i < s->nsym; i++) {
         snprintf(s->sym[i], sizeof s->sym[i], "%s", market_symbol(m, i));
+        s->hidden[i] = s->o.hooks.hides && s->o.hooks.hides(s->o.hooks.ctx, s->sym[i]);
+    }
     int32_t date;
     size_t t = 0;
     while ((err = market_next_day(m, &date, &day)) == ERR_OK) {
@@ -642,8 +610,7 @@ int alpaca_sim_new(const struct alpaca_sim_opts *o, struct alpaca_sim **out, str
     if (o->auth_status != 401 && o->auth_status != 403)
         return diag_set(d, ERR_INVALID, "simulator: auth status must be 401 or 403, got %d",
                         o->auth_status);
-    if (o->page_size < 1 || o->rate_limit < 1 || o->rate_window_ms < 1 || o->max_url < 16 ||
-        o->slow_ms < 0)
+    if (o->page_size < 1 || o->rate_limit < 1 || o->rate_window_ms < 1 || o->max_url < 16)
         return diag_set(d, ERR_INVALID,
                         "simulator: page size, rate limit and window must be positive, the "
                         "longest URL at least 16 bytes");
@@ -653,45 +620,29 @@ int alpaca_sim_new(const struct alpaca_sim_opts *o, struct alpaca_sim **out, str
     if (!s)
         return diag_set(d, ERR_NOMEM, "out of memory");
     s->o = *o;
-    s->o.faults = NULL;
-    s->o.missing = NULL;
-    s->o.nmissing = 0;
     pthread_mutex_init(&s->mu, NULL);
     int err;
     s->key_id = strdup(o->key_id);
     s->secret = strdup(o->secret);
-    s->faults = calloc(o->nfaults ? o->nfaults : 1, sizeof *s->faults);
     s->acc = calloc(o->rate_limit, sizeof *s->acc);
-    if (!s->key_id || !s->secret || !s->faults || !s->acc) {
+    if (!s->key_id || !s->secret || !s->acc) {
         err = diag_set(d, ERR_NOMEM, "out of memory");
         goto fail;
     }
     s->o.key_id = s->key_id;
     s->o.secret = s->secret;
-    if (o->nfaults)
-        memcpy(s->faults, o->faults, o->nfaults * sizeof *s->faults);
     log_add_secret(s->secret);
     log_add_secret(s->key_id);
     s->o.portfolio_json = NULL;
-    s->o.tfaults = NULL;
     const char *pj = o->portfolio_json ? o->portfolio_json : DEFAULT_PORTFOLIO;
-    if ((err = set_doc(s, pj, strlen(pj), 0, d)) != ERR_OK ||
-        (err = alpaca_sim_set_tfaults(s, o->tfaults, o->ntfaults, d)) != ERR_OK)
+    if ((err = set_doc(s, pj, strlen(pj), 0, d)) != ERR_OK)
         goto fail;
     err = build_market(s, d);
     s->o.splits = NULL; /* borrowed only for the build */
     if (err)
         goto fail;
-    for (size_t i = 0; i < o->nmissing; i++) {
-        long k = find_symbol(s, o->missing[i], strlen(o->missing[i]));
-        if (k >= 0)
-            s->missing[k] = 1;
-        else
-            log_warn("simulator: a missing symbol is not in the market anyway",
-                     LF_STR("symbol", o->missing[i]));
-    }
     log_info("simulator ready", LF_INT("symbols", s->nsym), LF_INT("days", s->ndays),
-             LF_INT("splits", s->nsplits), LF_INT("faults", o->nfaults));
+             LF_INT("splits", s->nsplits));
     *out = s;
     return ERR_OK;
 fail:
@@ -705,9 +656,8 @@ void alpaca_sim_free(struct alpaca_sim *s)
         return;
     free(s->key_id);
     free(s->secret);
-    free(s->faults);
     free(s->sym);
-    free(s->missing);
+    free(s->hidden);
     free(s->days);
     free(s->day_ms);
     free(s->day_t);
@@ -719,7 +669,6 @@ void alpaca_sim_free(struct alpaca_sim *s)
     free(s->acc);
     free(s->started);
     free(s->portfolio);
-    free(s->tfaults);
     pthread_mutex_destroy(&s->mu);
     free(s);
 }
@@ -914,7 +863,7 @@ static int size_cmp(const void *a, const void *b)
 }
 
 /* The symbols parameter: the requested market symbols, sorted, without duplicates, unknown
- * and missing ones left out.  ERR_INVALID (answered) for a malformed symbol. */
+ * and hidden ones left out.  ERR_INVALID (answered) for a malformed symbol. */
 static int parse_symbols(const struct alpaca_sim *s, const char *list, size_t **out, size_t *n,
                          struct httpd_response *r)
 {
@@ -942,7 +891,7 @@ static int parse_symbols(const struct alpaca_sim *s, const char *list, size_t **
             free(idx);
             return ERR_INVALID;
         }
-        if (i >= 0 && !s->missing[i])
+        if (i >= 0 && !s->hidden[i])
             idx[k++] = (size_t)i;
         if (!comma)
             break;
@@ -995,8 +944,9 @@ struct bars_query {
     int split_adjusted, iex;
 };
 
-static void emit_bar(struct out *w, const struct alpaca_sim *s, const struct bars_query *q,
-                     size_t sym, size_t t, int fault, const char *time)
+/* Bar t of symbol sym as the request sees it (split-adjusted, IEX volumes). */
+static void page_bar(const struct alpaca_sim *s, const struct bars_query *q, size_t sym, size_t t,
+                     struct alpaca_sim_page_bar *out)
 {
     const struct sbar *b = &s->bars[sym * s->ndays + t];
     int64_t o = (int64_t)b->o * 100, h = (int64_t)b->h * 100, l = (int64_t)b->l * 100,
@@ -1017,37 +967,34 @@ static void emit_bar(struct out *w, const struct alpaca_sim *s, const struct bar
         v = (v + 20) / 40;
         n = (n + 20) / 40;
     }
-    if (fault == ALPACA_SIM_FAULT_BADPRICE)
-        c = 0;
-    if (fault == ALPACA_SIM_FAULT_HIGHLOW)
-        h = l - (l / 10 > 0 ? l / 10 : 1);
+    *out = (struct alpaca_sim_page_bar){
+        .symbol = s->sym[sym], .o = o, .h = h, .l = l, .c = c, .v = v, .n = n, .vw = vw};
+    memcpy(out->t, s->day_t[t], sizeof out->t);
+}
+
+static void emit_bar(struct out *w, const struct alpaca_sim_page_bar *b)
+{
     out_puts(w, "{\"t\":\"");
-    out_puts(w, time);
+    out_puts(w, b->t);
     out_puts(w, "\",\"o\":");
-    if (fault == ALPACA_SIM_FAULT_WRONGTYPE)
-        out_puts(w, "\"abc\"");
+    if (b->o_text)
+        out_puts(w, b->o_text);
     else
-        out_fixed(w, o);
+        out_fixed(w, b->o);
     out_puts(w, ",\"h\":");
-    out_fixed(w, h);
+    out_fixed(w, b->h);
     out_puts(w, ",\"l\":");
-    out_fixed(w, l);
+    out_fixed(w, b->l);
     out_puts(w, ",\"c\":");
-    out_fixed(w, c);
-    out_printf(w, ",\"v\":%lld,\"n\":%lld,\"vw\":", (long long)v, (long long)n);
-    out_fixed(w, vw);
+    out_fixed(w, b->c);
+    out_printf(w, ",\"v\":%lld,\"n\":%lld,\"vw\":", (long long)b->v, (long long)b->n);
+    out_fixed(w, b->vw);
     out_puts(w, "}");
 }
 
-static int is_data_fault(int fault)
+static void serve_bars(struct alpaca_sim *s, struct alpaca_sim_call *call, struct httpd_response *r)
 {
-    return fault >= ALPACA_SIM_FAULT_NEVERENDING;
-}
-
-/* Serve a bars request; *fault_used says whether fault (-1 for none) was applied. */
-static void serve_bars(struct alpaca_sim *s, const struct httpd_request *req,
-                       struct httpd_response *r, int fault, int *fault_used)
-{
+    const struct httpd_request *req = call->req;
     char tf[PARAM_MAX], start[PARAM_MAX], end[PARAM_MAX], limit[PARAM_MAX], token[PARAM_MAX],
         feed[PARAM_MAX], adj[PARAM_MAX], sort[PARAM_MAX];
     int has_tf, has_start, has_end, has_limit, has_token, has_feed, has_adj, has_sort, has_sym;
@@ -1064,6 +1011,7 @@ static void serve_bars(struct alpaca_sim *s, const struct httpd_request *req,
     char *symbols = malloc(qlen);
     size_t *idx = NULL, nidx = 0;
     struct seg *segs = NULL;
+    struct alpaca_sim_page pg = {0};
     if (!symbols) {
         reply_error(r, 500, 0, "out of memory");
         return;
@@ -1137,9 +1085,9 @@ static void serve_bars(struct alpaca_sim *s, const struct httpd_request *req,
         reply_error(r, 400, 40010001, "invalid end: %s", end);
         goto out;
     } else if (delayed && end_ms > now - SIP_DELAY_MS) {
-        reply_json_body(r, 403,
-                        "{\"message\":\"subscription does not permit querying recent SIP "
-                        "data\"}");
+        alpaca_sim_reply_json(r, 403,
+                              "{\"message\":\"subscription does not permit querying recent SIP "
+                              "data\"}");
         goto out;
     }
     if (start_ms > end_ms) {
@@ -1200,66 +1148,44 @@ static void serve_bars(struct alpaca_sim *s, const struct httpd_request *req,
             }
         }
     }
-    char next_token[96] = "";
     if (has_next)
-        bars_token(s, idx[next.j], next.t, next_token);
+        bars_token(s, idx[next.j], next.t, pg.next_token);
+    if (nseg)
+        bars_token(s, segs[0].sym, segs[0].t0, pg.first_token);
 
-    /* Where a data fault goes: the middle bar of the page. */
-    size_t victim = (size_t)-1, repeat = (size_t)-1;
-    if (fault >= 0 && is_data_fault(fault) && nbars) {
-        *fault_used = 1;
-        if (fault == ALPACA_SIM_FAULT_NEVERENDING) {
-            bars_token(s, segs[0].sym, segs[0].t0, next_token);
-        } else {
-            victim = nbars / 2;
-            if (fault == ALPACA_SIM_FAULT_DUPTIME) {
-                /* The victim takes its predecessor's time; the first bar of a run has none
-                 * in the page, so then the next one is the victim, or the bar is repeated. */
-                size_t g = 0;
-                for (size_t i = 0; i < nseg; i++) {
-                    size_t len = segs[i].t1 - segs[i].t0;
-                    if (victim < g + len) {
-                        if (victim == g) {
-                            if (len > 1)
-                                victim++;
-                            else
-                                repeat = victim;
-                        }
-                        break;
-                    }
-                    g += len;
-                }
-            }
-        }
+    /* The page as bars, which the hooks may change, then written out. */
+    pg.cap = nbars + 1;
+    pg.bars = malloc(pg.cap * sizeof *pg.bars);
+    if (!pg.bars) {
+        reply_error(r, 500, 0, "out of memory");
+        goto out;
     }
+    for (size_t i = 0; i < nseg; i++)
+        for (size_t t = segs[i].t0; t < segs[i].t1; t++)
+            page_bar(s, &q, segs[i].sym, t, &pg.bars[pg.n++]);
+    if (s->o.hooks.page)
+        s->o.hooks.page(s->o.hooks.ctx, call, &pg);
 
     buf_reset(&r->body);
     struct out w = {&r->body, 0};
     out_puts(&w, "{\"bars\":{");
-    size_t g = 0;
-    for (size_t i = 0; i < nseg; i++) {
-        if (i)
+    for (size_t i = 0; i < pg.n; i++) {
+        const struct alpaca_sim_page_bar *b = &pg.bars[i];
+        if (i == 0 || strcmp(b->symbol, pg.bars[i - 1].symbol) != 0) {
+            if (i)
+                out_puts(&w, "],");
+            out_json_str(&w, b->symbol, strlen(b->symbol));
+            out_puts(&w, ":[");
+        } else {
             out_puts(&w, ",");
-        out_json_str(&w, s->sym[segs[i].sym], strlen(s->sym[segs[i].sym]));
-        out_puts(&w, ":[");
-        for (size_t t = segs[i].t0; t < segs[i].t1; t++, g++) {
-            if (t > segs[i].t0)
-                out_puts(&w, ",");
-            int f = g == victim ? fault : -1;
-            const char *time = s->day_t[t];
-            if (f == ALPACA_SIM_FAULT_DUPTIME && g != repeat)
-                time = s->day_t[t - 1];
-            emit_bar(&w, s, &q, segs[i].sym, t, f, time);
-            if (g == repeat) {
-                out_puts(&w, ",");
-                emit_bar(&w, s, &q, segs[i].sym, t, -1, time);
-            }
         }
-        out_puts(&w, "]");
+        emit_bar(&w, b);
     }
+    if (pg.n)
+        out_puts(&w, "]");
     out_puts(&w, "},\"next_page_token\":");
-    if (next_token[0])
-        out_printf(&w, "\"%s\"", next_token);
+    if (pg.next_token[0])
+        out_printf(&w, "\"%s\"", pg.next_token);
     else
         out_puts(&w, "null");
     out_puts(&w, "}");
@@ -1273,6 +1199,7 @@ out:
     free(symbols);
     free(idx);
     free(segs);
+    free(pg.bars);
 }
 
 /* ---- /v1/corporate-actions ---- */
@@ -1677,46 +1604,6 @@ static void serve_holdings(struct alpaca_sim *s, struct httpd_response *r)
 
 /* ---- the trading API ---- */
 
-static const char *const tfault_names[ALPACA_SIM_TFAULT_COUNT_] = {
-    "401", "403", "429", "500", "503", "malformed", "missing", "nulls", "garbage",
-};
-
-const char *alpaca_sim_tfault_name(enum alpaca_sim_tfault_kind kind)
-{
-    return (unsigned)kind < ALPACA_SIM_TFAULT_COUNT_ ? tfault_names[kind] : "unknown";
-}
-
-int alpaca_sim_tfault_parse(const char *spec, struct alpaca_sim_tfault *out, struct diag *d)
-{
-    const char *at = strchr(spec, '@');
-    size_t klen = at ? (size_t)(at - spec) : strlen(spec);
-    int kind = -1;
-    for (int i = 0; i < ALPACA_SIM_TFAULT_COUNT_; i++)
-        if (strlen(tfault_names[i]) == klen && memcmp(spec, tfault_names[i], klen) == 0)
-            kind = i;
-    if (kind < 0)
-        goto bad;
-    int64_t first = 1, count = INT64_MAX;
-    if (at) {
-        const char *n = at + 1;
-        const char *x = strchr(n, 'x');
-        count = 1;
-        if (num_parse_int(n, x ? (size_t)(x - n) : strlen(n), &first) != ERR_OK || first < 1)
-            goto bad;
-        if (x && (num_parse_int(x + 1, strlen(x + 1), &count) != ERR_OK || count < 1))
-            goto bad;
-    }
-    out->kind = (enum alpaca_sim_tfault_kind)kind;
-    out->first = (uint64_t)first;
-    out->count = (uint64_t)count;
-    return ERR_OK;
-bad:
-    return diag_set(d, ERR_INVALID,
-                    "trading fault '%s': expected KIND, KIND@N or KIND@NxCOUNT (N from 1), KIND "
-                    "one of 401, 403, 429, 500, 503, malformed, missing, nulls, garbage",
-                    spec);
-}
-
 /* The shape a scripted document must have: an object, "account" an object, "positions" an
  * array of objects (what is in them is served as it is, garbage included). */
 static int check_portfolio(const struct jv *root, struct diag *d)
@@ -1807,31 +1694,39 @@ static int64_t scripted_money(const struct jv *o, const char *key)
     return INT64_MIN;
 }
 
-/* An object's members, each either given by the script, changed by a fault, or computed. */
+/* The hooks' say on a money member (see alpaca_sim_hooks.money): NULL to write it as usual. */
+static const char *money_override(struct alpaca_sim_call *call, const char *object,
+                                  const char *member)
+{
+    const struct alpaca_sim_hooks *h = &call->sim->o.hooks;
+    return h->money ? h->money(h->ctx, call, object, member) : NULL;
+}
+
+/* An object's members, each either given by the script, overridden by the hooks, or
+ * computed. */
 struct emitter {
     struct out *w;
     const struct jv *scripted; /* may be NULL */
-    int fault;                 /* a content fault, or -1 */
-    const char *done[48];      /* the members written */
+    struct alpaca_sim_call *call;
+    const char *object;   /* "account" or "position" */
+    const char *done[48]; /* the members written */
     size_t ndone;
 };
 
-/* Write the member's key; returns 1 when the caller writes the computed value. */
-static int em_key(struct emitter *e, const char *name, int faultable)
+/* Write the member's key; returns 1 when the caller writes the computed value.  Money members
+ * go through the hooks first. */
+static int em_key(struct emitter *e, const char *name, int money)
 {
     const struct jv *v = jv_get(e->scripted, name);
     if (e->ndone < sizeof e->done / sizeof e->done[0])
         e->done[e->ndone++] = name;
-    if (faultable && e->fault == ALPACA_SIM_TFAULT_MISSING)
+    const char *alt = money ? money_override(e->call, e->object, name) : NULL;
+    if (alt && !*alt)
         return 0;
     out_puts(e->w, e->ndone > 1 ? "," : "");
     out_printf(e->w, "\"%s\":", name);
-    if (faultable && e->fault == ALPACA_SIM_TFAULT_NULLS) {
-        out_puts(e->w, "null");
-        return 0;
-    }
-    if (faultable && e->fault == ALPACA_SIM_TFAULT_GARBAGE) {
-        out_puts(e->w, "\"abc\"");
+    if (alt) {
+        out_puts(e->w, alt);
         return 0;
     }
     if (v) {
@@ -1841,9 +1736,9 @@ static int em_key(struct emitter *e, const char *name, int faultable)
     return 1;
 }
 
-static void em_money(struct emitter *e, const char *name, int faultable, int64_t v)
+static void em_money(struct emitter *e, const char *name, int money, int64_t v)
 {
-    if (!em_key(e, name, faultable))
+    if (!em_key(e, name, money))
         return;
     if (v == INT64_MIN) {
         out_puts(e->w, "null");
@@ -1855,9 +1750,9 @@ static void em_money(struct emitter *e, const char *name, int faultable, int64_t
 }
 
 /* A fraction with up to 16 decimals, no exponent, trailing zeros dropped. */
-static void em_ratio(struct emitter *e, const char *name, int faultable, double v)
+static void em_ratio(struct emitter *e, const char *name, int money, double v)
 {
-    if (!em_key(e, name, faultable))
+    if (!em_key(e, name, money))
         return;
     if (!isfinite(v)) {
         out_puts(e->w, "null");
@@ -1951,13 +1846,13 @@ static int64_t to_micro(double x)
 }
 
 static void emit_position(struct out *w, const struct alpaca_sim *s, const struct jv *p, long t,
-                          int fault)
+                          struct alpaca_sim_call *call)
 {
     struct pos_calc c;
     position_calc(s, p, t, &c);
     char id[37];
     make_uuid(c.symbol ? c.symbol : "", id);
-    struct emitter e = {.w = w, .scripted = p, .fault = fault};
+    struct emitter e = {.w = w, .scripted = p, .call = call, .object = "position"};
     out_puts(w, "{");
     em_str(&e, "asset_id", id);
     em_str(&e, "symbol", c.symbol ? c.symbol : "");
@@ -2035,7 +1930,8 @@ static void account_totals(const struct alpaca_sim *s, const struct jv *root, lo
     }
 }
 
-static void serve_account(struct alpaca_sim *s, struct httpd_response *r, int fault)
+static void serve_account(struct alpaca_sim *s, struct alpaca_sim_call *call,
+                          struct httpd_response *r)
 {
     struct jv *root;
     struct diag d;
@@ -2056,7 +1952,8 @@ static void serve_account(struct alpaca_sim *s, struct httpd_response *r, int fa
         date_format(s->days[t - 1], asof);
     buf_reset(&r->body);
     struct out w = {&r->body, 0};
-    struct emitter e = {.w = &w, .scripted = jv_get(root, "account"), .fault = fault};
+    struct emitter e = {
+        .w = &w, .scripted = jv_get(root, "account"), .call = call, .object = "account"};
     out_puts(&w, "{");
     em_str(&e, "id", "0d9f3c1e-5a7b-4c2e-9f10-2b6a8e4d7c31");
     em_str(&e, "account_number", "PA3SIMULATOR");
@@ -2094,7 +1991,8 @@ static void serve_account(struct alpaca_sim *s, struct httpd_response *r, int fa
     r->status = 200;
 }
 
-static void serve_positions(struct alpaca_sim *s, struct httpd_response *r, int fault)
+static void serve_positions(struct alpaca_sim *s, struct alpaca_sim_call *call,
+                            struct httpd_response *r)
 {
     struct jv *root;
     struct diag d;
@@ -2109,7 +2007,7 @@ static void serve_positions(struct alpaca_sim *s, struct httpd_response *r, int 
     out_puts(&w, "[");
     for (size_t i = 0; i < jv_len(ps); i++) {
         out_puts(&w, i ? "," : "");
-        emit_position(&w, s, jv_at(ps, i), t, fault);
+        emit_position(&w, s, jv_at(ps, i), t, call);
     }
     out_puts(&w, "]");
     jv_free(root);
@@ -2131,9 +2029,10 @@ static double equity_at(const struct alpaca_sim *s, const struct jv *root, long 
     return (double)tt.cash / 1e6 + tt.long_mv + tt.short_mv;
 }
 
-static void serve_history(struct alpaca_sim *s, const struct httpd_request *req,
-                          struct httpd_response *r, int fault)
+static void serve_history(struct alpaca_sim *s, struct alpaca_sim_call *call,
+                          struct httpd_response *r)
 {
+    const struct httpd_request *req = call->req;
     char period[PARAM_MAX], tf[PARAM_MAX];
     int has_period, has_tf;
     if (want_param(req, "period", period, sizeof period, r, &has_period) ||
@@ -2165,6 +2064,10 @@ static void serve_history(struct alpaca_sim *s, const struct httpd_request *req,
     double base = t0 > 0    ? equity_at(s, root, t0 - 1)
                   : t1 >= 0 ? equity_at(s, root, t0)
                             : (double)NAN;
+    /* The hooks may override the equity values (an empty answer leaves them as they are). */
+    const char *eq_alt = money_override(call, "history", "equity");
+    if (eq_alt && !*eq_alt)
+        eq_alt = NULL;
     buf_reset(&r->body);
     struct out w = {&r->body, 0};
     static const char *const arrays[] = {"timestamp", "equity", "profit_loss", "profit_loss_pct"};
@@ -2176,8 +2079,8 @@ static void serve_history(struct alpaca_sim *s, const struct httpd_request *req,
             double eq = equity_at(s, root, t);
             if (a == 0) /* 00:00 UTC of the next calendar day, as Alpaca stamps a 1D point */
                 out_printf(&w, "%lld", (long long)(s->days[t] + 1) * 86400);
-            else if (a == 1 && fault == ALPACA_SIM_TFAULT_NULLS)
-                out_puts(&w, "null");
+            else if (a == 1 && eq_alt)
+                out_puts(&w, eq_alt);
             else if (a == 1)
                 out_printf(&w, isfinite(eq) ? "%.2f" : "null", eq);
             else if (a == 2)
@@ -2274,68 +2177,15 @@ int alpaca_sim_set_positions(struct alpaca_sim *s, const char *json, size_t len,
     return set_doc(s, json, len, 1, d);
 }
 
-int alpaca_sim_set_tfaults(struct alpaca_sim *s, const struct alpaca_sim_tfault *f, size_t n,
-                           struct diag *d)
+static void serve_trading(struct alpaca_sim *s, struct alpaca_sim_call *call,
+                          struct httpd_response *r)
 {
-    struct alpaca_sim_tfault *copy = calloc(n ? n : 1, sizeof *copy);
-    if (!copy)
-        return diag_set(d, ERR_NOMEM, "out of memory");
-    if (n)
-        memcpy(copy, f, n * sizeof *f);
-    pthread_mutex_lock(&s->mu);
-    free(s->tfaults);
-    s->tfaults = copy;
-    s->ntfaults = n;
-    s->st.trading_ordinal = 0;
-    pthread_mutex_unlock(&s->mu);
-    return ERR_OK;
-}
-
-/* Call with the mutex held. */
-static int find_tfault(const struct alpaca_sim *s, uint64_t ordinal)
-{
-    for (size_t i = 0; i < s->ntfaults; i++) {
-        const struct alpaca_sim_tfault *f = &s->tfaults[i];
-        if (ordinal >= f->first && ordinal - f->first < f->count)
-            return (int)f->kind;
-    }
-    return -1;
-}
-
-static void serve_trading(struct alpaca_sim *s, const struct httpd_request *req,
-                          enum alpaca_sim_endpoint ep, int fault, struct httpd_response *r)
-{
-    switch (fault) {
-    case ALPACA_SIM_TFAULT_401:
-        reply_error(r, 401, 40110000, "request is not authorized");
-        return;
-    case ALPACA_SIM_TFAULT_403:
-        reply_json_body(r, 403, "{\"message\":\"forbidden.\"}");
-        return;
-    case ALPACA_SIM_TFAULT_429:
-        reply_json_body(r, 429, "{\"message\":\"too many requests.\"}");
-        httpd_response_header(r, "Retry-After", "1");
-        return;
-    case ALPACA_SIM_TFAULT_500:
-        reply_json_body(r, 500, "{\"code\":50010000,\"message\":\"internal server error\"}");
-        return;
-    case ALPACA_SIM_TFAULT_503:
-        reply_nginx(r, 503, "Service Temporarily Unavailable");
-        return;
-    default:
-        break;
-    }
-    if (ep == ALPACA_SIM_EP_ACCOUNT)
-        serve_account(s, r, fault);
-    else if (ep == ALPACA_SIM_EP_POSITIONS)
-        serve_positions(s, r, fault);
+    if (call->ep == ALPACA_SIM_EP_ACCOUNT)
+        serve_account(s, call, r);
+    else if (call->ep == ALPACA_SIM_EP_POSITIONS)
+        serve_positions(s, call, r);
     else
-        serve_history(s, req, r, fault);
-    if (r->status == 200 && fault == ALPACA_SIM_TFAULT_MALFORMED) {
-        r->body.len /= 2;
-        r->body.data[r->body.len] = '\0';
-        buf_puts(&r->body, "{]");
-    }
+        serve_history(s, call, r);
 }
 
 /* ---- the control endpoints ---- */
@@ -2364,10 +2214,10 @@ static void serve_stats(struct alpaca_sim *s, struct httpd_response *r)
     out_printf(&w,
                "},\"bars_ordinal\":%llu,\"trading_ordinal\":%llu,\"over_limit\":%llu,\"max_in_"
                "window\":%llu,"
-               "\"faults_injected\":%llu,\"dropped\":%llu,\"status\":{",
+               "\"altered\":%llu,\"dropped\":%llu,\"status\":{",
                (unsigned long long)st.bars_ordinal, (unsigned long long)st.trading_ordinal,
                (unsigned long long)st.over_limit, (unsigned long long)st.max_in_window,
-               (unsigned long long)st.faults, (unsigned long long)st.dropped);
+               (unsigned long long)st.altered, (unsigned long long)st.dropped);
     int first = 1;
     for (int i = 0; i < 600; i++) {
         if (!st.status[i])
@@ -2390,45 +2240,26 @@ static void serve_control(struct alpaca_sim *s, const struct httpd_request *req,
         else
             serve_stats(s, r);
     } else if (strcmp(req->path, "/__sim/portfolio") == 0 ||
-               strcmp(req->path, "/__sim/positions") == 0 ||
-               strcmp(req->path, "/__sim/trading-fault") == 0) {
+               strcmp(req->path, "/__sim/positions") == 0) {
         struct diag d = {{0}};
-        int err;
         if (strcmp(req->method, "POST") != 0) {
             reply_error(r, 405, 0, "method not allowed");
             return;
         }
-        if (req->path[7] == 't') {
-            struct alpaca_sim_tfault f;
-            char spec[64];
-            size_t n = req->body_len;
-            while (n && (req->body[n - 1] == '\n' || req->body[n - 1] == ' '))
-                n--;
-            if (n >= sizeof spec || memchr(req->body, '\0', n)) {
-                err = diag_set(&d, ERR_INVALID, "trading fault: expected a spec such as 500@1x2");
-            } else {
-                memcpy(spec, req->body, n);
-                spec[n] = '\0';
-                err = n ? alpaca_sim_tfault_parse(spec, &f, &d) : ERR_OK;
-                if (!err)
-                    err = alpaca_sim_set_tfaults(s, &f, n ? 1 : 0, &d);
-            }
-        } else {
-            err = set_doc(s, req->body, req->body_len,
-                          req->path[7] == 'p' && req->path[8] == 'o' && req->path[9] == 's', &d);
-        }
+        int err =
+            set_doc(s, req->body, req->body_len, strcmp(req->path, "/__sim/positions") == 0, &d);
         if (err)
             reply_error(r, 400, 0, "%s", d.text);
         else
-            reply_json_body(r, 200, "{\"ok\":true}");
+            alpaca_sim_reply_json(r, 200, "{\"ok\":true}");
     } else if (strcmp(req->path, "/__sim/reset") == 0) {
         if (strcmp(req->method, "POST") != 0) {
             reply_error(r, 405, 0, "method not allowed");
         } else {
             alpaca_sim_reset(s);
-            reply_json_body(r, 200, "{\"reset\":true}");
+            alpaca_sim_reply_json(r, 200, "{\"reset\":true}");
         }
-    } else {
+    } else if (!s->o.hooks.control || !s->o.hooks.control(s->o.hooks.ctx, s, req, r)) {
         reply_error(r, 404, 0, "not found");
     }
 }
@@ -2455,54 +2286,17 @@ static enum alpaca_sim_endpoint route(const char *path)
     return ALPACA_SIM_EP_OTHER;
 }
 
-static int find_fault(const struct alpaca_sim *s, uint64_t ordinal)
-{
-    for (size_t i = 0; i < s->o.nfaults; i++) {
-        const struct alpaca_sim_fault *f = &s->faults[i];
-        if (ordinal >= f->first && ordinal - f->first < f->count)
-            return (int)f->kind;
-    }
-    return -1;
-}
-
-/* Replace the answer by a status fault; returns 1 when fault is one of those. */
-static int apply_status_fault(struct alpaca_sim *s, int fault, struct httpd_response *r)
-{
-    switch (fault) {
-    case ALPACA_SIM_FAULT_429:
-        reply_json_body(r, 429, "{\"message\":\"too many requests.\"}");
-        if (!s->o.no_retry_after)
-            httpd_response_header(r, "Retry-After", "1");
-        return 1;
-    case ALPACA_SIM_FAULT_500:
-        reply_json_body(r, 500, "{\"code\":50010000,\"message\":\"internal server error\"}");
-        return 1;
-    case ALPACA_SIM_FAULT_502:
-        reply_nginx(r, 502, "Bad Gateway");
-        return 1;
-    case ALPACA_SIM_FAULT_503:
-        reply_nginx(r, 503, "Service Temporarily Unavailable");
-        return 1;
-    case ALPACA_SIM_FAULT_HTML403:
-        reply_nginx(r, 403, "Forbidden");
-        return 1;
-    case ALPACA_SIM_FAULT_RESET:
-        r->action = HTTPD_DROP;
-        return 1;
-    default:
-        return 0;
-    }
-}
-
 void alpaca_sim_handle(void *ctx, const struct httpd_request *req, struct httpd_response *r)
 {
     struct alpaca_sim *s = ctx;
+    const struct alpaca_sim_hooks *h = &s->o.hooks;
     if (strncmp(req->path, "/__sim/", 7) == 0) {
         serve_control(s, req, r);
         return;
     }
     enum alpaca_sim_endpoint ep = route(req->path);
-    int fault = -1, tfault = -1, fault_used = 0, over = 0;
+    struct alpaca_sim_call call = {.sim = s, .req = req, .ep = ep};
+    int over = 0;
     char rid[32];
     pthread_mutex_lock(&s->mu);
     snprintf(rid, sizeof rid, "sim-%08llx", (unsigned long long)++s->request_seq);
@@ -2510,7 +2304,7 @@ void alpaca_sim_handle(void *ctx, const struct httpd_request *req, struct httpd_
     httpd_response_header(r, "X-Request-ID", rid);
 
     if (strlen(req->target) > s->o.max_url) {
-        reply_nginx(r, 414, "Request-URI Too Large");
+        alpaca_sim_reply_nginx(r, 414, "Request-URI Too Large");
     } else if (ep == ALPACA_SIM_EP_OTHER) {
         reply_error(r, 404, 0, "not found");
     } else if (strcmp(req->method, "GET") != 0) {
@@ -2523,49 +2317,34 @@ void alpaca_sim_handle(void *ctx, const struct httpd_request *req, struct httpd_
         if (s->o.auth_status == 401)
             reply_error(r, 401, 40110000, "request is not authorized");
         else
-            reply_json_body(r, 403, "{\"message\":\"forbidden.\"}");
+            alpaca_sim_reply_json(r, 403, "{\"message\":\"forbidden.\"}");
     } else {
         pthread_mutex_lock(&s->mu);
         struct admission a = admit(s, clock_wall_ms());
         int trading = ep == ALPACA_SIM_EP_ACCOUNT || ep == ALPACA_SIM_EP_POSITIONS ||
                       ep == ALPACA_SIM_EP_HISTORY;
         if (a.ok && ep == ALPACA_SIM_EP_BARS)
-            fault = find_fault(s, ++s->st.bars_ordinal);
+            call.ordinal = ++s->st.bars_ordinal;
         else if (a.ok && trading)
-            tfault = find_tfault(s, ++s->st.trading_ordinal);
+            call.ordinal = ++s->st.trading_ordinal;
         pthread_mutex_unlock(&s->mu);
         ratelimit_headers(s, &a, r);
         if (!a.ok) {
             over = 1;
-            reply_json_body(r, 429, "{\"message\":\"too many requests.\"}");
-            char v[24];
-            snprintf(v, sizeof v, "%lld", (long long)a.retry_after_s);
-            if (!s->o.no_retry_after)
-                httpd_response_header(r, "Retry-After", v);
-        } else if (apply_status_fault(s, fault, r)) {
-            fault_used = 1;
-        } else if (ep == ALPACA_SIM_EP_BARS) {
-            serve_bars(s, req, r, fault, &fault_used);
-            if (r->status == 200 && fault == ALPACA_SIM_FAULT_MALFORMED) {
-                /* Cut the JSON in the middle and leave it unbalanced. */
-                r->body.len /= 2;
-                r->body.data[r->body.len] = '\0';
-                buf_puts(&r->body, "{]");
-                fault_used = 1;
-            } else if (r->status == 200 && fault == ALPACA_SIM_FAULT_TRUNCATE) {
-                r->action = HTTPD_TRUNCATE;
-                fault_used = 1;
-            } else if (fault == ALPACA_SIM_FAULT_SLOW) {
-                fault_used = 1;
-            }
-        } else if (ep == ALPACA_SIM_EP_CORPORATE_ACTIONS) {
-            serve_corporate_actions(s, req, r);
-        } else if (ep == ALPACA_SIM_EP_ACCOUNT || ep == ALPACA_SIM_EP_POSITIONS ||
-                   ep == ALPACA_SIM_EP_HISTORY) {
-            serve_trading(s, req, ep, tfault, r);
-            fault_used = tfault >= 0;
+            alpaca_sim_reply_429(s, r, a.retry_after_s);
+        } else if (h->before && h->before(h->ctx, &call, r)) {
+            /* answered by the hooks */
         } else {
-            serve_assets(s, req, r);
+            if (ep == ALPACA_SIM_EP_BARS)
+                serve_bars(s, &call, r);
+            else if (ep == ALPACA_SIM_EP_CORPORATE_ACTIONS)
+                serve_corporate_actions(s, req, r);
+            else if (trading)
+                serve_trading(s, &call, r);
+            else
+                serve_assets(s, req, r);
+            if (h->after)
+                h->after(h->ctx, &call, r);
         }
     }
 
@@ -2576,19 +2355,15 @@ void alpaca_sim_handle(void *ctx, const struct httpd_request *req, struct httpd_
         s->st.dropped++;
     else if (r->status >= 0 && r->status < 600)
         s->st.status[r->status]++;
-    s->st.faults += fault_used;
+    s->st.altered += call.altered != NULL;
     s->st.over_limit += over;
     pthread_mutex_unlock(&s->mu);
     log_debug("simulator request", LF_STR("method", req->method), LF_STR("path", req->path),
               LF_INT("status", r->action == HTTPD_DROP ? 0 : r->status),
-              LF_STR("fault", !fault_used   ? ""
-                              : tfault >= 0 ? alpaca_sim_tfault_name(tfault)
-                                            : alpaca_sim_fault_name(fault)));
+              LF_STR("altered", call.altered ? call.altered : ""));
 
-    if (fault_used && fault == ALPACA_SIM_FAULT_SLOW) {
-        /* In slices, so that stopping the server cuts the wait short. */
-        for (int64_t left = s->o.slow_ms;
-             left > 0 && !__atomic_load_n(&s->stopping, __ATOMIC_SEQ_CST); left -= SLOW_SLICE_MS)
-            clock_sleep_ms(left < SLOW_SLICE_MS ? left : SLOW_SLICE_MS);
-    }
+    /* In slices, so that stopping the server cuts the wait short. */
+    for (int64_t left = call.hold_ms; left > 0 && !__atomic_load_n(&s->stopping, __ATOMIC_SEQ_CST);
+         left -= HOLD_SLICE_MS)
+        clock_sleep_ms(left < HOLD_SLICE_MS ? left : HOLD_SLICE_MS);
 }

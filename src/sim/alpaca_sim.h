@@ -1,4 +1,5 @@
-/* alpaca_sim.h - a fake Alpaca on 127.0.0.1, for the demo and the collector's tests.
+/* alpaca_sim.h - a fake Alpaca on 127.0.0.1, for `screener demo` (and, extended by the tests'
+ * fault layer through its hooks, for the collector's tests).
  *
  * It serves a deterministic synthetic market (sim/market.h) through the endpoints the
  * collector uses, in their real wire format (docs/alpaca.md):
@@ -11,11 +12,11 @@
  *   GET /v2/account/portfolio/history   daily equity (timeframe 1D, period nD/nW/nM/nA)
  *   GET /iwb_holdings.csv        an iShares IWB holdings file naming every market symbol
  *   GET /__sim/stats             the counters below as JSON (no auth, not rate limited)
- *   POST /__sim/reset            zero the counters, the bars request ordinal and the windows
+ *   POST /__sim/reset            zero the counters, the request ordinals and the windows
  *   POST /__sim/portfolio        replace the scripted account and positions (a document as
  *                                alpaca_sim_set_portfolio takes); 400 naming what is wrong
  *   POST /__sim/positions        replace the positions only (a JSON array of them)
- *   POST /__sim/trading-fault    set the trading fault (a spec, see below; empty: none)
+ *   other /__sim/ paths          the hooks' (control), else 404
  *
  * The trading account is scripted: a JSON document
  *
@@ -40,12 +41,14 @@
  *   3. bad or missing credentials: 403 {"message":"forbidden."} (or 401, auth_status);
  *   4. over the rate limit: 429 {"message":"too many requests."} with Retry-After (none with
  *      no_retry_after: X-RateLimit-Reset says when);
- *   5. a bars request gets the next ordinal (1, 2, ...); the first fault whose range holds it
- *      is applied (see enum alpaca_sim_fault_kind);
- *   6. the endpoint answers: 400/422 JSON errors for bad parameters, else 200.
+ *   5. a bars request gets the next bars ordinal (1, 2, ...), a trading request (account,
+ *      positions, history) the next trading ordinal; the before hook may answer it instead;
+ *   6. the endpoint answers: 400/422 JSON errors for bad parameters, else 200; the page hook
+ *      sees a bars page before it is written, the money hook each money member of the
+ *      trading answers, the after hook the finished answer.
  *
  * Time comes from the clock source (base/clock.h), so tests inject it; nothing here sleeps
- * except the `slow` fault, through clock_sleep_ms.
+ * except an answer a hook asked to hold (hold_ms), through clock_sleep_ms.
  */
 #ifndef SIM_ALPACA_SIM_H
 #define SIM_ALPACA_SIM_H
@@ -57,63 +60,81 @@
 #include "codec/split.h"
 #include "net/httpd.h"
 
-/* Faults injected into bars requests by ordinal.  Spec form: KIND@N or KIND@NxCOUNT. */
-enum alpaca_sim_fault_kind {
-    ALPACA_SIM_FAULT_429,         /* 429 {"message":"too many requests."}, Retry-After: 1 */
-    ALPACA_SIM_FAULT_500,         /* 500 with a JSON error */
-    ALPACA_SIM_FAULT_502,         /* 502 with nginx's HTML page */
-    ALPACA_SIM_FAULT_503,         /* 503 with nginx's HTML page */
-    ALPACA_SIM_FAULT_SLOW,        /* the normal answer, after slow_ms */
-    ALPACA_SIM_FAULT_RESET,       /* the connection closed without a response */
-    ALPACA_SIM_FAULT_TRUNCATE,    /* the normal answer cut off at half its Content-Length */
-    ALPACA_SIM_FAULT_MALFORMED,   /* 200 with syntactically broken JSON */
-    ALPACA_SIM_FAULT_HTML403,     /* 403 with nginx's HTML page */
-    ALPACA_SIM_FAULT_NEVERENDING, /* next_page_token is the token of this very page */
-    ALPACA_SIM_FAULT_WRONGTYPE,   /* one bar has "o":"abc" */
-    ALPACA_SIM_FAULT_BADPRICE,    /* one bar has "c":0 */
-    ALPACA_SIM_FAULT_HIGHLOW,     /* one bar has h < l */
-    ALPACA_SIM_FAULT_DUPTIME,     /* one bar repeats the timestamp of its symbol's previous bar */
-    ALPACA_SIM_FAULT_COUNT_
+enum alpaca_sim_endpoint {
+    ALPACA_SIM_EP_BARS,
+    ALPACA_SIM_EP_CORPORATE_ACTIONS,
+    ALPACA_SIM_EP_ASSETS,
+    ALPACA_SIM_EP_HOLDINGS,
+    ALPACA_SIM_EP_ACCOUNT,
+    ALPACA_SIM_EP_POSITIONS,
+    ALPACA_SIM_EP_HISTORY,
+    ALPACA_SIM_EP_OTHER,
+    ALPACA_SIM_EP_COUNT_
 };
 
-struct alpaca_sim_fault {
-    enum alpaca_sim_fault_kind kind;
-    uint64_t first; /* ordinal of the first bars request hit, from 1 */
-    uint64_t count; /* requests first .. first + count - 1 */
+struct alpaca_sim;
+
+/* One authenticated API request within the rate limit, as the hooks see it. */
+struct alpaca_sim_call {
+    struct alpaca_sim *sim;
+    const struct httpd_request *req;
+    enum alpaca_sim_endpoint ep;
+    uint64_t ordinal;    /* the bars or trading ordinal (from 1); 0 for other endpoints */
+    long hook_data;      /* the hooks' own, from one hook to the next; starts at 0 */
+    const char *altered; /* set by a hook that changed the answer: a name for the log, and
+                            the request counts in alpaca_sim_stats.altered */
+    int64_t hold_ms;     /* set by a hook: hold the finished answer this long (cut short
+                            when the server stops) */
 };
 
-/* "500@3", "slow@1x2", "neverending@2x1000".  The data faults (neverending and after) apply
- * only to a page that has bars; the others replace the answer. */
-int alpaca_sim_fault_parse(const char *spec, struct alpaca_sim_fault *out, struct diag *d);
-
-/* The kind's spec name ("429", "slow", "duptime"). */
-const char *alpaca_sim_fault_name(enum alpaca_sim_fault_kind kind);
-
-/* Faults of the trading endpoints, by the ordinal of trading requests.  Spec form: KIND
- * (every request), KIND@N or KIND@NxCOUNT. */
-enum alpaca_sim_tfault_kind {
-    ALPACA_SIM_TFAULT_401,       /* 401 {"code":40110000,"message":"request is not authorized"} */
-    ALPACA_SIM_TFAULT_403,       /* 403 {"message":"forbidden."} */
-    ALPACA_SIM_TFAULT_429,       /* 429 with Retry-After: 1 */
-    ALPACA_SIM_TFAULT_500,       /* 500 with a JSON error */
-    ALPACA_SIM_TFAULT_503,       /* 503 with nginx's HTML page */
-    ALPACA_SIM_TFAULT_MALFORMED, /* 200 with broken JSON */
-    ALPACA_SIM_TFAULT_MISSING,   /* the money fields (equity, last_equity, cash, buying_power,
-                                    portfolio_value; a position's prices, values and P/L) left
-                                    out */
-    ALPACA_SIM_TFAULT_NULLS,     /* the same fields null */
-    ALPACA_SIM_TFAULT_GARBAGE,   /* the same fields "abc" */
-    ALPACA_SIM_TFAULT_COUNT_
+/* A bar of a bars page: prices in millionths of a dollar, as written. */
+struct alpaca_sim_page_bar {
+    const char *symbol; /* the simulator's */
+    char t[24];         /* "2024-01-02T05:00:00Z" */
+    int64_t o, h, l, c, vw;
+    int64_t v, n;
+    const char *o_text; /* when set, written as the "o" value instead of o, as is */
 };
 
-struct alpaca_sim_tfault {
-    enum alpaca_sim_tfault_kind kind;
-    uint64_t first, count; /* trading requests first .. first + count - 1, from 1 */
+/* A bars page laid out: bars in order (a symbol's bars consecutive), with room for one more
+ * (cap > n); next_token is "" on the last page; first_token asks for this very page again. */
+struct alpaca_sim_page {
+    struct alpaca_sim_page_bar *bars;
+    size_t n, cap;
+    char next_token[96], first_token[96];
 };
 
-/* "401", "nulls", "500@1x2". */
-int alpaca_sim_tfault_parse(const char *spec, struct alpaca_sim_tfault *out, struct diag *d);
-const char *alpaca_sim_tfault_name(enum alpaca_sim_tfault_kind kind);
+/* Extension points, so that a layer outside the simulator (the tests' faults) can change
+ * what it answers without the simulator knowing what for.  Every function may be NULL; all
+ * are called without the simulator's lock, from the server's threads. */
+struct alpaca_sim_hooks {
+    void *ctx;
+    /* Whether a symbol's bars are never served (asked once per symbol by alpaca_sim_new). */
+    int (*hides)(void *ctx, const char *symbol);
+    /* Before the endpoint answers: return 1 after answering r (or setting r->action). */
+    int (*before)(void *ctx, struct alpaca_sim_call *call, struct httpd_response *r);
+    /* A bars page before it is written: may change, add (up to cap) or drop bars, tokens. */
+    void (*page)(void *ctx, struct alpaca_sim_call *call, struct alpaca_sim_page *p);
+    /* A money member of a trading answer: NULL writes it as computed, "" leaves it out, other
+     * text is written as its JSON value.  object is "account", "position" or "history" (its
+     * equity values; "" leaves them as computed). */
+    const char *(*money)(void *ctx, struct alpaca_sim_call *call, const char *object,
+                         const char *member);
+    /* After the endpoint answered (any status): may change the answer. */
+    void (*after)(void *ctx, struct alpaca_sim_call *call, struct httpd_response *r);
+    /* A request to a /__sim/ path the simulator does not serve: return 1 after answering. */
+    int (*control)(void *ctx, struct alpaca_sim *s, const struct httpd_request *req,
+                   struct httpd_response *r);
+};
+
+/* Answers as Alpaca's servers give them: a JSON body with its content type, and nginx's
+ * HTML error page. */
+void alpaca_sim_reply_json(struct httpd_response *r, int status, const char *json);
+void alpaca_sim_reply_nginx(struct httpd_response *r, int status, const char *reason);
+/* 429 {"message":"too many requests."} as this simulator answers it: with Retry-After
+ * (retry_after_s) unless no_retry_after. */
+void alpaca_sim_reply_429(const struct alpaca_sim *s, struct httpd_response *r,
+                          int64_t retry_after_s);
 
 /* "SYM:YYYY-MM-DD:NEW:OLD", e.g. "ABC:2026-06-10:4:1" (4-for-1) or "XYZ:2026-08-03:1:20".
  * Rates may have decimals. */
@@ -131,7 +152,6 @@ struct alpaca_sim_opts {
     size_t max_url;              /* longest request target; default 8192 bytes */
     size_t rate_limit;           /* requests per window; default 200 */
     int64_t rate_window_ms;      /* default 60000 */
-    int64_t slow_ms;             /* the slow fault's delay; default 15000 */
     /* A bars request naming a symbol the market does not have gets 400 "invalid symbol: X"
      * (the real API may answer so) instead of leaving it out. */
     int strict_symbols;
@@ -143,11 +163,6 @@ struct alpaca_sim_opts {
      * is reported to do); clients must wait until X-RateLimit-Reset. */
     int no_retry_after;
 
-    /* Copied by alpaca_sim_new. */
-    const struct alpaca_sim_fault *faults;
-    size_t nfaults;
-    const char *const *missing; /* symbols whose bars are never returned */
-    size_t nmissing;
     /* Injected splits: bars before ex_date are scaled (prices by new/old, volume by old/new)
      * and the split is listed by /v1/corporate-actions.  The symbol must be in the market. */
     const struct split *splits;
@@ -155,15 +170,13 @@ struct alpaca_sim_opts {
 
     /* The scripted trading account (the document above); NULL: the default.  Copied. */
     const char *portfolio_json;
-    const struct alpaca_sim_tfault *tfaults; /* copied */
-    size_t ntfaults;
+
+    struct alpaca_sim_hooks hooks; /* none by default; ctx must outlive the simulator */
 
     int port; /* alpaca_sim_start: 0 for an ephemeral port */
 };
 
 void alpaca_sim_opts_default(struct alpaca_sim_opts *o);
-
-struct alpaca_sim;
 
 /* Build the market and index its bars (a 1000-symbol, 5-year market takes about half a second
  * and 50 MB).  Free with alpaca_sim_free. */
@@ -183,18 +196,6 @@ void alpaca_sim_stop(struct alpaca_sim *s);
 size_t alpaca_sim_nsymbols(const struct alpaca_sim *s);
 const char *alpaca_sim_symbol(const struct alpaca_sim *s, size_t i);
 
-enum alpaca_sim_endpoint {
-    ALPACA_SIM_EP_BARS,
-    ALPACA_SIM_EP_CORPORATE_ACTIONS,
-    ALPACA_SIM_EP_ASSETS,
-    ALPACA_SIM_EP_HOLDINGS,
-    ALPACA_SIM_EP_ACCOUNT,
-    ALPACA_SIM_EP_POSITIONS,
-    ALPACA_SIM_EP_HISTORY,
-    ALPACA_SIM_EP_OTHER,
-    ALPACA_SIM_EP_COUNT_
-};
-
 /* Counts since start or the last reset; /__sim/ requests are not counted. */
 struct alpaca_sim_stats {
     uint64_t requests;
@@ -203,9 +204,9 @@ struct alpaca_sim_stats {
     uint64_t over_limit;      /* refused with 429 by the rate limit (injected 429s excluded) */
     uint64_t max_in_window;   /* most authenticated API requests started in any window,
                                  refused ones included */
-    uint64_t faults;          /* faults injected */
+    uint64_t altered;         /* answers changed by the hooks (alpaca_sim_call.altered) */
     uint64_t trading_ordinal; /* trading requests given an ordinal (the last one handed out) */
-    uint64_t dropped;         /* connections closed without a status (the reset fault) */
+    uint64_t dropped;         /* connections closed without a status */
     uint64_t status[600];     /* responses by status */
 };
 
@@ -215,9 +216,6 @@ void alpaca_sim_get_stats(struct alpaca_sim *s, struct alpaca_sim_stats *out);
  * positions (a JSON array).  ERR_PARSE naming what is wrong; the old one is kept then. */
 int alpaca_sim_set_portfolio(struct alpaca_sim *s, const char *json, size_t len, struct diag *d);
 int alpaca_sim_set_positions(struct alpaca_sim *s, const char *json, size_t len, struct diag *d);
-/* Replace the trading faults (n == 0: none); the ordinal starts again from 1. */
-int alpaca_sim_set_tfaults(struct alpaca_sim *s, const struct alpaca_sim_tfault *f, size_t n,
-                           struct diag *d);
 void alpaca_sim_reset(struct alpaca_sim *s);
 
 #endif

@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "codec/num.h"
 #include "net/httpd.h"
+#include "fakes/alpaca_fault.h"
 #include "sim/alpaca_sim.h"
 #include "sim/market.h"
 
@@ -70,6 +71,19 @@ static void base_opts(struct alpaca_sim_opts *o)
     o->last_day = day_of("2026-11-20");
     o->rate_limit = 100000; /* in effect unlimited: the clock stands still */
     o->rate_window_ms = 1;
+}
+
+/* A fault set for the simulator to be made from o. */
+static struct alpaca_fault_set *with_faults(struct alpaca_sim_opts *o,
+                                            const struct alpaca_fault_opts *fo)
+{
+    struct alpaca_fault_set *fs;
+    struct diag d;
+    int err = alpaca_fault_set_new(fo, &fs, &d);
+    if (err)
+        fail_msg("alpaca_fault_set_new: %s", d.text);
+    o->hooks = alpaca_fault_set_hooks(fs);
+    return fs;
 }
 
 static struct alpaca_sim *new_sim(const struct alpaca_sim_opts *o)
@@ -506,8 +520,11 @@ static void test_iex_and_missing(void **state)
     struct alpaca_sim *s0 = new_sim(&o);
     const char *gone = alpaca_sim_symbol(s0, 4);
     const char *missing[] = {gone};
-    o.missing = missing;
-    o.nmissing = 1;
+    struct alpaca_fault_opts fo;
+    alpaca_fault_opts_default(&fo);
+    fo.missing = missing;
+    fo.nmissing = 1;
+    struct alpaca_fault_set *fs = with_faults(&o, &fo);
     struct alpaca_sim *s = new_sim(&o);
     char target[256];
     snprintf(target, sizeof target,
@@ -545,6 +562,7 @@ static void test_iex_and_missing(void **state)
     page_release(&iex);
     alpaca_sim_free(s);
     alpaca_sim_free(s0);
+    alpaca_fault_set_free(fs);
 }
 
 /* All bars of one symbol over the whole range. */
@@ -813,11 +831,14 @@ static void test_plans_and_bare_429(void **state)
     /* The 429 fault too. */
     base_opts(&o);
     o.no_retry_after = 1;
-    struct alpaca_sim_fault f;
+    struct alpaca_fault f;
     struct diag d;
-    assert_int_equal(alpaca_sim_fault_parse("429@1", &f, &d), ERR_OK);
-    o.faults = &f;
-    o.nfaults = 1;
+    assert_int_equal(alpaca_fault_parse("429@1", &f, &d), ERR_OK);
+    struct alpaca_fault_opts fo;
+    alpaca_fault_opts_default(&fo);
+    fo.faults = &f;
+    fo.nfaults = 1;
+    struct alpaca_fault_set *fs = with_faults(&o, &fo);
     s = new_sim(&o);
     assert_int_equal(get(s, "/v2/stocks/bars?symbols=AAA&timeframe=1Day&start=2026-11-02", &r),
                      429);
@@ -825,6 +846,8 @@ static void test_plans_and_bare_429(void **state)
     assert_non_null(header(&r, "X-RateLimit-Reset"));
     httpd_response_release(&r);
     alpaca_sim_free(s);
+    alpaca_fault_set_free(fs);
+    o.hooks = (struct alpaca_sim_hooks){0};
 
     /* Free plan (the default): the last 15 minutes of SIP data are refused; paid: served. */
     const char *recent = "/v2/stocks/bars?symbols=AAA&timeframe=1Day&start=2026-11-20"
@@ -853,13 +876,16 @@ static void test_faults(void **state)
         "wrongtype@12", "badprice@13", "highlow@14",  "duptime@15x2",
     };
     enum { NSPECS = sizeof specs / sizeof specs[0] };
-    struct alpaca_sim_fault faults[NSPECS];
+    struct alpaca_fault faults[NSPECS];
     struct diag d;
     for (size_t i = 0; i < NSPECS; i++)
-        assert_int_equal(alpaca_sim_fault_parse(specs[i], &faults[i], &d), ERR_OK);
-    o.faults = faults;
-    o.nfaults = NSPECS;
-    o.slow_ms = 15000;
+        assert_int_equal(alpaca_fault_parse(specs[i], &faults[i], &d), ERR_OK);
+    struct alpaca_fault_opts fo;
+    alpaca_fault_opts_default(&fo);
+    fo.faults = faults;
+    fo.nfaults = NSPECS;
+    fo.slow_ms = 15000;
+    struct alpaca_fault_set *fs = with_faults(&o, &fo);
     struct alpaca_sim *s = new_sim(&o);
     char base[256];
     snprintf(base, sizeof base,
@@ -962,22 +988,23 @@ static void test_faults(void **state)
     struct alpaca_sim_stats st;
     alpaca_sim_get_stats(s, &st);
     assert_int_equal(st.bars_ordinal, 17);
-    assert_int_equal(st.faults, 16);
+    assert_int_equal(st.altered, 16);
     assert_int_equal(st.dropped, 1);
     assert_int_equal(st.endpoint[ALPACA_SIM_EP_BARS], 17);
     alpaca_sim_free(s);
+    alpaca_fault_set_free(fs);
 
     /* Spec syntax. */
-    struct alpaca_sim_fault f;
-    assert_int_equal(alpaca_sim_fault_parse("slow@3x4", &f, &d), ERR_OK);
-    assert_int_equal(f.kind, ALPACA_SIM_FAULT_SLOW);
+    struct alpaca_fault f;
+    assert_int_equal(alpaca_fault_parse("slow@3x4", &f, &d), ERR_OK);
+    assert_int_equal(f.kind, ALPACA_FAULT_SLOW);
     assert_int_equal(f.first, 3);
     assert_int_equal(f.count, 4);
-    assert_string_equal(alpaca_sim_fault_name(f.kind), "slow");
+    assert_string_equal(alpaca_fault_name(f.kind), "slow");
     static const char *const bad_specs[] = {"slow",   "slow@0", "slow@1x0", "fast@1",
                                             "429@x2", "500@1x", "500@-1",   ""};
     for (size_t i = 0; i < sizeof bad_specs / sizeof bad_specs[0]; i++)
-        assert_int_equal(alpaca_sim_fault_parse(bad_specs[i], &f, &d), ERR_INVALID);
+        assert_int_equal(alpaca_fault_parse(bad_specs[i], &f, &d), ERR_INVALID);
     struct split sp;
     assert_int_equal(alpaca_sim_split_parse("BRK.B:2026-06-10:1.5:1", &sp, &d), ERR_OK);
     assert_string_equal(sp.symbol, "BRK.B");
@@ -1238,10 +1265,13 @@ static void test_served_over_http(void **state)
     clock_set_source(NULL); /* server threads and real sockets */
     struct alpaca_sim_opts o;
     base_opts(&o);
-    o.slow_ms = 60000;
-    struct alpaca_sim_fault slow = {ALPACA_SIM_FAULT_SLOW, 1, 1};
-    o.faults = &slow;
-    o.nfaults = 1;
+    struct alpaca_fault slow = {ALPACA_FAULT_SLOW, 1, 1};
+    struct alpaca_fault_opts fo;
+    alpaca_fault_opts_default(&fo);
+    fo.slow_ms = 60000;
+    fo.faults = &slow;
+    fo.nfaults = 1;
+    struct alpaca_fault_set *fs = with_faults(&o, &fo);
     struct alpaca_sim *s;
     int port;
     struct diag d;
@@ -1279,6 +1309,7 @@ static void test_served_over_http(void **state)
     alpaca_sim_stop(s);
     assert_true(clock_mono_ms() - t0 < 10000);
     close(fd);
+    alpaca_fault_set_free(fs);
     clock_set_source(&fake_clock);
 }
 

@@ -9,6 +9,7 @@
 #include "account/portfolio.h"
 #include "account/trading.h"
 #include "net/http.h"
+#include "fakes/alpaca_fault.h"
 #include "sim/alpaca_sim.h"
 #include "store/objstore.h"
 
@@ -638,6 +639,7 @@ static void test_alert_marker(void **state)
 
 struct simf {
     struct alpaca_sim *sim;
+    struct alpaca_fault_set *faults;
     struct http_client *http;
     char url[64];
     struct trading_opts o;
@@ -660,6 +662,11 @@ static int sim_setup(void **state)
     so.portfolio_json = sim_portfolio;
     int port;
     struct diag d;
+    struct alpaca_fault_opts fo;
+    alpaca_fault_opts_default(&fo);
+    if (alpaca_fault_set_new(&fo, &f->faults, &d))
+        fail_msg("%s", d.text);
+    so.hooks = alpaca_fault_set_hooks(f->faults);
     if (alpaca_sim_start(&so, &f->sim, &port, &d))
         fail_msg("%s", d.text);
     snprintf(f->url, sizeof f->url, "http://127.0.0.1:%d", port);
@@ -679,6 +686,7 @@ static int sim_teardown(void **state)
 {
     struct simf *f = *state;
     alpaca_sim_stop(f->sim);
+    alpaca_fault_set_free(f->faults);
     http_client_free(f->http);
     free(f);
     return 0;
@@ -686,10 +694,10 @@ static int sim_teardown(void **state)
 
 static void set_fault(struct simf *f, const char *spec)
 {
-    struct alpaca_sim_tfault t;
+    struct alpaca_fault_trading t;
     struct diag d;
-    assert_int_equal(alpaca_sim_tfault_parse(spec, &t, &d), ERR_OK);
-    assert_int_equal(alpaca_sim_set_tfaults(f->sim, &t, 1, &d), ERR_OK);
+    assert_int_equal(alpaca_fault_trading_parse(spec, &t, &d), ERR_OK);
+    assert_int_equal(alpaca_fault_set_trading(f->faults, &t, 1, &d), ERR_OK);
 }
 
 static void test_sim_fetch(void **state)
@@ -730,12 +738,12 @@ static void test_sim_fetch(void **state)
     assert_int_equal(t.positions.n, 1);
     assert_string_equal(t.positions.v[0].symbol, "DAB");
     trading_data_release(&t);
-    struct alpaca_sim_tfault tf;
+    struct alpaca_fault_trading tf;
     static const char *const bad[] = {"bogus", "500@0", "500@1x0", "nulls@", "401x2", ""};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        assert_int_equal(alpaca_sim_tfault_parse(bad[i], &tf, &d), ERR_INVALID);
-    assert_int_equal(alpaca_sim_tfault_parse("garbage@3x2", &tf, &d), ERR_OK);
-    assert_true(tf.kind == ALPACA_SIM_TFAULT_GARBAGE && tf.first == 3 && tf.count == 2);
+        assert_int_equal(alpaca_fault_trading_parse(bad[i], &tf, &d), ERR_INVALID);
+    assert_int_equal(alpaca_fault_trading_parse("garbage@3x2", &tf, &d), ERR_OK);
+    assert_true(tf.kind == ALPACA_FAULT_TRADING_GARBAGE && tf.first == 3 && tf.count == 2);
     assert_int_equal(alpaca_sim_set_portfolio(f->sim, "[]", 2, &d), ERR_PARSE);
     assert_int_equal(alpaca_sim_set_positions(f->sim, "[1]", 3, &d), ERR_PARSE);
     assert_string_equal(d.text, "portfolio: position 1 is not an object");
@@ -813,7 +821,7 @@ static void test_sim_faults(void **state)
     trading_data_release(&t);
     f->o.fetch.max_retries = 3;
     f->o.fetch.concurrency = 3;
-    assert_int_equal(alpaca_sim_set_tfaults(f->sim, NULL, 0, &d), ERR_OK);
+    assert_int_equal(alpaca_fault_set_trading(f->faults, NULL, 0, &d), ERR_OK);
 
     /* configuration */
     struct trading_opts o = f->o;

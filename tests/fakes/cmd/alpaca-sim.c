@@ -1,5 +1,6 @@
-/* alpaca-sim - serve the Alpaca simulator (src/sim/alpaca_sim.h) on 127.0.0.1 until SIGTERM
- * or SIGINT.  Tests start it as a separate process and read the port from its first line. */
+/* alpaca-sim - serve the Alpaca simulator (src/sim/alpaca_sim.h) with the tests' faults
+ * (tests/fakes/alpaca_fault.h) on 127.0.0.1 until SIGTERM or SIGINT.  Tests start it as a
+ * separate process and read the port from its first line. */
 #include "base/date.h"
 #include "base/err.h"
 #include "base/file.h"
@@ -7,6 +8,7 @@
 #include "codec/num.h"
 #include "codec/split.h"
 #include "net/ratelimit.h"
+#include "fakes/alpaca_fault.h"
 #include "sim/alpaca_sim.h"
 
 #include <getopt.h>
@@ -117,19 +119,19 @@ static const struct option options[] = {
 
 /* Growable arrays of the repeatable options. */
 struct lists {
-    struct alpaca_sim_fault *faults;
+    struct alpaca_fault *faults;
     size_t nfaults;
     const char **missing;
     size_t nmissing;
     struct split *splits;
     size_t nsplits;
-    struct alpaca_sim_tfault *tfaults;
+    struct alpaca_fault_trading *tfaults;
     size_t ntfaults;
     char *account;
 };
 
-static int parse_args(int argc, char **argv, struct alpaca_sim_opts *o, struct lists *l, int *help,
-                      struct diag *d)
+static int parse_args(int argc, char **argv, struct alpaca_sim_opts *o,
+                      struct alpaca_fault_opts *fo, struct lists *l, int *help, struct diag *d)
 {
     int64_t years = 3, v;
     int32_t last = o->last_day;
@@ -183,11 +185,11 @@ static int parse_args(int argc, char **argv, struct alpaca_sim_opts *o, struct l
             break;
         case OPT_SLOW_MS:
             err = tool_parse_num("slow-ms", optarg, 0, 3600000, &v, d);
-            o->slow_ms = v;
+            fo->slow_ms = v;
             break;
         case OPT_FAULT:
             err = tool_grow((void **)&l->faults, l->nfaults, sizeof *l->faults);
-            if (!err && alpaca_sim_fault_parse(optarg, &l->faults[l->nfaults], d) != ERR_OK)
+            if (!err && alpaca_fault_parse(optarg, &l->faults[l->nfaults], d) != ERR_OK)
                 err = diag_prefix(d, ERR_USAGE, "--fault");
             if (!err)
                 l->nfaults++;
@@ -233,7 +235,7 @@ static int parse_args(int argc, char **argv, struct alpaca_sim_opts *o, struct l
         }
         case OPT_TRADING_FAULT:
             err = tool_grow((void **)&l->tfaults, l->ntfaults, sizeof *l->tfaults);
-            if (!err && alpaca_sim_tfault_parse(optarg, &l->tfaults[l->ntfaults], d) != ERR_OK)
+            if (!err && alpaca_fault_trading_parse(optarg, &l->tfaults[l->ntfaults], d) != ERR_OK)
                 err = diag_prefix(d, ERR_USAGE, "--trading-fault");
             if (!err)
                 l->ntfaults++;
@@ -265,14 +267,14 @@ static int parse_args(int argc, char **argv, struct alpaca_sim_opts *o, struct l
         return diag_set(d, ERR_USAGE, "unexpected argument '%s'", argv[optind]);
     o->last_day = last;
     o->first_day = last - (int32_t)(365 * years);
-    o->faults = l->faults;
-    o->nfaults = l->nfaults;
-    o->missing = l->missing;
-    o->nmissing = l->nmissing;
+    fo->faults = l->faults;
+    fo->nfaults = l->nfaults;
+    fo->missing = l->missing;
+    fo->nmissing = l->nmissing;
     o->splits = l->splits;
     o->nsplits = l->nsplits;
-    o->tfaults = l->tfaults;
-    o->ntfaults = l->ntfaults;
+    fo->trading = l->tfaults;
+    fo->ntrading = l->ntfaults;
     o->portfolio_json = l->account;
     return ERR_OK;
 }
@@ -282,11 +284,14 @@ int main(int argc, char **argv)
     log_setup(LOG_INFO, LOG_FORMAT_AUTO);
     struct alpaca_sim_opts o;
     alpaca_sim_opts_default(&o);
+    struct alpaca_fault_opts fo;
+    alpaca_fault_opts_default(&fo);
+    struct alpaca_fault_set *fs = NULL;
     struct lists l = {0};
     struct diag d = {{0}};
     int help = 0, status = 1;
     struct alpaca_sim *sim = NULL;
-    int err = parse_args(argc, argv, &o, &l, &help, &d);
+    int err = parse_args(argc, argv, &o, &fo, &l, &help, &d);
     if (help) {
         fputs(usage, stdout);
         status = 0;
@@ -299,7 +304,11 @@ int main(int argc, char **argv)
     }
     tool_block_stop_signals();
     int port;
-    err = alpaca_sim_start(&o, &sim, &port, &d);
+    err = alpaca_fault_set_new(&fo, &fs, &d);
+    if (!err) {
+        o.hooks = alpaca_fault_set_hooks(fs);
+        err = alpaca_sim_start(&o, &sim, &port, &d);
+    }
     if (err) {
         fprintf(stderr, "alpaca-sim: %s\n", d.text);
         goto out;
@@ -309,6 +318,7 @@ int main(int argc, char **argv)
     alpaca_sim_stop(sim);
     status = 0;
 out:
+    alpaca_fault_set_free(fs);
     free(l.faults);
     free(l.missing);
     free(l.splits);
