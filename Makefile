@@ -17,7 +17,7 @@ WARN     := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prot
 # `make bench-smoke`, or WERROR=1), not in a plain `make` or `make install` of a release,
 # where a newer compiler's new warning must not stop the build.  -Werror changes no object
 # code, so objects built either way are reused.
-ifneq ($(filter test sanitize check bench-smoke,$(MAKECMDGOALS)),)
+ifneq ($(filter test test-run sanitize check bench-smoke,$(MAKECMDGOALS)),)
 WERROR   ?= 1
 endif
 WERROR   ?= 0
@@ -26,7 +26,7 @@ CFLAGS   ?= -O1 -g
 endif
 CFLAGS   ?= -O2 -g
 PROJ_CPPFLAGS := -Isrc -D_GNU_SOURCE -DSCREENER_VERSION='"$(VERSION)"'
-PROJ_CFLAGS   := -std=c17 $(WARN) $(if $(filter 1,$(WERROR)),-Werror) \
+PROJ_CFLAGS    = -std=c17 $(WARN) $(if $(filter 1,$(WERROR)),-Werror) \
                  $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PROJ_LDFLAGS  :=
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
@@ -71,8 +71,8 @@ FUZZ_REPLAY := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%-replay)
 
 .SECONDARY: $(TEST_SUPPORT_OBJ) $(FAKES_OBJ)
 
-.PHONY: all test demo check format install uninstall clean deps sanitize fuzz bench bench-bot help lambda \
-        build-CollectorFunction build-BotFunction
+.PHONY: all test test-run demo check format install uninstall clean deps deps-test deps-check sanitize fuzz \
+        bench bench-bot bench-smoke help lambda build-CollectorFunction build-BotFunction
 
 all: $(BIN) $(TOOL_BIN)
 
@@ -82,6 +82,7 @@ help:
 	@echo "make test       build and run every test (unit, fuzz corpora, end to end)"
 	@echo "make sanitize   the tests again under AddressSanitizer + UBSan"
 	@echo "make check      clang-format, cppcheck and the layer rule"
+	@echo "make bench-smoke  the benchmark scripts on a small store: they run and agree (in make test)"
 	@echo "make fuzz       build the libFuzzer targets (clang) into build-fuzz/"
 	@echo "make bench      full-history screen and backtest benchmarks against pandas and DuckDB"
 	@echo "make bench-bot  load benchmark of the bot's webhook server (wrk, /screen)"
@@ -186,14 +187,22 @@ build-CollectorFunction build-BotFunction: $(LAMBDA_PKG)/bootstrap
 	cp -R $(LAMBDA_PKG)/. "$(ARTIFACTS_DIR)/"
 
 deps:
-	@scripts/deps.sh --build --test
+	@scripts/deps.sh --build --test --check
 
-# tests/e2e/package.sh runs the Lambda package (not under the sanitizers: it is a release build).
-test: deps-test $(BIN) $(TOOL_BIN) $(TEST_BIN) $(FUZZ_REPLAY) $(if $(filter 1,$(SANITIZE)),,$(LAMBDA_ZIP))
+# What is missing is installed first, then everything is built (in a second make, which sees
+# the libraries pkg-config now finds) and run.  tests/e2e/package.sh runs the Lambda package
+# (not under the sanitizers: it is a release build).
+test: deps-test
+	@$(MAKE) --no-print-directory WERROR=$(WERROR) test-run
+
+test-run: $(BIN) $(TOOL_BIN) $(TEST_BIN) $(FUZZ_REPLAY) $(if $(filter 1,$(SANITIZE)),,$(LAMBDA_ZIP))
 	@BUILD=$(BUILD) tests/run.sh
 
 deps-test:
-	@scripts/deps.sh --build --test --node --browser
+	@scripts/deps.sh --build --test --node --bench --browser
+
+deps-check:
+	@scripts/deps.sh --check
 
 sanitize:
 	$(MAKE) SANITIZE=1 test
@@ -203,11 +212,13 @@ demo:
 	@$(MAKE) --no-print-directory $(BIN)
 	$(BIN) demo
 
-check: $(BIN)
+# The build (warnings are errors), then the layer rule, the format and cppcheck (the
+# product and the fakes).
+check: deps-check $(BIN) $(FAKES) $(TOOL_BIN)
 	@scripts/check-layers.sh
 	clang-format --dry-run -Werror $(shell git ls-files '*.c' '*.h')
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
-		--suppress=missingIncludeSystem -Isrc src
+		--suppress=missingIncludeSystem -Isrc -Itests src tests/fakes
 
 format:
 	clang-format -i $(shell git ls-files '*.c' '*.h')
@@ -221,6 +232,10 @@ bench: $(BIN)
 
 bench-bot: $(BIN)
 	bench/bot.sh
+
+bench-smoke: $(BIN)
+	@scripts/deps.sh --bench
+	@BUILD=$(BUILD) sh tests/e2e/bench.sh
 
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin

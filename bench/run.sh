@@ -8,7 +8,8 @@
 #
 # Environment: BENCH_SYMBOLS (1000), BENCH_YEARS (25) size the store; BENCH_RUNS (3) timed
 # runs of screener and DuckDB; BENCH_PANDAS_RUNS (3, cut to 1 when a run exceeds 60 s);
-# SCREENER (build/screener) the binary.  See bench/README.md.
+# SCREENER (build/screener) the binary; BENCH_OUT (bench/out) where everything goes.  See
+# bench/README.md.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -19,7 +20,7 @@ RUNS=${BENCH_RUNS:-3}
 PANDAS_RUNS=${BENCH_PANDAS_RUNS:-3}
 PANDAS_SLOW=60
 PY=/usr/bin/python3 # Debian's python3-pandas; the python3 on PATH may lack pandas
-OUT=bench/out
+OUT=${BENCH_OUT:-bench/out}
 STORE=$OUT/store-${SYMBOLS}x${YEARS}
 TIME=/usr/bin/time
 
@@ -183,6 +184,6 @@ need_tools
 case "${1:-}" in
 "") run_bench ;;
 check) run_check ;;
--h | --help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' ;;
+-h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' ;;
 *) die "unknown argument '$1' (expected nothing or 'check')" ;;
 esac

@@ -9,6 +9,11 @@
 
 #include "base/banned.h"
 
+/* Where the price walk is pulled back (dollars a share, raw), and how hard (per day and unit
+ * of log-distance): a stock that doubles past it loses about 1.4 % a day to the pull. */
+#define PRICE_SOFT_MAX 20000.0
+#define PRICE_PULL     0.02
+
 struct stock {
     char symbol[BAR_SYMBOL_MAX + 1];
     uint64_t rng;
@@ -227,6 +232,12 @@ static void step(struct market *m, struct stock *s, int32_t day, struct bar *b)
     }
     if (uniform(&s->rng) < 1.0 / 2500)
         r -= 0.08 + 0.15 * uniform(&s->rng); /* a bad earnings day */
+    /* Decades of drift would compound into prices no share trades at (and past what the
+     * simulator can serve): above PRICE_SOFT_MAX dollars a share (raw), the walk is pulled
+     * back, harder the further it is. */
+    double raw = s->price / s->g;
+    if (raw > PRICE_SOFT_MAX)
+        r -= PRICE_PULL * log(raw / PRICE_SOFT_MAX);
     if (m->t == s->crash_day) {
         r = log(1.0 - s->crash_size);
         s->vol_now = s->vol * 3;
@@ -255,6 +266,11 @@ static void step(struct market *m, struct stock *s, int32_t day, struct bar *b)
     if (b->low > b->close)
         b->low = b->close;
     b->volume = (int64_t)(volume * s->g);
+    /* The bound of market.h, whatever the walk did. */
+    int64_t *p[4] = {&b->open, &b->high, &b->low, &b->close};
+    for (int i = 0; i < 4; i++)
+        if (*p[i] > MARKET_PRICE_MAX)
+            *p[i] = MARKET_PRICE_MAX;
     b->vwap = (b->high + b->low + b->close) / 3;
     b->trades = b->volume / 150 + 1;
 }

@@ -25,6 +25,10 @@ struct market_opts {
 
 void market_opts_default(struct market_opts *o);
 
+/* No raw price of the market is above this (millionths of a dollar: $400,000 a share), over
+ * any range: a long walk that drifts up is pulled back long before. */
+#define MARKET_PRICE_MAX ((int64_t)400000 * 1000000)
+
 struct market;
 
 int market_new(const struct market_opts *o, struct market **out, struct diag *d);

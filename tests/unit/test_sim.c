@@ -87,11 +87,49 @@ static void test_market_deterministic_and_valid(void **state)
     market_free(b);
 }
 
+/* The longest market the demo offers (--years 50): the walk stays where shares trade, every
+ * bar valid, far under MARKET_PRICE_MAX (without the pull, a few stocks of 200 compounded past
+ * $1 billion a share in 50 years). */
+static void test_market_long_stays_in_range(void **state)
+{
+    (void)state;
+    struct market_opts o;
+    market_opts_default(&o);
+    o.nsymbols = 200;
+    o.last_day = day_of("2026-11-20");
+    o.first_day = day_of("1976-11-20");
+    struct market *m;
+    struct diag d;
+    assert_int_equal(market_new(&o, &m, &d), ERR_OK);
+    struct barvec v;
+    barvec_init(&v);
+    int32_t day;
+    int64_t high = 0;
+    size_t bars = 0;
+    while (market_next_day(m, &day, &v) == ERR_OK) {
+        for (size_t i = 0; i < v.n; i++) {
+            if (bar_validate(&v.v[i], &d) != ERR_OK)
+                fail_msg("%s on day %d: %s", v.v[i].symbol, (int)day, d.text);
+            if (v.v[i].high > high)
+                high = v.v[i].high;
+        }
+        bars += v.n;
+    }
+    assert_true(bars > 200 * 12000);
+    /* The pull starts at $20,000: nothing gets far past it. */
+    if (high > (int64_t)100000 * 1000000)
+        fail_msg("a price of $%lld a share", (long long)(high / 1000000));
+    assert_true(high < MARKET_PRICE_MAX);
+    barvec_release(&v);
+    market_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nyse_calendar),
         cmocka_unit_test(test_market_deterministic_and_valid),
+        cmocka_unit_test(test_market_long_stays_in_range),
     };
     return cmocka_run_group_tests_name("sim", tests, NULL, NULL);
 }
