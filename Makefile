@@ -216,9 +216,9 @@ demo:
 # product and the fakes).
 check: deps-check $(BIN) $(FAKES) $(TOOL_BIN)
 	@scripts/check-layers.sh
-	clang-format --dry-run -Werror $(shell git ls-files '*.c' '*.h')
-	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
-		--suppress=missingIncludeSystem -Isrc -Itests src tests/fakes
+	@clang-format --dry-run -Werror $(shell git ls-files '*.c' '*.h') && echo "format: ok"
+	@cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
+		--suppress=missingIncludeSystem -Isrc -Itests src tests/fakes && echo "cppcheck: ok"
 
 format:
 	clang-format -i $(shell git ls-files '*.c' '*.h')

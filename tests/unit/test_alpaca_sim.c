@@ -1258,6 +1258,32 @@ static void test_no_secrets_in_logs(void **state)
     free(text);
 }
 
+/* The longest market `screener demo --years` offers: the simulator serves it (a long random
+ * walk once left the range it packs bars in: "bar ... out of range"). */
+static void test_fifty_years(void **state)
+{
+    (void)state;
+    reset_clock();
+    struct alpaca_sim_opts o;
+    base_opts(&o);
+    o.seed = 42;
+    o.nsymbols = 200;
+    o.first_day = day_of("1976-11-20");
+    struct alpaca_sim *s = new_sim(&o);
+    char target[256];
+    snprintf(target, sizeof target,
+             "/v2/stocks/bars?symbols=%s&timeframe=1Day&start=1976-11-22&end=1976-11-30",
+             alpaca_sim_symbol(s, 0));
+    struct httpd_response r;
+    assert_int_equal(get(s, target, &r), 200);
+    struct page p;
+    parse_page(buf_cstr(&r.body), &p);
+    assert_int_equal(p.n, 6); /* 22-24, 26, 29, 30: Thanksgiving and a weekend out */
+    page_release(&p);
+    httpd_response_release(&r);
+    alpaca_sim_free(s);
+}
+
 static void test_served_over_http(void **state)
 {
     (void)state;
@@ -1342,6 +1368,7 @@ int main(void)
         cmocka_unit_test(test_assets),
         cmocka_unit_test(test_holdings_csv),
         cmocka_unit_test(test_no_secrets_in_logs),
+        cmocka_unit_test(test_fifty_years),
         cmocka_unit_test(test_served_over_http),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

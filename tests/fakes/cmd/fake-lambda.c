@@ -1,4 +1,4 @@
-/* fake-lambda - serve the fake Lambda Runtime API (src/sim/lambda_fake.h) on 127.0.0.1 until
+/* fake-lambda - serve the fake Lambda Runtime API (tests/fakes/lambda_fake.h) on 127.0.0.1 until
  * SIGTERM or SIGINT.  Tests start it as a separate process and read the port from its first
  * line, then point AWS_LAMBDA_RUNTIME_API at it. */
 #include "base/err.h"

@@ -1,4 +1,4 @@
-/* fake-s3 - serve the fake S3 (src/sim/s3_fake.h) on 127.0.0.1 until SIGTERM or SIGINT.
+/* fake-s3 - serve the fake S3 (tests/fakes/s3_fake.h) on 127.0.0.1 until SIGTERM or SIGINT.
  * Tests start it as a separate process and read the port from its first line. */
 #include "base/err.h"
 #include "base/log.h"

@@ -1,4 +1,4 @@
-/* fake-ssm - serve the fake SSM Parameter Store (src/sim/ssm_fake.h) on 127.0.0.1 until
+/* fake-ssm - serve the fake SSM Parameter Store (tests/fakes/ssm_fake.h) on 127.0.0.1 until
  * SIGTERM or SIGINT.  Tests start it as a separate process and read the port from its first
  * line. */
 #include "base/err.h"

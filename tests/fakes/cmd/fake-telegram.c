@@ -1,4 +1,4 @@
-/* fake-telegram - serve the fake Telegram Bot API (src/sim/telegram_fake.h) on 127.0.0.1 until
+/* fake-telegram - serve the fake Telegram Bot API (tests/fakes/telegram_fake.h) on 127.0.0.1 until
  * SIGTERM or SIGINT.  Tests start it as a separate process, read the port from its first
  * line, and point the bot's API base URL at it. */
 #include "base/err.h"

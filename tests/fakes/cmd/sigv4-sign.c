@@ -34,7 +34,8 @@
 static const char usage[] =
     "usage: sigv4-sign < requests.jsonl > results.jsonl\n\n"
     "Sign each request (one JSON object per line) with the project's SigV4 code and print one\n"
-    "JSON result per line.  See the comment at the top of tools/sigv4-sign.c for the fields.\n";
+    "JSON result per line.  See the comment at the top of tests/fakes/cmd/sigv4-sign.c for the "
+    "fields.\n";
 
 static void put_str(struct buf *out, const char *key, const char *s, size_t n)
 {

@@ -1,4 +1,4 @@
-/* tool.h - what the programs in tools/ (the fake servers) share: option values and the
+/* tool.h - what the programs in tests/fakes/cmd/ (the fake servers) share: option values and the
  * serve-until-stopped life cycle. */
 #ifndef TOOLS_TOOL_H
 #define TOOLS_TOOL_H
