@@ -313,6 +313,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "alpaca-sim: %s\n", d.text);
         goto out;
     }
+    for (size_t i = 0; i < l.nmissing; i++) {
+        int found = 0;
+        for (size_t k = 0; k < alpaca_sim_nsymbols(sim) && !found; k++)
+            found = strcmp(alpaca_sim_symbol(sim, k), l.missing[i]) == 0;
+        if (!found)
+            log_warn("simulator: a missing symbol is not in the market anyway",
+                     LF_STR("symbol", l.missing[i]));
+    }
     int sig = tool_serve_until_stopped(port);
     log_info("alpaca-sim stopping", LF_INT("signal", sig));
     alpaca_sim_stop(sim);
