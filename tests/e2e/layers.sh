@@ -21,9 +21,9 @@ fi
 # A tree with one file per layer, each including the one below.
 fresh() {
     rm -rf "$T/tree"
-    mkdir -p "$T/tree/scripts" "$T/tree/tests/fakes"
+    mkdir -p "$T/tree/scripts" "$T/tree/tests/fakes" "$T/tree/tests/backtest"
     cp scripts/check-layers.sh "$T/tree/scripts/"
-    for l in base codec store screen collect account sim bot daily app; do
+    for l in base codec store screen collect account backtest sim bot daily app; do
         mkdir -p "$T/tree/src/$l"
         echo '#include "base/x.h"' >"$T/tree/src/$l/x.c"
     done
@@ -33,6 +33,7 @@ fresh() {
     echo '#include "collect/x.h"' >>"$T/tree/src/daily/x.c"
     echo '#include <stdio.h>' >>"$T/tree/src/daily/x.c"
     echo '#include "daily/x.h"' >>"$T/tree/src/app/x.c"
+    echo '#include "backtest/x.h"' >>"$T/tree/src/app/x.c"
     echo '#include "sim/x.h"' >>"$T/tree/src/app/x.c"
 }
 
@@ -53,7 +54,7 @@ expect_fail() {
 
 fresh
 if out=$(sh "$T/tree/scripts/check-layers.sh" 2>&1); then
-    ok "a tree whose includes point down passes (tiers with peers, layers not there yet)"
+    ok "a tree whose includes point down passes (tiers with peers, layers not there yet, a layer named like a folder of tests/)"
 else
     nok "a tree whose includes point down passes" "$out"
 fi
@@ -64,7 +65,7 @@ expect_fail "an include of a peer (collect and account)" collect/x.c '#include "
 expect_fail "an include of a peer (sim and collect)" sim/x.c '#include "collect/x.h"' \
     "from its peer 'collect'"
 expect_fail "test code in the product" app/x.c '#include "fakes/s3_fake.h"' \
-    "includes 'fakes/s3_fake.h', test code"
+    "src/app/x.c:5: includes 'fakes/s3_fake.h', test code"
 expect_fail "test code by path" bot/x.c '#include "../../tests/support/testutil.h"' \
     "test code"
 expect_fail "an include without its layer" store/x.c '#include "x.h"' "without its layer"

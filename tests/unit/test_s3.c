@@ -1,5 +1,5 @@
 /* Unit tests: the S3 client (aws/s3.h).  First its pure parts (URLs, list queries, answers,
- * error mapping), then the client against the fake S3 (sim/s3_fake.h), which recomputes every
+ * error mapping), then the client against the fake S3 (fakes/s3_fake.h), which recomputes every
  * signature: object operations, conditional writes, paged and delimited listings with keys
  * that need encoding, addressing styles, presigned URLs fetched without credentials. */
 #include "testutil.h"

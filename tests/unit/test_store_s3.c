@@ -1,5 +1,5 @@
 /* Unit tests: the object store's S3 backend (store/objstore_s3.c) against the fake S3
- * (sim/s3_fake.h) on 127.0.0.1, which verifies every signature.  The backend-independent cases
+ * (fakes/s3_fake.h) on 127.0.0.1, which verifies every signature.  The backend-independent cases
  * of tests/support/store_cases.c run here as they do on a directory, with list pages of 3 keys
  * so that every listing is paged; then what only S3 has: faults and retries, lost answers,
  * refused credentials, session tokens, prefixes. */

@@ -1,4 +1,4 @@
-/* Unit tests: the fake Telegram Bot API (sim/telegram_fake.h) served in-process on an
+/* Unit tests: the fake Telegram Bot API (fakes/telegram_fake.h) served in-process on an
  * ephemeral port and called with the project's HTTP client: every method's answer and its
  * refusals, the token check, getUpdates offsets and long polling, faults, flood control with
  * injected time, recording to a file, the token kept out of records and logs, and garbage
