@@ -11,6 +11,7 @@
 #include "codec/json.h"
 #include "collect/collect_lambda.h"
 #include "daily/daily.h"
+#include "fakes/alpaca_fault.h"
 #include "net/http.h"
 #include "screen/results.h"
 #include "sim/alpaca_sim.h"
@@ -117,15 +118,20 @@ static void test_every_problem_counted_once(void **state)
 
     /* One request a batch of two symbols, one after the other: the first fails (500, no
      * retry), the second has a bad bar, the third a duplicate. */
-    struct alpaca_sim_fault faults[3];
-    assert_int_equal(alpaca_sim_fault_parse("500@1", &faults[0], &d), ERR_OK);
-    assert_int_equal(alpaca_sim_fault_parse("wrongtype@2", &faults[1], &d), ERR_OK);
-    assert_int_equal(alpaca_sim_fault_parse("duptime@3", &faults[2], &d), ERR_OK);
-    so.faults = faults;
-    so.nfaults = 3;
+    struct alpaca_fault faults[3];
+    assert_int_equal(alpaca_fault_parse("500@1", &faults[0], &d), ERR_OK);
+    assert_int_equal(alpaca_fault_parse("wrongtype@2", &faults[1], &d), ERR_OK);
+    assert_int_equal(alpaca_fault_parse("duptime@3", &faults[2], &d), ERR_OK);
+    struct alpaca_fault_opts fo;
+    alpaca_fault_opts_default(&fo);
+    fo.faults = faults;
+    fo.nfaults = 3;
     const char *missing[] = {sym[6]};
-    so.missing = missing;
-    so.nmissing = 1;
+    fo.missing = missing;
+    fo.nmissing = 1;
+    struct alpaca_fault_set *fs;
+    assert_int_equal(alpaca_fault_set_new(&fo, &fs, &d), ERR_OK);
+    so.hooks = alpaca_fault_set_hooks(fs);
     struct split sp = {.ex_date = day("2026-11-02"), .new_rate = 2000000, .old_rate = 1000000};
     snprintf(sp.symbol, sizeof sp.symbol, "%s", sym[8]);
     so.splits = &sp;
@@ -244,6 +250,7 @@ static void test_every_problem_counted_once(void **state)
     barstore_free(bs);
     objstore_free(os);
     alpaca_sim_stop(sim);
+    alpaca_fault_set_free(fs);
     tu_rmrf(dir);
     free(dir);
     log_set_stream(NULL);
