@@ -11,7 +11,7 @@
 #include "bot/webhook.h"
 #include "net/http.h"
 #include "screen/results.h"
-#include "sim/telegram_fake.h"
+#include "fakes/telegram_fake.h"
 #include "store/objstore.h"
 
 #include <math.h>

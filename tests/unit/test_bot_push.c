@@ -12,7 +12,7 @@
 #include "codec/json.h"
 #include "net/http.h"
 #include "net/httpd.h"
-#include "sim/telegram_fake.h"
+#include "fakes/telegram_fake.h"
 #include "store/objstore.h"
 
 #include <stdio.h>
