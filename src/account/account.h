@@ -66,6 +66,12 @@ struct account_view {
  * be released with account_view_release. */
 int account_load(struct account *t, struct objstore *os, unsigned need, unsigned want,
                  struct account_view *v, struct diag *d);
+
+/* The same from data already read (moved into v, data left empty): the account as the last
+ * collection stored it (account/stored.h), ranked against the latest screen now.  The
+ * positions must be in data->have. */
+int account_view_from(struct trading_data *data, struct objstore *os, double target_pct,
+                      struct account_view *v, struct diag *d);
 void account_view_release(struct account_view *v);
 
 #endif
