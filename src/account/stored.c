@@ -15,6 +15,9 @@
 /* A taken_ms outside [2000, 2200) is not a time the collector could have written. */
 #define TAKEN_MIN_MS 946684800000LL
 #define TAKEN_MAX_MS 7258118400000LL
+/* Returns beyond a billion percent are not kept (so that every one kept is exact in a
+ * double and writes back the same). */
+#define RETURN_MAX 1e9
 
 static int put_str(struct buf *out, const char *key, const char *s)
 {
@@ -73,7 +76,7 @@ int account_stored_json(const struct trading_data *t, struct buf *out)
         e = e ? e : put_money(out, "current_price", p->current_price);
         e = e ? e : put_money(out, "market_value", p->market_value);
         e = e ? e : put_money(out, "unrealized_pl", p->unrealized_pl);
-        int64_t r = isfinite(p->return_pct) && fabs(p->return_pct) < 1e12
+        int64_t r = isfinite(p->return_pct) && fabs(p->return_pct) < RETURN_MAX
                         ? llround(p->return_pct * 1e6)
                         : TRADING_NONE;
         e = e ? e : put_money(out, "return_pct", r);
@@ -207,6 +210,9 @@ static int parse_positions(const char *name, const struct jv *arr, struct tradin
         if (p->qty != TRADING_NONE && p->qty < 0)
             return diag_set(d, ERR_PARSE, "%s: positions[%zu]: bad qty (negative)", name, i);
         p->cost_basis = p->lastday_price = TRADING_NONE;
+        if (ret != TRADING_NONE && fabs((double)ret / 1e6) >= RETURN_MAX)
+            return diag_set(d, ERR_PARSE, "%s: positions[%zu]: bad return_pct (beyond %.0f%%)",
+                            name, i, RETURN_MAX);
         p->return_pct = ret == TRADING_NONE ? (double)NAN : (double)ret / 1e6;
         p->change_today_pct = (double)NAN;
         ps->n++;
