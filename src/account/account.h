@@ -35,7 +35,8 @@ int account_tracking_enabled(void);
 
 /* Whether this process may use the trading account's keys: not when SCREENER_LIVE_ACCOUNT is
  * "0", "false" or "off" (the bot function of a stack without BotLiveAccount=true, whose role
- * cannot read them: asking SSM for them would fail the whole call).  Default: yes. */
+ * cannot read them: asking SSM for them would fail the whole call; it answers from the
+ * account the collector stored, account/stored.h).  Default: yes. */
 int account_live_account(void);
 
 /* The profit target from SCREENER_PROFIT_TARGET (default PORTFOLIO_TARGET_DEFAULT); ERR_USAGE
