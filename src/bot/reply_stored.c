@@ -52,6 +52,18 @@ static int stored_no_account_html(struct buf *out, int64_t taken_ms)
     return e ? e : stored_note(out, taken_ms);
 }
 
+/* The stored problems that concern command's answer: a collection reads the account, the
+ * positions and the history at once, and /portfolio should not mention the history. */
+static int problems_for(const struct strvec *all, int account, struct strvec *out)
+{
+    for (size_t i = 0; i < all->n; i++) {
+        int position = strncmp(all->v[i], "position", 8) == 0;
+        if (position != account && strvec_push(out, all->v[i]))
+            return ERR_NOMEM;
+    }
+    return ERR_OK;
+}
+
 int bot_stored_answer(struct objstore *os, const char *command, struct buf *text, struct diag *d)
 {
     struct trading_data t;
@@ -75,17 +87,22 @@ int bot_stored_answer(struct objstore *os, const char *command, struct buf *text
             err = account_view_from(&t, os, target, &v, d);
         else
             memset(&v, 0, sizeof v);
-        if (!err && strcmp(command, "account") == 0 && !(v.t.have & TRADING_ACCOUNT))
+        int account = strcmp(command, "account") == 0;
+        struct strvec pr = STRVEC_INIT;
+        if (!err)
+            e = problems_for(&v.t.problems, account, &pr);
+        if (!err && !e && account && !(v.t.have & TRADING_ACCOUNT))
             e = stored_no_account_html(text, taken);
-        else if (!err && strcmp(command, "account") == 0)
+        else if (!err && !e && account)
             e = bot_account_html(text, &v.t.account,
-                                 (v.t.have & TRADING_HISTORY) ? &v.t.history : NULL, &v.t.problems);
-        else if (!err && strcmp(command, "monitor") == 0)
-            e = bot_monitor_html(text, &v.pf, &v.signal, &v.t.problems);
-        else if (!err)
-            e = bot_portfolio_html(text, &v.pf, &v.t.problems);
-        if (!err && !e && (strcmp(command, "account") != 0 || (v.t.have & TRADING_ACCOUNT)))
+                                 (v.t.have & TRADING_HISTORY) ? &v.t.history : NULL, &pr);
+        else if (!err && !e && strcmp(command, "monitor") == 0)
+            e = bot_monitor_html(text, &v.pf, &v.signal, &pr);
+        else if (!err && !e)
+            e = bot_portfolio_html(text, &v.pf, &pr);
+        if (!err && !e && (!account || (v.t.have & TRADING_ACCOUNT)))
             e = stored_note(text, taken);
+        strvec_release(&pr);
         account_view_release(&v);
     }
     trading_data_release(&t);

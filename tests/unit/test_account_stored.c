@@ -71,6 +71,7 @@ static void sample(struct trading_data *t, unsigned have)
         t->history.equity[2] = 105250.5;
     }
     assert_int_equal(strvec_push(&t->problems, "account: 'cash' is missing"), 0);
+    assert_int_equal(strvec_push(&t->problems, "position CCC: 'current_price' is null"), 0);
 }
 
 static void test_round_trip(void **state)
@@ -111,8 +112,9 @@ static void test_round_trip(void **state)
     assert_int_equal(back.history.n, 3);
     assert_true(back.history.equity[0] == 100000 && isnan(back.history.equity[1]) &&
                 back.history.equity[2] == 105250.5);
-    assert_int_equal(back.problems.n, 1);
+    assert_int_equal(back.problems.n, 2);
     assert_string_equal(back.problems.v[0], "account: 'cash' is missing");
+    assert_string_equal(back.problems.v[1], "position CCC: 'current_price' is null");
 
     /* Without the account and history: absent, and read back as not read. */
     trading_data_release(&back);
@@ -247,10 +249,13 @@ static void test_answers(void **state)
     contains(got, "<b>Portfolio</b> · 3 positions");
     contains(got, "BRK.B");
     contains(got, when);
+    /* Each answer notes what Alpaca left out of its own part only. */
+    contains(got, "(n/a above): position CCC: 'current_price' is null.</i>");
     got = answer(&s, "account", &b);
     contains(got, "<b>Account</b> PA&quot;1&lt;x&gt; · ACTIVE");
     contains(got, "105,250.50");
     contains(got, "Equity, last 2 trading days");
+    contains(got, "(n/a above): account: 'cash' is missing.</i>");
     contains(got, when);
     got = answer(&s, "monitor", &b);
     contains(got, "Sell signal");
