@@ -201,7 +201,7 @@ static int parse_positions(const char *name, const struct jv *arr, struct tradin
             (strcmp(side, "long") != 0 && strcmp(side, "short") != 0))
             return diag_set(d, ERR_PARSE, "%s: positions[%zu]: bad side", name, i);
         p->side = side[0] == 's' ? -1 : 1;
-        int64_t ret;
+        int64_t ret = TRADING_NONE;
         int64_t *dst[] = {&p->qty,          &p->avg_entry_price, &p->current_price,
                           &p->market_value, &p->unrealized_pl,   &ret};
         for (size_t k = 0; k < 6; k++)
