@@ -88,14 +88,10 @@ void account_release(struct account *t)
     memset(t, 0, sizeof *t);
 }
 
-int account_load(struct account *t, struct objstore *os, unsigned need, unsigned want,
-                 struct account_view *v, struct diag *d)
+/* Rank v's positions against the latest screen and compute the signal. */
+static int view_build(struct objstore *os, double target_pct, struct account_view *v,
+                      struct diag *d)
 {
-    memset(v, 0, sizeof *v);
-    trading_data_init(&v->t);
-    int err = trading_fetch(&t->o, need, want, &v->t, d);
-    if (err || !(v->t.have & TRADING_POSITIONS))
-        return err;
     struct diag sd = {{0}};
     int serr = results_read_screen(os, 0, &v->screen, &sd);
     if (serr && serr != ERR_NOTFOUND)
@@ -105,11 +101,33 @@ int account_load(struct account *t, struct objstore *os, unsigned need, unsigned
         results_screen_release(&v->screen);
         memset(&v->screen, 0, sizeof v->screen);
     }
-    err = portfolio_from_positions(&v->t.positions, serr ? NULL : &v->screen,
-                                   portfolio_snapshot_date(v->t.fetched_ms), &v->pf, d);
+    int err = portfolio_from_positions(&v->t.positions, serr ? NULL : &v->screen,
+                                       portfolio_snapshot_date(v->t.fetched_ms), &v->pf, d);
     if (!err)
-        portfolio_signal(&v->pf, t->target_pct, &v->signal);
+        portfolio_signal(&v->pf, target_pct, &v->signal);
     return err;
+}
+
+int account_load(struct account *t, struct objstore *os, unsigned need, unsigned want,
+                 struct account_view *v, struct diag *d)
+{
+    memset(v, 0, sizeof *v);
+    trading_data_init(&v->t);
+    int err = trading_fetch(&t->o, need, want, &v->t, d);
+    if (err || !(v->t.have & TRADING_POSITIONS))
+        return err;
+    return view_build(os, t->target_pct, v, d);
+}
+
+int account_view_from(struct trading_data *data, struct objstore *os, double target_pct,
+                      struct account_view *v, struct diag *d)
+{
+    memset(v, 0, sizeof *v);
+    v->t = *data;
+    trading_data_init(data);
+    if (!(v->t.have & TRADING_POSITIONS))
+        return ERR_OK;
+    return view_build(os, target_pct, v, d);
 }
 
 void account_view_release(struct account_view *v)

@@ -35,7 +35,8 @@ int account_tracking_enabled(void);
 
 /* Whether this process may use the trading account's keys: not when SCREENER_LIVE_ACCOUNT is
  * "0", "false" or "off" (the bot function of a stack without BotLiveAccount=true, whose role
- * cannot read them: asking SSM for them would fail the whole call).  Default: yes. */
+ * cannot read them: asking SSM for them would fail the whole call; it answers from the
+ * account the collector stored, account/stored.h).  Default: yes. */
 int account_live_account(void);
 
 /* The profit target from SCREENER_PROFIT_TARGET (default PORTFOLIO_TARGET_DEFAULT); ERR_USAGE
@@ -66,6 +67,12 @@ struct account_view {
  * be released with account_view_release. */
 int account_load(struct account *t, struct objstore *os, unsigned need, unsigned want,
                  struct account_view *v, struct diag *d);
+
+/* The same from data already read (moved into v, data left empty): the account as the last
+ * collection stored it (account/stored.h), ranked against the latest screen now.  The
+ * positions must be in data->have. */
+int account_view_from(struct trading_data *data, struct objstore *os, double target_pct,
+                      struct account_view *v, struct diag *d);
 void account_view_release(struct account_view *v);
 
 #endif

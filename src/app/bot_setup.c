@@ -11,6 +11,7 @@
 #include "codec/json.h"
 #include "bot/format.h"
 #include "bot/reply_account.h"
+#include "bot/reply_stored.h"
 #include "bot/push.h"
 #include "net/http.h"
 #include "net/ratelimit.h"
@@ -209,6 +210,19 @@ static const char *username_hook(void *ctx)
     return app_bot_username(ctx);
 }
 
+/* /portfolio, /account, /monitor without the keys: from what the last collection stored. */
+static int stored_portfolio_hook(void *ctx, const char *command, struct buf *text, struct diag *d)
+{
+    struct app_bot *b = ctx;
+    return bot_stored_answer(b->opts.os, command, text, d);
+}
+
+static int stored_holdings_hook(void *ctx, char ***symbols, size_t *n, struct diag *d)
+{
+    struct app_bot *b = ctx;
+    return bot_stored_holdings(b->opts.os, symbols, n, d);
+}
+
 int app_bot_init(struct app *a, struct app_bot *b, struct http_client *http, unsigned need,
                  int64_t timeout_ms, struct diag *d)
 {
@@ -273,6 +287,10 @@ int app_bot_init(struct app *a, struct app_bot *b, struct http_client *http, uns
         secrets_value(SECRET_ALPACA_SECRET_KEY)) {
         b->opts.hooks.portfolio = portfolio_hook;
         b->opts.hooks.holdings = holdings_hook;
+    } else if (account_tracking_enabled()) {
+        /* No keys (the default in AWS): answer from what the collector stored. */
+        b->opts.hooks.portfolio = stored_portfolio_hook;
+        b->opts.hooks.holdings = stored_holdings_hook;
     }
     b->wh.bot = &b->opts;
     b->wh.secret = secret;

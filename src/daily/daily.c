@@ -1,6 +1,7 @@
 /* daily.c - the daily job: the step table and its steps (see daily.h). */
 #include "daily/daily.h"
 #include "account/account.h"
+#include "account/stored.h"
 #include "base/clock.h"
 #include "base/date.h"
 #include "base/emf.h"
@@ -265,7 +266,9 @@ static int step_snapshot(struct job *j)
         j->acct.o.fetch.timeout_ms = left / 2;
     }
     j->have_view = 1;
-    err = account_load(&j->acct, j->os, TRADING_POSITIONS, 0, &j->view, &d);
+    /* The account and its history too, for a bot without the keys (account/stored.h). */
+    err = account_load(&j->acct, j->os, TRADING_POSITIONS, TRADING_ACCOUNT | TRADING_HISTORY,
+                       &j->view, &d);
     if (err) {
         log_warn("portfolio: no snapshot this run (the trading API could not be read)",
                  LF_STR("error", d.text));
@@ -281,6 +284,9 @@ static int step_snapshot(struct job *j)
         log_error("portfolio: the snapshot was not stored", LF_STR("date", day),
                   LF_STR("error", d.text));
     }
+    if (account_stored_write(j->os, &j->view.t, &d) != ERR_OK)
+        log_error("portfolio: the account was not stored for the bot",
+                  LF_STR("key", ACCOUNT_STORED_KEY), LF_STR("error", d.text));
     /* The alert needs the positions read, not the snapshot stored. */
     return ERR_OK;
 }

@@ -4,7 +4,8 @@
  *   results   screen the newest day and write results/ (screen, top candidates, exports) and
  *             the run record, results/last_run.json, which is written for a failed run too
  *   report    the summary log line and the EMF metrics (off for the demo, which prints)
- *   snapshot  the brokerage account's positions as the day's portfolio snapshot
+ *   snapshot  the brokerage account's positions as the day's portfolio snapshot, and the
+ *             account as read (account/stored.h) for a bot without the trading keys
  *   alert     the sell signal: its marker, and the alert to the operator's chats when the
  *             target is first reached
  *   push      the day's screen to the bot's subscribers, once per screened date

@@ -10,6 +10,7 @@ The expected numbers and messages are computed here from the simulator's own ans
 stored screen.  Prints "ok N - what" / "not ok N - what".  Run by tests/e2e/portfolio.sh.
 """
 import csv
+import datetime
 import http.client
 import io
 import json
@@ -23,6 +24,7 @@ import tempfile
 import time
 import urllib.request
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 B = os.environ.get("BUILD", "build")
 BIN, FAKE, SIM = B + "/screener", B + "/fake-telegram", B + "/alpaca-sim"
@@ -454,6 +456,69 @@ for chat in [ALLOWED, STRANGER]:
     check(f"/subscribe from {chat}", (m or {}).get("text", "").startswith("Subscribed"), m)
 conn.close()
 stop(serve)
+
+
+# ---- the bot without the trading keys: answers from what the last collection stored ----
+def serve_answers(what, e, questions):
+    """Start `serve` with e, ask each question from the allowed chat, return the texts."""
+    global conn
+    srv, port = start(what, [BIN, "serve", "--port", "0"], e)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    texts = []
+    for q in questions:
+        status, m = ask(ALLOWED, q)
+        texts.append((m or {}).get("text", "") if status == 200 else f"HTTP {status}")
+    conn.close()
+    stop(srv)
+    return texts
+
+
+nokeys_env = {k: v for k, v in bot_env.items()
+              if k not in ("APCA_API_KEY_ID", "APCA_API_SECRET_KEY")}
+# Were the trading API called, it would fail: nothing listens there.
+nokeys_env.update({"SCREENER_LIVE_ACCOUNT": "0", "APCA_API_BASE_URL": "http://127.0.0.1:9"})
+os.makedirs(T + "/empty-store")
+texts = serve_answers("serve-empty", dict(nokeys_env, SCREENER_STORE=T + "/empty-store"),
+                      ["/portfolio", "/account", "/monitor"])
+check("no keys, nothing stored yet: /portfolio, /account, /monitor say so",
+      all(t.startswith(f"<b>{c}</b>\nNothing is stored yet: this bot answers from what the "
+                       "collector stores after each collection")
+          for t, c in zip(texts, ["/portfolio", "/account", "/monitor"])), texts)
+
+r = run([BIN, "collect", "--no-progress"], env)
+check("a collection stores the account for the bot", r.returncode == 0
+      and os.path.exists(STORE + "/results/account/latest.json"), r.stderr[-1500:])
+with open(STORE + "/results/account/latest.json") as f:
+    stored = json.load(f)
+taken = datetime.datetime.fromtimestamp(stored["taken_ms"] / 1000, ZoneInfo("America/New_York"))
+NOTE = f"\n<i>As of {taken:%Y-%m-%d %H:%M} New York, from the last collection.</i>"
+want = [expect_portfolio() + NOTE, expect_account() + NOTE, expect_monitor() + NOTE]
+texts = serve_answers("serve-stored", nokeys_env, ["/portfolio", "/account", "/monitor"])
+for what, got, w in zip(["/portfolio", "/account", "/monitor"], texts, want):
+    check(f"no keys (SCREENER_LIVE_ACCOUNT=0): {what} is the live answer from the store, dated",
+          got == w, "got:", got, "want:", w)
+text, = serve_answers("serve-stored-marks", nokeys_env, ["/screen 30"])
+marked = sorted(line.split()[1].rstrip("*") for line in text.splitlines()
+                if line[:3].strip().isdigit() and line.split()[1].endswith("*"))
+check("no keys: /screen marks the holdings the collection stored", marked == held_ranked, marked,
+      held_ranked)
+e = dict(nokeys_env, APCA_API_KEY_ID="SIMKEY", APCA_API_SECRET_KEY="SIMSECRET")
+text, = serve_answers("serve-stored-keys", e, ["/portfolio"])
+check("SCREENER_LIVE_ACCOUNT=0 with keys at hand: still the stored answer", text == want[0], text)
+e = {k: v for k, v in nokeys_env.items() if k != "SCREENER_LIVE_ACCOUNT"}
+text, = serve_answers("serve-stored-unset", e, ["/portfolio"])
+check("SCREENER_LIVE_ACCOUNT unset and no keys: the stored answer", text == want[0], text)
+
+shutil.copytree(STORE, T + "/bad-store")
+for bad in ["", '{"taken_ms":', '{"taken_ms":1796419867000,"positions":[{"symbol":"a b"}]}']:
+    with open(T + "/bad-store/results/account/latest.json", "w") as f:
+        f.write(bad)
+    texts = serve_answers("serve-bad", dict(nokeys_env, SCREENER_STORE=T + "/bad-store"),
+                          ["/portfolio", "/account", "/monitor", "/help"])
+    check(f"a stored file that cannot be read ({bad[:20]!r}): each command says so, the bot "
+          "goes on", all("The account stored by the last collection cannot be read "
+                         "(results/account/latest.json: " in t for t in texts[:3])
+          and "/portfolio" in texts[3], texts)
 
 
 def alerts_since(k):
