@@ -1356,13 +1356,14 @@ static int find_fault(const struct s3_fake *f, uint64_t ordinal)
 
 /* Count the request in flight, hold it at the overlap gate, then wait the latency: the
  * answer is worked out after the wait, as S3's would be after the trip there. */
-static void enter(struct s3_fake *f)
+static void enter(struct s3_fake *f, const struct httpd_request *req)
 {
+    int object_get = strcmp(req->method, "GET") == 0 && !strstr(req->query, "list-type");
     pthread_mutex_lock(&f->mu);
     f->inflight++;
     if (f->inflight > f->st.inflight_max)
         f->st.inflight_max = f->inflight;
-    if (f->o.overlap_gate > 1 && !f->gate_open) {
+    if (object_get && f->o.overlap_gate > 1 && !f->gate_open) {
         if (f->inflight >= f->o.overlap_gate) {
             f->gate_open = 1;
             pthread_cond_broadcast(&f->gate);
@@ -1393,7 +1394,7 @@ void s3_fake_handle(void *ctx, const struct httpd_request *req, struct httpd_res
         return;
     }
     struct rq q = {.req = req, .r = r};
-    enter(f);
+    enter(f, req);
     pthread_mutex_lock(&f->mu);
     uint64_t ordinal = ++f->ordinal;
     int fault = find_fault(f, ordinal);
@@ -1619,6 +1620,15 @@ void s3_fake_set_latency(struct s3_fake *f, int64_t ms)
 {
     pthread_mutex_lock(&f->mu);
     f->latency_ms = ms < 0 ? 0 : ms > S3_FAKE_LATENCY_MAX_MS ? S3_FAKE_LATENCY_MAX_MS : ms;
+    pthread_mutex_unlock(&f->mu);
+}
+
+void s3_fake_set_overlap_gate(struct s3_fake *f, size_t n)
+{
+    pthread_mutex_lock(&f->mu);
+    f->o.overlap_gate = n;
+    f->gate_open = 0;
+    pthread_cond_broadcast(&f->gate);
     pthread_mutex_unlock(&f->mu);
 }
 

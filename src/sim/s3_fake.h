@@ -91,7 +91,8 @@ struct s3_fake_opts {
      * the request waits this long (through the clock source) before it is answered.  Each
      * connection has its own thread, so concurrent requests wait concurrently. */
     int64_t latency_ms;
-    /* For tests of request overlap: hold each request until this many are in flight at once
+    /* For tests of request overlap: hold each object GET until this many requests are in
+     * flight at once
      * (or until overlap_wait_ms of real time passed, after which the gate stays open), so that
      * a client that overlaps its requests shows it deterministically.  0 or 1: no gate. */
     size_t overlap_gate;
@@ -138,6 +139,9 @@ int s3_fake_set_faults(struct s3_fake *f, const struct s3_fake_fault *faults, si
 
 /* Change the latency added to each request (clamped to 0..S3_FAKE_LATENCY_MAX_MS). */
 void s3_fake_set_latency(struct s3_fake *f, int64_t ms);
+
+/* Set the overlap gate (s3_fake_opts.overlap_gate) and close it again: 0 or 1 for none. */
+void s3_fake_set_overlap_gate(struct s3_fake *f, size_t n);
 
 /* Move the fake's clock forward by seconds (it only ever runs ahead of the clock source). */
 void s3_fake_advance(struct s3_fake *f, int64_t seconds);

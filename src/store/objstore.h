@@ -76,7 +76,7 @@ int objstore_del(struct objstore *os, const char *key, struct diag *d);
  * another).  Each object may be at most max bytes (ERR_TOOBIG); memory holds at most the
  * window's objects, however many keys there are.  An absent key is ERR_NOTFOUND, and the
  * first failure in key order stops the batch. */
-#define OBJSTORE_WINDOW 16
+#define OBJSTORE_WINDOW 64
 int objstore_get_many(struct objstore *os, const char *const *keys, size_t n, size_t max,
                       objstore_each_fn fn, void *ctx, struct diag *d);
 
