@@ -735,6 +735,163 @@ int barstore_scan(struct barstore *bs, int32_t from, int32_t to, barstore_day_fn
     return err;
 }
 
+/* ---- scanning on two threads ---- */
+
+/* Days parsed and not yet handed on, at most: the reader thread waits for room. */
+#define AHEAD_DAYS 16
+/* Fewer days than this are not worth a thread. */
+#define AHEAD_MIN_DAYS 32
+
+struct ahead_day {
+    int32_t date;
+    struct barvec bars;
+};
+
+/* The reader thread and the caller's thread share this, under mu, and nothing else. */
+struct ahead {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct ahead_day ring[AHEAD_DAYS];
+    size_t made, used; /* days put in and taken out; ring[i % AHEAD_DAYS] */
+    int finished, stop;
+    int reader_waits, caller_waits; /* wake the other side only when it sleeps */
+    int err;
+    struct diag d;
+    /* the reader's own */
+    struct barstore *bs;
+    const struct bar_index *idx;
+    const size_t *days;
+};
+
+static int ahead_put(void *ctx, size_t k, int32_t date, const struct bar *bars, size_t n)
+{
+    (void)k;
+    struct ahead *a = ctx;
+    pthread_mutex_lock(&a->mu);
+    while (a->made - a->used == AHEAD_DAYS && !a->stop) {
+        a->reader_waits = 1;
+        pthread_cond_wait(&a->cv, &a->mu);
+        a->reader_waits = 0;
+    }
+    int stop = a->stop;
+    pthread_mutex_unlock(&a->mu);
+    if (stop)
+        return ERR_INTERNAL; /* the caller stopped first: its error is the one returned */
+    /* The slot is the reader's until made moves past it. */
+    struct ahead_day *slot = &a->ring[a->made % AHEAD_DAYS];
+    slot->date = date;
+    slot->bars.n = 0;
+    int err = barvec_reserve(&slot->bars, n ? n : 1);
+    if (err)
+        return diag_set(&a->d, err, "out of memory");
+    if (n)
+        memcpy(slot->bars.v, bars, n * sizeof *bars);
+    slot->bars.n = n;
+    pthread_mutex_lock(&a->mu);
+    a->made++;
+    if (a->caller_waits)
+        pthread_cond_broadcast(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+    return ERR_OK;
+}
+
+static void *ahead_main(void *arg)
+{
+    struct ahead *a = arg;
+    struct diag d = {{0}};
+    int err = read_days(a->bs, a->idx, a->days, a->idx->ndays, ahead_put, a, &d);
+    pthread_mutex_lock(&a->mu);
+    if (err && !a->d.text[0])
+        a->d = d;
+    a->err = err;
+    a->finished = 1;
+    pthread_cond_broadcast(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+    return NULL;
+}
+
+int barstore_scan_ahead(struct barstore *bs, int32_t from, int32_t to, barstore_day_fn fn,
+                        void *ctx, struct diag *d)
+{
+    struct bar_index idx;
+    int err = barstore_index(bs, from, to, &idx, d);
+    if (err)
+        return err;
+    size_t *days = malloc((idx.ndays ? idx.ndays : 1) * sizeof *days);
+    if (!days) {
+        bar_index_release(&idx);
+        return diag_set(d, ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < idx.ndays; i++)
+        days[i] = i;
+    if (idx.ndays < AHEAD_MIN_DAYS) {
+        struct scan_ctx sc = {fn, ctx};
+        err = read_days(bs, &idx, days, idx.ndays, scan_day, &sc, d);
+        free(days);
+        bar_index_release(&idx);
+        return err;
+    }
+    struct ahead *a = calloc(1, sizeof *a);
+    if (!a) {
+        free(days);
+        bar_index_release(&idx);
+        return diag_set(d, ERR_NOMEM, "out of memory");
+    }
+    pthread_mutex_init(&a->mu, NULL);
+    pthread_cond_init(&a->cv, NULL);
+    for (size_t i = 0; i < AHEAD_DAYS; i++)
+        barvec_init(&a->ring[i].bars);
+    a->bs = bs;
+    a->idx = &idx;
+    a->days = days;
+    pthread_t reader;
+    int fn_err = ERR_OK;
+    if (pthread_create(&reader, NULL, ahead_main, a) != 0) {
+        struct scan_ctx sc = {fn, ctx}; /* no thread to be had: read here */
+        err = read_days(bs, &idx, days, idx.ndays, scan_day, &sc, d);
+    } else {
+        pthread_mutex_lock(&a->mu);
+        for (;;) {
+            while (a->used == a->made && !a->finished) {
+                a->caller_waits = 1;
+                pthread_cond_wait(&a->cv, &a->mu);
+                a->caller_waits = 0;
+            }
+            if (a->used == a->made)
+                break;
+            struct ahead_day *day = &a->ring[a->used % AHEAD_DAYS];
+            pthread_mutex_unlock(&a->mu);
+            fn_err = fn(ctx, day->date, day->bars.v, day->bars.n);
+            pthread_mutex_lock(&a->mu);
+            a->used++;
+            if (fn_err)
+                a->stop = 1;
+            if (fn_err || a->reader_waits)
+                pthread_cond_broadcast(&a->cv);
+            if (fn_err)
+                break;
+        }
+        pthread_mutex_unlock(&a->mu);
+        pthread_join(reader, NULL);
+        /* The caller's error, else the reader's (the days before it were all handed on, as a
+         * scan on one thread would have). */
+        err = fn_err;
+        if (!err && a->err) {
+            err = a->err;
+            if (d)
+                *d = a->d;
+        }
+    }
+    for (size_t i = 0; i < AHEAD_DAYS; i++)
+        barvec_release(&a->ring[i].bars);
+    pthread_cond_destroy(&a->cv);
+    pthread_mutex_destroy(&a->mu);
+    free(a);
+    free(days);
+    bar_index_release(&idx);
+    return err;
+}
+
 /* ---- writing ---- */
 
 enum row_state { ROW_NEW, ROW_SAME, ROW_CONFLICT };
