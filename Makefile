@@ -84,7 +84,7 @@ help:
 	@echo "make check      clang-format, cppcheck and the layer rule"
 	@echo "make bench-smoke  the benchmark scripts on a small store: they run and agree (in make test)"
 	@echo "make fuzz       build the libFuzzer targets (clang) into build-fuzz/"
-	@echo "make bench      full-history screen and backtest benchmarks against pandas and DuckDB"
+	@echo "make bench      full-history screen and backtest benchmarks against pandas and DuckDB, S3 latency"
 	@echo "make bench-bot  load benchmark of the bot's webhook server (wrk, /screen)"
 	@echo "make lambda     the AWS Lambda package: $(LAMBDA_ZIP) (and $(LAMBDA_PKG)/)"
 	@echo "make install PREFIX=/usr/local"
@@ -229,6 +229,7 @@ fuzz:
 bench: $(BIN)
 	bench/run.sh
 	bench/backtest.sh
+	bench/s3.sh
 
 bench-bot: $(BIN)
 	bench/bot.sh

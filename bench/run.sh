@@ -5,6 +5,9 @@
 #                              compare their outputs, print and write bench/out/summary.txt
 #        bench/run.sh check    only check the peers against screener on a small store full
 #                              of edge cases (bench/edge_store.py), with several option sets
+#        bench/run.sh single   the same workload from one CSV file: every bar of the store in
+#                              one file, imported into a new store for screener
+#                              (screener import); the peers read that one file
 #
 # Environment: BENCH_SYMBOLS (1000), BENCH_YEARS (25) size the store; BENCH_RUNS (3) timed
 # runs of screener and DuckDB; BENCH_PANDAS_RUNS (3, cut to 1 when a run exceeds 60 s);
@@ -22,6 +25,7 @@ PANDAS_SLOW=60
 PY=/usr/bin/python3 # Debian's python3-pandas; the python3 on PATH may lack pandas
 OUT=${BENCH_OUT:-bench/out}
 STORE=$OUT/store-${SYMBOLS}x${YEARS}
+PEER_STORE=$STORE # what the peers read: the same store, or the one CSV file
 TIME=/usr/bin/time
 
 die() { echo "bench: $*" >&2; exit 1; }
@@ -126,7 +130,7 @@ run_bench() {
 
     local pandas_note=""
     for ((i = 1; i <= PANDAS_RUNS; i++)); do
-        timed pandas "$PY" bench/peer_pandas.py "$STORE" "$OUT/pandas.csv"
+        timed pandas "$PY" bench/peer_pandas.py "$PEER_STORE" "$OUT/pandas.csv"
         if [ "$i" -lt "$PANDAS_RUNS" ] &&
             awk -v t="$(tail -n 1 "$OUT/pandas.times" | cut -d' ' -f1)" -v s=$PANDAS_SLOW \
                 'BEGIN {exit !(t > s)}'; then
@@ -135,7 +139,7 @@ run_bench() {
         fi
     done
     for ((i = 1; i <= RUNS; i++)); do
-        timed duckdb node bench/peer_duckdb.mjs "$STORE" "$OUT/duckdb.csv"
+        timed duckdb node bench/peer_duckdb.mjs "$PEER_STORE" "$OUT/duckdb.csv"
     done
 
     local pandas_match duckdb_match
@@ -146,6 +150,8 @@ run_bench() {
     sw=$(median_col 1 "$OUT/screener.times")
     {
         echo "Full-history screen: screener screen --from first --to last --top 10 --format csv"
+        [ "$PEER_STORE" = "$STORE" ] ||
+            echo "peers:   $PEER_STORE/bars/all/part-all.csv, one file of $(du -sh "$PEER_STORE/bars" | cut -f1)"
         echo "store:   $STORE, $bars bars ($SYMBOLS symbols x $YEARS years)," \
             "$(find "$STORE/bars" -name 'part-*.csv' | wc -l) part files," \
             "$(du -sh "$STORE" | cut -f1)"
@@ -180,10 +186,40 @@ run_bench() {
     case "$pandas_match$duckdb_match" in *MISMATCH*) return 1 ;; esac
 }
 
+# ---- one file ------------------------------------------------------------------------------
+
+# The store's bars as one CSV (a header, then every part's rows, by date), its split log
+# beside it, and that file imported into a store of its own.
+make_single() {
+    make_store
+    local single=$OUT/single-${SYMBOLS}x${YEARS} imported=$OUT/store-single-${SYMBOLS}x${YEARS}
+    if [ ! -f "$single/bars/all/part-all.csv" ]; then
+        note "writing every bar of $STORE into one file, $single/bars/all/part-all.csv"
+        rm -rf "$single" "$imported"
+        mkdir -p "$single/bars/all" "$single/splits"
+        find "$STORE/bars" -name 'part-*.csv' | sort | {
+            read -r first
+            cat "$first"
+            while read -r part; do tail -n +2 "$part"; done
+        } >"$single/bars/all/part-all.csv"
+        find "$STORE/splits" -name '*.csv' -exec cp {} "$single/splits/" \; 2>/dev/null || true
+    fi
+    if [ ! -d "$imported/bars" ]; then
+        note "importing it into $imported"
+        local splits=()
+        for f in "$single"/splits/*.csv; do [ -f "$f" ] && splits+=(--splits "$f"); done
+        "$BIN" import --store "$imported.tmp" "${splits[@]}" "$single/bars/all/part-all.csv" >/dev/null
+        mv "$imported.tmp" "$imported"
+    fi
+    PEER_STORE=$single
+    STORE=$imported
+}
+
 need_tools
 case "${1:-}" in
 "") run_bench ;;
+single) make_single && run_bench ;;
 check) run_check ;;
--h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' ;;
-*) die "unknown argument '$1' (expected nothing or 'check')" ;;
+-h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' ;;
+*) die "unknown argument '$1' (expected nothing, 'single' or 'check')" ;;
 esac

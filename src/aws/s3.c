@@ -634,8 +634,10 @@ struct req {
     fetch_accept_fn accept;
 };
 
-static int run_once(struct s3 *s, const struct req *r, const struct s3_url *u,
-                    const char *payload_hash, struct call *c, struct diag *d)
+/* Sign r for u: the fetch request of the result lives as long as *sig. */
+static int sign_req(struct s3 *s, const struct req *r, const struct s3_url *u,
+                    const char *payload_hash, const struct call *c, struct aws_signed **sig,
+                    struct diag *d)
 {
     struct aws_endpoint ep = {.custom = 1};
     snprintf(ep.scheme, sizeof ep.scheme, "%s", u->scheme);
@@ -657,22 +659,36 @@ static int run_once(struct s3 *s, const struct req *r, const struct s3_url *u,
         .time_s = clock_wall_ms() / 1000,
         .rules = SIGV4_S3,
     };
-    struct aws_signed *sig;
     int err = fresh_creds(s, d);
     if (!err)
-        err = aws_request_sign(&ar, &p, &s->o.creds, &sig, d);
+        err = aws_request_sign(&ar, &p, &s->o.creds, sig, d);
     if (err)
         return diag_prefix(d, err, "S3 %s s3://%s/%s: signing", c->op, c->bucket,
                            c->key ? c->key : "");
+    return ERR_OK;
+}
 
+static void fetch_opts_for(const struct s3 *s, size_t concurrency, size_t max_response,
+                           struct fetch_opts *fo)
+{
+    fetch_opts_default(fo);
+    fo->concurrency = concurrency;
+    fo->max_retries = s->o.max_retries;
+    fo->timeout_ms = s->o.timeout_ms;
+    fo->backoff_base_ms = s->o.backoff_base_ms;
+    fo->backoff_max_ms = s->o.backoff_max_ms;
+    fo->max_response = max_response;
+}
+
+static int run_once(struct s3 *s, const struct req *r, const struct s3_url *u,
+                    const char *payload_hash, struct call *c, struct diag *d)
+{
+    struct aws_signed *sig;
+    int err = sign_req(s, r, u, payload_hash, c, &sig, d);
+    if (err)
+        return err;
     struct fetch_opts fo;
-    fetch_opts_default(&fo);
-    fo.concurrency = 1;
-    fo.max_retries = s->o.max_retries;
-    fo.timeout_ms = s->o.timeout_ms;
-    fo.backoff_base_ms = s->o.backoff_base_ms;
-    fo.backoff_max_ms = s->o.backoff_max_ms;
-    fo.max_response = r->max_response;
+    fetch_opts_for(s, 1, r->max_response, &fo);
     struct fetch *f;
     if ((err = fetch_new(s->o.http, &fo, &f, d)) != ERR_OK) {
         aws_signed_free(sig);
@@ -831,6 +847,168 @@ int s3_list_objects(struct s3 *s, const char *bucket, const struct s3_list_opts 
     if (err)
         s3_list_page_release(out);
     buf_release(&q);
+    return err;
+}
+
+/* ---- many GETs at once ---- */
+
+struct slot {
+    struct get_batch *b;
+    size_t i;
+    int done;
+    struct call c;
+    struct buf body;
+};
+
+struct get_batch {
+    struct s3 *s;
+    const char *bucket;
+    const char *const *keys;
+    size_t n, window, max_object;
+    s3_object_fn fn;
+    void *ctx;
+    struct fetch *f;
+    struct slot *slots; /* window of them: key i is in slots[i % window] */
+    size_t next_submit, next_deliver;
+    int err;
+    struct diag d;
+};
+
+static void batch_fail(struct get_batch *b, int err, const struct diag *d)
+{
+    if (b->err)
+        return;
+    b->err = err;
+    b->d = *d;
+    fetch_stop(b->f);
+}
+
+static void batch_done(void *ctx, int err, struct http_response *resp, const struct diag *hd);
+
+static int batch_submit(struct get_batch *b)
+{
+    while (!b->err && b->next_submit < b->n && b->next_submit < b->next_deliver + b->window) {
+        size_t i = b->next_submit;
+        struct slot *sl = &b->slots[i % b->window];
+        buf_reset(&sl->body);
+        sl->i = i;
+        sl->done = 0;
+        memset(&sl->c, 0, sizeof sl->c);
+        sl->c =
+            (struct call){.op = "GET", .bucket = b->bucket, .key = b->keys[i], .out = &sl->body};
+        sl->c.err = ERR_INTERNAL;
+        diag_set(&sl->c.d, ERR_INTERNAL, "S3 GET: the request never completed");
+        struct req r = {.method = "GET", .key = b->keys[i]};
+        struct s3_url u;
+        s3_url_init(&u);
+        struct diag d = {{0}};
+        struct aws_signed *sig = NULL;
+        int err = s3_build_url(&b->s->o, b->bucket, b->keys[i], NULL, &u, &d);
+        if (!err)
+            err = sign_req(b->s, &r, &u, SIGV4_EMPTY_SHA256, &sl->c, &sig, &d);
+        if (!err) {
+            struct fetch_req fr = aws_signed_fetch_req(sig);
+            fr.done = batch_done;
+            fr.ctx = sl;
+            err = fetch_submit(b->f, &fr, &d);
+        }
+        aws_signed_free(sig);
+        s3_url_release(&u);
+        if (err) {
+            batch_fail(b, err, &d);
+            return err;
+        }
+        b->next_submit++;
+    }
+    return b->err;
+}
+
+/* Hand the objects that arrived to fn in key order, then fill the window again. */
+static void batch_deliver(struct get_batch *b)
+{
+    while (!b->err && b->next_deliver < b->next_submit) {
+        struct slot *sl = &b->slots[b->next_deliver % b->window];
+        if (!sl->done)
+            break;
+        struct diag d = {{0}};
+        int err = sl->c.err;
+        if (err && s3_error_retryable(&sl->c.e)) {
+            /* What S3 asks to try again after a pause: once more, on its own. */
+            buf_reset(&sl->body);
+            err = s3_get_object(b->s, b->bucket, b->keys[sl->i], &sl->body, NULL, &d);
+        } else if (err) {
+            d = sl->c.d;
+        }
+        char empty[1] = "";
+        if (!err)
+            err = b->fn(b->ctx, sl->i, sl->body.data ? sl->body.data : empty, sl->body.len, &d);
+        if (err) {
+            batch_fail(b, err, &d);
+            return;
+        }
+        buf_reset(&sl->body);
+        b->next_deliver++;
+    }
+    batch_submit(b);
+}
+
+static void batch_done(void *ctx, int err, struct http_response *resp, const struct diag *hd)
+{
+    struct slot *sl = ctx;
+    on_done(&sl->c, err, resp, hd);
+    if (sl->c.out && sl->c.out->data)
+        sl->c.out->data[sl->c.out->len] = '\0';
+    sl->done = 1;
+    batch_deliver(sl->b);
+}
+
+int s3_get_objects(struct s3 *s, const char *bucket, const char *const *keys, size_t n,
+                   size_t window, size_t max_object, s3_object_fn fn, void *ctx, struct diag *d)
+{
+    if (n == 0)
+        return ERR_OK;
+    if (window == 0)
+        window = S3_GET_WINDOW;
+    if (window > n)
+        window = n;
+    struct get_batch b = {
+        .s = s,
+        .bucket = bucket,
+        .keys = keys,
+        .n = n,
+        .window = window,
+        .max_object = max_object,
+        .fn = fn,
+        .ctx = ctx,
+    };
+    b.slots = calloc(window, sizeof *b.slots);
+    if (!b.slots)
+        return diag_set(d, ERR_NOMEM, "out of memory");
+    for (size_t k = 0; k < window; k++) {
+        b.slots[k].b = &b;
+        buf_init(&b.slots[k].body, max_object);
+    }
+    struct fetch_opts fo;
+    fetch_opts_for(s, window, max_object > ERROR_BODY_MAX ? max_object : ERROR_BODY_MAX, &fo);
+    int err = fetch_new(s->o.http, &fo, &b.f, d);
+    if (!err) {
+        batch_submit(&b);
+        struct diag rd = {{0}};
+        if ((err = fetch_run(b.f, &rd)) != ERR_OK)
+            batch_fail(&b, err, &rd);
+        if (!b.err && b.next_deliver < n) {
+            diag_set(&rd, ERR_INTERNAL, "S3 GET s3://%s: %zu of %zu objects never came", bucket,
+                     n - b.next_deliver, n);
+            batch_fail(&b, ERR_INTERNAL, &rd);
+        }
+        err = b.err;
+        if (err && d)
+            *d = b.d;
+        fetch_free(b.f);
+    }
+    for (size_t k = 0; k < window; k++)
+        buf_release(&b.slots[k].body);
+    free(b.slots);
     return err;
 }
 

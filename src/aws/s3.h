@@ -221,6 +221,21 @@ int s3_delete_object(struct s3 *s, const char *bucket, const char *key, struct d
 int s3_list_objects(struct s3 *s, const char *bucket, const struct s3_list_opts *lo,
                     struct s3_list_page *out, struct diag *d);
 
+/* Told about each object of s3_get_objects, in the order of the keys; data (NUL-terminated)
+ * is valid during the call only (and may be changed in place).  A non-zero return (with d set) ends
+ * the batch. */
+typedef int (*s3_object_fn)(void *ctx, size_t i, char *data, size_t len, struct diag *d);
+
+#define S3_GET_WINDOW 16
+
+/* GET keys[0 .. n) with up to window requests in flight at once (0: S3_GET_WINDOW) on the
+ * client's connections, and hand each object to fn in key order as soon as it and those
+ * before it are in: memory holds at most window objects of at most max_object bytes each
+ * (a bigger one is ERR_TOOBIG).  Each GET is retried as s3_get_object's are.  The first
+ * failure, of a GET (in key order) or of fn, stops the batch and is returned. */
+int s3_get_objects(struct s3 *s, const char *bucket, const char *const *keys, size_t n,
+                   size_t window, size_t max_object, s3_object_fn fn, void *ctx, struct diag *d);
+
 /* A presigned GET URL for bucket/key, valid expires_s seconds (0: S3_PRESIGN_DEFAULT_S; at
  * most SIGV4_EXPIRES_MAX, else ERR_INVALID) from now_s (Unix seconds; 0: the clock), appended
  * to out.  Anyone holding it can download the object, without credentials, until it expires

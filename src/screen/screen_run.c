@@ -56,7 +56,7 @@ int screen_run(struct barstore *bs, const struct screen_opts *opts, int32_t from
         return err;
     int32_t start = opts->min_bars <= 1 ? INT32_MIN : from - (opts->window_days - 1);
     struct log_timer t = log_timer_start("screen");
-    err = barstore_scan(bs, start, to, on_day, &r, d);
+    err = barstore_scan_ahead(bs, start, to, on_day, &r, d);
     stats->symbols = screen_symbols(r.engine);
     screen_free(r.engine);
     if (!err && stats->days_ranked == 0) {

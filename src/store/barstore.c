@@ -379,6 +379,31 @@ static int sym_find(const char *const *symbols, size_t n, const char *s)
     return -1;
 }
 
+/* Told about each day of read_days: k is its place in the list of days asked for. */
+typedef int (*days_fn)(void *ctx, size_t k, int32_t date, const struct bar *bars, size_t n);
+static int read_days(struct barstore *bs, const struct bar_index *idx, const size_t *days,
+                     size_t ndays, days_fn fn, void *ctx, struct diag *d);
+
+struct last_ctx {
+    const char *const *symbols;
+    size_t n, missing;
+    int32_t *out;
+};
+
+static int last_day(void *ctx, size_t k, int32_t date, const struct bar *bars, size_t n)
+{
+    (void)k;
+    struct last_ctx *lc = ctx;
+    for (size_t i = 0; i < n; i++) {
+        int at = sym_find(lc->symbols, lc->n, bars[i].symbol);
+        if (at >= 0 && (lc->out[at] == INT32_MIN || lc->out[at] < date)) {
+            lc->missing -= lc->out[at] == INT32_MIN;
+            lc->out[at] = date;
+        }
+    }
+    return ERR_OK;
+}
+
 int barstore_last_dates(struct barstore *bs, const char *const *symbols, size_t n, int32_t upto,
                         size_t max_days, int32_t *out, struct diag *d)
 {
@@ -390,21 +415,21 @@ int barstore_last_dates(struct barstore *bs, const char *const *symbols, size_t 
     int err = barstore_index(bs, INT32_MIN, upto, &idx, d);
     if (err)
         return err;
-    struct barvec day;
-    barvec_init(&day);
-    size_t missing = n;
-    for (size_t k = 0; k < idx.ndays && k < max_days && missing && !err; k++) {
-        size_t di = idx.ndays - 1 - k;
-        err = barstore_read_day(bs, &idx, di, &day, d);
-        for (size_t i = 0; !err && i < day.n; i++) {
-            int at = sym_find(symbols, n, day.v[i].symbol);
-            if (at >= 0 && out[at] == INT32_MIN) {
-                out[at] = idx.days[di].date;
-                missing--;
-            }
-        }
+    struct last_ctx lc = {symbols, n, n, out};
+    size_t limit = idx.ndays < max_days ? idx.ndays : max_days;
+    size_t *days = malloc((limit ? limit : 1) * sizeof *days);
+    if (!days)
+        err = diag_set(d, ERR_NOMEM, "out of memory");
+    /* Newest first, in batches that grow (1, 4, 16, ... days): a daily run finds everything in
+     * the latest day, a symbol that stopped trading costs a few overlapped batches. */
+    for (size_t done = 0, batch = 1; !err && done < limit && lc.missing; batch *= 4) {
+        size_t m = limit - done < batch ? limit - done : batch;
+        for (size_t k = 0; k < m; k++)
+            days[k] = idx.ndays - 1 - done - (m - 1 - k);
+        err = read_days(bs, &idx, days, m, last_day, &lc, d);
+        done += m;
     }
-    barvec_release(&day);
+    free(days);
     bar_index_release(&idx);
     return err;
 }
@@ -412,36 +437,31 @@ int barstore_last_dates(struct barstore *bs, const char *const *symbols, size_t 
 static int read_rows(const char *key, int32_t date, char *data, size_t len, struct barvec *out,
                      struct diag *d);
 
-/* Parse one part, appending its rows to out; checks its name, date and order.  A damaged part
- * appends nothing (see damaged()). */
-static int read_part(struct barstore *bs, const char *key, int32_t date, struct barvec *out,
-                     struct diag *d)
+/* Check one part read into data (its name, date and order) and append its rows to out.  A
+ * damaged part appends nothing (see damaged()). */
+static int check_part(struct barstore *bs, const char *key, int32_t date, char *data, size_t len,
+                      struct barvec *out, struct diag *d)
 {
-    buf_reset(&bs->io);
-    int err = objstore_get(bs->os, key, &bs->io, NULL, d);
-    if (err)
-        return diag_prefix(d, err, "store '%s'", bs->os->location);
     char why[160], want[32];
-    const char *data = bs->io.data ? bs->io.data : "";
     if (!part_name_syntax_ok(key, why)) {
         diag_set(d, ERR_DAMAGED, "store '%s': part %s is damaged: %s", bs->os->location, key, why);
         return damaged(bs, key, ERR_DAMAGED, d);
     }
-    int aside = bs->io.len >= HASH_ASIDE_MIN && !memchr(data, '"', bs->io.len) &&
-                hasher_post(&bs->hasher, data, bs->io.len);
+    int aside =
+        len >= HASH_ASIDE_MIN && !memchr(data, '"', len) && hasher_post(&bs->hasher, data, len);
     if (!aside) {
-        barstore_part_name(data, bs->io.len, want);
-        if (!part_hash_ok(key, want, bs->io.len, why)) {
+        barstore_part_name(data, len, want);
+        if (!part_hash_ok(key, want, len, why)) {
             diag_set(d, ERR_DAMAGED, "store '%s': part %s is damaged: %s", bs->os->location, key,
                      why);
             return damaged(bs, key, ERR_DAMAGED, d);
         }
     }
     size_t first = out->n;
-    err = read_rows(key, date, bs->io.data, bs->io.len, out, d);
+    int err = read_rows(key, date, data, len, out, d);
     if (aside) {
         hasher_wait(bs->hasher, want);
-        if (!part_hash_ok(key, want, bs->io.len, why)) {
+        if (!part_hash_ok(key, want, len, why)) {
             /* The hash decides: rows parsed from a damaged part are dropped whatever they say. */
             out->n = first;
             diag_set(d, ERR_DAMAGED, "store '%s': part %s is damaged: %s", bs->os->location, key,
@@ -455,6 +475,18 @@ static int read_part(struct barstore *bs, const char *key, int32_t date, struct 
     if (err == ERR_NOMEM || err == ERR_IO)
         return err;
     return damaged(bs, key, err, d);
+}
+
+/* Read one part and check it (check_part). */
+static int read_part(struct barstore *bs, const char *key, int32_t date, struct barvec *out,
+                     struct diag *d)
+{
+    buf_reset(&bs->io);
+    int err = objstore_get(bs->os, key, &bs->io, NULL, d);
+    if (err)
+        return diag_prefix(d, err, "store '%s'", bs->os->location);
+    char empty[1] = "";
+    return check_part(bs, key, date, bs->io.data ? bs->io.data : empty, bs->io.len, out, d);
 }
 
 /* Parse the rows of one part into out; checks date and order.  On an error out->n may have
@@ -590,6 +622,103 @@ int barstore_read_day(struct barstore *bs, const struct bar_index *idx, size_t d
     return err;
 }
 
+struct days_read {
+    struct barstore *bs;
+    const struct bar_index *idx;
+    const size_t *days;
+    size_t ndays;
+    size_t k, part; /* the day being put together and its next part */
+    struct barvec all, merged;
+    size_t *starts;
+    days_fn fn;
+    void *ctx;
+    int failed; /* the error is the part's or fn's, not the store's */
+};
+
+static int days_part(void *ctx, size_t i, char *data, size_t len, struct diag *d)
+{
+    (void)i;
+    struct days_read *r = ctx;
+    const struct bar_day *bd = &r->idx->days[r->days[r->k]];
+    if (r->part == 0)
+        r->all.n = 0;
+    r->starts[r->part] = r->all.n;
+    r->failed = 1;
+    int err =
+        check_part(r->bs, r->idx->keys.v[bd->first + r->part], bd->date, data, len, &r->all, d);
+    if (err || ++r->part < bd->nparts) {
+        r->failed = err != ERR_OK;
+        return err;
+    }
+    const struct barvec *day = &r->all;
+    if (bd->nparts > 1) {
+        if ((err = merge_parts(r->bs, r->idx, r->days[r->k], &r->all, r->starts, &r->merged, d)))
+            return err;
+        day = &r->merged;
+    }
+    err = r->fn(r->ctx, r->k, bd->date, day->v, day->n);
+    r->k++;
+    r->part = 0;
+    r->failed = err != ERR_OK;
+    return err;
+}
+
+/* Read the days days[0 .. ndays) of idx, each merged and checked as barstore_read_day does,
+ * with the parts of several days in flight at once (objstore_get_many), and call fn for each
+ * in order. */
+static int read_days(struct barstore *bs, const struct bar_index *idx, const size_t *days,
+                     size_t ndays, days_fn fn, void *ctx, struct diag *d)
+{
+    size_t nkeys = 0, most = 1;
+    for (size_t k = 0; k < ndays; k++) {
+        nkeys += idx->days[days[k]].nparts;
+        if (idx->days[days[k]].nparts > most)
+            most = idx->days[days[k]].nparts;
+    }
+    if (nkeys == 0)
+        return ERR_OK;
+    struct days_read r = {.bs = bs, .idx = idx, .days = days, .ndays = ndays, .fn = fn, .ctx = ctx};
+    barvec_init(&r.all);
+    barvec_init(&r.merged);
+    const char **keys = malloc(nkeys * sizeof *keys);
+    r.starts = malloc(most * sizeof *r.starts);
+    int err = keys && r.starts ? ERR_OK : diag_set(d, ERR_NOMEM, "out of memory");
+    if (!err) {
+        size_t at = 0;
+        for (size_t k = 0; k < ndays; k++)
+            for (size_t p = 0; p < idx->days[days[k]].nparts; p++)
+                keys[at++] = idx->keys.v[idx->days[days[k]].first + p];
+        err = objstore_get_many(bs->os, keys, nkeys, BARSTORE_PART_MAX, days_part, &r, d);
+        if (err && !r.failed)
+            diag_prefix(d, err, "store '%s'", bs->os->location);
+    }
+    free(keys);
+    free(r.starts);
+    barvec_release(&r.all);
+    barvec_release(&r.merged);
+    return err;
+}
+
+struct scan_ctx {
+    barstore_day_fn fn;
+    void *ctx;
+};
+
+static int scan_day(void *ctx, size_t k, int32_t date, const struct bar *bars, size_t n)
+{
+    (void)k;
+    struct scan_ctx *sc = ctx;
+    return sc->fn(sc->ctx, date, bars, n);
+}
+
+static size_t *all_days(size_t n)
+{
+    size_t *days = malloc((n ? n : 1) * sizeof *days);
+    for (size_t i = 0; days && i < n; i++)
+        days[i] = i;
+    return days;
+}
+
 int barstore_scan(struct barstore *bs, int32_t from, int32_t to, barstore_day_fn fn, void *ctx,
                   struct diag *d)
 {
@@ -597,14 +726,168 @@ int barstore_scan(struct barstore *bs, int32_t from, int32_t to, barstore_day_fn
     int err = barstore_index(bs, from, to, &idx, d);
     if (err)
         return err;
-    struct barvec day;
-    barvec_init(&day);
-    for (size_t i = 0; i < idx.ndays && !err; i++) {
-        err = barstore_read_day(bs, &idx, i, &day, d);
-        if (!err)
-            err = fn(ctx, idx.days[i].date, day.v, day.n);
+    size_t *days = all_days(idx.ndays);
+    struct scan_ctx sc = {fn, ctx};
+    err = days ? read_days(bs, &idx, days, idx.ndays, scan_day, &sc, d)
+               : diag_set(d, ERR_NOMEM, "out of memory");
+    free(days);
+    bar_index_release(&idx);
+    return err;
+}
+
+/* ---- scanning on two threads ---- */
+
+/* Days parsed and not yet handed on, at most: the reader thread waits for room. */
+#define AHEAD_DAYS 16
+/* Fewer days than this are not worth a thread. */
+#define AHEAD_MIN_DAYS 32
+
+struct ahead_day {
+    int32_t date;
+    struct barvec bars;
+};
+
+/* The reader thread and the caller's thread share this, under mu, and nothing else. */
+struct ahead {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct ahead_day ring[AHEAD_DAYS];
+    size_t made, used; /* days put in and taken out; ring[i % AHEAD_DAYS] */
+    int finished, stop;
+    int reader_waits, caller_waits; /* wake the other side only when it sleeps */
+    int err;
+    struct diag d;
+    /* the reader's own */
+    struct barstore *bs;
+    const struct bar_index *idx;
+    const size_t *days;
+};
+
+static int ahead_put(void *ctx, size_t k, int32_t date, const struct bar *bars, size_t n)
+{
+    (void)k;
+    struct ahead *a = ctx;
+    pthread_mutex_lock(&a->mu);
+    while (a->made - a->used == AHEAD_DAYS && !a->stop) {
+        a->reader_waits = 1;
+        pthread_cond_wait(&a->cv, &a->mu);
+        a->reader_waits = 0;
     }
-    barvec_release(&day);
+    int stop = a->stop;
+    pthread_mutex_unlock(&a->mu);
+    if (stop)
+        return ERR_INTERNAL; /* the caller stopped first: its error is the one returned */
+    /* The slot is the reader's until made moves past it. */
+    struct ahead_day *slot = &a->ring[a->made % AHEAD_DAYS];
+    slot->date = date;
+    slot->bars.n = 0;
+    int err = barvec_reserve(&slot->bars, n ? n : 1);
+    if (err)
+        return diag_set(&a->d, err, "out of memory");
+    if (n)
+        memcpy(slot->bars.v, bars, n * sizeof *bars);
+    slot->bars.n = n;
+    pthread_mutex_lock(&a->mu);
+    a->made++;
+    if (a->caller_waits)
+        pthread_cond_broadcast(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+    return ERR_OK;
+}
+
+static void *ahead_main(void *arg)
+{
+    struct ahead *a = arg;
+    struct diag d = {{0}};
+    int err = read_days(a->bs, a->idx, a->days, a->idx->ndays, ahead_put, a, &d);
+    pthread_mutex_lock(&a->mu);
+    if (err && !a->d.text[0])
+        a->d = d;
+    a->err = err;
+    a->finished = 1;
+    pthread_cond_broadcast(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+    return NULL;
+}
+
+int barstore_scan_ahead(struct barstore *bs, int32_t from, int32_t to, barstore_day_fn fn,
+                        void *ctx, struct diag *d)
+{
+    struct bar_index idx;
+    int err = barstore_index(bs, from, to, &idx, d);
+    if (err)
+        return err;
+    size_t *days = malloc((idx.ndays ? idx.ndays : 1) * sizeof *days);
+    if (!days) {
+        bar_index_release(&idx);
+        return diag_set(d, ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < idx.ndays; i++)
+        days[i] = i;
+    if (idx.ndays < AHEAD_MIN_DAYS) {
+        struct scan_ctx sc = {fn, ctx};
+        err = read_days(bs, &idx, days, idx.ndays, scan_day, &sc, d);
+        free(days);
+        bar_index_release(&idx);
+        return err;
+    }
+    struct ahead *a = calloc(1, sizeof *a);
+    if (!a) {
+        free(days);
+        bar_index_release(&idx);
+        return diag_set(d, ERR_NOMEM, "out of memory");
+    }
+    pthread_mutex_init(&a->mu, NULL);
+    pthread_cond_init(&a->cv, NULL);
+    for (size_t i = 0; i < AHEAD_DAYS; i++)
+        barvec_init(&a->ring[i].bars);
+    a->bs = bs;
+    a->idx = &idx;
+    a->days = days;
+    pthread_t reader;
+    int fn_err = ERR_OK;
+    if (pthread_create(&reader, NULL, ahead_main, a) != 0) {
+        struct scan_ctx sc = {fn, ctx}; /* no thread to be had: read here */
+        err = read_days(bs, &idx, days, idx.ndays, scan_day, &sc, d);
+    } else {
+        pthread_mutex_lock(&a->mu);
+        for (;;) {
+            while (a->used == a->made && !a->finished) {
+                a->caller_waits = 1;
+                pthread_cond_wait(&a->cv, &a->mu);
+                a->caller_waits = 0;
+            }
+            if (a->used == a->made)
+                break;
+            struct ahead_day *day = &a->ring[a->used % AHEAD_DAYS];
+            pthread_mutex_unlock(&a->mu);
+            fn_err = fn(ctx, day->date, day->bars.v, day->bars.n);
+            pthread_mutex_lock(&a->mu);
+            a->used++;
+            if (fn_err)
+                a->stop = 1;
+            if (fn_err || a->reader_waits)
+                pthread_cond_broadcast(&a->cv);
+            if (fn_err)
+                break;
+        }
+        pthread_mutex_unlock(&a->mu);
+        pthread_join(reader, NULL);
+        /* The caller's error, else the reader's (the days before it were all handed on, as a
+         * scan on one thread would have). */
+        err = fn_err;
+        if (!err && a->err) {
+            err = a->err;
+            if (d)
+                *d = a->d;
+        }
+    }
+    for (size_t i = 0; i < AHEAD_DAYS; i++)
+        barvec_release(&a->ring[i].bars);
+    pthread_cond_destroy(&a->cv);
+    pthread_mutex_destroy(&a->mu);
+    free(a);
+    free(days);
     bar_index_release(&idx);
     return err;
 }
@@ -851,6 +1134,76 @@ static int check_race(struct barstore *bs, const struct bar *bars, const size_t 
     return err;
 }
 
+/* Classifying a batch against the store, day by day in date order. */
+struct classify {
+    const struct bar *bars;
+    const size_t *perm;
+    unsigned char *state;
+    size_t n, i; /* rows perm[0 .. i) are classified */
+    const struct barstore_write_opts *opts;
+    struct barstore_write_stats *stats;
+    struct diag first_conflict;
+};
+
+/* Classify the rows of one day, perm[i .. j), against what is stored for it. */
+static void classify_group(struct classify *c, size_t i, size_t j, const struct barvec *stored)
+{
+    const struct bar *bars = c->bars;
+    const size_t *perm = c->perm;
+    for (size_t k = i; k < j; k++) {
+        const struct bar *b = &bars[perm[k]];
+        const struct bar *other = find_symbol(stored, b->symbol);
+        if (!other && k > i && strcmp(bars[perm[k - 1]].symbol, b->symbol) == 0)
+            other = &bars[perm[k - 1]];
+        const char *field = other ? bar_diff_field(other, b) : NULL;
+        if (!other) {
+            c->state[perm[k]] = ROW_NEW;
+        } else if (!field) {
+            c->state[perm[k]] = ROW_SAME;
+            c->stats->rows_same++;
+        } else {
+            c->state[perm[k]] = ROW_CONFLICT;
+            c->stats->rows_conflict++;
+            if (c->stats->rows_conflict == 1) {
+                char day_s[DATE_STRLEN + 1];
+                date_format(b->date, day_s);
+                diag_set(&c->first_conflict, ERR_CONFLICT,
+                         "%s %s is already stored with a different '%s'", b->symbol, day_s, field);
+            }
+            if (c->opts->on_conflict)
+                c->opts->on_conflict(c->opts->ctx, perm[k], other, field);
+        }
+    }
+}
+
+/* Classify the days before `date` that have nothing stored. */
+static void classify_upto(struct classify *c, int32_t date)
+{
+    static const struct barvec none = {0};
+    while (c->i < c->n && c->bars[c->perm[c->i]].date < date) {
+        size_t j = c->i;
+        int32_t day = c->bars[c->perm[j]].date;
+        while (j < c->n && c->bars[c->perm[j]].date == day)
+            j++;
+        classify_group(c, c->i, j, &none);
+        c->i = j;
+    }
+}
+
+static int classify_day(void *ctx, size_t k, int32_t date, const struct bar *bars, size_t n)
+{
+    (void)k;
+    struct classify *c = ctx;
+    classify_upto(c, date);
+    size_t j = c->i;
+    while (j < c->n && c->bars[c->perm[j]].date == date)
+        j++;
+    const struct barvec stored = {(struct bar *)bars, n, n};
+    classify_group(c, c->i, j, &stored);
+    c->i = j;
+    return ERR_OK;
+}
+
 int barstore_write(struct barstore *bs, const struct bar *bars, size_t n,
                    const struct barstore_write_opts *opts, struct barstore_write_stats *stats,
                    struct diag *d)
@@ -886,55 +1239,34 @@ int barstore_write(struct barstore *bs, const struct bar *bars, size_t n,
     stats->days_touched = ndays;
 
     struct bar_index idx;
-    struct barvec stored;
     struct strvec mine = STRVEC_INIT; /* the keys of the parts this write stored, by date */
-    barvec_init(&stored);
     sweep_days(bs, bars, perm, n, ndays);
     int err = index_days(bs, bars, perm, n, ndays, &idx, d);
     if (err)
         goto out;
 
-    /* Pass 1: classify every row against the store and the rest of the batch. */
-    struct diag first_conflict = {{0}};
-    size_t di = 0;
-    for (size_t i = 0; i < n && !err;) {
+    /* Pass 1: classify every row against the store and the rest of the batch, reading the
+     * stored days that the batch touches several at a time. */
+    struct classify c = {bars, perm, state, n, 0, opts, stats, {{0}}};
+    size_t *touched = malloc((idx.ndays ? idx.ndays : 1) * sizeof *touched), nt = 0;
+    if (!touched) {
+        err = diag_set(d, ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0, di = 0; i < n && di < idx.ndays;) {
         int32_t date = bars[perm[i]].date;
-        size_t j = i;
-        while (j < n && bars[perm[j]].date == date)
-            j++;
         while (di < idx.ndays && idx.days[di].date < date)
             di++;
-        stored.n = 0;
-        if (di < idx.ndays && idx.days[di].date == date &&
-            (err = barstore_read_day(bs, &idx, di, &stored, d)))
-            break;
-        for (size_t k = i; k < j; k++) {
-            const struct bar *b = &bars[perm[k]];
-            const struct bar *other = find_symbol(&stored, b->symbol);
-            if (!other && k > i && strcmp(bars[perm[k - 1]].symbol, b->symbol) == 0)
-                other = &bars[perm[k - 1]];
-            const char *field = other ? bar_diff_field(other, b) : NULL;
-            if (!other) {
-                state[perm[k]] = ROW_NEW;
-            } else if (!field) {
-                state[perm[k]] = ROW_SAME;
-                stats->rows_same++;
-            } else {
-                state[perm[k]] = ROW_CONFLICT;
-                stats->rows_conflict++;
-                if (stats->rows_conflict == 1) {
-                    char day_s[DATE_STRLEN + 1];
-                    date_format(date, day_s);
-                    diag_set(&first_conflict, ERR_CONFLICT,
-                             "%s %s is already stored with a different '%s'", b->symbol, day_s,
-                             field);
-                }
-                if (opts->on_conflict)
-                    opts->on_conflict(opts->ctx, perm[k], other, field);
-            }
-        }
-        i = j;
+        if (di < idx.ndays && idx.days[di].date == date)
+            touched[nt++] = di++;
+        while (i < n && bars[perm[i]].date == date)
+            i++;
     }
+    err = read_days(bs, &idx, touched, nt, classify_day, &c, d);
+    free(touched);
+    if (!err)
+        classify_upto(&c, INT32_MAX);
+    struct diag first_conflict = c.first_conflict;
     if (err)
         goto out;
     if (stats->rows_conflict && !opts->skip_conflicts) {
@@ -972,7 +1304,6 @@ int barstore_write(struct barstore *bs, const struct bar *bars, size_t n,
         err = diag_set(d, ERR_CONFLICT, "%s (%zu conflicting bars skipped)", first_conflict.text,
                        stats->rows_conflict);
 out:
-    barvec_release(&stored);
     if (idx.days || idx.keys.v)
         bar_index_release(&idx);
     strvec_release(&mine);

@@ -111,6 +111,14 @@ typedef int (*barstore_day_fn)(void *ctx, int32_t date, const struct bar *bars, 
 int barstore_scan(struct barstore *bs, int32_t from, int32_t to, barstore_day_fn fn, void *ctx,
                   struct diag *d);
 
+/* barstore_scan with the reading and parsing on a second thread, a few days ahead of fn
+ * (at most 16 parsed days wait for it), so that fn's work and the store's overlap: the same
+ * calls of fn, in the same order, with the same bars and the same result.  fn runs on the
+ * caller's thread and must not use this store (or its objstore) meanwhile.  Short ranges are
+ * read on the caller's thread. */
+int barstore_scan_ahead(struct barstore *bs, int32_t from, int32_t to, barstore_day_fn fn,
+                        void *ctx, struct diag *d);
+
 /* For each of the n symbols (sorted ascending, unique), the date of its last bar stored on or
  * before `upto`, looking back over at most max_days stored days (the latest ones); INT32_MIN
  * when the symbol has no bar there.  A daily run finds everything in the latest day. */

@@ -68,6 +68,29 @@ int objstore_list(struct objstore *os, const char *prefix, struct strvec *keys, 
     return os->ops->list(os, prefix, keys, d);
 }
 
+int objstore_get_many(struct objstore *os, const char *const *keys, size_t n, size_t max,
+                      objstore_each_fn fn, void *ctx, struct diag *d)
+{
+    for (size_t i = 0; i < n; i++) {
+        int err = check_key(os, keys[i], d);
+        if (err)
+            return err;
+    }
+    if (os->ops->get_many)
+        return os->ops->get_many(os, keys, n, max, fn, ctx, d);
+    struct buf b = BUF_INIT(max);
+    int err = ERR_OK;
+    char empty[1] = "";
+    for (size_t i = 0; i < n && !err; i++) {
+        buf_reset(&b);
+        err = os->ops->get(os, keys[i], &b, NULL, d);
+        if (!err)
+            err = fn(ctx, i, b.data ? b.data : empty, b.len, d);
+    }
+    buf_release(&b);
+    return err;
+}
+
 int objstore_del(struct objstore *os, const char *key, struct diag *d)
 {
     int err = check_key(os, key, d);

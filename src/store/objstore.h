@@ -29,12 +29,20 @@ enum obj_put_mode { OBJ_PUT_ALWAYS, OBJ_PUT_CREATE, OBJ_PUT_IF_MATCH };
 
 struct objstore;
 
+/* Told about each object of objstore_get_many, in the order of the keys asked for; data
+ * (NUL-terminated) is valid during the call only.  A non-zero return (with d set) stops the
+ * batch and is what objstore_get_many returns. */
+typedef int (*objstore_each_fn)(void *ctx, size_t i, char *data, size_t len, struct diag *d);
+
 struct objstore_ops {
     const char *scheme;
     int (*get)(struct objstore *os, const char *key, struct buf *out, char *etag, struct diag *d);
     int (*put)(struct objstore *os, const char *key, const void *data, size_t len,
                enum obj_put_mode mode, const char *if_match, struct diag *d);
     int (*list)(struct objstore *os, const char *prefix, struct strvec *keys, struct diag *d);
+    /* Optional (NULL: one get after another). */
+    int (*get_many)(struct objstore *os, const char *const *keys, size_t n, size_t max,
+                    objstore_each_fn fn, void *ctx, struct diag *d);
     int (*del)(struct objstore *os, const char *key, struct diag *d);
     int (*link)(struct objstore *os, const char *key, int64_t expires_s, struct buf *out,
                 struct diag *d);
@@ -62,6 +70,15 @@ int objstore_put(struct objstore *os, const char *key, const void *data, size_t 
 /* All keys starting with prefix, sorted. */
 int objstore_list(struct objstore *os, const char *prefix, struct strvec *keys, struct diag *d);
 int objstore_del(struct objstore *os, const char *key, struct diag *d);
+
+/* Read n objects and hand each to fn in the order of keys, fetching several at once where
+ * that saves time (S3: up to OBJSTORE_WINDOW requests in flight; a directory: one after
+ * another).  Each object may be at most max bytes (ERR_TOOBIG); memory holds at most the
+ * window's objects, however many keys there are.  An absent key is ERR_NOTFOUND, and the
+ * first failure in key order stops the batch. */
+#define OBJSTORE_WINDOW 64
+int objstore_get_many(struct objstore *os, const char *const *keys, size_t n, size_t max,
+                      objstore_each_fn fn, void *ctx, struct diag *d);
 
 /* A link to download an object, appended to out: on S3 a presigned GET URL valid expires_s
  * seconds (anyone holding it can download the object until then), locally the file's

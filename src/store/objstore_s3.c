@@ -138,6 +138,44 @@ static int s3store_list(struct objstore *os, const char *prefix, struct strvec *
     return err;
 }
 
+/* Chunks of keys are numbered from 0: put the caller's numbers back. */
+struct each_at {
+    objstore_each_fn fn;
+    void *ctx;
+    size_t at;
+};
+
+static int each_at(void *ctx, size_t i, char *data, size_t len, struct diag *d)
+{
+    struct each_at *ea = ctx;
+    return ea->fn(ea->ctx, ea->at + i, data, len, d);
+}
+
+static int s3store_get_many(struct objstore *os, const char *const *keys, size_t n, size_t max,
+                            objstore_each_fn fn, void *ctx, struct diag *d)
+{
+    struct s3store *st = (struct s3store *)os;
+    /* The S3 keys, prefix included; a window's worth at a time keeps memory flat. */
+    size_t chunk = 1024;
+    char **full = calloc(chunk, sizeof *full);
+    char *space = malloc(chunk * (S3_KEY_MAX + 1));
+    int err = full && space ? ERR_OK : diag_set(d, ERR_NOMEM, "out of memory");
+    for (size_t at = 0; at < n && !err; at += chunk) {
+        size_t m = n - at < chunk ? n - at : chunk;
+        for (size_t i = 0; i < m && !err; i++) {
+            full[i] = space + i * (S3_KEY_MAX + 1);
+            err = full_key(st, keys[at + i], full[i], d);
+        }
+        struct each_at ea = {fn, ctx, at};
+        if (!err)
+            err = s3_get_objects(st->s3, st->bucket, (const char *const *)full, m, OBJSTORE_WINDOW,
+                                 max, each_at, &ea, d);
+    }
+    free(full);
+    free(space);
+    return err;
+}
+
 static int s3store_del(struct objstore *os, const char *key, struct diag *d)
 {
     struct s3store *st = (struct s3store *)os;
@@ -182,6 +220,7 @@ static const struct objstore_ops s3_ops = {
     .get = s3store_get,
     .put = s3store_put,
     .list = s3store_list,
+    .get_many = s3store_get_many,
     .del = s3store_del,
     .link = s3store_link,
     .link_limit_ms = s3store_link_limit_ms,

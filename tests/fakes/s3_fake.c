@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "base/banned.h"
 
@@ -55,6 +56,10 @@ struct s3_fake {
     uint64_t request_seq;
     int64_t advance_s;
     struct s3_fake_stats st;
+    int64_t latency_ms;
+    uint64_t inflight;
+    int gate_open;
+    pthread_cond_t gate;
 };
 
 /* ---- faults ---- */
@@ -125,6 +130,7 @@ void s3_fake_opts_default(struct s3_fake_opts *o)
     o->region = "us-east-1";
     o->max_keys = 1000;
     o->max_object = (size_t)16 << 20;
+    o->overlap_wait_ms = 5000;
 }
 
 /* ---- small helpers ---- */
@@ -1263,13 +1269,13 @@ static void serve_stats(struct s3_fake *f, struct httpd_response *r)
         "{\"requests\":%llu,\"gets\":%llu,\"puts\":%llu,\"heads\":%llu,\"deletes\":%llu,"
         "\"lists\":%llu,\"presigned\":%llu,\"conditional_puts\":%llu,"
         "\"precondition_failed\":%llu,\"signature_mismatches\":%llu,\"auth_failures\":%llu,"
-        "\"faults_injected\":%llu,\"objects\":%llu,\"status\":{",
+        "\"faults_injected\":%llu,\"objects\":%llu,\"inflight_max\":%llu,\"status\":{",
         (unsigned long long)st.requests, (unsigned long long)st.gets, (unsigned long long)st.puts,
         (unsigned long long)st.heads, (unsigned long long)st.deletes, (unsigned long long)st.lists,
         (unsigned long long)st.presigned, (unsigned long long)st.conditional_puts,
         (unsigned long long)st.precondition_failed, (unsigned long long)st.signature_mismatches,
         (unsigned long long)st.auth_failures, (unsigned long long)st.faults,
-        (unsigned long long)st.objects);
+        (unsigned long long)st.objects, (unsigned long long)st.inflight_max);
     int first = 1;
     for (int i = 0; !err && i < 600; i++) {
         if (!st.status[i])
@@ -1311,6 +1317,16 @@ static void serve_control(struct s3_fake *f, const struct httpd_request *req,
         }
         s3_fake_advance(f, s);
         control_reply(r, 200, "{\"advanced\":true}");
+    } else if (strcmp(req->path, "/__fake/latency") == 0 && post) {
+        char v[32];
+        int64_t ms;
+        if (httpd_query_get(req->query, "ms", v, sizeof v) != ERR_OK ||
+            parse_count(v, &ms) != ERR_OK || ms > S3_FAKE_LATENCY_MAX_MS) {
+            control_reply(r, 400, "{\"message\":\"expected ms=N (at most 60000)\"}");
+            return;
+        }
+        s3_fake_set_latency(f, ms);
+        control_reply(r, 200, "{\"latency\":true}");
     } else if (strcmp(req->path, "/__fake/faults") == 0 && post) {
         char spec[1024];
         struct s3_fake_fault faults[FAULTS_MAX];
@@ -1338,6 +1354,38 @@ static int find_fault(const struct s3_fake *f, uint64_t ordinal)
     return -1;
 }
 
+/* Count the request in flight, hold it at the overlap gate, then wait the latency: the
+ * answer is worked out after the wait, as S3's would be after the trip there. */
+static void enter(struct s3_fake *f, const struct httpd_request *req)
+{
+    int object_get = strcmp(req->method, "GET") == 0 && !strstr(req->query, "list-type");
+    pthread_mutex_lock(&f->mu);
+    f->inflight++;
+    if (f->inflight > f->st.inflight_max)
+        f->st.inflight_max = f->inflight;
+    if (object_get && f->o.overlap_gate > 1 && !f->gate_open) {
+        if (f->inflight >= f->o.overlap_gate) {
+            f->gate_open = 1;
+            pthread_cond_broadcast(&f->gate);
+        } else {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            int64_t ns = until.tv_nsec + (f->o.overlap_wait_ms % 1000) * 1000000;
+            until.tv_sec += f->o.overlap_wait_ms / 1000 + ns / 1000000000;
+            until.tv_nsec = ns % 1000000000;
+            while (!f->gate_open)
+                if (pthread_cond_timedwait(&f->gate, &f->mu, &until) != 0) {
+                    f->gate_open = 1; /* nobody came: let everything through from now on */
+                    pthread_cond_broadcast(&f->gate);
+                }
+        }
+    }
+    int64_t latency = f->latency_ms;
+    pthread_mutex_unlock(&f->mu);
+    if (latency > 0)
+        clock_sleep_ms(latency);
+}
+
 void s3_fake_handle(void *ctx, const struct httpd_request *req, struct httpd_response *r)
 {
     struct s3_fake *f = ctx;
@@ -1346,6 +1394,7 @@ void s3_fake_handle(void *ctx, const struct httpd_request *req, struct httpd_res
         return;
     }
     struct rq q = {.req = req, .r = r};
+    enter(f, req);
     pthread_mutex_lock(&f->mu);
     uint64_t ordinal = ++f->ordinal;
     int fault = find_fault(f, ordinal);
@@ -1421,6 +1470,7 @@ void s3_fake_handle(void *ctx, const struct httpd_request *req, struct httpd_res
         f->st.status[r->status]++;
         f->st.auth_failures += r->status == 403;
     }
+    f->inflight--;
     pthread_mutex_unlock(&f->mu);
     log_debug("fake S3 request", LF_STR("method", m), LF_STR("path", req->path),
               LF_INT("status", r->action == HTTPD_DROP ? 0 : r->status),
@@ -1461,6 +1511,10 @@ int s3_fake_new(const struct s3_fake_opts *o, struct s3_fake **out, struct diag 
     f->o.faults = NULL;
     f->o.buckets = NULL;
     pthread_mutex_init(&f->mu, NULL);
+    pthread_cond_init(&f->gate, NULL);
+    f->latency_ms = o->latency_ms > 0 ? o->latency_ms : 0;
+    if (!f->o.overlap_wait_ms)
+        f->o.overlap_wait_ms = 5000;
     if (o->nfaults)
         memcpy(f->faults, o->faults, o->nfaults * sizeof *o->faults);
     f->nfaults = o->nfaults;
@@ -1497,6 +1551,7 @@ void s3_fake_free(struct s3_fake *f)
     free(f->token);
     free(f->region);
     pthread_mutex_destroy(&f->mu);
+    pthread_cond_destroy(&f->gate);
     free(f);
 }
 
@@ -1542,6 +1597,7 @@ void s3_fake_reset_stats(struct s3_fake *f)
     uint64_t objects = f->st.objects;
     memset(&f->st, 0, sizeof f->st);
     f->st.objects = objects;
+    f->st.inflight_max = f->inflight;
     f->ordinal = 0;
     pthread_mutex_unlock(&f->mu);
 }
@@ -1558,6 +1614,22 @@ int s3_fake_set_faults(struct s3_fake *f, const struct s3_fake_fault *faults, si
     f->ordinal = 0;
     pthread_mutex_unlock(&f->mu);
     return ERR_OK;
+}
+
+void s3_fake_set_latency(struct s3_fake *f, int64_t ms)
+{
+    pthread_mutex_lock(&f->mu);
+    f->latency_ms = ms < 0 ? 0 : ms > S3_FAKE_LATENCY_MAX_MS ? S3_FAKE_LATENCY_MAX_MS : ms;
+    pthread_mutex_unlock(&f->mu);
+}
+
+void s3_fake_set_overlap_gate(struct s3_fake *f, size_t n)
+{
+    pthread_mutex_lock(&f->mu);
+    f->o.overlap_gate = n;
+    f->gate_open = 0;
+    pthread_cond_broadcast(&f->gate);
+    pthread_mutex_unlock(&f->mu);
 }
 
 void s3_fake_advance(struct s3_fake *f, int64_t seconds)

@@ -16,7 +16,9 @@
  *   GET /bucket?list-type=2     ListObjectsV2: prefix, delimiter (CommonPrefixes), max-keys,
  *                               start-after, continuation-token (opaque base64, so a client
  *                               that does not URL-encode it breaks), encoding-type=url
- *   GET /__fake/stats           the counters below as JSON (never authenticated)
+ *   GET /__fake/stats           the counters below as JSON (never authenticated), among them
+ *                               inflight_max, the most requests served at once
+ *   POST /__fake/latency?ms=N   set the latency added to every request (0 for none)
  *   POST /__fake/reset          zero the counters and the request ordinal
  *   POST /__fake/advance?seconds=N   move the fake's clock forward (presigned URLs expire)
  *   POST /__fake/faults?spec=S  replace the faults (same form as --fault; "" for none) and
@@ -85,6 +87,16 @@ struct s3_fake_opts {
     const struct s3_fake_fault *faults; /* copied */
     size_t nfaults;
     int port; /* s3_fake_start: 0 for an ephemeral port */
+    /* Added to every request that is not a /__fake/ one, as a network round trip to S3 costs:
+     * the request waits this long (through the clock source) before it is answered.  Each
+     * connection has its own thread, so concurrent requests wait concurrently. */
+    int64_t latency_ms;
+    /* For tests of request overlap: hold each object GET until this many requests are in
+     * flight at once
+     * (or until overlap_wait_ms of real time passed, after which the gate stays open), so that
+     * a client that overlaps its requests shows it deterministically.  0 or 1: no gate. */
+    size_t overlap_gate;
+    int64_t overlap_wait_ms; /* default 5000 */
 };
 
 void s3_fake_opts_default(struct s3_fake_opts *o);
@@ -112,6 +124,7 @@ struct s3_fake_stats {
     uint64_t auth_failures; /* every 403 */
     uint64_t faults;        /* faults injected */
     uint64_t objects;       /* now, in all buckets */
+    uint64_t inflight_max;  /* most requests being served at once */
     uint64_t status[600];   /* answers by status (dropped connections not counted) */
 };
 
@@ -121,6 +134,14 @@ void s3_fake_reset_stats(struct s3_fake *f);
 /* Replace the faults and restart the ordinal at 0 (the next request is 1). */
 int s3_fake_set_faults(struct s3_fake *f, const struct s3_fake_fault *faults, size_t n,
                        struct diag *d);
+
+#define S3_FAKE_LATENCY_MAX_MS 60000
+
+/* Change the latency added to each request (clamped to 0..S3_FAKE_LATENCY_MAX_MS). */
+void s3_fake_set_latency(struct s3_fake *f, int64_t ms);
+
+/* Set the overlap gate (s3_fake_opts.overlap_gate) and close it again: 0 or 1 for none. */
+void s3_fake_set_overlap_gate(struct s3_fake *f, size_t n);
 
 /* Move the fake's clock forward by seconds (it only ever runs ahead of the clock source). */
 void s3_fake_advance(struct s3_fake *f, int64_t seconds);

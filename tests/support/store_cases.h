@@ -34,6 +34,7 @@ void store_case_barstore_scan_many_days(void **state);
 void store_case_barstore_disagreeing_parts(void **state);
 /* Truncated, edited and misnamed parts: named and refused, or skipped when asked; verify. */
 void store_case_barstore_damaged_parts(void **state);
+void store_case_barstore_scan_ahead(void **state);
 void store_case_splits(void **state);
 /* Extreme or chained split factors refused; split parts that disagree resolve by name. */
 void store_case_split_bounds(void **state);

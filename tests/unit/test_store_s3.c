@@ -7,6 +7,7 @@
 
 #include "aws/s3.h"
 #include "base/clock.h"
+#include "base/date.h"
 #include "base/log.h"
 #include "fakes/s3_fake.h"
 #include "store/barstore.h"
@@ -453,6 +454,121 @@ static void test_secrets_never_logged(void **state)
     free(text);
 }
 
+/* Every day of a scan as text, to compare two stores. */
+static int text_cb(void *ctx, int32_t date, const struct bar *bars, size_t n)
+{
+    struct buf *b = ctx;
+    for (size_t i = 0; i < n; i++)
+        buf_printf(b, "%d %s %lld %lld\n", (int)date, bars[i].symbol, (long long)bars[i].close,
+                   (long long)bars[i].volume);
+    return ERR_OK;
+}
+
+struct got {
+    size_t calls;
+    size_t order_ok;
+};
+
+static int got_cb(void *ctx, size_t i, char *data, size_t len, struct diag *d)
+{
+    (void)d;
+    struct got *g = ctx;
+    char want[32];
+    snprintf(want, sizeof want, "object %zu", i);
+    g->order_ok += i == g->calls && len == strlen(want) && memcmp(data, want, len) == 0;
+    g->calls++;
+    return ERR_OK;
+}
+
+/* A scan, the collector's look back and a batch of GETs keep several requests in flight (the
+ * fake holds each request until 4 are in at once, so a client that asks one after another
+ * shows 1), and give what a directory gives. */
+static void test_reads_overlap(void **state)
+{
+    struct store_fixture *f = *state;
+    char *dir = tu_mkdtemp();
+    struct store_fixture local;
+    store_fixture_open(&local, dir);
+    struct barvec in;
+    barvec_init(&in);
+    int32_t start;
+    date_parse("2024-11-01", 10, &start);
+    static const char *const syms[] = {"AAA", "BBB", "CCC", "DDD"};
+    for (int round = 0; round < 2; round++) {
+        in.n = 0;
+        for (int32_t day = start; day < start + 40; day++) {
+            char s[11];
+            date_format(day, s);
+            for (int k = round; k < 4; k += 2) { /* two parts a day: AAA CCC, then BBB DDD */
+                if (k == 3 && day > start + 30)
+                    continue; /* DDD stops trading */
+                struct bar b = tu_bar(syms[k], s, 10 + k, 11 + k, 9, 10 + k, 100 + day - start);
+                barvec_push(&in, &b);
+            }
+        }
+        struct barstore_write_stats st;
+        struct diag d;
+        assert_int_equal(barstore_write(f->bs, in.v, in.n, NULL, &st, &d), ERR_OK);
+        assert_int_equal(barstore_write(local.bs, in.v, in.n, NULL, &st, &d), ERR_OK);
+    }
+    barvec_release(&in);
+
+    s3_fake_reset_stats(fake);
+    s3_fake_set_overlap_gate(fake, 4);
+    struct buf a = BUF_INIT(1 << 20), b = BUF_INIT(1 << 20);
+    struct diag d;
+    assert_int_equal(barstore_scan(f->bs, INT32_MIN, INT32_MAX, text_cb, &a, &d), ERR_OK);
+    assert_int_equal(barstore_scan(local.bs, INT32_MIN, INT32_MAX, text_cb, &b, &d), ERR_OK);
+    assert_true(a.len > 0);
+    assert_int_equal(a.len, b.len);
+    assert_memory_equal(a.data, b.data, a.len);
+    struct s3_fake_stats st;
+    s3_fake_get_stats(fake, &st);
+    assert_true(st.inflight_max >= 4);
+
+    int32_t last_s3[4], last_local[4];
+    s3_fake_reset_stats(fake);
+    s3_fake_set_overlap_gate(fake, 2); /* the latest day first: its two parts at once */
+    assert_int_equal(barstore_last_dates(f->bs, syms, 4, start + 39, 30, last_s3, &d), ERR_OK);
+    assert_int_equal(barstore_last_dates(local.bs, syms, 4, start + 39, 30, last_local, &d),
+                     ERR_OK);
+    assert_memory_equal(last_s3, last_local, sizeof last_s3);
+    assert_int_equal(last_s3[3], start + 30);
+    s3_fake_get_stats(fake, &st);
+    assert_true(st.inflight_max >= 2);
+
+    /* A batch of plain objects: in order, and the first missing one ends it. */
+    char keys[40][32];
+    const char *kp[40];
+    for (size_t i = 0; i < 40; i++) {
+        snprintf(keys[i], sizeof keys[i], "many/k%02zu", i);
+        kp[i] = keys[i];
+        char body[32];
+        int n = snprintf(body, sizeof body, "object %zu", i);
+        if (i != 33)
+            assert_int_equal(
+                objstore_put(f->os, keys[i], body, (size_t)n, OBJ_PUT_ALWAYS, NULL, &d), ERR_OK);
+    }
+    s3_fake_set_overlap_gate(fake, 4);
+    struct got g = {0};
+    assert_int_equal(objstore_get_many(f->os, kp, 33, 64, got_cb, &g, &d), ERR_OK);
+    assert_int_equal(g.calls, 33);
+    assert_int_equal(g.order_ok, 33);
+    g = (struct got){0};
+    assert_int_equal(objstore_get_many(f->os, kp, 40, 64, got_cb, &g, &d), ERR_NOTFOUND);
+    assert_int_equal(g.calls, 33);
+    assert_non_null(strstr(d.text, "many/k33"));
+    /* An object over the cap is refused, not cut. */
+    assert_int_equal(objstore_get_many(f->os, kp, 3, 4, got_cb, &g, &d), ERR_TOOBIG);
+    s3_fake_set_overlap_gate(fake, 0);
+
+    buf_release(&a);
+    buf_release(&b);
+    store_fixture_close(&local);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 int main(void)
 {
 #define CASE(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -464,6 +580,7 @@ int main(void)
         CASE(store_case_barstore_scan_many_days),
         CASE(store_case_barstore_disagreeing_parts),
         CASE(store_case_barstore_damaged_parts),
+        CASE(store_case_barstore_scan_ahead),
         CASE(store_case_splits),
         CASE(store_case_split_bounds),
         CASE(store_case_concurrent_create),
@@ -481,6 +598,7 @@ int main(void)
         CASE(test_bad_locations),
         CASE(test_session_token),
         CASE(test_secrets_never_logged),
+        CASE(test_reads_overlap),
     };
     return cmocka_run_group_tests_name("store on S3", tests, group_setup, group_teardown);
 }

@@ -25,7 +25,8 @@ static const char usage[] =
     "paging, injectable faults) on 127.0.0.1.  Prints one line \"listening on\n"
     "127.0.0.1:PORT\" once ready, then serves until SIGTERM or SIGINT.  GET /__fake/stats\n"
     "shows the counters, POST /__fake/reset zeroes them, POST /__fake/advance?seconds=N moves\n"
-    "its clock forward, POST /__fake/faults?spec=... replaces the faults.\n\n"
+    "its clock forward, POST /__fake/faults?spec=... replaces the faults,\n"
+    "POST /__fake/latency?ms=N sets the latency.\n\n"
     "Options:\n"
     "      --port N             port to listen on; 0 picks a free one (default 0)\n"
     "      --bucket NAME        create this bucket (repeatable; default test-bucket)\n"
@@ -36,6 +37,9 @@ static const char usage[] =
     "      --token-env VAR      require the session token in $VAR on every request\n"
     "      --max-keys N         most keys in a list page, whatever max-keys asks (default 1000)\n"
     "      --no-verify          accept unsigned and wrongly signed requests\n"
+    "      --latency-ms N       answer every request N ms late, as a round trip to S3 costs\n"
+    "                           (requests on different connections wait concurrently;\n"
+    "                           POST /__fake/latency?ms=N changes it; default 0)\n"
     "      --fault SPEC         inject a fault by request ordinal (repeatable): KIND@N or\n"
     "                           KIND@NxCOUNT, KIND one of 503, 500, 409, reset, lost,\n"
     "                           truncate, malformed\n"
@@ -53,6 +57,7 @@ enum {
     OPT_NO_VERIFY,
     OPT_FAULT,
     OPT_LOG_LEVEL,
+    OPT_LATENCY,
 };
 
 static const struct option options[] = {
@@ -66,6 +71,7 @@ static const struct option options[] = {
     {"no-verify", no_argument, NULL, OPT_NO_VERIFY},
     {"fault", required_argument, NULL, OPT_FAULT},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"latency-ms", required_argument, NULL, OPT_LATENCY},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -117,6 +123,10 @@ static int parse_args(int argc, char **argv, struct s3_fake_opts *o, struct list
         case OPT_MAX_KEYS:
             err = tool_parse_num("max-keys", optarg, 1, 1000, &v, d);
             o->max_keys = (size_t)v;
+            break;
+        case OPT_LATENCY:
+            err = tool_parse_num("latency-ms", optarg, 0, S3_FAKE_LATENCY_MAX_MS, &v, d);
+            o->latency_ms = v;
             break;
         case OPT_NO_VERIFY:
             o->skip_signatures = 1;

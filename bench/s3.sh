@@ -1,0 +1,100 @@
+#!/bin/sh
+# s3.sh - what S3's round trips cost (docs/performance.md#s3): the daily collection, the
+# screen of the latest day and the full-history screen of SYMBOLS symbols with YEARS years of
+# history, on the fake S3 answering every request after 0 ms and after LATENCY ms, and on a
+# local directory, printed side by side with the S3 requests each made.
+#
+#   bench/s3.sh                prints a Markdown table
+#   BENCH_S3_SYMBOLS=1000 BENCH_S3_YEARS=1 BENCH_S3_LATENCY_MS=25 (defaults)
+set -eu
+cd "$(dirname "$0")/.."
+B=${BUILD:-build}
+SYMBOLS=${BENCH_S3_SYMBOLS:-1000}
+YEARS=${BENCH_S3_YEARS:-1}
+LATENCY=${BENCH_S3_LATENCY_MS:-25}
+END=2026-11-20
+PREV=2026-11-19
+make -s "$B/screener" "$B/alpaca-sim" "$B/fake-s3" >/dev/null
+T=$(mktemp -d "${TMPDIR:-/tmp}/screener-bench-s3.XXXXXX")
+SIM_PID= S3_PID=
+trap '[ -n "$SIM_PID" ] && kill $SIM_PID 2>/dev/null; [ -n "$S3_PID" ] && kill $S3_PID 2>/dev/null; rm -rf "$T"' EXIT
+export APCA_API_KEY_ID=SIMKEY APCA_API_SECRET_KEY=SIMSECRET SCREENER_LOG_FORMAT=json
+# Portfolio tracking would ask the trading host, which is not the simulator here.
+export SCREENER_PORTFOLIO=0
+
+wait_port() { # FILE -> host:port once the server printed it
+    until grep -q "listening on 127.0.0.1:[0-9]" "$1" 2>/dev/null; do sleep 0.1; done
+    sed -n 's/^listening on //p' "$1"
+}
+
+"$B/alpaca-sim" --port 0 --symbols "$SYMBOLS" --years "$YEARS" >"$T/sim.out" 2>/dev/null &
+SIM_PID=$!
+export APCA_API_DATA_URL="http://$(wait_port "$T/sim.out")"
+curl -s "$APCA_API_DATA_URL/iwb_holdings.csv" >"$T/holdings.csv"
+
+"$B/fake-s3" --port 0 --bucket bench >"$T/s3.out" 2>/dev/null &
+S3_PID=$!
+S3="http://$(wait_port "$T/s3.out")"
+export AWS_ENDPOINT_URL_S3="$S3" AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=AKIDFAKES3EXAMPLE
+export AWS_SECRET_ACCESS_KEY='fakeS3/Secret+Key/EXAMPLE0123456789abcdef'
+unset AWS_PROFILE AWS_SESSION_TOKEN 2>/dev/null || true
+
+latency() { curl -sf -X POST "$S3/__fake/latency?ms=$1" >/dev/null; }
+reset() { curl -sf -X POST "$S3/__fake/reset" >/dev/null; }
+requests() {
+    curl -sf "$S3/__fake/stats" | python3 -c "import json,sys; s=json.load(sys.stdin); print(s['requests'], s['inflight_max'])"
+}
+
+# timed NAME CMD... : wall seconds into $T/NAME.time
+timed() {
+    name=$1
+    shift
+    /usr/bin/time -f '%e %M' -o "$T/$name.time" "$@" >"$T/$name.out" 2>"$T/$name.err"
+}
+
+# one STORE LABEL LATENCY : fill STORE up to the day before, then time the three workloads
+one() {
+    store=$1 label=$2
+    latency 0
+    "$B/screener" collect --no-progress --universe "$T/holdings.csv" --store "$store" \
+        --end "$PREV" --history-days $((YEARS * 366)) >/dev/null 2>"$T/$label.fill.err"
+    latency "$3"
+    for w in daily latest full; do
+        reset
+        case $w in
+        daily) timed "$label.$w" "$B/screener" collect --no-progress --universe "$T/holdings.csv" \
+            --store "$store" --end "$END" ;;
+        latest) timed "$label.$w" "$B/screener" screen --store "$store" --format csv ;;
+        full) timed "$label.$w" "$B/screener" screen --store "$store" --from first --to last \
+            --top 10 --format csv ;;
+        esac
+        case $store in
+        s3://*) requests >"$T/$label.$w.req" ;;
+        *) echo "- -" >"$T/$label.$w.req" ;;
+        esac
+    done
+}
+
+one "s3://bench/l0" s3_0 0
+one "s3://bench/l$LATENCY" "s3_$LATENCY" "$LATENCY"
+one "$T/local" local 0
+
+for w in daily latest full; do
+    cmp -s "$T/s3_0.$w.out" "$T/local.$w.out" && cmp -s "$T/s3_$LATENCY.$w.out" "$T/local.$w.out" ||
+        { [ "$w" = daily ] || { echo "s3.sh: the $w output differs between the stores" >&2; exit 1; }; }
+done
+
+secs() { cut -d' ' -f1 "$T/$1.time"; }
+echo "| workload ($SYMBOLS symbols, $YEARS y) | local | S3 0 ms | S3 $LATENCY ms | $LATENCY ms / 0 ms | requests (most in flight) |"
+echo "|---|---|---|---|---|---|"
+for w in daily latest full; do
+    case $w in
+    daily) what="daily collection" ;;
+    latest) what="screen, latest day" ;;
+    full) what="screen, full history" ;;
+    esac
+    a=$(secs "local.$w") z=$(secs "s3_0.$w") l=$(secs "s3_$LATENCY.$w")
+    set -- $(cat "$T/s3_$LATENCY.$w.req")
+    ratio=$(python3 -c "print(f'{$l / max($z, 0.01):.1f}x')")
+    echo "| $what | $a s | $z s | $l s | $ratio | $1 ($2) |"
+done
