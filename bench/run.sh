@@ -220,6 +220,6 @@ case "${1:-}" in
 "") run_bench ;;
 single) make_single && run_bench ;;
 check) run_check ;;
--h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' ;;
+-h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' ;;
 *) die "unknown argument '$1' (expected nothing, 'single' or 'check')" ;;
 esac
