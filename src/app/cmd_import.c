@@ -18,7 +18,9 @@ static const char help[] =
     "optional; other columns are ignored.  Bad rows (not numbers, non-positive prices,\n"
     "high below low, bad dates) are reported with file:line and skipped.  Bars already\n"
     "stored are skipped, so importing a file twice changes nothing; a bar stored with\n"
-    "different values is a conflict: reported, not written, exit code 4.\n\n"
+    "different values is a conflict: reported, not written, exit code 4.  After new bars,\n"
+    "the results' top-candidate history gets every stored date it lacks and the default\n"
+    "backtest is refreshed (results/backtest/; docs/backtest.md).\n\n"
     "Options:\n"
     "      --strict             a bad row fails its whole file (exit code 3)\n"
     "      --rejects FILE       write every rejected row (bad, or conflicting with the store) to\n"
@@ -183,6 +185,13 @@ int cmd_import(int argc, char **argv)
     log_info("import finished", LF_INT("rows", st.rows), LF_INT("imported", st.imported),
              LF_INT("present", st.present), LF_INT("bad", st.bad),
              LF_INT("conflicts", st.conflicts));
+    /* Past picks from day one: the history of top candidates covers every stored date, and
+     * the backtest in the results covers the whole history. */
+    if (!rc && (st.imported || added_splits)) {
+        if (app_fill_history(&a, 0, &d))
+            fprintf(stderr, "%s: warning: %s\n", a.prog, d.text);
+        app_backtest_refresh(&a, 0, NULL);
+    }
     app_release(&a);
     if (rc)
         return rc;

@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "bot/alerts.h"
 #include "bot/format.h"
+#include "bot/reply_backtest.h"
 #include "bot/subscribers.h"
 #include "report/chart.h"
 #include "report/report.h"
@@ -420,6 +421,9 @@ static int cmd_download(struct bot_call *c)
         {RESULTS_LATEST_KEY, "Latest screen"},
         {RESULTS_TOP_KEY, "Top candidates, every day"},
         {RESULTS_BARS1Y_KEY, "Bars of the last year"},
+        {BACKTEST_SUMMARY_CSV_KEY, "Backtest summary"},
+        {BACKTEST_EQUITY_KEY, "Backtest equity and benchmark, every day"},
+        {BACKTEST_TRADES_KEY, "Backtest trades"},
     };
     int e = buf_puts(c->out, "<b>Downloads</b> (CSV)\n");
     int any = 0, local = 0;
@@ -532,6 +536,16 @@ static int cmd_report(struct bot_call *c)
     }
     buf_release(&url);
     return e;
+}
+
+/* ---- /backtest ---- */
+
+static int cmd_backtest(struct bot_call *c)
+{
+    struct backtest_stored s;
+    struct diag d = {{0}};
+    int err = backtest_stored_read(c->o->os, &s, &d);
+    return err ? stored_problem(c, err, &d, "backtest") : bot_backtest_html(c->out, &s);
 }
 
 /* ---- /stats ---- */
@@ -952,12 +966,14 @@ const struct bot_command bot_commands[] = {
      cmd_stock},
     {"history", "[N]", "Top candidates of the last N days and how they did since", BOT_PUBLIC, 0,
      cmd_history},
-    {"download", "", "Links to the latest screen, the history and a year of bars (CSV)", BOT_PUBLIC,
-     0, cmd_download},
+    {"download", "", "Links to the latest screen, the history, a year of bars, the backtest (CSV)",
+     BOT_PUBLIC, 0, cmd_download},
     {"report", "", "Link to the latest HTML report: tables, charts, past picks", BOT_PUBLIC, 0,
      cmd_report},
     {"chart", "SYMBOL", "A year of one stock: closes, peak, drawdown shaded (image)", BOT_PUBLIC, 0,
      cmd_chart},
+    {"backtest", "", "Had you bought the list: the strategy replayed on the history", BOT_PUBLIC, 0,
+     cmd_backtest},
     {"subscribe", "", "Get the top 10 after each daily collection", BOT_PUBLIC, 0, cmd_subscribe},
     {"unsubscribe", "", "Stop the daily push", BOT_PUBLIC, 0, cmd_unsubscribe},
     {"alert", "SYMBOL [drop] PCT",

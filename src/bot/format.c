@@ -206,7 +206,6 @@ int fmt_split(const char *text, size_t len, size_t limit, struct strvec *out)
 
 int fmt_sparkline(struct buf *out, const double *v, size_t n)
 {
-    static const char *const bars[] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
     double lo = HUGE_VAL, hi = -HUGE_VAL;
     for (size_t i = 0; i < n; i++) {
         if (isnan(v[i]))
@@ -214,6 +213,12 @@ int fmt_sparkline(struct buf *out, const double *v, size_t n)
         lo = v[i] < lo ? v[i] : lo;
         hi = v[i] > hi ? v[i] : hi;
     }
+    return fmt_sparkline_scaled(out, v, n, lo, hi);
+}
+
+int fmt_sparkline_scaled(struct buf *out, const double *v, size_t n, double lo, double hi)
+{
+    static const char *const bars[] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
     int err = 0;
     for (size_t i = 0; i < n && !err; i++) {
         if (isnan(v[i]))

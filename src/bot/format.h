@@ -41,5 +41,8 @@ int fmt_split(const char *text, size_t len, size_t limit, struct strvec *out);
 /* A sparkline of n values, one of "▁▂▃▄▅▆▇█" each, scaled from min to max (all the same:
  * a flat line).  NaNs are skipped. */
 int fmt_sparkline(struct buf *out, const double *v, size_t n);
+/* The same on the scale lo..hi (several series drawn comparably); values outside it are
+ * drawn at its ends. */
+int fmt_sparkline_scaled(struct buf *out, const double *v, size_t n, double lo, double hi);
 
 #endif

@@ -1,10 +1,12 @@
 #include "screen/results.h"
+#include "base/clock.h"
 #include "base/date.h"
 #include "base/log.h"
 #include "codec/barcsv.h"
 #include "codec/csv.h"
 #include "codec/json.h"
 #include "codec/num.h"
+#include "screen/screen_run.h"
 
 #include <limits.h>
 #include <math.h>
@@ -593,6 +595,132 @@ int results_read_top(struct objstore *os, struct results_history *out, struct di
     if (err)
         results_history_release(out);
     buf_release(&b);
+    return err;
+}
+
+/* ---- past picks from day one ---- */
+
+struct fill {
+    const int32_t *missing; /* ascending */
+    size_t nmissing, next;  /* the next missing date a pass may meet */
+    int64_t deadline_ms;
+    int stopped;
+    struct screen_row *rows; /* the new rows, ascending by date then rank */
+    size_t n, cap;
+    size_t dates_added;
+};
+
+static int fill_emit(void *ctx, int32_t date, const struct screen_row *rows, size_t n)
+{
+    struct fill *f = ctx;
+    while (f->next < f->nmissing && f->missing[f->next] < date)
+        f->next++;
+    if (f->next == f->nmissing || f->missing[f->next] != date)
+        return ERR_OK; /* already in the history */
+    if (f->deadline_ms && clock_wall_ms() >= f->deadline_ms) {
+        f->stopped = 1;
+        return ERR_TIMEOUT;
+    }
+    f->dates_added += n > 0;
+    for (size_t i = 0; i < n; i++)
+        if (rows_push(&f->rows, &f->n, &f->cap, &rows[i]))
+            return ERR_NOMEM;
+    return ERR_OK;
+}
+
+/* Merge the new rows (dates the history lacked) into the current history. */
+static int merge_fill(void *ctx, const char *key, char *data, size_t len, struct buf *out,
+                      int *keep, struct diag *d)
+{
+    const struct fill *f = ctx;
+    struct results_history h = {0}, m = {0};
+    int err = data ? parse_rows(key, data, len, 0, &h.rows, &h.n, &h.cap, d) : ERR_OK;
+    size_t i = 0, j = 0;
+    while (!err && (i < h.n || j < f->n)) {
+        if (j == f->n || (i < h.n && h.rows[i].date <= f->rows[j].date)) {
+            int32_t date = h.rows[i].date;
+            while (j < f->n && f->rows[j].date == date) /* another writer put it there */
+                j++;
+            for (; !err && i < h.n && h.rows[i].date == date; i++)
+                err = rows_push(&m.rows, &m.n, &m.cap, &h.rows[i]);
+        } else {
+            err = rows_push(&m.rows, &m.n, &m.cap, &f->rows[j++]);
+        }
+        if (err)
+            err = diag_set(d, err, "%s: out of memory", key);
+    }
+    if (!err && (err = write_rows_csv(out, m.rows, m.n, NULL, 0, NULL, 0)))
+        err = diag_set(d, err, "%s: %s", key, err_str(err));
+    results_history_release(&h);
+    results_history_release(&m);
+    (void)keep;
+    return err;
+}
+
+int results_fill_top(struct objstore *os, struct barstore *bs, size_t top, int64_t deadline_ms,
+                     struct results_fill_stats *stats, struct diag *d)
+{
+    memset(stats, 0, sizeof *stats);
+    stats->complete = 1;
+    struct screen_opts so;
+    screen_opts_default(&so);
+    so.by = SCREEN_BY_DRAWDOWN;
+    so.top = top;
+    struct bar_index idx = {0};
+    struct results_history h = {0};
+    struct fill f = {.deadline_ms = deadline_ms};
+    int32_t *missing = NULL;
+    struct log_timer t = log_timer_start("history fill");
+    int err = barstore_index(bs, INT32_MIN, INT32_MAX, &idx, d);
+    if (!err && (err = results_read_top(os, &h, d)) == ERR_NOTFOUND)
+        err = ERR_OK;
+    if (!err && idx.ndays && !(missing = malloc(idx.ndays * sizeof *missing)))
+        err = diag_set(d, ERR_NOMEM, "out of memory");
+    stats->dates_stored = idx.ndays;
+    /* The stored dates whose window holds min_bars stored dates and that the history lacks:
+     * both lists ascend, so one walk finds them. */
+    size_t lo = 0, k = 0;
+    for (size_t i = 0; !err && i < idx.ndays; i++) {
+        int32_t date = idx.days[i].date;
+        while (idx.days[lo].date < date - (so.window_days - 1))
+            lo++;
+        while (k < h.n && h.rows[k].date < date)
+            k++;
+        if (i - lo + 1 >= (size_t)so.min_bars && !(k < h.n && h.rows[k].date == date))
+            missing[stats->dates_missing++] = date;
+    }
+    f.missing = missing;
+    f.nmissing = stats->dates_missing;
+    /* One pass per group of missing dates: a pass reads from window - 1 days before its first
+     * date, so a missing date within the window of the previous one joins its pass. */
+    for (size_t g = 0; !err && !f.stopped && g < f.nmissing;) {
+        size_t e = g;
+        while (e + 1 < f.nmissing && missing[e + 1] - missing[e] < so.window_days)
+            e++;
+        struct screen_run_stats rs;
+        f.next = g;
+        err = screen_run(bs, &so, missing[g], missing[e], fill_emit, &f, &rs, d);
+        stats->passes++;
+        stats->days_read += rs.days_read;
+        if (err == ERR_TIMEOUT && f.stopped)
+            err = ERR_OK;
+        else if (err == ERR_NOMEM)
+            err = diag_set(d, err, "out of memory");
+        g = e + 1;
+    }
+    if (!err && f.n)
+        err = rmw(os, RESULTS_TOP_KEY, HISTORY_MAX, merge_fill, &f, d);
+    stats->dates_added = f.dates_added;
+    stats->complete = !f.stopped;
+    if (f.stopped)
+        log_warn("history fill: stopped at the deadline, the next run continues",
+                 LF_INT("dates_added", f.dates_added),
+                 LF_INT("dates_missing", stats->dates_missing));
+    log_timer_end(&t, err);
+    free(f.rows);
+    free(missing);
+    results_history_release(&h);
+    bar_index_release(&idx);
     return err;
 }
 

@@ -96,6 +96,33 @@ void results_latest_release(struct results_latest *cache);
 int results_append_top(struct objstore *os, int32_t date, const struct screen_row *rows, size_t n,
                        size_t top, struct diag *d);
 
+/* Past picks from day one: put into the history the first `top` rows of the screen of
+ * every stored date it lacks, computed with the full-history screen (the default screen by
+ * drawdown, as the daily results), so that a backfill or an import shows how past candidates
+ * did from the first run.  Incremental: dates already in the history are never screened
+ * again, and a date is screened only when its window holds at least min_bars stored dates
+ * (before that no symbol can be eligible, so such a date is known to have no candidates).
+ * Missing dates closer to each other than the window share one pass over the store; a
+ * backfill is one pass, a daily run after the newest date was appended none.  A date that
+ * was screened and had no eligible symbol is screened again by the next call (rare: a gap
+ * in the data).
+ *
+ * deadline_ms (wall clock, 0: none): past it, no further date is screened; what was screened
+ * is written and stats->complete is 0, so the next call continues.  The rows are merged into
+ * the history in one conditional write (retried like results_append_top); a date another
+ * writer put there meanwhile keeps its rows. */
+struct results_fill_stats {
+    size_t dates_stored;  /* stored dates */
+    size_t dates_missing; /* of them, with a full enough window and not in the history */
+    size_t dates_added;   /* dates put into the history */
+    size_t passes;        /* passes over the store */
+    size_t days_read;     /* days the passes read */
+    int complete;         /* 0: the deadline stopped it */
+};
+
+int results_fill_top(struct objstore *os, struct barstore *bs, size_t top, int64_t deadline_ms,
+                     struct results_fill_stats *stats, struct diag *d);
+
 /* The whole history, ascending by date then rank (dates of any number of rows). */
 struct results_history {
     struct screen_row *rows;

@@ -3,6 +3,7 @@
  * split, the run record, and a named line and field for every kind of malformed input. */
 #include "testutil.h"
 
+#include "base/clock.h"
 #include "base/date.h"
 #include "base/log.h"
 #include "codec/barcsv.h"
@@ -716,6 +717,220 @@ static void test_closes_match_the_screen(void **state)
     barvec_release(&bv);
 }
 
+/* ---- past picks from day one ---- */
+
+/* A market of 5 symbols on every day from 2024-01-01, falling and rising at different
+ * rates, so that the ranks change from day to day. */
+static void put_market(struct fixture *f, int32_t from, int ndays)
+{
+    struct barvec bv;
+    barvec_init(&bv);
+    static const char *const syms[] = {"AAA", "BBB", "CCC", "DDD", "EEE"};
+    int32_t base = day_of("2024-01-01");
+    for (int32_t t = from; t < from + ndays; t++) {
+        char day[DATE_STRLEN + 1];
+        date_format(base + t, day);
+        for (int k = 0; k < 5; k++) {
+            double p = 50.0 + 10.0 * k + 7.0 * sin(0.1 * (double)t * (k + 1)) + 0.25 * t;
+            struct bar b = tu_bar(syms[k], day, p, p + 1, p - 1, p, 1000 + t);
+            barvec_push(&bv, &b);
+        }
+    }
+    put_bars(f, &bv);
+    barvec_release(&bv);
+}
+
+struct collected {
+    struct results_history h;
+};
+
+static int collect_rows(void *ctx, int32_t date, const struct screen_row *rows, size_t n)
+{
+    struct collected *c = ctx;
+    for (size_t i = 0; i < n; i++) {
+        if (c->h.n == c->h.cap) {
+            c->h.cap = c->h.cap ? 2 * c->h.cap : 64;
+            c->h.rows = realloc(c->h.rows, c->h.cap * sizeof *c->h.rows);
+        }
+        c->h.rows[c->h.n++] = rows[i];
+    }
+    (void)date;
+    return 0;
+}
+
+/* The history must be what the full-history screen gives, top 3 of every date, as written
+ * and read back. */
+static void assert_history_is_the_screen(struct fixture *f)
+{
+    struct diag d;
+    struct screen_opts o;
+    screen_opts_default(&o);
+    o.top = 3;
+    struct collected c = {{0}};
+    struct screen_run_stats rs;
+    int32_t first, last;
+    assert_int_equal(barstore_date_range(f->bs, &first, &last, NULL, &d), ERR_OK);
+    assert_int_equal(screen_run(f->bs, &o, first, last, collect_rows, &c, &rs, &d), ERR_OK);
+    struct results_history h;
+    assert_int_equal(results_read_top(f->os, &h, &d), ERR_OK);
+    assert_int_equal(h.n, c.h.n);
+    for (size_t i = 0; i < h.n; i++) {
+        assert_int_equal(h.rows[i].date, c.h.rows[i].date);
+        assert_int_equal(h.rows[i].rank, c.h.rows[i].rank);
+        assert_string_equal(h.rows[i].symbol, c.h.rows[i].symbol);
+    }
+    results_history_release(&h);
+    results_history_release(&c.h);
+}
+
+static void test_fill_history_from_day_one(void **state)
+{
+    struct fixture *f = *state;
+    struct diag d;
+    struct results_fill_stats st;
+    /* Nothing stored: nothing to do. */
+    assert_int_equal(results_fill_top(f->os, f->bs, 3, 0, &st, &d), ERR_OK);
+    assert_int_equal(st.dates_stored, 0);
+    assert_int_equal(st.passes, 0);
+    /* 60 days, as a backfill leaves them: the first 29 cannot have a candidate (fewer than
+     * 30 stored dates in their window), the other 31 are screened in one pass. */
+    put_market(f, 0, 60);
+    assert_int_equal(results_fill_top(f->os, f->bs, 3, 0, &st, &d), ERR_OK);
+    assert_int_equal(st.dates_stored, 60);
+    assert_int_equal(st.dates_missing, 31);
+    assert_int_equal(st.dates_added, 31);
+    assert_int_equal(st.passes, 1);
+    assert_true(st.complete);
+    assert_history_is_the_screen(f);
+    /* Again: nothing is screened, nothing written. */
+    assert_int_equal(results_fill_top(f->os, f->bs, 3, 0, &st, &d), ERR_OK);
+    assert_int_equal(st.dates_missing, 0);
+    assert_int_equal(st.passes, 0);
+    assert_int_equal(st.days_read, 0);
+    /* Four new days: only they are screened, reading their window, not the history. */
+    put_market(f, 60, 4);
+    assert_int_equal(results_fill_top(f->os, f->bs, 3, 0, &st, &d), ERR_OK);
+    assert_int_equal(st.dates_missing, 4);
+    assert_int_equal(st.dates_added, 4);
+    assert_int_equal(st.passes, 1);
+    assert_int_equal(st.days_read, 64); /* a window of 180 calendar days holds all of them */
+    assert_history_is_the_screen(f);
+}
+
+static void test_fill_history_gaps(void **state)
+{
+    struct fixture *f = *state;
+    struct diag d;
+    struct results_fill_stats st;
+    /* 400 days; the history has only the newest date, as the daily run left it before. */
+    put_market(f, 0, 400);
+    struct screen_row r = row("2025-02-03", 1, "ZZZ", 1.0, NAN); /* day 399 */
+    assert_int_equal(results_append_top(f->os, r.date, &r, 1, 3, &d), ERR_OK);
+    assert_int_equal(results_fill_top(f->os, f->bs, 3, 0, &st, &d), ERR_OK);
+    assert_int_equal(st.dates_missing, 400 - 29 - 1);
+    assert_int_equal(st.passes, 1);
+    /* The row already there is kept as it was: dates in the history are not screened again. */
+    struct results_history h;
+    assert_int_equal(results_read_top(f->os, &h, &d), ERR_OK);
+    assert_string_equal(h.rows[h.n - 1].symbol, "ZZZ");
+    assert_int_equal(h.n, 3 * (400 - 29 - 1) + 1);
+    results_history_release(&h);
+
+    /* Two holes far apart (more than the window between them): two passes, each reading
+     * its own window only. */
+    char *text = get_text(f->os, RESULTS_TOP_KEY, NULL);
+    struct buf b = BUF_INIT((size_t)64 << 20);
+    char d1[DATE_STRLEN + 1], d2[DATE_STRLEN + 1];
+    date_format(day_of("2024-01-01") + 40, d1);
+    date_format(day_of("2024-01-01") + 380, d2);
+    for (char *line = text; *line;) {
+        char *nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line + 1) : strlen(line);
+        if (strncmp(line, d1, DATE_STRLEN) != 0 && strncmp(line, d2, DATE_STRLEN) != 0)
+            buf_append(&b, line, len);
+        line += len;
+    }
+    assert_int_equal(objstore_put(f->os, RESULTS_TOP_KEY, b.data, b.len, OBJ_PUT_ALWAYS, NULL, &d),
+                     ERR_OK);
+    assert_int_equal(results_fill_top(f->os, f->bs, 3, 0, &st, &d), ERR_OK);
+    assert_int_equal(st.dates_missing, 2);
+    assert_int_equal(st.dates_added, 2);
+    assert_int_equal(st.passes, 2);
+    assert_true(st.days_read < 2 * 181);
+    char *again = get_text(f->os, RESULTS_TOP_KEY, NULL);
+    assert_string_equal(again, text);
+    free(again);
+    free(text);
+    buf_release(&b);
+}
+
+/* A clock that moves 1 ms each time it is read. */
+static int64_t ticking_now = 1000000;
+static int64_t ticking_wall(void *ctx)
+{
+    (void)ctx;
+    return ticking_now++;
+}
+
+static int64_t ticking_mono_us(void *ctx)
+{
+    (void)ctx;
+    return ticking_now * 1000;
+}
+
+static void ticking_sleep(void *ctx, int64_t ms)
+{
+    (void)ctx;
+    ticking_now += ms;
+}
+
+static void test_fill_history_deadline(void **state)
+{
+    struct fixture *f = *state;
+    struct diag d;
+    struct results_fill_stats st;
+    put_market(f, 0, 100);
+    struct clock_source src = {ticking_wall, ticking_mono_us, ticking_sleep, NULL};
+    clock_set_source(&src);
+    /* Past the deadline: nothing is screened, nothing is lost, the next call does it. */
+    assert_int_equal(results_fill_top(f->os, f->bs, 3, ticking_now - 1, &st, &d), ERR_OK);
+    assert_false(st.complete);
+    assert_int_equal(st.dates_added, 0);
+    struct buf none = BUF_INIT(1 << 20);
+    assert_int_equal(objstore_get(f->os, RESULTS_TOP_KEY, &none, NULL, &d), ERR_NOTFOUND);
+    buf_release(&none);
+    /* Ten dates' time: ten dates are written. */
+    assert_int_equal(results_fill_top(f->os, f->bs, 3, ticking_now + 10, &st, &d), ERR_OK);
+    assert_false(st.complete);
+    assert_true(st.dates_added >= 1 && st.dates_added <= 10);
+    size_t first = st.dates_added;
+    clock_set_source(NULL);
+    assert_int_equal(results_fill_top(f->os, f->bs, 3, 0, &st, &d), ERR_OK);
+    assert_true(st.complete);
+    assert_int_equal(st.dates_added, 71 - first);
+    assert_history_is_the_screen(f);
+}
+
+static void test_fill_history_concurrent_writer(void **state)
+{
+    struct fixture *f = *state;
+    struct diag d;
+    put_market(f, 0, 40);
+    /* Another writer adds a date just before each of the first two puts. */
+    struct racer r = {.base = {.ops = &racer_ops, .location = "racer"},
+                      .inner = f->os,
+                      .race_key = RESULTS_TOP_KEY,
+                      .races = 2};
+    struct results_fill_stats st;
+    assert_int_equal(results_fill_top(&r.base, f->bs, 3, 0, &st, &d), ERR_OK);
+    assert_int_equal(r.raced, 2);
+    struct results_history h;
+    assert_int_equal(results_read_top(f->os, &h, &d), ERR_OK);
+    assert_int_equal(h.n, 3 * 11 + 1); /* the other writer's last date is kept */
+    assert_string_equal(h.rows[h.n - 1].symbol, "RACE");
+    results_history_release(&h);
+}
+
 static void test_exports_of_an_empty_store(void **state)
 {
     struct fixture *f = *state;
@@ -917,6 +1132,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_closes_across_a_split, setup, teardown),
         cmocka_unit_test_setup_teardown(test_closes_match_the_screen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exports_of_an_empty_store, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fill_history_from_day_one, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fill_history_gaps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fill_history_deadline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fill_history_concurrent_writer, setup, teardown),
         cmocka_unit_test(test_closes_malformed),
         cmocka_unit_test_setup_teardown(test_run_round_trip, setup, teardown),
         cmocka_unit_test(test_run_malformed),
