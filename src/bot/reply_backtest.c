@@ -45,7 +45,10 @@ int bot_backtest_html(struct buf *out, const struct backtest_stored *s)
     pct(cagr, sizeof cagr, m->cagr_pct);
     pct(bcagr, sizeof bcagr, annual(m->benchmark_return_pct, m->start, m->end));
     pct(dd, sizeof dd, m->max_drawdown_pct);
-    pct(win, sizeof win, m->win_rate_pct);
+    if (isnan(m->win_rate_pct))
+        snprintf(win, sizeof win, "n/a");
+    else
+        snprintf(win, sizeof win, "%.1f%%", m->win_rate_pct);
     if (isnan(m->sharpe))
         snprintf(sharpe, sizeof sharpe, "n/a");
     else

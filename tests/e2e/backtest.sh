@@ -24,6 +24,9 @@ check() { # DESCRIPTION WANT_STATUS COMMAND...
 contains() { # DESCRIPTION FILE TEXT
     if grep -qF -- "$3" "$2"; then ok "$1"; else nok "$1" "no '$3' in:" "$(head -c 800 "$2")"; fi
 }
+same() { # DESCRIPTION FILE WANT_FILE
+    if cmp -s "$2" "$3"; then ok "$1"; else nok "$1" "$(diff "$3" "$2" | head -20)"; fi
+}
 lacks() { # DESCRIPTION FILE TEXT
     if grep -qF -- "$3" "$2"; then nok "$1" "'$3' in:" "$(head -c 800 "$2")"; else ok "$1"; fi
 }
@@ -147,6 +150,68 @@ assert [x["target"] for x in r] == [100, 50] and r[0]["min-price"] == 5.5, r' "$
 check "the demo runs" 0 "$BIN" demo --symbols 20 --years 1 --store "$T/demo"
 contains "... and ends with a one-line backtest" "$T/out" "Backtest "
 contains "... against the benchmark" "$T/out" "the equal-weight universe"
+
+# ---- past picks from day one, and the backtest in the results ----
+# The history covers every stored date: it is the full-history screen's top 10 of each date.
+R="$T/demo/results"
+"$BIN" screen --store "$T/demo" --from first --to last --top 10 --format csv >"$T/full.csv" 2>/dev/null
+same "after the demo the history is the full-history screen, every date" "$R/top_candidates.csv" "$T/full.csv"
+[ "$(cut -d, -f1 "$R/top_candidates.csv" | sort -u | wc -l)" -gt 200 ] && ok "... of many dates, not one" \
+    || nok "history dates: $(cut -d, -f1 "$R/top_candidates.csv" | sort -u | wc -l)"
+# The refreshed backtest is `screener backtest` with the defaults over the stored history.
+"$BIN" backtest --store "$T/demo" --equity "$T/d-eq.csv" --trades "$T/d-tr.csv" --format csv >"$T/d-sum.csv" 2>/dev/null
+same "results/backtest/equity.csv is the default backtest's equity" "$R/backtest/equity.csv" "$T/d-eq.csv"
+same "results/backtest/trades.csv is its trades" "$R/backtest/trades.csv" "$T/d-tr.csv"
+same "results/backtest/summary.csv is its summary" "$R/backtest/summary.csv" "$T/d-sum.csv"
+if "$PY" - "$R/backtest/summary.json" "$T/d-sum.csv" "$R/backtest/equity.csv" <<'PY'
+import csv, json, sys
+j = json.load(open(sys.argv[1]))
+s = next(csv.DictReader(open(sys.argv[2])))
+eq = {r["date"]: r for r in csv.DictReader(open(sys.argv[3]))}
+assert j["start"] == s["start"] and j["end"] == s["end"] and j["trading_days"] == len(eq), j
+assert abs(j["total_return_pct"] - float(s["total_return_pct"])) < 1e-6, (j, s)
+assert j["top"] == 10 and j["every"] == 5 and j["survivorship_bias"] is True and j["warnings"]
+c = j["curve"]
+assert len(c) == 32 and c[0]["date"] == j["start"] and c[-1]["date"] == j["end"], c
+for p in c:
+    assert abs(p["equity"] - float(eq[p["date"]]["equity"])) < 1e-5, p
+    assert abs(p["benchmark"] - float(eq[p["date"]]["benchmark"])) < 1e-5, p
+PY
+then ok "... summary.json agrees, with 32 points of the equity file"; else nok "summary.json" "$(head -c 400 "$R/backtest/summary.json")"; fi
+cp "$R/backtest/summary.json" "$T/sum-before"
+check "the demo again" 0 "$BIN" demo --symbols 20 --years 1 --store "$T/demo" --log-level info --log-format json
+lacks "... screens no past date again" "$T/err" "top-candidate history filled"
+contains "... and refreshes the backtest" "$T/err" '"message":"backtest refreshed"'
+same "... to the same history" "$R/top_candidates.csv" "$T/full.csv"
+
+# After an import: every date at once, then only the new ones.
+"$PY" - "$T/imp" <<'PY'
+import datetime as dt, math, os, sys
+out = sys.argv[1]
+os.makedirs(out)
+d, days = dt.date(2023, 1, 2), []
+while len(days) < 130:
+    if d.weekday() < 5:
+        days.append(d)
+    d += dt.timedelta(days=1)
+for name, part in (("old", days[:120]), ("new", days[120:])):
+    rows = []
+    for i, day in enumerate(part, 0 if name == "old" else 120):
+        for k in range(12):
+            p = round(50 + 5 * k + 10 * math.sin(0.05 * i * (k + 1)), 2)
+            rows.append(f"S{k:02d},{day},{p},{p + 1},{p - 1},{p},1000")
+    with open(f"{out}/{name}.csv", "w") as f:
+        f.write("symbol,date,open,high,low,close,volume\n" + "\n".join(rows) + "\n")
+PY
+check "an import of 120 days" 0 "$BIN" import --store "$T/imp/store" "$T/imp/old.csv" --log-level info --log-format json
+contains "... fills the history: every date with 30 in its window" "$T/err" '"dates_added":91'
+"$BIN" screen --store "$T/imp/store" --from first --to last --top 10 --format csv >"$T/full.csv" 2>/dev/null
+same "... as the full-history screen" "$T/imp/store/results/top_candidates.csv" "$T/full.csv"
+[ -s "$T/imp/store/results/backtest/summary.json" ] && ok "... and writes the backtest" || nok "no backtest after an import"
+check "an import of 10 more days" 0 "$BIN" import --store "$T/imp/store" "$T/imp/new.csv" --log-level info --log-format json
+contains "... adds only the new dates" "$T/err" '"dates_added":10,"dates_missing":10,"dates_stored":130,"passes":1'
+"$BIN" screen --store "$T/imp/store" --from first --to last --top 10 --format csv >"$T/full.csv" 2>/dev/null
+same "... and the history is still the full-history screen" "$T/imp/store/results/top_candidates.csv" "$T/full.csv"
 
 # ---- the point-in-time universe ----
 check "--universe-asof without snapshots fails clearly" 5 "$BIN" backtest --store "$S" --universe-asof

@@ -1,6 +1,7 @@
 /* Unit tests: the bot's answers, computed from stored results, exactly as users see them. */
 #include "testutil.h"
 
+#include "backtest/backtest_results.h"
 #include "base/date.h"
 #include "bot/bot.h"
 #include "bot/format.h"
@@ -691,6 +692,104 @@ static void test_chart_photo(void **state)
     bot_reply_release(&r);
 }
 
+static void store_backtest(struct fixture *f)
+{
+    struct backtest_stored s;
+    memset(&s, 0, sizeof s);
+    backtest_opts_default(&s.opts);
+    s.computed_ms = 1795296300000LL; /* 2026-11-21 21:25 UTC */
+    s.duration_ms = 800;
+    s.sum = (struct backtest_summary){.start = day("2025-11-21"),
+                                      .end = day("2026-11-20"),
+                                      .trading_days = 251,
+                                      .final_equity = 120000,
+                                      .total_return_pct = 20,
+                                      .cagr_pct = 20.04,
+                                      .vol_pct = 18,
+                                      .sharpe = 1.234,
+                                      .max_drawdown_pct = -25,
+                                      .trades = 7,
+                                      .win_rate_pct = 400.0 / 7.0,
+                                      .avg_hold_days = 30,
+                                      .exposure_pct = 95,
+                                      .benchmark_return_pct = 10};
+    /* Strategy 100k, 110k, 90k, 120k; universe 100k, 100k, 105k, 110k: one scale from 90k to
+     * 120k, levels round((v - 90k) / 30k * 7). */
+    static const double eq[] = {100000, 110000, 90000, 120000},
+                        bm[] = {100000, 100000, 105000, 110000};
+    static const char *const dates[] = {"2025-11-21", "2026-02-20", "2026-06-19", "2026-11-20"};
+    s.ncurve = 4;
+    for (size_t i = 0; i < 4; i++) {
+        s.curve_date[i] = day(dates[i]);
+        s.curve_equity[i] = eq[i];
+        s.curve_benchmark[i] = bm[i];
+    }
+    s.survivorship = 1;
+    struct buf b = BUF_INIT(1 << 20);
+    struct diag d;
+    assert_int_equal(backtest_stored_json(&b, &s), ERR_OK);
+    assert_int_equal(
+        objstore_put(f->os, BACKTEST_SUMMARY_JSON_KEY, b.data, b.len, OBJ_PUT_ALWAYS, NULL, &d),
+        ERR_OK);
+    buf_release(&b);
+}
+
+static void test_backtest(void **state)
+{
+    struct fixture *f = *state;
+    expect(f, 7, "/backtest",
+           "No backtest yet: the collector has not produced one. Try again after the next "
+           "collection (/stats shows the last run).");
+    store_backtest(f);
+    expect(f, 7, "/backtest",
+           "<b>Backtest</b> · 2025-11-21 to 2026-11-20 (251 trading days)\n"
+           "A replay of the strategy on the stored history, not real trades: every 5 trading "
+           "days buy the top 10 of the screen, sell all when the best 5 average +100%; costs 5 "
+           "bps a trade.\n"
+           "<pre>               Strategy  Universe\n"
+           "Total return     +20.0%    +10.0%\n"
+           "CAGR             +20.0%    +10.0%\n"
+           "Max drawdown     -25.0%\n"
+           "Sharpe             1.23\n"
+           "Trades                7  closed\n"
+           "Win rate          57.1%\n</pre>"
+           "Equity against the benchmark, one scale:\n"
+           "<pre>Strategy ▃▆▁█\n"
+           "Universe ▃▃▅▆\n"
+           "         2025-11-21 … 2026-11-20</pre>\n"
+           "low 90000, high 120000 (start 100000)\n"
+           "Note: the candidates are today's universe on every date, so stocks that left the "
+           "index are missing: survivorship bias flatters it.\n"
+           "Computed 2026-11-21 21:25 UTC after the collection; /download has the equity and "
+           "the trades.");
+    /* A summary.json that is not one: an apology, not a crash. */
+    struct diag d;
+    assert_int_equal(
+        objstore_put(f->os, BACKTEST_SUMMARY_JSON_KEY, "{\"top\":1}", 9, OBJ_PUT_ALWAYS, NULL, &d),
+        ERR_OK);
+    expect(f, 7, "/backtest",
+           "Sorry, the backtest could not be read just now. Please try again later.");
+    /* /help offers it. */
+    expect_has(f, 7, "/help", "/backtest — Had you bought the list");
+}
+
+static void test_download_lists_the_backtest(void **state)
+{
+    struct fixture *f = *state;
+    expect_has(f, 7, "/download", "• Backtest equity and benchmark, every day: not produced yet\n");
+    struct diag d;
+    const char *keys[] = {BACKTEST_SUMMARY_CSV_KEY, BACKTEST_EQUITY_KEY, BACKTEST_TRADES_KEY};
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(objstore_put(f->os, keys[i], "x\n", 2, OBJ_PUT_ALWAYS, NULL, &d), ERR_OK);
+    char *got = ask(f, 7, "/download");
+    assert_non_null(strstr(got, "• Backtest summary: <code>"));
+    assert_non_null(strstr(got, "results/backtest/summary.csv</code>\n"));
+    assert_non_null(strstr(got, "results/backtest/equity.csv</code>\n"));
+    assert_non_null(strstr(got, "• Backtest trades: <code>"));
+    assert_non_null(strstr(got, "results/backtest/trades.csv</code>\n"));
+    free(got);
+}
+
 static void test_parse_chats(void **state)
 {
     (void)state;
@@ -727,6 +826,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_report_link, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chart_photo, setup, teardown),
         cmocka_unit_test(test_webhook_secret_strength),
+        cmocka_unit_test_setup_teardown(test_backtest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_download_lists_the_backtest, setup, teardown),
         cmocka_unit_test(test_parse_chats),
     };
     return cmocka_run_group_tests_name("bot", tests, NULL, NULL);
