@@ -126,7 +126,7 @@ STORED=$(tests/e2e/bars.py count "$T/store" 2>"$T/err")
 [ "$STORED" = "$NEW" ] && ok "the store holds exactly the bars the summary counts ($STORED)" || nok "store has $STORED bars, summary says $NEW" "$(cat "$T/err")"
 contains "logs carry the invocation's request id" "$T/rt.err" "\"request_id\":\"$ID1\""
 contains "the collection summary is logged as JSON" "$T/rt.err" '"message":"collection finished"'
-check "the handler writes the results, as collect does (latest screen, history, run record)" \
+check "the handler writes the results, as collect does (latest screen, history of every date, run record)" \
     "$(python3 -c "
 import csv, json
 r = '$T/store/results'
@@ -134,7 +134,8 @@ run = json.load(open(r + '/last_run.json'))
 latest = list(csv.DictReader(open(r + '/screen/latest.csv')))
 top = list(csv.DictReader(open(r + '/top_candidates.csv')))
 print(run['complete'] is True and run['bars_new'] == $NEW and len(latest) > 0 and
-      latest[0]['date'] == run['date'] and 0 < len(top) <= 10)" 2>&1)"
+      latest[0]['date'] == run['date'] and len({t['date'] for t in top}) > 1 and
+      sum(t['date'] == run['date'] for t in top) == min(10, len(latest)))" 2>&1)"
 contains "EMF metrics go to stdout" "$T/rt.out" '"StocksPerSecond"'
 if python3 -c "
 import json, sys
@@ -324,6 +325,11 @@ rc=$?
 [ $rc -eq 0 ] && ok "invoke on a scheduled event file: exit 0" || nok "invoke exit $rc" "$(tail -c 600 "$T/err")"
 check "... printing the summary JSON" "$(python3 -c "
 import json; r = json.load(open('$T/out')); print(r['ok'] is True and r['symbols'] == 30 and r['bars_new'] == 0)")" "$(cat "$T/out")"
+[ -s "$T/store/results/backtest/summary.json" ] && [ -s "$T/store/results/backtest/equity.csv" ] \
+    && ok "... and the backtest in the results is refreshed" || nok "no backtest refreshed by the collector"
+# 12 s: the job keeps 10 s for itself, which leaves less than the refresh's minimum.
+"$BIN" invoke --timeout 12 --event "$T/ev/manual.json" --store "$T/store" >"$T/out" 2>"$T/err"
+contains "a collector near its deadline skips the backtest, saying so" "$T/err" "backtest refresh skipped: too little time left"
 "$BIN" invoke --event - --store "$T/store" <"$T/ev/manual.json" >"$T/out" 2>"$T/err"
 rc=$?
 [ $rc -eq 0 ] && grep -q '"ok":true' "$T/out" && ok "invoke reads the event from standard input" || nok "invoke --event - exit $rc" "$(cat "$T/out" "$T/err")"
