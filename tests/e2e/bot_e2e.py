@@ -11,6 +11,7 @@ import http.client
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -204,18 +205,39 @@ expect_reply("an unknown command: a helpful answer", STRANGER, "/foo",
              "Unknown command /foo. Send /help to see what I can do.")
 expect_reply("plain text in a private chat: a pointer to /help", STRANGER, "hello",
              "I answer commands. Send /help to see them.")
-m = expect_reply("/history: a day of top candidates, returns to the latest day",
-                 STRANGER, "/history",
+m = expect_reply("/history 1: a day of top candidates, returns to the latest day",
+                 STRANGER, "/history 1",
                  ("<b>Top candidates, last 1 day</b> · returns to " + DATE + "\n<pre>" + DATE +
                   "\n  # Symbol       Then      Now   Since\n" +
                   "".join(f"{int(r['rank']):3d} {r['symbol']:<8} {float(r['close']):9.2f} "
                           f"{float(r['close']):8.2f}   +0.0%\n" for r in rows[:10]) +
                   "Average +0.0% over 10\n</pre>"))
+# Past picks from day one: after the first collection (a year's backfill) the history has
+# every stored date with candidates, so /history shows as many days as asked for.
+hist_dates = sorted({r["date"] for r in csv.DictReader(open(STORE + "/results/top_candidates.csv"))})
+check("the first collection leaves a history of every stored date, not one",
+      len(hist_dates) > 100, len(hist_dates))
+for n_days in (2, 5):
+    status, m = ask(STRANGER, f"/history {n_days}")
+    text = (m or {}).get("text", "")
+    shown = re.findall(r"<pre>(\d{4}-\d{2}-\d{2})\n", text)
+    check(f"/history {n_days}: the {n_days} newest dates of the history",
+          status == 200 and f"last {n_days} days</b>" in text and shown == hist_dates[-n_days:],
+          (shown, text[:300]))
+status, m = ask(STRANGER, "/backtest")
+text = (m or {}).get("text", "")
+bt = json.load(open(STORE + "/results/backtest/summary.json"))
+check("/backtest: the stored default backtest, its period, against the universe, a sparkline",
+      status == 200 and text.startswith(f"<b>Backtest</b> · {bt['start']} to {bt['end']}")
+      and "not real trades" in text and "Universe" in text and "Strategy " in text
+      and any(ch in text for ch in "▁▂▃▄▅▆▇█"), text)
 status, m = ask(STRANGER, "/download")
 text = (m or {}).get("text", "")
-check("/download: the three files of the local store, by path",
+check("/download: the six files of the local store, by path",
       status == 200 and all(f"<code>{os.path.realpath(STORE)}/results/{f}</code>" in text
-                            for f in ["screen/latest.csv", "top_candidates.csv", "bars-1y.csv"]),
+                            for f in ["screen/latest.csv", "top_candidates.csv", "bars-1y.csv",
+                                      "backtest/summary.csv", "backtest/equity.csv",
+                                      "backtest/trades.csv"]),
       text)
 status, m = ask(STRANGER, "/help")
 text = (m or {}).get("text", "")

@@ -153,8 +153,10 @@ req = urllib.request.Request(f"http://127.0.0.1:{port}/webhook", data=json.dumps
                              headers={"X-Telegram-Bot-Api-Secret-Token": "s3-e2e-webhook-secret-0001"})
 text = json.load(urllib.request.urlopen(req, timeout=10))["text"]
 links = [html.unescape(u) for u in re.findall(r'<a href="([^"]+)"', text)]
-assert len(links) == 3 and "valid for 1 hour" in text, text
-for url, name in zip(links, ["screen/latest.csv", "top_candidates.csv", "bars-1y.csv"]):
+names = ["screen/latest.csv", "top_candidates.csv", "bars-1y.csv", "backtest/summary.csv",
+         "backtest/equity.csv", "backtest/trades.csv"]
+assert len(links) == len(names) and "valid for 1 hour" in text, text
+for url, name in zip(links, names):
     assert "X-Amz-Expires=3600" in url and "X-Amz-Signature=" in url, url
     got = urllib.request.urlopen(url, timeout=10).read()
     assert got == open(f"{ref}/{name}", "rb").read(), name
