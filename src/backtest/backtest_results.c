@@ -120,7 +120,7 @@ static double get_num(struct reader *r, const struct jv *obj, const char *where,
                       int nullable, double min, double max)
 {
     const struct jv *v = member(r, obj, where, key, JV_NUMBER, nullable);
-    double x = NAN;
+    double x = (double)NAN;
     if (v && (jv_num(v, &x) || !isfinite(x) || x < min || x > max))
         r->err = diag_set(r->d, ERR_INVALID, "%s: %smember '%s': expected a number from %g to %g",
                           r->name, where, key, min, max);

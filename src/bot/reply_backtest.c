@@ -20,7 +20,7 @@ static void pct(char *out, size_t cap, double v)
 static double annual(double total_pct, int32_t start, int32_t end)
 {
     if (end <= start || total_pct <= -100)
-        return NAN;
+        return (double)NAN;
     return 100.0 * (pow(1.0 + total_pct / 100.0, 365.25 / (double)(end - start)) - 1.0);
 }
 
