@@ -211,8 +211,8 @@ int cmd_demo(int argc, char **argv)
         print_backtest(r);
     free(r);
     if (!err) {
-        printf("Results: %s/results/screen/latest.csv (the full ranking), and top_candidates.csv, "
-               "closes.csv, bars-1y.csv, last_run.json next to screen/\n",
+        printf("Results: %s/results/screen/latest.csv (the full ranking), and top_candidates.csv "
+               "(every date), closes.csv, bars-1y.csv, last_run.json, backtest/ next to screen/\n",
                a.os->location);
         printf("Try: screener screen --help, screener screen --by change --top 20 --format csv\n");
         app_release(&a);

@@ -7,8 +7,8 @@
  * collection, read the brokerage account) comes in as hooks.
  *
  * Commands (docs/bot.md#commands): /start /help /screen [N] /drops [N] /stock SYMBOL /download
- * /history [N] /stats /trigger /subscribe /unsubscribe /alert /alerts /unalert (bot/alerts.h)
- * /portfolio /account /monitor.  They are
+ * /history [N] /backtest /stats /trigger /subscribe /unsubscribe /alert /alerts /unalert
+ * (bot/alerts.h) /portfolio /account /monitor.  They are
  * one table (bot_commands): name, arguments, help text, who may use it, and the handler; /help
  * and the list registered with setMyCommands are generated from it.  Privileged commands
  * (/trigger /portfolio /account /monitor /stats) answer only chats on the allow list; with
