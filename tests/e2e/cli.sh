@@ -58,7 +58,7 @@ check "import a CSV in any column order" 0 "$BIN" import --store "$S" "$T/bars.c
 contains "import reports what it did" "$T/out" "imported 6 new bars on 3 days from 1 file: 0 already stored, 0 bad rows skipped, 0 conflicts"
 check "importing the same file again succeeds" 0 "$BIN" import --store "$S" "$T/bars.csv"
 contains "... and changes nothing" "$T/out" "imported 0 new bars on 3 days from 1 file: 6 already stored"
-find "$S" -name '*.csv' | sort >"$T/parts1"
+find "$S/bars" -name '*.csv' | sort >"$T/parts1"
 [ "$(wc -l <"$T/parts1")" -eq 3 ] && ok "one part per day" || nok "one part per day" "$(cat "$T/parts1")"
 
 # ---- screen ----
