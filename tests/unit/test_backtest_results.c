@@ -57,7 +57,7 @@ static void put_market(struct fixture *f)
         char day[DATE_STRLEN + 1];
         date_format(base + t, day);
         for (int k = 0; k < 15; k++) {
-            char sym[8];
+            char sym[16];
             snprintf(sym, sizeof sym, "S%02d", k);
             double p = 100.0 + 3.0 * sin(0.2 * t + k) + 0.1 * k * t;
             if (k < 5 && t >= 20)
