@@ -192,8 +192,6 @@ int cmd_demo(int argc, char **argv)
         app_progress_end(&p);
         const struct run_counts *c = &r->counts;
         if (!err)
-            app_backtest_refresh(&a, 0, NULL);
-        if (!err)
             printf("  %zu new bars, %zu already stored, %zu new split facts; %llu requests "
                    "for %zu bars (floor %zu), %.1f s\n\n",
                    c->bars_new, c->bars_same, c->splits_new, (unsigned long long)c->requests,

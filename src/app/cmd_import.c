@@ -1,8 +1,10 @@
 /* screener import - load bars from CSV files. */
 #include "app/app.h"
+#include "backtest/backtest_results.h"
 #include "base/log.h"
 #include "codec/csv.h"
 #include "collect/csvimport.h"
+#include "screen/results.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -68,6 +70,26 @@ static void on_reject(void *ctx, const char *path, size_t line, const char *symb
         r->failed = 1;
     else
         r->rows++;
+}
+
+/* After new bars: the top-candidate history gets every stored date it lacks, and the default
+ * backtest in the results is refreshed.  Warned about, never the import's failure. */
+static void past_picks(struct app *a)
+{
+    struct results_fill_stats fs;
+    struct diag d = {{0}};
+    if (results_fill_top(a->os, a->bs, RESULTS_TOP_DEFAULT, 0, &fs, &d))
+        fprintf(stderr, "%s: warning: the top-candidate history was not filled: %s\n", a->prog,
+                d.text);
+    else if (fs.dates_added)
+        log_info("top-candidate history filled", LF_INT("dates_added", fs.dates_added),
+                 LF_INT("dates_missing", fs.dates_missing), LF_INT("dates_stored", fs.dates_stored),
+                 LF_INT("passes", fs.passes), LF_INT("days_read", fs.days_read));
+    struct backtest_refresh_opts ro = {0};
+    enum backtest_refresh_outcome outcome;
+    if (backtest_refresh(a->os, a->bs, &ro, &outcome, NULL, &d))
+        fprintf(stderr, "%s: warning: the backtest in the results was not refreshed: %s\n", a->prog,
+                d.text);
 }
 
 int cmd_import(int argc, char **argv)
@@ -187,11 +209,8 @@ int cmd_import(int argc, char **argv)
              LF_INT("conflicts", st.conflicts));
     /* Past picks from day one: the history of top candidates covers every stored date, and
      * the backtest in the results covers the whole history. */
-    if (!rc && (st.imported || added_splits)) {
-        if (app_fill_history(&a, 0, &d))
-            fprintf(stderr, "%s: warning: %s\n", a.prog, d.text);
-        app_backtest_refresh(&a, 0, NULL);
-    }
+    if (!rc && (st.imported || added_splits))
+        past_picks(&a);
     app_release(&a);
     if (rc)
         return rc;

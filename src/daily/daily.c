@@ -1,5 +1,6 @@
 /* daily.c - the daily job: the step table and its steps (see daily.h). */
 #include "daily/daily.h"
+#include "backtest/backtest_results.h"
 #include "account/account.h"
 #include "account/stored.h"
 #include "base/clock.h"
@@ -144,6 +145,26 @@ static int write_run(struct job *j, struct diag *rd)
     return werr;
 }
 
+/* Put into the history of top candidates every stored date it lacks (results_fill_top),
+ * within the job's deadline. */
+static int fill_history(struct job *j, struct diag *d)
+{
+    struct results_fill_stats fs;
+    struct diag fd = {{0}};
+    int err = results_fill_top(j->os, j->bs, RESULTS_TOP_DEFAULT, j->deadline_ms, &fs, &fd);
+    if (err) {
+        log_warn("results not written", LF_STR("results", "top candidates, past dates"),
+                 LF_STR("error", fd.text));
+        return diag_set(d, err, "results (top candidates, past dates) not written: %s", fd.text);
+    }
+    if (fs.dates_added || !fs.complete)
+        log_info("top-candidate history filled", LF_INT("dates_added", fs.dates_added),
+                 LF_INT("dates_missing", fs.dates_missing), LF_INT("dates_stored", fs.dates_stored),
+                 LF_INT("passes", fs.passes), LF_INT("days_read", fs.days_read),
+                 LF_BOOL("complete", fs.complete));
+    return ERR_OK;
+}
+
 /* Screen the newest day once, in full by drawdown: the results are its rows, and its worst
  * one-day drop is the business metric.  A failure to write results fails the job only when
  * the collection itself went well: a collection error comes first. */
@@ -170,6 +191,8 @@ static int step_results(struct job *j)
         } else {
             find_worst(j);
             rerr = write_results(j, &rd);
+            if (!rerr) /* past picks from day one: every stored date the history lacks */
+                rerr = fill_history(j, &rd);
         }
     }
     if (!r->screen_date) {
@@ -366,25 +389,29 @@ static int step_alerts(struct job *j)
     return err;
 }
 
-/* ---- backtest: the default strategy over the whole store ---- */
+/* ---- backtest: the default strategy over the whole store, kept in the results ---- */
 
 static int step_backtest(struct job *j)
 {
     struct daily_report *r = j->r;
     struct diag d = {{0}};
+    struct backtest_refresh_opts ro = {j->deadline_ms};
+    enum backtest_refresh_outcome outcome;
+    struct backtest_stored s;
     backtest_opts_default(&r->backtest_opts);
-    int32_t first, last;
-    int err = barstore_date_range(j->bs, &first, &last, NULL, &d);
-    struct backtest_stats st;
-    if (!err)
-        err = backtest_run(j->bs, first, last, &r->backtest_opts, 1, NULL, NULL, &r->backtest, &st,
-                           &d);
-    if (err) {
-        if (!d.text[0])
-            diag_set(&d, err, "%s", err_str(err));
-        memcpy(r->backtest_error, d.text, sizeof r->backtest_error);
-        log_error("backtest: not run", LF_STR("error", d.text));
+    int err = backtest_refresh(j->os, j->bs, &ro, &outcome, &s, &d);
+    if (!err && outcome == BACKTEST_REFRESHED) {
+        r->backtest_opts = s.opts;
+        r->backtest = s.sum;
+        return ERR_OK;
     }
+    if (!err && outcome == BACKTEST_REFRESH_EMPTY)
+        err = diag_set(&d, ERR_NOTFOUND, "no bars stored");
+    else if (!err) /* skipped or stopped at the deadline: logged, the next run refreshes it */
+        err = diag_set(&d, ERR_TIMEOUT, "not refreshed: the deadline was too near");
+    else
+        log_error("backtest: not refreshed", LF_STR("error", d.text));
+    memcpy(r->backtest_error, d.text, sizeof r->backtest_error);
     return err;
 }
 
@@ -411,7 +438,7 @@ static const struct step {
     [DAILY_ALERT] = {"alert", step_alert, 1000, NEEDS_TRACKING | NEEDS_VIEW},
     [DAILY_PUSH] = {"push", step_push, 1000, NEEDS_COLLECTION},
     [DAILY_ALERTS] = {"alerts", step_alerts, 1000, NEEDS_COLLECTION},
-    [DAILY_BACKTEST] = {"backtest", step_backtest, 30000, 0},
+    [DAILY_BACKTEST] = {"backtest", step_backtest, BACKTEST_REFRESH_MIN_MS, 0},
 };
 
 const char *daily_step_name(enum daily_step_id id)

@@ -1,8 +1,9 @@
 /* daily.h - the daily job: what happens once a trading day, in one place.
  *
  *   collect   the universe's new bars and split facts into the bar store
- *   results   screen the newest day and write results/ (screen, top candidates, exports) and
- *             the run record, results/last_run.json, which is written for a failed run too
+ *   results   screen the newest day and write results/ (screen, top candidates, exports), put
+ *             every stored date the top-candidate history lacks into it (results_fill_top),
+ *             and the run record, results/last_run.json, which is written for a failed run too
  *   report    the summary log line and the EMF metrics (off for the demo, which prints)
  *   snapshot  the brokerage account's positions as the day's portfolio snapshot, and the
  *             account as read (account/stored.h) for a bot without the trading keys
@@ -11,8 +12,8 @@
  *   push      the day's screen to the bot's subscribers, once per screened date
  *   alerts    each chat's own alerts (bot/alerts.h) on the newest screened date: each
  *             crossing told once, what the deadline leaves sent by the next run
- *   backtest  the default backtest over the whole store, its summary in the report (asked for
- *             by the demo only: not in DAILY_STEPS_DEFAULT)
+ *   backtest  the default backtest over the whole store, refreshed into results/backtest/
+ *             (backtest/backtest_results.h) within the deadline, its summary in the report
  *
  * One entry point, daily_run(), for `screener collect`, the Lambda collector and `screener
  * demo`; each says which steps it wants.  The steps run in that order, each given the time
@@ -20,7 +21,7 @@
  * and the account steps shorten their retries when time is short, so that a Lambda
  * invocation ends cleanly and its rerun completes what was left.  The collection and the
  * results decide the job's outcome; the steps after them log their problems and never fail
- * it.  New steps (a backtest refresh, a report, per-user alerts) are further rows of the
+ * it.  New steps (a report, per-user alerts) are further rows of the
  * step table in daily.c.
  *
  * Every count the job reports comes from report->counts (collect/run_counts.h).
@@ -54,8 +55,8 @@ enum daily_step_id {
 /* The collection and its results always run. */
 #define DAILY_STEPS_ALWAYS (DAILY_STEP(DAILY_COLLECT) | DAILY_STEP(DAILY_RESULTS))
 #define DAILY_STEPS_ALL    ((1u << DAILY_STEP_COUNT_) - 1)
-/* What the CLI and the Lambda collector run: everything but the backtest. */
-#define DAILY_STEPS_DEFAULT (DAILY_STEPS_ALL & ~DAILY_STEP(DAILY_BACKTEST))
+/* What the CLI and the Lambda collector run: everything. */
+#define DAILY_STEPS_DEFAULT DAILY_STEPS_ALL
 
 /* The Lambda's deadline less this is the job's: enough for the chains in flight to finish
  * and the summary to go out. */

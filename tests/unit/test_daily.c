@@ -10,6 +10,7 @@
 #include "bot/update.h"
 #include "codec/json.h"
 #include "collect/collect_lambda.h"
+#include "backtest/backtest_results.h"
 #include "daily/daily.h"
 #include "fakes/alpaca_fault.h"
 #include "net/http.h"
@@ -314,6 +315,7 @@ static void test_deadline(void **state)
     assert_int_equal(r.steps[DAILY_SNAPSHOT], DAILY_STEP_SKIPPED);
     assert_int_equal(r.steps[DAILY_ALERT], DAILY_STEP_SKIPPED);
     assert_int_equal(r.steps[DAILY_PUSH], DAILY_STEP_SKIPPED);
+    assert_int_equal(r.steps[DAILY_BACKTEST], DAILY_STEP_SKIPPED);
     struct results_run run;
     assert_int_equal(results_read_run(os, &run, &d), ERR_OK);
     assert_false(run.complete);
@@ -336,6 +338,82 @@ static void test_deadline(void **state)
     free(dir);
     emf_set_stream(NULL);
     fclose(devnull);
+    log_setup(LOG_WARN, LOG_FORMAT_AUTO);
+}
+
+/* After a backfill the history has every stored date with candidates, and the backtest is
+ * in the results; a second run adds nothing to the history. */
+static void test_past_picks_and_backtest(void **state)
+{
+    (void)state;
+    log_setup(LOG_OFF, LOG_FORMAT_JSON);
+    struct alpaca_sim_opts so;
+    alpaca_sim_opts_default(&so);
+    so.seed = 5;
+    so.nsymbols = 6;
+    so.last_day = day("2026-11-20");
+    so.first_day = so.last_day - 90;
+    struct alpaca_sim *sim;
+    int port;
+    struct diag d = {{0}};
+    assert_int_equal(alpaca_sim_start(&so, &sim, &port, &d), ERR_OK);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+    const char *sym[6];
+    for (size_t i = 0; i < 6; i++)
+        sym[i] = alpaca_sim_symbol(sim, i);
+    char *dir = tu_mkdtemp();
+    struct objstore *os;
+    struct barstore *bs;
+    assert_int_equal(objstore_open(dir, &os, &d), ERR_OK);
+    assert_int_equal(barstore_new(os, &bs, &d), ERR_OK);
+    struct http_client *http;
+    assert_int_equal(http_client_new(NULL, &http, &d), ERR_OK);
+    struct daily_opts o;
+    daily_opts_default(&o);
+    o.steps = DAILY_STEP(DAILY_BACKTEST);
+    o.symbols = sym;
+    o.n = 6;
+    o.collect.data_url = url;
+    o.collect.key_id = "SIMKEY";
+    o.collect.secret_key = "SIMSECRET";
+    o.collect.http = http;
+    o.collect.now_ms = 1795348800000LL;
+    o.collect.start = so.first_day;
+    struct daily_report r;
+    assert_int_equal(daily_run(os, bs, &o, &r, &d), ERR_OK);
+    size_t ndays;
+    int32_t first, last;
+    assert_int_equal(barstore_date_range(bs, &first, &last, &ndays, &d), ERR_OK);
+    assert_true(ndays > 40);
+    struct results_history h;
+    assert_int_equal(results_read_top(os, &h, &d), ERR_OK);
+    size_t dates = 0;
+    for (size_t i = 0; i < h.n; i++)
+        dates += i == 0 || h.rows[i].date != h.rows[i - 1].date;
+    assert_int_equal(dates, ndays - 29); /* every date whose window holds 30 stored dates */
+    assert_int_equal(h.rows[h.n - 1].date, last);
+    results_history_release(&h);
+    assert_int_equal(r.steps[DAILY_BACKTEST], DAILY_STEP_DONE);
+    assert_int_equal(r.backtest.trading_days, ndays);
+    struct backtest_stored bt;
+    assert_int_equal(backtest_stored_read(os, &bt, &d), ERR_OK);
+    assert_int_equal(bt.sum.end, last);
+    assert_true(bt.sum.total_return_pct == r.backtest.total_return_pct);
+    /* Again: nothing new, the history as it was. */
+    struct buf before = BUF_INIT(1 << 24), after = BUF_INIT(1 << 24);
+    assert_int_equal(objstore_get(os, RESULTS_TOP_KEY, &before, NULL, &d), ERR_OK);
+    assert_int_equal(daily_run(os, bs, &o, &r, &d), ERR_OK);
+    assert_int_equal(objstore_get(os, RESULTS_TOP_KEY, &after, NULL, &d), ERR_OK);
+    assert_true(before.len == after.len && memcmp(before.data, after.data, before.len) == 0);
+    buf_release(&before);
+    buf_release(&after);
+    http_client_free(http);
+    barstore_free(bs);
+    objstore_free(os);
+    alpaca_sim_stop(sim);
+    tu_rmrf(dir);
+    free(dir);
     log_setup(LOG_WARN, LOG_FORMAT_AUTO);
 }
 
@@ -362,7 +440,7 @@ static void test_steps(void **state)
     struct daily_opts o;
     daily_opts_default(&o);
     assert_int_equal(o.steps, DAILY_STEPS_DEFAULT);
-    assert_false(o.steps & DAILY_STEP(DAILY_BACKTEST));
+    assert_true(o.steps & DAILY_STEP(DAILY_BACKTEST)); /* refreshed after every collection */
     assert_string_equal(daily_step_name(DAILY_BACKTEST), "backtest");
     assert_string_equal(daily_step_name(DAILY_ALERTS), "alerts");
     assert_true(o.steps & DAILY_STEP(DAILY_ALERTS));
@@ -372,6 +450,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_problem_counted_once),
+        cmocka_unit_test(test_past_picks_and_backtest),
         cmocka_unit_test(test_deadline),
         cmocka_unit_test(test_environment_default),
         cmocka_unit_test(test_steps),
