@@ -46,10 +46,12 @@ S="$T/store"
 check "the demo collects a sample market" 0 env SCREENER_PORTFOLIO=0 "$BIN" demo --store "$S" --symbols 80 --years 1
 D=2026-11-20
 R="$S/results"
-# A history of top candidates as daily collections leave it: the top 10 of every date of the
-# last two months, then the day's own.
-"$BIN" screen --store "$S" --from 2026-09-21 --to 2026-11-19 --top 10 --format csv >"$T/hist.csv" &&
-    tail -n +2 "$R/top_candidates.csv" >>"$T/hist.csv" && cp "$T/hist.csv" "$R/top_candidates.csv"
+# The history of top candidates: the demo leaves the top 10 of every stored date (past picks
+# from day one), as daily collections would have.
+"$BIN" screen --store "$S" --from 2026-09-21 --to 2026-11-20 --top 10 --format csv | tail -n +2 >"$T/hist.csv"
+grep -c "^2026-\(09-2[1-9]\|09-30\|1[01]-\)" "$R/top_candidates.csv" | grep -qx "$(wc -l <"$T/hist.csv")" &&
+    ok "the demo's history has the top 10 of each of the last two months' dates" ||
+    nok "the demo's history has the top 10 of each of the last two months' dates" "$(tail -3 "$R/top_candidates.csv")"
 "$BIN" screen --store "$S" --date 2026-11-19 --all --format csv >"$T/prev.csv" &&
     cp "$T/prev.csv" "$R/screen/2026/2026-11-19.csv"
 "$BIN" screen --store "$S" --top 30 --format csv | tail -n +2 | cut -d, -f3 >"$T/dd.txt"
