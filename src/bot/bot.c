@@ -544,7 +544,7 @@ static int cmd_stats(struct bot_call *c)
     if (err)
         return stored_problem(c, err, &d, "collection record");
     int64_t now = now_ms(c->o);
-    int32_t expected = cal_last_final_day(now, CAL_SETTLE_MINUTE);
+    int32_t expected = cal_last_final_day(now, CAL_CLOSE_MINUTE);
     char fin[32], data[DATE_STRLEN + 1];
     int64_t s = r.finished_ms / 1000;
     int32_t fday = (int32_t)(s / 86400);

@@ -95,7 +95,9 @@ void collect_opts_default(struct collect_opts *o)
     o->data_url = ALPACA_DEFAULT_DATA_URL;
     o->feed = "sip";
     o->start = o->end = INT32_MIN;
+    o->close_minute = CAL_CLOSE_MINUTE;
     o->settle_minute = CAL_SETTLE_MINUTE;
+    o->refetch_days = 3;
     o->history_days = 365;
     o->scan_back_days = 10;
     o->max_url = 6000;
@@ -394,7 +396,12 @@ static void commit_chain(struct run *r, struct chain *c)
 {
     dedupe(r, &c->bars);
     struct conflict_ctx cc = {r, c->bars.v};
-    struct barstore_write_opts wo = {.skip_conflicts = 1, .on_conflict = on_conflict, .ctx = &cc};
+    struct barstore_write_opts wo = {.skip_conflicts = 1,
+                                     .on_conflict = on_conflict,
+                                     .ctx = &cc,
+                                     .revisions = 1,
+                                     .provisional_from = r->st->final_day + 1,
+                                     .revise_from = r->st->refetch_from};
     struct barstore_write_stats ws;
     struct diag d = {{0}};
     int err = barstore_write(r->bs, c->bars.v, c->bars.n, &wo, &ws, &d);
@@ -406,6 +413,10 @@ static void commit_chain(struct run *r, struct chain *c)
     r->st->bars_new += ws.rows_new;
     r->st->bars_same += ws.rows_same;
     r->st->bars_conflict += ws.rows_conflict;
+    r->st->bars_revised += ws.rows_revised;
+    r->st->bars_finalized += ws.rows_finalized;
+    for (size_t i = 0; i < c->bars.n; i++)
+        r->st->bars_provisional += c->bars.v[i].date > r->st->final_day;
     for (size_t i = 0; i < c->bars.n; i++) {
         size_t at = planned_index(r, c->b, c->bars.v[i].symbol);
         if (at != SIZE_MAX)
@@ -850,6 +861,25 @@ static int clean_symbols(struct run *r, const char *const *symbols, size_t n, co
     return ERR_OK;
 }
 
+/* The days fetched again: the last refetch_days trading days up to the end, and every day
+ * since that a stored bar is provisional on (looking back scan_back_days stored days). */
+static int settle_window(struct run *r, struct diag *d)
+{
+    struct collect_stats *st = r->st;
+    st->refetch_from = INT32_MAX;
+    if (r->o->refetch_days > 0) {
+        int32_t from = cal_trading_day_at_or_before(st->end);
+        for (int i = 1; i < r->o->refetch_days; i++)
+            from = cal_trading_day_at_or_before(from - 1);
+        st->refetch_from = from;
+    }
+    int32_t prov;
+    int err = barstore_first_provisional(r->bs, st->end, r->o->scan_back_days, &prov, d);
+    if (!err && prov < st->refetch_from)
+        st->refetch_from = prov;
+    return err;
+}
+
 static int plan(struct run *r, const char *const *symbols, size_t n, struct diag *d)
 {
     const struct collect_opts *o = r->o;
@@ -864,11 +894,16 @@ static int plan(struct run *r, const char *const *symbols, size_t n, struct diag
     int err = !last || !p ? diag_set(d, ERR_NOMEM, "out of memory") : ERR_OK;
     if (!err && o->start == INT32_MIN)
         err = barstore_last_dates(r->bs, syms, nsyms, st->end, o->scan_back_days, last, d);
+    if (!err && o->start == INT32_MIN)
+        err = settle_window(r, d);
     size_t np = 0;
     for (size_t i = 0; !err && i < nsyms; i++) {
         int32_t start = o->start != INT32_MIN  ? o->start
                         : last[i] != INT32_MIN ? last[i] + 1
                                                : st->end - o->history_days + 1;
+        /* The unsettled days are fetched again. */
+        if (o->start == INT32_MIN && last[i] != INT32_MIN && start > st->refetch_from)
+            start = st->refetch_from;
         if (cal_trading_days(start, st->end) == 0) {
             st->symbols_current++;
             continue;
@@ -960,8 +995,10 @@ int collect_run(struct barstore *bs, const char *const *symbols, size_t n,
     buf_init(&r.url, (size_t)1 << 20);
     splitvec_init(&r.splits);
     r.now_ms = o->now_ms ? o->now_ms : clock_wall_ms();
-    int32_t final_day = cal_last_final_day(r.now_ms, o->settle_minute);
-    st->end = o->end != INT32_MIN && o->end < final_day ? o->end : final_day;
+    int32_t last_day = cal_last_final_day(r.now_ms, o->close_minute);
+    st->end = o->end != INT32_MIN && o->end < last_day ? o->end : last_day;
+    st->final_day = cal_last_final_day(r.now_ms, o->settle_minute);
+    st->refetch_from = INT32_MAX;
     struct alpaca_auth auth;
     int err = alpaca_auth_init(&auth, o->key_id, o->secret_key, d);
     if (err)

@@ -413,6 +413,7 @@ void alpaca_sim_opts_default(struct alpaca_sim_opts *o)
     o->rate_limit = 200;
     o->rate_window_ms = 60000;
     o->free_plan = 1;
+    o->settling = 1;
 }
 
 /* ---- building the market ---- */
@@ -944,7 +945,10 @@ struct bars_query {
     int split_adjusted, iex;
 };
 
-/* Bar t of symbol sym as the request sees it (split-adjusted, IEX volumes). */
+/* New York minute from which a day's bar no longer changes. */
+#define SETTLED_MINUTE (20 * 60)
+
+/* Bar t of symbol sym as the request sees it (split-adjusted, IEX volumes, not yet settled). */
 static void page_bar(const struct alpaca_sim *s, const struct bars_query *q, size_t sym, size_t t,
                      struct alpaca_sim_page_bar *out)
 {
@@ -961,6 +965,18 @@ static void page_bar(const struct alpaca_sim *s, const struct bars_query *q, siz
             vw = llround((double)vw / f);
             v = llround((double)v * f);
         }
+    }
+    if (s->o.settling && clock_wall_ms() < cal_ny_to_utc_ms(s->days[t], SETTLED_MINUTE)) {
+        /* The day's bar before 20:00: the extended-hours prints are not in it yet. */
+        v -= v / 50;
+        n -= n / 50;
+        vw -= vw / 1000;
+        if (sym % 5 == 1) { /* a late trade moves the close */
+            int64_t up = c + c / 500, down = c - c / 500;
+            c = up <= h ? up : down >= l ? down : c;
+        }
+        if (sym % 3 == 0) /* a late print sets the day's low */
+            l += ((o < c ? o : c) - l) / 2;
     }
     if (q->iex) {
         /* IEX sees a few percent of the consolidated volume. */

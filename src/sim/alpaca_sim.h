@@ -162,6 +162,12 @@ struct alpaca_sim_opts {
     /* 429 answers carry only the X-RateLimit-* headers, no Retry-After (as Alpaca's data API
      * is reported to do); clients must wait until X-RateLimit-Reset. */
     int no_retry_after;
+    /* Daily bars settle at 20:00 New York of their day, by the simulator's clock (the default;
+     * 0: a bar is final as soon as it is served).  Before that a day's bar is incomplete, as
+     * Alpaca's is until the extended-hours session ends: its volume, trade count and VWAP are
+     * lower, and for some symbols the low (late prints below it) or the close (a late trade)
+     * is not yet the final one (docs/alpaca.md#when-a-daily-bar-is-final). */
+    int settling;
 
     /* Injected splits: bars before ex_date are scaled (prices by new/old, volume by old/new)
      * and the split is listed by /v1/corporate-actions.  The symbol must be in the market. */

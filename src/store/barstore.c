@@ -458,6 +458,36 @@ int barstore_last_dates(struct barstore *bs, const char *const *symbols, size_t 
     return err;
 }
 
+int barstore_first_provisional(struct barstore *bs, int32_t upto, size_t max_days, int32_t *out,
+                               struct diag *d)
+{
+    *out = INT32_MAX;
+    struct bar_index idx;
+    int32_t from = upto - 2 * (int32_t)(max_days < 3660 ? max_days : 3660) - 14;
+    int err = barstore_index(bs, from, upto, &idx, d);
+    if (err)
+        return err;
+    struct barvec day;
+    barvec_init(&day);
+    size_t first = idx.ndays > max_days ? idx.ndays - max_days : 0;
+    for (size_t di = first; di < idx.ndays && *out == INT32_MAX && !err; di++) {
+        const struct bar_day *bd = &idx.days[di];
+        int any = 0;
+        for (size_t k = 0; k < bd->nparts && !any; k++)
+            any = key_provisional(idx.keys.v[bd->first + k]);
+        if (!any)
+            continue;
+        /* A provisional part may be superseded by a final revision of all its bars. */
+        err = barstore_read_day(bs, &idx, di, &day, d);
+        for (size_t i = 0; !err && i < day.n && *out == INT32_MAX; i++)
+            if (day.v[i].provisional)
+                *out = bd->date;
+    }
+    barvec_release(&day);
+    bar_index_release(&idx);
+    return err;
+}
+
 static int read_rows(const char *key, int32_t date, char *data, size_t len, struct barvec *out,
                      struct diag *d);
 

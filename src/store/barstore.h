@@ -124,6 +124,11 @@ int barstore_scan(struct barstore *bs, int32_t from, int32_t to, barstore_day_fn
 int barstore_last_dates(struct barstore *bs, const char *const *symbols, size_t n, int32_t upto,
                         size_t max_days, int32_t *out, struct diag *d);
 
+/* The first of the latest max_days stored days up to `upto` on which a bar's current version is
+ * provisional; INT32_MAX when none is. */
+int barstore_first_provisional(struct barstore *bs, int32_t upto, size_t max_days, int32_t *out,
+                               struct diag *d);
+
 struct barstore_write_opts {
     /* Write the bars that do not conflict and report the others through on_conflict (the
      * call still returns ERR_CONFLICT).  Without it a conflict writes nothing at all. */

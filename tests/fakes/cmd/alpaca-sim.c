@@ -52,6 +52,8 @@ static const char usage[] =
     "      --paid-plan          no 15-minute delay on SIP bars (default: the free plan, which\n"
     "                           answers 403 to a request ending in the last 15 minutes)\n"
     "      --no-retry-after     429 answers carry only the X-RateLimit-* headers\n"
+    "      --settled            a day's bar is final as soon as it is served (default: it\n"
+    "                           changes until 20:00 New York of its day, as Alpaca's does)\n"
     "      --split SPEC         inject a split SYM:YYYY-MM-DD:NEW:OLD (repeatable)\n"
     "      --account FILE       the trading account: a JSON document {\"account\": {...},\n"
     "                           \"positions\": [{\"symbol\": \"AAA\", \"qty\": \"10\",\n"
@@ -85,6 +87,7 @@ enum {
     OPT_STRICT_SYMBOLS,
     OPT_PAID_PLAN,
     OPT_NO_RETRY_AFTER,
+    OPT_SETTLED,
     OPT_SPLIT,
     OPT_ACCOUNT,
     OPT_TRADING_FAULT,
@@ -109,6 +112,7 @@ static const struct option options[] = {
     {"strict-symbols", no_argument, NULL, OPT_STRICT_SYMBOLS},
     {"paid-plan", no_argument, NULL, OPT_PAID_PLAN},
     {"no-retry-after", no_argument, NULL, OPT_NO_RETRY_AFTER},
+    {"settled", no_argument, NULL, OPT_SETTLED},
     {"split", required_argument, NULL, OPT_SPLIT},
     {"account", required_argument, NULL, OPT_ACCOUNT},
     {"trading-fault", required_argument, NULL, OPT_TRADING_FAULT},
@@ -199,6 +203,9 @@ static int parse_args(int argc, char **argv, struct alpaca_sim_opts *o,
             break;
         case OPT_NO_RETRY_AFTER:
             o->no_retry_after = 1;
+            break;
+        case OPT_SETTLED:
+            o->settling = 0;
             break;
         case OPT_STRICT_SYMBOLS:
             o->strict_symbols = 1;
