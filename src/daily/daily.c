@@ -126,6 +126,8 @@ static int write_run(struct job *j, struct diag *rd)
         .retries = c->retries,
         .errors = run_counts_errors(c),
         .duration_ms = c->duration_ms,
+        .final_day = c->final_day,
+        .bars_revised = c->bars_revised,
     };
     if (c->run_failed) { /* a longer message is cut, with "..." as diag does */
         const char *text = j->d->text[0] ? j->d->text : err_str(j->err);
@@ -216,7 +218,9 @@ static int step_report(struct job *j)
         LF_INT("symbols_failed", c->symbols_failed), LF_INT("bars_received", c->bars_received),
         LF_INT("bars_new", c->bars_new), LF_INT("bars_already_stored", c->bars_same),
         LF_INT("bars_bad", c->bars_bad), LF_INT("bars_duplicate", c->bars_duplicate),
-        LF_INT("bars_conflict", c->bars_conflict), LF_INT("splits_new", c->splits_new),
+        LF_INT("bars_conflict", c->bars_conflict), LF_INT("bars_revised", c->bars_revised),
+        LF_INT("bars_finalized", c->bars_finalized),
+        LF_INT("bars_provisional", c->bars_provisional), LF_INT("splits_new", c->splits_new),
         LF_INT("splits_conflict", c->splits_conflict),
         LF_INT("data_problems", run_counts_problems(c)), LF_INT("errors", run_counts_errors(c)),
         LF_INT("requests", c->requests), LF_INT("bar_requests", st->bar_requests),

@@ -914,6 +914,10 @@ int results_write_run(struct objstore *os, const struct results_run *r, struct d
     if (!err)
         err = put_date(&b, "end", r->end);
     if (!err)
+        err = put_date(&b, "final_day", r->final_day);
+    if (!err)
+        err = buf_printf(&b, ",\"bars_revised\":%llu", (unsigned long long)r->bars_revised);
+    if (!err)
         err = buf_printf(&b,
                          ",\"complete\":%s,\"symbols\":%llu,\"symbols_fetched\":%llu,"
                          "\"symbols_failed\":%llu,\"bars_new\":%llu,\"requests\":%llu,"
@@ -1023,6 +1027,10 @@ int results_parse_run(const char *name, const char *data, size_t len, struct res
     get_count(name, root, "retries", &out->retries, &err, d);
     get_count(name, root, "errors", &out->errors, &err, d);
     get_ms(name, root, "duration_ms", &out->duration_ms, &err, d);
+    if (jv_get(root, "final_day"))
+        get_date(name, root, "final_day", &out->final_day, &err, d);
+    if (jv_get(root, "bars_revised"))
+        get_count(name, root, "bars_revised", &out->bars_revised, &err, d);
     v = member(name, root, "error", JV_STRING, &err, d);
     size_t n = 0;
     const char *s = v ? jv_str(v, &n) : NULL;
@@ -1035,6 +1043,11 @@ int results_parse_run(const char *name, const char *data, size_t len, struct res
         memcpy(out->error, s, n + 1);
     jv_free(root);
     return err;
+}
+
+int results_run_provisional(const struct results_run *r, int32_t date)
+{
+    return r->final_day != 0 && date > r->final_day;
 }
 
 int results_read_run(struct objstore *os, struct results_run *out, struct diag *d)
