@@ -98,6 +98,8 @@ void collect_opts_default(struct collect_opts *o)
     o->close_minute = CAL_CLOSE_MINUTE;
     o->settle_minute = CAL_SETTLE_MINUTE;
     o->refetch_days = 3;
+    o->actions_back_days = 45;
+    o->actions_ahead_days = 7;
     o->history_days = 365;
     o->scan_back_days = 10;
     o->max_url = 6000;
@@ -414,6 +416,8 @@ static void commit_chain(struct run *r, struct chain *c)
     r->st->bars_same += ws.rows_same;
     r->st->bars_conflict += ws.rows_conflict;
     r->st->bars_revised += ws.rows_revised;
+    if (ws.rows_revised && ws.first_revised < r->st->changed_from)
+        r->st->changed_from = ws.first_revised;
     r->st->bars_finalized += ws.rows_finalized;
     for (size_t i = 0; i < c->bars.n; i++)
         r->st->bars_provisional += c->bars.v[i].date > r->st->final_day;
@@ -779,8 +783,11 @@ static int store_splits(struct run *r, struct diag *d)
             report(r, s->symbol, "split on %s differs from the stored one: not stored", day);
             continue;
         }
-        if (!same)
+        if (!same) {
             err = splitvec_push(&add, s);
+            if (s->ex_date < r->st->changed_from)
+                r->st->changed_from = s->ex_date;
+        }
     }
     size_t added = 0;
     if (!err && add.n)
@@ -943,8 +950,10 @@ static int plan(struct run *r, const char *const *symbols, size_t n, struct diag
     return err;
 }
 
-/* Split facts for every symbol of the universe, from a month before the earliest start (an
- * action can be published late) to the end. */
+/* Split facts for every symbol of the universe, over a trailing window: from
+ * actions_back_days before the end (or the earliest start, when earlier) to actions_ahead_days
+ * after it.  Alpaca filters by the date an action is processed, which can be days after its
+ * ex-date: asking again every run over the window finds a split published late. */
 static int plan_actions(struct run *r, const char *const *symbols, size_t n)
 {
     const char **syms;
@@ -952,8 +961,8 @@ static int plan_actions(struct run *r, const char *const *symbols, size_t n)
     if (clean_symbols(r, symbols, n, &syms, &nsyms))
         return ERR_NOMEM;
     int32_t start = r->st->first_start != INT32_MAX ? r->st->first_start : r->st->end;
-    if (r->st->end - 30 < start)
-        start = r->st->end - 30;
+    if (r->st->end - r->o->actions_back_days < start)
+        start = r->st->end - r->o->actions_back_days;
     size_t fixed = strlen(r->o->data_url) + URL_TOKEN_RESERVE;
     r->acts = calloc(nsyms ? nsyms : 1, sizeof *r->acts);
     /* The actions chains keep pointers to the names: keep them in r->names' lifetime by
@@ -976,7 +985,7 @@ static int plan_actions(struct run *r, const char *const *symbols, size_t n)
         a->first = base + i;
         a->n = j - i;
         a->start = start;
-        a->end = r->st->end;
+        a->end = r->st->end + r->o->actions_ahead_days;
         splitvec_init(&a->page);
         err = submit_actions(a);
         i = j;
@@ -999,6 +1008,7 @@ int collect_run(struct barstore *bs, const char *const *symbols, size_t n,
     st->end = o->end != INT32_MIN && o->end < last_day ? o->end : last_day;
     st->final_day = cal_last_final_day(r.now_ms, o->settle_minute);
     st->refetch_from = INT32_MAX;
+    st->changed_from = INT32_MAX;
     struct alpaca_auth auth;
     int err = alpaca_auth_init(&auth, o->key_id, o->secret_key, d);
     if (err)

@@ -51,6 +51,8 @@ struct collect_opts {
     size_t max_url;           /* request-target budget in bytes */
     size_t chain_max_bars;    /* bars held in memory per chain */
     int skip_actions;         /* do not ask for splits */
+    int actions_back_days;    /* corporate actions asked for this far back (default 45) */
+    int actions_ahead_days;   /* and this far ahead of the end (default 7) */
     struct fetch_opts fetch;  /* concurrency, retries, timeout, limiter */
     struct http_client *http; /* borrowed */
     /* Wall-clock time (Unix milliseconds, like clock_wall_ms and Lambda's deadline header)
@@ -84,6 +86,10 @@ struct collect_stats {
     size_t bars_provisional; /* new or revised bars fetched before their settle time */
     int32_t refetch_from;    /* first day re-fetched (the settle window; INT32_MAX: none) */
     int32_t final_day;       /* the last day whose bars are final at this run's clock */
+    /* The first date whose stored bars or splits this run changed (a revision, or a split
+     * stored now with that ex-date or later); INT32_MAX when none: results written for a date
+     * from then on are out of date (results_rewrite). */
+    int32_t changed_from;
     size_t splits_received, splits_new, splits_conflict;
     size_t bar_requests, action_requests;
     size_t recent_data_refusals; /* 403s for the last 15 minutes, each retried earlier */

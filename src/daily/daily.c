@@ -171,6 +171,17 @@ static int step_results(struct job *j)
         } else {
             find_worst(j);
             rerr = write_results(j, &rd);
+            /* Revisions and late splits change the bars of dates already screened: their
+             * results are computed again (docs/definitions.md#when-a-bar-is-final). */
+            size_t redone = 0;
+            if (!rerr && r->stats.changed_from < r->screen_date)
+                rerr = results_rewrite(j->os, j->bs, &so, r->stats.changed_from, r->screen_date - 1,
+                                       RESULTS_TOP_DEFAULT, &redone, &rd);
+            if (redone)
+                log_info("results recomputed: the stored bars of their dates changed",
+                         LF_INT("dates", redone));
+            if (rerr && !rd.text[0])
+                diag_set(&rd, rerr, "%s", err_str(rerr));
         }
     }
     if (!r->screen_date) {

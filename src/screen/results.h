@@ -152,6 +152,14 @@ struct results_run {
     uint64_t bars_revised;
 };
 
+/* Recompute the written results (the dated screen files and the top candidates' history) of
+ * every date in [from, to] that has any, from the bars and splits stored now: after a
+ * revision or a late split changed the bars those results were built on
+ * (docs/definitions.md#when-a-bar-is-final).  so: the screen the results were made with; top:
+ * rows per date in the history.  *rewritten: the dates rewritten. */
+int results_rewrite(struct objstore *os, struct barstore *bs, const struct screen_opts *so,
+                    int32_t from, int32_t to, size_t top, size_t *rewritten, struct diag *d);
+
 /* 1 when results of `date` were built on bars still provisional at the run r. */
 int results_run_provisional(const struct results_run *r, int32_t date);
 

@@ -1232,7 +1232,16 @@ static int str_cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void emit_action(struct out *w, const struct split *sp)
+/* The date an action is processed (published): actions_delay trading days after its ex-date. */
+static int32_t process_date(const struct alpaca_sim *s, const struct split *sp)
+{
+    int32_t pd = sp->ex_date;
+    for (int i = 0; i < s->o.actions_delay; i++)
+        pd = cal_trading_day_at_or_after(pd + 1);
+    return pd;
+}
+
+static void emit_action(struct out *w, const struct alpaca_sim *s, const struct split *sp)
 {
     char key[96], id[37], ex[DATE_STRLEN + 1], rec[DATE_STRLEN + 1], pay[DATE_STRLEN + 1];
     int forward = sp->new_rate > sp->old_rate;
@@ -1240,6 +1249,8 @@ static void emit_action(struct out *w, const struct split *sp)
              (long long)sp->new_rate, (long long)sp->old_rate);
     make_uuid(key, id);
     date_format(sp->ex_date, ex);
+    char proc[DATE_STRLEN + 1];
+    date_format(process_date(s, sp), proc);
     out_printf(w, "{\"id\":\"%s\",\"symbol\":\"%s\",", id, sp->symbol);
     if (forward) {
         /* US due-bill convention: record a week before, paid the day before the ex-date. */
@@ -1264,7 +1275,7 @@ static void emit_action(struct out *w, const struct split *sp)
     out_printf(w,
                ",\"process_date\":\"%s\",\"ex_date\":\"%s\",\"record_date\":\"%s\","
                "\"payable_date\":\"%s\"}",
-               ex, ex, rec, pay);
+               proc, ex, rec, pay);
 }
 
 static void serve_corporate_actions(struct alpaca_sim *s, const struct httpd_request *req,
@@ -1366,7 +1377,12 @@ static void serve_corporate_actions(struct alpaca_sim *s, const struct httpd_req
     size_t nitems = 0;
     for (size_t i = 0; i < s->nsplits; i++) {
         const struct split *sp = &s->splits[s->ca_order[i]];
-        if (sp->ex_date < from || sp->ex_date > to || sp->new_rate == sp->old_rate)
+        /* Alpaca filters on the process date, which can come days after the ex-date; with a
+         * delay, an action is not published before it (by the simulator's clock). */
+        int32_t pd = process_date(s, sp);
+        if (pd < from || pd > to || sp->new_rate == sp->old_rate)
+            continue;
+        if (s->o.actions_delay > 0 && pd > today)
             continue;
         if (!(sp->new_rate > sp->old_rate ? forward : reverse))
             continue;
@@ -1404,7 +1420,7 @@ static void serve_corporate_actions(struct alpaca_sim *s, const struct httpd_req
             else
                 out_puts(&w, ",");
             first = 0;
-            emit_action(&w, sp);
+            emit_action(&w, s, sp);
         }
         if (!first)
             out_puts(&w, "]");

@@ -168,6 +168,11 @@ struct alpaca_sim_opts {
      * lower, and for some symbols the low (late prints below it) or the close (a late trade)
      * is not yet the final one (docs/alpaca.md#when-a-daily-bar-is-final). */
     int settling;
+    /* Trading days from a corporate action's ex-date to its process date (default 0).  The
+     * corporate-actions endpoint filters start/end on the process date, as Alpaca does, and
+     * with a delay an action is not served before its process date by the simulator's clock:
+     * a split published late, after its raw bars already show the new share basis. */
+    int actions_delay;
 
     /* Injected splits: bars before ex_date are scaled (prices by new/old, volume by old/new)
      * and the split is listed by /v1/corporate-actions.  The symbol must be in the market. */

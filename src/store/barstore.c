@@ -961,6 +961,7 @@ int barstore_write(struct barstore *bs, const struct bar *bars, size_t n,
     if (!opts)
         opts = &none;
     memset(stats, 0, sizeof *stats);
+    stats->first_revised = INT32_MAX;
     if (n == 0)
         return ERR_OK;
     for (size_t i = 0; i < n; i++) {
@@ -1024,6 +1025,8 @@ int barstore_write(struct barstore *bs, const struct bar *bars, size_t n,
             } else if (revisable && field) {
                 state[perm[k]] = ROW_REVISE;
                 stats->rows_revised++;
+                if (date < stats->first_revised)
+                    stats->first_revised = date;
             } else if (revisable && !field && other->provisional && date < opts->provisional_from) {
                 /* The same values, now final: a final revision records that. */
                 state[perm[k]] = ROW_REVISE;

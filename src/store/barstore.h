@@ -155,6 +155,7 @@ struct barstore_write_stats {
     size_t rows_disputed;  /* written and used, but a part written at the same time differs */
     size_t rows_revised;   /* new values of stored bars, written as a revision */
     size_t rows_finalized; /* provisional bars confirmed unchanged by a final fetch */
+    int32_t first_revised; /* the first date of a revised bar (INT32_MAX: none) */
     size_t parts_written;
     size_t days_touched; /* days the batch has bars for */
     size_t days_stored;  /* days on which new bars were stored */
