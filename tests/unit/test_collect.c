@@ -10,11 +10,13 @@
 #include "collect/collector.h"
 #include "net/fetch.h"
 #include "net/ratelimit.h"
+#include "screen/results.h"
 #include "screen/screen_run.h"
 #include "sim/alpaca_sim.h"
 #include "store/barstore.h"
 #include "store/objstore.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -273,6 +275,12 @@ struct collect_fixture {
     size_t n;
 };
 
+/* A split injected into the simulated market by the next collect_setup (split_symbol: the
+ * index of the symbol), published actions_delay trading days after its ex-date. */
+static struct split setup_split;
+static long setup_split_symbol = -1;
+static int setup_actions_delay;
+
 static void collect_setup(struct collect_fixture *cf)
 {
     struct alpaca_sim_opts so;
@@ -285,6 +293,17 @@ static void collect_setup(struct collect_fixture *cf)
     struct diag d;
     if (alpaca_sim_start(&so, &cf->sim, &port, &d))
         fail_msg("alpaca sim: %s", d.text);
+    if (setup_split_symbol >= 0) { /* the same market, with the split */
+        snprintf(setup_split.symbol, sizeof setup_split.symbol, "%s",
+                 alpaca_sim_symbol(cf->sim, (size_t)setup_split_symbol));
+        alpaca_sim_stop(cf->sim);
+        so.splits = &setup_split;
+        so.nsplits = 1;
+        so.actions_delay = setup_actions_delay;
+        if (alpaca_sim_start(&so, &cf->sim, &port, &d))
+            fail_msg("alpaca sim: %s", d.text);
+        setup_split_symbol = -1;
+    }
     snprintf(cf->url, sizeof cf->url, "http://127.0.0.1:%d", port);
     cf->n = alpaca_sim_nsymbols(cf->sim);
     for (size_t i = 0; i < cf->n; i++)
@@ -575,6 +594,90 @@ static void screen_week(struct barstore *bs, int32_t from, int32_t to, struct sc
     assert_true(out->len > 0);
 }
 
+static struct screen_opts results_opts(void)
+{
+    struct screen_opts so;
+    screen_opts_default(&so);
+    so.by = SCREEN_BY_DRAWDOWN;
+    so.top = 0;
+    return so;
+}
+
+static int write_day(void *ctx, int32_t date, const struct screen_row *rows, size_t n)
+{
+    struct collect_fixture *cf = ctx;
+    struct diag d;
+    if (results_write_screen(cf->os, date, rows, n, 1, &d) ||
+        results_append_top(cf->os, date, rows, n, RESULTS_TOP_DEFAULT, &d))
+        fail_msg("results: %s", d.text);
+    return 0;
+}
+
+/* What a collection leaves: the day's results, and those of earlier dates whose bars the run
+ * changed, recomputed. */
+static void day_results(struct collect_fixture *cf, int32_t day, const struct collect_stats *st)
+{
+    struct screen_opts so = results_opts();
+    struct screen_run_stats rs;
+    struct diag d;
+    assert_int_equal(screen_run(cf->bs, &so, day, day, write_day, cf, &rs, &d), ERR_OK);
+    size_t redone;
+    assert_int_equal(results_rewrite(cf->os, cf->bs, &so, st->changed_from, day - 1,
+                                     RESULTS_TOP_DEFAULT, &redone, &d),
+                     ERR_OK);
+    if (st->changed_from < day)
+        assert_int_equal(redone, (size_t)cal_trading_days(st->changed_from, day - 1));
+}
+
+struct expect_ctx {
+    struct collect_fixture *cf;
+    struct results_history *top;
+    size_t checked;
+};
+
+static int check_results(void *ctx, int32_t date, const struct screen_row *rows, size_t n)
+{
+    struct expect_ctx *e = ctx;
+    struct results_screen got = {0};
+    struct diag d;
+    assert_int_equal(results_read_screen(e->cf->os, date, &got, &d), ERR_OK);
+    assert_int_equal(got.n, n);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(got.rows[i].symbol, rows[i].symbol);
+        assert_int_equal(got.rows[i].rank, rows[i].rank);
+        assert_true(fabs(got.rows[i].close - rows[i].close) < 1e-6);
+        assert_true(fabs(got.rows[i].drawdown_pct - rows[i].drawdown_pct) < 1e-3);
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < e->top->n; i++) {
+        const struct screen_row *r = &e->top->rows[i];
+        if (r->date != date)
+            continue;
+        assert_true(k < n);
+        assert_string_equal(r->symbol, rows[k].symbol);
+        assert_true(fabs(r->drawdown_pct - rows[k].drawdown_pct) < 1e-3);
+        k++;
+    }
+    assert_int_equal(k, n < RESULTS_TOP_DEFAULT ? n : RESULTS_TOP_DEFAULT);
+    results_screen_release(&got);
+    e->checked++;
+    return 0;
+}
+
+static void results_equal_screen(struct collect_fixture *cf, struct barstore *final, int32_t from,
+                                 int32_t to)
+{
+    struct results_history top = {0};
+    struct diag d;
+    assert_int_equal(results_read_top(cf->os, &top, &d), ERR_OK);
+    struct expect_ctx e = {cf, &top, 0};
+    struct screen_opts so = results_opts();
+    struct screen_run_stats rs;
+    assert_int_equal(screen_run(final, &so, from, to, check_results, &e, &rs, &d), ERR_OK);
+    assert_int_equal(e.checked, (size_t)(to - from + 1));
+    results_history_release(&top);
+}
+
 /* A week of daily collections at 16:30 New York, while the day's bar still changes (until
  * 20:00 by the simulator's clock): each evening's bars are provisional, the next run fetches
  * them again and records the changes as revisions, and at the end the store holds exactly
@@ -584,6 +687,12 @@ static void test_collect_week_of_provisional_bars(void **state)
     (void)state;
     log_setup(LOG_OFF, LOG_FORMAT_JSON);
     struct collect_fixture cf;
+    /* A 2-for-1 split of the third symbol on Wednesday, published on Friday. */
+    int32_t wed;
+    assert_int_equal(date_parse("2026-11-18", 10, &wed), ERR_OK);
+    setup_split = (struct split){.ex_date = wed, .new_rate = 2000000, .old_rate = 1000000};
+    setup_split_symbol = 2;
+    setup_actions_delay = 2;
     collect_setup(&cf);
     struct collect_opts co;
     struct collect_stats st;
@@ -597,6 +706,7 @@ static void test_collect_week_of_provisional_bars(void **state)
     set_week_now(mon - 2, 12 * 60);
     collect_options(&cf, &co);
     co.now_ms = 0;
+    co.skip_actions = 0;
     assert_int_equal(collect_run(cf.bs, cf.symbols, cf.n, &co, &st, &d), ERR_OK);
     assert_int_equal(st.bars_provisional, 0);
 
@@ -605,7 +715,15 @@ static void test_collect_week_of_provisional_bars(void **state)
         set_week_now(day, 16 * 60 + 30);
         collect_options(&cf, &co);
         co.now_ms = 0;
+        co.skip_actions = 0;
         assert_int_equal(collect_run(cf.bs, cf.symbols, cf.n, &co, &st, &d), ERR_OK);
+        /* The split is found on Friday, two days after its ex-date. */
+        assert_int_equal(st.splits_new, day == fri ? 1 : 0);
+        if (day == fri)
+            assert_int_equal(st.changed_from, wed);
+        else if (day > mon)
+            assert_int_equal(st.changed_from, day - 1); /* yesterday's bars revised */
+        day_results(&cf, day, &st);
         assert_int_equal(st.end, day);
         assert_int_equal(st.bars_provisional, cf.n); /* today's */
         assert_int_equal(st.bars_conflict, 0);
@@ -639,7 +757,9 @@ static void test_collect_week_of_provisional_bars(void **state)
     set_week_now(fri + 1, 12 * 60);
     collect_options(&cf, &co);
     co.now_ms = 0;
+    co.skip_actions = 0;
     assert_int_equal(collect_run(cf.bs, cf.symbols, cf.n, &co, &st, &d), ERR_OK);
+    day_results(&cf, fri, &st);
     assert_int_equal(st.bars_revised, cf.n);
     assert_int_equal(st.bars_provisional, 0);
     int32_t prov;
@@ -659,7 +779,12 @@ static void test_collect_week_of_provisional_bars(void **state)
     collect_options(&cf, &co);
     co.now_ms = 0;
     co.start = mon - 2 - co.history_days + 1;
+    co.skip_actions = 0;
     assert_int_equal(collect_run(bs2, cf.symbols, cf.n, &co, &st, &d), ERR_OK);
+    assert_true(st.splits_new >= 1);
+    /* The results written during the week (and recomputed after the revisions and the late
+     * split) are a screen of the final data. */
+    results_equal_screen(&cf, bs2, mon, fri);
     struct screened a, b;
     screen_week(cf.bs, mon, fri, &a);
     screen_week(bs2, mon, fri, &b);
