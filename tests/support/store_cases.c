@@ -886,7 +886,8 @@ void store_case_barstore_revisions(void **state)
 
     /* verify sees no disagreement in a store with revisions. */
     struct barstore_verify_stats vs;
-    assert_int_equal(barstore_verify(f->bs, NULL, &vs, &d), ERR_OK);
+    struct barstore_verify_opts vo = {0};
+    assert_int_equal(barstore_verify(f->bs, &vo, &vs, &d), ERR_OK);
     assert_int_equal(vs.disagreements, 0);
     assert_int_equal(vs.damaged, 0);
     assert_int_equal(vs.other, 0);
