@@ -150,17 +150,25 @@ static void test_parse_actions(void **state)
         "{\"corporate_actions\":{\"forward_splits\":[{\"id\":\"x\",\"symbol\":\"ABCD\","
         "\"new_rate\":4,\"old_rate\":1,\"ex_date\":\"2026-06-10\"}],\"reverse_splits\":"
         "[{\"symbol\":\"WXYZ\",\"new_rate\":1,\"old_rate\":20,\"ex_date\":\"2026-08-03\"}],"
-        "\"cash_dividends\":[{\"symbol\":\"ABCD\",\"rate\":0.25}]},\"next_page_token\":null}";
+        "\"cash_dividends\":[{\"symbol\":\"ABCD\",\"rate\":0.25}],"
+        "\"stock_dividends\":[{\"id\":\"y\",\"symbol\":\"EFGH\",\"cusip\":\"1\",\"rate\":0.05,"
+        "\"process_date\":\"2026-09-01\",\"ex_date\":\"2026-09-02\"},{\"symbol\":\"EFGH\","
+        "\"rate\":-1,\"ex_date\":\"2026-09-03\"}]},\"next_page_token\":null}";
     struct splitvec sv;
     splitvec_init(&sv);
     char next[ALPACA_TOKEN_MAX];
     struct diag d;
     assert_int_equal(alpaca_parse_actions(page, strlen(page), &sv, next, NULL, NULL, &d), ERR_OK);
-    assert_int_equal(sv.n, 2);
     assert_string_equal(sv.v[0].symbol, "ABCD");
     assert_true(split_factor(&sv.v[0]) == 4.0);
     assert_true(split_factor(&sv.v[1]) == 0.05);
     assert_int_equal(sv.v[1].ex_date, day("2026-08-03"));
+    /* A 5 % stock dividend is a price factor of 1.05; a negative rate is left out. */
+    assert_int_equal(sv.n, 3);
+    assert_string_equal(sv.v[2].symbol, "EFGH");
+    assert_int_equal(sv.v[2].new_rate, 1050000);
+    assert_int_equal(sv.v[2].old_rate, 1000000);
+    assert_int_equal(sv.v[2].ex_date, day("2026-09-02"));
     assert_string_equal(next, "");
     splitvec_release(&sv);
 }
