@@ -64,8 +64,13 @@ struct alpaca_sim {
 
     pthread_mutex_t mu;
     struct alpaca_sim_stats st;
-    int64_t *acc; /* ring: start times of the requests admitted in the window */
-    size_t acc_head, acc_n;
+    /* Two rate-limit budgets, counted apart as Alpaca does: the market data API (bars,
+     * corporate actions) and the trading API (assets, account, positions, history).  Each a
+     * ring of the start times of the requests admitted in the window. */
+    struct window {
+        int64_t *acc;
+        size_t acc_head, acc_n;
+    } win[2];
     int64_t *started; /* ring: start times of every authenticated API request in the window */
     size_t st_cap, st_head, st_n;
     uint64_t request_seq;
@@ -625,8 +630,9 @@ int alpaca_sim_new(const struct alpaca_sim_opts *o, struct alpaca_sim **out, str
     int err;
     s->key_id = strdup(o->key_id);
     s->secret = strdup(o->secret);
-    s->acc = calloc(o->rate_limit, sizeof *s->acc);
-    if (!s->key_id || !s->secret || !s->acc) {
+    s->win[0].acc = calloc(o->rate_limit, sizeof *s->win[0].acc);
+    s->win[1].acc = calloc(o->rate_limit, sizeof *s->win[1].acc);
+    if (!s->key_id || !s->secret || !s->win[0].acc || !s->win[1].acc) {
         err = diag_set(d, ERR_NOMEM, "out of memory");
         goto fail;
     }
@@ -667,7 +673,8 @@ void alpaca_sim_free(struct alpaca_sim *s)
     free(s->split_first);
     free(s->split_count);
     free(s->ca_order);
-    free(s->acc);
+    free(s->win[0].acc);
+    free(s->win[1].acc);
     free(s->started);
     free(s->portfolio);
     pthread_mutex_destroy(&s->mu);
@@ -730,7 +737,8 @@ void alpaca_sim_reset(struct alpaca_sim *s)
 {
     pthread_mutex_lock(&s->mu);
     memset(&s->st, 0, sizeof s->st);
-    s->acc_head = s->acc_n = 0;
+    s->win[0].acc_head = s->win[0].acc_n = 0;
+    s->win[1].acc_head = s->win[1].acc_n = 0;
     s->st_head = s->st_n = 0;
     pthread_mutex_unlock(&s->mu);
 }
@@ -761,8 +769,9 @@ static int started_push(struct alpaca_sim *s, int64_t now)
     return ERR_OK;
 }
 
-static struct admission admit(struct alpaca_sim *s, int64_t now)
+static struct admission admit(struct alpaca_sim *s, int64_t now, int trading_budget)
 {
+    struct window *win = &s->win[trading_budget ? 1 : 0];
     int64_t w = s->o.rate_window_ms;
     size_t limit = s->o.rate_limit;
     /* A request started at e is in the window until e + w. */
@@ -772,18 +781,18 @@ static struct admission admit(struct alpaca_sim *s, int64_t now)
     }
     if (started_push(s, now) == ERR_OK && s->st_n > s->st.max_in_window)
         s->st.max_in_window = s->st_n;
-    while (s->acc_n && s->acc[s->acc_head] <= now - w) {
-        s->acc_head = (s->acc_head + 1) % limit;
-        s->acc_n--;
+    while (win->acc_n && win->acc[win->acc_head] <= now - w) {
+        win->acc_head = (win->acc_head + 1) % limit;
+        win->acc_n--;
     }
     struct admission a = {0};
-    if (s->acc_n < limit) {
-        s->acc[(s->acc_head + s->acc_n) % limit] = now;
-        s->acc_n++;
+    if (win->acc_n < limit) {
+        win->acc[(win->acc_head + win->acc_n) % limit] = now;
+        win->acc_n++;
         a.ok = 1;
     }
-    int64_t oldest = s->acc[s->acc_head];
-    a.remaining = (int64_t)(limit - s->acc_n);
+    int64_t oldest = win->acc[win->acc_head];
+    a.remaining = (int64_t)(limit - win->acc_n);
     a.reset_s = floor_div(oldest + w + 999, 1000);
     a.retry_after_s = floor_div(oldest + w - now + 999, 1000);
     if (a.retry_after_s < 1)
@@ -2352,9 +2361,9 @@ void alpaca_sim_handle(void *ctx, const struct httpd_request *req, struct httpd_
             alpaca_sim_reply_json(r, 403, "{\"message\":\"forbidden.\"}");
     } else {
         pthread_mutex_lock(&s->mu);
-        struct admission a = admit(s, clock_wall_ms());
         int trading = ep == ALPACA_SIM_EP_ACCOUNT || ep == ALPACA_SIM_EP_POSITIONS ||
                       ep == ALPACA_SIM_EP_HISTORY;
+        struct admission a = admit(s, clock_wall_ms(), trading || ep == ALPACA_SIM_EP_ASSETS);
         if (a.ok && ep == ALPACA_SIM_EP_BARS)
             call.ordinal = ++s->st.bars_ordinal;
         else if (a.ok && trading)

@@ -32,7 +32,9 @@
  * and no positions.
  *
  * The /v1 and /v2 endpoints check the APCA-API-KEY-ID / APCA-API-SECRET-KEY headers and
- * share one sliding-window rate limit; every answer past the credential check carries
+ * are rate limited by a sliding window, with two budgets counted apart as Alpaca does (the
+ * market data API: bars and corporate actions; the trading API: assets, account, positions,
+ * history), each of rate_limit requests; every answer past the credential check carries
  * X-RateLimit-Limit, X-RateLimit-Remaining and X-RateLimit-Reset (Unix seconds when the oldest
  * request in the window leaves it).  What happens to a request, in order:
  *

@@ -827,6 +827,17 @@ static void test_plans_and_bare_429(void **state)
     assert_int_equal(header_int(&r, "X-RateLimit-Reset"), (t0 + 10000) / 1000);
     assert_int_equal(header_int(&r, "X-RateLimit-Limit"), 1);
     httpd_response_release(&r);
+    /* The market data API has its own budget: a bars request still goes through. */
+    assert_int_equal(get(s, "/v2/stocks/bars?symbols=AAA&timeframe=1Day&start=2026-11-02", &r),
+                     200);
+    assert_int_equal(header_int(&r, "X-RateLimit-Remaining"), 0);
+    httpd_response_release(&r);
+    assert_int_equal(get(s, "/v2/stocks/bars?symbols=AAA&timeframe=1Day&start=2026-11-02", &r),
+                     429);
+    httpd_response_release(&r);
+    /* And so does the trading API's: the account is still over its own limit. */
+    assert_int_equal(get(s, "/v2/account", &r), 429);
+    httpd_response_release(&r);
     alpaca_sim_free(s);
     /* The 429 fault too. */
     base_opts(&o);
