@@ -39,14 +39,22 @@ int32_t cal_trading_day_at_or_after(int32_t date);
 /* Trading days in [from, to] (0 when from > to). */
 int32_t cal_trading_days(int32_t from, int32_t to);
 
-/* New York minute of the day from which a trading day's daily bar is final: 16:20, twenty
- * minutes after the close, once the closing auction's prints are in the bar.  The collector
- * stores nothing newer and /stats measures freshness against it. */
-#define CAL_SETTLE_MINUTE (16 * 60 + 20)
+/* New York minute of the day from which a trading day's daily bar is there to fetch: 16:20,
+ * twenty minutes after the close, once the closing auction's prints are in the bar.  The bar
+ * is provisional until CAL_SETTLE_MINUTE.  The collector asks for nothing newer and /stats
+ * measures freshness against it. */
+#define CAL_CLOSE_MINUTE (16 * 60 + 20)
 
-/* The last trading day whose daily bar is final at the instant utc_ms: the New York date when
- * it is a trading day and New York's clock is at or past settle_minute, else the trading day
- * before it. */
+/* New York minute of the day from which a trading day's daily bar is final: 20:15.  Alpaca's
+ * daily bar keeps accumulating extended-hours trades (volume, trades, VWAP, and sometimes high,
+ * low and close) until 20:00; a bar fetched before 20:15 of its date is provisional
+ * (docs/definitions.md#provisional-and-final-bars). */
+#define CAL_SETTLE_MINUTE (20 * 60 + 15)
+
+/* The last trading day whose daily bar is complete by `minute` at the instant utc_ms: the New
+ * York date when it is a trading day and New York's clock is at or past minute, else the
+ * trading day before it.  With CAL_CLOSE_MINUTE: the latest bar there is; with
+ * CAL_SETTLE_MINUTE: the latest final bar. */
 int32_t cal_last_final_day(int64_t utc_ms, int settle_minute);
 
 /* New York's offset from UTC in minutes (-240 in daylight time, -300 otherwise) at the

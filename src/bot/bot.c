@@ -143,6 +143,20 @@ static int latest_screen(const struct bot_call *c, struct results_latest *tmp,
     return err;
 }
 
+/* " (as of 16:30, provisional)" when the run that wrote the results of date fetched its bars
+ * before their settle time (docs/definitions.md#provisional-and-final-bars); else "". */
+static void provisional_note(struct objstore *os, int32_t date, char *out, size_t cap)
+{
+    out[0] = '\0';
+    struct results_run r;
+    struct diag d = {{0}};
+    if (!os || results_read_run(os, &r, &d) != ERR_OK || !results_run_provisional(&r, date))
+        return;
+    int minute = 0;
+    cal_ny_date(r.finished_ms, &minute);
+    snprintf(out, cap, " (as of %02d:%02d, provisional)", minute / 60, minute % 60);
+}
+
 static int table(struct bot_call *c, int drops)
 {
     long n = parse_count(c->u->args, BOT_SCREEN_DEFAULT, BOT_SCREEN_MAX);
@@ -173,8 +187,10 @@ static int table(struct bot_call *c, int drops)
         pick[i] = &s->rows[i];
     char day[DATE_STRLEN + 1];
     date_format(s->date, day);
-    int e = buf_printf(c->out, "<b>%s</b> · %s · %zu ranked\n<pre>",
-                       drops ? "Worst one-day drops" : "Worst 180-day drawdowns", day, s->n);
+    char asof[64] = "";
+    provisional_note(c->o->os, s->date, asof, sizeof asof);
+    int e = buf_printf(c->out, "<b>%s</b> · %s%s · %zu ranked\n<pre>",
+                       drops ? "Worst one-day drops" : "Worst 180-day drawdowns", day, asof, s->n);
     e = e ? e
           : buf_printf(c->out, drops ? "  # Symbol      Close   Change Drawdown\n"
                                      : "  # Symbol      Close Drawdown  Days\n");
@@ -558,7 +574,7 @@ static int cmd_stats(struct bot_call *c)
     if (err)
         return stored_problem(c, err, &d, "collection record");
     int64_t now = now_ms(c->o);
-    int32_t expected = cal_last_final_day(now, CAL_SETTLE_MINUTE);
+    int32_t expected = cal_last_final_day(now, CAL_CLOSE_MINUTE);
     char fin[32], data[DATE_STRLEN + 1];
     int64_t s = r.finished_ms / 1000;
     int32_t fday = (int32_t)(s / 86400);

@@ -21,6 +21,9 @@ struct bar {
     int64_t volume;
     int64_t vwap;   /* millionths, or BAR_NONE */
     int64_t trades; /* or BAR_NONE */
+    /* Set by the bar store's reader: the bar was fetched before its date's settle time
+     * (docs/definitions.md#provisional-and-final-bars).  Not a column of a part; never compared. */
+    uint8_t provisional;
 };
 
 /* A ticker: 1..15 characters of A-Z, 0-9, '.', '-' and '/', starting with a letter or digit.

@@ -84,8 +84,9 @@ int alpaca_actions_url(struct buf *out, const char *base, const char *const *sym
     if (!err)
         err = put_symbols(out, symbols, n);
     if (!err)
-        err = buf_printf(out, "&types=forward_split,reverse_split&start=%s&end=%s&limit=%d", s, e,
-                         ALPACA_ACTIONS_LIMIT);
+        err = buf_printf(
+            out, "&types=forward_split,reverse_split,stock_dividend&start=%s&end=%s&limit=%d", s, e,
+            ALPACA_ACTIONS_LIMIT);
     if (!err)
         err = put_token(out, page_token);
     return err;
@@ -341,6 +342,39 @@ out:
     return err;
 }
 
+/* A stock dividend of `rate` (0.05: 5 new shares per 100) is a split of 1 + rate for 1: the
+ * price factor of the earlier bars (docs/definitions.md#when-a-bar-is-final). */
+static int parse_stock_dividend(const struct jv *o, struct split *s, char *why, size_t cap)
+{
+    memset(s, 0, sizeof *s);
+    size_t n;
+    const char *sym = jv_str(jv_get(o, "symbol"), &n);
+    if (!sym || !bar_symbol_valid(sym, n)) {
+        snprintf(why, cap, "missing or invalid 'symbol'");
+        return ERR_PARSE;
+    }
+    memcpy(s->symbol, sym, n + 1);
+    const char *ex = jv_str(jv_get(o, "ex_date"), &n);
+    if (!ex || date_parse(ex, n, &s->ex_date)) {
+        snprintf(why, cap, "%s: missing or invalid 'ex_date'", s->symbol);
+        return ERR_PARSE;
+    }
+    double rate;
+    if (jv_num(jv_get(o, "rate"), &rate) || !(rate > 0) || !(rate < 1000) ||
+        alpaca_price(1.0 + rate, &s->new_rate) || s->new_rate <= 1000000) {
+        snprintf(why, cap, "%s %.10s: a stock dividend's 'rate' must be a positive number",
+                 s->symbol, ex);
+        return ERR_PARSE;
+    }
+    s->old_rate = 1000000;
+    if (!split_factor_ok(s)) {
+        snprintf(why, cap, "%s %.10s: stock dividend %g is outside the sane range", s->symbol, ex,
+                 rate);
+        return ERR_INVALID;
+    }
+    return ERR_OK;
+}
+
 static int parse_split(const struct jv *o, struct split *s, char *why, size_t cap)
 {
     memset(s, 0, sizeof *s);
@@ -388,8 +422,8 @@ int alpaca_parse_actions(const char *body, size_t len, struct splitvec *out,
     }
     if ((err = next_token(root, next, d)))
         goto out;
-    static const char *const groups[] = {"forward_splits", "reverse_splits"};
-    for (size_t g = 0; g < 2; g++) {
+    static const char *const groups[] = {"forward_splits", "reverse_splits", "stock_dividends"};
+    for (size_t g = 0; g < 3; g++) {
         struct jv *arr = jv_get(ca, groups[g]);
         if (!arr || jv_is_null(arr))
             continue;
@@ -401,8 +435,10 @@ int alpaca_parse_actions(const char *body, size_t len, struct splitvec *out,
         for (size_t i = 0; i < jv_len(arr); i++) {
             struct split s;
             char why[200];
-            if (parse_split(jv_at(arr, i), &s, why, sizeof why)) {
-                problem(on_problem, ctx, "", "a split left out: %s", why);
+            if (g == 2 ? parse_stock_dividend(jv_at(arr, i), &s, why, sizeof why)
+                       : parse_split(jv_at(arr, i), &s, why, sizeof why)) {
+                problem(on_problem, ctx, "", "%s left out: %s",
+                        g == 2 ? "a stock dividend" : "a split", why);
                 continue;
             }
             if ((err = splitvec_push(out, &s))) {

@@ -33,7 +33,8 @@ typedef void (*alpaca_problem_fn)(void *ctx, const char *symbol, const char *wha
 int alpaca_bars_url(struct buf *out, const char *base, const char *const *symbols, size_t n,
                     int64_t start_ms, int64_t end_ms, const char *feed, const char *page_token);
 
-/* GET {base}/v1/corporate-actions?symbols=..&types=forward_split,reverse_split&start=..
+/* GET
+ * {base}/v1/corporate-actions?symbols=..&types=forward_split,reverse_split,stock_dividend&start=..
  *     &end=..&limit=1000[&page_token=..] */
 int alpaca_actions_url(struct buf *out, const char *base, const char *const *symbols, size_t n,
                        int32_t start, int32_t end, const char *page_token);

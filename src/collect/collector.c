@@ -95,7 +95,11 @@ void collect_opts_default(struct collect_opts *o)
     o->data_url = ALPACA_DEFAULT_DATA_URL;
     o->feed = "sip";
     o->start = o->end = INT32_MIN;
+    o->close_minute = CAL_CLOSE_MINUTE;
     o->settle_minute = CAL_SETTLE_MINUTE;
+    o->refetch_days = 3;
+    o->actions_back_days = 45;
+    o->actions_ahead_days = 7;
     o->history_days = 365;
     o->scan_back_days = 10;
     o->max_url = 6000;
@@ -394,7 +398,12 @@ static void commit_chain(struct run *r, struct chain *c)
 {
     dedupe(r, &c->bars);
     struct conflict_ctx cc = {r, c->bars.v};
-    struct barstore_write_opts wo = {.skip_conflicts = 1, .on_conflict = on_conflict, .ctx = &cc};
+    struct barstore_write_opts wo = {.skip_conflicts = 1,
+                                     .on_conflict = on_conflict,
+                                     .ctx = &cc,
+                                     .revisions = 1,
+                                     .provisional_from = r->st->final_day + 1,
+                                     .revise_from = r->st->refetch_from};
     struct barstore_write_stats ws;
     struct diag d = {{0}};
     int err = barstore_write(r->bs, c->bars.v, c->bars.n, &wo, &ws, &d);
@@ -406,6 +415,12 @@ static void commit_chain(struct run *r, struct chain *c)
     r->st->bars_new += ws.rows_new;
     r->st->bars_same += ws.rows_same;
     r->st->bars_conflict += ws.rows_conflict;
+    r->st->bars_revised += ws.rows_revised;
+    if (ws.rows_revised && ws.first_revised < r->st->changed_from)
+        r->st->changed_from = ws.first_revised;
+    r->st->bars_finalized += ws.rows_finalized;
+    for (size_t i = 0; i < c->bars.n; i++)
+        r->st->bars_provisional += c->bars.v[i].date > r->st->final_day;
     for (size_t i = 0; i < c->bars.n; i++) {
         size_t at = planned_index(r, c->b, c->bars.v[i].symbol);
         if (at != SIZE_MAX)
@@ -768,8 +783,11 @@ static int store_splits(struct run *r, struct diag *d)
             report(r, s->symbol, "split on %s differs from the stored one: not stored", day);
             continue;
         }
-        if (!same)
+        if (!same) {
             err = splitvec_push(&add, s);
+            if (s->ex_date < r->st->changed_from)
+                r->st->changed_from = s->ex_date;
+        }
     }
     size_t added = 0;
     if (!err && add.n)
@@ -850,6 +868,25 @@ static int clean_symbols(struct run *r, const char *const *symbols, size_t n, co
     return ERR_OK;
 }
 
+/* The days fetched again: the last refetch_days trading days up to the end, and every day
+ * since that a stored bar is provisional on (looking back scan_back_days stored days). */
+static int settle_window(struct run *r, struct diag *d)
+{
+    struct collect_stats *st = r->st;
+    st->refetch_from = INT32_MAX;
+    if (r->o->refetch_days > 0) {
+        int32_t from = cal_trading_day_at_or_before(st->end);
+        for (int i = 1; i < r->o->refetch_days; i++)
+            from = cal_trading_day_at_or_before(from - 1);
+        st->refetch_from = from;
+    }
+    int32_t prov;
+    int err = barstore_first_provisional(r->bs, st->end, r->o->scan_back_days, &prov, d);
+    if (!err && prov < st->refetch_from)
+        st->refetch_from = prov;
+    return err;
+}
+
 static int plan(struct run *r, const char *const *symbols, size_t n, struct diag *d)
 {
     const struct collect_opts *o = r->o;
@@ -864,11 +901,16 @@ static int plan(struct run *r, const char *const *symbols, size_t n, struct diag
     int err = !last || !p ? diag_set(d, ERR_NOMEM, "out of memory") : ERR_OK;
     if (!err && o->start == INT32_MIN)
         err = barstore_last_dates(r->bs, syms, nsyms, st->end, o->scan_back_days, last, d);
+    if (!err && o->start == INT32_MIN)
+        err = settle_window(r, d);
     size_t np = 0;
     for (size_t i = 0; !err && i < nsyms; i++) {
         int32_t start = o->start != INT32_MIN  ? o->start
                         : last[i] != INT32_MIN ? last[i] + 1
                                                : st->end - o->history_days + 1;
+        /* The unsettled days are fetched again. */
+        if (o->start == INT32_MIN && last[i] != INT32_MIN && start > st->refetch_from)
+            start = st->refetch_from;
         if (cal_trading_days(start, st->end) == 0) {
             st->symbols_current++;
             continue;
@@ -908,8 +950,10 @@ static int plan(struct run *r, const char *const *symbols, size_t n, struct diag
     return err;
 }
 
-/* Split facts for every symbol of the universe, from a month before the earliest start (an
- * action can be published late) to the end. */
+/* Split facts for every symbol of the universe, over a trailing window: from
+ * actions_back_days before the end (or the earliest start, when earlier) to actions_ahead_days
+ * after it.  Alpaca filters by the date an action is processed, which can be days after its
+ * ex-date: asking again every run over the window finds a split published late. */
 static int plan_actions(struct run *r, const char *const *symbols, size_t n)
 {
     const char **syms;
@@ -917,8 +961,8 @@ static int plan_actions(struct run *r, const char *const *symbols, size_t n)
     if (clean_symbols(r, symbols, n, &syms, &nsyms))
         return ERR_NOMEM;
     int32_t start = r->st->first_start != INT32_MAX ? r->st->first_start : r->st->end;
-    if (r->st->end - 30 < start)
-        start = r->st->end - 30;
+    if (r->st->end - r->o->actions_back_days < start)
+        start = r->st->end - r->o->actions_back_days;
     size_t fixed = strlen(r->o->data_url) + URL_TOKEN_RESERVE;
     r->acts = calloc(nsyms ? nsyms : 1, sizeof *r->acts);
     /* The actions chains keep pointers to the names: keep them in r->names' lifetime by
@@ -941,7 +985,7 @@ static int plan_actions(struct run *r, const char *const *symbols, size_t n)
         a->first = base + i;
         a->n = j - i;
         a->start = start;
-        a->end = r->st->end;
+        a->end = r->st->end + r->o->actions_ahead_days;
         splitvec_init(&a->page);
         err = submit_actions(a);
         i = j;
@@ -960,8 +1004,11 @@ int collect_run(struct barstore *bs, const char *const *symbols, size_t n,
     buf_init(&r.url, (size_t)1 << 20);
     splitvec_init(&r.splits);
     r.now_ms = o->now_ms ? o->now_ms : clock_wall_ms();
-    int32_t final_day = cal_last_final_day(r.now_ms, o->settle_minute);
-    st->end = o->end != INT32_MIN && o->end < final_day ? o->end : final_day;
+    int32_t last_day = cal_last_final_day(r.now_ms, o->close_minute);
+    st->end = o->end != INT32_MIN && o->end < last_day ? o->end : last_day;
+    st->final_day = cal_last_final_day(r.now_ms, o->settle_minute);
+    st->refetch_from = INT32_MAX;
+    st->changed_from = INT32_MAX;
     struct alpaca_auth auth;
     int err = alpaca_auth_init(&auth, o->key_id, o->secret_key, d);
     if (err)

@@ -1,7 +1,10 @@
 /* collector.h - collect daily bars for a universe from Alpaca into the bar store.
  *
  * Plan: each symbol is fetched from the day after its last stored bar (or from `start`), up to
- * the last trading day whose bar is final.  Symbols that start on the same day share requests:
+ * the last trading day whose bar is there (16:20 New York).  Bars fetched before their date's
+ * settle time (20:15) are stored as provisional; every run fetches again the last
+ * `refetch_days` trading days and every day stored as provisional, and records changed values
+ * as revisions.  Symbols that start on the same day share requests:
  * batches as long as the URL allows, and each batch's date range cut into a few chains of
  * pages that run concurrently.  Few chains keep the requests within a page or so of the floor
  * ceil(bars / 10,000); several keep `concurrency` requests in flight.
@@ -35,15 +38,21 @@ struct collect_stats;
 struct collect_opts {
     const char *data_url; /* e.g. https://data.alpaca.markets */
     const char *key_id, *secret_key;
-    const char *feed;     /* "sip" (default) or "iex" */
-    int32_t start, end;   /* INT32_MIN: incremental start / the last final trading day */
-    int64_t now_ms;       /* wall clock for "today" and the 15-minute delay; 0: the clock */
-    int settle_minute;    /* New York minute of the day from which today's bar is final */
+    const char *feed;   /* "sip" (default) or "iex" */
+    int32_t start, end; /* INT32_MIN: incremental start / the last final trading day */
+    int64_t now_ms;     /* wall clock for "today" and the 15-minute delay; 0: the clock */
+    int close_minute;   /* New York minute from which today's bar is there to fetch */
+    int settle_minute;  /* New York minute from which today's bar is final */
+    /* Trading days re-fetched at the end of the range (besides the days stored provisional),
+     * their changes recorded as revisions (docs/definitions.md#provisional-and-final-bars). */
+    int refetch_days;
     int32_t history_days; /* calendar days fetched for a symbol with no stored bars */
     size_t scan_back_days;
     size_t max_url;           /* request-target budget in bytes */
     size_t chain_max_bars;    /* bars held in memory per chain */
     int skip_actions;         /* do not ask for splits */
+    int actions_back_days;    /* corporate actions asked for this far back (default 45) */
+    int actions_ahead_days;   /* and this far ahead of the end (default 7) */
     struct fetch_opts fetch;  /* concurrency, retries, timeout, limiter */
     struct http_client *http; /* borrowed */
     /* Wall-clock time (Unix milliseconds, like clock_wall_ms and Lambda's deadline header)
@@ -72,6 +81,15 @@ struct collect_stats {
     size_t chains, chains_done;
     size_t bars_expected; /* estimate: symbols x trading days */
     size_t bars_received, bars_new, bars_same, bars_bad, bars_conflict, bars_duplicate;
+    size_t bars_revised;     /* stored bars whose values changed: written as revisions */
+    size_t bars_finalized;   /* provisional bars confirmed unchanged after their settle time */
+    size_t bars_provisional; /* new or revised bars fetched before their settle time */
+    int32_t refetch_from;    /* first day re-fetched (the settle window; INT32_MAX: none) */
+    int32_t final_day;       /* the last day whose bars are final at this run's clock */
+    /* The first date whose stored bars or splits this run changed (a revision, or a split
+     * stored now with that ex-date or later); INT32_MAX when none: results written for a date
+     * from then on are out of date (results_rewrite). */
+    int32_t changed_from;
     size_t splits_received, splits_new, splits_conflict;
     size_t bar_requests, action_requests;
     size_t recent_data_refusals; /* 403s for the last 15 minutes, each retried earlier */

@@ -20,6 +20,10 @@ void run_counts_from_stats(struct run_counts *c, const struct collect_stats *st,
     c->bars_new = st->bars_new;
     c->bars_same = st->bars_same;
     c->splits_new = st->splits_new;
+    c->bars_revised = st->bars_revised;
+    c->bars_finalized = st->bars_finalized;
+    c->bars_provisional = st->bars_provisional;
+    c->final_day = st->final_day;
     c->closed_days_learned = st->closed_days_learned;
     c->recent_data_refusals = st->recent_data_refusals;
     c->requests = st->fetch.requests;

@@ -36,6 +36,10 @@ struct run_counts {
     size_t symbols_failed;        /* given up after retries: their requests failed */
     size_t symbols_not_attempted; /* left out because the deadline came first */
     size_t bars_received, bars_new, bars_same, splits_new;
+    /* Stored bars changed by the vendor (revisions), provisional bars confirmed final, and
+     * bars fetched before their settle time (docs/definitions.md#when-a-bar-is-final). */
+    size_t bars_revised, bars_finalized, bars_provisional;
+    int32_t final_day;           /* the last day whose bars were final at the run */
     size_t closed_days_learned;  /* weekdays without any bar, recorded as closed: not a problem */
     size_t recent_data_refusals; /* 403s for the last 15 minutes, retried earlier: not a problem */
     uint64_t requests, retries, rate_limited;

@@ -128,6 +128,8 @@ static int write_run(struct job *j, struct diag *rd)
         .retries = c->retries,
         .errors = run_counts_errors(c),
         .duration_ms = c->duration_ms,
+        .final_day = c->final_day,
+        .bars_revised = c->bars_revised,
     };
     if (c->run_failed) { /* a longer message is cut, with "..." as diag does */
         const char *text = j->d->text[0] ? j->d->text : err_str(j->err);
@@ -191,6 +193,17 @@ static int step_results(struct job *j)
         } else {
             find_worst(j);
             rerr = write_results(j, &rd);
+            /* Revisions and late splits change the bars of dates already screened: their
+             * results are computed again (docs/definitions.md#when-a-bar-is-final). */
+            size_t redone = 0;
+            if (!rerr && r->stats.changed_from < r->screen_date)
+                rerr = results_rewrite(j->os, j->bs, &so, r->stats.changed_from, r->screen_date - 1,
+                                       RESULTS_TOP_DEFAULT, &redone, &rd);
+            if (redone)
+                log_info("results recomputed: the stored bars of their dates changed",
+                         LF_INT("dates", redone));
+            if (rerr && !rd.text[0])
+                diag_set(&rd, rerr, "%s", err_str(rerr));
             if (!rerr) /* past picks from day one: every stored date the history lacks */
                 rerr = fill_history(j, &rd);
         }
@@ -240,7 +253,9 @@ static int step_report(struct job *j)
         LF_INT("symbols_failed", c->symbols_failed), LF_INT("bars_received", c->bars_received),
         LF_INT("bars_new", c->bars_new), LF_INT("bars_already_stored", c->bars_same),
         LF_INT("bars_bad", c->bars_bad), LF_INT("bars_duplicate", c->bars_duplicate),
-        LF_INT("bars_conflict", c->bars_conflict), LF_INT("splits_new", c->splits_new),
+        LF_INT("bars_conflict", c->bars_conflict), LF_INT("bars_revised", c->bars_revised),
+        LF_INT("bars_finalized", c->bars_finalized),
+        LF_INT("bars_provisional", c->bars_provisional), LF_INT("splits_new", c->splits_new),
         LF_INT("splits_conflict", c->splits_conflict),
         LF_INT("data_problems", run_counts_problems(c)), LF_INT("errors", run_counts_errors(c)),
         LF_INT("requests", c->requests), LF_INT("bar_requests", st->bar_requests),

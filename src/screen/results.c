@@ -1042,6 +1042,10 @@ int results_write_run(struct objstore *os, const struct results_run *r, struct d
     if (!err)
         err = put_date(&b, "end", r->end);
     if (!err)
+        err = put_date(&b, "final_day", r->final_day);
+    if (!err)
+        err = buf_printf(&b, ",\"bars_revised\":%llu", (unsigned long long)r->bars_revised);
+    if (!err)
         err = buf_printf(&b,
                          ",\"complete\":%s,\"symbols\":%llu,\"symbols_fetched\":%llu,"
                          "\"symbols_failed\":%llu,\"bars_new\":%llu,\"requests\":%llu,"
@@ -1151,6 +1155,10 @@ int results_parse_run(const char *name, const char *data, size_t len, struct res
     get_count(name, root, "retries", &out->retries, &err, d);
     get_count(name, root, "errors", &out->errors, &err, d);
     get_ms(name, root, "duration_ms", &out->duration_ms, &err, d);
+    if (jv_get(root, "final_day"))
+        get_date(name, root, "final_day", &out->final_day, &err, d);
+    if (jv_get(root, "bars_revised"))
+        get_count(name, root, "bars_revised", &out->bars_revised, &err, d);
     v = member(name, root, "error", JV_STRING, &err, d);
     size_t n = 0;
     const char *s = v ? jv_str(v, &n) : NULL;
@@ -1163,6 +1171,96 @@ int results_parse_run(const char *name, const char *data, size_t len, struct res
         memcpy(out->error, s, n + 1);
     jv_free(root);
     return err;
+}
+
+/* ---- recomputing written results ---- */
+
+struct rewrite {
+    struct objstore *os;
+    const int32_t *dates;
+    size_t ndates, top, *rewritten;
+    struct diag *d;
+};
+
+static int date_cmp(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int rewrite_emit(void *ctx, int32_t date, const struct screen_row *rows, size_t n)
+{
+    struct rewrite *w = ctx;
+    if (!bsearch(&date, w->dates, w->ndates, sizeof *w->dates, date_cmp))
+        return ERR_OK;
+    int err = results_write_screen(w->os, date, rows, n, 0, w->d);
+    if (!err)
+        err = results_append_top(w->os, date, rows, n, w->top, w->d);
+    if (!err)
+        (*w->rewritten)++;
+    return err;
+}
+
+int results_rewrite(struct objstore *os, struct barstore *bs, const struct screen_opts *so,
+                    int32_t from, int32_t to, size_t top, size_t *rewritten, struct diag *d)
+{
+    *rewritten = 0;
+    if (from > to)
+        return ERR_OK;
+    /* The dates with written results: a screen file, or rows in the history. */
+    struct strvec keys = STRVEC_INIT;
+    struct results_history h = {0};
+    int32_t *dates = NULL;
+    size_t n = 0, cap = 0;
+    int err = objstore_list(os, "results/screen/", &keys, d);
+    if (!err) {
+        err = results_read_top(os, &h, d);
+        if (err == ERR_NOTFOUND)
+            err = ERR_OK;
+    }
+    for (size_t i = 0; !err && i < keys.n + h.n; i++) {
+        int32_t date;
+        if (i < keys.n) {
+            const char *k = keys.v[i];
+            size_t kl = strlen(k);
+            /* results/screen/YYYY/YYYY-MM-DD.csv */
+            if (kl != 15 + 5 + DATE_STRLEN + 4 || date_parse(k + 20, DATE_STRLEN, &date))
+                continue;
+        } else {
+            date = h.rows[i - keys.n].date;
+        }
+        if (date < from || date > to)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            int32_t *v = realloc(dates, cap * sizeof *v);
+            if (!v) {
+                err = diag_set(d, ERR_NOMEM, "out of memory");
+                break;
+            }
+            dates = v;
+        }
+        dates[n++] = date;
+    }
+    strvec_release(&keys);
+    results_history_release(&h);
+    if (!err && n) {
+        qsort(dates, n, sizeof *dates, date_cmp);
+        size_t u = 0;
+        for (size_t i = 0; i < n; i++)
+            if (u == 0 || dates[u - 1] != dates[i])
+                dates[u++] = dates[i];
+        struct rewrite w = {os, dates, u, top, rewritten, d};
+        struct screen_run_stats st;
+        err = screen_run(bs, so, dates[0], dates[u - 1], rewrite_emit, &w, &st, d);
+    }
+    free(dates);
+    return err;
+}
+
+int results_run_provisional(const struct results_run *r, int32_t date)
+{
+    return r->final_day != 0 && date > r->final_day;
 }
 
 int results_read_run(struct objstore *os, struct results_run *out, struct diag *d)

@@ -171,13 +171,31 @@ struct results_run {
     uint64_t bars_new, requests, retries, errors;
     int64_t duration_ms;
     char error[256]; /* "" when none; never a secret */
+    /* Provisional bars (docs/definitions.md#provisional-and-final-bars): the last day whose
+     * bars were final when the run fetched them (0: not recorded, then all are final), and
+     * the stored bars whose values the vendor changed, recorded as revisions.  Optional in
+     * the record (older records lack them). */
+    int32_t final_day;
+    uint64_t bars_revised;
 };
+
+/* Recompute the written results (the dated screen files and the top candidates' history) of
+ * every date in [from, to] that has any, from the bars and splits stored now: after a
+ * revision or a late split changed the bars those results were built on
+ * (docs/definitions.md#when-a-bar-is-final).  so: the screen the results were made with; top:
+ * rows per date in the history.  *rewritten: the dates rewritten. */
+int results_rewrite(struct objstore *os, struct barstore *bs, const struct screen_opts *so,
+                    int32_t from, int32_t to, size_t top, size_t *rewritten, struct diag *d);
+
+/* 1 when results of `date` were built on bars still provisional at the run r. */
+int results_run_provisional(const struct results_run *r, int32_t date);
 
 int results_write_run(struct objstore *os, const struct results_run *r, struct diag *d);
 /* ERR_NOTFOUND when no run was recorded. */
 int results_read_run(struct objstore *os, struct results_run *out, struct diag *d);
 /* Parse the run record (name is for messages): every member above is required with its type
- * (dates "YYYY-MM-DD" or null for 0); members it does not know are ignored. */
+ * (dates "YYYY-MM-DD" or null for 0), except final_day and bars_revised; members it does not
+ * know are ignored. */
 int results_parse_run(const char *name, const char *data, size_t len, struct results_run *out,
                       struct diag *d);
 

@@ -64,8 +64,13 @@ struct alpaca_sim {
 
     pthread_mutex_t mu;
     struct alpaca_sim_stats st;
-    int64_t *acc; /* ring: start times of the requests admitted in the window */
-    size_t acc_head, acc_n;
+    /* Two rate-limit budgets, counted apart as Alpaca does: the market data API (bars,
+     * corporate actions) and the trading API (assets, account, positions, history).  Each a
+     * ring of the start times of the requests admitted in the window. */
+    struct window {
+        int64_t *acc;
+        size_t acc_head, acc_n;
+    } win[2];
     int64_t *started; /* ring: start times of every authenticated API request in the window */
     size_t st_cap, st_head, st_n;
     uint64_t request_seq;
@@ -413,6 +418,7 @@ void alpaca_sim_opts_default(struct alpaca_sim_opts *o)
     o->rate_limit = 200;
     o->rate_window_ms = 60000;
     o->free_plan = 1;
+    o->settling = 1;
 }
 
 /* ---- building the market ---- */
@@ -624,8 +630,9 @@ int alpaca_sim_new(const struct alpaca_sim_opts *o, struct alpaca_sim **out, str
     int err;
     s->key_id = strdup(o->key_id);
     s->secret = strdup(o->secret);
-    s->acc = calloc(o->rate_limit, sizeof *s->acc);
-    if (!s->key_id || !s->secret || !s->acc) {
+    s->win[0].acc = calloc(o->rate_limit, sizeof *s->win[0].acc);
+    s->win[1].acc = calloc(o->rate_limit, sizeof *s->win[1].acc);
+    if (!s->key_id || !s->secret || !s->win[0].acc || !s->win[1].acc) {
         err = diag_set(d, ERR_NOMEM, "out of memory");
         goto fail;
     }
@@ -666,7 +673,8 @@ void alpaca_sim_free(struct alpaca_sim *s)
     free(s->split_first);
     free(s->split_count);
     free(s->ca_order);
-    free(s->acc);
+    free(s->win[0].acc);
+    free(s->win[1].acc);
     free(s->started);
     free(s->portfolio);
     pthread_mutex_destroy(&s->mu);
@@ -729,7 +737,8 @@ void alpaca_sim_reset(struct alpaca_sim *s)
 {
     pthread_mutex_lock(&s->mu);
     memset(&s->st, 0, sizeof s->st);
-    s->acc_head = s->acc_n = 0;
+    s->win[0].acc_head = s->win[0].acc_n = 0;
+    s->win[1].acc_head = s->win[1].acc_n = 0;
     s->st_head = s->st_n = 0;
     pthread_mutex_unlock(&s->mu);
 }
@@ -760,8 +769,9 @@ static int started_push(struct alpaca_sim *s, int64_t now)
     return ERR_OK;
 }
 
-static struct admission admit(struct alpaca_sim *s, int64_t now)
+static struct admission admit(struct alpaca_sim *s, int64_t now, int trading_budget)
 {
+    struct window *win = &s->win[trading_budget ? 1 : 0];
     int64_t w = s->o.rate_window_ms;
     size_t limit = s->o.rate_limit;
     /* A request started at e is in the window until e + w. */
@@ -771,18 +781,18 @@ static struct admission admit(struct alpaca_sim *s, int64_t now)
     }
     if (started_push(s, now) == ERR_OK && s->st_n > s->st.max_in_window)
         s->st.max_in_window = s->st_n;
-    while (s->acc_n && s->acc[s->acc_head] <= now - w) {
-        s->acc_head = (s->acc_head + 1) % limit;
-        s->acc_n--;
+    while (win->acc_n && win->acc[win->acc_head] <= now - w) {
+        win->acc_head = (win->acc_head + 1) % limit;
+        win->acc_n--;
     }
     struct admission a = {0};
-    if (s->acc_n < limit) {
-        s->acc[(s->acc_head + s->acc_n) % limit] = now;
-        s->acc_n++;
+    if (win->acc_n < limit) {
+        win->acc[(win->acc_head + win->acc_n) % limit] = now;
+        win->acc_n++;
         a.ok = 1;
     }
-    int64_t oldest = s->acc[s->acc_head];
-    a.remaining = (int64_t)(limit - s->acc_n);
+    int64_t oldest = win->acc[win->acc_head];
+    a.remaining = (int64_t)(limit - win->acc_n);
     a.reset_s = floor_div(oldest + w + 999, 1000);
     a.retry_after_s = floor_div(oldest + w - now + 999, 1000);
     if (a.retry_after_s < 1)
@@ -944,7 +954,10 @@ struct bars_query {
     int split_adjusted, iex;
 };
 
-/* Bar t of symbol sym as the request sees it (split-adjusted, IEX volumes). */
+/* New York minute from which a day's bar no longer changes. */
+#define SETTLED_MINUTE (20 * 60)
+
+/* Bar t of symbol sym as the request sees it (split-adjusted, IEX volumes, not yet settled). */
 static void page_bar(const struct alpaca_sim *s, const struct bars_query *q, size_t sym, size_t t,
                      struct alpaca_sim_page_bar *out)
 {
@@ -961,6 +974,18 @@ static void page_bar(const struct alpaca_sim *s, const struct bars_query *q, siz
             vw = llround((double)vw / f);
             v = llround((double)v * f);
         }
+    }
+    if (s->o.settling && clock_wall_ms() < cal_ny_to_utc_ms(s->days[t], SETTLED_MINUTE)) {
+        /* The day's bar before 20:00: the extended-hours prints are not in it yet. */
+        v -= v / 50;
+        n -= n / 50;
+        vw -= vw / 1000;
+        if (sym % 5 == 1) { /* a late trade moves the close */
+            int64_t up = c + c / 500, down = c - c / 500;
+            c = up <= h ? up : down >= l ? down : c;
+        }
+        if (sym % 3 == 0) /* a late print sets the day's low */
+            l += ((o < c ? o : c) - l) / 2;
     }
     if (q->iex) {
         /* IEX sees a few percent of the consolidated volume. */
@@ -1216,7 +1241,16 @@ static int str_cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void emit_action(struct out *w, const struct split *sp)
+/* The date an action is processed (published): actions_delay trading days after its ex-date. */
+static int32_t process_date(const struct alpaca_sim *s, const struct split *sp)
+{
+    int32_t pd = sp->ex_date;
+    for (int i = 0; i < s->o.actions_delay; i++)
+        pd = cal_trading_day_at_or_after(pd + 1);
+    return pd;
+}
+
+static void emit_action(struct out *w, const struct alpaca_sim *s, const struct split *sp)
 {
     char key[96], id[37], ex[DATE_STRLEN + 1], rec[DATE_STRLEN + 1], pay[DATE_STRLEN + 1];
     int forward = sp->new_rate > sp->old_rate;
@@ -1224,6 +1258,8 @@ static void emit_action(struct out *w, const struct split *sp)
              (long long)sp->new_rate, (long long)sp->old_rate);
     make_uuid(key, id);
     date_format(sp->ex_date, ex);
+    char proc[DATE_STRLEN + 1];
+    date_format(process_date(s, sp), proc);
     out_printf(w, "{\"id\":\"%s\",\"symbol\":\"%s\",", id, sp->symbol);
     if (forward) {
         /* US due-bill convention: record a week before, paid the day before the ex-date. */
@@ -1248,7 +1284,7 @@ static void emit_action(struct out *w, const struct split *sp)
     out_printf(w,
                ",\"process_date\":\"%s\",\"ex_date\":\"%s\",\"record_date\":\"%s\","
                "\"payable_date\":\"%s\"}",
-               ex, ex, rec, pay);
+               proc, ex, rec, pay);
 }
 
 static void serve_corporate_actions(struct alpaca_sim *s, const struct httpd_request *req,
@@ -1350,7 +1386,12 @@ static void serve_corporate_actions(struct alpaca_sim *s, const struct httpd_req
     size_t nitems = 0;
     for (size_t i = 0; i < s->nsplits; i++) {
         const struct split *sp = &s->splits[s->ca_order[i]];
-        if (sp->ex_date < from || sp->ex_date > to || sp->new_rate == sp->old_rate)
+        /* Alpaca filters on the process date, which can come days after the ex-date; with a
+         * delay, an action is not published before it (by the simulator's clock). */
+        int32_t pd = process_date(s, sp);
+        if (pd < from || pd > to || sp->new_rate == sp->old_rate)
+            continue;
+        if (s->o.actions_delay > 0 && pd > today)
             continue;
         if (!(sp->new_rate > sp->old_rate ? forward : reverse))
             continue;
@@ -1388,7 +1429,7 @@ static void serve_corporate_actions(struct alpaca_sim *s, const struct httpd_req
             else
                 out_puts(&w, ",");
             first = 0;
-            emit_action(&w, sp);
+            emit_action(&w, s, sp);
         }
         if (!first)
             out_puts(&w, "]");
@@ -2320,9 +2361,9 @@ void alpaca_sim_handle(void *ctx, const struct httpd_request *req, struct httpd_
             alpaca_sim_reply_json(r, 403, "{\"message\":\"forbidden.\"}");
     } else {
         pthread_mutex_lock(&s->mu);
-        struct admission a = admit(s, clock_wall_ms());
         int trading = ep == ALPACA_SIM_EP_ACCOUNT || ep == ALPACA_SIM_EP_POSITIONS ||
                       ep == ALPACA_SIM_EP_HISTORY;
+        struct admission a = admit(s, clock_wall_ms(), trading || ep == ALPACA_SIM_EP_ASSETS);
         if (a.ok && ep == ALPACA_SIM_EP_BARS)
             call.ordinal = ++s->st.bars_ordinal;
         else if (a.ok && trading)

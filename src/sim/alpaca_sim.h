@@ -32,7 +32,9 @@
  * and no positions.
  *
  * The /v1 and /v2 endpoints check the APCA-API-KEY-ID / APCA-API-SECRET-KEY headers and
- * share one sliding-window rate limit; every answer past the credential check carries
+ * are rate limited by a sliding window, with two budgets counted apart as Alpaca does (the
+ * market data API: bars and corporate actions; the trading API: assets, account, positions,
+ * history), each of rate_limit requests; every answer past the credential check carries
  * X-RateLimit-Limit, X-RateLimit-Remaining and X-RateLimit-Reset (Unix seconds when the oldest
  * request in the window leaves it).  What happens to a request, in order:
  *
@@ -162,6 +164,17 @@ struct alpaca_sim_opts {
     /* 429 answers carry only the X-RateLimit-* headers, no Retry-After (as Alpaca's data API
      * is reported to do); clients must wait until X-RateLimit-Reset. */
     int no_retry_after;
+    /* Daily bars settle at 20:00 New York of their day, by the simulator's clock (the default;
+     * 0: a bar is final as soon as it is served).  Before that a day's bar is incomplete, as
+     * Alpaca's is until the extended-hours session ends: its volume, trade count and VWAP are
+     * lower, and for some symbols the low (late prints below it) or the close (a late trade)
+     * is not yet the final one (docs/alpaca.md#when-a-daily-bar-is-final). */
+    int settling;
+    /* Trading days from a corporate action's ex-date to its process date (default 0).  The
+     * corporate-actions endpoint filters start/end on the process date, as Alpaca does, and
+     * with a delay an action is not served before its process date by the simulator's clock:
+     * a split published late, after its raw bars already show the new share basis. */
+    int actions_delay;
 
     /* Injected splits: bars before ex_date are scaled (prices by new/old, volume by old/new)
      * and the split is listed by /v1/corporate-actions.  The symbol must be in the market. */

@@ -18,6 +18,11 @@
 #define SPLITS_MAX    ((size_t)16 << 20)
 /* Few days to write: list each day's prefix; more: list the whole tree once. */
 #define LIST_PER_DAY_MAX 16
+/* Revision parts: bars/YYYY/YYYY-MM-DD/rev-NNNNNN[-provisional]/part-<hash>.csv */
+#define REV_DIR     "rev-"
+#define REV_DIGITS  6
+#define REV_MAX     999999u
+#define PROV_SUFFIX "-provisional"
 
 /* Hashing a part costs about a quarter of parsing it (SHA-256 at ~1.7 GB/s against ~0.5 GB/s
  * for the whole read), so a large part is hashed on a helper thread while the caller parses
@@ -260,8 +265,12 @@ static void day_prefix(int32_t date, char out[32])
     snprintf(out, 32, "bars/%.4s/%s/", day, day);
 }
 
-/* "bars/YYYY/YYYY-MM-DD/part-*.csv" -> date; 0 when the key is not a part. */
-static int parse_part_key(const char *key, int32_t *date)
+/* A part's key says its date, its revision and whether it is provisional:
+ *   bars/YYYY/YYYY-MM-DD/part-*.csv                            revision 0, final
+ *   bars/YYYY/YYYY-MM-DD/rev-NNNNNN/part-*.csv                 revision N, final
+ *   bars/YYYY/YYYY-MM-DD/rev-NNNNNN-provisional/part-*.csv     revision N, provisional
+ * Returns 0 when the key is not a part. */
+static int part_key_info(const char *key, int32_t *date, unsigned *rev, int *prov)
 {
     size_t n = strlen(key);
     /* bars/ + YYYY/ + YYYY-MM-DD/ = 5 + 5 + 11 */
@@ -270,9 +279,49 @@ static int parse_part_key(const char *key, int32_t *date)
     if (memcmp(key + 5, key + 10, 4) != 0 || date_parse(key + 10, DATE_STRLEN, date))
         return 0;
     const char *name = key + 21;
-    size_t nl = n - 21;
+    unsigned r = 0;
+    int pv = 0;
+    if (memcmp(name, REV_DIR, 4) == 0) {
+        const char *p = name + 4;
+        for (int i = 0; i < REV_DIGITS; i++, p++) {
+            if (*p < '0' || *p > '9')
+                return 0;
+            r = r * 10 + (unsigned)(*p - '0');
+        }
+        if (strncmp(p, PROV_SUFFIX "/", strlen(PROV_SUFFIX) + 1) == 0) {
+            pv = 1;
+            p += strlen(PROV_SUFFIX);
+        }
+        if (*p != '/')
+            return 0;
+        name = p + 1;
+    }
+    size_t nl = strlen(name);
+    if (rev)
+        *rev = r;
+    if (prov)
+        *prov = pv;
     return strchr(name, '/') == NULL && nl > 9 && memcmp(name, "part-", 5) == 0 &&
            memcmp(name + nl - 4, ".csv", 4) == 0;
+}
+
+static int parse_part_key(const char *key, int32_t *date)
+{
+    return part_key_info(key, date, NULL, NULL);
+}
+
+static unsigned key_rev(const char *key)
+{
+    int32_t date;
+    unsigned rev = 0;
+    return part_key_info(key, &date, &rev, NULL) ? rev : 0;
+}
+
+static int key_provisional(const char *key)
+{
+    int32_t date;
+    int prov = 0;
+    return part_key_info(key, &date, NULL, &prov) ? prov : 0;
 }
 
 static int index_add(struct bar_index *idx, int32_t date, size_t key)
@@ -434,6 +483,36 @@ int barstore_last_dates(struct barstore *bs, const char *const *symbols, size_t 
     return err;
 }
 
+int barstore_first_provisional(struct barstore *bs, int32_t upto, size_t max_days, int32_t *out,
+                               struct diag *d)
+{
+    *out = INT32_MAX;
+    struct bar_index idx;
+    int32_t from = upto - 2 * (int32_t)(max_days < 3660 ? max_days : 3660) - 14;
+    int err = barstore_index(bs, from, upto, &idx, d);
+    if (err)
+        return err;
+    struct barvec day;
+    barvec_init(&day);
+    size_t first = idx.ndays > max_days ? idx.ndays - max_days : 0;
+    for (size_t di = first; di < idx.ndays && *out == INT32_MAX && !err; di++) {
+        const struct bar_day *bd = &idx.days[di];
+        int any = 0;
+        for (size_t k = 0; k < bd->nparts && !any; k++)
+            any = key_provisional(idx.keys.v[bd->first + k]);
+        if (!any)
+            continue;
+        /* A provisional part may be superseded by a final revision of all its bars. */
+        err = barstore_read_day(bs, &idx, di, &day, d);
+        for (size_t i = 0; !err && i < day.n && *out == INT32_MAX; i++)
+            if (day.v[i].provisional)
+                *out = bd->date;
+    }
+    barvec_release(&day);
+    bar_index_release(&idx);
+    return err;
+}
+
 static int read_rows(const char *key, int32_t date, char *data, size_t len, struct barvec *out,
                      struct diag *d);
 
@@ -469,8 +548,12 @@ static int check_part(struct barstore *bs, const char *key, int32_t date, char *
             return damaged(bs, key, ERR_DAMAGED, d);
         }
     }
-    if (!err)
+    if (!err) {
+        int prov = key_provisional(key);
+        for (size_t i = first; i < out->n; i++)
+            out->v[i].provisional = (uint8_t)prov;
         return ERR_OK;
+    }
     out->n = first;
     if (err == ERR_NOMEM || err == ERR_IO)
         return err;
@@ -527,6 +610,7 @@ static int read_rows(const char *key, int32_t date, char *data, size_t len, stru
 struct origin {
     size_t row;
     size_t part;
+    unsigned rev;
 };
 
 static const struct bar *sort_base;
@@ -537,6 +621,8 @@ static int origin_cmp(const void *pa, const void *pb)
     int c = strcmp(sort_base[a->row].symbol, sort_base[b->row].symbol);
     if (c)
         return c;
+    if (a->rev != b->rev) /* the latest revision first */
+        return a->rev > b->rev ? -1 : 1;
     return (a->part > b->part) - (a->part < b->part);
 }
 
@@ -556,7 +642,9 @@ static void disagreement(struct barstore *bs, const struct barstore_disagreement
 }
 
 /* Merge several sorted parts held back to back in all (part k starting at starts[k]; parts in
- * name order).  A symbol in several parts takes the bar of the part first in name order. */
+ * name order).  A symbol in several parts takes the bar of its latest revision; among parts of
+ * one revision, the bar of the part first in name order.  Parts of one revision that differ
+ * disagree (reported); an earlier revision is superseded (not a disagreement). */
 static int merge_parts(struct barstore *bs, const struct bar_index *idx, size_t day,
                        struct barvec *all, const size_t *starts, struct barvec *out, struct diag *d)
 {
@@ -564,10 +652,11 @@ static int merge_parts(struct barstore *bs, const struct bar_index *idx, size_t 
     struct origin *o = malloc(all->n * sizeof *o);
     if (!o && all->n)
         return diag_set(d, ERR_NOMEM, "out of memory");
+    unsigned rev = bd->nparts ? key_rev(idx->keys.v[bd->first]) : 0;
     for (size_t k = 0, i = 0; i < all->n; i++) {
         while (k + 1 < bd->nparts && i >= starts[k + 1])
-            k++;
-        o[i] = (struct origin){i, k};
+            rev = key_rev(idx->keys.v[bd->first + ++k]);
+        o[i] = (struct origin){i, k, rev};
     }
     sort_base = all->v;
     qsort(o, all->n, sizeof *o, origin_cmp);
@@ -578,7 +667,7 @@ static int merge_parts(struct barstore *bs, const struct bar_index *idx, size_t 
         const struct bar *b = &all->v[o[i].row];
         if (out->n && strcmp(out->v[out->n - 1].symbol, b->symbol) == 0) {
             const struct bar *w = &all->v[o[win].row];
-            const char *field = bar_diff_field(w, b);
+            const char *field = o[i].rev == o[win].rev ? bar_diff_field(w, b) : NULL;
             if (field) {
                 struct barstore_disagreement x = {
                     .symbol = b->symbol,
@@ -894,7 +983,13 @@ int barstore_scan_ahead(struct barstore *bs, int32_t from, int32_t to, barstore_
 
 /* ---- writing ---- */
 
-enum row_state { ROW_NEW, ROW_SAME, ROW_CONFLICT };
+/* ROW_REVISE: a new version of a stored bar, written as a revision part. */
+enum row_state { ROW_NEW, ROW_SAME, ROW_CONFLICT, ROW_REVISE };
+
+static int fresh_state(unsigned char st)
+{
+    return st == ROW_NEW || st == ROW_REVISE;
+}
 
 static const struct bar *wsort_base;
 
@@ -929,15 +1024,15 @@ static const struct bar *find_symbol(const struct barvec *v, const char *symbol)
 /* Write the new rows of perm[from, to) as one part; *written counts parts created, key gets
  * the part's key ("" when there was nothing to write). */
 static int write_part(struct barstore *bs, int32_t date, const struct bar *bars, const size_t *perm,
-                      const unsigned char *state, size_t from, size_t to, size_t *written,
-                      char key[OBJ_KEY_MAX], struct diag *d)
+                      const unsigned char *state, size_t from, size_t to, unsigned rev, int prov,
+                      size_t *written, char key[OBJ_KEY_MAX], struct diag *d)
 {
     struct buf csv = BUF_INIT(BARSTORE_PART_MAX);
     int err = barcsv_write_header(&csv);
     size_t rows = 0;
     key[0] = '\0';
     for (size_t i = from; i < to && !err; i++) {
-        if (state[perm[i]] != ROW_NEW)
+        if (!fresh_state(state[perm[i]]))
             continue;
         err = barcsv_write_row(&csv, &bars[perm[i]]);
         rows++;
@@ -950,7 +1045,11 @@ static int write_part(struct barstore *bs, int32_t date, const struct bar *bars,
         char prefix[32], name[32];
         barstore_part_name(csv.data, csv.len, name);
         day_prefix(date, prefix);
-        snprintf(key, OBJ_KEY_MAX, "%s%s", prefix, name);
+        if (rev || prov)
+            snprintf(key, OBJ_KEY_MAX, "%s" REV_DIR "%0*u%s/%s", prefix, REV_DIGITS, rev,
+                     prov ? PROV_SUFFIX : "", name);
+        else
+            snprintf(key, OBJ_KEY_MAX, "%s%s", prefix, name);
         err = objstore_put(bs->os, key, csv.data, csv.len, OBJ_PUT_CREATE, NULL, d);
         if (err == ERR_EXISTS)
             err = ERR_OK; /* the same content is already there */
@@ -1053,7 +1152,7 @@ static int check_race(struct barstore *bs, const struct bar *bars, const size_t 
         int32_t date = bars[perm[i]].date;
         size_t j = i, fresh = 0;
         while (j < n && bars[perm[j]].date == date)
-            fresh += state[perm[j++]] == ROW_NEW;
+            fresh += fresh_state(state[perm[j++]]);
         if (!fresh) {
             i = j;
             continue;
@@ -1072,7 +1171,7 @@ static int check_race(struct barstore *bs, const struct bar *bars, const size_t 
         /* Another writer added a part to this day since we read it. */
         err = barstore_read_day(bs, &now, di, &merged, d);
         for (size_t k = i; k < j && !err; k++) {
-            if (state[perm[k]] != ROW_NEW)
+            if (!fresh_state(state[perm[k]]))
                 continue;
             const struct bar *b = &bars[perm[k]];
             const struct bar *used = find_symbol(&merged, b->symbol);
@@ -1080,8 +1179,11 @@ static int check_race(struct barstore *bs, const struct bar *bars, const size_t 
             if (!field)
                 continue; /* ours is used (or theirs is equal) */
             /* Find which part won: it is not ours when the values differ. */
+            if (state[perm[k]] == ROW_REVISE)
+                stats->rows_revised--;
+            else
+                stats->rows_new--;
             state[perm[k]] = ROW_CONFLICT;
-            stats->rows_new--;
             stats->rows_conflict++;
             char day_s[DATE_STRLEN + 1];
             date_format(date, day_s);
@@ -1118,7 +1220,7 @@ static int check_race(struct barstore *bs, const struct bar *bars, const size_t 
             }
             bs->skip_damaged = keep;
             for (size_t q = i; q < j && !err; q++) {
-                if (state[perm[q]] != ROW_NEW)
+                if (!fresh_state(state[perm[q]]))
                     continue;
                 const struct bar *t = find_symbol(&theirs, bars[perm[q]].symbol);
                 if (t && bar_diff_field(t, &bars[perm[q]]))
@@ -1153,11 +1255,24 @@ static void classify_group(struct classify *c, size_t i, size_t j, const struct 
     for (size_t k = i; k < j; k++) {
         const struct bar *b = &bars[perm[k]];
         const struct bar *other = find_symbol(stored, b->symbol);
+        /* A stored bar that may change: provisional, or in the settle window. */
+        int revisable =
+            other && c->opts->revisions && (other->provisional || b->date >= c->opts->revise_from);
         if (!other && k > i && strcmp(bars[perm[k - 1]].symbol, b->symbol) == 0)
             other = &bars[perm[k - 1]];
         const char *field = other ? bar_diff_field(other, b) : NULL;
         if (!other) {
             c->state[perm[k]] = ROW_NEW;
+        } else if (revisable && field) {
+            c->state[perm[k]] = ROW_REVISE;
+            c->stats->rows_revised++;
+            if (b->date < c->stats->first_revised)
+                c->stats->first_revised = b->date;
+        } else if (revisable && !field && other->provisional &&
+                   b->date < c->opts->provisional_from) {
+            /* The same values, now final: a final revision records that. */
+            c->state[perm[k]] = ROW_REVISE;
+            c->stats->rows_finalized++;
         } else if (!field) {
             c->state[perm[k]] = ROW_SAME;
             c->stats->rows_same++;
@@ -1212,6 +1327,7 @@ int barstore_write(struct barstore *bs, const struct bar *bars, size_t n,
     if (!opts)
         opts = &none;
     memset(stats, 0, sizeof *stats);
+    stats->first_revised = INT32_MAX;
     if (n == 0)
         return ERR_OK;
     for (size_t i = 0; i < n; i++) {
@@ -1282,15 +1398,34 @@ int barstore_write(struct barstore *bs, const struct bar *bars, size_t n,
         size_t j = i;
         while (j < n && bars[perm[j]].date == date)
             j++;
-        size_t fresh = 0;
-        for (size_t k = i; k < j; k++)
-            fresh += state[perm[k]] == ROW_NEW;
+        size_t fresh = 0, revised = 0;
+        for (size_t k = i; k < j; k++) {
+            fresh += fresh_state(state[perm[k]]);
+            revised += state[perm[k]] == ROW_REVISE;
+        }
+        /* A day with revised bars gets a part of the next revision (holding its new bars
+         * too); otherwise the new bars go into a part of revision 0. */
+        unsigned rev = 0;
+        size_t dix = day_of(&idx, date);
+        for (size_t k = 0; revised && dix != SIZE_MAX && k < idx.days[dix].nparts; k++) {
+            unsigned r = key_rev(idx.keys.v[idx.days[dix].first + k]);
+            if (r > rev)
+                rev = r;
+        }
+        if (revised && rev >= REV_MAX) {
+            err = diag_set(d, ERR_INVALID, "store '%s': too many revisions of one day",
+                           bs->os->location);
+            break;
+        }
+        rev += revised > 0;
+        int prov = opts->revisions && date >= opts->provisional_from;
         char key[OBJ_KEY_MAX];
-        err = write_part(bs, date, bars, perm, state, i, j, &stats->parts_written, key, d);
+        err =
+            write_part(bs, date, bars, perm, state, i, j, rev, prov, &stats->parts_written, key, d);
         if (!err && fresh)
             err = strvec_push(&mine, key) ? diag_set(d, ERR_NOMEM, "out of memory") : ERR_OK;
         if (!err) {
-            stats->rows_new += fresh;
+            stats->rows_new += fresh - revised;
             stats->days_stored += fresh > 0;
         }
         if (!err && opts->on_progress)

@@ -17,6 +17,13 @@
  * (ERR_DAMAGED, or the row's own error), or, when the barstore skips damaged parts, leaves it
  * out with a logged warning and remembers its key.
  *
+ * Revisions: a day may also hold revision parts, bars/YYYY/YYYY-MM-DD/rev-NNNNNN/part-<hash>.csv
+ * (NNNNNN from 000001 up; "rev-NNNNNN-provisional" for bars fetched before their settle time,
+ * revision 0 being the plain parts).  A symbol-day takes its bar from its latest revision; an
+ * earlier one is superseded, not a disagreement.  Only a writer asked to (barstore_write_opts
+ * .revisions) writes a revision, and only of a provisional bar or one in the settle window.
+ * Bars read from a provisional part have .provisional set.
+ *
  * Racing writers: two writers that read a day before either wrote it can both add a part with
  * different values for one symbol-day.  Such a store still reads: the part first in name order
  * (byte order of the keys, the same for every reader) wins, and the disagreement is reported
@@ -125,6 +132,11 @@ int barstore_scan_ahead(struct barstore *bs, int32_t from, int32_t to, barstore_
 int barstore_last_dates(struct barstore *bs, const char *const *symbols, size_t n, int32_t upto,
                         size_t max_days, int32_t *out, struct diag *d);
 
+/* The first of the latest max_days stored days up to `upto` on which a bar's current version is
+ * provisional; INT32_MAX when none is. */
+int barstore_first_provisional(struct barstore *bs, int32_t upto, size_t max_days, int32_t *out,
+                               struct diag *d);
+
 struct barstore_write_opts {
     /* Write the bars that do not conflict and report the others through on_conflict (the
      * call still returns ERR_CONFLICT).  Without it a conflict writes nothing at all. */
@@ -134,14 +146,24 @@ struct barstore_write_opts {
     void (*on_conflict)(void *ctx, size_t index, const struct bar *other, const char *field);
     /* Told after each day is written. */
     void (*on_progress)(void *ctx, size_t days_done, size_t days_total);
+    /* Revisions (docs/INTEGRITY.md#revisions), off unless set: bars dated on or after
+     * provisional_from are written as provisional (fetched before their settle time); a bar
+     * that differs from a stored provisional bar, or from any stored bar dated on or after
+     * revise_from (the settle window), is written as a revision instead of a conflict; a bar
+     * equal to a stored provisional one and itself final is written as a final revision. */
+    int revisions;
+    int32_t provisional_from, revise_from;
     void *ctx;
 };
 
 struct barstore_write_stats {
-    size_t rows_new;      /* written now (counted only once the part is stored) */
-    size_t rows_same;     /* already stored (or repeated in the batch) with the same values */
-    size_t rows_conflict; /* refused, or written but beaten by a part written at the same time */
-    size_t rows_disputed; /* written and used, but a part written at the same time differs */
+    size_t rows_new;       /* written now (counted only once the part is stored) */
+    size_t rows_same;      /* already stored (or repeated in the batch) with the same values */
+    size_t rows_conflict;  /* refused, or written but beaten by a part written at the same time */
+    size_t rows_disputed;  /* written and used, but a part written at the same time differs */
+    size_t rows_revised;   /* new values of stored bars, written as a revision */
+    size_t rows_finalized; /* provisional bars confirmed unchanged by a final fetch */
+    int32_t first_revised; /* the first date of a revised bar (INT32_MAX: none) */
     size_t parts_written;
     size_t days_touched; /* days the batch has bars for */
     size_t days_stored;  /* days on which new bars were stored */

@@ -227,7 +227,7 @@ boot _HANDLER=collector SCREENER_STORE=/store SCREENER_SSM=0 SCREENER_PORTFOLIO=
 rc=$?
 [ $rc -eq 0 ] && ok "one process serves three collector invocations (exit 0)" || nok "collector exit $rc" "$(tail -c 800 "$T/rt.err")"
 check "a scheduled event (events/scheduled.json): a response, everything already stored" \
-    "$(stat "s['invocations'][0]['outcome'] == 'response' and r[0].get('ok') is True and r[0].get('bars_new') == 0 and r[0].get('symbols_up_to_date') == 1000")" "$(stat "s['invocations'][0]['body']")"
+    "$(stat "s['invocations'][0]['outcome'] == 'response' and r[0].get('ok') is True and r[0].get('bars_new') == 0 and r[0].get('bars_received') == 3000 and r[0].get('bars_revised') == 0")" "$(stat "s['invocations'][0]['body']")"
 check "an unknown action: posted to the error endpoint as Function.InvalidEvent" \
     "$(stat "s['invocations'][1]['outcome'] == 'error' and s['invocations'][1]['error_type'] == 'Function.InvalidEvent' and r[1].get('errorType') == 'Function.InvalidEvent'")" "$(stat "s['invocations'][1]")"
 check "... and the process goes on: the next event gets a response" \

@@ -874,3 +874,102 @@ void store_case_concurrent_barstore(void **state)
     barvec_release(&v);
     bar_index_release(&idx);
 }
+
+/* Provisional bars and revisions (docs/INTEGRITY.md#revisions): a bar fetched before its settle
+ * time is stored as provisional; a later fetch records a changed value as a revision, which
+ * every reader takes as current; outside the settle window a differing bar stays a conflict. */
+void store_case_barstore_revisions(void **state)
+{
+    struct store_fixture *f = *state;
+    int32_t day;
+    assert_int_equal(date_parse("2024-05-06", 10, &day), 0);
+    struct bar first[] = {
+        tu_bar("AAPL", "2024-05-06", 10, 11, 9, 10.5, 100),
+        tu_bar("MSFT", "2024-05-06", 20, 21, 19, 20.5, 200),
+    };
+    struct barstore_write_stats st;
+    struct diag d;
+    /* 16:30: the day's bars are provisional. */
+    struct barstore_write_opts early = {
+        .revisions = 1, .provisional_from = day, .revise_from = day - 4};
+    assert_int_equal(barstore_write(f->bs, first, 2, &early, &st, &d), ERR_OK);
+    assert_int_equal(st.rows_new, 2);
+    struct strvec keys = STRVEC_INIT;
+    assert_int_equal(objstore_list(f->os, "bars/2024/2024-05-06/", &keys, &d), ERR_OK);
+    assert_int_equal(keys.n, 1);
+    assert_non_null(strstr(keys.v[0], "/rev-000000-provisional/part-"));
+    strvec_release(&keys);
+    struct barvec v;
+    barvec_init(&v);
+    read_day(f, "2024-05-06", &v, ERR_OK, NULL);
+    assert_int_equal(v.n, 2);
+    assert_int_equal(v.v[0].provisional, 1);
+    assert_int_equal(v.v[1].provisional, 1);
+
+    /* The next evening: AAPL's volume and low moved after the close, MSFT did not. */
+    struct bar later[] = {
+        tu_bar("AAPL", "2024-05-06", 10, 11, 8.5, 10.5, 140),
+        tu_bar("MSFT", "2024-05-06", 20, 21, 19, 20.5, 200),
+        tu_bar("AAPL", "2024-05-07", 10.5, 11, 10, 10.8, 90),
+    };
+    struct barstore_write_opts next = {
+        .revisions = 1, .provisional_from = day + 1, .revise_from = day - 3};
+    size_t disagree0 = barstore_disagreements(f->bs);
+    assert_int_equal(barstore_write(f->bs, later, 3, &next, &st, &d), ERR_OK);
+    assert_int_equal(st.rows_revised, 1);
+    assert_int_equal(st.rows_finalized, 1);
+    assert_int_equal(st.rows_new, 1);
+    assert_int_equal(st.rows_conflict, 0);
+    assert_int_equal(count_parts(f, "2024-05-06"), 2);
+    read_day(f, "2024-05-06", &v, ERR_OK, NULL);
+    assert_int_equal(v.n, 2);
+    assert_true(bar_equal(&v.v[0], &later[0]));
+    assert_int_equal(v.v[0].provisional, 0);
+    assert_int_equal(v.v[1].provisional, 0);
+    assert_int_equal(barstore_disagreements(f->bs), disagree0); /* superseded, not disputed */
+    /* A fresh reader agrees. */
+    struct barstore *other;
+    assert_int_equal(barstore_new(f->os, &other, &d), ERR_OK);
+    struct bar_index idx;
+    assert_int_equal(barstore_index(other, day, day, &idx, &d), ERR_OK);
+    assert_int_equal(barstore_read_day(other, &idx, 0, &v, &d), ERR_OK);
+    assert_int_equal(v.v[0].volume, 140);
+    bar_index_release(&idx);
+    barstore_free(other);
+
+    /* Writing the current values again is a no-op. */
+    assert_int_equal(barstore_write(f->bs, later, 3, &next, &st, &d), ERR_OK);
+    assert_int_equal(st.rows_same, 3);
+    assert_int_equal(st.parts_written, 0);
+
+    /* Outside the settle window a final bar that differs is a conflict, not a revision. */
+    struct bar wrong = tu_bar("MSFT", "2024-05-06", 20, 21, 19, 25, 200);
+    struct barstore_write_opts past = {
+        .revisions = 1, .provisional_from = day + 10, .revise_from = day + 5};
+    assert_int_equal(barstore_write(f->bs, &wrong, 1, &past, &st, &d), ERR_CONFLICT);
+    assert_int_equal(st.rows_conflict, 1);
+    /* And a writer that does not revise (import) never does. */
+    assert_int_equal(barstore_write(f->bs, &wrong, 1, NULL, &st, &d), ERR_CONFLICT);
+    read_day(f, "2024-05-06", &v, ERR_OK, NULL);
+    assert_int_equal(v.v[1].close, 20500000);
+
+    /* A provisional bar stays revisable whatever its age. */
+    struct bar prov = tu_bar("MSFT", "2024-05-07", 20, 21, 19, 20.5, 200);
+    assert_int_equal(barstore_write(f->bs, &prov, 1, &next, &st, &d), ERR_OK);
+    struct bar prov2 = prov;
+    prov2.volume = 260;
+    assert_int_equal(barstore_write(f->bs, &prov2, 1, &past, &st, &d), ERR_OK);
+    assert_int_equal(st.rows_revised, 1);
+    read_day(f, "2024-05-07", &v, ERR_OK, NULL);
+    assert_int_equal(v.v[1].volume, 260);
+    assert_int_equal(v.v[1].provisional, 0);
+
+    /* verify sees no disagreement in a store with revisions. */
+    struct barstore_verify_stats vs;
+    struct barstore_verify_opts vo = {0};
+    assert_int_equal(barstore_verify(f->bs, &vo, &vs, &d), ERR_OK);
+    assert_int_equal(vs.disagreements, 0);
+    assert_int_equal(vs.damaged, 0);
+    assert_int_equal(vs.other, 0);
+    barvec_release(&v);
+}

@@ -32,6 +32,7 @@ void store_case_barstore_reader_validates(void **state);
 void store_case_barstore_scan_many_days(void **state);
 /* Two parts of a day that disagree: the part first in name order wins for every reader. */
 void store_case_barstore_disagreeing_parts(void **state);
+void store_case_barstore_revisions(void **state);
 /* Truncated, edited and misnamed parts: named and refused, or skipped when asked; verify. */
 void store_case_barstore_damaged_parts(void **state);
 void store_case_barstore_scan_ahead(void **state);

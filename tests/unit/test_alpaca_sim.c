@@ -827,6 +827,17 @@ static void test_plans_and_bare_429(void **state)
     assert_int_equal(header_int(&r, "X-RateLimit-Reset"), (t0 + 10000) / 1000);
     assert_int_equal(header_int(&r, "X-RateLimit-Limit"), 1);
     httpd_response_release(&r);
+    /* The market data API has its own budget: a bars request still goes through. */
+    assert_int_equal(get(s, "/v2/stocks/bars?symbols=AAA&timeframe=1Day&start=2026-11-02", &r),
+                     200);
+    assert_int_equal(header_int(&r, "X-RateLimit-Remaining"), 0);
+    httpd_response_release(&r);
+    assert_int_equal(get(s, "/v2/stocks/bars?symbols=AAA&timeframe=1Day&start=2026-11-02", &r),
+                     429);
+    httpd_response_release(&r);
+    /* And so does the trading API's: the account is still over its own limit. */
+    assert_int_equal(get(s, "/v2/account", &r), 429);
+    httpd_response_release(&r);
     alpaca_sim_free(s);
     /* The 429 fault too. */
     base_opts(&o);
@@ -1352,6 +1363,89 @@ static int group_teardown(void **state)
     return 0;
 }
 
+/* A day's bar changes until 20:00 New York by the simulator's clock; a corporate action with a
+ * delay is published (and filtered) on its process date, days after its ex-date. */
+static void test_settling_bars_and_late_actions(void **state)
+{
+    (void)state;
+    struct alpaca_sim_opts o;
+    base_opts(&o);
+    struct alpaca_sim *s = new_sim(&o);
+    char sym[BAR_SYMBOL_MAX + 1];
+    snprintf(sym, sizeof sym, "%s", alpaca_sim_symbol(s, 0));
+    char target[256];
+    snprintf(target, sizeof target,
+             "/v2/stocks/bars?symbols=%s&timeframe=1Day&start=2026-11-20&end=2026-11-20T20:00:00Z"
+             "&feed=sip",
+             sym);
+    struct httpd_response r;
+    /* Friday 2026-11-20 16:30 New York (21:30 UTC): the day's bar is not complete. */
+    fake_now_ms = (int64_t)day_of("2026-11-20") * 86400000 + 21 * 3600000 + 30 * 60000;
+    assert_int_equal(get(s, target, &r), 200);
+    char *early = strdup(buf_cstr(&r.body));
+    httpd_response_release(&r);
+    /* 20:00 New York: final; it no longer changes. */
+    fake_now_ms = (int64_t)day_of("2026-11-21") * 86400000 + 1 * 3600000;
+    assert_int_equal(get(s, target, &r), 200);
+    char *final = strdup(buf_cstr(&r.body));
+    httpd_response_release(&r);
+    fake_now_ms += 86400000;
+    assert_int_equal(get(s, target, &r), 200);
+    assert_string_equal(buf_cstr(&r.body), final);
+    httpd_response_release(&r);
+    assert_string_not_equal(early, final);
+    /* The volume grew after the close. */
+    long long v_early = atoll(strstr(early, "\"v\":") + 4),
+              v_final = atoll(strstr(final, "\"v\":") + 4);
+    assert_true(v_early < v_final);
+    free(early);
+    free(final);
+    alpaca_sim_free(s);
+    /* --settled: final at once. */
+    o.settling = 0;
+    s = new_sim(&o);
+    fake_now_ms = (int64_t)day_of("2026-11-20") * 86400000 + 21 * 3600000 + 30 * 60000;
+    assert_int_equal(get(s, target, &r), 200);
+    char *at_once = strdup(buf_cstr(&r.body));
+    httpd_response_release(&r);
+    fake_now_ms = (int64_t)day_of("2026-11-22") * 86400000;
+    assert_int_equal(get(s, target, &r), 200);
+    assert_string_equal(buf_cstr(&r.body), at_once);
+    httpd_response_release(&r);
+    free(at_once);
+    alpaca_sim_free(s);
+
+    /* A split on Monday 2026-11-16 published on Wednesday (two trading days later). */
+    base_opts(&o);
+    struct split sp = {.ex_date = day_of("2026-11-16"), .new_rate = 3000000, .old_rate = 1000000};
+    snprintf(sp.symbol, sizeof sp.symbol, "%s", sym);
+    o.splits = &sp;
+    o.nsplits = 1;
+    o.actions_delay = 2;
+    s = new_sim(&o);
+    snprintf(target, sizeof target,
+             "/v1/corporate-actions?symbols=%s&types=forward_split&start=2026-11-10&end=2026-11-30",
+             sym);
+    fake_now_ms = (int64_t)day_of("2026-11-17") * 86400000 + 22 * 3600000; /* Tuesday */
+    assert_int_equal(get(s, target, &r), 200);
+    assert_null(strstr(buf_cstr(&r.body), "\"ex_date\":\"2026-11-16\""));
+    httpd_response_release(&r);
+    fake_now_ms += 86400000; /* Wednesday */
+    assert_int_equal(get(s, target, &r), 200);
+    assert_non_null(
+        strstr(buf_cstr(&r.body), "\"process_date\":\"2026-11-18\",\"ex_date\":\"2026-11-16\""));
+    httpd_response_release(&r);
+    /* Filtered on the process date: a window that ends on the ex-date misses it. */
+    snprintf(target, sizeof target,
+             "/v1/corporate-actions?symbols=%s&types=forward_split&start=2026-11-10&end=2026-11-16",
+             sym);
+    assert_int_equal(get(s, target, &r), 200);
+    assert_null(strstr(buf_cstr(&r.body), "\"ex_date\":\"2026-11-16\""));
+    httpd_response_release(&r);
+    alpaca_sim_free(s);
+    reset_clock();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1365,6 +1459,7 @@ int main(void)
         cmocka_unit_test(test_plans_and_bare_429),
         cmocka_unit_test(test_faults),
         cmocka_unit_test(test_corporate_actions),
+        cmocka_unit_test(test_settling_bars_and_late_actions),
         cmocka_unit_test(test_assets),
         cmocka_unit_test(test_holdings_csv),
         cmocka_unit_test(test_no_secrets_in_logs),

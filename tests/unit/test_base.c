@@ -196,14 +196,24 @@ static void test_calendar_new_york(void **state)
 static const char *final_day(const char *date, int hh, int mm)
 {
     static char s[DATE_STRLEN + 1];
-    date_format(cal_last_final_day(utc_ms(date, hh, mm), CAL_SETTLE_MINUTE), s);
+    date_format(cal_last_final_day(utc_ms(date, hh, mm), CAL_CLOSE_MINUTE), s);
     return s;
 }
 
 static void test_calendar_last_final_day(void **state)
 {
     (void)state;
-    assert_int_equal(CAL_SETTLE_MINUTE, 16 * 60 + 20);
+    assert_int_equal(CAL_CLOSE_MINUTE, 16 * 60 + 20);
+    /* A bar is final from 20:15 New York (00:15 UTC the next day in daylight time). */
+    assert_int_equal(CAL_SETTLE_MINUTE, 20 * 60 + 15);
+    char s[DATE_STRLEN + 1];
+    date_format(cal_last_final_day(utc_ms("2026-07-02", 0, 14), CAL_SETTLE_MINUTE), s);
+    assert_string_equal(s, "2026-06-30");
+    date_format(cal_last_final_day(utc_ms("2026-07-02", 0, 15), CAL_SETTLE_MINUTE), s);
+    assert_string_equal(s, "2026-07-01");
+    /* At 16:30 the day's bar is there but not final. */
+    date_format(cal_last_final_day(utc_ms("2026-07-01", 20, 30), CAL_SETTLE_MINUTE), s);
+    assert_string_equal(s, "2026-06-30");
     /* Wednesday 2026-07-01 (EDT): final from 16:20 New York, 20:20 UTC. */
     assert_string_equal(final_day("2026-07-01", 20, 19), "2026-06-30");
     assert_string_equal(final_day("2026-07-01", 20, 20), "2026-07-01");
@@ -219,7 +229,7 @@ static void test_calendar_last_final_day(void **state)
     assert_string_equal(final_day("2026-12-07", 15, 0), "2026-12-04");
     /* Another settle minute moves the boundary (the collector's option). */
     assert_int_equal(cal_last_final_day(utc_ms("2026-07-01", 20, 5), 16 * 60),
-                     cal_last_final_day(utc_ms("2026-07-01", 20, 20), CAL_SETTLE_MINUTE));
+                     cal_last_final_day(utc_ms("2026-07-01", 20, 20), CAL_CLOSE_MINUTE));
 }
 
 static void test_file_read(void **state)

@@ -177,6 +177,17 @@ static void test_screen_and_drops(void **state)
            "  2 BBB          22.00   -56.0%   102\n</pre>\n"
            "Drawdown: close vs the highest high of the last 180 days; Days: trading days since "
            "that peak. /stock SYMBOL for details.");
+    /* Results built on bars fetched before their settle time say so (the run finished at
+     * 16:20 New York, the day's bars final only from 20:15). */
+    struct results_run run;
+    struct diag d;
+    assert_int_equal(results_read_run(f->os, &run, &d), ERR_OK);
+    run.final_day = day("2026-11-20");
+    assert_int_equal(results_write_run(f->os, &run, &d), ERR_OK);
+    expect_has(f, 7, "/screen 2",
+               "<b>Worst 180-day drawdowns</b> · 2026-11-21 (as of 16:20, provisional) · 4 ranked");
+    run.final_day = day("2026-11-21");
+    assert_int_equal(results_write_run(f->os, &run, &d), ERR_OK);
     /* Drops: by change, the symbol with no earlier bar left out. */
     expect(f, 7, "/drops",
            "<b>Worst one-day drops</b> · 2026-11-21 · 4 ranked\n<pre>"

@@ -10,10 +10,13 @@
 #include "collect/collector.h"
 #include "net/fetch.h"
 #include "net/ratelimit.h"
+#include "screen/results.h"
+#include "screen/screen_run.h"
 #include "sim/alpaca_sim.h"
 #include "store/barstore.h"
 #include "store/objstore.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,17 +150,25 @@ static void test_parse_actions(void **state)
         "{\"corporate_actions\":{\"forward_splits\":[{\"id\":\"x\",\"symbol\":\"ABCD\","
         "\"new_rate\":4,\"old_rate\":1,\"ex_date\":\"2026-06-10\"}],\"reverse_splits\":"
         "[{\"symbol\":\"WXYZ\",\"new_rate\":1,\"old_rate\":20,\"ex_date\":\"2026-08-03\"}],"
-        "\"cash_dividends\":[{\"symbol\":\"ABCD\",\"rate\":0.25}]},\"next_page_token\":null}";
+        "\"cash_dividends\":[{\"symbol\":\"ABCD\",\"rate\":0.25}],"
+        "\"stock_dividends\":[{\"id\":\"y\",\"symbol\":\"EFGH\",\"cusip\":\"1\",\"rate\":0.05,"
+        "\"process_date\":\"2026-09-01\",\"ex_date\":\"2026-09-02\"},{\"symbol\":\"EFGH\","
+        "\"rate\":-1,\"ex_date\":\"2026-09-03\"}]},\"next_page_token\":null}";
     struct splitvec sv;
     splitvec_init(&sv);
     char next[ALPACA_TOKEN_MAX];
     struct diag d;
     assert_int_equal(alpaca_parse_actions(page, strlen(page), &sv, next, NULL, NULL, &d), ERR_OK);
-    assert_int_equal(sv.n, 2);
     assert_string_equal(sv.v[0].symbol, "ABCD");
     assert_true(split_factor(&sv.v[0]) == 4.0);
     assert_true(split_factor(&sv.v[1]) == 0.05);
     assert_int_equal(sv.v[1].ex_date, day("2026-08-03"));
+    /* A 5 % stock dividend is a price factor of 1.05; a negative rate is left out. */
+    assert_int_equal(sv.n, 3);
+    assert_string_equal(sv.v[2].symbol, "EFGH");
+    assert_int_equal(sv.v[2].new_rate, 1050000);
+    assert_int_equal(sv.v[2].old_rate, 1000000);
+    assert_int_equal(sv.v[2].ex_date, day("2026-09-02"));
     assert_string_equal(next, "");
     splitvec_release(&sv);
 }
@@ -272,6 +283,12 @@ struct collect_fixture {
     size_t n;
 };
 
+/* A split injected into the simulated market by the next collect_setup (split_symbol: the
+ * index of the symbol), published actions_delay trading days after its ex-date. */
+static struct split setup_split;
+static long setup_split_symbol = -1;
+static int setup_actions_delay;
+
 static void collect_setup(struct collect_fixture *cf)
 {
     struct alpaca_sim_opts so;
@@ -284,6 +301,17 @@ static void collect_setup(struct collect_fixture *cf)
     struct diag d;
     if (alpaca_sim_start(&so, &cf->sim, &port, &d))
         fail_msg("alpaca sim: %s", d.text);
+    if (setup_split_symbol >= 0) { /* the same market, with the split */
+        snprintf(setup_split.symbol, sizeof setup_split.symbol, "%s",
+                 alpaca_sim_symbol(cf->sim, (size_t)setup_split_symbol));
+        alpaca_sim_stop(cf->sim);
+        so.splits = &setup_split;
+        so.nsplits = 1;
+        so.actions_delay = setup_actions_delay;
+        if (alpaca_sim_start(&so, &cf->sim, &port, &d))
+            fail_msg("alpaca sim: %s", d.text);
+        setup_split_symbol = -1;
+    }
     snprintf(cf->url, sizeof cf->url, "http://127.0.0.1:%d", port);
     cf->n = alpaca_sim_nsymbols(cf->sim);
     for (size_t i = 0; i < cf->n; i++)
@@ -371,7 +399,10 @@ static void test_collect_deadline(void **state)
     collect_options(&cf, &co);
     assert_int_equal(collect_run(cf.bs, cf.symbols, cf.n, &co, &st, &d), ERR_OK);
     assert_true(st.symbols_not_attempted == 0);
-    assert_true(st.symbols_planned == cf.n - done);
+    /* Every symbol is planned: the complete ones for their last days again (the settle
+     * window), which are all stored and unchanged. */
+    assert_true(st.symbols_planned == cf.n);
+    assert_true(st.bars_same >= done * 3 && st.bars_revised == 0 && st.bars_conflict == 0);
     assert_int_equal(symbols_complete(&cf, st.end), cf.n);
     collect_teardown(&cf);
     log_setup(LOG_WARN, LOG_FORMAT_AUTO);
@@ -408,7 +439,7 @@ static void test_collect_recent_data_refusal(void **state)
 
     clock_set_source(&friday_clock);
     collect_options(&cf, &co);
-    co.settle_minute = 0; /* today's bar is asked for, up to the latest instant allowed */
+    co.close_minute = 0; /* today's bar is asked for, up to the latest instant allowed */
     co.now_ms = clock_wall_ms() + 60 * 1000; /* a minute ahead */
     assert_int_equal(collect_run(cf.bs, cf.symbols, cf.n, &co, &st, &d), ERR_OK);
     assert_int_equal(st.recent_data_refusals, 0);
@@ -420,7 +451,7 @@ static void test_collect_recent_data_refusal(void **state)
     assert_int_equal(objstore_open(cf.dir, &cf.os, &d), ERR_OK);
     assert_int_equal(barstore_new(cf.os, &cf.bs, &d), ERR_OK);
     collect_options(&cf, &co);
-    co.settle_minute = 0;
+    co.close_minute = 0;
     co.now_ms = clock_wall_ms() + 10 * 60 * 1000; /* ten minutes ahead */
     assert_int_equal(collect_run(cf.bs, cf.symbols, cf.n, &co, &st, &d), ERR_OK);
     assert_true(st.recent_data_refusals >= 1);
@@ -433,7 +464,7 @@ static void test_collect_recent_data_refusal(void **state)
     assert_int_equal(objstore_open(cf.dir, &cf.os, &d), ERR_OK);
     assert_int_equal(barstore_new(cf.os, &cf.bs, &d), ERR_OK);
     collect_options(&cf, &co);
-    co.settle_minute = 0;
+    co.close_minute = 0;
     co.now_ms = clock_wall_ms() + 10 * 60 * 1000;
     co.secret_key = "WRONG";
     assert_int_equal(collect_run(cf.bs, cf.symbols, cf.n, &co, &st, &d), ERR_AUTH);
@@ -527,6 +558,273 @@ static void test_recent_data_refusal_recognised(void **state)
     assert_false(alpaca_is_recent_data_refusal(403, NULL, 0));
 }
 
+/* The simulator's clock, set by the test. */
+static int64_t week_now_ms;
+
+static int64_t week_wall_ms(void *ctx)
+{
+    (void)ctx;
+    return __atomic_load_n(&week_now_ms, __ATOMIC_SEQ_CST);
+}
+
+static const struct clock_source week_clock = {week_wall_ms, real_mono_us, real_sleep_ms, NULL};
+
+static void set_week_now(int32_t day, int minute)
+{
+    __atomic_store_n(&week_now_ms, cal_ny_to_utc_ms(day, minute), __ATOMIC_SEQ_CST);
+}
+
+struct screened {
+    char text[8192];
+    size_t len;
+};
+
+static int screened_emit(void *ctx, int32_t date, const struct screen_row *rows, size_t n)
+{
+    struct screened *sc = ctx;
+    for (size_t i = 0; i < n && sc->len < sizeof sc->text - 100; i++)
+        sc->len += (size_t)snprintf(
+            sc->text + sc->len, sizeof sc->text - sc->len, "%d %d %s %.6f %.6f %.6f\n", (int)date,
+            rows[i].rank, rows[i].symbol, rows[i].close, rows[i].drawdown_pct, rows[i].change_pct);
+    return 0;
+}
+
+static void screen_week(struct barstore *bs, int32_t from, int32_t to, struct screened *out)
+{
+    struct screen_opts so;
+    screen_opts_default(&so);
+    so.min_bars = 5;
+    struct screen_run_stats st;
+    struct diag d;
+    memset(out, 0, sizeof *out);
+    if (screen_run(bs, &so, from, to, screened_emit, out, &st, &d) != ERR_OK)
+        fail_msg("screen: %s", d.text);
+    assert_true(out->len > 0);
+}
+
+static struct screen_opts results_opts(void)
+{
+    struct screen_opts so;
+    screen_opts_default(&so);
+    so.by = SCREEN_BY_DRAWDOWN;
+    so.top = 0;
+    return so;
+}
+
+static int write_day(void *ctx, int32_t date, const struct screen_row *rows, size_t n)
+{
+    struct collect_fixture *cf = ctx;
+    struct diag d;
+    if (results_write_screen(cf->os, date, rows, n, 1, &d) ||
+        results_append_top(cf->os, date, rows, n, RESULTS_TOP_DEFAULT, &d))
+        fail_msg("results: %s", d.text);
+    return 0;
+}
+
+/* What a collection leaves: the day's results, and those of earlier dates whose bars the run
+ * changed, recomputed. */
+static void day_results(struct collect_fixture *cf, int32_t day, const struct collect_stats *st)
+{
+    struct screen_opts so = results_opts();
+    struct screen_run_stats rs;
+    struct diag d;
+    assert_int_equal(screen_run(cf->bs, &so, day, day, write_day, cf, &rs, &d), ERR_OK);
+    size_t redone;
+    assert_int_equal(results_rewrite(cf->os, cf->bs, &so, st->changed_from, day - 1,
+                                     RESULTS_TOP_DEFAULT, &redone, &d),
+                     ERR_OK);
+    if (st->changed_from < day)
+        assert_int_equal(redone, (size_t)cal_trading_days(st->changed_from, day - 1));
+}
+
+struct expect_ctx {
+    struct collect_fixture *cf;
+    struct results_history *top;
+    size_t checked;
+};
+
+static int check_results(void *ctx, int32_t date, const struct screen_row *rows, size_t n)
+{
+    struct expect_ctx *e = ctx;
+    struct results_screen got = {0};
+    struct diag d;
+    assert_int_equal(results_read_screen(e->cf->os, date, &got, &d), ERR_OK);
+    assert_int_equal(got.n, n);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(got.rows[i].symbol, rows[i].symbol);
+        assert_int_equal(got.rows[i].rank, rows[i].rank);
+        assert_true(fabs(got.rows[i].close - rows[i].close) < 1e-6);
+        assert_true(fabs(got.rows[i].drawdown_pct - rows[i].drawdown_pct) < 1e-3);
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < e->top->n; i++) {
+        const struct screen_row *r = &e->top->rows[i];
+        if (r->date != date)
+            continue;
+        assert_true(k < n);
+        assert_string_equal(r->symbol, rows[k].symbol);
+        assert_true(fabs(r->drawdown_pct - rows[k].drawdown_pct) < 1e-3);
+        k++;
+    }
+    assert_int_equal(k, n < RESULTS_TOP_DEFAULT ? n : RESULTS_TOP_DEFAULT);
+    results_screen_release(&got);
+    e->checked++;
+    return 0;
+}
+
+static void results_equal_screen(struct collect_fixture *cf, struct barstore *final, int32_t from,
+                                 int32_t to)
+{
+    struct results_history top = {0};
+    struct diag d;
+    assert_int_equal(results_read_top(cf->os, &top, &d), ERR_OK);
+    struct expect_ctx e = {cf, &top, 0};
+    struct screen_opts so = results_opts();
+    struct screen_run_stats rs;
+    assert_int_equal(screen_run(final, &so, from, to, check_results, &e, &rs, &d), ERR_OK);
+    assert_int_equal(e.checked, (size_t)(to - from + 1));
+    results_history_release(&top);
+}
+
+/* A week of daily collections at 16:30 New York, while the day's bar still changes (until
+ * 20:00 by the simulator's clock): each evening's bars are provisional, the next run fetches
+ * them again and records the changes as revisions, and at the end the store holds exactly
+ * the final bars, and screens as a store collected after the week does. */
+static void test_collect_week_of_provisional_bars(void **state)
+{
+    (void)state;
+    log_setup(LOG_OFF, LOG_FORMAT_JSON);
+    struct collect_fixture cf;
+    /* A 2-for-1 split of the third symbol on Wednesday, published on Friday. */
+    int32_t wed;
+    assert_int_equal(date_parse("2026-11-18", 10, &wed), ERR_OK);
+    setup_split = (struct split){.ex_date = wed, .new_rate = 2000000, .old_rate = 1000000};
+    setup_split_symbol = 2;
+    setup_actions_delay = 2;
+    collect_setup(&cf);
+    struct collect_opts co;
+    struct collect_stats st;
+    struct diag d = {{0}};
+    int32_t mon, fri;
+    assert_int_equal(date_parse("2026-11-16", 10, &mon), ERR_OK);
+    fri = mon + 4;
+    clock_set_source(&week_clock);
+
+    /* History up to the Friday before, collected on the Saturday: final. */
+    set_week_now(mon - 2, 12 * 60);
+    collect_options(&cf, &co);
+    co.now_ms = 0;
+    co.skip_actions = 0;
+    assert_int_equal(collect_run(cf.bs, cf.symbols, cf.n, &co, &st, &d), ERR_OK);
+    assert_int_equal(st.bars_provisional, 0);
+
+    size_t revised = 0;
+    for (int32_t day = mon; day <= fri; day++) {
+        set_week_now(day, 16 * 60 + 30);
+        collect_options(&cf, &co);
+        co.now_ms = 0;
+        co.skip_actions = 0;
+        assert_int_equal(collect_run(cf.bs, cf.symbols, cf.n, &co, &st, &d), ERR_OK);
+        /* The split is found on Friday, two days after its ex-date. */
+        assert_int_equal(st.splits_new, day == fri ? 1 : 0);
+        if (day == fri)
+            assert_int_equal(st.changed_from, wed);
+        else if (day > mon)
+            assert_int_equal(st.changed_from, day - 1); /* yesterday's bars revised */
+        day_results(&cf, day, &st);
+        assert_int_equal(st.end, day);
+        assert_int_equal(st.bars_provisional, cf.n); /* today's */
+        assert_int_equal(st.bars_conflict, 0);
+        /* Yesterday's provisional bars, fetched again after their settle time: every one
+         * changed (volume at least). */
+        assert_int_equal(st.bars_revised, day == mon ? 0 : cf.n);
+        revised += st.bars_revised;
+        /* Today's bars are stored as provisional, yesterday's as final. */
+        struct bar_index idx;
+        struct barvec v;
+        barvec_init(&v);
+        assert_int_equal(barstore_index(cf.bs, day - 1, day, &idx, &d), ERR_OK);
+        assert_int_equal(idx.days[idx.ndays - 1].date, day);
+        assert_int_equal(barstore_read_day(cf.bs, &idx, idx.ndays - 1, &v, &d), ERR_OK);
+        assert_int_equal(v.n, cf.n);
+        for (size_t i = 0; i < v.n; i++)
+            assert_int_equal(v.v[i].provisional, 1);
+        if (idx.ndays == 2) {
+            assert_int_equal(barstore_read_day(cf.bs, &idx, 0, &v, &d), ERR_OK);
+            for (size_t i = 0; i < v.n; i++)
+                assert_int_equal(v.v[i].provisional, 0);
+        }
+        int32_t prov;
+        assert_int_equal(barstore_first_provisional(cf.bs, day, 10, &prov, &d), ERR_OK);
+        assert_int_equal(prov, day);
+        barvec_release(&v);
+        bar_index_release(&idx);
+    }
+    assert_int_equal(revised, 4 * cf.n);
+    /* Saturday: Friday's bars become final; nothing is provisional any more. */
+    set_week_now(fri + 1, 12 * 60);
+    collect_options(&cf, &co);
+    co.now_ms = 0;
+    co.skip_actions = 0;
+    assert_int_equal(collect_run(cf.bs, cf.symbols, cf.n, &co, &st, &d), ERR_OK);
+    day_results(&cf, fri, &st);
+    assert_int_equal(st.bars_revised, cf.n);
+    assert_int_equal(st.bars_provisional, 0);
+    int32_t prov;
+    assert_int_equal(barstore_first_provisional(cf.bs, fri, 10, &prov, &d), ERR_OK);
+    assert_int_equal(prov, INT32_MAX);
+    /* A later run finds nothing to change. */
+    assert_int_equal(collect_run(cf.bs, cf.symbols, cf.n, &co, &st, &d), ERR_OK);
+    assert_int_equal(st.bars_revised + st.bars_new + st.bars_finalized, 0);
+
+    /* The same range collected once, after the week, from final data. */
+    char *dir2 = tu_mkdtemp();
+    struct objstore *os2;
+    struct barstore *bs2;
+    assert_int_equal(objstore_open(dir2, &os2, &d), ERR_OK);
+    assert_int_equal(barstore_new(os2, &bs2, &d), ERR_OK);
+    set_week_now(fri + 2, 12 * 60);
+    collect_options(&cf, &co);
+    co.now_ms = 0;
+    co.start = mon - 2 - co.history_days + 1;
+    co.skip_actions = 0;
+    assert_int_equal(collect_run(bs2, cf.symbols, cf.n, &co, &st, &d), ERR_OK);
+    assert_true(st.splits_new >= 1);
+    /* The results written during the week (and recomputed after the revisions and the late
+     * split) are a screen of the final data. */
+    results_equal_screen(&cf, bs2, mon, fri);
+    struct screened a, b;
+    screen_week(cf.bs, mon, fri, &a);
+    screen_week(bs2, mon, fri, &b);
+    assert_int_equal(a.len, b.len);
+    assert_string_equal(a.text, b.text);
+    /* And bar for bar. */
+    for (int32_t day = mon; day <= fri; day++) {
+        struct bar_index i1, i2;
+        struct barvec v1, v2;
+        barvec_init(&v1);
+        barvec_init(&v2);
+        assert_int_equal(barstore_index(cf.bs, day, day, &i1, &d), ERR_OK);
+        assert_int_equal(barstore_index(bs2, day, day, &i2, &d), ERR_OK);
+        assert_int_equal(barstore_read_day(cf.bs, &i1, 0, &v1, &d), ERR_OK);
+        assert_int_equal(barstore_read_day(bs2, &i2, 0, &v2, &d), ERR_OK);
+        assert_int_equal(v1.n, v2.n);
+        for (size_t i = 0; i < v1.n; i++)
+            assert_true(bar_equal(&v1.v[i], &v2.v[i]));
+        barvec_release(&v1);
+        barvec_release(&v2);
+        bar_index_release(&i1);
+        bar_index_release(&i2);
+    }
+    barstore_free(bs2);
+    objstore_free(os2);
+    tu_rmrf(dir2);
+    free(dir2);
+    clock_set_source(NULL);
+    collect_teardown(&cf);
+    log_setup(LOG_WARN, LOG_FORMAT_AUTO);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -539,6 +837,7 @@ int main(void)
         cmocka_unit_test(test_ratelimit_parse),
         cmocka_unit_test(test_backoff),
         cmocka_unit_test(test_collect_deadline),
+        cmocka_unit_test(test_collect_week_of_provisional_bars),
         cmocka_unit_test(test_collect_recent_data_refusal),
         cmocka_unit_test(test_recent_data_refusal_recognised),
         cmocka_unit_test(test_collect_learns_closed_day),

@@ -3,6 +3,7 @@
 #include "testutil.h"
 
 #include "base/clock.h"
+#include "base/calendar.h"
 #include "base/date.h"
 #include "base/emf.h"
 #include "base/log.h"
@@ -15,13 +16,16 @@
 #include "fakes/alpaca_fault.h"
 #include "net/http.h"
 #include "screen/results.h"
+#include "screen/screen_run.h"
 #include "sim/alpaca_sim.h"
 #include "store/barstore.h"
 #include "store/objstore.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define NSYM 10
 
@@ -446,6 +450,139 @@ static void test_steps(void **state)
     assert_true(o.steps & DAILY_STEP(DAILY_ALERTS));
 }
 
+/* The simulator's and the job's clock, set by the test. */
+static int64_t late_now_ms;
+
+static int64_t late_wall_ms(void *ctx)
+{
+    (void)ctx;
+    return __atomic_load_n(&late_now_ms, __ATOMIC_SEQ_CST);
+}
+
+static int64_t late_mono_us(void *ctx)
+{
+    (void)ctx;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void late_sleep_ms(void *ctx, int64_t ms)
+{
+    (void)ctx;
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+}
+
+static const struct clock_source late_clock = {late_wall_ms, late_mono_us, late_sleep_ms, NULL};
+
+struct same_ctx {
+    struct objstore *os;
+    size_t dates;
+};
+
+static int same_as_written(void *ctx, int32_t date, const struct screen_row *rows, size_t n)
+{
+    struct same_ctx *c = ctx;
+    struct results_screen got = {0};
+    struct diag d;
+    assert_int_equal(results_read_screen(c->os, date, &got, &d), ERR_OK);
+    assert_int_equal(got.n, n);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(got.rows[i].symbol, rows[i].symbol);
+        assert_true(fabs(got.rows[i].drawdown_pct - rows[i].drawdown_pct) < 1e-3);
+        assert_true(fabs(got.rows[i].close - rows[i].close) < 1e-6);
+    }
+    results_screen_release(&got);
+    c->dates++;
+    return 0;
+}
+
+/* A split published two days after its ex-date: the daily job that stores it rewrites the
+ * results it wrote on the days in between, which showed a crash. */
+static void test_late_split_rewrites_results(void **state)
+{
+    (void)state;
+    log_setup(LOG_OFF, LOG_FORMAT_JSON);
+    struct alpaca_sim_opts so;
+    alpaca_sim_opts_default(&so);
+    so.seed = 11;
+    so.nsymbols = NSYM;
+    so.last_day = day("2026-11-20");
+    so.first_day = so.last_day - 200;
+    struct alpaca_sim *probe;
+    struct diag d = {{0}};
+    assert_int_equal(alpaca_sim_new(&so, &probe, &d), ERR_OK);
+    const char *sym[NSYM];
+    char names[NSYM][BAR_SYMBOL_MAX + 1];
+    for (size_t i = 0; i < NSYM; i++) {
+        snprintf(names[i], sizeof names[i], "%s", alpaca_sim_symbol(probe, i));
+        sym[i] = names[i];
+    }
+    alpaca_sim_free(probe);
+    struct split sp = {.ex_date = day("2026-11-18"), .new_rate = 4000000, .old_rate = 1000000};
+    snprintf(sp.symbol, sizeof sp.symbol, "%s", sym[3]);
+    so.splits = &sp;
+    so.nsplits = 1;
+    so.actions_delay = 2;
+    clock_set_source(&late_clock);
+    struct alpaca_sim *sim;
+    int port;
+    assert_int_equal(alpaca_sim_start(&so, &sim, &port, &d), ERR_OK);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+    char *dir = tu_mkdtemp();
+    struct objstore *os;
+    struct barstore *bs;
+    assert_int_equal(objstore_open(dir, &os, &d), ERR_OK);
+    assert_int_equal(barstore_new(os, &bs, &d), ERR_OK);
+    struct http_client *http;
+    assert_int_equal(http_client_new(NULL, &http, &d), ERR_OK);
+
+    /* Every evening after the settle time, from the Monday before to the Friday. */
+    for (int32_t today = day("2026-11-16"); today <= day("2026-11-20"); today++) {
+        __atomic_store_n(&late_now_ms, cal_ny_to_utc_ms(today, 20 * 60 + 30), __ATOMIC_SEQ_CST);
+        struct daily_opts o;
+        daily_opts_default(&o);
+        o.steps = DAILY_STEP(DAILY_REPORT);
+        o.symbols = sym;
+        o.n = NSYM;
+        o.collect.data_url = url;
+        o.collect.key_id = "SIMKEY";
+        o.collect.secret_key = "SIMSECRET";
+        o.collect.http = http;
+        o.collect.history_days = 120;
+        struct daily_report r;
+        assert_int_equal(daily_run(os, bs, &o, &r, &d), ERR_OK);
+        assert_int_equal(r.screen_date, today);
+        /* Not yet published on its ex-date and the day after; found on Friday. */
+        if (today == day("2026-11-20"))
+            assert_true(r.counts.splits_new >= 1);
+        else if (today >= day("2026-11-18"))
+            assert_int_equal(r.counts.splits_new, 0);
+    }
+    /* The written screens of Wednesday to Friday are those of the data as it is now, split
+     * applied. */
+    struct screen_opts sc;
+    screen_opts_default(&sc);
+    sc.by = SCREEN_BY_DRAWDOWN;
+    sc.top = 0;
+    struct same_ctx c = {os, 0};
+    struct screen_run_stats rs;
+    assert_int_equal(
+        screen_run(bs, &sc, day("2026-11-18"), day("2026-11-20"), same_as_written, &c, &rs, &d),
+        ERR_OK);
+    assert_int_equal(c.dates, 3);
+    clock_set_source(NULL);
+    http_client_free(http);
+    barstore_free(bs);
+    objstore_free(os);
+    alpaca_sim_stop(sim);
+    tu_rmrf(dir);
+    free(dir);
+    log_setup(LOG_WARN, LOG_FORMAT_AUTO);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -454,6 +591,7 @@ int main(void)
         cmocka_unit_test(test_deadline),
         cmocka_unit_test(test_environment_default),
         cmocka_unit_test(test_steps),
+        cmocka_unit_test(test_late_split_rewrites_results),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -99,6 +99,8 @@ static void test_collector_summary(void **state)
     st.symbols_not_attempted = 3;
     st.bars_new = 1234;
     st.bars_received = 1240;
+    st.bars_revised = 12;
+    st.bars_provisional = 40;
     st.bars_bad = 1;
     st.symbols_no_data = 2;
     st.fetch.requests = 7;
@@ -110,7 +112,8 @@ static void test_collector_summary(void **state)
     assert_string_equal(buf_cstr(&b),
                         "{\"ok\":true,\"end\":\"2026-11-20\",\"symbols\":40,"
                         "\"symbols_up_to_date\":2,\"symbols_not_attempted\":3,\"bars_new\":1234,"
-                        "\"bars_received\":1240,\"splits_new\":0,\"requests\":7,\"retries\":0,"
+                        "\"bars_received\":1240,\"bars_revised\":12,\"bars_provisional\":40,"
+                        "\"splits_new\":0,\"requests\":7,\"retries\":0,"
                         "\"errors\":3,\"duration_ms\":812}");
     buf_reset(&b);
     run_counts_from_stats(&c, &st, ERR_TIMEOUT);

@@ -1038,9 +1038,17 @@ static void test_run_round_trip(void **state)
     r.retries = 4;
     r.errors = 5;
     r.duration_ms = 812;
+    r.final_day = day_of("2026-11-19");
+    r.bars_revised = 17;
     assert_int_equal(results_write_run(f->os, &r, &d), ERR_OK);
     assert_int_equal(results_read_run(f->os, &back, &d), ERR_OK);
     assert_memory_equal(&r, &back, sizeof r);
+    /* The results of 2026-11-20 were built on bars fetched before their settle time. */
+    assert_true(results_run_provisional(&back, day_of("2026-11-20")));
+    assert_false(results_run_provisional(&back, day_of("2026-11-19")));
+    char *rec = get_text(f->os, RESULTS_RUN_KEY, NULL);
+    assert_non_null(strstr(rec, "\"final_day\":\"2026-11-19\",\"bars_revised\":17"));
+    free(rec);
     char *text = get_text(f->os, RESULTS_RUN_KEY, NULL);
     assert_non_null(strstr(text, "\"finished\":\"2026-11-25T18:59:51.750Z\""));
     free(text);

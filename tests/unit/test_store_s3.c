@@ -579,6 +579,7 @@ int main(void)
         CASE(store_case_barstore_reader_validates),
         CASE(store_case_barstore_scan_many_days),
         CASE(store_case_barstore_disagreeing_parts),
+        CASE(store_case_barstore_revisions),
         CASE(store_case_barstore_damaged_parts),
         CASE(store_case_barstore_scan_ahead),
         CASE(store_case_splits),

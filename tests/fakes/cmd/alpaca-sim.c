@@ -52,6 +52,10 @@ static const char usage[] =
     "      --paid-plan          no 15-minute delay on SIP bars (default: the free plan, which\n"
     "                           answers 403 to a request ending in the last 15 minutes)\n"
     "      --no-retry-after     429 answers carry only the X-RateLimit-* headers\n"
+    "      --actions-delay N    corporate actions are published (processed) N trading days\n"
+    "                           after their ex-date (default 0)\n"
+    "      --settled            a day's bar is final as soon as it is served (default: it\n"
+    "                           changes until 20:00 New York of its day, as Alpaca's does)\n"
     "      --split SPEC         inject a split SYM:YYYY-MM-DD:NEW:OLD (repeatable)\n"
     "      --account FILE       the trading account: a JSON document {\"account\": {...},\n"
     "                           \"positions\": [{\"symbol\": \"AAA\", \"qty\": \"10\",\n"
@@ -85,6 +89,8 @@ enum {
     OPT_STRICT_SYMBOLS,
     OPT_PAID_PLAN,
     OPT_NO_RETRY_AFTER,
+    OPT_SETTLED,
+    OPT_ACTIONS_DELAY,
     OPT_SPLIT,
     OPT_ACCOUNT,
     OPT_TRADING_FAULT,
@@ -109,6 +115,8 @@ static const struct option options[] = {
     {"strict-symbols", no_argument, NULL, OPT_STRICT_SYMBOLS},
     {"paid-plan", no_argument, NULL, OPT_PAID_PLAN},
     {"no-retry-after", no_argument, NULL, OPT_NO_RETRY_AFTER},
+    {"settled", no_argument, NULL, OPT_SETTLED},
+    {"actions-delay", required_argument, NULL, OPT_ACTIONS_DELAY},
     {"split", required_argument, NULL, OPT_SPLIT},
     {"account", required_argument, NULL, OPT_ACCOUNT},
     {"trading-fault", required_argument, NULL, OPT_TRADING_FAULT},
@@ -200,6 +208,18 @@ static int parse_args(int argc, char **argv, struct alpaca_sim_opts *o,
         case OPT_NO_RETRY_AFTER:
             o->no_retry_after = 1;
             break;
+        case OPT_SETTLED:
+            o->settling = 0;
+            break;
+        case OPT_ACTIONS_DELAY: {
+            char *e;
+            long days = strtol(optarg, &e, 10);
+            if (*e || e == optarg || days < 0 || days > 60)
+                err = diag_set(d, ERR_USAGE, "--actions-delay: expected 0 to 60, got '%s'", optarg);
+            else
+                o->actions_delay = (int)days;
+            break;
+        }
         case OPT_STRICT_SYMBOLS:
             o->strict_symbols = 1;
             break;
