@@ -398,7 +398,7 @@ static int step_push(struct job *j)
 static int step_alerts(struct job *j)
 {
     struct diag d = {{0}};
-    int err = notify_user_alerts(j->os, j->o->collect.http, j->deadline_ms, &d);
+    int err = notify_user_alerts(j->os, j->o->collect.http, j->r->screen_date, j->deadline_ms, &d);
     if (err)
         log_error("the alerts failed", LF_STR("error", d.text));
     return err;

@@ -9,6 +9,7 @@
 #include "bot/format.h"
 #include "net/http.h"
 #include "net/ratelimit.h"
+#include "screen/results.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -110,8 +111,8 @@ int notify_sell_signal(struct objstore *os, struct http_client *http, const char
     return err;
 }
 
-int notify_user_alerts(struct objstore *os, struct http_client *http, int64_t deadline_ms,
-                       struct diag *d)
+int notify_user_alerts(struct objstore *os, struct http_client *http, int32_t date,
+                       int64_t deadline_ms, struct diag *d)
 {
     if (secrets_load(SECRET_BIT(SECRET_TELEGRAM_BOT_TOKEN), d) != ERR_OK ||
         !secrets_value(SECRET_TELEGRAM_BOT_TOKEN))
@@ -120,7 +121,11 @@ int notify_user_alerts(struct objstore *os, struct http_client *http, int64_t de
     struct tg_client *tg = NULL;
     struct http_client *own = NULL;
     int err = push_client(&http, &own, &rl, &tg, d);
-    struct alerts_run_opts o = {.deadline_ms = deadline_ms};
+    struct alerts_run_opts o = {.date = date, .deadline_ms = deadline_ms};
+    struct results_run run;
+    struct diag ignored;
+    if (date && results_read_run(os, &run, &ignored) == ERR_OK)
+        o.provisional = results_run_provisional(&run, date);
     struct alerts_stats st;
     if (!err)
         err = alerts_run(os, tg, &o, &st, d);

@@ -23,10 +23,11 @@ int notify_daily_screen(struct objstore *os, struct http_client *http, int64_t d
 int notify_sell_signal(struct objstore *os, struct http_client *http, const char *html,
                        struct push_stats *st, struct diag *d);
 
-/* Evaluate every chat's alerts on the latest screen and send the crossings (bot/alerts.h),
- * none started within ALERTS_DEADLINE_MARGIN_MS of deadline_ms (wall clock; 0: none).  Nothing
- * to do (ERR_OK) without a bot token or a screen. */
-int notify_user_alerts(struct objstore *os, struct http_client *http, int64_t deadline_ms,
-                       struct diag *d);
+/* Evaluate every chat's alerts on the screen of `date` (0: the latest screen) and send the
+ * crossings (bot/alerts.h), none started within ALERTS_DEADLINE_MARGIN_MS of deadline_ms (wall
+ * clock; 0: none).  The messages say so when the run record shows that screen built on
+ * provisional bars.  Nothing to do (ERR_OK) without a bot token or a screen. */
+int notify_user_alerts(struct objstore *os, struct http_client *http, int32_t date,
+                       int64_t deadline_ms, struct diag *d);
 
 #endif
