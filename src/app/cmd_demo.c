@@ -173,7 +173,8 @@ int cmd_demo(int argc, char **argv)
          * the backtest, whose line ends the demo. */
         struct daily_opts o;
         daily_opts_default(&o);
-        o.steps = DAILY_STEPS_ALWAYS | DAILY_STEP(DAILY_ALERTS) | DAILY_STEP(DAILY_BACKTEST);
+        o.steps = DAILY_STEPS_ALWAYS | DAILY_STEP(DAILY_ALERTS) | DAILY_STEP(DAILY_BACKTEST) |
+                  DAILY_STEP(DAILY_HTML);
         o.symbols = symbols;
         o.n = n;
         struct collect_opts *co = &o.collect;
@@ -209,6 +210,8 @@ int cmd_demo(int argc, char **argv)
         err = diag_set(&d, ERR_INTERNAL, "the backtest failed: %s", r->backtest_error);
     if (!err)
         print_backtest(r);
+    if (!err && r->report_key[0])
+        printf("Report: %s/%s (open it in a browser)\n", a.os->location, r->report_key);
     free(r);
     if (!err) {
         printf("Results: %s/results/screen/latest.csv (the full ranking), and top_candidates.csv "

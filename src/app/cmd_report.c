@@ -4,10 +4,10 @@
 #include "account/portfolio.h"
 #include "base/clock.h"
 #include "base/date.h"
+#include "daily/report_page.h"
 #include "report/report.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,70 +34,6 @@ static const char help[] =
     "SCREENER_PORTFOLIO=0 leaves the portfolio section out.\n" APP_COMMON_HELP;
 
 enum { OPT_DATE = OPT_FIRST_FREE_, OPT_OUT, OPT_TOP, OPT_TARGET };
-
-/* The latest portfolio snapshot at or before date, as the report shows it.  ERR_NOTFOUND
- * when there is none. */
-static int load_portfolio(struct objstore *os, int32_t date, double target,
-                          struct report_portfolio *rp, struct report_position **pos, struct diag *d)
-{
-    int32_t *dates = NULL;
-    size_t n = 0;
-    *pos = NULL;
-    int err = portfolio_snapshot_dates(os, &dates, &n, d);
-    if (err)
-        return err;
-    size_t k = n;
-    while (k > 0 && dates[k - 1] > date)
-        k--;
-    if (k == 0) {
-        free(dates);
-        return ERR_NOTFOUND;
-    }
-    char key[OBJ_KEY_MAX];
-    portfolio_snapshot_key(dates[k - 1], key);
-    free(dates);
-    struct buf b = BUF_INIT(PORTFOLIO_SNAPSHOT_MAX);
-    struct portfolio pf = {0};
-    err = objstore_get(os, key, &b, NULL, d);
-    if (!err)
-        err = portfolio_parse_snapshot(key, buf_cstr(&b), b.len, &pf, d);
-    buf_release(&b);
-    if (err) {
-        portfolio_release(&pf);
-        return err == ERR_NOTFOUND ? ERR_IO : err; /* listed a moment ago */
-    }
-    struct portfolio_signal sig;
-    portfolio_signal(&pf, target, &sig);
-    *pos = calloc(pf.n ? pf.n : 1, sizeof **pos);
-    if (!*pos) {
-        portfolio_release(&pf);
-        return diag_set(d, ERR_NOMEM, "out of memory");
-    }
-    for (size_t i = 0; i < pf.n; i++) {
-        const struct portfolio_row *r = &pf.rows[i];
-        struct report_position *p = &(*pos)[i];
-        memcpy(p->symbol, r->symbol, sizeof p->symbol);
-#define MONEY(v) ((v) == TRADING_NONE ? (double)NAN : (double)(v) / 1e6)
-        p->qty = MONEY(r->qty);
-        p->entry = MONEY(r->avg_entry_price);
-        p->price = MONEY(r->current_price);
-        p->value = MONEY(r->market_value);
-#undef MONEY
-        p->return_pct = r->return_pct;
-        p->rank = r->rank;
-    }
-    *rp = (struct report_portfolio){
-        .date = pf.date,
-        .target_pct = target,
-        .average_pct = sig.average_pct,
-        .ntop = sig.ntop,
-        .reached = sig.reached,
-        .pos = *pos,
-        .n = pf.n,
-    };
-    portfolio_release(&pf);
-    return ERR_OK;
-}
 
 static int write_file(const struct app *a, const char *path, const struct buf *page)
 {
@@ -196,7 +132,7 @@ int cmd_report(int argc, char **argv)
     }
     if (!err && account_tracking_enabled()) {
         struct diag pd = {{0}};
-        int perr = load_portfolio(a.os, date, target, &rp, &pos, &pd);
+        int perr = daily_report_portfolio(a.os, date, target, &rp, &pos, &pd);
         if (perr == ERR_OK)
             ro.portfolio = &rp;
         else if (perr != ERR_NOTFOUND)

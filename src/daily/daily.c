@@ -11,6 +11,7 @@
 #include "bot/reply_account.h"
 #include "bot/telegram.h"
 #include "daily/notify.h"
+#include "daily/report_page.h"
 #include "screen/results.h"
 #include "screen/screen_run.h"
 
@@ -430,6 +431,17 @@ static int step_backtest(struct job *j)
     return err;
 }
 
+/* ---- html: the day's report page ---- */
+
+static int step_html(struct job *j)
+{
+    struct report_published p;
+    struct diag d = {{0}};
+    int err = daily_publish_report(j->os, j->r->screen_date, clock_wall_ms(), &p, &d);
+    memcpy(j->r->report_key, p.key, sizeof p.key);
+    return err;
+}
+
 /* ---- the table ---- */
 
 enum {
@@ -454,6 +466,7 @@ static const struct step {
     [DAILY_PUSH] = {"push", step_push, 1000, NEEDS_COLLECTION},
     [DAILY_ALERTS] = {"alerts", step_alerts, 1000, NEEDS_COLLECTION},
     [DAILY_BACKTEST] = {"backtest", step_backtest, BACKTEST_REFRESH_MIN_MS, 0},
+    [DAILY_HTML] = {"html", step_html, 5000, 0},
 };
 
 const char *daily_step_name(enum daily_step_id id)

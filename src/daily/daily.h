@@ -14,6 +14,8 @@
  *             crossing told once, what the deadline leaves sent by the next run
  *   backtest  the default backtest over the whole store, refreshed into results/backtest/
  *             (backtest/backtest_results.h) within the deadline, its summary in the report
+ *   html      the HTML report of the screened date: results/report/YYYY-MM-DD.html and
+ *             latest.html (report/report.h, daily/report_page.h)
  *
  * One entry point, daily_run(), for `screener collect`, the Lambda collector and `screener
  * demo`; each says which steps it wants.  The steps run in that order, each given the time
@@ -48,6 +50,7 @@ enum daily_step_id {
     DAILY_PUSH,
     DAILY_ALERTS,
     DAILY_BACKTEST,
+    DAILY_HTML, /* last: the page shows what the steps before it wrote */
     DAILY_STEP_COUNT_
 };
 
@@ -96,6 +99,7 @@ struct daily_report {
     struct backtest_opts backtest_opts;
     struct backtest_summary backtest;
     char backtest_error[DIAG_MAX];
+    char report_key[OBJ_KEY_MAX]; /* the html step's page ("": none written) */
 };
 
 /* Run the job on the open store.  Returns the collection's error, else the results' (the
