@@ -13,6 +13,7 @@
 #include "collect/collect_lambda.h"
 #include "backtest/backtest_results.h"
 #include "daily/daily.h"
+#include "report/report.h"
 #include "fakes/alpaca_fault.h"
 #include "net/http.h"
 #include "screen/results.h"
@@ -320,6 +321,8 @@ static void test_deadline(void **state)
     assert_int_equal(r.steps[DAILY_ALERT], DAILY_STEP_SKIPPED);
     assert_int_equal(r.steps[DAILY_PUSH], DAILY_STEP_SKIPPED);
     assert_int_equal(r.steps[DAILY_BACKTEST], DAILY_STEP_SKIPPED);
+    assert_int_equal(r.steps[DAILY_HTML], DAILY_STEP_SKIPPED);
+    assert_string_equal(r.report_key, "");
     struct results_run run;
     assert_int_equal(results_read_run(os, &run, &d), ERR_OK);
     assert_false(run.complete);
@@ -421,6 +424,82 @@ static void test_past_picks_and_backtest(void **state)
     log_setup(LOG_WARN, LOG_FORMAT_AUTO);
 }
 
+/* A run writes the day's report page and latest.html, both naming the screened day; a run
+ * without the step writes none. */
+static void test_report_page(void **state)
+{
+    (void)state;
+    log_setup(LOG_OFF, LOG_FORMAT_JSON);
+    FILE *devnull = fopen("/dev/null", "w");
+    assert_non_null(devnull);
+    emf_set_stream(devnull);
+    unsetenv("SCREENER_PORTFOLIO");
+    struct alpaca_sim_opts so;
+    alpaca_sim_opts_default(&so);
+    so.seed = 5;
+    so.nsymbols = 6;
+    so.last_day = day("2026-11-20");
+    so.first_day = so.last_day - 90;
+    struct alpaca_sim *sim;
+    int port;
+    struct diag d = {{0}};
+    assert_int_equal(alpaca_sim_start(&so, &sim, &port, &d), ERR_OK);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+    const char *sym[6];
+    for (size_t i = 0; i < 6; i++)
+        sym[i] = alpaca_sim_symbol(sim, i);
+    char *dir = tu_mkdtemp();
+    struct objstore *os;
+    struct barstore *bs;
+    assert_int_equal(objstore_open(dir, &os, &d), ERR_OK);
+    assert_int_equal(barstore_new(os, &bs, &d), ERR_OK);
+    struct http_client *http;
+    assert_int_equal(http_client_new(NULL, &http, &d), ERR_OK);
+
+    struct daily_opts o;
+    daily_opts_default(&o);
+    o.steps = DAILY_STEPS_ALWAYS; /* first without the page */
+    o.symbols = sym;
+    o.n = 6;
+    o.collect.data_url = url;
+    o.collect.key_id = "SIMKEY";
+    o.collect.secret_key = "SIMSECRET";
+    o.collect.http = http;
+    o.collect.now_ms = 1795348800000LL; /* the end is 2026-11-20 */
+    o.collect.start = so.first_day;
+    struct daily_report r;
+    assert_int_equal(daily_run(os, bs, &o, &r, &d), ERR_OK);
+    assert_int_equal(r.steps[DAILY_HTML], DAILY_STEP_OFF);
+    struct buf page = BUF_INIT(REPORT_MAX);
+    assert_int_equal(objstore_get(os, REPORT_LATEST_KEY, &page, NULL, &d), ERR_NOTFOUND);
+
+    o.steps = DAILY_STEP(DAILY_HTML);
+    assert_int_equal(daily_run(os, bs, &o, &r, &d), ERR_OK);
+    assert_int_equal(r.steps[DAILY_HTML], DAILY_STEP_DONE);
+    assert_int_equal(r.screen_date, day("2026-11-20"));
+    assert_string_equal(r.report_key, "results/report/2026-11-20.html");
+    const char *keys[] = {"results/report/2026-11-20.html", REPORT_LATEST_KEY};
+    for (int i = 0; i < 2; i++) {
+        buf_reset(&page);
+        assert_int_equal(objstore_get(os, keys[i], &page, NULL, &d), ERR_OK);
+        assert_non_null(strstr(buf_cstr(&page), "<html"));
+        assert_non_null(strstr(buf_cstr(&page), "2026-11-20"));
+        assert_non_null(strstr(buf_cstr(&page), sym[0]));
+    }
+    buf_release(&page);
+
+    http_client_free(http);
+    barstore_free(bs);
+    objstore_free(os);
+    alpaca_sim_stop(sim);
+    tu_rmrf(dir);
+    free(dir);
+    emf_set_stream(NULL);
+    fclose(devnull);
+    log_setup(LOG_WARN, LOG_FORMAT_AUTO);
+}
+
 /* Without $ENVIRONMENT, metric lines say "dev". */
 static void test_environment_default(void **state)
 {
@@ -448,6 +527,8 @@ static void test_steps(void **state)
     assert_string_equal(daily_step_name(DAILY_BACKTEST), "backtest");
     assert_string_equal(daily_step_name(DAILY_ALERTS), "alerts");
     assert_true(o.steps & DAILY_STEP(DAILY_ALERTS));
+    assert_string_equal(daily_step_name(DAILY_HTML), "html");
+    assert_true(o.steps & DAILY_STEP(DAILY_HTML));
 }
 
 /* The simulator's and the job's clock, set by the test. */
@@ -589,6 +670,7 @@ int main(void)
         cmocka_unit_test(test_every_problem_counted_once),
         cmocka_unit_test(test_past_picks_and_backtest),
         cmocka_unit_test(test_deadline),
+        cmocka_unit_test(test_report_page),
         cmocka_unit_test(test_environment_default),
         cmocka_unit_test(test_steps),
         cmocka_unit_test(test_late_split_rewrites_results),
