@@ -113,6 +113,10 @@ print(w["symbol"], w["change_pct"])
 PY
 then ok "results: the worst one-day drop is the screen by change's first row ($(cat "$T/py.out")), the run is recorded"
 else nok "results: worst drop, run record" "$(tail -5 "$T/py.out")"; fi
+for f in "$END.html" latest.html; do
+    if [ -s "$T/clean/results/report/$f" ] && grep -qF "$END" "$T/clean/results/report/$f"; then ok "results: the collection wrote report/$f, naming the day"
+    else nok "results: report/$f naming $END" "$(ls "$T/clean/results/report" 2>&1)"; fi
+done
 cp "$T/clean/results/top_candidates.csv" "$T/top-before"
 
 # ---- rerun: nothing new; the unsettled days fetched again, at most two cheap requests ----

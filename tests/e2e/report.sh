@@ -46,6 +46,12 @@ S="$T/store"
 check "the demo collects a sample market" 0 env SCREENER_PORTFOLIO=0 "$BIN" demo --store "$S" --symbols 80 --years 1
 D=2026-11-20
 R="$S/results"
+# Each collection writes the day's report: the demo's, as the daily job does.
+contains "the demo says where its report is" "$T/out" "Report: $S/results/report/$D.html"
+for f in "$D.html" latest.html; do
+    if [ -s "$R/report/$f" ] && grep -qF "$D" "$R/report/$f"; then ok "... and wrote report/$f, naming the day"
+    else nok "the demo wrote report/$f naming $D" "$(ls "$R/report" 2>&1)"; fi
+done
 # The history of top candidates: the demo leaves the top 10 of every stored date (past picks
 # from day one), as daily collections would have.
 "$BIN" screen --store "$S" --from 2026-09-21 --to 2026-11-20 --top 10 --format csv | tail -n +2 >"$T/hist.csv"
