@@ -490,7 +490,7 @@ static int cmd_chart(struct bot_call *c)
         return buf_puts(c->out, usage);
     struct chart_series s = {0};
     struct diag d = {{0}};
-    int err = chart_load(c->o->os, sym, 0, SCREEN_WINDOW_DEFAULT, &s, &d);
+    int err = chart_load_results(c->o->os, sym, SCREEN_WINDOW_DEFAULT, &s, &d);
     if (err == ERR_NOTFOUND) {
         int e = buf_puts(c->out, "No prices of ");
         e = e ? e : fmt_html(c->out, sym);

@@ -14,8 +14,10 @@
 
 #include "base/date.h"
 #include "base/log.h"
+#include "codec/barcsv.h"
 #include "codec/num.h"
 #include "codec/split.h"
+#include "screen/results.h"
 #include "store/barstore.h"
 
 #include "base/banned.h"
@@ -75,6 +77,60 @@ static double growth(const struct split *sp, size_t n, int32_t t)
     return g;
 }
 
+/* The series of c's bars (ascending by date) up to date, split-adjusted as of date. */
+static int make_series(const struct collect *c, const struct splitvec *sv, const char *symbol,
+                       int32_t date, int window_days, struct chart_series *out, struct diag *d)
+{
+    int32_t first = date - (CHART_DAYS - 1);
+    /* The symbol's splits, in ex-date order (the log is sorted by symbol, then ex-date). */
+    size_t s0 = 0;
+    while (s0 < sv->n && strcmp(sv->v[s0].symbol, symbol) < 0)
+        s0++;
+    size_t s1 = s0;
+    while (s1 < sv->n && strcmp(sv->v[s1].symbol, symbol) == 0)
+        s1++;
+    const struct split *sp = sv->v + s0;
+    size_t nsp = s1 - s0;
+    double g_date = growth(sp, nsp, date);
+    snprintf(out->symbol, sizeof out->symbol, "%s", symbol);
+    out->date = date;
+    out->window_days = window_days;
+    size_t shown = 0;
+    for (size_t i = 0; i < c->n; i++)
+        shown += c->v[i].date >= first && c->v[i].date <= date;
+    if (shown == 0) {
+        char day[DATE_STRLEN + 1];
+        date_format(date, day);
+        return diag_set(d, ERR_NOTFOUND, "no bars of %s in the year up to %s", symbol, day);
+    }
+    out->v = malloc(shown * sizeof *out->v);
+    double *high = malloc(c->n * sizeof *high);
+    if (!out->v || !high) {
+        free(high);
+        return diag_set(d, ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < c->n; i++)
+        high[i] = num_fixed_to_double(c->v[i].high) * growth(sp, nsp, c->v[i].date) / g_date;
+    size_t j = 0; /* the first bar inside the window of bar i */
+    for (size_t i = 0; i < c->n && c->v[i].date <= date; i++) {
+        while (c->v[j].date < c->v[i].date - (window_days - 1))
+            j++;
+        if (c->v[i].date < first)
+            continue;
+        struct chart_point *p = &out->v[out->n++];
+        p->date = c->v[i].date;
+        p->close = num_fixed_to_double(c->v[i].close) * growth(sp, nsp, c->v[i].date) / g_date;
+        p->peak = 0;
+        for (size_t k = j; k <= i; k++)
+            if (high[k] >= p->peak) { /* the latest on ties */
+                p->peak = high[k];
+                p->peak_date = c->v[k].date;
+            }
+    }
+    free(high);
+    return ERR_OK;
+}
+
 int chart_load(struct objstore *os, const char *symbol, int32_t date, int window_days,
                struct chart_series *out, struct diag *d)
 {
@@ -99,59 +155,64 @@ int chart_load(struct objstore *os, const char *symbol, int32_t date, int window
         err = barstore_scan(bs, first - (window_days - 1), date, take_day, &c, d);
     if (err == ERR_NOMEM)
         err = diag_set(d, err, "out of memory");
-    if (err)
-        goto out;
-    /* The symbol's splits, in ex-date order (the log is sorted by symbol, then ex-date). */
-    size_t s0 = 0;
-    while (s0 < sv.n && strcmp(sv.v[s0].symbol, symbol) < 0)
-        s0++;
-    size_t s1 = s0;
-    while (s1 < sv.n && strcmp(sv.v[s1].symbol, symbol) == 0)
-        s1++;
-    const struct split *sp = sv.v + s0;
-    size_t nsp = s1 - s0;
-    double g_date = growth(sp, nsp, date);
-    snprintf(out->symbol, sizeof out->symbol, "%s", symbol);
-    out->date = date;
-    out->window_days = window_days;
-    size_t shown = 0;
-    for (size_t i = 0; i < c.n; i++)
-        shown += c.v[i].date >= first;
-    if (shown == 0) {
-        char day[DATE_STRLEN + 1];
-        date_format(date, day);
-        err = diag_set(d, ERR_NOTFOUND, "no bars of %s in the year up to %s", symbol, day);
-        goto out;
-    }
-    out->v = malloc(shown * sizeof *out->v);
-    double *high = malloc(c.n * sizeof *high);
-    if (!out->v || !high) {
-        free(high);
-        err = diag_set(d, ERR_NOMEM, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < c.n; i++)
-        high[i] = num_fixed_to_double(c.v[i].high) * growth(sp, nsp, c.v[i].date) / g_date;
-    size_t j = 0; /* the first bar inside the window of bar i */
-    for (size_t i = 0; i < c.n; i++) {
-        while (c.v[j].date < c.v[i].date - (window_days - 1))
-            j++;
-        if (c.v[i].date < first)
-            continue;
-        struct chart_point *p = &out->v[out->n++];
-        p->date = c.v[i].date;
-        p->close = num_fixed_to_double(c.v[i].close) * growth(sp, nsp, c.v[i].date) / g_date;
-        p->peak = 0;
-        for (size_t k = j; k <= i; k++)
-            if (high[k] >= p->peak) { /* the latest on ties */
-                p->peak = high[k];
-                p->peak_date = c.v[k].date;
-            }
-    }
-    free(high);
-out:
+    if (!err)
+        err = make_series(&c, &sv, symbol, date, window_days, out, d);
     if (err)
         chart_series_release(out);
+    free(c.v);
+    splitvec_release(&sv);
+    barstore_free(bs);
+    return err;
+}
+
+int chart_load_results(struct objstore *os, const char *symbol, int window_days,
+                       struct chart_series *out, struct diag *d)
+{
+    memset(out, 0, sizeof *out);
+    if (!bar_symbol_valid(symbol, strlen(symbol))) {
+        char q[64];
+        diag_quote(q, sizeof q, symbol, strlen(symbol), 40);
+        return diag_set(d, ERR_INVALID, "'%s' is not a ticker", q);
+    }
+    struct barstore *bs = NULL;
+    struct splitvec sv;
+    splitvec_init(&sv);
+    struct collect c = {.symbol = symbol};
+    struct buf b = BUF_INIT(BARSTORE_PART_MAX);
+    int32_t date = INT32_MIN;
+    int err = objstore_get(os, RESULTS_BARS1Y_KEY, &b, NULL, d);
+    if (err == ERR_NOTFOUND)
+        err = diag_set(d, err, "%s: not written yet (a collection writes it)", RESULTS_BARS1Y_KEY);
+    struct barcsv_reader r;
+    if (!err)
+        err = barcsv_reader_init(&r, RESULTS_BARS1Y_KEY, b.data ? b.data : (char *)"", b.len, d);
+    struct bar bar;
+    while (!err && (err = barcsv_next(&r, &bar, d)) == ERR_OK) {
+        if (bar.date > date)
+            date = bar.date;
+        if (strcmp(bar.symbol, symbol) != 0)
+            continue;
+        if (c.n && bar.date <= c.v[c.n - 1].date) {
+            err = diag_set(d, ERR_PARSE, "%s:%zu: %s's bars are not in date order",
+                           RESULTS_BARS1Y_KEY, barcsv_line(&r), symbol);
+            break;
+        }
+        err = take_day(&c, bar.date, &bar, 1);
+        if (err)
+            err = diag_set(d, err, "out of memory");
+    }
+    if (err == ERR_EOF)
+        err = date == INT32_MIN ? diag_set(d, ERR_NOTFOUND, "%s holds no bars", RESULTS_BARS1Y_KEY)
+                                : ERR_OK;
+    if (!err)
+        err = barstore_new(os, &bs, d);
+    if (!err)
+        err = barstore_read_splits(bs, &sv, d);
+    if (!err)
+        err = make_series(&c, &sv, symbol, date, window_days, out, d);
+    if (err)
+        chart_series_release(out);
+    buf_release(&b);
     free(c.v);
     splitvec_release(&sv);
     barstore_free(bs);

@@ -51,6 +51,17 @@ void chart_series_release(struct chart_series *s);
 int chart_load(struct objstore *os, const char *symbol, int32_t date, int window_days,
                struct chart_series *out, struct diag *d);
 
+/* The same series from the results alone, as of the last date of results/bars-1y.csv: one
+ * read of that file and one of the split log, never the bar store's day parts (what the bot
+ * uses; a year and a half of parts is hundreds of requests on S3).  The file holds
+ * RESULTS_BARS_DAYS calendar days, the year and the peak window of its first day, so the
+ * series is the same as chart_load's for window_days up to SCREEN_WINDOW_DEFAULT; a shorter
+ * file (written before the store held that much) gives the peaks of what it holds.
+ * ERR_NOTFOUND when the file is absent or the symbol has no bar in the year; a damaged file
+ * is ERR_PARSE naming the line. */
+int chart_load_results(struct objstore *os, const char *symbol, int window_days,
+                       struct chart_series *out, struct diag *d);
+
 /* The PNG of s, appended to png.  font_file NULL: CHART_FONT_DEFAULT.  ERR_NOTFOUND naming
  * the font file when it cannot be loaded; ERR_INVALID for a series without points. */
 int chart_png(const struct chart_series *s, const char *font_file, struct buf *png, struct diag *d);

@@ -861,7 +861,7 @@ int results_write_exports(struct objstore *os, struct barstore *bs, int32_t date
     if (!err && (err = barcsv_write_header(&bars)))
         err = diag_set(d, err, "%s: %s", RESULTS_BARS1Y_KEY, err_str(err));
     if (!err)
-        err = barstore_scan(bs, date - 365, date, export_day, &x, d);
+        err = barstore_scan(bs, date - (RESULTS_BARS_DAYS - 1), date, export_day, &x, d);
     if (!err && (err = write_closes(&closes, &x, &splits, date)))
         err = diag_set(d, err, "%s: %s (the limit is %zu bytes)", RESULTS_CLOSES_KEY, err_str(err),
                        closes.max);

@@ -15,9 +15,12 @@
  *                                       oldest first) for sparklines, sorted by symbol; only
  *                                       symbols with a bar in the last
  *                                       RESULTS_CLOSES_RECENT_DAYS stored days
- *   results/bars-1y.csv                 the bar archive of the last year: the bar CSV
- *                                       (symbol,date,open,... as codec/barcsv.h writes it),
- *                                       prices as stored (raw), sorted by date then symbol
+ *   results/bars-1y.csv                 the bar archive of the last year and of the peak
+ *                                       window before it (RESULTS_BARS_DAYS calendar days, so
+ *                                       the year's first day has its whole 180-day peak):
+ *                                       the bar CSV (symbol,date,open,... as codec/barcsv.h
+ *                                       writes it), prices as stored (raw), sorted by date
+ *                                       then symbol
  *   results/last_run.json               the last collection: when, what, how it went
  *
  * Every write is one atomic put; the history is read, merged and written back conditionally
@@ -38,11 +41,14 @@
 #include "store/barstore.h"
 #include "store/objstore.h"
 
-#define RESULTS_LATEST_KEY  "results/screen/latest.csv"
-#define RESULTS_TOP_KEY     "results/top_candidates.csv"
-#define RESULTS_CLOSES_KEY  "results/closes.csv"
-#define RESULTS_BARS1Y_KEY  "results/bars-1y.csv"
-#define RESULTS_RUN_KEY     "results/last_run.json"
+#define RESULTS_LATEST_KEY "results/screen/latest.csv"
+#define RESULTS_TOP_KEY    "results/top_candidates.csv"
+#define RESULTS_CLOSES_KEY "results/closes.csv"
+#define RESULTS_BARS1Y_KEY "results/bars-1y.csv"
+#define RESULTS_RUN_KEY    "results/last_run.json"
+/* Calendar days in bars-1y.csv, ending on the results' date: a year (366 days, as before) and
+ * the default peak window before its first day. */
+#define RESULTS_BARS_DAYS   (366 + SCREEN_WINDOW_DEFAULT - 1)
 #define RESULTS_CLOSES      60 /* closes kept per symbol for sparklines */
 #define RESULTS_TOP_DEFAULT 10 /* candidates per date in the history */
 /* closes.csv leaves out symbols without a bar in this many of the latest stored days: a

@@ -191,7 +191,7 @@ bars = list(csv.DictReader(open(r + "/bars-1y.csv", newline="")))
 assert list(bars[0].keys())[:7] == "symbol,date,open,high,low,close,volume".split(",")
 keys = [(b["date"], b["symbol"]) for b in bars]
 assert keys == sorted(keys) and len(set(keys)) == len(keys), "bars-1y.csv sorted, unique"
-assert "2025-11-20" <= keys[0][0] and keys[-1][0] == "2026-11-20", (keys[0], keys[-1])
+assert "2025-05-25" <= keys[0][0] and keys[-1][0] == "2026-11-20", (keys[0], keys[-1])
 run = json.load(open(r + "/last_run.json"))
 assert run["complete"] is True and run["date"] == "2026-11-20" and run["error"] == "", run
 print(len(latest), len(top), len(closes), len(bars))

@@ -686,6 +686,8 @@ static void test_chart_photo(void **state)
     }
     struct barstore_write_stats st;
     assert_int_equal(barstore_write(bs, bars, 40, NULL, &st, &d), ERR_OK);
+    /* /chart reads the results a collection writes, not the bar store. */
+    assert_int_equal(results_write_exports(f->os, bs, date_from_ymd(2026, 11, 9), &d), ERR_OK);
     barstore_free(bs);
     expect(f, 7, "/chart zzz", "No prices of ZZZ in the last year.");
     struct tg_update u = msg(7, "/chart aaa");

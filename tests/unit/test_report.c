@@ -608,7 +608,9 @@ static void test_chart(void **state)
         date_format(t, day);
         bars[nb++] =
             tu_bar("AAA", day, c * k, (c + (i == 300 ? 10 : 1)) * k, (c - 1) * k, c * k, 100);
-        bars[nb++] = tu_bar("ZZZ", day, 5, 6, 4, 5, 100);
+        /* ZZZ's high of 50 on day 78: more than a year before the last day, inside the
+         * 180-day window of the year's first days. */
+        bars[nb++] = tu_bar("ZZZ", day, 5, i == 78 ? 50 : 6, 4, 5, 100);
     }
     struct barstore_write_stats st;
     assert_int_equal(barstore_write(bs, bars, nb, NULL, &st, &d), ERR_OK);
@@ -616,8 +618,36 @@ static void test_chart(void **state)
         .symbol = "AAA", .ex_date = dates[350], .new_rate = 2000000, .old_rate = 1000000};
     size_t added;
     assert_int_equal(barstore_write_splits(bs, &sp, 1, &added, &d), ERR_OK);
+    assert_int_equal(chart_load_results(f->os, "AAA", 180, &s, &d), ERR_NOTFOUND);
+    assert_non_null(strstr(d.text, "results/bars-1y.csv: not written yet"));
+    assert_int_equal(results_write_exports(f->os, bs, dates[399], &d), ERR_OK);
     barstore_free(bs);
     free(bars);
+
+    /* The series from the results alone is the one from the bar store, the peaks of the
+     * year's first days included (ZZZ's, from before the year). */
+    const char *const both[] = {"AAA", "ZZZ"};
+    for (int k = 0; k < 2; k++) {
+        struct chart_series a, b;
+        assert_int_equal(chart_load(f->os, both[k], 0, 180, &a, &d), ERR_OK);
+        assert_int_equal(chart_load_results(f->os, both[k], 180, &b, &d), ERR_OK);
+        assert_int_equal(a.date, b.date);
+        assert_int_equal(a.n, b.n);
+        for (size_t i = 0; i < a.n && i < b.n; i++) {
+            assert_int_equal(a.v[i].date, b.v[i].date);
+            assert_true(a.v[i].close == b.v[i].close && a.v[i].peak == b.v[i].peak);
+            assert_int_equal(a.v[i].peak_date, b.v[i].peak_date);
+        }
+        if (k == 1) {
+            assert_true(dates[78] < dates[399] - 364); /* before the year */
+            assert_true(dates[78] < b.v[0].date && b.v[0].date - dates[78] < 180);
+            assert_true(fabs(b.v[0].peak - 50.0) < 1e-9);
+            assert_int_equal(b.v[0].peak_date, dates[78]);
+        }
+        chart_series_release(&a);
+        chart_series_release(&b);
+    }
+    assert_int_equal(chart_load_results(f->os, "BBB", 180, &s, &d), ERR_NOTFOUND);
 
     assert_int_equal(chart_load(f->os, "AAA", 0, 180, &s, &d), ERR_OK);
     assert_int_equal(s.date, dates[399]);

@@ -577,8 +577,9 @@ static void test_closes_across_a_split(void **state)
     struct barvec bv;
     barvec_init(&bv);
     /* SPLT trades every weekday from 2024-01-01 to 2024-06-28 near $200, then 2-for-1 from
-     * 2024-06-14 (near $100).  GONE stopped trading in March.  OLD has a bar more than a year
-     * before the last day: out of the archive. */
+     * 2024-06-14 (near $100).  GONE stopped trading in March.  EDGE has a bar on the
+     * archive's first day (RESULTS_BARS_DAYS back: a year and the peak window before it), OLD
+     * one the day before: out of the archive. */
     int32_t first = day_of("2024-01-01"), last = day_of("2024-06-28"), ex = day_of("2024-06-14");
     size_t nsplt = 0;
     for (int32_t t = first; t <= last; t++) {
@@ -594,8 +595,11 @@ static void test_closes_across_a_split(void **state)
         struct bar b = tu_bar("SPLT", day, p, p + 1, p - 1, p, 1000);
         barvec_push(&bv, &b);
     }
-    struct bar old = tu_bar("OLD", "2023-06-28", 5, 6, 4, 5, 10);
+    struct bar old = tu_bar("OLD", "2022-12-31", 5, 6, 4, 5, 10);
     barvec_push(&bv, &old);
+    struct bar edge = tu_bar("EDGE", "2023-01-01", 5, 6, 4, 5, 10);
+    barvec_push(&bv, &edge);
+    assert_int_equal(day_of("2023-01-01"), last - (RESULTS_BARS_DAYS - 1));
     put_bars(f, &bv);
     struct split sp = {"SPLT", ex, 2000000, 1000000};
     size_t added;
