@@ -8,7 +8,11 @@
 #include "aws/s3.h"
 #include "base/clock.h"
 #include "base/date.h"
+#include "base/date.h"
 #include "base/log.h"
+#include "bot/bot.h"
+#include "report/chart.h"
+#include "screen/results.h"
 #include "fakes/s3_fake.h"
 #include "store/barstore.h"
 #include "store/objstore.h"
@@ -569,6 +573,73 @@ static void test_reads_overlap(void **state)
     free(dir);
 }
 
+/* /chart on S3 reads the results (bars-1y.csv and the split log), a few requests, not the
+ * bar store's day parts (hundreds: one list page and one GET per day of a year and a half),
+ * and draws the same series as the bar store gives. */
+static void test_chart_reads_few_objects(void **state)
+{
+    struct store_fixture *f = *state;
+    struct diag d;
+    int32_t start = date_from_ymd(2025, 6, 2), t = start, last = 0;
+    struct bar *bars = calloc(1200, sizeof *bars);
+    size_t nb = 0;
+    for (int i = 0; i < 400; i++, t++) {
+        while (date_weekday(t) == 0 || date_weekday(t) == 6)
+            t++;
+        char day[DATE_STRLEN + 1];
+        date_format(t, day);
+        double c = 40 + (i % 17) * 0.5;
+        /* AAA's high of 90 on day 78: before the chart's year, in its first days' window. */
+        bars[nb++] = tu_bar("AAA", day, c, i == 78 ? 90 : c + 1, c - 1, c, 100);
+        bars[nb++] = tu_bar("BBB", day, 5, 6, 4, 5, 100);
+        bars[nb++] = tu_bar("CCC", day, 7, 8, 6, 7, 100);
+        last = t;
+    }
+    struct barstore_write_stats ws;
+    assert_int_equal(barstore_write(f->bs, bars, nb, NULL, &ws, &d), ERR_OK);
+    free(bars);
+    assert_int_equal(results_write_exports(f->os, f->bs, last, &d), ERR_OK);
+
+    s3_fake_reset_stats(fake);
+    struct bot_opts o = {.os = f->os, .now_ms = 1795453200000LL};
+    char json[256];
+    snprintf(json, sizeof json,
+             "{\"update_id\":1,\"message\":{\"message_id\":1,\"chat\":{\"id\":7,"
+             "\"type\":\"private\"},\"date\":1,\"text\":\"/chart aaa\"}}");
+    struct tg_update u;
+    assert_int_equal(tg_update_parse(json, strlen(json), &u, &d), ERR_OK);
+    struct bot_reply r;
+    bot_reply_init(&r);
+    assert_int_equal(bot_handle(&o, &u, &r, &d), ERR_OK);
+    struct s3_fake_stats st;
+    s3_fake_get_stats(fake, &st);
+    assert_true(r.photo.len > 10000);
+    assert_memory_equal(r.photo.data, "\x89PNG\r\n\x1a\n", 8);
+    if (st.requests > 4)
+        fail_msg("/chart made %llu requests (%llu GET, %llu LIST)", (unsigned long long)st.requests,
+                 (unsigned long long)st.gets, (unsigned long long)st.lists);
+    /* The caption's peak is AAA's latest 180-day one, the picture's first days' the 90. */
+    char want[DATE_STRLEN + 1];
+    date_format(last, want);
+    assert_non_null(strstr(r.caption, want));
+    bot_reply_release(&r);
+
+    struct chart_series a, b;
+    s3_fake_reset_stats(fake);
+    assert_int_equal(chart_load(f->os, "AAA", 0, 180, &a, &d), ERR_OK);
+    s3_fake_get_stats(fake, &st);
+    assert_true(st.requests > 300); /* what /chart no longer does */
+    assert_int_equal(chart_load_results(f->os, "AAA", 180, &b, &d), ERR_OK);
+    assert_int_equal(a.n, b.n);
+    for (size_t i = 0; i < a.n && i < b.n; i++) {
+        assert_int_equal(a.v[i].date, b.v[i].date);
+        assert_true(a.v[i].close == b.v[i].close && a.v[i].peak == b.v[i].peak);
+    }
+    assert_true(b.v[0].peak == 90.0);
+    chart_series_release(&a);
+    chart_series_release(&b);
+}
+
 int main(void)
 {
 #define CASE(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -600,6 +671,7 @@ int main(void)
         CASE(test_session_token),
         CASE(test_secrets_never_logged),
         CASE(test_reads_overlap),
+        CASE(test_chart_reads_few_objects),
     };
     return cmocka_run_group_tests_name("store on S3", tests, group_setup, group_teardown);
 }
