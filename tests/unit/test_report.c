@@ -8,6 +8,7 @@
 #include "base/date.h"
 #include "base/log.h"
 #include "codec/crypto.h"
+#include "codec/barcsv.h"
 #include "report/chart.h"
 #include "report/equity.h"
 #include "report/html.h"
@@ -648,6 +649,25 @@ static void test_chart(void **state)
         chart_series_release(&b);
     }
     assert_int_equal(chart_load_results(f->os, "BBB", 180, &s, &d), ERR_NOTFOUND);
+    /* A damaged archive is named, line and all; one out of date order too. */
+    struct buf keep = BUF_INIT(BARSTORE_PART_MAX);
+    assert_int_equal(objstore_get(f->os, RESULTS_BARS1Y_KEY, &keep, NULL, &d), ERR_OK);
+    static const char *const bad[] = {
+        BARCSV_HEADER "AAA,2026-01-05,1,2,1,1,10,,\nAAA,2026-13-01,1,2,1,1,10,,\n",
+        BARCSV_HEADER "AAA,2026-01-06,1,2,1,1,10,,\nAAA,2026-01-05,1,2,1,1,10,,\n",
+    };
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(objstore_put(f->os, RESULTS_BARS1Y_KEY, bad[k], strlen(bad[k]),
+                                      OBJ_PUT_ALWAYS, NULL, &d),
+                         ERR_OK);
+        assert_int_not_equal(chart_load_results(f->os, "AAA", 180, &s, &d), ERR_OK);
+        assert_non_null(strstr(d.text, "results/bars-1y.csv:3"));
+        assert_null(s.v);
+    }
+    assert_int_equal(
+        objstore_put(f->os, RESULTS_BARS1Y_KEY, keep.data, keep.len, OBJ_PUT_ALWAYS, NULL, &d),
+        ERR_OK);
+    buf_release(&keep);
 
     assert_int_equal(chart_load(f->os, "AAA", 0, 180, &s, &d), ERR_OK);
     assert_int_equal(s.date, dates[399]);
