@@ -9,6 +9,7 @@
 #include "bot/bot.h"
 #include "bot/telegram.h"
 #include "bot/webhook.h"
+#include "daily/notify.h"
 #include "net/http.h"
 #include "screen/results.h"
 #include "fakes/telegram_fake.h"
@@ -453,6 +454,43 @@ static void test_crossing_and_rearming(void **state)
     assert_int_equal(sent_to(f, 7, NULL), 4);
 }
 
+/* After a collection the daily job evaluates the alerts on the screened date; when the run
+ * record shows that date's bars fetched before their settle time, the message says so. */
+static void test_provisional_from_the_run_record(void **state)
+{
+    struct fixture *f = *state;
+    setenv("TELEGRAM_BOT_TOKEN", TOKEN, 1);
+    setenv("TELEGRAM_API_URL", f->base, 1);
+    setenv("SCREENER_SSM", "0", 1);
+    screen_of(f, "2026-11-16", 80.0, -1.0);
+    expect_has(f, 7, "/alert AAA -30", "Alert set");
+    expect_has(f, 9, "/alert AAA -25", "Alert set");
+    struct diag d;
+    assert_int_equal(notify_user_alerts(f->os, f->http, day("2026-11-16"), 0, &d), ERR_OK);
+    assert_int_equal(tg_fake_ncalls(f->fake), 0);
+
+    /* 2026-11-17 screened at 16:30: the last final day is the 16th. */
+    screen_of(f, "2026-11-17", 72.0, -4.0); /* -28%: chat 9 crosses */
+    struct results_run r;
+    memset(&r, 0, sizeof r);
+    r.date = day("2026-11-17");
+    r.final_day = day("2026-11-16");
+    assert_int_equal(results_write_run(f->os, &r, &d), ERR_OK);
+    assert_int_equal(notify_user_alerts(f->os, f->http, day("2026-11-17"), 0, &d), ERR_OK);
+    assert_int_equal(sent_to(f, 9, "provisional"), 1);
+
+    /* 2026-11-18 screened after its settle time: final, and the message does not say so. */
+    screen_of(f, "2026-11-18", 69.0, -4.0); /* -31%: chat 7 crosses */
+    r.date = r.final_day = day("2026-11-18");
+    assert_int_equal(results_write_run(f->os, &r, &d), ERR_OK);
+    assert_int_equal(notify_user_alerts(f->os, f->http, day("2026-11-18"), 0, &d), ERR_OK);
+    assert_int_equal(sent_to(f, 7, NULL), 1);
+    assert_int_equal(sent_to(f, 7, "provisional"), 0);
+    unsetenv("TELEGRAM_BOT_TOKEN");
+    unsetenv("TELEGRAM_API_URL");
+    unsetenv("SCREENER_SSM");
+}
+
 static void test_blocked_chat(void **state)
 {
     struct fixture *f = *state;
@@ -642,6 +680,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_commands, setup, teardown),
         cmocka_unit_test_setup_teardown(test_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crossing_and_rearming, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_provisional_from_the_run_record, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blocked_chat, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_and_deadline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_racing_collectors, setup, teardown),
