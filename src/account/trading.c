@@ -511,6 +511,30 @@ void trading_data_init(struct trading_data *t)
     t->history.base_value = (double)NAN;
 }
 
+int trading_position_symbols(const struct trading_data *t, char ***symbols, size_t *n,
+                             struct diag *d)
+{
+    int err = ERR_OK;
+    *symbols = NULL;
+    *n = 0;
+    if (t->positions.n && !(*symbols = calloc(t->positions.n, sizeof **symbols)))
+        err = diag_set(d, ERR_NOMEM, "out of memory");
+    for (size_t i = 0; !err && i < t->positions.n; i++) {
+        if (!((*symbols)[i] = strdup(t->positions.v[i].symbol)))
+            err = diag_set(d, ERR_NOMEM, "out of memory");
+        else
+            (*n)++;
+    }
+    if (err) {
+        for (size_t i = 0; i < *n; i++)
+            free((*symbols)[i]);
+        free(*symbols);
+        *symbols = NULL;
+        *n = 0;
+    }
+    return err;
+}
+
 void trading_data_release(struct trading_data *t)
 {
     trading_positions_release(&t->positions);

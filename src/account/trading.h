@@ -137,6 +137,11 @@ struct trading_data {
 void trading_data_init(struct trading_data *t);
 void trading_data_release(struct trading_data *t);
 
+/* The symbols of t's positions, in their order, as an allocated array of allocated strings
+ * (*n of them; the caller frees each and the array).  Nothing is left allocated on error. */
+int trading_position_symbols(const struct trading_data *t, char ***symbols, size_t *n,
+                             struct diag *d);
+
 /* Read the `need` endpoints and, if they can be had, the `want` ones, all at once.  A `need`
  * read that fails fails the call; a `want` one that fails is a line in out->problems.
  * Errors: ERR_AUTH (no credentials, or refused: 401/403, with a hint about the host),

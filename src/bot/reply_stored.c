@@ -117,21 +117,8 @@ int bot_stored_holdings(struct objstore *os, char ***symbols, size_t *n, struct 
     int err = account_stored_read(os, &t, d);
     if (err == ERR_NOTFOUND)
         return ERR_OK;
-    if (!err && t.positions.n && !(*symbols = calloc(t.positions.n, sizeof **symbols)))
-        err = diag_set(d, ERR_NOMEM, "out of memory");
-    for (size_t i = 0; !err && i < t.positions.n; i++) {
-        if (!((*symbols)[i] = strdup(t.positions.v[i].symbol)))
-            err = diag_set(d, ERR_NOMEM, "out of memory");
-        else
-            (*n)++;
-    }
-    if (err) {
-        for (size_t i = 0; i < *n; i++)
-            free((*symbols)[i]);
-        free(*symbols);
-        *symbols = NULL;
-        *n = 0;
-    }
+    if (!err)
+        err = trading_position_symbols(&t, symbols, n, d);
     trading_data_release(&t);
     return err;
 }
