@@ -2,6 +2,7 @@
  * credential_process command, the container endpoint, EC2 instance metadata (IMDSv2).
  * Answers are parsed by creds_parse.c; no message quotes an answer, a token or a key. */
 #include "aws/creds.h"
+#include "aws/endpoint.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -158,13 +159,19 @@ int aws_creds_from_web_identity(const char *token_file, const char *role_arn, co
         snprintf(session_buf, sizeof session_buf, "screener-%lld", (long long)clock_wall_ms());
         session = session_buf;
     }
-    const char *custom = env("AWS_ENDPOINT_URL_STS");
-    if (custom)
-        err = buf_puts(&url, custom);
-    else if (region && region[0])
-        err = buf_printf(&url, "https://sts.%s.amazonaws.com", region);
-    else
-        err = buf_puts(&url, "https://sts.amazonaws.com");
+    /* AWS_ENDPOINT_URL_STS, else AWS_ENDPOINT_URL, else the region's STS (the global one
+     * without a region), as the S3, SSM and Lambda clients resolve theirs. */
+    char var[AWS_ENDPOINT_VAR_MAX];
+    const char *custom = aws_endpoint_env("sts", var);
+    struct aws_endpoint ep;
+    if (custom || (region && region[0])) {
+        if ((err = aws_endpoint_resolve("sts", region, custom, custom ? var : "STS endpoint", &ep,
+                                        d)) != ERR_OK)
+            goto out;
+        err = buf_printf(&url, "%s://%s%s/", ep.scheme, ep.host, ep.path);
+    } else {
+        err = buf_puts(&url, "https://sts.amazonaws.com/");
+    }
     if (!err)
         err = form_add(&body, "Action", "AssumeRoleWithWebIdentity");
     if (!err)

@@ -180,6 +180,7 @@ static const char *const env_names[] = {
     "AWS_ROLE_ARN",
     "AWS_ROLE_SESSION_NAME",
     "AWS_ENDPOINT_URL_STS",
+    "AWS_ENDPOINT_URL",
     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
     "AWS_CONTAINER_CREDENTIALS_FULL_URI",
     "AWS_CONTAINER_AUTHORIZATION_TOKEN",
@@ -784,6 +785,33 @@ static int load_chain(struct aws_creds *c, struct diag *d)
     return err;
 }
 
+/* STS finds its endpoint as the other clients do: AWS_ENDPOINT_URL when no
+ * AWS_ENDPOINT_URL_STS is set. */
+static void test_web_identity_global_endpoint(void **state)
+{
+    struct fixture *f = *state;
+    struct served s;
+    serve(&s, NULL);
+    struct aws_creds c;
+    struct diag d;
+    char token_file[4096];
+    snprintf(token_file, sizeof token_file, "%s/token", f->home);
+    tu_write_file(token_file, WEB_TOKEN "\n", strlen(WEB_TOKEN) + 1);
+    setenv("AWS_ENDPOINT_URL", s.url, 1);
+    setenv("AWS_REGION", "eu-central-1", 1);
+    setenv("AWS_WEB_IDENTITY_TOKEN_FILE", token_file, 1);
+    setenv("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/screener", 1);
+    assert_int_equal(load_chain(&c, &d), ERR_OK);
+    assert_string_equal(c.access_key_id, "ASIAFAKE0001");
+    assert_int_equal(stats(&s).sts, 1);
+    /* A malformed one is named. */
+    setenv("AWS_ENDPOINT_URL_STS", "ftp://nowhere", 1);
+    fake_now_ms = at(23, 0);
+    assert_int_not_equal(load_chain(&c, &d), ERR_OK);
+    assert_non_null(strstr(d.text, "AWS_ENDPOINT_URL_STS"));
+    creds_fake_stop(s.fake);
+}
+
 static void test_web_identity(void **state)
 {
     struct fixture *f = *state;
@@ -1196,6 +1224,7 @@ int main(void)
         cmocka_unit_test(test_parse_json),
         cmocka_unit_test(test_parse_sts),
         cmocka_unit_test(test_split_command),
+        cmocka_unit_test_setup_teardown(test_web_identity_global_endpoint, setup, teardown),
         cmocka_unit_test_setup_teardown(test_web_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_credential_process, setup, teardown),
         cmocka_unit_test_setup_teardown(test_container, setup, teardown),
