@@ -260,14 +260,9 @@ static int parse_args(int argc, char **argv, struct alpaca_sim_opts *o,
             if (!err)
                 l->ntfaults++;
             break;
-        case OPT_LOG_LEVEL: {
-            enum log_level level;
-            if (log_level_parse(optarg, &level) != ERR_OK)
-                err = diag_set(d, ERR_USAGE, "--log-level: unknown level '%s'", optarg);
-            else
-                log_setup(level, LOG_FORMAT_AUTO);
+        case OPT_LOG_LEVEL:
+            err = tool_log_level(optarg, d);
             break;
-        }
         case 'h':
             *help = 1;
             return ERR_OK;

@@ -117,14 +117,9 @@ static int parse_args(int argc, char **argv, struct ssm_fake_opts *o, struct lis
             err = tool_parse_num("port", optarg, 0, 65535, &v, d);
             o->port = (int)v;
             break;
-        case OPT_LOG_LEVEL: {
-            enum log_level level;
-            if (log_level_parse(optarg, &level) != ERR_OK)
-                err = diag_set(d, ERR_USAGE, "--log-level: unknown level '%s'", optarg);
-            else
-                log_setup(level, LOG_FORMAT_AUTO);
+        case OPT_LOG_LEVEL:
+            err = tool_log_level(optarg, d);
             break;
-        }
         case 'h':
             *help = 1;
             return ERR_OK;

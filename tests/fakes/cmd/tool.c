@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "codec/num.h"
 
 #include "base/banned.h"
@@ -17,6 +18,15 @@ int tool_parse_num(const char *flag, const char *s, int64_t min, int64_t max, in
     if (num_parse_int(s, strlen(s), out) != ERR_OK || strchr(s, '.') || *out < min || *out > max)
         return diag_set(d, ERR_USAGE, "--%s: expected a whole number from %lld to %lld, got '%s'",
                         flag, (long long)min, (long long)max, s);
+    return ERR_OK;
+}
+
+int tool_log_level(const char *arg, struct diag *d)
+{
+    enum log_level level;
+    if (log_level_parse(arg, &level) != ERR_OK)
+        return diag_set(d, ERR_USAGE, "--log-level: unknown level '%s'", arg);
+    log_setup(level, LOG_FORMAT_AUTO);
     return ERR_OK;
 }
 

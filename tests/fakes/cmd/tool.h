@@ -15,6 +15,9 @@ int tool_parse_num(const char *flag, const char *s, int64_t min, int64_t max, in
 /* Make room for one more element of size bytes in the array *v of n elements. */
 int tool_grow(void **v, size_t n, size_t size);
 
+/* --log-level LEVEL: set up logging at that level; ERR_USAGE naming an unknown one. */
+int tool_log_level(const char *arg, struct diag *d);
+
 /* Block SIGINT and SIGTERM before any server thread starts, so that every thread inherits
  * the mask and tool_serve_until_stopped takes the signal. */
 void tool_block_stop_signals(void);
