@@ -11,6 +11,7 @@
 #include "base/date.h"
 #include "base/log.h"
 #include "codec/alpaca_auth.h"
+#include "codec/num.h"
 #include "collect/alpaca.h"
 
 #include "base/banned.h"
@@ -86,6 +87,7 @@ struct run {
     size_t *nodata;     /* planned symbols that got no bar, reported at the end */
     size_t nnodata;
     int sip_retries;
+    int settle_days; /* the settle window in trading days (refetch_days resolved) */
     struct buf url;
 };
 
@@ -97,7 +99,7 @@ void collect_opts_default(struct collect_opts *o)
     o->start = o->end = INT32_MIN;
     o->close_minute = CAL_CLOSE_MINUTE;
     o->settle_minute = CAL_SETTLE_MINUTE;
-    o->refetch_days = 3;
+    o->refetch_days = 0; /* SCREENER_SETTLE_DAYS, else COLLECT_SETTLE_DAYS_MIN */
     o->actions_back_days = 45;
     o->actions_ahead_days = 7;
     o->history_days = 365;
@@ -105,6 +107,26 @@ void collect_opts_default(struct collect_opts *o)
     o->max_url = 6000;
     o->chain_max_bars = 400000;
     fetch_opts_default(&o->fetch);
+}
+
+int collect_settle_days(int *out, struct diag *d)
+{
+    const char *v = getenv("SCREENER_SETTLE_DAYS");
+    *out = COLLECT_SETTLE_DAYS_MIN;
+    if (!v || !*v)
+        return ERR_OK;
+    int64_t n;
+    if (num_parse_int(v, strlen(v), &n) != ERR_OK || n < COLLECT_SETTLE_DAYS_MIN ||
+        n > COLLECT_SETTLE_DAYS_MAX) {
+        char q[40];
+        diag_quote(q, sizeof q, v, strlen(v), 24);
+        return diag_set(d, ERR_USAGE,
+                        "SCREENER_SETTLE_DAYS: expected a whole number of trading days from %d "
+                        "to %d, got '%s'",
+                        COLLECT_SETTLE_DAYS_MIN, COLLECT_SETTLE_DAYS_MAX, q);
+    }
+    *out = (int)n;
+    return ERR_OK;
 }
 
 static void report(struct run *r, const char *symbol, const char *fmt, ...)
@@ -868,15 +890,15 @@ static int clean_symbols(struct run *r, const char *const *symbols, size_t n, co
     return ERR_OK;
 }
 
-/* The days fetched again: the last refetch_days trading days up to the end, and every day
+/* The days fetched again: the last settle_days trading days up to the end, and every day
  * since that a stored bar is provisional on (looking back scan_back_days stored days). */
 static int settle_window(struct run *r, struct diag *d)
 {
     struct collect_stats *st = r->st;
     st->refetch_from = INT32_MAX;
-    if (r->o->refetch_days > 0) {
+    if (r->settle_days > 0) {
         int32_t from = cal_trading_day_at_or_before(st->end);
-        for (int i = 1; i < r->o->refetch_days; i++)
+        for (int i = 1; i < r->settle_days; i++)
             from = cal_trading_day_at_or_before(from - 1);
         st->refetch_from = from;
     }
@@ -1009,8 +1031,19 @@ int collect_run(struct barstore *bs, const char *const *symbols, size_t n,
     st->final_day = cal_last_final_day(r.now_ms, o->settle_minute);
     st->refetch_from = INT32_MAX;
     st->changed_from = INT32_MAX;
+    r.settle_days = o->refetch_days;
+    int err = ERR_OK;
+    if (!r.settle_days)
+        err = collect_settle_days(&r.settle_days, d);
+    else if (r.settle_days < COLLECT_SETTLE_DAYS_MIN || r.settle_days > COLLECT_SETTLE_DAYS_MAX)
+        err = diag_set(d, ERR_USAGE, "the settle window must be %d to %d trading days, not %d",
+                       COLLECT_SETTLE_DAYS_MIN, COLLECT_SETTLE_DAYS_MAX, r.settle_days);
+    if (err) {
+        buf_release(&r.url);
+        return err;
+    }
     struct alpaca_auth auth;
-    int err = alpaca_auth_init(&auth, o->key_id, o->secret_key, d);
+    err = alpaca_auth_init(&auth, o->key_id, o->secret_key, d);
     if (err)
         return err;
     if (o->start != INT32_MIN && o->start > st->end) {

@@ -43,8 +43,11 @@ struct collect_opts {
     int64_t now_ms;     /* wall clock for "today" and the 15-minute delay; 0: the clock */
     int close_minute;   /* New York minute from which today's bar is there to fetch */
     int settle_minute;  /* New York minute from which today's bar is final */
-    /* Trading days re-fetched at the end of the range (besides the days stored provisional),
-     * their changes recorded as revisions (docs/definitions.md#provisional-and-final-bars). */
+    /* The settle window: trading days re-fetched at the end of the range (besides the days
+     * stored provisional), their changes recorded as revisions
+     * (docs/definitions.md#provisional-and-final-bars).  0 (the default): SCREENER_SETTLE_DAYS,
+     * else COLLECT_SETTLE_DAYS_MIN; at least COLLECT_SETTLE_DAYS_MIN, at most
+     * COLLECT_SETTLE_DAYS_MAX. */
     int refetch_days;
     int32_t history_days; /* calendar days fetched for a symbol with no stored bars */
     size_t scan_back_days;
@@ -103,6 +106,15 @@ struct collect_stats {
 };
 
 void collect_opts_default(struct collect_opts *o);
+
+/* The settle window's bounds, in trading days: at least the last 3 (SPEC: "at least"), at
+ * most what the collector's look-back (scan_back_days) can find again. */
+#define COLLECT_SETTLE_DAYS_MIN 3
+#define COLLECT_SETTLE_DAYS_MAX 10
+
+/* The settle window from SCREENER_SETTLE_DAYS (unset or empty: COLLECT_SETTLE_DAYS_MIN);
+ * ERR_USAGE naming the variable and the bounds when it is not a whole number within them. */
+int collect_settle_days(int *out, struct diag *d);
 
 /* Collect bars (and split facts) for symbols (any order; duplicates ignored). */
 int collect_run(struct barstore *bs, const char *const *symbols, size_t n,

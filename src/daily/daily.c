@@ -3,6 +3,7 @@
 #include "backtest/backtest_results.h"
 #include "account/account.h"
 #include "account/stored.h"
+#include "base/calendar.h"
 #include "base/clock.h"
 #include "base/date.h"
 #include "base/emf.h"
@@ -112,6 +113,24 @@ static int write_results(struct job *j, struct diag *d)
     return first;
 }
 
+/* The last day whose results are final: the collector's (the last day settled at the run's
+ * clock), but not past a stored bar that is still provisional (a failed or incomplete run did
+ * not fetch it again), so that the results and the bot never call final what is not. */
+static int32_t final_day_stored(struct job *j, int32_t final_day)
+{
+    int32_t prov;
+    struct diag pd = {{0}};
+    if (!final_day || !j->r->screen_date)
+        return final_day;
+    int err = barstore_first_provisional(j->bs, j->r->screen_date, j->o->collect.scan_back_days,
+                                         &prov, &pd);
+    if (err) { /* unknown: nothing after the last day the run found final is called final */
+        log_warn("provisional bars could not be looked for", LF_STR("error", pd.text));
+        return final_day;
+    }
+    return prov <= final_day ? prov - 1 : final_day;
+}
+
 /* The run record, written whatever happened: a failed run is worth knowing about most. */
 static int write_run(struct job *j, struct diag *rd)
 {
@@ -219,12 +238,15 @@ static int step_results(struct job *j)
         j->err = rerr;
         diag_set(j->d, rerr, "%s", rd.text);
     }
+    int32_t final_day = final_day_stored(j, r->stats.final_day);
     run_counts_from_stats(&r->counts, &r->stats, j->err);
+    r->counts.final_day = final_day;
     struct diag wd;
     int werr = write_run(j, &wd);
     if (!j->err && werr) {
         j->err = diag_set(j->d, werr, "results (last run) not written: %s", wd.text);
         run_counts_from_stats(&r->counts, &r->stats, j->err);
+        r->counts.final_day = final_day;
     }
     return j->err ? j->err : rerr;
 }
@@ -244,6 +266,7 @@ static int step_report(struct job *j)
         date_format(r->worst_date, day);
     log_summary(
         "collection finished", LF_BOOL("ok", !c->run_failed),
+        LF_STR("run", r->evening ? "evening" : "close"),
         LF_STR("error", c->run_failed ? j->d->text : ""), LF_STR("end", end),
         LF_INT("symbols", c->symbols), LF_INT("symbols_up_to_date", c->symbols_current),
         LF_INT("symbols_fetched", c->symbols_planned),
@@ -493,6 +516,10 @@ int daily_run(struct objstore *os, struct barstore *bs, const struct daily_opts 
     memset(report, 0, sizeof *report);
     report->worst_change_pct = NAN;
     struct job j = {.os = os, .bs = bs, .o = o, .r = report, .d = d};
+    /* By the clock, not by who started the job: the newest day whose bar is there is settled. */
+    int64_t now = o->collect.now_ms ? o->collect.now_ms : clock_wall_ms();
+    report->evening = cal_last_final_day(now, o->collect.settle_minute) >=
+                      cal_last_final_day(now, o->collect.close_minute);
     if (o->deadline_ms)
         j.deadline_ms = o->deadline_ms - DAILY_DEADLINE_MARGIN_MS;
     unsigned want = o->steps | DAILY_STEPS_ALWAYS;

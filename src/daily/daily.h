@@ -27,6 +27,17 @@
  * step table in daily.c.
  *
  * Every count the job reports comes from report->counts (collect/run_counts.h).
+ *
+ * Two runs a trading day (docs/daily-job.md#two-runs-a-day): the close run (16:30 New York)
+ * stores the day's bars as provisional, writes results that say so and pushes the day's list;
+ * the evening run (20:30, after the settle time) is the same job, which the clock makes the
+ * evening run: the newest trading day is settled (report->evening), the collection fetches
+ * the provisional days again and records their final values, the results of every date they
+ * change are written again, and the run record says the bars are final.  The push stays once
+ * per date (its marker): the evening run sends a date's list only when no run before it did
+ * (the close run failed or found the day not there yet), and finishes a push the close run
+ * left unfinished.  A crossing of a chat's alert that only the final bars show is sent by the
+ * evening run, once, as every crossing.
  */
 #ifndef DAILY_DAILY_H
 #define DAILY_DAILY_H
@@ -91,7 +102,11 @@ struct daily_report {
     struct collect_stats stats; /* the collector's own, for its detail (progress, floor) */
     struct run_counts counts;   /* every number the job reports */
     int32_t screen_date;        /* the newest stored trading day after the run (0: none) */
-    double worst_change_pct;    /* the newest day's worst one-day change (NAN: none) */
+    /* The evening run: at the job's clock the newest trading day whose bar is there is past
+     * its settle time (20:15 New York), so its bars are fetched final (also a run on a
+     * weekend or holiday, or the next morning). */
+    int evening;
+    double worst_change_pct; /* the newest day's worst one-day change (NAN: none) */
     int32_t worst_date;
     char worst_symbol[BAR_SYMBOL_MAX + 1];
     enum daily_step_state steps[DAILY_STEP_COUNT_];

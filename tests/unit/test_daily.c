@@ -8,6 +8,7 @@
 #include "base/emf.h"
 #include "base/log.h"
 #include "bot/bot.h"
+#include "bot/subscribers.h"
 #include "bot/update.h"
 #include "codec/json.h"
 #include "collect/collect_lambda.h"
@@ -15,6 +16,7 @@
 #include "daily/daily.h"
 #include "report/report.h"
 #include "fakes/alpaca_fault.h"
+#include "fakes/telegram_fake.h"
 #include "net/http.h"
 #include "screen/results.h"
 #include "screen/screen_run.h"
@@ -664,6 +666,206 @@ static void test_late_split_rewrites_results(void **state)
     log_setup(LOG_WARN, LOG_FORMAT_AUTO);
 }
 
+/* sendMessage calls to chat answered 200 whose text has part (NULL: any). */
+static size_t messages_to(struct tg_fake *f, int64_t chat, const char *part)
+{
+    struct buf b = BUF_INIT((size_t)1 << 24);
+    assert_int_equal(tg_fake_calls_json(f, &b), 0);
+    char want[2][64];
+    snprintf(want[0], sizeof want[0], "\"chat_id\":\"%lld\"", (long long)chat);
+    snprintf(want[1], sizeof want[1], "\"chat_id\":%lld", (long long)chat);
+    size_t n = 0;
+    for (const char *p = b.data; (p = strstr(p, "\"method\":\"sendMessage\"")) != NULL; p++) {
+        const char *end = strstr(p + 1, "\"method\":");
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char *rec = strndup(p, len);
+        if ((strstr(rec, want[0]) || strstr(rec, want[1])) && (!part || strstr(rec, part)) &&
+            strstr(rec, "\"status\":200"))
+            n++;
+        free(rec);
+    }
+    buf_release(&b);
+    return n;
+}
+
+struct evening_run {
+    const char *const *sym;
+    const char *url, *secret;
+    struct http_client *http;
+    struct objstore *os;
+    struct barstore *bs;
+};
+
+static int evening_daily(const struct evening_run *e, int32_t date, int minute,
+                         struct daily_report *r, struct diag *d)
+{
+    __atomic_store_n(&late_now_ms, cal_ny_to_utc_ms(date, minute), __ATOMIC_SEQ_CST);
+    struct daily_opts o;
+    daily_opts_default(&o);
+    o.steps = DAILY_STEP(DAILY_PUSH) | DAILY_STEP(DAILY_ALERTS);
+    o.symbols = e->sym;
+    o.n = NSYM;
+    o.collect.data_url = e->url;
+    o.collect.key_id = "SIMKEY";
+    o.collect.secret_key = e->secret;
+    o.collect.http = e->http;
+    o.collect.history_days = 120;
+    o.collect.fetch.max_retries = 0;
+    return daily_run(e->os, e->bs, &o, r, d);
+}
+
+/* The run record says the results of date are provisional. */
+static int results_provisional(struct objstore *os, int32_t date)
+{
+    struct results_run run;
+    struct diag d;
+    assert_int_equal(results_read_run(os, &run, &d), ERR_OK);
+    return results_run_provisional(&run, date);
+}
+
+/* The day's numbers are final the same evening: the 16:30 run stores the day's bars as
+ * provisional (the simulator's bars change until 20:00), pushes the day's list once and says
+ * it is provisional; an evening run that fails leaves the results provisional; the 20:30 run,
+ * the evening run by the clock, records the final bars, rewrites the day's results from them
+ * and says they are final, and pushes nothing again. */
+static void test_evening_run_makes_the_day_final(void **state)
+{
+    (void)state;
+    log_setup(LOG_OFF, LOG_FORMAT_JSON);
+    unsetenv("SCREENER_SETTLE_DAYS");
+    struct alpaca_sim_opts so;
+    alpaca_sim_opts_default(&so);
+    so.seed = 5;
+    so.nsymbols = NSYM;
+    so.last_day = day("2026-11-23");
+    so.first_day = so.last_day - 200;
+    assert_true(so.settling); /* the default: bars change until 20:00 of their day */
+    struct alpaca_sim *probe;
+    struct diag d = {{0}};
+    assert_int_equal(alpaca_sim_new(&so, &probe, &d), ERR_OK);
+    const char *sym[NSYM];
+    char names[NSYM][BAR_SYMBOL_MAX + 1];
+    for (size_t i = 0; i < NSYM; i++) {
+        snprintf(names[i], sizeof names[i], "%s", alpaca_sim_symbol(probe, i));
+        sym[i] = names[i];
+    }
+    alpaca_sim_free(probe);
+    clock_set_source(&late_clock);
+    struct alpaca_sim *sim;
+    int port;
+    assert_int_equal(alpaca_sim_start(&so, &sim, &port, &d), ERR_OK);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+    struct tg_fake_opts fo = {.token = "123456:evening-test-token"};
+    struct tg_fake *tg;
+    int tgport;
+    assert_int_equal(tg_fake_start(&fo, &tg, &tgport, &d), ERR_OK);
+    char tgurl[64];
+    snprintf(tgurl, sizeof tgurl, "http://127.0.0.1:%d", tgport);
+    setenv("TELEGRAM_BOT_TOKEN", fo.token, 1);
+    setenv("TELEGRAM_API_URL", tgurl, 1);
+    setenv("SCREENER_SSM", "0", 1);
+    setenv("SCREENER_PORTFOLIO", "0", 1);
+    char *dir = tu_mkdtemp();
+    struct evening_run e = {.sym = sym, .url = url, .secret = "SIMSECRET"};
+    assert_int_equal(objstore_open(dir, &e.os, &d), ERR_OK);
+    assert_int_equal(barstore_new(e.os, &e.bs, &d), ERR_OK);
+    assert_int_equal(http_client_new(NULL, &e.http, &d), ERR_OK);
+    int32_t fri = day("2026-11-20"), thu = day("2026-11-19");
+    int changed;
+    assert_int_equal(subscribers_update(e.os, 42, 1, thu, &changed, &d), ERR_OK);
+
+    /* Thursday evening: the history, final. */
+    struct daily_report r;
+    assert_int_equal(evening_daily(&e, thu, 20 * 60 + 30, &r, &d), ERR_OK);
+    assert_true(r.evening);
+    assert_int_equal(r.screen_date, thu);
+    assert_int_equal(messages_to(tg, 42, NULL), 1);
+
+    /* Friday 16:30: the close run. */
+    assert_int_equal(evening_daily(&e, fri, 16 * 60 + 30, &r, &d), ERR_OK);
+    assert_false(r.evening);
+    assert_int_equal(r.screen_date, fri);
+    assert_int_equal(r.counts.bars_provisional, NSYM);
+    assert_int_equal(r.counts.final_day, thu);
+    assert_true(results_provisional(e.os, fri));
+    int32_t prov;
+    assert_int_equal(barstore_first_provisional(e.bs, fri, 10, &prov, &d), ERR_OK);
+    assert_int_equal(prov, fri);
+    assert_int_equal(messages_to(tg, 42, NULL), 2);
+    assert_int_equal(messages_to(tg, 42, "provisional"), 1);
+
+    /* 20:30, but Alpaca refuses the run: nothing was fetched again, so nothing is final. */
+    e.secret = "WRONG";
+    assert_int_equal(evening_daily(&e, fri, 20 * 60 + 30, &r, &d), ERR_AUTH);
+    assert_true(r.evening);
+    assert_true(results_provisional(e.os, fri));
+    assert_int_equal(r.counts.final_day, thu);
+
+    /* 20:30: the evening run. */
+    e.secret = "SIMSECRET";
+    assert_int_equal(evening_daily(&e, fri, 20 * 60 + 30, &r, &d), ERR_OK);
+    assert_true(r.evening);
+    assert_int_equal(r.screen_date, fri);
+    assert_true(r.counts.bars_revised > 0); /* volume at least grew after 16:30 */
+    assert_int_equal(r.counts.bars_revised + r.counts.bars_finalized, NSYM);
+    assert_int_equal(r.counts.bars_provisional, 0);
+    assert_int_equal(r.counts.final_day, fri);
+    assert_false(results_provisional(e.os, fri));
+    assert_int_equal(barstore_first_provisional(e.bs, fri, 10, &prov, &d), ERR_OK);
+    assert_int_equal(prov, INT32_MAX);
+    /* The stored bars are the final ones, and the day's results a screen of them. */
+    struct bar_index idx;
+    assert_int_equal(barstore_index(e.bs, fri, fri, &idx, &d), ERR_OK);
+    assert_int_equal(idx.ndays, 1);
+    struct barvec bars;
+    barvec_init(&bars);
+    assert_int_equal(barstore_read_day(e.bs, &idx, 0, &bars, &d), ERR_OK);
+    assert_int_equal(bars.n, NSYM);
+    for (size_t i = 0; i < bars.n; i++)
+        assert_false(bars.v[i].provisional);
+    barvec_release(&bars);
+    bar_index_release(&idx);
+    struct screen_opts sc;
+    screen_opts_default(&sc);
+    sc.by = SCREEN_BY_DRAWDOWN;
+    sc.top = 0;
+    struct same_ctx c = {e.os, 0};
+    struct screen_run_stats rs;
+    assert_int_equal(screen_run(e.bs, &sc, fri, fri, same_as_written, &c, &rs, &d), ERR_OK);
+    assert_int_equal(c.dates, 1);
+    /* One push of Friday's list, the close run's. */
+    assert_int_equal(messages_to(tg, 42, NULL), 2);
+
+    /* A day whose close run failed: its evening run sends its list, final, once. */
+    int32_t mon = day("2026-11-23");
+    e.secret = "WRONG";
+    assert_int_equal(evening_daily(&e, mon, 16 * 60 + 30, &r, &d), ERR_AUTH);
+    assert_int_equal(messages_to(tg, 42, NULL), 2);
+    e.secret = "SIMSECRET";
+    assert_int_equal(evening_daily(&e, mon, 20 * 60 + 30, &r, &d), ERR_OK);
+    assert_int_equal(r.screen_date, mon);
+    assert_int_equal(messages_to(tg, 42, NULL), 3);
+    assert_int_equal(messages_to(tg, 42, "2026-11-23"), 1);
+    assert_int_equal(messages_to(tg, 42, "provisional"), 1);
+    assert_int_equal(evening_daily(&e, mon, 21 * 60, &r, &d), ERR_OK);
+    assert_int_equal(messages_to(tg, 42, NULL), 3);
+
+    unsetenv("TELEGRAM_BOT_TOKEN");
+    unsetenv("TELEGRAM_API_URL");
+    unsetenv("SCREENER_SSM");
+    unsetenv("SCREENER_PORTFOLIO");
+    clock_set_source(NULL);
+    http_client_free(e.http);
+    barstore_free(e.bs);
+    objstore_free(e.os);
+    tg_fake_stop(tg);
+    alpaca_sim_stop(sim);
+    tu_rmrf(dir);
+    free(dir);
+    log_setup(LOG_WARN, LOG_FORMAT_AUTO);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -674,6 +876,7 @@ int main(void)
         cmocka_unit_test(test_environment_default),
         cmocka_unit_test(test_steps),
         cmocka_unit_test(test_late_split_rewrites_results),
+        cmocka_unit_test(test_evening_run_makes_the_day_final),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
