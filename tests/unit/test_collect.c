@@ -825,6 +825,81 @@ static void test_collect_week_of_provisional_bars(void **state)
     log_setup(LOG_WARN, LOG_FORMAT_AUTO);
 }
 
+/* The settle window: 3 trading days unless SCREENER_SETTLE_DAYS says more; a value that is not
+ * a whole number from 3 to 10 is refused naming the variable, before any request. */
+static void test_settle_days(void **state)
+{
+    (void)state;
+    log_setup(LOG_OFF, LOG_FORMAT_JSON);
+    struct diag d = {{0}};
+    int n = 0;
+    unsetenv("SCREENER_SETTLE_DAYS");
+    assert_int_equal(collect_settle_days(&n, &d), ERR_OK);
+    assert_int_equal(n, 3);
+    static const struct {
+        const char *v;
+        int want;
+    } cases[] = {{"", 3},    {"3", 3},     {"5", 5},    {"10", 10}, {"2", -1}, {"0", -1},
+                 {"-4", -1}, {"11", -1},   {"5x", -1},  {"x", -1},  {" 4", -1}, {"4.5", -1},
+                 {"1e1", -1}, {"99999999999999999999", -1}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        setenv("SCREENER_SETTLE_DAYS", cases[i].v, 1);
+        d.text[0] = '\0';
+        int err = collect_settle_days(&n, &d);
+        if (cases[i].want < 0) {
+            assert_int_equal(err, ERR_USAGE);
+            assert_non_null(strstr(d.text, "SCREENER_SETTLE_DAYS"));
+            assert_non_null(strstr(d.text, "from 3 to 10"));
+        } else {
+            assert_int_equal(err, ERR_OK);
+            assert_int_equal(n, cases[i].want);
+        }
+    }
+
+    struct alpaca_sim_opts so;
+    alpaca_sim_opts_default(&so);
+    so.seed = 5;
+    so.nsymbols = 4;
+    so.first_day = so.last_day - 60;
+    struct alpaca_sim *sim;
+    int port;
+    assert_int_equal(alpaca_sim_start(&so, &sim, &port, &d), ERR_OK);
+    const char *syms[4];
+    for (size_t i = 0; i < 4; i++)
+        syms[i] = alpaca_sim_symbol(sim, i);
+    struct collect_fixture cf = {.sim = sim};
+    snprintf(cf.url, sizeof cf.url, "http://127.0.0.1:%d", port);
+    assert_int_equal(http_client_new(NULL, &cf.http, &d), ERR_OK);
+    cf.dir = tu_mkdtemp();
+    assert_int_equal(objstore_open(cf.dir, &cf.os, &d), ERR_OK);
+    assert_int_equal(barstore_new(cf.os, &cf.bs, &d), ERR_OK);
+    struct collect_opts co;
+    struct collect_stats st;
+    collect_options(&cf, &co);
+    co.now_ms = cal_ny_to_utc_ms(so.last_day, 20 * 60 + 30); /* Friday 2026-11-20, final */
+    unsetenv("SCREENER_SETTLE_DAYS");
+    assert_int_equal(collect_run(cf.bs, syms, 4, &co, &st, &d), ERR_OK);
+    int32_t want;
+    assert_int_equal(date_parse("2026-11-18", 10, &want), ERR_OK); /* Wed, Thu, Fri */
+    assert_int_equal(st.refetch_from, want);
+    setenv("SCREENER_SETTLE_DAYS", "5", 1);
+    assert_int_equal(collect_run(cf.bs, syms, 4, &co, &st, &d), ERR_OK);
+    assert_int_equal(date_parse("2026-11-16", 10, &want), ERR_OK); /* Monday to Friday */
+    assert_int_equal(st.refetch_from, want);
+    assert_int_equal(st.bars_same, 4 * 5);
+    setenv("SCREENER_SETTLE_DAYS", "2", 1);
+    assert_int_equal(collect_run(cf.bs, syms, 4, &co, &st, &d), ERR_USAGE);
+    assert_non_null(strstr(d.text, "SCREENER_SETTLE_DAYS"));
+    assert_int_equal(st.bar_requests, 0);
+    /* An explicit window below the minimum is refused too. */
+    unsetenv("SCREENER_SETTLE_DAYS");
+    co.refetch_days = 2;
+    assert_int_equal(collect_run(cf.bs, syms, 4, &co, &st, &d), ERR_USAGE);
+    unsetenv("SCREENER_SETTLE_DAYS");
+    collect_teardown(&cf);
+    log_setup(LOG_WARN, LOG_FORMAT_AUTO);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -841,6 +916,7 @@ int main(void)
         cmocka_unit_test(test_collect_recent_data_refusal),
         cmocka_unit_test(test_recent_data_refusal_recognised),
         cmocka_unit_test(test_collect_learns_closed_day),
+        cmocka_unit_test(test_settle_days),
     };
     return cmocka_run_group_tests_name("collect", tests, NULL, NULL);
 }
