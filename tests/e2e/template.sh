@@ -145,6 +145,11 @@ PY
     # The schedule as it was before it had a Name: SAM names it after its logical ID.
     xmutant "            Name: !Sub '\${AWS::StackName}-after-the-close'
 " "" "collision: AWS::Scheduler::Schedule 'CollectorFunctionAfterTheClose' of stack screener-prod"
+    # The evening schedule likewise, and the two schedules given one name.
+    xmutant "            Name: !Sub '\${AWS::StackName}-after-the-settle'
+" "" "collision: AWS::Scheduler::Schedule 'CollectorFunctionAfterTheSettle' of stack screener-prod"
+    xmutant "Name: !Sub '\${AWS::StackName}-after-the-settle'" "Name: !Sub '\${AWS::StackName}-after-the-close'" \
+        "is also created by its own CollectorFunctionAfterTheClose"
     xmutant "      FunctionName: !Sub '\${AWS::StackName}-bot'" "      FunctionName: screener-bot" \
         "collision: AWS::Lambda::Function 'screener-bot'"
     xmutant "LogGroupName: !Sub '/aws/lambda/\${AWS::StackName}-collector'" \

@@ -222,19 +222,41 @@ check("the bot gets SCREENER_LIVE_ACCOUNT = !If [BotLive, '1', '0']: whether its
 check("the collector runs one at a time: ReservedConcurrentExecutions 1",
       cp.get("ReservedConcurrentExecutions") == 1, cp.get("ReservedConcurrentExecutions"))
 
-# ---- the schedule: after the US close, in New York time ----
+# ---- the schedules: after the US close, and after the settle time, in New York time ----
 evs = cp.get("Events", {})
-sched = [e for e in evs.values() if e["Type"] == "ScheduleV2"]
-check("the collector has one ScheduleV2 event", len(sched) == 1 and len(evs) == 1, evs)
-sp = sched[0]["Properties"] if sched else {}
-check("... in America/New_York, so daylight saving never moves it", sp.get("ScheduleExpressionTimezone") == "America/New_York")
-m = re.fullmatch(r"cron\((\d+) (\d+) \? \* MON-FRI \*\)", sp.get("ScheduleExpression", ""))
-check("... on weekdays at or after 16:20, when the day's bars are final", m and (int(m[2]), int(m[1])) >= (16, 20)
-      and int(m[2]) < 24, sp.get("ScheduleExpression"))
-check("... named after the stack (two stacks in one account and region do not collide)",
-      sp.get("Name") == sub("${AWS::StackName}-after-the-close") and "OmitName" not in sp, sp.get("Name"))
-check("... delivering {\"action\":\"collect\"} (events/collect.json)",
-      json.loads(sp.get("Input", "null")) == json.loads(load("events/collect.json")), sp.get("Input"))
+sched = {k: e for k, e in evs.items() if e["Type"] == "ScheduleV2"}
+check("the collector has two ScheduleV2 events, AfterTheClose and AfterTheSettle",
+      set(sched) == {"AfterTheClose", "AfterTheSettle"} and len(evs) == 2, evs)
+cal_h = load("src/base/calendar.h").decode()
+
+
+def minute_of(name):
+    m = re.search(r"#define %s \((\d+) \* 60 \+ (\d+)\)" % name, cal_h)
+    return int(m[1]) * 60 + int(m[2]) if m else None
+
+
+close_min, settle_min = minute_of("CAL_CLOSE_MINUTE"), minute_of("CAL_SETTLE_MINUTE")
+check("... the calendar's close (16:20) and settle (20:15) minutes are found in calendar.h",
+      close_min == 16 * 60 + 20 and settle_min == 20 * 60 + 15, (close_min, settle_min))
+for ename, after, what, suffix in (("AfterTheClose", close_min, "the close (the day's bar is there)",
+                                    "after-the-close"),
+                                   ("AfterTheSettle", settle_min, "the settle time (the day's bar is final)",
+                                    "after-the-settle")):
+    sp = sched.get(ename, {}).get("Properties", {})
+    check(f"{ename}: in America/New_York, so daylight saving never moves it",
+          sp.get("ScheduleExpressionTimezone") == "America/New_York")
+    m = re.fullmatch(r"cron\((\d+) (\d+) \? \* MON-FRI \*\)", sp.get("ScheduleExpression", ""))
+    at = int(m[2]) * 60 + int(m[1]) if m else -1
+    check(f"{ename}: on weekdays at or after {what}, the same New York day",
+          m and after is not None and after <= at < 24 * 60, sp.get("ScheduleExpression"))
+    check(f"{ename}: named after the stack (two stacks in one account and region do not collide)",
+          sp.get("Name") == sub("${AWS::StackName}-" + suffix) and "OmitName" not in sp, sp.get("Name"))
+    check(f"{ename}: delivering {{\"action\":\"collect\"}} (events/collect.json)",
+          json.loads(sp.get("Input", "null")) == json.loads(load("events/collect.json")), sp.get("Input"))
+cm = re.fullmatch(r"cron\((\d+) (\d+) .*",
+                  sched.get("AfterTheClose", {}).get("Properties", {}).get("ScheduleExpression", ""))
+check("AfterTheClose runs before the settle time (its bars are provisional, the push goes out then)",
+      cm and int(cm[2]) * 60 + int(cm[1]) < settle_min)
 
 # ---- the webhook ----
 bev = bp.get("Events", {})
@@ -371,8 +393,9 @@ try:
           "(schedules, functions, log groups, alarms, topics, roles, buckets, exports)",
           len(stacks) >= 2 and not collisions, "\n".join(collisions))
     names = {n for s in stacks for _, _, ty, n in s.named if ty == "AWS::Scheduler::Schedule"}
-    check("SAM expansion: each stack's schedule is named after its stack",
-          names == {f"{s.stack}-after-the-close" for s in stacks}, names)
+    check("SAM expansion: each stack's two schedules are named after its stack",
+          names == {f"{s.stack}-{w}" for s in stacks for w in ("after-the-close", "after-the-settle")},
+          names)
 except sam_expand.ExpandError as e:
     check("SAM expansion of template.yaml for each samconfig environment", False, str(e))
 for script in ("scripts/put-ssm-params.sh", "scripts/set-webhook.sh"):
