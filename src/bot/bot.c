@@ -153,8 +153,11 @@ static void provisional_note(struct objstore *os, int32_t date, char *out, size_
     if (!os || results_read_run(os, &r, &d) != ERR_OK || !results_run_provisional(&r, date))
         return;
     int minute = 0;
-    cal_ny_date(r.finished_ms, &minute);
-    snprintf(out, cap, " (as of %02d:%02d, provisional)", minute / 60, minute % 60);
+    int32_t day = cal_ny_date(r.finished_ms, &minute);
+    if (day > date || (day == date && minute >= CAL_SETTLE_MINUTE)) /* a later run failed */
+        snprintf(out, cap, " (provisional)");
+    else
+        snprintf(out, cap, " (as of %02d:%02d, provisional)", minute / 60, minute % 60);
 }
 
 static int table(struct bot_call *c, int drops)

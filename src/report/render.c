@@ -807,13 +807,17 @@ int report_render(const struct report_data *rd, struct buf *out)
          "<p class=\"meta\">%zu stocks ranked by their drawdown from the peak &middot; "
          "generated %s</p>",
          rd->nrows, gen);
-    if (rd->provisional) {
+    if (rd->provisional && rd->as_of_ms) {
         char asof[64];
         fmt_ny(rd->as_of_ms, asof, sizeof asof);
         putf(&pg,
              "<p class=\"badge\" id=\"provisional\">Provisional: fetched %s, before the "
              "day's bars were final (20:15 New York). The numbers may still change.</p>",
              asof);
+    } else if (rd->provisional) { /* a run after the settle time failed to fetch them again */
+        put(&pg, "<p class=\"badge\" id=\"provisional\">Provisional: fetched before the day's "
+                 "bars were final (20:15 New York), and not fetched again since. The numbers "
+                 "may still change.</p>");
     }
     for (size_t i = 0; i < rd->nproblems && i < 4; i++) {
         put(&pg, "<p class=\"badge problem\">Left out: ");

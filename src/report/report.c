@@ -257,11 +257,14 @@ int report_build(struct objstore *os, int32_t date, const struct report_opts *o,
     };
     for (size_t i = 0; i < np; i++)
         rd.problems[i] = problems[i];
-    /* SPEC 2a: bars fetched before the day's settle time may still change. */
+    /* SPEC 2a: bars fetched before the day's settle time may still change; a run after it
+     * that failed did not fetch them again (its record's final_day says so). */
     if (l.have_run && l.run.date == date && l.run.finished_ms > 0 &&
-        l.run.finished_ms < cal_ny_to_utc_ms(date, REPORT_SETTLE_MINUTE)) {
+        (l.run.finished_ms < cal_ny_to_utc_ms(date, REPORT_SETTLE_MINUTE) ||
+         results_run_provisional(&l.run, date))) {
         rd.provisional = 1;
-        rd.as_of_ms = l.run.finished_ms;
+        if (l.run.finished_ms < cal_ny_to_utc_ms(date, REPORT_SETTLE_MINUTE))
+            rd.as_of_ms = l.run.finished_ms;
     }
     if ((err = report_render(&rd, out)))
         err = diag_set(d, err, "the report of the date: %s (the limit is %zu bytes)", err_str(err),

@@ -92,7 +92,7 @@ struct report_data {
     const struct report_since *since; /* ascending by date then rank, dates before date */
     size_t nsince;
     int provisional;
-    int64_t as_of_ms;                         /* when the data was fetched (provisional only) */
+    int64_t as_of_ms; /* when the data was fetched (provisional only; 0: unknown, not since) */
     const struct results_run *run;            /* NULL: no run recorded */
     const struct report_portfolio *portfolio; /* NULL: no section */
     const struct report_equity *equity;       /* NULL: no section */

@@ -702,7 +702,7 @@ static int evening_daily(const struct evening_run *e, int32_t date, int minute,
     __atomic_store_n(&late_now_ms, cal_ny_to_utc_ms(date, minute), __ATOMIC_SEQ_CST);
     struct daily_opts o;
     daily_opts_default(&o);
-    o.steps = DAILY_STEP(DAILY_PUSH) | DAILY_STEP(DAILY_ALERTS);
+    o.steps = DAILY_STEP(DAILY_PUSH) | DAILY_STEP(DAILY_ALERTS) | DAILY_STEP(DAILY_HTML);
     o.symbols = e->sym;
     o.n = NSYM;
     o.collect.data_url = e->url;
@@ -712,6 +712,20 @@ static int evening_daily(const struct evening_run *e, int32_t date, int minute,
     o.collect.history_days = 120;
     o.collect.fetch.max_retries = 0;
     return daily_run(e->os, e->bs, &o, r, d);
+}
+
+/* The day's HTML report has the provisional badge. */
+static int report_provisional(struct objstore *os, int32_t date)
+{
+    char key[64], day_s[DATE_STRLEN + 1];
+    date_format(date, day_s);
+    snprintf(key, sizeof key, "results/report/%s.html", day_s);
+    struct buf b = BUF_INIT((size_t)16 << 20);
+    struct diag d;
+    assert_int_equal(objstore_get(os, key, &b, NULL, &d), ERR_OK);
+    int prov = strstr(buf_cstr(&b), "id=\"provisional\"") != NULL;
+    buf_release(&b);
+    return prov;
 }
 
 /* The run record says the results of date are provisional. */
@@ -789,6 +803,7 @@ static void test_evening_run_makes_the_day_final(void **state)
     assert_int_equal(r.counts.bars_provisional, NSYM);
     assert_int_equal(r.counts.final_day, thu);
     assert_true(results_provisional(e.os, fri));
+    assert_true(report_provisional(e.os, fri));
     int32_t prov;
     assert_int_equal(barstore_first_provisional(e.bs, fri, 10, &prov, &d), ERR_OK);
     assert_int_equal(prov, fri);
@@ -800,6 +815,7 @@ static void test_evening_run_makes_the_day_final(void **state)
     assert_int_equal(evening_daily(&e, fri, 20 * 60 + 30, &r, &d), ERR_AUTH);
     assert_true(r.evening);
     assert_true(results_provisional(e.os, fri));
+    assert_true(report_provisional(e.os, fri));
     assert_int_equal(r.counts.final_day, thu);
 
     /* 20:30: the evening run. */
@@ -812,6 +828,7 @@ static void test_evening_run_makes_the_day_final(void **state)
     assert_int_equal(r.counts.bars_provisional, 0);
     assert_int_equal(r.counts.final_day, fri);
     assert_false(results_provisional(e.os, fri));
+    assert_false(report_provisional(e.os, fri));
     assert_int_equal(barstore_first_provisional(e.bs, fri, 10, &prov, &d), ERR_OK);
     assert_int_equal(prov, INT32_MAX);
     /* The stored bars are the final ones, and the day's results a screen of them. */
