@@ -18,13 +18,18 @@ static const char help[] =
     "  damaged: ... KEY ... WHY     a part that readers refuse ('screen --skip-damaged' leaves\n"
     "                               it out); delete it and collect or import the day again\n"
     "  disagree: SYMBOL DATE FIELD  two parts with different values for one bar (two writers\n"
-    "                               at once); readers use the part first in name order (USED)\n\n"
+    "                               at once); readers use the part first in name order (USED)\n"
+    "  final revised: SYMBOL DATE FIELD\n"
+    "                               a revision part changes a bar that was already final\n"
+    "                               (fetched after its settle time) without having been fetched\n"
+    "                               in its settle window: against the store's rules; readers\n"
+    "                               keep the final bar and do not use the revision\n\n"
     "'screener fsck' is the same command.\n\n"
     "Options:\n"
     "  -q, --quiet              only the summary\n" APP_COMMON_HELP
     "\nExit codes: 0 every part intact and no disagreement, 1 the store could not be read\n"
     "(I/O, permissions), 2 bad command line, 3 damaged parts found, 4 no damaged part but\n"
-    "parts that disagree, 7 S3 credentials missing or refused.\n";
+    "parts that disagree or revisions of final bars, 7 S3 credentials missing or refused.\n";
 
 struct report {
     int quiet;
@@ -48,8 +53,13 @@ static void on_disagree(void *ctx, const struct barstore_disagreement *x)
         return;
     char day[DATE_STRLEN + 1];
     date_format(x->date, day);
-    printf("disagree: %s %s %s: used %s, not %s\n", x->symbol, day, x->field, x->winner_key,
-           x->loser_key);
+    if (x->final_revised)
+        printf("final revised: %s %s %s: %s changes the final bar of %s outside its settle "
+               "window: not used\n",
+               x->symbol, day, x->field, x->loser_key, x->winner_key);
+    else
+        printf("disagree: %s %s %s: used %s, not %s\n", x->symbol, day, x->field, x->winner_key,
+               x->loser_key);
 }
 
 enum { OPT_QUIET = OPT_FIRST_FREE_ };
@@ -98,19 +108,20 @@ int cmd_verify(int argc, char **argv)
         return rc == EXIT_DATA || rc == EXIT_CONFLICT || rc == EXIT_NODATA ? EXIT_FAIL : rc;
     }
     printf("verified %s: %zu bar part%s on %zu day%s (%zu bars), %zu split part%s: %zu damaged, "
-           "%zu disagreement%s\n",
+           "%zu disagreement%s, %zu revision%s of final bars\n",
            a.os->location, st.parts, st.parts == 1 ? "" : "s", st.days, st.days == 1 ? "" : "s",
            st.bars, st.split_parts, st.split_parts == 1 ? "" : "s", st.damaged, st.disagreements,
-           st.disagreements == 1 ? "" : "s");
+           st.disagreements == 1 ? "" : "s", st.final_revised, st.final_revised == 1 ? "" : "s");
     if (st.other)
         printf("note: %zu object%s under bars/ %s not a part and %s ignored by readers\n", st.other,
                st.other == 1 ? "" : "s", st.other == 1 ? "is" : "are",
                st.other == 1 ? "is" : "are");
     log_info("verify finished", LF_INT("parts", st.parts), LF_INT("days", st.days),
              LF_INT("bars", st.bars), LF_INT("split_parts", st.split_parts),
-             LF_INT("damaged", st.damaged), LF_INT("disagreements", st.disagreements));
+             LF_INT("damaged", st.damaged), LF_INT("disagreements", st.disagreements),
+             LF_INT("final_revised", st.final_revised));
     app_release(&a);
     if (fflush(stdout) != 0)
         return EXIT_FAIL;
-    return st.damaged ? EXIT_DATA : st.disagreements ? EXIT_CONFLICT : 0;
+    return st.damaged ? EXIT_DATA : st.disagreements || st.final_revised ? EXIT_CONFLICT : 0;
 }

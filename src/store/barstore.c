@@ -18,11 +18,12 @@
 #define SPLITS_MAX    ((size_t)16 << 20)
 /* Few days to write: list each day's prefix; more: list the whole tree once. */
 #define LIST_PER_DAY_MAX 16
-/* Revision parts: bars/YYYY/YYYY-MM-DD/rev-NNNNNN[-provisional]/part-<hash>.csv */
-#define REV_DIR     "rev-"
-#define REV_DIGITS  6
-#define REV_MAX     999999u
-#define PROV_SUFFIX "-provisional"
+/* Revision parts: bars/YYYY/YYYY-MM-DD/rev-NNNNNN[-provisional|-window-YYYY-MM-DD]/part-*.csv */
+#define REV_DIR       "rev-"
+#define REV_DIGITS    6
+#define REV_MAX       999999u
+#define PROV_SUFFIX   "-provisional"
+#define WINDOW_SUFFIX "-window-"
 
 /* Hashing a part costs about a quarter of parsing it (SHA-256 at ~1.7 GB/s against ~0.5 GB/s
  * for the whole read), so a large part is hashed on a helper thread while the caller parses
@@ -268,9 +269,13 @@ static void day_prefix(int32_t date, char out[32])
 /* A part's key says its date, its revision and whether it is provisional:
  *   bars/YYYY/YYYY-MM-DD/part-*.csv                            revision 0, final
  *   bars/YYYY/YYYY-MM-DD/rev-NNNNNN/part-*.csv                 revision N, final
+ *   bars/YYYY/YYYY-MM-DD/rev-NNNNNN-window-YYYY-MM-DD/part-*.csv
+ *                                                              revision N, final, written in
+ *                                                              the settle window from that day
  *   bars/YYYY/YYYY-MM-DD/rev-NNNNNN-provisional/part-*.csv     revision N, provisional
  * Returns 0 when the key is not a part. */
-static int part_key_info(const char *key, int32_t *date, unsigned *rev, int *prov)
+static int part_key_info_w(const char *key, int32_t *date, unsigned *rev, int *prov,
+                           int32_t *window)
 {
     size_t n = strlen(key);
     /* bars/ + YYYY/ + YYYY-MM-DD/ = 5 + 5 + 11 */
@@ -281,6 +286,7 @@ static int part_key_info(const char *key, int32_t *date, unsigned *rev, int *pro
     const char *name = key + 21;
     unsigned r = 0;
     int pv = 0;
+    int32_t w = INT32_MAX; /* no window recorded */
     if (memcmp(name, REV_DIR, 4) == 0) {
         const char *p = name + 4;
         for (int i = 0; i < REV_DIGITS; i++, p++) {
@@ -291,6 +297,11 @@ static int part_key_info(const char *key, int32_t *date, unsigned *rev, int *pro
         if (strncmp(p, PROV_SUFFIX "/", strlen(PROV_SUFFIX) + 1) == 0) {
             pv = 1;
             p += strlen(PROV_SUFFIX);
+        } else if (strncmp(p, WINDOW_SUFFIX, strlen(WINDOW_SUFFIX)) == 0) {
+            p += strlen(WINDOW_SUFFIX);
+            if (strlen(p) < DATE_STRLEN || date_parse(p, DATE_STRLEN, &w))
+                return 0;
+            p += DATE_STRLEN;
         }
         if (*p != '/')
             return 0;
@@ -301,8 +312,23 @@ static int part_key_info(const char *key, int32_t *date, unsigned *rev, int *pro
         *rev = r;
     if (prov)
         *prov = pv;
+    if (window)
+        *window = w;
     return strchr(name, '/') == NULL && nl > 9 && memcmp(name, "part-", 5) == 0 &&
            memcmp(name + nl - 4, ".csv", 4) == 0;
+}
+
+static int part_key_info(const char *key, int32_t *date, unsigned *rev, int *prov)
+{
+    return part_key_info_w(key, date, rev, prov, NULL);
+}
+
+/* The first day of the settle window a final revision part was written in (INT32_MAX: none
+ * recorded). */
+static int32_t key_window(const char *key)
+{
+    int32_t date, w = INT32_MAX;
+    return part_key_info_w(key, &date, NULL, NULL, &w) ? w : INT32_MAX;
 }
 
 static int parse_part_key(const char *key, int32_t *date)
@@ -629,7 +655,15 @@ static int origin_cmp(const void *pa, const void *pb)
 static void disagreement(struct barstore *bs, const struct barstore_disagreement *x)
 {
     bs->disagreements++;
-    if (!bs->quiet) {
+    if (!bs->quiet && x->final_revised) {
+        char day[DATE_STRLEN + 1];
+        date_format(x->date, day);
+        log_warn("a revision changes a final bar outside its settle window: not used, the final "
+                 "bar is",
+                 LF_STR("store", bs->os->location), LF_STR("symbol", x->symbol),
+                 LF_STR("date", day), LF_STR("field", x->field), LF_STR("final", x->winner_key),
+                 LF_STR("revision", x->loser_key));
+    } else if (!bs->quiet) {
         char day[DATE_STRLEN + 1];
         date_format(x->date, day);
         log_warn("parts disagree on a bar: the part first in name order wins",
@@ -641,10 +675,39 @@ static void disagreement(struct barstore *bs, const struct barstore_disagreement
         bs->on_disagree(bs->disagree_ctx, x);
 }
 
+/* Whether the version at o[k] may stand over the earlier versions of its group o[first, last)
+ * (sorted by revision, latest first): a revision that changes a final bar of a lower revision
+ * must be final itself and written in a settle window that held the bar's date (its key says
+ * from which day).  Otherwise it is refused, reported, and the next version is considered.
+ * *final_at gets the o[] index of the final version it changes. */
+static int revision_allowed(const struct bar_index *idx, const struct bar_day *bd,
+                            const struct origin *o, const struct bar *all, size_t k, size_t last,
+                            size_t *final_at, const char **field)
+{
+    if (o[k].rev == 0)
+        return 1;
+    const char *key = idx->keys.v[bd->first + o[k].part];
+    if (!key_provisional(key) && key_window(key) <= bd->date)
+        return 1;
+    for (size_t m = k + 1; m < last; m++) {
+        if (o[m].rev >= o[k].rev || key_provisional(idx->keys.v[bd->first + o[m].part]))
+            continue;
+        const char *f = bar_diff_field(&all[o[m].row], &all[o[k].row]);
+        if (f) {
+            *final_at = m;
+            *field = f;
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* Merge several sorted parts held back to back in all (part k starting at starts[k]; parts in
  * name order).  A symbol in several parts takes the bar of its latest revision; among parts of
  * one revision, the bar of the part first in name order.  Parts of one revision that differ
- * disagree (reported); an earlier revision is superseded (not a disagreement). */
+ * disagree (reported); an earlier revision is superseded (not a disagreement), except a final
+ * bar by a revision not written in its settle window: that revision is refused and reported
+ * (barstore_disagreement.final_revised), and the versions before it decide. */
 static int merge_parts(struct barstore *bs, const struct bar_index *idx, size_t day,
                        struct barvec *all, const size_t *starts, struct barvec *out, struct diag *d)
 {
@@ -662,28 +725,48 @@ static int merge_parts(struct barstore *bs, const struct bar_index *idx, size_t 
     qsort(o, all->n, sizeof *o, origin_cmp);
     int err = ERR_OK;
     out->n = 0;
-    size_t win = 0; /* o[] index of the bar used for the current symbol */
-    for (size_t i = 0; i < all->n && !err; i++) {
-        const struct bar *b = &all->v[o[i].row];
-        if (out->n && strcmp(out->v[out->n - 1].symbol, b->symbol) == 0) {
-            const struct bar *w = &all->v[o[win].row];
-            const char *field = o[i].rev == o[win].rev ? bar_diff_field(w, b) : NULL;
+    for (size_t i = 0; i < all->n && !err;) {
+        const char *symbol = all->v[o[i].row].symbol;
+        size_t last = i + 1;
+        while (last < all->n && strcmp(all->v[o[last].row].symbol, symbol) == 0)
+            last++;
+        size_t win = i;
+        for (;; win++) {
+            size_t final_at = 0;
+            const char *field = NULL;
+            if (revision_allowed(idx, bd, o, all->v, win, last, &final_at, &field))
+                break;
+            struct barstore_disagreement x = {
+                .symbol = symbol,
+                .date = bd->date,
+                .field = field,
+                .winner_key = idx->keys.v[bd->first + o[final_at].part],
+                .loser_key = idx->keys.v[bd->first + o[win].part],
+                .winner = &all->v[o[final_at].row],
+                .loser = &all->v[o[win].row],
+                .final_revised = 1,
+            };
+            disagreement(bs, &x);
+        }
+        const struct bar *w = &all->v[o[win].row];
+        for (size_t k = win + 1; k < last && o[k].rev == o[win].rev; k++) {
+            const struct bar *b = &all->v[o[k].row];
+            const char *field = bar_diff_field(w, b);
             if (field) {
                 struct barstore_disagreement x = {
-                    .symbol = b->symbol,
+                    .symbol = symbol,
                     .date = b->date,
                     .field = field,
                     .winner_key = idx->keys.v[bd->first + o[win].part],
-                    .loser_key = idx->keys.v[bd->first + o[i].part],
+                    .loser_key = idx->keys.v[bd->first + o[k].part],
                     .winner = w,
                     .loser = b,
                 };
                 disagreement(bs, &x);
             }
-            continue;
         }
-        win = i;
-        err = barvec_push(out, b);
+        err = barvec_push(out, w);
+        i = last;
     }
     free(o);
     return err;
@@ -1025,7 +1108,7 @@ static const struct bar *find_symbol(const struct barvec *v, const char *symbol)
  * the part's key ("" when there was nothing to write). */
 static int write_part(struct barstore *bs, int32_t date, const struct bar *bars, const size_t *perm,
                       const unsigned char *state, size_t from, size_t to, unsigned rev, int prov,
-                      size_t *written, char key[OBJ_KEY_MAX], struct diag *d)
+                      int32_t window, size_t *written, char key[OBJ_KEY_MAX], struct diag *d)
 {
     struct buf csv = BUF_INIT(BARSTORE_PART_MAX);
     int err = barcsv_write_header(&csv);
@@ -1045,9 +1128,12 @@ static int write_part(struct barstore *bs, int32_t date, const struct bar *bars,
         char prefix[32], name[32];
         barstore_part_name(csv.data, csv.len, name);
         day_prefix(date, prefix);
+        char wday[DATE_STRLEN + 1] = "";
+        if (rev && !prov && window != INT32_MAX)
+            date_format(window, wday);
         if (rev || prov)
-            snprintf(key, OBJ_KEY_MAX, "%s" REV_DIR "%0*u%s/%s", prefix, REV_DIGITS, rev,
-                     prov ? PROV_SUFFIX : "", name);
+            snprintf(key, OBJ_KEY_MAX, "%s" REV_DIR "%0*u%s%s%s/%s", prefix, REV_DIGITS, rev,
+                     prov ? PROV_SUFFIX : "", wday[0] ? WINDOW_SUFFIX : "", wday, name);
         else
             snprintf(key, OBJ_KEY_MAX, "%s%s", prefix, name);
         err = objstore_put(bs->os, key, csv.data, csv.len, OBJ_PUT_CREATE, NULL, d);
@@ -1255,9 +1341,11 @@ static void classify_group(struct classify *c, size_t i, size_t j, const struct 
     for (size_t k = i; k < j; k++) {
         const struct bar *b = &bars[perm[k]];
         const struct bar *other = find_symbol(stored, b->symbol);
-        /* A stored bar that may change: provisional, or in the settle window. */
-        int revisable =
-            other && c->opts->revisions && (other->provisional || b->date >= c->opts->revise_from);
+        /* A stored bar that may change: provisional, or final and in the settle window, by
+         * a final fetch (a fetch before the settle time never revises a final bar). */
+        int fetched_final = b->date < c->opts->provisional_from;
+        int revisable = other && c->opts->revisions &&
+                        (other->provisional || (b->date >= c->opts->revise_from && fetched_final));
         if (!other && k > i && strcmp(bars[perm[k - 1]].symbol, b->symbol) == 0)
             other = &bars[perm[k - 1]];
         const char *field = other ? bar_diff_field(other, b) : NULL;
@@ -1419,9 +1507,12 @@ int barstore_write(struct barstore *bs, const struct bar *bars, size_t n,
         }
         rev += revised > 0;
         int prov = opts->revisions && date >= opts->provisional_from;
+        /* A final revision says the settle window it was written in: verify and readers know
+         * from it that a final bar it changes was in the window (docs/INTEGRITY.md). */
+        int32_t window = opts->revisions ? opts->revise_from : INT32_MAX;
         char key[OBJ_KEY_MAX];
-        err =
-            write_part(bs, date, bars, perm, state, i, j, rev, prov, &stats->parts_written, key, d);
+        err = write_part(bs, date, bars, perm, state, i, j, rev, prov, window,
+                         &stats->parts_written, key, d);
         if (!err && fresh)
             err = strvec_push(&mine, key) ? diag_set(d, ERR_NOMEM, "out of memory") : ERR_OK;
         if (!err) {
@@ -1659,7 +1750,10 @@ static void verify_damaged(void *ctx, const char *key, const char *why)
 static void verify_disagree(void *ctx, const struct barstore_disagreement *x)
 {
     struct verify_ctx *v = ctx;
-    v->st->disagreements++;
+    if (x->final_revised)
+        v->st->final_revised++;
+    else
+        v->st->disagreements++;
     if (v->o->on_disagree)
         v->o->on_disagree(v->o->ctx, x);
 }

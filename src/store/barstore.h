@@ -19,10 +19,14 @@
  *
  * Revisions: a day may also hold revision parts, bars/YYYY/YYYY-MM-DD/rev-NNNNNN/part-<hash>.csv
  * (NNNNNN from 000001 up; "rev-NNNNNN-provisional" for bars fetched before their settle time,
- * revision 0 being the plain parts).  A symbol-day takes its bar from its latest revision; an
- * earlier one is superseded, not a disagreement.  Only a writer asked to (barstore_write_opts
- * .revisions) writes a revision, and only of a provisional bar or one in the settle window.
- * Bars read from a provisional part have .provisional set.
+ * "rev-NNNNNN-window-YYYY-MM-DD" for final bars fetched in the settle window that began on that
+ * day; revision 0 being the plain parts).  A symbol-day takes its bar from its latest revision;
+ * an earlier one is superseded, not a disagreement, except a final bar changed by a revision
+ * that is provisional or not from a settle window holding its date: that revision is refused
+ * (reported as a disagreement with final_revised set), the same way by every reader.  Only a
+ * writer asked to (barstore_write_opts .revisions) writes a revision, and only of a provisional
+ * bar or, by a final fetch, of one in the settle window.  Bars read from a provisional part have
+ * .provisional set.
  *
  * Racing writers: two writers that read a day before either wrote it can both add a part with
  * different values for one symbol-day.  Such a store still reads: the part first in name order
@@ -67,6 +71,12 @@ struct barstore_disagreement {
     const char *loser_key;    /* the part whose bar is not */
     const struct bar *winner; /* the values used */
     const struct bar *loser;
+    /* 1: loser_key is a revision part that changes the final bar of winner_key (a lower
+     * revision, not provisional) without having been written in a settle window that held the
+     * date (a provisional revision, or one whose key names no window or a later one).  The
+     * revision is not used for this symbol-day (the versions before it decide); verify
+     * reports it.  0: two parts of one revision disagree. */
+    int final_revised;
 };
 typedef void (*barstore_disagree_fn)(void *ctx, const struct barstore_disagreement *x);
 
@@ -188,7 +198,8 @@ struct barstore_verify_stats {
     size_t days, parts, bars; /* bar parts and the bars of the intact ones */
     size_t split_parts, splits;
     size_t damaged;       /* bar and split parts */
-    size_t disagreements; /* symbol-days on which parts disagree */
+    size_t disagreements; /* symbol-days on which parts of one revision disagree */
+    size_t final_revised; /* revisions refused: they change a final bar outside its window */
     size_t other;         /* objects under bars/ that are not parts (ignored by readers) */
 };
 

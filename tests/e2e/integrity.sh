@@ -115,6 +115,48 @@ check "... (import exits 3)" 3 "$BIN" import --store "$S" "$T/one.csv"
 contains "... naming the part" "$T/err" "$KEY is damaged"
 cp "$T/part.orig" "$P"
 
+# ---- a revision that changes a final bar outside its settle window ----
+# revpart DAYDIR DIR CLOSE: a revision part of S01's bar of that day with another close, in
+# DAYDIR/DIR, named by its content as the writer names parts; prints its key's file.
+revpart() {
+    python3 - "$@" <<'PY'
+import hashlib, os, sys
+daydir, sub, close = sys.argv[1:]
+day = os.path.basename(daydir)
+src = [f for f in os.listdir(daydir) if f.startswith("part-")][0]
+rows = open(os.path.join(daydir, src)).read().splitlines()
+row = [r for r in rows if r.startswith("S01,")][0].split(",")
+row[5] = close
+data = (rows[0] + "\n" + ",".join(row) + "\n").encode()
+os.makedirs(os.path.join(daydir, sub), exist_ok=True)
+path = os.path.join(daydir, sub, "part-" + hashlib.sha256(data).hexdigest()[:16] + ".csv")
+open(path, "wb").write(data)
+print(path)
+PY
+}
+S2=$T/finalrev
+bars "$T/fr.csv" 10 3 0
+"$BIN" import --store "$S2" "$T/fr.csv" >/dev/null 2>&1
+"$BIN" screen --store "$S2" --from first --all --min-bars 1 --format csv >"$T/fr-before.csv" 2>/dev/null
+D3=$S2/bars/2024/2024-01-03
+RP=$(revpart "$D3" rev-000001 99.5)
+RKEY=${RP#"$S2/"}
+check "verify: a revision of a final bar, fetched outside its settle window" 4 "$BIN" verify --store "$S2"
+contains "... names the parts, symbol, date and field" "$T/out" "final revised: S01 2024-01-03 close: $RKEY changes the final bar of bars/2024/2024-01-03/part-"
+contains "... and counts it" "$T/out" "0 damaged, 0 disagreements, 1 revision of final bars"
+check "screen reads the store" 0 "$BIN" screen --store "$S2" --from first --all --min-bars 1 --format csv
+same "... with the final bar, not the revision" "$T/out" "$T/fr-before.csv"
+contains "... and warns naming the revision" "$T/err" "$RKEY"
+rm -f "$RP"
+RP=$(revpart "$D3" rev-000001-window-2024-01-03 99.5)
+check "a revision written in a settle window holding its date is no violation" 0 "$BIN" verify --store "$S2"
+"$BIN" screen --store "$S2" --date 2024-01-03 --min-bars 1 --format csv >"$T/out" 2>/dev/null
+contains "... and readers use it" "$T/out" "99.5"
+rm -f "$RP"
+RP=$(revpart "$D3" rev-000001-window-2024-01-04 99.5)
+check "a window that began after the date is one" 4 "$BIN" verify --store "$S2"
+rm -f "$RP"
+
 # ---- import --rejects and counts ----
 python3 - "$T/rows.csv" <<'PY'
 import sys

@@ -973,3 +973,134 @@ void store_case_barstore_revisions(void **state)
     assert_int_equal(vs.other, 0);
     barvec_release(&v);
 }
+
+/* Put one bar as a part under the day's directory dir ("rev-000001/", "" for a plain part);
+ * the key into key. */
+static void put_rev_part(struct store_fixture *f, const struct bar *b, const char *dir, char *key)
+{
+    struct buf csv = BUF_INIT(1 << 16);
+    assert_int_equal(barcsv_write_header(&csv), ERR_OK);
+    assert_int_equal(barcsv_write_row(&csv, b), ERR_OK);
+    char name[32], day[DATE_STRLEN + 1];
+    barstore_part_name(csv.data, csv.len, name);
+    date_format(b->date, day);
+    snprintf(key, OBJ_KEY_MAX, "bars/%.4s/%s/%s%s", day, day, dir, name);
+    struct diag d;
+    assert_int_equal(objstore_put(f->os, key, csv.data, csv.len, OBJ_PUT_CREATE, NULL, &d), ERR_OK);
+    buf_release(&csv);
+}
+
+struct final_revised_seen {
+    size_t n;
+    char symbol[BAR_SYMBOL_MAX + 1], field[32], final_key[OBJ_KEY_MAX], rev_key[OBJ_KEY_MAX];
+};
+
+static void on_final_revised(void *ctx, const struct barstore_disagreement *x)
+{
+    struct final_revised_seen *s = ctx;
+    if (!x->final_revised)
+        return;
+    s->n++;
+    snprintf(s->symbol, sizeof s->symbol, "%s", x->symbol);
+    snprintf(s->field, sizeof s->field, "%s", x->field);
+    snprintf(s->final_key, sizeof s->final_key, "%s", x->winner_key);
+    snprintf(s->rev_key, sizeof s->rev_key, "%s", x->loser_key);
+}
+
+/* A revision of a final bar must come from a final fetch in a settle window that held the
+ * bar's date, which its key names (rev-NNNNNN-window-YYYY-MM-DD).  Any other revision that
+ * changes a final bar breaks the store's rules: every reader keeps the final bar and reports
+ * the revision (part, symbol, date, field), verify counts it; the writer never makes one. */
+void store_case_barstore_final_revised(void **state)
+{
+    struct store_fixture *f = *state;
+    int32_t day;
+    assert_int_equal(date_parse("2024-05-06", 10, &day), 0);
+    struct diag d;
+    struct barstore_write_stats st;
+    /* Final bars, fetched after their settle time. */
+    struct bar fin[] = {
+        tu_bar("AAPL", "2024-05-06", 10, 11, 9, 10.5, 100),
+        tu_bar("MSFT", "2024-05-06", 20, 21, 19, 20.5, 200),
+    };
+    struct barstore_write_opts evening = {
+        .revisions = 1, .provisional_from = day + 1, .revise_from = day - 2};
+    assert_int_equal(barstore_write(f->bs, fin, 2, &evening, &st, &d), ERR_OK);
+    struct final_revised_seen seen = {0};
+    barstore_on_disagree(f->bs, on_final_revised, &seen);
+    struct barvec v;
+    barvec_init(&v);
+
+    /* A revision with no window (a writer outside the rules) changes AAPL's close. */
+    struct bar bad = fin[0];
+    bad.close = 12000000;
+    char bad_key[OBJ_KEY_MAX];
+    put_rev_part(f, &bad, "rev-000001/", bad_key);
+    read_day(f, "2024-05-06", &v, ERR_OK, NULL);
+    assert_int_equal(v.n, 2);
+    assert_true(bar_equal(&v.v[0], &fin[0])); /* the final bar stands */
+    assert_int_equal(seen.n, 1);
+    assert_string_equal(seen.symbol, "AAPL");
+    assert_string_equal(seen.field, "close");
+    assert_string_equal(seen.rev_key, bad_key);
+    assert_null(strstr(seen.final_key, "rev-"));
+    /* A fresh reader does the same. */
+    struct barstore *other;
+    assert_int_equal(barstore_new(f->os, &other, &d), ERR_OK);
+    struct bar_index idx;
+    assert_int_equal(barstore_index(other, day, day, &idx, &d), ERR_OK);
+    assert_int_equal(barstore_read_day(other, &idx, 0, &v, &d), ERR_OK);
+    assert_true(bar_equal(&v.v[0], &fin[0]));
+    bar_index_release(&idx);
+    barstore_free(other);
+    struct barstore_verify_stats vs;
+    struct barstore_verify_opts vo = {.on_disagree = on_final_revised, .ctx = &seen};
+    seen.n = 0;
+    assert_int_equal(barstore_verify(f->bs, &vo, &vs, &d), ERR_OK);
+    assert_int_equal(vs.final_revised, 1);
+    assert_int_equal(vs.disagreements, 0);
+    assert_int_equal(seen.n, 1);
+    assert_string_equal(seen.rev_key, bad_key);
+
+    /* A window that began after the date, and a provisional revision, break it too. */
+    char key[OBJ_KEY_MAX];
+    bad.close = 13000000;
+    put_rev_part(f, &bad, "rev-000002-window-2024-05-07/", key);
+    bad.close = 14000000;
+    put_rev_part(f, &bad, "rev-000003-provisional/", key);
+    seen.n = 0;
+    read_day(f, "2024-05-06", &v, ERR_OK, NULL);
+    assert_true(bar_equal(&v.v[0], &fin[0]));
+    assert_int_equal(seen.n, 3);
+    assert_int_equal(barstore_verify(f->bs, &vo, &vs, &d), ERR_OK);
+    assert_int_equal(vs.final_revised, 3);
+
+    /* A final fetch in the settle window revises it: the writer names its window. */
+    struct bar corr = fin[0];
+    corr.volume = 150;
+    assert_int_equal(barstore_write(f->bs, &corr, 1, &evening, &st, &d), ERR_OK);
+    assert_int_equal(st.rows_revised, 1);
+    struct strvec keys = STRVEC_INIT;
+    assert_int_equal(
+        objstore_list(f->os, "bars/2024/2024-05-06/rev-000004-window-2024-05-04/", &keys, &d),
+        ERR_OK);
+    assert_int_equal(keys.n, 1);
+    strvec_release(&keys);
+    seen.n = 0;
+    read_day(f, "2024-05-06", &v, ERR_OK, NULL);
+    assert_true(bar_equal(&v.v[0], &corr));
+    assert_int_equal(seen.n, 0);
+    assert_int_equal(barstore_verify(f->bs, &vo, &vs, &d), ERR_OK);
+    assert_int_equal(vs.final_revised, 0);
+
+    /* A fetch before the settle time never revises a final bar: a conflict, not written. */
+    struct bar early = fin[1];
+    early.volume = 150;
+    struct barstore_write_opts skewed = {
+        .revisions = 1, .provisional_from = day, .revise_from = day - 2};
+    assert_int_equal(barstore_write(f->bs, &early, 1, &skewed, &st, &d), ERR_CONFLICT);
+    assert_int_equal(st.rows_conflict, 1);
+    assert_int_equal(st.parts_written, 0);
+    barstore_on_disagree(f->bs, NULL, NULL);
+    barvec_release(&v);
+}

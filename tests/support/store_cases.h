@@ -33,6 +33,7 @@ void store_case_barstore_scan_many_days(void **state);
 /* Two parts of a day that disagree: the part first in name order wins for every reader. */
 void store_case_barstore_disagreeing_parts(void **state);
 void store_case_barstore_revisions(void **state);
+void store_case_barstore_final_revised(void **state);
 /* Truncated, edited and misnamed parts: named and refused, or skipped when asked; verify. */
 void store_case_barstore_damaged_parts(void **state);
 void store_case_barstore_scan_ahead(void **state);

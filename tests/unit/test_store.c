@@ -299,6 +299,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(store_case_barstore_scan_many_days, setup, teardown),
         cmocka_unit_test_setup_teardown(store_case_barstore_disagreeing_parts, setup, teardown),
         cmocka_unit_test_setup_teardown(store_case_barstore_revisions, setup, teardown),
+        cmocka_unit_test_setup_teardown(store_case_barstore_final_revised, setup, teardown),
         cmocka_unit_test_setup_teardown(store_case_barstore_damaged_parts, setup, teardown),
         cmocka_unit_test_setup_teardown(store_case_barstore_scan_ahead, setup, teardown),
         cmocka_unit_test_setup_teardown(store_case_splits, setup, teardown),

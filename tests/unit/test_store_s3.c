@@ -651,6 +651,7 @@ int main(void)
         CASE(store_case_barstore_scan_many_days),
         CASE(store_case_barstore_disagreeing_parts),
         CASE(store_case_barstore_revisions),
+        CASE(store_case_barstore_final_revised),
         CASE(store_case_barstore_damaged_parts),
         CASE(store_case_barstore_scan_ahead),
         CASE(store_case_splits),
