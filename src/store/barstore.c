@@ -318,6 +318,13 @@ static int part_key_info_w(const char *key, int32_t *date, unsigned *rev, int *p
            memcmp(name + nl - 4, ".csv", 4) == 0;
 }
 
+int barstore_key_parse(const char *key, struct barstore_key *out)
+{
+    memset(out, 0, sizeof *out);
+    out->window = INT32_MAX;
+    return part_key_info_w(key, &out->date, &out->rev, &out->provisional, &out->window);
+}
+
 static int part_key_info(const char *key, int32_t *date, unsigned *rev, int *prov)
 {
     return part_key_info_w(key, date, rev, prov, NULL);

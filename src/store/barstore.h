@@ -90,6 +90,20 @@ size_t barstore_disagreements(const struct barstore *bs);
  * bytes of the SHA-256 of data; else 0, with why (at least 160 bytes) saying what is wrong. */
 int barstore_part_name_ok(const char *key, const void *data, size_t len, char *why);
 
+/* What a bar part's key says (docs/definitions.md#layout): its date, its revision (0 for the
+ * plain parts), whether it is provisional, and for a final revision the first day of the
+ * settle window it was fetched in (INT32_MAX: none named). */
+struct barstore_key {
+    int32_t date;
+    unsigned rev;
+    int provisional;
+    int32_t window;
+};
+
+/* 1 when key (a store's listing: outside input) is a bar part's key, filling out; 0 when it is
+ * anything else (readers ignore it). */
+int barstore_key_parse(const char *key, struct barstore_key *out);
+
 /* The name a part with this content gets ("part-<16 hex>.csv", 26 bytes with the NUL). */
 void barstore_part_name(const void *data, size_t len, char out[32]);
 
