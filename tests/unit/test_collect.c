@@ -839,8 +839,12 @@ static void test_settle_days(void **state)
     static const struct {
         const char *v;
         int want;
-    } cases[] = {{"", 3},    {"3", 3},     {"5", 5},    {"10", 10}, {"2", -1}, {"0", -1},
-                 {"-4", -1}, {"11", -1},   {"5x", -1},  {"x", -1},  {" 4", -1}, {"4.5", -1},
+    } cases[] = {{"", 3},     {"3", 3},
+                 {"5", 5},    {"10", 10},
+                 {"2", -1},   {"0", -1},
+                 {"-4", -1},  {"11", -1},
+                 {"5x", -1},  {"x", -1},
+                 {" 4", -1},  {"4.5", -1},
                  {"1e1", -1}, {"99999999999999999999", -1}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         setenv("SCREENER_SETTLE_DAYS", cases[i].v, 1);
