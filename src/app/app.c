@@ -131,6 +131,12 @@ void app_store_warnings(const struct app *a)
                 "%s: warning: %zu bar%s stored twice with different values (two writers at "
                 "once); the part first in name order was used. 'screener verify' lists them\n",
                 a->prog, disagree, disagree == 1 ? " is" : "s are");
+    size_t revised = barstore_final_revised(a->bs);
+    if (revised)
+        fprintf(stderr,
+                "%s: warning: %zu revision%s of final bars outside their settle window %s not "
+                "used; the final bars were. 'screener verify' lists them\n",
+                a->prog, revised, revised == 1 ? "" : "s", revised == 1 ? "was" : "were");
 }
 
 int app_fail(const struct app *a, int err, const struct diag *d)

@@ -126,6 +126,7 @@ struct barstore {
     int quiet;             /* no warnings logged (verify reports through its hooks) */
     struct strvec damaged; /* parts left out, each once */
     size_t disagreements;
+    size_t final_revised; /* revisions of final bars refused by reads */
     barstore_disagree_fn on_disagree;
     void *disagree_ctx;
     /* Told of each damaged part met (verify). */
@@ -174,6 +175,11 @@ void barstore_on_disagree(struct barstore *bs, barstore_disagree_fn fn, void *ct
 size_t barstore_disagreements(const struct barstore *bs)
 {
     return bs->disagreements;
+}
+
+size_t barstore_final_revised(const struct barstore *bs)
+{
+    return bs->final_revised;
 }
 
 #define PART_HEX 16 /* hex digits of the hash in a part's name: 8 bytes of SHA-256 */
@@ -661,7 +667,10 @@ static int origin_cmp(const void *pa, const void *pb)
 
 static void disagreement(struct barstore *bs, const struct barstore_disagreement *x)
 {
-    bs->disagreements++;
+    if (x->final_revised)
+        bs->final_revised++;
+    else
+        bs->disagreements++;
     if (!bs->quiet && x->final_revised) {
         char day[DATE_STRLEN + 1];
         date_format(x->date, day);

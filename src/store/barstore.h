@@ -83,8 +83,10 @@ typedef void (*barstore_disagree_fn)(void *ctx, const struct barstore_disagreeme
 /* Be told of every disagreement a read meets (NULL to stop). */
 void barstore_on_disagree(struct barstore *bs, barstore_disagree_fn fn, void *ctx);
 
-/* Disagreements met by reads so far (a symbol-day read twice counts twice). */
+/* Disagreements met by reads so far (a symbol-day read twice counts twice), and revisions of
+ * final bars refused (final_revised), counted apart. */
 size_t barstore_disagreements(const struct barstore *bs);
+size_t barstore_final_revised(const struct barstore *bs);
 
 /* 1 when the last segment of key is "part-<16 hex digits>.csv" and the digits are the first 8
  * bytes of the SHA-256 of data; else 0, with why (at least 160 bytes) saying what is wrong. */

@@ -147,6 +147,7 @@ contains "... and counts it" "$T/out" "0 damaged, 0 disagreements, 1 revision of
 check "screen reads the store" 0 "$BIN" screen --store "$S2" --from first --all --min-bars 1 --format csv
 same "... with the final bar, not the revision" "$T/out" "$T/fr-before.csv"
 contains "... and warns naming the revision" "$T/err" "$RKEY"
+contains "... and says so at the end" "$T/err" "1 revision of final bars outside their settle window was not used"
 rm -f "$RP"
 RP=$(revpart "$D3" rev-000001-window-2024-01-03 99.5)
 check "a revision written in a settle window holding its date is no violation" 0 "$BIN" verify --store "$S2"

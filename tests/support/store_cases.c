@@ -1028,6 +1028,7 @@ void store_case_barstore_final_revised(void **state)
     assert_int_equal(barstore_write(f->bs, fin, 2, &evening, &st, &d), ERR_OK);
     struct final_revised_seen seen = {0};
     barstore_on_disagree(f->bs, on_final_revised, &seen);
+    size_t disagree0 = barstore_disagreements(f->bs), revised0 = barstore_final_revised(f->bs);
     struct barvec v;
     barvec_init(&v);
 
@@ -1044,6 +1045,8 @@ void store_case_barstore_final_revised(void **state)
     assert_string_equal(seen.field, "close");
     assert_string_equal(seen.rev_key, bad_key);
     assert_null(strstr(seen.final_key, "rev-"));
+    assert_int_equal(barstore_final_revised(f->bs), revised0 + 1); /* counted apart */
+    assert_int_equal(barstore_disagreements(f->bs), disagree0);
     /* A fresh reader does the same. */
     struct barstore *other;
     assert_int_equal(barstore_new(f->os, &other, &d), ERR_OK);
