@@ -285,6 +285,47 @@ int app_bot_init(struct app *a, struct app_bot *b, struct http_client *http, uns
     return ERR_OK;
 }
 
+int app_bot_copy(struct app_bot *b, struct app_bot *out, struct diag *d)
+{
+    memset(out, 0, sizeof *out);
+    pthread_mutex_init(&out->me_lock, NULL);
+    out->copy = 1;
+    out->opts = b->opts;
+    out->opts.cache = &out->latest;
+    out->opts.hooks.ctx = out;
+    out->store_location = b->store_location;
+    out->collector_function = b->collector_function;
+    memcpy(out->font, b->font, sizeof out->font);
+    if (b->opts.font_file == b->font)
+        out->opts.font_file = out->font;
+    /* The name b learned, if it did: a copy asks getMe only when b could not. */
+    if (!out->opts.username) {
+        pthread_mutex_lock(&b->me_lock);
+        memcpy(out->username, b->username, sizeof out->username);
+        pthread_mutex_unlock(&b->me_lock);
+    }
+    int err = objstore_open(b->store_location, &out->own_os, d);
+    if (!err)
+        out->opts.os = out->own_os;
+    if (!err && (b->tg || b->http))
+        err = http_client_new(NULL, &out->own_http, d);
+    out->http = out->own_http;
+    if (!err && b->tg) {
+        struct tg_opts to;
+        tg_opts_default(&to);
+        to.token = secrets_value(SECRET_TELEGRAM_BOT_TOKEN);
+        to.http = out->http;
+        err = tg_new(&to, &out->tg, d);
+    }
+    out->wh = b->wh;
+    out->wh.bot = &out->opts;
+    out->wh.tg = out->tg;
+    out->wh.lock = NULL;
+    out->wh.take_worker = NULL;
+    out->wh.give_worker = NULL;
+    return err;
+}
+
 void app_bot_release(struct app_bot *b)
 {
     if (b->trading)
@@ -293,7 +334,9 @@ void app_bot_release(struct app_bot *b)
     tg_free(b->tg);
     http_client_free(b->own_http);
     results_latest_release(&b->latest);
-    free(b->allowed);
+    objstore_free(b->own_os);
+    if (!b->copy)
+        free(b->allowed);
     pthread_mutex_destroy(&b->me_lock);
     memset(b, 0, sizeof *b);
 }

@@ -37,6 +37,8 @@ struct app_bot {
     char font[512];               /* the charts' font (app_font_file) */
     pthread_mutex_t me_lock;      /* guards username (the copy, never the getMe call) */
     char username[64];            /* learned with getMe; "" until then */
+    struct objstore *own_os;      /* a copy's own store connection (app_bot_copy) */
+    int copy;                     /* made by app_bot_copy: allowed is the original's */
 };
 
 enum { APP_BOT_TOKEN = 1, APP_BOT_SECRET = 2 };
@@ -47,6 +49,12 @@ enum { APP_BOT_TOKEN = 1, APP_BOT_SECRET = 2 };
 int app_bot_init(struct app *a, struct app_bot *b, struct http_client *http, unsigned need,
                  int64_t timeout_ms, struct diag *d);
 void app_bot_release(struct app_bot *b);
+
+/* A copy of b for one thread at a time: the same settings, with a store connection, results
+ * cache, HTTP client, Bot API client and trading client of its own, so that answers worked
+ * out on other threads share nothing that talks to the network.  b must outlive it (the allow
+ * list is b's); release it with app_bot_release. */
+int app_bot_copy(struct app_bot *b, struct app_bot *out, struct diag *d);
 
 /* The bot's @name: TELEGRAM_BOT_USERNAME, else asked with getMe once and kept (a failed
  * getMe is asked again next time).  NULL when unknown. */

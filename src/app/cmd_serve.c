@@ -41,90 +41,66 @@ static const char help[] =
 
 enum { OPT_PORT = OPT_FIRST_FREE_, OPT_BIND, OPT_MAX_CONN, OPT_MAX_PER_ADDR, OPT_CONN_TIMEOUT };
 
-/* A Bot API client of its own for each request that sends messages: one chat's flood wait
- * (429) holds up only that chat's request.  Kept for reuse. */
-struct client {
-    struct http_client *http;
-    struct tg_client *tg;
-    struct client *next;
+/* A worker per request at once: a copy of the bot with its own store connection, cache and
+ * clients (app_bot_copy), so that one chat's slow S3 read, slow brokerage answer or flood
+ * wait (429) holds up only that chat's request.  Kept for reuse; the pool's lock guards the
+ * list alone, never a network call. */
+struct worker {
+    struct app_bot bot;
+    struct worker *next;
 };
 
 struct server {
-    pthread_mutex_t lock; /* the bot's answers (store, cache) one at a time; no network inside */
+    pthread_mutex_t lock; /* the webhook's memory of update_ids */
     pthread_mutex_t pool_lock;
-    struct client *idle, *all;
+    struct worker *idle;
     struct app_bot *bot;
-    const char *token;
 };
 
-static struct tg_client *take_client(void *ctx)
+static int take_worker(void *ctx, struct webhook_worker *out)
 {
     struct server *s = ctx;
     pthread_mutex_lock(&s->pool_lock);
-    struct client *c = s->idle;
-    if (c)
-        s->idle = c->next;
+    struct worker *w = s->idle;
+    if (w)
+        s->idle = w->next;
     pthread_mutex_unlock(&s->pool_lock);
-    if (c) {
-        struct tg_client *tg = c->tg;
-        free(c);
-        return tg;
+    if (!w) {
+        /* Made outside the lock: opening a store may read credentials over the network. */
+        struct diag d = {{0}};
+        w = calloc(1, sizeof *w);
+        int err = w ? app_bot_copy(s->bot, &w->bot, &d) : diag_set(&d, ERR_NOMEM, "out of memory");
+        if (err) {
+            log_error("serve: no worker for a request", LF_STR("error", d.text));
+            if (w)
+                app_bot_release(&w->bot);
+            free(w);
+            return err;
+        }
     }
-    if (!s->token)
-        return NULL;
-    struct diag d = {{0}};
-    c = calloc(1, sizeof *c);
-    struct tg_opts to;
-    tg_opts_default(&to);
-    to.token = s->token;
-    int err = c ? http_client_new(NULL, &c->http, &d) : ERR_NOMEM;
-    to.http = c ? c->http : NULL;
-    if (!err)
-        err = tg_new(&to, &c->tg, &d);
-    if (err) {
-        log_error("serve: no Bot API client", LF_STR("error", d.text));
-        if (c)
-            http_client_free(c->http);
-        free(c);
-        return NULL;
-    }
-    /* Remembered in `all` for the end (a second list: the idle one changes). */
-    pthread_mutex_lock(&s->pool_lock);
-    struct client *rec = calloc(1, sizeof *rec);
-    if (rec) {
-        *rec = *c;
-        rec->next = s->all;
-        s->all = rec;
-    }
-    pthread_mutex_unlock(&s->pool_lock);
-    free(c);
-    return rec ? rec->tg : NULL;
+    w->next = NULL;
+    out->bot = &w->bot.opts;
+    out->tg = w->bot.tg;
+    out->handle = w;
+    return 0;
 }
 
-static void give_client(void *ctx, struct tg_client *tg)
+static void give_worker(void *ctx, struct webhook_worker *wk)
 {
     struct server *s = ctx;
-    struct client *c = calloc(1, sizeof *c);
-    if (!c)
-        return; /* stays in `all`, freed at the end */
-    c->tg = tg;
+    struct worker *w = wk->handle;
     pthread_mutex_lock(&s->pool_lock);
-    c->next = s->idle;
-    s->idle = c;
+    w->next = s->idle;
+    s->idle = w;
     pthread_mutex_unlock(&s->pool_lock);
 }
 
-static void free_clients(struct server *s)
+static void free_workers(struct server *s)
 {
-    for (struct client *c = s->idle, *n; c; c = n) {
-        n = c->next;
-        free(c);
-    }
-    for (struct client *c = s->all, *n; c; c = n) {
-        n = c->next;
-        tg_free(c->tg);
-        http_client_free(c->http);
-        free(c);
+    for (struct worker *w = s->idle, *n; w; w = n) {
+        n = w->next;
+        app_bot_release(&w->bot);
+        free(w);
     }
 }
 
@@ -256,16 +232,18 @@ int cmd_serve(int argc, char **argv)
     pthread_mutex_init(&s.lock, NULL);
     pthread_mutex_init(&s.pool_lock, NULL);
     if (!err) {
-        s.token = secrets_value(SECRET_TELEGRAM_BOT_TOKEN);
         bot.wh.lock = &s.lock;
-        bot.wh.tg = NULL;
-        bot.wh.take_client = take_client;
-        bot.wh.give_client = give_client;
-        bot.wh.client_ctx = &s;
-        /* The bot's own name, for commands addressed to another bot: asked now, not under
-         * the lock later. */
+        bot.wh.take_worker = take_worker;
+        bot.wh.give_worker = give_worker;
+        bot.wh.worker_ctx = &s;
+        /* The bot's own name, for commands addressed to another bot: asked once now, and
+         * known to every worker made after. */
         if (bot.tg)
             app_bot_username(&bot);
+        /* A local /trigger needs the Alpaca keys: resolved once here, not by racing requests. */
+        struct diag ignored = {{0}};
+        if (bot.opts.hooks.trigger)
+            secrets_load(SECRETS_ALPACA, &ignored);
     }
     struct httpd *h = NULL;
     int bound = 0;
@@ -295,7 +273,7 @@ int cmd_serve(int argc, char **argv)
         httpd_stop(h);
     }
     pthread_mutex_destroy(&s.lock);
-    free_clients(&s);
+    free_workers(&s);
     pthread_mutex_destroy(&s.pool_lock);
     app_bot_release(&bot);
     rc = err ? app_fail(&a, err, &d) : 0;

@@ -71,10 +71,9 @@ int webhook_authorized(const struct webhook *w, const char *secret_header)
 }
 
 /* Send texts[0..n) through the Bot API, in order, before the deadline; the number sent. */
-static size_t send_before(struct webhook *w, const struct bot_reply *r, size_t n,
+static size_t send_before(struct tg_client *tg, const struct bot_reply *r, size_t n,
                           int64_t deadline_ms)
 {
-    struct tg_client *tg = w->take_client ? w->take_client(w->client_ctx) : w->tg;
     size_t sent = 0;
     if (!tg) {
         log_error("webhook: a reply of several messages needs the Bot API token",
@@ -93,15 +92,12 @@ static size_t send_before(struct webhook *w, const struct bot_reply *r, size_t n
         }
     }
     tg_set_deadline(tg, 0);
-    if (w->give_client)
-        w->give_client(w->client_ctx, tg);
     return sent;
 }
 
 /* Upload the reply's picture through the Bot API before the deadline. */
-static int send_photo(struct webhook *w, const struct bot_reply *r, int64_t deadline_ms)
+static int send_photo(struct tg_client *tg, const struct bot_reply *r, int64_t deadline_ms)
 {
-    struct tg_client *tg = w->take_client ? w->take_client(w->client_ctx) : w->tg;
     if (!tg) {
         log_error("webhook: a picture needs the Bot API token", LF_STR("action", r->action));
         return ERR_INVALID;
@@ -115,8 +111,6 @@ static int send_photo(struct webhook *w, const struct bot_reply *r, int64_t dead
         log_error("webhook: picture not delivered", LF_STR("error", d.text),
                   LF_INT("chat_id", r->chat_id));
     tg_set_deadline(tg, 0);
-    if (w->give_client)
-        w->give_client(w->client_ctx, tg);
     return err;
 }
 
@@ -147,27 +141,34 @@ void webhook_handle(struct webhook *w, const char *secret_header, const char *bo
                  LF_INT("bytes", (int64_t)len));
         return;
     }
-    /* The memory of updates and the bot (its store and cache) one request at a time; the
-     * Bot API calls below run outside the lock. */
+    /* Only the memory of updates is shared between requests: the lock is held for it alone,
+     * never across the store reads, brokerage calls and Bot API calls below. */
     if (w->lock)
         pthread_mutex_lock(w->lock);
     int dup = seen_before(w, u.update_id);
-    struct bot_reply r;
-    bot_reply_init(&r);
-    int berr = dup ? ERR_OK : bot_handle(w->bot, &u, &r, &d);
     if (w->lock)
         pthread_mutex_unlock(w->lock);
     if (dup) {
         out->outcome = "duplicate";
         log_info("webhook: update already handled; ignored", LF_INT("update_id", u.update_id));
-        bot_reply_release(&r);
         return;
     }
+    struct webhook_worker wk = {.bot = w->bot, .tg = w->tg};
+    if (w->take_worker && w->take_worker(w->worker_ctx, &wk) != 0) {
+        out->outcome = "failed";
+        log_error("webhook: no worker to answer the update", LF_INT("update_id", u.update_id));
+        return;
+    }
+    struct bot_reply r;
+    bot_reply_init(&r);
+    int berr = bot_handle(wk.bot, &u, &r, &d);
     if (berr != ERR_OK) {
         out->outcome = "failed";
         log_error("webhook: the bot failed", LF_STR("error", d.text),
                   LF_INT("update_id", u.update_id));
         bot_reply_release(&r);
+        if (w->give_worker)
+            w->give_worker(w->worker_ctx, &wk);
         return;
     }
     size_t sent = 0;
@@ -177,7 +178,7 @@ void webhook_handle(struct webhook *w, const char *secret_header, const char *bo
         /* All but the last through the API, the last inline (after them, in order). */
         size_t before = r.texts.n - 1;
         if (before)
-            sent = send_before(w, &r, before, deadline);
+            sent = send_before(wk.tg, &r, before, deadline);
         out->outcome = before ? "replies" : "reply";
         if (sent < before) {
             out->outcome = "failed";
@@ -190,7 +191,7 @@ void webhook_handle(struct webhook *w, const char *secret_header, const char *bo
     }
     /* A picture is an upload: never inline, always a call of its own, within the deadline. */
     if (r.photo.len) {
-        if (send_photo(w, &r, deadline) == ERR_OK) {
+        if (send_photo(wk.tg, &r, deadline) == ERR_OK) {
             out->outcome = sent ? out->outcome : "photo";
             sent++;
         } else {
@@ -202,4 +203,6 @@ void webhook_handle(struct webhook *w, const char *secret_header, const char *bo
              LF_STR("command", u.command), LF_STR("action", r.action),
              LF_INT("messages", (int64_t)sent), LF_INT("duration_us", clock_mono_us() - start));
     bot_reply_release(&r);
+    if (w->give_worker)
+        w->give_worker(w->worker_ctx, &wk);
 }

@@ -13,10 +13,12 @@
  *     answer is still a 200 (a timeout or a 5xx would make Telegram deliver the update again,
  *     and the user get the first messages twice), the rest is logged as not delivered.
  *
- * Several threads may call webhook_handle at once when `lock` is set: it guards the memory of
- * update_ids and the bot's answer (its store and cache); the Bot API calls that deliver the
- * answer run outside it, each request with its own client from take_client, so one chat's
- * flood wait never holds up another's reply.
+ * Several threads may call webhook_handle at once when `lock` is set.  It guards only the
+ * memory of update_ids, and is never held across a network call: the answer is worked out
+ * and delivered outside it, each request with a worker of its own from take_worker (the bot's
+ * settings over its own store connection, cache, trading client and Bot API client), so that
+ * one chat's slow store read, slow brokerage answer or flood wait never holds up another's
+ * reply.
  */
 #ifndef BOT_WEBHOOK_H
 #define BOT_WEBHOOK_H
@@ -34,16 +36,24 @@
 #define WEBHOOK_SEEN          256  /* update_ids remembered to drop redeliveries */
 #define WEBHOOK_BUDGET_MS     8000 /* a request's time to answer when no deadline is given */
 
+/* What answers one request: a bot and the Bot API client that delivers its reply. */
+struct webhook_worker {
+    const struct bot_opts *bot;
+    struct tg_client *tg; /* may be NULL */
+    void *handle;         /* the owner's */
+};
+
 struct webhook {
     const struct bot_opts *bot; /* borrowed */
     const char *secret;         /* borrowed; must be set */
     struct tg_client *tg;       /* borrowed: sends replies of several messages; may be NULL */
-    /* When set (instead of tg), a client for one request, given back after it. */
-    struct tg_client *(*take_client)(void *ctx);
-    void (*give_client)(void *ctx, struct tg_client *tg);
-    void *client_ctx;
+    /* When set (instead of bot and tg), a worker for one request, used by that request alone
+     * and given back after it; take_worker fails (non-zero) when none can be had. */
+    int (*take_worker)(void *ctx, struct webhook_worker *out);
+    void (*give_worker)(void *ctx, struct webhook_worker *w);
+    void *worker_ctx;
     int64_t deadline_ms;   /* monotonic ms by which the answer must be out; 0: the budget */
-    pthread_mutex_t *lock; /* guards seen and the bot; NULL: single-threaded */
+    pthread_mutex_t *lock; /* guards seen only; NULL: single-threaded */
     int64_t seen[WEBHOOK_SEEN];
     size_t nseen, next;
 };

@@ -8,6 +8,7 @@
 #include FT_FREETYPE_H
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,6 +225,7 @@ int chart_load_results(struct objstore *os, const char *symbol, int window_days,
 /* The font, loaded once per process and path.  cairo may keep the face in its caches after
  * we let go of it, so the FreeType face is freed by cairo itself, when its last reference
  * goes (the user data's destroy function). */
+static pthread_mutex_t font_lock = PTHREAD_MUTEX_INITIALIZER; /* the three below; no I/O */
 static FT_Library ft_lib;
 static cairo_font_face_t *font_face;
 static char font_path[512];
@@ -430,15 +432,21 @@ int chart_png(const struct chart_series *s, const char *font_file, struct buf *p
         if (!isfinite(s->v[i].close) || !isfinite(s->v[i].peak) || s->v[i].close < 0 ||
             s->v[i].peak < 0)
             return diag_set(d, ERR_INVALID, "%s: a price that is not a number", s->symbol);
+    /* Charts may be drawn on several threads at once (a bot server): the font is loaded and
+     * used under its lock (drawing is in memory only). */
+    pthread_mutex_lock(&font_lock);
     int err = load_font(font_file ? font_file : CHART_FONT_DEFAULT, d);
-    if (err)
+    if (err) {
+        pthread_mutex_unlock(&font_lock);
         return err;
+    }
     cairo_surface_t *surface =
         cairo_image_surface_create(CAIRO_FORMAT_RGB24, CHART_WIDTH, CHART_HEIGHT);
     cairo_t *cr = cairo_create(surface);
     draw(cr, s);
     cairo_status_t st = cairo_status(cr);
     cairo_destroy(cr);
+    pthread_mutex_unlock(&font_lock);
     size_t before = png->len;
     if (st == CAIRO_STATUS_SUCCESS)
         st = cairo_surface_write_to_png_stream(surface, to_buf, png);

@@ -25,6 +25,7 @@
 #define SKEW_MAX_S  900
 #define PARAM_MAX   2048
 #define HEADERS_MAX 64
+#define HOLD_MAX_S  60 /* a held GET goes on after this much real time at most */
 #define XMLNS       "http://s3.amazonaws.com/doc/2006-03-01/"
 
 struct object {
@@ -60,6 +61,10 @@ struct s3_fake {
     uint64_t inflight;
     int gate_open;
     pthread_cond_t gate;
+    char hold[520]; /* object GETs whose path ends with this wait for a release; "" none */
+    uint64_t held;  /* GETs waiting there now */
+    uint64_t hold_gen;
+    pthread_cond_t hold_cv;
 };
 
 /* ---- faults ---- */
@@ -1269,13 +1274,15 @@ static void serve_stats(struct s3_fake *f, struct httpd_response *r)
         "{\"requests\":%llu,\"gets\":%llu,\"puts\":%llu,\"heads\":%llu,\"deletes\":%llu,"
         "\"lists\":%llu,\"presigned\":%llu,\"conditional_puts\":%llu,"
         "\"precondition_failed\":%llu,\"signature_mismatches\":%llu,\"auth_failures\":%llu,"
-        "\"faults_injected\":%llu,\"objects\":%llu,\"inflight_max\":%llu,\"status\":{",
+        "\"faults_injected\":%llu,\"objects\":%llu,\"inflight_max\":%llu,\"held\":%llu,"
+        "\"status\":{",
         (unsigned long long)st.requests, (unsigned long long)st.gets, (unsigned long long)st.puts,
         (unsigned long long)st.heads, (unsigned long long)st.deletes, (unsigned long long)st.lists,
         (unsigned long long)st.presigned, (unsigned long long)st.conditional_puts,
         (unsigned long long)st.precondition_failed, (unsigned long long)st.signature_mismatches,
         (unsigned long long)st.auth_failures, (unsigned long long)st.faults,
-        (unsigned long long)st.objects, (unsigned long long)st.inflight_max);
+        (unsigned long long)st.objects, (unsigned long long)st.inflight_max,
+        (unsigned long long)st.held);
     int first = 1;
     for (int i = 0; !err && i < 600; i++) {
         if (!st.status[i])
@@ -1327,6 +1334,17 @@ static void serve_control(struct s3_fake *f, const struct httpd_request *req,
         }
         s3_fake_set_latency(f, ms);
         control_reply(r, 200, "{\"latency\":true}");
+    } else if (strcmp(req->path, "/__fake/hold") == 0 && post) {
+        char key[512];
+        if (httpd_query_get(req->query, "key", key, sizeof key) != ERR_OK || !key[0]) {
+            control_reply(r, 400, "{\"message\":\"expected key=KEY\"}");
+            return;
+        }
+        s3_fake_hold(f, key);
+        control_reply(r, 200, "{\"hold\":true}");
+    } else if (strcmp(req->path, "/__fake/release") == 0 && post) {
+        s3_fake_release(f);
+        control_reply(r, 200, "{\"released\":true}");
     } else if (strcmp(req->path, "/__fake/faults") == 0 && post) {
         char spec[1024];
         struct s3_fake_fault faults[FAULTS_MAX];
@@ -1380,10 +1398,40 @@ static void enter(struct s3_fake *f, const struct httpd_request *req)
                 }
         }
     }
+    size_t plen = strlen(req->path), hlen = strlen(f->hold);
+    if (object_get && hlen && plen >= hlen && strcmp(req->path + plen - hlen, f->hold) == 0) {
+        /* Held until released (or HOLD_MAX_S of real time, so that a test that fails never
+         * leaves a request hanging). */
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += HOLD_MAX_S;
+        uint64_t gen = f->hold_gen;
+        f->held++;
+        while (f->hold_gen == gen)
+            if (pthread_cond_timedwait(&f->hold_cv, &f->mu, &until) != 0)
+                break;
+        f->held--;
+    }
     int64_t latency = f->latency_ms;
     pthread_mutex_unlock(&f->mu);
     if (latency > 0)
         clock_sleep_ms(latency);
+}
+
+void s3_fake_hold(struct s3_fake *f, const char *key)
+{
+    pthread_mutex_lock(&f->mu);
+    snprintf(f->hold, sizeof f->hold, "%s%s", key[0] == '/' ? "" : "/", key);
+    pthread_mutex_unlock(&f->mu);
+}
+
+void s3_fake_release(struct s3_fake *f)
+{
+    pthread_mutex_lock(&f->mu);
+    f->hold[0] = '\0';
+    f->hold_gen++;
+    pthread_cond_broadcast(&f->hold_cv);
+    pthread_mutex_unlock(&f->mu);
 }
 
 void s3_fake_handle(void *ctx, const struct httpd_request *req, struct httpd_response *r)
@@ -1512,6 +1560,7 @@ int s3_fake_new(const struct s3_fake_opts *o, struct s3_fake **out, struct diag 
     f->o.buckets = NULL;
     pthread_mutex_init(&f->mu, NULL);
     pthread_cond_init(&f->gate, NULL);
+    pthread_cond_init(&f->hold_cv, NULL);
     f->latency_ms = o->latency_ms > 0 ? o->latency_ms : 0;
     if (!f->o.overlap_wait_ms)
         f->o.overlap_wait_ms = 5000;
@@ -1552,6 +1601,7 @@ void s3_fake_free(struct s3_fake *f)
     free(f->region);
     pthread_mutex_destroy(&f->mu);
     pthread_cond_destroy(&f->gate);
+    pthread_cond_destroy(&f->hold_cv);
     free(f);
 }
 
@@ -1588,6 +1638,7 @@ void s3_fake_get_stats(struct s3_fake *f, struct s3_fake_stats *out)
 {
     pthread_mutex_lock(&f->mu);
     *out = f->st;
+    out->held = f->held;
     pthread_mutex_unlock(&f->mu);
 }
 

@@ -19,6 +19,10 @@
  *   GET /__fake/stats           the counters below as JSON (never authenticated), among them
  *                               inflight_max, the most requests served at once
  *   POST /__fake/latency?ms=N   set the latency added to every request (0 for none)
+ *   POST /__fake/hold?key=K     hold every object GET whose path ends with K (e.g.
+ *                               "bucket/results/screen/latest.csv") until the release below;
+ *                               /__fake/stats' "held" counts those waiting now
+ *   POST /__fake/release        let the held GETs go on (and hold nothing more)
  *   POST /__fake/reset          zero the counters and the request ordinal
  *   POST /__fake/advance?seconds=N   move the fake's clock forward (presigned URLs expire)
  *   POST /__fake/faults?spec=S  replace the faults (same form as --fault; "" for none) and
@@ -125,6 +129,7 @@ struct s3_fake_stats {
     uint64_t faults;        /* faults injected */
     uint64_t objects;       /* now, in all buckets */
     uint64_t inflight_max;  /* most requests being served at once */
+    uint64_t held;          /* object GETs waiting at the hold now (s3_fake_hold) */
     uint64_t status[600];   /* answers by status (dropped connections not counted) */
 };
 
@@ -142,6 +147,11 @@ void s3_fake_set_latency(struct s3_fake *f, int64_t ms);
 
 /* Set the overlap gate (s3_fake_opts.overlap_gate) and close it again: 0 or 1 for none. */
 void s3_fake_set_overlap_gate(struct s3_fake *f, size_t n);
+
+/* Hold every object GET whose path ends with key until s3_fake_release (or a minute of real
+ * time: a failing test never hangs). */
+void s3_fake_hold(struct s3_fake *f, const char *key);
+void s3_fake_release(struct s3_fake *f);
 
 /* Move the fake's clock forward by seconds (it only ever runs ahead of the clock source). */
 void s3_fake_advance(struct s3_fake *f, int64_t seconds);
