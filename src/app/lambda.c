@@ -6,12 +6,14 @@
 #include "app/bot_setup.h"
 #include "aws/apigw.h"
 #include "aws/secrets.h"
+#include "aws/lambda_invoke.h"
 #include "aws/lambda_rt.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "collect/collect_lambda.h"
 #include "collect/universe.h"
 #include "daily/daily.h"
+#include "daily/notify.h"
 #include "net/ratelimit.h"
 
 #include <stdlib.h>
@@ -107,6 +109,60 @@ static int load_alpaca_secrets(struct app_lambda *l, struct diag *d)
     return ERR_OK;
 }
 
+/* The push stopped short (the deadline, or no time left for it after the collection): queue
+ * this function again with an event that only resumes it (docs/daily-job.md#the-push).  The
+ * marker makes a resume safe to run twice; the chain is bounded: attempt at most
+ * COLLECT_PUSH_ATTEMPTS_MAX, and a resume that reached nobody starts no other (the next
+ * scheduled run goes on from the marker then). */
+static void resume_push(struct app_lambda *l, size_t left, int attempt, int progressed)
+{
+    const char *self = getenv("AWS_LAMBDA_FUNCTION_NAME");
+    if (!self || !*self) {
+        log_warn("push: unfinished; the next run sends the rest", LF_INT("left", (int64_t)left));
+        return;
+    }
+    if (attempt > COLLECT_PUSH_ATTEMPTS_MAX || !progressed) {
+        log_error("push: unfinished and not resumed now; the next scheduled run sends the rest",
+                  LF_INT("left", (int64_t)left), LF_INT("attempts", attempt - 1),
+                  LF_STR("why", progressed ? "too many invocations" : "no progress"));
+        return;
+    }
+    struct buf ev = BUF_INIT(128);
+    struct diag d = {{0}};
+    int err =
+        collect_lambda_push_event(&ev, attempt) ? diag_set(&d, ERR_NOMEM, "out of memory") : ERR_OK;
+    if (!err)
+        err = lambda_invoke_async(l->http, self, ev.data, ev.len, &d);
+    if (err)
+        log_error("push: unfinished, and resuming it failed; the next run sends the rest",
+                  LF_STR("error", d.text), LF_INT("left", (int64_t)left));
+    else
+        log_info("push: unfinished; resumed in a new invocation", LF_INT("left", (int64_t)left),
+                 LF_INT("attempt", attempt));
+    buf_release(&ev);
+}
+
+/* {"action":"push"}: the daily push only, from where its marker says. */
+static int handle_push(struct app_lambda *l, const struct lambda_invocation *inv,
+                       const struct collect_event *ev, struct buf *response, struct diag *d)
+{
+    log_info("push resumed", LF_INT("attempt", ev->attempt));
+    struct push_stats st;
+    int64_t deadline = inv->deadline_ms ? inv->deadline_ms - DAILY_DEADLINE_MARGIN_MS : 0;
+    int err = notify_daily_screen(l->app.os, l->http, deadline, &st, d);
+    if (err)
+        return err;
+    if (st.left)
+        resume_push(l, st.left, ev->attempt + 1, st.sent + st.failed + st.migrated > 0);
+    return buf_printf(response,
+                      "{\"ok\":true,\"push\":{\"attempt\":%d,\"subscribers\":%zu,\"sent\":%zu,"
+                      "\"failed\":%zu,\"left\":%zu,\"already_pushed\":%s}}",
+                      ev->attempt, st.subscribers, st.sent, st.failed, st.left,
+                      st.already_pushed ? "true" : "false")
+               ? diag_set(d, ERR_TOOBIG, "the summary does not fit the response")
+               : ERR_OK;
+}
+
 static int handle_collect(struct app_lambda *l, const struct lambda_invocation *inv,
                           const char *event, size_t len, struct buf *response, struct diag *d)
 {
@@ -114,6 +170,8 @@ static int handle_collect(struct app_lambda *l, const struct lambda_invocation *
     int err = collect_lambda_parse_event(event, len, &ev, d);
     if (err)
         return err;
+    if (ev.trigger == COLLECT_TRIGGER_PUSH)
+        return handle_push(l, inv, &ev, response, d);
     log_info("collection requested", LF_STR("trigger", collect_trigger_name(ev.trigger)),
              LF_STR("scheduled_time", ev.time));
     err = load_alpaca_secrets(l, d);
@@ -152,6 +210,10 @@ static int handle_collect(struct app_lambda *l, const struct lambda_invocation *
         o.deadline_ms = inv->deadline_ms;
         struct daily_report r;
         err = daily_run(l->app.os, l->app.bs, &o, &r, d);
+        /* A push the deadline stopped, or left no time for, goes on in an invocation of its
+         * own. */
+        if (!err && (r.push.left || r.steps[DAILY_PUSH] == DAILY_STEP_SKIPPED))
+            resume_push(l, r.push.left, 1, 1);
         if (!err && collect_lambda_summary(response, &r.counts, NULL))
             err = diag_set(d, ERR_TOOBIG, "the summary does not fit the response");
     }

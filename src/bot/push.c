@@ -156,7 +156,7 @@ struct line_rec {
 struct marker {
     struct buf text; /* as stored */
     char etag[OBJ_ETAG_MAX];
-    int exists, done;
+    int exists, done, superseded;
     struct line_rec *recs; /* the chats addressed, sorted */
     size_t n, cap;
 };
@@ -206,8 +206,9 @@ static int marker_has(const struct marker *m, int64_t chat)
     return 0;
 }
 
-/* Parse the marker's lines: "push DAY", then "O CHAT" per chat addressed, then "done".  A
- * marker of the old form (only the date) counts as done. */
+/* Parse the marker's lines: "push DAY", then "O CHAT [OWNER]" per chat addressed, then "done"
+ * or "superseded DAY" (a later day's push took over: done too).  A marker of the old form
+ * (only the date) counts as done. */
 static int marker_parse(struct marker *m, const char *key, struct diag *d)
 {
     const char *s = m->text.data ? m->text.data : "";
@@ -228,11 +229,19 @@ static int marker_parse(struct marker *m, const char *key, struct diag *d)
             m->done = 1;
             continue;
         }
+        if (n > 11 && memcmp(row, "superseded ", 11) == 0) {
+            int32_t day;
+            if (date_parse(row + 11, n - 11, &day) != ERR_OK)
+                return diag_set(d, ERR_PARSE, "%s:%zu: 'superseded' must be followed by a date",
+                                key, line);
+            m->done = m->superseded = 1;
+            continue;
+        }
         char num[24];
         struct line_rec rec = {.seq = m->n, .outcome = row[0]};
         const char *sp = n > 2 ? memchr(row + 2, ' ', n - 2) : NULL;
         size_t numlen = sp ? (size_t)(sp - (row + 2)) : n - 2;
-        if (n < 3 || numlen == 0 || numlen >= sizeof num || row[1] != ' ' ||
+        if (n < 3 || numlen == 0 || numlen >= sizeof num || row[1] != ' ' || !row[0] ||
             !strchr(PUSH_OUTCOMES, row[0]) || (sp && (size_t)(row + n - sp - 1) > OWNER_LEN))
             return diag_set(d, ERR_PARSE, "%s:%zu: expected an outcome and a chat id", key, line);
         memcpy(num, row + 2, numlen);
@@ -383,6 +392,65 @@ static int marker_open(struct objstore *os, const char *key, const char *day, st
     return marker_read(os, key, m, d);
 }
 
+int push_marker_parse(const char *name, const char *text, size_t len,
+                      struct push_marker_summary *out, struct diag *d)
+{
+    memset(out, 0, sizeof *out);
+    struct marker m = {0};
+    buf_init(&m.text, MARKER_MAX);
+    int err = buf_append(&m.text, text, len) ? diag_set(d, ERR_TOOBIG, "%s: too large", name)
+                                             : marker_parse(&m, name, d);
+    if (!err) {
+        out->chats = m.n;
+        out->done = m.done;
+        out->superseded = m.superseded;
+    }
+    marker_release(&m);
+    return err;
+}
+
+/* A later day's push takes over from an earlier one the deadline left unfinished: that day's
+ * message is stale, so the chats it did not reach get today's instead of both.  Only the
+ * newest earlier marker is looked at (each push closes the one before it this way); it is
+ * closed with "superseded DAY" and who it did not reach is counted and logged. */
+static int supersede_older(struct objstore *os, const char *key, const char *day,
+                           const struct subscribers *subs, struct push_stats *st, struct diag *d)
+{
+    struct strvec keys;
+    strvec_init(&keys);
+    int err = objstore_list(os, PUSH_MARKER_PREFIX, &keys, d);
+    const char *older = NULL;
+    size_t plen = strlen(PUSH_MARKER_PREFIX);
+    for (size_t i = 0; !err && i < keys.n; i++) {
+        int32_t when;
+        const char *k = keys.v[i];
+        if (strlen(k) == plen + DATE_STRLEN && date_parse(k + plen, DATE_STRLEN, &when) == 0 &&
+            strcmp(k, key) < 0 && (!older || strcmp(k, older) > 0))
+            older = k;
+    }
+    struct marker m = {0};
+    if (!err && older)
+        err = marker_read(os, older, &m, d);
+    if (!err && older && m.exists && !m.done) {
+        size_t missed = 0;
+        for (size_t i = 0; i < subs->n; i++)
+            missed += !marker_has(&m, subs->v[i].chat_id);
+        char line[32];
+        int n = snprintf(line, sizeof line, "superseded %s\n", day);
+        err = marker_append(os, older, &m, line, (size_t)n, d);
+        if (!err) {
+            st->superseded_left = missed;
+            date_parse(older + plen, DATE_STRLEN, &st->superseded_date);
+            log_warn("push: an earlier day's push was left unfinished; today's supersedes it",
+                     LF_STR("earlier", older + plen), LF_STR("date", day),
+                     LF_INT("not_reached", (int64_t)missed));
+        }
+    }
+    marker_release(&m);
+    strvec_release(&keys);
+    return err;
+}
+
 /* ---- the daily push ---- */
 
 static int64_t mono_ms(void)
@@ -412,6 +480,8 @@ int bot_push(struct tg_client *tg, struct objstore *os, int32_t date, const char
     snprintf(key, sizeof key, PUSH_MARKER_PREFIX "%s", day);
     struct marker m = {0};
     if (subs.n)
+        err = supersede_older(os, key, day, &subs, st, d);
+    if (!err && subs.n)
         err = marker_read(os, key, &m, d);
     if (!err && subs.n && !m.done)
         err = marker_open(os, key, day, &m, d);

@@ -16,6 +16,7 @@
  *                   r surely not delivered (not started before the deadline, or a 429 whose
  *                   wait did not fit): released, the next run sends it
  *     done          every subscriber was addressed
+ *     superseded D  a later day's push (of D) took over before this one was finished
  *
  * The push stops claiming when less than PUSH_RESERVE_MS + PUSH_BATCH_MIN_MS are left before
  * the client's deadline (tg_set_deadline), and its sends end PUSH_RESERVE_MS before it; the
@@ -23,6 +24,11 @@
  * create succeeded but whose answer was lost is found when the create is refused, and the
  * push goes on from it instead of skipping the day.  A marker of the old form (the date only)
  * means done.
+ *
+ * A later day's push supersedes an unfinished earlier one: the newest earlier marker that is
+ * not done is closed with "superseded D" (its chats not reached are counted, logged and
+ * reported in push_stats), so that nobody gets a stale screen after today's, and no run goes
+ * back to it.
  */
 #ifndef BOT_PUSH_H
 #define BOT_PUSH_H
@@ -52,7 +58,22 @@ struct push_stats {
     size_t left;        /* not addressed yet: the deadline came first; call again to finish */
     int already_pushed; /* the date's push was complete: nothing was sent */
     int resumed;        /* an earlier run had begun the date's push */
+    /* An earlier day's push that was not finished and that this one closed: its date and the
+     * subscribers it had not reached (0, 0: none). */
+    int32_t superseded_date;
+    size_t superseded_left;
 };
+
+/* What a push marker says (for checks and the fuzz target): chats addressed, whether it is
+ * done, whether a later push superseded it. */
+struct push_marker_summary {
+    size_t chats;
+    int done, superseded;
+};
+
+/* Parse a marker's text (name for messages); ERR_PARSE naming the line when it is malformed. */
+int push_marker_parse(const char *name, const char *text, size_t len,
+                      struct push_marker_summary *out, struct diag *d);
 
 /* Send html to every subscriber, once for date, before the client's deadline (see above);
  * ERR_OK with st->left > 0 when the deadline stopped it. */

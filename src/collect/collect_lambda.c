@@ -18,6 +18,7 @@ const char *collect_trigger_name(enum collect_trigger t)
 {
     return t == COLLECT_TRIGGER_SCHEDULE ? "schedule"
            : t == COLLECT_TRIGGER_MANUAL ? "manual"
+           : t == COLLECT_TRIGGER_PUSH   ? "push"
                                          : "action";
 }
 
@@ -73,11 +74,25 @@ static int classify(const struct jv *root, struct collect_event *out, struct dia
         const char *key = action ? "action" : "job";
         const struct jv *v = action ? action : job;
         const char *s = jv_str(v, NULL);
+        if (s && strcmp(s, "push") == 0) {
+            /* The daily push resumed by the function itself: "attempt" counts the chain. */
+            const struct jv *at = jv_get(root, "attempt");
+            int64_t n = 1;
+            if (at && (jv_int(at, &n) != ERR_OK || n < 1 || n > COLLECT_PUSH_ATTEMPTS_MAX))
+                return diag_set(d, ERR_USAGE,
+                                "the push event's 'attempt' must be a whole number from 1 to %d: "
+                                "expected {\"action\":\"push\",\"attempt\":N} or "
+                                "{\"action\":\"collect\"}",
+                                COLLECT_PUSH_ATTEMPTS_MAX);
+            out->trigger = COLLECT_TRIGGER_PUSH;
+            out->attempt = (int)n;
+            return ERR_OK;
+        }
         if (!s || strcmp(s, "collect") != 0) {
             describe(v, a, sizeof a);
             return diag_set(d, ERR_USAGE,
                             "the event asks for %s '%s', which this function does not do: "
-                            "expected {\"%s\":\"collect\"}",
+                            "expected {\"%s\":\"collect\"} (or {\"action\":\"push\"})",
                             key, a, key);
         }
         out->trigger = COLLECT_TRIGGER_ACTION;
@@ -114,6 +129,11 @@ int collect_lambda_parse_event(const char *event, size_t len, struct collect_eve
     err = classify(root, out, d);
     jv_free(root);
     return err;
+}
+
+int collect_lambda_push_event(struct buf *out, int attempt)
+{
+    return buf_printf(out, "{\"action\":\"push\",\"attempt\":%d}", attempt);
 }
 
 int collect_lambda_summary(struct buf *out, const struct run_counts *c, const char *message)

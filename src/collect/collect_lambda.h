@@ -11,6 +11,9 @@
  *   - the same object sent by hand (`aws lambda invoke`, `screener invoke`);
  *   - an empty object {} (the console's test event, a bare `aws lambda invoke`): a run by
  *     hand, a collection.
+ * and {"action":"push","attempt":N} (N from 1, default 1) resumes only the daily push, with
+ * no collection: what the function sends itself when the deadline stopped a push short
+ * (docs/daily-job.md#the-push).
  * Other members are ignored.  Anything else is refused with a message naming what it looks
  * like (an API Gateway request, an S3/SNS/SQS notification, a Telegram update) and what was
  * expected.
@@ -28,14 +31,19 @@ enum collect_trigger {
     COLLECT_TRIGGER_SCHEDULE, /* an EventBridge scheduled rule */
     COLLECT_TRIGGER_ACTION,   /* {"action":"collect"} / {"job":"collect"}: Scheduler or manual */
     COLLECT_TRIGGER_MANUAL,   /* {}: an empty event, a run by hand */
+    COLLECT_TRIGGER_PUSH,     /* {"action":"push"}: resume the daily push only */
 };
+
+/* The most invocations one push may take: each resumes it, and none is started past this. */
+#define COLLECT_PUSH_ATTEMPTS_MAX 20
 
 struct collect_event {
     enum collect_trigger trigger;
+    int attempt;   /* COLLECT_TRIGGER_PUSH: which invocation of the chain (from 1) */
     char time[64]; /* the rule's "time" or the Scheduler's "at" when given (for logs), or "" */
 };
 
-/* "schedule", "action" or "manual". */
+/* "schedule", "action", "manual" or "push". */
 const char *collect_trigger_name(enum collect_trigger t);
 
 /* Classify an event.  ERR_PARSE (with line and column) when it is not JSON; ERR_USAGE when
@@ -43,6 +51,9 @@ const char *collect_trigger_name(enum collect_trigger t);
  * expected. */
 int collect_lambda_parse_event(const char *event, size_t len, struct collect_event *out,
                                struct diag *d);
+
+/* Append the event that resumes the push: {"action":"push","attempt":N}. */
+int collect_lambda_push_event(struct buf *out, int attempt);
 
 /* Append the run's summary as one JSON object:
  *   {"ok":true,"end":"2026-11-20","symbols":1000,"symbols_up_to_date":0,

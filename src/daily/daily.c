@@ -411,7 +411,7 @@ static void log_account(const struct job *j)
 static int step_push(struct job *j)
 {
     struct diag d = {{0}};
-    int err = notify_daily_screen(j->os, j->o->collect.http, j->deadline_ms, &d);
+    int err = notify_daily_screen(j->os, j->o->collect.http, j->deadline_ms, &j->r->push, &d);
     if (err)
         log_error("the daily push failed", LF_STR("error", d.text));
     return err;

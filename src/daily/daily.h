@@ -49,6 +49,7 @@
 #include "codec/bar.h"
 #include "collect/collector.h"
 #include "collect/run_counts.h"
+#include "bot/push.h"
 #include "store/barstore.h"
 #include "store/objstore.h"
 
@@ -115,6 +116,8 @@ struct daily_report {
     struct backtest_summary backtest;
     char backtest_error[DIAG_MAX];
     char report_key[OBJ_KEY_MAX]; /* the html step's page ("": none written) */
+    struct push_stats push;       /* the push step's (zero when it did not run); push.left > 0:
+                                     the deadline stopped it, the next push finishes it */
 };
 
 /* Run the job on the open store.  Returns the collection's error, else the results' (the

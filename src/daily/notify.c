@@ -46,8 +46,11 @@ static int push_client(struct http_client **http, struct http_client **own, stru
  * only the token is asked for (SSM refuses a call naming one parameter it may not read). */
 
 int notify_daily_screen(struct objstore *os, struct http_client *http, int64_t deadline_ms,
-                        struct diag *d)
+                        struct push_stats *out, struct diag *d)
 {
+    struct push_stats st = {0};
+    if (out)
+        memset(out, 0, sizeof *out);
     if (secrets_load(SECRET_BIT(SECRET_TELEGRAM_BOT_TOKEN), d) != ERR_OK ||
         !secrets_value(SECRET_TELEGRAM_BOT_TOKEN))
         return ERR_OK; /* no bot configured: nobody to push to */
@@ -59,7 +62,6 @@ int notify_daily_screen(struct objstore *os, struct http_client *http, int64_t d
     int32_t date = 0;
     if (!err)
         err = bot_push_text(os, &text, &date, d);
-    struct push_stats st = {0};
     if (!err && text.len > TG_MESSAGE_MAX - 96)
         err = diag_set(d, ERR_INTERNAL, "the daily message is too long (%zu bytes)", text.len);
     if (!err && deadline_ms)
@@ -71,7 +73,10 @@ int notify_daily_screen(struct objstore *os, struct http_client *http, int64_t d
                     LF_INT("sent", (int64_t)st.sent), LF_INT("failed", (int64_t)st.failed),
                     LF_INT("unsubscribed", (int64_t)st.unsubscribed),
                     LF_INT("migrated", (int64_t)st.migrated), LF_INT("left", (int64_t)st.left),
-                    LF_BOOL("resumed", st.resumed), LF_BOOL("already_pushed", st.already_pushed));
+                    LF_BOOL("resumed", st.resumed), LF_BOOL("already_pushed", st.already_pushed),
+                    LF_INT("superseded_not_reached", (int64_t)st.superseded_left));
+    if (out)
+        *out = st;
     tg_free(tg);
     http_client_free(own);
     ratelimit_release(&rl);

@@ -12,10 +12,11 @@
 struct http_client;
 
 /* Push the latest screen to the subscribers, once per screened date (bot/push.h).  http is
- * borrowed (NULL: one of its own).  The push ends before deadline_ms (Unix ms; 0: none) and
- * the next call for the same date sends what is left. */
+ * borrowed (NULL: one of its own).  The push ends before deadline_ms (Unix ms; 0: none);
+ * st->left > 0 then, and the next call sends what is left (or, when a later date has been
+ * screened by then, supersedes it with that date's push).  st may be NULL. */
 int notify_daily_screen(struct objstore *os, struct http_client *http, int64_t deadline_ms,
-                        struct diag *d);
+                        struct push_stats *st, struct diag *d);
 
 /* Send html to the subscribers whose chat is on TELEGRAM_ALLOWED_CHATS (what the account
  * holds is for the operator's chats only), with no marker: the alert marker makes it once.

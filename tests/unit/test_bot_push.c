@@ -264,6 +264,68 @@ static void test_push_resumes_after_deadline(void **state)
     assert_int_equal(sends_to(fx, 0, 0), 60);
 }
 
+/* Out of time one day, the next day's push comes first: it supersedes the unfinished one
+ * (counted), everyone gets the new day's message once, and nobody the stale one after it. */
+static void test_push_later_day_supersedes(void **state)
+{
+    struct fx *fx = *state;
+    subscribe(fx, 2000, 60);
+    fx->second_per_send = 1;
+    struct push_stats st;
+    struct diag d;
+    tg_set_deadline(fx->tg, mono_ms() + 30000);
+    assert_int_equal(bot_push(fx->tg, fx->os, 20400, "day one", 20400, &st, &d), ERR_OK);
+    assert_true(st.left > 0);
+    size_t left = st.left, first = st.sent;
+    tg_set_deadline(fx->tg, mono_ms() + 1000000);
+    assert_int_equal(bot_push(fx->tg, fx->os, 20401, "day two", 20401, &st, &d), ERR_OK);
+    assert_int_equal(st.superseded_date, 20400);
+    assert_int_equal(st.superseded_left, left);
+    assert_int_equal(st.sent, 60);
+    assert_int_equal(st.left, 0);
+    /* The earlier day is closed: a late run for it sends nothing. */
+    assert_int_equal(bot_push(fx->tg, fx->os, 20400, "day one", 20401, &st, &d), ERR_OK);
+    assert_true(st.already_pushed);
+    assert_int_equal(st.sent, 0);
+    assert_int_equal(sends_to(fx, 0, 1), first + 60);
+    for (int i = 0; i < 60; i++)
+        assert_true(sends_to(fx, 2000 + i, 1) <= 2);
+    struct buf b = BUF_INIT(1 << 20);
+    assert_int_equal(objstore_get(fx->os, PUSH_MARKER_PREFIX "2025-11-08", &b, NULL, &d), ERR_OK);
+    struct push_marker_summary ms;
+    assert_int_equal(push_marker_parse("m", b.data, b.len, &ms, &d), ERR_OK);
+    assert_true(ms.done && ms.superseded);
+    assert_int_equal(ms.chats, first);
+    buf_release(&b);
+    /* A third day finds nothing unfinished. */
+    assert_int_equal(bot_push(fx->tg, fx->os, 20402, "day three", 20402, &st, &d), ERR_OK);
+    assert_int_equal(st.superseded_date, 0);
+    assert_int_equal(st.superseded_left, 0);
+}
+
+/* The marker's text: what it says, and bad lines named. */
+static void test_push_marker_parse(void **state)
+{
+    (void)state;
+    struct push_marker_summary ms;
+    struct diag d;
+    static const char ok[] = "push 2026-11-20\n? 42 00000000000000ab\ns 42\n? 7 ab\nr 7\n"
+                             "superseded 2026-11-23\n";
+    assert_int_equal(push_marker_parse("m", ok, sizeof ok - 1, &ms, &d), ERR_OK);
+    assert_int_equal(ms.chats, 1); /* 7 was released */
+    assert_true(ms.done && ms.superseded);
+    assert_int_equal(push_marker_parse("m", "2026-11-20", 10, &ms, &d), ERR_OK);
+    assert_true(ms.done && !ms.superseded); /* the old form */
+    static const char *const bad[] = {"push 2026-11-20\nx 42\n", "push 2026-11-20\ns 0\n",
+                                      "push 2026-11-20\nsuperseded soon\n",
+                                      "push 2026-11-20\ns 42 0123456789abcdef0\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(push_marker_parse("bot/pushed/x", bad[i], strlen(bad[i]), &ms, &d),
+                         ERR_PARSE);
+        assert_non_null(strstr(d.text, "bot/pushed/x:2"));
+    }
+}
+
 /* A store whose first create of the push marker succeeds but whose answer is lost: the create
  * is tried again and refused (412), as on S3. */
 struct lossy {
@@ -292,7 +354,13 @@ static int lossy_put(struct objstore *os, const char *key, const void *data, siz
     return err;
 }
 
-static const struct objstore_ops lossy_ops = {.scheme = "file", .get = lossy_get, .put = lossy_put};
+static int lossy_list(struct objstore *os, const char *prefix, struct strvec *keys, struct diag *d)
+{
+    return objstore_list(((struct lossy *)os)->inner, prefix, keys, d);
+}
+
+static const struct objstore_ops lossy_ops = {
+    .scheme = "file", .get = lossy_get, .put = lossy_put, .list = lossy_list};
 
 static void test_push_marker_answer_lost(void **state)
 {
@@ -345,6 +413,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_push_resumes_after_deadline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_push_marker_answer_lost, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_push_later_day_supersedes, setup, teardown),
+        cmocka_unit_test(test_push_marker_parse),
         cmocka_unit_test_setup_teardown(test_push_follows_supergroup, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -52,6 +52,17 @@ static void test_collector_events(void **state)
     assert_int_equal(collect_lambda_parse_event(" { } ", 5, &ev, &d), ERR_OK);
     const char *both = "{\"job\":\"collect\",\"action\":\"collect\"}";
     assert_int_equal(collect_lambda_parse_event(both, strlen(both), &ev, &d), ERR_OK);
+    /* The push resumed by the function itself, and the event it sends for that. */
+    assert_int_equal(collect_lambda_parse_event("{\"action\":\"push\"}", 17, &ev, &d), ERR_OK);
+    assert_int_equal(ev.trigger, COLLECT_TRIGGER_PUSH);
+    assert_int_equal(ev.attempt, 1);
+    assert_string_equal(collect_trigger_name(ev.trigger), "push");
+    struct buf pe = BUF_INIT(128);
+    assert_int_equal(collect_lambda_push_event(&pe, 7), 0);
+    assert_int_equal(collect_lambda_parse_event(pe.data, pe.len, &ev, &d), ERR_OK);
+    assert_int_equal(ev.trigger, COLLECT_TRIGGER_PUSH);
+    assert_int_equal(ev.attempt, 7);
+    buf_release(&pe);
 
     static const struct {
         const char *event;
@@ -75,6 +86,9 @@ static void test_collector_events(void **state)
          "API Gateway"},
         {"{\"update_id\":1,\"message\":{}}", ERR_USAGE, "Telegram"},
         {"{\"action\":\"a\\u0001b\"}", ERR_USAGE, "\\x01"},
+        {"{\"action\":\"push\",\"attempt\":0}", ERR_USAGE, "'attempt'"},
+        {"{\"action\":\"push\",\"attempt\":21}", ERR_USAGE, "'attempt'"},
+        {"{\"action\":\"push\",\"attempt\":\"2\"}", ERR_USAGE, "'attempt'"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         diag_clear(&d);
