@@ -165,9 +165,11 @@ def ssm(*suffixes):
 
 
 ALPACA = ("/alpaca/api_key", "/alpaca/secret_key")
+SELF = {"Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:"
+                   "function:${AWS::StackName}-collector"}
 want_collector = logs("CollectorLogGroup") | ssm(*ALPACA, "/telegram/bot_token") | {
     g("s3:GetObject", sub(BUCKET + "/*")), g("s3:PutObject", sub(BUCKET + "/*")),
-    g("s3:ListBucket", sub(BUCKET))}
+    g("s3:ListBucket", sub(BUCKET)), g("lambda:InvokeFunction", SELF)}
 bot_base = logs("BotLogGroup") | {
     g("s3:GetObject", sub(BUCKET + "/results/*")), g("s3:GetObject", sub(BUCKET + "/splits/*")),
     g("s3:GetObject", sub(BUCKET + "/bot/*")), g("s3:ListBucket", sub(BUCKET)),
@@ -178,8 +180,13 @@ want_bot_live = want_bot | ssm(*ALPACA)
 have = grants("CollectorRole")
 check("collector: exactly s3:GetObject/PutObject on the objects, s3:ListBucket on the bucket, "
       "ssm:GetParameter(s) on <SsmPrefix>/alpaca/api_key, /alpaca/secret_key and "
-      "/telegram/bot_token (not the webhook secret), its own log group",
+      "/telegram/bot_token (not the webhook secret), lambda:InvokeFunction on itself only (to "
+      "finish a push), its own log group",
       have == want_collector, f"extra: {have - want_collector}\nmissing: {want_collector - have}")
+check("the collector's own ARN in its role names the function as the template names it",
+      R["CollectorFunction"]["Properties"]["FunctionName"] == {"Fn::Sub": "${AWS::StackName}-collector"}
+      and SELF["Fn::Sub"].endswith(":function:" + R["CollectorFunction"]["Properties"]["FunctionName"]["Fn::Sub"]),
+      R["CollectorFunction"]["Properties"]["FunctionName"])
 have = grants("BotRole")
 check("bot (BotLiveAccount=false): s3:GetObject on results/*, splits/*, bot/* only (no bars, no "
       "portfolio files), ListBucket, s3:PutObject on bot/*, ssm:GetParameter(s) on the two "
