@@ -2,6 +2,7 @@
 #include "net/http.h"
 
 #include <curl/curl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -38,14 +39,20 @@ struct http_client {
     size_t nidle;
 };
 
+/* Once per process, whichever thread makes the first client (a server's workers may). */
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_result;
+
+static void curl_init(void)
+{
+    curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
 static int curl_ready(struct diag *d)
 {
-    static int done;
-    if (done)
-        return ERR_OK;
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    pthread_once(&curl_once, curl_init);
+    if (curl_init_result != CURLE_OK)
         return diag_set(d, ERR_INTERNAL, "cannot initialise the HTTP library");
-    done = 1;
     return ERR_OK;
 }
 
