@@ -317,12 +317,10 @@ int app_bot_copy(struct app_bot *b, struct app_bot *out, struct diag *d)
         to.http = out->http;
         err = tg_new(&to, &out->tg, d);
     }
-    out->wh = b->wh;
+    /* Not a copy of b->wh: its memory of update_ids changes under its lock meanwhile. */
     out->wh.bot = &out->opts;
+    out->wh.secret = b->wh.secret;
     out->wh.tg = out->tg;
-    out->wh.lock = NULL;
-    out->wh.take_worker = NULL;
-    out->wh.give_worker = NULL;
     return err;
 }
 
