@@ -782,6 +782,24 @@ int s3_head_object(struct s3 *s, const char *bucket, const char *key, char etag[
     return err;
 }
 
+/* The headers of a PUT: its Content-Type and its condition. */
+static int put_headers(const char *bucket, const char *key, const struct s3_put_opts *po,
+                       struct sigv4_header h[2], size_t *nh, struct diag *d)
+{
+    *nh = 0;
+    h[(*nh)++] = (struct sigv4_header){"Content-Type",
+                                       po->content_type ? po->content_type : s3_content_type(key)};
+    if (po->cond == S3_PUT_IF_NONE_MATCH) {
+        h[(*nh)++] = (struct sigv4_header){"If-None-Match", "*"};
+    } else if (po->cond == S3_PUT_IF_MATCH) {
+        if (!po->if_match || !*po->if_match || strlen(po->if_match) >= S3_ETAG_MAX ||
+            strpbrk(po->if_match, "\r\n"))
+            return diag_set(d, ERR_USAGE, "S3 PUT s3://%s/%s: If-Match needs an ETag", bucket, key);
+        h[(*nh)++] = (struct sigv4_header){"If-Match", po->if_match};
+    }
+    return ERR_OK;
+}
+
 int s3_put_object(struct s3 *s, const char *bucket, const char *key, const void *data, size_t len,
                   const struct s3_put_opts *po, char etag[S3_ETAG_MAX], struct diag *d)
 {
@@ -790,16 +808,9 @@ int s3_put_object(struct s3 *s, const char *bucket, const char *key, const void 
         po = &plain;
     struct sigv4_header h[2];
     size_t nh = 0;
-    h[nh++] = (struct sigv4_header){"Content-Type",
-                                    po->content_type ? po->content_type : s3_content_type(key)};
-    if (po->cond == S3_PUT_IF_NONE_MATCH) {
-        h[nh++] = (struct sigv4_header){"If-None-Match", "*"};
-    } else if (po->cond == S3_PUT_IF_MATCH) {
-        if (!po->if_match || !*po->if_match || strlen(po->if_match) >= S3_ETAG_MAX ||
-            strpbrk(po->if_match, "\r\n"))
-            return diag_set(d, ERR_USAGE, "S3 PUT s3://%s/%s: If-Match needs an ETag", bucket, key);
-        h[nh++] = (struct sigv4_header){"If-Match", po->if_match};
-    }
+    int err = put_headers(bucket, key, po, h, &nh, d);
+    if (err)
+        return err;
     struct call c = {.op = "PUT", .bucket = bucket, .key = key};
     struct req r = {
         .method = "PUT",
@@ -810,7 +821,7 @@ int s3_put_object(struct s3 *s, const char *bucket, const char *key, const void 
         .nextra = nh,
         .max_response = ERROR_BODY_MAX,
     };
-    int err = perform(s, &r, &c, d);
+    err = perform(s, &r, &c, d);
     if (err == ERR_PRECONDITION && po->cond == S3_PUT_IF_NONE_MATCH)
         err = ERR_EXISTS; /* the diagnostic already says "HTTP 412 PreconditionFailed" */
     if (!err)
@@ -848,6 +859,161 @@ int s3_list_objects(struct s3 *s, const char *bucket, const struct s3_list_opts 
         s3_list_page_release(out);
     buf_release(&q);
     return err;
+}
+
+/* ---- several requests of any kind at once ---- */
+
+struct many_item {
+    struct call c;
+    struct req r;
+    struct sigv4_header h[2];
+    struct buf q;               /* LIST: the query */
+    char what[S3_KEY_MAX + 16]; /* LIST: "?prefix=..." for messages */
+    size_t out_len;             /* GET: the length of out before */
+    int submitted;
+};
+
+/* Prepare and submit op i; ERR_OK or the reason it was not sent (in d). */
+static int many_submit(struct s3 *s, const char *bucket, struct s3_op *op, struct many_item *it,
+                       struct fetch *f, struct diag *d)
+{
+    char hash[2 * SHA256_LEN + 1] = SIGV4_EMPTY_SHA256;
+    int err = ERR_OK;
+    size_t nh = 0;
+    if (op->kind == S3_OP_GET) {
+        it->out_len = op->out->len;
+        it->c = (struct call){.op = "GET", .bucket = bucket, .key = op->key, .out = op->out};
+        it->r = (struct req){.method = "GET", .key = op->key};
+    } else if (op->kind == S3_OP_PUT) {
+        err = put_headers(bucket, op->key, &op->po, it->h, &nh, d);
+        it->c = (struct call){.op = "PUT", .bucket = bucket, .key = op->key};
+        it->r = (struct req){.method = "PUT",
+                             .key = op->key,
+                             .body = op->data ? op->data : "",
+                             .body_len = op->data ? op->len : 0,
+                             .extra = it->h,
+                             .nextra = nh};
+        uint8_t h[SHA256_LEN];
+        crypto_sha256(it->r.body, it->r.body_len, h);
+        crypto_hex(h, SHA256_LEN, hash);
+    } else {
+        buf_init(&it->q, 4 * (S3_KEY_MAX + S3_TOKEN_MAX) + 256);
+        err = s3_list_query(&op->lo, &it->q, d);
+        snprintf(it->what, sizeof it->what, "?prefix=%s", op->lo.prefix ? op->lo.prefix : "");
+        it->c = (struct call){.op = "LIST", .bucket = bucket, .key = it->what, .page = op->page};
+        it->r = (struct req){.method = "GET", .query = buf_cstr(&it->q), .accept = accept_list};
+    }
+    if (err)
+        return err;
+    it->c.err = ERR_INTERNAL;
+    diag_set(&it->c.d, ERR_INTERNAL, "S3 %s: the request never completed", it->c.op);
+    struct s3_url u;
+    s3_url_init(&u);
+    struct aws_signed *sig = NULL;
+    err = s3_build_url(&s->o, bucket, it->r.key, it->r.query, &u, d);
+    if (!err)
+        err = sign_req(s, &it->r, &u, hash, &it->c, &sig, d);
+    if (!err) {
+        struct fetch_req fr = aws_signed_fetch_req(sig);
+        fr.accept = it->r.accept;
+        fr.done = on_done;
+        fr.ctx = &it->c;
+        err = fetch_submit(f, &fr, d);
+    }
+    aws_signed_free(sig);
+    s3_url_release(&u);
+    it->submitted = !err;
+    return err;
+}
+
+/* What became of op: the answer, or the request again on its own when S3 asked for another
+ * try after a pause (as the single requests do). */
+static void many_finish(struct s3 *s, const char *bucket, struct s3_op *op, struct many_item *it)
+{
+    struct call *c = &it->c;
+    if (c->err && s3_error_retryable(&c->e)) {
+        struct diag d = {{0}};
+        if (op->kind == S3_OP_GET) {
+            op->out->len = it->out_len;
+            op->err = s3_get_object(s, bucket, op->key, op->out, op->etag, &d);
+        } else if (op->kind == S3_OP_PUT) {
+            op->err = s3_put_object(s, bucket, op->key, op->data, op->len, &op->po, op->etag, &d);
+        } else {
+            op->err = s3_list_objects(s, bucket, &op->lo, op->page, &d);
+        }
+        op->d = d;
+        return;
+    }
+    op->err = c->err;
+    if (op->err)
+        op->d = c->d;
+    if (op->kind == S3_OP_GET) {
+        if (op->err)
+            op->out->len = it->out_len;
+        if (op->out->data)
+            op->out->data[op->out->len] = '\0';
+    } else if (op->kind == S3_OP_PUT) {
+        if (op->err == ERR_PRECONDITION && op->po.cond == S3_PUT_IF_NONE_MATCH)
+            op->err = ERR_EXISTS; /* the diagnostic already says "HTTP 412 PreconditionFailed" */
+    } else if (op->err) {
+        s3_list_page_release(op->page);
+    }
+    if (!op->err)
+        copy_etag(op->etag, c);
+}
+
+int s3_many(struct s3 *s, const char *bucket, struct s3_op *ops, size_t n, size_t window,
+            struct diag *d)
+{
+    if (n == 0)
+        return ERR_OK;
+    struct many_item *items = calloc(n, sizeof *items);
+    if (!items)
+        return diag_set(d, ERR_NOMEM, "out of memory");
+    size_t max_response = ERROR_BODY_MAX;
+    for (size_t i = 0; i < n; i++) {
+        size_t want = ops[i].kind == S3_OP_LIST  ? S3_RESPONSE_MAX
+                      : ops[i].kind == S3_OP_GET ? ops[i].out->max - ops[i].out->len
+                                                 : 0;
+        if (want > max_response)
+            max_response = want;
+    }
+    struct fetch_opts fo;
+    fetch_opts_for(s, window ? window : S3_GET_WINDOW, max_response, &fo);
+    struct fetch *f = NULL;
+    struct diag rd = {{0}};
+    int err = fetch_new(s->o.http, &fo, &f, &rd);
+    for (size_t i = 0; i < n; i++) {
+        ops[i].err = ERR_OK;
+        ops[i].etag[0] = '\0';
+        memset(&ops[i].d, 0, sizeof ops[i].d);
+        if (err)
+            ops[i].err = err, ops[i].d = rd;
+        else if ((ops[i].err = many_submit(s, bucket, &ops[i], &items[i], f, &ops[i].d)) != ERR_OK)
+            diag_prefix(&ops[i].d, ops[i].err, "S3 %s s3://%s/%s",
+                        items[i].c.op ? items[i].c.op : "", bucket, ops[i].key ? ops[i].key : "");
+    }
+    if (!err && (err = fetch_run(f, &rd)) != ERR_OK) {
+        for (size_t i = 0; i < n; i++)
+            if (items[i].submitted)
+                items[i].c.err = err, items[i].c.d = rd,
+                memset(&items[i].c.e, 0, sizeof items[i].c.e);
+    }
+    fetch_free(f);
+    int first = ERR_OK;
+    for (size_t i = 0; i < n; i++) {
+        if (items[i].submitted)
+            many_finish(s, bucket, &ops[i], &items[i]);
+        if (ops[i].kind == S3_OP_LIST)
+            buf_release(&items[i].q);
+        if (ops[i].err && !first) {
+            first = ops[i].err;
+            if (d)
+                *d = ops[i].d;
+        }
+    }
+    free(items);
+    return first;
 }
 
 /* ---- many GETs at once ---- */

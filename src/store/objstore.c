@@ -1,5 +1,6 @@
 #include "store/objstore.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/banned.h"
@@ -88,6 +89,70 @@ int objstore_get_many(struct objstore *os, const char *const *keys, size_t n, si
             err = fn(ctx, i, b.data ? b.data : empty, b.len, d);
     }
     buf_release(&b);
+    return err;
+}
+
+int objstore_batch(struct objstore *os, struct objstore_req *reqs, size_t n, struct diag *d)
+{
+    int first = ERR_OK, checked = 1;
+    for (size_t i = 0; i < n; i++) {
+        struct objstore_req *r = &reqs[i];
+        memset(&r->d, 0, sizeof r->d);
+        r->etag[0] = '\0';
+        r->err = ERR_OK;
+        if (r->op != OBJ_REQ_LIST)
+            r->err = check_key(os, r->key, &r->d);
+        if (!r->err && r->op == OBJ_REQ_PUT && r->mode == OBJ_PUT_IF_MATCH &&
+            (!r->if_match || !*r->if_match))
+            r->err =
+                diag_set(&r->d, ERR_USAGE, "conditional replace of '%s' without an etag", r->key);
+        checked &= !r->err;
+    }
+    if (checked && os->ops->batch) {
+        first = os->ops->batch(os, reqs, n, d);
+        return first;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct objstore_req *r = &reqs[i];
+        if (!r->err) {
+            if (r->op == OBJ_REQ_GET)
+                r->err = os->ops->get(os, r->key, r->out, r->etag, &r->d);
+            else if (r->op == OBJ_REQ_PUT)
+                r->err = os->ops->put(os, r->key, r->data, r->len, r->mode, r->if_match, &r->d);
+            else
+                r->err = os->ops->list(os, r->key, r->keys, &r->d);
+        }
+        if (r->err && !first) {
+            first = r->err;
+            if (d)
+                *d = r->d;
+        }
+    }
+    return first;
+}
+
+int objstore_list_many(struct objstore *os, const char *const *prefixes, size_t n,
+                       struct strvec *keys, struct diag *d)
+{
+    if (n == 0)
+        return ERR_OK;
+    struct objstore_req *reqs = calloc(n, sizeof *reqs);
+    struct strvec *got = calloc(n, sizeof *got);
+    int err = reqs && got ? ERR_OK : diag_set(d, ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < n && !err; i++) {
+        strvec_init(&got[i]);
+        reqs[i] = (struct objstore_req){.op = OBJ_REQ_LIST, .key = prefixes[i], .keys = &got[i]};
+    }
+    if (!err)
+        err = objstore_batch(os, reqs, n, d);
+    for (size_t i = 0; i < n && got; i++) {
+        for (size_t k = 0; k < got[i].n && !err; k++)
+            if ((err = strvec_push(keys, got[i].v[k])) != ERR_OK)
+                diag_set(d, err, "listing '%s': %s", os->location, err_str(err));
+        strvec_release(&got[i]);
+    }
+    free(reqs);
+    free(got);
     return err;
 }
 

@@ -29,6 +29,23 @@ enum obj_put_mode { OBJ_PUT_ALWAYS, OBJ_PUT_CREATE, OBJ_PUT_IF_MATCH };
 
 struct objstore;
 
+/* One request of objstore_batch and what became of it. */
+enum obj_req_op { OBJ_REQ_GET, OBJ_REQ_PUT, OBJ_REQ_LIST };
+
+struct objstore_req {
+    enum obj_req_op op;
+    const char *key;         /* GET, PUT; LIST: the prefix */
+    struct buf *out;         /* GET: the object is appended (out's cap applies) */
+    const void *data;        /* PUT */
+    size_t len;              /* PUT */
+    enum obj_put_mode mode;  /* PUT */
+    const char *if_match;    /* PUT with OBJ_PUT_IF_MATCH */
+    struct strvec *keys;     /* LIST: the keys are appended, sorted */
+    char etag[OBJ_ETAG_MAX]; /* GET: the object's version tag */
+    int err;                 /* what objstore_get, objstore_put or objstore_list gives alone */
+    struct diag d;
+};
+
 /* Told about each object of objstore_get_many, in the order of the keys asked for; data
  * (NUL-terminated) is valid during the call only.  A non-zero return (with d set) stops the
  * batch and is what objstore_get_many returns. */
@@ -43,6 +60,8 @@ struct objstore_ops {
     /* Optional (NULL: one get after another). */
     int (*get_many)(struct objstore *os, const char *const *keys, size_t n, size_t max,
                     objstore_each_fn fn, void *ctx, struct diag *d);
+    /* Optional (NULL: one request after another). */
+    int (*batch)(struct objstore *os, struct objstore_req *reqs, size_t n, struct diag *d);
     int (*del)(struct objstore *os, const char *key, struct diag *d);
     int (*link)(struct objstore *os, const char *key, int64_t expires_s, struct buf *out,
                 struct diag *d);
@@ -79,6 +98,23 @@ int objstore_del(struct objstore *os, const char *key, struct diag *d);
 #define OBJSTORE_WINDOW 64
 int objstore_get_many(struct objstore *os, const char *const *keys, size_t n, size_t max,
                       objstore_each_fn fn, void *ctx, struct diag *d);
+
+/* Carry out n independent requests (GETs with their etags, PUTs each with its own
+ * condition, listings), several at once where that saves time: on S3 up to OBJSTORE_WINDOW
+ * requests in flight, a listing's first pages together and its further pages one after
+ * another; on a directory one after another.  Each request is exactly what objstore_get,
+ * objstore_put or objstore_list does alone (the same conditions, atomicity and errors), its
+ * outcome in its own err and d, and every one is carried out whatever becomes of the others,
+ * in no promised order: a request must not depend on another of the same batch.  Returns the
+ * first failure in the order of reqs (d as its; an absent object's GET is ERR_NOTFOUND), ERR_OK
+ * when every request went well. */
+int objstore_batch(struct objstore *os, struct objstore_req *reqs, size_t n, struct diag *d);
+
+/* The listings of n prefixes (objstore_batch), their keys appended to keys in the order of
+ * the prefixes, as objstore_list of one prefix after another gives them.  The first failure
+ * stops nothing but is returned. */
+int objstore_list_many(struct objstore *os, const char *const *prefixes, size_t n,
+                       struct strvec *keys, struct diag *d);
 
 /* A link to download an object, appended to out: on S3 a presigned GET URL valid expires_s
  * seconds (anyone holding it can download the object until then), locally the file's

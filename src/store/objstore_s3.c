@@ -76,66 +76,163 @@ static int s3store_put(struct objstore *os, const char *key, const void *data, s
     return s3_put_object(st->s3, st->bucket, k, data, len, &po, NULL, d);
 }
 
+/* The keys of a listing's page that are store keys, appended to keys. */
+static int take_page(const struct s3store *st, const char *prefix, const struct s3_list_page *page,
+                     struct strvec *keys, struct diag *d)
+{
+    size_t skip = strlen(st->prefix);
+    for (size_t i = 0; i < page->n; i++) {
+        const char *k = page->objects[i].key;
+        if (strncmp(k, st->prefix, skip) != 0)
+            return diag_set(d, ERR_PARSE,
+                            "store '%s': S3 listed '%s', which is not under the prefix asked for",
+                            st->base.location, k);
+        k += skip;
+        if (!objstore_key_valid(k)) {
+            /* Folder markers ("dir/") and keys other tools wrote are not objects here. */
+            log_warn("ignoring an S3 object whose key is not a store key",
+                     LF_STR("key", page->objects[i].key));
+            continue;
+        }
+        int err = strvec_push(keys, k);
+        if (err)
+            return diag_set(d, err, "listing '%s': %s", st->base.location, err_str(err));
+    }
+    (void)prefix;
+    return ERR_OK;
+}
+
+/* What a batch keeps for each request. */
+struct pending {
+    char key[S3_KEY_MAX + 1]; /* the S3 key, or the listing's S3 prefix */
+    char token[S3_TOKEN_MAX]; /* LIST: where the next page starts ("" for the first) */
+    struct s3_list_page page; /* LIST */
+    size_t pages, before;     /* LIST: pages read, keys->n before */
+    int done;
+};
+
+/* Every request of the batch in one s3_many, then the further pages of the listings that
+ * have more, all of them together again, until none has. */
+static int s3store_batch(struct objstore *os, struct objstore_req *reqs, size_t n, struct diag *d)
+{
+    struct s3store *st = (struct s3store *)os;
+    struct pending *p = calloc(n ? n : 1, sizeof *p);
+    struct s3_op *ops = calloc(n ? n : 1, sizeof *ops);
+    size_t *of = calloc(n ? n : 1, sizeof *of);
+    if (!p || !ops || !of) {
+        free(p);
+        free(ops);
+        free(of);
+        return diag_set(d, ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct objstore_req *r = &reqs[i];
+        s3_list_page_init(&p[i].page);
+        if (r->op == OBJ_REQ_LIST) {
+            p[i].before = r->keys->n;
+            int len = snprintf(p[i].key, sizeof p[i].key, "%s%s", st->prefix, r->key);
+            if (len < 0 || len > S3_KEY_MAX)
+                r->err = diag_set(&r->d, ERR_TOOBIG, "store '%s': list prefix '%s' is too long",
+                                  st->base.location, r->key);
+        } else {
+            r->err = full_key(st, r->key, p[i].key, &r->d);
+        }
+        p[i].done = r->err != ERR_OK;
+    }
+    for (;;) {
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (p[i].done)
+                continue;
+            const struct objstore_req *r = &reqs[i];
+            struct s3_op *op = &ops[m];
+            memset(op, 0, sizeof *op);
+            op->key = p[i].key;
+            if (r->op == OBJ_REQ_GET) {
+                op->kind = S3_OP_GET;
+                op->out = r->out;
+            } else if (r->op == OBJ_REQ_PUT) {
+                op->kind = S3_OP_PUT;
+                op->data = r->data;
+                op->len = r->len;
+                op->po.cond = r->mode == OBJ_PUT_CREATE     ? S3_PUT_IF_NONE_MATCH
+                              : r->mode == OBJ_PUT_IF_MATCH ? S3_PUT_IF_MATCH
+                                                            : S3_PUT_ALWAYS;
+                op->po.if_match = r->if_match;
+            } else {
+                op->kind = S3_OP_LIST;
+                op->lo.prefix = p[i].key;
+                op->lo.continuation_token = p[i].token;
+                op->page = &p[i].page;
+            }
+            of[m++] = i;
+        }
+        if (m == 0)
+            break;
+        s3_many(st->s3, st->bucket, ops, m, OBJSTORE_WINDOW, NULL);
+        for (size_t k = 0; k < m; k++) {
+            size_t i = of[k];
+            struct objstore_req *r = &reqs[i];
+            struct s3_op *op = &ops[k];
+            r->err = op->err;
+            if (op->err)
+                r->d = op->d;
+            p[i].done = 1;
+            if (!r->err && r->op == OBJ_REQ_GET) {
+                size_t len = strlen(op->etag);
+                if (len >= OBJ_ETAG_MAX)
+                    r->err = diag_set(&r->d, ERR_INVALID,
+                                      "store '%s': the ETag of '%s' is %zu bytes long",
+                                      st->base.location, r->key, len);
+                else
+                    memcpy(r->etag, op->etag, len + 1);
+            }
+            if (r->err || r->op != OBJ_REQ_LIST)
+                continue;
+            const struct s3_list_page *page = &p[i].page;
+            if ((r->err = take_page(st, r->key, page, r->keys, &r->d)) != ERR_OK ||
+                !page->truncated)
+                continue;
+            if (strcmp(p[i].token, page->next_token) == 0) {
+                r->err = diag_set(&r->d, ERR_PARSE,
+                                  "store '%s': S3 repeated a continuation token while listing '%s'",
+                                  st->base.location, r->key);
+            } else if (++p[i].pages == LIST_PAGES_MAX) {
+                r->err = diag_set(&r->d, ERR_PARSE,
+                                  "store '%s': the listing of '%s' did not end after %d pages",
+                                  st->base.location, r->key, LIST_PAGES_MAX);
+            } else {
+                memcpy(p[i].token, page->next_token, sizeof p[i].token);
+                p[i].done = 0;
+            }
+        }
+    }
+    int first = ERR_OK;
+    for (size_t i = 0; i < n; i++) {
+        struct objstore_req *r = &reqs[i];
+        s3_list_page_release(&p[i].page);
+        if (!r->err && r->op == OBJ_REQ_LIST && r->keys->n - p[i].before > 1) {
+            struct strvec tail = {r->keys->v + p[i].before, r->keys->n - p[i].before,
+                                  r->keys->n - p[i].before};
+            strvec_sort(&tail);
+        }
+        if (r->err && !first) {
+            first = r->err;
+            if (d)
+                *d = r->d;
+        }
+    }
+    free(p);
+    free(ops);
+    free(of);
+    return first;
+}
+
 static int s3store_list(struct objstore *os, const char *prefix, struct strvec *keys,
                         struct diag *d)
 {
-    struct s3store *st = (struct s3store *)os;
-    char p[S3_KEY_MAX + 1];
-    int n = snprintf(p, sizeof p, "%s%s", st->prefix, prefix);
-    if (n < 0 || n > S3_KEY_MAX)
-        return diag_set(d, ERR_TOOBIG, "store '%s': list prefix '%s' is too long",
-                        st->base.location, prefix);
-    size_t skip = strlen(st->prefix), before = keys->n;
-    struct s3_list_page page;
-    s3_list_page_init(&page);
-    char token[S3_TOKEN_MAX] = "";
-    int err = ERR_OK;
-    for (size_t pages = 0;; pages++) {
-        struct s3_list_opts lo = {.prefix = p, .continuation_token = token};
-        if (pages == LIST_PAGES_MAX) {
-            err = diag_set(d, ERR_PARSE,
-                           "store '%s': the listing of '%s' did not end after %d "
-                           "pages",
-                           st->base.location, prefix, LIST_PAGES_MAX);
-            break;
-        }
-        if ((err = s3_list_objects(st->s3, st->bucket, &lo, &page, d)) != ERR_OK)
-            break;
-        for (size_t i = 0; i < page.n && !err; i++) {
-            const char *k = page.objects[i].key;
-            if (strncmp(k, st->prefix, skip) != 0) {
-                err = diag_set(d, ERR_PARSE,
-                               "store '%s': S3 listed '%s', which is not under the prefix asked "
-                               "for",
-                               st->base.location, k);
-                break;
-            }
-            k += skip;
-            if (!objstore_key_valid(k)) {
-                /* Folder markers ("dir/") and keys other tools wrote are not objects here. */
-                log_warn("ignoring an S3 object whose key is not a store key",
-                         LF_STR("key", page.objects[i].key));
-                continue;
-            }
-            if ((err = strvec_push(keys, k)) != ERR_OK)
-                diag_set(d, err, "listing '%s': %s", st->base.location, err_str(err));
-        }
-        if (err || !page.truncated)
-            break;
-        if (strcmp(token, page.next_token) == 0) {
-            err = diag_set(d, ERR_PARSE,
-                           "store '%s': S3 repeated a continuation token while listing '%s'",
-                           st->base.location, prefix);
-            break;
-        }
-        memcpy(token, page.next_token, sizeof token);
-    }
-    s3_list_page_release(&page);
-    if (!err && keys->n - before > 1) {
-        struct strvec tail = {keys->v + before, keys->n - before, keys->n - before};
-        strvec_sort(&tail);
-    }
-    return err;
+    struct objstore_req r = {.op = OBJ_REQ_LIST, .key = prefix, .keys = keys};
+    return s3store_batch(os, &r, 1, d);
 }
 
 /* Chunks of keys are numbered from 0: put the caller's numbers back. */
@@ -221,6 +318,7 @@ static const struct objstore_ops s3_ops = {
     .put = s3store_put,
     .list = s3store_list,
     .get_many = s3store_get_many,
+    .batch = s3store_batch,
     .del = s3store_del,
     .link = s3store_link,
     .link_limit_ms = s3store_link_limit_ms,

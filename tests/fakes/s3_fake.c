@@ -1521,6 +1521,7 @@ void s3_fake_handle(void *ctx, const struct httpd_request *req, struct httpd_res
     f->inflight--;
     pthread_mutex_unlock(&f->mu);
     log_debug("fake S3 request", LF_STR("method", m), LF_STR("path", req->path),
+              LF_STR("query", req->query),
               LF_INT("status", r->action == HTTPD_DROP ? 0 : r->status),
               LF_STR("fault", used ? s3_fake_fault_name(fault) : ""));
 }
