@@ -96,12 +96,14 @@ static int write_results(struct job *j, struct diag *d)
     static const char *const steps[] = {"screen", "top candidates", "exports"};
     int32_t date = j->r->screen_date;
     int first = ERR_OK;
+    /* The screen and the top candidates: their requests in flight together. */
+    struct results_day day;
+    results_write_day(j->os, date, j->rows, j->nrows, RESULTS_TOP_DEFAULT, &day);
     for (int i = 0; i < 3; i++) {
-        struct diag rd = {{0}};
-        int err = i == 0 ? results_write_screen(j->os, date, j->rows, j->nrows, 1, &rd)
-                  : i == 1
-                      ? results_append_top(j->os, date, j->rows, j->nrows, RESULTS_TOP_DEFAULT, &rd)
-                      : results_write_exports(j->os, j->bs, date, &rd);
+        struct diag rd = i == 0 ? day.screen_d : day.top_d;
+        int err = i == 0   ? day.screen_err
+                  : i == 1 ? day.top_err
+                           : results_write_exports(j->os, j->bs, date, &rd);
         if (!err)
             continue;
         log_warn("results not written", LF_STR("results", steps[i]), LF_STR("error", rd.text));
@@ -524,6 +526,9 @@ int daily_run(struct objstore *os, struct barstore *bs, const struct daily_opts 
         j.deadline_ms = o->deadline_ms - DAILY_DEADLINE_MARGIN_MS;
     unsigned want = o->steps | DAILY_STEPS_ALWAYS;
     int tracking = account_tracking_enabled();
+    /* The split log is read once for the whole run (again only after the collection adds
+     * to it): every step's screen and scan needs it, and on S3 each read is two round trips. */
+    barstore_keep_splits(bs, 1);
     for (int i = 0; i < DAILY_STEP_COUNT_; i++) {
         const struct step *s = &steps[i];
         enum daily_step_state *state = &report->steps[i];
@@ -545,6 +550,7 @@ int daily_run(struct objstore *os, struct barstore *bs, const struct daily_opts 
         if (i == DAILY_ALERT && report->steps[DAILY_SNAPSHOT] == DAILY_STEP_DONE)
             log_account(&j);
     }
+    barstore_keep_splits(bs, 0);
     free(j.rows);
     if (j.have_view)
         account_view_release(&j.view);

@@ -393,47 +393,149 @@ static int check_rows(int32_t date, const struct screen_row *rows, size_t n, str
 typedef int (*rmw_fn)(void *ctx, const char *key, char *data, size_t len, struct buf *out,
                       int *keep, struct diag *d);
 
-/* Read key with its etag, let fn rewrite it, put it back only if nobody changed it meanwhile
- * (If-Match, or create-if-absent), and start over when somebody did. */
+/* One read-modify-write of rmw_many. */
+struct rmw_item {
+    const char *key;
+    size_t max;
+    rmw_fn fn;
+    void *ctx;
+    /* When not NULL: a write of the batch's first round that this one needs; when that fails,
+     * this one is not attempted and fails with its error. */
+    const struct objstore_req *after;
+    int err;
+    struct diag *d;
+    /* The work: */
+    struct buf cur, out;
+    int exists, done, attempt;
+};
+
+static void rmw_end(struct rmw_item *it, int err)
+{
+    it->err = err;
+    it->done = 1;
+}
+
+/* Read each key with its etag, let its fn rewrite it, put it back only if nobody changed it
+ * meanwhile (If-Match, or create-if-absent), and start over (that key alone) when somebody did:
+ * what one rmw does per key, with the reads of every key in flight together and then the
+ * writes (objstore_batch).  first (n_first requests, may be 0) go with the first reads.
+ * Each item's outcome is in its err and d. */
+static void rmw_many(struct objstore *os, struct rmw_item *items, size_t n,
+                     struct objstore_req *first, size_t n_first)
+{
+    struct objstore_req *reqs = calloc(n + n_first, sizeof *reqs);
+    size_t *of = calloc(n ? n : 1, sizeof *of);
+    for (size_t i = 0; i < n; i++) {
+        struct rmw_item *it = &items[i];
+        buf_init(&it->cur, it->max);
+        buf_init(&it->out, it->max);
+        it->done = it->exists = 0;
+        it->attempt = 1;
+        if (!reqs || !of)
+            rmw_end(it, diag_set(it->d, ERR_NOMEM, "%s: out of memory", it->key));
+    }
+    for (int round = 0; reqs && of; round++) {
+        /* The reads. */
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++) {
+            struct rmw_item *it = &items[i];
+            if (it->done)
+                continue;
+            buf_reset(&it->cur);
+            buf_reset(&it->out);
+            reqs[m] = (struct objstore_req){.op = OBJ_REQ_GET, .key = it->key, .out = &it->cur};
+            of[m++] = i;
+        }
+        size_t nf = round == 0 ? n_first : 0;
+        if (!m && !nf)
+            break;
+        if (nf)
+            memcpy(reqs + m, first, nf * sizeof *first);
+        objstore_batch(os, reqs, m + nf, NULL);
+        if (nf)
+            memcpy(first, reqs + m, nf * sizeof *first);
+        /* The new contents. */
+        size_t w = 0;
+        for (size_t k = 0; k < m; k++) {
+            struct rmw_item *it = &items[of[k]];
+            struct objstore_req *g = &reqs[k];
+            if (it->after && it->after->err) {
+                *it->d = it->after->d;
+                rmw_end(it, it->after->err);
+                continue;
+            }
+            int err = g->err;
+            it->exists = err == ERR_OK;
+            if (err && err != ERR_NOTFOUND) {
+                *it->d = g->d;
+                rmw_end(it, err);
+                continue;
+            }
+            char *work = NULL;
+            if (it->exists && !(work = copy_input(buf_cstr(&it->cur), it->cur.len))) {
+                rmw_end(it, diag_set(it->d, ERR_NOMEM, "%s: out of memory", it->key));
+                continue;
+            }
+            int keep = 0;
+            err = it->fn(it->ctx, it->key, work, it->cur.len, &it->out, &keep, it->d);
+            free(work);
+            if (err || keep) {
+                rmw_end(it, err);
+                continue;
+            }
+            if (it->exists && it->out.len == it->cur.len &&
+                memcmp(buf_cstr(&it->out), buf_cstr(&it->cur), it->cur.len) == 0) {
+                rmw_end(it, ERR_OK); /* already so: a rerun writes nothing */
+                continue;
+            }
+            struct objstore_req put = {
+                .op = OBJ_REQ_PUT,
+                .key = it->key,
+                .data = buf_cstr(&it->out),
+                .len = it->out.len,
+                .mode = it->exists ? OBJ_PUT_IF_MATCH : OBJ_PUT_CREATE,
+            };
+            memcpy(put.etag, g->etag, sizeof put.etag);
+            reqs[w] = put;
+            of[w++] = of[k];
+        }
+        /* The writes, each on the condition of its own read. */
+        for (size_t k = 0; k < w; k++)
+            reqs[k].if_match = reqs[k].mode == OBJ_PUT_IF_MATCH ? reqs[k].etag : NULL;
+        objstore_batch(os, reqs, w, NULL);
+        for (size_t k = 0; k < w; k++) {
+            struct rmw_item *it = &items[of[k]];
+            int err = reqs[k].err;
+            if (err != ERR_PRECONDITION && err != ERR_EXISTS && !(it->exists && err == ERR_NOTFOUND)) {
+                if (err)
+                    *it->d = reqs[k].d;
+                rmw_end(it, err);
+                continue;
+            }
+            log_info("another writer changed the object first: reading it again",
+                     LF_STR("key", it->key), LF_INT("attempt", it->attempt));
+            if (++it->attempt > RESULTS_WRITE_ATTEMPTS)
+                rmw_end(it, diag_set(it->d, ERR_PRECONDITION,
+                                     "'%s': gave up after %d attempts, another writer changed it "
+                                     "each time",
+                                     it->key, RESULTS_WRITE_ATTEMPTS));
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        buf_release(&items[i].cur);
+        buf_release(&items[i].out);
+    }
+    free(reqs);
+    free(of);
+}
+
+/* One read-modify-write (rmw_many). */
 static int rmw(struct objstore *os, const char *key, size_t max, rmw_fn fn, void *ctx,
                struct diag *d)
 {
-    struct buf cur = BUF_INIT(max), out = BUF_INIT(max);
-    int err = ERR_OK, attempt;
-    for (attempt = 1; attempt <= RESULTS_WRITE_ATTEMPTS; attempt++) {
-        char etag[OBJ_ETAG_MAX] = "";
-        buf_reset(&cur);
-        buf_reset(&out);
-        err = objstore_get(os, key, &cur, etag, d);
-        int exists = err == ERR_OK;
-        if (err && err != ERR_NOTFOUND)
-            break;
-        char *work = NULL;
-        if (exists && !(work = copy_input(buf_cstr(&cur), cur.len))) {
-            err = diag_set(d, ERR_NOMEM, "%s: out of memory", key);
-            break;
-        }
-        int keep = 0;
-        err = fn(ctx, key, work, cur.len, &out, &keep, d);
-        free(work);
-        if (err || keep)
-            break;
-        if (exists && out.len == cur.len && memcmp(buf_cstr(&out), buf_cstr(&cur), cur.len) == 0)
-            break; /* already so: a rerun writes nothing */
-        err = objstore_put(os, key, buf_cstr(&out), out.len,
-                           exists ? OBJ_PUT_IF_MATCH : OBJ_PUT_CREATE, exists ? etag : NULL, d);
-        if (err != ERR_PRECONDITION && err != ERR_EXISTS && !(exists && err == ERR_NOTFOUND))
-            break;
-        log_info("another writer changed the object first: reading it again", LF_STR("key", key),
-                 LF_INT("attempt", attempt));
-    }
-    if (attempt > RESULTS_WRITE_ATTEMPTS)
-        err = diag_set(d, ERR_PRECONDITION,
-                       "'%s': gave up after %d attempts, another writer changed it each time", key,
-                       RESULTS_WRITE_ATTEMPTS);
-    buf_release(&cur);
-    buf_release(&out);
-    return err;
+    struct rmw_item it = {.key = key, .max = max, .fn = fn, .ctx = ctx, .d = d};
+    rmw_many(os, &it, 1, NULL, 0);
+    return it.err;
 }
 
 /* ---- screens ---- */
@@ -581,6 +683,43 @@ int results_append_top(struct objstore *os, int32_t date, const struct screen_ro
         return err;
     struct top_ctx t = {date, rows, top && top < n ? top : n};
     return rmw(os, RESULTS_TOP_KEY, HISTORY_MAX, merge_top, &t, d);
+}
+
+void results_write_day(struct objstore *os, int32_t date, const struct screen_row *rows, size_t n,
+                       size_t top, struct results_day *out)
+{
+    memset(out, 0, sizeof *out);
+    out->screen_err = check_rows(date, rows, n, &out->screen_d);
+    if (out->screen_err) {
+        out->top_err = out->screen_err;
+        out->top_d = out->screen_d;
+        return;
+    }
+    struct buf b = BUF_INIT(SCREEN_MAX);
+    char key[OBJ_KEY_MAX];
+    results_screen_key(date, key);
+    int err = write_rows_csv(&b, rows, n, NULL, 0, NULL, 0);
+    if (err)
+        out->screen_err = diag_set(&out->screen_d, err, "%s: %s", key, err_str(err));
+    struct objstore_req day = {
+        .op = OBJ_REQ_PUT, .key = key, .data = buf_cstr(&b), .len = b.len, .mode = OBJ_PUT_ALWAYS};
+    struct latest_ctx l = {date, buf_cstr(&b), b.len};
+    struct top_ctx t = {date, rows, top && top < n ? top : n};
+    struct rmw_item items[2] = {
+        {.key = RESULTS_TOP_KEY, .max = HISTORY_MAX, .fn = merge_top, .ctx = &t, .d = &out->top_d},
+        {.key = RESULTS_LATEST_KEY,
+         .max = SCREEN_MAX,
+         .fn = replace_latest,
+         .ctx = &l,
+         .after = &day,
+         .d = &out->screen_d},
+    };
+    /* The dated screen goes with the reads; latest.csv is written only once it is in. */
+    rmw_many(os, items, out->screen_err ? 1 : 2, &day, out->screen_err ? 0 : 1);
+    out->top_err = items[0].err;
+    if (!out->screen_err)
+        out->screen_err = items[1].err;
+    buf_release(&b);
 }
 
 int results_read_top(struct objstore *os, struct results_history *out, struct diag *d)
@@ -865,12 +1004,16 @@ int results_write_exports(struct objstore *os, struct barstore *bs, int32_t date
     if (!err && (err = write_closes(&closes, &x, &splits, date)))
         err = diag_set(d, err, "%s: %s (the limit is %zu bytes)", RESULTS_CLOSES_KEY, err_str(err),
                        closes.max);
-    if (!err)
-        err = objstore_put(os, RESULTS_BARS1Y_KEY, buf_cstr(&bars), bars.len, OBJ_PUT_ALWAYS, NULL,
-                           d);
-    if (!err)
-        err = objstore_put(os, RESULTS_CLOSES_KEY, buf_cstr(&closes), closes.len, OBJ_PUT_ALWAYS,
-                           NULL, d);
+    if (!err) { /* both at once (objstore_batch); the first failure is the one reported */
+        struct objstore_req w[2] = {
+            {.op = OBJ_REQ_PUT, .key = RESULTS_BARS1Y_KEY, .data = buf_cstr(&bars), .len = bars.len},
+            {.op = OBJ_REQ_PUT,
+             .key = RESULTS_CLOSES_KEY,
+             .data = buf_cstr(&closes),
+             .len = closes.len},
+        };
+        err = objstore_batch(os, w, 2, d);
+    }
     log_timer_end(&t, err);
     free(x.syms);
     splitvec_release(&splits);

@@ -76,6 +76,20 @@ void results_screen_release(struct results_screen *s);
 int results_write_screen(struct objstore *os, int32_t date, const struct screen_row *rows, size_t n,
                          int latest, struct diag *d);
 
+/* The newest date's results at once: what results_write_screen (with latest) and
+ * results_append_top write, with their requests in flight together (objstore_batch): the
+ * dated screen with the reads of latest.csv and of the history, then the two conditional
+ * writes (latest.csv only once the dated screen is in).  Each keeps its own conditions,
+ * retries and outcome: screen_err and screen_d are what results_write_screen gives, top_err
+ * and top_d what results_append_top gives. */
+struct results_day {
+    int screen_err, top_err;
+    struct diag screen_d, top_d;
+};
+
+void results_write_day(struct objstore *os, int32_t date, const struct screen_row *rows, size_t n,
+                       size_t top, struct results_day *out);
+
 /* Read a date's screen (date == 0: latest.csv).  ERR_NOTFOUND when there is none. */
 int results_read_screen(struct objstore *os, int32_t date, struct results_screen *out,
                         struct diag *d);

@@ -132,6 +132,9 @@ struct barstore {
     /* Told of each damaged part met (verify). */
     void (*on_damaged)(void *ctx, const char *key, const char *why);
     void *damaged_ctx;
+    /* The split log as last read, while keep_splits (barstore_keep_splits). */
+    int keep_splits, splits_kept;
+    struct splitvec splits;
 };
 
 int barstore_new(struct objstore *os, struct barstore **out, struct diag *d)
@@ -142,6 +145,7 @@ int barstore_new(struct objstore *os, struct barstore **out, struct diag *d)
     bs->os = os;
     buf_init(&bs->io, BARSTORE_PART_MAX);
     strvec_init(&bs->damaged);
+    splitvec_init(&bs->splits);
     *out = bs;
     return ERR_OK;
 }
@@ -153,7 +157,16 @@ void barstore_free(struct barstore *bs)
     hasher_free(bs->hasher);
     buf_release(&bs->io);
     strvec_release(&bs->damaged);
+    splitvec_release(&bs->splits);
     free(bs);
+}
+
+void barstore_keep_splits(struct barstore *bs, int keep)
+{
+    bs->keep_splits = keep;
+    bs->splits_kept = 0;
+    splitvec_release(&bs->splits);
+    splitvec_init(&bs->splits);
 }
 
 void barstore_set_skip_damaged(struct barstore *bs, int skip)
@@ -417,11 +430,15 @@ int barstore_index(struct barstore *bs, int32_t from, int32_t to, struct bar_ind
         date_to_ymd(to, &ty, &m, &dd);
     }
     if (from != INT32_MIN && to != INT32_MAX && ty - fy <= 2) {
-        for (int y = fy; y <= ty && !err; y++) {
-            char prefix[16];
-            snprintf(prefix, sizeof prefix, "bars/%04d/", y);
-            err = objstore_list(bs->os, prefix, &out->keys, d);
+        /* The years' listings at once (objstore_list_many). */
+        char years[3][16];
+        const char *prefixes[3];
+        size_t n = 0;
+        for (int y = fy; y <= ty; y++, n++) {
+            snprintf(years[n], sizeof years[n], "bars/%04d/", y);
+            prefixes[n] = years[n];
         }
+        err = objstore_list_many(bs->os, prefixes, n, &out->keys, d);
     } else {
         err = objstore_list(bs->os, "bars/", &out->keys, d);
     }
@@ -1195,15 +1212,19 @@ static int index_days(struct barstore *bs, const struct bar *bars, const size_t 
         return barstore_index(bs, bars[perm[0]].date, bars[perm[n - 1]].date, idx, d);
     memset(idx, 0, sizeof *idx);
     strvec_init(&idx->keys);
-    int err = ERR_OK;
-    for (size_t i = 0; i < n && !err; i++) {
+    /* The days' listings at once (objstore_list_many). */
+    char days[LIST_PER_DAY_MAX][32];
+    const char *prefixes[LIST_PER_DAY_MAX];
+    size_t m = 0;
+    for (size_t i = 0; i < n && m < LIST_PER_DAY_MAX; i++) {
         int32_t date = bars[perm[i]].date;
         if (i && bars[perm[i - 1]].date == date)
             continue;
-        char prefix[32];
-        day_prefix(date, prefix);
-        err = objstore_list(bs->os, prefix, &idx->keys, d);
+        day_prefix(date, days[m]);
+        prefixes[m] = days[m];
+        m++;
     }
+    int err = objstore_list_many(bs->os, prefixes, m, &idx->keys, d);
     if (!err)
         err = index_from_keys(idx, INT32_MIN, INT32_MAX, d);
     if (err)
@@ -1569,52 +1590,67 @@ static int split_origin_cmp(const void *pa, const void *pb)
 }
 
 /* Read the split parts, each checked against its name; facts in read order, with the index of
- * their part in keys. */
+ * their part in keys.  The parts are fetched together (objstore_get_many). */
+struct split_read {
+    struct barstore *bs;
+    const struct strvec *keys;
+    struct splitvec *out;
+    size_t **part_of, cap;
+    int failed; /* the error is the callback's, not a GET's */
+};
+
+static int split_part(void *ctx, size_t i, char *data, size_t len, struct diag *d)
+{
+    struct split_read *sr = ctx;
+    struct barstore *bs = sr->bs;
+    const struct strvec *keys = sr->keys;
+    struct splitvec *out = sr->out;
+    char why[160];
+    size_t before = out->n;
+    int err;
+    if (!barstore_part_name_ok(keys->v[i], data, len, why)) {
+        diag_set(d, ERR_DAMAGED, "store '%s': split part %s is damaged: %s", bs->os->location,
+                 keys->v[i], why);
+        err = damaged(bs, keys->v[i], ERR_DAMAGED, d);
+    } else if ((err = splitcsv_parse(keys->v[i], data, len, out, d)) != ERR_OK &&
+               err != ERR_NOMEM) {
+        out->n = before;
+        err = damaged(bs, keys->v[i], err, d);
+    } else if (!err && out->n > sr->cap) {
+        sr->cap = out->n * 2;
+        size_t *v = realloc(*sr->part_of, sr->cap * sizeof *v);
+        if (v)
+            *sr->part_of = v;
+        else
+            err = diag_set(d, ERR_NOMEM, "out of memory");
+    }
+    for (size_t k = before; !err && k < out->n; k++)
+        (*sr->part_of)[k] = i;
+    sr->failed = err != ERR_OK;
+    return err;
+}
+
 static int read_split_parts(struct barstore *bs, struct strvec *keys, struct splitvec *out,
                             size_t **part_of, struct diag *d)
 {
     int err = objstore_list(bs->os, SPLITS_PREFIX, keys, d);
-    struct buf b = BUF_INIT(SPLITS_MAX);
-    size_t cap = 0;
-    for (size_t i = 0; i < keys->n && !err; i++) {
-        buf_reset(&b);
-        err = objstore_get(bs->os, keys->v[i], &b, NULL, d);
-        if (err) {
-            diag_prefix(d, err, "store '%s'", bs->os->location);
-            break;
-        }
-        char why[160];
-        size_t before = out->n;
-        if (!barstore_part_name_ok(keys->v[i], b.data ? b.data : "", b.len, why)) {
-            diag_set(d, ERR_DAMAGED, "store '%s': split part %s is damaged: %s", bs->os->location,
-                     keys->v[i], why);
-            err = damaged(bs, keys->v[i], ERR_DAMAGED, d);
-            continue;
-        }
-        err = splitcsv_parse(keys->v[i], b.data ? b.data : (char *)"", b.len, out, d);
-        if (err && err != ERR_NOMEM) {
-            out->n = before;
-            err = damaged(bs, keys->v[i], err, d);
-            continue;
-        }
-        if (!err && out->n > cap) {
-            cap = out->n * 2;
-            size_t *v = realloc(*part_of, cap * sizeof *v);
-            if (!v) {
-                err = diag_set(d, ERR_NOMEM, "out of memory");
-                break;
-            }
-            *part_of = v;
-        }
-        for (size_t k = before; !err && k < out->n; k++)
-            (*part_of)[k] = i;
-    }
-    buf_release(&b);
+    struct split_read sr = {bs, keys, out, part_of, 0, 0};
+    if (!err)
+        err = objstore_get_many(bs->os, (const char *const *)keys->v, keys->n, SPLITS_MAX,
+                                split_part, &sr, d);
+    if (err && !sr.failed)
+        diag_prefix(d, err, "store '%s'", bs->os->location);
     return err;
 }
 
 int barstore_read_splits(struct barstore *bs, struct splitvec *out, struct diag *d)
 {
+    if (bs->splits_kept) {
+        for (size_t i = 0; i < bs->splits.n; i++)
+            if (splitvec_push(out, &bs->splits.v[i]) != ERR_OK)
+                return diag_set(d, ERR_NOMEM, "out of memory");
+        return ERR_OK;
+    }
     struct strvec keys = STRVEC_INIT;
     size_t *part_of = NULL;
     size_t base = out->n;
@@ -1664,6 +1700,13 @@ int barstore_read_splits(struct barstore *bs, struct splitvec *out, struct diag 
         err = split_check_log(out->v + base, out->n - base, d);
         if (err)
             diag_prefix(d, err, "store '%s'", bs->os->location);
+    }
+    if (!err && bs->keep_splits) {
+        bs->splits.n = 0;
+        for (size_t i = base; i < out->n && !err; i++)
+            if ((err = splitvec_push(&bs->splits, &out->v[i])) != ERR_OK)
+                diag_set(d, err, "out of memory");
+        bs->splits_kept = !err;
     }
     free(o);
     free(part_of);
@@ -1726,6 +1769,7 @@ int barstore_write_splits(struct barstore *bs, const struct split *s, size_t n, 
         splitvec_release(&all);
     }
     if (!err && add.n) {
+        bs->splits_kept = 0; /* the log changes: read it again next time */
         objstore_sweep(bs->os, SPLITS_PREFIX);
         struct buf csv = BUF_INIT(SPLITS_MAX);
         err = splitcsv_write(&csv, add.v, add.n);

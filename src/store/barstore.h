@@ -229,6 +229,14 @@ int barstore_verify(struct barstore *bs, const struct barstore_verify_opts *o,
  * symbol whose factors multiply beyond them, is ERR_INVALID naming the symbol. */
 int barstore_read_splits(struct barstore *bs, struct splitvec *out, struct diag *d);
 
+/* With keep set, the split log is read from the store once and kept: barstore_read_splits
+ * answers from memory until this barstore writes split facts (barstore_write_splits; read
+ * again then) or keep is cleared.  For one job that reads the log at several steps (the
+ * daily run: the collection, the screen, the exports, the backtest, the report); a
+ * long-lived reader leaves it off and sees what other writers add.  Setting or clearing it
+ * forgets what was kept. */
+void barstore_keep_splits(struct barstore *bs, int keep);
+
 /* Add split facts; the same fact twice is a no-op, a different ratio for a stored
  * symbol and ex_date is ERR_CONFLICT and nothing is written; a factor out of bounds, alone or
  * multiplied with the symbol's stored ones, is ERR_INVALID and nothing is written. */

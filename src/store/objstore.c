@@ -98,7 +98,8 @@ int objstore_batch(struct objstore *os, struct objstore_req *reqs, size_t n, str
     for (size_t i = 0; i < n; i++) {
         struct objstore_req *r = &reqs[i];
         memset(&r->d, 0, sizeof r->d);
-        r->etag[0] = '\0';
+        if (r->op == OBJ_REQ_GET)
+            r->etag[0] = '\0';
         r->err = ERR_OK;
         if (r->op != OBJ_REQ_LIST)
             r->err = check_key(os, r->key, &r->d);
