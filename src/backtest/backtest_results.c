@@ -372,9 +372,18 @@ int backtest_refresh(struct objstore *os, struct barstore *bs,
     }
     /* The files together (objstore_batch), the summary that readers go by once they are in. */
     struct objstore_req w[3] = {
-        {.op = OBJ_REQ_PUT, .key = BACKTEST_EQUITY_KEY, .data = buf_cstr(&r.equity), .len = r.equity.len},
-        {.op = OBJ_REQ_PUT, .key = BACKTEST_TRADES_KEY, .data = buf_cstr(&r.trades), .len = r.trades.len},
-        {.op = OBJ_REQ_PUT, .key = BACKTEST_SUMMARY_CSV_KEY, .data = buf_cstr(&csv), .len = csv.len},
+        {.op = OBJ_REQ_PUT,
+         .key = BACKTEST_EQUITY_KEY,
+         .data = buf_cstr(&r.equity),
+         .len = r.equity.len},
+        {.op = OBJ_REQ_PUT,
+         .key = BACKTEST_TRADES_KEY,
+         .data = buf_cstr(&r.trades),
+         .len = r.trades.len},
+        {.op = OBJ_REQ_PUT,
+         .key = BACKTEST_SUMMARY_CSV_KEY,
+         .data = buf_cstr(&csv),
+         .len = csv.len},
     };
     err = objstore_batch(os, w, 3, d);
     err = err ? err : put(os, BACKTEST_SUMMARY_JSON_KEY, &json, d);

@@ -16,6 +16,8 @@
 
 #define REPORT_WRITE_ATTEMPTS 8
 #define MAX_PROBLEMS          4
+/* The largest object read ahead (a bigger one is read when asked for, to say it is too big). */
+#define REPORT_PREFETCH_MAX ((size_t)128 << 20)
 
 void report_key(int32_t date, char *key)
 {
@@ -182,6 +184,15 @@ int report_build(struct objstore *os, int32_t date, const struct report_opts *o,
     char problems[MAX_PROBLEMS][DIAG_MAX] = {{0}};
     size_t np = 0;
     struct log_timer t = log_timer_start("report build");
+    /* Everything the page is made of, fetched together; the readers below take it from there. */
+    char screen_key[OBJ_KEY_MAX];
+    if (date)
+        results_screen_key(date, screen_key);
+    else
+        snprintf(screen_key, sizeof screen_key, "%s", RESULTS_LATEST_KEY);
+    const char *const want[] = {screen_key, RESULTS_CLOSES_KEY, RESULTS_TOP_KEY, RESULTS_RUN_KEY,
+                                REPORT_EQUITY_KEY};
+    objstore_prefetch(os, want, sizeof want / sizeof want[0], REPORT_PREFETCH_MAX);
     int err = results_read_screen(os, date, &l.screen, d);
     if (err == ERR_NOTFOUND && date) {
         char day[DATE_STRLEN + 1];
@@ -272,28 +283,25 @@ int report_build(struct objstore *os, int32_t date, const struct report_opts *o,
     if (!err && date_out)
         *date_out = date;
 out:
+    objstore_prefetch_drop(os);
     log_timer_end(&t, err);
     loaded_release(&l);
     return err;
 }
 
-/* The newest date with a dated report in the store (0: none). */
-static int newest_report(struct objstore *os, int32_t *out, struct diag *d)
+/* The newest date with a dated report among keys, the listing of REPORT_PREFIX (0: none). */
+static void newest_report(const struct strvec *k_list, int32_t *out)
 {
-    struct strvec keys;
-    strvec_init(&keys);
-    int err = objstore_list(os, REPORT_PREFIX, &keys, d);
+    const struct strvec keys = *k_list;
     *out = 0;
     size_t plen = strlen(REPORT_PREFIX);
-    for (size_t i = 0; !err && i < keys.n; i++) {
+    for (size_t i = 0; i < keys.n; i++) {
         const char *k = keys.v[i];
         int32_t dt;
         if (strlen(k) == plen + DATE_STRLEN + 5 && strcmp(k + plen + DATE_STRLEN, ".html") == 0 &&
             date_parse(k + plen, DATE_STRLEN, &dt) == ERR_OK && dt > *out)
             *out = dt;
     }
-    strvec_release(&keys);
-    return err;
 }
 
 int report_publish(struct objstore *os, int32_t date, const struct report_opts *o,
@@ -312,19 +320,34 @@ int report_publish(struct objstore *os, int32_t date, const struct report_opts *
      * replace it only if nobody changed it meanwhile. */
     int attempt;
     for (attempt = 1; attempt <= REPORT_WRITE_ATTEMPTS; attempt++) {
-        char etag[OBJ_ETAG_MAX] = "";
+        /* The current latest.html and the dated reports, read together. */
+        struct strvec keys;
+        strvec_init(&keys);
         buf_reset(&cur);
-        err = objstore_get(os, REPORT_LATEST_KEY, &cur, etag, d);
+        struct objstore_req rq[2] = {
+            {.op = OBJ_REQ_GET, .key = REPORT_LATEST_KEY, .out = &cur},
+            {.op = OBJ_REQ_LIST, .key = REPORT_PREFIX, .keys = &keys},
+        };
+        objstore_batch(os, rq, 2, NULL);
+        const char *etag = rq[0].etag;
+        err = rq[0].err;
         int exists = err == ERR_OK;
         /* Too big to be one of ours: replaced without a condition rather than fail every day. */
         enum obj_put_mode mode = exists              ? OBJ_PUT_IF_MATCH
                                  : err == ERR_TOOBIG ? OBJ_PUT_ALWAYS
                                                      : OBJ_PUT_CREATE;
-        if (err && err != ERR_NOTFOUND && err != ERR_TOOBIG)
+        int32_t newest = 0;
+        int which = err && err != ERR_NOTFOUND && err != ERR_TOOBIG ? 0 : rq[1].err ? 1 : -1;
+        if (which >= 0) { /* the read's failure first, as when one came after the other */
+            err = rq[which].err;
+            if (d)
+                *d = rq[which].d;
+            strvec_release(&keys);
             goto done;
-        int32_t newest;
-        if ((err = newest_report(os, &newest, d)))
-            goto done;
+        }
+        err = ERR_OK;
+        newest_report(&keys, &newest);
+        strvec_release(&keys);
         if (newest > out->date)
             break;
         err = objstore_put(os, REPORT_LATEST_KEY, buf_cstr(&page), page.len, mode,

@@ -506,7 +506,8 @@ static void rmw_many(struct objstore *os, struct rmw_item *items, size_t n,
         for (size_t k = 0; k < w; k++) {
             struct rmw_item *it = &items[of[k]];
             int err = reqs[k].err;
-            if (err != ERR_PRECONDITION && err != ERR_EXISTS && !(it->exists && err == ERR_NOTFOUND)) {
+            if (err != ERR_PRECONDITION && err != ERR_EXISTS &&
+                !(it->exists && err == ERR_NOTFOUND)) {
                 if (err)
                     *it->d = reqs[k].d;
                 rmw_end(it, err);
@@ -1006,7 +1007,10 @@ int results_write_exports(struct objstore *os, struct barstore *bs, int32_t date
                        closes.max);
     if (!err) { /* both at once (objstore_batch); the first failure is the one reported */
         struct objstore_req w[2] = {
-            {.op = OBJ_REQ_PUT, .key = RESULTS_BARS1Y_KEY, .data = buf_cstr(&bars), .len = bars.len},
+            {.op = OBJ_REQ_PUT,
+             .key = RESULTS_BARS1Y_KEY,
+             .data = buf_cstr(&bars),
+             .len = bars.len},
             {.op = OBJ_REQ_PUT,
              .key = RESULTS_CLOSES_KEY,
              .data = buf_cstr(&closes),

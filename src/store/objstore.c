@@ -1,5 +1,6 @@
 #include "store/objstore.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,8 +39,36 @@ int objstore_open(const char *location, struct objstore **out, struct diag *d)
 
 void objstore_free(struct objstore *os)
 {
-    if (os)
-        os->ops->free(os);
+    if (!os)
+        return;
+    objstore_prefetch_drop(os);
+    os->ops->free(os);
+}
+
+struct held_obj {
+    char key[OBJ_KEY_MAX];
+    struct buf data;
+    char etag[OBJ_ETAG_MAX];
+    int err; /* ERR_OK or ERR_NOTFOUND; anything else is not held */
+    struct diag d;
+    int used;
+};
+
+struct objstore_held {
+    struct held_obj *v;
+    size_t n;
+};
+
+void objstore_prefetch_drop(struct objstore *os)
+{
+    struct objstore_held *h = os->held;
+    if (!h)
+        return;
+    for (size_t i = 0; i < h->n; i++)
+        buf_release(&h->v[i].data);
+    free(h->v);
+    free(h);
+    os->held = NULL;
 }
 
 static int check_key(struct objstore *os, const char *key, struct diag *d)
@@ -49,10 +78,74 @@ static int check_key(struct objstore *os, const char *key, struct diag *d)
     return ERR_OK;
 }
 
+/* The held answer for key, when there is one that fits out: 1 and the outcome in *err. */
+static int from_held(struct objstore *os, const char *key, struct buf *out, char *etag, int *err,
+                     struct diag *d)
+{
+    for (size_t i = 0; i < os->held->n; i++) {
+        struct held_obj *o = &os->held->v[i];
+        if (o->used || strcmp(o->key, key) != 0)
+            continue;
+        o->used = 1;
+        if (o->err) {
+            *err = o->err;
+            if (d)
+                *d = o->d;
+            return 1;
+        }
+        size_t len = out->len;
+        if (buf_append(out, o->data.data ? o->data.data : "", o->data.len) != ERR_OK) {
+            out->len = len;
+            if (out->data)
+                out->data[len] = '\0';
+            return 0; /* the store says what is wrong */
+        }
+        if (etag)
+            memcpy(etag, o->etag, OBJ_ETAG_MAX);
+        *err = ERR_OK;
+        return 1;
+    }
+    return 0;
+}
+
 int objstore_get(struct objstore *os, const char *key, struct buf *out, char *etag, struct diag *d)
 {
     int err = check_key(os, key, d);
+    if (!err && os->held && from_held(os, key, out, etag, &err, d))
+        return err;
     return err ? err : os->ops->get(os, key, out, etag, d);
+}
+
+void objstore_prefetch(struct objstore *os, const char *const *keys, size_t n, size_t max)
+{
+    objstore_prefetch_drop(os);
+    if (!os->ops->batch || n == 0)
+        return;
+    struct objstore_held *h = calloc(1, sizeof *h);
+    struct held_obj *v = calloc(n, sizeof *v);
+    struct objstore_req *reqs = calloc(n, sizeof *reqs);
+    if (!h || !v || !reqs) {
+        free(h);
+        free(v);
+        free(reqs);
+        return; /* nothing held: every read goes to the store */
+    }
+    for (size_t i = 0; i < n; i++) {
+        snprintf(v[i].key, sizeof v[i].key, "%s", keys[i]);
+        buf_init(&v[i].data, max);
+        reqs[i] = (struct objstore_req){.op = OBJ_REQ_GET, .key = v[i].key, .out = &v[i].data};
+    }
+    objstore_batch(os, reqs, n, NULL);
+    for (size_t i = 0; i < n; i++) {
+        v[i].err = reqs[i].err;
+        v[i].d = reqs[i].d;
+        memcpy(v[i].etag, reqs[i].etag, sizeof v[i].etag);
+        v[i].used = reqs[i].err != ERR_OK && reqs[i].err != ERR_NOTFOUND;
+    }
+    free(reqs);
+    h->v = v;
+    h->n = n;
+    os->held = h;
 }
 
 int objstore_put(struct objstore *os, const char *key, const void *data, size_t len,

@@ -71,9 +71,12 @@ struct objstore_ops {
     int64_t (*link_limit_ms)(struct objstore *os); /* optional: see objstore_link_limit_ms */
 };
 
+struct objstore_held;
+
 struct objstore {
     const struct objstore_ops *ops;
     char location[OBJ_LOCATION_MAX]; /* as the user wrote it, for messages */
+    struct objstore_held *held;      /* objstore_prefetch's objects; NULL: none */
 };
 
 /* Open a store by location: "s3://bucket/prefix", "file:///abs/dir" or a directory path.
@@ -109,6 +112,18 @@ int objstore_get_many(struct objstore *os, const char *const *keys, size_t n, si
  * first failure in the order of reqs (d as its; an absent object's GET is ERR_NOTFOUND), ERR_OK
  * when every request went well. */
 int objstore_batch(struct objstore *os, struct objstore_req *reqs, size_t n, struct diag *d);
+
+/* Read ahead: fetch the n objects (each at most max bytes) together, now, and hold them, so
+ * that the next objstore_get of each key is answered from memory with what a GET gave at this
+ * moment (its data and etag, or its absence).  Each held object answers one objstore_get
+ * (the next reads the store again); what the held copy cannot answer exactly (a read whose
+ * buffer is too small, a GET that failed otherwise) goes to the store.  For code that is about
+ * to read several objects one after another through functions that read one each (a report,
+ * a bot reply); on a directory it does nothing.  A later call replaces what is held, and
+ * objstore_prefetch_drop (or objstore_free) frees it.  Not for a store shared between
+ * threads while objects are held. */
+void objstore_prefetch(struct objstore *os, const char *const *keys, size_t n, size_t max);
+void objstore_prefetch_drop(struct objstore *os);
 
 /* The listings of n prefixes (objstore_batch), their keys appended to keys in the order of
  * the prefixes, as objstore_list of one prefix after another gives them.  The first failure

@@ -344,7 +344,7 @@ static void test_history_merge(void **state)
     /* A rerun with the same rows writes nothing: the object keeps its version. */
     char before[OBJ_ETAG_MAX], after[OBJ_ETAG_MAX];
     free(get_text(f->os, RESULTS_TOP_KEY, before));
-    struct racer r = {{&racer_ops, "racer"}, f->os, NULL, 0, 0, 0};
+    struct racer r = {{&racer_ops, "racer", NULL}, f->os, NULL, 0, 0, 0};
     assert_int_equal(results_append_top(&r.base, d2[0].date, d2, 2, 10, &d), ERR_OK);
     assert_int_equal(r.puts, 0);
     free(get_text(f->os, RESULTS_TOP_KEY, after));
@@ -364,7 +364,7 @@ static void test_history_concurrent_writer(void **state)
     struct diag d;
     struct screen_row d1[] = {row("2024-11-21", 1, "A", 1, 1), row("2024-11-21", 2, "B", 2, 2)};
     /* The object is absent: the other writer creates it first, the create fails. */
-    struct racer r = {{&racer_ops, "racer"}, f->os, RESULTS_TOP_KEY, 1, 0, 0};
+    struct racer r = {{&racer_ops, "racer", NULL}, f->os, RESULTS_TOP_KEY, 1, 0, 0};
     assert_int_equal(results_append_top(&r.base, d1[0].date, d1, 2, 10, &d), ERR_OK);
     assert_int_equal(r.puts, 2);
     struct results_history h;
