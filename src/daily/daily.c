@@ -462,7 +462,7 @@ static int step_html(struct job *j)
 {
     struct report_published p;
     struct diag d = {{0}};
-    int err = daily_publish_report(j->os, j->r->screen_date, clock_wall_ms(), &p, &d);
+    int err = daily_publish_report(j->os, j->bs, j->r->screen_date, clock_wall_ms(), &p, &d);
     memcpy(j->r->report_key, p.key, sizeof p.key);
     return err;
 }
@@ -529,6 +529,8 @@ int daily_run(struct objstore *os, struct barstore *bs, const struct daily_opts 
     /* The split log is read once for the whole run (again only after the collection adds
      * to it): every step's screen and scan needs it, and on S3 each read is two round trips. */
     barstore_keep_splits(bs, 1);
+    /* The same for the listing of the bar parts: read again after each write of this run. */
+    objstore_keep_listing(os, "bars/");
     for (int i = 0; i < DAILY_STEP_COUNT_; i++) {
         const struct step *s = &steps[i];
         enum daily_step_state *state = &report->steps[i];
@@ -551,6 +553,7 @@ int daily_run(struct objstore *os, struct barstore *bs, const struct daily_opts 
             log_account(&j);
     }
     barstore_keep_splits(bs, 0);
+    objstore_keep_listing(os, NULL);
     free(j.rows);
     if (j.have_view)
         account_view_release(&j.view);

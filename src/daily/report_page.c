@@ -75,7 +75,7 @@ int daily_report_portfolio(struct objstore *os, int32_t date, double target,
     return ERR_OK;
 }
 
-int daily_publish_report(struct objstore *os, int32_t date, int64_t now_ms,
+int daily_publish_report(struct objstore *os, struct barstore *bs, int32_t date, int64_t now_ms,
                          struct report_published *out, struct diag *d)
 {
     struct report_published p = {0};
@@ -83,7 +83,7 @@ int daily_publish_report(struct objstore *os, int32_t date, int64_t now_ms,
         *out = p;
     if (!date)
         return ERR_OK;
-    struct report_opts ro = {.top = REPORT_TOP_DEFAULT, .now_ms = now_ms};
+    struct report_opts ro = {.top = REPORT_TOP_DEFAULT, .now_ms = now_ms, .bars = bs};
     struct report_portfolio rp;
     struct report_position *pos = NULL;
     if (account_tracking_enabled()) {

@@ -21,8 +21,9 @@ int daily_report_portfolio(struct objstore *os, int32_t date, double target,
 /* The daily job's report step: publish the report of date (report_publish) with the portfolio
  * section when tracking is on (account/account.h) and a snapshot exists; a portfolio that
  * cannot be read is logged and left out, not a failure.  Logs what was written; out (may be
- * NULL) receives it.  date 0: nothing screened yet, nothing to do (ERR_OK, out->date 0). */
-int daily_publish_report(struct objstore *os, int32_t date, int64_t now_ms,
+ * NULL) receives it.  date 0: nothing screened yet, nothing to do (ERR_OK, out->date 0).
+ * bs (may be NULL): the bar store of os whose split log to use (report_opts.bars). */
+int daily_publish_report(struct objstore *os, struct barstore *bs, int32_t date, int64_t now_ms,
                          struct report_published *out, struct diag *d);
 
 #endif

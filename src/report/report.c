@@ -111,7 +111,8 @@ static double split_growth(const struct splitvec *sv, const char *symbol, int32_
 
 /* The top candidates of the REPORT_HISTORY_DATES dates before the report's, valued at its
  * screen's closes. */
-static int load_since(struct objstore *os, struct loaded *l, char *problem, size_t cap)
+static int load_since(struct objstore *os, struct barstore *bars, struct loaded *l, char *problem,
+                      size_t cap)
 {
     struct results_history h = {0};
     struct splitvec sv;
@@ -127,14 +128,16 @@ static int load_since(struct objstore *os, struct loaded *l, char *problem, size
         snprintf(problem, cap, "the top-candidate history could not be read: %.400s", d.text);
         goto out;
     }
-    struct barstore *bs = NULL;
-    if (barstore_new(os, &bs, &d) != ERR_OK || barstore_read_splits(bs, &sv, &d) != ERR_OK) {
+    struct barstore *bs = bars;
+    if ((!bs && barstore_new(os, &bs, &d) != ERR_OK) ||
+        barstore_read_splits(bs, &sv, &d) != ERR_OK) {
         snprintf(problem, cap,
                  "the split log could not be read, returns are not split-adjusted: %.400s", d.text);
         splitvec_release(&sv);
         splitvec_init(&sv);
     }
-    barstore_free(bs);
+    if (bs != bars)
+        barstore_free(bs);
 
     int32_t date = l->screen.date;
     size_t end = h.n;
@@ -225,7 +228,7 @@ int report_build(struct objstore *os, int32_t date, const struct report_opts *o,
     if (e)
         l.ncloses = 0;
 
-    if ((e = load_since(os, &l, problems[np], DIAG_MAX)) != ERR_OK) {
+    if ((e = load_since(os, o->bars, &l, problems[np], DIAG_MAX)) != ERR_OK) {
         err = diag_set(d, e, "past candidates: %s", err_str(e));
         goto out;
     }

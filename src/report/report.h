@@ -107,6 +107,9 @@ struct report_opts {
     size_t top;                               /* rows per table; 0: REPORT_TOP_DEFAULT */
     int64_t now_ms;                           /* the time shown as generated */
     const struct report_portfolio *portfolio; /* NULL: no portfolio section */
+    /* The bar store of os whose split log to use (the daily job's, which keeps it read:
+     * barstore_keep_splits); NULL: the log is read from os. */
+    struct barstore *bars;
 };
 
 /* Build the page of date (0: the date of the latest screen) from what the results in os

@@ -37,11 +37,13 @@ int objstore_open(const char *location, struct objstore **out, struct diag *d)
     return objstore_local_open(location, out, d);
 }
 
+static void held_release(struct objstore *os);
+
 void objstore_free(struct objstore *os)
 {
     if (!os)
         return;
-    objstore_prefetch_drop(os);
+    held_release(os);
     os->ops->free(os);
 }
 
@@ -54,10 +56,29 @@ struct held_obj {
     int used;
 };
 
+/* What the store holds in memory. */
 struct objstore_held {
-    struct held_obj *v;
+    struct held_obj *v; /* objstore_prefetch */
     size_t n;
+    char prefix[OBJ_KEY_MAX]; /* objstore_keep_listing: "" for none */
+    int listed;               /* keys is the listing of prefix */
+    struct strvec keys;
 };
+
+static struct objstore_held *held_get(struct objstore *os)
+{
+    if (!os->held && (os->held = calloc(1, sizeof *os->held)) != NULL)
+        strvec_init(&os->held->keys);
+    return os->held;
+}
+
+static void held_release(struct objstore *os)
+{
+    objstore_prefetch_drop(os);
+    objstore_keep_listing(os, NULL);
+    free(os->held);
+    os->held = NULL;
+}
 
 void objstore_prefetch_drop(struct objstore *os)
 {
@@ -67,8 +88,66 @@ void objstore_prefetch_drop(struct objstore *os)
     for (size_t i = 0; i < h->n; i++)
         buf_release(&h->v[i].data);
     free(h->v);
-    free(h);
-    os->held = NULL;
+    h->v = NULL;
+    h->n = 0;
+}
+
+void objstore_keep_listing(struct objstore *os, const char *prefix)
+{
+    struct objstore_held *h = prefix ? held_get(os) : os->held;
+    if (!h)
+        return;
+    strvec_release(&h->keys);
+    strvec_init(&h->keys);
+    h->listed = 0;
+    snprintf(h->prefix, sizeof h->prefix, "%s", prefix ? prefix : "");
+}
+
+/* A write of key: a kept listing that it may change is read again next time. */
+static void written(struct objstore *os, const char *key)
+{
+    struct objstore_held *h = os->held;
+    if (!h)
+        return;
+    if (h->listed && strncmp(key, h->prefix, strlen(h->prefix)) == 0) {
+        strvec_release(&h->keys);
+        strvec_init(&h->keys);
+        h->listed = 0;
+    }
+    for (size_t i = 0; i < h->n; i++)
+        if (strcmp(h->v[i].key, key) == 0)
+            h->v[i].used = 1;
+}
+
+/* The listing of prefix from the kept one, when it covers it: 1 and the outcome in *err. */
+static int from_kept(struct objstore *os, const char *prefix, struct strvec *keys, int *err,
+                     struct diag *d)
+{
+    const struct objstore_held *h = os->held;
+    size_t kp = strlen(h->prefix), n = strlen(prefix);
+    if (!h->listed || !h->prefix[0] || strncmp(prefix, h->prefix, kp) != 0)
+        return 0;
+    *err = ERR_OK;
+    for (size_t i = 0; i < h->keys.n && !*err; i++)
+        if (strncmp(h->keys.v[i], prefix, n) == 0 && (*err = strvec_push(keys, h->keys.v[i])))
+            diag_set(d, *err, "listing '%s': %s", os->location, err_str(*err));
+    return 1;
+}
+
+/* Keep the listing of the kept prefix just read (keys from the index first on). */
+static void keep(struct objstore *os, const char *prefix, const struct strvec *keys, size_t first)
+{
+    struct objstore_held *h = os->held;
+    if (!h || !h->prefix[0] || h->listed || strcmp(prefix, h->prefix) != 0)
+        return;
+    int err = ERR_OK;
+    for (size_t i = first; i < keys->n && !err; i++)
+        err = strvec_push(&h->keys, keys->v[i]);
+    h->listed = !err;
+    if (err) {
+        strvec_release(&h->keys);
+        strvec_init(&h->keys);
+    }
 }
 
 static int check_key(struct objstore *os, const char *key, struct diag *d)
@@ -121,11 +200,10 @@ void objstore_prefetch(struct objstore *os, const char *const *keys, size_t n, s
     objstore_prefetch_drop(os);
     if (!os->ops->batch || n == 0)
         return;
-    struct objstore_held *h = calloc(1, sizeof *h);
+    struct objstore_held *h = held_get(os);
     struct held_obj *v = calloc(n, sizeof *v);
     struct objstore_req *reqs = calloc(n, sizeof *reqs);
     if (!h || !v || !reqs) {
-        free(h);
         free(v);
         free(reqs);
         return; /* nothing held: every read goes to the store */
@@ -145,7 +223,6 @@ void objstore_prefetch(struct objstore *os, const char *const *keys, size_t n, s
     free(reqs);
     h->v = v;
     h->n = n;
-    os->held = h;
 }
 
 int objstore_put(struct objstore *os, const char *key, const void *data, size_t len,
@@ -154,12 +231,21 @@ int objstore_put(struct objstore *os, const char *key, const void *data, size_t 
     int err = check_key(os, key, d);
     if (!err && mode == OBJ_PUT_IF_MATCH && (!if_match || !*if_match))
         err = diag_set(d, ERR_USAGE, "conditional replace of '%s' without an etag", key);
+    if (!err)
+        written(os, key);
     return err ? err : os->ops->put(os, key, data, len, mode, if_match, d);
 }
 
 int objstore_list(struct objstore *os, const char *prefix, struct strvec *keys, struct diag *d)
 {
-    return os->ops->list(os, prefix, keys, d);
+    int err;
+    if (os->held && from_kept(os, prefix, keys, &err, d))
+        return err;
+    size_t first = keys->n;
+    err = os->ops->list(os, prefix, keys, d);
+    if (!err)
+        keep(os, prefix, keys, first);
+    return err;
 }
 
 int objstore_get_many(struct objstore *os, const char *const *keys, size_t n, size_t max,
@@ -187,7 +273,17 @@ int objstore_get_many(struct objstore *os, const char *const *keys, size_t n, si
 
 int objstore_batch(struct objstore *os, struct objstore_req *reqs, size_t n, struct diag *d)
 {
-    int first = ERR_OK, checked = 1;
+    if (n == 0)
+        return ERR_OK;
+    size_t *send = calloc(n, sizeof *send), *before = calloc(n, sizeof *before), m = 0;
+    struct objstore_req *sent = calloc(n, sizeof *sent);
+    int first = ERR_OK;
+    if (!send || !before || !sent) {
+        free(send);
+        free(before);
+        free(sent);
+        return diag_set(d, ERR_NOMEM, "out of memory");
+    }
     for (size_t i = 0; i < n; i++) {
         struct objstore_req *r = &reqs[i];
         memset(&r->d, 0, sizeof r->d);
@@ -200,15 +296,24 @@ int objstore_batch(struct objstore *os, struct objstore_req *reqs, size_t n, str
             (!r->if_match || !*r->if_match))
             r->err =
                 diag_set(&r->d, ERR_USAGE, "conditional replace of '%s' without an etag", r->key);
-        checked &= !r->err;
+        if (!r->err && r->op == OBJ_REQ_PUT)
+            written(os, r->key);
+        if (r->op == OBJ_REQ_LIST)
+            before[i] = r->keys->n;
+        /* What is held in memory is not asked for again. */
+        if (r->err ||
+            (os->held && r->op == OBJ_REQ_LIST && from_kept(os, r->key, r->keys, &r->err, &r->d)) ||
+            (os->held && r->op == OBJ_REQ_GET &&
+             from_held(os, r->key, r->out, r->etag, &r->err, &r->d)))
+            continue;
+        sent[m] = *r;
+        send[m++] = i;
     }
-    if (checked && os->ops->batch) {
-        first = os->ops->batch(os, reqs, n, d);
-        return first;
-    }
-    for (size_t i = 0; i < n; i++) {
-        struct objstore_req *r = &reqs[i];
-        if (!r->err) {
+    if (os->ops->batch) {
+        os->ops->batch(os, sent, m, NULL);
+    } else {
+        for (size_t k = 0; k < m; k++) {
+            struct objstore_req *r = &sent[k];
             if (r->op == OBJ_REQ_GET)
                 r->err = os->ops->get(os, r->key, r->out, r->etag, &r->d);
             else if (r->op == OBJ_REQ_PUT)
@@ -216,12 +321,20 @@ int objstore_batch(struct objstore *os, struct objstore_req *reqs, size_t n, str
             else
                 r->err = os->ops->list(os, r->key, r->keys, &r->d);
         }
-        if (r->err && !first) {
-            first = r->err;
-            if (d)
-                *d = r->d;
-        }
     }
+    for (size_t k = 0; k < m; k++) {
+        size_t i = send[k];
+        reqs[i] = sent[k];
+        if (!reqs[i].err && reqs[i].op == OBJ_REQ_LIST)
+            keep(os, reqs[i].key, reqs[i].keys, before[i]);
+    }
+    for (size_t i = 0; i < n && !first; i++) {
+        if ((first = reqs[i].err) != ERR_OK && d)
+            *d = reqs[i].d;
+    }
+    free(send);
+    free(before);
+    free(sent);
     return first;
 }
 
@@ -253,6 +366,8 @@ int objstore_list_many(struct objstore *os, const char *const *prefixes, size_t 
 int objstore_del(struct objstore *os, const char *key, struct diag *d)
 {
     int err = check_key(os, key, d);
+    if (!err)
+        written(os, key);
     return err ? err : os->ops->del(os, key, d);
 }
 

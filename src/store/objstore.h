@@ -76,7 +76,8 @@ struct objstore_held;
 struct objstore {
     const struct objstore_ops *ops;
     char location[OBJ_LOCATION_MAX]; /* as the user wrote it, for messages */
-    struct objstore_held *held;      /* objstore_prefetch's objects; NULL: none */
+    struct objstore_held *held;      /* objstore_prefetch's objects, objstore_keep_listing's
+                                        listing; NULL: none */
 };
 
 /* Open a store by location: "s3://bucket/prefix", "file:///abs/dir" or a directory path.
@@ -98,7 +99,7 @@ int objstore_del(struct objstore *os, const char *key, struct diag *d);
  * another).  Each object may be at most max bytes (ERR_TOOBIG); memory holds at most the
  * window's objects, however many keys there are.  An absent key is ERR_NOTFOUND, and the
  * first failure in key order stops the batch. */
-#define OBJSTORE_WINDOW 64
+#define OBJSTORE_WINDOW 128
 int objstore_get_many(struct objstore *os, const char *const *keys, size_t n, size_t max,
                       objstore_each_fn fn, void *ctx, struct diag *d);
 
@@ -124,6 +125,15 @@ int objstore_batch(struct objstore *os, struct objstore_req *reqs, size_t n, str
  * threads while objects are held. */
 void objstore_prefetch(struct objstore *os, const char *const *keys, size_t n, size_t max);
 void objstore_prefetch_drop(struct objstore *os);
+
+/* Keep the listing of prefix (NULL: stop; one prefix at a time): once it has been listed, it
+ * answers every listing of a prefix that starts with it from memory, until a write or a
+ * delete of a key under it through this store (objstore_put, objstore_del, objstore_batch),
+ * after which the next listing reads the store again.  For one job that lists the same
+ * objects at several steps (the daily run lists the bar parts for its screen, its exports,
+ * its history and its backtest); what other writers add meanwhile is not seen until then, as
+ * if the job had listed once.  Not for a store shared between threads. */
+void objstore_keep_listing(struct objstore *os, const char *prefix);
 
 /* The listings of n prefixes (objstore_batch), their keys appended to keys in the order of
  * the prefixes, as objstore_list of one prefix after another gives them.  The first failure
