@@ -76,8 +76,9 @@ static int s3store_put(struct objstore *os, const char *key, const void *data, s
     return s3_put_object(st->s3, st->bucket, k, data, len, &po, NULL, d);
 }
 
-/* The keys of a listing's page that are store keys, appended to keys. */
-static int take_page(const struct s3store *st, const char *prefix, const struct s3_list_page *page,
+/* The keys of a listing's page that are store keys and come after `after` (S3 keys; "" for
+ * all), appended to keys. */
+static int take_page(const struct s3store *st, const struct s3_list_page *page, const char *after,
                      struct strvec *keys, struct diag *d)
 {
     size_t skip = strlen(st->prefix);
@@ -87,6 +88,8 @@ static int take_page(const struct s3store *st, const char *prefix, const struct 
             return diag_set(d, ERR_PARSE,
                             "store '%s': S3 listed '%s', which is not under the prefix asked for",
                             st->base.location, k);
+        if (after[0] && strcmp(k, after) <= 0)
+            continue;
         k += skip;
         if (!objstore_key_valid(k)) {
             /* Folder markers ("dir/") and keys other tools wrote are not objects here. */
@@ -98,56 +101,150 @@ static int take_page(const struct s3store *st, const char *prefix, const struct 
         if (err)
             return diag_set(d, err, "listing '%s': %s", st->base.location, err_str(err));
     }
-    (void)prefix;
     return ERR_OK;
 }
 
-/* What a batch keeps for each request. */
-struct pending {
-    char key[S3_KEY_MAX + 1]; /* the S3 key, or the listing's S3 prefix */
-    char token[S3_TOKEN_MAX]; /* LIST: where the next page starts ("" for the first) */
-    struct s3_list_page page; /* LIST */
-    size_t pages, before;     /* LIST: pages read, keys->n before */
-    int done;
+/* A request of the batch, or a part of a listing. */
+enum task_kind {
+    T_OBJ,   /* a GET or a PUT */
+    T_LIST,  /* the pages of one prefix, one after another */
+    T_SPLIT, /* the "folders" of a long listing's prefix, to list them at once */
 };
 
-/* Every request of the batch in one s3_many, then the further pages of the listings that
- * have more, all of them together again, until none has. */
+struct task {
+    size_t req;
+    enum task_kind kind;
+    char key[S3_KEY_MAX + 1];   /* the S3 key, or the listing's S3 prefix */
+    char token[S3_TOKEN_MAX];   /* T_LIST: where the next page starts ("" for the first) */
+    char after[S3_KEY_MAX + 1]; /* T_LIST: the first page starts after it; T_SPLIT: the last
+                                   key listed so far */
+    struct s3_list_page page;
+    struct strvec folders; /* T_SPLIT: the folders listed so far */
+    size_t pages;
+    int done, may_split;
+};
+
+struct tasks {
+    struct task *v;
+    size_t n, cap;
+};
+
+static struct task *task_add(struct tasks *t, size_t req, enum task_kind kind, const char *key)
+{
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? 2 * t->cap : 16;
+        struct task *v = realloc(t->v, cap * sizeof *v);
+        if (!v)
+            return NULL;
+        t->v = v;
+        t->cap = cap;
+    }
+    struct task *k = &t->v[t->n++];
+    memset(k, 0, sizeof *k);
+    k->req = req;
+    k->kind = kind;
+    snprintf(k->key, sizeof k->key, "%s", key);
+    s3_list_page_init(&k->page);
+    strvec_init(&k->folders);
+    return k;
+}
+
+/* A listing's first page came back truncated: instead of reading its pages one after
+ * another, list its "folders" (delimiter '/') and then each folder after the last key read, all
+ * at once, each of them one page when a folder holds fewer than 1,000 keys (the bar parts of
+ * a year).  Returns 0 when that does not apply (the listing goes on page by page). */
+static int split_listing(struct tasks *t, size_t at)
+{
+    struct task *k = &t->v[at];
+    size_t len = strlen(k->key);
+    if (!k->may_split || k->page.n == 0 || (len && k->key[len - 1] != '/'))
+        return 0;
+    char last[S3_KEY_MAX + 1], prefix[S3_KEY_MAX + 1];
+    snprintf(last, sizeof last, "%s", k->page.objects[k->page.n - 1].key);
+    snprintf(prefix, sizeof prefix, "%s", k->key);
+    size_t req = k->req;
+    struct task *sp = task_add(t, req, T_SPLIT, prefix); /* k may move */
+    if (!sp)
+        return 0;
+    snprintf(sp->after, sizeof sp->after, "%s", last);
+    return 1;
+}
+
+/* The folders are in: list each one from the last key read on, all at once. */
+static int split_done(struct tasks *t, size_t at, struct diag *d)
+{
+    struct strvec folders = t->v[at].folders; /* t->v may move: keep what is needed */
+    char after[S3_KEY_MAX + 1];
+    snprintf(after, sizeof after, "%s", t->v[at].after);
+    size_t req = t->v[at].req;
+    int err = ERR_OK;
+    for (size_t i = 0; i < folders.n && !err; i++) {
+        const char *cp = folders.v[i];
+        int holds_last = strncmp(after, cp, strlen(cp)) == 0;
+        if (!holds_last && strcmp(cp, after) < 0)
+            continue; /* read in full already */
+        struct task *k = task_add(t, req, T_LIST, cp);
+        if (!k)
+            err = diag_set(d, ERR_NOMEM, "out of memory");
+        else if (holds_last)
+            snprintf(k->after, sizeof k->after, "%s", after);
+    }
+    return err;
+}
+
+/* Every request of the batch in one s3_many; then the further pages of the listings that
+ * have more, all of them together again, until none has.  A listing whose first page is not
+ * the whole of it is paged ahead: its folders are listed at once (split_listing). */
 static int s3store_batch(struct objstore *os, struct objstore_req *reqs, size_t n, struct diag *d)
 {
     struct s3store *st = (struct s3store *)os;
-    struct pending *p = calloc(n ? n : 1, sizeof *p);
-    struct s3_op *ops = calloc(n ? n : 1, sizeof *ops);
-    size_t *of = calloc(n ? n : 1, sizeof *of);
-    if (!p || !ops || !of) {
-        free(p);
-        free(ops);
-        free(of);
-        return diag_set(d, ERR_NOMEM, "out of memory");
-    }
-    for (size_t i = 0; i < n; i++) {
+    struct tasks t = {0};
+    size_t *before = calloc(n ? n : 1, sizeof *before);
+    struct s3_op *ops = NULL;
+    size_t *of = NULL;
+    int err = before ? ERR_OK : diag_set(d, ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < n && !err; i++) {
         struct objstore_req *r = &reqs[i];
-        s3_list_page_init(&p[i].page);
+        char k[S3_KEY_MAX + 1];
         if (r->op == OBJ_REQ_LIST) {
-            p[i].before = r->keys->n;
-            int len = snprintf(p[i].key, sizeof p[i].key, "%s%s", st->prefix, r->key);
+            before[i] = r->keys->n;
+            int len = snprintf(k, sizeof k, "%s%s", st->prefix, r->key);
             if (len < 0 || len > S3_KEY_MAX)
                 r->err = diag_set(&r->d, ERR_TOOBIG, "store '%s': list prefix '%s' is too long",
                                   st->base.location, r->key);
         } else {
-            r->err = full_key(st, r->key, p[i].key, &r->d);
+            r->err = full_key(st, r->key, k, &r->d);
         }
-        p[i].done = r->err != ERR_OK;
+        struct task *tk =
+            r->err ? NULL : task_add(&t, i, r->op == OBJ_REQ_LIST ? T_LIST : T_OBJ, k);
+        if (!r->err && !tk)
+            err = diag_set(d, ERR_NOMEM, "out of memory");
+        if (tk)
+            tk->may_split = 1;
     }
-    for (;;) {
+    for (size_t cap = 0; !err;) {
         size_t m = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (p[i].done)
+        if (cap < t.n) {
+            free(ops);
+            free(of);
+            cap = t.n;
+            ops = calloc(cap, sizeof *ops);
+            of = calloc(cap, sizeof *of);
+            if (!ops || !of) {
+                err = diag_set(d, ERR_NOMEM, "out of memory");
+                break;
+            }
+        }
+        for (size_t i = 0; i < t.n; i++) {
+            struct task *k = &t.v[i];
+            if (!k->done && reqs[k->req].err)
+                k->done = 1; /* another part of its listing failed */
+            if (k->done)
                 continue;
-            const struct objstore_req *r = &reqs[i];
+            const struct objstore_req *r = &reqs[k->req];
             struct s3_op *op = &ops[m];
             memset(op, 0, sizeof *op);
-            op->key = p[i].key;
+            op->key = k->key;
             if (r->op == OBJ_REQ_GET) {
                 op->kind = S3_OP_GET;
                 op->out = r->out;
@@ -161,23 +258,29 @@ static int s3store_batch(struct objstore *os, struct objstore_req *reqs, size_t 
                 op->po.if_match = r->if_match;
             } else {
                 op->kind = S3_OP_LIST;
-                op->lo.prefix = p[i].key;
-                op->lo.continuation_token = p[i].token;
-                op->page = &p[i].page;
+                op->lo.prefix = k->key;
+                op->lo.continuation_token = k->token;
+                op->lo.start_after =
+                    !k->token[0] && k->kind == T_LIST && k->after[0] ? k->after : NULL;
+                op->lo.delimiter = k->kind == T_SPLIT ? "/" : NULL;
+                op->page = &k->page;
             }
             of[m++] = i;
         }
         if (m == 0)
             break;
         s3_many(st->s3, st->bucket, ops, m, OBJSTORE_WINDOW, NULL);
-        for (size_t k = 0; k < m; k++) {
-            size_t i = of[k];
-            struct objstore_req *r = &reqs[i];
-            struct s3_op *op = &ops[k];
+        for (size_t j = 0; j < m && !err; j++) {
+            size_t i = of[j];
+            struct task *k = &t.v[i];
+            struct objstore_req *r = &reqs[k->req];
+            struct s3_op *op = &ops[j];
+            k->done = 1;
+            if (r->err)
+                continue;
             r->err = op->err;
             if (op->err)
                 r->d = op->d;
-            p[i].done = 1;
             if (!r->err && r->op == OBJ_REQ_GET) {
                 size_t len = strlen(op->etag);
                 if (len >= OBJ_ETAG_MAX)
@@ -189,31 +292,57 @@ static int s3store_batch(struct objstore *os, struct objstore_req *reqs, size_t 
             }
             if (r->err || r->op != OBJ_REQ_LIST)
                 continue;
-            const struct s3_list_page *page = &p[i].page;
-            if ((r->err = take_page(st, r->key, page, r->keys, &r->d)) != ERR_OK ||
-                !page->truncated)
+            if (k->kind == T_SPLIT) { /* its pages one after another, then the folders */
+                const struct s3_list_page *page = &k->page;
+                if ((r->err = take_page(st, page, k->after, r->keys, &r->d)) != ERR_OK)
+                    continue;
+                for (size_t f = 0; f < page->prefixes.n && !r->err; f++)
+                    if ((r->err = strvec_push(&k->folders, page->prefixes.v[f])) != ERR_OK)
+                        diag_set(&r->d, r->err, "out of memory");
+                if (r->err)
+                    continue;
+                if (!page->truncated) {
+                    if ((r->err = split_done(&t, i, &r->d)) == ERR_NOMEM)
+                        err = diag_set(d, ERR_NOMEM, "out of memory");
+                } else if (strcmp(k->token, page->next_token) == 0 ||
+                           ++k->pages == LIST_PAGES_MAX) {
+                    r->err = diag_set(&r->d, ERR_PARSE,
+                                      "store '%s': the listing of '%s' did not end properly",
+                                      st->base.location, r->key);
+                } else {
+                    memcpy(k->token, page->next_token, sizeof k->token);
+                    k->done = 0;
+                }
                 continue;
-            if (strcmp(p[i].token, page->next_token) == 0) {
+            }
+            const struct s3_list_page *page = &k->page;
+            if ((r->err = take_page(st, page, "", r->keys, &r->d)) != ERR_OK || !page->truncated)
+                continue;
+            if (strcmp(k->token, page->next_token) == 0) {
                 r->err = diag_set(&r->d, ERR_PARSE,
                                   "store '%s': S3 repeated a continuation token while listing '%s'",
                                   st->base.location, r->key);
-            } else if (++p[i].pages == LIST_PAGES_MAX) {
+            } else if (++k->pages == LIST_PAGES_MAX) {
                 r->err = diag_set(&r->d, ERR_PARSE,
                                   "store '%s': the listing of '%s' did not end after %d pages",
                                   st->base.location, r->key, LIST_PAGES_MAX);
-            } else {
-                memcpy(p[i].token, page->next_token, sizeof p[i].token);
-                p[i].done = 0;
+            } else if (!split_listing(&t, i)) {
+                k = &t.v[i];
+                memcpy(k->token, k->page.next_token, sizeof k->token);
+                k->done = 0;
             }
         }
     }
-    int first = ERR_OK;
-    for (size_t i = 0; i < n; i++) {
+    int first = err;
+    for (size_t i = 0; i < t.n; i++) {
+        s3_list_page_release(&t.v[i].page);
+        strvec_release(&t.v[i].folders);
+    }
+    for (size_t i = 0; i < n && before; i++) {
         struct objstore_req *r = &reqs[i];
-        s3_list_page_release(&p[i].page);
-        if (!r->err && r->op == OBJ_REQ_LIST && r->keys->n - p[i].before > 1) {
-            struct strvec tail = {r->keys->v + p[i].before, r->keys->n - p[i].before,
-                                  r->keys->n - p[i].before};
+        if (!r->err && r->op == OBJ_REQ_LIST && r->keys->n - before[i] > 1) {
+            struct strvec tail = {r->keys->v + before[i], r->keys->n - before[i],
+                                  r->keys->n - before[i]};
             strvec_sort(&tail);
         }
         if (r->err && !first) {
@@ -222,7 +351,8 @@ static int s3store_batch(struct objstore *os, struct objstore_req *reqs, size_t 
                 *d = r->d;
         }
     }
-    free(p);
+    free(t.v);
+    free(before);
     free(ops);
     free(of);
     return first;

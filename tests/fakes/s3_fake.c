@@ -60,6 +60,8 @@ struct s3_fake {
     int64_t latency_ms;
     uint64_t inflight;
     int gate_open;
+    unsigned gate_kinds; /* S3_FAKE_GATE_* held at the gate */
+    long gate_skip;      /* requests of those kinds let through before the gate applies */
     pthread_cond_t gate;
     char hold[520]; /* object GETs whose path ends with this wait for a release; "" none */
     uint64_t held;  /* GETs waiting there now */
@@ -1376,12 +1378,17 @@ static int find_fault(const struct s3_fake *f, uint64_t ordinal)
  * answer is worked out after the wait, as S3's would be after the trip there. */
 static void enter(struct s3_fake *f, const struct httpd_request *req)
 {
-    int object_get = strcmp(req->method, "GET") == 0 && !strstr(req->query, "list-type");
+    int list = strcmp(req->method, "GET") == 0 && strstr(req->query, "list-type") != NULL;
+    unsigned kind = list                              ? S3_FAKE_GATE_LIST
+                    : strcmp(req->method, "GET") == 0 ? S3_FAKE_GATE_GET
+                    : strcmp(req->method, "PUT") == 0 ? S3_FAKE_GATE_PUT
+                                                      : 0;
     pthread_mutex_lock(&f->mu);
     f->inflight++;
     if (f->inflight > f->st.inflight_max)
         f->st.inflight_max = f->inflight;
-    if (object_get && f->o.overlap_gate > 1 && !f->gate_open) {
+    int gated = (kind & f->gate_kinds) && f->gate_skip-- <= 0;
+    if (gated && f->o.overlap_gate > 1 && !f->gate_open) {
         if (f->inflight >= f->o.overlap_gate) {
             f->gate_open = 1;
             pthread_cond_broadcast(&f->gate);
@@ -1548,6 +1555,7 @@ int s3_fake_new(const struct s3_fake_opts *o, struct s3_fake **out, struct diag 
     if (!f)
         return diag_set(d, ERR_NOMEM, "out of memory");
     f->o = *o;
+    f->gate_kinds = S3_FAKE_GATE_GET;
     if (!f->o.max_keys)
         f->o.max_keys = 1000;
     if (!f->o.max_object)
@@ -1677,8 +1685,15 @@ void s3_fake_set_latency(struct s3_fake *f, int64_t ms)
 
 void s3_fake_set_overlap_gate(struct s3_fake *f, size_t n)
 {
+    s3_fake_set_overlap_gate_for(f, n, S3_FAKE_GATE_GET, 0);
+}
+
+void s3_fake_set_overlap_gate_for(struct s3_fake *f, size_t n, unsigned kinds, size_t skip)
+{
     pthread_mutex_lock(&f->mu);
     f->o.overlap_gate = n;
+    f->gate_kinds = kinds;
+    f->gate_skip = (long)skip;
     f->gate_open = 0;
     pthread_cond_broadcast(&f->gate);
     pthread_mutex_unlock(&f->mu);

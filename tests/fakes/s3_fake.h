@@ -147,6 +147,13 @@ void s3_fake_set_latency(struct s3_fake *f, int64_t ms);
 
 /* Set the overlap gate (s3_fake_opts.overlap_gate) and close it again: 0 or 1 for none. */
 void s3_fake_set_overlap_gate(struct s3_fake *f, size_t n);
+/* The same for the requests of the kinds given (S3_FAKE_GATE_*; the gate above holds object
+ * GETs only), after letting the first `skip` of them through: a test can show that the later
+ * requests of a client overlap when the first ones cannot (a listing's first page). */
+#define S3_FAKE_GATE_GET  1u /* object GETs */
+#define S3_FAKE_GATE_PUT  2u
+#define S3_FAKE_GATE_LIST 4u
+void s3_fake_set_overlap_gate_for(struct s3_fake *f, size_t n, unsigned kinds, size_t skip);
 
 /* Hold every object GET whose path ends with key until s3_fake_release (or a minute of real
  * time: a failing test never hangs). */

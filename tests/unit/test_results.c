@@ -409,6 +409,61 @@ static void test_history_concurrent_writer(void **state)
     results_screen_release(&s);
 }
 
+/* The day's results written together (results_write_day) meet another writer as the functions
+ * that write one each do: a lost conditional write is read again and retried on its own, and
+ * one that keeps losing is reported with the same error, the other file written all the same. */
+static void test_day_concurrent_writer(void **state)
+{
+    struct fixture *f = *state;
+    struct diag d;
+    struct screen_row d1[] = {row("2024-11-21", 1, "A", 1, 1), row("2024-11-21", 2, "B", 2, 2)};
+    struct racer r = {{&racer_ops, "racer", NULL}, f->os, RESULTS_TOP_KEY, 2, 0, 0};
+    struct results_day day;
+    results_write_day(&r.base, d1[0].date, d1, 2, 10, &day);
+    assert_int_equal(day.screen_err, ERR_OK);
+    assert_int_equal(day.top_err, ERR_OK);
+    assert_int_equal(r.puts, 2 + 3); /* the dated screen, latest.csv; the history three times */
+    struct results_history h;
+    read_history(f->os, &h);
+    assert_int_equal(rows_of(&h, "2024-11-21"), 2);
+    assert_int_equal(rows_of(&h, "2030-01-02"), 1); /* the other writer's last version kept */
+    results_history_release(&h);
+    struct results_screen s;
+    assert_int_equal(results_read_screen(f->os, 0, &s, &d), ERR_OK);
+    assert_int_equal(s.date, d1[0].date);
+    results_screen_release(&s);
+
+    /* A writer that always gets there first: the history gives up, saying why, exactly as
+     * results_append_top does; the screen is written. */
+    struct screen_row d2[] = {row("2024-11-22", 1, "C", 1, 1)};
+    r.races = -1;
+    r.puts = 0;
+    results_write_day(&r.base, d2[0].date, d2, 1, 10, &day);
+    assert_int_equal(day.screen_err, ERR_OK);
+    assert_int_equal(day.top_err, ERR_PRECONDITION);
+    assert_int_equal(r.puts, 2 + RESULTS_WRITE_ATTEMPTS);
+    struct diag alone;
+    r.puts = 0;
+    assert_int_equal(results_append_top(&r.base, d2[0].date, d2, 1, 10, &alone), ERR_PRECONDITION);
+    assert_string_equal(day.top_d.text, alone.text);
+    assert_int_equal(results_read_screen(f->os, 0, &s, &d), ERR_OK);
+    assert_int_equal(s.date, d2[0].date);
+    results_screen_release(&s);
+
+    /* latest.csv lost to another run's newer screen: it stays, as with results_write_screen. */
+    struct screen_row d3[] = {row("2024-11-25", 1, "D", 1, 1)};
+    r.race_key = RESULTS_LATEST_KEY;
+    r.races = 1;
+    r.puts = 0;
+    results_write_day(&r.base, d3[0].date, d3, 1, 10, &day);
+    assert_int_equal(day.screen_err, ERR_OK);
+    assert_int_equal(day.top_err, ERR_OK);
+    assert_int_equal(r.puts, 3); /* the dated file, the raced replace, the history */
+    assert_int_equal(results_read_screen(f->os, 0, &s, &d), ERR_OK);
+    assert_string_equal(s.rows[0].symbol, "RACE");
+    results_screen_release(&s);
+}
+
 /* ---- malformed input: every error names the object, the line and the field ---- */
 
 #define HDR  "date,rank,symbol,close,peak,peak_date,drawdown_pct,days_since_peak,change_pct,volume\n"
@@ -1138,6 +1193,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_latest_never_goes_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_history_merge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_history_concurrent_writer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_day_concurrent_writer, setup, teardown),
         cmocka_unit_test(test_screen_malformed),
         cmocka_unit_test(test_history_malformed),
         cmocka_unit_test_setup_teardown(test_stored_garbage_is_reported, setup, teardown),

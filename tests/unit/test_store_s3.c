@@ -573,6 +573,349 @@ static void test_reads_overlap(void **state)
     free(dir);
 }
 
+/* Put text under key (asserting it went well); its etag into etag when not NULL. */
+static void put_text(struct objstore *os, const char *key, const char *text, char *etag)
+{
+    struct diag d;
+    assert_int_equal(objstore_put(os, key, text, strlen(text), OBJ_PUT_ALWAYS, NULL, &d), ERR_OK);
+    if (etag) {
+        struct buf b = BUF_INIT(1 << 20);
+        assert_int_equal(objstore_get(os, key, &b, etag, &d), ERR_OK);
+        buf_release(&b);
+    }
+}
+
+static char *text_of(struct objstore *os, const char *key)
+{
+    struct buf b = BUF_INIT(1 << 20);
+    struct diag d;
+    int err = objstore_get(os, key, &b, NULL, &d);
+    char *t = strdup(err ? "(absent)" : buf_cstr(&b));
+    buf_release(&b);
+    return t;
+}
+
+/* A batch of writes, each with its own condition, in the same state on S3 and on a
+ * directory: every one's outcome is what objstore_put gives alone. */
+static void batch_writes(struct objstore *os, int errs[8], char *texts[8], struct diag *first,
+                         int *ret)
+{
+    char old_b[OBJ_ETAG_MAX], cur_d[OBJ_ETAG_MAX];
+    put_text(os, "w/a", "a0", NULL);
+    put_text(os, "w/b", "b0", old_b);
+    put_text(os, "w/b", "b1", NULL); /* old_b is stale now */
+    put_text(os, "w/d", "d0", cur_d);
+    struct objstore_req w[8] = {
+        {.op = OBJ_REQ_PUT, .key = "w/new", .data = "n", .len = 1, .mode = OBJ_PUT_ALWAYS},
+        {.op = OBJ_REQ_PUT, .key = "w/c", .data = "c", .len = 1, .mode = OBJ_PUT_CREATE},
+        {.op = OBJ_REQ_PUT, .key = "w/a", .data = "a", .len = 1, .mode = OBJ_PUT_CREATE},
+        {.op = OBJ_REQ_PUT,
+         .key = "w/b",
+         .data = "b",
+         .len = 1,
+         .mode = OBJ_PUT_IF_MATCH,
+         .if_match = old_b},
+        {.op = OBJ_REQ_PUT,
+         .key = "w/d",
+         .data = "d",
+         .len = 1,
+         .mode = OBJ_PUT_IF_MATCH,
+         .if_match = cur_d},
+        {.op = OBJ_REQ_PUT,
+         .key = "w/gone",
+         .data = "g",
+         .len = 1,
+         .mode = OBJ_PUT_IF_MATCH,
+         .if_match = cur_d},
+        /* Two creates of one key in one batch: one wins, the other loses as against
+         * another writer. */
+        {.op = OBJ_REQ_PUT, .key = "w/race", .data = "r1", .len = 2, .mode = OBJ_PUT_CREATE},
+        {.op = OBJ_REQ_PUT, .key = "w/race", .data = "r2", .len = 2, .mode = OBJ_PUT_CREATE},
+    };
+    *ret = objstore_batch(os, w, 8, first);
+    static const char *const keys[] = {"w/new", "w/c", "w/a", "w/b", "w/d", "w/gone", "w/race"};
+    for (size_t i = 0; i < 8; i++)
+        errs[i] = w[i].err;
+    for (size_t i = 0; i < 7; i++)
+        texts[i] = text_of(os, keys[i]);
+    texts[7] = NULL;
+}
+
+/* Writes, listings and the results' reads and writes keep several requests in flight (the
+ * fake holds each request of the kinds tested until enough are in at once, so a client that
+ * sends one after another shows fewer), and do what they do one at a time. */
+static void test_writes_overlap(void **state)
+{
+    struct store_fixture *f = *state;
+    char *dir = tu_mkdtemp();
+    struct store_fixture local;
+    store_fixture_open(&local, dir);
+    struct diag d3, dl;
+    int e3[8], el[8], r3, rl;
+    char *t3[8], *tl[8];
+    s3_fake_reset_stats(fake);
+    s3_fake_set_overlap_gate_for(fake, 8, S3_FAKE_GATE_PUT, 4); /* the 4 puts of the setup */
+    batch_writes(f->os, e3, t3, &d3, &r3);
+    struct s3_fake_stats st;
+    s3_fake_get_stats(fake, &st);
+    assert_true(st.inflight_max >= 8);
+    s3_fake_set_overlap_gate(fake, 0);
+    batch_writes(local.os, el, tl, &dl, &rl);
+    static const int want[6] = {ERR_OK, ERR_OK, ERR_EXISTS, ERR_PRECONDITION, ERR_OK, ERR_NOTFOUND};
+    for (size_t i = 0; i < 6; i++) {
+        assert_int_equal(e3[i], want[i]);
+        assert_int_equal(el[i], want[i]);
+    }
+    assert_true((e3[6] == ERR_OK && e3[7] == ERR_EXISTS) ||
+                (e3[6] == ERR_EXISTS && e3[7] == ERR_OK));
+    assert_true((el[6] == ERR_OK && el[7] == ERR_EXISTS) ||
+                (el[6] == ERR_EXISTS && el[7] == ERR_OK));
+    /* The first failure in order is returned, with its message. */
+    assert_int_equal(r3, ERR_EXISTS);
+    assert_int_equal(rl, ERR_EXISTS);
+    assert_non_null(strstr(d3.text, "w/a"));
+    assert_non_null(strstr(d3.text, "412"));
+    for (size_t i = 0; i < 7; i++) {
+        if (i == 6)
+            assert_true(strcmp(t3[i], "r1") == 0 || strcmp(t3[i], "r2") == 0);
+        else
+            assert_string_equal(t3[i], tl[i]);
+        free(t3[i]);
+        free(tl[i]);
+    }
+
+    /* A 409 on one write of a batch (a conflicting write in flight) is tried again, alone. */
+    struct diag d;
+    s3_fake_reset_stats(fake);
+    struct s3_fake_fault fl = {S3_FAKE_FAULT_409, 2, 1};
+    assert_int_equal(s3_fake_set_faults(fake, &fl, 1, &d), ERR_OK);
+    struct objstore_req w[3] = {
+        {.op = OBJ_REQ_PUT, .key = "x/1", .data = "1", .len = 1, .mode = OBJ_PUT_CREATE},
+        {.op = OBJ_REQ_PUT, .key = "x/2", .data = "2", .len = 1, .mode = OBJ_PUT_CREATE},
+        {.op = OBJ_REQ_PUT, .key = "x/3", .data = "3", .len = 1, .mode = OBJ_PUT_CREATE},
+    };
+    assert_int_equal(objstore_batch(f->os, w, 3, &d), ERR_OK);
+    s3_fake_get_stats(fake, &st);
+    assert_int_equal(st.requests, 4); /* the three, and the one again */
+    assert_int_equal(st.faults, 1);
+    assert_int_equal(s3_fake_set_faults(fake, NULL, 0, &d), ERR_OK);
+    for (int i = 0; i < 3; i++) {
+        char *t = text_of(f->os, w[i].key);
+        assert_int_equal(t[0], '1' + i);
+        free(t);
+    }
+    store_fixture_close(&local);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+static void list_of(struct objstore *os, const char *prefix, struct strvec *keys)
+{
+    struct diag d;
+    strvec_init(keys);
+    assert_int_equal(objstore_list(os, prefix, keys, &d), ERR_OK);
+}
+
+static void assert_same_keys(const struct strvec *a, const struct strvec *b)
+{
+    assert_int_equal(a->n, b->n);
+    for (size_t i = 0; i < a->n; i++)
+        assert_string_equal(a->v[i], b->v[i]);
+}
+
+/* Listings: several prefixes at once; a long listing paged ahead (its folders listed at once
+ * after its first page); a kept listing answering from memory until a write under it. */
+static void test_listings_overlap(void **state)
+{
+    struct store_fixture *f = *state;
+    char *dir = tu_mkdtemp();
+    struct store_fixture local;
+    store_fixture_open(&local, dir);
+    struct diag d;
+    /* Pages of 3 keys: pa/ holds 4 folders of 5 keys and 2 keys of its own. */
+    static const char *const loose[] = {"pa/e", "pa/z"};
+    for (int fo = 1; fo <= 4; fo++)
+        for (int k = 0; k < 5; k++) {
+            char key[32];
+            snprintf(key, sizeof key, "pa/f%d/k%d", fo, k);
+            put_text(f->os, key, key, NULL);
+            put_text(local.os, key, key, NULL);
+        }
+    for (int i = 0; i < 2; i++) {
+        put_text(f->os, loose[i], "x", NULL);
+        put_text(local.os, loose[i], "x", NULL);
+    }
+    struct strvec a, b;
+
+    /* Three prefixes at once (each of two pages). */
+    static const char *const three[] = {"pa/f2/", "pa/f1/", "pa/f4/"};
+    s3_fake_reset_stats(fake);
+    s3_fake_set_overlap_gate_for(fake, 3, S3_FAKE_GATE_LIST, 0);
+    strvec_init(&a);
+    strvec_init(&b);
+    assert_int_equal(objstore_list_many(f->os, three, 3, &a, &d), ERR_OK);
+    assert_int_equal(objstore_list_many(local.os, three, 3, &b, &d), ERR_OK);
+    struct s3_fake_stats st;
+    s3_fake_get_stats(fake, &st);
+    assert_true(st.inflight_max >= 3);
+    assert_same_keys(&a, &b);
+    assert_int_equal(a.n, 15);
+    assert_string_equal(a.v[0], "pa/f2/k0"); /* in the order of the prefixes */
+    strvec_release(&a);
+    strvec_release(&b);
+
+    /* Paged ahead: the first page, then the folders' listing (two pages of 3 here), then the
+     * folders at once (the first from after the last key read). */
+    s3_fake_reset_stats(fake);
+    s3_fake_set_overlap_gate_for(fake, 4, S3_FAKE_GATE_LIST, 3);
+    list_of(f->os, "pa/", &a);
+    list_of(local.os, "pa/", &b);
+    s3_fake_get_stats(fake, &st);
+    assert_true(st.inflight_max >= 4);
+    assert_same_keys(&a, &b);
+    assert_int_equal(a.n, 22);
+    strvec_release(&a);
+    strvec_release(&b);
+    s3_fake_set_overlap_gate(fake, 0);
+
+    /* A kept listing: once listed, listings under it cost nothing until a write under it. */
+    objstore_keep_listing(f->os, "pa/");
+    list_of(f->os, "pa/", &a);
+    strvec_release(&a);
+    s3_fake_reset_stats(fake);
+    list_of(f->os, "pa/f3/", &a);
+    assert_int_equal(a.n, 5);
+    strvec_release(&a);
+    s3_fake_get_stats(fake, &st);
+    assert_int_equal(st.lists, 0);
+    put_text(f->os, "pa/f3/k9", "new", NULL);
+    list_of(f->os, "pa/f3/", &a);
+    assert_int_equal(a.n, 6);
+    assert_string_equal(a.v[5], "pa/f3/k9");
+    strvec_release(&a);
+    s3_fake_get_stats(fake, &st);
+    assert_true(st.lists > 0);
+    objstore_keep_listing(f->os, NULL);
+    store_fixture_close(&local);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+/* The split log's parts are read at once, and with keep set once for a run: again only
+ * after this barstore adds to it. */
+static void test_split_log_once(void **state)
+{
+    struct store_fixture *f = *state;
+    struct diag d;
+    size_t added;
+    struct split sp[3] = {
+        {"AAA", 0, 2000000, 1000000}, {"BBB", 0, 3000000, 1000000}, {"CCC", 0, 4000000, 1000000}};
+    for (int i = 0; i < 3; i++) {
+        date_parse("2024-06-10", 10, &sp[i].ex_date);
+        assert_int_equal(barstore_write_splits(f->bs, &sp[i], 1, &added, &d), ERR_OK);
+        assert_int_equal(added, 1);
+    }
+    struct splitvec a, b;
+    splitvec_init(&a);
+    splitvec_init(&b);
+    s3_fake_reset_stats(fake);
+    s3_fake_set_overlap_gate(fake, 3);
+    assert_int_equal(barstore_read_splits(f->bs, &a, &d), ERR_OK);
+    struct s3_fake_stats st;
+    s3_fake_get_stats(fake, &st);
+    assert_true(st.inflight_max >= 3);
+    assert_int_equal(a.n, 3);
+    s3_fake_set_overlap_gate(fake, 0);
+
+    barstore_keep_splits(f->bs, 1);
+    assert_int_equal(barstore_read_splits(f->bs, &b, &d), ERR_OK);
+    s3_fake_reset_stats(fake);
+    b.n = 0;
+    assert_int_equal(barstore_read_splits(f->bs, &b, &d), ERR_OK);
+    s3_fake_get_stats(fake, &st);
+    assert_int_equal(st.requests, 0);
+    assert_int_equal(b.n, a.n);
+    assert_memory_equal(b.v, a.v, a.n * sizeof *a.v);
+    struct split more = {"DDD", 0, 5000000, 1000000};
+    date_parse("2024-06-11", 10, &more.ex_date);
+    assert_int_equal(barstore_write_splits(f->bs, &more, 1, &added, &d), ERR_OK);
+    b.n = 0;
+    assert_int_equal(barstore_read_splits(f->bs, &b, &d), ERR_OK);
+    assert_int_equal(b.n, 4);
+    barstore_keep_splits(f->bs, 0);
+    splitvec_release(&a);
+    splitvec_release(&b);
+}
+
+/* The day's results (the dated screen, latest.csv, the top candidates): the reads and the
+ * dated screen at once, then the two conditional writes at once; the same files as the
+ * functions that write one each. */
+static void test_results_day_overlap(void **state)
+{
+    struct store_fixture *f = *state;
+    char *dir = tu_mkdtemp();
+    struct store_fixture local;
+    store_fixture_open(&local, dir);
+    struct diag d;
+    int32_t d1, d2;
+    date_parse("2024-11-21", 10, &d1);
+    date_parse("2024-11-22", 10, &d2);
+    struct screen_row rows[2];
+    memset(rows, 0, sizeof rows);
+    for (int i = 0; i < 2; i++) {
+        snprintf(rows[i].symbol, sizeof rows[i].symbol, "S%d", i);
+        rows[i].rank = i + 1;
+        rows[i].close = 10 + i;
+        rows[i].peak = 20 + i;
+        rows[i].peak_date = d1 - 3;
+        rows[i].drawdown_pct = -50 + i;
+        rows[i].days_since_peak = 3;
+        rows[i].change_pct = -1;
+        rows[i].volume = 100;
+    }
+    struct s3_fake_stats st;
+    for (int run = 0; run < 2; run++) {
+        int32_t date = run ? d2 : d1;
+        for (int i = 0; i < 2; i++)
+            rows[i].date = date;
+        s3_fake_reset_stats(fake);
+        if (run == 0) /* the first round: the dated screen and the two reads */
+            s3_fake_set_overlap_gate_for(fake, 3, S3_FAKE_GATE_GET | S3_FAKE_GATE_PUT, 0);
+        else /* the second: the two conditional writes (after the dated screen's) */
+            s3_fake_set_overlap_gate_for(fake, 2, S3_FAKE_GATE_PUT, 1);
+        struct results_day day;
+        results_write_day(f->os, date, rows, 2, 1, &day);
+        assert_int_equal(day.screen_err, ERR_OK);
+        assert_int_equal(day.top_err, ERR_OK);
+        s3_fake_get_stats(fake, &st);
+        assert_true(st.inflight_max >= (run ? 2u : 3u));
+        assert_int_equal(st.puts, 3);
+        assert_int_equal(results_write_screen(local.os, date, rows, 2, 1, &d), ERR_OK);
+        assert_int_equal(results_append_top(local.os, date, rows, 2, 1, &d), ERR_OK);
+    }
+    s3_fake_set_overlap_gate(fake, 0);
+    char key[OBJ_KEY_MAX];
+    results_screen_key(d1, key);
+    const char *const keys[] = {RESULTS_LATEST_KEY, RESULTS_TOP_KEY, key};
+    for (int i = 0; i < 3; i++) {
+        char *a = text_of(f->os, keys[i]), *b = text_of(local.os, keys[i]);
+        assert_string_equal(a, b);
+        free(a);
+        free(b);
+    }
+    /* Rows out of order fail both, as each function does alone. */
+    struct results_day day;
+    rows[1].rank = 1;
+    results_write_day(f->os, d2, rows, 2, 1, &day);
+    assert_int_equal(day.screen_err, ERR_INVALID);
+    assert_int_equal(day.top_err, ERR_INVALID);
+    assert_int_equal(results_write_screen(f->os, d2, rows, 2, 1, &d), ERR_INVALID);
+    assert_string_equal(day.screen_d.text, d.text);
+    store_fixture_close(&local);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 /* /chart on S3 reads the results (bars-1y.csv and the split log), a few requests, not the
  * bar store's day parts (hundreds: one list page and one GET per day of a year and a half),
  * and draws the same series as the bar store gives. */
@@ -673,6 +1016,10 @@ int main(void)
         CASE(test_secrets_never_logged),
         CASE(test_reads_overlap),
         CASE(test_chart_reads_few_objects),
+        CASE(test_writes_overlap),
+        CASE(test_listings_overlap),
+        CASE(test_split_log_once),
+        CASE(test_results_day_overlap),
     };
     return cmocka_run_group_tests_name("store on S3", tests, group_setup, group_teardown);
 }
