@@ -21,6 +21,11 @@
 
 #include "base/banned.h"
 
+/* The largest object read ahead (a bigger one is read when asked for, to say so). */
+#define BOT_READ_AHEAD_MAX ((size_t)128 << 20)
+
+static void read_ahead(const struct bot_call *c, const char *const *keys, size_t n);
+
 /* Leave room for Telegram's counting of what the splitter cannot see. */
 #define SPLIT_BUDGET 4000
 
@@ -166,6 +171,8 @@ static int table(struct bot_call *c, int drops)
     if (n < 0)
         return buf_printf(c->out, "Usage: /%s [N], N from 1 to %d (default %d).",
                           drops ? "drops" : "screen", BOT_SCREEN_MAX, BOT_SCREEN_DEFAULT);
+    static const char *const reads[] = {RESULTS_LATEST_KEY, RESULTS_RUN_KEY};
+    read_ahead(c, reads, 2);
     struct results_latest tmp = {0};
     const struct results_screen *s;
     struct diag d = {{0}};
@@ -255,6 +262,8 @@ static int cmd_stock(struct bot_call *c)
     }
     if (!valid_symbol(sym))
         return buf_puts(c->out, "Usage: /stock SYMBOL, e.g. /stock AAPL or /stock BRK.B");
+    static const char *const reads[] = {RESULTS_LATEST_KEY, RESULTS_CLOSES_KEY};
+    read_ahead(c, reads, 2);
     struct results_latest tmp = {0};
     const struct results_screen *s;
     struct diag d = {{0}};
@@ -334,6 +343,8 @@ static int cmd_history(struct bot_call *c)
     struct splitvec sv;
     splitvec_init(&sv);
     struct diag d = {{0}};
+    static const char *const reads[] = {RESULTS_TOP_KEY, RESULTS_LATEST_KEY};
+    read_ahead(c, reads, 2);
     int err = results_read_top(c->o->os, &h, &d);
     int e = 0;
     if (!err && h.n == 0)
@@ -1090,7 +1101,17 @@ static int answer(struct bot_call *c, struct bot_reply *r)
                           "TELEGRAM_ALLOWED_CHATS.",
                           k->name, (long long)u->chat_id);
     }
-    return k->run(c);
+    int e = k->run(c);
+    if (c->o->os)
+        objstore_prefetch_drop(c->o->os); /* nothing read ahead outlives the reply */
+    return e;
+}
+
+/* The objects a reply is about to read one after another, fetched together (on S3). */
+static void read_ahead(const struct bot_call *c, const char *const *keys, size_t n)
+{
+    if (c->o->os)
+        objstore_prefetch(c->o->os, keys, n, BOT_READ_AHEAD_MAX);
 }
 
 int bot_handle(const struct bot_opts *o, const struct tg_update *u, struct bot_reply *r,

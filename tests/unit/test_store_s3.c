@@ -903,6 +903,27 @@ static void test_results_day_overlap(void **state)
         free(a);
         free(b);
     }
+    /* The bot's /stock reads the latest screen and the closes together (closes.csv is absent
+     * here: an answer like any other), and says what it said before. */
+    s3_fake_reset_stats(fake);
+    s3_fake_set_overlap_gate(fake, 2);
+    struct bot_opts o = {.os = f->os, .now_ms = 1795453200000LL};
+    static const char json[] = "{\"update_id\":1,\"message\":{\"message_id\":1,\"chat\":{\"id\":7,"
+                               "\"type\":\"private\"},\"date\":1,\"text\":\"/stock s1\"}}";
+    struct tg_update u;
+    assert_int_equal(tg_update_parse(json, strlen(json), &u, &d), ERR_OK);
+    struct bot_reply r;
+    bot_reply_init(&r);
+    assert_int_equal(bot_handle(&o, &u, &r, &d), ERR_OK);
+    s3_fake_get_stats(fake, &st);
+    assert_true(st.inflight_max >= 2);
+    assert_int_equal(st.gets, 2);
+    assert_int_equal(r.texts.n, 1);
+    assert_non_null(strstr(r.texts.v[0], "<b>S1</b> · 2024-11-22"));
+    assert_non_null(strstr(r.texts.v[0], "of 2 by drawdown"));
+    bot_reply_release(&r);
+    s3_fake_set_overlap_gate(fake, 0);
+
     /* Rows out of order fail both, as each function does alone. */
     struct results_day day;
     rows[1].rank = 1;
