@@ -317,21 +317,31 @@ int report_publish(struct objstore *os, int32_t date, const struct report_opts *
         goto done;
     out->bytes = page.len;
     report_key(out->date, out->key);
-    if ((err = objstore_put(os, out->key, buf_cstr(&page), page.len, OBJ_PUT_ALWAYS, NULL, d)))
-        goto done;
     /* latest.html follows the newest date: read its etag, check no newer report exists, and
-     * replace it only if nobody changed it meanwhile. */
+     * replace it only if nobody changed it meanwhile.  The first reads go with the dated
+     * page's write (whether another date is newer does not depend on it); latest.html is
+     * written only once the dated page is in. */
     int attempt;
     for (attempt = 1; attempt <= REPORT_WRITE_ATTEMPTS; attempt++) {
-        /* The current latest.html and the dated reports, read together. */
         struct strvec keys;
         strvec_init(&keys);
         buf_reset(&cur);
-        struct objstore_req rq[2] = {
+        struct objstore_req rq[3] = {
             {.op = OBJ_REQ_GET, .key = REPORT_LATEST_KEY, .out = &cur},
             {.op = OBJ_REQ_LIST, .key = REPORT_PREFIX, .keys = &keys},
+            {.op = OBJ_REQ_PUT,
+             .key = out->key,
+             .data = buf_cstr(&page),
+             .len = page.len,
+             .mode = OBJ_PUT_ALWAYS},
         };
-        objstore_batch(os, rq, 2, NULL);
+        objstore_batch(os, rq, attempt == 1 ? 3 : 2, NULL);
+        if (attempt == 1 && (err = rq[2].err) != ERR_OK) {
+            if (d)
+                *d = rq[2].d;
+            strvec_release(&keys);
+            goto done;
+        }
         const char *etag = rq[0].etag;
         err = rq[0].err;
         int exists = err == ERR_OK;
