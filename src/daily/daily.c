@@ -22,6 +22,9 @@
 
 #include "base/banned.h"
 
+/* The largest object read ahead (a bigger one is read when asked for, to say so). */
+#define DAILY_READ_AHEAD_MAX ((size_t)128 << 20)
+
 /* With less than this left before the job's deadline, the account gets one short try. */
 #define ACCOUNT_TIGHT_MS 35000
 
@@ -226,8 +229,13 @@ static int step_results(struct job *j)
                          LF_INT("dates", redone));
             if (rerr && !rd.text[0])
                 diag_set(&rd, rerr, "%s", err_str(rerr));
-            if (!rerr) /* past picks from day one: every stored date the history lacks */
+            if (!rerr) { /* past picks from day one: every stored date the history lacks */
+                /* What the history fill and then the backtest step read first, fetched
+                 * together (each held copy answers one read; a write of it drops it). */
+                static const char *const reads[] = {RESULTS_TOP_KEY, BACKTEST_SUMMARY_JSON_KEY};
+                objstore_prefetch(j->os, reads, 2, DAILY_READ_AHEAD_MAX);
                 rerr = fill_history(j, &rd);
+            }
         }
     }
     if (!r->screen_date) {
@@ -554,6 +562,7 @@ int daily_run(struct objstore *os, struct barstore *bs, const struct daily_opts 
     }
     barstore_keep_splits(bs, 0);
     objstore_keep_listing(os, NULL);
+    objstore_prefetch_drop(os);
     free(j.rows);
     if (j.have_view)
         account_view_release(&j.view);
