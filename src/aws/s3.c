@@ -880,7 +880,10 @@ static int many_submit(struct s3 *s, const char *bucket, struct s3_op *op, struc
     char hash[2 * SHA256_LEN + 1] = SIGV4_EMPTY_SHA256;
     int err = ERR_OK;
     size_t nh = 0;
-    if (op->kind == S3_OP_GET) {
+    if (op->kind == S3_OP_HEAD) {
+        it->c = (struct call){.op = "HEAD", .bucket = bucket, .key = op->key};
+        it->r = (struct req){.method = "HEAD", .key = op->key};
+    } else if (op->kind == S3_OP_GET) {
         it->out_len = op->out->len;
         it->c = (struct call){.op = "GET", .bucket = bucket, .key = op->key, .out = op->out};
         it->r = (struct req){.method = "GET", .key = op->key};
@@ -933,7 +936,9 @@ static void many_finish(struct s3 *s, const char *bucket, struct s3_op *op, stru
     struct call *c = &it->c;
     if (c->err && s3_error_retryable(&c->e)) {
         struct diag d = {{0}};
-        if (op->kind == S3_OP_GET) {
+        if (op->kind == S3_OP_HEAD) {
+            op->err = s3_head_object(s, bucket, op->key, op->etag, &d);
+        } else if (op->kind == S3_OP_GET) {
             op->out->len = it->out_len;
             op->err = s3_get_object(s, bucket, op->key, op->out, op->etag, &d);
         } else if (op->kind == S3_OP_PUT) {
@@ -955,7 +960,7 @@ static void many_finish(struct s3 *s, const char *bucket, struct s3_op *op, stru
     } else if (op->kind == S3_OP_PUT) {
         if (op->err == ERR_PRECONDITION && op->po.cond == S3_PUT_IF_NONE_MATCH)
             op->err = ERR_EXISTS; /* the diagnostic already says "HTTP 412 PreconditionFailed" */
-    } else if (op->err) {
+    } else if (op->kind == S3_OP_LIST && op->err) {
         s3_list_page_release(op->page);
     }
     if (!op->err)

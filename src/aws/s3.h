@@ -236,13 +236,13 @@ typedef int (*s3_object_fn)(void *ctx, size_t i, char *data, size_t len, struct 
 int s3_get_objects(struct s3 *s, const char *bucket, const char *const *keys, size_t n,
                    size_t window, size_t max_object, s3_object_fn fn, void *ctx, struct diag *d);
 
-/* One request of s3_many: a GET, a PUT (with its condition) or one page of a listing, and
- * what became of it. */
-enum s3_op_kind { S3_OP_GET, S3_OP_PUT, S3_OP_LIST };
+/* One request of s3_many: a GET, a PUT (with its condition), one page of a listing or a HEAD,
+ * and what became of it. */
+enum s3_op_kind { S3_OP_GET, S3_OP_PUT, S3_OP_LIST, S3_OP_HEAD };
 
 struct s3_op {
     enum s3_op_kind kind;
-    const char *key;           /* GET, PUT */
+    const char *key;           /* GET, PUT, HEAD */
     struct buf *out;           /* GET: the object is appended (out's cap applies) */
     const void *data;          /* PUT */
     size_t len;                /* PUT */
@@ -251,7 +251,7 @@ struct s3_op {
     struct s3_list_page *page; /* LIST: replaced by the page */
     /* The outcome, exactly what s3_get_object, s3_put_object or s3_list_objects gives for
      * the request alone: */
-    char etag[S3_ETAG_MAX]; /* GET, PUT */
+    char etag[S3_ETAG_MAX]; /* GET, PUT, HEAD */
     int err;
     struct diag d;
 };
@@ -259,8 +259,8 @@ struct s3_op {
 /* Send the n requests with up to window in flight at once (0: S3_GET_WINDOW) on the
  * client's connections, each retried as it would be alone, every one carried out whatever
  * becomes of the others and in no promised order (so none may depend on another).  Each
- * op's outcome is in its err, d and etag; the return value is the first failure in the
- * order of ops (d as its), ERR_OK when every one went well. */
+ * op's outcome is in its err, d and etag (s3_head_object's for a HEAD); the return value is the
+ * first failure in the order of ops (d as its), ERR_OK when every one went well. */
 int s3_many(struct s3 *s, const char *bucket, struct s3_op *ops, size_t n, size_t window,
             struct diag *d);
 

@@ -455,12 +455,23 @@ static int cmd_download(struct bot_call *c)
         {BACKTEST_EQUITY_KEY, "Backtest equity and benchmark, every day"},
         {BACKTEST_TRADES_KEY, "Backtest trades"},
     };
+    enum { NFILES = sizeof files / sizeof files[0] };
+    /* Every file's check that it exists at once (objstore_link_many). */
+    const char *keys[NFILES];
+    struct buf urls[NFILES];
+    int errs[NFILES];
+    struct diag ds[NFILES];
+    for (size_t i = 0; i < NFILES; i++) {
+        keys[i] = files[i].key;
+        buf_init(&urls[i], TG_BUF_MAX);
+    }
+    objstore_link_many(c->o->os, keys, NFILES, BOT_LINK_EXPIRES_S, urls, errs, ds);
     int e = buf_puts(c->out, "<b>Downloads</b> (CSV)\n");
     int any = 0, local = 0;
-    for (size_t i = 0; i < sizeof files / sizeof files[0] && !e; i++) {
-        struct buf url = BUF_INIT(TG_BUF_MAX);
-        struct diag d = {{0}};
-        int err = objstore_link(c->o->os, files[i].key, BOT_LINK_EXPIRES_S, &url, &d);
+    for (size_t i = 0; i < NFILES && !e; i++) {
+        struct buf url = urls[i];
+        struct diag d = ds[i];
+        int err = errs[i];
         if (err == ERR_NOTFOUND) {
             e = buf_printf(c->out, "• %s: not produced yet\n", files[i].label);
         } else if (err) {
@@ -478,8 +489,9 @@ static int cmd_download(struct bot_call *c)
             e = e ? e : fmt_html(c->out, url.data);
             e = e ? e : buf_printf(c->out, "\">%s</a>\n", files[i].label);
         }
-        buf_release(&url);
     }
+    for (size_t i = 0; i < NFILES; i++)
+        buf_release(&urls[i]);
     if (!e && any && local)
         e = buf_puts(c->out, "The store is a local directory: these are its files.");
     else if (!e && any)

@@ -378,6 +378,23 @@ int objstore_link(struct objstore *os, const char *key, int64_t expires_s, struc
     return err ? err : os->ops->link(os, key, expires_s, out, d);
 }
 
+void objstore_link_many(struct objstore *os, const char *const *keys, size_t n, int64_t expires_s,
+                        struct buf *urls, int *errs, struct diag *ds)
+{
+    int checked = 1;
+    for (size_t i = 0; i < n; i++) {
+        memset(&ds[i], 0, sizeof ds[i]);
+        checked &= (errs[i] = check_key(os, keys[i], &ds[i])) == ERR_OK;
+    }
+    if (checked && os->ops->link_many) {
+        os->ops->link_many(os, keys, n, expires_s, urls, errs, ds);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!errs[i])
+            errs[i] = os->ops->link(os, keys[i], expires_s, &urls[i], &ds[i]);
+}
+
 void objstore_sweep(struct objstore *os, const char *prefix)
 {
     if (os->ops->sweep)

@@ -65,6 +65,9 @@ struct objstore_ops {
     int (*del)(struct objstore *os, const char *key, struct diag *d);
     int (*link)(struct objstore *os, const char *key, int64_t expires_s, struct buf *out,
                 struct diag *d);
+    /* Optional (NULL: one link after another). */
+    int (*link_many)(struct objstore *os, const char *const *keys, size_t n, int64_t expires_s,
+                     struct buf *urls, int *errs, struct diag *ds);
     /* Optional: remove what dead writers left under prefix (NULL: nothing to do). */
     void (*sweep)(struct objstore *os, const char *prefix);
     void (*free)(struct objstore *os);
@@ -146,6 +149,12 @@ int objstore_list_many(struct objstore *os, const char *const *prefixes, size_t 
  * absolute path as a file:// URL.  ERR_NOTFOUND when the object does not exist. */
 int objstore_link(struct objstore *os, const char *key, int64_t expires_s, struct buf *out,
                   struct diag *d);
+
+/* objstore_link for n keys, the checks that they exist at once (S3: one HEAD each, in flight
+ * together): urls[i] gets the link (appended), errs[i] and ds[i] what objstore_link gives for
+ * keys[i] alone. */
+void objstore_link_many(struct objstore *os, const char *const *keys, size_t n, int64_t expires_s,
+                        struct buf *urls, int *errs, struct diag *ds);
 
 /* Remove what writers that died left under prefix: on a directory, the temporary files nobody
  * holds (objstore_local.c says when one is stale); on S3 nothing (a PUT is whole or absent).

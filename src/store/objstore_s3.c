@@ -430,6 +430,36 @@ static int s3store_link(struct objstore *os, const char *key, int64_t expires_s,
     return err;
 }
 
+/* s3store_link for several keys: their HEADs at once, then the links (signed locally). */
+static int s3store_link_many(struct objstore *os, const char *const *keys, size_t n,
+                             int64_t expires_s, struct buf *urls, int *errs, struct diag *ds)
+{
+    struct s3store *st = (struct s3store *)os;
+    struct s3_op *ops = calloc(n ? n : 1, sizeof *ops);
+    char(*full)[S3_KEY_MAX + 1] = calloc(n ? n : 1, sizeof *full);
+    size_t *of = calloc(n ? n : 1, sizeof *of), m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!ops || !full || !of)
+            errs[i] = diag_set(&ds[i], ERR_NOMEM, "out of memory");
+        else if ((errs[i] = full_key(st, keys[i], full[i], &ds[i])) == ERR_OK) {
+            ops[m] = (struct s3_op){.kind = S3_OP_HEAD, .key = full[i]};
+            of[m++] = i;
+        }
+    }
+    s3_many(st->s3, st->bucket, ops, m, OBJSTORE_WINDOW, NULL);
+    for (size_t k = 0; k < m; k++) {
+        size_t i = of[k];
+        if ((errs[i] = ops[k].err) != ERR_OK)
+            ds[i] = ops[k].d;
+        else
+            errs[i] = s3_presign_get(st->s3, st->bucket, full[i], expires_s, 0, &urls[i], &ds[i]);
+    }
+    free(of);
+    free(ops);
+    free(full);
+    return ERR_OK;
+}
+
 static int64_t s3store_link_limit_ms(struct objstore *os)
 {
     return s3_link_limit_ms(((struct s3store *)os)->s3);
@@ -451,6 +481,7 @@ static const struct objstore_ops s3_ops = {
     .batch = s3store_batch,
     .del = s3store_del,
     .link = s3store_link,
+    .link_many = s3store_link_many,
     .link_limit_ms = s3store_link_limit_ms,
     .free = s3store_free,
 };

@@ -1379,10 +1379,11 @@ static int find_fault(const struct s3_fake *f, uint64_t ordinal)
 static void enter(struct s3_fake *f, const struct httpd_request *req)
 {
     int list = strcmp(req->method, "GET") == 0 && strstr(req->query, "list-type") != NULL;
-    unsigned kind = list                              ? S3_FAKE_GATE_LIST
-                    : strcmp(req->method, "GET") == 0 ? S3_FAKE_GATE_GET
-                    : strcmp(req->method, "PUT") == 0 ? S3_FAKE_GATE_PUT
-                                                      : 0;
+    unsigned kind = list                               ? S3_FAKE_GATE_LIST
+                    : strcmp(req->method, "GET") == 0  ? S3_FAKE_GATE_GET
+                    : strcmp(req->method, "PUT") == 0  ? S3_FAKE_GATE_PUT
+                    : strcmp(req->method, "HEAD") == 0 ? S3_FAKE_GATE_HEAD
+                                                       : 0;
     pthread_mutex_lock(&f->mu);
     f->inflight++;
     if (f->inflight > f->st.inflight_max)

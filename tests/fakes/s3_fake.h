@@ -153,6 +153,7 @@ void s3_fake_set_overlap_gate(struct s3_fake *f, size_t n);
 #define S3_FAKE_GATE_GET  1u /* object GETs */
 #define S3_FAKE_GATE_PUT  2u
 #define S3_FAKE_GATE_LIST 4u
+#define S3_FAKE_GATE_HEAD 8u
 void s3_fake_set_overlap_gate_for(struct s3_fake *f, size_t n, unsigned kinds, size_t skip);
 
 /* Hold every object GET whose path ends with key until s3_fake_release (or a minute of real

@@ -924,6 +924,26 @@ static void test_results_day_overlap(void **state)
     bot_reply_release(&r);
     s3_fake_set_overlap_gate(fake, 0);
 
+    /* /download checks its six files at once: two are there, four not produced yet. */
+    s3_fake_reset_stats(fake);
+    s3_fake_set_overlap_gate_for(fake, 6, S3_FAKE_GATE_HEAD, 0);
+    static const char json2[] = "{\"update_id\":2,\"message\":{\"message_id\":2,\"chat\":{\"id\":7,"
+                                "\"type\":\"private\"},\"date\":1,\"text\":\"/download\"}}";
+    assert_int_equal(tg_update_parse(json2, strlen(json2), &u, &d), ERR_OK);
+    bot_reply_init(&r);
+    assert_int_equal(bot_handle(&o, &u, &r, &d), ERR_OK);
+    s3_fake_get_stats(fake, &st);
+    assert_true(st.inflight_max >= 6);
+    assert_int_equal(st.heads, 6);
+    const char *t = r.texts.v[0];
+    assert_non_null(strstr(t, "\">Latest screen</a>"));
+    assert_non_null(strstr(t, "\">Top candidates, every day</a>"));
+    assert_non_null(strstr(t, "X-Amz-Signature="));
+    assert_non_null(strstr(t, "Bars of the last year: not produced yet"));
+    assert_non_null(strstr(t, "Backtest trades: not produced yet"));
+    bot_reply_release(&r);
+    s3_fake_set_overlap_gate(fake, 0);
+
     /* Rows out of order fail both, as each function does alone. */
     struct results_day day;
     rows[1].rank = 1;
