@@ -119,7 +119,11 @@ struct task {
     char after[S3_KEY_MAX + 1]; /* T_LIST: the first page starts after it; T_SPLIT: the last
                                    key listed so far */
     struct s3_list_page page;
-    struct strvec folders; /* T_SPLIT: the folders listed so far */
+    /* T_SPLIT: the folders and the keys after `after` outside them listed so far; whether the
+     * listing showed where the last key read is; where the plain listing would go on. */
+    struct strvec folders, loose;
+    int seen_last;
+    char resume[S3_TOKEN_MAX];
     size_t pages;
     int done, may_split;
 };
@@ -146,6 +150,7 @@ static struct task *task_add(struct tasks *t, size_t req, enum task_kind kind, c
     snprintf(k->key, sizeof k->key, "%s", key);
     s3_list_page_init(&k->page);
     strvec_init(&k->folders);
+    strvec_init(&k->loose);
     return k;
 }
 
@@ -159,25 +164,46 @@ static int split_listing(struct tasks *t, size_t at)
     size_t len = strlen(k->key);
     if (!k->may_split || k->page.n == 0 || (len && k->key[len - 1] != '/'))
         return 0;
-    char last[S3_KEY_MAX + 1], prefix[S3_KEY_MAX + 1];
+    char last[S3_KEY_MAX + 1], prefix[S3_KEY_MAX + 1], resume[S3_TOKEN_MAX];
     snprintf(last, sizeof last, "%s", k->page.objects[k->page.n - 1].key);
     snprintf(prefix, sizeof prefix, "%s", k->key);
+    memcpy(resume, k->page.next_token, sizeof resume);
     size_t req = k->req;
     struct task *sp = task_add(t, req, T_SPLIT, prefix); /* k may move */
     if (!sp)
         return 0;
     snprintf(sp->after, sizeof sp->after, "%s", last);
+    memcpy(sp->resume, resume, sizeof sp->resume);
     return 1;
 }
 
-/* The folders are in: list each one from the last key read on, all at once. */
-static int split_done(struct tasks *t, size_t at, struct diag *d)
+/* The folders are in: list each one from the last key read on, all at once.  A server whose
+ * folder listing does not show where the last key read is (a stand-in that ignores the
+ * delimiter) is not trusted with it: the listing goes on page by page from its first page. */
+static int split_done(struct tasks *t, size_t at, struct strvec *keys, struct diag *d)
 {
     struct strvec folders = t->v[at].folders; /* t->v may move: keep what is needed */
     char after[S3_KEY_MAX + 1];
     snprintf(after, sizeof after, "%s", t->v[at].after);
     size_t req = t->v[at].req;
     int err = ERR_OK;
+    for (size_t i = 0; i < folders.n; i++)
+        t->v[at].seen_last |= strncmp(after, folders.v[i], strlen(folders.v[i])) == 0;
+    if (!t->v[at].seen_last) {
+        char prefix[S3_KEY_MAX + 1], resume[S3_TOKEN_MAX];
+        snprintf(prefix, sizeof prefix, "%s", t->v[at].key);
+        memcpy(resume, t->v[at].resume, sizeof resume);
+        struct task *k = task_add(t, req, T_LIST, prefix);
+        if (!k)
+            return diag_set(d, ERR_NOMEM, "out of memory");
+        memcpy(k->token, resume, sizeof k->token);
+        k->pages = 1;
+        return ERR_OK;
+    }
+    const struct strvec *loose = &t->v[at].loose;
+    for (size_t i = 0; i < loose->n && !err; i++)
+        if ((err = strvec_push(keys, loose->v[i])) != ERR_OK)
+            diag_set(d, err, "out of memory");
     for (size_t i = 0; i < folders.n && !err; i++) {
         const char *cp = folders.v[i];
         int holds_last = strncmp(after, cp, strlen(cp)) == 0;
@@ -294,15 +320,17 @@ static int s3store_batch(struct objstore *os, struct objstore_req *reqs, size_t 
                 continue;
             if (k->kind == T_SPLIT) { /* its pages one after another, then the folders */
                 const struct s3_list_page *page = &k->page;
-                if ((r->err = take_page(st, page, k->after, r->keys, &r->d)) != ERR_OK)
+                if ((r->err = take_page(st, page, k->after, &k->loose, &r->d)) != ERR_OK)
                     continue;
+                for (size_t o = 0; o < page->n; o++)
+                    k->seen_last |= strcmp(page->objects[o].key, k->after) == 0;
                 for (size_t f = 0; f < page->prefixes.n && !r->err; f++)
                     if ((r->err = strvec_push(&k->folders, page->prefixes.v[f])) != ERR_OK)
                         diag_set(&r->d, r->err, "out of memory");
                 if (r->err)
                     continue;
                 if (!page->truncated) {
-                    if ((r->err = split_done(&t, i, &r->d)) == ERR_NOMEM)
+                    if ((r->err = split_done(&t, i, r->keys, &r->d)) == ERR_NOMEM)
                         err = diag_set(d, ERR_NOMEM, "out of memory");
                 } else if (strcmp(k->token, page->next_token) == 0 ||
                            ++k->pages == LIST_PAGES_MAX) {
@@ -337,6 +365,7 @@ static int s3store_batch(struct objstore *os, struct objstore_req *reqs, size_t 
     for (size_t i = 0; i < t.n; i++) {
         s3_list_page_release(&t.v[i].page);
         strvec_release(&t.v[i].folders);
+        strvec_release(&t.v[i].loose);
     }
     for (size_t i = 0; i < n && before; i++) {
         struct objstore_req *r = &reqs[i];
