@@ -1384,6 +1384,7 @@ static void enter(struct s3_fake *f, const struct httpd_request *req)
                     : strcmp(req->method, "PUT") == 0  ? S3_FAKE_GATE_PUT
                     : strcmp(req->method, "HEAD") == 0 ? S3_FAKE_GATE_HEAD
                                                        : 0;
+    int object_get = kind == S3_FAKE_GATE_GET;
     pthread_mutex_lock(&f->mu);
     f->inflight++;
     if (f->inflight > f->st.inflight_max)
