@@ -202,8 +202,9 @@ static void test_parse_actions(void **state)
     assert_true(split_factor(&sv.v[3]) == 3.0);
     assert_int_equal(sv.v[3].ex_date, day("2026-10-05"));
     assert_int_equal(pr.n, 4);
-    assert_non_null(strstr(pr.text, "a unit split left out: HUGE 2026-10-05: unit split 1e+09-for-1 "
-                                    "is outside the sane range"));
+    assert_non_null(strstr(pr.text,
+                           "a unit split left out: HUGE 2026-10-05: unit split 1e+09-for-1 "
+                           "is outside the sane range"));
     /* A name change takes effect on its process date; a symbol "changed" to itself is not one. */
     assert_int_equal(cv.n, 1);
     assert_string_equal(cv.v[0].old_symbol, "FB");
