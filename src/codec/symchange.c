@@ -112,14 +112,17 @@ static int mapped_cmp(const void *pa, const void *pb)
     return (a->at > b->at) - (a->at < b->at);
 }
 
-int symchange_map_day(const struct symchange *v, size_t n, struct barvec *bars, size_t *dropped)
+int symchange_map_day(const struct symchange *v, size_t n, int32_t as_of, struct barvec *bars,
+                      size_t *dropped)
 {
     *dropped = 0;
     if (n == 0 || bars->n == 0)
         return ERR_OK;
     int any = 0;
     for (size_t i = 0; i < bars->n && !any; i++)
-        any = symchange_name_on(v, n, bars->v[i].symbol, bars->v[i].date) != bars->v[i].symbol;
+        any = symchange_name_on(v, n, bars->v[i].symbol,
+                                as_of == SYMCHANGE_BAR_DATE ? bars->v[i].date : as_of) !=
+              bars->v[i].symbol;
     if (!any)
         return ERR_OK;
     struct mapped *m = malloc(bars->n * sizeof *m);
@@ -130,7 +133,8 @@ int symchange_map_day(const struct symchange *v, size_t n, struct barvec *bars, 
         return ERR_NOMEM;
     }
     for (size_t i = 0; i < bars->n; i++) {
-        const char *name = symchange_name_on(v, n, bars->v[i].symbol, bars->v[i].date);
+        const char *name = symchange_name_on(v, n, bars->v[i].symbol,
+                                             as_of == SYMCHANGE_BAR_DATE ? bars->v[i].date : as_of);
         m[i] = (struct mapped){name, name != bars->v[i].symbol, i};
     }
     qsort(m, bars->n, sizeof *m, mapped_cmp);
@@ -152,12 +156,13 @@ int symchange_map_day(const struct symchange *v, size_t n, struct barvec *bars, 
     return ERR_OK;
 }
 
-void symchange_map_splits(const struct symchange *v, size_t n, struct splitvec *sv)
+void symchange_map_splits(const struct symchange *v, size_t n, int32_t as_of, struct splitvec *sv)
 {
     if (n == 0)
         return;
     for (size_t i = 0; i < sv->n; i++) {
-        const char *name = symchange_name_on(v, n, sv->v[i].symbol, sv->v[i].ex_date);
+        const char *name = symchange_name_on(
+            v, n, sv->v[i].symbol, as_of == SYMCHANGE_BAR_DATE ? sv->v[i].ex_date : as_of);
         if (name != sv->v[i].symbol)
             memmove(sv->v[i].symbol, name, strlen(name) + 1);
     }

@@ -52,15 +52,18 @@ int symchange_normalize(struct symchangevec *v, struct diag *d);
 const char *symchange_name_on(const struct symchange *v, size_t n, const char *symbol,
                               int32_t date);
 
-/* Give a day's bars (all of one date) their names on that date, sorted by symbol.  Two bars
- * that end up with one name (the same day stored under the old and the new symbol) keep one:
- * the bar stored under that very name; *dropped counts the others. */
-int symchange_map_day(const struct symchange *v, size_t n, struct barvec *bars, size_t *dropped);
+/* Give a day's bars (all of one date) their names on as_of (SYMCHANGE_BAR_DATE: on the bars'
+ * own date), sorted by symbol.  Two bars that end up with one name (the same day stored under
+ * the old and the new symbol) keep one: the bar stored under that very name; *dropped counts
+ * the others. */
+#define SYMCHANGE_BAR_DATE INT32_MIN
+int symchange_map_day(const struct symchange *v, size_t n, int32_t as_of, struct barvec *bars,
+                      size_t *dropped);
 
-/* Give the split facts the names on their ex-dates (a split recorded under the old symbol
- * applies to the history under the new one), sorted by symbol and ex_date; two facts that end
- * up equal keep one. */
-void symchange_map_splits(const struct symchange *v, size_t n, struct splitvec *sv);
+/* Give the split facts the names on as_of (SYMCHANGE_BAR_DATE: on their ex-dates), so that a
+ * split recorded under the old symbol applies to the history under the new one; sorted by
+ * symbol and ex_date, two facts that end up equal keep one. */
+void symchange_map_splits(const struct symchange *v, size_t n, int32_t as_of, struct splitvec *sv);
 
 /* Parse a whole symbol-change CSV (header required, any column order) and append to out. */
 int symchangecsv_parse(const char *name, char *data, size_t len, struct symchangevec *out,

@@ -41,7 +41,7 @@ static int apply_symbol_changes(struct run *r, int32_t date, const struct bar **
     memcpy(r->day.v, *bars, *n * sizeof **bars);
     r->day.n = *n;
     size_t dropped;
-    if (symchange_map_day(r->changes, r->nchanges, &r->day, &dropped))
+    if (symchange_map_day(r->changes, r->nchanges, SYMCHANGE_BAR_DATE, &r->day, &dropped))
         return diag_set(r->d, ERR_NOMEM, "out of memory");
     *bars = r->day.v;
     *n = r->day.n;
@@ -89,7 +89,7 @@ int screen_run(struct barstore *bs, const struct screen_opts *opts, int32_t from
         return err;
     }
     /* A split recorded under a company's old symbol applies to its history under the new. */
-    symchange_map_splits(changes.v, changes.n, &splits);
+    symchange_map_splits(changes.v, changes.n, SYMCHANGE_BAR_DATE, &splits);
     struct run r = {NULL, from, to, emit, ctx, stats, d, changes.v, changes.n, 0, {0}};
     barvec_init(&r.day);
     err = screen_new(opts, splits.v, splits.n, &r.engine, d);

@@ -98,3 +98,16 @@ int symlog_write(struct barstore *bs, const struct symchange *v, size_t n, size_
     symchangevec_release(&add);
     return err;
 }
+
+int symlog_read_splits(struct barstore *bs, int32_t as_of, struct splitvec *out, struct diag *d)
+{
+    struct symchangevec changes;
+    symchangevec_init(&changes);
+    int err = barstore_read_splits(bs, out, d);
+    if (!err)
+        err = symlog_read(bs, &changes, d);
+    if (!err)
+        symchange_map_splits(changes.v, changes.n, as_of, out);
+    symchangevec_release(&changes);
+    return err;
+}

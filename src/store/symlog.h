@@ -26,4 +26,9 @@ int symlog_read(struct barstore *bs, struct symchangevec *out, struct diag *d);
 int symlog_write(struct barstore *bs, const struct symchange *v, size_t n, size_t *added,
                  struct diag *d);
 
+/* The split log (barstore_read_splits) with each fact under the name its company has on as_of
+ * (SYMCHANGE_BAR_DATE: on the fact's ex-date), sorted by symbol and ex_date: what a reader
+ * that names companies as of one date applies to their bars. */
+int symlog_read_splits(struct barstore *bs, int32_t as_of, struct splitvec *out, struct diag *d);
+
 #endif

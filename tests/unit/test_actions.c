@@ -5,6 +5,8 @@
 #include "base/date.h"
 #include "base/log.h"
 #include "codec/symchange.h"
+#include "report/chart.h"
+#include "screen/results.h"
 #include "screen/screen_run.h"
 #include "store/barstore.h"
 #include "store/symlog.h"
@@ -73,7 +75,7 @@ static void test_map_day_and_splits(void **state)
     assert_int_equal(barvec_push(&day, &c), ERR_OK);
     assert_int_equal(barvec_push(&day, &b), ERR_OK);
     size_t dropped;
-    assert_int_equal(symchange_map_day(v, 1, &day, &dropped), ERR_OK);
+    assert_int_equal(symchange_map_day(v, 1, SYMCHANGE_BAR_DATE, &day, &dropped), ERR_OK);
     assert_int_equal(dropped, 1);
     assert_int_equal(day.n, 2);
     assert_string_equal(day.v[0].symbol, "AAPL");
@@ -84,7 +86,7 @@ static void test_map_day_and_splits(void **state)
     sp[0].ex_date = day_of("2021-01-04");
     sp[1].ex_date = day_of("2022-07-01");
     struct splitvec sv = {sp, 2, 2};
-    symchange_map_splits(v, 1, &sv);
+    symchange_map_splits(v, 1, SYMCHANGE_BAR_DATE, &sv);
     assert_int_equal(sv.n, 2);
     assert_string_equal(sp[0].symbol, "FB");
     assert_string_equal(sp[1].symbol, "META");
@@ -234,6 +236,39 @@ static void test_screen_carries_history_over(void **state)
     assert_int_equal(screen_run(bs, &so, days[30], days[34], keep_rows, &x, &st, &d), ERR_OK);
     assert_int_equal(x.fb_rows, 5);
     assert_int_equal(x.meta_rows, 0);
+
+    /* The exports of the last day name the company META for the whole year, once a day, and
+     * its closes are split-adjusted across the change. */
+    assert_int_equal(results_write_exports(os, bs, days[39], &d), ERR_OK);
+    struct buf b = BUF_INIT(1 << 20);
+    assert_int_equal(objstore_get(os, RESULTS_BARS1Y_KEY, &b, NULL, &d), ERR_OK);
+    assert_null(strstr(buf_cstr(&b), "\nFB,"));
+    size_t meta = 0;
+    for (const char *p = buf_cstr(&b); (p = strstr(p, "\nMETA,")) != NULL; p++)
+        meta++;
+    assert_int_equal(meta, 40);
+    buf_reset(&b);
+    assert_int_equal(objstore_get(os, RESULTS_CLOSES_KEY, &b, NULL, &d), ERR_OK);
+    assert_null(strstr(buf_cstr(&b), "\nFB,"));
+    assert_non_null(strstr(buf_cstr(&b), "\nMETA,"));
+    char line[64], last[DATE_STRLEN + 1];
+    date_format(days[39], last);
+    snprintf(line, sizeof line, "\nMETA,%s,100.0000;102.5000;", last); /* 200, 205 halved */
+    assert_non_null(strstr(buf_cstr(&b), line));
+    buf_release(&b);
+    /* And so does its chart, from the store and from the exports: the peak of FB's 20th day,
+     * split-adjusted. */
+    struct chart_series cs;
+    assert_int_equal(chart_load(os, "META", days[39], 180, &cs, &d), ERR_OK);
+    assert_int_equal(cs.n, 40);
+    assert_true(fabs(cs.v[39].peak - 150.0) < 1e-9);
+    assert_int_equal(cs.v[39].peak_date, days[19]);
+    chart_series_release(&cs);
+    assert_int_equal(chart_load_results(os, "META", 180, &cs, &d), ERR_OK);
+    assert_int_equal(cs.n, 40);
+    assert_true(fabs(cs.v[39].peak - 150.0) < 1e-9);
+    assert_true(fabs(cs.v[0].close - 100.0) < 1e-9);
+    chart_series_release(&cs);
     barvec_release(&all);
     barstore_free(bs);
     objstore_free(os);
