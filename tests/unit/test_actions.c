@@ -5,6 +5,7 @@
 #include "base/date.h"
 #include "base/log.h"
 #include "codec/symchange.h"
+#include "backtest/backtest.h"
 #include "report/chart.h"
 #include "screen/results.h"
 #include "screen/screen_run.h"
@@ -167,6 +168,13 @@ static int keep_rows(void *ctx, int32_t date, const struct screen_row *r, size_t
     return 0;
 }
 
+static int keep_trade(void *ctx, const struct backtest_trade *t)
+{
+    struct backtest_trade *last = ctx;
+    *last = *t;
+    return 0;
+}
+
 /* 40 weekdays of FB rising to a peak of 300 (raw) on its 20th day, then falling; a 2-for-1
  * split recorded under FB on the 30th day; from the 36th day the company is META (also served
  * under META for the days before, as a vendor's mapping does). */
@@ -269,6 +277,28 @@ static void test_screen_carries_history_over(void **state)
     assert_true(fabs(cs.v[39].peak - 150.0) < 1e-9);
     assert_true(fabs(cs.v[0].close - 100.0) < 1e-9);
     chart_series_release(&cs);
+
+    /* The backtest buys FB after its peak and holds it: across the change, as META, split
+     * included (not a position whose bars stopped). */
+    struct backtest_opts bo;
+    backtest_opts_default(&bo);
+    bo.top = 1;
+    bo.every = 1;
+    bo.target_pct = 1000;
+    bo.stop_pct = 0;
+    bo.max_hold = 0;
+    bo.screen.min_bars = 15;
+    struct backtest_trade held;
+    memset(&held, 0, sizeof held);
+    struct backtest_sink sink = {.trade = keep_trade, .ctx = &held};
+    struct backtest_summary sum;
+    struct backtest_stats bst;
+    assert_int_equal(backtest_run(bs, days[20], days[39], &bo, 1, &sink, NULL, &sum, &bst, &d),
+                     ERR_OK);
+    assert_string_equal(held.symbol, "META");
+    assert_int_equal(held.reason, BACKTEST_OPEN);
+    assert_int_equal(held.entry_date, days[21]);
+    assert_true(fabs(held.exit_price - (295 - 3 * 19) / 2.0) < 1e-9);
     barvec_release(&all);
     barstore_free(bs);
     objstore_free(os);
