@@ -774,7 +774,6 @@ static void on_actions(void *ctx, int err, struct http_response *resp, const str
 {
     struct actchain *a = ctx;
     struct run *r = a->run;
-    (void)resp;
     if (r->critical)
         return;
     if (err == ERR_AUTH) {
@@ -782,6 +781,21 @@ static void on_actions(void *ctx, int err, struct http_response *resp, const str
                      "Alpaca refused the credentials (APCA_API_KEY_ID, APCA_API_SECRET_KEY) or "
                      "the subscription: %s",
                      d->text);
+        return;
+    }
+    if (err == ERR_INVALID && resp && resp->status == 414 && a->n > 1 && a->pages == 0) {
+        /* The URL is too long for the server: ask for each half of the symbols apart (the
+         * array holds a chain per symbol at most, so it never moves). */
+        struct actchain *h = &r->acts[r->nacts++];
+        *h = *a;
+        h->n = a->n / 2;
+        h->first = a->first + (a->n - h->n);
+        a->n -= h->n;
+        a->token[0] = h->token[0] = '\0';
+        splitvec_init(&h->page);
+        symchangevec_init(&h->changes_page);
+        if (submit_actions(a) || submit_actions(h))
+            set_critical(r, ERR_NOMEM, "out of memory");
         return;
     }
     if (err) {
