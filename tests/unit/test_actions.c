@@ -7,6 +7,7 @@
 #include "codec/symchange.h"
 #include "backtest/backtest.h"
 #include "report/chart.h"
+#include "report/report.h"
 #include "screen/results.h"
 #include "screen/screen_run.h"
 #include "store/barstore.h"
@@ -168,6 +169,20 @@ static int keep_rows(void *ctx, int32_t date, const struct screen_row *r, size_t
     return 0;
 }
 
+struct report_fixture {
+    struct objstore *os;
+    struct diag *d;
+};
+
+static int write_results(void *ctx, int32_t date, const struct screen_row *rows, size_t n)
+{
+    struct report_fixture *f = ctx;
+    if (results_write_screen(f->os, date, rows, n, 1, f->d) ||
+        results_append_top(f->os, date, rows, n, RESULTS_TOP_DEFAULT, f->d))
+        fail_msg("results: %s", f->d->text);
+    return 0;
+}
+
 static int keep_trade(void *ctx, const struct backtest_trade *t)
 {
     struct backtest_trade *last = ctx;
@@ -299,6 +314,24 @@ static void test_screen_carries_history_over(void **state)
     assert_int_equal(held.reason, BACKTEST_OPEN);
     assert_int_equal(held.entry_date, days[21]);
     assert_true(fabs(held.exit_price - (295 - 3 * 19) / 2.0) < 1e-9);
+
+    /* The report of the last day values FB, a candidate before the change, at META's close. */
+    struct screen_opts ro;
+    screen_opts_default(&ro);
+    ro.top = 0;
+    ro.min_bars = 15;
+    struct report_fixture rf = {os, &d};
+    assert_int_equal(screen_run(bs, &ro, days[30], days[30], write_results, &rf, &st, &d), ERR_OK);
+    assert_int_equal(screen_run(bs, &ro, days[39], days[39], write_results, &rf, &st, &d), ERR_OK);
+    struct report_opts rpo = {0};
+    struct buf html = BUF_INIT(1 << 22);
+    assert_int_equal(report_build(os, days[39], &rpo, &html, NULL, &d), ERR_OK);
+    const char *fb = strstr(buf_cstr(&html), ">FB<");
+    assert_non_null(fb);
+    /* then 132.50 (FB's close on its 31st day, after the split), now 119.00: -10.2 % */
+    assert_non_null(strstr(fb, "132.50"));
+    assert_non_null(strstr(fb, "119.00"));
+    buf_release(&html);
     barvec_release(&all);
     barstore_free(bs);
     objstore_free(os);
