@@ -106,18 +106,21 @@ int cmd_verify(int argc, char **argv)
     }
     if (!err) {
         /* The symbol-change log: every part against its name, and no contradiction. */
-        struct symchangevec sc;
-        symchangevec_init(&sc);
         struct diag sd = {{0}};
-        int serr = symlog_read(a.bs, &sc, &sd);
-        symchangevec_release(&sc);
-        if (serr == ERR_DAMAGED || serr == ERR_CONFLICT || serr == ERR_PARSE ||
-            serr == ERR_INVALID) {
+        size_t nchanges, ndisagree;
+        int serr = symlog_verify(a.bs, &nchanges, &ndisagree, &sd);
+        if (serr == ERR_DAMAGED || serr == ERR_PARSE || serr == ERR_INVALID) {
             on_damaged(&r, SYMLOG_PREFIX, sd.text);
             st.damaged++;
         } else if (serr) {
             err = serr;
             d = sd;
+        } else if (ndisagree) {
+            if (!r.quiet)
+                printf("disagree: %zu symbol change%s contradicted by a part first in name "
+                       "order (%s): not used\n",
+                       ndisagree, ndisagree == 1 ? "" : "s", SYMLOG_PREFIX);
+            st.disagreements += ndisagree;
         }
     }
     if (err) {

@@ -1,5 +1,6 @@
 #include "store/symlog.h"
 #include "base/date.h"
+#include "base/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,12 +10,22 @@
 
 #define SYMLOG_MAX ((size_t)4 << 20)
 
-int symlog_read(struct barstore *bs, struct symchangevec *out, struct diag *d)
+/* Read every part, in name order; a change that contradicts one read before (the same symbol
+ * and date, another new symbol: two writers racing with different facts) is left out and
+ * counted, so the part first in name order wins for every reader, as for bars and splits. */
+static int read_parts(struct barstore *bs, struct symchangevec *out, size_t *disagreements,
+                      struct diag *d)
 {
     struct objstore *os = barstore_objstore(bs);
     struct strvec keys = STRVEC_INIT;
     struct buf b = BUF_INIT(SYMLOG_MAX);
+    struct symchangevec part;
+    symchangevec_init(&part);
+    *disagreements = 0;
+    size_t base = out->n;
     int err = objstore_list(os, SYMLOG_PREFIX, &keys, d);
+    if (!err && keys.n > 1)
+        strvec_sort(&keys);
     for (size_t i = 0; i < keys.n && !err; i++) {
         buf_reset(&b);
         if ((err = objstore_get(os, keys.v[i], &b, NULL, d))) {
@@ -27,14 +38,53 @@ int symlog_read(struct barstore *bs, struct symchangevec *out, struct diag *d)
                            os->location, keys.v[i], why);
             break;
         }
-        err = symchangecsv_parse(keys.v[i], b.data ? b.data : (char *)"", b.len, out, d);
-        if (err)
+        part.n = 0;
+        err = symchangecsv_parse(keys.v[i], b.data ? b.data : (char *)"", b.len, &part, d);
+        if (err) {
             diag_prefix(d, err, "store '%s'", os->location);
+            break;
+        }
+        for (size_t k = 0; k < part.n && !err; k++) {
+            const struct symchange *c = &part.v[k];
+            int other = 0;
+            for (size_t j = base; j < out->n && !other; j++)
+                other = out->v[j].date == c->date &&
+                        strcmp(out->v[j].old_symbol, c->old_symbol) == 0 &&
+                        strcmp(out->v[j].new_symbol, c->new_symbol) != 0;
+            if (other) {
+                char day[DATE_STRLEN + 1];
+                date_format(c->date, day);
+                (*disagreements)++;
+                log_warn("symbol-change parts disagree: the part first in name order wins",
+                         LF_STR("store", os->location), LF_STR("symbol", c->old_symbol),
+                         LF_STR("date", day), LF_STR("not_used", keys.v[i]));
+                continue;
+            }
+            if (symchangevec_push(out, c))
+                err = diag_set(d, ERR_NOMEM, "out of memory");
+        }
     }
     if (!err)
         err = symchange_normalize(out, d);
+    symchangevec_release(&part);
     buf_release(&b);
     strvec_release(&keys);
+    return err;
+}
+
+int symlog_read(struct barstore *bs, struct symchangevec *out, struct diag *d)
+{
+    size_t disagreements;
+    return read_parts(bs, out, &disagreements, d);
+}
+
+int symlog_verify(struct barstore *bs, size_t *changes, size_t *disagreements, struct diag *d)
+{
+    struct symchangevec v;
+    symchangevec_init(&v);
+    int err = read_parts(bs, &v, disagreements, d);
+    *changes = v.n;
+    symchangevec_release(&v);
     return err;
 }
 

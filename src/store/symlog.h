@@ -17,8 +17,12 @@
 #define SYMLOG_PREFIX "symbols/"
 
 /* The whole log, sorted (symchange_cmp), repeats merged.  Two parts that change one symbol on
- * one date to different symbols: ERR_CONFLICT naming both. */
+ * one date to different symbols (two writers racing) still read: the part first in name order
+ * wins for every reader, and the disagreement is logged. */
 int symlog_read(struct barstore *bs, struct symchangevec *out, struct diag *d);
+
+/* Read the whole log as symlog_read does, counting its changes and its disagreements. */
+int symlog_verify(struct barstore *bs, size_t *changes, size_t *disagreements, struct diag *d);
 
 /* Add changes; those already stored are no-ops (*added counts the others).  An invalid change
  * (bad ticker, a symbol changed to itself) is ERR_INVALID and one that contradicts a stored

@@ -126,6 +126,24 @@ static void test_symlog(void **state)
     assert_int_equal(got.n, 2);
     assert_string_equal(got.v[0].new_symbol, "META");
     symchangevec_release(&got);
+    /* Two writers racing with contradicting facts: the store still reads, the part first in
+     * name order wins for every reader, and verify counts the disagreement. */
+    const char *other = "old_symbol,new_symbol,date\nFB,MVRS,2022-06-09\n";
+    char name[32], key[OBJ_KEY_MAX];
+    barstore_part_name(other, strlen(other), name);
+    snprintf(key, sizeof key, SYMLOG_PREFIX "%s", name);
+    assert_int_equal(objstore_put(os, key, other, strlen(other), OBJ_PUT_CREATE, NULL, &d), ERR_OK);
+    const char *winner = strcmp(key, keys.v[0]) < 0 ? "MVRS" : "META";
+    symchangevec_init(&got);
+    assert_int_equal(symlog_read(bs, &got, &d), ERR_OK);
+    assert_int_equal(got.n, 2);
+    assert_string_equal(got.v[0].new_symbol, winner);
+    symchangevec_release(&got);
+    size_t nc, nd;
+    assert_int_equal(symlog_verify(bs, &nc, &nd, &d), ERR_OK);
+    assert_int_equal(nc, 2);
+    assert_int_equal(nd, 1);
+    assert_int_equal(objstore_del(os, key, &d), ERR_OK);
     /* A damaged part is named, never used silently. */
     strvec_release(&keys);
     assert_int_equal(objstore_list(os, SYMLOG_PREFIX, &keys, &d), ERR_OK);
