@@ -30,8 +30,7 @@ static void check_round_trip(const struct symchangevec *v)
     struct diag d;
     symchangevec_init(&back);
     int err = symchangecsv_parse("round-trip", text, out.len, &back, &d);
-    CHECKF(err == ERR_OK, "written changes do not parse back: %s\nwritten:\n%s", d.text,
-           out.data);
+    CHECKF(err == ERR_OK, "written changes do not parse back: %s\nwritten:\n%s", d.text, out.data);
     CHECKF(back.n == v->n, "%zu changes read back, %zu written\n", back.n, v->n);
     for (size_t i = 0; i < v->n; i++)
         CHECKF(symchange_cmp(&v->v[i], &back.v[i]) == 0, "change %zu differs\n", i);

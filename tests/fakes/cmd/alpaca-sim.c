@@ -60,7 +60,7 @@ static const char usage[] =
     "      --unit-split SPEC    inject a unit split SYM:YYYY-MM-DD:NEW:OLD, listed under\n"
     "                           \"unit_splits\" with that effective date (repeatable)\n"
     "      --stock-dividend SPEC  inject a stock dividend SYM:YYYY-MM-DD:NEW:OLD (rate =\n"
-    "                           NEW/OLD - 1, e.g. SYM:2026-06-10:1.05:1 for 5 percent; repeatable)\n"
+    "                           NEW/OLD - 1: SYM:2026-06-10:1.05:1 is 5 percent; repeatable)\n"
     "      --rename SPEC        the market symbol OLD trades as NEW from the date on:\n"
     "                           OLD:NEW:YYYY-MM-DD, listed under \"name_changes\"; NEW's\n"
     "                           bars include OLD's history from the day after (repeatable)\n"
