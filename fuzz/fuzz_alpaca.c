@@ -52,15 +52,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     alpaca_page_release(&p);
 
     struct splitvec sv;
+    struct symchangevec cv;
     splitvec_init(&sv);
+    symchangevec_init(&cv);
     char next[ALPACA_TOKEN_MAX];
-    err = alpaca_parse_actions(text, size, &sv, next, count_problem, &problems, &d);
+    err = alpaca_parse_actions(text, size, &sv, &cv, next, count_problem, &problems, &d);
     if (!err) {
         CHECK(strnlen(next, sizeof next) < sizeof next);
+        /* Every factor taken is within the sane range, every symbol change a real one. */
         for (size_t i = 0; i < sv.n; i++)
-            CHECK(sv.v[i].new_rate > 0 && sv.v[i].old_rate > 0 &&
+            CHECK(sv.v[i].new_rate > 0 && sv.v[i].old_rate > 0 && split_factor_ok(&sv.v[i]) &&
                   bar_symbol_valid(sv.v[i].symbol, strlen(sv.v[i].symbol)));
+        for (size_t i = 0; i < cv.n; i++)
+            CHECK(symchange_valid(&cv.v[i]));
     }
+    symchangevec_release(&cv);
     splitvec_release(&sv);
     free(text);
     return 0;

@@ -1,6 +1,7 @@
 /* screener demo - the whole job offline: serve a sample market through the Alpaca simulator on
  * 127.0.0.1, collect it with the real collector, screen it. */
 #include "app/app.h"
+#include "base/calendar.h"
 #include "base/date.h"
 #include "base/log.h"
 #include "daily/daily.h"
@@ -21,18 +22,60 @@
 static const char help[] =
     "usage: screener demo [options]\n\n"
     "Run the main job end to end, offline: serve a realistic sample market (random walks,\n"
-    "a few crashes, stock splits) from a built-in Alpaca-compatible server on 127.0.0.1,\n"
-    "collect it into the store with the real collector (batched, paged, rate-limited\n"
-    "requests) and write the results (results/ in the store), then screen the latest day and\n"
-    "print the 10 worst 180-day drawdowns and the 10 worst one-day drops; the day's HTML\n"
-    "report goes to results/report/ ('screener report --help').  Running it again finds\n"
-    "every bar already stored and adds none.\n\n"
+    "a few crashes, stock splits, a unit split and a stock dividend) from a built-in\n"
+    "Alpaca-compatible server on 127.0.0.1, collect it into the store with the real\n"
+    "collector (batched, paged, rate-limited requests) and write the results (results/ in\n"
+    "the store), then screen the latest day and print the 10 worst 180-day drawdowns and the\n"
+    "10 worst one-day drops; the day's HTML report goes to results/report/ ('screener report\n"
+    "--help').  Running it again finds every bar already stored and adds none.\n\n"
     "Options:\n"
     "      --symbols N          symbols in the sample market (default 520)\n"
     "      --years N            years of daily bars, ending 2026-11-20 (default 3)\n"
     "      --seed N             random seed (default 42)\n" APP_COMMON_HELP;
 
 enum { OPT_SYMBOLS = OPT_FIRST_FREE_, OPT_YEARS, OPT_SEED };
+
+/* Price factors besides the market's splits, on its second and third symbols: a 2-for-1 unit
+ * split 100 trading days before the end and a 5 % stock dividend 80 before it.  (No symbol
+ * change: the benchmark's reference peers read the demo's store and know only the split
+ * log.) */
+struct demo_actions {
+    struct split unit, dividend;
+};
+
+static int32_t trading_days_before(int32_t day, int n)
+{
+    day = cal_trading_day_at_or_before(day);
+    for (int i = 0; i < n; i++)
+        day = cal_trading_day_at_or_before(day - 1);
+    return day;
+}
+
+static int demo_actions(const struct market_opts *mo, struct alpaca_sim_opts *so,
+                        struct demo_actions *x, struct diag *d)
+{
+    if (mo->nsymbols < 3 || cal_trading_days(mo->first_day, mo->last_day) < 130)
+        return ERR_OK;
+    struct market *m = NULL;
+    int err = market_new(mo, &m, d);
+    if (err)
+        return err;
+    memset(x, 0, sizeof *x);
+    snprintf(x->unit.symbol, sizeof x->unit.symbol, "%s", market_symbol(m, 1));
+    x->unit.ex_date = trading_days_before(mo->last_day, 100);
+    x->unit.new_rate = 2000000;
+    x->unit.old_rate = 1000000;
+    snprintf(x->dividend.symbol, sizeof x->dividend.symbol, "%s", market_symbol(m, 2));
+    x->dividend.ex_date = trading_days_before(mo->last_day, 80);
+    x->dividend.new_rate = 1050000;
+    x->dividend.old_rate = 1000000;
+    market_free(m);
+    so->unit_splits = &x->unit;
+    so->nunit_splits = 1;
+    so->stock_dividends = &x->dividend;
+    so->nstock_dividends = 1;
+    return ERR_OK;
+}
 
 /* The sample market ends on a fixed date so that a rerun adds nothing and conflicts with
  * nothing: the same seed always gives the same bars. */
@@ -142,6 +185,9 @@ int cmd_demo(int argc, char **argv)
     so.nsymbols = mo.nsymbols;
     so.first_day = mo.first_day;
     so.last_day = mo.last_day;
+    struct demo_actions acts;
+    if ((err = demo_actions(&mo, &so, &acts, &d)))
+        goto fail;
     char first[DATE_STRLEN + 1], last[DATE_STRLEN + 1];
     date_format(mo.first_day, first);
     date_format(mo.last_day, last);

@@ -3,6 +3,7 @@
 #include "app/app.h"
 #include "base/date.h"
 #include "base/log.h"
+#include "store/symlog.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -14,7 +15,8 @@ static const char help[] =
     "Check every part of the bar store (local or S3): that its content still hashes to its\n"
     "name (a part is named by the SHA-256 of what was written, so a truncated or edited part\n"
     "shows), that its rows are valid, and that the parts of a day agree on every bar.  Reads\n"
-    "the whole store; prints one line per problem, then a summary.\n\n"
+    "the whole store, the split log and the symbol-change log (symbols/); prints one line\n"
+    "per problem, then a summary.\n\n"
     "  damaged: ... KEY ... WHY     a part that readers refuse ('screen --skip-damaged' leaves\n"
     "                               it out); delete it and collect or import the day again\n"
     "  disagree: SYMBOL DATE FIELD  two parts with different values for one bar (two writers\n"
@@ -101,6 +103,25 @@ int cmd_verify(int argc, char **argv)
         struct barstore_verify_opts vo = {
             .on_damaged = on_damaged, .on_disagree = on_disagree, .ctx = &r};
         err = barstore_verify(a.bs, &vo, &st, &d);
+    }
+    if (!err) {
+        /* The symbol-change log: every part against its name, and no contradiction. */
+        struct diag sd = {{0}};
+        size_t nchanges, ndisagree;
+        int serr = symlog_verify(a.bs, &nchanges, &ndisagree, &sd);
+        if (serr == ERR_DAMAGED || serr == ERR_PARSE || serr == ERR_INVALID) {
+            on_damaged(&r, SYMLOG_PREFIX, sd.text);
+            st.damaged++;
+        } else if (serr) {
+            err = serr;
+            d = sd;
+        } else if (ndisagree) {
+            if (!r.quiet)
+                printf("disagree: %zu symbol change%s contradicted by a part first in name "
+                       "order (%s): not used\n",
+                       ndisagree, ndisagree == 1 ? "" : "s", SYMLOG_PREFIX);
+            st.disagreements += ndisagree;
+        }
     }
     if (err) {
         rc = app_fail(&a, err, &d);

@@ -2,6 +2,8 @@
 #include "base/date.h"
 #include "base/log.h"
 #include "codec/num.h"
+#include "codec/symchange.h"
+#include "store/symlog.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -141,6 +143,10 @@ struct run {
     struct strvec usyms;
     struct backtest_stats *stats;
     struct diag *d;
+    /* Symbol changes (docs/definitions.md#symbol-changes), by date. */
+    const struct symchange *changes;
+    size_t nchanges, next_change;
+    struct barvec day; /* a day's bars under the names of the day */
 };
 
 static double px(int64_t millionths)
@@ -532,12 +538,77 @@ static int advance(struct run *r, const struct bar *bars, size_t n)
     return ERR_OK;
 }
 
+static int pos_cmp(const void *pa, const void *pb)
+{
+    return strcmp(((const struct pos *)pa)->symbol, ((const struct pos *)pb)->symbol);
+}
+
+static int close_cmp(const void *pa, const void *pb)
+{
+    return strcmp(((const struct close_rec *)pa)->symbol, ((const struct close_rec *)pb)->symbol);
+}
+
+static int rename_in(char *symbol, const struct symchange *c)
+{
+    if (strcmp(symbol, c->old_symbol) != 0)
+        return 0;
+    memcpy(symbol, c->new_symbol, strlen(c->new_symbol) + 1);
+    return 1;
+}
+
+/* The changes made by date carry the renamed companies over: their screen histories, the
+ * positions held, the candidates to buy and the previous closes; the day's bars get the names
+ * of the day. */
+static int apply_symbol_changes(struct run *r, int32_t date, const struct bar **bars, size_t *n)
+{
+    int err = ERR_OK;
+    while (!err && r->next_change < r->nchanges && r->changes[r->next_change].date <= date) {
+        const struct symchange *c = &r->changes[r->next_change++];
+        for (size_t e = 0; e < r->neng && !err; e++)
+            err = screen_rename(r->eng[e].s, c->old_symbol, c->new_symbol, r->d);
+        for (size_t i = 0; i < r->nbt; i++) {
+            struct bt *b = &r->bt[i];
+            int moved = 0;
+            for (size_t k = 0; k < b->npos; k++)
+                moved |= rename_in(b->pos[k].symbol, c);
+            if (moved)
+                qsort(b->pos, b->npos, sizeof *b->pos, pos_cmp);
+            for (size_t k = 0; k < b->nbuy; k++)
+                rename_in(b->buy[k], c);
+        }
+        int moved = 0;
+        for (size_t k = 0; k < r->nprev; k++)
+            moved |= rename_in(r->prev[k].symbol, c);
+        if (moved)
+            qsort(r->prev, r->nprev, sizeof *r->prev, close_cmp);
+    }
+    int any = 0;
+    for (size_t i = 0; i < *n && !any && !err; i++)
+        any = symchange_name_on(r->changes, r->nchanges, (*bars)[i].symbol, date) !=
+              (*bars)[i].symbol;
+    if (err || !any)
+        return err;
+    r->day.n = 0;
+    if (barvec_reserve(&r->day, *n))
+        return diag_set(r->d, ERR_NOMEM, "out of memory");
+    memcpy(r->day.v, *bars, *n * sizeof **bars);
+    r->day.n = *n;
+    size_t dropped;
+    if (symchange_map_day(r->changes, r->nchanges, SYMCHANGE_BAR_DATE, &r->day, &dropped))
+        return diag_set(r->d, ERR_NOMEM, "out of memory");
+    *bars = r->day.v;
+    *n = r->day.n;
+    return ERR_OK;
+}
+
 static int on_day(void *ctx, int32_t date, const struct bar *bars, size_t n)
 {
     struct run *r = ctx;
     int err;
     r->stats->days_read++;
     r->stats->bars_read += n;
+    if (r->nchanges && (err = apply_symbol_changes(r, date, &bars, &n)))
+        return err;
     for (size_t e = 0; e < r->neng; e++)
         if (date >= r->eng[e].start && (err = screen_add_day(r->eng[e].s, date, bars, n, r->d)))
             return err;
@@ -583,6 +654,9 @@ int backtest_run(struct barstore *bs, int32_t from, int32_t to, const struct bac
             return diag_set(d, ERR_USAGE, "a point-in-time universe needs its snapshots");
     }
     struct run r = {0};
+    struct symchangevec changes;
+    symchangevec_init(&changes);
+    barvec_init(&r.day);
     r.from = from;
     r.to = to;
     r.idx = -1;
@@ -601,8 +675,12 @@ int backtest_run(struct barstore *bs, int32_t from, int32_t to, const struct bac
         err = diag_set(d, ERR_NOMEM, "out of memory");
         goto out;
     }
-    if ((err = barstore_read_splits(bs, &splits, d)))
+    if ((err = barstore_read_splits(bs, &splits, d)) || (err = symlog_read(bs, &changes, d)))
         goto out;
+    /* A split recorded under a company's old symbol applies to its history under the new. */
+    symchange_map_splits(changes.v, changes.n, SYMCHANGE_BAR_DATE, &splits);
+    r.changes = changes.v;
+    r.nchanges = changes.n;
     for (size_t i = 0; i < n; i++) {
         struct bt *b = &r.bt[i];
         const struct backtest_opts *o = &opts[i];
@@ -678,5 +756,7 @@ out:
     free(r.prev);
     strvec_release(&r.usyms);
     splitvec_release(&splits);
+    symchangevec_release(&changes);
+    barvec_release(&r.day);
     return err;
 }

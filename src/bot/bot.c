@@ -18,6 +18,7 @@
 #include "report/report.h"
 #include "screen/results.h"
 #include "store/barstore.h"
+#include "store/symlog.h"
 
 #include "base/banned.h"
 
@@ -341,7 +342,9 @@ static int cmd_history(struct bot_call *c)
     struct results_latest tmp = {0};
     const struct results_screen *s = NULL;
     struct splitvec sv;
+    struct symchangevec changes;
     splitvec_init(&sv);
+    symchangevec_init(&changes);
     struct diag d = {{0}};
     static const char *const reads[] = {RESULTS_TOP_KEY, RESULTS_LATEST_KEY};
     read_ahead(c, reads, 2);
@@ -357,8 +360,12 @@ static int cmd_history(struct bot_call *c)
         e = stored_problem(c, err, &d, "screen");
         goto out;
     }
+    /* A candidate renamed since is valued under its name on the screen's date, its splits too
+     * (docs/definitions.md#symbol-changes). */
     struct barstore *bs = NULL;
-    if (barstore_new(c->o->os, &bs, &d) != ERR_OK || barstore_read_splits(bs, &sv, &d) != ERR_OK)
+    if (barstore_new(c->o->os, &bs, &d) != ERR_OK ||
+        symlog_read_splits(bs, s->date, &sv, &d) != ERR_OK ||
+        symlog_read(bs, &changes, &d) != ERR_OK)
         log_warn("bot: split log unavailable; returns are not split-adjusted",
                  LF_STR("error", d.text));
     barstore_free(bs);
@@ -386,13 +393,14 @@ static int cmd_history(struct bot_call *c)
         for (; i < h.n && h.rows[i].date == date && !e; i++) {
             const struct screen_row *r = &h.rows[i];
             const struct screen_row *cur = NULL;
+            const char *name = symchange_name_on(changes.v, changes.n, r->symbol, s->date);
             for (size_t k = 0; k < s->n && !cur; k++)
-                if (strcmp(s->rows[k].symbol, r->symbol) == 0)
+                if (strcmp(s->rows[k].symbol, name) == 0)
                     cur = &s->rows[k];
             struct buf sb = BUF_INIT(TG_BUF_MAX);
             e = fmt_html(&sb, r->symbol);
             if (cur && r->close > 0) {
-                double then = r->close / split_growth(&sv, r->symbol, date, s->date);
+                double then = r->close / split_growth(&sv, name, date, s->date);
                 double since = 100.0 * (cur->close / then - 1.0);
                 sum += since;
                 counted++;
@@ -416,6 +424,7 @@ static int cmd_history(struct bot_call *c)
     }
 out:
     splitvec_release(&sv);
+    symchangevec_release(&changes);
     results_history_release(&h);
     results_latest_release(&tmp);
     return e;

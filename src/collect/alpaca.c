@@ -85,8 +85,10 @@ int alpaca_actions_url(struct buf *out, const char *base, const char *const *sym
         err = put_symbols(out, symbols, n);
     if (!err)
         err = buf_printf(
-            out, "&types=forward_split,reverse_split,stock_dividend&start=%s&end=%s&limit=%d", s, e,
-            ALPACA_ACTIONS_LIMIT);
+            out,
+            "&types=forward_split,reverse_split,unit_split,stock_dividend,name_change&start=%s"
+            "&end=%s&limit=%d",
+            s, e, ALPACA_ACTIONS_LIMIT);
     if (!err)
         err = put_token(out, page_token);
     return err;
@@ -405,9 +407,76 @@ static int parse_split(const struct jv *o, struct split *s, char *why, size_t ca
     return ERR_OK;
 }
 
+/* A unit split: old_rate units of old_symbol became new_rate shares of new_symbol (and
+ * alternate_rate of alternate_symbol) on effective_date.  Its price factor is that of a split
+ * of old_symbol, new_rate for old_rate (docs/definitions.md#corporate-actions). */
+static int parse_unit_split(const struct jv *o, struct split *s, char *why, size_t cap)
+{
+    memset(s, 0, sizeof *s);
+    size_t n;
+    const char *sym = jv_str(jv_get(o, "old_symbol"), &n);
+    if (!sym || !bar_symbol_valid(sym, n)) {
+        snprintf(why, cap, "missing or invalid 'old_symbol'");
+        return ERR_PARSE;
+    }
+    memcpy(s->symbol, sym, n + 1);
+    const char *eff = jv_str(jv_get(o, "effective_date"), &n);
+    if (!eff || date_parse(eff, n, &s->ex_date)) {
+        snprintf(why, cap, "%s: missing or invalid 'effective_date'", s->symbol);
+        return ERR_PARSE;
+    }
+    double nr, orr;
+    if (jv_num(jv_get(o, "new_rate"), &nr) || jv_num(jv_get(o, "old_rate"), &orr) || !(nr > 0) ||
+        !(orr > 0) || alpaca_price(nr, &s->new_rate) || alpaca_price(orr, &s->old_rate) ||
+        s->new_rate <= 0 || s->old_rate <= 0) {
+        snprintf(why, cap,
+                 "%s %.10s: a unit split's 'new_rate' and 'old_rate' must be positive "
+                 "numbers",
+                 s->symbol, eff);
+        return ERR_PARSE;
+    }
+    if (!split_factor_ok(s)) {
+        snprintf(why, cap, "%s %.10s: unit split %g-for-%g is outside the sane range", s->symbol,
+                 eff, nr, orr);
+        return ERR_INVALID;
+    }
+    return ERR_OK;
+}
+
+/* A name change: from process_date on, old_symbol trades as new_symbol. */
+static int parse_name_change(const struct jv *o, struct symchange *c, char *why, size_t cap)
+{
+    memset(c, 0, sizeof *c);
+    size_t n;
+    const char *a = jv_str(jv_get(o, "old_symbol"), &n);
+    if (!a || !bar_symbol_valid(a, n)) {
+        snprintf(why, cap, "missing or invalid 'old_symbol'");
+        return ERR_PARSE;
+    }
+    memcpy(c->old_symbol, a, n + 1);
+    const char *b = jv_str(jv_get(o, "new_symbol"), &n);
+    if (!b || !bar_symbol_valid(b, n)) {
+        snprintf(why, cap, "%s: missing or invalid 'new_symbol'", c->old_symbol);
+        return ERR_PARSE;
+    }
+    memcpy(c->new_symbol, b, n + 1);
+    if (strcmp(c->old_symbol, c->new_symbol) == 0) {
+        snprintf(why, cap, "%s: changed to itself", c->old_symbol);
+        return ERR_INVALID;
+    }
+    const char *pd = jv_str(jv_get(o, "process_date"), &n);
+    if (!pd || date_parse(pd, n, &c->date)) {
+        snprintf(why, cap, "%s: missing or invalid 'process_date'", c->old_symbol);
+        return ERR_PARSE;
+    }
+    return ERR_OK;
+}
+
+enum { G_FORWARD, G_REVERSE, G_STOCK_DIVIDEND, G_UNIT, G_NAME, G_COUNT };
+
 int alpaca_parse_actions(const char *body, size_t len, struct splitvec *out,
-                         char next[ALPACA_TOKEN_MAX], alpaca_problem_fn on_problem, void *ctx,
-                         struct diag *d)
+                         struct symchangevec *changes, char next[ALPACA_TOKEN_MAX],
+                         alpaca_problem_fn on_problem, void *ctx, struct diag *d)
 {
     struct jv *root;
     int err = jv_parse(body, len, &root, d);
@@ -422,10 +491,13 @@ int alpaca_parse_actions(const char *body, size_t len, struct splitvec *out,
     }
     if ((err = next_token(root, next, d)))
         goto out;
-    static const char *const groups[] = {"forward_splits", "reverse_splits", "stock_dividends"};
-    for (size_t g = 0; g < 3; g++) {
+    static const char *const groups[G_COUNT] = {"forward_splits", "reverse_splits",
+                                                "stock_dividends", "unit_splits", "name_changes"};
+    static const char *const what[G_COUNT] = {"a split", "a split", "a stock dividend",
+                                              "a unit split", "a name change"};
+    for (size_t g = 0; g < G_COUNT; g++) {
         struct jv *arr = jv_get(ca, groups[g]);
-        if (!arr || jv_is_null(arr))
+        if (!arr || jv_is_null(arr) || (g == G_NAME && !changes))
             continue;
         if (jv_type(arr) != JV_ARRAY) {
             err = diag_set(d, ERR_PARSE, "\"%s\" is a %s, expected an array", groups[g],
@@ -434,14 +506,18 @@ int alpaca_parse_actions(const char *body, size_t len, struct splitvec *out,
         }
         for (size_t i = 0; i < jv_len(arr); i++) {
             struct split s;
+            struct symchange c;
             char why[200];
-            if (g == 2 ? parse_stock_dividend(jv_at(arr, i), &s, why, sizeof why)
-                       : parse_split(jv_at(arr, i), &s, why, sizeof why)) {
-                problem(on_problem, ctx, "", "%s left out: %s",
-                        g == 2 ? "a stock dividend" : "a split", why);
+            const struct jv *item = jv_at(arr, i);
+            int bad = g == G_STOCK_DIVIDEND ? parse_stock_dividend(item, &s, why, sizeof why)
+                      : g == G_UNIT         ? parse_unit_split(item, &s, why, sizeof why)
+                      : g == G_NAME         ? parse_name_change(item, &c, why, sizeof why)
+                                            : parse_split(item, &s, why, sizeof why);
+            if (bad) {
+                problem(on_problem, ctx, "", "%s left out: %s", what[g], why);
                 continue;
             }
-            if ((err = splitvec_push(out, &s))) {
+            if ((err = g == G_NAME ? symchangevec_push(changes, &c) : splitvec_push(out, &s))) {
                 err = diag_set(d, err, "out of memory");
                 goto out;
             }

@@ -17,6 +17,7 @@
 #include "base/buf.h"
 #include "codec/bar.h"
 #include "codec/split.h"
+#include "codec/symchange.h"
 
 #define ALPACA_DEFAULT_DATA_URL "https://data.alpaca.markets"
 #define ALPACA_PAGE_LIMIT       10000
@@ -33,9 +34,8 @@ typedef void (*alpaca_problem_fn)(void *ctx, const char *symbol, const char *wha
 int alpaca_bars_url(struct buf *out, const char *base, const char *const *symbols, size_t n,
                     int64_t start_ms, int64_t end_ms, const char *feed, const char *page_token);
 
-/* GET
- * {base}/v1/corporate-actions?symbols=..&types=forward_split,reverse_split,stock_dividend&start=..
- *     &end=..&limit=1000[&page_token=..] */
+/* GET {base}/v1/corporate-actions?symbols=..&types=forward_split,reverse_split,unit_split,
+ *     stock_dividend,name_change&start=..&end=..&limit=1000[&page_token=..] */
 int alpaca_actions_url(struct buf *out, const char *base, const char *const *symbols, size_t n,
                        int32_t start, int32_t end, const char *page_token);
 
@@ -52,11 +52,15 @@ void alpaca_page_release(struct alpaca_page *p);
 int alpaca_parse_bars(const char *body, size_t len, struct alpaca_page *p,
                       alpaca_problem_fn on_problem, void *ctx, struct diag *d);
 
-/* Parse one corporate-actions page: forward and reverse splits are appended to out; other
+/* Parse one corporate-actions page.  Forward and reverse splits, stock dividends (a split of
+ * 1 + rate for 1 on the ex-date) and unit splits (new_rate for old_rate of old_symbol on the
+ * effective date) are appended to out as price factors; name changes (old_symbol trades as
+ * new_symbol from the process date) to changes, when not NULL.  An item that is malformed, or
+ * whose factor is outside the sane range of split.h, is told to on_problem and left out; other
  * action types are ignored.  *next_token gets "" on the last page. */
 int alpaca_parse_actions(const char *body, size_t len, struct splitvec *out,
-                         char next_token[ALPACA_TOKEN_MAX], alpaca_problem_fn on_problem, void *ctx,
-                         struct diag *d);
+                         struct symchangevec *changes, char next_token[ALPACA_TOKEN_MAX],
+                         alpaca_problem_fn on_problem, void *ctx, struct diag *d);
 
 /* An RFC 3339 timestamp ("2024-01-02T05:00:00Z", fractions and offsets allowed) to Unix ms. */
 int alpaca_parse_time(const char *s, size_t n, int64_t *ms);

@@ -13,6 +13,7 @@
 #include "codec/alpaca_auth.h"
 #include "codec/num.h"
 #include "collect/alpaca.h"
+#include "store/symlog.h"
 
 #include "base/banned.h"
 
@@ -57,6 +58,7 @@ struct actchain {
     int32_t start, end;
     char token[ALPACA_TOKEN_MAX];
     struct splitvec page;
+    struct symchangevec changes_page;
     size_t pages;
 };
 
@@ -78,6 +80,11 @@ struct run {
     struct actchain *acts;
     size_t nacts;
     struct splitvec splits;
+    /* Symbol changes: those stored before the run (the universe's symbols are asked for under
+     * their names at the end), and those received now. */
+    struct symchangevec known, changes;
+    const char **asked;      /* the universe's symbols under their names at the end */
+    unsigned char *takeover; /* per planned symbol: its history was stored under an older name */
     int critical;
     struct diag critical_diag;
     int incomplete;
@@ -416,8 +423,36 @@ static int learn_closed_days(struct run *r, struct diag *d)
     return err;
 }
 
+/* The planned symbol of a bar: the name its company has at the end of the run. */
+static size_t planned_of(const struct run *r, const struct batch *b, const struct bar *x)
+{
+    return planned_index(r, b, symchange_name_on(r->known.v, r->known.n, x->symbol, r->st->end));
+}
+
+/* Bars are stored under the symbol their company had on their date: a vendor that serves a
+ * renamed company's whole history under its new name gives the old days back to the old
+ * symbol, where they are already stored (docs/definitions.md#symbol-changes). */
+static void name_as_of_date(struct run *r, struct barvec *v)
+{
+    for (size_t i = 0; i < v->n && r->known.n; i++) {
+        const char *name = symchange_name_on(r->known.v, r->known.n, v->v[i].symbol, v->v[i].date);
+        if (name != v->v[i].symbol)
+            memmove(v->v[i].symbol, name, strlen(name) + 1);
+    }
+}
+
 static void commit_chain(struct run *r, struct chain *c)
 {
+    /* Counted under the planned names, before the bars get the names of their dates. */
+    int32_t takeover_from = INT32_MAX;
+    for (size_t i = 0; i < c->bars.n; i++) {
+        size_t at = planned_of(r, c->b, &c->bars.v[i]);
+        if (at != SIZE_MAX)
+            r->counts[at]++;
+        if (at != SIZE_MAX && r->takeover && r->takeover[at] && c->bars.v[i].date < takeover_from)
+            takeover_from = c->bars.v[i].date;
+    }
+    name_as_of_date(r, &c->bars);
     dedupe(r, &c->bars);
     struct conflict_ctx cc = {r, c->bars.v};
     struct barstore_write_opts wo = {.skip_conflicts = 1,
@@ -440,14 +475,13 @@ static void commit_chain(struct run *r, struct chain *c)
     r->st->bars_revised += ws.rows_revised;
     if (ws.rows_revised && ws.first_revised < r->st->changed_from)
         r->st->changed_from = ws.first_revised;
+    /* A renamed company's first bars under its new name: the screens of their dates had it
+     * under neither name. */
+    if (ws.rows_new && takeover_from < r->st->changed_from)
+        r->st->changed_from = takeover_from;
     r->st->bars_finalized += ws.rows_finalized;
     for (size_t i = 0; i < c->bars.n; i++)
         r->st->bars_provisional += c->bars.v[i].date > r->st->final_day;
-    for (size_t i = 0; i < c->bars.n; i++) {
-        size_t at = planned_index(r, c->b, c->bars.v[i].symbol);
-        if (at != SIZE_MAX)
-            r->counts[at]++;
-    }
     barvec_release(&c->bars);
     barvec_init(&c->bars);
     c->state = CH_COMMITTED;
@@ -723,9 +757,10 @@ static int accept_actions(void *ctx, const struct http_response *resp, struct di
 {
     struct actchain *a = ctx;
     a->page.n = 0;
+    a->changes_page.n = 0;
     char next[ALPACA_TOKEN_MAX];
-    int err = alpaca_parse_actions(resp->body.data, resp->body.len, &a->page, next,
-                                   on_action_problem, a, d);
+    int err = alpaca_parse_actions(resp->body.data, resp->body.len, &a->page, &a->changes_page,
+                                   next, on_action_problem, a, d);
     if (!err && strcmp(next, a->token) == 0 && next[0])
         err = diag_set(d, ERR_PARSE, "corporate actions page repeats its page token");
     if (!err)
@@ -739,7 +774,6 @@ static void on_actions(void *ctx, int err, struct http_response *resp, const str
 {
     struct actchain *a = ctx;
     struct run *r = a->run;
-    (void)resp;
     if (r->critical)
         return;
     if (err == ERR_AUTH) {
@@ -747,6 +781,21 @@ static void on_actions(void *ctx, int err, struct http_response *resp, const str
                      "Alpaca refused the credentials (APCA_API_KEY_ID, APCA_API_SECRET_KEY) or "
                      "the subscription: %s",
                      d->text);
+        return;
+    }
+    if (err == ERR_INVALID && resp && resp->status == 414 && a->n > 1 && a->pages == 0) {
+        /* The URL is too long for the server: ask for each half of the symbols apart (the
+         * array holds a chain per symbol at most, so it never moves). */
+        struct actchain *h = &r->acts[r->nacts++];
+        *h = *a;
+        h->n = a->n / 2;
+        h->first = a->first + (a->n - h->n);
+        a->n -= h->n;
+        a->token[0] = h->token[0] = '\0';
+        splitvec_init(&h->page);
+        symchangevec_init(&h->changes_page);
+        if (submit_actions(a) || submit_actions(h))
+            set_critical(r, ERR_NOMEM, "out of memory");
         return;
     }
     if (err) {
@@ -764,6 +813,12 @@ static void on_actions(void *ctx, int err, struct http_response *resp, const str
             return;
         }
     r->st->splits_received += a->page.n;
+    for (size_t i = 0; i < a->changes_page.n; i++)
+        if (symchangevec_push(&r->changes, &a->changes_page.v[i])) {
+            set_critical(r, ERR_NOMEM, "out of memory");
+            return;
+        }
+    r->st->symbol_changes_received += a->changes_page.n;
     if (a->token[0] && ++a->pages < 1000 && submit_actions(a))
         set_critical(r, ERR_NOMEM, "out of memory");
 }
@@ -820,11 +875,60 @@ static int store_splits(struct run *r, struct diag *d)
     return err;
 }
 
+/* Store the symbol changes that are new.  One that contradicts a stored change is reported and
+ * not stored.  A new one changes the screens from its date on. */
+static int store_symbol_changes(struct run *r, struct diag *d)
+{
+    for (size_t i = 0; i < r->changes.n; i++) {
+        const struct symchange *c = &r->changes.v[i];
+        size_t added = 0;
+        struct diag wd = {{0}};
+        int err = symlog_write(r->bs, c, 1, &added, &wd);
+        if (err == ERR_CONFLICT || err == ERR_INVALID) {
+            r->st->splits_conflict++;
+            report(r, c->old_symbol, "symbol change not stored: %s", wd.text);
+            continue;
+        }
+        if (err)
+            return diag_set(d, err, "%s", wd.text);
+        if (!added)
+            continue;
+        char day[DATE_STRLEN + 1];
+        date_format(c->date, day);
+        log_info("symbol change recorded: the history continues under the new symbol",
+                 LF_STR("old_symbol", c->old_symbol), LF_STR("new_symbol", c->new_symbol),
+                 LF_STR("date", day));
+        r->st->symbol_changes_new++;
+        if (c->date < r->st->changed_from)
+            r->st->changed_from = c->date;
+    }
+    return ERR_OK;
+}
+
+/* The universe under the names its companies have at the end: a symbol renamed since is
+ * asked for under its new name. */
+static int map_universe(struct run *r, const char *const *symbols, size_t n, struct diag *d)
+{
+    r->asked = malloc((n ? n : 1) * sizeof *r->asked);
+    if (!r->asked)
+        return diag_set(d, ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        r->asked[i] = bar_symbol_valid(symbols[i], strlen(symbols[i]))
+                          ? symchange_name_on(r->known.v, r->known.n, symbols[i], r->st->end)
+                          : symbols[i];
+        if (r->asked[i] != symbols[i])
+            log_info("asking for a renamed symbol under its new name", LF_STR("symbol", symbols[i]),
+                     LF_STR("now", r->asked[i]));
+    }
+    return ERR_OK;
+}
+
 /* ---- the run ---- */
 
 struct planned {
     const char *name;
     int32_t start;
+    unsigned char takeover;
 };
 
 static int planned_cmp(const void *pa, const void *pb)
@@ -851,8 +955,14 @@ static void run_release(struct run *r)
         free(r->batches[i]->chains);
         free(r->batches[i]);
     }
-    for (size_t i = 0; i < r->nacts; i++)
+    for (size_t i = 0; i < r->nacts; i++) {
         splitvec_release(&r->acts[i].page);
+        symchangevec_release(&r->acts[i].changes_page);
+    }
+    symchangevec_release(&r->known);
+    symchangevec_release(&r->changes);
+    free(r->asked);
+    free(r->takeover);
     free(r->acts);
     free(r->chains);
     free(r->batches);
@@ -925,6 +1035,35 @@ static int plan(struct run *r, const char *const *symbols, size_t n, struct diag
         err = barstore_last_dates(r->bs, syms, nsyms, st->end, o->scan_back_days, last, d);
     if (!err && o->start == INT32_MIN)
         err = settle_window(r, d);
+    /* A renamed company's history is stored under its older names: its new name continues
+     * from the last of those, it is not a new symbol to fetch a whole history for. */
+    unsigned char *takeover = calloc(nsyms ? nsyms : 1, 1);
+    if (!err && !takeover)
+        err = diag_set(d, ERR_NOMEM, "out of memory");
+    if (!err && o->start == INT32_MIN && r->known.n) {
+        const char **olds = malloc(r->known.n * sizeof *olds);
+        int32_t *old_last = calloc(r->known.n, sizeof *old_last);
+        if (!olds || !old_last)
+            err = diag_set(d, ERR_NOMEM, "out of memory");
+        for (size_t k = 0; !err && k < r->known.n; k++)
+            olds[k] = r->known.v[k].old_symbol;
+        if (!err)
+            err = barstore_last_dates(r->bs, olds, r->known.n, st->end, o->scan_back_days, old_last,
+                                      d);
+        for (size_t k = 0; !err && k < r->known.n; k++) {
+            const char *now = symchange_name_on(r->known.v, r->known.n, olds[k], st->end);
+            const char **at = bsearch(&now, syms, nsyms, sizeof *syms, str_cmp);
+            if (!at || old_last[k] == INT32_MIN)
+                continue;
+            size_t i = (size_t)(at - syms);
+            if (last[i] == INT32_MIN || old_last[k] > last[i]) {
+                last[i] = old_last[k];
+                takeover[i] = 1;
+            }
+        }
+        free(olds);
+        free(old_last);
+    }
     size_t np = 0;
     for (size_t i = 0; !err && i < nsyms; i++) {
         int32_t start = o->start != INT32_MIN  ? o->start
@@ -938,6 +1077,7 @@ static int plan(struct run *r, const char *const *symbols, size_t n, struct diag
             continue;
         }
         p[np].name = syms[i];
+        p[np].takeover = takeover[i];
         p[np++].start = start;
     }
     if (!err) {
@@ -946,12 +1086,14 @@ static int plan(struct run *r, const char *const *symbols, size_t n, struct diag
         r->starts = malloc((np ? np : 1) * sizeof *r->starts);
         r->counts = calloc(np ? np : 1, sizeof *r->counts);
         r->nodata = calloc(np ? np : 1, sizeof *r->nodata);
-        if (!r->names || !r->starts || !r->counts)
+        r->takeover = calloc(np ? np : 1, 1);
+        if (!r->names || !r->starts || !r->counts || !r->takeover)
             err = diag_set(d, ERR_NOMEM, "out of memory");
     }
     for (size_t i = 0; !err && i < np; i++) {
         r->names[i] = p[i].name;
         r->starts[i] = p[i].start;
+        r->takeover[i] = p[i].takeover;
         if (p[i].start < st->first_start)
             st->first_start = p[i].start;
     }
@@ -967,6 +1109,7 @@ static int plan(struct run *r, const char *const *symbols, size_t n, struct diag
     }
     free(last);
     free(p);
+    free(takeover);
     /* The planned names point into the caller's symbols; syms itself can go. */
     free(syms);
     return err;
@@ -1009,6 +1152,7 @@ static int plan_actions(struct run *r, const char *const *symbols, size_t n)
         a->start = start;
         a->end = r->st->end + r->o->actions_ahead_days;
         splitvec_init(&a->page);
+        symchangevec_init(&a->changes_page);
         err = submit_actions(a);
         i = j;
     }
@@ -1069,9 +1213,13 @@ int collect_run(struct barstore *bs, const char *const *symbols, size_t n,
             log_warn("too many learned closed days; some are ignored", LF_INT("days", nclosed));
         free(closed);
     }
+    if (!err && (err = symlog_read(bs, &r.known, d)))
+        diag_prefix(d, err, "reading the symbol changes");
     if (!err)
-        err = plan(&r, symbols, n, d);
-    if (!err && !o->skip_actions && plan_actions(&r, symbols, n))
+        err = map_universe(&r, symbols, n, d);
+    if (!err)
+        err = plan(&r, r.asked, n, d);
+    if (!err && !o->skip_actions && plan_actions(&r, r.asked, n))
         err = diag_set(d, ERR_NOMEM, "out of memory");
     if (!err) {
         char e[DATE_STRLEN + 1];
@@ -1085,6 +1233,8 @@ int collect_run(struct barstore *bs, const char *const *symbols, size_t n,
     /* Chains that finished after a failure of an earlier one are never written. */
     if (!err && !r.critical)
         err = store_splits(&r, d);
+    if (!err && !r.critical)
+        err = store_symbol_changes(&r, d);
     if (r.deadline_passed)
         st->symbols_not_attempted = count_not_attempted(&r);
     if (!err && !r.critical && !r.incomplete && !r.deadline_passed)

@@ -94,6 +94,8 @@ struct collect_stats {
      * from then on are out of date (results_rewrite). */
     int32_t changed_from;
     size_t splits_received, splits_new, splits_conflict;
+    /* Symbol changes (docs/definitions.md#symbol-changes): received, and stored now. */
+    size_t symbol_changes_received, symbol_changes_new;
     size_t bar_requests, action_requests;
     size_t recent_data_refusals; /* 403s for the last 15 minutes, each retried earlier */
     size_t closed_days_learned;  /* weekdays without any bar, recorded as closed */
@@ -116,7 +118,10 @@ void collect_opts_default(struct collect_opts *o);
  * ERR_USAGE naming the variable and the bounds when it is not a whole number within them. */
 int collect_settle_days(int *out, struct diag *d);
 
-/* Collect bars (and split facts) for symbols (any order; duplicates ignored). */
+/* Collect bars (and split facts and symbol changes) for symbols (any order; duplicates
+ * ignored).  A symbol whose company was renamed (a stored symbol change) is asked for under
+ * its name at the end of the range, continuing the history stored under the old name; bars
+ * are stored under the symbol their company had on their date. */
 int collect_run(struct barstore *bs, const char *const *symbols, size_t n,
                 const struct collect_opts *o, struct collect_stats *st, struct diag *d);
 

@@ -20,6 +20,7 @@
 #include "codec/split.h"
 #include "screen/results.h"
 #include "store/barstore.h"
+#include "store/symlog.h"
 
 #include "base/banned.h"
 
@@ -40,15 +41,41 @@ struct collect {
     const char *symbol;
     struct raw *v;
     size_t n, cap;
+    /* Symbol changes: the company charted as `symbol` (its name on as_of) may be stored under
+     * older names for the days before a change. */
+    const struct symchange *changes;
+    size_t nchanges;
+    int32_t as_of;
 };
+
+static int take_named(struct collect *c, int32_t date, const struct bar *bars, size_t n,
+                      const char *name);
 
 static int take_day(void *ctx, int32_t date, const struct bar *bars, size_t n)
 {
     struct collect *c = ctx;
+    if (!c->nchanges)
+        return take_named(c, date, bars, n, c->symbol);
+    /* The name of the day first (the bar stored under it, as the screen takes it), then any
+     * other name of the company's. */
+    const char *want = symchange_name_on(c->changes, c->nchanges, c->symbol, date);
+    size_t before = c->n;
+    int err = take_named(c, date, bars, n, want);
+    for (size_t i = 0; !err && c->n == before && i < n; i++)
+        if (strcmp(bars[i].symbol, want) != 0 &&
+            strcmp(symchange_name_on(c->changes, c->nchanges, bars[i].symbol, c->as_of),
+                   c->symbol) == 0)
+            err = take_named(c, date, bars + i, 1, bars[i].symbol);
+    return err;
+}
+
+static int take_named(struct collect *c, int32_t date, const struct bar *bars, size_t n,
+                      const char *name)
+{
     size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int k = strcmp(bars[mid].symbol, c->symbol);
+        int k = strcmp(bars[mid].symbol, name);
         if (k == 0) {
             if (c->n == c->cap) {
                 size_t cap = c->cap ? c->cap * 2 : 512;
@@ -145,12 +172,20 @@ int chart_load(struct objstore *os, const char *symbol, int32_t date, int window
     struct splitvec sv;
     splitvec_init(&sv);
     struct collect c = {.symbol = symbol};
+    struct symchangevec changes;
+    symchangevec_init(&changes);
     int err = barstore_new(os, &bs, d);
     int32_t first_stored;
     if (!err && !date)
         err = barstore_date_range(bs, &first_stored, &date, NULL, d);
+    /* The company named symbol on date, with its history under older names. */
     if (!err)
-        err = barstore_read_splits(bs, &sv, d);
+        err = symlog_read_splits(bs, date, &sv, d);
+    if (!err)
+        err = symlog_read(bs, &changes, d);
+    c.changes = changes.v;
+    c.nchanges = changes.n;
+    c.as_of = date;
     int32_t first = date - (CHART_DAYS - 1);
     if (!err)
         err = barstore_scan(bs, first - (window_days - 1), date, take_day, &c, d);
@@ -162,6 +197,7 @@ int chart_load(struct objstore *os, const char *symbol, int32_t date, int window
         chart_series_release(out);
     free(c.v);
     splitvec_release(&sv);
+    symchangevec_release(&changes);
     barstore_free(bs);
     return err;
 }
@@ -207,8 +243,9 @@ int chart_load_results(struct objstore *os, const char *symbol, int window_days,
                                 : ERR_OK;
     if (!err)
         err = barstore_new(os, &bs, d);
+    /* bars-1y.csv names every company as on its last date: so must the splits. */
     if (!err)
-        err = barstore_read_splits(bs, &sv, d);
+        err = symlog_read_splits(bs, date, &sv, d);
     if (!err)
         err = make_series(&c, &sv, symbol, date, window_days, out, d);
     if (err)

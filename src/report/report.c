@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "codec/split.h"
 #include "store/barstore.h"
+#include "store/symlog.h"
 
 #include "base/banned.h"
 
@@ -116,7 +117,9 @@ static int load_since(struct objstore *os, struct barstore *bars, struct loaded 
 {
     struct results_history h = {0};
     struct splitvec sv;
+    struct symchangevec changes;
     splitvec_init(&sv);
+    symchangevec_init(&changes);
     const struct screen_row **idx = NULL;
     struct diag d = {{0}};
     int err = results_read_top(os, &h, &d);
@@ -128,18 +131,23 @@ static int load_since(struct objstore *os, struct barstore *bars, struct loaded 
         snprintf(problem, cap, "the top-candidate history could not be read: %.400s", d.text);
         goto out;
     }
+    /* A candidate renamed since is valued under its name on the report's date, its splits
+     * too (docs/definitions.md#symbol-changes). */
+    int32_t date = l->screen.date;
     struct barstore *bs = bars;
     if ((!bs && barstore_new(os, &bs, &d) != ERR_OK) ||
-        barstore_read_splits(bs, &sv, &d) != ERR_OK) {
+        symlog_read_splits(bs, date, &sv, &d) != ERR_OK ||
+        symlog_read(bs, &changes, &d) != ERR_OK) {
         snprintf(problem, cap,
                  "the split log could not be read, returns are not split-adjusted: %.400s", d.text);
         splitvec_release(&sv);
         splitvec_init(&sv);
+        symchangevec_release(&changes);
+        symchangevec_init(&changes);
     }
     if (bs != bars)
         barstore_free(bs);
 
-    int32_t date = l->screen.date;
     size_t end = h.n;
     while (end > 0 && h.rows[end - 1].date >= date)
         end--;
@@ -167,8 +175,9 @@ static int load_since(struct objstore *os, struct barstore *bars, struct loaded 
         s->date = r->date;
         s->rank = r->rank;
         memcpy(s->symbol, r->symbol, sizeof s->symbol);
-        const struct screen_row *cur = lookup(idx, l->screen.n, r->symbol);
-        double g = split_growth(&sv, r->symbol, r->date, date);
+        const char *now = symchange_name_on(changes.v, changes.n, r->symbol, date);
+        const struct screen_row *cur = lookup(idx, l->screen.n, now);
+        double g = split_growth(&sv, now, r->date, date);
         s->then = r->close > 0 && g > 0 ? r->close / g : (double)NAN;
         s->now = cur ? cur->close : (double)NAN;
         s->since_pct = cur && s->then > 0 ? 100.0 * (s->now / s->then - 1.0) : (double)NAN;
@@ -176,6 +185,7 @@ static int load_since(struct objstore *os, struct barstore *bars, struct loaded 
 out:
     free(idx);
     splitvec_release(&sv);
+    symchangevec_release(&changes);
     results_history_release(&h);
     return err;
 }

@@ -7,6 +7,7 @@
 #include "codec/json.h"
 #include "codec/num.h"
 #include "screen/screen_run.h"
+#include "store/symlog.h"
 
 #include <limits.h>
 #include <math.h>
@@ -884,6 +885,11 @@ struct exports {
     int32_t recent[RESULTS_CLOSES_RECENT_DAYS]; /* the latest days scanned, a ring */
     size_t ndays;
     struct diag *d;
+    /* The export names every company as it is named on the export's date. */
+    int32_t as_of;
+    const struct symchange *changes;
+    size_t nchanges;
+    struct barvec day;
 };
 
 static int csym_cmp(const void *a, const void *b)
@@ -906,6 +912,18 @@ static int export_day(void *ctx, int32_t date, const struct bar *bars, size_t n)
 {
     struct exports *x = ctx;
     int err = ERR_OK;
+    if (x->nchanges) {
+        size_t dropped;
+        x->day.n = 0;
+        if (barvec_reserve(&x->day, n))
+            return diag_set(x->d, ERR_NOMEM, "out of memory");
+        memcpy(x->day.v, bars, n * sizeof *bars);
+        x->day.n = n;
+        if (symchange_map_day(x->changes, x->nchanges, x->as_of, &x->day, &dropped))
+            return diag_set(x->d, ERR_NOMEM, "out of memory");
+        bars = x->day.v;
+        n = x->day.n;
+    }
     for (size_t i = 0; i < n && !err; i++)
         err = barcsv_write_row(x->bars, &bars[i]);
     if (err)
@@ -995,9 +1013,16 @@ int results_write_exports(struct objstore *os, struct barstore *bs, int32_t date
     struct buf bars = BUF_INIT(BARSTORE_PART_MAX), closes = BUF_INIT(CLOSES_MAX);
     struct splitvec splits;
     splitvec_init(&splits);
-    struct exports x = {.bars = &bars, .d = d};
+    struct symchangevec changes;
+    symchangevec_init(&changes);
+    struct exports x = {.bars = &bars, .d = d, .as_of = date};
+    barvec_init(&x.day);
     struct log_timer t = log_timer_start("results exports");
-    int err = barstore_read_splits(bs, &splits, d);
+    int err = symlog_read_splits(bs, date, &splits, d);
+    if (!err)
+        err = symlog_read(bs, &changes, d);
+    x.changes = changes.v;
+    x.nchanges = changes.n;
     if (!err && (err = barcsv_write_header(&bars)))
         err = diag_set(d, err, "%s: %s", RESULTS_BARS1Y_KEY, err_str(err));
     if (!err)
@@ -1020,6 +1045,8 @@ int results_write_exports(struct objstore *os, struct barstore *bs, int32_t date
     }
     log_timer_end(&t, err);
     free(x.syms);
+    barvec_release(&x.day);
+    symchangevec_release(&changes);
     splitvec_release(&splits);
     buf_release(&bars);
     buf_release(&closes);

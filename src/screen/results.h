@@ -178,7 +178,9 @@ int results_parse_closes_each(const char *name, const char *data, size_t len, re
                               void *ctx, struct diag *d);
 int results_read_closes_each(struct objstore *os, results_closes_fn fn, void *ctx, struct diag *d);
 
-/* Write closes.csv and bars-1y.csv as of date from the bar store (reads the last year). */
+/* Write closes.csv and bars-1y.csv as of date from the bar store (reads the last year).  Every
+ * company is named as it is on date: a renamed company's bars from before the change are
+ * under its new symbol (docs/definitions.md#symbol-changes). */
 int results_write_exports(struct objstore *os, struct barstore *bs, int32_t date, struct diag *d);
 
 /* The last collection run. */

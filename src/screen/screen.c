@@ -202,6 +202,47 @@ static int lookup(struct screen *s, const char *symbol, uint32_t *out)
     return ERR_OK;
 }
 
+static uint32_t *find_slot(struct screen *s, const char *symbol)
+{
+    if (!s->table_cap)
+        return NULL;
+    size_t h = hash_symbol(symbol) & (s->table_cap - 1);
+    while (s->table[h]) {
+        if (strcmp(s->syms[s->table[h] - 1].symbol, symbol) == 0)
+            return &s->table[h];
+        h = (h + 1) & (s->table_cap - 1);
+    }
+    return NULL;
+}
+
+int screen_rename(struct screen *s, const char *old_symbol, const char *new_symbol, struct diag *d)
+{
+    size_t nl = strlen(new_symbol);
+    if (!bar_symbol_valid(new_symbol, nl))
+        return diag_set(d, ERR_INVALID, "screen: not a ticker: '%.20s'", new_symbol);
+    uint32_t *slot = find_slot(s, old_symbol);
+    if (!slot || find_slot(s, new_symbol))
+        return ERR_OK;
+    struct sym *y = &s->syms[*slot - 1];
+    /* The old symbol's splits up to the change are part of the history carried over. */
+    while (y->next_split < y->split_end)
+        y->g *= split_factor(&s->splits[y->next_split++]);
+    memcpy(y->symbol, new_symbol, nl + 1);
+    find_splits(s, y);
+    while (y->next_split < y->split_end && s->splits[y->next_split].ex_date <= y->last_date)
+        y->next_split++;
+    /* Rehash: the open-addressing table has no tombstones, so it is rebuilt. */
+    size_t cap = s->table_cap;
+    s->table_cap /= 2;
+    if (table_grow(s)) {
+        s->table_cap = cap;
+        return diag_set(d, ERR_NOMEM, "out of memory");
+    }
+    /* The day before's list is sorted by symbol for the merge walk: it is not any more. */
+    s->nprev = 0;
+    return ERR_OK;
+}
+
 static void add_bar(struct screen *s, struct sym *y, const struct bar *b)
 {
     const size_t cap = (size_t)s->o.window_days;

@@ -71,6 +71,12 @@ int screen_add_day(struct screen *s, int32_t date, const struct bar *bars, size_
  * to screen_add_day or screen_rank. */
 int screen_rank(struct screen *s, const struct screen_row **rows, size_t *n);
 
+/* A symbol change (docs/definitions.md#symbol-changes), called before the first day fed on or
+ * after it: the history of old_symbol continues as new_symbol's (its window, peak, previous
+ * close and the splits applied so far), and the splits of new_symbol apply from then on.  A
+ * no-op when old_symbol has no history, or when new_symbol already has one of its own. */
+int screen_rename(struct screen *s, const char *old_symbol, const char *new_symbol, struct diag *d);
+
 /* The number of symbols the engine has seen. */
 size_t screen_symbols(const struct screen *s);
 

@@ -1,6 +1,8 @@
 #include "screen/screen_run.h"
 #include "base/date.h"
 #include "base/log.h"
+#include "codec/symchange.h"
+#include "store/symlog.h"
 
 #include <string.h>
 
@@ -13,14 +15,47 @@ struct run {
     void *ctx;
     struct screen_run_stats *stats;
     struct diag *d;
+    const struct symchange *changes; /* sorted by date */
+    size_t nchanges, next_change;
+    struct barvec day; /* a day's bars under their names on the day */
 };
+
+/* The symbol changes made by this date carry their histories over; the day's bars get the
+ * names their companies had on it (docs/definitions.md#symbol-changes). */
+static int apply_symbol_changes(struct run *r, int32_t date, const struct bar **bars, size_t *n)
+{
+    int err = ERR_OK;
+    while (!err && r->next_change < r->nchanges && r->changes[r->next_change].date <= date) {
+        const struct symchange *c = &r->changes[r->next_change++];
+        err = screen_rename(r->engine, c->old_symbol, c->new_symbol, r->d);
+    }
+    int any = 0;
+    for (size_t i = 0; i < *n && !any && !err; i++)
+        any = symchange_name_on(r->changes, r->nchanges, (*bars)[i].symbol, date) !=
+              (*bars)[i].symbol;
+    if (err || !any)
+        return err;
+    r->day.n = 0;
+    if (barvec_reserve(&r->day, *n))
+        return diag_set(r->d, ERR_NOMEM, "out of memory");
+    memcpy(r->day.v, *bars, *n * sizeof **bars);
+    r->day.n = *n;
+    size_t dropped;
+    if (symchange_map_day(r->changes, r->nchanges, SYMCHANGE_BAR_DATE, &r->day, &dropped))
+        return diag_set(r->d, ERR_NOMEM, "out of memory");
+    *bars = r->day.v;
+    *n = r->day.n;
+    return ERR_OK;
+}
 
 static int on_day(void *ctx, int32_t date, const struct bar *bars, size_t n)
 {
     struct run *r = ctx;
     r->stats->days_read++;
     r->stats->bars_read += n;
-    int err = screen_add_day(r->engine, date, bars, n, r->d);
+    int err = r->nchanges ? apply_symbol_changes(r, date, &bars, &n) : ERR_OK;
+    if (!err)
+        err = screen_add_day(r->engine, date, bars, n, r->d);
     if (err || date < r->from)
         return err;
     const struct screen_row *rows;
@@ -46,19 +81,30 @@ int screen_run(struct barstore *bs, const struct screen_opts *opts, int32_t from
         return diag_set(d, ERR_USAGE, "the range ends before it starts");
 
     struct splitvec splits;
+    struct symchangevec changes;
     splitvec_init(&splits);
-    if ((err = barstore_read_splits(bs, &splits, d)))
+    symchangevec_init(&changes);
+    if ((err = barstore_read_splits(bs, &splits, d)) || (err = symlog_read(bs, &changes, d))) {
+        splitvec_release(&splits);
         return err;
-    struct run r = {NULL, from, to, emit, ctx, stats, d};
+    }
+    /* A split recorded under a company's old symbol applies to its history under the new. */
+    symchange_map_splits(changes.v, changes.n, SYMCHANGE_BAR_DATE, &splits);
+    struct run r = {NULL, from, to, emit, ctx, stats, d, changes.v, changes.n, 0, {0}};
+    barvec_init(&r.day);
     err = screen_new(opts, splits.v, splits.n, &r.engine, d);
     splitvec_release(&splits);
-    if (err)
+    if (err) {
+        symchangevec_release(&changes);
         return err;
+    }
     int32_t start = opts->min_bars <= 1 ? INT32_MIN : from - (opts->window_days - 1);
     struct log_timer t = log_timer_start("screen");
     err = barstore_scan_ahead(bs, start, to, on_day, &r, d);
     stats->symbols = screen_symbols(r.engine);
     screen_free(r.engine);
+    barvec_release(&r.day);
+    symchangevec_release(&changes);
     if (!err && stats->days_ranked == 0) {
         char a[DATE_STRLEN + 1], b[DATE_STRLEN + 1];
         date_format(from, a);

@@ -54,8 +54,14 @@ struct alpaca_sim {
     char (*day_t)[24];               /* the same as "2024-01-02T05:00:00Z" */
     struct sbar *bars;
 
-    struct split *splits; /* the market's and the injected ones, by symbol and ex_date */
+    struct split *splits;      /* the market's and the injected ones, by symbol and ex_date */
+    unsigned char *split_kind; /* per split: KIND_SPLIT, KIND_UNIT or KIND_STOCK_DIVIDEND */
     size_t nsplits;
+    /* Symbol changes: each new name is a virtual symbol nsym + i, serving the bars of the
+     * market symbol rename_sym[i] from rename_t[i] (the first day on the new name) on. */
+    struct symchange *renames;
+    size_t nrenames;
+    size_t *rename_sym, *rename_t;
     size_t *split_first, *split_count; /* per symbol */
     size_t *ca_order;                  /* splits by ex_date, then symbol */
 
@@ -403,6 +409,26 @@ bad:
                     spec);
 }
 
+int alpaca_sim_rename_parse(const char *spec, struct symchange *out, struct diag *d)
+{
+    const char *c1 = strchr(spec, ':');
+    const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    memset(out, 0, sizeof *out);
+    if (!c2 || !bar_symbol_valid(spec, (size_t)(c1 - spec)) ||
+        !bar_symbol_valid(c1 + 1, (size_t)(c2 - c1 - 1)) ||
+        date_parse(c2 + 1, strlen(c2 + 1), &out->date) != ERR_OK)
+        goto bad;
+    memcpy(out->old_symbol, spec, (size_t)(c1 - spec));
+    memcpy(out->new_symbol, c1 + 1, (size_t)(c2 - c1 - 1));
+    if (symchange_valid(out))
+        return ERR_OK;
+bad:
+    return diag_set(d, ERR_INVALID,
+                    "symbol change '%s': expected OLD:NEW:YYYY-MM-DD with two different tickers, "
+                    "e.g. FB:META:2022-06-09",
+                    spec);
+}
+
 void alpaca_sim_opts_default(struct alpaca_sim_opts *o)
 {
     memset(o, 0, sizeof *o);
@@ -485,6 +511,18 @@ static int apply_injected_split(struct alpaca_sim *s, size_t sym, const struct s
     return ERR_OK;
 }
 
+enum { KIND_SPLIT, KIND_UNIT, KIND_STOCK_DIVIDEND };
+
+struct kinded {
+    struct split s;
+    unsigned char kind;
+};
+
+static int kinded_cmp(const void *a, const void *b)
+{
+    return split_cmp(&((const struct kinded *)a)->s, &((const struct kinded *)b)->s);
+}
+
 /* Order split indices by ex_date, then symbol (ctx: the split array). */
 static int ca_cmp(const void *a, const void *b, void *ctx)
 {
@@ -563,7 +601,14 @@ static int build_market(struct alpaca_sim *s, struct diag *d)
 
     size_t nmarket;
     const struct split *ms = market_splits(m, &nmarket);
-    s->nsplits = nmarket + s->o.nsplits;
+    s->nsplits = nmarket + s->o.nsplits + s->o.nunit_splits + s->o.nstock_dividends;
+    struct kinded *all = calloc(s->nsplits ? s->nsplits : 1, sizeof *all);
+    s->split_kind = calloc(s->nsplits ? s->nsplits : 1, 1);
+    if (!all || !s->split_kind) {
+        free(all);
+        err = diag_set(d, ERR_NOMEM, "out of memory");
+        goto out;
+    }
     s->splits = calloc(s->nsplits ? s->nsplits : 1, sizeof *s->splits);
     s->ca_order = calloc(s->nsplits ? s->nsplits : 1, sizeof *s->ca_order);
     s->split_first = calloc(s->nsym, sizeof *s->split_first);
@@ -572,26 +617,41 @@ static int build_market(struct alpaca_sim *s, struct diag *d)
         err = diag_set(d, ERR_NOMEM, "out of memory");
         goto out;
     }
-    if (nmarket)
-        memcpy(s->splits, ms, nmarket * sizeof *ms);
-    for (size_t i = 0; i < s->o.nsplits; i++) {
-        const struct split *sp = &s->o.splits[i];
-        long k = find_symbol(s, sp->symbol, strlen(sp->symbol));
-        if (k < 0) {
-            err = diag_set(d, ERR_INVALID, "split: '%s' is not a symbol of the market", sp->symbol);
-            goto out;
+    for (size_t i = 0; i < nmarket; i++)
+        all[i] = (struct kinded){ms[i], KIND_SPLIT};
+    const struct split *inj[3] = {s->o.splits, s->o.unit_splits, s->o.stock_dividends};
+    const size_t ninj[3] = {s->o.nsplits, s->o.nunit_splits, s->o.nstock_dividends};
+    const unsigned char kinds[3] = {KIND_SPLIT, KIND_UNIT, KIND_STOCK_DIVIDEND};
+    size_t at = nmarket;
+    for (int g = 0; g < 3 && !err; g++)
+        for (size_t i = 0; i < ninj[g]; i++) {
+            const struct split *sp = &inj[g][i];
+            long k = find_symbol(s, sp->symbol, strlen(sp->symbol));
+            if (k < 0) {
+                err = diag_set(d, ERR_INVALID, "split: '%s' is not a symbol of the market",
+                               sp->symbol);
+                break;
+            }
+            if (sp->new_rate <= 0 || sp->old_rate <= 0 ||
+                (kinds[g] == KIND_STOCK_DIVIDEND && sp->new_rate <= sp->old_rate)) {
+                err = diag_set(d, ERR_INVALID, "split %s: rates must be positive", sp->symbol);
+                break;
+            }
+            if ((err = apply_injected_split(s, (size_t)k, sp, d)))
+                break;
+            all[at++] = (struct kinded){*sp, kinds[g]};
         }
-        if (sp->new_rate <= 0 || sp->old_rate <= 0) {
-            err = diag_set(d, ERR_INVALID, "split %s: rates must be positive", sp->symbol);
-            goto out;
-        }
-        err = apply_injected_split(s, (size_t)k, sp, d);
-        if (err)
-            goto out;
-        s->splits[nmarket + i] = *sp;
+    if (err) {
+        free(all);
+        goto out;
     }
     if (s->nsplits)
-        qsort(s->splits, s->nsplits, sizeof *s->splits, split_cmp);
+        qsort(all, s->nsplits, sizeof *all, kinded_cmp);
+    for (size_t i = 0; i < s->nsplits; i++) {
+        s->splits[i] = all[i].s;
+        s->split_kind[i] = all[i].kind;
+    }
+    free(all);
     for (size_t i = 0; i < s->nsplits; i++) {
         long k = find_symbol(s, s->splits[i].symbol, strlen(s->splits[i].symbol));
         if (k >= 0) {
@@ -603,6 +663,40 @@ static int build_market(struct alpaca_sim *s, struct diag *d)
     }
     if (s->nsplits)
         qsort_r(s->ca_order, s->nsplits, sizeof *s->ca_order, ca_cmp, s->splits);
+
+    s->nrenames = s->o.nrenames;
+    s->renames = calloc(s->nrenames ? s->nrenames : 1, sizeof *s->renames);
+    s->rename_sym = calloc(s->nrenames ? s->nrenames : 1, sizeof *s->rename_sym);
+    s->rename_t = calloc(s->nrenames ? s->nrenames : 1, sizeof *s->rename_t);
+    if (!s->renames || !s->rename_sym || !s->rename_t) {
+        err = diag_set(d, ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < s->nrenames; i++) {
+        const struct symchange *c = &s->o.renames[i];
+        long k = find_symbol(s, c->old_symbol, strlen(c->old_symbol));
+        if (k < 0 || !symchange_valid(c) ||
+            find_symbol(s, c->new_symbol, strlen(c->new_symbol)) >= 0) {
+            err = diag_set(d, ERR_INVALID,
+                           "symbol change %.15s -> %.15s: the old symbol must be one of the "
+                           "market's, the new one not",
+                           c->old_symbol, c->new_symbol);
+            goto out;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(s->renames[j].old_symbol, c->old_symbol) == 0 ||
+                strcmp(s->renames[j].new_symbol, c->new_symbol) == 0) {
+                err = diag_set(d, ERR_INVALID, "symbol change %.15s -> %.15s: given twice",
+                               c->old_symbol, c->new_symbol);
+                goto out;
+            }
+        s->renames[i] = *c;
+        s->rename_sym[i] = (size_t)k;
+        size_t first = 0;
+        while (first < s->ndays && s->days[first] < c->date)
+            first++;
+        s->rename_t[i] = first;
+    }
 out:
     barvec_release(&day);
     market_free(m);
@@ -645,7 +739,9 @@ int alpaca_sim_new(const struct alpaca_sim_opts *o, struct alpaca_sim **out, str
     if ((err = set_doc(s, pj, strlen(pj), 0, d)) != ERR_OK)
         goto fail;
     err = build_market(s, d);
-    s->o.splits = NULL; /* borrowed only for the build */
+    /* borrowed only for the build */
+    s->o.splits = s->o.unit_splits = s->o.stock_dividends = NULL;
+    s->o.renames = NULL;
     if (err)
         goto fail;
     log_info("simulator ready", LF_INT("symbols", s->nsym), LF_INT("days", s->ndays),
@@ -670,6 +766,10 @@ void alpaca_sim_free(struct alpaca_sim *s)
     free(s->day_t);
     free(s->bars);
     free(s->splits);
+    free(s->split_kind);
+    free(s->renames);
+    free(s->rename_sym);
+    free(s->rename_t);
     free(s->split_first);
     free(s->split_count);
     free(s->ca_order);
@@ -866,10 +966,40 @@ static size_t upper_bound_ms(const struct alpaca_sim *s, int64_t ms)
     return lo;
 }
 
-static int size_cmp(const void *a, const void *b)
+/* Symbols as requests see them: a market symbol i < nsym, or the new name of symbol change
+ * i - nsym, which serves its market symbol's bars. */
+static size_t real_sym(const struct alpaca_sim *s, size_t v)
 {
-    size_t x = *(const size_t *)a, y = *(const size_t *)b;
-    return x < y ? -1 : x > y;
+    return v < s->nsym ? v : s->rename_sym[v - s->nsym];
+}
+
+static const char *vname(const struct alpaca_sim *s, size_t v)
+{
+    return v < s->nsym ? s->sym[v] : s->renames[v - s->nsym].new_symbol;
+}
+
+static int vname_cmp(const void *a, const void *b, void *ctx)
+{
+    const struct alpaca_sim *s = ctx;
+    return strcmp(vname(s, *(const size_t *)a), vname(s, *(const size_t *)b));
+}
+
+/* The days [lo, hi) a symbol's bars are served for: a renamed symbol's until its change, the
+ * new name's from it (from the first day, with the old history, once the mapping appears the
+ * day after the change). */
+static void served_days(const struct alpaca_sim *s, size_t v, size_t *lo, size_t *hi)
+{
+    *lo = 0;
+    *hi = s->ndays;
+    if (v >= s->nsym) {
+        size_t c = v - s->nsym;
+        if (today_ny() <= s->renames[c].date)
+            *lo = s->rename_t[c];
+        return;
+    }
+    for (size_t c = 0; c < s->nrenames; c++)
+        if (s->rename_sym[c] == v)
+            *hi = s->rename_t[c];
 }
 
 /* The symbols parameter: the requested market symbols, sorted, without duplicates, unknown
@@ -896,18 +1026,22 @@ static int parse_symbols(const struct alpaca_sim *s, const char *list, size_t **
             return ERR_INVALID;
         }
         long i = find_symbol(s, p, len);
+        for (size_t c = 0; i < 0 && c < s->nrenames; c++)
+            if (strlen(s->renames[c].new_symbol) == len &&
+                memcmp(s->renames[c].new_symbol, p, len) == 0)
+                i = (long)(s->nsym + c);
         if (i < 0 && s->o.strict_symbols) {
             reply_error(r, 400, 40010001, "invalid symbol: %.*s", (int)(len > 64 ? 64 : len), p);
             free(idx);
             return ERR_INVALID;
         }
-        if (i >= 0 && !s->hidden[i])
+        if (i >= 0 && !s->hidden[real_sym(s, (size_t)i)])
             idx[k++] = (size_t)i;
         if (!comma)
             break;
         p = comma + 1;
     }
-    qsort(idx, k, sizeof *idx, size_cmp);
+    qsort_r(idx, k, sizeof *idx, vname_cmp, (void *)s);
     size_t u = 0;
     for (size_t i = 0; i < k; i++)
         if (u == 0 || idx[u - 1] != idx[i])
@@ -922,7 +1056,7 @@ static void bars_token(const struct alpaca_sim *s, size_t sym, size_t t, char ou
 {
     char when[40], raw[64];
     format_utc(s->day_ms[t], 1, when);
-    int n = snprintf(raw, sizeof raw, "%s|D|%s", s->sym[sym], when);
+    int n = snprintf(raw, sizeof raw, "%s|D|%s", vname(s, sym), when);
     b64_encode(raw, (size_t)n, out);
 }
 
@@ -961,6 +1095,8 @@ struct bars_query {
 static void page_bar(const struct alpaca_sim *s, const struct bars_query *q, size_t sym, size_t t,
                      struct alpaca_sim_page_bar *out)
 {
+    const char *name = vname(s, sym);
+    sym = real_sym(s, sym);
     const struct sbar *b = &s->bars[sym * s->ndays + t];
     int64_t o = (int64_t)b->o * 100, h = (int64_t)b->h * 100, l = (int64_t)b->l * 100,
             c = (int64_t)b->c * 100, vw = b->vw, v = b->v, n = b->n;
@@ -993,7 +1129,7 @@ static void page_bar(const struct alpaca_sim *s, const struct bars_query *q, siz
         n = (n + 20) / 40;
     }
     *out = (struct alpaca_sim_page_bar){
-        .symbol = s->sym[sym], .o = o, .h = h, .l = l, .c = c, .v = v, .n = n, .vw = vw};
+        .symbol = name, .o = o, .h = h, .l = l, .c = c, .v = v, .n = n, .vw = vw};
     memcpy(out->t, s->day_t[t], sizeof out->t);
 }
 
@@ -1134,13 +1270,13 @@ static void serve_bars(struct alpaca_sim *s, struct alpaca_sim_call *call, struc
         size_t lo = 0, hi = nidx;
         while (lo < hi) {
             size_t mid = lo + (hi - lo) / 2;
-            if (strcmp(s->sym[idx[mid]], tsym) < 0)
+            if (strcmp(vname(s, idx[mid]), tsym) < 0)
                 lo = mid + 1;
             else
                 hi = mid;
         }
         from.j = lo;
-        if (lo < nidx && strcmp(s->sym[idx[lo]], tsym) == 0) {
+        if (lo < nidx && strcmp(vname(s, idx[lo]), tsym) == 0) {
             size_t t = lower_bound_ms(s, tms);
             from.t = t > d0 ? t : d0;
         }
@@ -1157,14 +1293,20 @@ static void serve_bars(struct alpaca_sim *s, struct alpaca_sim_call *call, struc
     int has_next = 0;
     struct pos next = {0, 0};
     for (size_t j = from.j; j < nidx && nbars < page && d0 < d1; j++) {
-        size_t t0 = j == from.j ? from.t : d0;
-        if (t0 >= d1)
+        size_t lo, hi;
+        served_days(s, idx[j], &lo, &hi);
+        if (lo < d0)
+            lo = d0;
+        if (hi > d1)
+            hi = d1;
+        size_t t0 = j == from.j && from.t > lo ? from.t : lo;
+        if (t0 >= hi)
             continue;
-        size_t take = d1 - t0 < page - nbars ? d1 - t0 : page - nbars;
+        size_t take = hi - t0 < page - nbars ? hi - t0 : page - nbars;
         segs[nseg++] = (struct seg){idx[j], t0, t0 + take};
         nbars += take;
         if (nbars == page) {
-            if (t0 + take < d1) {
+            if (t0 + take < hi) {
                 has_next = 1;
                 next = (struct pos){j, t0 + take};
             } else if (j + 1 < nidx) {
@@ -1287,6 +1429,90 @@ static void emit_action(struct out *w, const struct alpaca_sim *s, const struct 
                proc, ex, rec, pay);
 }
 
+/* A unit split as Alpaca lists it: old_rate units became new_rate shares (of the same symbol
+ * here) and alternate_rate warrants, on the effective date. */
+static void emit_unit_split(struct out *w, const struct alpaca_sim *s, const struct split *sp)
+{
+    char key[96], id[37], eff[DATE_STRLEN + 1], proc[DATE_STRLEN + 1], c1[10], c2[10], c3[10];
+    snprintf(key, sizeof key, "unit|%s|%d", sp->symbol, (int)sp->ex_date);
+    make_uuid(key, id);
+    date_format(sp->ex_date, eff);
+    date_format(process_date(s, sp), proc);
+    make_cusip(sp->symbol, "30", c1);
+    make_cusip(sp->symbol, "31", c2);
+    make_cusip(sp->symbol, "32", c3);
+    out_printf(w, "{\"id\":\"%s\",\"old_symbol\":\"%s\",\"old_cusip\":\"%s\",\"old_rate\":", id,
+               sp->symbol, c1);
+    out_fixed(w, sp->old_rate);
+    out_printf(w, ",\"new_symbol\":\"%s\",\"new_cusip\":\"%s\",\"new_rate\":", sp->symbol, c2);
+    out_fixed(w, sp->new_rate);
+    out_printf(w,
+               ",\"alternate_symbol\":\"%.12sW\",\"alternate_cusip\":\"%s\",\"alternate_rate\":0.5,"
+               "\"process_date\":\"%s\",\"effective_date\":\"%s\",\"payable_date\":\"%s\"}",
+               sp->symbol, c3, proc, eff, eff);
+}
+
+/* A stock dividend: rate new shares per share held, on the ex-date. */
+static void emit_stock_dividend(struct out *w, const struct alpaca_sim *s, const struct split *sp)
+{
+    char key[96], id[37], ex[DATE_STRLEN + 1], proc[DATE_STRLEN + 1], rec[DATE_STRLEN + 1],
+        cusip[10];
+    snprintf(key, sizeof key, "sd|%s|%d", sp->symbol, (int)sp->ex_date);
+    make_uuid(key, id);
+    date_format(sp->ex_date, ex);
+    date_format(process_date(s, sp), proc);
+    date_format(cal_trading_day_at_or_after(sp->ex_date + 1), rec);
+    make_cusip(sp->symbol, "10", cusip);
+    out_printf(w, "{\"id\":\"%s\",\"symbol\":\"%s\",\"cusip\":\"%s\",\"rate\":", id, sp->symbol,
+               cusip);
+    out_fixed(w, sp->new_rate - sp->old_rate > 0
+                     ? (int64_t)llround((double)(sp->new_rate - sp->old_rate) * 1e6 /
+                                        (double)sp->old_rate)
+                     : 0);
+    out_printf(w,
+               ",\"process_date\":\"%s\",\"ex_date\":\"%s\",\"record_date\":\"%s\","
+               "\"payable_date\":\"%s\"}",
+               proc, ex, rec, rec);
+}
+
+/* The date a symbol change is published: actions_delay trading days after it. */
+static int32_t rename_published(const struct alpaca_sim *s, const struct symchange *c)
+{
+    int32_t pd = c->date;
+    for (int i = 0; i < s->o.actions_delay; i++)
+        pd = cal_trading_day_at_or_after(pd + 1);
+    return pd;
+}
+
+static void emit_name_change(struct out *w, const struct symchange *c)
+{
+    char key[96], id[37], day[DATE_STRLEN + 1], c1[10], c2[10];
+    snprintf(key, sizeof key, "nc|%s|%s|%d", c->old_symbol, c->new_symbol, (int)c->date);
+    make_uuid(key, id);
+    date_format(c->date, day);
+    make_cusip(c->old_symbol, "10", c1);
+    make_cusip(c->new_symbol, "10", c2);
+    out_printf(w,
+               "{\"id\":\"%s\",\"old_symbol\":\"%s\",\"old_cusip\":\"%s\",\"new_symbol\":\"%s\","
+               "\"new_cusip\":\"%s\",\"process_date\":\"%s\"}",
+               id, c->old_symbol, c1, c->new_symbol, c2, day);
+}
+
+/* The group an item of the corporate-actions list goes in (items >= nsplits are symbol
+ * changes). */
+enum { GRP_FORWARD, GRP_REVERSE, GRP_UNIT, GRP_STOCK_DIVIDEND, GRP_NAME, GRP_COUNT };
+
+static int item_group(const struct alpaca_sim *s, size_t item)
+{
+    if (item >= s->nsplits)
+        return GRP_NAME;
+    if (s->split_kind[item] == KIND_UNIT)
+        return GRP_UNIT;
+    if (s->split_kind[item] == KIND_STOCK_DIVIDEND)
+        return GRP_STOCK_DIVIDEND;
+    return s->splits[item].new_rate > s->splits[item].old_rate ? GRP_FORWARD : GRP_REVERSE;
+}
+
 static void serve_corporate_actions(struct alpaca_sim *s, const struct httpd_request *req,
                                     struct httpd_response *r)
 {
@@ -1333,9 +1559,11 @@ static void serve_corporate_actions(struct alpaca_sim *s, const struct httpd_req
         }
         qsort(want, nwant, sizeof *want, str_cmp);
     }
-    int forward = 1, reverse = 1;
+    static const char *const type_of[GRP_COUNT] = {"forward_split", "reverse_split", "unit_split",
+                                                   "stock_dividend", "name_change"};
+    int want_type[GRP_COUNT] = {1, 1, 1, 1, 1};
     if (has_types) {
-        forward = reverse = 0;
+        memset(want_type, 0, sizeof want_type);
         for (char *p = types;;) {
             char *comma = strchr(p, ',');
             if (comma)
@@ -1347,8 +1575,8 @@ static void serve_corporate_actions(struct alpaca_sim *s, const struct httpd_req
                 reply_error(r, 400, 40010001, "invalid types: %s", p);
                 goto out;
             }
-            forward |= strcmp(p, "forward_split") == 0;
-            reverse |= strcmp(p, "reverse_split") == 0;
+            for (int g = 0; g < GRP_COUNT; g++)
+                want_type[g] |= strcmp(p, type_of[g]) == 0;
             if (!comma)
                 break;
             p = comma + 1;
@@ -1378,7 +1606,7 @@ static void serve_corporate_actions(struct alpaca_sim *s, const struct httpd_req
             goto out;
         }
     }
-    items = calloc(s->nsplits ? s->nsplits : 1, sizeof *items);
+    items = calloc(s->nsplits + s->nrenames + 1, sizeof *items);
     if (!items) {
         reply_error(r, 500, 0, "out of memory");
         goto out;
@@ -1393,12 +1621,23 @@ static void serve_corporate_actions(struct alpaca_sim *s, const struct httpd_req
             continue;
         if (s->o.actions_delay > 0 && pd > today)
             continue;
-        if (!(sp->new_rate > sp->old_rate ? forward : reverse))
+        if (!want_type[item_group(s, s->ca_order[i])])
             continue;
         const char *sym = sp->symbol;
         if (nwant && !bsearch(&sym, want, nwant, sizeof *want, str_cmp))
             continue;
         items[nitems++] = s->ca_order[i];
+    }
+    for (size_t i = 0; i < s->nrenames && want_type[GRP_NAME]; i++) {
+        /* Filtered on the process date, the day of the change; published some days later. */
+        const struct symchange *c = &s->renames[i];
+        if (c->date < from || c->date > to || rename_published(s, c) > today)
+            continue;
+        const char *a = c->old_symbol, *b = c->new_symbol;
+        if (nwant && !bsearch(&a, want, nwant, sizeof *want, str_cmp) &&
+            !bsearch(&b, want, nwant, sizeof *want, str_cmp))
+            continue;
+        items[nitems++] = s->nsplits + i;
     }
     size_t offset = 0;
     if (has_token) {
@@ -1417,19 +1656,26 @@ static void serve_corporate_actions(struct alpaca_sim *s, const struct httpd_req
     struct out w = {&r->body, 0};
     out_puts(&w, "{\"corporate_actions\":{");
     int groups = 0;
-    for (int pass = 0; pass < 2; pass++) {
+    static const char *const group_key[GRP_COUNT] = {
+        "forward_splits", "reverse_splits", "unit_splits", "stock_dividends", "name_changes"};
+    for (int pass = 0; pass < GRP_COUNT; pass++) {
         int first = 1;
         for (size_t i = offset; i < stop; i++) {
-            const struct split *sp = &s->splits[items[i]];
-            if ((sp->new_rate > sp->old_rate) != (pass == 0))
+            if (item_group(s, items[i]) != pass)
                 continue;
             if (first)
-                out_printf(&w, "%s\"%s\":[", groups++ ? "," : "",
-                           pass == 0 ? "forward_splits" : "reverse_splits");
+                out_printf(&w, "%s\"%s\":[", groups++ ? "," : "", group_key[pass]);
             else
                 out_puts(&w, ",");
             first = 0;
-            emit_action(&w, s, sp);
+            if (pass == GRP_NAME)
+                emit_name_change(&w, &s->renames[items[i] - s->nsplits]);
+            else if (pass == GRP_UNIT)
+                emit_unit_split(&w, s, &s->splits[items[i]]);
+            else if (pass == GRP_STOCK_DIVIDEND)
+                emit_stock_dividend(&w, s, &s->splits[items[i]]);
+            else
+                emit_action(&w, s, &s->splits[items[i]]);
         }
         if (!first)
             out_puts(&w, "]");

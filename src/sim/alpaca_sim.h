@@ -5,7 +5,8 @@
  * collector uses, in their real wire format (docs/alpaca.md):
  *
  *   GET /v2/stocks/bars          daily bars, paged (limit, page_token), raw or split-adjusted
- *   GET /v1/corporate-actions    forward and reverse splits, paged
+ *   GET /v1/corporate-actions    forward, reverse and unit splits, stock dividends and name
+ *                                changes, paged
  *   GET /v2/assets[/SYMBOL]      the trading API's asset list
  *   GET /v2/account              the trading account (money as JSON strings)
  *   GET /v2/positions            its positions, valued at the market's latest close
@@ -60,6 +61,7 @@
 
 #include "base/err.h"
 #include "codec/split.h"
+#include "codec/symchange.h"
 #include "net/httpd.h"
 
 enum alpaca_sim_endpoint {
@@ -142,6 +144,9 @@ void alpaca_sim_reply_429(const struct alpaca_sim *s, struct httpd_response *r,
  * Rates may have decimals. */
 int alpaca_sim_split_parse(const char *spec, struct split *out, struct diag *d);
 
+/* "OLD:NEW:YYYY-MM-DD", e.g. "FB:META:2022-06-09". */
+int alpaca_sim_rename_parse(const char *spec, struct symchange *out, struct diag *d);
+
 struct alpaca_sim_opts {
     /* The market (see struct market_opts). */
     uint64_t seed;               /* default 42 */
@@ -180,6 +185,20 @@ struct alpaca_sim_opts {
      * and the split is listed by /v1/corporate-actions.  The symbol must be in the market. */
     const struct split *splits;
     size_t nsplits;
+    /* Injected unit splits (old_symbol = new_symbol = the split's symbol, effective on ex_date)
+     * and stock dividends (rate = new_rate / old_rate - 1): bars before the date are scaled as
+     * for a split, and the action is listed under "unit_splits" / "stock_dividends". */
+    const struct split *unit_splits;
+    size_t nunit_splits;
+    const struct split *stock_dividends;
+    size_t nstock_dividends;
+    /* Injected symbol changes: the market symbol old_symbol trades as new_symbol from date on.
+     * Bars of old_symbol are served only before the date, those of new_symbol from it; from
+     * the day after the change (Alpaca's `asof` mapping) new_symbol's bars include the old
+     * symbol's history under the new name.  Listed under "name_changes" with process_date =
+     * date, published actions_delay trading days after it (and asked for by either symbol). */
+    const struct symchange *renames;
+    size_t nrenames;
 
     /* The scripted trading account (the document above); NULL: the default.  Copied. */
     const char *portfolio_json;

@@ -1896,6 +1896,11 @@ int barstore_verify(struct barstore *bs, const struct barstore_verify_opts *o,
     return err;
 }
 
+struct objstore *barstore_objstore(struct barstore *bs)
+{
+    return bs->os;
+}
+
 /* ---- closed days ---- */
 
 int barstore_record_closed(struct barstore *bs, int32_t date, const char *reason, struct diag *d)

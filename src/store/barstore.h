@@ -56,6 +56,9 @@ struct barstore;
 int barstore_new(struct objstore *os, struct barstore **out, struct diag *d);
 void barstore_free(struct barstore *bs);
 
+/* The object store the barstore reads (borrowed), for the logs kept beside the bars. */
+struct objstore *barstore_objstore(struct barstore *bs);
+
 /* Leave damaged parts out of reads (with a warning) instead of failing.  Off by default. */
 void barstore_set_skip_damaged(struct barstore *bs, int skip);
 

@@ -206,6 +206,10 @@ top_rows() { grep -c "^$1," "$R/top_candidates.csv"; }
 head -11 "$T/out" | tail -10 >"$T/top10"
 grep "^2026-11-20," "$R/top_candidates.csv" >"$T/top-got"
 same "... the screen's first 10 rows" "$T/top-got" "$T/top10"
+# The demo's unit split and stock dividend: in the split log, so no day looks like a crash.
+[ "$(tail -q -n +2 "$T"/demo/splits/part-*.csv | grep -c ",1.05,1$")" -ge 1 ] &&
+    ok "the demo's stock dividend is a 1.05-for-1 split fact" ||
+    nok "the demo's stock dividend is a 1.05-for-1 split fact" "$(cat "$T"/demo/splits/part-*.csv)"
 cp "$R/top_candidates.csv" "$T/top-before"
 check "demo again" 0 "$BIN" demo --store "$T/demo" --symbols 40 --years 1
 contains "the second demo finds everything stored" "$T/out" "0 new bars"

@@ -7,6 +7,7 @@
 #include "base/date.h"
 #include "base/log.h"
 #include "codec/num.h"
+#include "collect/alpaca.h"
 #include "net/httpd.h"
 #include "fakes/alpaca_fault.h"
 #include "sim/alpaca_sim.h"
@@ -1028,6 +1029,155 @@ static void test_faults(void **state)
         assert_int_equal(alpaca_sim_split_parse(bad_splits[i], &sp, &d), ERR_INVALID);
 }
 
+/* Bars of one symbol in a bars answer: how many, and the first and last date. */
+static size_t bars_of(const char *body, const char *symbol, int32_t *first, int32_t *last)
+{
+    struct alpaca_page p;
+    alpaca_page_init(&p);
+    struct diag d;
+    assert_int_equal(alpaca_parse_bars(body, strlen(body), &p, NULL, NULL, &d), ERR_OK);
+    size_t n = 0;
+    *first = INT32_MAX;
+    *last = INT32_MIN;
+    for (size_t i = 0; i < p.bars.n; i++) {
+        if (strcmp(p.bars.v[i].symbol, symbol) != 0)
+            continue;
+        n++;
+        if (p.bars.v[i].date < *first)
+            *first = p.bars.v[i].date;
+        if (p.bars.v[i].date > *last)
+            *last = p.bars.v[i].date;
+    }
+    alpaca_page_release(&p);
+    return n;
+}
+
+/* Unit splits, stock dividends and symbol changes, in Alpaca's wire format, published
+ * actions_delay trading days after their date and filtered by process date; a renamed
+ * symbol's bars under the old name until the change, under the new one from it, and its
+ * whole history under the new one from the day after. */
+static void test_unit_splits_dividends_renames(void **state)
+{
+    (void)state;
+    reset_clock(); /* 2026-11-25 */
+    struct alpaca_sim_opts o;
+    base_opts(&o);
+    struct alpaca_sim *s0 = new_sim(&o);
+    struct split unit, div;
+    struct symchange ren;
+    struct diag d;
+    char spec[64], old[BAR_SYMBOL_MAX + 1];
+    snprintf(spec, sizeof spec, "%s:2026-11-16:3:1", alpaca_sim_symbol(s0, 4));
+    assert_int_equal(alpaca_sim_split_parse(spec, &unit, &d), ERR_OK);
+    snprintf(spec, sizeof spec, "%s:2026-11-17:1.05:1", alpaca_sim_symbol(s0, 5));
+    assert_int_equal(alpaca_sim_split_parse(spec, &div, &d), ERR_OK);
+    snprintf(old, sizeof old, "%s", alpaca_sim_symbol(s0, 6));
+    snprintf(spec, sizeof spec, "%s:NEWCO:2026-11-18", old);
+    assert_int_equal(alpaca_sim_rename_parse(spec, &ren, &d), ERR_OK);
+    assert_int_equal(alpaca_sim_rename_parse("A:A:2026-11-18", &ren, &d), ERR_INVALID);
+    assert_int_equal(alpaca_sim_rename_parse(spec, &ren, &d), ERR_OK);
+    alpaca_sim_free(s0);
+    o.unit_splits = &unit;
+    o.nunit_splits = 1;
+    o.stock_dividends = &div;
+    o.nstock_dividends = 1;
+    o.renames = &ren;
+    o.nrenames = 1;
+    o.actions_delay = 3;
+    struct alpaca_sim *s = new_sim(&o);
+    struct httpd_response r;
+    assert_int_equal(get(s,
+                         "/v1/corporate-actions?types=unit_split,stock_dividend,name_change"
+                         "&start=2026-11-01&end=2026-11-30",
+                         &r),
+                     200);
+    const char *body = buf_cstr(&r.body);
+    assert_non_null(strstr(body, "\"unit_splits\":[{\"id\":\""));
+    assert_non_null(strstr(body, "\"effective_date\":\"2026-11-16\""));
+    assert_non_null(strstr(body, "\"stock_dividends\":[{\"id\":\""));
+    assert_non_null(strstr(body, "\"rate\":0.05,"));
+    assert_non_null(strstr(body, "\"name_changes\":[{\"id\":\""));
+    assert_non_null(strstr(body, "\"new_symbol\":\"NEWCO\",\"new_cusip\":\""));
+    assert_null(strstr(body, "forward_splits"));
+    /* What the collector reads of it. */
+    struct splitvec sv;
+    struct symchangevec cv;
+    splitvec_init(&sv);
+    symchangevec_init(&cv);
+    char next[ALPACA_TOKEN_MAX];
+    assert_int_equal(alpaca_parse_actions(body, strlen(body), &sv, &cv, next, NULL, NULL, &d),
+                     ERR_OK);
+    assert_int_equal(sv.n, 2);
+    assert_int_equal(cv.n, 1);
+    assert_string_equal(cv.v[0].old_symbol, old);
+    assert_int_equal(cv.v[0].date, day_of("2026-11-18"));
+    splitvec_release(&sv);
+    symchangevec_release(&cv);
+    httpd_response_release(&r);
+
+    /* Three trading days after its date, the symbol change is not published yet on the 20th
+     * (the 23rd), though its process date is in the range; the old symbol finds it too. */
+    fake_now_ms = (int64_t)day_of("2026-11-20") * 86400000 + 17 * 3600000;
+    char target[256];
+    snprintf(target, sizeof target,
+             "/v1/corporate-actions?symbols=%s&start=2026-11-01&end=2026-11-30", old);
+    expect_status(s, target, 200, "{\"corporate_actions\":{},\"next_page_token\":null}");
+    reset_clock();
+    assert_int_equal(get(s, target, &r), 200);
+    assert_non_null(strstr(buf_cstr(&r.body), "\"name_changes\":[{"));
+    httpd_response_release(&r);
+
+    /* Bars: the old symbol until the 17th, the new one with the whole history now. */
+    int32_t first, last;
+    snprintf(target, sizeof target,
+             "/v2/stocks/bars?symbols=NEWCO,%s&timeframe=1Day&start=2026-11-02&end=2026-11-20"
+             "&limit=10000",
+             old);
+    assert_int_equal(get(s, target, &r), 200);
+    assert_int_equal(bars_of(buf_cstr(&r.body), old, &first, &last), 12);
+    assert_int_equal(last, day_of("2026-11-17"));
+    assert_int_equal(bars_of(buf_cstr(&r.body), "NEWCO", &first, &last), 15);
+    assert_int_equal(first, day_of("2026-11-02"));
+    httpd_response_release(&r);
+    /* On the day of the change, the mapping is not there yet: only the new days. */
+    fake_now_ms = (int64_t)day_of("2026-11-18") * 86400000 + 23 * 3600000;
+    snprintf(target, sizeof target,
+             "/v2/stocks/bars?symbols=NEWCO,%s&timeframe=1Day&start=2026-11-02"
+             "&end=2026-11-18T12:00:00Z&limit=10000",
+             old);
+    assert_int_equal(get(s, target, &r), 200);
+    assert_int_equal(bars_of(buf_cstr(&r.body), "NEWCO", &first, &last), 1);
+    assert_int_equal(first, day_of("2026-11-18"));
+    httpd_response_release(&r);
+    /* Paging one bar at a time gives the same bars. */
+    reset_clock();
+    size_t total = 0;
+    char token[128] = "";
+    for (int pages = 0; pages < 100; pages++) {
+        snprintf(target, sizeof target,
+                 "/v2/stocks/bars?symbols=NEWCO,%s&timeframe=1Day&start=2026-11-02"
+                 "&end=2026-11-20&limit=4%s%s",
+                 old, token[0] ? "&page_token=" : "", token);
+        assert_int_equal(get(s, target, &r), 200);
+        total += bars_of(buf_cstr(&r.body), "NEWCO", &first, &last) +
+                 bars_of(buf_cstr(&r.body), old, &first, &last);
+        const char *tok = strstr(buf_cstr(&r.body), "\"next_page_token\":\"");
+        token[0] = '\0';
+        if (tok) {
+            tok += strlen("\"next_page_token\":\"");
+            size_t tl = strcspn(tok, "\""), o2 = 0;
+            for (size_t i = 0; i < tl; i++)
+                o2 += (size_t)snprintf(token + o2, sizeof token - o2, tok[i] == '=' ? "%%3D" : "%c",
+                                       tok[i]);
+        }
+        httpd_response_release(&r);
+        if (!token[0])
+            break;
+    }
+    assert_int_equal(total, 27);
+    alpaca_sim_free(s);
+}
+
 static void test_corporate_actions(void **state)
 {
     (void)state;
@@ -1459,6 +1609,7 @@ int main(void)
         cmocka_unit_test(test_plans_and_bare_429),
         cmocka_unit_test(test_faults),
         cmocka_unit_test(test_corporate_actions),
+        cmocka_unit_test(test_unit_splits_dividends_renames),
         cmocka_unit_test(test_settling_bars_and_late_actions),
         cmocka_unit_test(test_assets),
         cmocka_unit_test(test_holdings_csv),

@@ -11,6 +11,7 @@
 #include "screen/results.h"
 #include "store/barstore.h"
 #include "store/objstore.h"
+#include "store/symlog.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -235,6 +236,37 @@ static void test_history_adjusts_for_splits(void **state)
            "Average +0.0% over 2\n</pre>");
     expect_has(f, 7, "/history 1", "last 1 day</b>");
     expect(f, 7, "/history 31", "Usage: /history [N], N days from 1 to 30 (default 5).");
+}
+
+/* A candidate renamed since (OLDCO became NEWCO on 2026-11-20), with a 2-for-1 split recorded
+ * under its old symbol the day before: valued at NEWCO's close, split-adjusted. */
+static void test_history_follows_symbol_changes(void **state)
+{
+    struct fixture *f = *state;
+    struct diag d;
+    struct screen_row old[] = {
+        row("2026-11-18", 1, "OLDCO", 40.00, 100.00, "2026-06-01", 100, -3.0)};
+    assert_int_equal(results_append_top(f->os, day("2026-11-18"), old, 1, 10, &d), ERR_OK);
+    struct screen_row now[] = {row("2026-11-21", 1, "NEWCO", 22.00, 50.00, "2026-06-01", 102, 1.5)};
+    assert_int_equal(results_write_screen(f->os, day("2026-11-21"), now, 1, 1, &d), ERR_OK);
+    assert_int_equal(results_append_top(f->os, day("2026-11-21"), now, 1, 2, &d), ERR_OK);
+    struct barstore *bs;
+    assert_int_equal(barstore_new(f->os, &bs, &d), ERR_OK);
+    struct split sp = {
+        .symbol = "OLDCO", .ex_date = day("2026-11-19"), .new_rate = 2000000, .old_rate = 1000000};
+    size_t added;
+    assert_int_equal(barstore_write_splits(bs, &sp, 1, &added, &d), ERR_OK);
+    struct symchange c = {.old_symbol = "OLDCO", .new_symbol = "NEWCO", .date = day("2026-11-20")};
+    assert_int_equal(symlog_write(bs, &c, 1, &added, &d), ERR_OK);
+    barstore_free(bs);
+    expect(f, 7, "/history",
+           "<b>Top candidates, last 2 days</b> · returns to 2026-11-21\n"
+           "<pre>2026-11-18\n  # Symbol       Then      Now   Since\n"
+           "  1 OLDCO        20.00    22.00  +10.0%\n"
+           "Average +10.0% over 1\n</pre>\n"
+           "<pre>2026-11-21\n  # Symbol       Then      Now   Since\n"
+           "  1 NEWCO        22.00    22.00   +0.0%\n"
+           "Average +0.0% over 1\n</pre>");
 }
 
 static void test_stats_and_privileges(void **state)
@@ -826,6 +858,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_screen_and_drops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_history_adjusts_for_splits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_history_follows_symbol_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stats_and_privileges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_help_and_unknown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_subscribe, setup, teardown),

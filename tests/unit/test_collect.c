@@ -143,6 +143,19 @@ static void test_parse_bars_page_errors(void **state)
     }
 }
 
+struct all_problems {
+    int n;
+    char text[2000];
+};
+
+static void count_problems(void *ctx, const char *symbol, const char *what)
+{
+    struct all_problems *p = ctx;
+    size_t len = strlen(p->text);
+    p->n++;
+    snprintf(p->text + len, sizeof p->text - len, "%s%s\n", symbol, what);
+}
+
 static void test_parse_actions(void **state)
 {
     (void)state;
@@ -153,24 +166,53 @@ static void test_parse_actions(void **state)
         "\"cash_dividends\":[{\"symbol\":\"ABCD\",\"rate\":0.25}],"
         "\"stock_dividends\":[{\"id\":\"y\",\"symbol\":\"EFGH\",\"cusip\":\"1\",\"rate\":0.05,"
         "\"process_date\":\"2026-09-01\",\"ex_date\":\"2026-09-02\"},{\"symbol\":\"EFGH\","
-        "\"rate\":-1,\"ex_date\":\"2026-09-03\"}]},\"next_page_token\":null}";
+        "\"rate\":-1,\"ex_date\":\"2026-09-03\"}],"
+        "\"unit_splits\":[{\"id\":\"u\",\"old_symbol\":\"UNIT\",\"old_cusip\":\"1\",\"old_rate\":1,"
+        "\"new_symbol\":\"UNIT\",\"new_cusip\":\"2\",\"new_rate\":3,\"alternate_symbol\":\"UNITW\","
+        "\"alternate_cusip\":\"3\",\"alternate_rate\":0.5,\"process_date\":\"2026-10-07\","
+        "\"effective_date\":\"2026-10-05\"},{\"old_symbol\":\"HUGE\",\"old_rate\":1,"
+        "\"new_symbol\":\"HUGE\",\"new_rate\":1e9,\"effective_date\":\"2026-10-05\"},"
+        "{\"old_symbol\":\"NAN\",\"old_rate\":0,\"new_rate\":1,\"effective_date\":\"2026-10-05\"}],"
+        "\"name_changes\":[{\"id\":\"n\",\"old_symbol\":\"FB\",\"old_cusip\":\"30303M102\","
+        "\"new_symbol\":\"META\",\"new_cusip\":\"30303M102\",\"process_date\":\"2022-06-09\"},"
+        "{\"old_symbol\":\"SAME\",\"new_symbol\":\"SAME\",\"process_date\":\"2022-06-09\"}]},"
+        "\"next_page_token\":null}";
     struct splitvec sv;
+    struct symchangevec cv;
     splitvec_init(&sv);
+    symchangevec_init(&cv);
     char next[ALPACA_TOKEN_MAX];
     struct diag d;
-    assert_int_equal(alpaca_parse_actions(page, strlen(page), &sv, next, NULL, NULL, &d), ERR_OK);
+    struct all_problems pr = {0};
+    assert_int_equal(
+        alpaca_parse_actions(page, strlen(page), &sv, &cv, next, count_problems, &pr, &d), ERR_OK);
     assert_string_equal(sv.v[0].symbol, "ABCD");
     assert_true(split_factor(&sv.v[0]) == 4.0);
     assert_true(split_factor(&sv.v[1]) == 0.05);
     assert_int_equal(sv.v[1].ex_date, day("2026-08-03"));
     /* A 5 % stock dividend is a price factor of 1.05; a negative rate is left out. */
-    assert_int_equal(sv.n, 3);
+    assert_int_equal(sv.n, 4);
     assert_string_equal(sv.v[2].symbol, "EFGH");
     assert_int_equal(sv.v[2].new_rate, 1050000);
     assert_int_equal(sv.v[2].old_rate, 1000000);
     assert_int_equal(sv.v[2].ex_date, day("2026-09-02"));
+    /* A unit split is a price factor of new_rate / old_rate on its effective date; one of a
+     * billion (or of a zero rate) is refused, by name. */
+    assert_string_equal(sv.v[3].symbol, "UNIT");
+    assert_true(split_factor(&sv.v[3]) == 3.0);
+    assert_int_equal(sv.v[3].ex_date, day("2026-10-05"));
+    assert_int_equal(pr.n, 4);
+    assert_non_null(strstr(pr.text,
+                           "a unit split left out: HUGE 2026-10-05: unit split 1e+09-for-1 "
+                           "is outside the sane range"));
+    /* A name change takes effect on its process date; a symbol "changed" to itself is not one. */
+    assert_int_equal(cv.n, 1);
+    assert_string_equal(cv.v[0].old_symbol, "FB");
+    assert_string_equal(cv.v[0].new_symbol, "META");
+    assert_int_equal(cv.v[0].date, day("2022-06-09"));
     assert_string_equal(next, "");
     splitvec_release(&sv);
+    symchangevec_release(&cv);
 }
 
 static void test_ratelimit_window(void **state)
@@ -288,6 +330,11 @@ struct collect_fixture {
 static struct split setup_split;
 static long setup_split_symbol = -1;
 static int setup_actions_delay;
+/* And, when their symbol index is set, a unit split and a symbol change (to a new ticker). */
+static struct split setup_unit_split;
+static long setup_unit_symbol = -1;
+static struct symchange setup_rename;
+static long setup_rename_symbol = -1;
 
 static void collect_setup(struct collect_fixture *cf)
 {
@@ -304,13 +351,25 @@ static void collect_setup(struct collect_fixture *cf)
     if (setup_split_symbol >= 0) { /* the same market, with the split */
         snprintf(setup_split.symbol, sizeof setup_split.symbol, "%s",
                  alpaca_sim_symbol(cf->sim, (size_t)setup_split_symbol));
-        alpaca_sim_stop(cf->sim);
         so.splits = &setup_split;
         so.nsplits = 1;
         so.actions_delay = setup_actions_delay;
+        if (setup_unit_symbol >= 0) {
+            snprintf(setup_unit_split.symbol, sizeof setup_unit_split.symbol, "%s",
+                     alpaca_sim_symbol(cf->sim, (size_t)setup_unit_symbol));
+            so.unit_splits = &setup_unit_split;
+            so.nunit_splits = 1;
+        }
+        if (setup_rename_symbol >= 0) {
+            snprintf(setup_rename.old_symbol, sizeof setup_rename.old_symbol, "%s",
+                     alpaca_sim_symbol(cf->sim, (size_t)setup_rename_symbol));
+            so.renames = &setup_rename;
+            so.nrenames = 1;
+        }
+        alpaca_sim_stop(cf->sim);
         if (alpaca_sim_start(&so, &cf->sim, &port, &d))
             fail_msg("alpaca sim: %s", d.text);
-        setup_split_symbol = -1;
+        setup_split_symbol = setup_unit_symbol = setup_rename_symbol = -1;
     }
     snprintf(cf->url, sizeof cf->url, "http://127.0.0.1:%d", port);
     cf->n = alpaca_sim_nsymbols(cf->sim);
@@ -686,22 +745,46 @@ static void results_equal_screen(struct collect_fixture *cf, struct barstore *fi
     results_history_release(&top);
 }
 
+/* The lines of a screen's text that name a symbol on a date. */
+static int screened_has(const struct screened *sc, int32_t date, const char *symbol)
+{
+    char needle[64];
+    snprintf(needle, sizeof needle, "%d ", (int)date);
+    for (const char *p = sc->text; (p = strstr(p, needle)) != NULL; p++) {
+        if (p != sc->text && p[-1] != '\n')
+            continue;
+        const char *sym = strchr(p + strlen(needle), ' ');
+        if (sym && strncmp(sym + 1, symbol, strlen(symbol)) == 0 && sym[1 + strlen(symbol)] == ' ')
+            return 1;
+    }
+    return 0;
+}
+
 /* A week of daily collections at 16:30 New York, while the day's bar still changes (until
  * 20:00 by the simulator's clock): each evening's bars are provisional, the next run fetches
  * them again and records the changes as revisions, and at the end the store holds exactly
- * the final bars, and screens as a store collected after the week does. */
+ * the final bars, and screens as a store collected after the week does.  Corporate actions
+ * arrive late during the week: a unit split, a split and a symbol change. */
 static void test_collect_week_of_provisional_bars(void **state)
 {
     (void)state;
     log_setup(LOG_OFF, LOG_FORMAT_JSON);
     struct collect_fixture cf;
-    /* A 2-for-1 split of the third symbol on Wednesday, published on Friday. */
+    /* A 2-for-1 split of the third symbol on Wednesday, published on Friday; a 3-for-1 unit
+     * split of the fifth on Tuesday, published on Thursday; the seventh renamed NEWCO from
+     * Wednesday, published on Friday. */
     int32_t wed;
     assert_int_equal(date_parse("2026-11-18", 10, &wed), ERR_OK);
     setup_split = (struct split){.ex_date = wed, .new_rate = 2000000, .old_rate = 1000000};
     setup_split_symbol = 2;
+    setup_unit_split = (struct split){.ex_date = wed - 1, .new_rate = 3000000, .old_rate = 1000000};
+    setup_unit_symbol = 4;
+    setup_rename = (struct symchange){.new_symbol = "NEWCO", .date = wed};
+    setup_rename_symbol = 6;
     setup_actions_delay = 2;
     collect_setup(&cf);
+    char old_name[BAR_SYMBOL_MAX + 1];
+    snprintf(old_name, sizeof old_name, "%s", cf.symbols[6]);
     struct collect_opts co;
     struct collect_stats st;
     struct diag d = {{0}};
@@ -725,19 +808,26 @@ static void test_collect_week_of_provisional_bars(void **state)
         co.now_ms = 0;
         co.skip_actions = 0;
         assert_int_equal(collect_run(cf.bs, cf.symbols, cf.n, &co, &st, &d), ERR_OK);
-        /* The split is found on Friday, two days after its ex-date. */
-        assert_int_equal(st.splits_new, day == fri ? 1 : 0);
+        /* The unit split is found on Thursday and the split on Friday, two days after their
+         * dates; so is the symbol change, on Friday. */
+        assert_int_equal(st.splits_new, day >= wed + 1 ? 1 : 0);
+        assert_int_equal(st.symbol_changes_new, day == fri ? 1 : 0);
         if (day == fri)
             assert_int_equal(st.changed_from, wed);
+        else if (day == wed + 1)
+            assert_int_equal(st.changed_from, wed - 1);
         else if (day > mon)
             assert_int_equal(st.changed_from, day - 1); /* yesterday's bars revised */
         day_results(&cf, day, &st);
         assert_int_equal(st.end, day);
-        assert_int_equal(st.bars_provisional, cf.n); /* today's */
+        /* Until the symbol change is known, the old symbol is asked for and has no bars from
+         * Wednesday on. */
+        size_t trading = day >= wed ? cf.n - 1 : cf.n;
+        assert_int_equal(st.bars_provisional, trading); /* today's */
         assert_int_equal(st.bars_conflict, 0);
         /* Yesterday's provisional bars, fetched again after their settle time: every one
          * changed (volume at least). */
-        assert_int_equal(st.bars_revised, day == mon ? 0 : cf.n);
+        assert_int_equal(st.bars_revised, day == mon ? 0 : day > wed ? cf.n - 1 : cf.n);
         revised += st.bars_revised;
         /* Today's bars are stored as provisional, yesterday's as final. */
         struct bar_index idx;
@@ -746,7 +836,7 @@ static void test_collect_week_of_provisional_bars(void **state)
         assert_int_equal(barstore_index(cf.bs, day - 1, day, &idx, &d), ERR_OK);
         assert_int_equal(idx.days[idx.ndays - 1].date, day);
         assert_int_equal(barstore_read_day(cf.bs, &idx, idx.ndays - 1, &v, &d), ERR_OK);
-        assert_int_equal(v.n, cf.n);
+        assert_int_equal(v.n, trading);
         for (size_t i = 0; i < v.n; i++)
             assert_int_equal(v.v[i].provisional, 1);
         if (idx.ndays == 2) {
@@ -760,15 +850,18 @@ static void test_collect_week_of_provisional_bars(void **state)
         barvec_release(&v);
         bar_index_release(&idx);
     }
-    assert_int_equal(revised, 4 * cf.n);
-    /* Saturday: Friday's bars become final; nothing is provisional any more. */
+    assert_int_equal(revised, 4 * cf.n - 2);
+    /* Saturday: Friday's bars become final; nothing is provisional any more.  The renamed
+     * company is asked for under its new name, from the day after its last stored bar. */
     set_week_now(fri + 1, 12 * 60);
     collect_options(&cf, &co);
     co.now_ms = 0;
     co.skip_actions = 0;
     assert_int_equal(collect_run(cf.bs, cf.symbols, cf.n, &co, &st, &d), ERR_OK);
+    assert_int_equal(st.changed_from, wed);
+    assert_int_equal(st.bars_new, 3); /* NEWCO, Wednesday to Friday */
     day_results(&cf, fri, &st);
-    assert_int_equal(st.bars_revised, cf.n);
+    assert_int_equal(st.bars_revised, cf.n - 1);
     assert_int_equal(st.bars_provisional, 0);
     int32_t prov;
     assert_int_equal(barstore_first_provisional(cf.bs, fri, 10, &prov, &d), ERR_OK);
@@ -789,7 +882,13 @@ static void test_collect_week_of_provisional_bars(void **state)
     co.start = mon - 2 - co.history_days + 1;
     co.skip_actions = 0;
     assert_int_equal(collect_run(bs2, cf.symbols, cf.n, &co, &st, &d), ERR_OK);
-    assert_true(st.splits_new >= 1);
+    assert_true(st.splits_new >= 2);
+    assert_int_equal(st.symbol_changes_new, 1);
+    /* The next run asks for the new name; the vendor gives its whole history under it, and
+     * the days before the change are those already stored under the old name. */
+    assert_int_equal(collect_run(bs2, cf.symbols, cf.n, &co, &st, &d), ERR_OK);
+    assert_int_equal(st.bars_new, 3);
+    assert_int_equal(st.bars_conflict + st.bars_duplicate, 0);
     /* The results written during the week (and recomputed after the revisions and the late
      * split) are a screen of the final data. */
     results_equal_screen(&cf, bs2, mon, fri);
@@ -798,6 +897,15 @@ static void test_collect_week_of_provisional_bars(void **state)
     screen_week(bs2, mon, fri, &b);
     assert_int_equal(a.len, b.len);
     assert_string_equal(a.text, b.text);
+    /* The renamed company: under its old symbol until Tuesday, under the new one from
+     * Wednesday, with the old symbol's history behind it (it has only three bars of its own,
+     * fewer than the screen's minimum of five). */
+    assert_true(screened_has(&a, mon, old_name) && screened_has(&a, wed - 1, old_name));
+    assert_false(screened_has(&a, mon, "NEWCO"));
+    for (int32_t day = wed; day <= fri; day++) {
+        assert_true(screened_has(&a, day, "NEWCO"));
+        assert_false(screened_has(&a, day, old_name));
+    }
     /* And bar for bar. */
     for (int32_t day = mon; day <= fri; day++) {
         struct bar_index i1, i2;

@@ -57,6 +57,13 @@ static const char usage[] =
     "      --settled            a day's bar is final as soon as it is served (default: it\n"
     "                           changes until 20:00 New York of its day, as Alpaca's does)\n"
     "      --split SPEC         inject a split SYM:YYYY-MM-DD:NEW:OLD (repeatable)\n"
+    "      --unit-split SPEC    inject a unit split SYM:YYYY-MM-DD:NEW:OLD, listed under\n"
+    "                           \"unit_splits\" with that effective date (repeatable)\n"
+    "      --stock-dividend SPEC  inject a stock dividend SYM:YYYY-MM-DD:NEW:OLD (rate =\n"
+    "                           NEW/OLD - 1: SYM:2026-06-10:1.05:1 is 5 percent; repeatable)\n"
+    "      --rename SPEC        the market symbol OLD trades as NEW from the date on:\n"
+    "                           OLD:NEW:YYYY-MM-DD, listed under \"name_changes\"; NEW's\n"
+    "                           bars include OLD's history from the day after (repeatable)\n"
     "      --account FILE       the trading account: a JSON document {\"account\": {...},\n"
     "                           \"positions\": [{\"symbol\": \"AAA\", \"qty\": \"10\",\n"
     "                           \"avg_entry_price\": \"50\"}, ...]}; members given are served\n"
@@ -92,6 +99,9 @@ enum {
     OPT_SETTLED,
     OPT_ACTIONS_DELAY,
     OPT_SPLIT,
+    OPT_UNIT_SPLIT,
+    OPT_STOCK_DIVIDEND,
+    OPT_RENAME,
     OPT_ACCOUNT,
     OPT_TRADING_FAULT,
     OPT_LOG_LEVEL,
@@ -118,6 +128,9 @@ static const struct option options[] = {
     {"settled", no_argument, NULL, OPT_SETTLED},
     {"actions-delay", required_argument, NULL, OPT_ACTIONS_DELAY},
     {"split", required_argument, NULL, OPT_SPLIT},
+    {"unit-split", required_argument, NULL, OPT_UNIT_SPLIT},
+    {"stock-dividend", required_argument, NULL, OPT_STOCK_DIVIDEND},
+    {"rename", required_argument, NULL, OPT_RENAME},
     {"account", required_argument, NULL, OPT_ACCOUNT},
     {"trading-fault", required_argument, NULL, OPT_TRADING_FAULT},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
@@ -133,6 +146,10 @@ struct lists {
     size_t nmissing;
     struct split *splits;
     size_t nsplits;
+    struct split *units, *dividends;
+    size_t nunits, ndividends;
+    struct symchange *renames;
+    size_t nrenames;
     struct alpaca_fault_trading *tfaults;
     size_t ntfaults;
     char *account;
@@ -239,6 +256,31 @@ static int parse_args(int argc, char **argv, struct alpaca_sim_opts *o,
             if (!err)
                 l->nsplits++;
             break;
+        case OPT_UNIT_SPLIT:
+            err = tool_grow((void **)&l->units, l->nunits, sizeof *l->units);
+            if (!err && alpaca_sim_split_parse(optarg, &l->units[l->nunits], d) != ERR_OK)
+                err = diag_prefix(d, ERR_USAGE, "--unit-split");
+            if (!err)
+                l->nunits++;
+            break;
+        case OPT_STOCK_DIVIDEND:
+            err = tool_grow((void **)&l->dividends, l->ndividends, sizeof *l->dividends);
+            if (!err && alpaca_sim_split_parse(optarg, &l->dividends[l->ndividends], d) != ERR_OK)
+                err = diag_prefix(d, ERR_USAGE, "--stock-dividend");
+            else if (!err &&
+                     l->dividends[l->ndividends].new_rate <= l->dividends[l->ndividends].old_rate)
+                err = diag_set(d, ERR_USAGE, "--stock-dividend: NEW must be more than OLD in '%s'",
+                               optarg);
+            if (!err)
+                l->ndividends++;
+            break;
+        case OPT_RENAME:
+            err = tool_grow((void **)&l->renames, l->nrenames, sizeof *l->renames);
+            if (!err && alpaca_sim_rename_parse(optarg, &l->renames[l->nrenames], d) != ERR_OK)
+                err = diag_prefix(d, ERR_USAGE, "--rename");
+            if (!err)
+                l->nrenames++;
+            break;
         case OPT_ACCOUNT: {
             struct buf b = BUF_INIT((size_t)1 << 20);
             size_t n;
@@ -288,6 +330,12 @@ static int parse_args(int argc, char **argv, struct alpaca_sim_opts *o,
     fo->nmissing = l->nmissing;
     o->splits = l->splits;
     o->nsplits = l->nsplits;
+    o->unit_splits = l->units;
+    o->nunit_splits = l->nunits;
+    o->stock_dividends = l->dividends;
+    o->nstock_dividends = l->ndividends;
+    o->renames = l->renames;
+    o->nrenames = l->nrenames;
     fo->trading = l->tfaults;
     fo->ntrading = l->ntfaults;
     o->portfolio_json = l->account;
@@ -345,6 +393,9 @@ out:
     free(l.faults);
     free(l.missing);
     free(l.splits);
+    free(l.units);
+    free(l.dividends);
+    free(l.renames);
     free(l.tfaults);
     free(l.account);
     return status;
