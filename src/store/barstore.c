@@ -24,6 +24,9 @@
 #define REV_MAX       999999u
 #define PROV_SUFFIX   "-provisional"
 #define WINDOW_SUFFIX "-window-"
+#define COMPACT_DIR   "days-"
+/* check_part's date for a compacted part: its rows span a month. */
+#define MONTH_ROWS INT32_MIN
 
 /* Hashing a part costs about a quarter of parsing it (SHA-256 at ~1.7 GB/s against ~0.5 GB/s
  * for the whole read), so a large part is hashed on a helper thread while the caller parses
@@ -376,6 +379,78 @@ static int key_provisional(const char *key)
     return part_key_info(key, &date, NULL, &prov) ? prov : 0;
 }
 
+/* A compacted part: bars/YYYY/YYYY-MM/days-<8 hex>/part-<hash>.csv, the bars of a closed month
+ * (docs/definitions.md#compaction); bit d-1 of the mask is set for each day d it holds bars of.
+ * Returns 0 when the key is not one. */
+#define MONTH_KEY_LEN    32 /* "bars/YYYY/YYYY-MM/days-XXXXXXXX/" */
+#define MONTH_PREFIX_LEN 17 /* "bars/YYYY/YYYY-MM" */
+int barstore_key_compacted(const char *key, int32_t *month, uint32_t *mask)
+{
+    size_t n = strlen(key);
+    if (n < MONTH_KEY_LEN + 10 || memcmp(key, "bars/", 5) != 0 || key[9] != '/' || key[17] != '/' ||
+        memcmp(key + 18, COMPACT_DIR, 5) != 0 || key[31] != '/' ||
+        memcmp(key + 5, key + 10, 4) != 0 || key[14] != '-')
+        return 0;
+    int y = 0, m = 0;
+    for (int i = 0; i < 4; i++) {
+        if (key[10 + i] < '0' || key[10 + i] > '9')
+            return 0;
+        y = y * 10 + (key[10 + i] - '0');
+    }
+    for (int i = 0; i < 2; i++) {
+        if (key[15 + i] < '0' || key[15 + i] > '9')
+            return 0;
+        m = m * 10 + (key[15 + i] - '0');
+    }
+    if (y < 1900 || m < 1 || m > 12)
+        return 0;
+    uint32_t v = 0;
+    for (int i = 0; i < 8; i++) {
+        char c = key[23 + i];
+        if (c >= '0' && c <= '9')
+            v = v << 4 | (uint32_t)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            v = v << 4 | (uint32_t)(c - 'a' + 10);
+        else
+            return 0;
+    }
+    int32_t first = date_from_ymd(y, m, 1);
+    int32_t next = m == 12 ? date_from_ymd(y + 1, 1, 1) : date_from_ymd(y, m + 1, 1);
+    int days = (int)(next - first);
+    if (v == 0 || (days < 32 && (v >> days) != 0))
+        return 0;
+    const char *name = key + MONTH_KEY_LEN;
+    size_t nl = strlen(name);
+    if (strchr(name, '/') || nl < 10 || memcmp(name, "part-", 5) != 0 ||
+        memcmp(name + nl - 4, ".csv", 4) != 0)
+        return 0;
+    if (month)
+        *month = first;
+    if (mask)
+        *mask = v;
+    return 1;
+}
+
+void barstore_compacted_key(int32_t month, uint32_t mask, const void *data, size_t len,
+                            char key[OBJ_KEY_MAX])
+{
+    char name[32], day[DATE_STRLEN + 1];
+    barstore_part_name(data, len, name);
+    date_format(month, day);
+    snprintf(key, OBJ_KEY_MAX, "bars/%.4s/%.7s/" COMPACT_DIR "%08x/%s", day, day, (unsigned)mask,
+             name);
+}
+
+unsigned barstore_key_rev(const char *key)
+{
+    return key_rev(key);
+}
+
+static int is_compacted(const char *key)
+{
+    return barstore_key_compacted(key, NULL, NULL);
+}
+
 static int index_add(struct bar_index *idx, int32_t date, size_t key)
 {
     if (idx->ndays && idx->days[idx->ndays - 1].date == date) {
@@ -394,24 +469,70 @@ static int index_add(struct bar_index *idx, int32_t date, size_t key)
     return ERR_OK;
 }
 
-/* Build the day index from keys already listed (sorted, so days come out in order). */
+struct ientry {
+    int32_t date;
+    int compacted;
+    size_t key; /* in the listing, which is sorted */
+};
+
+static int ientry_cmp(const void *pa, const void *pb)
+{
+    const struct ientry *a = pa, *b = pb;
+    if (a->date != b->date)
+        return a->date < b->date ? -1 : 1;
+    if (a->compacted != b->compacted) /* a day's compacted parts first: they win ties */
+        return a->compacted ? -1 : 1;
+    return (a->key > b->key) - (a->key < b->key);
+}
+
+/* Build the day index from keys already listed.  A compacted part counts for every day of its
+ * mask, listed before the day's own parts. */
 static int index_from_keys(struct bar_index *idx, int32_t from, int32_t to, struct diag *d)
 {
     struct strvec all = idx->keys;
     strvec_init(&idx->keys);
+    struct ientry *e = NULL;
+    size_t ne = 0, cap = 0;
     int err = ERR_OK;
     for (size_t i = 0; i < all.n && !err; i++) {
-        int32_t date;
-        if (!parse_part_key(all.v[i], &date)) {
+        int32_t date, month;
+        uint32_t mask;
+        int compacted = 0;
+        if (barstore_key_compacted(all.v[i], &month, &mask)) {
+            compacted = 1;
+        } else if (parse_part_key(all.v[i], &date)) {
+            month = date;
+            mask = 1;
+        } else {
             log_warn("ignoring an object that is not a bar part", LF_STR("key", all.v[i]));
             continue;
         }
-        if (date < from || date > to)
-            continue;
-        err = strvec_push(&idx->keys, all.v[i]);
-        if (!err)
-            err = index_add(idx, date, idx->keys.n - 1);
+        for (int b = 0; b < 32 && !err; b++) {
+            if (!(mask >> b & 1))
+                continue;
+            int32_t day = month + b;
+            if (day < from || day > to)
+                continue;
+            if (ne == cap) {
+                cap = cap ? cap * 2 : 1024;
+                struct ientry *v = realloc(e, cap * sizeof *v);
+                if (!v) {
+                    err = ERR_NOMEM;
+                    break;
+                }
+                e = v;
+            }
+            e[ne++] = (struct ientry){day, compacted, i};
+        }
     }
+    if (!err)
+        qsort(e, ne, sizeof *e, ientry_cmp);
+    for (size_t i = 0; i < ne && !err; i++) {
+        err = strvec_push(&idx->keys, all.v[e[i].key]);
+        if (!err)
+            err = index_add(idx, e[i].date, idx->keys.n - 1);
+    }
+    free(e);
     strvec_release(&all);
     if (err)
         return diag_set(d, err, "indexing the bar store: %s", err_str(err));
@@ -571,6 +692,8 @@ int barstore_first_provisional(struct barstore *bs, int32_t upto, size_t max_day
 
 static int read_rows(const char *key, int32_t date, char *data, size_t len, struct barvec *out,
                      struct diag *d);
+static int read_month_rows(const char *key, char *data, size_t len, struct barvec *out,
+                           struct diag *d);
 
 /* Check one part read into data (its name, date and order) and append its rows to out.  A
  * damaged part appends nothing (see damaged()). */
@@ -593,7 +716,8 @@ static int check_part(struct barstore *bs, const char *key, int32_t date, char *
         }
     }
     size_t first = out->n;
-    int err = read_rows(key, date, data, len, out, d);
+    int err = date == MONTH_ROWS ? read_month_rows(key, data, len, out, d)
+                                 : read_rows(key, date, data, len, out, d);
     if (aside) {
         hasher_wait(bs->hasher, want);
         if (!part_hash_ok(key, want, len, why)) {
@@ -660,6 +784,51 @@ static int read_rows(const char *key, int32_t date, char *data, size_t len, stru
                             barcsv_line(&r), b->symbol, out->v[out->n - 1].symbol);
         out->n++;
     }
+    return ERR_OK;
+}
+
+/* Parse the rows of a compacted part into out: dated in its month, on the days of its mask
+ * (each of them), by date then symbol. */
+static int read_month_rows(const char *key, char *data, size_t len, struct barvec *out,
+                           struct diag *d)
+{
+    int32_t month;
+    uint32_t mask, seen = 0;
+    if (!barstore_key_compacted(key, &month, &mask))
+        return diag_set(d, ERR_INVALID, "%s: not the name of a compacted part", key);
+    struct barcsv_reader r;
+    size_t first = out->n;
+    int err;
+    if ((err = barcsv_reader_init(&r, key, data, len, d)))
+        return err;
+    for (;;) {
+        if (out->n == out->cap && (err = barvec_reserve(out, out->n + 1)))
+            return diag_set(d, err, "%s: %s", key, err_str(err));
+        struct bar *b = &out->v[out->n];
+        err = barcsv_next(&r, b, d);
+        if (err == ERR_EOF)
+            break;
+        if (err)
+            return err;
+        int32_t day = b->date - month;
+        if (day < 0 || day >= 32 || !(mask >> day & 1)) {
+            char got[DATE_STRLEN + 1];
+            date_format(b->date, got);
+            return diag_set(d, ERR_INVALID, "%s:%zu: field 'date': %s is not a day of this part",
+                            key, barcsv_line(&r), got);
+        }
+        seen |= (uint32_t)1 << day;
+        if (out->n > first) {
+            const struct bar *p = &out->v[out->n - 1];
+            if (p->date > b->date || (p->date == b->date && strcmp(p->symbol, b->symbol) >= 0))
+                return diag_set(d, ERR_INVALID,
+                                "%s:%zu: field 'symbol': %s is out of order or repeated after %s",
+                                key, barcsv_line(&r), b->symbol, p->symbol);
+        }
+        out->n++;
+    }
+    if (seen != mask)
+        return diag_set(d, ERR_INVALID, "%s: the days its name lists are not all in it", key);
     return ERR_OK;
 }
 
@@ -805,11 +974,29 @@ static int merge_parts(struct barstore *bs, const struct bar_index *idx, size_t 
     return err;
 }
 
+static int copy_day(void *ctx, size_t k, int32_t date, const struct bar *bars, size_t n)
+{
+    (void)k;
+    (void)date;
+    struct barvec *out = ctx;
+    out->n = 0;
+    int err = barvec_reserve(out, n ? n : 1);
+    if (err)
+        return err;
+    if (n)
+        memcpy(out->v, bars, n * sizeof *bars);
+    out->n = n;
+    return ERR_OK;
+}
+
 int barstore_read_day(struct barstore *bs, const struct bar_index *idx, size_t day,
                       struct barvec *out, struct diag *d)
 {
     const struct bar_day *bd = &idx->days[day];
     out->n = 0;
+    for (size_t k = 0; k < bd->nparts; k++)
+        if (is_compacted(idx->keys.v[bd->first + k]))
+            return read_days(bs, idx, &day, 1, copy_day, out, d);
     if (bd->nparts == 1)
         return read_part(bs, idx->keys.v[bd->first], bd->date, out, d);
     struct barvec all;
@@ -827,50 +1014,152 @@ int barstore_read_day(struct barstore *bs, const struct bar_index *idx, size_t d
     return err;
 }
 
+/* A compacted part read once for the days of its month that a read asks for. */
+struct month_part {
+    const char *key;
+    struct barvec rows; /* by date then symbol */
+    size_t last;        /* the last day (of the days asked for) that uses it */
+};
+
+/* One object to fetch: a day's part or a compacted part. */
+struct fetch_item {
+    size_t day; /* the place, in the days asked for, of the day that needs it first */
+    int month;  /* index in months[], or -1 for a day's part */
+};
+
 struct days_read {
     struct barstore *bs;
     const struct bar_index *idx;
     const size_t *days;
     size_t ndays;
-    size_t k, part; /* the day being put together and its next part */
-    struct barvec all, merged;
+    size_t k;     /* the next day to hand on */
+    size_t item;  /* items done */
+    size_t *need; /* day k is complete once need[k] items are done */
+    int *src;     /* per key of the days asked for (in order): its months[] index, or -1 */
+    size_t *src_at;
+    struct fetch_item *items;
+    struct month_part *months;
+    size_t nmonths;
+    struct barvec all, merged, combined;
     size_t *starts;
+    size_t nday_parts; /* the current day's own parts read so far (into all) */
     days_fn fn;
     void *ctx;
     int failed; /* the error is the part's or fn's, not the store's */
 };
 
+/* The rows of date in a compacted part's rows. */
+static const struct bar *month_slice(const struct barvec *v, int32_t date, size_t *n)
+{
+    size_t lo = 0, hi = v->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v->v[mid].date < date)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t e = lo;
+    while (e < v->n && v->v[e].date == date)
+        e++;
+    *n = e - lo;
+    return v->v + lo;
+}
+
+/* Hand on day k: its compacted rows and its own parts, merged when there are several. */
+static int emit_day(struct days_read *r, struct diag *d)
+{
+    size_t day = r->days[r->k];
+    const struct bar_day *bd = &r->idx->days[day];
+    const int *src = r->src + r->src_at[r->k];
+    size_t nmonth = 0;
+    for (size_t p = 0; p < bd->nparts; p++)
+        nmonth += src[p] >= 0;
+    const struct bar *bars = r->all.v;
+    size_t n = r->all.n;
+    int err = ERR_OK;
+    if (nmonth == 0 && bd->nparts > 1) {
+        if ((err = merge_parts(r->bs, r->idx, day, &r->all, r->starts, &r->merged, d)))
+            return err;
+        bars = r->merged.v;
+        n = r->merged.n;
+    } else if (nmonth == 1 && bd->nparts == 1) {
+        bars = month_slice(&r->months[src[0]].rows, bd->date, &n);
+    } else if (nmonth) {
+        /* Every source of the day back to back, in the day's key order. */
+        r->combined.n = 0;
+        for (size_t p = 0, own = 0; p < bd->nparts && !err; p++) {
+            r->starts[p] = r->combined.n;
+            const struct bar *v;
+            size_t m;
+            if (src[p] >= 0) {
+                v = month_slice(&r->months[src[p]].rows, bd->date, &m);
+            } else {
+                size_t end = own + 1 < r->nday_parts ? r->starts[bd->nparts + own + 1] : r->all.n;
+                v = r->all.v + r->starts[bd->nparts + own];
+                m = end - r->starts[bd->nparts + own];
+                own++;
+            }
+            if (m && !(err = barvec_reserve(&r->combined, r->combined.n + m))) {
+                memcpy(r->combined.v + r->combined.n, v, m * sizeof *v);
+                r->combined.n += m;
+            }
+        }
+        if (err)
+            return diag_set(d, err, "out of memory");
+        if ((err = merge_parts(r->bs, r->idx, day, &r->combined, r->starts, &r->merged, d)))
+            return err;
+        bars = r->merged.v;
+        n = r->merged.n;
+    }
+    err = r->fn(r->ctx, r->k, bd->date, bars, n);
+    /* Compacted parts no later day asks for are let go. */
+    for (size_t m = 0; m < r->nmonths; m++)
+        if (r->months[m].last == r->k) {
+            barvec_release(&r->months[m].rows);
+            barvec_init(&r->months[m].rows);
+        }
+    r->k++;
+    r->all.n = 0;
+    r->nday_parts = 0;
+    return err;
+}
+
 static int days_part(void *ctx, size_t i, char *data, size_t len, struct diag *d)
 {
-    (void)i;
     struct days_read *r = ctx;
-    const struct bar_day *bd = &r->idx->days[r->days[r->k]];
-    if (r->part == 0)
-        r->all.n = 0;
-    r->starts[r->part] = r->all.n;
+    const struct fetch_item *it = &r->items[i];
     r->failed = 1;
-    int err =
-        check_part(r->bs, r->idx->keys.v[bd->first + r->part], bd->date, data, len, &r->all, d);
-    if (err || ++r->part < bd->nparts) {
-        r->failed = err != ERR_OK;
-        return err;
+    int err;
+    if (it->month >= 0) {
+        struct month_part *mp = &r->months[it->month];
+        err = check_part(r->bs, mp->key, MONTH_ROWS, data, len, &mp->rows, d);
+    } else {
+        /* A day's own part: the day is the next one to hand on. */
+        const struct bar_day *bd = &r->idx->days[r->days[r->k]];
+        const int *src = r->src + r->src_at[r->k];
+        size_t p = 0, own = 0;
+        for (; p < bd->nparts; p++)
+            if (src[p] < 0 && own++ == r->nday_parts)
+                break;
+        /* starts[0 .. nparts) are the day's sources, starts[nparts ..] its own parts in all */
+        r->starts[bd->nparts + r->nday_parts] = r->all.n;
+        size_t before = r->all.n;
+        err = check_part(r->bs, r->idx->keys.v[bd->first + p], bd->date, data, len, &r->all, d);
+        r->nday_parts++;
+        if (!err)
+            r->starts[p] = before;
     }
-    const struct barvec *day = &r->all;
-    if (bd->nparts > 1) {
-        if ((err = merge_parts(r->bs, r->idx, r->days[r->k], &r->all, r->starts, &r->merged, d)))
-            return err;
-        day = &r->merged;
-    }
-    err = r->fn(r->ctx, r->k, bd->date, day->v, day->n);
-    r->k++;
-    r->part = 0;
+    r->item++;
+    while (!err && r->k < r->ndays && r->need[r->k] <= r->item)
+        err = emit_day(r, d);
     r->failed = err != ERR_OK;
     return err;
 }
 
 /* Read the days days[0 .. ndays) of idx, each merged and checked as barstore_read_day does,
  * with the parts of several days in flight at once (objstore_get_many), and call fn for each
- * in order. */
+ * in order.  A compacted part is fetched once for all the days of its month asked for. */
 static int read_days(struct barstore *bs, const struct bar_index *idx, const size_t *days,
                      size_t ndays, days_fn fn, void *ctx, struct diag *d)
 {
@@ -885,22 +1174,79 @@ static int read_days(struct barstore *bs, const struct bar_index *idx, const siz
     struct days_read r = {.bs = bs, .idx = idx, .days = days, .ndays = ndays, .fn = fn, .ctx = ctx};
     barvec_init(&r.all);
     barvec_init(&r.merged);
+    barvec_init(&r.combined);
     const char **keys = malloc(nkeys * sizeof *keys);
-    r.starts = malloc(most * sizeof *r.starts);
-    int err = keys && r.starts ? ERR_OK : diag_set(d, ERR_NOMEM, "out of memory");
+    r.starts = malloc(2 * most * sizeof *r.starts);
+    r.need = malloc(ndays * sizeof *r.need);
+    r.src = malloc(nkeys * sizeof *r.src);
+    r.src_at = malloc(ndays * sizeof *r.src_at);
+    r.items = malloc(nkeys * sizeof *r.items);
+    r.months = calloc(nkeys, sizeof *r.months);
+    int err = keys && r.starts && r.need && r.src && r.src_at && r.items && r.months
+                  ? ERR_OK
+                  : diag_set(d, ERR_NOMEM, "out of memory");
+    size_t nitems = 0;
+    for (size_t k = 0, at = 0; !err && k < ndays; k++) {
+        const struct bar_day *bd = &idx->days[days[k]];
+        r.src_at[k] = at;
+        for (size_t p = 0; p < bd->nparts; p++, at++) {
+            const char *key = idx->keys.v[bd->first + p];
+            r.src[at] = -1;
+            if (!is_compacted(key)) {
+                r.items[nitems] = (struct fetch_item){k, -1};
+                keys[nitems++] = key;
+                continue;
+            }
+            /* The same compacted part serves the days of its month: look back among those
+             * already met (the days asked for ascend). */
+            size_t m = r.nmonths;
+            while (m > 0 && strncmp(r.months[m - 1].key, key, MONTH_PREFIX_LEN) == 0 &&
+                   strcmp(r.months[m - 1].key, key) != 0)
+                m--;
+            if (m > 0 && strcmp(r.months[m - 1].key, key) == 0) {
+                r.months[m - 1].last = k;
+                r.src[at] = (int)(m - 1);
+                continue;
+            }
+            r.months[r.nmonths] = (struct month_part){.key = key, .last = k};
+            barvec_init(&r.months[r.nmonths].rows);
+            r.src[at] = (int)r.nmonths;
+            r.items[nitems] = (struct fetch_item){k, (int)r.nmonths++};
+            keys[nitems++] = key;
+        }
+        r.need[k] = nitems;
+    }
     if (!err) {
-        size_t at = 0;
-        for (size_t k = 0; k < ndays; k++)
-            for (size_t p = 0; p < idx->days[days[k]].nparts; p++)
-                keys[at++] = idx->keys.v[idx->days[days[k]].first + p];
-        err = objstore_get_many(bs->os, keys, nkeys, BARSTORE_PART_MAX, days_part, &r, d);
+        /* A day's compacted parts come before its own parts in the fetch order. */
+        for (size_t a = 0, b; a < nitems; a = b) {
+            for (b = a; b < nitems && r.items[b].day == r.items[a].day; b++)
+                ;
+            size_t w = a;
+            struct fetch_item tmp;
+            const char *tk;
+            for (size_t q = a; q < b; q++)
+                if (r.items[q].month >= 0) {
+                    tmp = r.items[q], r.items[q] = r.items[w], r.items[w] = tmp;
+                    tk = keys[q], keys[q] = keys[w], keys[w] = tk;
+                    w++;
+                }
+        }
+        err = objstore_get_many(bs->os, keys, nitems, BARSTORE_PART_MAX, days_part, &r, d);
         if (err && !r.failed)
             diag_prefix(d, err, "store '%s'", bs->os->location);
     }
+    for (size_t m = 0; r.months && m < r.nmonths; m++)
+        barvec_release(&r.months[m].rows);
     free(keys);
     free(r.starts);
+    free(r.need);
+    free(r.src);
+    free(r.src_at);
+    free(r.items);
+    free(r.months);
     barvec_release(&r.all);
     barvec_release(&r.merged);
+    barvec_release(&r.combined);
     return err;
 }
 
@@ -937,6 +1283,17 @@ int barstore_scan(struct barstore *bs, int32_t from, int32_t to, barstore_day_fn
                : diag_set(d, ERR_NOMEM, "out of memory");
     free(days);
     bar_index_release(&idx);
+    return err;
+}
+
+int barstore_scan_index(struct barstore *bs, const struct bar_index *idx, barstore_day_fn fn,
+                        void *ctx, struct diag *d)
+{
+    size_t *days = all_days(idx->ndays);
+    struct scan_ctx sc = {fn, ctx};
+    int err = days ? read_days(bs, idx, days, idx->ndays, scan_day, &sc, d)
+                   : diag_set(d, ERR_NOMEM, "out of memory");
+    free(days);
     return err;
 }
 
@@ -1212,21 +1569,25 @@ static int index_days(struct barstore *bs, const struct bar *bars, const size_t 
         return barstore_index(bs, bars[perm[0]].date, bars[perm[n - 1]].date, idx, d);
     memset(idx, 0, sizeof *idx);
     strvec_init(&idx->keys);
-    /* The days' listings at once (objstore_list_many). */
-    char days[LIST_PER_DAY_MAX][32];
+    /* One listing per month, all at once (objstore_list_many): the days' parts and the
+     * month's compacted parts (bars/YYYY/YYYY-MM...). */
+    char months[LIST_PER_DAY_MAX][32];
     const char *prefixes[LIST_PER_DAY_MAX];
     size_t m = 0;
     for (size_t i = 0; i < n && m < LIST_PER_DAY_MAX; i++) {
-        int32_t date = bars[perm[i]].date;
-        if (i && bars[perm[i - 1]].date == date)
+        char prefix[32];
+        day_prefix(bars[perm[i]].date, prefix);
+        prefix[MONTH_PREFIX_LEN] = '\0';
+        if (m && strcmp(months[m - 1], prefix) == 0)
             continue;
-        day_prefix(date, days[m]);
-        prefixes[m] = days[m];
+        memcpy(months[m], prefix, sizeof prefix);
+        prefixes[m] = months[m];
         m++;
     }
     int err = objstore_list_many(bs->os, prefixes, m, &idx->keys, d);
+    /* Only the batch's days: the rest of the months is not the write's business. */
     if (!err)
-        err = index_from_keys(idx, INT32_MIN, INT32_MAX, d);
+        err = index_from_keys(idx, bars[perm[0]].date, bars[perm[n - 1]].date, d);
     if (err)
         bar_index_release(idx);
     return err;
@@ -1818,6 +2179,16 @@ static void verify_disagree(void *ctx, const struct barstore_disagreement *x)
         v->o->on_disagree(v->o->ctx, x);
 }
 
+static int verify_day(void *ctx, int32_t date, const struct bar *bars, size_t n)
+{
+    (void)date;
+    (void)bars;
+    struct barstore_verify_stats *st = ctx;
+    st->days++;
+    st->bars += n;
+    return ERR_OK;
+}
+
 int barstore_verify(struct barstore *bs, const struct barstore_verify_opts *o,
                     struct barstore_verify_stats *st, struct diag *d)
 {
@@ -1841,24 +2212,38 @@ int barstore_verify(struct barstore *bs, const struct barstore_verify_opts *o,
 
     struct strvec all = STRVEC_INIT;
     int err = objstore_list(bs->os, "bars/", &all, d);
-    for (size_t i = 0; !err && i < all.n; i++) {
+    /* Months with a compacted part and other parts (a late part, an interrupted compaction,
+     * two compactions at once): they read right, a compaction merges them. */
+    char month[MONTH_PREFIX_LEN + 1] = "";
+    size_t in_month = 0;
+    int compacted_month = 0;
+    for (size_t i = 0; !err && i <= all.n; i++) {
         int32_t date;
-        if (!parse_part_key(all.v[i], &date))
+        int c = i < all.n && is_compacted(all.v[i]);
+        int part = i < all.n && (c || parse_part_key(all.v[i], &date));
+        if (i < all.n && !part) {
             st->other++;
+            continue;
+        }
+        if (i == all.n || strncmp(all.v[i], month, MONTH_PREFIX_LEN) != 0) {
+            st->months_mixed += compacted_month && in_month > 1;
+            if (i == all.n)
+                break;
+            memcpy(month, all.v[i], MONTH_PREFIX_LEN);
+            in_month = 0;
+            compacted_month = 0;
+        }
+        in_month++;
+        compacted_month |= c;
+        st->parts++;
+        st->compacted += c;
     }
     strvec_release(&all);
     struct bar_index idx = {0};
     if (!err)
         err = barstore_index(bs, INT32_MIN, INT32_MAX, &idx, d);
-    struct barvec day;
-    barvec_init(&day);
-    for (size_t i = 0; !err && i < idx.ndays; i++) {
-        err = barstore_read_day(bs, &idx, i, &day, d);
-        st->days++;
-        st->parts += idx.days[i].nparts;
-        st->bars += day.n;
-    }
-    barvec_release(&day);
+    if (!err)
+        err = barstore_scan_index(bs, &idx, verify_day, st, d);
     if (idx.days || idx.keys.v)
         bar_index_release(&idx);
 

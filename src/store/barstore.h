@@ -112,6 +112,19 @@ int barstore_key_parse(const char *key, struct barstore_key *out);
 /* The name a part with this content gets ("part-<16 hex>.csv", 26 bytes with the NUL). */
 void barstore_part_name(const void *data, size_t len, char out[32]);
 
+/* Compaction (docs/definitions.md#compaction): the days of a closed month merged into one
+ * part, bars/YYYY/YYYY-MM/days-<8 hex>/part-<hash>.csv, rows by date then symbol, bit d-1 of
+ * the hex mask set for each day d it holds.  A reader lists a compacted part among the parts
+ * of each day of its mask, before the day's own parts, as revision 0: it wins a tie with a part
+ * of revision 0 (a disagreement, reported), a revision part supersedes it.  1 when key is
+ * such a part, with its month's first day and its mask. */
+int barstore_key_compacted(const char *key, int32_t *month, uint32_t *mask);
+/* The key of a compacted part of month (its first day) with this mask and content. */
+void barstore_compacted_key(int32_t month, uint32_t mask, const void *data, size_t len,
+                            char key[OBJ_KEY_MAX]);
+/* A part key's revision (0 for plain and compacted parts). */
+unsigned barstore_key_rev(const char *key);
+
 /* The stored days in a range and their parts. */
 struct bar_day {
     int32_t date;
@@ -146,6 +159,10 @@ int barstore_read_day(struct barstore *bs, const struct bar_index *idx, size_t d
 typedef int (*barstore_day_fn)(void *ctx, int32_t date, const struct bar *bars, size_t n);
 int barstore_scan(struct barstore *bs, int32_t from, int32_t to, barstore_day_fn fn, void *ctx,
                   struct diag *d);
+
+/* barstore_scan over the days of an index made by barstore_index: exactly its parts. */
+int barstore_scan_index(struct barstore *bs, const struct bar_index *idx, barstore_day_fn fn,
+                        void *ctx, struct diag *d);
 
 /* barstore_scan with the reading and parsing on a second thread, a few days ahead of fn
  * (at most 16 parsed days wait for it), so that fn's work and the store's overlap: the same
@@ -220,6 +237,8 @@ struct barstore_verify_stats {
     size_t disagreements; /* symbol-days on which parts of one revision disagree */
     size_t final_revised; /* revisions refused: they change a final bar outside its window */
     size_t other;         /* objects under bars/ that are not parts (ignored by readers) */
+    size_t compacted;     /* compacted parts (counted in parts too) */
+    size_t months_mixed;  /* months with a compacted part and other parts */
 };
 
 int barstore_verify(struct barstore *bs, const struct barstore_verify_opts *o,
