@@ -113,6 +113,7 @@ int cmd_import(int argc, char **argv);
 int cmd_screen(int argc, char **argv);
 int cmd_backtest(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_compact(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_chart(int argc, char **argv);
 int cmd_demo(int argc, char **argv);

@@ -26,6 +26,11 @@ static const char help[] =
     "                               (fetched after its settle time) without having been fetched\n"
     "                               in its settle window: against the store's rules; readers\n"
     "                               keep the final bar and do not use the revision\n\n"
+    "A compacted month (bars/YYYY/YYYY-MM/days-MASK/part-HASH.csv, 'screener compact') is\n"
+    "checked like any part; a damaged one is named, and 'screener compact' leaves its month\n"
+    "alone.  A compacted month that also has other parts is noted: they read right (the\n"
+    "compacted part wins a tie, a revision supersedes it), and the next compaction merges\n"
+    "them.\n\n"
     "'screener fsck' is the same command.\n\n"
     "Options:\n"
     "  -q, --quiet              only the summary\n" APP_COMMON_HELP
@@ -133,6 +138,14 @@ int cmd_verify(int argc, char **argv)
            a.os->location, st.parts, st.parts == 1 ? "" : "s", st.days, st.days == 1 ? "" : "s",
            st.bars, st.split_parts, st.split_parts == 1 ? "" : "s", st.damaged, st.disagreements,
            st.disagreements == 1 ? "" : "s", st.final_revised, st.final_revised == 1 ? "" : "s");
+    if (st.compacted)
+        printf("%zu of the parts are compacted months\n", st.compacted);
+    if (st.months_mixed)
+        printf("note: %zu compacted month%s also %s other parts (late bars, or a compaction "
+               "stopped or run twice at once); they read right, and 'screener compact' merges "
+               "them\n",
+               st.months_mixed, st.months_mixed == 1 ? "" : "s",
+               st.months_mixed == 1 ? "has" : "have");
     if (st.other)
         printf("note: %zu object%s under bars/ %s not a part and %s ignored by readers\n", st.other,
                st.other == 1 ? "" : "s", st.other == 1 ? "is" : "are",

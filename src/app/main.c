@@ -24,6 +24,7 @@ static const struct command {
     {"backtest", cmd_backtest, "replay the strategy over the stored history; parameter grids"},
     {"verify", cmd_verify, "check every part of the store against its content hash"},
     {"fsck", cmd_verify, "the same as verify"},
+    {"compact", cmd_compact, "merge each closed month of the store into one part"},
     {"report", cmd_report, "write the HTML report of a screened date (charts, sortable)"},
     {"chart", cmd_chart, "draw one stock's year: closes, rolling peak, drawdown (PNG)"},
     {"portfolio", cmd_portfolio, "the Alpaca account's positions and where they rank; snapshots"},

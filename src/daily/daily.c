@@ -15,6 +15,7 @@
 #include "daily/report_page.h"
 #include "screen/results.h"
 #include "screen/screen_run.h"
+#include "store/compact.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -438,6 +439,30 @@ static int step_alerts(struct job *j)
     return err;
 }
 
+/* ---- compact: closed months into one part each ---- */
+
+static int step_compact(struct job *j)
+{
+    struct compact_opts co = {
+        .closed_before = compact_closed_before(clock_wall_ms()),
+        .max_months = DAILY_COMPACT_MONTHS,
+        .deadline_ms = j->deadline_ms,
+    };
+    struct compact_stats st;
+    struct diag d = {{0}};
+    int err = barstore_compact(j->os, j->bs, &co, &st, &d);
+    if (err) {
+        log_error("compaction failed; the next run goes on", LF_STR("error", d.text));
+        return err;
+    }
+    if (st.months_closed)
+        log_info("compaction", LF_INT("months_compacted", st.months_compacted),
+                 LF_INT("months_skipped", st.months_skipped), LF_INT("months_left", st.months_left),
+                 LF_INT("parts_merged", st.parts_merged), LF_INT("parts_retired", st.parts_retired),
+                 LF_INT("bytes_written", st.bytes_written));
+    return ERR_OK;
+}
+
 /* ---- backtest: the default strategy over the whole store, kept in the results ---- */
 
 static int step_backtest(struct job *j)
@@ -498,6 +523,7 @@ static const struct step {
     [DAILY_ALERT] = {"alert", step_alert, 1000, NEEDS_TRACKING | NEEDS_VIEW},
     [DAILY_PUSH] = {"push", step_push, 1000, NEEDS_COLLECTION},
     [DAILY_ALERTS] = {"alerts", step_alerts, 1000, NEEDS_COLLECTION},
+    [DAILY_COMPACT] = {"compact", step_compact, COMPACT_MONTH_MIN_MS, 0},
     [DAILY_BACKTEST] = {"backtest", step_backtest, BACKTEST_REFRESH_MIN_MS, 0},
     [DAILY_HTML] = {"html", step_html, 5000, 0},
 };

@@ -12,6 +12,8 @@
  *   push      the day's screen to the bot's subscribers, once per screened date
  *   alerts    each chat's own alerts (bot/alerts.h) on the newest screened date: each
  *             crossing told once, what the deadline leaves sent by the next run
+ *   compact   merge closed months of the bar store into one part each (store/compact.h), at
+ *             most DAILY_COMPACT_MONTHS a run and within the deadline; the next run goes on
  *   backtest  the default backtest over the whole store, refreshed into results/backtest/
  *             (backtest/backtest_results.h) within the deadline, its summary in the report
  *   html      the HTML report of the screened date: results/report/YYYY-MM-DD.html and
@@ -61,6 +63,7 @@ enum daily_step_id {
     DAILY_ALERT,
     DAILY_PUSH,
     DAILY_ALERTS,
+    DAILY_COMPACT,
     DAILY_BACKTEST,
     DAILY_HTML, /* last: the page shows what the steps before it wrote */
     DAILY_STEP_COUNT_
@@ -72,6 +75,9 @@ enum daily_step_id {
 #define DAILY_STEPS_ALL    ((1u << DAILY_STEP_COUNT_) - 1)
 /* What the CLI and the Lambda collector run: everything. */
 #define DAILY_STEPS_DEFAULT DAILY_STEPS_ALL
+
+/* Months the compact step merges at most per run (a month is ~1.5 MB for 1,000 symbols). */
+#define DAILY_COMPACT_MONTHS 24
 
 /* The Lambda's deadline less this is the job's: enough for the chains in flight to finish
  * and the summary to go out. */

@@ -21,7 +21,9 @@
 #include "screen/results.h"
 #include "screen/screen_run.h"
 #include "sim/alpaca_sim.h"
+#include "codec/barcsv.h"
 #include "store/barstore.h"
+#include "store/compact.h"
 #include "store/objstore.h"
 
 #include <math.h>
@@ -883,6 +885,113 @@ static void test_evening_run_makes_the_day_final(void **state)
     log_setup(LOG_WARN, LOG_FORMAT_AUTO);
 }
 
+static int text_day(void *ctx, int32_t date, const struct bar *bars, size_t n)
+{
+    struct buf *b = ctx;
+    int err = buf_printf(b, "%d %zu\n", (int)date, n);
+    for (size_t i = 0; !err && i < n; i++)
+        err = barcsv_write_row(b, &bars[i]);
+    return err;
+}
+
+static char *store_text(struct barstore *bs)
+{
+    struct buf b = BUF_INIT((size_t)64 << 20);
+    struct diag d;
+    assert_int_equal(barstore_scan(bs, INT32_MIN, INT32_MAX, text_day, &b, &d), ERR_OK);
+    char *s = strdup(b.data);
+    buf_release(&b);
+    return s;
+}
+
+static size_t compacted_parts(struct objstore *os)
+{
+    struct strvec k = STRVEC_INIT;
+    struct diag d;
+    assert_int_equal(objstore_list(os, "bars/", &k, &d), ERR_OK);
+    size_t n = 0;
+    for (size_t i = 0; i < k.n; i++)
+        n += barstore_key_compacted(k.v[i], NULL, NULL);
+    strvec_release(&k);
+    return n;
+}
+
+/* The compact step: at most DAILY_COMPACT_MONTHS closed months a run, the rest the next run,
+ * none with the deadline too near; the store reads the same throughout. */
+static void test_compact_step(void **state)
+{
+    (void)state;
+    log_setup(LOG_OFF, LOG_FORMAT_JSON);
+    struct alpaca_sim_opts so;
+    alpaca_sim_opts_default(&so);
+    so.nsymbols = 6;
+    so.last_day = day("2026-11-20");
+    so.first_day = day("2024-09-03");
+    struct alpaca_sim *sim;
+    int port;
+    struct diag d = {{0}};
+    assert_int_equal(alpaca_sim_start(&so, &sim, &port, &d), ERR_OK);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+    const char *sym[6];
+    for (size_t i = 0; i < 6; i++)
+        sym[i] = alpaca_sim_symbol(sim, i);
+    char *dir = tu_mkdtemp();
+    struct objstore *os;
+    struct barstore *bs;
+    assert_int_equal(objstore_open(dir, &os, &d), ERR_OK);
+    assert_int_equal(barstore_new(os, &bs, &d), ERR_OK);
+    struct http_client *http;
+    assert_int_equal(http_client_new(NULL, &http, &d), ERR_OK);
+    late_now_ms = cal_ny_to_utc_ms(day("2026-11-23"), 21 * 60);
+    clock_set_source(&late_clock);
+    struct daily_opts o;
+    daily_opts_default(&o);
+    o.steps = 0;
+    o.symbols = sym;
+    o.n = 6;
+    o.collect.data_url = url;
+    o.collect.key_id = "SIMKEY";
+    o.collect.secret_key = "SIMSECRET";
+    o.collect.http = http;
+    o.collect.now_ms = late_now_ms;
+    o.collect.start = so.first_day;
+    struct daily_report r;
+    assert_int_equal(daily_run(os, bs, &o, &r, &d), ERR_OK);
+    assert_int_equal(r.steps[DAILY_COMPACT], DAILY_STEP_OFF);
+    char *want = store_text(bs);
+    assert_int_equal(compacted_parts(os), 0);
+    o.collect.start = INT32_MIN;
+    o.steps = DAILY_STEP(DAILY_COMPACT);
+    /* Too near the deadline: not started. */
+    o.deadline_ms = late_now_ms + DAILY_DEADLINE_MARGIN_MS + COMPACT_MONTH_MIN_MS / 2;
+    daily_run(os, bs, &o, &r, &d);
+    assert_int_equal(r.steps[DAILY_COMPACT], DAILY_STEP_SKIPPED);
+    assert_int_equal(compacted_parts(os), 0);
+    /* September 2024 to October 2026 are closed (the window starts in November): 26 months,
+     * 24 this run, 2 the next. */
+    o.deadline_ms = 0;
+    assert_int_equal(daily_run(os, bs, &o, &r, &d), ERR_OK);
+    assert_int_equal(r.steps[DAILY_COMPACT], DAILY_STEP_DONE);
+    assert_int_equal(compacted_parts(os), DAILY_COMPACT_MONTHS);
+    char *mid = store_text(bs);
+    assert_string_equal(mid, want);
+    assert_int_equal(daily_run(os, bs, &o, &r, &d), ERR_OK);
+    assert_int_equal(compacted_parts(os), 26);
+    char *got = store_text(bs);
+    assert_string_equal(got, want);
+    clock_set_source(NULL);
+    free(want);
+    free(mid);
+    free(got);
+    http_client_free(http);
+    barstore_free(bs);
+    objstore_free(os);
+    alpaca_sim_stop(sim);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -894,6 +1003,7 @@ int main(void)
         cmocka_unit_test(test_steps),
         cmocka_unit_test(test_late_split_rewrites_results),
         cmocka_unit_test(test_evening_run_makes_the_day_final),
+        cmocka_unit_test(test_compact_step),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
