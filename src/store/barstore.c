@@ -605,6 +605,8 @@ static int sym_find(const char *const *symbols, size_t n, const char *s)
     return -1;
 }
 
+static size_t day_of(const struct bar_index *idx, int32_t date);
+
 /* Told about each day of read_days: k is its place in the list of days asked for. */
 typedef int (*days_fn)(void *ctx, size_t k, int32_t date, const struct bar *bars, size_t n);
 static int read_days(struct barstore *bs, const struct bar_index *idx, const size_t *days,
@@ -974,6 +976,9 @@ static int merge_parts(struct barstore *bs, const struct bar_index *idx, size_t 
     return err;
 }
 
+static int read_day_parts(struct barstore *bs, const struct bar_index *idx, size_t day,
+                          struct barvec *out, struct diag *d);
+
 static int copy_day(void *ctx, size_t k, int32_t date, const struct bar *bars, size_t n)
 {
     (void)k;
@@ -997,6 +1002,18 @@ int barstore_read_day(struct barstore *bs, const struct bar_index *idx, size_t d
     for (size_t k = 0; k < bd->nparts; k++)
         if (is_compacted(idx->keys.v[bd->first + k]))
             return read_days(bs, idx, &day, 1, copy_day, out, d);
+    int err = read_day_parts(bs, idx, day, out, d);
+    if (err == ERR_NOTFOUND) { /* a part went away: read_days lists the day again */
+        diag_clear(d);
+        err = read_days(bs, idx, &day, 1, copy_day, out, d);
+    }
+    return err;
+}
+
+static int read_day_parts(struct barstore *bs, const struct bar_index *idx, size_t day,
+                          struct barvec *out, struct diag *d)
+{
+    const struct bar_day *bd = &idx->days[day];
     if (bd->nparts == 1)
         return read_part(bs, idx->keys.v[bd->first], bd->date, out, d);
     struct barvec all;
@@ -1045,7 +1062,8 @@ struct days_read {
     size_t nday_parts; /* the current day's own parts read so far (into all) */
     days_fn fn;
     void *ctx;
-    int failed; /* the error is the part's or fn's, not the store's */
+    const size_t *kmap; /* the place told to fn of each day (NULL: its place here) */
+    int failed;         /* the error is the part's or fn's, not the store's */
 };
 
 /* The rows of date in a compacted part's rows. */
@@ -1112,7 +1130,7 @@ static int emit_day(struct days_read *r, struct diag *d)
         bars = r->merged.v;
         n = r->merged.n;
     }
-    err = r->fn(r->ctx, r->k, bd->date, bars, n);
+    err = r->fn(r->ctx, r->kmap ? r->kmap[r->k] : r->k, bd->date, bars, n);
     /* Compacted parts no later day asks for are let go. */
     for (size_t m = 0; m < r->nmonths; m++)
         if (r->months[m].last == r->k) {
@@ -1159,9 +1177,11 @@ static int days_part(void *ctx, size_t i, char *data, size_t len, struct diag *d
 
 /* Read the days days[0 .. ndays) of idx, each merged and checked as barstore_read_day does,
  * with the parts of several days in flight at once (objstore_get_many), and call fn for each
- * in order.  A compacted part is fetched once for all the days of its month asked for. */
-static int read_days(struct barstore *bs, const struct bar_index *idx, const size_t *days,
-                     size_t ndays, days_fn fn, void *ctx, struct diag *d)
+ * in order.  A compacted part is fetched once for all the days of its month asked for.
+ * *emitted counts the days handed on; *missing is set when a listed part was not there. */
+static int read_days_once(struct barstore *bs, const struct bar_index *idx, const size_t *days,
+                          size_t ndays, const size_t *kmap, days_fn fn, void *ctx, size_t *emitted,
+                          int *missing, struct diag *d)
 {
     size_t nkeys = 0, most = 1;
     for (size_t k = 0; k < ndays; k++) {
@@ -1171,7 +1191,8 @@ static int read_days(struct barstore *bs, const struct bar_index *idx, const siz
     }
     if (nkeys == 0)
         return ERR_OK;
-    struct days_read r = {.bs = bs, .idx = idx, .days = days, .ndays = ndays, .fn = fn, .ctx = ctx};
+    struct days_read r = {
+        .bs = bs, .idx = idx, .days = days, .ndays = ndays, .fn = fn, .ctx = ctx, .kmap = kmap};
     barvec_init(&r.all);
     barvec_init(&r.merged);
     barvec_init(&r.combined);
@@ -1234,7 +1255,9 @@ static int read_days(struct barstore *bs, const struct bar_index *idx, const siz
         err = objstore_get_many(bs->os, keys, nitems, BARSTORE_PART_MAX, days_part, &r, d);
         if (err && !r.failed)
             diag_prefix(d, err, "store '%s'", bs->os->location);
+        *missing = err == ERR_NOTFOUND && !r.failed;
     }
+    *emitted = r.k;
     for (size_t m = 0; r.months && m < r.nmonths; m++)
         barvec_release(&r.months[m].rows);
     free(keys);
@@ -1247,6 +1270,81 @@ static int read_days(struct barstore *bs, const struct bar_index *idx, const siz
     barvec_release(&r.all);
     barvec_release(&r.merged);
     barvec_release(&r.combined);
+    return err;
+}
+
+/* Times a read lists again after a listed part went away (a compaction retired it: its bars
+ * are in the compacted part, written before). */
+#define READ_RELISTS 4
+
+static int read_days(struct barstore *bs, const struct bar_index *idx, const size_t *days,
+                     size_t ndays, days_fn fn, void *ctx, struct diag *d)
+{
+    size_t emitted = 0;
+    int missing = 0;
+    int err = read_days_once(bs, idx, days, ndays, NULL, fn, ctx, &emitted, &missing, d);
+    struct bar_index now = {0};
+    size_t *kmap = NULL, *nowdays = NULL, *prev_kmap = NULL;
+    for (int again = 0; err == ERR_NOTFOUND && missing && again < READ_RELISTS; again++) {
+        /* The days not handed on yet, as the store is now. */
+        const struct bar_index *was = again ? &now : idx;
+        const size_t *wdays = again ? nowdays : days;
+        size_t left = ndays - emitted;
+        int32_t from = was->days[wdays[emitted]].date, to = was->days[wdays[ndays - 1]].date;
+        int32_t *dates = malloc(left * sizeof *dates);
+        size_t *places = malloc(left * sizeof *places);
+        if (!dates || !places) {
+            free(dates);
+            free(places);
+            err = diag_set(d, ERR_NOMEM, "out of memory");
+            break;
+        }
+        for (size_t i = 0; i < left; i++) {
+            dates[i] = was->days[wdays[emitted + i]].date;
+            places[i] = again ? prev_kmap[emitted + i] : emitted + i;
+        }
+        if (again)
+            bar_index_release(&now);
+        free(nowdays);
+        free(kmap);
+        free(prev_kmap);
+        prev_kmap = NULL;
+        nowdays = kmap = NULL;
+        diag_clear(d);
+        err = barstore_index(bs, from, to, &now, d);
+        if (!err) {
+            nowdays = malloc(left * sizeof *nowdays);
+            kmap = malloc(left * sizeof *kmap);
+            if (!nowdays || !kmap)
+                err = diag_set(d, ERR_NOMEM, "out of memory");
+        }
+        size_t m = 0;
+        for (size_t i = 0; !err && i < left; i++) {
+            size_t at = day_of(&now, dates[i]);
+            if (at == SIZE_MAX)
+                continue;
+            nowdays[m] = at;
+            kmap[m++] = places[i];
+        }
+        free(dates);
+        free(places);
+        if (err) {
+            if (now.days || now.keys.v)
+                bar_index_release(&now);
+            memset(&now, 0, sizeof now);
+            break;
+        }
+        ndays = m;
+        emitted = 0;
+        err = read_days_once(bs, &now, nowdays, ndays, kmap, fn, ctx, &emitted, &missing, d);
+        prev_kmap = kmap;
+        kmap = NULL;
+    }
+    if (now.days || now.keys.v)
+        bar_index_release(&now);
+    free(nowdays);
+    free(kmap);
+    free(prev_kmap);
     return err;
 }
 

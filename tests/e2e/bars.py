@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 """bars.py - read a local bar store the way a spreadsheet user would, for the end-to-end tests.
+(Day parts, and compacted months: bars/YYYY/YYYY-MM/days-MASK/part-HASH.csv.)
 
   bars.py dump STORE    every stored bar, one CSV line each, sorted by symbol and date;
                         fails (exit 1) when a symbol-day is stored twice with different values,
@@ -21,13 +22,16 @@ def load(store):
                 continue
             path = os.path.join(dirpath, f)
             day = os.path.basename(dirpath)
+            # a compacted month: bars/YYYY/YYYY-MM/days-MASK/part-HASH.csv
+            month = os.path.basename(os.path.dirname(dirpath)) if day.startswith("days-") else None
             with open(path, newline="") as fh:
                 for rec in csv.DictReader(fh):
                     key = (rec["symbol"], rec["date"])
                     vals = tuple(rec[k] for k in ("open", "high", "low", "close", "volume",
                                                   "vwap", "trades"))
                     o, h, l, c = (float(x) for x in vals[:4])
-                    if rec["date"] != day or min(o, h, l, c) <= 0 or h < l or h < max(o, c) \
+                    in_place = rec["date"][:7] == month if month else rec["date"] == day
+                    if not in_place or min(o, h, l, c) <= 0 or h < l or h < max(o, c) \
                             or l > min(o, c):
                         bad.append(f"{path}: invalid row {rec}")
                     if key in rows and rows[key] != vals:

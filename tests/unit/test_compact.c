@@ -526,6 +526,38 @@ static void test_compact_two_compactors(void **state)
     }
 }
 
+/* A reader that listed the store before a compaction reads after it: the parts it listed
+ * are gone, it lists again and gets the same bars. */
+static void test_compact_under_a_reader(void **state)
+{
+    struct fixture *f = *state;
+    fill(f->bs, day(FROM), day(TO));
+    char *want = read_all(f->os);
+    struct bar_index idx;
+    struct diag d = {{0}};
+    assert_int_equal(barstore_index(f->bs, INT32_MIN, INT32_MAX, &idx, &d), ERR_OK);
+    struct compact_stats st;
+    assert_int_equal(compact(f->os, day(BEFORE), &st, &d), ERR_OK);
+    assert_int_equal(st.months_compacted, 2);
+    struct buf b = BUF_INIT((size_t)64 << 20), c = BUF_INIT((size_t)64 << 20);
+    int err = barstore_scan_index(f->bs, &idx, text_cb, &b, &d);
+    if (err)
+        fail_msg("scan of an old listing: %s", d.text);
+    assert_string_equal(b.data, want);
+    struct barvec v;
+    barvec_init(&v);
+    for (size_t i = 0; i < idx.ndays; i++) {
+        assert_int_equal(barstore_read_day(f->bs, &idx, i, &v, &d), ERR_OK);
+        assert_int_equal(text_cb(&c, idx.days[i].date, v.v, v.n), ERR_OK);
+    }
+    assert_string_equal(c.data, want);
+    barvec_release(&v);
+    buf_release(&b);
+    buf_release(&c);
+    bar_index_release(&idx);
+    free(want);
+}
+
 /* A month whose parts disagree is left as it is and reported. */
 static void test_compact_leaves_a_disagreement(void **state)
 {
@@ -670,6 +702,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_compact_crash_at_every_write, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compact_with_a_late_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compact_two_compactors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compact_under_a_reader, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compact_leaves_a_disagreement, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compact_damage_and_writers, setup, teardown),
     };
