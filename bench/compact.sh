@@ -32,8 +32,10 @@ requests() { curl -sf "$S3/__fake/stats" | python3 -c "import json,sys; print(js
 
 S=s3://bench/store
 L=$T/local
+# The bars are what matters here: on the fake S3 the demo's year-of-bars export can exceed its
+# request size limit (exit 3 after every bar is stored); the outputs are compared below.
 for st in "$L" "$S"; do
-    "$B/screener" demo --symbols "$SYMBOLS" --years "$YEARS" --store "$st" >/dev/null 2>&1
+    "$B/screener" demo --symbols "$SYMBOLS" --years "$YEARS" --store "$st" >/dev/null 2>&1 || true
 done
 
 # full NAME STORE : the median wall time of 3 full-history screens, the output kept

@@ -525,7 +525,7 @@ static int index_from_keys(struct bar_index *idx, int32_t from, int32_t to, stru
             e[ne++] = (struct ientry){day, compacted, i};
         }
     }
-    if (!err)
+    if (!err && ne)
         qsort(e, ne, sizeof *e, ientry_cmp);
     for (size_t i = 0; i < ne && !err; i++) {
         err = strvec_push(&idx->keys, all.v[e[i].key]);
