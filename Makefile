@@ -230,6 +230,7 @@ bench: $(BIN)
 	bench/run.sh
 	bench/backtest.sh
 	bench/s3.sh
+	bench/compact.sh
 
 bench-bot: $(BIN)
 	bench/bot.sh
