@@ -281,7 +281,7 @@ static void test_compact_reads_the_same(void **state)
     char *before = read_all(f->os);
     char *keys0 = list_all(f->os);
     assert_true(count_keys(keys0, "rev-000000-provisional/") > 0);
-    assert_true(count_keys(keys0, "rev-000001/") > 0);
+    assert_true(count_keys(keys0, "/rev-000001") > 0);
     struct compact_stats st;
     struct diag d = {{0}};
     assert_int_equal(compact(f->os, day(BEFORE), &st, &d), ERR_OK);
@@ -627,7 +627,7 @@ static void test_compact_damage_and_writers(void **state)
     assert_int_equal(barstore_index(f->bs, day("2024-01-10"), day("2024-01-10"), &idx, &d), 0);
     assert_int_equal(barstore_read_day(f->bs, &idx, 0, &v, &d), ERR_OK);
     assert_int_equal(idx.days[0].nparts, 2);
-    assert_non_null(strstr(idx.keys.v[1], "/rev-000001/"));
+    assert_non_null(strstr(idx.keys.v[1], "/rev-000001"));
     bar_index_release(&idx);
     assert_int_equal(v.v[0].close, other.close);
     assert_int_equal(barstore_disagreements(f->bs), 0);
