@@ -42,11 +42,12 @@ done
 full() {
     for i in 1 2 3; do
         reset
-        /usr/bin/time -f '%e' -o "$T/$1.$i.time" "$B/screener" screen --store "$2" --from first \
+        /usr/bin/time -f '%e %M' -o "$T/$1.$i.time" "$B/screener" screen --store "$2" --from first \
             --to last --top 10 --format csv >"$T/$1.out" 2>/dev/null
         case $2 in s3://*) requests >"$T/$1.req" ;; *) echo - >"$T/$1.req" ;; esac
     done
-    cat "$T/$1".?.time | sort -n | sed -n 2p >"$T/$1.time"
+    cat "$T/$1".?.time | sort -n | sed -n 2p | cut -d' ' -f1 >"$T/$1.time"
+    cat "$T/$1".?.time | sort -n | sed -n 2p | awk '{printf "%d MB", $2 / 1024}' >"$T/$1.rss"
 }
 
 full local_before "$L"
@@ -65,10 +66,11 @@ done
 
 r() { cat "$T/$1.time"; }
 q() { cat "$T/$1.req"; }
-echo "| full-history screen, $SYMBOLS symbols x $YEARS y | local | S3 ${LATENCY} ms | S3 / local | S3 requests |"
-echo "|---|---|---|---|---|"
-echo "| day parts | $(r local_before) s | $(r s3_before) s | $(python3 -c "print(f'{$(r s3_before)/max($(r local_before),0.01):.1f}x')") | $(q s3_before) |"
-echo "| compacted months | $(r local_after) s | $(r s3_after) s | $(python3 -c "print(f'{$(r s3_after)/max($(r local_after),0.01):.1f}x')") | $(q s3_after) |"
+m() { cat "$T/$1.rss"; }
+echo "| full-history screen, $SYMBOLS symbols x $YEARS y | local | S3 ${LATENCY} ms | S3 / local | S3 requests | peak RSS (S3) |"
+echo "|---|---|---|---|---|---|"
+echo "| day parts | $(r local_before) s | $(r s3_before) s | $(python3 -c "print(f'{$(r s3_before)/max($(r local_before),0.01):.1f}x')") | $(q s3_before) | $(m s3_before) |"
+echo "| compacted months | $(r local_after) s | $(r s3_after) s | $(python3 -c "print(f'{$(r s3_after)/max($(r local_after),0.01):.1f}x')") | $(q s3_after) | $(m s3_after) |"
 echo
 echo "compaction on S3 (0 ms): $(cat "$T/compact_s3.time") s: $(cat "$T/compact_s3.out")"
 echo "verify on S3 (${LATENCY} ms), compacted: $(cat "$T/verify_s3.time") s"

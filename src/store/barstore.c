@@ -1031,6 +1031,9 @@ static int read_day_parts(struct barstore *bs, const struct bar_index *idx, size
     return err;
 }
 
+/* Compacted parts fetched at once by a read, at most (objstore_get_many's window is larger). */
+#define MONTHS_IN_FLIGHT 12
+
 /* A compacted part read once for the days of its month that a read asks for. */
 struct month_part {
     const char *key;
@@ -1145,8 +1148,9 @@ static int emit_day(struct days_read *r, struct diag *d)
 
 static int days_part(void *ctx, size_t i, char *data, size_t len, struct diag *d)
 {
+    (void)i; /* the batch's; r->item counts across batches */
     struct days_read *r = ctx;
-    const struct fetch_item *it = &r->items[i];
+    const struct fetch_item *it = &r->items[r->item];
     r->failed = 1;
     int err;
     if (it->month >= 0) {
@@ -1252,7 +1256,14 @@ static int read_days_once(struct barstore *bs, const struct bar_index *idx, cons
                     w++;
                 }
         }
-        err = objstore_get_many(bs->os, keys, nitems, BARSTORE_PART_MAX, days_part, &r, d);
+        /* At most MONTHS_IN_FLIGHT compacted parts (~1.5 MB each) in one batch, so that a
+         * read's memory stays small whatever the window of objstore_get_many. */
+        for (size_t a = 0, b; !err && a < nitems; a = b) {
+            size_t months = 0;
+            for (b = a; b < nitems && (r.items[b].month < 0 || months < MONTHS_IN_FLIGHT); b++)
+                months += r.items[b].month >= 0;
+            err = objstore_get_many(bs->os, keys + a, b - a, BARSTORE_PART_MAX, days_part, &r, d);
+        }
         if (err && !r.failed)
             diag_prefix(d, err, "store '%s'", bs->os->location);
         *missing = err == ERR_NOTFOUND && !r.failed;
