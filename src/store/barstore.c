@@ -1322,6 +1322,7 @@ static int read_days(struct barstore *bs, const struct bar_index *idx, const siz
         prev_kmap = NULL;
         nowdays = kmap = NULL;
         diag_clear(d);
+        objstore_listing_stale(bs->os); /* a listing kept by this job is older than the delete */
         err = barstore_index(bs, from, to, &now, d);
         if (!err) {
             nowdays = malloc(left * sizeof *nowdays);

@@ -103,6 +103,16 @@ void objstore_keep_listing(struct objstore *os, const char *prefix)
     snprintf(h->prefix, sizeof h->prefix, "%s", prefix ? prefix : "");
 }
 
+void objstore_listing_stale(struct objstore *os)
+{
+    struct objstore_held *h = os->held;
+    if (!h || !h->listed)
+        return;
+    strvec_release(&h->keys);
+    strvec_init(&h->keys);
+    h->listed = 0;
+}
+
 /* A write of key: a kept listing that it may change is read again next time. */
 static void written(struct objstore *os, const char *key)
 {

@@ -138,6 +138,11 @@ void objstore_prefetch_drop(struct objstore *os);
  * if the job had listed once.  Not for a store shared between threads. */
 void objstore_keep_listing(struct objstore *os, const char *prefix);
 
+/* Forget the kept listing's keys (objstore_keep_listing still keeps the prefix): the next
+ * listing reads the store.  For a reader that found a listed object gone (another process
+ * compacted the store meanwhile). */
+void objstore_listing_stale(struct objstore *os);
+
 /* The listings of n prefixes (objstore_batch), their keys appended to keys in the order of
  * the prefixes, as objstore_list of one prefix after another gives them.  The first failure
  * stops nothing but is returned. */

@@ -558,6 +558,33 @@ static void test_compact_under_a_reader(void **state)
     free(want);
 }
 
+/* The same with a listing kept by the reader's job (objstore_keep_listing) and a compaction by
+ * another process: the kept listing is older than the deletes, and is read again. */
+static void test_compact_under_a_kept_listing(void **state)
+{
+    struct fixture *f = *state;
+    fill(f->bs, day(FROM), day(TO));
+    char *want = read_all(f->os);
+    objstore_keep_listing(f->os, "bars/");
+    struct buf b = BUF_INIT((size_t)64 << 20);
+    struct diag d = {{0}};
+    assert_int_equal(barstore_scan(f->bs, INT32_MIN, INT32_MAX, text_cb, &b, &d), ERR_OK);
+    struct objstore *other;
+    assert_int_equal(objstore_open(f->location, &other, &d), ERR_OK);
+    struct compact_stats st;
+    assert_int_equal(compact(other, day(BEFORE), &st, &d), ERR_OK);
+    assert_int_equal(st.months_compacted, 2);
+    objstore_free(other);
+    buf_reset(&b);
+    int err = barstore_scan(f->bs, INT32_MIN, INT32_MAX, text_cb, &b, &d);
+    if (err)
+        fail_msg("scan with a kept listing: %s", d.text);
+    assert_string_equal(b.data, want);
+    objstore_keep_listing(f->os, NULL);
+    buf_release(&b);
+    free(want);
+}
+
 /* A month whose parts disagree is left as it is and reported. */
 static void test_compact_leaves_a_disagreement(void **state)
 {
@@ -703,6 +730,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_compact_with_a_late_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compact_two_compactors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compact_under_a_reader, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compact_under_a_kept_listing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compact_leaves_a_disagreement, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compact_damage_and_writers, setup, teardown),
     };
