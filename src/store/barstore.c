@@ -484,8 +484,9 @@ static int sym_find(const char *const *symbols, size_t n, const char *s)
     return -1;
 }
 
-/* Told about each day of read_days: k is its place in the list of days asked for. */
-typedef int (*days_fn)(void *ctx, size_t k, int32_t date, const struct bar *bars, size_t n);
+/* Told about each day of read_days: k is its place in the list of days asked for.  The day's
+ * bars are fn's to read, or to take by swapping the vector's content for another's. */
+typedef int (*days_fn)(void *ctx, size_t k, int32_t date, struct barvec *day);
 static int read_days(struct barstore *bs, const struct bar_index *idx, const size_t *days,
                      size_t ndays, days_fn fn, void *ctx, struct diag *d);
 
@@ -495,9 +496,11 @@ struct last_ctx {
     int32_t *out;
 };
 
-static int last_day(void *ctx, size_t k, int32_t date, const struct bar *bars, size_t n)
+static int last_day(void *ctx, size_t k, int32_t date, struct barvec *day)
 {
     (void)k;
+    const struct bar *bars = day->v;
+    size_t n = day->n;
     struct last_ctx *lc = ctx;
     for (size_t i = 0; i < n; i++) {
         int at = sym_find(lc->symbols, lc->n, bars[i].symbol);
@@ -855,13 +858,13 @@ static int days_part(void *ctx, size_t i, char *data, size_t len, struct diag *d
         r->failed = err != ERR_OK;
         return err;
     }
-    const struct barvec *day = &r->all;
+    struct barvec *day = &r->all;
     if (bd->nparts > 1) {
         if ((err = merge_parts(r->bs, r->idx, r->days[r->k], &r->all, r->starts, &r->merged, d)))
             return err;
         day = &r->merged;
     }
-    err = r->fn(r->ctx, r->k, bd->date, day->v, day->n);
+    err = r->fn(r->ctx, r->k, bd->date, day);
     r->k++;
     r->part = 0;
     r->failed = err != ERR_OK;
@@ -909,11 +912,11 @@ struct scan_ctx {
     void *ctx;
 };
 
-static int scan_day(void *ctx, size_t k, int32_t date, const struct bar *bars, size_t n)
+static int scan_day(void *ctx, size_t k, int32_t date, struct barvec *day)
 {
     (void)k;
     struct scan_ctx *sc = ctx;
-    return sc->fn(sc->ctx, date, bars, n);
+    return sc->fn(sc->ctx, date, day->v, day->n);
 }
 
 static size_t *all_days(size_t n)
@@ -968,7 +971,7 @@ struct ahead {
     const size_t *days;
 };
 
-static int ahead_put(void *ctx, size_t k, int32_t date, const struct bar *bars, size_t n)
+static int ahead_put(void *ctx, size_t k, int32_t date, struct barvec *day)
 {
     (void)k;
     struct ahead *a = ctx;
@@ -982,16 +985,14 @@ static int ahead_put(void *ctx, size_t k, int32_t date, const struct bar *bars, 
     pthread_mutex_unlock(&a->mu);
     if (stop)
         return ERR_INTERNAL; /* the caller stopped first: its error is the one returned */
-    /* The slot is the reader's until made moves past it. */
+    /* The slot is the reader's until made moves past it.  The day's bars move into it, and the
+     * slot's old array (used and handed back) becomes the reader's for a later day. */
     struct ahead_day *slot = &a->ring[a->made % AHEAD_DAYS];
     slot->date = date;
-    slot->bars.n = 0;
-    int err = barvec_reserve(&slot->bars, n ? n : 1);
-    if (err)
-        return diag_set(&a->d, err, "out of memory");
-    if (n)
-        memcpy(slot->bars.v, bars, n * sizeof *bars);
-    slot->bars.n = n;
+    struct barvec old = slot->bars;
+    slot->bars = *day;
+    *day = old;
+    day->n = 0;
     pthread_mutex_lock(&a->mu);
     a->made++;
     if (a->caller_waits)
@@ -1430,9 +1431,11 @@ static void classify_upto(struct classify *c, int32_t date)
     }
 }
 
-static int classify_day(void *ctx, size_t k, int32_t date, const struct bar *bars, size_t n)
+static int classify_day(void *ctx, size_t k, int32_t date, struct barvec *day)
 {
     (void)k;
+    const struct bar *bars = day->v;
+    size_t n = day->n;
     struct classify *c = ctx;
     classify_upto(c, date);
     size_t j = c->i;
