@@ -946,7 +946,10 @@ int barstore_scan(struct barstore *bs, int32_t from, int32_t to, barstore_day_fn
 /* ---- scanning on two threads ---- */
 
 /* Days parsed and not yet handed on, at most: the reader thread waits for room. */
-#define AHEAD_DAYS 16
+#define AHEAD_DAYS 32
+/* Each side wakes the other only when this many days are ready (or free): a thread that sleeps
+ * and wakes for every day spends more time in the kernel than in the day. */
+#define AHEAD_BATCH 8
 /* Fewer days than this are not worth a thread. */
 #define AHEAD_MIN_DAYS 32
 
@@ -995,7 +998,7 @@ static int ahead_put(void *ctx, size_t k, int32_t date, struct barvec *day)
     day->n = 0;
     pthread_mutex_lock(&a->mu);
     a->made++;
-    if (a->caller_waits)
+    if (a->caller_waits && a->made - a->used >= AHEAD_BATCH)
         pthread_cond_broadcast(&a->cv);
     pthread_mutex_unlock(&a->mu);
     return ERR_OK;
@@ -1058,10 +1061,12 @@ int barstore_scan_ahead(struct barstore *bs, int32_t from, int32_t to, barstore_
     } else {
         pthread_mutex_lock(&a->mu);
         for (;;) {
-            while (a->used == a->made && !a->finished) {
-                a->caller_waits = 1;
-                pthread_cond_wait(&a->cv, &a->mu);
-                a->caller_waits = 0;
+            if (a->used == a->made) {
+                while (a->made - a->used < AHEAD_BATCH && !a->finished) {
+                    a->caller_waits = 1;
+                    pthread_cond_wait(&a->cv, &a->mu);
+                    a->caller_waits = 0;
+                }
             }
             if (a->used == a->made)
                 break;
@@ -1072,7 +1077,7 @@ int barstore_scan_ahead(struct barstore *bs, int32_t from, int32_t to, barstore_
             a->used++;
             if (fn_err)
                 a->stop = 1;
-            if (fn_err || a->reader_waits)
+            if (fn_err || (a->reader_waits && a->made - a->used <= AHEAD_DAYS - AHEAD_BATCH))
                 pthread_cond_broadcast(&a->cv);
             if (fn_err)
                 break;
