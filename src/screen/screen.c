@@ -3,6 +3,7 @@
 #include "codec/num.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -243,6 +244,14 @@ int screen_rename(struct screen *s, const char *old_symbol, const char *new_symb
     return ERR_OK;
 }
 
+/* i + k in a ring of cap entries, for i < cap and k <= cap (no division: this runs for every
+ * bar). */
+static size_t ring_at(size_t i, size_t k, size_t cap)
+{
+    size_t at = i + k;
+    return at >= cap ? at - cap : at;
+}
+
 static void add_bar(struct screen *s, struct sym *y, const struct bar *b)
 {
     const size_t cap = (size_t)s->o.window_days;
@@ -261,26 +270,26 @@ static void add_bar(struct screen *s, struct sym *y, const struct bar *b)
     /* Window of all bars: expire, then append. */
     while (y->win_len && y->win[y->win_head].date < start) {
         y->win_volume_s -= y->win[y->win_head].volume_s;
-        y->win_head = (y->win_head + 1) % cap;
+        y->win_head = ring_at(y->win_head, 1, cap);
         y->win_len--;
     }
     if (y->win_len == 0)
         y->win_volume_s = 0; /* no drift from a long run of additions and subtractions */
     double volume_s = (double)b->volume / y->g;
-    y->win[(y->win_head + y->win_len) % cap] = (struct win_entry){b->date, volume_s};
+    y->win[ring_at(y->win_head, y->win_len, cap)] = (struct win_entry){b->date, volume_s};
     y->win_len++;
     y->win_volume_s += volume_s;
 
     /* Monotone deque of highs: expire the front, drop lower-or-equal highs from the back so
      * that the front is the highest high and the latest one among equals. */
     while (y->dq_len && y->dq[y->dq_head].date < start) {
-        y->dq_head = (y->dq_head + 1) % cap;
+        y->dq_head = ring_at(y->dq_head, 1, cap);
         y->dq_len--;
     }
     double high_s = (double)b->high * y->g;
-    while (y->dq_len && y->dq[(y->dq_head + y->dq_len - 1) % cap].high_s <= high_s)
+    while (y->dq_len && y->dq[ring_at(y->dq_head, y->dq_len - 1, cap)].high_s <= high_s)
         y->dq_len--;
-    y->dq[(y->dq_head + y->dq_len) % cap] = (struct peak_entry){y->seq, b->date, high_s};
+    y->dq[ring_at(y->dq_head, y->dq_len, cap)] = (struct peak_entry){y->seq, b->date, high_s};
     y->dq_len++;
 }
 
@@ -311,18 +320,24 @@ int screen_add_day(struct screen *s, int32_t date, const struct bar *bars, size_
     s->day = date;
     s->have_day = 1;
     size_t j = 0;
+    int walked = 0; /* the bar before was found in the day before's list */
     for (size_t i = 0; i < n; i++) {
         const struct bar *b = &bars[i];
-        if (b->date != date || (i && strcmp(bars[i - 1].symbol, b->symbol) >= 0))
+        int c = -1;
+        while (j < s->nprev && (c = strcmp(s->syms[s->prev[j]].symbol, b->symbol)) < 0)
+            j++;
+        int found = j < s->nprev && c == 0;
+        /* Two bars in a row found further and further along the day before's list, which is
+         * sorted without repeats, are in order: only the others need comparing. */
+        if (b->date != date ||
+            (i && !(found && walked) && strcmp(bars[i - 1].symbol, b->symbol) >= 0))
             return diag_set(d, ERR_INVALID,
                             "screen: bars of a day must share its date and be "
                             "sorted by symbol without repeats ('%s')",
                             b->symbol);
+        walked = found;
         uint32_t id;
-        int c = -1;
-        while (j < s->nprev && (c = strcmp(s->syms[s->prev[j]].symbol, b->symbol)) < 0)
-            j++;
-        if (j < s->nprev && c == 0)
+        if (found)
             id = s->prev[j++];
         else if (lookup(s, b->symbol, &id))
             return diag_set(d, ERR_NOMEM, "out of memory");
@@ -330,14 +345,21 @@ int screen_add_day(struct screen *s, int32_t date, const struct bar *bars, size_
     }
     /* Each symbol's window lives in its own arrays, a few cache lines apart from the others:
      * ask for the lines a few bars ahead so that the memory works while we compute. */
-    const size_t cap = (size_t)s->o.window_days, ahead = 6;
+    const size_t cap = (size_t)s->o.window_days, ahead = 8;
     for (size_t i = 0; i < n; i++) {
+        /* The symbol's own state first (its fields say where the window lines are), twice as
+         * far ahead. */
+        if (i + 2 * ahead < n) {
+            const char *z = (const char *)&s->syms[s->today[i + 2 * ahead]];
+            __builtin_prefetch(z + offsetof(struct sym, last_date));
+            __builtin_prefetch(z + offsetof(struct sym, dq_len));
+        }
         if (i + ahead < n) {
             const struct sym *z = &s->syms[s->today[i + ahead]];
             __builtin_prefetch(&z->win[z->win_head]);
-            __builtin_prefetch(&z->win[(z->win_head + z->win_len) % cap], 1);
+            __builtin_prefetch(&z->win[ring_at(z->win_head, z->win_len, cap)], 1);
             __builtin_prefetch(&z->dq[z->dq_head]);
-            __builtin_prefetch(&z->dq[(z->dq_head + z->dq_len + cap - 1) % cap], 1);
+            __builtin_prefetch(&z->dq[ring_at(z->dq_head, z->dq_len ? z->dq_len - 1 : 0, cap)], 1);
         }
         add_bar(s, &s->syms[s->today[i]], &bars[i]);
     }
