@@ -619,6 +619,43 @@ static int check_part(struct barstore *bs, const char *key, int32_t date, char *
     return damaged(bs, key, err, d);
 }
 
+/* check_part leaving the hash to the caller, for a part whose rows parse: 1 in *unhashed when
+ * its rows were appended and only the comparison of its content with its name is left (the
+ * caller makes it before using them, and a mismatch is ERR_DAMAGED as check_part says it).
+ * Anything else (a quote, which the parser unescapes in place, a bad name, a bad row) goes
+ * through check_part, with the hash first, so the same error comes out. */
+static int check_part_unhashed(struct barstore *bs, const char *key, int32_t date, char *data,
+                               size_t len, struct barvec *out, int *unhashed, struct diag *d)
+{
+    char why[160];
+    *unhashed = 0;
+    if (bs->skip_damaged || memchr(data, '"', len) || !part_name_syntax_ok(key, why))
+        return check_part(bs, key, date, data, len, out, d);
+    size_t first = out->n;
+    if (read_rows(key, date, data, len, out, d) != ERR_OK) {
+        out->n = first;
+        diag_clear(d);
+        return check_part(bs, key, date, data, len, out, d);
+    }
+    int prov = key_provisional(key);
+    for (size_t i = first; i < out->n; i++)
+        out->v[i].provisional = (uint8_t)prov;
+    *unhashed = 1;
+    return ERR_OK;
+}
+
+/* The message check_part gives when data does not match key's name; 0 when it does. */
+static int part_hash_check(struct barstore *bs, const char *key, const char *data, size_t len,
+                           struct diag *d)
+{
+    char want[32], why[160];
+    barstore_part_name(data, len, want);
+    if (part_hash_ok(key, want, len, why))
+        return ERR_OK;
+    return diag_set(d, ERR_DAMAGED, "store '%s': part %s is damaged: %s", bs->os->location, key,
+                    why);
+}
+
 /* Read one part and check it (check_part). */
 static int read_part(struct barstore *bs, const char *key, int32_t date, struct barvec *out,
                      struct diag *d)
@@ -830,7 +867,12 @@ int barstore_read_day(struct barstore *bs, const struct bar_index *idx, size_t d
     return err;
 }
 
+struct ahead;
+static int ahead_unhashed(struct ahead *a, const char *key, const char *data, size_t len);
+static int ahead_drain(struct ahead *a);
+
 struct days_read {
+    struct ahead *ahead; /* reading ahead of the caller's thread: it checks hashes (see below) */
     struct barstore *bs;
     const struct bar_index *idx;
     const size_t *days;
@@ -852,18 +894,31 @@ static int days_part(void *ctx, size_t i, char *data, size_t len, struct diag *d
         r->all.n = 0;
     r->starts[r->part] = r->all.n;
     r->failed = 1;
-    int err =
-        check_part(r->bs, r->idx->keys.v[bd->first + r->part], bd->date, data, len, &r->all, d);
+    const char *key = r->idx->keys.v[bd->first + r->part];
+    int err, unhashed = 0;
+    /* Reading ahead, a day's only part is hashed by the caller's thread, which has the time:
+     * the rows go with the content, and the caller checks one against the other before it uses
+     * them.  A reader that met no problem has no side effect to take back if that fails. */
+    if (r->ahead && bd->nparts == 1)
+        err = check_part_unhashed(r->bs, key, bd->date, data, len, &r->all, &unhashed, d);
+    else
+        err = check_part(r->bs, key, bd->date, data, len, &r->all, d);
     if (err || ++r->part < bd->nparts) {
         r->failed = err != ERR_OK;
         return err;
     }
     struct barvec *day = &r->all;
     if (bd->nparts > 1) {
+        /* A merge reports disagreements (logs, counts, hooks): only once the caller has checked
+         * every day before, as on one thread, where a damaged day stops the scan first. */
+        if (r->ahead && (err = ahead_drain(r->ahead)))
+            return err;
         if ((err = merge_parts(r->bs, r->idx, r->days[r->k], &r->all, r->starts, &r->merged, d)))
             return err;
         day = &r->merged;
     }
+    if (r->ahead)
+        ahead_unhashed(r->ahead, unhashed ? key : NULL, data, len);
     err = r->fn(r->ctx, r->k, bd->date, day);
     r->k++;
     r->part = 0;
@@ -874,8 +929,18 @@ static int days_part(void *ctx, size_t i, char *data, size_t len, struct diag *d
 /* Read the days days[0 .. ndays) of idx, each merged and checked as barstore_read_day does,
  * with the parts of several days in flight at once (objstore_get_many), and call fn for each
  * in order. */
+static int read_days_for(struct ahead *ahead, struct barstore *bs, const struct bar_index *idx,
+                         const size_t *days, size_t ndays, days_fn fn, void *ctx,
+                         struct diag *d);
+
 static int read_days(struct barstore *bs, const struct bar_index *idx, const size_t *days,
                      size_t ndays, days_fn fn, void *ctx, struct diag *d)
+{
+    return read_days_for(NULL, bs, idx, days, ndays, fn, ctx, d);
+}
+
+static int read_days_for(struct ahead *ahead, struct barstore *bs, const struct bar_index *idx,
+                         const size_t *days, size_t ndays, days_fn fn, void *ctx, struct diag *d)
 {
     size_t nkeys = 0, most = 1;
     for (size_t k = 0; k < ndays; k++) {
@@ -885,7 +950,8 @@ static int read_days(struct barstore *bs, const struct bar_index *idx, const siz
     }
     if (nkeys == 0)
         return ERR_OK;
-    struct days_read r = {.bs = bs, .idx = idx, .days = days, .ndays = ndays, .fn = fn, .ctx = ctx};
+    struct days_read r = {
+        .ahead = ahead, .bs = bs, .idx = idx, .days = days, .ndays = ndays, .fn = fn, .ctx = ctx};
     barvec_init(&r.all);
     barvec_init(&r.merged);
     const char **keys = malloc(nkeys * sizeof *keys);
@@ -956,6 +1022,8 @@ int barstore_scan(struct barstore *bs, int32_t from, int32_t to, barstore_day_fn
 struct ahead_day {
     int32_t date;
     struct barvec bars;
+    const char *key; /* the part whose hash the caller checks against raw, or NULL */
+    struct buf raw;
 };
 
 /* The reader thread and the caller's thread share this, under mu, and nothing else. */
@@ -966,13 +1034,41 @@ struct ahead {
     size_t made, used; /* days put in and taken out; ring[i % AHEAD_DAYS] */
     int finished, stop;
     int reader_waits, caller_waits; /* wake the other side only when it sleeps */
+    int reader_drains;              /* the reader waits for every day to be taken */
     int err;
     struct diag d;
     /* the reader's own */
     struct barstore *bs;
     const struct bar_index *idx;
     const size_t *days;
+    const char *key; /* the content of the day being put, when its hash is left to the caller */
+    const char *data;
+    size_t len;
 };
+
+static int ahead_unhashed(struct ahead *a, const char *key, const char *data, size_t len)
+{
+    a->key = key;
+    a->data = data;
+    a->len = len;
+    return ERR_OK;
+}
+
+/* Wait until the caller has taken (and checked) every day put so far. */
+static int ahead_drain(struct ahead *a)
+{
+    pthread_mutex_lock(&a->mu);
+    while (a->used != a->made && !a->stop) {
+        a->reader_drains = 1;
+        if (a->caller_waits) /* it may be waiting for a batch that is not coming */
+            pthread_cond_broadcast(&a->cv);
+        pthread_cond_wait(&a->cv, &a->mu);
+        a->reader_drains = 0;
+    }
+    int stop = a->stop;
+    pthread_mutex_unlock(&a->mu);
+    return stop ? ERR_INTERNAL : ERR_OK;
+}
 
 static int ahead_put(void *ctx, size_t k, int32_t date, struct barvec *day)
 {
@@ -996,6 +1092,12 @@ static int ahead_put(void *ctx, size_t k, int32_t date, struct barvec *day)
     slot->bars = *day;
     *day = old;
     day->n = 0;
+    slot->key = a->key;
+    if (a->key) {
+        buf_reset(&slot->raw);
+        if (buf_append(&slot->raw, a->data, a->len))
+            return diag_set(&a->d, ERR_NOMEM, "out of memory");
+    }
     pthread_mutex_lock(&a->mu);
     a->made++;
     if (a->caller_waits && a->made - a->used >= AHEAD_BATCH)
@@ -1008,7 +1110,7 @@ static void *ahead_main(void *arg)
 {
     struct ahead *a = arg;
     struct diag d = {{0}};
-    int err = read_days(a->bs, a->idx, a->days, a->idx->ndays, ahead_put, a, &d);
+    int err = read_days_for(a, a->bs, a->idx, a->days, a->idx->ndays, ahead_put, a, &d);
     pthread_mutex_lock(&a->mu);
     if (err && !a->d.text[0])
         a->d = d;
@@ -1048,8 +1150,10 @@ int barstore_scan_ahead(struct barstore *bs, int32_t from, int32_t to, barstore_
     }
     pthread_mutex_init(&a->mu, NULL);
     pthread_cond_init(&a->cv, NULL);
-    for (size_t i = 0; i < AHEAD_DAYS; i++)
+    for (size_t i = 0; i < AHEAD_DAYS; i++) {
         barvec_init(&a->ring[i].bars);
+        buf_init(&a->ring[i].raw, BARSTORE_PART_MAX);
+    }
     a->bs = bs;
     a->idx = &idx;
     a->days = days;
@@ -1062,7 +1166,8 @@ int barstore_scan_ahead(struct barstore *bs, int32_t from, int32_t to, barstore_
         pthread_mutex_lock(&a->mu);
         for (;;) {
             if (a->used == a->made) {
-                while (a->made - a->used < AHEAD_BATCH && !a->finished) {
+                while (a->made - a->used < AHEAD_BATCH && !a->finished &&
+                       !(a->reader_drains && a->made > a->used)) {
                     a->caller_waits = 1;
                     pthread_cond_wait(&a->cv, &a->mu);
                     a->caller_waits = 0;
@@ -1072,12 +1177,19 @@ int barstore_scan_ahead(struct barstore *bs, int32_t from, int32_t to, barstore_
                 break;
             struct ahead_day *day = &a->ring[a->used % AHEAD_DAYS];
             pthread_mutex_unlock(&a->mu);
-            fn_err = fn(ctx, day->date, day->bars.v, day->bars.n);
+            /* The hash decides: a part that does not match its name is damaged, and its rows
+             * are not used (the reader left the check to this thread). */
+            if (day->key)
+                fn_err = part_hash_check(bs, day->key, day->raw.data ? day->raw.data : "",
+                                         day->raw.len, d);
+            if (!fn_err)
+                fn_err = fn(ctx, day->date, day->bars.v, day->bars.n);
             pthread_mutex_lock(&a->mu);
             a->used++;
             if (fn_err)
                 a->stop = 1;
-            if (fn_err || (a->reader_waits && a->made - a->used <= AHEAD_DAYS - AHEAD_BATCH))
+            if (fn_err || (a->reader_waits && a->made - a->used <= AHEAD_DAYS - AHEAD_BATCH) ||
+                (a->reader_drains && a->used == a->made))
                 pthread_cond_broadcast(&a->cv);
             if (fn_err)
                 break;
@@ -1093,8 +1205,10 @@ int barstore_scan_ahead(struct barstore *bs, int32_t from, int32_t to, barstore_
                 *d = a->d;
         }
     }
-    for (size_t i = 0; i < AHEAD_DAYS; i++)
+    for (size_t i = 0; i < AHEAD_DAYS; i++) {
         barvec_release(&a->ring[i].bars);
+        buf_release(&a->ring[i].raw);
+    }
     pthread_cond_destroy(&a->cv);
     pthread_mutex_destroy(&a->mu);
     free(a);
