@@ -130,6 +130,10 @@ static int fast_int(const char **pp, const char *end, char stop, int64_t *out)
     return 1;
 }
 
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the 8-byte loads below read the first byte of memory as the lowest"
+#endif
+
 /* With at least FAST_SLACK bytes left, a row is read eight bytes at a time: a row that the fast
  * path accepts is far shorter, and one it gives up on is given up within that many bytes. */
 #define FAST_SLACK 256

@@ -930,8 +930,7 @@ static int days_part(void *ctx, size_t i, char *data, size_t len, struct diag *d
  * with the parts of several days in flight at once (objstore_get_many), and call fn for each
  * in order. */
 static int read_days_for(struct ahead *ahead, struct barstore *bs, const struct bar_index *idx,
-                         const size_t *days, size_t ndays, days_fn fn, void *ctx,
-                         struct diag *d);
+                         const size_t *days, size_t ndays, days_fn fn, void *ctx, struct diag *d);
 
 static int read_days(struct barstore *bs, const struct bar_index *idx, const size_t *days,
                      size_t ndays, days_fn fn, void *ctx, struct diag *d)

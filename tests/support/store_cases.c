@@ -610,8 +610,8 @@ void store_case_barstore_scan_ahead(void **state)
     char edited[128];
     int len = snprintf(edited, sizeof edited,
                        "symbol,date,open,high,low,close,volume\nAAA,%s,10,12,9,11,5\n", day_s);
-    assert_int_equal(
-        objstore_put(f->os, keys.v[0], edited, (size_t)len, OBJ_PUT_ALWAYS, NULL, &d), ERR_OK);
+    assert_int_equal(objstore_put(f->os, keys.v[0], edited, (size_t)len, OBJ_PUT_ALWAYS, NULL, &d),
+                     ERR_OK);
     scan_both(f, INT32_MIN, ERR_DAMAGED);
     scan_both(f, start + 60, ERR_CONFLICT);
     struct days_text two = {BUF_INIT(4 << 20), INT32_MIN};
