@@ -624,13 +624,21 @@ static int check_part(struct barstore *bs, const char *key, int32_t date, char *
  * caller makes it before using them, and a mismatch is ERR_DAMAGED as check_part says it).
  * Anything else (a quote, which the parser unescapes in place, a bad name, a bad row) goes
  * through check_part, with the hash first, so the same error comes out. */
+static int part_hash_check(struct barstore *bs, const char *key, const char *data, size_t len,
+                           struct diag *d);
+
 static int check_part_unhashed(struct barstore *bs, const char *key, int32_t date, char *data,
-                               size_t len, struct barvec *out, int *unhashed, struct diag *d)
+                               size_t len, struct barvec *out, int hash_here, int *unhashed,
+                               struct diag *d)
 {
     char why[160];
     *unhashed = 0;
     if (bs->skip_damaged || memchr(data, '"', len) || !part_name_syntax_ok(key, why))
         return check_part(bs, key, date, data, len, out, d);
+    if (hash_here && part_hash_check(bs, key, data, len, d) != ERR_OK) {
+        diag_clear(d);
+        return check_part(bs, key, date, data, len, out, d);
+    }
     size_t first = out->n;
     if (read_rows(key, date, data, len, out, d) != ERR_OK) {
         out->n = first;
@@ -640,7 +648,7 @@ static int check_part_unhashed(struct barstore *bs, const char *key, int32_t dat
     int prov = key_provisional(key);
     for (size_t i = first; i < out->n; i++)
         out->v[i].provisional = (uint8_t)prov;
-    *unhashed = 1;
+    *unhashed = !hash_here;
     return ERR_OK;
 }
 
@@ -869,6 +877,7 @@ int barstore_read_day(struct barstore *bs, const struct bar_index *idx, size_t d
 
 struct ahead;
 static int ahead_unhashed(struct ahead *a, const char *key, const char *data, size_t len);
+static int ahead_well_ahead(struct ahead *a);
 static int ahead_drain(struct ahead *a);
 
 struct days_read {
@@ -896,11 +905,13 @@ static int days_part(void *ctx, size_t i, char *data, size_t len, struct diag *d
     r->failed = 1;
     const char *key = r->idx->keys.v[bd->first + r->part];
     int err, unhashed = 0;
-    /* Reading ahead, a day's only part is hashed by the caller's thread, which has the time:
-     * the rows go with the content, and the caller checks one against the other before it uses
-     * them.  A reader that met no problem has no side effect to take back if that fails. */
+    /* Reading ahead, a day's only part is hashed by whichever thread has the time: here when
+     * the reader is well ahead, else by the caller's thread, the rows going with the content,
+     * the caller checking one against the other before it uses them.  A reader that met no
+     * problem has no side effect to take back if that fails. */
     if (r->ahead && bd->nparts == 1)
-        err = check_part_unhashed(r->bs, key, bd->date, data, len, &r->all, &unhashed, d);
+        err = check_part_unhashed(r->bs, key, bd->date, data, len, &r->all,
+                                  ahead_well_ahead(r->ahead), &unhashed, d);
     else
         err = check_part(r->bs, key, bd->date, data, len, &r->all, d);
     if (err || ++r->part < bd->nparts) {
@@ -1053,6 +1064,14 @@ static int ahead_unhashed(struct ahead *a, const char *key, const char *data, si
     return ERR_OK;
 }
 
+/* 1 when at least half the ring waits for the caller (a hint: read without the lock). */
+static int ahead_well_ahead(struct ahead *a)
+{
+    size_t made = __atomic_load_n(&a->made, __ATOMIC_RELAXED);
+    size_t used = __atomic_load_n(&a->used, __ATOMIC_RELAXED);
+    return made - used >= AHEAD_DAYS / 2;
+}
+
 /* Wait until the caller has taken (and checked) every day put so far. */
 static int ahead_drain(struct ahead *a)
 {
@@ -1098,7 +1117,7 @@ static int ahead_put(void *ctx, size_t k, int32_t date, struct barvec *day)
             return diag_set(&a->d, ERR_NOMEM, "out of memory");
     }
     pthread_mutex_lock(&a->mu);
-    a->made++;
+    __atomic_store_n(&a->made, a->made + 1, __ATOMIC_RELAXED); /* read unlocked as a hint */
     if (a->caller_waits && a->made - a->used >= AHEAD_BATCH)
         pthread_cond_broadcast(&a->cv);
     pthread_mutex_unlock(&a->mu);
@@ -1184,7 +1203,7 @@ int barstore_scan_ahead(struct barstore *bs, int32_t from, int32_t to, barstore_
             if (!fn_err)
                 fn_err = fn(ctx, day->date, day->bars.v, day->bars.n);
             pthread_mutex_lock(&a->mu);
-            a->used++;
+            __atomic_store_n(&a->used, a->used + 1, __ATOMIC_RELAXED);
             if (fn_err)
                 a->stop = 1;
             if (fn_err || (a->reader_waits && a->made - a->used <= AHEAD_DAYS - AHEAD_BATCH) ||
