@@ -44,42 +44,6 @@ struct sym {
     size_t dq_head, dq_len;
 };
 
-#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-#error "the 8-byte loads below read the first byte of memory as the lowest"
-#endif
-
-/* A symbol as two numbers that order as strcmp orders the names: its 16 bytes, zero after the
- * end, read big-endian.  Comparing them costs no call and no walk along the bytes. */
-struct symkey {
-    uint64_t hi, lo;
-};
-
-static struct symkey symkey_of(const char *symbol) /* BAR_SYMBOL_MAX + 1 bytes */
-{
-    uint64_t a, b;
-    memcpy(&a, symbol, 8);
-    memcpy(&b, symbol + 8, 8);
-    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-    /* The lowest byte flagged is the first zero byte (flags above it may be false). */
-    uint64_t za = (a - ones) & ~a & highs, zb = (b - ones) & ~b & highs;
-    if (za) {
-        unsigned n = (unsigned)__builtin_ctzll(za) / 8;
-        a &= n ? ~0ull >> (64 - 8 * n) : 0;
-        b = 0;
-    } else if (zb) {
-        unsigned n = (unsigned)__builtin_ctzll(zb) / 8;
-        b &= n ? ~0ull >> (64 - 8 * n) : 0;
-    }
-    return (struct symkey){__builtin_bswap64(a), __builtin_bswap64(b)};
-}
-
-static int symkey_cmp(struct symkey x, struct symkey y)
-{
-    if (x.hi != y.hi)
-        return x.hi < y.hi ? -1 : 1;
-    return (x.lo > y.lo) - (x.lo < y.lo);
-}
-
 struct screen {
     struct screen_opts o;
     struct split *splits;
@@ -96,7 +60,7 @@ struct screen {
      * them without hashing. */
     uint32_t *prev;
     size_t nprev, prev_cap;
-    struct symkey *today_keys, *prev_keys; /* the symbols of today and prev, as keys */
+    struct bar_symkey *today_keys, *prev_keys; /* the symbols of today and prev, as keys */
     struct screen_row *rows;
     size_t rows_cap;
 };
@@ -342,7 +306,7 @@ int screen_add_day(struct screen *s, int32_t date, const struct bar *bars, size_
     }
     /* Yesterday's list becomes prev; today's is rebuilt in prev's old array. */
     uint32_t *t = s->prev;
-    struct symkey *tk = s->prev_keys;
+    struct bar_symkey *tk = s->prev_keys;
     size_t tcap = s->prev_cap;
     s->prev = s->today;
     s->prev_keys = s->today_keys;
@@ -367,14 +331,14 @@ int screen_add_day(struct screen *s, int32_t date, const struct bar *bars, size_
     size_t j = 0;
     for (size_t i = 0; i < n; i++) {
         const struct bar *b = &bars[i];
-        struct symkey k = symkey_of(b->symbol);
-        if (b->date != date || (i && symkey_cmp(s->today_keys[i - 1], k) >= 0))
+        struct bar_symkey k = bar_symkey_of(b->symbol);
+        if (b->date != date || (i && bar_symkey_cmp(s->today_keys[i - 1], k) >= 0))
             return diag_set(d, ERR_INVALID,
                             "screen: bars of a day must share its date and be "
                             "sorted by symbol without repeats ('%s')",
                             b->symbol);
         int c = -1;
-        while (j < s->nprev && (c = symkey_cmp(s->prev_keys[j], k)) < 0)
+        while (j < s->nprev && (c = bar_symkey_cmp(s->prev_keys[j], k)) < 0)
             j++;
         uint32_t id;
         if (j < s->nprev && c == 0)

@@ -702,7 +702,8 @@ static int read_rows(const char *key, int32_t date, char *data, size_t len, stru
             return diag_set(d, ERR_INVALID, "%s:%zu: field 'date': %s in the partition of %s", key,
                             barcsv_line(&r), got, want);
         }
-        if (out->n > first && strcmp(out->v[out->n - 1].symbol, b->symbol) >= 0)
+        if (out->n > first &&
+            bar_symkey_cmp(bar_symkey_of(out->v[out->n - 1].symbol), bar_symkey_of(b->symbol)) >= 0)
             return diag_set(d, ERR_INVALID,
                             "%s:%zu: field 'symbol': %s is out of order or repeated after %s", key,
                             barcsv_line(&r), b->symbol, out->v[out->n - 1].symbol);
