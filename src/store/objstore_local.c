@@ -43,8 +43,8 @@
 struct local {
     struct objstore base;
     char root[OBJ_LOCATION_MAX];
-    int fsync;  /* 0 only under SCREENER_TEST_NO_FSYNC=1: tests that write thousands of files */
-    int rootfd; /* the root, opened once (O_PATH) for reads beneath it; -1 when it could not be */
+    int fsync; /* 0 only under SCREENER_TEST_NO_FSYNC=1: tests that write thousands of files */
+    char real[PATH_MAX]; /* the root with its links resolved, for reads (empty: unknown) */
     struct strvec swept; /* directories already cleaned of stale temporary files */
 };
 
@@ -175,17 +175,20 @@ static void etag_of(const char *data, size_t len, char *etag)
     crypto_hex(h, 16, etag);
 }
 
-/* Open key for reading in one system call that refuses a symbolic link anywhere below the
- * root (what path_of checks with a stat of every directory); -1 when that fails for any
- * reason, or the kernel lacks openat2: the caller then takes the long way, which says why. */
+/* Open key for reading in one system call that refuses a symbolic link anywhere on the way
+ * (what path_of checks below the root with a stat of every directory; the root's own links
+ * were resolved when the store was opened); -1 when that fails for any reason, or the kernel
+ * lacks openat2: the caller then takes the long way, which says why. */
 static int open_beneath(const struct local *l, const char *key)
 {
 #ifdef SYS_openat2
-    if (l->rootfd < 0)
+    char path[PATH_MAX];
+    int n = snprintf(path, sizeof path, "%s/%s", l->real, key);
+    if (!l->real[0] || n < 0 || n >= (int)sizeof path)
         return -1;
     struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW,
-                           .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH};
-    return (int)syscall(SYS_openat2, l->rootfd, key, &how, sizeof how);
+                           .resolve = RESOLVE_NO_SYMLINKS};
+    return (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
 #else
     (void)l;
     (void)key;
@@ -475,8 +478,6 @@ static int local_del(struct objstore *os, const char *key, struct diag *d)
 static void local_free(struct objstore *os)
 {
     struct local *l = (struct local *)os;
-    if (l->rootfd >= 0)
-        close(l->rootfd);
     strvec_release(&l->swept);
     free(os);
 }
@@ -592,7 +593,8 @@ int objstore_local_open(const char *dir, struct objstore **out, struct diag *d)
         free(l);
         return diag_set(d, ERR_IO, "store '%s' is not a directory", dir);
     }
-    l->rootfd = open(l->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (!realpath(l->root, l->real))
+        l->real[0] = '\0';
     *out = &l->base;
     return ERR_OK;
 }
