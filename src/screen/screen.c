@@ -437,6 +437,17 @@ int screen_rank(struct screen *s, const struct screen_row **rows, size_t *n)
             continue;
         if (s->o.by == SCREEN_BY_CHANGE && !y->has_prev)
             continue;
+        if (s->o.top && count == want) {
+            /* Most symbols do not make the top: compare the metric alone (computed as
+             * fill_row does) with the last kept row's before filling a row. */
+            const struct peak_entry *p = &y->dq[y->dq_head];
+            double x = s->o.by == SCREEN_BY_CHANGE ? 100.0 * (y->close_s / y->prev_close_s - 1.0)
+                                                   : 100.0 * (y->close_s - p->high_s) / p->high_s;
+            const struct screen_row *last = &s->rows[count - 1];
+            double w = s->o.by == SCREEN_BY_CHANGE ? last->change_pct : last->drawdown_pct;
+            if (!isnan(w) && (isnan(x) || x > w))
+                continue; /* row_before would say no */
+        }
         struct screen_row r;
         fill_row(s, y, &r);
         if (!s->o.top) {
