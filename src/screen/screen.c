@@ -15,13 +15,8 @@
  * value is brought back to the basis of date D by dividing by G as of D.  Without splits
  * G = 1 and s is the exact integer number of millionths. */
 
-struct win_entry { /* every bar in the window: for the count and the volume average */
-    int32_t date;
-    double volume_s;
-};
-
 struct peak_entry { /* the monotone deque of highs: decreasing from front to back */
-    int64_t seq;
+    int32_t seq;    /* the bar's index among the symbol's bars (one a day at most) */
     int32_t date;
     double high_s;
 };
@@ -37,7 +32,10 @@ struct sym {
     int has_prev;
     int64_t volume;
     /* rings, capacity = window days */
-    struct win_entry *win;
+    /* every bar in the window, for the count: its date, and its volume for the average (only
+     * with a minimum volume; NULL otherwise) */
+    int32_t *win_date;
+    double *win_volume;
     size_t win_head, win_len;
     double win_volume_s;
     struct peak_entry *dq;
@@ -105,7 +103,8 @@ void screen_free(struct screen *s)
     if (!s)
         return;
     for (size_t i = 0; i < s->nsyms; i++) {
-        free(s->syms[i].win);
+        free(s->syms[i].win_date);
+        free(s->syms[i].win_volume);
         free(s->syms[i].dq);
     }
     free(s->syms);
@@ -193,10 +192,13 @@ static int lookup(struct screen *s, const char *symbol, uint32_t *out)
     memcpy(y->symbol, symbol, strlen(symbol) + 1);
     y->g = 1.0;
     y->seq = -1;
-    y->win = malloc((size_t)s->o.window_days * sizeof *y->win);
+    y->win_date = malloc((size_t)s->o.window_days * sizeof *y->win_date);
+    y->win_volume =
+        s->o.min_volume ? malloc((size_t)s->o.window_days * sizeof *y->win_volume) : NULL;
     y->dq = malloc((size_t)s->o.window_days * sizeof *y->dq);
-    if (!y->win || !y->dq) {
-        free(y->win);
+    if (!y->win_date || !y->dq || (s->o.min_volume && !y->win_volume)) {
+        free(y->win_date);
+        free(y->win_volume);
         free(y->dq);
         return ERR_NOMEM;
     }
@@ -271,17 +273,22 @@ static void add_bar(struct screen *s, struct sym *y, const struct bar *b)
     y->volume = b->volume;
 
     /* Window of all bars: expire, then append. */
-    while (y->win_len && y->win[y->win_head].date < start) {
-        y->win_volume_s -= y->win[y->win_head].volume_s;
+    while (y->win_len && y->win_date[y->win_head] < start) {
+        if (y->win_volume)
+            y->win_volume_s -= y->win_volume[y->win_head];
         y->win_head = ring_at(y->win_head, 1, cap);
         y->win_len--;
     }
     if (y->win_len == 0)
         y->win_volume_s = 0; /* no drift from a long run of additions and subtractions */
-    double volume_s = (double)b->volume / y->g;
-    y->win[ring_at(y->win_head, y->win_len, cap)] = (struct win_entry){b->date, volume_s};
+    size_t tail = ring_at(y->win_head, y->win_len, cap);
+    y->win_date[tail] = b->date;
+    if (y->win_volume) {
+        double volume_s = (double)b->volume / y->g;
+        y->win_volume[tail] = volume_s;
+        y->win_volume_s += volume_s;
+    }
     y->win_len++;
-    y->win_volume_s += volume_s;
 
     /* Monotone deque of highs: expire the front, drop lower-or-equal highs from the back so
      * that the front is the highest high and the latest one among equals. */
@@ -292,7 +299,8 @@ static void add_bar(struct screen *s, struct sym *y, const struct bar *b)
     double high_s = (double)b->high * y->g;
     while (y->dq_len && y->dq[ring_at(y->dq_head, y->dq_len - 1, cap)].high_s <= high_s)
         y->dq_len--;
-    y->dq[ring_at(y->dq_head, y->dq_len, cap)] = (struct peak_entry){y->seq, b->date, high_s};
+    y->dq[ring_at(y->dq_head, y->dq_len, cap)] =
+        (struct peak_entry){(int32_t)y->seq, b->date, high_s};
     y->dq_len++;
 }
 
@@ -361,8 +369,8 @@ int screen_add_day(struct screen *s, int32_t date, const struct bar *bars, size_
         }
         if (i + ahead < n) {
             const struct sym *z = &s->syms[s->today[i + ahead]];
-            __builtin_prefetch(&z->win[z->win_head]);
-            __builtin_prefetch(&z->win[ring_at(z->win_head, z->win_len, cap)], 1);
+            __builtin_prefetch(&z->win_date[z->win_head]);
+            __builtin_prefetch(&z->win_date[ring_at(z->win_head, z->win_len, cap)], 1);
             __builtin_prefetch(&z->dq[z->dq_head]);
             __builtin_prefetch(&z->dq[ring_at(z->dq_head, z->dq_len ? z->dq_len - 1 : 0, cap)], 1);
         }
