@@ -226,16 +226,13 @@ format:
 fuzz:
 	$(MAKE) -f fuzz/Makefile
 
-bench: $(BIN)
-	bench/run.sh
-	bench/backtest.sh
-	bench/s3.sh
-	bench/compact.sh
+bench: $(BIN) $(TOOL_BIN)
+	bench/all.sh
 
 bench-bot: $(BIN)
 	bench/bot.sh
 
-bench-smoke: $(BIN)
+bench-smoke: $(BIN) $(TOOL_BIN)
 	@scripts/deps.sh --bench
 	@BUILD=$(BUILD) sh tests/e2e/bench.sh
 

@@ -26,6 +26,7 @@ PY=/usr/bin/python3 # Debian's python3-pandas; the python3 on PATH may lack pand
 OUT=${BENCH_OUT:-bench/out}
 STORE=$OUT/store-${SYMBOLS}x${YEARS}
 PEER_STORE=$STORE # what the peers read: the same store, or the one CSV file
+MODE=store        # or single: names the summary (summary.txt, summary-single.txt)
 TIME=/usr/bin/time
 
 die() { echo "bench: $*" >&2; exit 1; }
@@ -93,20 +94,21 @@ make_store() {
 }
 
 # timed NAME CMD...: run CMD under /usr/bin/time, stdout and stderr to $OUT/NAME.{out,err};
-# appends "wall_seconds peak_kb" to $OUT/NAME.times.
+# appends "wall_seconds peak_kb user_seconds system_seconds" to $OUT/NAME.times.
 timed() {
     local name=$1
     shift
-    if ! "$TIME" -f '%e %M' -o "$OUT/$name.time" "$@" >"$OUT/$name.out" 2>"$OUT/$name.err"; then
+    if ! "$TIME" -f '%e %M %U %S' -o "$OUT/$name.time" "$@" >"$OUT/$name.out" 2>"$OUT/$name.err"; then
         cat "$OUT/$name.err" >&2
         die "$name failed: $*"
     fi
     tail -n 1 "$OUT/$name.time" >>"$OUT/$name.times"
-    note "$name run: $(tail -n 1 "$OUT/$name.time" | awk '{printf "%.2f s, %.0f MB", $1, $2 / 1024}')"
+    note "$name run: $(tail -n 1 "$OUT/$name.time" |
+        awk '{printf "%.2f s, %.2f s of CPU, %.0f MB", $1, $3 + $4, $2 / 1024}')"
 }
 
-median_col() { # median of column $1 of file $2
-    awk -v c="$1" '{print $c}' "$2" | sort -g |
+median_col() { # median of column $1 of file $2 ("cpu": user + system)
+    awk -v c="$1" '{print c == "cpu" ? $3 + $4 : $c}' "$2" | sort -g |
         awk '{v[NR] = $1} END {print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'
 }
 
@@ -115,7 +117,7 @@ run_bench() {
     make_store
     local load_start
     load_start=$(cut -d' ' -f1-3 /proc/loadavg)
-    rm -f "$OUT"/{screener,pandas,duckdb}.times
+    rm -f "$OUT"/{screener,pandas,duckdb}.times "$OUT/result-$MODE.tmp"
 
     local i
     for ((i = 1; i <= RUNS; i++)); do
@@ -146,8 +148,11 @@ run_bench() {
     pandas_match=$(compare "$OUT/screener.csv" "$OUT/pandas.csv" || true)
     duckdb_match=$(compare "$OUT/screener.csv" "$OUT/duckdb.csv" || true)
 
-    local sw
+    local sw sc load_end summary=$OUT/summary.txt
+    [ "$MODE" = store ] || summary=$OUT/summary-$MODE.txt
     sw=$(median_col 1 "$OUT/screener.times")
+    sc=$(median_col cpu "$OUT/screener.times")
+    load_end=$(cut -d' ' -f1-3 /proc/loadavg)
     {
         echo "Full-history screen: screener screen --from first --to last --top 10 --format csv"
         [ "$PEER_STORE" = "$STORE" ] ||
@@ -157,7 +162,8 @@ run_bench() {
             "$(du -sh "$STORE" | cut -f1)"
         echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)," \
             "$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $(uname -sr)"
-        echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC'), load average at start $load_start"
+        echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC'), load average at start $load_start," \
+            "at end $load_end"
         echo "tools:   $("$BIN" --version 2>/dev/null | head -n 1 || echo screener)," \
             "pandas $("$PY" -c 'import pandas; print(pandas.__version__)')" \
             "(Python $("$PY" -c 'import platform; print(platform.python_version())')," \
@@ -165,24 +171,36 @@ run_bench() {
             "(@duckdb/node-api $(node -p "require('./bench/node_modules/@duckdb/node-api/package.json').version")," \
             "node $(node --version), $(nproc) threads)"
         echo
-        printf '%-9s %5s %10s %12s %14s %16s\n' tool runs "wall s" "peak RSS MB" "bars/s" "x screener time"
-        local tool runs w m
+        printf '%-9s %5s %10s %8s %12s %14s %16s %15s\n' tool runs "wall s" "CPU s" "peak RSS MB" \
+            "bars/s" "x screener time" "x screener CPU"
+        local tool runs w c m
         for tool in screener pandas duckdb; do
             runs=$(wc -l <"$OUT/$tool.times")
             w=$(median_col 1 "$OUT/$tool.times")
+            c=$(median_col cpu "$OUT/$tool.times")
             m=$(median_col 2 "$OUT/$tool.times")
-            awk -v t=$tool -v r="$runs" -v w="$w" -v m="$m" -v b="$bars" -v s="$sw" \
-                'BEGIN {printf "%-9s %5d %10.2f %12.0f %14.0f %16.1f\n", t, r, w, m / 1024, b / w, w / s}'
+            awk -v t=$tool -v r="$runs" -v w="$w" -v c="$c" -v m="$m" -v b="$bars" -v s="$sw" -v sc="$sc" \
+                'BEGIN {printf "%-9s %5d %10.2f %8.2f %12.0f %14.0f %16.1f %15.1f\n", t, r, w, c, m / 1024,
+                        b / w, w / s, c / (sc > 0 ? sc : 0.01)}'
+            printf '%s %s %s %s ' "$tool" "$w" "$c" "$m" >>"$OUT/result-$MODE.tmp"
         done
         echo
-        echo "wall and peak RSS: medians over the runs (/usr/bin/time, whole process)"
+        echo "wall, CPU (user + system) and peak RSS: medians over the runs (/usr/bin/time, whole process)"
         [ -z "$pandas_note" ] || echo "pandas: $pandas_note"
         awk -v p="$(median_col 1 "$OUT/pandas.times")" -v d="$(median_col 1 "$OUT/duckdb.times")" -v s="$sw" \
             'BEGIN {printf "Targets (docs/performance.md): pandas/screener %.1fx (target >= 20x: %s), duckdb/screener %.1fx (target >= 3x: %s)\n",
                     p / s, (p / s >= 20) ? "met" : "NOT met", d / s, (d / s >= 3) ? "met" : "NOT met"}'
         echo "pandas output vs screener: $pandas_match"
         echo "duckdb output vs screener: $duckdb_match"
-    } | tee "$OUT/summary.txt"
+    } | tee "$summary"
+    # One line for bench/all.sh: mode, size, bars, then tool wall cpu peak_kb for each tool, and
+    # whether the peers' outputs match.
+    {
+        printf '%s %sx%s %s ' "$MODE" "$SYMBOLS" "$YEARS" "$bars"
+        cat "$OUT/result-$MODE.tmp"
+        printf '%s %s\n' "${pandas_match%% *}" "${duckdb_match%% *}"
+    } >"$OUT/result-$MODE.txt"
+    rm -f "$OUT/result-$MODE.tmp"
     case "$pandas_match$duckdb_match" in *MISMATCH*) return 1 ;; esac
 }
 
@@ -213,6 +231,7 @@ make_single() {
     fi
     PEER_STORE=$single
     STORE=$imported
+    MODE=single
 }
 
 need_tools

@@ -183,6 +183,9 @@ int cmd_screen(int argc, char **argv)
         if ((rc = app_parse_date(&a, "--date", date, &lo)))
             goto done;
         hi = lo;
+    } else if (!err && from && strcmp(from, "first") == 0 && (!to || strcmp(to, "last") == 0)) {
+        lo = SCREEN_RUN_FIRST; /* the whole history: one listing of the store, not two */
+        hi = INT32_MAX;
     } else if (!err && from) {
         int32_t first, last;
         if ((err = barstore_date_range(a.bs, &first, &last, NULL, &d)))

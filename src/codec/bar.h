@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "base/err.h"
 
@@ -42,6 +43,45 @@ const char *bar_diff_field(const struct bar *a, const struct bar *b);
 
 /* Order by symbol, then date (for qsort). */
 int bar_cmp(const void *a, const void *b);
+
+/* A symbol as two numbers that order as strcmp orders the names: its 16 bytes, zero after the
+ * end, read big-endian.  Comparing them costs no call and no walk along the bytes (the
+ * readers and the screen compare symbols for every bar). */
+struct bar_symkey {
+    uint64_t hi, lo;
+};
+
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "bar_symkey_of reads the first byte of memory as the lowest"
+#endif
+
+/* symbol: BAR_SYMBOL_MAX + 1 bytes holding a NUL-terminated name (what follows it may be
+ * anything). */
+static inline struct bar_symkey bar_symkey_of(const char *symbol)
+{
+    uint64_t a, b;
+    memcpy(&a, symbol, 8);
+    memcpy(&b, symbol + 8, 8);
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    /* The lowest byte flagged is the first zero byte (flags above it may be false). */
+    uint64_t za = (a - ones) & ~a & highs, zb = (b - ones) & ~b & highs;
+    if (za) {
+        unsigned n = (unsigned)__builtin_ctzll(za) / 8;
+        a &= n ? ~0ull >> (64 - 8 * n) : 0;
+        b = 0;
+    } else if (zb) {
+        unsigned n = (unsigned)__builtin_ctzll(zb) / 8;
+        b &= n ? ~0ull >> (64 - 8 * n) : 0;
+    }
+    return (struct bar_symkey){__builtin_bswap64(a), __builtin_bswap64(b)};
+}
+
+static inline int bar_symkey_cmp(struct bar_symkey x, struct bar_symkey y)
+{
+    if (x.hi != y.hi)
+        return x.hi < y.hi ? -1 : 1;
+    return (x.lo > y.lo) - (x.lo < y.lo);
+}
 
 /* A growable array of bars (used by readers, writers and tests). */
 struct barvec {

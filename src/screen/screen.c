@@ -3,6 +3,7 @@
 #include "codec/num.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,13 +15,8 @@
  * value is brought back to the basis of date D by dividing by G as of D.  Without splits
  * G = 1 and s is the exact integer number of millionths. */
 
-struct win_entry { /* every bar in the window: for the count and the volume average */
-    int32_t date;
-    double volume_s;
-};
-
 struct peak_entry { /* the monotone deque of highs: decreasing from front to back */
-    int64_t seq;
+    int32_t seq;    /* the bar's index among the symbol's bars (one a day at most) */
     int32_t date;
     double high_s;
 };
@@ -36,7 +32,10 @@ struct sym {
     int has_prev;
     int64_t volume;
     /* rings, capacity = window days */
-    struct win_entry *win;
+    /* every bar in the window, for the count: its date, and its volume for the average (only
+     * with a minimum volume; NULL otherwise) */
+    int32_t *win_date;
+    double *win_volume;
     size_t win_head, win_len;
     double win_volume_s;
     struct peak_entry *dq;
@@ -59,6 +58,7 @@ struct screen {
      * them without hashing. */
     uint32_t *prev;
     size_t nprev, prev_cap;
+    struct bar_symkey *today_keys, *prev_keys; /* the symbols of today and prev, as keys */
     struct screen_row *rows;
     size_t rows_cap;
 };
@@ -103,13 +103,16 @@ void screen_free(struct screen *s)
     if (!s)
         return;
     for (size_t i = 0; i < s->nsyms; i++) {
-        free(s->syms[i].win);
+        free(s->syms[i].win_date);
+        free(s->syms[i].win_volume);
         free(s->syms[i].dq);
     }
     free(s->syms);
     free(s->table);
     free(s->today);
     free(s->prev);
+    free(s->today_keys);
+    free(s->prev_keys);
     free(s->rows);
     free(s->splits);
     free(s);
@@ -189,10 +192,13 @@ static int lookup(struct screen *s, const char *symbol, uint32_t *out)
     memcpy(y->symbol, symbol, strlen(symbol) + 1);
     y->g = 1.0;
     y->seq = -1;
-    y->win = malloc((size_t)s->o.window_days * sizeof *y->win);
+    y->win_date = malloc((size_t)s->o.window_days * sizeof *y->win_date);
+    y->win_volume =
+        s->o.min_volume ? malloc((size_t)s->o.window_days * sizeof *y->win_volume) : NULL;
     y->dq = malloc((size_t)s->o.window_days * sizeof *y->dq);
-    if (!y->win || !y->dq) {
-        free(y->win);
+    if (!y->win_date || !y->dq || (s->o.min_volume && !y->win_volume)) {
+        free(y->win_date);
+        free(y->win_volume);
         free(y->dq);
         return ERR_NOMEM;
     }
@@ -243,6 +249,14 @@ int screen_rename(struct screen *s, const char *old_symbol, const char *new_symb
     return ERR_OK;
 }
 
+/* i + k in a ring of cap entries, for i < cap and k <= cap (no division: this runs for every
+ * bar). */
+static size_t ring_at(size_t i, size_t k, size_t cap)
+{
+    size_t at = i + k;
+    return at >= cap ? at - cap : at;
+}
+
 static void add_bar(struct screen *s, struct sym *y, const struct bar *b)
 {
     const size_t cap = (size_t)s->o.window_days;
@@ -259,28 +273,34 @@ static void add_bar(struct screen *s, struct sym *y, const struct bar *b)
     y->volume = b->volume;
 
     /* Window of all bars: expire, then append. */
-    while (y->win_len && y->win[y->win_head].date < start) {
-        y->win_volume_s -= y->win[y->win_head].volume_s;
-        y->win_head = (y->win_head + 1) % cap;
+    while (y->win_len && y->win_date[y->win_head] < start) {
+        if (y->win_volume)
+            y->win_volume_s -= y->win_volume[y->win_head];
+        y->win_head = ring_at(y->win_head, 1, cap);
         y->win_len--;
     }
     if (y->win_len == 0)
         y->win_volume_s = 0; /* no drift from a long run of additions and subtractions */
-    double volume_s = (double)b->volume / y->g;
-    y->win[(y->win_head + y->win_len) % cap] = (struct win_entry){b->date, volume_s};
+    size_t tail = ring_at(y->win_head, y->win_len, cap);
+    y->win_date[tail] = b->date;
+    if (y->win_volume) {
+        double volume_s = (double)b->volume / y->g;
+        y->win_volume[tail] = volume_s;
+        y->win_volume_s += volume_s;
+    }
     y->win_len++;
-    y->win_volume_s += volume_s;
 
     /* Monotone deque of highs: expire the front, drop lower-or-equal highs from the back so
      * that the front is the highest high and the latest one among equals. */
     while (y->dq_len && y->dq[y->dq_head].date < start) {
-        y->dq_head = (y->dq_head + 1) % cap;
+        y->dq_head = ring_at(y->dq_head, 1, cap);
         y->dq_len--;
     }
     double high_s = (double)b->high * y->g;
-    while (y->dq_len && y->dq[(y->dq_head + y->dq_len - 1) % cap].high_s <= high_s)
+    while (y->dq_len && y->dq[ring_at(y->dq_head, y->dq_len - 1, cap)].high_s <= high_s)
         y->dq_len--;
-    y->dq[(y->dq_head + y->dq_len) % cap] = (struct peak_entry){y->seq, b->date, high_s};
+    y->dq[ring_at(y->dq_head, y->dq_len, cap)] =
+        (struct peak_entry){(int32_t)y->seq, b->date, high_s};
     y->dq_len++;
 }
 
@@ -294,18 +314,24 @@ int screen_add_day(struct screen *s, int32_t date, const struct bar *bars, size_
     }
     /* Yesterday's list becomes prev; today's is rebuilt in prev's old array. */
     uint32_t *t = s->prev;
+    struct bar_symkey *tk = s->prev_keys;
     size_t tcap = s->prev_cap;
     s->prev = s->today;
+    s->prev_keys = s->today_keys;
     s->prev_cap = s->today_cap;
     s->nprev = s->ntoday;
     s->today = t;
+    s->today_keys = tk;
     s->today_cap = tcap;
     s->ntoday = 0;
     if (n > s->today_cap) {
         t = realloc(s->today, n * sizeof *t);
-        if (!t)
+        if (t)
+            s->today = t;
+        tk = t ? realloc(s->today_keys, n * sizeof *tk) : NULL;
+        if (!tk)
             return diag_set(d, ERR_NOMEM, "out of memory");
-        s->today = t;
+        s->today_keys = tk;
         s->today_cap = n;
     }
     s->day = date;
@@ -313,31 +339,40 @@ int screen_add_day(struct screen *s, int32_t date, const struct bar *bars, size_
     size_t j = 0;
     for (size_t i = 0; i < n; i++) {
         const struct bar *b = &bars[i];
-        if (b->date != date || (i && strcmp(bars[i - 1].symbol, b->symbol) >= 0))
+        struct bar_symkey k = bar_symkey_of(b->symbol);
+        if (b->date != date || (i && bar_symkey_cmp(s->today_keys[i - 1], k) >= 0))
             return diag_set(d, ERR_INVALID,
                             "screen: bars of a day must share its date and be "
                             "sorted by symbol without repeats ('%s')",
                             b->symbol);
-        uint32_t id;
         int c = -1;
-        while (j < s->nprev && (c = strcmp(s->syms[s->prev[j]].symbol, b->symbol)) < 0)
+        while (j < s->nprev && (c = bar_symkey_cmp(s->prev_keys[j], k)) < 0)
             j++;
+        uint32_t id;
         if (j < s->nprev && c == 0)
             id = s->prev[j++];
         else if (lookup(s, b->symbol, &id))
             return diag_set(d, ERR_NOMEM, "out of memory");
+        s->today_keys[s->ntoday] = k;
         s->today[s->ntoday++] = id;
     }
     /* Each symbol's window lives in its own arrays, a few cache lines apart from the others:
      * ask for the lines a few bars ahead so that the memory works while we compute. */
-    const size_t cap = (size_t)s->o.window_days, ahead = 6;
+    const size_t cap = (size_t)s->o.window_days, ahead = 8;
     for (size_t i = 0; i < n; i++) {
+        /* The symbol's own state first (its fields say where the window lines are), twice as
+         * far ahead. */
+        if (i + 2 * ahead < n) {
+            const char *z = (const char *)&s->syms[s->today[i + 2 * ahead]];
+            __builtin_prefetch(z + offsetof(struct sym, last_date));
+            __builtin_prefetch(z + offsetof(struct sym, dq_len));
+        }
         if (i + ahead < n) {
             const struct sym *z = &s->syms[s->today[i + ahead]];
-            __builtin_prefetch(&z->win[z->win_head]);
-            __builtin_prefetch(&z->win[(z->win_head + z->win_len) % cap], 1);
+            __builtin_prefetch(&z->win_date[z->win_head]);
+            __builtin_prefetch(&z->win_date[ring_at(z->win_head, z->win_len, cap)], 1);
             __builtin_prefetch(&z->dq[z->dq_head]);
-            __builtin_prefetch(&z->dq[(z->dq_head + z->dq_len + cap - 1) % cap], 1);
+            __builtin_prefetch(&z->dq[ring_at(z->dq_head, z->dq_len ? z->dq_len - 1 : 0, cap)], 1);
         }
         add_bar(s, &s->syms[s->today[i]], &bars[i]);
     }
@@ -410,6 +445,17 @@ int screen_rank(struct screen *s, const struct screen_row **rows, size_t *n)
             continue;
         if (s->o.by == SCREEN_BY_CHANGE && !y->has_prev)
             continue;
+        if (s->o.top && count == want) {
+            /* Most symbols do not make the top: compare the metric alone (computed as
+             * fill_row does) with the last kept row's before filling a row. */
+            const struct peak_entry *p = &y->dq[y->dq_head];
+            double x = s->o.by == SCREEN_BY_CHANGE ? 100.0 * (y->close_s / y->prev_close_s - 1.0)
+                                                   : 100.0 * (y->close_s - p->high_s) / p->high_s;
+            const struct screen_row *last = &s->rows[count - 1];
+            double w = s->o.by == SCREEN_BY_CHANGE ? last->change_pct : last->drawdown_pct;
+            if (!isnan(w) && (isnan(x) || x > w))
+                continue; /* row_before would say no */
+        }
         struct screen_row r;
         fill_row(s, y, &r);
         if (!s->o.top) {

@@ -98,14 +98,21 @@ int screen_run(struct barstore *bs, const struct screen_opts *opts, int32_t from
         symchangevec_release(&changes);
         return err;
     }
-    int32_t start = opts->min_bars <= 1 ? INT32_MIN : from - (opts->window_days - 1);
+    int32_t start = opts->min_bars <= 1 || from == SCREEN_RUN_FIRST
+                        ? INT32_MIN
+                        : from - (opts->window_days - 1);
     struct log_timer t = log_timer_start("screen");
     err = barstore_scan_ahead(bs, start, to, on_day, &r, d);
     stats->symbols = screen_symbols(r.engine);
     screen_free(r.engine);
     barvec_release(&r.day);
     symchangevec_release(&changes);
-    if (!err && stats->days_ranked == 0) {
+    if (!err && stats->days_ranked == 0 && from == SCREEN_RUN_FIRST) {
+        int32_t first, last; /* the store's own words for an empty store */
+        err = barstore_date_range(bs, &first, &last, NULL, d);
+        if (!err)
+            err = diag_set(d, ERR_NOTFOUND, "no bars stored up to the given date");
+    } else if (!err && stats->days_ranked == 0) {
         char a[DATE_STRLEN + 1], b[DATE_STRLEN + 1];
         date_format(from, a);
         date_format(to, b);

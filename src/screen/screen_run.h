@@ -16,9 +16,12 @@ struct screen_run_stats {
 };
 
 /* Screen every stored date in [from, to]; from == INT32_MIN means "the latest stored date"
- * (and then to is ignored).  Reads only what the window needs: the days from
- * from - (window - 1), or the whole history when min_bars is 1 (a symbol's previous bar may
- * then be older than the window).  ERR_NOTFOUND when no stored date is in the range. */
+ * (and then to is ignored), from == SCREEN_RUN_FIRST "the first stored date" and
+ * to == INT32_MAX "the last" (the store is then listed once, not once more to find them).  Reads
+ * only what the window needs: the days from from - (window - 1), or the whole history when min_bars
+ * is 1 (a symbol's previous bar may then be older than the window).  ERR_NOTFOUND when no stored
+ * date is in the range. */
+#define SCREEN_RUN_FIRST (INT32_MIN + 1)
 int screen_run(struct barstore *bs, const struct screen_opts *opts, int32_t from, int32_t to,
                screen_emit_fn emit, void *ctx, struct screen_run_stats *stats, struct diag *d);
 

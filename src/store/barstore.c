@@ -607,8 +607,9 @@ static int sym_find(const char *const *symbols, size_t n, const char *s)
 
 static size_t day_of(const struct bar_index *idx, int32_t date);
 
-/* Told about each day of read_days: k is its place in the list of days asked for. */
-typedef int (*days_fn)(void *ctx, size_t k, int32_t date, const struct bar *bars, size_t n);
+/* Told about each day of read_days: k is its place in the list of days asked for.  The day's
+ * bars are fn's to read, or to take by swapping the vector's content for another's. */
+typedef int (*days_fn)(void *ctx, size_t k, int32_t date, struct barvec *day);
 static int read_days(struct barstore *bs, const struct bar_index *idx, const size_t *days,
                      size_t ndays, days_fn fn, void *ctx, struct diag *d);
 
@@ -618,9 +619,11 @@ struct last_ctx {
     int32_t *out;
 };
 
-static int last_day(void *ctx, size_t k, int32_t date, const struct bar *bars, size_t n)
+static int last_day(void *ctx, size_t k, int32_t date, struct barvec *day)
 {
     (void)k;
+    const struct bar *bars = day->v;
+    size_t n = day->n;
     struct last_ctx *lc = ctx;
     for (size_t i = 0; i < n; i++) {
         int at = sym_find(lc->symbols, lc->n, bars[i].symbol);
@@ -742,6 +745,51 @@ static int check_part(struct barstore *bs, const char *key, int32_t date, char *
     return damaged(bs, key, err, d);
 }
 
+/* check_part leaving the hash to the caller, for a part whose rows parse: 1 in *unhashed when
+ * its rows were appended and only the comparison of its content with its name is left (the
+ * caller makes it before using them, and a mismatch is ERR_DAMAGED as check_part says it).
+ * Anything else (a quote, which the parser unescapes in place, a bad name, a bad row) goes
+ * through check_part, with the hash first, so the same error comes out. */
+static int part_hash_check(struct barstore *bs, const char *key, const char *data, size_t len,
+                           struct diag *d);
+
+static int check_part_unhashed(struct barstore *bs, const char *key, int32_t date, char *data,
+                               size_t len, struct barvec *out, int hash_here, int *unhashed,
+                               struct diag *d)
+{
+    char why[160];
+    *unhashed = 0;
+    if (bs->skip_damaged || memchr(data, '"', len) || !part_name_syntax_ok(key, why))
+        return check_part(bs, key, date, data, len, out, d);
+    if (hash_here && part_hash_check(bs, key, data, len, d) != ERR_OK) {
+        diag_clear(d);
+        return check_part(bs, key, date, data, len, out, d);
+    }
+    size_t first = out->n;
+    if (read_rows(key, date, data, len, out, d) != ERR_OK) {
+        out->n = first;
+        diag_clear(d);
+        return check_part(bs, key, date, data, len, out, d);
+    }
+    int prov = key_provisional(key);
+    for (size_t i = first; i < out->n; i++)
+        out->v[i].provisional = (uint8_t)prov;
+    *unhashed = !hash_here;
+    return ERR_OK;
+}
+
+/* The message check_part gives when data does not match key's name; 0 when it does. */
+static int part_hash_check(struct barstore *bs, const char *key, const char *data, size_t len,
+                           struct diag *d)
+{
+    char want[32], why[160];
+    barstore_part_name(data, len, want);
+    if (part_hash_ok(key, want, len, why))
+        return ERR_OK;
+    return diag_set(d, ERR_DAMAGED, "store '%s': part %s is damaged: %s", bs->os->location, key,
+                    why);
+}
+
 /* Read one part and check it (check_part). */
 static int read_part(struct barstore *bs, const char *key, int32_t date, struct barvec *out,
                      struct diag *d)
@@ -780,7 +828,8 @@ static int read_rows(const char *key, int32_t date, char *data, size_t len, stru
             return diag_set(d, ERR_INVALID, "%s:%zu: field 'date': %s in the partition of %s", key,
                             barcsv_line(&r), got, want);
         }
-        if (out->n > first && strcmp(out->v[out->n - 1].symbol, b->symbol) >= 0)
+        if (out->n > first &&
+            bar_symkey_cmp(bar_symkey_of(out->v[out->n - 1].symbol), bar_symkey_of(b->symbol)) >= 0)
             return diag_set(d, ERR_INVALID,
                             "%s:%zu: field 'symbol': %s is out of order or repeated after %s", key,
                             barcsv_line(&r), b->symbol, out->v[out->n - 1].symbol);
@@ -979,18 +1028,15 @@ static int merge_parts(struct barstore *bs, const struct bar_index *idx, size_t 
 static int read_day_parts(struct barstore *bs, const struct bar_index *idx, size_t day,
                           struct barvec *out, struct diag *d);
 
-static int copy_day(void *ctx, size_t k, int32_t date, const struct bar *bars, size_t n)
+/* The day's bars become out's, out's array the read's (released with it). */
+static int take_day(void *ctx, size_t k, int32_t date, struct barvec *day)
 {
     (void)k;
     (void)date;
-    struct barvec *out = ctx;
-    out->n = 0;
-    int err = barvec_reserve(out, n ? n : 1);
-    if (err)
-        return err;
-    if (n)
-        memcpy(out->v, bars, n * sizeof *bars);
-    out->n = n;
+    struct barvec *out = ctx, old = *out;
+    *out = *day;
+    *day = old;
+    day->n = 0;
     return ERR_OK;
 }
 
@@ -1001,11 +1047,11 @@ int barstore_read_day(struct barstore *bs, const struct bar_index *idx, size_t d
     out->n = 0;
     for (size_t k = 0; k < bd->nparts; k++)
         if (is_compacted(idx->keys.v[bd->first + k]))
-            return read_days(bs, idx, &day, 1, copy_day, out, d);
+            return read_days(bs, idx, &day, 1, take_day, out, d);
     int err = read_day_parts(bs, idx, day, out, d);
     if (err == ERR_NOTFOUND) { /* a part went away: read_days lists the day again */
         diag_clear(d);
-        err = read_days(bs, idx, &day, 1, copy_day, out, d);
+        err = read_days(bs, idx, &day, 1, take_day, out, d);
     }
     return err;
 }
@@ -1047,7 +1093,15 @@ struct fetch_item {
     int month;  /* index in months[], or -1 for a day's part */
 };
 
+struct ahead;
+static int ahead_unhashed(struct ahead *a, const char *key, const char *data, size_t len);
+static int ahead_well_ahead(struct ahead *a);
+static int ahead_drain(struct ahead *a);
+static int read_days_for(struct ahead *ahead, struct barstore *bs, const struct bar_index *idx,
+                         const size_t *days, size_t ndays, days_fn fn, void *ctx, struct diag *d);
+
 struct days_read {
+    struct ahead *ahead; /* reading ahead of the caller's thread: it checks hashes (see below) */
     struct barstore *bs;
     const struct bar_index *idx;
     const size_t *days;
@@ -1067,6 +1121,9 @@ struct days_read {
     void *ctx;
     const size_t *kmap; /* the place told to fn of each day (NULL: its place here) */
     int failed;         /* the error is the part's or fn's, not the store's */
+    /* the day's only part whose hash the caller checks (reading ahead), or NULL */
+    const char *unhashed_key, *unhashed_data;
+    size_t unhashed_len;
 };
 
 /* The rows of date in a compacted part's rows. */
@@ -1087,7 +1144,8 @@ static const struct bar *month_slice(const struct barvec *v, int32_t date, size_
     return v->v + lo;
 }
 
-/* Hand on day k: its compacted rows and its own parts, merged when there are several. */
+/* Hand on day k: its compacted rows and its own parts, merged when there are several.  fn
+ * gets a vector it may take: a day's slice of its month is copied into one. */
 static int emit_day(struct days_read *r, struct diag *d)
 {
     size_t day = r->days[r->k];
@@ -1096,44 +1154,57 @@ static int emit_day(struct days_read *r, struct diag *d)
     size_t nmonth = 0;
     for (size_t p = 0; p < bd->nparts; p++)
         nmonth += src[p] >= 0;
-    const struct bar *bars = r->all.v;
-    size_t n = r->all.n;
+    struct barvec *out = &r->all;
     int err = ERR_OK;
-    if (nmonth == 0 && bd->nparts > 1) {
-        if ((err = merge_parts(r->bs, r->idx, day, &r->all, r->starts, &r->merged, d)))
-            return err;
-        bars = r->merged.v;
-        n = r->merged.n;
-    } else if (nmonth == 1 && bd->nparts == 1) {
-        bars = month_slice(&r->months[src[0]].rows, bd->date, &n);
-    } else if (nmonth) {
-        /* Every source of the day back to back, in the day's key order. */
+    if (nmonth == 1 && bd->nparts == 1) {
+        size_t n;
+        const struct bar *v = month_slice(&r->months[src[0]].rows, bd->date, &n);
         r->combined.n = 0;
-        for (size_t p = 0, own = 0; p < bd->nparts && !err; p++) {
-            r->starts[p] = r->combined.n;
-            const struct bar *v;
-            size_t m;
-            if (src[p] >= 0) {
-                v = month_slice(&r->months[src[p]].rows, bd->date, &m);
-            } else {
-                size_t end = own + 1 < r->nday_parts ? r->starts[bd->nparts + own + 1] : r->all.n;
-                v = r->all.v + r->starts[bd->nparts + own];
-                m = end - r->starts[bd->nparts + own];
-                own++;
-            }
-            if (m && !(err = barvec_reserve(&r->combined, r->combined.n + m))) {
-                memcpy(r->combined.v + r->combined.n, v, m * sizeof *v);
-                r->combined.n += m;
-            }
-        }
-        if (err)
+        if ((err = barvec_reserve(&r->combined, n ? n : 1)))
             return diag_set(d, err, "out of memory");
-        if ((err = merge_parts(r->bs, r->idx, day, &r->combined, r->starts, &r->merged, d)))
+        if (n)
+            memcpy(r->combined.v, v, n * sizeof *v);
+        r->combined.n = n;
+        out = &r->combined;
+    } else if (bd->nparts > 1) {
+        struct barvec *parts = &r->all;
+        if (nmonth) {
+            /* Every source of the day back to back, in the day's key order. */
+            r->combined.n = 0;
+            for (size_t p = 0, own = 0; p < bd->nparts && !err; p++) {
+                r->starts[p] = r->combined.n;
+                const struct bar *v;
+                size_t m;
+                if (src[p] >= 0) {
+                    v = month_slice(&r->months[src[p]].rows, bd->date, &m);
+                } else {
+                    size_t end =
+                        own + 1 < r->nday_parts ? r->starts[bd->nparts + own + 1] : r->all.n;
+                    v = r->all.v + r->starts[bd->nparts + own];
+                    m = end - r->starts[bd->nparts + own];
+                    own++;
+                }
+                if (m && !(err = barvec_reserve(&r->combined, r->combined.n + m))) {
+                    memcpy(r->combined.v + r->combined.n, v, m * sizeof *v);
+                    r->combined.n += m;
+                }
+            }
+            if (err)
+                return diag_set(d, err, "out of memory");
+            parts = &r->combined;
+        }
+        /* A merge reports disagreements (logs, counts, hooks): only once the caller has checked
+         * every day before, as on one thread, where a damaged day stops the scan first. */
+        if (r->ahead && (err = ahead_drain(r->ahead)))
             return err;
-        bars = r->merged.v;
-        n = r->merged.n;
+        if ((err = merge_parts(r->bs, r->idx, day, parts, r->starts, &r->merged, d)))
+            return err;
+        out = &r->merged;
     }
-    err = r->fn(r->ctx, r->kmap ? r->kmap[r->k] : r->k, bd->date, bars, n);
+    if (r->ahead)
+        ahead_unhashed(r->ahead, r->unhashed_key, r->unhashed_data, r->unhashed_len);
+    r->unhashed_key = NULL;
+    err = r->fn(r->ctx, r->kmap ? r->kmap[r->k] : r->k, bd->date, out);
     /* Compacted parts no later day asks for are let go. */
     for (size_t m = 0; m < r->nmonths; m++)
         if (r->months[m].last == r->k) {
@@ -1152,6 +1223,7 @@ static int days_part(void *ctx, size_t i, char *data, size_t len, struct diag *d
     struct days_read *r = ctx;
     const struct fetch_item *it = &r->items[r->item];
     r->failed = 1;
+    r->unhashed_key = NULL;
     int err;
     if (it->month >= 0) {
         struct month_part *mp = &r->months[it->month];
@@ -1167,7 +1239,24 @@ static int days_part(void *ctx, size_t i, char *data, size_t len, struct diag *d
         /* starts[0 .. nparts) are the day's sources, starts[nparts ..] its own parts in all */
         r->starts[bd->nparts + r->nday_parts] = r->all.n;
         size_t before = r->all.n;
-        err = check_part(r->bs, r->idx->keys.v[bd->first + p], bd->date, data, len, &r->all, d);
+        const char *key = r->idx->keys.v[bd->first + p];
+        /* Reading ahead, a day's only part is hashed by whichever thread has the time: here
+         * when the reader is well ahead, else by the caller's thread, the rows going with the
+         * content, the caller checking one against the other before it uses them.  A reader
+         * that met no problem has no side effect to take back if that fails.  The day is
+         * handed on within this call (it has no other part), while data is still there. */
+        if (r->ahead && bd->nparts == 1) {
+            int unhashed = 0;
+            err = check_part_unhashed(r->bs, key, bd->date, data, len, &r->all,
+                                      ahead_well_ahead(r->ahead), &unhashed, d);
+            if (!err && unhashed) {
+                r->unhashed_key = key;
+                r->unhashed_data = data;
+                r->unhashed_len = len;
+            }
+        } else {
+            err = check_part(r->bs, key, bd->date, data, len, &r->all, d);
+        }
         r->nday_parts++;
         if (!err)
             r->starts[p] = before;
@@ -1183,9 +1272,9 @@ static int days_part(void *ctx, size_t i, char *data, size_t len, struct diag *d
  * with the parts of several days in flight at once (objstore_get_many), and call fn for each
  * in order.  A compacted part is fetched once for all the days of its month asked for.
  * *emitted counts the days handed on; *missing is set when a listed part was not there. */
-static int read_days_once(struct barstore *bs, const struct bar_index *idx, const size_t *days,
-                          size_t ndays, const size_t *kmap, days_fn fn, void *ctx, size_t *emitted,
-                          int *missing, struct diag *d)
+static int read_days_once(struct ahead *ahead, struct barstore *bs, const struct bar_index *idx,
+                          const size_t *days, size_t ndays, const size_t *kmap, days_fn fn,
+                          void *ctx, size_t *emitted, int *missing, struct diag *d)
 {
     size_t nkeys = 0, most = 1;
     for (size_t k = 0; k < ndays; k++) {
@@ -1195,8 +1284,14 @@ static int read_days_once(struct barstore *bs, const struct bar_index *idx, cons
     }
     if (nkeys == 0)
         return ERR_OK;
-    struct days_read r = {
-        .bs = bs, .idx = idx, .days = days, .ndays = ndays, .fn = fn, .ctx = ctx, .kmap = kmap};
+    struct days_read r = {.ahead = ahead,
+                          .bs = bs,
+                          .idx = idx,
+                          .days = days,
+                          .ndays = ndays,
+                          .fn = fn,
+                          .ctx = ctx,
+                          .kmap = kmap};
     barvec_init(&r.all);
     barvec_init(&r.merged);
     barvec_init(&r.combined);
@@ -1288,12 +1383,12 @@ static int read_days_once(struct barstore *bs, const struct bar_index *idx, cons
  * are in the compacted part, written before). */
 #define READ_RELISTS 4
 
-static int read_days(struct barstore *bs, const struct bar_index *idx, const size_t *days,
-                     size_t ndays, days_fn fn, void *ctx, struct diag *d)
+static int read_days_for(struct ahead *ahead, struct barstore *bs, const struct bar_index *idx,
+                         const size_t *days, size_t ndays, days_fn fn, void *ctx, struct diag *d)
 {
     size_t emitted = 0;
     int missing = 0;
-    int err = read_days_once(bs, idx, days, ndays, NULL, fn, ctx, &emitted, &missing, d);
+    int err = read_days_once(ahead, bs, idx, days, ndays, NULL, fn, ctx, &emitted, &missing, d);
     struct bar_index now = {0};
     size_t *kmap = NULL, *nowdays = NULL, *prev_kmap = NULL;
     for (int again = 0; err == ERR_NOTFOUND && missing && again < READ_RELISTS; again++) {
@@ -1348,7 +1443,7 @@ static int read_days(struct barstore *bs, const struct bar_index *idx, const siz
         }
         ndays = m;
         emitted = 0;
-        err = read_days_once(bs, &now, nowdays, ndays, kmap, fn, ctx, &emitted, &missing, d);
+        err = read_days_once(ahead, bs, &now, nowdays, ndays, kmap, fn, ctx, &emitted, &missing, d);
         prev_kmap = kmap;
         kmap = NULL;
     }
@@ -1360,16 +1455,22 @@ static int read_days(struct barstore *bs, const struct bar_index *idx, const siz
     return err;
 }
 
+static int read_days(struct barstore *bs, const struct bar_index *idx, const size_t *days,
+                     size_t ndays, days_fn fn, void *ctx, struct diag *d)
+{
+    return read_days_for(NULL, bs, idx, days, ndays, fn, ctx, d);
+}
+
 struct scan_ctx {
     barstore_day_fn fn;
     void *ctx;
 };
 
-static int scan_day(void *ctx, size_t k, int32_t date, const struct bar *bars, size_t n)
+static int scan_day(void *ctx, size_t k, int32_t date, struct barvec *day)
 {
     (void)k;
     struct scan_ctx *sc = ctx;
-    return sc->fn(sc->ctx, date, bars, n);
+    return sc->fn(sc->ctx, date, day->v, day->n);
 }
 
 static size_t *all_days(size_t n)
@@ -1410,13 +1511,18 @@ int barstore_scan_index(struct barstore *bs, const struct bar_index *idx, barsto
 /* ---- scanning on two threads ---- */
 
 /* Days parsed and not yet handed on, at most: the reader thread waits for room. */
-#define AHEAD_DAYS 16
+#define AHEAD_DAYS 32
+/* Each side wakes the other only when this many days are ready (or free): a thread that sleeps
+ * and wakes for every day spends more time in the kernel than in the day. */
+#define AHEAD_BATCH 8
 /* Fewer days than this are not worth a thread. */
 #define AHEAD_MIN_DAYS 32
 
 struct ahead_day {
     int32_t date;
     struct barvec bars;
+    const char *key; /* the part whose hash the caller checks against raw, or NULL */
+    struct buf raw;
 };
 
 /* The reader thread and the caller's thread share this, under mu, and nothing else. */
@@ -1427,15 +1533,51 @@ struct ahead {
     size_t made, used; /* days put in and taken out; ring[i % AHEAD_DAYS] */
     int finished, stop;
     int reader_waits, caller_waits; /* wake the other side only when it sleeps */
+    int reader_drains;              /* the reader waits for every day to be taken */
     int err;
     struct diag d;
     /* the reader's own */
     struct barstore *bs;
     const struct bar_index *idx;
     const size_t *days;
+    const char *key; /* the content of the day being put, when its hash is left to the caller */
+    const char *data;
+    size_t len;
 };
 
-static int ahead_put(void *ctx, size_t k, int32_t date, const struct bar *bars, size_t n)
+static int ahead_unhashed(struct ahead *a, const char *key, const char *data, size_t len)
+{
+    a->key = key;
+    a->data = data;
+    a->len = len;
+    return ERR_OK;
+}
+
+/* 1 when at least half the ring waits for the caller (a hint: read without the lock). */
+static int ahead_well_ahead(struct ahead *a)
+{
+    size_t made = __atomic_load_n(&a->made, __ATOMIC_RELAXED);
+    size_t used = __atomic_load_n(&a->used, __ATOMIC_RELAXED);
+    return made - used >= AHEAD_DAYS / 2;
+}
+
+/* Wait until the caller has taken (and checked) every day put so far. */
+static int ahead_drain(struct ahead *a)
+{
+    pthread_mutex_lock(&a->mu);
+    while (a->used != a->made && !a->stop) {
+        a->reader_drains = 1;
+        if (a->caller_waits) /* it may be waiting for a batch that is not coming */
+            pthread_cond_broadcast(&a->cv);
+        pthread_cond_wait(&a->cv, &a->mu);
+        a->reader_drains = 0;
+    }
+    int stop = a->stop;
+    pthread_mutex_unlock(&a->mu);
+    return stop ? ERR_INTERNAL : ERR_OK;
+}
+
+static int ahead_put(void *ctx, size_t k, int32_t date, struct barvec *day)
 {
     (void)k;
     struct ahead *a = ctx;
@@ -1449,19 +1591,23 @@ static int ahead_put(void *ctx, size_t k, int32_t date, const struct bar *bars, 
     pthread_mutex_unlock(&a->mu);
     if (stop)
         return ERR_INTERNAL; /* the caller stopped first: its error is the one returned */
-    /* The slot is the reader's until made moves past it. */
+    /* The slot is the reader's until made moves past it.  The day's bars move into it, and the
+     * slot's old array (used and handed back) becomes the reader's for a later day. */
     struct ahead_day *slot = &a->ring[a->made % AHEAD_DAYS];
     slot->date = date;
-    slot->bars.n = 0;
-    int err = barvec_reserve(&slot->bars, n ? n : 1);
-    if (err)
-        return diag_set(&a->d, err, "out of memory");
-    if (n)
-        memcpy(slot->bars.v, bars, n * sizeof *bars);
-    slot->bars.n = n;
+    struct barvec old = slot->bars;
+    slot->bars = *day;
+    *day = old;
+    day->n = 0;
+    slot->key = a->key;
+    if (a->key) {
+        buf_reset(&slot->raw);
+        if (buf_append(&slot->raw, a->data, a->len))
+            return diag_set(&a->d, ERR_NOMEM, "out of memory");
+    }
     pthread_mutex_lock(&a->mu);
-    a->made++;
-    if (a->caller_waits)
+    __atomic_store_n(&a->made, a->made + 1, __ATOMIC_RELAXED); /* read unlocked as a hint */
+    if (a->caller_waits && a->made - a->used >= AHEAD_BATCH)
         pthread_cond_broadcast(&a->cv);
     pthread_mutex_unlock(&a->mu);
     return ERR_OK;
@@ -1471,7 +1617,7 @@ static void *ahead_main(void *arg)
 {
     struct ahead *a = arg;
     struct diag d = {{0}};
-    int err = read_days(a->bs, a->idx, a->days, a->idx->ndays, ahead_put, a, &d);
+    int err = read_days_for(a, a->bs, a->idx, a->days, a->idx->ndays, ahead_put, a, &d);
     pthread_mutex_lock(&a->mu);
     if (err && !a->d.text[0])
         a->d = d;
@@ -1511,8 +1657,10 @@ int barstore_scan_ahead(struct barstore *bs, int32_t from, int32_t to, barstore_
     }
     pthread_mutex_init(&a->mu, NULL);
     pthread_cond_init(&a->cv, NULL);
-    for (size_t i = 0; i < AHEAD_DAYS; i++)
+    for (size_t i = 0; i < AHEAD_DAYS; i++) {
         barvec_init(&a->ring[i].bars);
+        buf_init(&a->ring[i].raw, BARSTORE_PART_MAX);
+    }
     a->bs = bs;
     a->idx = &idx;
     a->days = days;
@@ -1524,21 +1672,31 @@ int barstore_scan_ahead(struct barstore *bs, int32_t from, int32_t to, barstore_
     } else {
         pthread_mutex_lock(&a->mu);
         for (;;) {
-            while (a->used == a->made && !a->finished) {
-                a->caller_waits = 1;
-                pthread_cond_wait(&a->cv, &a->mu);
-                a->caller_waits = 0;
+            if (a->used == a->made) {
+                while (a->made - a->used < AHEAD_BATCH && !a->finished &&
+                       !(a->reader_drains && a->made > a->used)) {
+                    a->caller_waits = 1;
+                    pthread_cond_wait(&a->cv, &a->mu);
+                    a->caller_waits = 0;
+                }
             }
             if (a->used == a->made)
                 break;
             struct ahead_day *day = &a->ring[a->used % AHEAD_DAYS];
             pthread_mutex_unlock(&a->mu);
-            fn_err = fn(ctx, day->date, day->bars.v, day->bars.n);
+            /* The hash decides: a part that does not match its name is damaged, and its rows
+             * are not used (the reader left the check to this thread). */
+            if (day->key)
+                fn_err = part_hash_check(bs, day->key, day->raw.data ? day->raw.data : "",
+                                         day->raw.len, d);
+            if (!fn_err)
+                fn_err = fn(ctx, day->date, day->bars.v, day->bars.n);
             pthread_mutex_lock(&a->mu);
-            a->used++;
+            __atomic_store_n(&a->used, a->used + 1, __ATOMIC_RELAXED);
             if (fn_err)
                 a->stop = 1;
-            if (fn_err || a->reader_waits)
+            if (fn_err || (a->reader_waits && a->made - a->used <= AHEAD_DAYS - AHEAD_BATCH) ||
+                (a->reader_drains && a->used == a->made))
                 pthread_cond_broadcast(&a->cv);
             if (fn_err)
                 break;
@@ -1554,8 +1712,10 @@ int barstore_scan_ahead(struct barstore *bs, int32_t from, int32_t to, barstore_
                 *d = a->d;
         }
     }
-    for (size_t i = 0; i < AHEAD_DAYS; i++)
+    for (size_t i = 0; i < AHEAD_DAYS; i++) {
         barvec_release(&a->ring[i].bars);
+        buf_release(&a->ring[i].raw);
+    }
     pthread_cond_destroy(&a->cv);
     pthread_mutex_destroy(&a->mu);
     free(a);
@@ -1901,9 +2061,11 @@ static void classify_upto(struct classify *c, int32_t date)
     }
 }
 
-static int classify_day(void *ctx, size_t k, int32_t date, const struct bar *bars, size_t n)
+static int classify_day(void *ctx, size_t k, int32_t date, struct barvec *day)
 {
     (void)k;
+    const struct bar *bars = day->v;
+    size_t n = day->n;
     struct classify *c = ctx;
     classify_upto(c, date);
     size_t j = c->i;

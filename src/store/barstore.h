@@ -165,7 +165,7 @@ int barstore_scan_index(struct barstore *bs, const struct bar_index *idx, barsto
                         void *ctx, struct diag *d);
 
 /* barstore_scan with the reading and parsing on a second thread, a few days ahead of fn
- * (at most 16 parsed days wait for it), so that fn's work and the store's overlap: the same
+ * (at most 32 parsed days wait for it), so that fn's work and the store's overlap: the same
  * calls of fn, in the same order, with the same bars and the same result.  fn runs on the
  * caller's thread and must not use this store (or its objstore) meanwhile.  Short ranges are
  * read on the caller's thread. */

@@ -74,6 +74,61 @@ static void test_hand_computed(void **state)
     screen_free(s);
 }
 
+/* A day's bar with bytes left over after the end of its symbol (as in a reused array). */
+static struct bar junk_bar(const char *symbol, const char *day, char junk)
+{
+    struct bar b = tu_bar("X", day, 10, 11, 9, 10, 100);
+    memset(b.symbol, junk, sizeof b.symbol);
+    memcpy(b.symbol, symbol, strlen(symbol) + 1);
+    return b;
+}
+
+/* The order of a day's symbols is strcmp's, whatever their lengths and whatever follows their
+ * end; a repeat or a step back is refused; a symbol is the same one from day to day. */
+static void test_symbol_order(void **state)
+{
+    (void)state;
+    static const char *const sorted[] = {
+        "A",           "AA", "AAA.B", "AB",    "ABCDEFGHIJ", "ABCDEFGHIK",
+        "ABCDEFGHIKA", "B",  "BRK.B", "BRK/B", "Z",          "ZZZZZZZZZZZZZZZ"};
+    const size_t n = sizeof sorted / sizeof *sorted;
+    struct screen_opts o;
+    screen_opts_default(&o);
+    o.min_bars = 1;
+    o.top = 0;
+    struct screen *s;
+    struct diag d;
+    assert_int_equal(screen_new(&o, NULL, 0, &s, &d), ERR_OK);
+    struct bar day[16];
+    for (size_t i = 0; i < n; i++)
+        day[i] = junk_bar(sorted[i], "2024-01-02", 'Z');
+    assert_int_equal(screen_add_day(s, day[0].date, day, n, &d), ERR_OK);
+    /* The next day: every other symbol, the same ones. */
+    size_t m = 0;
+    for (size_t i = 0; i < n; i += 2)
+        day[m++] = junk_bar(sorted[i], "2024-01-03", (char)('A' + i));
+    assert_int_equal(screen_add_day(s, day[0].date, day, m, &d), ERR_OK);
+    assert_int_equal(screen_symbols(s), n);
+    const struct screen_row *rows;
+    size_t nrows;
+    assert_int_equal(screen_rank(s, &rows, &nrows), ERR_OK);
+    assert_int_equal(nrows, m);
+    /* A repeat (what follows the end differs, and grows), and two symbols out of order (equal
+     * in their first 8 bytes, then not). */
+    const char *const repeat[] = {"AA", "AB", "AB"}, *const back[] = {"ABCDEFGHIK", "ABCDEFGHIJ"};
+    const char *const shorter[] = {"AA", "A"};
+    const char *const *bad[] = {repeat, back, shorter};
+    const size_t nbad[] = {3, 2, 2};
+    const char *const days[] = {"2024-01-04", "2024-01-05", "2024-01-08"};
+    for (size_t t = 0; t < 3; t++) {
+        for (size_t i = 0; i < nbad[t]; i++)
+            day[i] = junk_bar(bad[t][i], days[t], (char)('A' + i));
+        assert_int_equal(screen_add_day(s, day[0].date, day, nbad[t], &d), ERR_INVALID);
+        assert_non_null(strstr(d.text, "sorted by symbol without repeats"));
+    }
+    screen_free(s);
+}
+
 static void test_split_is_not_a_crash(void **state)
 {
     (void)state;
@@ -497,7 +552,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hand_computed),       cmocka_unit_test(test_split_is_not_a_crash),
         cmocka_unit_test(test_nan_never_misorders), cmocka_unit_test(test_ties_and_top),
-        cmocka_unit_test(test_against_naive),
+        cmocka_unit_test(test_against_naive),       cmocka_unit_test(test_symbol_order),
     };
     return cmocka_run_group_tests_name("screen", tests, NULL, NULL);
 }
