@@ -871,7 +871,9 @@ static int read_month_rows(const char *key, char *data, size_t len, struct barve
         seen |= (uint32_t)1 << day;
         if (out->n > first) {
             const struct bar *p = &out->v[out->n - 1];
-            if (p->date > b->date || (p->date == b->date && strcmp(p->symbol, b->symbol) >= 0))
+            if (p->date > b->date ||
+                (p->date == b->date &&
+                 bar_symkey_cmp(bar_symkey_of(p->symbol), bar_symkey_of(b->symbol)) >= 0))
                 return diag_set(d, ERR_INVALID,
                                 "%s:%zu: field 'symbol': %s is out of order or repeated after %s",
                                 key, barcsv_line(&r), b->symbol, p->symbol);
