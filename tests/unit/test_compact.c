@@ -695,6 +695,123 @@ static void test_compact_damage_and_writers(void **state)
     free(keys);
 }
 
+/* ---- reading ahead on a second thread ---- */
+
+/* The trading days of [from, to], every symbol in one write: one part a day. */
+static void fill_one(struct barstore *bs, int32_t from, int32_t to)
+{
+    static const char *const syms[] = {"AAA", "BBB", "CCC", "DDD", "EEE"};
+    struct barvec v;
+    barvec_init(&v);
+    for (int32_t t = from; t <= to; t++) {
+        if (!cal_is_trading_day(t))
+            continue;
+        char ds[DATE_STRLEN + 1];
+        date_format(t, ds);
+        for (int s = 0; s < 5; s++) {
+            double p = 20 + s + (t % 13) * 0.5;
+            struct bar b = tu_bar(syms[s], ds, p, p + 1, p - 1, p + 0.5, 2000 + t % 100);
+            assert_int_equal(barvec_push(&v, &b), ERR_OK);
+        }
+    }
+    write_bars(bs, v.v, v.n, NULL, ERR_OK);
+    barvec_release(&v);
+}
+
+/* A part of date holding one bar of AAA with this close, put under its own name. */
+static void put_aaa(struct objstore *os, const char *date, double close)
+{
+    struct bar b = tu_bar("AAA", date, 1, close + 1, 0.5, close, 10);
+    struct buf csv = BUF_INIT(1 << 16);
+    assert_int_equal(barcsv_write_header(&csv), ERR_OK);
+    assert_int_equal(barcsv_write_row(&csv, &b), ERR_OK);
+    char name[32], key[OBJ_KEY_MAX];
+    barstore_part_name(csv.data, csv.len, name);
+    snprintf(key, sizeof key, "bars/%.4s/%s/%s", date, date, name);
+    struct diag d = {{0}};
+    assert_int_equal(objstore_put(os, key, csv.data, csv.len, OBJ_PUT_CREATE, NULL, &d), ERR_OK);
+    buf_release(&csv);
+}
+
+struct stop_text {
+    struct buf text;
+    int32_t stop_at;
+};
+
+static int stop_cb(void *ctx, int32_t date, const struct bar *bars, size_t n)
+{
+    struct stop_text *t = ctx;
+    int err = text_cb(&t->text, date, bars, n);
+    return err ? err : date == t->stop_at ? ERR_CONFLICT : ERR_OK;
+}
+
+/* A scan on one thread and one read ahead: the same days and bars, result, message and
+ * disagreements reported (want of them each). */
+static void scan_both(struct barstore *bs, int32_t stop_at, int want, size_t disagree)
+{
+    struct stop_text one = {BUF_INIT((size_t)64 << 20), stop_at};
+    struct stop_text two = {BUF_INIT((size_t)64 << 20), stop_at};
+    struct diag d1 = {{0}}, d2 = {{0}};
+    size_t before = barstore_disagreements(bs);
+    assert_int_equal(barstore_scan(bs, INT32_MIN, INT32_MAX, stop_cb, &one, &d1), want);
+    assert_int_equal(barstore_disagreements(bs) - before, disagree);
+    before = barstore_disagreements(bs);
+    assert_int_equal(barstore_scan_ahead(bs, INT32_MIN, INT32_MAX, stop_cb, &two, &d2), want);
+    assert_int_equal(barstore_disagreements(bs) - before, disagree);
+    assert_true(one.text.len > 0);
+    assert_int_equal(one.text.len, two.text.len);
+    assert_memory_equal(one.text.data, two.text.data, one.text.len);
+    assert_string_equal(d1.text, d2.text);
+    buf_release(&one.text);
+    buf_release(&two.text);
+}
+
+/* Read ahead, a store with compacted months reads as on one thread: a day of a compacted month
+ * with a part of its own that disagrees is merged (and reported) only once every day before it
+ * was checked, so a damaged day before it stops both reads first. */
+static void test_compact_scan_ahead(void **state)
+{
+    struct fixture *f = *state;
+    fill(f->bs, day(FROM), day(TO));
+    struct compact_stats st;
+    struct diag d = {{0}};
+    assert_int_equal(compact(f->os, day(BEFORE), &st, &d), ERR_OK);
+    assert_int_equal(st.months_compacted, 2);
+    fill_one(f->bs, day("2023-11-01"), day("2023-12-29")); /* day parts before them */
+    put_aaa(f->os, "2024-01-03", 99);                      /* disagrees with the month's */
+    scan_both(f->bs, INT32_MIN, ERR_OK, 1);
+    scan_both(f->bs, day("2024-02-07"), ERR_CONFLICT, 1); /* the caller stops in a month */
+    scan_both(f->bs, day("2024-01-03"), ERR_CONFLICT, 1);
+    scan_both(f->bs, day("2024-01-02"), ERR_CONFLICT, 0);
+    /* The only part of 2023-12-28 with rows that parse, not the content its name says (read
+     * ahead, the caller's thread may be the one to find it). */
+    struct strvec keys = STRVEC_INIT;
+    assert_int_equal(objstore_list(f->os, "bars/2023/2023-12-28/", &keys, &d), ERR_OK);
+    assert_int_equal(keys.n, 1);
+    const char edited[] = "symbol,date,open,high,low,close,volume\nAAA,2023-12-28,10,12,9,11,5\n";
+    assert_int_equal(
+        objstore_put(f->os, keys.v[0], edited, sizeof edited - 1, OBJ_PUT_ALWAYS, NULL, &d),
+        ERR_OK);
+    scan_both(f->bs, INT32_MIN, ERR_DAMAGED, 0);
+    barstore_set_skip_damaged(f->bs, 1);
+    scan_both(f->bs, INT32_MIN, ERR_OK, 1);
+    barstore_set_skip_damaged(f->bs, 0);
+    assert_int_equal(objstore_del(f->os, keys.v[0], &d), ERR_OK);
+    strvec_release(&keys);
+    /* A damaged compacted month (cut short): the days before it, then the same error. */
+    char *all = list_all(f->os);
+    char *k = strstr(all, "bars/2024/2024-02/days-");
+    assert_non_null(k);
+    *strchr(k, '\n') = '\0';
+    struct buf b = BUF_INIT(BARSTORE_PART_MAX);
+    assert_int_equal(objstore_get(f->os, k, &b, NULL, &d), ERR_OK);
+    assert_int_equal(objstore_put(f->os, k, b.data, b.len / 2, OBJ_PUT_ALWAYS, NULL, &d), ERR_OK);
+    buf_release(&b);
+    free(all);
+    scan_both(f->bs, INT32_MIN, ERR_DAMAGED, 1);
+    scan_both(f->bs, day("2024-01-03"), ERR_CONFLICT, 1);
+}
+
 static void test_compact_key_names(void **state)
 {
     (void)state;
@@ -733,6 +850,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_compact_under_a_kept_listing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compact_leaves_a_disagreement, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compact_damage_and_writers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compact_scan_ahead, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
