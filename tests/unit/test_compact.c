@@ -565,23 +565,42 @@ static void test_compact_under_a_kept_listing(void **state)
     struct fixture *f = *state;
     fill(f->bs, day(FROM), day(TO));
     char *want = read_all(f->os);
-    objstore_keep_listing(f->os, "bars/");
-    struct buf b = BUF_INIT((size_t)64 << 20);
-    struct diag d = {{0}};
-    assert_int_equal(barstore_scan(f->bs, INT32_MIN, INT32_MAX, text_cb, &b, &d), ERR_OK);
-    struct objstore *other;
-    assert_int_equal(objstore_open(f->location, &other, &d), ERR_OK);
-    struct compact_stats st;
-    assert_int_equal(compact(other, day(BEFORE), &st, &d), ERR_OK);
-    assert_int_equal(st.months_compacted, 2);
-    objstore_free(other);
-    buf_reset(&b);
-    int err = barstore_scan(f->bs, INT32_MIN, INT32_MAX, text_cb, &b, &d);
-    if (err)
-        fail_msg("scan with a kept listing: %s", d.text);
-    assert_string_equal(b.data, want);
-    objstore_keep_listing(f->os, NULL);
-    buf_release(&b);
+    /* On one thread, and read ahead on a second one (which lists again there), each on its
+     * own copy of the store. */
+    for (int ahead = 0; ahead < 2; ahead++) {
+        char *dir = tu_mkdtemp();
+        char cmd[1024];
+        snprintf(cmd, sizeof cmd, "cp -a '%s' '%s/store'", f->location, dir);
+        assert_int_equal(system(cmd), 0);
+        struct objstore *os;
+        struct barstore *bs;
+        struct diag d = {{0}};
+        assert_int_equal(objstore_open(tu_path(dir, "store"), &os, &d), ERR_OK);
+        assert_int_equal(barstore_new(os, &bs, &d), ERR_OK);
+        objstore_keep_listing(os, "bars/");
+        struct buf b = BUF_INIT((size_t)64 << 20);
+        int err = ahead ? barstore_scan_ahead(bs, INT32_MIN, INT32_MAX, text_cb, &b, &d)
+                        : barstore_scan(bs, INT32_MIN, INT32_MAX, text_cb, &b, &d);
+        assert_int_equal(err, ERR_OK);
+        struct objstore *other;
+        assert_int_equal(objstore_open(tu_path(dir, "store"), &other, &d), ERR_OK);
+        struct compact_stats st;
+        assert_int_equal(compact(other, day(BEFORE), &st, &d), ERR_OK);
+        assert_int_equal(st.months_compacted, 2);
+        objstore_free(other);
+        buf_reset(&b);
+        err = ahead ? barstore_scan_ahead(bs, INT32_MIN, INT32_MAX, text_cb, &b, &d)
+                    : barstore_scan(bs, INT32_MIN, INT32_MAX, text_cb, &b, &d);
+        if (err)
+            fail_msg("scan with a kept listing (ahead %d): %s", ahead, d.text);
+        assert_string_equal(b.data, want);
+        objstore_keep_listing(os, NULL);
+        buf_release(&b);
+        barstore_free(bs);
+        objstore_free(os);
+        tu_rmrf(dir);
+        free(dir);
+    }
     free(want);
 }
 
