@@ -1385,6 +1385,8 @@ static int read_days_once(struct ahead *ahead, struct barstore *bs, const struct
  * are in the compacted part, written before). */
 #define READ_RELISTS 4
 
+/* read_days_once, and again on a fresh listing for the days not handed on when a listed part
+ * went away.  ahead: the reader thread of barstore_scan_ahead (NULL on the caller's thread). */
 static int read_days_for(struct ahead *ahead, struct barstore *bs, const struct bar_index *idx,
                          const size_t *days, size_t ndays, days_fn fn, void *ctx, struct diag *d)
 {
