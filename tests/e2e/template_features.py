@@ -221,6 +221,15 @@ check("secrets are never given values in the template (they come from SSM)",
                                          "TELEGRAM_WEBHOOK_SECRET")), env)
 check("the bot gets COLLECTOR_FUNCTION_NAME = !Ref CollectorFunction",
       bp.get("Environment", {}).get("Variables", {}).get("COLLECTOR_FUNCTION_NAME") == ref("CollectorFunction"))
+collector_h = load("src/collect/collector.h").decode()
+sd = P.get("SettleDays", {})
+bounds = {m.group(1): int(m.group(2)) for m in
+          re.finditer(r"#define COLLECT_SETTLE_DAYS_(MIN|MAX) (\d+)", collector_h)}
+check("Parameters: SettleDays within the collector's bounds (collector.h), default the minimum, "
+      "passed as SCREENER_SETTLE_DAYS",
+      sd.get("Type") == "Number" and sd.get("MinValue") == bounds.get("MIN")
+      and sd.get("MaxValue") == bounds.get("MAX") and sd.get("Default") == bounds.get("MIN")
+      and env.get("SCREENER_SETTLE_DAYS") == ref("SettleDays"), (sd, bounds))
 check("Globals environment: SCREENER_SSM_PREFIX = !Ref SsmPrefix (src/aws/secrets.c reads it)",
       env.get("SCREENER_SSM_PREFIX") == ref("SsmPrefix") and "SCREENER_SSM_PREFIX" in secrets_c, env)
 check("the bot gets SCREENER_LIVE_ACCOUNT = !If [BotLive, '1', '0']: whether its role has the keys",
