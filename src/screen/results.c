@@ -1426,7 +1426,8 @@ int results_rewrite(struct objstore *os, struct barstore *bs, const struct scree
                 dates[u++] = dates[i];
         struct rewrite w = {os, dates, u, top, rewritten, d};
         struct screen_run_stats st;
-        err = screen_run(bs, so, dates[0], dates[u - 1], rewrite_emit, &w, &st, d);
+        /* rewrite_emit writes as it goes: the store is read on this thread. */
+        err = screen_run_inline(bs, so, dates[0], dates[u - 1], rewrite_emit, &w, &st, d);
     }
     free(dates);
     return err;

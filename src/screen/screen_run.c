@@ -66,8 +66,9 @@ static int on_day(void *ctx, int32_t date, const struct bar *bars, size_t n)
     return r->emit(r->ctx, date, rows, nrows);
 }
 
-int screen_run(struct barstore *bs, const struct screen_opts *opts, int32_t from, int32_t to,
-               screen_emit_fn emit, void *ctx, struct screen_run_stats *stats, struct diag *d)
+static int run(struct barstore *bs, const struct screen_opts *opts, int32_t from, int32_t to,
+               int ahead, screen_emit_fn emit, void *ctx, struct screen_run_stats *stats,
+               struct diag *d)
 {
     memset(stats, 0, sizeof *stats);
     int err;
@@ -102,7 +103,8 @@ int screen_run(struct barstore *bs, const struct screen_opts *opts, int32_t from
                         ? INT32_MIN
                         : from - (opts->window_days - 1);
     struct log_timer t = log_timer_start("screen");
-    err = barstore_scan_ahead(bs, start, to, on_day, &r, d);
+    err = ahead ? barstore_scan_ahead(bs, start, to, on_day, &r, d)
+                : barstore_scan(bs, start, to, on_day, &r, d);
     stats->symbols = screen_symbols(r.engine);
     screen_free(r.engine);
     barvec_release(&r.day);
@@ -121,4 +123,17 @@ int screen_run(struct barstore *bs, const struct screen_opts *opts, int32_t from
     }
     log_timer_end(&t, err);
     return err;
+}
+
+int screen_run(struct barstore *bs, const struct screen_opts *opts, int32_t from, int32_t to,
+               screen_emit_fn emit, void *ctx, struct screen_run_stats *stats, struct diag *d)
+{
+    return run(bs, opts, from, to, 1, emit, ctx, stats, d);
+}
+
+int screen_run_inline(struct barstore *bs, const struct screen_opts *opts, int32_t from, int32_t to,
+                      screen_emit_fn emit, void *ctx, struct screen_run_stats *stats,
+                      struct diag *d)
+{
+    return run(bs, opts, from, to, 0, emit, ctx, stats, d);
 }

@@ -20,9 +20,19 @@ struct screen_run_stats {
  * to == INT32_MAX "the last" (the store is then listed once, not once more to find them).  Reads
  * only what the window needs: the days from from - (window - 1), or the whole history when min_bars
  * is 1 (a symbol's previous bar may then be older than the window).  ERR_NOTFOUND when no stored
- * date is in the range. */
+ * date is in the range.
+ *
+ * The store is read and parsed on a second thread while this one ranks (barstore_scan_ahead),
+ * so emit must not use the barstore or its objstore: an objstore is not safe to share between
+ * threads. */
 #define SCREEN_RUN_FIRST (INT32_MIN + 1)
 int screen_run(struct barstore *bs, const struct screen_opts *opts, int32_t from, int32_t to,
                screen_emit_fn emit, void *ctx, struct screen_run_stats *stats, struct diag *d);
+
+/* screen_run reading the store on the caller's thread, for an emit that writes to the store
+ * (results rewritten date by date). */
+int screen_run_inline(struct barstore *bs, const struct screen_opts *opts, int32_t from, int32_t to,
+                      screen_emit_fn emit, void *ctx, struct screen_run_stats *stats,
+                      struct diag *d);
 
 #endif

@@ -13,6 +13,7 @@
 #include "store/objstore.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1184,6 +1185,121 @@ static void test_run_malformed(void **state)
     buf_release(&b);
 }
 
+/* An objstore that notes, in order, which thread each request came from (a request from any
+ * thread but the one that made it counts as "other") and whether it was a write. */
+struct threads {
+    struct objstore base;
+    struct objstore *inner;
+    pthread_t owner;
+    pthread_mutex_t mu;
+    size_t other_after_write; /* requests from another thread after this thread's first write */
+    size_t writes;
+};
+
+static void threads_note(struct objstore *os, int write)
+{
+    struct threads *t = (struct threads *)os;
+    pthread_mutex_lock(&t->mu);
+    int mine = pthread_equal(t->owner, pthread_self());
+    if (!mine && t->writes)
+        t->other_after_write++;
+    if (mine && write)
+        t->writes++;
+    pthread_mutex_unlock(&t->mu);
+}
+
+static int threads_get(struct objstore *os, const char *key, struct buf *out, char *etag,
+                       struct diag *d)
+{
+    threads_note(os, 0);
+    return objstore_get(((struct threads *)os)->inner, key, out, etag, d);
+}
+
+static int threads_put(struct objstore *os, const char *key, const void *data, size_t len,
+                       enum obj_put_mode mode, const char *if_match, struct diag *d)
+{
+    threads_note(os, 1);
+    return objstore_put(((struct threads *)os)->inner, key, data, len, mode, if_match, d);
+}
+
+static int threads_list(struct objstore *os, const char *prefix, struct strvec *keys,
+                        struct diag *d)
+{
+    threads_note(os, 0);
+    return objstore_list(((struct threads *)os)->inner, prefix, keys, d);
+}
+
+static int threads_del(struct objstore *os, const char *key, struct diag *d)
+{
+    threads_note(os, 1);
+    return objstore_del(((struct threads *)os)->inner, key, d);
+}
+
+static void threads_free(struct objstore *os)
+{
+    (void)os; /* the inner store belongs to the fixture */
+}
+
+static const struct objstore_ops threads_ops = {
+    .scheme = "threads",
+    .get = threads_get,
+    .put = threads_put,
+    .list = threads_list,
+    .del = threads_del,
+    .free = threads_free,
+};
+
+/* Rewriting results writes each date as it is screened: the store must not be read on another
+ * thread meanwhile (an objstore, S3's client above all, is not safe to share between threads;
+ * two demos at once into S3 crashed).  80 days of bars, results for the last 50 of them: a
+ * scan read ahead on a second thread would still be reading when the first date is written. */
+static void test_rewrite_uses_the_store_on_one_thread(void **state)
+{
+    struct fixture *f = *state;
+    struct diag d;
+    struct barvec bv;
+    barvec_init(&bv);
+    int32_t dates[80];
+    size_t nd = 0;
+    for (int32_t t = day_of("2024-01-01"); nd < 80; t++) {
+        if (date_weekday(t) == 0 || date_weekday(t) == 6)
+            continue;
+        char day[DATE_STRLEN + 1];
+        date_format(t, day);
+        double p = 100.0 + (double)(nd % 9);
+        struct bar a = tu_bar("AAA", day, p, p + 1, p - 1, p, 1000);
+        struct bar b = tu_bar("BBB", day, p / 2, p / 2 + 1, p / 2 - 1, p / 2, 500);
+        barvec_push(&bv, &a);
+        barvec_push(&bv, &b);
+        dates[nd++] = t;
+    }
+    put_bars(f, &bv);
+    barvec_release(&bv);
+    for (size_t i = 30; i < nd; i++) {
+        char day[DATE_STRLEN + 1];
+        date_format(dates[i], day);
+        struct screen_row r = row(day, 1, "AAA", 100, 0);
+        assert_int_equal(results_write_screen(f->os, dates[i], &r, 1, 0, &d), ERR_OK);
+    }
+
+    struct threads t = {.base = {&threads_ops}, .inner = f->os, .owner = pthread_self()};
+    pthread_mutex_init(&t.mu, NULL);
+    struct barstore *bs;
+    assert_int_equal(barstore_new(&t.base, &bs, &d), ERR_OK);
+    struct screen_opts so;
+    screen_opts_default(&so);
+    size_t rewritten = 0;
+    assert_int_equal(
+        results_rewrite(&t.base, bs, &so, dates[30], dates[nd - 1], 10, &rewritten, &d), ERR_OK);
+    assert_int_equal(rewritten, nd - 30);
+    assert_true(t.writes >= nd - 30);
+    if (t.other_after_write)
+        fail_msg("%zu requests came from another thread after the rewrite began writing",
+                 t.other_after_write);
+    barstore_free(bs);
+    pthread_mutex_destroy(&t.mu);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1198,6 +1314,7 @@ int main(void)
         cmocka_unit_test(test_history_malformed),
         cmocka_unit_test_setup_teardown(test_stored_garbage_is_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_closes_across_a_split, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rewrite_uses_the_store_on_one_thread, setup, teardown),
         cmocka_unit_test_setup_teardown(test_closes_match_the_screen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exports_of_an_empty_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fill_history_from_day_one, setup, teardown),
