@@ -62,6 +62,7 @@ struct objstore_held {
     size_t n;
     char prefix[OBJ_KEY_MAX]; /* objstore_keep_listing: "" for none */
     int listed;               /* keys is the listing of prefix */
+    int fresh;                /* objstore_list_fresh: listings go to the store */
     struct strvec keys;
 };
 
@@ -103,6 +104,13 @@ void objstore_keep_listing(struct objstore *os, const char *prefix)
     snprintf(h->prefix, sizeof h->prefix, "%s", prefix ? prefix : "");
 }
 
+static void drop_kept(struct objstore_held *h)
+{
+    strvec_release(&h->keys);
+    strvec_init(&h->keys);
+    h->listed = 0;
+}
+
 void objstore_listing_stale(struct objstore *os)
 {
     struct objstore_held *h = os->held;
@@ -113,20 +121,52 @@ void objstore_listing_stale(struct objstore *os)
     h->listed = 0;
 }
 
-/* A write of key: a kept listing that it may change is read again next time. */
+/* Before a write of key: its held copy answers no more reads. */
 static void written(struct objstore *os, const char *key)
 {
     struct objstore_held *h = os->held;
     if (!h)
         return;
-    if (h->listed && strncmp(key, h->prefix, strlen(h->prefix)) == 0) {
-        strvec_release(&h->keys);
-        strvec_init(&h->keys);
-        h->listed = 0;
-    }
     for (size_t i = 0; i < h->n; i++)
         if (strcmp(h->v[i].key, key) == 0)
             h->v[i].used = 1;
+}
+
+/* After a write (put 1) or a delete (put 0) of key that gave err: the kept listing under
+ * which key falls follows what this store did, a key added or removed in its place.  A write
+ * refused because the key is there (a create that found it, perhaps its own whose answer was
+ * lost; an etag that differs) shows the key too; a bad key or a replace of an absent key
+ * changed nothing; a failure whose outcome is not known makes the next listing read the store
+ * again. */
+static void kept_follow(struct objstore *os, const char *key, int put, int err)
+{
+    struct objstore_held *h = os->held;
+    if (!h || !h->listed || strncmp(key, h->prefix, strlen(h->prefix)) != 0)
+        return;
+    size_t at = 0;
+    while (at < h->keys.n && strcmp(h->keys.v[at], key) < 0)
+        at++;
+    int present = at < h->keys.n && strcmp(h->keys.v[at], key) == 0;
+    if (put && (err == ERR_OK || err == ERR_EXISTS || err == ERR_PRECONDITION)) {
+        if (present)
+            return;
+        if (strvec_push(&h->keys, key) != ERR_OK) {
+            drop_kept(h);
+            return;
+        }
+        char *k = h->keys.v[h->keys.n - 1];
+        memmove(&h->keys.v[at + 1], &h->keys.v[at], (h->keys.n - 1 - at) * sizeof *h->keys.v);
+        h->keys.v[at] = k;
+    } else if (!put && (err == ERR_OK || err == ERR_NOTFOUND)) {
+        if (!present)
+            return;
+        free(h->keys.v[at]);
+        memmove(&h->keys.v[at], &h->keys.v[at + 1], (h->keys.n - at - 1) * sizeof *h->keys.v);
+        h->keys.n--;
+    } else if (err != ERR_OK && err != ERR_EXISTS && err != ERR_PRECONDITION &&
+               err != ERR_INVALID && err != ERR_USAGE && err != ERR_NOTFOUND) {
+        drop_kept(h);
+    }
 }
 
 /* The listing of prefix from the kept one, when it covers it: 1 and the outcome in *err. */
@@ -135,7 +175,7 @@ static int from_kept(struct objstore *os, const char *prefix, struct strvec *key
 {
     const struct objstore_held *h = os->held;
     size_t kp = strlen(h->prefix), n = strlen(prefix);
-    if (!h->listed || !h->prefix[0] || strncmp(prefix, h->prefix, kp) != 0)
+    if (!h->listed || h->fresh || !h->prefix[0] || strncmp(prefix, h->prefix, kp) != 0)
         return 0;
     *err = ERR_OK;
     for (size_t i = 0; i < h->keys.n && !*err; i++)
@@ -241,9 +281,12 @@ int objstore_put(struct objstore *os, const char *key, const void *data, size_t 
     int err = check_key(os, key, d);
     if (!err && mode == OBJ_PUT_IF_MATCH && (!if_match || !*if_match))
         err = diag_set(d, ERR_USAGE, "conditional replace of '%s' without an etag", key);
-    if (!err)
-        written(os, key);
-    return err ? err : os->ops->put(os, key, data, len, mode, if_match, d);
+    if (err)
+        return err;
+    written(os, key);
+    err = os->ops->put(os, key, data, len, mode, if_match, d);
+    kept_follow(os, key, 1, err);
+    return err;
 }
 
 int objstore_list(struct objstore *os, const char *prefix, struct strvec *keys, struct diag *d)
@@ -337,6 +380,8 @@ int objstore_batch(struct objstore *os, struct objstore_req *reqs, size_t n, str
         reqs[i] = sent[k];
         if (!reqs[i].err && reqs[i].op == OBJ_REQ_LIST)
             keep(os, reqs[i].key, reqs[i].keys, before[i]);
+        if (reqs[i].op == OBJ_REQ_PUT)
+            kept_follow(os, reqs[i].key, 1, reqs[i].err);
     }
     for (size_t i = 0; i < n && !first; i++) {
         if ((first = reqs[i].err) != ERR_OK && d)
@@ -346,6 +391,16 @@ int objstore_batch(struct objstore *os, struct objstore_req *reqs, size_t n, str
     free(before);
     free(sent);
     return first;
+}
+
+int objstore_list_fresh(struct objstore *os, int on)
+{
+    struct objstore_held *h = os->held;
+    if (!h)
+        return 0;
+    int was = h->fresh;
+    h->fresh = on;
+    return was;
 }
 
 int objstore_list_many(struct objstore *os, const char *const *prefixes, size_t n,
@@ -376,9 +431,12 @@ int objstore_list_many(struct objstore *os, const char *const *prefixes, size_t 
 int objstore_del(struct objstore *os, const char *key, struct diag *d)
 {
     int err = check_key(os, key, d);
-    if (!err)
-        written(os, key);
-    return err ? err : os->ops->del(os, key, d);
+    if (err)
+        return err;
+    written(os, key);
+    err = os->ops->del(os, key, d);
+    kept_follow(os, key, 0, err);
+    return err;
 }
 
 int objstore_link(struct objstore *os, const char *key, int64_t expires_s, struct buf *out,

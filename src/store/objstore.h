@@ -130,18 +130,25 @@ void objstore_prefetch(struct objstore *os, const char *const *keys, size_t n, s
 void objstore_prefetch_drop(struct objstore *os);
 
 /* Keep the listing of prefix (NULL: stop; one prefix at a time): once it has been listed, it
- * answers every listing of a prefix that starts with it from memory, until a write or a
- * delete of a key under it through this store (objstore_put, objstore_del, objstore_batch),
- * after which the next listing reads the store again.  For one job that lists the same
- * objects at several steps (the daily run lists the bar parts for its screen, its exports,
- * its history and its backtest); what other writers add meanwhile is not seen until then, as
- * if the job had listed once.  Not for a store shared between threads. */
+ * answers every listing of a prefix that starts with it from memory.  A write or a delete of
+ * a key under it through this store (objstore_put, objstore_del, objstore_batch) adds or
+ * removes that key in the kept listing (a write refused because the key exists adds it too);
+ * one whose outcome is unknown (a failure of the request) makes the next listing read the
+ * store again.
+ * For one job that lists the same objects at several steps (the daily run lists the bar parts
+ * for its collection, its screen, its exports, its history and its backtest); what other
+ * writers add meanwhile is not seen, as if the job had listed once and then made its own
+ * changes.  Not for a store shared between threads. */
 void objstore_keep_listing(struct objstore *os, const char *prefix);
 
 /* Forget the kept listing's keys (objstore_keep_listing still keeps the prefix): the next
  * listing reads the store.  For a reader that found a listed object gone (another process
  * compacted the store meanwhile). */
 void objstore_listing_stale(struct objstore *os);
+
+/* While on (1), every listing reads the store, the kept listing answering none (it stays
+ * kept); returns what it was.  For a check that must see what other writers did. */
+int objstore_list_fresh(struct objstore *os, int on);
 
 /* The listings of n prefixes (objstore_batch), their keys appended to keys in the order of
  * the prefixes, as objstore_list of one prefix after another gives them.  The first failure

@@ -788,10 +788,60 @@ static void test_listings_overlap(void **state)
     strvec_release(&a);
     s3_fake_get_stats(fake, &st);
     assert_int_equal(st.lists, 0);
+    /* This store's own writes and deletes under it show in it at once, in key order. */
     put_text(f->os, "pa/f3/k9", "new", NULL);
+    put_text(f->os, "pa/f3/k4a", "new", NULL);
+    struct objstore_req cr = {
+        .op = OBJ_REQ_PUT, .key = "pa/f3/k8", .data = "c", .len = 1, .mode = OBJ_PUT_CREATE};
+    assert_int_equal(objstore_batch(f->os, &cr, 1, &d), ERR_OK);
+    assert_int_equal(objstore_del(f->os, "pa/f3/k0", &d), ERR_OK);
     list_of(f->os, "pa/f3/", &a);
-    assert_int_equal(a.n, 6);
-    assert_string_equal(a.v[5], "pa/f3/k9");
+    static const char *const after[] = {"pa/f3/k1",  "pa/f3/k2", "pa/f3/k3", "pa/f3/k4",
+                                        "pa/f3/k4a", "pa/f3/k8", "pa/f3/k9"};
+    assert_int_equal(a.n, 7);
+    for (size_t i = 0; i < 7; i++)
+        assert_string_equal(a.v[i], after[i]);
+    strvec_release(&a);
+    s3_fake_get_stats(fake, &st);
+    assert_int_equal(st.lists, 0);
+    /* Another writer's key is not seen (as if listed once) but by a fresh listing, after
+     * which the kept one still answers. */
+    struct store_fixture other;
+    store_fixture_open(&other, f->location);
+    put_text(other.os, "pa/f3/k7", "theirs", NULL);
+    store_fixture_close(&other);
+    list_of(f->os, "pa/f3/", &a);
+    assert_int_equal(a.n, 7);
+    strvec_release(&a);
+    assert_int_equal(objstore_list_fresh(f->os, 1), 0);
+    list_of(f->os, "pa/f3/", &a);
+    assert_int_equal(a.n, 8);
+    assert_string_equal(a.v[5], "pa/f3/k7");
+    strvec_release(&a);
+    s3_fake_get_stats(fake, &st);
+    assert_true(st.lists > 0);
+    assert_int_equal(objstore_list_fresh(f->os, 0), 1);
+    s3_fake_reset_stats(fake);
+    list_of(f->os, "pa/f3/", &a);
+    assert_int_equal(a.n, 7);
+    strvec_release(&a);
+    s3_fake_get_stats(fake, &st);
+    assert_int_equal(st.lists, 0);
+    /* A refused write changes nothing; a write whose outcome is unknown makes the next
+     * listing read the store (and see the other writer's key). */
+    assert_int_equal(objstore_put(f->os, "pa/f3/k1", "x", 1, OBJ_PUT_IF_MATCH, "\"nope\"", &d),
+                     ERR_PRECONDITION);
+    assert_int_equal(objstore_put(f->os, "pa/f3/absent", "x", 1, OBJ_PUT_IF_MATCH, "\"nope\"", &d),
+                     ERR_NOTFOUND);
+    list_of(f->os, "pa/f3/", &a);
+    assert_int_equal(a.n, 7);
+    strvec_release(&a);
+    set_faults("503@1x100");
+    assert_int_equal(objstore_put(f->os, "pa/f3/k6", "x", 1, OBJ_PUT_ALWAYS, NULL, &d),
+                     ERR_UNAVAILABLE);
+    set_faults("");
+    list_of(f->os, "pa/f3/", &a);
+    assert_int_equal(a.n, 8);
     strvec_release(&a);
     s3_fake_get_stats(fake, &st);
     assert_true(st.lists > 0);
