@@ -294,6 +294,18 @@ int objstore_list(struct objstore *os, const char *prefix, struct strvec *keys, 
     int err;
     if (os->held && from_kept(os, prefix, keys, &err, d))
         return err;
+    const struct objstore_held *h = os->held;
+    if (h && h->prefix[0] && !h->listed && !h->fresh && strcmp(prefix, h->prefix) != 0) {
+        /* The kept listing, not read yet, goes along (its failure is only not kept). */
+        struct strvec kept = STRVEC_INIT;
+        struct objstore_req rq[2] = {{.op = OBJ_REQ_LIST, .key = prefix, .keys = keys},
+                                     {.op = OBJ_REQ_LIST, .key = h->prefix, .keys = &kept}};
+        objstore_batch(os, rq, 2, NULL);
+        strvec_release(&kept);
+        if (rq[0].err && d)
+            *d = rq[0].d;
+        return rq[0].err;
+    }
     size_t first = keys->n;
     err = os->ops->list(os, prefix, keys, d);
     if (!err)

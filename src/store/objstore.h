@@ -134,9 +134,9 @@ void objstore_prefetch_drop(struct objstore *os);
  * a key under it through this store (objstore_put, objstore_del, objstore_batch) adds or
  * removes that key in the kept listing (a write refused because the key exists adds it too);
  * one whose outcome is unknown (a failure of the request) makes the next listing read the
- * store again.
- * For one job that lists the same objects at several steps (the daily run lists the bar parts
- * for its collection, its screen, its exports, its history and its backtest); what other
+ * store again.  A listing of another prefix while the kept one has not been read yet reads
+ * both at once.  For one job that lists the same objects at several steps (the daily run lists the
+ * bar parts for its collection, its screen, its exports, its history and its backtest); what other
  * writers add meanwhile is not seen, as if the job had listed once and then made its own
  * changes.  Not for a store shared between threads. */
 void objstore_keep_listing(struct objstore *os, const char *prefix);

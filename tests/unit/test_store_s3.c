@@ -778,10 +778,19 @@ static void test_listings_overlap(void **state)
     strvec_release(&b);
     s3_fake_set_overlap_gate(fake, 0);
 
-    /* A kept listing: once listed, listings under it cost nothing until a write under it. */
+    /* A kept listing: read along with the first listing of another prefix, then listings
+     * under it cost nothing. */
     objstore_keep_listing(f->os, "pa/");
-    list_of(f->os, "pa/", &a);
+    put_text(f->os, "pb/one", "x", NULL);
+    s3_fake_reset_stats(fake);
+    s3_fake_set_overlap_gate_for(fake, 2, S3_FAKE_GATE_LIST, 0);
+    list_of(f->os, "pb/", &a);
+    assert_int_equal(a.n, 1);
+    assert_string_equal(a.v[0], "pb/one");
     strvec_release(&a);
+    s3_fake_get_stats(fake, &st);
+    assert_true(st.inflight_max >= 2);
+    s3_fake_set_overlap_gate(fake, 0);
     s3_fake_reset_stats(fake);
     list_of(f->os, "pa/f3/", &a);
     assert_int_equal(a.n, 5);
