@@ -1253,6 +1253,8 @@ int collect_run(struct barstore *bs, const char *const *symbols, size_t n,
     fo.nheaders = 3;
     err = fetch_new(o->http, &fo, &r.fetch, d);
     alpaca_auth_release(&auth); /* the fetcher has its own copy */
+    if (!err && !o->skip_actions)
+        barstore_splits_ahead(bs); /* read on a thread during the fetch (start_log_read) */
     if (!err) {
         /* The closed days learned by earlier runs (or by other collectors). */
         int32_t *closed;

@@ -2283,6 +2283,12 @@ static int read_split_parts(struct barstore *bs, struct strvec *keys, struct spl
     return err;
 }
 
+void barstore_splits_ahead(struct barstore *bs)
+{
+    if (!bs->splits_kept)
+        objstore_list_along(bs->os, SPLITS_PREFIX);
+}
+
 int barstore_read_splits(struct barstore *bs, struct splitvec *out, struct diag *d)
 {
     if (bs->splits_kept) {

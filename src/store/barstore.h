@@ -250,6 +250,9 @@ int barstore_verify(struct barstore *bs, const struct barstore_verify_opts *o,
  * and the disagreement is logged and counted.  A factor outside the bounds of split.h, or a
  * symbol whose factors multiply beyond them, is ERR_INVALID naming the symbol. */
 int barstore_read_splits(struct barstore *bs, struct splitvec *out, struct diag *d);
+/* The split log will be read soon: its listing goes along with the store's next listing
+ * (objstore_list_along). */
+void barstore_splits_ahead(struct barstore *bs);
 
 /* With keep set, the split log is read from the store once and kept: barstore_read_splits
  * answers from memory until this barstore writes split facts (barstore_write_splits; read

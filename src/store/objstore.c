@@ -64,17 +64,32 @@ struct objstore_held {
     int listed;               /* keys is the listing of prefix */
     int fresh;                /* objstore_list_fresh: listings go to the store */
     struct strvec keys;
+    char along[OBJ_KEY_MAX]; /* objstore_list_along: "" for none */
+    int along_held;          /* along_keys is its listing, for one objstore_list */
+    struct strvec along_keys;
 };
 
 static struct objstore_held *held_get(struct objstore *os)
 {
-    if (!os->held && (os->held = calloc(1, sizeof *os->held)) != NULL)
+    if (!os->held && (os->held = calloc(1, sizeof *os->held)) != NULL) {
         strvec_init(&os->held->keys);
+        strvec_init(&os->held->along_keys);
+    }
     return os->held;
+}
+
+static void drop_along(struct objstore_held *h)
+{
+    strvec_release(&h->along_keys);
+    strvec_init(&h->along_keys);
+    h->along_held = 0;
+    h->along[0] = '\0';
 }
 
 static void held_release(struct objstore *os)
 {
+    if (os->held)
+        drop_along(os->held);
     objstore_prefetch_drop(os);
     objstore_keep_listing(os, NULL);
     free(os->held);
@@ -130,6 +145,8 @@ static void written(struct objstore *os, const char *key)
     for (size_t i = 0; i < h->n; i++)
         if (strcmp(h->v[i].key, key) == 0)
             h->v[i].used = 1;
+    if (h->along[0] && strncmp(key, h->along, strlen(h->along)) == 0)
+        drop_along(h);
 }
 
 /* After a write (put 1) or a delete (put 0) of key that gave err: the kept listing under
@@ -289,19 +306,61 @@ int objstore_put(struct objstore *os, const char *key, const void *data, size_t 
     return err;
 }
 
+void objstore_list_along(struct objstore *os, const char *prefix)
+{
+    struct objstore_held *h = held_get(os);
+    if (!h)
+        return;
+    snprintf(h->along, sizeof h->along, "%s", prefix);
+}
+
+/* The held listing of prefix (objstore_list_along), when there is one: 1, and it is used. */
+static int from_along(struct objstore *os, const char *prefix, struct strvec *keys, int *err,
+                      struct diag *d)
+{
+    struct objstore_held *h = os->held;
+    if (!h->along_held || h->fresh || strcmp(prefix, h->along) != 0)
+        return 0;
+    *err = ERR_OK;
+    for (size_t i = 0; i < h->along_keys.n && !*err; i++)
+        if ((*err = strvec_push(keys, h->along_keys.v[i])) != ERR_OK)
+            diag_set(d, *err, "listing '%s': %s", os->location, err_str(*err));
+    drop_along(h);
+    return 1;
+}
+
 int objstore_list(struct objstore *os, const char *prefix, struct strvec *keys, struct diag *d)
 {
     int err;
-    if (os->held && from_kept(os, prefix, keys, &err, d))
+    if (os->held && (from_kept(os, prefix, keys, &err, d) || from_along(os, prefix, keys, &err, d)))
         return err;
-    const struct objstore_held *h = os->held;
-    if (h && h->prefix[0] && !h->listed && !h->fresh && strcmp(prefix, h->prefix) != 0) {
-        /* The kept listing, not read yet, goes along (its failure is only not kept). */
-        struct strvec kept = STRVEC_INIT;
-        struct objstore_req rq[2] = {{.op = OBJ_REQ_LIST, .key = prefix, .keys = keys},
-                                     {.op = OBJ_REQ_LIST, .key = h->prefix, .keys = &kept}};
-        objstore_batch(os, rq, 2, NULL);
+    struct objstore_held *h = os->held;
+    int with_kept = h && h->prefix[0] && !h->listed && !h->fresh && strcmp(prefix, h->prefix) != 0;
+    int with_along =
+        h && h->along[0] && !h->along_held && !h->fresh && strcmp(prefix, h->along) != 0;
+    if (with_kept || with_along) {
+        /* The kept listing not read yet and the listing asked for ahead go along; the failure
+         * of either is only not held. */
+        struct strvec kept = STRVEC_INIT, along = STRVEC_INIT;
+        struct objstore_req rq[3] = {{.op = OBJ_REQ_LIST, .key = prefix, .keys = keys}};
+        size_t n = 1, ia = 0;
+        if (with_kept)
+            rq[n++] = (struct objstore_req){.op = OBJ_REQ_LIST, .key = h->prefix, .keys = &kept};
+        if (with_along) {
+            ia = n;
+            rq[n++] = (struct objstore_req){.op = OBJ_REQ_LIST, .key = h->along, .keys = &along};
+        }
+        objstore_batch(os, rq, n, NULL);
         strvec_release(&kept);
+        if (with_along && rq[ia].err == ERR_OK) {
+            strvec_release(&h->along_keys);
+            h->along_keys = along;
+            h->along_held = 1;
+        } else {
+            strvec_release(&along);
+            if (with_along)
+                h->along[0] = '\0';
+        }
         if (rq[0].err && d)
             *d = rq[0].d;
         return rq[0].err;
