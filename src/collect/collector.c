@@ -30,6 +30,8 @@
 #define SIP_RETRIES    4
 /* A day is learned closed only when at least this many symbols were asked for it. */
 #define COLLECT_CLOSED_MIN_SYMBOLS 20
+/* The most stored days read ahead for the write (a daily run's settle window and a little). */
+#define COLLECT_PREFETCH_DAYS 10
 
 enum chain_state { CH_WAITING, CH_ACTIVE, CH_DONE, CH_FAILED, CH_COMMITTED, CH_CANCELLED };
 
@@ -851,13 +853,18 @@ static int submit_actions(struct actchain *a)
 static void *read_log(void *arg)
 {
     struct run *r = arg;
-    r->log_err = barstore_read_splits(r->bs, &r->log_splits, &r->log_diag);
+    /* A daily run writes the few days of its settle window: the stored parts the write reads
+     * first are fetched now. */
+    if (r->o->start == INT32_MIN && r->st->first_start <= r->st->end)
+        barstore_prefetch_days(r->bs, r->st->first_start, r->st->end, COLLECT_PREFETCH_DAYS);
+    if (!r->o->skip_actions)
+        r->log_err = barstore_read_splits(r->bs, &r->log_splits, &r->log_diag);
     return NULL;
 }
 
-/* Start reading the split log alongside the fetching (it goes to S3, the fetching to Alpaca:
- * on S3 its round trips then cost nothing).  When no thread can be had, store_splits reads it
- * as before. */
+/* Start reading the split log and the days to be written alongside the fetching (they go to
+ * the store, the fetching to Alpaca: on S3 their round trips then cost nothing).  When no
+ * thread can be had, store_splits and the write read them as before. */
 static void start_log_read(struct run *r)
 {
     splitvec_init(&r->log_splits);
@@ -883,7 +890,7 @@ static int store_splits(struct run *r, struct diag *d)
     struct splitvec have;
     splitvec_init(&have);
     int err = ERR_OK;
-    if (r->log_read) {
+    if (r->log_read && !r->o->skip_actions) {
         have = r->log_splits;
         splitvec_init(&r->log_splits);
         if ((err = r->log_err) != ERR_OK)
@@ -1278,8 +1285,7 @@ int collect_run(struct barstore *bs, const char *const *symbols, size_t n,
         log_info("collection planned", LF_INT("symbols", st->symbols),
                  LF_INT("up_to_date", st->symbols_current), LF_INT("chains", st->chains),
                  LF_INT("bars_expected", st->bars_expected), LF_STR("end", e));
-        if (!o->skip_actions)
-            start_log_read(&r);
+        start_log_read(&r);
         activate(&r);
         err = fetch_run(r.fetch, d);
         join_log_read(&r);
@@ -1293,6 +1299,7 @@ int collect_run(struct barstore *bs, const char *const *symbols, size_t n,
         st->symbols_not_attempted = count_not_attempted(&r);
     if (!err && !r.critical && !r.incomplete && !r.deadline_passed)
         err = learn_closed_days(&r, d);
+    barstore_prefetch_drop(bs); /* what the write did not read */
     report_no_data(&r);
     st->fetch = *fetch_get_stats(r.fetch);
     st->request_floor = (st->bars_received + ALPACA_PAGE_LIMIT - 1) / ALPACA_PAGE_LIMIT;

@@ -2283,6 +2283,32 @@ static int read_split_parts(struct barstore *bs, struct strvec *keys, struct spl
     return err;
 }
 
+void barstore_prefetch_days(struct barstore *bs, int32_t from, int32_t to, size_t max_days)
+{
+    struct bar_index idx;
+    struct diag d;
+    if (from > to || barstore_index(bs, from, to, &idx, &d) != ERR_OK)
+        return;
+    size_t n = 0;
+    for (size_t k = 0; k < idx.ndays; k++)
+        n += idx.days[k].nparts;
+    const char **keys = idx.ndays <= max_days && n ? malloc(n * sizeof *keys) : NULL;
+    if (keys) {
+        size_t at = 0;
+        for (size_t k = 0; k < idx.ndays; k++)
+            for (size_t p = 0; p < idx.days[k].nparts; p++)
+                keys[at++] = idx.keys.v[idx.days[k].first + p];
+        objstore_prefetch(bs->os, keys, n, BARSTORE_PART_MAX);
+        free(keys);
+    }
+    bar_index_release(&idx);
+}
+
+void barstore_prefetch_drop(struct barstore *bs)
+{
+    objstore_prefetch_drop(bs->os);
+}
+
 void barstore_splits_ahead(struct barstore *bs)
 {
     if (!bs->splits_kept)

@@ -372,6 +372,57 @@ int objstore_list(struct objstore *os, const char *prefix, struct strvec *keys, 
     return err;
 }
 
+static int is_held(const struct objstore *os, const char *key)
+{
+    for (size_t i = 0; os->held && i < os->held->n; i++)
+        if (!os->held->v[i].used && strcmp(os->held->v[i].key, key) == 0)
+            return 1;
+    return 0;
+}
+
+/* A run of keys [off, ...) handed on with their indices in the whole batch. */
+struct run_ctx {
+    objstore_each_fn fn;
+    void *ctx;
+    size_t off;
+};
+
+static int run_each(void *ctx, size_t i, char *data, size_t len, struct diag *d)
+{
+    struct run_ctx *rc = ctx;
+    return rc->fn(rc->ctx, rc->off + i, data, len, d);
+}
+
+static int get_many_store(struct objstore *os, const char *const *keys, size_t n, size_t max,
+                          objstore_each_fn fn, void *ctx, struct diag *d);
+
+/* objstore_get_many with objects held (objstore_prefetch): each held one answers from memory,
+ * the runs of the others go to the store together, all handed on in key order. */
+static int get_many_held(struct objstore *os, const char *const *keys, size_t n, size_t max,
+                         objstore_each_fn fn, void *ctx, struct diag *d)
+{
+    struct buf b = BUF_INIT(max);
+    char empty[1] = "";
+    int err = ERR_OK;
+    for (size_t i = 0; i < n && !err;) {
+        int herr;
+        buf_reset(&b);
+        if (is_held(os, keys[i]) && from_held(os, keys[i], &b, NULL, &herr, d)) {
+            err = herr ? herr : fn(ctx, i, b.data ? b.data : empty, b.len, d);
+            i++;
+            continue;
+        }
+        size_t j = i + 1;
+        while (j < n && !is_held(os, keys[j]))
+            j++;
+        struct run_ctx rc = {fn, ctx, i};
+        err = get_many_store(os, keys + i, j - i, max, run_each, &rc, d);
+        i = j;
+    }
+    buf_release(&b);
+    return err;
+}
+
 int objstore_get_many(struct objstore *os, const char *const *keys, size_t n, size_t max,
                       objstore_each_fn fn, void *ctx, struct diag *d)
 {
@@ -380,6 +431,15 @@ int objstore_get_many(struct objstore *os, const char *const *keys, size_t n, si
         if (err)
             return err;
     }
+    for (size_t i = 0; os->held && os->held->n && i < n; i++)
+        if (is_held(os, keys[i]))
+            return get_many_held(os, keys, n, max, fn, ctx, d);
+    return get_many_store(os, keys, n, max, fn, ctx, d);
+}
+
+static int get_many_store(struct objstore *os, const char *const *keys, size_t n, size_t max,
+                          objstore_each_fn fn, void *ctx, struct diag *d)
+{
     if (os->ops->get_many)
         return os->ops->get_many(os, keys, n, max, fn, ctx, d);
     struct buf b = BUF_INIT(max);

@@ -101,7 +101,8 @@ int objstore_del(struct objstore *os, const char *key, struct diag *d);
  * that saves time (S3: up to OBJSTORE_WINDOW requests in flight; a directory: one after
  * another).  Each object may be at most max bytes (ERR_TOOBIG); memory holds at most the
  * window's objects, however many keys there are.  An absent key is ERR_NOTFOUND, and the
- * first failure in key order stops the batch. */
+ * first failure in key order stops the batch.  An object held by objstore_prefetch answers
+ * from memory as objstore_get would. */
 #define OBJSTORE_WINDOW 128
 int objstore_get_many(struct objstore *os, const char *const *keys, size_t n, size_t max,
                       objstore_each_fn fn, void *ctx, struct diag *d);
