@@ -855,8 +855,9 @@ static void *read_log(void *arg)
     struct run *r = arg;
     /* A daily run writes the few days of its settle window: the stored parts the write reads
      * first are fetched now. */
-    if (r->o->start == INT32_MIN && r->st->first_start <= r->st->end)
-        barstore_prefetch_days(r->bs, r->st->first_start, r->st->end, COLLECT_PREFETCH_DAYS);
+    int days = r->o->start == INT32_MIN && r->st->first_start <= r->st->end;
+    barstore_prefetch(r->bs, days ? r->st->first_start : 1, days ? r->st->end : 0,
+                      COLLECT_PREFETCH_DAYS, !r->o->skip_actions);
     if (!r->o->skip_actions)
         r->log_err = barstore_read_splits(r->bs, &r->log_splits, &r->log_diag);
     return NULL;
@@ -879,6 +880,7 @@ static void join_log_read(struct run *r)
     pthread_join(r->log_thread, NULL);
     r->log_reading = 0;
     r->log_read = 1;
+    barstore_splits_ahead(r->bs, 0); /* later reads of the log list it afresh */
 }
 
 /* Store the split facts that are new; one that contradicts a stored fact is reported. */
@@ -1025,6 +1027,7 @@ static void run_release(struct run *r)
     free(r->nodata);
     splitvec_release(&r->splits);
     join_log_read(r);
+    barstore_splits_ahead(r->bs, 0);
     splitvec_release(&r->log_splits);
     buf_release(&r->url);
     fetch_free(r->fetch);
@@ -1261,7 +1264,7 @@ int collect_run(struct barstore *bs, const char *const *symbols, size_t n,
     err = fetch_new(o->http, &fo, &r.fetch, d);
     alpaca_auth_release(&auth); /* the fetcher has its own copy */
     if (!err && !o->skip_actions)
-        barstore_splits_ahead(bs); /* read on a thread during the fetch (start_log_read) */
+        barstore_splits_ahead(bs, 1); /* read on a thread during the fetch (start_log_read) */
     if (!err) {
         /* The closed days learned by earlier runs (or by other collectors). */
         int32_t *closed;

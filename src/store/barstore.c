@@ -2283,24 +2283,32 @@ static int read_split_parts(struct barstore *bs, struct strvec *keys, struct spl
     return err;
 }
 
-void barstore_prefetch_days(struct barstore *bs, int32_t from, int32_t to, size_t max_days)
+void barstore_prefetch(struct barstore *bs, int32_t from, int32_t to, size_t max_days, int splits)
 {
-    struct bar_index idx;
+    struct bar_index idx = {0};
+    struct strvec split_keys = STRVEC_INIT;
     struct diag d;
-    if (from > to || barstore_index(bs, from, to, &idx, &d) != ERR_OK)
+    strvec_init(&idx.keys);
+    if (from <= to && barstore_index(bs, from, to, &idx, &d) != ERR_OK)
         return;
-    size_t n = 0;
-    for (size_t k = 0; k < idx.ndays; k++)
-        n += idx.days[k].nparts;
-    const char **keys = idx.ndays <= max_days && n ? malloc(n * sizeof *keys) : NULL;
+    if (splits && !bs->splits_kept && objstore_list(bs->os, SPLITS_PREFIX, &split_keys, &d))
+        split_keys.n = 0;
+    size_t n = split_keys.n;
+    if (idx.ndays <= max_days)
+        for (size_t k = 0; k < idx.ndays; k++)
+            n += idx.days[k].nparts;
+    const char **keys = n ? malloc(n * sizeof *keys) : NULL;
     if (keys) {
         size_t at = 0;
-        for (size_t k = 0; k < idx.ndays; k++)
+        for (size_t k = 0; k < split_keys.n; k++)
+            keys[at++] = split_keys.v[k];
+        for (size_t k = 0; idx.ndays <= max_days && k < idx.ndays; k++)
             for (size_t p = 0; p < idx.days[k].nparts; p++)
                 keys[at++] = idx.keys.v[idx.days[k].first + p];
         objstore_prefetch(bs->os, keys, n, BARSTORE_PART_MAX);
         free(keys);
     }
+    strvec_release(&split_keys);
     bar_index_release(&idx);
 }
 
@@ -2309,9 +2317,11 @@ void barstore_prefetch_drop(struct barstore *bs)
     objstore_prefetch_drop(bs->os);
 }
 
-void barstore_splits_ahead(struct barstore *bs)
+void barstore_splits_ahead(struct barstore *bs, int on)
 {
-    if (!bs->splits_kept)
+    if (!on)
+        objstore_list_along(bs->os, NULL);
+    else if (!bs->splits_kept)
         objstore_list_along(bs->os, SPLITS_PREFIX);
 }
 

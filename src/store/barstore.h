@@ -250,17 +250,19 @@ int barstore_verify(struct barstore *bs, const struct barstore_verify_opts *o,
  * and the disagreement is logged and counted.  A factor outside the bounds of split.h, or a
  * symbol whose factors multiply beyond them, is ERR_INVALID naming the symbol. */
 int barstore_read_splits(struct barstore *bs, struct splitvec *out, struct diag *d);
-/* The parts of the stored days from..to, at most max_days of them, read now together and
- * held (objstore_prefetch) for the next read of each: for a writer about to write those days
- * (barstore_write reads them first).  More days than max_days: nothing is read.  Best effort:
- * a failure only leaves the reads to the store. */
-void barstore_prefetch_days(struct barstore *bs, int32_t from, int32_t to, size_t max_days);
-/* Drop what barstore_prefetch_days holds. */
+/* The parts of the stored days from..to, at most max_days of them, and with splits the split
+ * log's parts, read now together and held (objstore_prefetch) for the next read of each: for a
+ * writer about to write those days (barstore_write reads them first) and to read the split
+ * log.  More days than max_days: none of them is read.  Best effort: a failure only leaves the
+ * reads to the store. */
+void barstore_prefetch(struct barstore *bs, int32_t from, int32_t to, size_t max_days, int splits);
+/* Drop what barstore_prefetch holds. */
 void barstore_prefetch_drop(struct barstore *bs);
 
-/* The split log will be read soon: its listing goes along with the store's next listing
- * (objstore_list_along). */
-void barstore_splits_ahead(struct barstore *bs);
+/* on: the split log will be read soon: its listing goes along with the store's next listing
+ * and answers the split log's listings (objstore_list_along) until a write to the log or a
+ * call with 0. */
+void barstore_splits_ahead(struct barstore *bs, int on);
 
 /* With keep set, the split log is read from the store once and kept: barstore_read_splits
  * answers from memory until this barstore writes split facts (barstore_write_splits; read

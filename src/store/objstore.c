@@ -65,7 +65,7 @@ struct objstore_held {
     int fresh;                /* objstore_list_fresh: listings go to the store */
     struct strvec keys;
     char along[OBJ_KEY_MAX]; /* objstore_list_along: "" for none */
-    int along_held;          /* along_keys is its listing, for one objstore_list */
+    int along_held;          /* along_keys is its listing */
     struct strvec along_keys;
 };
 
@@ -308,13 +308,14 @@ int objstore_put(struct objstore *os, const char *key, const void *data, size_t 
 
 void objstore_list_along(struct objstore *os, const char *prefix)
 {
-    struct objstore_held *h = held_get(os);
+    struct objstore_held *h = prefix ? held_get(os) : os->held;
     if (!h)
         return;
-    snprintf(h->along, sizeof h->along, "%s", prefix);
+    drop_along(h);
+    snprintf(h->along, sizeof h->along, "%s", prefix ? prefix : "");
 }
 
-/* The held listing of prefix (objstore_list_along), when there is one: 1, and it is used. */
+/* The held listing of prefix (objstore_list_along), when there is one: 1. */
 static int from_along(struct objstore *os, const char *prefix, struct strvec *keys, int *err,
                       struct diag *d)
 {
@@ -325,7 +326,6 @@ static int from_along(struct objstore *os, const char *prefix, struct strvec *ke
     for (size_t i = 0; i < h->along_keys.n && !*err; i++)
         if ((*err = strvec_push(keys, h->along_keys.v[i])) != ERR_OK)
             diag_set(d, *err, "listing '%s': %s", os->location, err_str(*err));
-    drop_along(h);
     return 1;
 }
 
