@@ -1265,6 +1265,8 @@ int collect_run(struct barstore *bs, const char *const *symbols, size_t n,
     alpaca_auth_release(&auth); /* the fetcher has its own copy */
     if (!err && !o->skip_actions)
         barstore_splits_ahead(bs, 1); /* read on a thread during the fetch (start_log_read) */
+    if (!err)
+        symlog_ahead(bs);
     if (!err) {
         /* The closed days learned by earlier runs (or by other collectors). */
         int32_t *closed;

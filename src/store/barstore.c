@@ -138,6 +138,7 @@ struct barstore {
     /* The split log as last read, while keep_splits (barstore_keep_splits). */
     int keep_splits, splits_kept;
     struct splitvec splits;
+    struct barstore_kept_log symlog; /* the same for the symbol-change log */
 };
 
 int barstore_new(struct objstore *os, struct barstore **out, struct diag *d)
@@ -149,6 +150,7 @@ int barstore_new(struct objstore *os, struct barstore **out, struct diag *d)
     buf_init(&bs->io, BARSTORE_PART_MAX);
     strvec_init(&bs->damaged);
     splitvec_init(&bs->splits);
+    symchangevec_init(&bs->symlog.v);
     *out = bs;
     return ERR_OK;
 }
@@ -161,6 +163,7 @@ void barstore_free(struct barstore *bs)
     buf_release(&bs->io);
     strvec_release(&bs->damaged);
     splitvec_release(&bs->splits);
+    symchangevec_release(&bs->symlog.v);
     free(bs);
 }
 
@@ -170,6 +173,14 @@ void barstore_keep_splits(struct barstore *bs, int keep)
     bs->splits_kept = 0;
     splitvec_release(&bs->splits);
     splitvec_init(&bs->splits);
+    bs->symlog.kept = 0;
+    symchangevec_release(&bs->symlog.v);
+    symchangevec_init(&bs->symlog.v);
+}
+
+struct barstore_kept_log *barstore_kept_symlog(struct barstore *bs)
+{
+    return bs->keep_splits ? &bs->symlog : NULL;
 }
 
 void barstore_set_skip_damaged(struct barstore *bs, int skip)

@@ -64,32 +64,42 @@ struct objstore_held {
     int listed;               /* keys is the listing of prefix */
     int fresh;                /* objstore_list_fresh: listings go to the store */
     struct strvec keys;
-    char along[OBJ_KEY_MAX]; /* objstore_list_along: "" for none */
-    int along_held;          /* along_keys is its listing */
-    struct strvec along_keys;
+    struct along { /* objstore_list_along */
+        char prefix[OBJ_KEY_MAX];
+        int held; /* keys is its listing */
+        struct strvec keys;
+    } along[OBJSTORE_ALONG_MAX];
+    size_t nalong;
 };
 
 static struct objstore_held *held_get(struct objstore *os)
 {
     if (!os->held && (os->held = calloc(1, sizeof *os->held)) != NULL) {
         strvec_init(&os->held->keys);
-        strvec_init(&os->held->along_keys);
+        for (size_t i = 0; i < OBJSTORE_ALONG_MAX; i++)
+            strvec_init(&os->held->along[i].keys);
     }
     return os->held;
 }
 
-static void drop_along(struct objstore_held *h)
+static void drop_along(struct objstore_held *h, size_t i)
 {
-    strvec_release(&h->along_keys);
-    strvec_init(&h->along_keys);
-    h->along_held = 0;
-    h->along[0] = '\0';
+    strvec_release(&h->along[i].keys);
+    h->along[i] = h->along[--h->nalong];
+    strvec_init(&h->along[h->nalong].keys);
+    h->along[h->nalong].held = 0;
+}
+
+static void drop_alongs(struct objstore_held *h)
+{
+    while (h->nalong)
+        drop_along(h, h->nalong - 1);
 }
 
 static void held_release(struct objstore *os)
 {
     if (os->held)
-        drop_along(os->held);
+        drop_alongs(os->held);
     objstore_prefetch_drop(os);
     objstore_keep_listing(os, NULL);
     free(os->held);
@@ -145,8 +155,9 @@ static void written(struct objstore *os, const char *key)
     for (size_t i = 0; i < h->n; i++)
         if (strcmp(h->v[i].key, key) == 0)
             h->v[i].used = 1;
-    if (h->along[0] && strncmp(key, h->along, strlen(h->along)) == 0)
-        drop_along(h);
+    for (size_t i = h->nalong; i-- > 0;)
+        if (strncmp(key, h->along[i].prefix, strlen(h->along[i].prefix)) == 0)
+            drop_along(h, i);
 }
 
 /* After a write (put 1) or a delete (put 0) of key that gave err: the kept listing under
@@ -311,8 +322,18 @@ void objstore_list_along(struct objstore *os, const char *prefix)
     struct objstore_held *h = prefix ? held_get(os) : os->held;
     if (!h)
         return;
-    drop_along(h);
-    snprintf(h->along, sizeof h->along, "%s", prefix ? prefix : "");
+    if (!prefix) {
+        drop_alongs(h);
+        return;
+    }
+    for (size_t i = 0; i < h->nalong; i++)
+        if (strcmp(h->along[i].prefix, prefix) == 0)
+            return;
+    if (h->nalong == OBJSTORE_ALONG_MAX)
+        return;
+    struct along *a = &h->along[h->nalong++];
+    snprintf(a->prefix, sizeof a->prefix, "%s", prefix);
+    a->held = 0;
 }
 
 /* The held listing of prefix (objstore_list_along), when there is one: 1. */
@@ -320,13 +341,17 @@ static int from_along(struct objstore *os, const char *prefix, struct strvec *ke
                       struct diag *d)
 {
     struct objstore_held *h = os->held;
-    if (!h->along_held || h->fresh || strcmp(prefix, h->along) != 0)
-        return 0;
-    *err = ERR_OK;
-    for (size_t i = 0; i < h->along_keys.n && !*err; i++)
-        if ((*err = strvec_push(keys, h->along_keys.v[i])) != ERR_OK)
-            diag_set(d, *err, "listing '%s': %s", os->location, err_str(*err));
-    return 1;
+    for (size_t i = 0; i < h->nalong && !h->fresh; i++) {
+        const struct along *a = &h->along[i];
+        if (!a->held || strcmp(prefix, a->prefix) != 0)
+            continue;
+        *err = ERR_OK;
+        for (size_t k = 0; k < a->keys.n && !*err; k++)
+            if ((*err = strvec_push(keys, a->keys.v[k])) != ERR_OK)
+                diag_set(d, *err, "listing '%s': %s", os->location, err_str(*err));
+        return 1;
+    }
+    return 0;
 }
 
 int objstore_list(struct objstore *os, const char *prefix, struct strvec *keys, struct diag *d)
@@ -336,30 +361,37 @@ int objstore_list(struct objstore *os, const char *prefix, struct strvec *keys, 
         return err;
     struct objstore_held *h = os->held;
     int with_kept = h && h->prefix[0] && !h->listed && !h->fresh && strcmp(prefix, h->prefix) != 0;
-    int with_along =
-        h && h->along[0] && !h->along_held && !h->fresh && strcmp(prefix, h->along) != 0;
-    if (with_kept || with_along) {
-        /* The kept listing not read yet and the listing asked for ahead go along; the failure
-         * of either is only not held. */
-        struct strvec kept = STRVEC_INIT, along = STRVEC_INIT;
-        struct objstore_req rq[3] = {{.op = OBJ_REQ_LIST, .key = prefix, .keys = keys}};
+    size_t go[OBJSTORE_ALONG_MAX], ngo = 0;
+    for (size_t i = 0; h && !h->fresh && i < h->nalong; i++)
+        if (!h->along[i].held && strcmp(prefix, h->along[i].prefix) != 0)
+            go[ngo++] = i;
+    if (with_kept || ngo) {
+        /* The kept listing not read yet and the listings asked for ahead go along; the failure
+         * of any of these is only not held. */
+        struct strvec kept = STRVEC_INIT, along[OBJSTORE_ALONG_MAX];
+        struct objstore_req rq[2 + OBJSTORE_ALONG_MAX] = {
+            {.op = OBJ_REQ_LIST, .key = prefix, .keys = keys}};
         size_t n = 1, ia = 0;
         if (with_kept)
             rq[n++] = (struct objstore_req){.op = OBJ_REQ_LIST, .key = h->prefix, .keys = &kept};
-        if (with_along) {
-            ia = n;
-            rq[n++] = (struct objstore_req){.op = OBJ_REQ_LIST, .key = h->along, .keys = &along};
+        ia = n;
+        for (size_t g = 0; g < ngo; g++) {
+            strvec_init(&along[g]);
+            rq[n++] = (struct objstore_req){
+                .op = OBJ_REQ_LIST, .key = h->along[go[g]].prefix, .keys = &along[g]};
         }
         objstore_batch(os, rq, n, NULL);
         strvec_release(&kept);
-        if (with_along && rq[ia].err == ERR_OK) {
-            strvec_release(&h->along_keys);
-            h->along_keys = along;
-            h->along_held = 1;
-        } else {
-            strvec_release(&along);
-            if (with_along)
-                h->along[0] = '\0';
+        for (size_t g = ngo; g-- > 0;) {
+            struct along *a = &h->along[go[g]];
+            if (rq[ia + g].err == ERR_OK) {
+                strvec_release(&a->keys);
+                a->keys = along[g];
+                a->held = 1;
+            } else {
+                strvec_release(&along[g]);
+                drop_along(h, go[g]);
+            }
         }
         if (rq[0].err && d)
             *d = rq[0].d;

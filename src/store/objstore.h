@@ -150,8 +150,10 @@ void objstore_listing_stale(struct objstore *os);
 /* Read ahead a listing: the listing of prefix goes along with the next listing of another
  * prefix (objstore_list), in flight together, and is held to answer the listings of exactly
  * prefix with what the store gave at that moment, until a write under prefix through this
- * store, another call, or a call with NULL drops it (objstore_free frees it).  For code that is
- * about to list one prefix and will list another soon after. */
+ * store or a call with NULL drops it (and every other; objstore_free frees them).  Up to
+ * OBJSTORE_ALONG_MAX prefixes at once (more are not read ahead).  For code that is about to
+ * list one prefix and will list others soon after. */
+#define OBJSTORE_ALONG_MAX 4
 void objstore_list_along(struct objstore *os, const char *prefix);
 
 /* While on (1), every listing reads the store, the kept listing answering none (it stays

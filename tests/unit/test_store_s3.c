@@ -19,6 +19,7 @@
 #include "fakes/s3_fake.h"
 #include "store/barstore.h"
 #include "store/objstore.h"
+#include "store/symlog.h"
 #include "store_cases.h"
 
 #include <stdio.h>
@@ -862,16 +863,22 @@ static void test_listings_overlap(void **state)
     /* A listing read ahead goes with the next listing and answers the listings of its prefix
      * until dropped; a write under it drops it. */
     put_text(f->os, "pc/one", "x", NULL);
+    put_text(f->os, "pd/one", "x", NULL);
     objstore_list_along(f->os, "pc/");
+    objstore_list_along(f->os, "pd/");
     s3_fake_reset_stats(fake);
-    s3_fake_set_overlap_gate_for(fake, 2, S3_FAKE_GATE_LIST, 0);
+    s3_fake_set_overlap_gate_for(fake, 3, S3_FAKE_GATE_LIST, 0);
     list_of(f->os, "pb/", &a);
     assert_int_equal(a.n, 1);
     strvec_release(&a);
     s3_fake_get_stats(fake, &st);
-    assert_true(st.inflight_max >= 2);
+    assert_true(st.inflight_max >= 3);
     s3_fake_set_overlap_gate(fake, 0);
     s3_fake_reset_stats(fake);
+    list_of(f->os, "pd/", &a);
+    assert_int_equal(a.n, 1);
+    assert_string_equal(a.v[0], "pd/one");
+    strvec_release(&a);
     list_of(f->os, "pc/", &a);
     assert_int_equal(a.n, 1);
     assert_string_equal(a.v[0], "pc/one");
@@ -943,6 +950,29 @@ static void test_split_log_once(void **state)
     b.n = 0;
     assert_int_equal(barstore_read_splits(f->bs, &b, &d), ERR_OK);
     assert_int_equal(b.n, 4);
+
+    /* The symbol-change log likewise. */
+    struct symchange sc = {"OLD", "NEW", 0};
+    date_parse("2024-06-12", 10, &sc.date);
+    assert_int_equal(symlog_write(f->bs, &sc, 1, &added, &d), ERR_OK);
+    struct symchangevec c;
+    symchangevec_init(&c);
+    assert_int_equal(symlog_read(f->bs, &c, &d), ERR_OK);
+    assert_int_equal(c.n, 1);
+    s3_fake_reset_stats(fake);
+    c.n = 0;
+    assert_int_equal(symlog_read(f->bs, &c, &d), ERR_OK);
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.v[0].new_symbol, "NEW");
+    s3_fake_get_stats(fake, &st);
+    assert_int_equal(st.requests, 0);
+    struct symchange sc2 = {"OTHER", "NEWER", 0};
+    date_parse("2024-06-13", 10, &sc2.date);
+    assert_int_equal(symlog_write(f->bs, &sc2, 1, &added, &d), ERR_OK);
+    c.n = 0;
+    assert_int_equal(symlog_read(f->bs, &c, &d), ERR_OK);
+    assert_int_equal(c.n, 2);
+    symchangevec_release(&c);
     barstore_keep_splits(f->bs, 0);
     splitvec_release(&a);
     splitvec_release(&b);
