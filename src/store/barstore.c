@@ -2314,9 +2314,15 @@ void barstore_prefetch(struct barstore *bs, int32_t from, int32_t to, size_t max
         for (size_t k = 0; k < split_keys.n; k++)
             keys[at++] = split_keys.v[k];
         for (size_t k = 0; idx.ndays <= max_days && k < idx.ndays; k++)
-            for (size_t p = 0; p < idx.days[k].nparts; p++)
-                keys[at++] = idx.keys.v[idx.days[k].first + p];
-        objstore_prefetch(bs->os, keys, n, BARSTORE_PART_MAX);
+            for (size_t p = 0; p < idx.days[k].nparts; p++) {
+                const char *key = idx.keys.v[idx.days[k].first + p];
+                size_t seen = 0; /* a compacted month's part serves several days: once */
+                while (seen < at && strcmp(keys[seen], key) != 0)
+                    seen++;
+                if (seen == at)
+                    keys[at++] = key;
+            }
+        objstore_prefetch(bs->os, keys, at, BARSTORE_PART_MAX);
         free(keys);
     }
     strvec_release(&split_keys);
