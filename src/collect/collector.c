@@ -1,6 +1,7 @@
 /* collector.c - plan, fetch and commit daily bars (see collector.h). */
 #include "collect/collector.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,8 @@
 #define SIP_RETRIES    4
 /* A day is learned closed only when at least this many symbols were asked for it. */
 #define COLLECT_CLOSED_MIN_SYMBOLS 20
+/* The most stored days read ahead for the write (a daily run's settle window and a little). */
+#define COLLECT_PREFETCH_DAYS 10
 
 enum chain_state { CH_WAITING, CH_ACTIVE, CH_DONE, CH_FAILED, CH_COMMITTED, CH_CANCELLED };
 
@@ -85,6 +88,13 @@ struct run {
     struct symchangevec known, changes;
     const char **asked;      /* the universe's symbols under their names at the end */
     unsigned char *takeover; /* per planned symbol: its history was stored under an older name */
+    /* The stored split log, read on a thread of its own while the bars and actions are
+     * fetched (the store is not touched otherwise until the first write, which waits for it). */
+    pthread_t log_thread;
+    int log_reading, log_read; /* the thread runs; its outcome is in log_* */
+    struct splitvec log_splits;
+    int log_err;
+    struct diag log_diag;
     int critical;
     struct diag critical_diag;
     int incomplete;
@@ -441,8 +451,11 @@ static void name_as_of_date(struct run *r, struct barvec *v)
     }
 }
 
+static void join_log_read(struct run *r);
+
 static void commit_chain(struct run *r, struct chain *c)
 {
+    join_log_read(r);
     /* Counted under the planned names, before the bars get the names of their dates. */
     int32_t takeover_from = INT32_MAX;
     for (size_t i = 0; i < c->bars.n; i++) {
@@ -837,14 +850,56 @@ static int submit_actions(struct actchain *a)
     return fetch_submit(r->fetch, &req, NULL);
 }
 
+static void *read_log(void *arg)
+{
+    struct run *r = arg;
+    /* A daily run writes the few days of its settle window: the stored parts the write reads
+     * first are fetched now. */
+    int days = r->o->start == INT32_MIN && r->st->first_start <= r->st->end;
+    barstore_prefetch(r->bs, days ? r->st->first_start : 1, days ? r->st->end : 0,
+                      COLLECT_PREFETCH_DAYS, !r->o->skip_actions);
+    if (!r->o->skip_actions)
+        r->log_err = barstore_read_splits(r->bs, &r->log_splits, &r->log_diag);
+    return NULL;
+}
+
+/* Start reading the split log and the days to be written alongside the fetching (they go to
+ * the store, the fetching to Alpaca: on S3 their round trips then cost nothing).  When no
+ * thread can be had, store_splits and the write read them as before. */
+static void start_log_read(struct run *r)
+{
+    splitvec_init(&r->log_splits);
+    r->log_reading = pthread_create(&r->log_thread, NULL, read_log, r) == 0;
+}
+
+/* Wait for the split log's read: before anything else uses the store. */
+static void join_log_read(struct run *r)
+{
+    if (!r->log_reading)
+        return;
+    pthread_join(r->log_thread, NULL);
+    r->log_reading = 0;
+    r->log_read = 1;
+    barstore_splits_ahead(r->bs, 0); /* later reads of the log list it afresh */
+}
+
 /* Store the split facts that are new; one that contradicts a stored fact is reported. */
 static int store_splits(struct run *r, struct diag *d)
 {
+    join_log_read(r);
     if (!r->splits.n)
         return ERR_OK;
     struct splitvec have;
     splitvec_init(&have);
-    int err = barstore_read_splits(r->bs, &have, d);
+    int err = ERR_OK;
+    if (r->log_read && !r->o->skip_actions) {
+        have = r->log_splits;
+        splitvec_init(&r->log_splits);
+        if ((err = r->log_err) != ERR_OK)
+            *d = r->log_diag;
+    } else {
+        err = barstore_read_splits(r->bs, &have, d);
+    }
     struct splitvec add;
     splitvec_init(&add);
     for (size_t i = 0; !err && i < r->splits.n; i++) {
@@ -971,6 +1026,9 @@ static void run_release(struct run *r)
     free(r->counts);
     free(r->nodata);
     splitvec_release(&r->splits);
+    join_log_read(r);
+    barstore_splits_ahead(r->bs, 0);
+    splitvec_release(&r->log_splits);
     buf_release(&r->url);
     fetch_free(r->fetch);
 }
@@ -1169,6 +1227,7 @@ int collect_run(struct barstore *bs, const char *const *symbols, size_t n,
     struct run r = {.bs = bs, .o = o, .st = st};
     buf_init(&r.url, (size_t)1 << 20);
     splitvec_init(&r.splits);
+    splitvec_init(&r.log_splits);
     r.now_ms = o->now_ms ? o->now_ms : clock_wall_ms();
     int32_t last_day = cal_last_final_day(r.now_ms, o->close_minute);
     st->end = o->end != INT32_MIN && o->end < last_day ? o->end : last_day;
@@ -1204,6 +1263,10 @@ int collect_run(struct barstore *bs, const char *const *symbols, size_t n,
     fo.nheaders = 3;
     err = fetch_new(o->http, &fo, &r.fetch, d);
     alpaca_auth_release(&auth); /* the fetcher has its own copy */
+    if (!err && !o->skip_actions)
+        barstore_splits_ahead(bs, 1); /* read on a thread during the fetch (start_log_read) */
+    if (!err)
+        symlog_ahead(bs);
     if (!err) {
         /* The closed days learned by earlier runs (or by other collectors). */
         int32_t *closed;
@@ -1227,8 +1290,10 @@ int collect_run(struct barstore *bs, const char *const *symbols, size_t n,
         log_info("collection planned", LF_INT("symbols", st->symbols),
                  LF_INT("up_to_date", st->symbols_current), LF_INT("chains", st->chains),
                  LF_INT("bars_expected", st->bars_expected), LF_STR("end", e));
+        start_log_read(&r);
         activate(&r);
         err = fetch_run(r.fetch, d);
+        join_log_read(&r);
     }
     /* Chains that finished after a failure of an earlier one are never written. */
     if (!err && !r.critical)
@@ -1239,6 +1304,7 @@ int collect_run(struct barstore *bs, const char *const *symbols, size_t n,
         st->symbols_not_attempted = count_not_attempted(&r);
     if (!err && !r.critical && !r.incomplete && !r.deadline_passed)
         err = learn_closed_days(&r, d);
+    barstore_prefetch_drop(bs); /* what the write did not read */
     report_no_data(&r);
     st->fetch = *fetch_get_stats(r.fetch);
     st->request_floor = (st->bars_received + ALPACA_PAGE_LIMIT - 1) / ALPACA_PAGE_LIMIT;

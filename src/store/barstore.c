@@ -138,6 +138,7 @@ struct barstore {
     /* The split log as last read, while keep_splits (barstore_keep_splits). */
     int keep_splits, splits_kept;
     struct splitvec splits;
+    struct barstore_kept_log symlog; /* the same for the symbol-change log */
 };
 
 int barstore_new(struct objstore *os, struct barstore **out, struct diag *d)
@@ -149,6 +150,7 @@ int barstore_new(struct objstore *os, struct barstore **out, struct diag *d)
     buf_init(&bs->io, BARSTORE_PART_MAX);
     strvec_init(&bs->damaged);
     splitvec_init(&bs->splits);
+    symchangevec_init(&bs->symlog.v);
     *out = bs;
     return ERR_OK;
 }
@@ -161,6 +163,7 @@ void barstore_free(struct barstore *bs)
     buf_release(&bs->io);
     strvec_release(&bs->damaged);
     splitvec_release(&bs->splits);
+    symchangevec_release(&bs->symlog.v);
     free(bs);
 }
 
@@ -170,6 +173,14 @@ void barstore_keep_splits(struct barstore *bs, int keep)
     bs->splits_kept = 0;
     splitvec_release(&bs->splits);
     splitvec_init(&bs->splits);
+    bs->symlog.kept = 0;
+    symchangevec_release(&bs->symlog.v);
+    symchangevec_init(&bs->symlog.v);
+}
+
+struct barstore_kept_log *barstore_kept_symlog(struct barstore *bs)
+{
+    return bs->keep_splits ? &bs->symlog : NULL;
 }
 
 void barstore_set_skip_damaged(struct barstore *bs, int skip)
@@ -1900,7 +1911,10 @@ static int check_race(struct barstore *bs, const struct bar *bars, const size_t 
                       struct diag *d)
 {
     struct bar_index now;
+    /* What another writer added is seen only in the store itself, never in a kept listing. */
+    int was = objstore_list_fresh(bs->os, 1);
     int err = index_days(bs, bars, perm, n, ndays, &now, d);
+    objstore_list_fresh(bs->os, was);
     if (err)
         return err;
     struct barvec merged;
@@ -2278,6 +2292,54 @@ static int read_split_parts(struct barstore *bs, struct strvec *keys, struct spl
     if (err && !sr.failed)
         diag_prefix(d, err, "store '%s'", bs->os->location);
     return err;
+}
+
+void barstore_prefetch(struct barstore *bs, int32_t from, int32_t to, size_t max_days, int splits)
+{
+    struct bar_index idx = {0};
+    struct strvec split_keys = STRVEC_INIT;
+    struct diag d;
+    strvec_init(&idx.keys);
+    if (from <= to && barstore_index(bs, from, to, &idx, &d) != ERR_OK)
+        return;
+    if (splits && !bs->splits_kept && objstore_list(bs->os, SPLITS_PREFIX, &split_keys, &d))
+        split_keys.n = 0;
+    size_t n = split_keys.n;
+    if (idx.ndays <= max_days)
+        for (size_t k = 0; k < idx.ndays; k++)
+            n += idx.days[k].nparts;
+    const char **keys = n ? malloc(n * sizeof *keys) : NULL;
+    if (keys) {
+        size_t at = 0;
+        for (size_t k = 0; k < split_keys.n; k++)
+            keys[at++] = split_keys.v[k];
+        for (size_t k = 0; idx.ndays <= max_days && k < idx.ndays; k++)
+            for (size_t p = 0; p < idx.days[k].nparts; p++) {
+                const char *key = idx.keys.v[idx.days[k].first + p];
+                size_t seen = 0; /* a compacted month's part serves several days: once */
+                while (seen < at && strcmp(keys[seen], key) != 0)
+                    seen++;
+                if (seen == at)
+                    keys[at++] = key;
+            }
+        objstore_prefetch(bs->os, keys, at, BARSTORE_PART_MAX);
+        free(keys);
+    }
+    strvec_release(&split_keys);
+    bar_index_release(&idx);
+}
+
+void barstore_prefetch_drop(struct barstore *bs)
+{
+    objstore_prefetch_drop(bs->os);
+}
+
+void barstore_splits_ahead(struct barstore *bs, int on)
+{
+    if (!on)
+        objstore_list_along(bs->os, NULL);
+    else if (!bs->splits_kept)
+        objstore_list_along(bs->os, SPLITS_PREFIX);
 }
 
 int barstore_read_splits(struct barstore *bs, struct splitvec *out, struct diag *d)

@@ -45,6 +45,7 @@
 #include "base/strvec.h"
 #include "codec/bar.h"
 #include "codec/split.h"
+#include "codec/symchange.h"
 #include "store/objstore.h"
 
 /* Largest part the reader accepts (a compacted year of 1,000 symbols is ~20 MB). */
@@ -250,14 +251,36 @@ int barstore_verify(struct barstore *bs, const struct barstore_verify_opts *o,
  * and the disagreement is logged and counted.  A factor outside the bounds of split.h, or a
  * symbol whose factors multiply beyond them, is ERR_INVALID naming the symbol. */
 int barstore_read_splits(struct barstore *bs, struct splitvec *out, struct diag *d);
+/* The parts of the stored days from..to, at most max_days of them, and with splits the split
+ * log's parts, read now together and held (objstore_prefetch) for the next read of each: for a
+ * writer about to write those days (barstore_write reads them first) and to read the split
+ * log.  More days than max_days: none of them is read.  Best effort: a failure only leaves the
+ * reads to the store. */
+void barstore_prefetch(struct barstore *bs, int32_t from, int32_t to, size_t max_days, int splits);
+/* Drop what barstore_prefetch holds. */
+void barstore_prefetch_drop(struct barstore *bs);
+
+/* on: the split log will be read soon: its listing goes along with the store's next listing
+ * and answers the split log's listings (objstore_list_along) until a write to the log or a
+ * call with 0, which drops every listing read ahead. */
+void barstore_splits_ahead(struct barstore *bs, int on);
 
 /* With keep set, the split log is read from the store once and kept: barstore_read_splits
  * answers from memory until this barstore writes split facts (barstore_write_splits; read
- * again then) or keep is cleared.  For one job that reads the log at several steps (the
+ * again then) or keep is cleared.  The same for the symbol-change log (symlog_read,
+ * symlog_write).  For one job that reads the log at several steps (the
  * daily run: the collection, the screen, the exports, the backtest, the report); a
  * long-lived reader leaves it off and sees what other writers add.  Setting or clearing it
  * forgets what was kept. */
 void barstore_keep_splits(struct barstore *bs, int keep);
+
+/* While barstore_keep_splits: the symbol-change log as last read (store/symlog.c keeps and
+ * reads it there, kept 1 once read, 0 again after its write); NULL when not keeping. */
+struct barstore_kept_log {
+    int kept;
+    struct symchangevec v;
+};
+struct barstore_kept_log *barstore_kept_symlog(struct barstore *bs);
 
 /* Add split facts; the same fact twice is a no-op, a different ratio for a stored
  * symbol and ex_date is ERR_CONFLICT and nothing is written; a factor out of bounds, alone or

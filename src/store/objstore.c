@@ -62,18 +62,44 @@ struct objstore_held {
     size_t n;
     char prefix[OBJ_KEY_MAX]; /* objstore_keep_listing: "" for none */
     int listed;               /* keys is the listing of prefix */
+    int fresh;                /* objstore_list_fresh: listings go to the store */
     struct strvec keys;
+    struct along { /* objstore_list_along */
+        char prefix[OBJ_KEY_MAX];
+        int held; /* keys is its listing */
+        struct strvec keys;
+    } along[OBJSTORE_ALONG_MAX];
+    size_t nalong;
 };
 
 static struct objstore_held *held_get(struct objstore *os)
 {
-    if (!os->held && (os->held = calloc(1, sizeof *os->held)) != NULL)
+    if (!os->held && (os->held = calloc(1, sizeof *os->held)) != NULL) {
         strvec_init(&os->held->keys);
+        for (size_t i = 0; i < OBJSTORE_ALONG_MAX; i++)
+            strvec_init(&os->held->along[i].keys);
+    }
     return os->held;
+}
+
+static void drop_along(struct objstore_held *h, size_t i)
+{
+    strvec_release(&h->along[i].keys);
+    h->along[i] = h->along[--h->nalong];
+    strvec_init(&h->along[h->nalong].keys);
+    h->along[h->nalong].held = 0;
+}
+
+static void drop_alongs(struct objstore_held *h)
+{
+    while (h->nalong)
+        drop_along(h, h->nalong - 1);
 }
 
 static void held_release(struct objstore *os)
 {
+    if (os->held)
+        drop_alongs(os->held);
     objstore_prefetch_drop(os);
     objstore_keep_listing(os, NULL);
     free(os->held);
@@ -103,6 +129,13 @@ void objstore_keep_listing(struct objstore *os, const char *prefix)
     snprintf(h->prefix, sizeof h->prefix, "%s", prefix ? prefix : "");
 }
 
+static void drop_kept(struct objstore_held *h)
+{
+    strvec_release(&h->keys);
+    strvec_init(&h->keys);
+    h->listed = 0;
+}
+
 void objstore_listing_stale(struct objstore *os)
 {
     struct objstore_held *h = os->held;
@@ -113,20 +146,55 @@ void objstore_listing_stale(struct objstore *os)
     h->listed = 0;
 }
 
-/* A write of key: a kept listing that it may change is read again next time. */
+/* Before a write of key: its held copy answers no more reads. */
 static void written(struct objstore *os, const char *key)
 {
     struct objstore_held *h = os->held;
     if (!h)
         return;
-    if (h->listed && strncmp(key, h->prefix, strlen(h->prefix)) == 0) {
-        strvec_release(&h->keys);
-        strvec_init(&h->keys);
-        h->listed = 0;
-    }
     for (size_t i = 0; i < h->n; i++)
         if (strcmp(h->v[i].key, key) == 0)
             h->v[i].used = 1;
+    for (size_t i = h->nalong; i-- > 0;)
+        if (strncmp(key, h->along[i].prefix, strlen(h->along[i].prefix)) == 0)
+            drop_along(h, i);
+}
+
+/* After a write (put 1) or a delete (put 0) of key that gave err: the kept listing under
+ * which key falls follows what this store did, a key added or removed in its place.  A write
+ * refused because the key is there (a create that found it, perhaps its own whose answer was
+ * lost; an etag that differs) shows the key too; a bad key or a replace of an absent key
+ * changed nothing; a failure whose outcome is not known makes the next listing read the store
+ * again. */
+static void kept_follow(struct objstore *os, const char *key, int put, int err)
+{
+    struct objstore_held *h = os->held;
+    if (!h || !h->listed || strncmp(key, h->prefix, strlen(h->prefix)) != 0)
+        return;
+    size_t at = 0;
+    while (at < h->keys.n && strcmp(h->keys.v[at], key) < 0)
+        at++;
+    int present = at < h->keys.n && strcmp(h->keys.v[at], key) == 0;
+    if (put && (err == ERR_OK || err == ERR_EXISTS || err == ERR_PRECONDITION)) {
+        if (present)
+            return;
+        if (strvec_push(&h->keys, key) != ERR_OK) {
+            drop_kept(h);
+            return;
+        }
+        char *k = h->keys.v[h->keys.n - 1];
+        memmove(&h->keys.v[at + 1], &h->keys.v[at], (h->keys.n - 1 - at) * sizeof *h->keys.v);
+        h->keys.v[at] = k;
+    } else if (!put && (err == ERR_OK || err == ERR_NOTFOUND)) {
+        if (!present)
+            return;
+        free(h->keys.v[at]);
+        memmove(&h->keys.v[at], &h->keys.v[at + 1], (h->keys.n - at - 1) * sizeof *h->keys.v);
+        h->keys.n--;
+    } else if (err != ERR_OK && err != ERR_EXISTS && err != ERR_PRECONDITION &&
+               err != ERR_INVALID && err != ERR_USAGE && err != ERR_NOTFOUND) {
+        drop_kept(h);
+    }
 }
 
 /* The listing of prefix from the kept one, when it covers it: 1 and the outcome in *err. */
@@ -135,7 +203,7 @@ static int from_kept(struct objstore *os, const char *prefix, struct strvec *key
 {
     const struct objstore_held *h = os->held;
     size_t kp = strlen(h->prefix), n = strlen(prefix);
-    if (!h->listed || !h->prefix[0] || strncmp(prefix, h->prefix, kp) != 0)
+    if (!h->listed || h->fresh || !h->prefix[0] || strncmp(prefix, h->prefix, kp) != 0)
         return 0;
     *err = ERR_OK;
     for (size_t i = 0; i < h->keys.n && !*err; i++)
@@ -241,20 +309,149 @@ int objstore_put(struct objstore *os, const char *key, const void *data, size_t 
     int err = check_key(os, key, d);
     if (!err && mode == OBJ_PUT_IF_MATCH && (!if_match || !*if_match))
         err = diag_set(d, ERR_USAGE, "conditional replace of '%s' without an etag", key);
-    if (!err)
-        written(os, key);
-    return err ? err : os->ops->put(os, key, data, len, mode, if_match, d);
+    if (err)
+        return err;
+    written(os, key);
+    err = os->ops->put(os, key, data, len, mode, if_match, d);
+    kept_follow(os, key, 1, err);
+    return err;
+}
+
+void objstore_list_along(struct objstore *os, const char *prefix)
+{
+    struct objstore_held *h = prefix ? held_get(os) : os->held;
+    if (!h)
+        return;
+    if (!prefix) {
+        drop_alongs(h);
+        return;
+    }
+    for (size_t i = 0; i < h->nalong; i++)
+        if (strcmp(h->along[i].prefix, prefix) == 0)
+            return;
+    if (h->nalong == OBJSTORE_ALONG_MAX)
+        return;
+    struct along *a = &h->along[h->nalong++];
+    snprintf(a->prefix, sizeof a->prefix, "%s", prefix);
+    a->held = 0;
+}
+
+/* The held listing of prefix (objstore_list_along), when there is one: 1. */
+static int from_along(struct objstore *os, const char *prefix, struct strvec *keys, int *err,
+                      struct diag *d)
+{
+    struct objstore_held *h = os->held;
+    for (size_t i = 0; i < h->nalong && !h->fresh; i++) {
+        const struct along *a = &h->along[i];
+        if (!a->held || strcmp(prefix, a->prefix) != 0)
+            continue;
+        *err = ERR_OK;
+        for (size_t k = 0; k < a->keys.n && !*err; k++)
+            if ((*err = strvec_push(keys, a->keys.v[k])) != ERR_OK)
+                diag_set(d, *err, "listing '%s': %s", os->location, err_str(*err));
+        return 1;
+    }
+    return 0;
 }
 
 int objstore_list(struct objstore *os, const char *prefix, struct strvec *keys, struct diag *d)
 {
     int err;
-    if (os->held && from_kept(os, prefix, keys, &err, d))
+    if (os->held && (from_kept(os, prefix, keys, &err, d) || from_along(os, prefix, keys, &err, d)))
         return err;
+    struct objstore_held *h = os->held;
+    int with_kept = h && h->prefix[0] && !h->listed && !h->fresh && strcmp(prefix, h->prefix) != 0;
+    size_t go[OBJSTORE_ALONG_MAX], ngo = 0;
+    for (size_t i = 0; h && !h->fresh && i < h->nalong; i++)
+        if (!h->along[i].held && strcmp(prefix, h->along[i].prefix) != 0)
+            go[ngo++] = i;
+    if (with_kept || ngo) {
+        /* The kept listing not read yet and the listings asked for ahead go along; the failure
+         * of any of these is only not held. */
+        struct strvec kept = STRVEC_INIT, along[OBJSTORE_ALONG_MAX];
+        struct objstore_req rq[2 + OBJSTORE_ALONG_MAX] = {
+            {.op = OBJ_REQ_LIST, .key = prefix, .keys = keys}};
+        size_t n = 1, ia = 0;
+        if (with_kept)
+            rq[n++] = (struct objstore_req){.op = OBJ_REQ_LIST, .key = h->prefix, .keys = &kept};
+        ia = n;
+        for (size_t g = 0; g < ngo; g++) {
+            strvec_init(&along[g]);
+            rq[n++] = (struct objstore_req){
+                .op = OBJ_REQ_LIST, .key = h->along[go[g]].prefix, .keys = &along[g]};
+        }
+        objstore_batch(os, rq, n, NULL);
+        strvec_release(&kept);
+        for (size_t g = ngo; g-- > 0;) {
+            struct along *a = &h->along[go[g]];
+            if (rq[ia + g].err == ERR_OK) {
+                strvec_release(&a->keys);
+                a->keys = along[g];
+                a->held = 1;
+            } else {
+                strvec_release(&along[g]);
+                drop_along(h, go[g]);
+            }
+        }
+        if (rq[0].err && d)
+            *d = rq[0].d;
+        return rq[0].err;
+    }
     size_t first = keys->n;
     err = os->ops->list(os, prefix, keys, d);
     if (!err)
         keep(os, prefix, keys, first);
+    return err;
+}
+
+static int is_held(const struct objstore *os, const char *key)
+{
+    for (size_t i = 0; os->held && i < os->held->n; i++)
+        if (!os->held->v[i].used && strcmp(os->held->v[i].key, key) == 0)
+            return 1;
+    return 0;
+}
+
+/* A run of keys [off, ...) handed on with their indices in the whole batch. */
+struct run_ctx {
+    objstore_each_fn fn;
+    void *ctx;
+    size_t off;
+};
+
+static int run_each(void *ctx, size_t i, char *data, size_t len, struct diag *d)
+{
+    struct run_ctx *rc = ctx;
+    return rc->fn(rc->ctx, rc->off + i, data, len, d);
+}
+
+static int get_many_store(struct objstore *os, const char *const *keys, size_t n, size_t max,
+                          objstore_each_fn fn, void *ctx, struct diag *d);
+
+/* objstore_get_many with objects held (objstore_prefetch): each held one answers from memory,
+ * the runs of the others go to the store together, all handed on in key order. */
+static int get_many_held(struct objstore *os, const char *const *keys, size_t n, size_t max,
+                         objstore_each_fn fn, void *ctx, struct diag *d)
+{
+    struct buf b = BUF_INIT(max);
+    char empty[1] = "";
+    int err = ERR_OK;
+    for (size_t i = 0; i < n && !err;) {
+        int herr;
+        buf_reset(&b);
+        if (is_held(os, keys[i]) && from_held(os, keys[i], &b, NULL, &herr, d)) {
+            err = herr ? herr : fn(ctx, i, b.data ? b.data : empty, b.len, d);
+            i++;
+            continue;
+        }
+        size_t j = i + 1;
+        while (j < n && !is_held(os, keys[j]))
+            j++;
+        struct run_ctx rc = {fn, ctx, i};
+        err = get_many_store(os, keys + i, j - i, max, run_each, &rc, d);
+        i = j;
+    }
+    buf_release(&b);
     return err;
 }
 
@@ -266,6 +463,15 @@ int objstore_get_many(struct objstore *os, const char *const *keys, size_t n, si
         if (err)
             return err;
     }
+    for (size_t i = 0; os->held && os->held->n && i < n; i++)
+        if (is_held(os, keys[i]))
+            return get_many_held(os, keys, n, max, fn, ctx, d);
+    return get_many_store(os, keys, n, max, fn, ctx, d);
+}
+
+static int get_many_store(struct objstore *os, const char *const *keys, size_t n, size_t max,
+                          objstore_each_fn fn, void *ctx, struct diag *d)
+{
     if (os->ops->get_many)
         return os->ops->get_many(os, keys, n, max, fn, ctx, d);
     struct buf b = BUF_INIT(max);
@@ -337,6 +543,8 @@ int objstore_batch(struct objstore *os, struct objstore_req *reqs, size_t n, str
         reqs[i] = sent[k];
         if (!reqs[i].err && reqs[i].op == OBJ_REQ_LIST)
             keep(os, reqs[i].key, reqs[i].keys, before[i]);
+        if (reqs[i].op == OBJ_REQ_PUT)
+            kept_follow(os, reqs[i].key, 1, reqs[i].err);
     }
     for (size_t i = 0; i < n && !first; i++) {
         if ((first = reqs[i].err) != ERR_OK && d)
@@ -346,6 +554,16 @@ int objstore_batch(struct objstore *os, struct objstore_req *reqs, size_t n, str
     free(before);
     free(sent);
     return first;
+}
+
+int objstore_list_fresh(struct objstore *os, int on)
+{
+    struct objstore_held *h = os->held;
+    if (!h)
+        return 0;
+    int was = h->fresh;
+    h->fresh = on;
+    return was;
 }
 
 int objstore_list_many(struct objstore *os, const char *const *prefixes, size_t n,
@@ -376,9 +594,12 @@ int objstore_list_many(struct objstore *os, const char *const *prefixes, size_t 
 int objstore_del(struct objstore *os, const char *key, struct diag *d)
 {
     int err = check_key(os, key, d);
-    if (!err)
-        written(os, key);
-    return err ? err : os->ops->del(os, key, d);
+    if (err)
+        return err;
+    written(os, key);
+    err = os->ops->del(os, key, d);
+    kept_follow(os, key, 0, err);
+    return err;
 }
 
 int objstore_link(struct objstore *os, const char *key, int64_t expires_s, struct buf *out,

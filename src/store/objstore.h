@@ -101,7 +101,8 @@ int objstore_del(struct objstore *os, const char *key, struct diag *d);
  * that saves time (S3: up to OBJSTORE_WINDOW requests in flight; a directory: one after
  * another).  Each object may be at most max bytes (ERR_TOOBIG); memory holds at most the
  * window's objects, however many keys there are.  An absent key is ERR_NOTFOUND, and the
- * first failure in key order stops the batch. */
+ * first failure in key order stops the batch.  An object held by objstore_prefetch answers
+ * from memory as objstore_get would. */
 #define OBJSTORE_WINDOW 128
 int objstore_get_many(struct objstore *os, const char *const *keys, size_t n, size_t max,
                       objstore_each_fn fn, void *ctx, struct diag *d);
@@ -130,18 +131,34 @@ void objstore_prefetch(struct objstore *os, const char *const *keys, size_t n, s
 void objstore_prefetch_drop(struct objstore *os);
 
 /* Keep the listing of prefix (NULL: stop; one prefix at a time): once it has been listed, it
- * answers every listing of a prefix that starts with it from memory, until a write or a
- * delete of a key under it through this store (objstore_put, objstore_del, objstore_batch),
- * after which the next listing reads the store again.  For one job that lists the same
- * objects at several steps (the daily run lists the bar parts for its screen, its exports,
- * its history and its backtest); what other writers add meanwhile is not seen until then, as
- * if the job had listed once.  Not for a store shared between threads. */
+ * answers every listing of a prefix that starts with it from memory.  A write or a delete of
+ * a key under it through this store (objstore_put, objstore_del, objstore_batch) adds or
+ * removes that key in the kept listing (a write refused because the key exists adds it too);
+ * one whose outcome is unknown (a failure of the request) makes the next listing read the
+ * store again.  A listing of another prefix while the kept one has not been read yet reads
+ * both at once.  For one job that lists the same objects at several steps (the daily run lists the
+ * bar parts for its collection, its screen, its exports, its history and its backtest); what other
+ * writers add meanwhile is not seen, as if the job had listed once and then made its own
+ * changes.  Not for a store shared between threads. */
 void objstore_keep_listing(struct objstore *os, const char *prefix);
 
 /* Forget the kept listing's keys (objstore_keep_listing still keeps the prefix): the next
  * listing reads the store.  For a reader that found a listed object gone (another process
  * compacted the store meanwhile). */
 void objstore_listing_stale(struct objstore *os);
+
+/* Read ahead a listing: the listing of prefix goes along with the next listing of another
+ * prefix (objstore_list), in flight together, and is held to answer the listings of exactly
+ * prefix with what the store gave at that moment, until a write under prefix through this
+ * store or a call with NULL drops it (and every other; objstore_free frees them).  Up to
+ * OBJSTORE_ALONG_MAX prefixes at once (more are not read ahead).  For code that is about to
+ * list one prefix and will list others soon after. */
+#define OBJSTORE_ALONG_MAX 4
+void objstore_list_along(struct objstore *os, const char *prefix);
+
+/* While on (1), every listing reads the store, the kept listing answering none (it stays
+ * kept); returns what it was.  For a check that must see what other writers did. */
+int objstore_list_fresh(struct objstore *os, int on);
 
 /* The listings of n prefixes (objstore_batch), their keys appended to keys in the order of
  * the prefixes, as objstore_list of one prefix after another gives them.  The first failure

@@ -72,10 +72,34 @@ static int read_parts(struct barstore *bs, struct symchangevec *out, size_t *dis
     return err;
 }
 
+void symlog_ahead(struct barstore *bs)
+{
+    struct barstore_kept_log *k = barstore_kept_symlog(bs);
+    if (!k || !k->kept)
+        objstore_list_along(barstore_objstore(bs), SYMLOG_PREFIX);
+}
+
 int symlog_read(struct barstore *bs, struct symchangevec *out, struct diag *d)
 {
+    struct barstore_kept_log *k = barstore_kept_symlog(bs);
+    size_t base = out->n;
+    int err = ERR_OK;
+    if (k && k->kept) {
+        for (size_t i = 0; i < k->v.n && !err; i++)
+            if (symchangevec_push(out, &k->v.v[i]))
+                err = diag_set(d, ERR_NOMEM, "out of memory");
+        return err;
+    }
     size_t disagreements;
-    return read_parts(bs, out, &disagreements, d);
+    err = read_parts(bs, out, &disagreements, d);
+    if (!err && k) { /* read once for the job (barstore_keep_splits) */
+        k->v.n = 0;
+        for (size_t i = base; i < out->n && !err; i++)
+            if (symchangevec_push(&k->v, &out->v[i]))
+                err = diag_set(d, ERR_NOMEM, "out of memory");
+        k->kept = !err;
+    }
+    return err;
 }
 
 int symlog_verify(struct barstore *bs, size_t *changes, size_t *disagreements, struct diag *d)
@@ -142,6 +166,9 @@ int symlog_write(struct barstore *bs, const struct symchange *v, size_t n, size_
         buf_release(&csv);
         if (!err)
             *added = add.n;
+        struct barstore_kept_log *k = barstore_kept_symlog(bs);
+        if (k) /* read again next time, with what was added */
+            k->kept = 0;
     }
     symchangevec_release(&have);
     symchangevec_release(&all);

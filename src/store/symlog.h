@@ -21,6 +21,10 @@
  * wins for every reader, and the disagreement is logged. */
 int symlog_read(struct barstore *bs, struct symchangevec *out, struct diag *d);
 
+/* The log will be read soon: its listing goes along with the store's next listing
+ * (objstore_list_along; barstore_splits_ahead(bs, 0) drops it). */
+void symlog_ahead(struct barstore *bs);
+
 /* Read the whole log as symlog_read does, counting its changes and its disagreements. */
 int symlog_verify(struct barstore *bs, size_t *changes, size_t *disagreements, struct diag *d);
 

@@ -1416,6 +1416,7 @@ static void enter(struct s3_fake *f, const struct httpd_request *req)
         until.tv_sec += HOLD_MAX_S;
         uint64_t gen = f->hold_gen;
         f->held++;
+        pthread_cond_broadcast(&f->hold_cv); /* s3_fake_wait_held */
         while (f->hold_gen == gen)
             if (pthread_cond_timedwait(&f->hold_cv, &f->mu, &until) != 0)
                 break;
@@ -1432,6 +1433,20 @@ void s3_fake_hold(struct s3_fake *f, const char *key)
     pthread_mutex_lock(&f->mu);
     snprintf(f->hold, sizeof f->hold, "%s%s", key[0] == '/' ? "" : "/", key);
     pthread_mutex_unlock(&f->mu);
+}
+
+int s3_fake_wait_held(struct s3_fake *f, size_t n)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += HOLD_MAX_S / 2;
+    pthread_mutex_lock(&f->mu);
+    while (f->held < n && f->hold[0])
+        if (pthread_cond_timedwait(&f->hold_cv, &f->mu, &until) != 0)
+            break;
+    int ok = f->held >= n;
+    pthread_mutex_unlock(&f->mu);
+    return ok;
 }
 
 void s3_fake_release(struct s3_fake *f)

@@ -160,6 +160,9 @@ void s3_fake_set_overlap_gate_for(struct s3_fake *f, size_t n, unsigned kinds, s
  * time: a failing test never hangs). */
 void s3_fake_hold(struct s3_fake *f, const char *key);
 void s3_fake_release(struct s3_fake *f);
+/* Wait until n GETs wait at the hold: 1 then, 0 when the hold is lifted first or after half
+ * the hold's limit of real time (a test that fails never hangs). */
+int s3_fake_wait_held(struct s3_fake *f, size_t n);
 
 /* Move the fake's clock forward by seconds (it only ever runs ahead of the clock source). */
 void s3_fake_advance(struct s3_fake *f, int64_t seconds);

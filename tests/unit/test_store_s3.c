@@ -11,11 +11,15 @@
 #include "base/date.h"
 #include "base/log.h"
 #include "bot/bot.h"
+#include "collect/collector.h"
+#include "net/http.h"
 #include "report/chart.h"
 #include "screen/results.h"
+#include "sim/alpaca_sim.h"
 #include "fakes/s3_fake.h"
 #include "store/barstore.h"
 #include "store/objstore.h"
+#include "store/symlog.h"
 #include "store_cases.h"
 
 #include <stdio.h>
@@ -778,24 +782,128 @@ static void test_listings_overlap(void **state)
     strvec_release(&b);
     s3_fake_set_overlap_gate(fake, 0);
 
-    /* A kept listing: once listed, listings under it cost nothing until a write under it. */
+    /* A kept listing: read along with the first listing of another prefix, then listings
+     * under it cost nothing. */
     objstore_keep_listing(f->os, "pa/");
-    list_of(f->os, "pa/", &a);
+    put_text(f->os, "pb/one", "x", NULL);
+    s3_fake_reset_stats(fake);
+    s3_fake_set_overlap_gate_for(fake, 2, S3_FAKE_GATE_LIST, 0);
+    list_of(f->os, "pb/", &a);
+    assert_int_equal(a.n, 1);
+    assert_string_equal(a.v[0], "pb/one");
     strvec_release(&a);
+    s3_fake_get_stats(fake, &st);
+    assert_true(st.inflight_max >= 2);
+    s3_fake_set_overlap_gate(fake, 0);
     s3_fake_reset_stats(fake);
     list_of(f->os, "pa/f3/", &a);
     assert_int_equal(a.n, 5);
     strvec_release(&a);
     s3_fake_get_stats(fake, &st);
     assert_int_equal(st.lists, 0);
+    /* This store's own writes and deletes under it show in it at once, in key order. */
     put_text(f->os, "pa/f3/k9", "new", NULL);
+    put_text(f->os, "pa/f3/k4a", "new", NULL);
+    struct objstore_req cr = {
+        .op = OBJ_REQ_PUT, .key = "pa/f3/k8", .data = "c", .len = 1, .mode = OBJ_PUT_CREATE};
+    assert_int_equal(objstore_batch(f->os, &cr, 1, &d), ERR_OK);
+    assert_int_equal(objstore_del(f->os, "pa/f3/k0", &d), ERR_OK);
     list_of(f->os, "pa/f3/", &a);
-    assert_int_equal(a.n, 6);
-    assert_string_equal(a.v[5], "pa/f3/k9");
+    static const char *const after[] = {"pa/f3/k1",  "pa/f3/k2", "pa/f3/k3", "pa/f3/k4",
+                                        "pa/f3/k4a", "pa/f3/k8", "pa/f3/k9"};
+    assert_int_equal(a.n, 7);
+    for (size_t i = 0; i < 7; i++)
+        assert_string_equal(a.v[i], after[i]);
+    strvec_release(&a);
+    s3_fake_get_stats(fake, &st);
+    assert_int_equal(st.lists, 0);
+    /* Another writer's key is not seen (as if listed once) but by a fresh listing, after
+     * which the kept one still answers. */
+    struct store_fixture other;
+    store_fixture_open(&other, f->location);
+    put_text(other.os, "pa/f3/k7", "theirs", NULL);
+    store_fixture_close(&other);
+    list_of(f->os, "pa/f3/", &a);
+    assert_int_equal(a.n, 7);
+    strvec_release(&a);
+    assert_int_equal(objstore_list_fresh(f->os, 1), 0);
+    list_of(f->os, "pa/f3/", &a);
+    assert_int_equal(a.n, 8);
+    assert_string_equal(a.v[5], "pa/f3/k7");
+    strvec_release(&a);
+    s3_fake_get_stats(fake, &st);
+    assert_true(st.lists > 0);
+    assert_int_equal(objstore_list_fresh(f->os, 0), 1);
+    s3_fake_reset_stats(fake);
+    list_of(f->os, "pa/f3/", &a);
+    assert_int_equal(a.n, 7);
+    strvec_release(&a);
+    s3_fake_get_stats(fake, &st);
+    assert_int_equal(st.lists, 0);
+    /* A refused write changes nothing; a write whose outcome is unknown makes the next
+     * listing read the store (and see the other writer's key). */
+    assert_int_equal(objstore_put(f->os, "pa/f3/k1", "x", 1, OBJ_PUT_IF_MATCH, "\"nope\"", &d),
+                     ERR_PRECONDITION);
+    assert_int_equal(objstore_put(f->os, "pa/f3/absent", "x", 1, OBJ_PUT_IF_MATCH, "\"nope\"", &d),
+                     ERR_NOTFOUND);
+    list_of(f->os, "pa/f3/", &a);
+    assert_int_equal(a.n, 7);
+    strvec_release(&a);
+    set_faults("503@1x100");
+    assert_int_equal(objstore_put(f->os, "pa/f3/k6", "x", 1, OBJ_PUT_ALWAYS, NULL, &d),
+                     ERR_UNAVAILABLE);
+    set_faults("");
+    list_of(f->os, "pa/f3/", &a);
+    assert_int_equal(a.n, 8);
     strvec_release(&a);
     s3_fake_get_stats(fake, &st);
     assert_true(st.lists > 0);
     objstore_keep_listing(f->os, NULL);
+
+    /* A listing read ahead goes with the next listing and answers the listings of its prefix
+     * until dropped; a write under it drops it. */
+    put_text(f->os, "pc/one", "x", NULL);
+    put_text(f->os, "pd/one", "x", NULL);
+    objstore_list_along(f->os, "pc/");
+    objstore_list_along(f->os, "pd/");
+    s3_fake_reset_stats(fake);
+    s3_fake_set_overlap_gate_for(fake, 3, S3_FAKE_GATE_LIST, 0);
+    list_of(f->os, "pb/", &a);
+    assert_int_equal(a.n, 1);
+    strvec_release(&a);
+    s3_fake_get_stats(fake, &st);
+    assert_true(st.inflight_max >= 3);
+    s3_fake_set_overlap_gate(fake, 0);
+    s3_fake_reset_stats(fake);
+    list_of(f->os, "pd/", &a);
+    assert_int_equal(a.n, 1);
+    assert_string_equal(a.v[0], "pd/one");
+    strvec_release(&a);
+    list_of(f->os, "pc/", &a);
+    assert_int_equal(a.n, 1);
+    assert_string_equal(a.v[0], "pc/one");
+    strvec_release(&a);
+    s3_fake_get_stats(fake, &st);
+    assert_int_equal(st.lists, 0);
+    list_of(f->os, "pc/", &a);
+    strvec_release(&a);
+    s3_fake_get_stats(fake, &st);
+    assert_int_equal(st.lists, 0);
+    objstore_list_along(f->os, NULL);
+    list_of(f->os, "pc/", &a);
+    strvec_release(&a);
+    s3_fake_get_stats(fake, &st);
+    assert_int_equal(st.lists, 1);
+    objstore_list_along(f->os, "pc/");
+    list_of(f->os, "pb/", &a);
+    strvec_release(&a);
+    put_text(f->os, "pc/two", "x", NULL);
+    s3_fake_reset_stats(fake);
+    list_of(f->os, "pc/", &a);
+    assert_int_equal(a.n, 2);
+    strvec_release(&a);
+    s3_fake_get_stats(fake, &st);
+    assert_int_equal(st.lists, 1);
     store_fixture_close(&local);
     tu_rmrf(dir);
     free(dir);
@@ -842,9 +950,126 @@ static void test_split_log_once(void **state)
     b.n = 0;
     assert_int_equal(barstore_read_splits(f->bs, &b, &d), ERR_OK);
     assert_int_equal(b.n, 4);
+
+    /* The symbol-change log likewise. */
+    struct symchange sc = {"OLD", "NEW", 0};
+    date_parse("2024-06-12", 10, &sc.date);
+    assert_int_equal(symlog_write(f->bs, &sc, 1, &added, &d), ERR_OK);
+    struct symchangevec c;
+    symchangevec_init(&c);
+    assert_int_equal(symlog_read(f->bs, &c, &d), ERR_OK);
+    assert_int_equal(c.n, 1);
+    s3_fake_reset_stats(fake);
+    c.n = 0;
+    assert_int_equal(symlog_read(f->bs, &c, &d), ERR_OK);
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.v[0].new_symbol, "NEW");
+    s3_fake_get_stats(fake, &st);
+    assert_int_equal(st.requests, 0);
+    struct symchange sc2 = {"OTHER", "NEWER", 0};
+    date_parse("2024-06-13", 10, &sc2.date);
+    assert_int_equal(symlog_write(f->bs, &sc2, 1, &added, &d), ERR_OK);
+    c.n = 0;
+    assert_int_equal(symlog_read(f->bs, &c, &d), ERR_OK);
+    assert_int_equal(c.n, 2);
+    symchangevec_release(&c);
     barstore_keep_splits(f->bs, 0);
     splitvec_release(&a);
     splitvec_release(&b);
+}
+
+/* The simulator's first bars request waits until the fake holds the split part's GET, then
+ * lets both go: only a collector that reads the split log while it fetches has them at once
+ * (one that reads it before or after the fetch never does, and the wait gives up). */
+static int bars_wait_for_log(void *ctx, struct alpaca_sim_call *call, struct httpd_response *r)
+{
+    (void)r;
+    int *seen = ctx;
+    if (call->ep == ALPACA_SIM_EP_BARS && !__atomic_load_n(seen, __ATOMIC_SEQ_CST)) {
+        if (s3_fake_wait_held(fake, 1))
+            __atomic_store_n(seen, 1, __ATOMIC_SEQ_CST);
+        s3_fake_release(fake);
+    }
+    return 0;
+}
+
+/* The collector reads the split log (its listing with the first listing, its parts on a
+ * thread) while the bars and actions are fetched; the run's outcome is as before. */
+static void test_collect_log_overlap(void **state)
+{
+    struct store_fixture *f = *state;
+    struct diag d;
+    size_t added;
+    struct split sp = {"ZZZ", 0, 2000000, 1000000};
+    date_parse("2024-06-10", 10, &sp.ex_date);
+    assert_int_equal(barstore_write_splits(f->bs, &sp, 1, &added, &d), ERR_OK);
+    struct strvec keys;
+    strvec_init(&keys);
+    assert_int_equal(objstore_list(f->os, "splits/", &keys, &d), ERR_OK);
+    assert_int_equal(keys.n, 1);
+
+    int seen = 0;
+    struct alpaca_sim_opts so;
+    alpaca_sim_opts_default(&so);
+    so.seed = 11;
+    so.nsymbols = 10;
+    assert_int_equal(date_parse("2026-11-20", 10, &so.last_day), ERR_OK);
+    so.first_day = so.last_day - 60;
+    so.hooks.ctx = &seen;
+    so.hooks.before = bars_wait_for_log;
+    struct alpaca_sim *sim;
+    int port;
+    assert_int_equal(alpaca_sim_start(&so, &sim, &port, &d), ERR_OK);
+    const char *syms[10];
+    size_t n = alpaca_sim_nsymbols(sim);
+    for (size_t i = 0; i < n; i++)
+        syms[i] = alpaca_sim_symbol(sim, i);
+    struct http_client *http;
+    assert_int_equal(http_client_new(NULL, &http, &d), ERR_OK);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+    struct collect_opts co;
+    collect_opts_default(&co);
+    co.data_url = url;
+    co.key_id = "SIMKEY";
+    co.secret_key = "SIMSECRET";
+    co.http = http;
+    co.now_ms = 1795348800000LL; /* 2026-11-22T12:00Z: the end is 2026-11-20 */
+    co.history_days = 30;
+
+    assert_int_equal(date_parse("2026-11-19", 10, &co.end), ERR_OK);
+    s3_fake_hold(fake, keys.v[0]);
+    s3_fake_reset_stats(fake);
+    struct collect_stats st;
+    assert_int_equal(collect_run(f->bs, syms, n, &co, &st, &d), ERR_OK);
+    assert_true(__atomic_load_n(&seen, __ATOMIC_SEQ_CST));
+    assert_int_equal(st.symbols_failed, 0);
+    assert_true(st.bars_new > 0);
+    struct s3_fake_stats fs;
+    s3_fake_get_stats(fake, &fs);
+    assert_int_equal(fs.held, 0);
+    s3_fake_release(fake);
+    strvec_release(&keys);
+
+    /* The next day: the stored days of the settle window, which the write reads first, are
+     * read while the bars are fetched too (the look back reads only the newest, 2026-11-19);
+     * the outcome is as without it. */
+    strvec_init(&keys);
+    assert_int_equal(objstore_list(f->os, "bars/2026/2026-11-18/", &keys, &d), ERR_OK);
+    assert_int_equal(keys.n, 1);
+    co.end = INT32_MIN;
+    __atomic_store_n(&seen, 0, __ATOMIC_SEQ_CST);
+    s3_fake_hold(fake, keys.v[0]);
+    assert_int_equal(collect_run(f->bs, syms, n, &co, &st, &d), ERR_OK);
+    assert_true(__atomic_load_n(&seen, __ATOMIC_SEQ_CST));
+    assert_int_equal(st.symbols_failed, 0);
+    assert_int_equal(st.bars_new, n);
+    assert_true(st.bars_same >= n);
+    assert_int_equal(st.bars_conflict, 0);
+    s3_fake_release(fake);
+    strvec_release(&keys);
+    http_client_free(http);
+    alpaca_sim_stop(sim);
 }
 
 /* The day's results (the dated screen, latest.csv, the top candidates): the reads and the
@@ -1060,6 +1285,7 @@ int main(void)
         CASE(test_writes_overlap),
         CASE(test_listings_overlap),
         CASE(test_split_log_once),
+        CASE(test_collect_log_overlap),
         CASE(test_results_day_overlap),
     };
     return cmocka_run_group_tests_name("store on S3", tests, group_setup, group_teardown);
