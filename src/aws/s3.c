@@ -1041,6 +1041,9 @@ struct get_batch {
     struct fetch *f;
     struct slot *slots; /* window of them: key i is in slots[i % window] */
     size_t next_submit, next_deliver;
+    /* In batch_deliver: a GET retried there runs the client's loop, which completes other
+     * transfers of the batch; their batch_done must not deliver (the same object twice). */
+    int delivering;
     int err;
     struct diag d;
 };
@@ -1097,6 +1100,9 @@ static int batch_submit(struct get_batch *b)
 /* Hand the objects that arrived to fn in key order, then fill the window again. */
 static void batch_deliver(struct get_batch *b)
 {
+    if (b->delivering)
+        return; /* the call below on the stack delivers what arrived, in order */
+    b->delivering = 1;
     while (!b->err && b->next_deliver < b->next_submit) {
         struct slot *sl = &b->slots[b->next_deliver % b->window];
         if (!sl->done)
@@ -1115,11 +1121,13 @@ static void batch_deliver(struct get_batch *b)
             err = b->fn(b->ctx, sl->i, sl->body.data ? sl->body.data : empty, sl->body.len, &d);
         if (err) {
             batch_fail(b, err, &d);
+            b->delivering = 0;
             return;
         }
         buf_reset(&sl->body);
         b->next_deliver++;
     }
+    b->delivering = 0;
     batch_submit(b);
 }
 

@@ -1121,6 +1121,7 @@ struct days_read {
     size_t ndays;
     size_t k;     /* the next day to hand on */
     size_t item;  /* items done */
+    size_t batch; /* the item the current objstore_get_many batch starts at */
     size_t *need; /* day k is complete once need[k] items are done */
     int *src;     /* per key of the days asked for (in order): its months[] index, or -1 */
     size_t *src_at;
@@ -1232,8 +1233,10 @@ static int emit_day(struct days_read *r, struct diag *d)
 
 static int days_part(void *ctx, size_t i, char *data, size_t len, struct diag *d)
 {
-    (void)i; /* the batch's; r->item counts across batches */
     struct days_read *r = ctx;
+    if (r->batch + i != r->item)
+        return diag_set(d, ERR_INTERNAL, "store: part %zu of a read handed on as part %zu",
+                        r->batch + i, r->item);
     const struct fetch_item *it = &r->items[r->item];
     r->failed = 1;
     r->unhashed_key = NULL;
@@ -1370,6 +1373,7 @@ static int read_days_once(struct ahead *ahead, struct barstore *bs, const struct
             size_t months = 0;
             for (b = a; b < nitems && (r.items[b].month < 0 || months < MONTHS_IN_FLIGHT); b++)
                 months += r.items[b].month >= 0;
+            r.batch = a;
             err = objstore_get_many(bs->os, keys + a, b - a, BARSTORE_PART_MAX, days_part, &r, d);
         }
         if (err && !r.failed)
@@ -1536,7 +1540,9 @@ int barstore_scan_index(struct barstore *bs, const struct bar_index *idx, barsto
 struct ahead_day {
     int32_t date;
     struct barvec bars;
-    const char *key; /* the part whose hash the caller checks against raw, or NULL */
+    /* The part whose hash the caller checks against raw ("": none).  A copy: the reader's
+     * listing the key came from is replaced when a part vanishes and the reader lists again. */
+    char key[OBJ_KEY_MAX];
     struct buf raw;
 };
 
@@ -1614,8 +1620,9 @@ static int ahead_put(void *ctx, size_t k, int32_t date, struct barvec *day)
     slot->bars = *day;
     *day = old;
     day->n = 0;
-    slot->key = a->key;
+    slot->key[0] = '\0';
     if (a->key) {
+        snprintf(slot->key, sizeof slot->key, "%s", a->key);
         buf_reset(&slot->raw);
         if (buf_append(&slot->raw, a->data, a->len))
             return diag_set(&a->d, ERR_NOMEM, "out of memory");
@@ -1701,7 +1708,7 @@ int barstore_scan_ahead(struct barstore *bs, int32_t from, int32_t to, barstore_
             pthread_mutex_unlock(&a->mu);
             /* The hash decides: a part that does not match its name is damaged, and its rows
              * are not used (the reader left the check to this thread). */
-            if (day->key)
+            if (day->key[0])
                 fn_err = part_hash_check(bs, day->key, day->raw.data ? day->raw.data : "",
                                          day->raw.len, d);
             if (!fn_err)

@@ -117,7 +117,7 @@ r2=$?
 wait $d1
 r1=$?
 cat "$T/d1" "$T/d2" >>"$T/log/all"
-[ $r1 -eq 0 ] && [ $r2 -eq 0 ] && ok "two demos at once into S3 both succeed" || nok "two demos at once into S3 both succeed" "$(tail -5 "$T/d1" "$T/d2")"
+[ $r1 -eq 0 ] && [ $r2 -eq 0 ] && ok "two demos at once into S3 both succeed" || nok "two demos at once into S3 both succeed" "$(tail -n 5 "$T/d1" "$T/d2")"
 "$BIN" demo --store "$T/demo-ref" --symbols 20 --years 1 >/dev/null 2>&1
 for f in screen/latest.csv screen/2026/2026-11-20.csv top_candidates.csv closes.csv bars-1y.csv; do
     rm -f "$T/got"
