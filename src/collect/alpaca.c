@@ -377,67 +377,36 @@ static int parse_stock_dividend(const struct jv *o, struct split *s, char *why, 
     return ERR_OK;
 }
 
-static int parse_split(const struct jv *o, struct split *s, char *why, size_t cap)
+/* A price factor new_rate for old_rate on the symbol under sym_key from the date under
+ * date_key: a split (label "factor") or a unit split ("unit split": old_rate units of
+ * old_symbol became new_rate shares on effective_date, docs/definitions.md#corporate-actions). */
+static int parse_ratio(const struct jv *o, const char *sym_key, const char *date_key,
+                       const char *label, struct split *s, char *why, size_t cap)
 {
     memset(s, 0, sizeof *s);
     size_t n;
-    const char *sym = jv_str(jv_get(o, "symbol"), &n);
+    const char *sym = jv_str(jv_get(o, sym_key), &n);
     if (!sym || !bar_symbol_valid(sym, n)) {
-        snprintf(why, cap, "missing or invalid 'symbol'");
+        snprintf(why, cap, "missing or invalid '%s'", sym_key);
         return ERR_PARSE;
     }
     memcpy(s->symbol, sym, n + 1);
-    const char *ex = jv_str(jv_get(o, "ex_date"), &n);
-    if (!ex || date_parse(ex, n, &s->ex_date)) {
-        snprintf(why, cap, "missing or invalid 'ex_date'");
+    const char *day = jv_str(jv_get(o, date_key), &n);
+    if (!day || date_parse(day, n, &s->ex_date)) {
+        snprintf(why, cap, "%s: missing or invalid '%s'", s->symbol, date_key);
         return ERR_PARSE;
     }
     double nr, orr;
     if (jv_num(jv_get(o, "new_rate"), &nr) || jv_num(jv_get(o, "old_rate"), &orr) || !(nr > 0) ||
         !(orr > 0) || alpaca_price(nr, &s->new_rate) || alpaca_price(orr, &s->old_rate) ||
         s->new_rate <= 0 || s->old_rate <= 0) {
-        snprintf(why, cap, "'new_rate' and 'old_rate' must be positive numbers");
+        snprintf(why, cap, "%s %.10s: 'new_rate' and 'old_rate' must be positive numbers",
+                 s->symbol, day);
         return ERR_PARSE;
     }
     if (!split_factor_ok(s)) {
-        snprintf(why, cap, "%s %.10s: factor %g-for-%g is outside the sane range", s->symbol, ex,
-                 nr, orr);
-        return ERR_INVALID;
-    }
-    return ERR_OK;
-}
-
-/* A unit split: old_rate units of old_symbol became new_rate shares of new_symbol (and
- * alternate_rate of alternate_symbol) on effective_date.  Its price factor is that of a split
- * of old_symbol, new_rate for old_rate (docs/definitions.md#corporate-actions). */
-static int parse_unit_split(const struct jv *o, struct split *s, char *why, size_t cap)
-{
-    memset(s, 0, sizeof *s);
-    size_t n;
-    const char *sym = jv_str(jv_get(o, "old_symbol"), &n);
-    if (!sym || !bar_symbol_valid(sym, n)) {
-        snprintf(why, cap, "missing or invalid 'old_symbol'");
-        return ERR_PARSE;
-    }
-    memcpy(s->symbol, sym, n + 1);
-    const char *eff = jv_str(jv_get(o, "effective_date"), &n);
-    if (!eff || date_parse(eff, n, &s->ex_date)) {
-        snprintf(why, cap, "%s: missing or invalid 'effective_date'", s->symbol);
-        return ERR_PARSE;
-    }
-    double nr, orr;
-    if (jv_num(jv_get(o, "new_rate"), &nr) || jv_num(jv_get(o, "old_rate"), &orr) || !(nr > 0) ||
-        !(orr > 0) || alpaca_price(nr, &s->new_rate) || alpaca_price(orr, &s->old_rate) ||
-        s->new_rate <= 0 || s->old_rate <= 0) {
-        snprintf(why, cap,
-                 "%s %.10s: a unit split's 'new_rate' and 'old_rate' must be positive "
-                 "numbers",
-                 s->symbol, eff);
-        return ERR_PARSE;
-    }
-    if (!split_factor_ok(s)) {
-        snprintf(why, cap, "%s %.10s: unit split %g-for-%g is outside the sane range", s->symbol,
-                 eff, nr, orr);
+        snprintf(why, cap, "%s %.10s: %s %g-for-%g is outside the sane range", s->symbol, day,
+                 label, nr, orr);
         return ERR_INVALID;
     }
     return ERR_OK;
@@ -510,9 +479,11 @@ int alpaca_parse_actions(const char *body, size_t len, struct splitvec *out,
             char why[200];
             const struct jv *item = jv_at(arr, i);
             int bad = g == G_STOCK_DIVIDEND ? parse_stock_dividend(item, &s, why, sizeof why)
-                      : g == G_UNIT         ? parse_unit_split(item, &s, why, sizeof why)
-                      : g == G_NAME         ? parse_name_change(item, &c, why, sizeof why)
-                                            : parse_split(item, &s, why, sizeof why);
+                      : g == G_UNIT         ? parse_ratio(item, "old_symbol", "effective_date",
+                                                          "unit split", &s, why, sizeof why)
+                      : g == G_NAME
+                          ? parse_name_change(item, &c, why, sizeof why)
+                          : parse_ratio(item, "symbol", "ex_date", "factor", &s, why, sizeof why);
             if (bad) {
                 problem(on_problem, ctx, "", "%s left out: %s", what[g], why);
                 continue;
