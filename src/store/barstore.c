@@ -126,7 +126,8 @@ struct barstore {
     struct hasher *hasher; /* started on the first large part */
     struct buf io;         /* the part being read, reused */
     int skip_damaged;
-    int quiet;             /* no warnings logged (verify reports through its hooks) */
+    int ahead_split; /* who parses a day's only part reading ahead (barstore_set_ahead_split) */
+    int quiet;       /* no warnings logged (verify reports through its hooks) */
     struct strvec damaged; /* parts left out, each once */
     size_t disagreements;
     size_t final_revised; /* revisions of final bars refused by reads */
@@ -181,6 +182,11 @@ void barstore_keep_splits(struct barstore *bs, int keep)
 struct barstore_kept_log *barstore_kept_symlog(struct barstore *bs)
 {
     return bs->keep_splits ? &bs->symlog : NULL;
+}
+
+void barstore_set_ahead_split(struct barstore *bs, int split)
+{
+    bs->ahead_split = split;
 }
 
 void barstore_set_skip_damaged(struct barstore *bs, int skip)
@@ -1107,8 +1113,15 @@ struct fetch_item {
 };
 
 struct ahead;
-static int ahead_unhashed(struct ahead *a, const char *key, const char *data, size_t len);
+static int ahead_unhashed(struct ahead *a, const char *key, const char *data, size_t len,
+                          int parse);
 static int ahead_well_ahead(struct ahead *a);
+static int ahead_short(struct ahead *a);
+static int ahead_parse_there(struct barstore *bs, struct ahead *a)
+{
+    return bs->ahead_split == BARSTORE_SPLIT_CALLER ||
+           (bs->ahead_split == BARSTORE_SPLIT_BALANCE && ahead_short(a));
+}
 static int ahead_drain(struct ahead *a);
 static int read_days_for(struct ahead *ahead, struct barstore *bs, const struct bar_index *idx,
                          const size_t *days, size_t ndays, days_fn fn, void *ctx, struct diag *d);
@@ -1138,6 +1151,7 @@ struct days_read {
     /* the day's only part whose hash the caller checks (reading ahead), or NULL */
     const char *unhashed_key, *unhashed_data;
     size_t unhashed_len;
+    int unparsed; /* ... and its rows too (the caller parses them) */
 };
 
 /* The rows of date in a compacted part's rows. */
@@ -1216,8 +1230,9 @@ static int emit_day(struct days_read *r, struct diag *d)
         out = &r->merged;
     }
     if (r->ahead)
-        ahead_unhashed(r->ahead, r->unhashed_key, r->unhashed_data, r->unhashed_len);
+        ahead_unhashed(r->ahead, r->unhashed_key, r->unhashed_data, r->unhashed_len, r->unparsed);
     r->unhashed_key = NULL;
+    r->unparsed = 0;
     err = r->fn(r->ctx, r->kmap ? r->kmap[r->k] : r->k, bd->date, out);
     /* Compacted parts no later day asks for are let go. */
     for (size_t m = 0; m < r->nmonths; m++)
@@ -1240,6 +1255,7 @@ static int days_part(void *ctx, size_t i, char *data, size_t len, struct diag *d
     const struct fetch_item *it = &r->items[r->item];
     r->failed = 1;
     r->unhashed_key = NULL;
+    r->unparsed = 0;
     int err;
     if (it->month >= 0) {
         struct month_part *mp = &r->months[it->month];
@@ -1261,7 +1277,17 @@ static int days_part(void *ctx, size_t i, char *data, size_t len, struct diag *d
          * content, the caller checking one against the other before it uses them.  A reader
          * that met no problem has no side effect to take back if that fails.  The day is
          * handed on within this call (it has no other part), while data is still there. */
-        if (r->ahead && bd->nparts == 1) {
+        char why[160];
+        if (r->ahead && bd->nparts == 1 && ahead_parse_there(r->bs, r->ahead) &&
+            !r->bs->skip_damaged && !memchr(data, '"', len) && part_name_syntax_ok(key, why)) {
+            /* The reader is the slower side: the caller's thread checks and parses the part
+             * (caller_part), which gives what check_part would. */
+            err = ERR_OK;
+            r->unhashed_key = key;
+            r->unhashed_data = data;
+            r->unhashed_len = len;
+            r->unparsed = 1;
+        } else if (r->ahead && bd->nparts == 1) {
             int unhashed = 0;
             err = check_part_unhashed(r->bs, key, bd->date, data, len, &r->all,
                                       ahead_well_ahead(r->ahead), &unhashed, d);
@@ -1536,6 +1562,8 @@ int barstore_scan_index(struct barstore *bs, const struct bar_index *idx, barsto
 #define AHEAD_BATCH 8
 /* Fewer days than this are not worth a thread. */
 #define AHEAD_MIN_DAYS 32
+/* Fewer days than this waiting: the caller's thread parses the next day's only part itself. */
+#define AHEAD_SHORT 8
 
 struct ahead_day {
     int32_t date;
@@ -1543,6 +1571,7 @@ struct ahead_day {
     /* The part whose hash the caller checks against raw ("": none).  A copy: the reader's
      * listing the key came from is replaced when a part vanishes and the reader lists again. */
     char key[OBJ_KEY_MAX];
+    int parse; /* ... and whose rows it parses from raw into bars */
     struct buf raw;
 };
 
@@ -1564,13 +1593,42 @@ struct ahead {
     const char *key; /* the content of the day being put, when its hash is left to the caller */
     const char *data;
     size_t len;
+    int parse;
 };
 
-static int ahead_unhashed(struct ahead *a, const char *key, const char *data, size_t len)
+static int ahead_unhashed(struct ahead *a, const char *key, const char *data, size_t len, int parse)
 {
     a->key = key;
     a->data = data;
     a->len = len;
+    a->parse = parse;
+    return ERR_OK;
+}
+
+/* 1 when fewer days than a batch wait for the caller: it is idle or soon will be (a hint). */
+static int ahead_short(struct ahead *a)
+{
+    size_t made = __atomic_load_n(&a->made, __ATOMIC_RELAXED);
+    size_t used = __atomic_load_n(&a->used, __ATOMIC_RELAXED);
+    return made - used < AHEAD_SHORT;
+}
+
+/* On the caller's thread, a day's only part the reader left whole (no quote, a well-formed
+ * name, damaged parts not skipped): what check_part gives, the hash first. */
+static int caller_part(struct barstore *bs, const char *key, int32_t date, char *data, size_t len,
+                       struct barvec *out, struct diag *d)
+{
+    out->n = 0;
+    int err = part_hash_check(bs, key, data, len, d);
+    if (!err)
+        err = read_rows(key, date, data, len, out, d);
+    if (err) {
+        out->n = 0;
+        return err;
+    }
+    uint8_t prov = (uint8_t)key_provisional(key);
+    for (size_t i = 0; i < out->n; i++)
+        out->v[i].provisional = prov;
     return ERR_OK;
 }
 
@@ -1621,6 +1679,7 @@ static int ahead_put(void *ctx, size_t k, int32_t date, struct barvec *day)
     *day = old;
     day->n = 0;
     slot->key[0] = '\0';
+    slot->parse = a->parse;
     if (a->key) {
         snprintf(slot->key, sizeof slot->key, "%s", a->key);
         buf_reset(&slot->raw);
@@ -1708,7 +1767,10 @@ int barstore_scan_ahead(struct barstore *bs, int32_t from, int32_t to, barstore_
             pthread_mutex_unlock(&a->mu);
             /* The hash decides: a part that does not match its name is damaged, and its rows
              * are not used (the reader left the check to this thread). */
-            if (day->key[0])
+            if (day->key[0] && day->parse)
+                fn_err = caller_part(bs, day->key, day->date, day->raw.data ? day->raw.data : "",
+                                     day->raw.len, &day->bars, d);
+            else if (day->key[0])
                 fn_err = part_hash_check(bs, day->key, day->raw.data ? day->raw.data : "",
                                          day->raw.len, d);
             if (!fn_err)

@@ -62,6 +62,11 @@ struct objstore *barstore_objstore(struct barstore *bs);
 
 /* Leave damaged parts out of reads (with a warning) instead of failing.  Off by default. */
 void barstore_set_skip_damaged(struct barstore *bs, int skip);
+/* Which thread of barstore_scan_ahead parses a day's only part: the reader unless the caller's
+ * thread would be left waiting (BALANCE, the default), always the caller's, or always the
+ * reader (for tests: whichever does it, the days, errors and messages are the same). */
+enum { BARSTORE_SPLIT_BALANCE, BARSTORE_SPLIT_CALLER, BARSTORE_SPLIT_READER };
+void barstore_set_ahead_split(struct barstore *bs, int split);
 
 /* The keys of the damaged parts left out so far, each once, in the order met. */
 const struct strvec *barstore_damaged(const struct barstore *bs);
