@@ -1436,10 +1436,11 @@ static int read_days_for(struct ahead *ahead, struct barstore *bs, const struct 
     int err = read_days_once(ahead, bs, idx, days, ndays, NULL, fn, ctx, &emitted, &missing, d);
     struct bar_index now = {0};
     size_t *kmap = NULL, *nowdays = NULL, *prev_kmap = NULL;
+    /* The listing and the days the last read went by: the caller's, then each new one's. */
+    const struct bar_index *was = idx;
+    const size_t *wdays = days;
     for (int again = 0; err == ERR_NOTFOUND && missing && again < READ_RELISTS; again++) {
         /* The days not handed on yet, as the store is now. */
-        const struct bar_index *was = again ? &now : idx;
-        const size_t *wdays = again ? nowdays : days;
         size_t left = ndays - emitted;
         int32_t from = was->days[wdays[emitted]].date, to = was->days[wdays[ndays - 1]].date;
         int32_t *dates = malloc(left * sizeof *dates);
@@ -1491,6 +1492,8 @@ static int read_days_for(struct ahead *ahead, struct barstore *bs, const struct 
         err = read_days_once(ahead, bs, &now, nowdays, ndays, kmap, fn, ctx, &emitted, &missing, d);
         prev_kmap = kmap;
         kmap = NULL;
+        was = &now;
+        wdays = nowdays;
     }
     if (now.days || now.keys.v)
         bar_index_release(&now);
