@@ -3,6 +3,9 @@
 #include "base/date.h"
 
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "base/banned.h"
 
@@ -159,9 +162,11 @@ static unsigned digits8(uint64_t v)
 static uint64_t value8(uint64_t v, unsigned n)
 {
     v = (v << (8 * (8 - n))) & 0x0F0F0F0F0F0F0F0Full; /* as if led by zeros */
-    v = (v * 10 + (v >> 8)) & 0x00FF00FF00FF00FFull;
-    v = (v * 100 + (v >> 16)) & 0x0000FFFF0000FFFFull;
-    return (v * 10000 + (v >> 32)) & 0xFFFFFFFFull;
+    /* Neighbouring digits, then pairs, then fours combined by one multiply each: the lower
+     * byte (the earlier digit) times 10, 100, 10000 plus the higher one, in the upper half. */
+    v = ((v * (1 + (10 << 8))) >> 8) & 0x00FF00FF00FF00FFull;
+    v = ((v * (1 + (100 << 16))) >> 16) & 0x0000FFFF0000FFFFull;
+    return (v * (1 + (10000ull << 32))) >> 32;
 }
 
 /* fast_fixed for a row with FAST_SLACK bytes left: the same prices accepted, the same values. */
@@ -224,6 +229,145 @@ static int fast_int8(const char **pp, const char *end, char stop, int64_t *out)
     return 1;
 }
 
+/* The numeric fields of a canonical row, open to trades, with FAST_SLACK bytes left, field
+ * after field; 1 with p at the newline that ends the row (the data goes on), or 0. */
+static int fast_fields8(const char **pp, const char *end, struct bar *b)
+{
+    const char *p = *pp;
+    if (!fast_fixed8(&p, end, ',', &b->open) || !fast_fixed8(&p, end, ',', &b->high) ||
+        !fast_fixed8(&p, end, ',', &b->low) || !fast_fixed8(&p, end, ',', &b->close) ||
+        !fast_int8(&p, end, ',', &b->volume))
+        return 0;
+    if (*p == ',')
+        p++;
+    else if (!fast_fixed8(&p, end, ',', &b->vwap))
+        return 0;
+    uint64_t v;
+    unsigned n = digits16(p, &v);
+    if (n == 16 || p[n] != '\n')
+        return 0;
+    if (n)
+        b->trades = (int64_t)v;
+    *pp = p + n;
+    return 1;
+}
+
+#ifdef __SSE2__
+/* The number the n (1..13) digits of a price at f make, the dot at f[k] left out (k <= 7;
+ * k == n: no dot).  The bytes after the dot move down one place to close the gap, so that
+ * "204.09" is read as 20409 in one conversion instead of 204 and 9 in two. */
+static uint64_t price_digits(const char *f, unsigned k, unsigned n)
+{
+    uint64_t before = (1ull << (8 * k)) - 1;
+    uint64_t v = (load8(f) & before) | (load8(f + 1) & ~before);
+    if (n <= 8)
+        return value8(v, n);
+    static const uint64_t pow10[] = {1, 10, 100, 1000, 10000, 100000};
+    return value8(v, 8) * pow10[n - 8] + value8(load8(f + 9), n - 8);
+}
+
+/* The number the n (1..15) digits at f make. */
+static uint64_t count_digits(const char *f, unsigned n)
+{
+    if (n <= 8)
+        return value8(load8(f), n);
+    static const uint64_t pow10[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000};
+    return value8(load8(f), 8) * pow10[n - 8] + value8(load8(f + 8), n - 8);
+}
+
+/* fast_fields8 for the numeric fields at once, when they fit in the 64 bytes at p with the
+ * newline that ends them.
+ *
+ * fast_fields8 waits for each field's digit count before it can look at the next field.
+ * Here one pass over the 64 bytes marks the commas, the dots and the bytes that are digits,
+ * commas or dots; every field's bounds follow from the marks, and the fields are converted
+ * independently of each other.  Only rows fast_fields8 reads the same way are accepted (no
+ * price of 8 or more integer digits, counts of at most 15 digits); for any other row this
+ * returns 0 with b untouched, and fast_fields8 reads it and judges it.  On 1, *pp is at the
+ * newline. */
+static int fast_fields64(const char **pp, struct bar *b)
+{
+    const char *p = *pp;
+    uint64_t comma = 0, dot = 0, ok = 0;
+    for (int i = 0; i < 4; i++) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * i));
+        __m128i c = _mm_cmpeq_epi8(x, _mm_set1_epi8(','));
+        __m128i t = _mm_cmpeq_epi8(x, _mm_set1_epi8('.'));
+        /* A digit is a byte whose distance above '0' is at most 9, unsigned. */
+        __m128i z = _mm_sub_epi8(x, _mm_set1_epi8('0'));
+        __m128i g = _mm_cmpeq_epi8(_mm_min_epu8(z, _mm_set1_epi8(9)), z);
+        comma |= (uint64_t)(uint16_t)_mm_movemask_epi8(c) << (16 * i);
+        dot |= (uint64_t)(uint16_t)_mm_movemask_epi8(t) << (16 * i);
+        ok |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(c, t), g))
+              << (16 * i);
+    }
+    /* The row ends at the first byte that is none of those: it must be the newline, with
+     * exactly the six commas of seven fields before it. */
+    if (ok == ~0ull)
+        return 0;
+    unsigned nl = (unsigned)__builtin_ctzll(~ok);
+    if (p[nl] != '\n')
+        return 0;
+    comma &= (1ull << nl) - 1;
+    unsigned at[8]; /* field i is p[at[i] .. at[i + 1] - 1), then its comma or the newline */
+    at[0] = 0;
+    for (int i = 1; i < 7; i++) {
+        if (!comma)
+            return 0;
+        at[i] = (unsigned)__builtin_ctzll(comma) + 1;
+        comma &= comma - 1;
+    }
+    if (comma)
+        return 0;
+    at[7] = nl + 1;
+
+    /* The prices (vwap may be empty): at most one dot, 0 to 7 integer digits, 1 to 6
+     * decimals after a dot. */
+    static const uint64_t scale[] = {1000000, 100000, 10000, 1000, 100, 10, 1};
+    static const int field[] = {0, 1, 2, 3, 5};
+    int64_t price[5];
+    for (int j = 0; j < 5; j++) {
+        unsigned i = (unsigned)field[j], len = at[i + 1] - at[i] - 1;
+        uint64_t dots = (dot >> at[i]) & ((1ull << len) - 1);
+        unsigned ni = len, nf = 0;
+        if (dots) {
+            ni = (unsigned)__builtin_ctzll(dots);
+            nf = len - ni - 1;
+            if ((dots & (dots - 1)) || nf == 0 || nf > NUM_FIXED_DECIMALS)
+                return 0;
+        }
+        if (ni > 7)
+            return 0;
+        if (len)
+            price[j] = (int64_t)(price_digits(p + at[i], ni, ni + nf) * scale[nf]);
+        else if (i == 5)
+            price[j] = BAR_NONE;
+        else
+            return 0;
+    }
+    /* volume and trades: 1 to 15 digits, trades may be empty */
+    unsigned nv = at[5] - at[4] - 1, nt = at[7] - at[6] - 1;
+    if (((dot >> at[4]) & ((1ull << nv) - 1)) || ((dot >> at[6]) & ((1ull << nt) - 1)) || nv == 0 ||
+        nv > 15 || nt > 15)
+        return 0;
+    b->open = price[0];
+    b->high = price[1];
+    b->low = price[2];
+    b->close = price[3];
+    b->vwap = price[4];
+    b->volume = (int64_t)count_digits(p + at[4], nv);
+    b->trades = nt ? (int64_t)count_digits(p + at[6], nt) : BAR_NONE;
+    *pp = p + nl;
+    return 1;
+}
+#else
+/* Elsewhere fast_fields8 reads every row. */
+static int fast_fields64(const char **pp, struct bar *b)
+{
+    return 0;
+}
+#endif
+
 /* One row of a canonical file (the store's own parts) in a single pass.  Returns 1 with b
  * filled and the reader past the row, or 0 with nothing consumed: the general path then
  * reads the row and judges it, so both paths accept and reject exactly the same rows. */
@@ -231,8 +375,17 @@ static int fast_row(struct barcsv_reader *r, struct bar *b)
 {
     const char *p = r->csv.p, *end = r->csv.end;
     const char *sym = p;
-    while (p < end && *p != ',' && *p != '"' && *p != '\n' && *p != '\r')
-        p++;
+#ifdef __SSE2__
+    if (end - p >= 16) {
+        /* A symbol that bar_symbol_valid takes has neither quotes nor line ends, and at most
+         * BAR_SYMBOL_MAX (15) bytes: its comma is the first in the 16 bytes at p. */
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(',')));
+        p += m ? __builtin_ctz(m) : 16;
+    } else
+#endif
+        while (p < end && *p != ',' && *p != '"' && *p != '\n' && *p != '\r')
+            p++;
     size_t len = (size_t)(p - sym);
     if (p >= end || *p != ',' || len == 0 || len > BAR_SYMBOL_MAX || !bar_symbol_valid(sym, len))
         return 0;
@@ -252,22 +405,8 @@ static int fast_row(struct barcsv_reader *r, struct bar *b)
     b->vwap = BAR_NONE;
     b->trades = BAR_NONE;
     if (end - sym >= FAST_SLACK) {
-        if (!fast_fixed8(&p, end, ',', &b->open) || !fast_fixed8(&p, end, ',', &b->high) ||
-            !fast_fixed8(&p, end, ',', &b->low) || !fast_fixed8(&p, end, ',', &b->close) ||
-            !fast_int8(&p, end, ',', &b->volume))
+        if (!fast_fields64(&p, b) && !fast_fields8(&p, end, b))
             return 0;
-        if (*p == ',')
-            p++;
-        else if (!fast_fixed8(&p, end, ',', &b->vwap))
-            return 0;
-        /* The last field ends at a newline (the data goes on). */
-        uint64_t v;
-        unsigned n = digits16(p, &v);
-        if (n == 16 || p[n] != '\n')
-            return 0;
-        if (n)
-            b->trades = (int64_t)v;
-        p += n;
     } else {
         if (!fast_fixed(&p, end, ',', &b->open) || !fast_fixed(&p, end, ',', &b->high) ||
             !fast_fixed(&p, end, ',', &b->low) || !fast_fixed(&p, end, ',', &b->close) ||

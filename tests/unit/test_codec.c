@@ -12,6 +12,7 @@
 #include "codec/num.h"
 #include "codec/split.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -293,6 +294,206 @@ static void test_barcsv_roundtrip(void **state)
     buf_release(&out);
 }
 
+/* Random digits, n of them. */
+static void put_digits(struct buf *o, uint64_t *s, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        buf_putc(o, (char)('0' + tu_rand(s) % 10));
+}
+
+/* A price as files write them, mostly: 0-9 integer digits, 1-8 decimals or none, now and then
+ * something the readers must refuse (a sign, a second dot, a space, a letter, nothing). */
+static void put_price(struct buf *o, uint64_t *s)
+{
+    static const char *const odd[] = {"-1.5", "+2", "1..5", "1.",  ".",     " 3",    "3 ",
+                                      "1e3",  "",   "0",    "0.0", "\"4\"", "5.5.5", "1.2345678"};
+    if (tu_rand(s) % 16 == 0) {
+        buf_puts(o, odd[tu_rand(s) % (sizeof odd / sizeof *odd)]);
+        return;
+    }
+    unsigned ni = (unsigned)(tu_rand(s) % 8 ? 1 + tu_rand(s) % 4 : tu_rand(s) % 10);
+    if (ni && tu_rand(s) % 8 == 0)
+        buf_putc(o, '0'); /* a leading zero */
+    put_digits(o, s, ni);
+    if (tu_rand(s) % 4) {
+        buf_putc(o, '.');
+        put_digits(o, s, (unsigned)(tu_rand(s) % 4 ? 1 + tu_rand(s) % 2 : tu_rand(s) % 9));
+    }
+}
+
+/* A whole number: 1-20 digits, or now and then a sign or a dot. */
+static void put_count(struct buf *o, uint64_t *s)
+{
+    static const char *const odd[] = {"-5", "1.0", "+7", "", "0", "00012", "9223372036854775807"};
+    if (tu_rand(s) % 16 == 0)
+        buf_puts(o, odd[tu_rand(s) % (sizeof odd / sizeof *odd)]);
+    else
+        put_digits(o, s, (unsigned)(tu_rand(s) % 8 ? 1 + tu_rand(s) % 10 : 1 + tu_rand(s) % 20));
+}
+
+/* A bar row of the canonical columns, mostly valid, with the odd field, ending or quote. */
+static void put_row(struct buf *o, uint64_t *s)
+{
+    static const char *const syms[] = {"A",
+                                       "BRK.B",
+                                       "ABCDEFGHIJKLMNO",
+                                       "ABCDEFGHIJKLMNOP",
+                                       "aa",
+                                       ".A",
+                                       "A\"B",
+                                       "\"A\"",
+                                       "",
+                                       "ZZZZ",
+                                       "X-Y/Z",
+                                       "Q\rR"};
+    static const char *const days[] = {"2024-01-02", "2024-01-03", "2024-02-30", "2024-1-02"};
+    buf_puts(o, tu_rand(s) % 4 ? "ABC" : syms[tu_rand(s) % (sizeof syms / sizeof *syms)]);
+    buf_putc(o, ',');
+    buf_puts(o, days[tu_rand(s) % 8 ? 0 : tu_rand(s) % 4]);
+    buf_putc(o, ',');
+    put_price(o, s); /* open */
+    buf_putc(o, ',');
+    size_t low = o->len;
+    put_price(o, s);
+    char text[32]; /* high as low: a valid bar more often than not */
+    size_t n = o->len - low;
+    memcpy(text, o->data + low, n);
+    buf_putc(o, ',');
+    if (tu_rand(s) % 2)
+        buf_append(o, text, n);
+    else
+        put_price(o, s);
+    buf_putc(o, ',');
+    put_price(o, s); /* close */
+    buf_putc(o, ',');
+    put_count(o, s);
+    buf_putc(o, ',');
+    if (tu_rand(s) % 4)
+        put_price(o, s); /* vwap, often with 6 decimals */
+    if (tu_rand(s) % 8 == 0)
+        put_digits(o, s, 1 + (unsigned)(tu_rand(s) % 6));
+    buf_putc(o, ',');
+    if (tu_rand(s) % 4)
+        put_count(o, s);
+    switch (tu_rand(s) % 32) {
+    case 0:
+        buf_puts(o, "\r\n");
+        break;
+    case 1:
+        buf_puts(o, ",1\n");
+        break;
+    case 2:
+        break; /* no line end: runs into the next row, or ends the data */
+    default:
+        buf_putc(o, '\n');
+    }
+}
+
+/* Read data both ways: the canonical reader (the fast paths where they apply) and the general
+ * path alone; they must accept, reject, number and value every row alike. */
+static void read_both_ways(const char *data, size_t len, const char *what)
+{
+    char *a = malloc(len + 1), *g = malloc(len + 1);
+    memcpy(a, data, len);
+    memcpy(g, data, len);
+    struct barcsv_reader ra, rg;
+    struct diag da, dg;
+    assert_int_equal(barcsv_reader_init(&ra, "x", a, len, &da), ERR_OK);
+    assert_int_equal(barcsv_reader_init(&rg, "x", g, len, &dg), ERR_OK);
+    assert_true(ra.canonical);
+    rg.canonical = 0;
+    for (;;) {
+        struct bar ba, bg;
+        memset(&ba, 0, sizeof ba);
+        memset(&bg, 0, sizeof bg);
+        int ea = barcsv_next(&ra, &ba, &da), eg = barcsv_next(&rg, &bg, &dg);
+        if (ea != eg || barcsv_line(&ra) != barcsv_line(&rg) || ra.csv.p - a != rg.csv.p - g ||
+            (ea == ERR_OK && !bar_equal(&ba, &bg)) ||
+            (ea != ERR_OK && ea != ERR_EOF && strcmp(da.text, dg.text))) {
+            fprintf(stderr, "%s: line %zu: fast %s, general %s; field %s\n%.*s\n", what,
+                    barcsv_line(&rg), err_name(ea), err_name(eg),
+                    ea == ERR_OK && eg == ERR_OK ? bar_diff_field(&ba, &bg) : "-", (int)len, data);
+            fail();
+        }
+        if (ea == ERR_EOF)
+            break;
+    }
+    free(a);
+    free(g);
+}
+
+/* The readers of canonical rows against the general path: fixed rows with known values
+ * (short and long prices, leading zeros, 6 and 7 decimals, empty vwap and trades, CRLF), each
+ * with plenty of data after it and as the last row, then random rows. */
+static void test_barcsv_fast_paths(void **state)
+{
+    (void)state;
+    static const char *const rows[] = {
+        "AAA,2024-01-02,1,2,1,2,0,,\n",
+        "AAA,2024-01-02,204.09,207.16,201.94,205.56,78996774,204.886666,526646\n",
+        "AAA,2024-01-02,007.50,0.5,.5,1234567.123456,123456789012345,0.000001,999999999999999\n",
+        "AAA,2024-01-02,12345678.5,12345678,12345678,12345678,1234567890123456,1.5,7\n",
+        "AAA,2024-01-02,1.1234567,2,1,2,5,,\n",
+        "AAA,2024-01-02,1.5,2,1,2,5,1.1234567,\n",
+        "AAA,2024-01-02,1.5,2,1,2,5,1.5,7\r\n",
+        "AAA,2024-01-02,1.5,2,1,2,5,,7\r\n",
+        "AAA,2024-01-02,1.5,2,1,2,,1.5,7\n",
+        "AAA,2024-01-02,1.5,2,1,2,5,1.5\n",
+        "AAA,2024-01-02,1.5,2,1,2,5,1.5,7,8\n",
+        "AAA,2024-01-02,1.5.0,2,1,2,5,1.5,7\n",
+        "AAA,2024-01-02,1.5,2,1,2,1.0,1.5,7\n",
+        "AAA,2024-01-02,1.5,2,1,2,5,1.5,7.0\n",
+        "ABCDEFGHIJKLMNO,2024-01-02,1.5,2,1,2,5,1.5,7\n",
+        "ABCDEFGHIJKLMNOP,2024-01-02,1.5,2,1,2,5,1.5,7\n",
+        "AAA,2024-01-02,99999999999.999999,99999999999.999999,1,2,5,,\n",
+    };
+    const char *filler = "ZZ,2024-01-02,1,1,1,1,1,1,1\n";
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        struct buf o = BUF_INIT(1 << 16);
+        buf_puts(&o, BARCSV_HEADER);
+        buf_puts(&o, rows[i]);
+        for (int k = 0; k < 20; k++)
+            buf_puts(&o, filler);
+        read_both_ways(o.data, o.len, "before filler");
+        buf_reset(&o);
+        buf_puts(&o, BARCSV_HEADER);
+        buf_puts(&o, rows[i]);
+        read_both_ways(o.data, o.len, "last row");
+        read_both_ways(o.data, o.len - 1, "last row, no line end");
+        buf_release(&o);
+    }
+    /* The values themselves, read with data after them. */
+    struct buf o = BUF_INIT(1 << 16);
+    buf_puts(&o, BARCSV_HEADER);
+    buf_puts(&o, rows[2]);
+    for (int k = 0; k < 20; k++)
+        buf_puts(&o, filler);
+    struct barcsv_reader r;
+    struct diag d;
+    struct bar b;
+    assert_int_equal(barcsv_reader_init(&r, "x", o.data, o.len, &d), ERR_OK);
+    assert_int_equal(barcsv_next(&r, &b, &d), ERR_OK);
+    assert_int_equal(b.open, 7500000);
+    assert_int_equal(b.high, 500000);
+    assert_int_equal(b.low, 500000);
+    assert_int_equal(b.close, 1234567123456);
+    assert_int_equal(b.volume, 123456789012345);
+    assert_int_equal(b.vwap, 1);
+    assert_int_equal(b.trades, 999999999999999);
+    buf_release(&o);
+
+    uint64_t seed = tu_seed("barcsv_fast_paths");
+    for (int iter = 0; iter < 3000; iter++) {
+        struct buf t = BUF_INIT(1 << 16);
+        buf_puts(&t, BARCSV_HEADER);
+        int nrows = 1 + (int)(tu_rand(&seed) % 12);
+        for (int k = 0; k < nrows; k++)
+            put_row(&t, &seed);
+        read_both_ways(t.data, t.len, "random rows");
+        buf_release(&t);
+    }
+}
+
 /* Split factors beyond 1000 either way are refused with the file, line and symbol. */
 static void test_splitcsv_bounds(void **state)
 {
@@ -436,7 +637,7 @@ int main(void)
         cmocka_unit_test(test_barcsv_bad_rows), cmocka_unit_test(test_barcsv_roundtrip),
         cmocka_unit_test(test_splitcsv),        cmocka_unit_test(test_hex_digits),
         cmocka_unit_test(test_secret_equal),    cmocka_unit_test(test_alpaca_auth),
-        cmocka_unit_test(test_splitcsv_bounds),
+        cmocka_unit_test(test_splitcsv_bounds), cmocka_unit_test(test_barcsv_fast_paths),
     };
     return cmocka_run_group_tests_name("codec", tests, NULL, NULL);
 }
