@@ -547,12 +547,92 @@ static void test_against_naive(void **state)
     free(dir);
 }
 
+/* A number the CSV writer must print as "%.4f" does: near ties, at the limits of the
+ * writer's own conversion, negative zero, tiny values and the largest a row can hold (a price
+ * of 2^63 millionths, a change of 10^20 %), random ones. */
+static double csv_number(uint64_t *seed)
+{
+    static const double edge[] = {0.0,
+                                  -0.0,
+                                  0.00005,
+                                  0.00015,
+                                  -0.00005,
+                                  1.00005,
+                                  2.50005,
+                                  0.12345,
+                                  99.99995,
+                                  -99.99995,
+                                  1e15,
+                                  -1e15,
+                                  1e-300,
+                                  -1e-300,
+                                  214748.3647,
+                                  214748.3648,
+                                  214748.36475,
+                                  9.2e20,
+                                  123.4567,
+                                  0.5,
+                                  49.99994999,
+                                  49.99995001,
+                                  -37.641849999999998};
+    switch (tu_rand(seed) % 4) {
+    case 0:
+        return edge[tu_rand(seed) % (sizeof edge / sizeof *edge)];
+    case 1: /* k / 10^5 with a 5 at the end: a decimal tie that binary cannot hold */
+        return ((double)(tu_rand(seed) % 100000000) * 10 + 5) / 100000.0 *
+               (tu_rand(seed) % 2 ? 1 : -1);
+    case 2: /* a price in millionths, as the screen makes them */
+        return (double)(tu_rand(seed) % 10000000000ull) / NUM_FIXED_SCALE;
+    default:
+        return (tu_uniform(seed) - 0.5) * pow(10, (double)(tu_rand(seed) % 16) - 4);
+    }
+}
+
+/* The CSV rows against printf's "%.4f" for every number. */
+static void test_csv_numbers(void **state)
+{
+    (void)state;
+    uint64_t seed = tu_seed("csv_numbers");
+    struct screen_opts o = {0};
+    o.window_days = 20;
+    for (int iter = 0; iter < 20000; iter++) {
+        struct screen_row r = {0};
+        r.date = 19000;
+        r.rank = (int)(tu_rand(&seed) % 1000);
+        snprintf(r.symbol, sizeof r.symbol, "%s", iter % 2 ? "BRK.B" : "ABCDEFGHIJKLMNO");
+        r.close = csv_number(&seed);
+        r.peak = csv_number(&seed);
+        r.peak_date = 18000;
+        r.drawdown_pct = csv_number(&seed);
+        r.days_since_peak = (int)(tu_rand(&seed) % 100000);
+        r.change_pct = tu_rand(&seed) % 8 ? csv_number(&seed) : (double)NAN;
+        r.volume = (int64_t)(tu_rand(&seed) >> 1);
+        struct buf got = BUF_INIT(1 << 12);
+        struct screen_writer w;
+        assert_int_equal(screen_writer_begin(&w, &got, SCREEN_FORMAT_CSV, &o), ERR_OK);
+        buf_reset(&got);
+        assert_int_equal(screen_writer_rows(&w, &got, &r, 1), ERR_OK);
+        char change[400] = "", want[2048];
+        if (!isnan(r.change_pct))
+            snprintf(change, sizeof change, "%.4f", r.change_pct);
+        snprintf(want, sizeof want, "2022-01-08,%d,%s,%.4f,%.4f,2019-04-14,%.4f,%d,%s,%lld\n",
+                 r.rank, r.symbol, r.close, r.peak, r.drawdown_pct, r.days_since_peak, change,
+                 (long long)r.volume);
+        if (strcmp(buf_cstr(&got), want) != 0) {
+            fprintf(stderr, "got  %swant %s", buf_cstr(&got), want);
+            fail();
+        }
+        buf_release(&got);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hand_computed),       cmocka_unit_test(test_split_is_not_a_crash),
         cmocka_unit_test(test_nan_never_misorders), cmocka_unit_test(test_ties_and_top),
         cmocka_unit_test(test_against_naive),       cmocka_unit_test(test_symbol_order),
+        cmocka_unit_test(test_csv_numbers),
     };
     return cmocka_run_group_tests_name("screen", tests, NULL, NULL);
 }
