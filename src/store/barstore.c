@@ -826,6 +826,7 @@ static int read_rows(const char *key, int32_t date, char *data, size_t len, stru
 {
     struct barcsv_reader r;
     size_t first = out->n;
+    struct bar_symkey last = {0, 0}; /* of the row before, once there is one */
     int err;
     if ((err = barcsv_reader_init(&r, key, data, len, d)))
         return err;
@@ -845,11 +846,12 @@ static int read_rows(const char *key, int32_t date, char *data, size_t len, stru
             return diag_set(d, ERR_INVALID, "%s:%zu: field 'date': %s in the partition of %s", key,
                             barcsv_line(&r), got, want);
         }
-        if (out->n > first &&
-            bar_symkey_cmp(bar_symkey_of(out->v[out->n - 1].symbol), bar_symkey_of(b->symbol)) >= 0)
+        struct bar_symkey k = bar_symkey_of(b->symbol);
+        if (out->n > first && bar_symkey_cmp(last, k) >= 0)
             return diag_set(d, ERR_INVALID,
                             "%s:%zu: field 'symbol': %s is out of order or repeated after %s", key,
                             barcsv_line(&r), b->symbol, out->v[out->n - 1].symbol);
+        last = k;
         out->n++;
     }
     return ERR_OK;
