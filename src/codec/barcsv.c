@@ -368,6 +368,40 @@ static int fast_fields64(const char **pp, struct bar *b)
 }
 #endif
 
+/* The length of the symbol at p that a comma ends, or 0 when p does not start with one that
+ * bar_symbol_valid takes. */
+static size_t symbol_len(const char *p, const char *end)
+{
+#ifdef __SSE2__
+    if (end - p >= 16) {
+        /* A valid symbol has at most BAR_SYMBOL_MAX (15) bytes, none a comma: its comma is the
+         * first in the 16 bytes at p.  The bytes before it are checked all at once. */
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+        unsigned comma = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(',')));
+        __m128i u = _mm_sub_epi8(x, _mm_set1_epi8('A')), g = _mm_sub_epi8(x, _mm_set1_epi8('0'));
+        __m128i alnum = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(u, _mm_set1_epi8(25)), u),
+                                     _mm_cmpeq_epi8(_mm_min_epu8(g, _mm_set1_epi8(9)), g));
+        __m128i punct = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('.')),
+                                                  _mm_cmpeq_epi8(x, _mm_set1_epi8('-'))),
+                                     _mm_cmpeq_epi8(x, _mm_set1_epi8('/')));
+        /* . - / anywhere but first */
+        unsigned ok =
+            (unsigned)_mm_movemask_epi8(alnum) | ((unsigned)_mm_movemask_epi8(punct) & ~1u);
+        if (!comma)
+            return 0;
+        unsigned len = (unsigned)__builtin_ctz(comma), want = (1u << len) - 1;
+        return len && (ok & want) == want ? len : 0;
+    }
+#endif
+    const char *sym = p;
+    while (p < end && *p != ',' && *p != '"' && *p != '\n' && *p != '\r')
+        p++;
+    size_t len = (size_t)(p - sym);
+    if (p >= end || *p != ',' || len == 0 || len > BAR_SYMBOL_MAX || !bar_symbol_valid(sym, len))
+        return 0;
+    return len;
+}
+
 /* b->symbol = the len bytes at sym.  With 16 bytes there (the symbol's and more), they are
  * copied as one 16-byte store with the bytes from len on cleared: the readers of the symbol
  * (bar_symkey_of) load it 8 bytes at a time, which a run of narrower stores just before
@@ -395,21 +429,10 @@ static int fast_row(struct barcsv_reader *r, struct bar *b)
 {
     const char *p = r->csv.p, *end = r->csv.end;
     const char *sym = p;
-#ifdef __SSE2__
-    if (end - p >= 16) {
-        /* A symbol that bar_symbol_valid takes has neither quotes nor line ends, and at most
-         * BAR_SYMBOL_MAX (15) bytes: its comma is the first in the 16 bytes at p. */
-        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
-        unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(',')));
-        p += m ? __builtin_ctz(m) : 16;
-    } else
-#endif
-        while (p < end && *p != ',' && *p != '"' && *p != '\n' && *p != '\r')
-            p++;
-    size_t len = (size_t)(p - sym);
-    if (p >= end || *p != ',' || len == 0 || len > BAR_SYMBOL_MAX || !bar_symbol_valid(sym, len))
+    size_t len = symbol_len(p, end);
+    if (!len)
         return 0;
-    p++;
+    p += len + 1;
     if (end - p < DATE_STRLEN + 1 || p[DATE_STRLEN] != ',')
         return 0;
     if (r->have_last_date && memcmp(p, r->last_date_text, DATE_STRLEN) == 0) {
