@@ -114,7 +114,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(text3 + size, '7', pad);
     struct barcsv_reader w;
     struct diag dw;
-    CHECK(barcsv_reader_init(&w, "fuzz", text3, size + pad, &dw) == ERR_OK);
+    /* A header that runs to the end of the data (no newline) may read otherwise with bytes
+     * after it (a closing quote followed by them): then there is no row to compare. */
+    if (barcsv_reader_init(&w, "fuzz", text3, size + pad, &dw) != ERR_OK) {
+        CHECK(r.csv.p == text + size);
+        upto = 0;
+    }
 
     const char *end = text + size;
     const char *last = r.csv.p;
