@@ -26,6 +26,12 @@
 /* The largest object read ahead (a bigger one is read when asked for, to say so). */
 #define DAILY_READ_AHEAD_MAX ((size_t)128 << 20)
 
+/* What the run writes and reads back later (its screen, closes, history, run record, backtest
+ * files, the report's pages) is kept for those reads, each object up to this size (not
+ * bars-1y.csv) and this much in all. */
+#define DAILY_KEEP_WRITTEN_MAX   ((size_t)4 << 20)
+#define DAILY_KEEP_WRITTEN_TOTAL ((size_t)12 << 20)
+
 /* With less than this left before the job's deadline, the account gets one short try. */
 #define ACCOUNT_TIGHT_MS 35000
 
@@ -565,6 +571,7 @@ int daily_run(struct objstore *os, struct barstore *bs, const struct daily_opts 
     barstore_keep_splits(bs, 1);
     /* The same for the listing of the bar parts: read again after each write of this run. */
     objstore_keep_listing(os, "bars/");
+    objstore_keep_written(os, DAILY_KEEP_WRITTEN_MAX, DAILY_KEEP_WRITTEN_TOTAL);
     for (int i = 0; i < DAILY_STEP_COUNT_; i++) {
         const struct step *s = &steps[i];
         enum daily_step_state *state = &report->steps[i];
@@ -589,6 +596,7 @@ int daily_run(struct objstore *os, struct barstore *bs, const struct daily_opts 
     barstore_keep_splits(bs, 0);
     objstore_keep_listing(os, NULL);
     objstore_prefetch_drop(os);
+    objstore_keep_written(os, 0, 0);
     free(j.rows);
     if (j.have_view)
         account_view_release(&j.view);

@@ -56,13 +56,23 @@ struct held_obj {
     int used;
 };
 
+/* An object as this store wrote it (objstore_keep_written). */
+struct written_obj {
+    char key[OBJ_KEY_MAX];
+    struct buf data;
+    char etag[OBJ_ETAG_MAX]; /* "" when the write did not tell it */
+};
+
 /* What the store holds in memory. */
 struct objstore_held {
     struct held_obj *v; /* objstore_prefetch */
     size_t n;
-    char prefix[OBJ_KEY_MAX]; /* objstore_keep_listing: "" for none */
-    int listed;               /* keys is the listing of prefix */
-    int fresh;                /* objstore_list_fresh: listings go to the store */
+    struct written_obj *w; /* objstore_keep_written */
+    size_t nw, capw;
+    size_t w_max, w_total, w_bytes; /* its limits (w_max 0: off), the bytes held */
+    char prefix[OBJ_KEY_MAX];       /* objstore_keep_listing: "" for none */
+    int listed;                     /* keys is the listing of prefix */
+    int fresh;                      /* objstore_list_fresh: listings go to the store */
     struct strvec keys;
     struct along { /* objstore_list_along */
         char prefix[OBJ_KEY_MAX];
@@ -101,6 +111,7 @@ static void held_release(struct objstore *os)
     if (os->held)
         drop_alongs(os->held);
     objstore_prefetch_drop(os);
+    objstore_keep_written(os, 0, 0);
     objstore_keep_listing(os, NULL);
     free(os->held);
     os->held = NULL;
@@ -146,6 +157,65 @@ void objstore_listing_stale(struct objstore *os)
     h->listed = 0;
 }
 
+static void drop_written(struct objstore_held *h, size_t i)
+{
+    h->w_bytes -= h->w[i].data.len;
+    buf_release(&h->w[i].data);
+    h->w[i] = h->w[--h->nw];
+}
+
+void objstore_keep_written(struct objstore *os, size_t max, size_t total)
+{
+    struct objstore_held *h = max && os->ops->batch ? held_get(os) : os->held;
+    if (!h)
+        return;
+    while (h->nw)
+        drop_written(h, h->nw - 1);
+    if (!max || !os->ops->batch) {
+        free(h->w);
+        h->w = NULL;
+        h->capw = 0;
+    }
+    h->w_max = os->ops->batch ? max : 0;
+    h->w_total = total;
+}
+
+/* The written copy of key: its index, or -1. */
+static long find_written(const struct objstore_held *h, const char *key)
+{
+    for (size_t i = 0; h && i < h->nw; i++)
+        if (strcmp(h->w[i].key, key) == 0)
+            return (long)i;
+    return -1;
+}
+
+/* After a write of key that gave err: what it wrote answers the reads of key, when kept. */
+static void keep_written(struct objstore *os, const char *key, const void *data, size_t len,
+                         const char *etag, int err)
+{
+    struct objstore_held *h = os->held;
+    if (!h || !h->w_max || err || len > h->w_max || h->w_bytes + len > h->w_total)
+        return;
+    if (h->nw == h->capw) {
+        size_t cap = h->capw ? h->capw * 2 : 16;
+        struct written_obj *w = realloc(h->w, cap * sizeof *w);
+        if (!w)
+            return;
+        h->w = w;
+        h->capw = cap;
+    }
+    struct written_obj *o = &h->w[h->nw];
+    snprintf(o->key, sizeof o->key, "%s", key);
+    buf_init(&o->data, len);
+    if (buf_append(&o->data, data, len) != ERR_OK) {
+        buf_release(&o->data);
+        return;
+    }
+    snprintf(o->etag, sizeof o->etag, "%s", etag ? etag : "");
+    h->w_bytes += len;
+    h->nw++;
+}
+
 /* Before a write of key: its held copy answers no more reads. */
 static void written(struct objstore *os, const char *key)
 {
@@ -155,6 +225,9 @@ static void written(struct objstore *os, const char *key)
     for (size_t i = 0; i < h->n; i++)
         if (strcmp(h->v[i].key, key) == 0)
             h->v[i].used = 1;
+    long w = find_written(h, key);
+    if (w >= 0)
+        drop_written(h, (size_t)w);
     for (size_t i = h->nalong; i-- > 0;)
         if (strncmp(key, h->along[i].prefix, strlen(h->along[i].prefix)) == 0)
             drop_along(h, i);
@@ -235,10 +308,36 @@ static int check_key(struct objstore *os, const char *key, struct diag *d)
     return ERR_OK;
 }
 
+/* The written copy's answer for key (objstore_keep_written), when there is one that fits
+ * out: 1 and ERR_OK in *err.  A read that wants the etag when the write did not tell it goes
+ * to the store, and so do the reads after it. */
+static int from_written(struct objstore *os, const char *key, struct buf *out, char *etag, int *err)
+{
+    long i = find_written(os->held, key);
+    if (i < 0)
+        return 0;
+    const struct written_obj *o = &os->held->w[i];
+    size_t len = out->len;
+    if ((etag && !o->etag[0]) ||
+        buf_append(out, o->data.data ? o->data.data : "", o->data.len) != ERR_OK) {
+        out->len = len;
+        if (out->data)
+            out->data[len] = '\0';
+        drop_written(os->held, (size_t)i);
+        return 0;
+    }
+    if (etag)
+        memcpy(etag, o->etag, OBJ_ETAG_MAX);
+    *err = ERR_OK;
+    return 1;
+}
+
 /* The held answer for key, when there is one that fits out: 1 and the outcome in *err. */
 static int from_held(struct objstore *os, const char *key, struct buf *out, char *etag, int *err,
                      struct diag *d)
 {
+    if (from_written(os, key, out, etag, err))
+        return 1;
     for (size_t i = 0; i < os->held->n; i++) {
         struct held_obj *o = &os->held->v[i];
         if (o->used || strcmp(o->key, key) != 0)
@@ -286,17 +385,23 @@ void objstore_prefetch(struct objstore *os, const char *const *keys, size_t n, s
         free(reqs);
         return; /* nothing held: every read goes to the store */
     }
+    size_t m = 0;
     for (size_t i = 0; i < n; i++) {
         snprintf(v[i].key, sizeof v[i].key, "%s", keys[i]);
         buf_init(&v[i].data, max);
-        reqs[i] = (struct objstore_req){.op = OBJ_REQ_GET, .key = v[i].key, .out = &v[i].data};
+        v[i].used = 1; /* what this store wrote answers for itself (objstore_keep_written) */
+        if (find_written(h, keys[i]) < 0)
+            reqs[m++] =
+                (struct objstore_req){.op = OBJ_REQ_GET, .key = v[i].key, .out = &v[i].data};
     }
-    objstore_batch(os, reqs, n, NULL);
-    for (size_t i = 0; i < n; i++) {
-        v[i].err = reqs[i].err;
-        v[i].d = reqs[i].d;
-        memcpy(v[i].etag, reqs[i].etag, sizeof v[i].etag);
-        v[i].used = reqs[i].err != ERR_OK && reqs[i].err != ERR_NOTFOUND;
+    objstore_batch(os, reqs, m, NULL);
+    for (size_t k = 0, i = 0; k < m; k++, i++) {
+        while (v[i].key != reqs[k].key)
+            i++;
+        v[i].err = reqs[k].err;
+        v[i].d = reqs[k].d;
+        memcpy(v[i].etag, reqs[k].etag, sizeof v[i].etag);
+        v[i].used = reqs[k].err != ERR_OK && reqs[k].err != ERR_NOTFOUND;
     }
     free(reqs);
     h->v = v;
@@ -312,7 +417,20 @@ int objstore_put(struct objstore *os, const char *key, const void *data, size_t 
     if (err)
         return err;
     written(os, key);
-    err = os->ops->put(os, key, data, len, mode, if_match, d);
+    if (os->held && os->held->w_max && len <= os->held->w_max) { /* with the new etag */
+        struct objstore_req r = {.op = OBJ_REQ_PUT,
+                                 .key = key,
+                                 .data = data,
+                                 .len = len,
+                                 .mode = mode,
+                                 .if_match = if_match};
+        err = os->ops->batch(os, &r, 1, NULL);
+        if (err && d)
+            *d = r.d;
+        keep_written(os, key, data, len, r.etag, err);
+    } else {
+        err = os->ops->put(os, key, data, len, mode, if_match, d);
+    }
     kept_follow(os, key, 1, err);
     return err;
 }
@@ -406,6 +524,8 @@ int objstore_list(struct objstore *os, const char *prefix, struct strvec *keys, 
 
 static int is_held(const struct objstore *os, const char *key)
 {
+    if (find_written(os->held, key) >= 0)
+        return 1;
     for (size_t i = 0; os->held && i < os->held->n; i++)
         if (!os->held->v[i].used && strcmp(os->held->v[i].key, key) == 0)
             return 1;
@@ -463,7 +583,7 @@ int objstore_get_many(struct objstore *os, const char *const *keys, size_t n, si
         if (err)
             return err;
     }
-    for (size_t i = 0; os->held && os->held->n && i < n; i++)
+    for (size_t i = 0; os->held && (os->held->n || os->held->nw) && i < n; i++)
         if (is_held(os, keys[i]))
             return get_many_held(os, keys, n, max, fn, ctx, d);
     return get_many_store(os, keys, n, max, fn, ctx, d);
@@ -543,8 +663,10 @@ int objstore_batch(struct objstore *os, struct objstore_req *reqs, size_t n, str
         reqs[i] = sent[k];
         if (!reqs[i].err && reqs[i].op == OBJ_REQ_LIST)
             keep(os, reqs[i].key, reqs[i].keys, before[i]);
-        if (reqs[i].op == OBJ_REQ_PUT)
+        if (reqs[i].op == OBJ_REQ_PUT) {
             kept_follow(os, reqs[i].key, 1, reqs[i].err);
+            keep_written(os, reqs[i].key, reqs[i].data, reqs[i].len, reqs[i].etag, reqs[i].err);
+        }
     }
     for (size_t i = 0; i < n && !first; i++) {
         if ((first = reqs[i].err) != ERR_OK && d)

@@ -307,6 +307,9 @@ static int s3store_batch(struct objstore *os, struct objstore_req *reqs, size_t 
             r->err = op->err;
             if (op->err)
                 r->d = op->d;
+            if (!r->err && r->op == OBJ_REQ_PUT) /* "" when it does not fit: not known */
+                snprintf(r->etag, sizeof r->etag, "%s",
+                         strlen(op->etag) < OBJ_ETAG_MAX ? op->etag : "");
             if (!r->err && r->op == OBJ_REQ_GET) {
                 size_t len = strlen(op->etag);
                 if (len >= OBJ_ETAG_MAX)

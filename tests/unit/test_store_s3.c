@@ -1087,6 +1087,86 @@ static void test_collect_log_overlap(void **state)
     alpaca_sim_stop(sim);
 }
 
+/* What the store wrote answers its own reads while kept (objstore_keep_written): no GET, the
+ * same text and etag as the store gives; a write that loses to another writer keeps nothing,
+ * so the next read sees that writer's object; objects over the limits are read from S3. */
+static void test_keep_written(void **state)
+{
+    struct store_fixture *f = *state;
+    struct diag d;
+    struct s3_fake_stats st;
+    char etag[OBJ_ETAG_MAX], etag2[OBJ_ETAG_MAX];
+    struct buf b = BUF_INIT(1 << 20);
+    objstore_keep_written(f->os, 16, 40);
+    s3_fake_reset_stats(fake);
+    put_text(f->os, "results/a.csv", "a,1\n", NULL);
+    struct objstore_req w = {.op = OBJ_REQ_PUT,
+                             .key = "results/b.csv",
+                             .data = "b,2\n",
+                             .len = 4,
+                             .mode = OBJ_PUT_CREATE};
+    assert_int_equal(objstore_batch(f->os, &w, 1, &d), ERR_OK);
+    for (int i = 0; i < 2; i++) { /* every read, not only the first */
+        buf_reset(&b);
+        assert_int_equal(objstore_get(f->os, "results/a.csv", &b, etag, &d), ERR_OK);
+        assert_string_equal(buf_cstr(&b), "a,1\n");
+        char *t = text_of(f->os, "results/b.csv");
+        assert_string_equal(t, "b,2\n");
+        free(t);
+    }
+    const char *const both[] = {"results/a.csv", "results/b.csv"};
+    objstore_prefetch(f->os, both, 2, 1 << 20);
+    s3_fake_get_stats(fake, &st);
+    assert_int_equal(st.gets, 0);
+    assert_int_equal(st.puts, 2);
+    /* The etag is the store's. */
+    struct objstore *other;
+    assert_int_equal(objstore_open(f->os->location, &other, &d), ERR_OK);
+    buf_reset(&b);
+    assert_int_equal(objstore_get(other, "results/a.csv", &b, etag2, &d), ERR_OK);
+    assert_string_equal(etag, etag2);
+    /* Another writer replaces it: this store's conditional write loses and keeps nothing. */
+    assert_int_equal(objstore_put(other, "results/a.csv", "a,9\n", 4, OBJ_PUT_ALWAYS, NULL, &d),
+                     ERR_OK);
+    assert_int_equal(objstore_put(f->os, "results/a.csv", "a,2\n", 4, OBJ_PUT_IF_MATCH, etag, &d),
+                     ERR_PRECONDITION);
+    s3_fake_reset_stats(fake);
+    char *t = text_of(f->os, "results/a.csv");
+    assert_string_equal(t, "a,9\n");
+    free(t);
+    s3_fake_get_stats(fake, &st);
+    assert_int_equal(st.gets, 1);
+    /* So does a create that finds the key. */
+    assert_int_equal(objstore_put(f->os, "results/b.csv", "b,3\n", 4, OBJ_PUT_CREATE, NULL, &d),
+                     ERR_EXISTS);
+    t = text_of(f->os, "results/b.csv");
+    assert_string_equal(t, "b,2\n");
+    free(t);
+    s3_fake_get_stats(fake, &st);
+    assert_int_equal(st.gets, 2);
+    /* Too big for one (over 16 bytes), or for all (over 40 in all): read from S3. */
+    put_text(f->os, "results/big.csv", "0123456789abcdefg\n", NULL);
+    put_text(f->os, "results/c.csv", "0123456789abcde", NULL);
+    put_text(f->os, "results/d.csv", "0123456789abcde", NULL);
+    put_text(f->os, "results/e.csv", "0123456789abcde", NULL);
+    s3_fake_reset_stats(fake);
+    const char *const keys[] = {"results/big.csv", "results/c.csv", "results/d.csv",
+                                "results/e.csv"};
+    for (int i = 0; i < 4; i++)
+        free(text_of(f->os, keys[i]));
+    s3_fake_get_stats(fake, &st);
+    assert_int_equal(st.gets, 2); /* big.csv and e.csv */
+    /* A delete drops it; stopping drops them all. */
+    assert_int_equal(objstore_del(f->os, "results/c.csv", &d), ERR_OK);
+    assert_int_equal(objstore_get(f->os, "results/c.csv", &b, NULL, &d), ERR_NOTFOUND);
+    objstore_keep_written(f->os, 0, 0);
+    free(text_of(f->os, "results/d.csv"));
+    s3_fake_get_stats(fake, &st);
+    assert_int_equal(st.gets, 4);
+    objstore_free(other);
+    buf_release(&b);
+}
+
 /* The day's results (the dated screen, latest.csv, the top candidates): the reads and the
  * dated screen at once, then the two conditional writes at once; the same files as the
  * functions that write one each. */
@@ -1302,6 +1382,7 @@ int main(void)
         CASE(test_split_log_once),
         CASE(test_collect_log_overlap),
         CASE(test_results_day_overlap),
+        CASE(test_keep_written),
     };
     return cmocka_run_group_tests_name("store on S3", tests, group_setup, group_teardown);
 }
