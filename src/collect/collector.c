@@ -856,8 +856,17 @@ static void *read_log(void *arg)
     /* A daily run writes the few days of its settle window: the stored parts the write reads
      * first are fetched now. */
     int days = r->o->start == INT32_MIN && r->st->first_start <= r->st->end;
-    barstore_prefetch(r->bs, days ? r->st->first_start : 1, days ? r->st->end : 0,
-                      COLLECT_PREFETCH_DAYS, !r->o->skip_actions);
+    /* And what the caller reads next: the newest days' parts (those of the settle window
+     * twice: the write reads them, then the caller), a few objects. */
+    struct barstore_ahead more = {
+        .scan_from = r->st->end - (r->o->read_ahead_days - 1),
+        .scan_to = days && r->o->read_ahead_days > 0 ? r->st->end : INT32_MIN,
+        .scan_max = COLLECT_READ_AHEAD_MAX,
+        .keys = r->o->read_ahead_keys,
+        .n = r->o->read_ahead_n,
+    };
+    barstore_prefetch_more(r->bs, days ? r->st->first_start : 1, days ? r->st->end : 0,
+                           COLLECT_PREFETCH_DAYS, !r->o->skip_actions, &more);
     if (!r->o->skip_actions)
         r->log_err = barstore_read_splits(r->bs, &r->log_splits, &r->log_diag);
     return NULL;
@@ -1304,7 +1313,8 @@ int collect_run(struct barstore *bs, const char *const *symbols, size_t n,
         st->symbols_not_attempted = count_not_attempted(&r);
     if (!err && !r.critical && !r.incomplete && !r.deadline_passed)
         err = learn_closed_days(&r, d);
-    barstore_prefetch_drop(bs); /* what the write did not read */
+    if (!o->read_ahead_days && !o->read_ahead_n)
+        barstore_prefetch_drop(bs); /* what the write did not read */
     report_no_data(&r);
     st->fetch = *fetch_get_stats(r.fetch);
     st->request_floor = (st->bars_received + ALPACA_PAGE_LIMIT - 1) / ALPACA_PAGE_LIMIT;

@@ -35,6 +35,8 @@
 
 struct collect_stats;
 
+#define COLLECT_READ_AHEAD_MAX 128
+
 struct collect_opts {
     const char *data_url; /* e.g. https://data.alpaca.markets */
     const char *key_id, *secret_key;
@@ -64,6 +66,15 @@ struct collect_opts {
      * (ERR_TIMEOUT), so a rerun completes it.  The caller leaves its own margin: the daily
      * job (daily/daily.h) passes the Lambda invocation's deadline minus 10 s. */
     int64_t deadline_ms;
+    /* Read ahead for what the caller does next, in the round that reads the settle window
+     * alongside the fetch (a daily run: its screen of the newest day, then a few objects): the
+     * parts of the stored days of the last read_ahead_days calendar days up to the end (at
+     * most COLLECT_READ_AHEAD_MAX objects, else none) and the read_ahead_n objects of
+     * read_ahead_keys, held past the collection for the next read of each (objstore_prefetch;
+     * the caller drops what is left).  0 and 0: none (what the write did not read is dropped). */
+    int read_ahead_days;
+    const char *const *read_ahead_keys;
+    size_t read_ahead_n;
     /* Told about each data-quality problem. */
     void (*on_problem)(void *ctx, const char *symbol, const char *what);
     /* Told after each page. */

@@ -2368,39 +2368,68 @@ static int read_split_parts(struct barstore *bs, struct strvec *keys, struct spl
     return err;
 }
 
+/* The distinct parts of idx's days (a compacted month's part serves several: once), appended
+ * to keys from at on; the new count. */
+static size_t index_parts(const struct bar_index *idx, const char **keys, size_t at)
+{
+    size_t start = at;
+    for (size_t k = 0; k < idx->ndays; k++)
+        for (size_t p = 0; p < idx->days[k].nparts; p++) {
+            const char *key = idx->keys.v[idx->days[k].first + p];
+            size_t seen = start;
+            while (seen < at && strcmp(keys[seen], key) != 0)
+                seen++;
+            if (seen == at)
+                keys[at++] = key;
+        }
+    return at;
+}
+
 void barstore_prefetch(struct barstore *bs, int32_t from, int32_t to, size_t max_days, int splits)
 {
-    struct bar_index idx = {0};
+    barstore_prefetch_more(bs, from, to, max_days, splits, NULL);
+}
+
+void barstore_prefetch_more(struct barstore *bs, int32_t from, int32_t to, size_t max_days,
+                            int splits, const struct barstore_ahead *more)
+{
+    struct bar_index idx = {0}, scan = {0};
     struct strvec split_keys = STRVEC_INIT;
     struct diag d;
     strvec_init(&idx.keys);
+    strvec_init(&scan.keys);
     if (from <= to && barstore_index(bs, from, to, &idx, &d) != ERR_OK)
         return;
+    if (more && more->scan_from <= more->scan_to &&
+        barstore_index(bs, more->scan_from, more->scan_to, &scan, &d) != ERR_OK)
+        scan.ndays = 0;
     if (splits && !bs->splits_kept && objstore_list(bs->os, SPLITS_PREFIX, &split_keys, &d))
         split_keys.n = 0;
-    size_t n = split_keys.n;
+    size_t n = split_keys.n + (more ? more->n : 0);
     if (idx.ndays <= max_days)
         for (size_t k = 0; k < idx.ndays; k++)
             n += idx.days[k].nparts;
+    for (size_t k = 0; k < scan.ndays; k++)
+        n += scan.days[k].nparts;
     const char **keys = n ? malloc(n * sizeof *keys) : NULL;
     if (keys) {
         size_t at = 0;
         for (size_t k = 0; k < split_keys.n; k++)
             keys[at++] = split_keys.v[k];
-        for (size_t k = 0; idx.ndays <= max_days && k < idx.ndays; k++)
-            for (size_t p = 0; p < idx.days[k].nparts; p++) {
-                const char *key = idx.keys.v[idx.days[k].first + p];
-                size_t seen = 0; /* a compacted month's part serves several days: once */
-                while (seen < at && strcmp(keys[seen], key) != 0)
-                    seen++;
-                if (seen == at)
-                    keys[at++] = key;
-            }
+        if (idx.ndays <= max_days)
+            at = index_parts(&idx, keys, at);
+        size_t before = at;
+        at = index_parts(&scan, keys, at);
+        if (at - before > (more ? more->scan_max : 0))
+            at = before;
+        for (size_t k = 0; more && k < more->n; k++)
+            keys[at++] = more->keys[k];
         objstore_prefetch(bs->os, keys, at, BARSTORE_PART_MAX);
         free(keys);
     }
     strvec_release(&split_keys);
     bar_index_release(&idx);
+    bar_index_release(&scan);
 }
 
 void barstore_prefetch_drop(struct barstore *bs)

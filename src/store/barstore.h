@@ -262,6 +262,18 @@ int barstore_read_splits(struct barstore *bs, struct splitvec *out, struct diag 
  * log.  More days than max_days: none of them is read.  Best effort: a failure only leaves the
  * reads to the store. */
 void barstore_prefetch(struct barstore *bs, int32_t from, int32_t to, size_t max_days, int splits);
+/* What barstore_prefetch reads, and more in the same round: the parts of the stored days
+ * scan_from..scan_to too (at most scan_max objects, else none of them), a part of both ranges
+ * held for two reads (the write's, then the scan's), and the n objects of keys (objstore_prefetch).
+ * For a job that scans the newest days after its write, and reads those objects, soon after. */
+struct barstore_ahead {
+    int32_t scan_from, scan_to;
+    size_t scan_max;
+    const char *const *keys;
+    size_t n;
+};
+void barstore_prefetch_more(struct barstore *bs, int32_t from, int32_t to, size_t max_days,
+                            int splits, const struct barstore_ahead *more);
 /* Drop what barstore_prefetch holds. */
 void barstore_prefetch_drop(struct barstore *bs);
 

@@ -54,6 +54,7 @@ struct held_obj {
     int err; /* ERR_OK or ERR_NOTFOUND; anything else is not held */
     struct diag d;
     int used;
+    size_t reads; /* the reads it answers after the next (a key prefetched several times) */
 };
 
 /* An object as this store wrote it (objstore_keep_written). */
@@ -223,8 +224,10 @@ static void written(struct objstore *os, const char *key)
     if (!h)
         return;
     for (size_t i = 0; i < h->n; i++)
-        if (strcmp(h->v[i].key, key) == 0)
+        if (strcmp(h->v[i].key, key) == 0) {
             h->v[i].used = 1;
+            buf_release(&h->v[i].data);
+        }
     long w = find_written(h, key);
     if (w >= 0)
         drop_written(h, (size_t)w);
@@ -342,7 +345,10 @@ static int from_held(struct objstore *os, const char *key, struct buf *out, char
         struct held_obj *o = &os->held->v[i];
         if (o->used || strcmp(o->key, key) != 0)
             continue;
-        o->used = 1;
+        if (o->reads) /* it answers more reads: the data stays */
+            o->reads--;
+        else
+            o->used = 1; /* and its memory is freed: the next read goes to the store */
         if (o->err) {
             *err = o->err;
             if (d)
@@ -350,7 +356,12 @@ static int from_held(struct objstore *os, const char *key, struct buf *out, char
             return 1;
         }
         size_t len = out->len;
-        if (buf_append(out, o->data.data ? o->data.data : "", o->data.len) != ERR_OK) {
+        int ok = buf_append(out, o->data.data ? o->data.data : "", o->data.len) == ERR_OK;
+        if (o->used || !ok) {
+            o->used = 1;
+            buf_release(&o->data);
+        }
+        if (!ok) {
             out->len = len;
             if (out->data)
                 out->data[len] = '\0';
@@ -372,28 +383,50 @@ int objstore_get(struct objstore *os, const char *key, struct buf *out, char *et
     return err ? err : os->ops->get(os, key, out, etag, d);
 }
 
+/* Move an unread held copy of key (from those held before, h->v) into o: 1 when there was
+ * one. */
+static int take_held(struct objstore_held *h, const char *key, struct held_obj *o)
+{
+    for (size_t i = 0; i < h->n; i++) {
+        struct held_obj *p = &h->v[i];
+        if (p->used || strcmp(p->key, key) != 0)
+            continue;
+        buf_release(&o->data);
+        *o = *p;
+        p->used = 1;
+        p->data = (struct buf)BUF_INIT(0);
+        return 1;
+    }
+    return 0;
+}
+
 void objstore_prefetch(struct objstore *os, const char *const *keys, size_t n, size_t max)
 {
-    objstore_prefetch_drop(os);
-    if (!os->ops->batch || n == 0)
-        return;
-    struct objstore_held *h = held_get(os);
-    struct held_obj *v = calloc(n, sizeof *v);
-    struct objstore_req *reqs = calloc(n, sizeof *reqs);
-    if (!h || !v || !reqs) {
+    struct objstore_held *h = os->ops->batch && n ? held_get(os) : NULL;
+    struct held_obj *v = h ? calloc(n, sizeof *v) : NULL;
+    struct objstore_req *reqs = v ? calloc(n, sizeof *reqs) : NULL;
+    if (!reqs) {
+        objstore_prefetch_drop(os);
         free(v);
-        free(reqs);
         return; /* nothing held: every read goes to the store */
     }
-    size_t m = 0;
+    size_t m = 0, nv = 0;
     for (size_t i = 0; i < n; i++) {
-        snprintf(v[i].key, sizeof v[i].key, "%s", keys[i]);
-        buf_init(&v[i].data, max);
-        v[i].used = 1; /* what this store wrote answers for itself (objstore_keep_written) */
-        if (find_written(h, keys[i]) < 0)
-            reqs[m++] =
-                (struct objstore_req){.op = OBJ_REQ_GET, .key = v[i].key, .out = &v[i].data};
+        size_t j = 0;
+        while (j < nv && strcmp(v[j].key, keys[i]) != 0)
+            j++;
+        if (j < nv) { /* read once, answering one read more */
+            v[j].reads++;
+            continue;
+        }
+        struct held_obj *o = &v[nv++];
+        snprintf(o->key, sizeof o->key, "%s", keys[i]);
+        buf_init(&o->data, max);
+        o->used = 1; /* what this store wrote answers for itself (objstore_keep_written) */
+        if (find_written(h, keys[i]) < 0 && !take_held(h, keys[i], o))
+            reqs[m++] = (struct objstore_req){.op = OBJ_REQ_GET, .key = o->key, .out = &o->data};
     }
+    objstore_prefetch_drop(os);
     objstore_batch(os, reqs, m, NULL);
     for (size_t k = 0, i = 0; k < m; k++, i++) {
         while (v[i].key != reqs[k].key)
@@ -405,7 +438,7 @@ void objstore_prefetch(struct objstore *os, const char *const *keys, size_t n, s
     }
     free(reqs);
     h->v = v;
-    h->n = n;
+    h->n = nv;
 }
 
 int objstore_put(struct objstore *os, const char *key, const void *data, size_t len,
@@ -532,46 +565,84 @@ static int is_held(const struct objstore *os, const char *key)
     return 0;
 }
 
-/* A run of keys [off, ...) handed on with their indices in the whole batch. */
-struct run_ctx {
-    objstore_each_fn fn;
-    void *ctx;
-    size_t off;
-};
-
-static int run_each(void *ctx, size_t i, char *data, size_t len, struct diag *d)
-{
-    struct run_ctx *rc = ctx;
-    return rc->fn(rc->ctx, rc->off + i, data, len, d);
-}
-
 static int get_many_store(struct objstore *os, const char *const *keys, size_t n, size_t max,
                           objstore_each_fn fn, void *ctx, struct diag *d);
 
-/* objstore_get_many with objects held (objstore_prefetch): each held one answers from memory,
- * the runs of the others go to the store together, all handed on in key order. */
+/* objstore_get_many with objects held (objstore_prefetch, objstore_keep_written): each held
+ * one answers from memory and all the others go to the store together, handed on in key
+ * order. */
+struct held_run {
+    struct objstore *os;
+    const char *const *keys;
+    const size_t *of; /* the index in keys of each key sent to the store */
+    size_t next;      /* the next index of keys to hand on */
+    int stopped;      /* the store's batch stopped for a held key or fn */
+    struct buf b;
+    objstore_each_fn fn;
+    void *ctx;
+};
+
+/* Hand on the held keys from next up to (not including) to. */
+static int held_upto(struct held_run *h, size_t to, struct diag *d)
+{
+    char empty[1] = "";
+    int err = ERR_OK;
+    for (; h->next < to && !err; h->next++) {
+        int herr = ERR_OK;
+        buf_reset(&h->b);
+        if (!from_held(h->os, h->keys[h->next], &h->b, NULL, &herr, d))
+            herr = h->os->ops->get(h->os, h->keys[h->next], &h->b, NULL, d); /* it cannot */
+        err = herr ? herr : h->fn(h->ctx, h->next, h->b.data ? h->b.data : empty, h->b.len, d);
+    }
+    return err;
+}
+
+static int held_each(void *ctx, size_t k, char *data, size_t len, struct diag *d)
+{
+    struct held_run *h = ctx;
+    size_t i = h->of[k];
+    int err = held_upto(h, i, d);
+    if (!err) {
+        h->next = i + 1;
+        err = h->fn(h->ctx, i, data, len, d);
+    }
+    h->stopped = err != ERR_OK;
+    return err;
+}
+
 static int get_many_held(struct objstore *os, const char *const *keys, size_t n, size_t max,
                          objstore_each_fn fn, void *ctx, struct diag *d)
 {
-    struct buf b = BUF_INIT(max);
-    char empty[1] = "";
-    int err = ERR_OK;
-    for (size_t i = 0; i < n && !err;) {
-        int herr;
-        buf_reset(&b);
-        if (is_held(os, keys[i]) && from_held(os, keys[i], &b, NULL, &herr, d)) {
-            err = herr ? herr : fn(ctx, i, b.data ? b.data : empty, b.len, d);
-            i++;
-            continue;
-        }
-        size_t j = i + 1;
-        while (j < n && !is_held(os, keys[j]))
-            j++;
-        struct run_ctx rc = {fn, ctx, i};
-        err = get_many_store(os, keys + i, j - i, max, run_each, &rc, d);
-        i = j;
+    const char **sent = malloc(n * sizeof *sent);
+    size_t *of = malloc(n * sizeof *of), m = 0;
+    if (!sent || !of) {
+        free(sent);
+        free(of);
+        return diag_set(d, ERR_NOMEM, "out of memory");
     }
-    buf_release(&b);
+    for (size_t i = 0; i < n; i++)
+        if (!is_held(os, keys[i])) {
+            of[m] = i;
+            sent[m++] = keys[i];
+        }
+    struct held_run h = {os, keys, of, 0, 0, BUF_INIT(max), fn, ctx};
+    int err = m ? get_many_store(os, sent, m, max, held_each, &h, d) : ERR_OK;
+    if (err && !h.stopped) { /* the store's next key failed: the held ones before it first */
+        size_t k = 0;
+        while (k < m && of[k] < h.next)
+            k++;
+        struct diag hd;
+        int herr = held_upto(&h, k < m ? of[k] : n, &hd);
+        if (herr) {
+            err = herr;
+            *d = hd;
+        }
+    } else if (!err) {
+        err = held_upto(&h, n, d);
+    }
+    buf_release(&h.b);
+    free(sent);
+    free(of);
     return err;
 }
 

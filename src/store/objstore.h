@@ -122,8 +122,10 @@ int objstore_batch(struct objstore *os, struct objstore_req *reqs, size_t n, str
 /* Read ahead: fetch the n objects (each at most max bytes) together, now, and hold them, so
  * that the next objstore_get of each key is answered from memory with what a GET gave at this
  * moment (its data and etag, or its absence).  Each held object answers one objstore_get
- * (the next reads the store again); what the held copy cannot answer exactly (a read whose
- * buffer is too small, a GET that failed otherwise) goes to the store.  For code that is about
+ * (the next reads the store again; a key given k times is read once and answers k reads); what
+ * the held copy cannot answer exactly (a read whose buffer is too small, a GET that failed
+ * otherwise) goes to the store.  A key still held unread from the call before keeps that copy
+ * (it is not read again).  For code that is about
  * to read several objects one after another through functions that read one each (a report,
  * a bot reply); on a directory it does nothing.  A later call replaces what is held, and
  * objstore_prefetch_drop (or objstore_free) frees it.  Not for a store shared between

@@ -15,6 +15,7 @@
 #include "net/http.h"
 #include "report/chart.h"
 #include "screen/results.h"
+#include "screen/screen_run.h"
 #include "sim/alpaca_sim.h"
 #include "fakes/s3_fake.h"
 #include "store/barstore.h"
@@ -614,6 +615,66 @@ static char *text_of(struct objstore *os, const char *key)
     return t;
 }
 
+/* Held copies (objstore_prefetch): a key asked for twice is read once and answers two reads;
+ * one still held when the next call asks for it again is not read again; and a batch of GETs
+ * with held keys among them sends all the others at once (the fake holds each GET until 5 are
+ * in: sent between the held ones, they came in runs of 2 and 1), handed on in key order. */
+static void test_held_reads(void **state)
+{
+    struct store_fixture *f = *state;
+    struct diag d;
+    struct s3_fake_stats st;
+    char keys[9][32];
+    const char *kp[9];
+    for (size_t i = 0; i < 9; i++) {
+        snprintf(keys[i], sizeof keys[i], "held/k%02zu", i);
+        kp[i] = keys[i];
+        char body[32];
+        int n = snprintf(body, sizeof body, "object %zu", i);
+        if (i != 8)
+            assert_int_equal(
+                objstore_put(f->os, keys[i], body, (size_t)n, OBJ_PUT_ALWAYS, NULL, &d), ERR_OK);
+    }
+    s3_fake_reset_stats(fake);
+    const char *const twice[] = {kp[2], kp[2], kp[5]};
+    objstore_prefetch(f->os, twice, 3, 64);
+    s3_fake_get_stats(fake, &st);
+    assert_int_equal(st.gets, 2);
+    for (int i = 0; i < 3; i++) {
+        char *t = text_of(f->os, kp[2]);
+        assert_string_equal(t, "object 2");
+        free(t);
+        s3_fake_get_stats(fake, &st);
+        assert_int_equal(st.gets, i < 2 ? 2u : 3u); /* the third read goes to the store */
+    }
+    const char *const again[] = {kp[5], kp[2]};
+    objstore_prefetch(f->os, again, 2, 64);
+    s3_fake_get_stats(fake, &st);
+    assert_int_equal(st.gets, 4); /* k02 only: k05 was held */
+    objstore_keep_written(f->os, 64, 64);
+    put_text(f->os, kp[6], "object 6", NULL);
+    s3_fake_reset_stats(fake);
+    s3_fake_set_overlap_gate(fake, 5);
+    struct got g = {0};
+    assert_int_equal(objstore_get_many(f->os, kp, 8, 64, got_cb, &g, &d), ERR_OK);
+    assert_int_equal(g.calls, 8);
+    assert_int_equal(g.order_ok, 8);
+    s3_fake_get_stats(fake, &st);
+    assert_int_equal(st.gets, 5);
+    assert_true(st.inflight_max >= 5);
+    s3_fake_set_overlap_gate(fake, 0);
+    /* The first failure in key order is the one given: a held one before the store's. */
+    const char *const miss[] = {kp[8], kp[1]};
+    objstore_prefetch(f->os, miss, 2, 64);
+    const char *const order[] = {kp[0], kp[1], kp[8], kp[3]};
+    g = (struct got){0};
+    assert_int_equal(objstore_get_many(f->os, order, 4, 64, got_cb, &g, &d), ERR_NOTFOUND);
+    assert_int_equal(g.calls, 2);
+    assert_non_null(strstr(d.text, "held/k08"));
+    objstore_keep_written(f->os, 0, 0);
+    objstore_prefetch_drop(f->os);
+}
+
 /* A batch of writes, each with its own condition, in the same state on S3 and on a
  * directory: every one's outcome is what objstore_put gives alone. */
 static void batch_writes(struct objstore *os, int errs[8], char *texts[8], struct diag *first,
@@ -1010,6 +1071,20 @@ static int bars_wait_for_log(void *ctx, struct alpaca_sim_call *call, struct htt
 
 /* The collector reads the split log (its listing with the first listing, its parts on a
  * thread) while the bars and actions are fetched; the run's outcome is as before. */
+struct newest {
+    int32_t date;
+    size_t n;
+};
+
+static int newest_cb(void *ctx, int32_t date, const struct screen_row *rows, size_t n)
+{
+    (void)rows;
+    struct newest *nw = ctx;
+    nw->date = date;
+    nw->n = n;
+    return ERR_OK;
+}
+
 static void test_collect_log_overlap(void **state)
 {
     struct store_fixture *f = *state;
@@ -1068,11 +1143,25 @@ static void test_collect_log_overlap(void **state)
 
     /* The next day: the stored days of the settle window, which the write reads first, are
      * read while the bars are fetched too (the look back reads only the newest, 2026-11-19);
-     * the outcome is as without it. */
+     * the outcome is as without it.  So are, as a daily run asks, the parts of the window its
+     * screen of the newest day reads next (the settle window's once more) and an object. */
     strvec_init(&keys);
     assert_int_equal(objstore_list(f->os, "bars/2026/2026-11-18/", &keys, &d), ERR_OK);
     assert_int_equal(keys.n, 1);
+    put_text(f->os, "results/next.json", "{}", NULL);
     co.end = INT32_MIN;
+    struct screen_opts sco;
+    screen_opts_default(&sco);
+    sco.window_days = 40;
+    sco.top = 0;
+    sco.min_bars = 2;
+    static const char *const next[] = {"results/next.json"};
+    co.read_ahead_days = sco.window_days;
+    co.read_ahead_keys = next;
+    co.read_ahead_n = 1;
+    barstore_keep_splits(f->bs, 1);
+    objstore_keep_listing(f->os, "bars/");
+    objstore_keep_written(f->os, 1 << 20, 4 << 20); /* the new day's part */
     __atomic_store_n(&seen, 0, __ATOMIC_SEQ_CST);
     s3_fake_hold(fake, keys.v[0]);
     assert_int_equal(collect_run(f->bs, syms, n, &co, &st, &d), ERR_OK);
@@ -1083,6 +1172,26 @@ static void test_collect_log_overlap(void **state)
     assert_int_equal(st.bars_conflict, 0);
     s3_fake_release(fake);
     strvec_release(&keys);
+    s3_fake_reset_stats(fake);
+    struct newest nw = {0};
+    struct screen_run_stats rs;
+    assert_int_equal(screen_run(f->bs, &sco, INT32_MIN, INT32_MIN, newest_cb, &nw, &rs, &d),
+                     ERR_OK);
+    assert_int_equal(nw.date, date_from_ymd(2026, 11, 20));
+    assert_int_equal(nw.n, n);
+    char *t = text_of(f->os, "results/next.json");
+    assert_string_equal(t, "{}");
+    free(t);
+    s3_fake_get_stats(fake, &fs);
+    assert_int_equal(fs.gets, 0);
+    /* What is left is dropped by the caller; the next read goes to the store. */
+    objstore_prefetch_drop(f->os);
+    free(text_of(f->os, "results/next.json"));
+    s3_fake_get_stats(fake, &fs);
+    assert_int_equal(fs.gets, 1);
+    objstore_keep_written(f->os, 0, 0);
+    objstore_keep_listing(f->os, NULL);
+    barstore_keep_splits(f->bs, 0);
     http_client_free(http);
     alpaca_sim_stop(sim);
 }
@@ -1383,6 +1492,7 @@ int main(void)
         CASE(test_collect_log_overlap),
         CASE(test_results_day_overlap),
         CASE(test_keep_written),
+        CASE(test_held_reads),
     };
     return cmocka_run_group_tests_name("store on S3", tests, group_setup, group_teardown);
 }
