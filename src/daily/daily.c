@@ -62,12 +62,13 @@ static int step_collect(struct job *j)
     struct collect_opts co = j->o->collect;
     co.deadline_ms = j->deadline_ms;
     /* Alongside the fetch, the collector reads what the results read next: the window of the
-     * newest day's screen (its new part is kept from its write) and what the backtest step
-     * reads first. */
+     * newest day's screen and the days of the exports (the new day's part is kept from its
+     * write), and what the backtest step reads first. */
     struct screen_opts so;
     screen_opts_default(&so);
     static const char *const ahead[] = {BACKTEST_SUMMARY_JSON_KEY};
-    co.read_ahead_days = so.window_days;
+    co.read_ahead_days[0] = so.window_days;
+    co.read_ahead_days[1] = RESULTS_BARS_DAYS;
     co.read_ahead_keys = ahead;
     co.read_ahead_n = 1;
     j->err = collect_run(j->bs, j->o->symbols, j->o->n, &co, &j->r->stats, j->d);

@@ -2393,24 +2393,32 @@ void barstore_prefetch(struct barstore *bs, int32_t from, int32_t to, size_t max
 void barstore_prefetch_more(struct barstore *bs, int32_t from, int32_t to, size_t max_days,
                             int splits, const struct barstore_ahead *more)
 {
-    struct bar_index idx = {0}, scan = {0};
+    struct bar_index idx = {0}, scan[BARSTORE_AHEAD_SCANS];
     struct strvec split_keys = STRVEC_INIT;
     struct diag d;
+    size_t nscans = more ? more->nscans : 0;
+    if (nscans > BARSTORE_AHEAD_SCANS)
+        nscans = BARSTORE_AHEAD_SCANS;
     strvec_init(&idx.keys);
-    strvec_init(&scan.keys);
-    if (from <= to && barstore_index(bs, from, to, &idx, &d) != ERR_OK)
-        return;
-    if (more && more->scan_from <= more->scan_to &&
-        barstore_index(bs, more->scan_from, more->scan_to, &scan, &d) != ERR_OK)
-        scan.ndays = 0;
-    if (splits && !bs->splits_kept && objstore_list(bs->os, SPLITS_PREFIX, &split_keys, &d))
-        split_keys.n = 0;
-    size_t n = split_keys.n + (more ? more->n : 0);
-    if (idx.ndays <= max_days)
-        for (size_t k = 0; k < idx.ndays; k++)
-            n += idx.days[k].nparts;
-    for (size_t k = 0; k < scan.ndays; k++)
-        n += scan.days[k].nparts;
+    for (size_t k = 0; k < nscans; k++) {
+        memset(&scan[k], 0, sizeof scan[k]);
+        strvec_init(&scan[k].keys);
+        if (more->scan[k].from <= more->scan[k].to &&
+            barstore_index(bs, more->scan[k].from, more->scan[k].to, &scan[k], &d) != ERR_OK)
+            scan[k].ndays = 0;
+    }
+    size_t n = 0;
+    if (from > to || barstore_index(bs, from, to, &idx, &d) == ERR_OK) {
+        if (splits && !bs->splits_kept && objstore_list(bs->os, SPLITS_PREFIX, &split_keys, &d))
+            split_keys.n = 0;
+        n = split_keys.n + (more ? more->n : 0);
+        if (idx.ndays <= max_days)
+            for (size_t k = 0; k < idx.ndays; k++)
+                n += idx.days[k].nparts;
+        for (size_t s = 0; s < nscans; s++)
+            for (size_t k = 0; k < scan[s].ndays; k++)
+                n += scan[s].days[k].nparts;
+    }
     const char **keys = n ? malloc(n * sizeof *keys) : NULL;
     if (keys) {
         size_t at = 0;
@@ -2418,10 +2426,12 @@ void barstore_prefetch_more(struct barstore *bs, int32_t from, int32_t to, size_
             keys[at++] = split_keys.v[k];
         if (idx.ndays <= max_days)
             at = index_parts(&idx, keys, at);
-        size_t before = at;
-        at = index_parts(&scan, keys, at);
-        if (at - before > (more ? more->scan_max : 0))
-            at = before;
+        for (size_t s = 0; s < nscans; s++) { /* a part of several: once for each */
+            size_t before = at;
+            at = index_parts(&scan[s], keys, at);
+            if (at - before > more->scan_max)
+                at = before;
+        }
         for (size_t k = 0; more && k < more->n; k++)
             keys[at++] = more->keys[k];
         objstore_prefetch(bs->os, keys, at, BARSTORE_PART_MAX);
@@ -2429,7 +2439,8 @@ void barstore_prefetch_more(struct barstore *bs, int32_t from, int32_t to, size_
     }
     strvec_release(&split_keys);
     bar_index_release(&idx);
-    bar_index_release(&scan);
+    for (size_t k = 0; k < nscans; k++)
+        bar_index_release(&scan[k]);
 }
 
 void barstore_prefetch_drop(struct barstore *bs)

@@ -262,12 +262,17 @@ int barstore_read_splits(struct barstore *bs, struct splitvec *out, struct diag 
  * log.  More days than max_days: none of them is read.  Best effort: a failure only leaves the
  * reads to the store. */
 void barstore_prefetch(struct barstore *bs, int32_t from, int32_t to, size_t max_days, int splits);
-/* What barstore_prefetch reads, and more in the same round: the parts of the stored days
- * scan_from..scan_to too (at most scan_max objects, else none of them), a part of both ranges
- * held for two reads (the write's, then the scan's), and the n objects of keys (objstore_prefetch).
- * For a job that scans the newest days after its write, and reads those objects, soon after. */
+/* What barstore_prefetch reads, and more in the same round: the parts of the stored days of
+ * each of the scans' ranges too (at most scan_max objects a scan, else none of that scan's),
+ * a part of several ranges (the write's and the scans') held for a read by each, and the n
+ * objects of keys (objstore_prefetch).  For a job that, after its write, scans the newest days
+ * (a screen, the exports) and reads those objects. */
+#define BARSTORE_AHEAD_SCANS 2
 struct barstore_ahead {
-    int32_t scan_from, scan_to;
+    struct {
+        int32_t from, to;
+    } scan[BARSTORE_AHEAD_SCANS];
+    size_t nscans;
     size_t scan_max;
     const char *const *keys;
     size_t n;

@@ -1144,7 +1144,8 @@ static void test_collect_log_overlap(void **state)
     /* The next day: the stored days of the settle window, which the write reads first, are
      * read while the bars are fetched too (the look back reads only the newest, 2026-11-19);
      * the outcome is as without it.  So are, as a daily run asks, the parts of the window its
-     * screen of the newest day reads next (the settle window's once more) and an object. */
+     * screen of the newest day reads next, those of the days its exports read after (a part
+     * of both, and of the settle window, once for each) and an object. */
     strvec_init(&keys);
     assert_int_equal(objstore_list(f->os, "bars/2026/2026-11-18/", &keys, &d), ERR_OK);
     assert_int_equal(keys.n, 1);
@@ -1156,7 +1157,8 @@ static void test_collect_log_overlap(void **state)
     sco.top = 0;
     sco.min_bars = 2;
     static const char *const next[] = {"results/next.json"};
-    co.read_ahead_days = sco.window_days;
+    co.read_ahead_days[0] = sco.window_days;
+    co.read_ahead_days[1] = 60; /* and the exports' days, which hold those of the screen */
     co.read_ahead_keys = next;
     co.read_ahead_n = 1;
     barstore_keep_splits(f->bs, 1);
@@ -1179,6 +1181,10 @@ static void test_collect_log_overlap(void **state)
                      ERR_OK);
     assert_int_equal(nw.date, date_from_ymd(2026, 11, 20));
     assert_int_equal(nw.n, n);
+    struct buf scanned = BUF_INIT(1 << 20);
+    assert_int_equal(barstore_scan(f->bs, nw.date - 59, nw.date, text_cb, &scanned, &d), ERR_OK);
+    assert_true(scanned.len > 0);
+    buf_release(&scanned);
     char *t = text_of(f->os, "results/next.json");
     assert_string_equal(t, "{}");
     free(t);
