@@ -26,11 +26,12 @@
 /* The largest object read ahead (a bigger one is read when asked for, to say so). */
 #define DAILY_READ_AHEAD_MAX ((size_t)128 << 20)
 
-/* What the run writes and reads back later (its screen, closes, history, run record, backtest
- * files, the report's pages) is kept for those reads, each object up to this size (not
- * bars-1y.csv) and this much in all. */
+/* What the run writes and reads back later (its new day's part, screen, closes, history, run
+ * record, backtest files, the report's pages: about 1 MB for 1,000 symbols) is kept for those
+ * reads, each object up to this size (not bars-1y.csv) and the newest this much in all (a run
+ * that writes more, a backfill, keeps its last writes). */
 #define DAILY_KEEP_WRITTEN_MAX   ((size_t)4 << 20)
-#define DAILY_KEEP_WRITTEN_TOTAL ((size_t)12 << 20)
+#define DAILY_KEEP_WRITTEN_TOTAL ((size_t)8 << 20)
 
 /* With less than this left before the job's deadline, the account gets one short try. */
 #define ACCOUNT_TIGHT_MS 35000

@@ -162,7 +162,8 @@ static void drop_written(struct objstore_held *h, size_t i)
 {
     h->w_bytes -= h->w[i].data.len;
     buf_release(&h->w[i].data);
-    h->w[i] = h->w[--h->nw];
+    memmove(&h->w[i], &h->w[i + 1], (h->nw - i - 1) * sizeof *h->w);
+    h->nw--;
 }
 
 void objstore_keep_written(struct objstore *os, size_t max, size_t total)
@@ -190,13 +191,16 @@ static long find_written(const struct objstore_held *h, const char *key)
     return -1;
 }
 
-/* After a write of key that gave err: what it wrote answers the reads of key, when kept. */
+/* After a write of key that gave err: what it wrote answers the reads of key, when kept (the
+ * oldest copies make room for it). */
 static void keep_written(struct objstore *os, const char *key, const void *data, size_t len,
                          const char *etag, int err)
 {
     struct objstore_held *h = os->held;
-    if (!h || !h->w_max || err || len > h->w_max || h->w_bytes + len > h->w_total)
+    if (!h || !h->w_max || err || len > h->w_max || len > h->w_total)
         return;
+    while (h->nw && h->w_bytes + len > h->w_total)
+        drop_written(h, 0);
     if (h->nw == h->capw) {
         size_t cap = h->capw ? h->capw * 2 : 16;
         struct written_obj *w = realloc(h->w, cap * sizeof *w);

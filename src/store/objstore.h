@@ -134,18 +134,19 @@ void objstore_prefetch(struct objstore *os, const char *const *keys, size_t n, s
 void objstore_prefetch_drop(struct objstore *os);
 
 /* Read your own writes: while on (max > 0), what this store writes (objstore_put,
- * objstore_batch's PUTs) with success, each object of at most max bytes and at most total
- * bytes in all, is kept and answers every read of its key (objstore_get, objstore_get_many,
- * objstore_batch's GETs; objstore_prefetch does not read it again) with what was written and
- * the etag the write gave, as a read right after the write would have.  The next write of the
- * key, or its delete, drops it first (a write that lost to another writer, ERR_PRECONDITION
- * or ERR_EXISTS, keeps nothing: the next read goes to the store and sees what that writer
- * put); so does a read the copy cannot answer (a buffer too small, an etag the write did not
- * tell).  For one job whose later steps read what its earlier steps wrote (the daily run's
- * report reads its screen, closes and history); what other writers change meanwhile is not
- * seen by those reads, as if they had come right after the write.  A call with max 0 stops
- * and frees them (so does objstore_free); another call with max > 0 drops what is kept.  On a
- * directory it does nothing.  Not for a store shared between threads. */
+ * objstore_batch's PUTs) with success, each object of at most max bytes, is kept and answers
+ * every read of its key (objstore_get, objstore_get_many, objstore_batch's GETs;
+ * objstore_prefetch does not read it again) with what was written and the etag the write gave,
+ * as a read right after the write would have.  At most total bytes are kept: the oldest
+ * copies make room for a new one.  The next write of the key, or its delete, drops it first
+ * (a write that lost to another writer, ERR_PRECONDITION or ERR_EXISTS, keeps nothing: the
+ * next read goes to the store and sees what that writer put); so does a read the copy cannot
+ * answer (a buffer too small, an etag the write did not tell).  For one job whose later steps
+ * read what its earlier steps wrote (the daily run's report reads its screen, closes and
+ * history); what other writers change meanwhile is not seen by those reads, as if they had
+ * come right after the write.  A call with max 0 stops and frees them (so does
+ * objstore_free); another call with max > 0 drops what is kept.  On a directory it does
+ * nothing.  Not for a store shared between threads. */
 void objstore_keep_written(struct objstore *os, size_t max, size_t total);
 
 /* Keep the listing of prefix (NULL: stop; one prefix at a time): once it has been listed, it

@@ -1259,7 +1259,8 @@ static void test_keep_written(void **state)
     free(t);
     s3_fake_get_stats(fake, &st);
     assert_int_equal(st.gets, 2);
-    /* Too big for one (over 16 bytes), or for all (over 40 in all): read from S3. */
+    /* Too big for one (over 16 bytes): read from S3; over 40 bytes in all, the oldest copy
+     * (c.csv) makes room for the newest. */
     put_text(f->os, "results/big.csv", "0123456789abcdefg\n", NULL);
     put_text(f->os, "results/c.csv", "0123456789abcde", NULL);
     put_text(f->os, "results/d.csv", "0123456789abcde", NULL);
@@ -1270,12 +1271,12 @@ static void test_keep_written(void **state)
     for (int i = 0; i < 4; i++)
         free(text_of(f->os, keys[i]));
     s3_fake_get_stats(fake, &st);
-    assert_int_equal(st.gets, 2); /* big.csv and e.csv */
+    assert_int_equal(st.gets, 2); /* big.csv and c.csv */
     /* A delete drops it; stopping drops them all. */
-    assert_int_equal(objstore_del(f->os, "results/c.csv", &d), ERR_OK);
-    assert_int_equal(objstore_get(f->os, "results/c.csv", &b, NULL, &d), ERR_NOTFOUND);
+    assert_int_equal(objstore_del(f->os, "results/d.csv", &d), ERR_OK);
+    assert_int_equal(objstore_get(f->os, "results/d.csv", &b, NULL, &d), ERR_NOTFOUND);
     objstore_keep_written(f->os, 0, 0);
-    free(text_of(f->os, "results/d.csv"));
+    free(text_of(f->os, "results/e.csv"));
     s3_fake_get_stats(fake, &st);
     assert_int_equal(st.gets, 4);
     objstore_free(other);
