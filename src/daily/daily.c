@@ -249,7 +249,10 @@ static int step_results(struct job *j)
                 diag_set(&rd, rerr, "%s", err_str(rerr));
             if (!rerr) { /* past picks from day one: every stored date the history lacks */
                 /* What the history fill and then the backtest step read first, fetched
-                 * together (each held copy answers one read; a write of it drops it). */
+                 * together (each held copy answers one read; a write of it drops it): in a
+                 * daily run both are in memory already (the history as the results wrote it,
+                 * the summary read on the collector's thread), and this drops the parts the
+                 * screen and the exports did not read. */
                 static const char *const reads[] = {RESULTS_TOP_KEY, BACKTEST_SUMMARY_JSON_KEY};
                 objstore_prefetch(j->os, reads, 2, DAILY_READ_AHEAD_MAX);
                 rerr = fill_history(j, &rd);
