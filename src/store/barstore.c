@@ -2396,7 +2396,10 @@ void barstore_prefetch_more(struct barstore *bs, int32_t from, int32_t to, size_
     struct bar_index idx = {0}, scan[BARSTORE_AHEAD_SCANS];
     struct strvec split_keys = STRVEC_INIT;
     struct diag d;
-    size_t nscans = more ? more->nscans : 0;
+    static const struct barstore_ahead none = {0};
+    if (!more)
+        more = &none;
+    size_t nscans = more->nscans;
     if (nscans > BARSTORE_AHEAD_SCANS)
         nscans = BARSTORE_AHEAD_SCANS;
     strvec_init(&idx.keys);
@@ -2411,7 +2414,7 @@ void barstore_prefetch_more(struct barstore *bs, int32_t from, int32_t to, size_
     if (from > to || barstore_index(bs, from, to, &idx, &d) == ERR_OK) {
         if (splits && !bs->splits_kept && objstore_list(bs->os, SPLITS_PREFIX, &split_keys, &d))
             split_keys.n = 0;
-        n = split_keys.n + (more ? more->n : 0);
+        n = split_keys.n + more->n;
         if (idx.ndays <= max_days)
             for (size_t k = 0; k < idx.ndays; k++)
                 n += idx.days[k].nparts;
@@ -2432,7 +2435,7 @@ void barstore_prefetch_more(struct barstore *bs, int32_t from, int32_t to, size_
             if (at - before > more->scan_max)
                 at = before;
         }
-        for (size_t k = 0; more && k < more->n; k++)
+        for (size_t k = 0; k < more->n; k++)
             keys[at++] = more->keys[k];
         objstore_prefetch(bs->os, keys, at, BARSTORE_PART_MAX);
         free(keys);
