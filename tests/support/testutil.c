@@ -1,6 +1,10 @@
 #include "testutil.h"
 #include "base/date.h"
 #include "base/file.h"
+#include "net/http.h"
+#include "sim/alpaca_sim.h"
+#include "store/barstore.h"
+#include "store/objstore.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -119,4 +123,49 @@ uint64_t tu_rand(uint64_t *s)
 double tu_uniform(uint64_t *s)
 {
     return (double)(tu_rand(s) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static void world_open_store(struct tu_world *w)
+{
+    struct diag d;
+    if (objstore_open(w->dir, &w->os, &d) || barstore_new(w->os, &w->bs, &d))
+        fail_msg("store in %s: %s", w->dir, d.text);
+}
+
+void tu_world_start(struct tu_world *w, const struct alpaca_sim_opts *so)
+{
+    *w = (struct tu_world){0};
+    struct diag d;
+    int port;
+    if (alpaca_sim_start(so, &w->sim, &port, &d))
+        fail_msg("alpaca sim: %s", d.text);
+    snprintf(w->url, sizeof w->url, "http://127.0.0.1:%d", port);
+    w->n = alpaca_sim_nsymbols(w->sim);
+    if (w->n > TU_WORLD_SYMBOLS)
+        fail_msg("the simulator has %zu symbols, a test world at most %d", w->n, TU_WORLD_SYMBOLS);
+    for (size_t i = 0; i < w->n; i++)
+        w->symbols[i] = alpaca_sim_symbol(w->sim, i);
+    if (http_client_new(NULL, &w->http, &d))
+        fail_msg("http client: %s", d.text);
+    w->dir = tu_mkdtemp();
+    world_open_store(w);
+}
+
+void tu_world_renew_store(struct tu_world *w)
+{
+    barstore_free(w->bs);
+    objstore_free(w->os);
+    tu_rmrf(w->dir);
+    world_open_store(w);
+}
+
+void tu_world_stop(struct tu_world *w)
+{
+    barstore_free(w->bs);
+    objstore_free(w->os);
+    http_client_free(w->http);
+    alpaca_sim_stop(w->sim);
+    tu_rmrf(w->dir);
+    free(w->dir);
+    *w = (struct tu_world){0};
 }

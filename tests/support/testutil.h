@@ -28,4 +28,31 @@ uint64_t tu_seed(const char *test);
 uint64_t tu_rand(uint64_t *state);
 double tu_uniform(uint64_t *state);
 
+/* A small world for tests of the collection and the daily job: the Alpaca simulator serving on
+ * 127.0.0.1, an HTTP client, and a bar store in a fresh local directory.  The symbols are the
+ * simulator's (borrowed from it, valid until tu_world_stop). */
+#define TU_WORLD_SYMBOLS 32
+struct alpaca_sim;
+struct alpaca_sim_opts;
+struct http_client;
+struct objstore;
+struct barstore;
+struct tu_world {
+    struct alpaca_sim *sim;
+    char url[64]; /* the simulator's, "http://127.0.0.1:PORT" */
+    const char *symbols[TU_WORLD_SYMBOLS];
+    size_t n;
+    struct http_client *http;
+    char *dir;
+    struct objstore *os;
+    struct barstore *bs;
+};
+
+/* Starts the simulator with so (at most TU_WORLD_SYMBOLS symbols) and opens the rest; fails
+ * the test on any error. */
+void tu_world_start(struct tu_world *w, const struct alpaca_sim_opts *so);
+/* Empties the store's directory and opens the store again: a world that never collected. */
+void tu_world_renew_store(struct tu_world *w);
+void tu_world_stop(struct tu_world *w);
+
 #endif

@@ -314,17 +314,6 @@ static void jump_after_first_page(void *ctx, const struct collect_stats *st)
         __atomic_store_n(&jump_ms, (int64_t)3600 * 1000 * 2, __ATOMIC_SEQ_CST);
 }
 
-struct collect_fixture {
-    struct alpaca_sim *sim;
-    struct http_client *http;
-    struct objstore *os;
-    struct barstore *bs;
-    char *dir;
-    char url[64];
-    const char *symbols[10];
-    size_t n;
-};
-
 /* A split injected into the simulated market by the next collect_setup (split_symbol: the
  * index of the symbol), published actions_delay trading days after its ex-date. */
 static struct split setup_split;
@@ -336,7 +325,7 @@ static long setup_unit_symbol = -1;
 static struct symchange setup_rename;
 static long setup_rename_symbol = -1;
 
-static void collect_setup(struct collect_fixture *cf)
+static void collect_setup(struct tu_world *cf)
 {
     struct alpaca_sim_opts so;
     alpaca_sim_opts_default(&so);
@@ -344,54 +333,35 @@ static void collect_setup(struct collect_fixture *cf)
     so.nsymbols = 10;
     assert_int_equal(date_parse("2026-11-20", 10, &so.last_day), ERR_OK);
     so.first_day = so.last_day - 200;
-    int port;
-    struct diag d;
-    if (alpaca_sim_start(&so, &cf->sim, &port, &d))
-        fail_msg("alpaca sim: %s", d.text);
     if (setup_split_symbol >= 0) { /* the same market, with the split */
+        struct alpaca_sim *probe;
+        struct diag d;
+        if (alpaca_sim_new(&so, &probe, &d))
+            fail_msg("alpaca sim: %s", d.text);
         snprintf(setup_split.symbol, sizeof setup_split.symbol, "%s",
-                 alpaca_sim_symbol(cf->sim, (size_t)setup_split_symbol));
+                 alpaca_sim_symbol(probe, (size_t)setup_split_symbol));
         so.splits = &setup_split;
         so.nsplits = 1;
         so.actions_delay = setup_actions_delay;
         if (setup_unit_symbol >= 0) {
             snprintf(setup_unit_split.symbol, sizeof setup_unit_split.symbol, "%s",
-                     alpaca_sim_symbol(cf->sim, (size_t)setup_unit_symbol));
+                     alpaca_sim_symbol(probe, (size_t)setup_unit_symbol));
             so.unit_splits = &setup_unit_split;
             so.nunit_splits = 1;
         }
         if (setup_rename_symbol >= 0) {
             snprintf(setup_rename.old_symbol, sizeof setup_rename.old_symbol, "%s",
-                     alpaca_sim_symbol(cf->sim, (size_t)setup_rename_symbol));
+                     alpaca_sim_symbol(probe, (size_t)setup_rename_symbol));
             so.renames = &setup_rename;
             so.nrenames = 1;
         }
-        alpaca_sim_stop(cf->sim);
-        if (alpaca_sim_start(&so, &cf->sim, &port, &d))
-            fail_msg("alpaca sim: %s", d.text);
+        alpaca_sim_free(probe);
         setup_split_symbol = setup_unit_symbol = setup_rename_symbol = -1;
     }
-    snprintf(cf->url, sizeof cf->url, "http://127.0.0.1:%d", port);
-    cf->n = alpaca_sim_nsymbols(cf->sim);
-    for (size_t i = 0; i < cf->n; i++)
-        cf->symbols[i] = alpaca_sim_symbol(cf->sim, i);
-    assert_int_equal(http_client_new(NULL, &cf->http, &d), ERR_OK);
-    cf->dir = tu_mkdtemp();
-    assert_int_equal(objstore_open(cf->dir, &cf->os, &d), ERR_OK);
-    assert_int_equal(barstore_new(cf->os, &cf->bs, &d), ERR_OK);
+    tu_world_start(cf, &so);
 }
 
-static void collect_teardown(struct collect_fixture *cf)
-{
-    barstore_free(cf->bs);
-    objstore_free(cf->os);
-    http_client_free(cf->http);
-    alpaca_sim_stop(cf->sim);
-    tu_rmrf(cf->dir);
-    free(cf->dir);
-}
-
-static void collect_options(struct collect_fixture *cf, struct collect_opts *co)
+static void collect_options(struct tu_world *cf, struct collect_opts *co)
 {
     collect_opts_default(co);
     co->data_url = cf->url;
@@ -407,7 +377,7 @@ static void collect_options(struct collect_fixture *cf, struct collect_opts *co)
 }
 
 /* How many symbols have their bars up to the end, and that they are the first ones. */
-static size_t symbols_complete(struct collect_fixture *cf, int32_t end)
+static size_t symbols_complete(struct tu_world *cf, int32_t end)
 {
     int32_t last[10];
     struct diag d;
@@ -424,7 +394,7 @@ static void test_collect_deadline(void **state)
 {
     (void)state;
     log_setup(LOG_OFF, LOG_FORMAT_JSON);
-    struct collect_fixture cf;
+    struct tu_world cf;
     collect_setup(&cf);
     struct collect_opts co;
     struct collect_stats st;
@@ -463,7 +433,7 @@ static void test_collect_deadline(void **state)
     assert_true(st.symbols_planned == cf.n);
     assert_true(st.bars_same >= done * 3 && st.bars_revised == 0 && st.bars_conflict == 0);
     assert_int_equal(symbols_complete(&cf, st.end), cf.n);
-    collect_teardown(&cf);
+    tu_world_stop(&cf);
     log_setup(LOG_WARN, LOG_FORMAT_AUTO);
 }
 
@@ -488,7 +458,7 @@ static void test_collect_recent_data_refusal(void **state)
 {
     (void)state;
     log_setup(LOG_OFF, LOG_FORMAT_JSON);
-    struct collect_fixture cf;
+    struct tu_world cf;
     collect_setup(&cf);
     struct collect_opts co;
     struct collect_stats st;
@@ -504,11 +474,7 @@ static void test_collect_recent_data_refusal(void **state)
     assert_int_equal(st.recent_data_refusals, 0);
     assert_int_equal(symbols_complete(&cf, market_end), cf.n);
 
-    tu_rmrf(cf.dir);
-    barstore_free(cf.bs);
-    objstore_free(cf.os);
-    assert_int_equal(objstore_open(cf.dir, &cf.os, &d), ERR_OK);
-    assert_int_equal(barstore_new(cf.os, &cf.bs, &d), ERR_OK);
+    tu_world_renew_store(&cf);
     collect_options(&cf, &co);
     co.close_minute = 0;
     co.now_ms = clock_wall_ms() + 10 * 60 * 1000; /* ten minutes ahead */
@@ -517,11 +483,7 @@ static void test_collect_recent_data_refusal(void **state)
     assert_int_equal(symbols_complete(&cf, market_end), cf.n);
 
     /* Refused credentials are still fatal (exit 7). */
-    tu_rmrf(cf.dir);
-    barstore_free(cf.bs);
-    objstore_free(cf.os);
-    assert_int_equal(objstore_open(cf.dir, &cf.os, &d), ERR_OK);
-    assert_int_equal(barstore_new(cf.os, &cf.bs, &d), ERR_OK);
+    tu_world_renew_store(&cf);
     collect_options(&cf, &co);
     co.close_minute = 0;
     co.now_ms = clock_wall_ms() + 10 * 60 * 1000;
@@ -529,7 +491,7 @@ static void test_collect_recent_data_refusal(void **state)
     assert_int_equal(collect_run(cf.bs, cf.symbols, cf.n, &co, &st, &d), ERR_AUTH);
     assert_int_equal(st.recent_data_refusals, 0);
     clock_set_source(NULL);
-    collect_teardown(&cf);
+    tu_world_stop(&cf);
     log_setup(LOG_WARN, LOG_FORMAT_AUTO);
 }
 
@@ -551,22 +513,12 @@ static void test_collect_learns_closed_day(void **state)
     so.nsymbols = 25;
     so.last_day = last;
     so.first_day = last - 120;
-    struct alpaca_sim *sim;
-    int port;
+    struct tu_world cf;
+    tu_world_start(&cf, &so);
     struct diag d = {{0}};
-    if (alpaca_sim_start(&so, &sim, &port, &d))
-        fail_msg("alpaca sim: %s", d.text);
     cal_forget_learned();
     assert_true(cal_is_trading_day(closed));
-    const char *syms[25];
-    for (size_t i = 0; i < 25; i++)
-        syms[i] = alpaca_sim_symbol(sim, i);
-    struct collect_fixture cf = {.sim = sim};
-    snprintf(cf.url, sizeof cf.url, "http://127.0.0.1:%d", port);
-    assert_int_equal(http_client_new(NULL, &cf.http, &d), ERR_OK);
-    cf.dir = tu_mkdtemp();
-    assert_int_equal(objstore_open(cf.dir, &cf.os, &d), ERR_OK);
-    assert_int_equal(barstore_new(cf.os, &cf.bs, &d), ERR_OK);
+    const char *const *syms = cf.symbols;
     struct collect_opts co;
     struct collect_stats st;
     /* Up to the evening before. */
@@ -599,7 +551,7 @@ static void test_collect_learns_closed_day(void **state)
     assert_int_equal(st.bars_new, 25);
     assert_int_equal(st.closed_days_learned, 0);
     cal_forget_learned();
-    collect_teardown(&cf);
+    tu_world_stop(&cf);
     log_setup(LOG_WARN, LOG_FORMAT_AUTO);
 }
 
@@ -672,7 +624,7 @@ static struct screen_opts results_opts(void)
 
 static int write_day(void *ctx, int32_t date, const struct screen_row *rows, size_t n)
 {
-    struct collect_fixture *cf = ctx;
+    struct tu_world *cf = ctx;
     struct diag d;
     if (results_write_screen(cf->os, date, rows, n, 1, &d) ||
         results_append_top(cf->os, date, rows, n, RESULTS_TOP_DEFAULT, &d))
@@ -682,7 +634,7 @@ static int write_day(void *ctx, int32_t date, const struct screen_row *rows, siz
 
 /* What a collection leaves: the day's results, and those of earlier dates whose bars the run
  * changed, recomputed. */
-static void day_results(struct collect_fixture *cf, int32_t day, const struct collect_stats *st)
+static void day_results(struct tu_world *cf, int32_t day, const struct collect_stats *st)
 {
     struct screen_opts so = results_opts();
     struct screen_run_stats rs;
@@ -697,7 +649,7 @@ static void day_results(struct collect_fixture *cf, int32_t day, const struct co
 }
 
 struct expect_ctx {
-    struct collect_fixture *cf;
+    struct tu_world *cf;
     struct results_history *top;
     size_t checked;
 };
@@ -731,7 +683,7 @@ static int check_results(void *ctx, int32_t date, const struct screen_row *rows,
     return 0;
 }
 
-static void results_equal_screen(struct collect_fixture *cf, struct barstore *final, int32_t from,
+static void results_equal_screen(struct tu_world *cf, struct barstore *final, int32_t from,
                                  int32_t to)
 {
     struct results_history top = {0};
@@ -769,7 +721,7 @@ static void test_collect_week_of_provisional_bars(void **state)
 {
     (void)state;
     log_setup(LOG_OFF, LOG_FORMAT_JSON);
-    struct collect_fixture cf;
+    struct tu_world cf;
     /* A 2-for-1 split of the third symbol on Wednesday, published on Friday; a 3-for-1 unit
      * split of the fifth on Tuesday, published on Thursday; the seventh renamed NEWCO from
      * Wednesday, published on Friday. */
@@ -929,7 +881,7 @@ static void test_collect_week_of_provisional_bars(void **state)
     tu_rmrf(dir2);
     free(dir2);
     clock_set_source(NULL);
-    collect_teardown(&cf);
+    tu_world_stop(&cf);
     log_setup(LOG_WARN, LOG_FORMAT_AUTO);
 }
 
@@ -973,18 +925,9 @@ static void test_settle_days(void **state)
     so.seed = 5;
     so.nsymbols = 4;
     so.first_day = so.last_day - 60;
-    struct alpaca_sim *sim;
-    int port;
-    assert_int_equal(alpaca_sim_start(&so, &sim, &port, &d), ERR_OK);
-    const char *syms[4];
-    for (size_t i = 0; i < 4; i++)
-        syms[i] = alpaca_sim_symbol(sim, i);
-    struct collect_fixture cf = {.sim = sim};
-    snprintf(cf.url, sizeof cf.url, "http://127.0.0.1:%d", port);
-    assert_int_equal(http_client_new(NULL, &cf.http, &d), ERR_OK);
-    cf.dir = tu_mkdtemp();
-    assert_int_equal(objstore_open(cf.dir, &cf.os, &d), ERR_OK);
-    assert_int_equal(barstore_new(cf.os, &cf.bs, &d), ERR_OK);
+    struct tu_world cf;
+    tu_world_start(&cf, &so);
+    const char *const *syms = cf.symbols;
     struct collect_opts co;
     struct collect_stats st;
     collect_options(&cf, &co);
@@ -1008,7 +951,7 @@ static void test_settle_days(void **state)
     co.refetch_days = 2;
     assert_int_equal(collect_run(cf.bs, syms, 4, &co, &st, &d), ERR_USAGE);
     unsetenv("SCREENER_SETTLE_DAYS");
-    collect_teardown(&cf);
+    tu_world_stop(&cf);
     log_setup(LOG_WARN, LOG_FORMAT_AUTO);
 }
 

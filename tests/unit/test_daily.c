@@ -66,6 +66,35 @@ static int64_t member(const struct jv *root, const char *key)
     return (int64_t)v;
 }
 
+/* The names of the symbols of the market so simulates, before it is started: to name one in
+ * its options. */
+static void market_symbols(const struct alpaca_sim_opts *so, char names[][BAR_SYMBOL_MAX + 1],
+                           const char **sym, size_t n)
+{
+    struct alpaca_sim *probe;
+    struct diag d = {{0}};
+    assert_int_equal(alpaca_sim_new(so, &probe, &d), ERR_OK);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(names[i], sizeof names[i], "%s", alpaca_sim_symbol(probe, i));
+        sym[i] = names[i];
+    }
+    alpaca_sim_free(probe);
+}
+
+/* The job's options for the n symbols sym of the world w, collected with the simulator's
+ * credentials. */
+static void world_daily_opts(const struct tu_world *w, const char *const *sym, size_t n,
+                             struct daily_opts *o)
+{
+    daily_opts_default(o);
+    o->symbols = sym;
+    o->n = n;
+    o->collect.data_url = w->url;
+    o->collect.key_id = "SIMKEY";
+    o->collect.secret_key = "SIMSECRET";
+    o->collect.http = w->http;
+}
+
 /* The "N errors" of the bot's /stats. */
 static int64_t stats_errors(struct objstore *os)
 {
@@ -114,17 +143,11 @@ static void test_every_problem_counted_once(void **state)
     so.last_day = day("2026-11-20");
     so.first_day = so.last_day - 200;
     so.strict_symbols = 1;
-    struct alpaca_sim *probe;
-    struct diag d = {{0}};
-    assert_int_equal(alpaca_sim_new(&so, &probe, &d), ERR_OK);
     const char *sym[NSYM + 1];
     char names[NSYM][BAR_SYMBOL_MAX + 1];
-    for (size_t i = 0; i < NSYM; i++) {
-        snprintf(names[i], sizeof names[i], "%s", alpaca_sim_symbol(probe, i));
-        sym[i] = names[i];
-    }
-    alpaca_sim_free(probe);
+    market_symbols(&so, names, sym, NSYM);
     sym[NSYM] = "ZZZZZ"; /* unknown to the API */
+    struct diag d = {{0}};
 
     /* One request a batch of two symbols, one after the other: the first fails (500, no
      * retry), the second has a bad bar, the third a duplicate. */
@@ -146,44 +169,27 @@ static void test_every_problem_counted_once(void **state)
     snprintf(sp.symbol, sizeof sp.symbol, "%s", sym[8]);
     so.splits = &sp;
     so.nsplits = 1;
-    struct alpaca_sim *sim;
-    int port;
-    assert_int_equal(alpaca_sim_start(&so, &sim, &port, &d), ERR_OK);
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
-
-    char *dir = tu_mkdtemp();
-    struct objstore *os;
-    struct barstore *bs;
-    assert_int_equal(objstore_open(dir, &os, &d), ERR_OK);
-    assert_int_equal(barstore_new(os, &bs, &d), ERR_OK);
+    struct tu_world w;
+    tu_world_start(&w, &so);
     /* Stored before: a bar the API disagrees with, a split with another ratio. */
     struct bar b = tu_bar(sym[7], "2026-11-03", 1, 2, 0.5, 1.5, 1000);
     struct barstore_write_stats ws;
-    assert_int_equal(barstore_write(bs, &b, 1, NULL, &ws, &d), ERR_OK);
+    assert_int_equal(barstore_write(w.bs, &b, 1, NULL, &ws, &d), ERR_OK);
     struct split other = sp;
     other.new_rate = 3000000;
     size_t added;
-    assert_int_equal(barstore_write_splits(bs, &other, 1, &added, &d), ERR_OK);
+    assert_int_equal(barstore_write_splits(w.bs, &other, 1, &added, &d), ERR_OK);
 
-    struct http_client *http;
-    assert_int_equal(http_client_new(NULL, &http, &d), ERR_OK);
     struct daily_opts o;
-    daily_opts_default(&o);
+    world_daily_opts(&w, sym, NSYM + 1, &o);
     o.steps = DAILY_STEP(DAILY_REPORT); /* no account, no push */
-    o.symbols = sym;
-    o.n = NSYM + 1;
-    o.collect.data_url = url;
-    o.collect.key_id = "SIMKEY";
-    o.collect.secret_key = "SIMSECRET";
-    o.collect.http = http;
     o.collect.now_ms = 1795348800000LL; /* 2026-11-22T12:00Z: the end is 2026-11-20 */
     o.collect.start = day("2026-10-01");
     o.collect.fetch.concurrency = 1;
     o.collect.fetch.max_retries = 0;
-    o.collect.max_url = strlen(url) + 600 + 10;
+    o.collect.max_url = strlen(w.url) + 600 + 10;
     struct daily_report r;
-    int err = daily_run(os, bs, &o, &r, &d);
+    int err = daily_run(w.os, w.bs, &o, &r, &d);
     fflush(logf);
 
     /* The run met every kind, and failed for the request given up. */
@@ -241,11 +247,11 @@ static void test_every_problem_counted_once(void **state)
 
     /* last_run.json, and /stats that reads it. */
     struct results_run run;
-    assert_int_equal(results_read_run(os, &run, &d), ERR_OK);
+    assert_int_equal(results_read_run(w.os, &run, &d), ERR_OK);
     assert_int_equal(run.errors, errors);
     assert_int_equal(run.symbols_failed, c->symbols_failed);
     assert_false(run.complete);
-    assert_int_equal(stats_errors(os), errors);
+    assert_int_equal(stats_errors(w.os), errors);
 
     /* The Lambda response. */
     struct buf resp = BUF_INIT(4096);
@@ -256,13 +262,8 @@ static void test_every_problem_counted_once(void **state)
     jv_free(root);
     buf_release(&resp);
 
-    http_client_free(http);
-    barstore_free(bs);
-    objstore_free(os);
-    alpaca_sim_stop(sim);
+    tu_world_stop(&w);
     alpaca_fault_set_free(fs);
-    tu_rmrf(dir);
-    free(dir);
     log_set_stream(NULL);
     log_setup(LOG_WARN, LOG_FORMAT_AUTO);
     fclose(logf);
@@ -286,36 +287,17 @@ static void test_deadline(void **state)
     so.nsymbols = 4;
     so.last_day = day("2026-11-20");
     so.first_day = so.last_day - 60;
-    struct alpaca_sim *sim;
-    int port;
+    struct tu_world w;
+    tu_world_start(&w, &so);
     struct diag d = {{0}};
-    assert_int_equal(alpaca_sim_start(&so, &sim, &port, &d), ERR_OK);
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
-    const char *sym[4];
-    for (size_t i = 0; i < 4; i++)
-        sym[i] = alpaca_sim_symbol(sim, i);
-    char *dir = tu_mkdtemp();
-    struct objstore *os;
-    struct barstore *bs;
-    assert_int_equal(objstore_open(dir, &os, &d), ERR_OK);
-    assert_int_equal(barstore_new(os, &bs, &d), ERR_OK);
-    struct http_client *http;
-    assert_int_equal(http_client_new(NULL, &http, &d), ERR_OK);
 
     struct daily_opts o;
-    daily_opts_default(&o);
-    o.symbols = sym;
-    o.n = 4;
-    o.collect.data_url = url;
-    o.collect.key_id = "SIMKEY";
-    o.collect.secret_key = "SIMSECRET";
-    o.collect.http = http;
+    world_daily_opts(&w, w.symbols, 4, &o);
     o.collect.now_ms = 1795348800000LL;
     /* 5 s left: the job's own deadline (10 s before) is already past. */
     o.deadline_ms = clock_wall_ms() + 5000;
     struct daily_report r;
-    assert_int_equal(daily_run(os, bs, &o, &r, &d), ERR_TIMEOUT);
+    assert_int_equal(daily_run(w.os, w.bs, &o, &r, &d), ERR_TIMEOUT);
     assert_int_equal(r.counts.symbols_not_attempted, 4);
     assert_int_equal(r.stats.bar_requests, 0);
     assert_int_equal(r.steps[DAILY_COLLECT], DAILY_STEP_FAILED);
@@ -328,25 +310,20 @@ static void test_deadline(void **state)
     assert_int_equal(r.steps[DAILY_HTML], DAILY_STEP_SKIPPED);
     assert_string_equal(r.report_key, "");
     struct results_run run;
-    assert_int_equal(results_read_run(os, &run, &d), ERR_OK);
+    assert_int_equal(results_read_run(w.os, &run, &d), ERR_OK);
     assert_false(run.complete);
     assert_int_equal(run.errors, run_counts_errors(&r.counts));
 
     /* Tracking off: the account steps are off, not skipped. */
     setenv("SCREENER_PORTFOLIO", "0", 1);
     o.steps = DAILY_STEP(DAILY_SNAPSHOT) | DAILY_STEP(DAILY_ALERT);
-    assert_int_equal(daily_run(os, bs, &o, &r, &d), ERR_TIMEOUT);
+    assert_int_equal(daily_run(w.os, w.bs, &o, &r, &d), ERR_TIMEOUT);
     assert_int_equal(r.steps[DAILY_SNAPSHOT], DAILY_STEP_OFF);
     assert_int_equal(r.steps[DAILY_ALERT], DAILY_STEP_OFF);
     assert_int_equal(r.steps[DAILY_REPORT], DAILY_STEP_OFF);
     unsetenv("SCREENER_PORTFOLIO");
 
-    http_client_free(http);
-    barstore_free(bs);
-    objstore_free(os);
-    alpaca_sim_stop(sim);
-    tu_rmrf(dir);
-    free(dir);
+    tu_world_stop(&w);
     emf_set_stream(NULL);
     fclose(devnull);
     log_setup(LOG_WARN, LOG_FORMAT_AUTO);
@@ -364,41 +341,22 @@ static void test_past_picks_and_backtest(void **state)
     so.nsymbols = 6;
     so.last_day = day("2026-11-20");
     so.first_day = so.last_day - 90;
-    struct alpaca_sim *sim;
-    int port;
+    struct tu_world w;
+    tu_world_start(&w, &so);
     struct diag d = {{0}};
-    assert_int_equal(alpaca_sim_start(&so, &sim, &port, &d), ERR_OK);
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
-    const char *sym[6];
-    for (size_t i = 0; i < 6; i++)
-        sym[i] = alpaca_sim_symbol(sim, i);
-    char *dir = tu_mkdtemp();
-    struct objstore *os;
-    struct barstore *bs;
-    assert_int_equal(objstore_open(dir, &os, &d), ERR_OK);
-    assert_int_equal(barstore_new(os, &bs, &d), ERR_OK);
-    struct http_client *http;
-    assert_int_equal(http_client_new(NULL, &http, &d), ERR_OK);
     struct daily_opts o;
-    daily_opts_default(&o);
+    world_daily_opts(&w, w.symbols, 6, &o);
     o.steps = DAILY_STEP(DAILY_BACKTEST);
-    o.symbols = sym;
-    o.n = 6;
-    o.collect.data_url = url;
-    o.collect.key_id = "SIMKEY";
-    o.collect.secret_key = "SIMSECRET";
-    o.collect.http = http;
     o.collect.now_ms = 1795348800000LL;
     o.collect.start = so.first_day;
     struct daily_report r;
-    assert_int_equal(daily_run(os, bs, &o, &r, &d), ERR_OK);
+    assert_int_equal(daily_run(w.os, w.bs, &o, &r, &d), ERR_OK);
     size_t ndays;
     int32_t first, last;
-    assert_int_equal(barstore_date_range(bs, &first, &last, &ndays, &d), ERR_OK);
+    assert_int_equal(barstore_date_range(w.bs, &first, &last, &ndays, &d), ERR_OK);
     assert_true(ndays > 40);
     struct results_history h;
-    assert_int_equal(results_read_top(os, &h, &d), ERR_OK);
+    assert_int_equal(results_read_top(w.os, &h, &d), ERR_OK);
     size_t dates = 0;
     for (size_t i = 0; i < h.n; i++)
         dates += i == 0 || h.rows[i].date != h.rows[i - 1].date;
@@ -408,23 +366,18 @@ static void test_past_picks_and_backtest(void **state)
     assert_int_equal(r.steps[DAILY_BACKTEST], DAILY_STEP_DONE);
     assert_int_equal(r.backtest.trading_days, ndays);
     struct backtest_stored bt;
-    assert_int_equal(backtest_stored_read(os, &bt, &d), ERR_OK);
+    assert_int_equal(backtest_stored_read(w.os, &bt, &d), ERR_OK);
     assert_int_equal(bt.sum.end, last);
     assert_true(bt.sum.total_return_pct == r.backtest.total_return_pct);
     /* Again: nothing new, the history as it was. */
     struct buf before = BUF_INIT(1 << 24), after = BUF_INIT(1 << 24);
-    assert_int_equal(objstore_get(os, RESULTS_TOP_KEY, &before, NULL, &d), ERR_OK);
-    assert_int_equal(daily_run(os, bs, &o, &r, &d), ERR_OK);
-    assert_int_equal(objstore_get(os, RESULTS_TOP_KEY, &after, NULL, &d), ERR_OK);
+    assert_int_equal(objstore_get(w.os, RESULTS_TOP_KEY, &before, NULL, &d), ERR_OK);
+    assert_int_equal(daily_run(w.os, w.bs, &o, &r, &d), ERR_OK);
+    assert_int_equal(objstore_get(w.os, RESULTS_TOP_KEY, &after, NULL, &d), ERR_OK);
     assert_true(before.len == after.len && memcmp(before.data, after.data, before.len) == 0);
     buf_release(&before);
     buf_release(&after);
-    http_client_free(http);
-    barstore_free(bs);
-    objstore_free(os);
-    alpaca_sim_stop(sim);
-    tu_rmrf(dir);
-    free(dir);
+    tu_world_stop(&w);
     log_setup(LOG_WARN, LOG_FORMAT_AUTO);
 }
 
@@ -444,61 +397,37 @@ static void test_report_page(void **state)
     so.nsymbols = 6;
     so.last_day = day("2026-11-20");
     so.first_day = so.last_day - 90;
-    struct alpaca_sim *sim;
-    int port;
+    struct tu_world w;
+    tu_world_start(&w, &so);
     struct diag d = {{0}};
-    assert_int_equal(alpaca_sim_start(&so, &sim, &port, &d), ERR_OK);
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
-    const char *sym[6];
-    for (size_t i = 0; i < 6; i++)
-        sym[i] = alpaca_sim_symbol(sim, i);
-    char *dir = tu_mkdtemp();
-    struct objstore *os;
-    struct barstore *bs;
-    assert_int_equal(objstore_open(dir, &os, &d), ERR_OK);
-    assert_int_equal(barstore_new(os, &bs, &d), ERR_OK);
-    struct http_client *http;
-    assert_int_equal(http_client_new(NULL, &http, &d), ERR_OK);
 
     struct daily_opts o;
-    daily_opts_default(&o);
-    o.steps = DAILY_STEPS_ALWAYS; /* first without the page */
-    o.symbols = sym;
-    o.n = 6;
-    o.collect.data_url = url;
-    o.collect.key_id = "SIMKEY";
-    o.collect.secret_key = "SIMSECRET";
-    o.collect.http = http;
+    world_daily_opts(&w, w.symbols, 6, &o);
+    o.steps = DAILY_STEPS_ALWAYS;       /* first without the page */
     o.collect.now_ms = 1795348800000LL; /* the end is 2026-11-20 */
     o.collect.start = so.first_day;
     struct daily_report r;
-    assert_int_equal(daily_run(os, bs, &o, &r, &d), ERR_OK);
+    assert_int_equal(daily_run(w.os, w.bs, &o, &r, &d), ERR_OK);
     assert_int_equal(r.steps[DAILY_HTML], DAILY_STEP_OFF);
     struct buf page = BUF_INIT(REPORT_MAX);
-    assert_int_equal(objstore_get(os, REPORT_LATEST_KEY, &page, NULL, &d), ERR_NOTFOUND);
+    assert_int_equal(objstore_get(w.os, REPORT_LATEST_KEY, &page, NULL, &d), ERR_NOTFOUND);
 
     o.steps = DAILY_STEP(DAILY_HTML);
-    assert_int_equal(daily_run(os, bs, &o, &r, &d), ERR_OK);
+    assert_int_equal(daily_run(w.os, w.bs, &o, &r, &d), ERR_OK);
     assert_int_equal(r.steps[DAILY_HTML], DAILY_STEP_DONE);
     assert_int_equal(r.screen_date, day("2026-11-20"));
     assert_string_equal(r.report_key, "results/report/2026-11-20.html");
     const char *keys[] = {"results/report/2026-11-20.html", REPORT_LATEST_KEY};
     for (int i = 0; i < 2; i++) {
         buf_reset(&page);
-        assert_int_equal(objstore_get(os, keys[i], &page, NULL, &d), ERR_OK);
+        assert_int_equal(objstore_get(w.os, keys[i], &page, NULL, &d), ERR_OK);
         assert_non_null(strstr(buf_cstr(&page), "<html"));
         assert_non_null(strstr(buf_cstr(&page), "2026-11-20"));
-        assert_non_null(strstr(buf_cstr(&page), sym[0]));
+        assert_non_null(strstr(buf_cstr(&page), w.symbols[0]));
     }
     buf_release(&page);
 
-    http_client_free(http);
-    barstore_free(bs);
-    objstore_free(os);
-    alpaca_sim_stop(sim);
-    tu_rmrf(dir);
-    free(dir);
+    tu_world_stop(&w);
     emf_set_stream(NULL);
     fclose(devnull);
     log_setup(LOG_WARN, LOG_FORMAT_AUTO);
@@ -595,50 +524,28 @@ static void test_late_split_rewrites_results(void **state)
     so.nsymbols = NSYM;
     so.last_day = day("2026-11-20");
     so.first_day = so.last_day - 200;
-    struct alpaca_sim *probe;
-    struct diag d = {{0}};
-    assert_int_equal(alpaca_sim_new(&so, &probe, &d), ERR_OK);
     const char *sym[NSYM];
     char names[NSYM][BAR_SYMBOL_MAX + 1];
-    for (size_t i = 0; i < NSYM; i++) {
-        snprintf(names[i], sizeof names[i], "%s", alpaca_sim_symbol(probe, i));
-        sym[i] = names[i];
-    }
-    alpaca_sim_free(probe);
+    market_symbols(&so, names, sym, NSYM);
+    struct diag d = {{0}};
     struct split sp = {.ex_date = day("2026-11-18"), .new_rate = 4000000, .old_rate = 1000000};
     snprintf(sp.symbol, sizeof sp.symbol, "%s", sym[3]);
     so.splits = &sp;
     so.nsplits = 1;
     so.actions_delay = 2;
     clock_set_source(&late_clock);
-    struct alpaca_sim *sim;
-    int port;
-    assert_int_equal(alpaca_sim_start(&so, &sim, &port, &d), ERR_OK);
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
-    char *dir = tu_mkdtemp();
-    struct objstore *os;
-    struct barstore *bs;
-    assert_int_equal(objstore_open(dir, &os, &d), ERR_OK);
-    assert_int_equal(barstore_new(os, &bs, &d), ERR_OK);
-    struct http_client *http;
-    assert_int_equal(http_client_new(NULL, &http, &d), ERR_OK);
+    struct tu_world w;
+    tu_world_start(&w, &so);
 
     /* Every evening after the settle time, from the Monday before to the Friday. */
     for (int32_t today = day("2026-11-16"); today <= day("2026-11-20"); today++) {
         __atomic_store_n(&late_now_ms, cal_ny_to_utc_ms(today, 20 * 60 + 30), __ATOMIC_SEQ_CST);
         struct daily_opts o;
-        daily_opts_default(&o);
+        world_daily_opts(&w, sym, NSYM, &o);
         o.steps = DAILY_STEP(DAILY_REPORT);
-        o.symbols = sym;
-        o.n = NSYM;
-        o.collect.data_url = url;
-        o.collect.key_id = "SIMKEY";
-        o.collect.secret_key = "SIMSECRET";
-        o.collect.http = http;
         o.collect.history_days = 120;
         struct daily_report r;
-        assert_int_equal(daily_run(os, bs, &o, &r, &d), ERR_OK);
+        assert_int_equal(daily_run(w.os, w.bs, &o, &r, &d), ERR_OK);
         assert_int_equal(r.screen_date, today);
         /* Not yet published on its ex-date and the day after; found on Friday. */
         if (today == day("2026-11-20"))
@@ -652,19 +559,14 @@ static void test_late_split_rewrites_results(void **state)
     screen_opts_default(&sc);
     sc.by = SCREEN_BY_DRAWDOWN;
     sc.top = 0;
-    struct same_ctx c = {os, 0};
+    struct same_ctx c = {w.os, 0};
     struct screen_run_stats rs;
     assert_int_equal(
-        screen_run(bs, &sc, day("2026-11-18"), day("2026-11-20"), same_as_written, &c, &rs, &d),
+        screen_run(w.bs, &sc, day("2026-11-18"), day("2026-11-20"), same_as_written, &c, &rs, &d),
         ERR_OK);
     assert_int_equal(c.dates, 3);
     clock_set_source(NULL);
-    http_client_free(http);
-    barstore_free(bs);
-    objstore_free(os);
-    alpaca_sim_stop(sim);
-    tu_rmrf(dir);
-    free(dir);
+    tu_world_stop(&w);
     log_setup(LOG_WARN, LOG_FORMAT_AUTO);
 }
 
@@ -691,11 +593,9 @@ static size_t messages_to(struct tg_fake *f, int64_t chat, const char *part)
 }
 
 struct evening_run {
+    const struct tu_world *w;
     const char *const *sym;
-    const char *url, *secret;
-    struct http_client *http;
-    struct objstore *os;
-    struct barstore *bs;
+    const char *secret;
 };
 
 static int evening_daily(const struct evening_run *e, int32_t date, int minute,
@@ -703,17 +603,12 @@ static int evening_daily(const struct evening_run *e, int32_t date, int minute,
 {
     __atomic_store_n(&late_now_ms, cal_ny_to_utc_ms(date, minute), __ATOMIC_SEQ_CST);
     struct daily_opts o;
-    daily_opts_default(&o);
+    world_daily_opts(e->w, e->sym, NSYM, &o);
     o.steps = DAILY_STEP(DAILY_PUSH) | DAILY_STEP(DAILY_ALERTS) | DAILY_STEP(DAILY_HTML);
-    o.symbols = e->sym;
-    o.n = NSYM;
-    o.collect.data_url = e->url;
-    o.collect.key_id = "SIMKEY";
     o.collect.secret_key = e->secret;
-    o.collect.http = e->http;
     o.collect.history_days = 120;
     o.collect.fetch.max_retries = 0;
-    return daily_run(e->os, e->bs, &o, r, d);
+    return daily_run(e->w->os, e->w->bs, &o, r, d);
 }
 
 /* The day's HTML report has the provisional badge. */
@@ -756,22 +651,13 @@ static void test_evening_run_makes_the_day_final(void **state)
     so.last_day = day("2026-11-23");
     so.first_day = so.last_day - 200;
     assert_true(so.settling); /* the default: bars change until 20:00 of their day */
-    struct alpaca_sim *probe;
-    struct diag d = {{0}};
-    assert_int_equal(alpaca_sim_new(&so, &probe, &d), ERR_OK);
     const char *sym[NSYM];
     char names[NSYM][BAR_SYMBOL_MAX + 1];
-    for (size_t i = 0; i < NSYM; i++) {
-        snprintf(names[i], sizeof names[i], "%s", alpaca_sim_symbol(probe, i));
-        sym[i] = names[i];
-    }
-    alpaca_sim_free(probe);
+    market_symbols(&so, names, sym, NSYM);
+    struct diag d = {{0}};
     clock_set_source(&late_clock);
-    struct alpaca_sim *sim;
-    int port;
-    assert_int_equal(alpaca_sim_start(&so, &sim, &port, &d), ERR_OK);
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+    struct tu_world w;
+    tu_world_start(&w, &so);
     struct tg_fake_opts fo = {.token = "123456:evening-test-token"};
     struct tg_fake *tg;
     int tgport;
@@ -782,14 +668,10 @@ static void test_evening_run_makes_the_day_final(void **state)
     setenv("TELEGRAM_API_URL", tgurl, 1);
     setenv("SCREENER_SSM", "0", 1);
     setenv("SCREENER_PORTFOLIO", "0", 1);
-    char *dir = tu_mkdtemp();
-    struct evening_run e = {.sym = sym, .url = url, .secret = "SIMSECRET"};
-    assert_int_equal(objstore_open(dir, &e.os, &d), ERR_OK);
-    assert_int_equal(barstore_new(e.os, &e.bs, &d), ERR_OK);
-    assert_int_equal(http_client_new(NULL, &e.http, &d), ERR_OK);
+    struct evening_run e = {.w = &w, .sym = sym, .secret = "SIMSECRET"};
     int32_t fri = day("2026-11-20"), thu = day("2026-11-19");
     int changed;
-    assert_int_equal(subscribers_update(e.os, 42, 1, thu, &changed, &d), ERR_OK);
+    assert_int_equal(subscribers_update(w.os, 42, 1, thu, &changed, &d), ERR_OK);
 
     /* Thursday evening: the history, final. */
     struct daily_report r;
@@ -804,10 +686,10 @@ static void test_evening_run_makes_the_day_final(void **state)
     assert_int_equal(r.screen_date, fri);
     assert_int_equal(r.counts.bars_provisional, NSYM);
     assert_int_equal(r.counts.final_day, thu);
-    assert_true(results_provisional(e.os, fri));
-    assert_true(report_provisional(e.os, fri));
+    assert_true(results_provisional(w.os, fri));
+    assert_true(report_provisional(w.os, fri));
     int32_t prov;
-    assert_int_equal(barstore_first_provisional(e.bs, fri, 10, &prov, &d), ERR_OK);
+    assert_int_equal(barstore_first_provisional(w.bs, fri, 10, &prov, &d), ERR_OK);
     assert_int_equal(prov, fri);
     assert_int_equal(messages_to(tg, 42, NULL), 2);
     assert_int_equal(messages_to(tg, 42, "provisional"), 1);
@@ -816,8 +698,8 @@ static void test_evening_run_makes_the_day_final(void **state)
     e.secret = "WRONG";
     assert_int_equal(evening_daily(&e, fri, 20 * 60 + 30, &r, &d), ERR_AUTH);
     assert_true(r.evening);
-    assert_true(results_provisional(e.os, fri));
-    assert_true(report_provisional(e.os, fri));
+    assert_true(results_provisional(w.os, fri));
+    assert_true(report_provisional(w.os, fri));
     assert_int_equal(r.counts.final_day, thu);
 
     /* 20:30: the evening run. */
@@ -829,17 +711,17 @@ static void test_evening_run_makes_the_day_final(void **state)
     assert_int_equal(r.counts.bars_revised + r.counts.bars_finalized, NSYM);
     assert_int_equal(r.counts.bars_provisional, 0);
     assert_int_equal(r.counts.final_day, fri);
-    assert_false(results_provisional(e.os, fri));
-    assert_false(report_provisional(e.os, fri));
-    assert_int_equal(barstore_first_provisional(e.bs, fri, 10, &prov, &d), ERR_OK);
+    assert_false(results_provisional(w.os, fri));
+    assert_false(report_provisional(w.os, fri));
+    assert_int_equal(barstore_first_provisional(w.bs, fri, 10, &prov, &d), ERR_OK);
     assert_int_equal(prov, INT32_MAX);
     /* The stored bars are the final ones, and the day's results a screen of them. */
     struct bar_index idx;
-    assert_int_equal(barstore_index(e.bs, fri, fri, &idx, &d), ERR_OK);
+    assert_int_equal(barstore_index(w.bs, fri, fri, &idx, &d), ERR_OK);
     assert_int_equal(idx.ndays, 1);
     struct barvec bars;
     barvec_init(&bars);
-    assert_int_equal(barstore_read_day(e.bs, &idx, 0, &bars, &d), ERR_OK);
+    assert_int_equal(barstore_read_day(w.bs, &idx, 0, &bars, &d), ERR_OK);
     assert_int_equal(bars.n, NSYM);
     for (size_t i = 0; i < bars.n; i++)
         assert_false(bars.v[i].provisional);
@@ -849,9 +731,9 @@ static void test_evening_run_makes_the_day_final(void **state)
     screen_opts_default(&sc);
     sc.by = SCREEN_BY_DRAWDOWN;
     sc.top = 0;
-    struct same_ctx c = {e.os, 0};
+    struct same_ctx c = {w.os, 0};
     struct screen_run_stats rs;
-    assert_int_equal(screen_run(e.bs, &sc, fri, fri, same_as_written, &c, &rs, &d), ERR_OK);
+    assert_int_equal(screen_run(w.bs, &sc, fri, fri, same_as_written, &c, &rs, &d), ERR_OK);
     assert_int_equal(c.dates, 1);
     /* One push of Friday's list, the close run's. */
     assert_int_equal(messages_to(tg, 42, NULL), 2);
@@ -875,13 +757,8 @@ static void test_evening_run_makes_the_day_final(void **state)
     unsetenv("SCREENER_SSM");
     unsetenv("SCREENER_PORTFOLIO");
     clock_set_source(NULL);
-    http_client_free(e.http);
-    barstore_free(e.bs);
-    objstore_free(e.os);
     tg_fake_stop(tg);
-    alpaca_sim_stop(sim);
-    tu_rmrf(dir);
-    free(dir);
+    tu_world_stop(&w);
     log_setup(LOG_WARN, LOG_FORMAT_AUTO);
 }
 
@@ -927,69 +804,45 @@ static void test_compact_step(void **state)
     so.nsymbols = 6;
     so.last_day = day("2026-11-20");
     so.first_day = day("2024-09-03");
-    struct alpaca_sim *sim;
-    int port;
+    struct tu_world w;
+    tu_world_start(&w, &so);
     struct diag d = {{0}};
-    assert_int_equal(alpaca_sim_start(&so, &sim, &port, &d), ERR_OK);
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
-    const char *sym[6];
-    for (size_t i = 0; i < 6; i++)
-        sym[i] = alpaca_sim_symbol(sim, i);
-    char *dir = tu_mkdtemp();
-    struct objstore *os;
-    struct barstore *bs;
-    assert_int_equal(objstore_open(dir, &os, &d), ERR_OK);
-    assert_int_equal(barstore_new(os, &bs, &d), ERR_OK);
-    struct http_client *http;
-    assert_int_equal(http_client_new(NULL, &http, &d), ERR_OK);
     late_now_ms = cal_ny_to_utc_ms(day("2026-11-23"), 21 * 60);
     clock_set_source(&late_clock);
     struct daily_opts o;
-    daily_opts_default(&o);
+    world_daily_opts(&w, w.symbols, 6, &o);
     o.steps = 0;
-    o.symbols = sym;
-    o.n = 6;
-    o.collect.data_url = url;
-    o.collect.key_id = "SIMKEY";
-    o.collect.secret_key = "SIMSECRET";
-    o.collect.http = http;
     o.collect.now_ms = late_now_ms;
     o.collect.start = so.first_day;
     struct daily_report r;
-    assert_int_equal(daily_run(os, bs, &o, &r, &d), ERR_OK);
+    assert_int_equal(daily_run(w.os, w.bs, &o, &r, &d), ERR_OK);
     assert_int_equal(r.steps[DAILY_COMPACT], DAILY_STEP_OFF);
-    char *want = store_text(bs);
-    assert_int_equal(compacted_parts(os), 0);
+    char *want = store_text(w.bs);
+    assert_int_equal(compacted_parts(w.os), 0);
     o.collect.start = INT32_MIN;
     o.steps = DAILY_STEP(DAILY_COMPACT);
     /* Too near the deadline: not started. */
     o.deadline_ms = late_now_ms + DAILY_DEADLINE_MARGIN_MS + COMPACT_MONTH_MIN_MS / 2;
-    daily_run(os, bs, &o, &r, &d);
+    daily_run(w.os, w.bs, &o, &r, &d);
     assert_int_equal(r.steps[DAILY_COMPACT], DAILY_STEP_SKIPPED);
-    assert_int_equal(compacted_parts(os), 0);
+    assert_int_equal(compacted_parts(w.os), 0);
     /* September 2024 to October 2026 are closed (the window starts in November): 26 months,
      * 24 this run, 2 the next. */
     o.deadline_ms = 0;
-    assert_int_equal(daily_run(os, bs, &o, &r, &d), ERR_OK);
+    assert_int_equal(daily_run(w.os, w.bs, &o, &r, &d), ERR_OK);
     assert_int_equal(r.steps[DAILY_COMPACT], DAILY_STEP_DONE);
-    assert_int_equal(compacted_parts(os), DAILY_COMPACT_MONTHS);
-    char *mid = store_text(bs);
+    assert_int_equal(compacted_parts(w.os), DAILY_COMPACT_MONTHS);
+    char *mid = store_text(w.bs);
     assert_string_equal(mid, want);
-    assert_int_equal(daily_run(os, bs, &o, &r, &d), ERR_OK);
-    assert_int_equal(compacted_parts(os), 26);
-    char *got = store_text(bs);
+    assert_int_equal(daily_run(w.os, w.bs, &o, &r, &d), ERR_OK);
+    assert_int_equal(compacted_parts(w.os), 26);
+    char *got = store_text(w.bs);
     assert_string_equal(got, want);
     clock_set_source(NULL);
     free(want);
     free(mid);
     free(got);
-    http_client_free(http);
-    barstore_free(bs);
-    objstore_free(os);
-    alpaca_sim_stop(sim);
-    tu_rmrf(dir);
-    free(dir);
+    tu_world_stop(&w);
 }
 
 int main(void)
