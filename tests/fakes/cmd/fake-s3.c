@@ -5,7 +5,6 @@
 #include "codec/num.h"
 #include "fakes/s3_fake.h"
 
-#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,141 +25,93 @@ static const char usage[] =
     "127.0.0.1:PORT\" once ready, then serves until SIGTERM or SIGINT.  GET /__fake/stats\n"
     "shows the counters, POST /__fake/reset zeroes them, POST /__fake/advance?seconds=N moves\n"
     "its clock forward, POST /__fake/faults?spec=... replaces the faults,\n"
-    "POST /__fake/latency?ms=N sets the latency.\n\n"
-    "Options:\n"
-    "      --port N             port to listen on; 0 picks a free one (default 0)\n"
-    "      --bucket NAME        create this bucket (repeatable; default test-bucket)\n"
-    "      --region REGION      the region requests must be signed for (default us-east-1)\n"
-    "      --key-id ID          the access key id to accept (default AKIDFAKES3EXAMPLE)\n"
-    "      --secret-env VAR     read the secret access key to accept from $VAR (default: a\n"
-    "                           built-in example key)\n"
-    "      --token-env VAR      require the session token in $VAR on every request\n"
-    "      --max-keys N         most keys in a list page, whatever max-keys asks (default 1000)\n"
-    "      --no-verify          accept unsigned and wrongly signed requests\n"
-    "      --latency-ms N       answer every request N ms late, as a round trip to S3 costs\n"
-    "                           (requests on different connections wait concurrently;\n"
-    "                           POST /__fake/latency?ms=N changes it; default 0)\n"
-    "      --fault SPEC         inject a fault by request ordinal (repeatable): KIND@N or\n"
-    "                           KIND@NxCOUNT, KIND one of 503, 500, 409, reset, lost,\n"
-    "                           truncate, malformed\n"
-    "      --log-level LEVEL    debug (one line per request), info, warn, error (default info)\n"
-    "  -h, --help               show this help\n";
+    "POST /__fake/latency?ms=N sets the latency.\n\n";
 
-enum {
-    OPT_PORT = 256,
-    OPT_BUCKET,
-    OPT_REGION,
-    OPT_KEY_ID,
-    OPT_SECRET_ENV,
-    OPT_TOKEN_ENV,
-    OPT_MAX_KEYS,
-    OPT_NO_VERIFY,
-    OPT_FAULT,
-    OPT_LOG_LEVEL,
-    OPT_LATENCY,
-};
-
-static const struct option options[] = {
-    {"port", required_argument, NULL, OPT_PORT},
-    {"bucket", required_argument, NULL, OPT_BUCKET},
-    {"region", required_argument, NULL, OPT_REGION},
-    {"key-id", required_argument, NULL, OPT_KEY_ID},
-    {"secret-env", required_argument, NULL, OPT_SECRET_ENV},
-    {"token-env", required_argument, NULL, OPT_TOKEN_ENV},
-    {"max-keys", required_argument, NULL, OPT_MAX_KEYS},
-    {"no-verify", no_argument, NULL, OPT_NO_VERIFY},
-    {"fault", required_argument, NULL, OPT_FAULT},
-    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
-    {"latency-ms", required_argument, NULL, OPT_LATENCY},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
-};
-
-static int from_env(const char *flag, const char *var, const char **out, struct diag *d)
-{
-    const char *v = getenv(var);
-    if (!v || !*v)
-        return diag_set(d, ERR_USAGE, "--%s: $%s is not set", flag, var);
-    *out = v;
-    return ERR_OK;
-}
-
-struct lists {
+/* The options being read, and the lists of the repeatable ones. */
+struct args {
+    struct s3_fake_opts *o;
     const char *buckets[BUCKETS_MAX];
     struct s3_fake_fault faults[FAULTS_MAX];
 };
 
-static int parse_args(int argc, char **argv, struct s3_fake_opts *o, struct lists *l, int *help,
-                      struct diag *d)
+static int set_bucket(void *ctx, char *v, struct diag *d)
 {
-    int err = ERR_OK, c;
-    int64_t v;
-    opterr = 0;
-    while (!err && (c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
-        switch (c) {
-        case OPT_PORT:
-            err = tool_parse_num("port", optarg, 0, 65535, &v, d);
-            o->port = (int)v;
-            break;
-        case OPT_BUCKET:
-            if (o->nbuckets == BUCKETS_MAX)
-                err = diag_set(d, ERR_USAGE, "--bucket: at most %d buckets", BUCKETS_MAX);
-            else
-                l->buckets[o->nbuckets++] = optarg;
-            break;
-        case OPT_REGION:
-            o->region = optarg;
-            break;
-        case OPT_KEY_ID:
-            o->access_key_id = optarg;
-            break;
-        case OPT_SECRET_ENV:
-            err = from_env("secret-env", optarg, &o->secret_access_key, d);
-            break;
-        case OPT_TOKEN_ENV:
-            err = from_env("token-env", optarg, &o->session_token, d);
-            break;
-        case OPT_MAX_KEYS:
-            err = tool_parse_num("max-keys", optarg, 1, 1000, &v, d);
-            o->max_keys = (size_t)v;
-            break;
-        case OPT_LATENCY:
-            err = tool_parse_num("latency-ms", optarg, 0, S3_FAKE_LATENCY_MAX_MS, &v, d);
-            o->latency_ms = v;
-            break;
-        case OPT_NO_VERIFY:
-            o->skip_signatures = 1;
-            break;
-        case OPT_FAULT:
-            if (o->nfaults == FAULTS_MAX)
-                err = diag_set(d, ERR_USAGE, "--fault: at most %d faults", FAULTS_MAX);
-            else if (s3_fake_fault_parse(optarg, &l->faults[o->nfaults], d) != ERR_OK)
-                err = diag_prefix(d, ERR_USAGE, "--fault");
-            else
-                o->nfaults++;
-            break;
-        case OPT_LOG_LEVEL:
-            err = tool_log_level(optarg, d);
-            break;
-        case 'h':
-            *help = 1;
-            return ERR_OK;
-        case ':':
-            err = diag_set(d, ERR_USAGE, "%s needs a value", argv[optind - 1]);
-            break;
-        default:
-            err = diag_set(d, ERR_USAGE, "unknown option '%s'", argv[optind - 1]);
-            break;
-        }
-    }
-    if (err)
+    struct args *a = ctx;
+    if (a->o->nbuckets == BUCKETS_MAX)
+        return diag_set(d, ERR_USAGE, "at most %d buckets", BUCKETS_MAX);
+    a->buckets[a->o->nbuckets++] = v;
+    return ERR_OK;
+}
+
+static int from_env(const char *var, const char **out, struct diag *d)
+{
+    const char *v = getenv(var);
+    if (!v || !*v)
+        return diag_set(d, ERR_USAGE, "$%s is not set", var);
+    *out = v;
+    return ERR_OK;
+}
+
+static int set_secret_env(void *ctx, char *v, struct diag *d)
+{
+    return from_env(v, &((struct args *)ctx)->o->secret_access_key, d);
+}
+
+static int set_token_env(void *ctx, char *v, struct diag *d)
+{
+    return from_env(v, &((struct args *)ctx)->o->session_token, d);
+}
+
+static int set_fault(void *ctx, char *v, struct diag *d)
+{
+    struct args *a = ctx;
+    if (a->o->nfaults == FAULTS_MAX)
+        return diag_set(d, ERR_USAGE, "at most %d faults", FAULTS_MAX);
+    int err = s3_fake_fault_parse(v, &a->faults[a->o->nfaults], d);
+    if (!err)
+        a->o->nfaults++;
+    return err;
+}
+
+static int parse_args(int argc, char **argv, struct args *a, int *help, struct diag *d)
+{
+    struct s3_fake_opts *o = a->o;
+    const struct tool_opt opts[] = {
+        TOOL_OPT_PORT(&o->port),
+        TOOL_OPT_SET("bucket", "NAME", set_bucket,
+                     "create this bucket (repeatable; default test-bucket)"),
+        TOOL_OPT_STR("region", "REGION", &o->region,
+                     "the region requests must be signed for (default us-east-1)"),
+        TOOL_OPT_STR("key-id", "ID", &o->access_key_id,
+                     "the access key id to accept (default AKIDFAKES3EXAMPLE)"),
+        TOOL_OPT_SET("secret-env", "VAR", set_secret_env,
+                     "read the secret access key to accept from $VAR (default: a\n"
+                     "built-in example key)"),
+        TOOL_OPT_SET("token-env", "VAR", set_token_env,
+                     "require the session token in $VAR on every request"),
+        TOOL_OPT_SIZE("max-keys", "N", &o->max_keys, 1, 1000,
+                      "most keys in a list page, whatever max-keys asks (default 1000)"),
+        TOOL_OPT_FLAG("no-verify", &o->skip_signatures, 1,
+                      "accept unsigned and wrongly signed requests"),
+        TOOL_OPT_I64("latency-ms", "N", &o->latency_ms, 0, S3_FAKE_LATENCY_MAX_MS,
+                     "answer every request N ms late, as a round trip to S3 costs\n"
+                     "(requests on different connections wait concurrently;\n"
+                     "POST /__fake/latency?ms=N changes it; default 0)"),
+        TOOL_OPT_SET("fault", "SPEC", set_fault,
+                     "inject a fault by request ordinal (repeatable): KIND@N or\n"
+                     "KIND@NxCOUNT, KIND one of 503, 500, 409, reset, lost,\n"
+                     "truncate, malformed"),
+        TOOL_OPT_SET("log-level", "LEVEL", tool_log_level,
+                     "debug (one line per request), info, warn, error (default info)"),
+    };
+    const struct tool_cmd c = {usage, opts, sizeof opts / sizeof opts[0], a};
+    int err = tool_parse_args(&c, argc, argv, help, d);
+    if (err || *help)
         return err;
-    if (optind < argc)
-        return diag_set(d, ERR_USAGE, "unexpected argument '%s'", argv[optind]);
     if (o->nbuckets == 0)
-        l->buckets[o->nbuckets++] = "test-bucket";
-    o->buckets = l->buckets;
-    o->faults = l->faults;
+        a->buckets[o->nbuckets++] = "test-bucket";
+    o->buckets = a->buckets;
+    o->faults = a->faults;
     return ERR_OK;
 }
 
@@ -169,14 +120,13 @@ int main(int argc, char **argv)
     log_setup(LOG_INFO, LOG_FORMAT_AUTO);
     struct s3_fake_opts o;
     s3_fake_opts_default(&o);
-    static struct lists l;
+    static struct args a;
+    a.o = &o;
     struct diag d = {{0}};
     int help = 0;
-    int err = parse_args(argc, argv, &o, &l, &help, &d);
-    if (help) {
-        fputs(usage, stdout);
+    int err = parse_args(argc, argv, &a, &help, &d);
+    if (help)
         return 0;
-    }
     if (err) {
         fprintf(stderr, "fake-s3: %s\n(see fake-s3 --help)\n", d.text);
         return 2;
