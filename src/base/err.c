@@ -51,21 +51,39 @@ int diag_set(struct diag *d, int err, const char *fmt, ...)
     return err;
 }
 
-int diag_prefix(struct diag *d, int err, const char *fmt, ...)
+static int vprefix(struct diag *d, int err, int once, const char *fmt, va_list ap)
 {
     if (!d)
         return err;
     char prefix[DIAG_MAX];
-    va_list ap;
-    va_start(ap, fmt);
     int n = vsnprintf(prefix, sizeof prefix, fmt, ap);
-    va_end(ap);
     if (n < 0)
+        return err;
+    size_t len = strlen(prefix);
+    if (once && strncmp(d->text, prefix, len) == 0 && strncmp(d->text + len, ": ", 2) == 0)
         return err;
     char old[DIAG_MAX];
     memcpy(old, d->text, sizeof old);
     n = snprintf(d->text, sizeof d->text, "%s: %s", prefix, old[0] ? old : err_str(err));
     mark_cut(d->text, n);
+    return err;
+}
+
+int diag_prefix(struct diag *d, int err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vprefix(d, err, 0, fmt, ap);
+    va_end(ap);
+    return err;
+}
+
+int diag_prefix_once(struct diag *d, int err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vprefix(d, err, 1, fmt, ap);
+    va_end(ap);
     return err;
 }
 

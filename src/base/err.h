@@ -62,6 +62,11 @@ int diag_set(struct diag *d, int err, const char *fmt, ...) __attribute__((forma
 int diag_prefix(struct diag *d, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* diag_prefix, unless the text already starts with "<prefix>: " (an error from a lower level
+ * that names the same subject, e.g. the store, is passed on as it is). */
+int diag_prefix_once(struct diag *d, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Clear the text. */
 void diag_clear(struct diag *d);
 

@@ -814,7 +814,7 @@ static int read_part(struct barstore *bs, const char *key, int32_t date, struct 
     buf_reset(&bs->io);
     int err = objstore_get(bs->os, key, &bs->io, NULL, d);
     if (err)
-        return diag_prefix(d, err, "store '%s'", bs->os->location);
+        return diag_prefix_once(d, err, "store '%s'", bs->os->location);
     char empty[1] = "";
     return check_part(bs, key, date, bs->io.data ? bs->io.data : empty, bs->io.len, out, d);
 }
@@ -1405,7 +1405,7 @@ static int read_days_once(struct ahead *ahead, struct barstore *bs, const struct
             err = objstore_get_many(bs->os, keys + a, b - a, BARSTORE_PART_MAX, days_part, &r, d);
         }
         if (err && !r.failed)
-            diag_prefix(d, err, "store '%s'", bs->os->location);
+            diag_prefix_once(d, err, "store '%s'", bs->os->location);
         *missing = err == ERR_NOTFOUND && !r.failed;
     }
     *emitted = r.k;
@@ -1891,7 +1891,7 @@ static int write_part(struct barstore *bs, int32_t date, const struct bar *bars,
         else if (!err)
             (*written)++;
         if (err)
-            diag_prefix(d, err, "store '%s'", bs->os->location);
+            diag_prefix_once(d, err, "store '%s'", bs->os->location);
     }
     buf_release(&csv);
     return err;
@@ -2364,7 +2364,7 @@ static int read_split_parts(struct barstore *bs, struct strvec *keys, struct spl
         err = objstore_get_many(bs->os, (const char *const *)keys->v, keys->n, SPLITS_MAX,
                                 split_part, &sr, d);
     if (err && !sr.failed)
-        diag_prefix(d, err, "store '%s'", bs->os->location);
+        diag_prefix_once(d, err, "store '%s'", bs->os->location);
     return err;
 }
 
@@ -2515,7 +2515,7 @@ int barstore_read_splits(struct barstore *bs, struct splitvec *out, struct diag 
         out->n = w;
         err = split_check_log(out->v + base, out->n - base, d);
         if (err)
-            diag_prefix(d, err, "store '%s'", bs->os->location);
+            diag_prefix_once(d, err, "store '%s'", bs->os->location);
     }
     if (!err && bs->keep_splits) {
         bs->splits.n = 0;
@@ -2762,7 +2762,7 @@ int barstore_record_closed(struct barstore *bs, int32_t date, const char *reason
     if (err == ERR_EXISTS)
         err = ERR_OK;
     else if (err)
-        diag_prefix(d, err, "store '%s'", bs->os->location);
+        diag_prefix_once(d, err, "store '%s'", bs->os->location);
     buf_release(&b);
     return err;
 }

@@ -29,7 +29,7 @@ static int read_parts(struct barstore *bs, struct symchangevec *out, size_t *dis
     for (size_t i = 0; i < keys.n && !err; i++) {
         buf_reset(&b);
         if ((err = objstore_get(os, keys.v[i], &b, NULL, d))) {
-            diag_prefix(d, err, "store '%s'", os->location);
+            diag_prefix_once(d, err, "store '%s'", os->location);
             break;
         }
         char why[160];
@@ -41,7 +41,7 @@ static int read_parts(struct barstore *bs, struct symchangevec *out, size_t *dis
         part.n = 0;
         err = symchangecsv_parse(keys.v[i], b.data ? b.data : (char *)"", b.len, &part, d);
         if (err) {
-            diag_prefix(d, err, "store '%s'", os->location);
+            diag_prefix_once(d, err, "store '%s'", os->location);
             break;
         }
         for (size_t k = 0; k < part.n && !err; k++) {
@@ -159,7 +159,7 @@ int symlog_write(struct barstore *bs, const struct symchange *v, size_t n, size_
             if (err == ERR_EXISTS)
                 err = ERR_OK;
             else if (err)
-                diag_prefix(d, err, "store '%s'", os->location);
+                diag_prefix_once(d, err, "store '%s'", os->location);
         } else {
             diag_set(d, err, "building the symbol-change log: %s", err_str(err));
         }

@@ -35,6 +35,14 @@ static void test_diag(void **state)
     assert_string_equal(d.text, "line 3: bad");
     diag_prefix(&d, ERR_PARSE, "%s", "f.csv");
     assert_string_equal(d.text, "f.csv: line 3: bad");
+    /* Once: a text that already names the subject is left as it is; another gets it. */
+    assert_int_equal(diag_prefix_once(&d, ERR_PARSE, "%s", "f.csv"), ERR_PARSE);
+    assert_string_equal(d.text, "f.csv: line 3: bad");
+    diag_prefix_once(&d, ERR_PARSE, "%s", "f.cs");
+    assert_string_equal(d.text, "f.cs: f.csv: line 3: bad");
+    diag_set(&d, ERR_IO, "store 'x'");
+    diag_prefix_once(&d, ERR_IO, "store '%s'", "x");
+    assert_string_equal(d.text, "store 'x': store 'x'");
     assert_int_equal(diag_set(NULL, ERR_IO, "ignored"), ERR_IO);
 
     /* A long message is cut with "..." rather than failing. */

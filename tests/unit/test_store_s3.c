@@ -13,6 +13,7 @@
 #include "bot/bot.h"
 #include "collect/collector.h"
 #include "net/http.h"
+#include "net/httpd.h"
 #include "report/chart.h"
 #include "screen/results.h"
 #include "screen/screen_run.h"
@@ -303,16 +304,21 @@ static void expect_refused(const char *location, int want, const char *text)
 
 /* A second fake with one bucket, and the environment pointed at it; stop_second() points it
  * back at the group's fake. */
+static void second_opts(struct s3_fake_opts *o, const char *const *bucket, const char *token)
+{
+    s3_fake_opts_default(o);
+    o->buckets = bucket;
+    o->nbuckets = 1;
+    o->access_key_id = KEY_ID;
+    o->secret_access_key = SECRET;
+    o->session_token = token;
+}
+
 static struct s3_fake *start_second(const char *bucket, const char *token)
 {
     struct s3_fake_opts o;
-    s3_fake_opts_default(&o);
     const char *buckets[] = {bucket};
-    o.buckets = buckets;
-    o.nbuckets = 1;
-    o.access_key_id = KEY_ID;
-    o.secret_access_key = SECRET;
-    o.session_token = token;
+    second_opts(&o, buckets, token);
     struct s3_fake *f2;
     int port;
     struct diag d;
@@ -328,6 +334,58 @@ static void stop_second(struct s3_fake *f2)
 {
     setenv("AWS_ENDPOINT_URL_S3", endpoint, 1);
     s3_fake_stop(f2);
+}
+
+/* A misbehaving S3 whose listings name keys outside the prefix asked for: "<Key>inside/" in a
+ * listing's answer becomes "<Key>beside/" (the same length). */
+static void foreign_listing(void *ctx, const struct httpd_request *req, struct httpd_response *resp)
+{
+    s3_fake_handle(ctx, req, resp);
+    if (strcmp(req->method, "GET") != 0 || !strstr(req->query, "list-type=2") || !resp->body.data)
+        return;
+    for (char *p = resp->body.data; (p = strstr(p, "<Key>inside/")) != NULL; p += 5)
+        memcpy(p + 5, "beside", 6);
+}
+
+/* An error of a request in a batch (a listing, here) that the store's layers pass on names the
+ * store once. */
+static void test_batch_error_names_the_store_once(void **state)
+{
+    (void)state;
+    struct s3_fake_opts o;
+    const char *buckets[] = {BUCKET};
+    second_opts(&o, buckets, NULL);
+    struct s3_fake *f2;
+    struct diag d = {{0}};
+    assert_int_equal(s3_fake_new(&o, &f2, &d), ERR_OK);
+    struct httpd_opts ho = {.handler = foreign_listing, .ctx = f2};
+    struct httpd *server;
+    int port;
+    assert_int_equal(httpd_start(&ho, &server, &port, &d), ERR_OK);
+    char ep[64];
+    snprintf(ep, sizeof ep, "http://127.0.0.1:%d", port);
+    setenv("AWS_ENDPOINT_URL_S3", ep, 1);
+    struct store_fixture sf;
+    store_fixture_open(&sf, "s3://" BUCKET "/inside/store");
+    struct split sp = {.symbol = "AAA", .ex_date = 20000, .new_rate = 2000000, .old_rate = 1000000};
+    size_t added;
+    assert_int_equal(barstore_write_splits(sf.bs, &sp, 1, &added, &d), ERR_OK);
+
+    struct splitvec got;
+    splitvec_init(&got);
+    int err = barstore_read_splits(sf.bs, &got, &d);
+    splitvec_release(&got);
+    store_fixture_close(&sf);
+    setenv("AWS_ENDPOINT_URL_S3", endpoint, 1);
+    httpd_stop(server);
+    s3_fake_free(f2);
+
+    assert_int_equal(err, ERR_PARSE);
+    assert_non_null(strstr(d.text, "S3 listed 'beside/store/splits/part-"));
+    const char *name = "store 's3://" BUCKET "/inside/store'";
+    const char *at = strstr(d.text, name);
+    if (!at || strstr(at + 1, name))
+        fail_msg("the store is not named once: %s", d.text);
 }
 
 static void test_clock_skew(void **state)
@@ -1487,6 +1545,7 @@ int main(void)
         CASE(test_missing_object_and_delete),
         CASE(test_refused_credentials),
         CASE(test_clock_skew),
+        CASE(test_batch_error_names_the_store_once),
         CASE(test_global_endpoint),
         CASE(test_bad_locations),
         CASE(test_session_token),
