@@ -229,13 +229,13 @@ int cmd_collect(int argc, char **argv)
         date_format(c->end, end);
         if (!err || c->symbols)
             printf("Collected up to %s: %zu symbols (%zu already up to date), %zu new bars, "
-                   "%zu already stored, %zu new split facts\n"
+                   "%zu already stored, %zu new split facts, %zu new symbol changes\n"
                    "Requests: %llu for %zu bars (floor %zu), %llu retries, %llu rate-limited; "
                    "%.1f s\n",
                    end, c->symbols, c->symbols_current, c->bars_new, c->bars_same, c->splits_new,
-                   (unsigned long long)c->requests, c->bars_received, r.stats.request_floor,
-                   (unsigned long long)c->retries, (unsigned long long)c->rate_limited,
-                   (double)c->duration_ms / 1000.0);
+                   c->symbol_changes_new, (unsigned long long)c->requests, c->bars_received,
+                   r.stats.request_floor, (unsigned long long)c->retries,
+                   (unsigned long long)c->rate_limited, (double)c->duration_ms / 1000.0);
         if (c->bars_revised || c->bars_finalized || c->bars_provisional) {
             char fin[DATE_STRLEN + 1];
             date_format(c->final_day, fin);

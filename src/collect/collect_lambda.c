@@ -152,11 +152,13 @@ int collect_lambda_summary(struct buf *out, const struct run_counts *c, const ch
                         ",\"end\":\"%s\",\"symbols\":%zu,\"symbols_up_to_date\":%zu,"
                         "\"symbols_not_attempted\":%zu,\"bars_new\":%zu,\"bars_received\":%zu,"
                         "\"bars_revised\":%zu,\"bars_provisional\":%zu,"
-                        "\"splits_new\":%zu,\"requests\":%llu,\"retries\":%llu,\"errors\":%zu,"
+                        "\"splits_new\":%zu,\"symbol_changes_new\":%zu,\"requests\":%llu,"
+                        "\"retries\":%llu,\"errors\":%zu,"
                         "\"duration_ms\":%lld}",
                         end, c->symbols, c->symbols_current, c->symbols_not_attempted, c->bars_new,
                         c->bars_received, c->bars_revised, c->bars_provisional, c->splits_new,
-                        (unsigned long long)c->requests, (unsigned long long)c->retries,
-                        run_counts_errors(c), (long long)c->duration_ms);
+                        c->symbol_changes_new, (unsigned long long)c->requests,
+                        (unsigned long long)c->retries, run_counts_errors(c),
+                        (long long)c->duration_ms);
     return rc;
 }

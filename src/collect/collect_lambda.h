@@ -58,7 +58,7 @@ int collect_lambda_push_event(struct buf *out, int attempt);
 /* Append the run's summary as one JSON object:
  *   {"ok":true,"end":"2026-11-20","symbols":1000,"symbols_up_to_date":0,
  *    "symbols_not_attempted":0,"bars_new":1000,"bars_received":1000,"splits_new":0,
- *    "requests":2,"retries":0,"errors":0,"duration_ms":812}
+ *    "symbol_changes_new":0,"requests":2,"retries":0,"errors":0,"duration_ms":812}
  * with "ok":false and "error" (message) after it when the run failed.  errors is
  * run_counts_errors(): the same number as the Errors metric and last_run.json. */
 int collect_lambda_summary(struct buf *out, const struct run_counts *c, const char *message);

@@ -20,6 +20,7 @@ void run_counts_from_stats(struct run_counts *c, const struct collect_stats *st,
     c->bars_new = st->bars_new;
     c->bars_same = st->bars_same;
     c->splits_new = st->splits_new;
+    c->symbol_changes_new = st->symbol_changes_new;
     c->bars_revised = st->bars_revised;
     c->bars_finalized = st->bars_finalized;
     c->bars_provisional = st->bars_provisional;

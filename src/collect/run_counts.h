@@ -36,6 +36,7 @@ struct run_counts {
     size_t symbols_failed;        /* given up after retries: their requests failed */
     size_t symbols_not_attempted; /* left out because the deadline came first */
     size_t bars_received, bars_new, bars_same, splits_new;
+    size_t symbol_changes_new; /* name changes stored now (docs/definitions.md#symbol-changes) */
     /* Stored bars changed by the vendor (revisions), provisional bars confirmed final, and
      * bars fetched before their settle time (docs/definitions.md#when-a-bar-is-final). */
     size_t bars_revised, bars_finalized, bars_provisional;

@@ -173,6 +173,7 @@ static int write_run(struct job *j, struct diag *rd)
         .duration_ms = c->duration_ms,
         .final_day = c->final_day,
         .bars_revised = c->bars_revised,
+        .symbol_changes_new = c->symbol_changes_new,
     };
     if (c->run_failed) { /* a longer message is cut, with "..." as diag does */
         const char *text = j->d->text[0] ? j->d->text : err_str(j->err);
@@ -312,6 +313,7 @@ static int step_report(struct job *j)
         LF_INT("bars_finalized", c->bars_finalized),
         LF_INT("bars_provisional", c->bars_provisional), LF_INT("splits_new", c->splits_new),
         LF_INT("splits_conflict", c->splits_conflict),
+        LF_INT("symbol_changes_new", c->symbol_changes_new),
         LF_INT("data_problems", run_counts_problems(c)), LF_INT("errors", run_counts_errors(c)),
         LF_INT("requests", c->requests), LF_INT("bar_requests", st->bar_requests),
         LF_INT("action_requests", st->action_requests), LF_INT("request_floor", st->request_floor),

@@ -1218,7 +1218,9 @@ int results_write_run(struct objstore *os, const struct results_run *r, struct d
     if (!err)
         err = put_date(&b, "final_day", r->final_day);
     if (!err)
-        err = buf_printf(&b, ",\"bars_revised\":%llu", (unsigned long long)r->bars_revised);
+        err = buf_printf(&b, ",\"bars_revised\":%llu,\"symbol_changes_new\":%llu",
+                         (unsigned long long)r->bars_revised,
+                         (unsigned long long)r->symbol_changes_new);
     if (!err)
         err = buf_printf(&b,
                          ",\"complete\":%s,\"symbols\":%llu,\"symbols_fetched\":%llu,"
@@ -1333,6 +1335,8 @@ int results_parse_run(const char *name, const char *data, size_t len, struct res
         get_date(name, root, "final_day", &out->final_day, &err, d);
     if (jv_get(root, "bars_revised"))
         get_count(name, root, "bars_revised", &out->bars_revised, &err, d);
+    if (jv_get(root, "symbol_changes_new"))
+        get_count(name, root, "symbol_changes_new", &out->symbol_changes_new, &err, d);
     v = member(name, root, "error", JV_STRING, &err, d);
     size_t n = 0;
     const char *s = v ? jv_str(v, &n) : NULL;

@@ -199,6 +199,7 @@ struct results_run {
      * the record (older records lack them). */
     int32_t final_day;
     uint64_t bars_revised;
+    uint64_t symbol_changes_new; /* optional too: name changes the run stored */
 };
 
 /* Recompute the written results (the dated screen files and the top candidates' history) of
@@ -216,8 +217,8 @@ int results_write_run(struct objstore *os, const struct results_run *r, struct d
 /* ERR_NOTFOUND when no run was recorded. */
 int results_read_run(struct objstore *os, struct results_run *out, struct diag *d);
 /* Parse the run record (name is for messages): every member above is required with its type
- * (dates "YYYY-MM-DD" or null for 0), except final_day and bars_revised; members it does not
- * know are ignored. */
+ * (dates "YYYY-MM-DD" or null for 0), except final_day, bars_revised and symbol_changes_new;
+ * members it does not know are ignored. */
 int results_parse_run(const char *name, const char *data, size_t len, struct results_run *out,
                       struct diag *d);
 

@@ -41,6 +41,31 @@ static int32_t day(const char *s)
     return d;
 }
 
+/* The log's JSON lines at LOG_WARN and up, in memory while a test looks at them. */
+struct captured_log {
+    char *text;
+    size_t len;
+    FILE *f;
+};
+
+static void capture_log(struct captured_log *c)
+{
+    c->text = NULL;
+    c->len = 0;
+    c->f = open_memstream(&c->text, &c->len);
+    assert_non_null(c->f);
+    log_setup(LOG_WARN, LOG_FORMAT_JSON);
+    log_set_stream(c->f);
+}
+
+static void release_log(struct captured_log *c)
+{
+    log_set_stream(NULL);
+    log_setup(LOG_WARN, LOG_FORMAT_AUTO);
+    fclose(c->f);
+    free(c->text);
+}
+
 /* The first line of log that holds needle, parsed (NULL when none). */
 static struct jv *log_line(const char *log, const char *needle)
 {
@@ -129,11 +154,8 @@ static void test_every_problem_counted_once(void **state)
 {
     (void)state;
     setenv("ENVIRONMENT", "staging", 1);
-    char *logbuf = NULL;
-    size_t loglen = 0;
-    FILE *logf = open_memstream(&logbuf, &loglen);
-    log_setup(LOG_WARN, LOG_FORMAT_JSON);
-    log_set_stream(logf);
+    struct captured_log log;
+    capture_log(&log);
     emf_set_stream(NULL);
 
     struct alpaca_sim_opts so;
@@ -190,7 +212,7 @@ static void test_every_problem_counted_once(void **state)
     o.collect.max_url = strlen(w.url) + 600 + 10;
     struct daily_report r;
     int err = daily_run(w.os, w.bs, &o, &r, &d);
-    fflush(logf);
+    fflush(log.f);
 
     /* The run met every kind, and failed for the request given up. */
     const struct run_counts *c = &r.counts;
@@ -225,7 +247,7 @@ static void test_every_problem_counted_once(void **state)
     buf_release(&text);
 
     /* The summary log line. */
-    struct jv *summary = log_line(logbuf, "\"message\":\"collection finished\"");
+    struct jv *summary = log_line(log.text, "\"message\":\"collection finished\"");
     assert_non_null(summary);
     assert_int_equal(member(summary, "errors"), errors);
     assert_int_equal(member(summary, "data_problems"), problems);
@@ -233,7 +255,7 @@ static void test_every_problem_counted_once(void **state)
     jv_free(summary);
 
     /* The EMF line: Errors, and the Environment dimension in its dimension set. */
-    struct jv *emf = log_line(logbuf, "\"Namespace\":\"" EMF_NS_PERFORMANCE "\"");
+    struct jv *emf = log_line(log.text, "\"Namespace\":\"" EMF_NS_PERFORMANCE "\"");
     assert_non_null(emf);
     assert_int_equal(member(emf, "Errors"), errors);
     assert_string_equal(jv_str(jv_get(emf, "Environment"), NULL), "staging");
@@ -264,11 +286,70 @@ static void test_every_problem_counted_once(void **state)
 
     tu_world_stop(&w);
     alpaca_fault_set_free(fs);
-    log_set_stream(NULL);
-    log_setup(LOG_WARN, LOG_FORMAT_AUTO);
-    fclose(logf);
-    free(logbuf);
+    release_log(&log);
     unsetenv("ENVIRONMENT");
+}
+
+/* A name change the collector stores is counted, the same number in the summary log line,
+ * last_run.json and the Lambda response; a rerun stores it no more. */
+static void test_symbol_changes_counted(void **state)
+{
+    (void)state;
+    struct captured_log log;
+    capture_log(&log);
+    FILE *devnull = fopen("/dev/null", "w");
+    assert_non_null(devnull);
+    emf_set_stream(devnull);
+    struct alpaca_sim_opts so;
+    alpaca_sim_opts_default(&so);
+    so.seed = 5;
+    so.nsymbols = 6;
+    so.last_day = day("2026-11-20");
+    so.first_day = so.last_day - 90;
+    const char *sym[6];
+    char names[6][BAR_SYMBOL_MAX + 1];
+    market_symbols(&so, names, sym, 6);
+    struct symchange rename = {.new_symbol = "NEWCO", .date = day("2026-11-10")};
+    snprintf(rename.old_symbol, sizeof rename.old_symbol, "%s", sym[2]);
+    so.renames = &rename;
+    so.nrenames = 1;
+    struct tu_world w;
+    tu_world_start(&w, &so);
+    struct diag d = {{0}};
+    struct daily_opts o;
+    world_daily_opts(&w, sym, 6, &o);
+    o.steps = DAILY_STEP(DAILY_REPORT);
+    o.collect.now_ms = 1795348800000LL; /* the end is 2026-11-20 */
+    o.collect.start = so.first_day;
+    struct daily_report r;
+    assert_int_equal(daily_run(w.os, w.bs, &o, &r, &d), ERR_OK);
+    fflush(log.f);
+    assert_int_equal(r.counts.symbol_changes_new, 1);
+    assert_int_equal(r.counts.symbol_changes_new, r.stats.symbol_changes_new);
+    struct jv *summary = log_line(log.text, "\"message\":\"collection finished\"");
+    assert_non_null(summary);
+    assert_int_equal(member(summary, "symbol_changes_new"), 1);
+    jv_free(summary);
+    struct results_run run;
+    assert_int_equal(results_read_run(w.os, &run, &d), ERR_OK);
+    assert_int_equal(run.symbol_changes_new, 1);
+    struct buf resp = BUF_INIT(4096);
+    assert_int_equal(collect_lambda_summary(&resp, &r.counts, NULL), ERR_OK);
+    struct jv *root;
+    assert_int_equal(jv_parse(resp.data, resp.len, &root, &d), ERR_OK);
+    assert_int_equal(member(root, "symbol_changes_new"), 1);
+    jv_free(root);
+    buf_release(&resp);
+
+    assert_int_equal(daily_run(w.os, w.bs, &o, &r, &d), ERR_OK);
+    assert_int_equal(r.counts.symbol_changes_new, 0);
+    assert_int_equal(results_read_run(w.os, &run, &d), ERR_OK);
+    assert_int_equal(run.symbol_changes_new, 0);
+
+    tu_world_stop(&w);
+    release_log(&log);
+    emf_set_stream(NULL);
+    fclose(devnull);
 }
 
 /* Close to the deadline: the collection starts nothing and ends incomplete, the run record is
@@ -849,6 +930,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_problem_counted_once),
+        cmocka_unit_test(test_symbol_changes_counted),
         cmocka_unit_test(test_past_picks_and_backtest),
         cmocka_unit_test(test_deadline),
         cmocka_unit_test(test_report_page),

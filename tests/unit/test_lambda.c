@@ -115,6 +115,7 @@ static void test_collector_summary(void **state)
     st.bars_received = 1240;
     st.bars_revised = 12;
     st.bars_provisional = 40;
+    st.symbol_changes_new = 2;
     st.bars_bad = 1;
     st.symbols_no_data = 2;
     st.fetch.requests = 7;
@@ -127,7 +128,8 @@ static void test_collector_summary(void **state)
                         "{\"ok\":true,\"end\":\"2026-11-20\",\"symbols\":40,"
                         "\"symbols_up_to_date\":2,\"symbols_not_attempted\":3,\"bars_new\":1234,"
                         "\"bars_received\":1240,\"bars_revised\":12,\"bars_provisional\":40,"
-                        "\"splits_new\":0,\"requests\":7,\"retries\":0,"
+                        "\"splits_new\":0,\"symbol_changes_new\":2,\"requests\":7,"
+                        "\"retries\":0,"
                         "\"errors\":3,\"duration_ms\":812}");
     buf_reset(&b);
     run_counts_from_stats(&c, &st, ERR_TIMEOUT);
