@@ -117,14 +117,24 @@ static int write_results(struct job *j, struct diag *d)
     static const char *const steps[] = {"screen", "top candidates", "exports"};
     int32_t date = j->r->screen_date;
     int first = ERR_OK;
-    /* The screen and the top candidates: their requests in flight together. */
+    /* The screen, the top candidates and the exports: their requests in flight together (the
+     * exports depend on nothing the others write). */
+    struct results_exports x;
+    struct diag xd = {{0}};
+    struct log_timer t = log_timer_start("results exports");
+    int xerr = results_exports_make(j->bs, date, &x, &xd);
     struct results_day day;
-    results_write_day(j->os, date, j->rows, j->nrows, RESULTS_TOP_DEFAULT, &day);
+    results_write_day_with(j->os, date, j->rows, j->nrows, RESULTS_TOP_DEFAULT, xerr ? NULL : &x,
+                           &day);
+    if (!xerr) {
+        xerr = day.exports_err;
+        xd = day.exports_d;
+        results_exports_release(&x);
+    }
+    log_timer_end(&t, xerr);
     for (int i = 0; i < 3; i++) {
-        struct diag rd = i == 0 ? day.screen_d : day.top_d;
-        int err = i == 0   ? day.screen_err
-                  : i == 1 ? day.top_err
-                           : results_write_exports(j->os, j->bs, date, &rd);
+        struct diag rd = i == 0 ? day.screen_d : i == 1 ? day.top_d : xd;
+        int err = i == 0 ? day.screen_err : i == 1 ? day.top_err : xerr;
         if (!err)
             continue;
         log_warn("results not written", LF_STR("results", steps[i]), LF_STR("error", rd.text));
