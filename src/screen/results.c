@@ -1253,7 +1253,7 @@ static int put_date(struct buf *b, const char *key, int32_t date)
     return buf_printf(b, ",\"%s\":\"%s\"", key, day);
 }
 
-int results_write_run(struct objstore *os, const struct results_run *r, struct diag *d)
+int results_run_json(const struct results_run *r, struct buf *out, struct diag *d)
 {
     struct buf b = BUF_INIT(RUN_MAX);
     /* A human-readable copy of finished_ms: "2026-11-20T21:05:00.123Z". */
@@ -1294,10 +1294,20 @@ int results_write_run(struct objstore *os, const struct results_run *r, struct d
         err = buf_json_escape(&b, text, n);
     if (!err)
         err = buf_puts(&b, "\"}\n");
-    if (err)
-        err = diag_set(d, err, "%s: %s", RESULTS_RUN_KEY, err_str(err));
-    else
-        err = objstore_put(os, RESULTS_RUN_KEY, b.data, b.len, OBJ_PUT_ALWAYS, NULL, d);
+    if (err) {
+        buf_release(&b);
+        return diag_set(d, err, "%s: %s", RESULTS_RUN_KEY, err_str(err));
+    }
+    *out = b;
+    return err;
+}
+
+int results_write_run(struct objstore *os, const struct results_run *r, struct diag *d)
+{
+    struct buf b = BUF_INIT(0);
+    int err = results_run_json(r, &b, d);
+    if (!err)
+        err = objstore_put(os, RESULTS_RUN_KEY, buf_cstr(&b), b.len, OBJ_PUT_ALWAYS, NULL, d);
     buf_release(&b);
     return err;
 }

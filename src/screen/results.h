@@ -234,6 +234,9 @@ int results_rewrite(struct objstore *os, struct barstore *bs, const struct scree
 int results_run_provisional(const struct results_run *r, int32_t date);
 
 int results_write_run(struct objstore *os, const struct results_run *r, struct diag *d);
+/* What results_write_run writes (RESULTS_RUN_KEY), into out (released by the caller); on a
+ * failure out is left as it was. */
+int results_run_json(const struct results_run *r, struct buf *out, struct diag *d);
 /* ERR_NOTFOUND when no run was recorded. */
 int results_read_run(struct objstore *os, struct results_run *out, struct diag *d);
 /* Parse the run record (name is for messages): every member above is required with its type
