@@ -33,6 +33,11 @@
 #define DAILY_KEEP_WRITTEN_MAX   ((size_t)4 << 20)
 #define DAILY_KEEP_WRITTEN_TOTAL ((size_t)8 << 20)
 
+/* The backtest's scan of the whole store is read ahead with the run record's write when it is
+ * at most this many parts (a year of compacted months and the days since, some 30 objects:
+ * what the scan would hold at once anyway); a longer history is read by the scan. */
+#define DAILY_BACKTEST_AHEAD_MAX 40
+
 /* With less than this left before the job's deadline, the account gets one short try. */
 #define ACCOUNT_TIGHT_MS 35000
 
@@ -42,6 +47,7 @@ struct job {
     const struct daily_opts *o;
     struct daily_report *r;
     int64_t deadline_ms; /* the job's (0: none) */
+    unsigned want;       /* the steps to run (DAILY_STEP) */
     int err;             /* the job's outcome so far */
     struct diag *d;
     /* The newest day's full ranking by drawdown, kept for the results. */
@@ -117,14 +123,24 @@ static int write_results(struct job *j, struct diag *d)
     static const char *const steps[] = {"screen", "top candidates", "exports"};
     int32_t date = j->r->screen_date;
     int first = ERR_OK;
-    /* The screen and the top candidates: their requests in flight together. */
+    /* The screen, the top candidates and the exports: their requests in flight together (the
+     * exports depend on nothing the others write). */
+    struct results_exports x;
+    struct diag xd = {{0}};
+    struct log_timer t = log_timer_start("results exports");
+    int xerr = results_exports_make(j->bs, date, &x, &xd);
     struct results_day day;
-    results_write_day(j->os, date, j->rows, j->nrows, RESULTS_TOP_DEFAULT, &day);
+    results_write_day_with(j->os, date, j->rows, j->nrows, RESULTS_TOP_DEFAULT, xerr ? NULL : &x,
+                           &day);
+    if (!xerr) {
+        xerr = day.exports_err;
+        xd = day.exports_d;
+        results_exports_release(&x);
+    }
+    log_timer_end(&t, xerr);
     for (int i = 0; i < 3; i++) {
-        struct diag rd = i == 0 ? day.screen_d : day.top_d;
-        int err = i == 0   ? day.screen_err
-                  : i == 1 ? day.top_err
-                           : results_write_exports(j->os, j->bs, date, &rd);
+        struct diag rd = i == 0 ? day.screen_d : i == 1 ? day.top_d : xd;
+        int err = i == 0 ? day.screen_err : i == 1 ? day.top_err : xerr;
         if (!err)
             continue;
         log_warn("results not written", LF_STR("results", steps[i]), LF_STR("error", rd.text));
@@ -152,6 +168,31 @@ static int32_t final_day_stored(struct job *j, int32_t final_day)
         return final_day;
     }
     return prov <= final_day ? prov - 1 : final_day;
+}
+
+/* The run record's write, and in the same round what the backtest step reads first: the
+ * parts of its scan of the whole store, when few (DAILY_BACKTEST_AHEAD_MAX), and its
+ * summary.json (held since the collection; a key held unread keeps its copy).  Nothing between
+ * this and the backtest reads those parts; the run drops what is left unread at its end. */
+static void write_run_along(struct job *j, struct objstore_req *put)
+{
+    int32_t first, last;
+    struct diag ignored;
+    if (!(j->want & DAILY_STEP(DAILY_BACKTEST)) ||
+        barstore_date_range(j->bs, &first, &last, NULL, &ignored) != ERR_OK) {
+        objstore_batch(j->os, put, 1, NULL);
+        return;
+    }
+    static const char *const keys[] = {BACKTEST_SUMMARY_JSON_KEY};
+    struct barstore_ahead more = {.nscans = 1,
+                                  .scan_max = DAILY_BACKTEST_AHEAD_MAX,
+                                  .keys = keys,
+                                  .n = 1,
+                                  .along = put,
+                                  .nalong = 1};
+    more.scan[0].from = first;
+    more.scan[0].to = last;
+    barstore_prefetch_more(j->bs, 1, 0, 0, 0, &more);
 }
 
 /* The run record, written whatever happened: a failed run is worth knowing about most. */
@@ -185,7 +226,19 @@ static int write_run(struct job *j, struct diag *rd)
             memcpy(rec.error + sizeof rec.error - 4, "...", 4);
         }
     }
-    int werr = results_write_run(j->os, &rec, rd);
+    struct buf b = BUF_INIT(0);
+    int werr = results_run_json(&rec, &b, rd);
+    if (!werr) {
+        struct objstore_req put = {.op = OBJ_REQ_PUT,
+                                   .key = RESULTS_RUN_KEY,
+                                   .data = buf_cstr(&b),
+                                   .len = b.len,
+                                   .mode = OBJ_PUT_ALWAYS};
+        write_run_along(j, &put);
+        if ((werr = put.err))
+            *rd = put.d;
+    }
+    buf_release(&b);
     if (werr)
         log_warn("results not written", LF_STR("results", "last run"), LF_STR("error", rd->text));
     return werr;
@@ -581,6 +634,7 @@ int daily_run(struct objstore *os, struct barstore *bs, const struct daily_opts 
     if (o->deadline_ms)
         j.deadline_ms = o->deadline_ms - DAILY_DEADLINE_MARGIN_MS;
     unsigned want = o->steps | DAILY_STEPS_ALWAYS;
+    j.want = want;
     int tracking = account_tracking_enabled();
     /* The split log is read once for the whole run (again only after the collection adds
      * to it): every step's screen and scan needs it, and on S3 each read is two round trips. */

@@ -687,14 +687,33 @@ int results_append_top(struct objstore *os, int32_t date, const struct screen_ro
     return rmw(os, RESULTS_TOP_KEY, HISTORY_MAX, merge_top, &t, d);
 }
 
+static void exports_reqs(const struct results_exports *x, struct objstore_req w[2]);
+static int exports_outcome(const struct objstore_req w[2], struct diag *d);
+
 void results_write_day(struct objstore *os, int32_t date, const struct screen_row *rows, size_t n,
                        size_t top, struct results_day *out)
 {
+    results_write_day_with(os, date, rows, n, top, NULL, out);
+}
+
+void results_write_day_with(struct objstore *os, int32_t date, const struct screen_row *rows,
+                            size_t n, size_t top, const struct results_exports *x,
+                            struct results_day *out)
+{
     memset(out, 0, sizeof *out);
+    /* first: the dated screen, then the exports' two writes, all with the first reads. */
+    struct objstore_req first[3];
+    size_t nx = 0;
+    if (x)
+        exports_reqs(x, first + 1);
     out->screen_err = check_rows(date, rows, n, &out->screen_d);
     if (out->screen_err) {
         out->top_err = out->screen_err;
         out->top_d = out->screen_d;
+        if (x) { /* nothing of the day's is written: the exports alone */
+            objstore_batch(os, first + 1, 2, NULL);
+            out->exports_err = exports_outcome(first + 1, &out->exports_d);
+        }
         return;
     }
     struct buf b = BUF_INIT(SCREEN_MAX);
@@ -703,7 +722,7 @@ void results_write_day(struct objstore *os, int32_t date, const struct screen_ro
     int err = write_rows_csv(&b, rows, n, NULL, 0, NULL, 0);
     if (err)
         out->screen_err = diag_set(&out->screen_d, err, "%s: %s", key, err_str(err));
-    struct objstore_req day = {
+    first[0] = (struct objstore_req){
         .op = OBJ_REQ_PUT, .key = key, .data = buf_cstr(&b), .len = b.len, .mode = OBJ_PUT_ALWAYS};
     struct latest_ctx l = {date, buf_cstr(&b), b.len};
     struct top_ctx t = {date, rows, top && top < n ? top : n};
@@ -713,14 +732,19 @@ void results_write_day(struct objstore *os, int32_t date, const struct screen_ro
          .max = SCREEN_MAX,
          .fn = replace_latest,
          .ctx = &l,
-         .after = &day,
+         .after = &first[0],
          .d = &out->screen_d},
     };
+    if (x)
+        nx = 2;
     /* The dated screen goes with the reads; latest.csv is written only once it is in. */
-    rmw_many(os, items, out->screen_err ? 1 : 2, &day, out->screen_err ? 0 : 1);
+    size_t skip = out->screen_err ? 1 : 0; /* no dated screen to write */
+    rmw_many(os, items, out->screen_err ? 1 : 2, first + skip, 1 - skip + nx);
     out->top_err = items[0].err;
     if (!out->screen_err)
         out->screen_err = items[1].err;
+    if (x)
+        out->exports_err = exports_outcome(first + 1, &out->exports_d);
     buf_release(&b);
 }
 
@@ -1008,48 +1032,80 @@ static int write_closes(struct buf *out, const struct exports *x, const struct s
     return err;
 }
 
-int results_write_exports(struct objstore *os, struct barstore *bs, int32_t date, struct diag *d)
+int results_exports_make(struct barstore *bs, int32_t date, struct results_exports *out,
+                         struct diag *d)
 {
-    struct buf bars = BUF_INIT(BARSTORE_PART_MAX), closes = BUF_INIT(CLOSES_MAX);
+    buf_init(&out->bars, BARSTORE_PART_MAX);
+    buf_init(&out->closes, CLOSES_MAX);
     struct splitvec splits;
     splitvec_init(&splits);
     struct symchangevec changes;
     symchangevec_init(&changes);
-    struct exports x = {.bars = &bars, .d = d, .as_of = date};
+    struct exports x = {.bars = &out->bars, .d = d, .as_of = date};
     barvec_init(&x.day);
-    struct log_timer t = log_timer_start("results exports");
     int err = symlog_read_splits(bs, date, &splits, d);
     if (!err)
         err = symlog_read(bs, &changes, d);
     x.changes = changes.v;
     x.nchanges = changes.n;
-    if (!err && (err = barcsv_write_header(&bars)))
+    if (!err && (err = barcsv_write_header(&out->bars)))
         err = diag_set(d, err, "%s: %s", RESULTS_BARS1Y_KEY, err_str(err));
     if (!err)
         err = barstore_scan(bs, date - (RESULTS_BARS_DAYS - 1), date, export_day, &x, d);
-    if (!err && (err = write_closes(&closes, &x, &splits, date)))
+    if (!err && (err = write_closes(&out->closes, &x, &splits, date)))
         err = diag_set(d, err, "%s: %s (the limit is %zu bytes)", RESULTS_CLOSES_KEY, err_str(err),
-                       closes.max);
-    if (!err) { /* both at once (objstore_batch); the first failure is the one reported */
-        struct objstore_req w[2] = {
-            {.op = OBJ_REQ_PUT,
-             .key = RESULTS_BARS1Y_KEY,
-             .data = buf_cstr(&bars),
-             .len = bars.len},
-            {.op = OBJ_REQ_PUT,
-             .key = RESULTS_CLOSES_KEY,
-             .data = buf_cstr(&closes),
-             .len = closes.len},
-        };
-        err = objstore_batch(os, w, 2, d);
-    }
-    log_timer_end(&t, err);
+                       out->closes.max);
     free(x.syms);
     barvec_release(&x.day);
     symchangevec_release(&changes);
     splitvec_release(&splits);
-    buf_release(&bars);
-    buf_release(&closes);
+    if (err)
+        results_exports_release(out);
+    return err;
+}
+
+void results_exports_release(struct results_exports *x)
+{
+    buf_release(&x->bars);
+    buf_release(&x->closes);
+}
+
+/* The exports' two writes, unconditional (each file is derived from the bars). */
+static void exports_reqs(const struct results_exports *x, struct objstore_req w[2])
+{
+    w[0] = (struct objstore_req){.op = OBJ_REQ_PUT,
+                                 .key = RESULTS_BARS1Y_KEY,
+                                 .data = buf_cstr(&x->bars),
+                                 .len = x->bars.len};
+    w[1] = (struct objstore_req){.op = OBJ_REQ_PUT,
+                                 .key = RESULTS_CLOSES_KEY,
+                                 .data = buf_cstr(&x->closes),
+                                 .len = x->closes.len};
+}
+
+/* The first of the two writes' failures. */
+static int exports_outcome(const struct objstore_req w[2], struct diag *d)
+{
+    for (int i = 0; i < 2; i++)
+        if (w[i].err) {
+            *d = w[i].d;
+            return w[i].err;
+        }
+    return ERR_OK;
+}
+
+int results_write_exports(struct objstore *os, struct barstore *bs, int32_t date, struct diag *d)
+{
+    struct log_timer t = log_timer_start("results exports");
+    struct results_exports x;
+    int err = results_exports_make(bs, date, &x, d);
+    if (!err) { /* both at once (objstore_batch); the first failure is the one reported */
+        struct objstore_req w[2];
+        exports_reqs(&x, w);
+        err = objstore_batch(os, w, 2, d);
+        results_exports_release(&x);
+    }
+    log_timer_end(&t, err);
     return err;
 }
 
@@ -1197,7 +1253,7 @@ static int put_date(struct buf *b, const char *key, int32_t date)
     return buf_printf(b, ",\"%s\":\"%s\"", key, day);
 }
 
-int results_write_run(struct objstore *os, const struct results_run *r, struct diag *d)
+int results_run_json(const struct results_run *r, struct buf *out, struct diag *d)
 {
     struct buf b = BUF_INIT(RUN_MAX);
     /* A human-readable copy of finished_ms: "2026-11-20T21:05:00.123Z". */
@@ -1240,10 +1296,20 @@ int results_write_run(struct objstore *os, const struct results_run *r, struct d
         err = buf_json_escape(&b, text, n);
     if (!err)
         err = buf_puts(&b, "\"}\n");
-    if (err)
-        err = diag_set(d, err, "%s: %s", RESULTS_RUN_KEY, err_str(err));
-    else
-        err = objstore_put(os, RESULTS_RUN_KEY, b.data, b.len, OBJ_PUT_ALWAYS, NULL, d);
+    if (err) {
+        buf_release(&b);
+        return diag_set(d, err, "%s: %s", RESULTS_RUN_KEY, err_str(err));
+    }
+    *out = b;
+    return err;
+}
+
+int results_write_run(struct objstore *os, const struct results_run *r, struct diag *d)
+{
+    struct buf b = BUF_INIT(0);
+    int err = results_run_json(r, &b, d);
+    if (!err)
+        err = objstore_put(os, RESULTS_RUN_KEY, buf_cstr(&b), b.len, OBJ_PUT_ALWAYS, NULL, d);
     buf_release(&b);
     return err;
 }

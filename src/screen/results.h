@@ -85,10 +85,31 @@ int results_write_screen(struct objstore *os, int32_t date, const struct screen_
 struct results_day {
     int screen_err, top_err;
     struct diag screen_d, top_d;
+    /* results_write_day_with: how the exports' writes went (what results_write_exports gives
+     * once they are made). */
+    int exports_err;
+    struct diag exports_d;
 };
 
 void results_write_day(struct objstore *os, int32_t date, const struct screen_row *rows, size_t n,
                        size_t top, struct results_day *out);
+
+/* closes.csv and bars-1y.csv as of date made from the bar store, ready to be written (what
+ * results_write_exports writes).  Released by results_exports_release; a failure holds nothing. */
+struct results_exports {
+    struct buf bars, closes;
+};
+
+int results_exports_make(struct barstore *bs, int32_t date, struct results_exports *out,
+                         struct diag *d);
+void results_exports_release(struct results_exports *x);
+
+/* results_write_day, and when x is not NULL the exports' two writes in the same first round
+ * as the dated screen and the reads (they depend on nothing the day's results write): one
+ * round trip fewer than writing them after, each write with the outcome it has alone. */
+void results_write_day_with(struct objstore *os, int32_t date, const struct screen_row *rows,
+                            size_t n, size_t top, const struct results_exports *x,
+                            struct results_day *out);
 
 /* Read a date's screen (date == 0: latest.csv).  ERR_NOTFOUND when there is none. */
 int results_read_screen(struct objstore *os, int32_t date, struct results_screen *out,
@@ -214,6 +235,9 @@ int results_rewrite(struct objstore *os, struct barstore *bs, const struct scree
 int results_run_provisional(const struct results_run *r, int32_t date);
 
 int results_write_run(struct objstore *os, const struct results_run *r, struct diag *d);
+/* What results_write_run writes (RESULTS_RUN_KEY), into out (released by the caller); on a
+ * failure out is left as it was. */
+int results_run_json(const struct results_run *r, struct buf *out, struct diag *d);
 /* ERR_NOTFOUND when no run was recorded. */
 int results_read_run(struct objstore *os, struct results_run *out, struct diag *d);
 /* Parse the run record (name is for messages): every member above is required with its type

@@ -1451,6 +1451,193 @@ static void test_results_day_overlap(void **state)
     free(dir);
 }
 
+/* The exports (closes.csv, bars-1y.csv) go in the day's first round, with the dated screen and
+ * the reads of latest.csv and of the history: the fake holds each GET and PUT until 5 are in at
+ * once, which writing the exports after the day's results never reaches.  Every file is what
+ * the functions write one by one, and rows that cannot be written leave the exports written. */
+static void test_results_exports_along(void **state)
+{
+    struct store_fixture *f = *state;
+    char *dir = tu_mkdtemp();
+    struct store_fixture local;
+    store_fixture_open(&local, dir);
+    struct diag d;
+    int32_t t = date_from_ymd(2025, 6, 2), last = 0;
+    struct bar bars[3 * 30];
+    size_t nb = 0;
+    for (int i = 0; i < 30; i++, t++) {
+        while (date_weekday(t) == 0 || date_weekday(t) == 6)
+            t++;
+        char day[DATE_STRLEN + 1];
+        date_format(t, day);
+        double c = 40 + (i % 7);
+        bars[nb++] = tu_bar("AAA", day, c, c + 1, c - 1, c, 100);
+        bars[nb++] = tu_bar("BBB", day, 5, 6, 4, 5, 100);
+        bars[nb++] = tu_bar("CCC", day, 7 + i % 3, 10, 6, 7 + i % 3, 100);
+        last = t;
+    }
+    struct barstore_write_stats ws;
+    assert_int_equal(barstore_write(f->bs, bars, nb, NULL, &ws, &d), ERR_OK);
+    assert_int_equal(barstore_write(local.bs, bars, nb, NULL, &ws, &d), ERR_OK);
+    struct screen_row rows[2];
+    memset(rows, 0, sizeof rows);
+    for (int i = 0; i < 2; i++) {
+        snprintf(rows[i].symbol, sizeof rows[i].symbol, "%s", i ? "CCC" : "AAA");
+        rows[i].date = last;
+        rows[i].rank = i + 1;
+        rows[i].close = 10 + i;
+        rows[i].peak = 20 + i;
+        rows[i].peak_date = last - 3;
+        rows[i].drawdown_pct = -50 + i;
+        rows[i].days_since_peak = 3;
+        rows[i].change_pct = -1;
+        rows[i].volume = 100;
+    }
+    struct results_exports x;
+    assert_int_equal(results_exports_make(f->bs, last, &x, &d), ERR_OK);
+    s3_fake_reset_stats(fake);
+    s3_fake_set_overlap_gate_for(fake, 5, S3_FAKE_GATE_GET | S3_FAKE_GATE_PUT, 0);
+    struct results_day day;
+    results_write_day_with(f->os, last, rows, 2, 1, &x, &day);
+    struct s3_fake_stats st;
+    s3_fake_get_stats(fake, &st);
+    s3_fake_set_overlap_gate(fake, 0);
+    assert_int_equal(day.screen_err, ERR_OK);
+    assert_int_equal(day.top_err, ERR_OK);
+    assert_int_equal(day.exports_err, ERR_OK);
+    if (st.inflight_max < 5)
+        fail_msg("the exports' writes did not go with the day's first round (%llu in flight)",
+                 (unsigned long long)st.inflight_max);
+    assert_int_equal(st.puts, 5); /* the dated screen, the exports, latest.csv, the history */
+    assert_int_equal(st.gets, 2);
+    assert_int_equal(results_write_screen(local.os, last, rows, 2, 1, &d), ERR_OK);
+    assert_int_equal(results_append_top(local.os, last, rows, 2, 1, &d), ERR_OK);
+    assert_int_equal(results_write_exports(local.os, local.bs, last, &d), ERR_OK);
+    char key[OBJ_KEY_MAX];
+    results_screen_key(last, key);
+    const char *const keys[] = {RESULTS_LATEST_KEY, RESULTS_TOP_KEY, key, RESULTS_CLOSES_KEY,
+                                RESULTS_BARS1Y_KEY};
+    for (int i = 0; i < 5; i++) {
+        char *a = text_of(f->os, keys[i]), *b = text_of(local.os, keys[i]);
+        assert_string_equal(a, b);
+        assert_null(strstr(a, "(absent)"));
+        free(a);
+        free(b);
+    }
+    /* Rows out of order: the day's results fail as alone, the exports are written. */
+    assert_int_equal(objstore_del(f->os, RESULTS_CLOSES_KEY, &d), ERR_OK);
+    rows[1].rank = 1;
+    s3_fake_reset_stats(fake);
+    results_write_day_with(f->os, last, rows, 2, 1, &x, &day);
+    assert_int_equal(day.screen_err, ERR_INVALID);
+    assert_int_equal(day.top_err, ERR_INVALID);
+    assert_int_equal(day.exports_err, ERR_OK);
+    s3_fake_get_stats(fake, &st);
+    assert_int_equal(st.puts, 2);
+    char *a = text_of(f->os, RESULTS_CLOSES_KEY), *b = text_of(local.os, RESULTS_CLOSES_KEY);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    results_exports_release(&x);
+    store_fixture_close(&local);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+/* A write goes in the same round as a read ahead (barstore_prefetch_more's along): the fake
+ * holds each GET and PUT until all 32 are in at once (30 day parts, an object, the write).  The
+ * scan and the read after it are answered from memory; a scan of more parts than its bound is
+ * not read ahead and the write is still carried out, as it is on a directory. */
+static void test_write_along_read_ahead(void **state)
+{
+    struct store_fixture *f = *state;
+    struct diag d;
+    int32_t t = date_from_ymd(2025, 6, 2), first = 0, last = 0;
+    struct bar bars[2 * 30];
+    size_t nb = 0;
+    for (int i = 0; i < 30; i++, t++) {
+        while (date_weekday(t) == 0 || date_weekday(t) == 6)
+            t++;
+        char day[DATE_STRLEN + 1];
+        date_format(t, day);
+        bars[nb++] = tu_bar("AAA", day, 40 + i, 41 + i, 39 + i, 40 + i, 100);
+        bars[nb++] = tu_bar("BBB", day, 5, 6, 4, 5, 100);
+        first = first ? first : t;
+        last = t;
+    }
+    struct barstore_write_stats ws;
+    assert_int_equal(barstore_write(f->bs, bars, nb, NULL, &ws, &d), ERR_OK);
+    put_text(f->os, "results/next.json", "{}", NULL);
+    objstore_keep_listing(f->os, "bars/");
+    struct strvec keys;
+    strvec_init(&keys);
+    assert_int_equal(objstore_list(f->os, "bars/", &keys, &d), ERR_OK);
+    assert_int_equal(keys.n, 30);
+    strvec_release(&keys);
+
+    static const char *const next[] = {"results/next.json"};
+    struct objstore_req put = {
+        .op = OBJ_REQ_PUT, .key = "results/run.json", .data = "{\"a\":1}", .len = 7};
+    struct barstore_ahead more = {
+        .nscans = 1, .scan_max = 30, .keys = next, .n = 1, .along = &put, .nalong = 1};
+    more.scan[0].from = first;
+    more.scan[0].to = last;
+    s3_fake_reset_stats(fake);
+    s3_fake_set_overlap_gate_for(fake, 32, S3_FAKE_GATE_GET | S3_FAKE_GATE_PUT, 0);
+    barstore_prefetch_more(f->bs, 1, 0, 0, 0, &more);
+    struct s3_fake_stats st;
+    s3_fake_get_stats(fake, &st);
+    s3_fake_set_overlap_gate(fake, 0);
+    assert_int_equal(put.err, ERR_OK);
+    if (st.inflight_max < 32)
+        fail_msg("the write did not go with the reads ahead (%llu in flight)",
+                 (unsigned long long)st.inflight_max);
+    assert_int_equal(st.puts, 1);
+    assert_int_equal(st.gets, 31);
+    s3_fake_reset_stats(fake);
+    struct buf scanned = BUF_INIT(1 << 20);
+    assert_int_equal(barstore_scan(f->bs, first, last, text_cb, &scanned, &d), ERR_OK);
+    assert_non_null(strstr(buf_cstr(&scanned), "BBB"));
+    buf_release(&scanned);
+    char *a = text_of(f->os, "results/next.json"), *b = text_of(f->os, "results/run.json");
+    assert_string_equal(a, "{}");
+    assert_string_equal(b, "{\"a\":1}");
+    free(a);
+    free(b);
+    s3_fake_get_stats(fake, &st);
+    assert_int_equal(st.gets, 1); /* the write's object only: not held */
+
+    /* Over the bound: the object alone is read, the write made. */
+    more.scan_max = 29;
+    put.data = "{\"a\":2}";
+    s3_fake_reset_stats(fake);
+    barstore_prefetch_more(f->bs, 1, 0, 0, 0, &more);
+    s3_fake_get_stats(fake, &st);
+    assert_int_equal(put.err, ERR_OK);
+    assert_int_equal(st.gets, 1);
+    assert_int_equal(st.puts, 1);
+    b = text_of(f->os, "results/run.json");
+    assert_string_equal(b, "{\"a\":2}");
+    free(b);
+    objstore_prefetch_drop(f->os);
+    objstore_keep_listing(f->os, NULL);
+
+    /* A directory reads nothing ahead and makes the write. */
+    char *dir = tu_mkdtemp();
+    struct store_fixture local;
+    store_fixture_open(&local, dir);
+    assert_int_equal(barstore_write(local.bs, bars, nb, NULL, &ws, &d), ERR_OK);
+    put.data = "{\"a\":3}";
+    barstore_prefetch_more(local.bs, 1, 0, 0, 0, &more);
+    assert_int_equal(put.err, ERR_OK);
+    b = text_of(local.os, "results/run.json");
+    assert_string_equal(b, "{\"a\":3}");
+    free(b);
+    store_fixture_close(&local);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 /* /chart on S3 reads the results (bars-1y.csv and the split log), a few requests, not the
  * bar store's day parts (hundreds: one list page and one GET per day of a year and a half),
  * and draws the same series as the bar store gives. */
@@ -1557,6 +1744,8 @@ int main(void)
         CASE(test_split_log_once),
         CASE(test_collect_log_overlap),
         CASE(test_results_day_overlap),
+        CASE(test_results_exports_along),
+        CASE(test_write_along_read_ahead),
         CASE(test_keep_written),
         CASE(test_held_reads),
     };
