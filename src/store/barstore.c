@@ -587,6 +587,108 @@ int barstore_index(struct barstore *bs, int32_t from, int32_t to, struct bar_ind
     return err;
 }
 
+/* ---- the listing a piece at a time ----
+ *
+ * A scan of more years than barstore_index lists at once, on a store that lists one level at a
+ * time cheaply (a directory), lists year by year: bars/ one level deep, then each year when its
+ * turn comes, so that reading starts on the first years while the later ones are listed.
+ * Every part of a day is under its year (bars/YYYY/..., its key says so), so the years' days
+ * follow one another in date order, and the pieces together are barstore_index's days. */
+struct index_pieces {
+    struct strvec groups; /* objstore_list_groups of bars/: keys and years' prefixes, sorted */
+    size_t next;          /* the next one to list */
+    int32_t from, to;
+    int fy, ty; /* the years of from and to (0: open) */
+};
+
+static void pieces_release(struct index_pieces *p)
+{
+    strvec_release(&p->groups);
+    p->next = 0;
+}
+
+/* 1 when the range is listed in pieces (p then set up, pieces_release frees it). */
+static int pieces_start(struct barstore *bs, int32_t from, int32_t to, struct index_pieces *p)
+{
+    memset(p, 0, sizeof *p);
+    strvec_init(&p->groups);
+    p->from = from;
+    p->to = to;
+    int m, dd;
+    if (from != INT32_MIN)
+        date_to_ymd(from, &p->fy, &m, &dd);
+    if (to != INT32_MAX)
+        date_to_ymd(to, &p->ty, &m, &dd);
+    if (p->fy && p->ty && p->ty - p->fy <= 2)
+        return 0; /* barstore_index lists those years at once */
+    struct diag d = {{0}};
+    if (objstore_list_groups(bs->os, "bars/", &p->groups, &d) != ERR_OK) {
+        pieces_release(p); /* one listing of the whole, which says what is wrong if anything */
+        return 0;
+    }
+    return 1;
+}
+
+/* 1 when the group is a year's (bars/YYYY/) outside the range. */
+static int year_outside(const struct index_pieces *p, const char *g)
+{
+    int y = 0;
+    if (strlen(g) != 10 || g[9] != '/')
+        return 0;
+    for (int i = 5; i < 9; i++) {
+        if (g[i] < '0' || g[i] > '9')
+            return 0;
+        y = y * 10 + (g[i] - '0');
+    }
+    return (p->fy && y < p->fy) || (p->ty && y > p->ty);
+}
+
+/* Append src's days (and their keys) to dst's, which end before them. */
+static int index_append(struct bar_index *dst, struct bar_index *src)
+{
+    if (dst->ndays == 0) {
+        bar_index_release(dst);
+        *dst = *src;
+        memset(src, 0, sizeof *src);
+        strvec_init(&src->keys);
+        return ERR_OK;
+    }
+    int err = ERR_OK;
+    for (size_t i = 0; i < src->ndays && !err; i++)
+        for (size_t k = 0; k < src->days[i].nparts && !err; k++)
+            if (!(err = strvec_push(&dst->keys, src->keys.v[src->days[i].first + k])))
+                err = index_add(dst, src->days[i].date, dst->keys.n - 1);
+    return err;
+}
+
+/* The next pieces' days into out: at least min_days of them, or all that are left. */
+static int pieces_next(struct barstore *bs, struct index_pieces *p, size_t min_days,
+                       struct bar_index *out, struct diag *d)
+{
+    memset(out, 0, sizeof *out);
+    strvec_init(&out->keys);
+    int err = ERR_OK;
+    while (!err && p->next < p->groups.n && out->ndays < min_days) {
+        const char *g = p->groups.v[p->next++];
+        struct bar_index one = {0};
+        strvec_init(&one.keys);
+        if (g[strlen(g) - 1] != '/') {
+            if ((err = strvec_push(&one.keys, g)))
+                diag_set(d, err, "out of memory");
+        } else if (!year_outside(p, g)) {
+            err = objstore_list(bs->os, g, &one.keys, d);
+        }
+        if (!err)
+            err = index_from_keys(&one, p->from, p->to, d);
+        if (!err && (err = index_append(out, &one)))
+            diag_set(d, err, "indexing the bar store: %s", err_str(err));
+        bar_index_release(&one);
+    }
+    if (err)
+        bar_index_release(out);
+    return err;
+}
+
 int barstore_date_range(struct barstore *bs, int32_t *first, int32_t *last, size_t *ndays,
                         struct diag *d)
 {
@@ -1595,6 +1697,7 @@ struct ahead {
     struct barstore *bs;
     const struct bar_index *idx;
     const size_t *days;
+    struct index_pieces *more; /* the years still to list after idx's (NULL: none) */
     const char *key; /* the content of the day being put, when its hash is left to the caller */
     const char *data;
     size_t len;
@@ -1699,11 +1802,38 @@ static int ahead_put(void *ctx, size_t k, int32_t date, struct barvec *day)
     return ERR_OK;
 }
 
+/* The days of idx, then those of each piece still to list, each listed when its turn comes.
+ * ahead: the reader thread (NULL: on the caller's thread). */
+static int read_pieces(struct ahead *ahead, struct barstore *bs, const struct bar_index *idx,
+                       const size_t *days, struct index_pieces *more, days_fn fn, void *ctx,
+                       struct diag *d)
+{
+    int err = read_days_for(ahead, bs, idx, days, idx->ndays, fn, ctx, d);
+    while (!err && more && more->next < more->groups.n) {
+        if (ahead) {
+            pthread_mutex_lock(&ahead->mu);
+            int stop = ahead->stop;
+            pthread_mutex_unlock(&ahead->mu);
+            if (stop)
+                return ERR_INTERNAL; /* the caller stopped: its error is the one returned */
+        }
+        struct bar_index next;
+        if ((err = pieces_next(bs, more, 1, &next, d)))
+            break;
+        size_t *nd = all_days(next.ndays);
+        err = nd ? read_days_for(ahead, bs, &next, nd, next.ndays, fn, ctx, d)
+                 : diag_set(d, ERR_NOMEM, "out of memory");
+        free(nd);
+        bar_index_release(&next);
+    }
+    return err;
+}
+
 static void *ahead_main(void *arg)
 {
     struct ahead *a = arg;
     struct diag d = {{0}};
-    int err = read_days_for(a, a->bs, a->idx, a->days, a->idx->ndays, ahead_put, a, &d);
+    int err = read_pieces(a, a->bs, a->idx, a->days, a->more, ahead_put, a, &d);
     pthread_mutex_lock(&a->mu);
     if (err && !a->d.text[0])
         a->d = d;
@@ -1717,29 +1847,36 @@ static void *ahead_main(void *arg)
 int barstore_scan_ahead(struct barstore *bs, int32_t from, int32_t to, barstore_day_fn fn,
                         void *ctx, struct diag *d)
 {
+    /* Many years on a directory: the first years' days now (enough to be worth a thread), the
+     * others listed by the reader as it goes (the pieces above). */
+    struct index_pieces pieces;
+    struct index_pieces *more = pieces_start(bs, from, to, &pieces) ? &pieces : NULL;
     struct bar_index idx;
-    int err = barstore_index(bs, from, to, &idx, d);
-    if (err)
-        return err;
-    size_t *days = malloc((idx.ndays ? idx.ndays : 1) * sizeof *days);
-    if (!days) {
-        bar_index_release(&idx);
-        return diag_set(d, ERR_NOMEM, "out of memory");
-    }
-    for (size_t i = 0; i < idx.ndays; i++)
-        days[i] = i;
-    if (idx.ndays < AHEAD_MIN_DAYS) {
-        struct scan_ctx sc = {fn, ctx};
-        err = read_days(bs, &idx, days, idx.ndays, scan_day, &sc, d);
-        free(days);
-        bar_index_release(&idx);
+    int err = more ? pieces_next(bs, more, AHEAD_MIN_DAYS, &idx, d)
+                   : barstore_index(bs, from, to, &idx, d);
+    if (err) {
+        if (more)
+            pieces_release(more);
         return err;
     }
-    struct ahead *a = calloc(1, sizeof *a);
+    size_t *days = all_days(idx.ndays);
+    struct ahead *a = days ? calloc(1, sizeof *a) : NULL;
     if (!a) {
         free(days);
         bar_index_release(&idx);
+        if (more)
+            pieces_release(more);
         return diag_set(d, ERR_NOMEM, "out of memory");
+    }
+    if (idx.ndays < AHEAD_MIN_DAYS) { /* all there is (pieces_next gives at least that many) */
+        struct scan_ctx sc = {fn, ctx};
+        err = read_days(bs, &idx, days, idx.ndays, scan_day, &sc, d);
+        free(a);
+        free(days);
+        bar_index_release(&idx);
+        if (more)
+            pieces_release(more);
+        return err;
     }
     pthread_mutex_init(&a->mu, NULL);
     pthread_cond_init(&a->cv, NULL);
@@ -1750,11 +1887,12 @@ int barstore_scan_ahead(struct barstore *bs, int32_t from, int32_t to, barstore_
     a->bs = bs;
     a->idx = &idx;
     a->days = days;
+    a->more = more;
     pthread_t reader;
     int fn_err = ERR_OK;
     if (pthread_create(&reader, NULL, ahead_main, a) != 0) {
         struct scan_ctx sc = {fn, ctx}; /* no thread to be had: read here */
-        err = read_days(bs, &idx, days, idx.ndays, scan_day, &sc, d);
+        err = read_pieces(NULL, bs, &idx, days, more, scan_day, &sc, d);
     } else {
         pthread_mutex_lock(&a->mu);
         for (;;) {
@@ -1810,6 +1948,8 @@ int barstore_scan_ahead(struct barstore *bs, int32_t from, int32_t to, barstore_
     free(a);
     free(days);
     bar_index_release(&idx);
+    if (more)
+        pieces_release(more);
     return err;
 }
 

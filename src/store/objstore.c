@@ -570,6 +570,19 @@ int objstore_list(struct objstore *os, const char *prefix, struct strvec *keys, 
     return err;
 }
 
+int objstore_list_groups(struct objstore *os, const char *prefix, struct strvec *out,
+                         struct diag *d)
+{
+    size_t n = strlen(prefix);
+    if (n && prefix[n - 1] != '/')
+        return diag_set(d, ERR_USAGE, "listing groups of '%s': the prefix must end in '/'", prefix);
+    const struct objstore_held *h = os->held;
+    int kept = h && h->prefix[0] && !h->fresh && strncmp(prefix, h->prefix, strlen(h->prefix)) == 0;
+    if (!os->ops->list_groups || kept)
+        return diag_set(d, ERR_UNSUPPORTED, "store '%s' lists '%s' at once", os->location, prefix);
+    return os->ops->list_groups(os, prefix, out, d);
+}
+
 static int is_held(const struct objstore *os, const char *key)
 {
     if (find_written(os->held, key) >= 0)

@@ -58,6 +58,8 @@ struct objstore_ops {
     int (*put)(struct objstore *os, const char *key, const void *data, size_t len,
                enum obj_put_mode mode, const char *if_match, struct diag *d);
     int (*list)(struct objstore *os, const char *prefix, struct strvec *keys, struct diag *d);
+    /* Optional (NULL: objstore_list_groups is ERR_UNSUPPORTED). */
+    int (*list_groups)(struct objstore *os, const char *prefix, struct strvec *out, struct diag *d);
     /* Optional (NULL: one get after another). */
     int (*get_many)(struct objstore *os, const char *const *keys, size_t n, size_t max,
                     objstore_each_fn fn, void *ctx, struct diag *d);
@@ -183,6 +185,16 @@ void objstore_list_along(struct objstore *os, const char *prefix);
 /* While on (1), every listing reads the store, the kept listing answering none (it stays
  * kept); returns what it was.  For a check that must see what other writers did. */
 int objstore_list_fresh(struct objstore *os, int on);
+
+/* The listing of prefix (empty or ending in '/') one level deep, appended to out, sorted: each
+ * key directly under prefix, and for the keys further down each next level's prefix
+ * (prefix + name + '/') once.  Those keys as they are and objstore_list of each of those
+ * prefixes, one after another, give what objstore_list(prefix) gives, so that a reader can
+ * start on the first groups before the last are listed.  ERR_UNSUPPORTED where one listing
+ * of the whole prefix is the cheaper way: on S3 (whose listing is paged ahead), and when a
+ * listing kept by objstore_keep_listing answers prefix. */
+int objstore_list_groups(struct objstore *os, const char *prefix, struct strvec *out,
+                         struct diag *d);
 
 /* The listings of n prefixes (objstore_batch), their keys appended to keys in the order of
  * the prefixes, as objstore_list of one prefix after another gives them.  The first failure

@@ -462,6 +462,61 @@ static int local_list(struct objstore *os, const char *prefix, struct strvec *ke
     return err;
 }
 
+/* One directory's entries: its files as keys, its directories as prefixes ("name/"); what walk
+ * would find below, one level at a time. */
+static int local_list_groups(struct objstore *os, const char *prefix, struct strvec *out,
+                             struct diag *d)
+{
+    struct local *l = (struct local *)os;
+    size_t plen = strlen(prefix);
+    char path[PATH_MAX];
+    if (plen) {
+        char rel[OBJ_KEY_MAX];
+        if (plen >= sizeof rel)
+            return diag_set(d, ERR_TOOBIG, "list prefix is too long");
+        memcpy(rel, prefix, plen - 1);
+        rel[plen - 1] = '\0';
+        int err = path_of(l, rel, path, d); /* not reached through a link either */
+        if (err)
+            return err;
+    } else {
+        snprintf(path, sizeof path, "%s", l->root);
+    }
+    DIR *dir = opendir(path);
+    if (!dir)
+        return errno == ENOENT || errno == ENOTDIR ? ERR_OK : sys_err(d, "list", path, errno);
+    size_t before = out->n;
+    int err = ERR_OK;
+    struct dirent *e;
+    char key[OBJ_KEY_MAX];
+    while (!err && (e = readdir(dir)) != NULL) {
+        size_t nl = strlen(e->d_name);
+        if (e->d_name[0] == '.' || plen + nl + 2 >= OBJ_KEY_MAX || e->d_type == DT_LNK)
+            continue; /* as walk: temporary files, links, keys too long */
+        int is_dir = e->d_type == DT_DIR;
+        if (e->d_type == DT_UNKNOWN) {
+            struct stat st;
+            char full[PATH_MAX + 256];
+            snprintf(full, sizeof full, "%s/%s", path, e->d_name);
+            if (lstat(full, &st) != 0 || S_ISLNK(st.st_mode))
+                continue;
+            is_dir = S_ISDIR(st.st_mode);
+        }
+        memcpy(key, prefix, plen);
+        memcpy(key + plen, e->d_name, nl);
+        if (is_dir)
+            key[plen + nl++] = '/';
+        if ((err = strvec_pushn(out, key, plen + nl)) != ERR_OK)
+            diag_set(d, err, "listing '%s': %s", l->root, err_str(err));
+    }
+    closedir(dir);
+    if (!err && out->n - before > 1) {
+        struct strvec tail = {out->v + before, out->n - before, out->n - before};
+        strvec_sort(&tail);
+    }
+    return err;
+}
+
 static int local_del(struct objstore *os, const char *key, struct diag *d)
 {
     struct local *l = (struct local *)os;
@@ -551,6 +606,7 @@ static const struct objstore_ops local_ops = {
     .get = local_get,
     .put = local_put,
     .list = local_list,
+    .list_groups = local_list_groups,
     .del = local_del,
     .link = local_link,
     .free = local_free,

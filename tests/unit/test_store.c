@@ -3,6 +3,7 @@
  * S3); what is particular to a directory is here. */
 #include "testutil.h"
 
+#include "base/date.h"
 #include "base/log.h"
 #include "codec/barcsv.h"
 #include "store/barstore.h"
@@ -11,6 +12,7 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -322,6 +324,231 @@ static void test_objstore_refuses_symlinks(void **state)
     free(outside);
 }
 
+/* A listing one level at a time: its keys and its groups' listings, in order, are the whole
+ * listing; what a kept listing answers is listed whole. */
+static void test_list_groups(void **state)
+{
+    struct fixture *f = *state;
+    struct objstore *os = f->sf.os;
+    static const char *const keys[] = {"t/a-b", "t/a/c/d", "t/a/e", "t/b", "t/b0/x", "t/z", "u"};
+    struct diag d = {{0}};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        assert_int_equal(objstore_put(os, keys[i], "1", 1, OBJ_PUT_ALWAYS, NULL, &d), ERR_OK);
+    struct strvec groups = STRVEC_INIT, whole = STRVEC_INIT, pieced = STRVEC_INIT;
+    assert_int_equal(objstore_list_groups(os, "t/", &groups, &d), ERR_OK);
+    assert_int_equal(groups.n, 5);
+    assert_string_equal(groups.v[0], "t/a-b");
+    assert_string_equal(groups.v[1], "t/a/");
+    assert_string_equal(groups.v[2], "t/b");
+    assert_string_equal(groups.v[3], "t/b0/");
+    assert_string_equal(groups.v[4], "t/z");
+    for (size_t i = 0; i < groups.n; i++) {
+        if (groups.v[i][strlen(groups.v[i]) - 1] == '/')
+            assert_int_equal(objstore_list(os, groups.v[i], &pieced, &d), ERR_OK);
+        else
+            assert_int_equal(strvec_push(&pieced, groups.v[i]), ERR_OK);
+    }
+    assert_int_equal(objstore_list(os, "t/", &whole, &d), ERR_OK);
+    assert_int_equal(whole.n, pieced.n);
+    for (size_t i = 0; i < whole.n; i++)
+        assert_string_equal(whole.v[i], pieced.v[i]);
+    strvec_release(&groups);
+    assert_int_equal(objstore_list_groups(os, "", &groups, &d), ERR_OK);
+    assert_int_equal(groups.n, 2);
+    assert_string_equal(groups.v[0], "t/");
+    assert_string_equal(groups.v[1], "u");
+    strvec_release(&groups);
+    assert_int_equal(objstore_list_groups(os, "none/", &groups, &d), ERR_OK);
+    assert_int_equal(groups.n, 0);
+    assert_int_equal(objstore_list_groups(os, "t", &groups, &d), ERR_USAGE);
+    objstore_keep_listing(os, "t/");
+    assert_int_equal(objstore_list_groups(os, "t/a/", &groups, &d), ERR_UNSUPPORTED);
+    objstore_keep_listing(os, NULL);
+    assert_int_equal(objstore_list_groups(os, "t/a/", &groups, &d), ERR_OK);
+    assert_int_equal(groups.n, 2);
+    strvec_release(&groups);
+    strvec_release(&whole);
+    strvec_release(&pieced);
+}
+
+/* ---- a scan that reads while it lists ----
+ *
+ * An object store that records what is asked of it, in order, from either thread; the first
+ * read of `vanish` finds it gone, moved into a compacted part of its month (what a compaction
+ * by another process does between a reader's listing and its read). */
+struct recording {
+    struct objstore base;
+    struct objstore *real;
+    pthread_mutex_t mu;
+    struct strvec ops; /* "list <prefix>", "groups <prefix>", "get <key>" */
+    char vanish[OBJ_KEY_MAX];
+};
+
+static void record(struct recording *r, const char *op, const char *what)
+{
+    char line[OBJ_KEY_MAX + 16];
+    snprintf(line, sizeof line, "%s %s", op, what);
+    pthread_mutex_lock(&r->mu);
+    assert_int_equal(strvec_push(&r->ops, line), ERR_OK);
+    pthread_mutex_unlock(&r->mu);
+}
+
+static int recording_get(struct objstore *os, const char *key, struct buf *out, char *etag,
+                         struct diag *d)
+{
+    struct recording *r = (struct recording *)os;
+    record(r, "get", key);
+    if (r->vanish[0] && strcmp(key, r->vanish) == 0) {
+        r->vanish[0] = '\0';
+        struct buf data = BUF_INIT(BARSTORE_PART_MAX);
+        assert_int_equal(objstore_get(r->real, key, &data, NULL, d), ERR_OK);
+        int32_t date, month;
+        assert_int_equal(date_parse(key + 10, 10, &date), ERR_OK);
+        int y, m, dd;
+        date_to_ymd(date, &y, &m, &dd);
+        month = date_from_ymd(y, m, 1);
+        char moved[OBJ_KEY_MAX];
+        barstore_compacted_key(month, 1u << (dd - 1), data.data, data.len, moved);
+        assert_int_equal(objstore_put(r->real, moved, data.data, data.len, OBJ_PUT_CREATE, NULL, d),
+                         ERR_OK);
+        assert_int_equal(objstore_del(r->real, key, d), ERR_OK);
+        buf_release(&data);
+    }
+    return objstore_get(r->real, key, out, etag, d);
+}
+
+static int recording_put(struct objstore *os, const char *key, const void *data, size_t len,
+                         enum obj_put_mode mode, const char *if_match, struct diag *d)
+{
+    return objstore_put(((struct recording *)os)->real, key, data, len, mode, if_match, d);
+}
+
+static int recording_list(struct objstore *os, const char *prefix, struct strvec *keys,
+                          struct diag *d)
+{
+    record((struct recording *)os, "list", prefix);
+    return objstore_list(((struct recording *)os)->real, prefix, keys, d);
+}
+
+static int recording_groups(struct objstore *os, const char *prefix, struct strvec *out,
+                            struct diag *d)
+{
+    record((struct recording *)os, "groups", prefix);
+    return objstore_list_groups(((struct recording *)os)->real, prefix, out, d);
+}
+
+static void recording_free(struct objstore *os)
+{
+    (void)os; /* on the test's stack */
+}
+
+static const struct objstore_ops recording_ops = {.scheme = "file",
+                                                  .get = recording_get,
+                                                  .put = recording_put,
+                                                  .list = recording_list,
+                                                  .list_groups = recording_groups,
+                                                  .free = recording_free};
+
+static int days_text(void *ctx, int32_t date, const struct bar *bars, size_t n)
+{
+    struct buf *t = ctx;
+    for (size_t i = 0; i < n; i++)
+        buf_printf(t, "%d %s %lld %lld\n", (int)date, bars[i].symbol, (long long)bars[i].close,
+                   (long long)bars[i].volume);
+    return ERR_OK;
+}
+
+/* The place in the record of the first op `what` (SIZE_MAX: none), and how many there are. */
+static size_t first_op(const struct strvec *ops, const char *what, size_t *n)
+{
+    size_t at = SIZE_MAX, count = 0;
+    for (size_t i = 0; i < ops->n; i++)
+        if (strcmp(ops->v[i], what) == 0 && count++ == 0)
+            at = i;
+    if (n)
+        *n = count;
+    return at;
+}
+
+/* Five years on a directory: the scan read ahead reads the first year's parts before it lists
+ * the last year, and hands on what a scan on one thread does, also when a part it listed is
+ * gone when it reads it (compacted meanwhile: it lists that year again). */
+static void test_scan_ahead_reads_while_listing(void **state)
+{
+    struct fixture *f = *state;
+    struct barvec in;
+    barvec_init(&in);
+    for (int y = 2019; y <= 2023; y++)
+        for (int32_t day = date_from_ymd(y, 3, 1); day < date_from_ymd(y, 4, 10); day++) {
+            char s[11];
+            date_format(day, s);
+            struct bar a = tu_bar("AAA", s, 10, 11, 9, 10, 100 + day % 97);
+            struct bar b = tu_bar("BBB", s, 20, 21, 19, 20, 200 + day % 89);
+            barvec_push(&in, &a);
+            barvec_push(&in, &b);
+        }
+    struct barstore_write_stats st;
+    struct diag d = {{0}};
+    assert_int_equal(barstore_write(f->sf.bs, in.v, in.n, NULL, &st, &d), ERR_OK);
+    barvec_release(&in);
+    /* What is not a bar part is ignored by both, wherever it is. */
+    assert_int_equal(objstore_put(f->sf.os, "bars/notes.txt", "x", 1, OBJ_PUT_ALWAYS, NULL, &d),
+                     ERR_OK);
+    assert_int_equal(objstore_put(f->sf.os, "bars/misc/a.csv", "x", 1, OBJ_PUT_ALWAYS, NULL, &d),
+                     ERR_OK);
+    struct buf one = BUF_INIT(4 << 20);
+    assert_int_equal(barstore_scan(f->sf.bs, INT32_MIN, INT32_MAX, days_text, &one, &d), ERR_OK);
+    assert_true(one.len > 0);
+
+    for (int vanish = 0; vanish < 2; vanish++) {
+        struct recording r = {.base = {.ops = &recording_ops}, .real = f->sf.os};
+        pthread_mutex_init(&r.mu, NULL);
+        strvec_init(&r.ops);
+        snprintf(r.base.location, sizeof r.base.location, "%s", f->sf.os->location);
+        if (vanish) {
+            struct strvec keys = STRVEC_INIT;
+            assert_int_equal(objstore_list(f->sf.os, "bars/2021/2021-03-15/", &keys, &d), ERR_OK);
+            assert_int_equal(keys.n, 1);
+            snprintf(r.vanish, sizeof r.vanish, "%s", keys.v[0]);
+            strvec_release(&keys);
+        }
+        struct barstore *bs;
+        assert_int_equal(barstore_new(&r.base, &bs, &d), ERR_OK);
+        struct buf two = BUF_INIT(4 << 20);
+        int err = barstore_scan_ahead(bs, INT32_MIN, INT32_MAX, days_text, &two, &d);
+        if (err)
+            fail_msg("scan ahead: %s", d.text);
+        assert_int_equal(one.len, two.len);
+        assert_memory_equal(one.data, two.data, one.len);
+        /* No listing of the whole: each year's own, the last one's after the first part read. */
+        assert_int_equal(first_op(&r.ops, "list bars/", NULL), SIZE_MAX);
+        assert_int_equal(first_op(&r.ops, "list ", NULL), SIZE_MAX);
+        size_t first_get = SIZE_MAX, last_list = first_op(&r.ops, "list bars/2023/", NULL);
+        for (size_t i = 0; i < r.ops.n && first_get == SIZE_MAX; i++)
+            if (strncmp(r.ops.v[i], "get bars/2019/", 14) == 0)
+                first_get = i;
+        assert_true(first_get != SIZE_MAX && last_list != SIZE_MAX);
+        if (first_get > last_list) {
+            for (size_t i = 0; i < r.ops.n && i < 12; i++)
+                print_message("  %s\n", r.ops.v[i]);
+            fail_msg("the first part was read after the last year was listed");
+        }
+        if (vanish) { /* the part's year listed again, the others once */
+            assert_true(r.vanish[0] == '\0');
+            size_t n2021, n2022;
+            first_op(&r.ops, "list bars/2021/", &n2021);
+            first_op(&r.ops, "list bars/2022/", &n2022);
+            assert_int_equal(n2021, 2);
+            assert_int_equal(n2022, 1);
+        }
+        buf_release(&two);
+        barstore_free(bs);
+        strvec_release(&r.ops);
+        pthread_mutex_destroy(&r.mu);
+    }
+    buf_release(&one);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -341,6 +568,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(store_case_barstore_final_revised, setup, teardown),
         cmocka_unit_test_setup_teardown(store_case_barstore_damaged_parts, setup, teardown),
         cmocka_unit_test_setup_teardown(store_case_barstore_scan_ahead, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_groups, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scan_ahead_reads_while_listing, setup, teardown),
         cmocka_unit_test_setup_teardown(store_case_splits, setup, teardown),
         cmocka_unit_test_setup_teardown(store_case_split_bounds, setup, teardown),
         cmocka_unit_test_setup_teardown(store_case_concurrent_create, setup, teardown),
