@@ -1847,13 +1847,12 @@ static void *ahead_main(void *arg)
 int barstore_scan_ahead(struct barstore *bs, int32_t from, int32_t to, barstore_day_fn fn,
                         void *ctx, struct diag *d)
 {
-    /* Many years on a directory: the first years' days now (enough to be worth a thread), the
-     * others listed by the reader as it goes (the pieces above). */
+    /* Many years on a directory: the first year's days now, the others listed by the reader as
+     * it goes (the pieces above). */
     struct index_pieces pieces;
     struct index_pieces *more = pieces_start(bs, from, to, &pieces) ? &pieces : NULL;
     struct bar_index idx;
-    int err = more ? pieces_next(bs, more, AHEAD_MIN_DAYS, &idx, d)
-                   : barstore_index(bs, from, to, &idx, d);
+    int err = more ? pieces_next(bs, more, 1, &idx, d) : barstore_index(bs, from, to, &idx, d);
     if (err) {
         if (more)
             pieces_release(more);
@@ -1868,7 +1867,7 @@ int barstore_scan_ahead(struct barstore *bs, int32_t from, int32_t to, barstore_
             pieces_release(more);
         return diag_set(d, ERR_NOMEM, "out of memory");
     }
-    if (idx.ndays < AHEAD_MIN_DAYS) { /* all there is (pieces_next gives at least that many) */
+    if (idx.ndays < AHEAD_MIN_DAYS && (!more || more->next == more->groups.n)) {
         struct scan_ctx sc = {fn, ctx};
         err = read_days(bs, &idx, days, idx.ndays, scan_day, &sc, d);
         free(a);
