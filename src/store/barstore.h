@@ -174,7 +174,9 @@ int barstore_scan_index(struct barstore *bs, const struct bar_index *idx, barsto
  * (at most 32 parsed days wait for it), so that fn's work and the store's overlap: the same
  * calls of fn, in the same order, with the same bars and the same result.  fn runs on the
  * caller's thread and must not use this store (or its objstore) meanwhile.  Short ranges are
- * read on the caller's thread. */
+ * read on the caller's thread.  On a directory, a range of more than three years is listed
+ * year by year (objstore_list_groups), each year as the reader gets to it: a listing that
+ * fails there stops the scan after the days before it, as a damaged part does. */
 int barstore_scan_ahead(struct barstore *bs, int32_t from, int32_t to, barstore_day_fn fn,
                         void *ctx, struct diag *d);
 
