@@ -661,14 +661,15 @@ static int index_append(struct bar_index *dst, struct bar_index *src)
     return err;
 }
 
-/* The next pieces' days into out: at least min_days of them, or all that are left. */
-static int pieces_next(struct barstore *bs, struct index_pieces *p, size_t min_days,
-                       struct bar_index *out, struct diag *d)
+/* The next pieces' days into out: the pieces up to the first that has a day, or all that are
+ * left. */
+static int pieces_next(struct barstore *bs, struct index_pieces *p, struct bar_index *out,
+                       struct diag *d)
 {
     memset(out, 0, sizeof *out);
     strvec_init(&out->keys);
     int err = ERR_OK;
-    while (!err && p->next < p->groups.n && out->ndays < min_days) {
+    while (!err && p->next < p->groups.n && out->ndays == 0) {
         const char *g = p->groups.v[p->next++];
         struct bar_index one = {0};
         strvec_init(&one.keys);
@@ -1818,7 +1819,7 @@ static int read_pieces(struct ahead *ahead, struct barstore *bs, const struct ba
                 return ERR_INTERNAL; /* the caller stopped: its error is the one returned */
         }
         struct bar_index next;
-        if ((err = pieces_next(bs, more, 1, &next, d)))
+        if ((err = pieces_next(bs, more, &next, d)))
             break;
         size_t *nd = all_days(next.ndays);
         err = nd ? read_days_for(ahead, bs, &next, nd, next.ndays, fn, ctx, d)
@@ -1852,7 +1853,7 @@ int barstore_scan_ahead(struct barstore *bs, int32_t from, int32_t to, barstore_
     struct index_pieces pieces;
     struct index_pieces *more = pieces_start(bs, from, to, &pieces) ? &pieces : NULL;
     struct bar_index idx;
-    int err = more ? pieces_next(bs, more, 1, &idx, d) : barstore_index(bs, from, to, &idx, d);
+    int err = more ? pieces_next(bs, more, &idx, d) : barstore_index(bs, from, to, &idx, d);
     if (err) {
         if (more)
             pieces_release(more);
