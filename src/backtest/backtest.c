@@ -731,7 +731,11 @@ int backtest_run(struct barstore *bs, int32_t from, int32_t to, const struct bac
         qsort(r.splits, r.nsplits, sizeof *r.splits, split_by_date);
 
     struct log_timer t = log_timer_start("backtest");
-    err = barstore_scan(bs, start, to, on_day, &r, d);
+    /* The store is read and parsed on a second thread ahead of the dates, as for the screen,
+     * unless the universe's snapshots are loaded from it as the dates go by: that thread must
+     * have the store to itself. */
+    err = u ? barstore_scan(bs, start, to, on_day, &r, d)
+            : barstore_scan_ahead(bs, start, to, on_day, &r, d);
     if (!err && r.idx < 0) {
         char a[DATE_STRLEN + 1], b[DATE_STRLEN + 1];
         date_format(from, a);

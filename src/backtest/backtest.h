@@ -118,7 +118,10 @@ struct backtest_stats {
 
 /* Run n parameter sets over the stored dates in [from, to] in one pass of the store: sum[i]
  * gets the summary of opts[i], sinks[i] (sinks may be NULL) its rows.  u is needed when any
- * set has universe_asof.  ERR_NOTFOUND when no stored date is in the range. */
+ * set has universe_asof; its load runs on the caller's thread and may use the store.  Without
+ * u the store is read ahead on a second thread (barstore_scan_ahead): the sinks run on the
+ * caller's thread and must not use the store.  ERR_NOTFOUND when no stored date is in the
+ * range. */
 int backtest_run(struct barstore *bs, int32_t from, int32_t to, const struct backtest_opts *opts,
                  size_t n, const struct backtest_sink *sinks, const struct backtest_universe *u,
                  struct backtest_summary *sum, struct backtest_stats *stats, struct diag *d);
