@@ -250,3 +250,25 @@ int symchangecsv_write(struct buf *out, const struct symchange *v, size_t n)
     }
     return err;
 }
+
+int symchange_day_names(const struct symchange *v, size_t n, int32_t date, const struct bar **bars,
+                        size_t *nbars, struct barvec *scratch)
+{
+    int any = 0;
+    for (size_t i = 0; i < *nbars && !any; i++)
+        any = symchange_name_on(v, n, (*bars)[i].symbol, date) != (*bars)[i].symbol;
+    if (!any)
+        return ERR_OK;
+    scratch->n = 0;
+    if (barvec_reserve(scratch, *nbars))
+        return ERR_NOMEM;
+    memcpy(scratch->v, *bars, *nbars * sizeof **bars);
+    scratch->n = *nbars;
+    size_t dropped;
+    int err = symchange_map_day(v, n, SYMCHANGE_BAR_DATE, scratch, &dropped);
+    if (err)
+        return err;
+    *bars = scratch->v;
+    *nbars = scratch->n;
+    return ERR_OK;
+}

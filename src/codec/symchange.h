@@ -60,6 +60,12 @@ const char *symchange_name_on(const struct symchange *v, size_t n, const char *s
 int symchange_map_day(const struct symchange *v, size_t n, int32_t as_of, struct barvec *bars,
                       size_t *dropped);
 
+/* A day's bars (all of date, sorted by symbol) as a reader uses them: *bars and *nbars left as
+ * they are when every bar already carries its name of that date, else pointed at a copy in
+ * scratch with the names given (symchange_map_day).  ERR_NOMEM is the only error. */
+int symchange_day_names(const struct symchange *v, size_t n, int32_t date, const struct bar **bars,
+                        size_t *nbars, struct barvec *scratch);
+
 /* Give the split facts the names on as_of (SYMCHANGE_BAR_DATE: on their ex-dates), so that a
  * split recorded under the old symbol applies to the history under the new one; sorted by
  * symbol and ex_date, two facts that end up equal keep one. */

@@ -29,23 +29,9 @@ static int apply_symbol_changes(struct run *r, int32_t date, const struct bar **
         const struct symchange *c = &r->changes[r->next_change++];
         err = screen_rename(r->engine, c->old_symbol, c->new_symbol, r->d);
     }
-    int any = 0;
-    for (size_t i = 0; i < *n && !any && !err; i++)
-        any = symchange_name_on(r->changes, r->nchanges, (*bars)[i].symbol, date) !=
-              (*bars)[i].symbol;
-    if (err || !any)
-        return err;
-    r->day.n = 0;
-    if (barvec_reserve(&r->day, *n))
-        return diag_set(r->d, ERR_NOMEM, "out of memory");
-    memcpy(r->day.v, *bars, *n * sizeof **bars);
-    r->day.n = *n;
-    size_t dropped;
-    if (symchange_map_day(r->changes, r->nchanges, SYMCHANGE_BAR_DATE, &r->day, &dropped))
-        return diag_set(r->d, ERR_NOMEM, "out of memory");
-    *bars = r->day.v;
-    *n = r->day.n;
-    return ERR_OK;
+    if (!err && symchange_day_names(r->changes, r->nchanges, date, bars, n, &r->day))
+        err = diag_set(r->d, ERR_NOMEM, "out of memory");
+    return err;
 }
 
 static int on_day(void *ctx, int32_t date, const struct bar *bars, size_t n)

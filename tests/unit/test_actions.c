@@ -92,6 +92,26 @@ static void test_map_day_and_splits(void **state)
     assert_int_equal(sv.n, 2);
     assert_string_equal(sp[0].symbol, "FB");
     assert_string_equal(sp[1].symbol, "META");
+    /* A reader's view of a day: left as it is when every name is already that day's, else a
+     * copy with the names given. */
+    struct bar before[] = {c, b}, after[] = {c, tu_bar("META", "2022-06-10", 1, 1, 1, 1, 1)};
+    struct barvec scratch;
+    barvec_init(&scratch);
+    const struct bar *view = before;
+    size_t nview = 2;
+    assert_int_equal(symchange_day_names(v, 1, day_of("2022-06-08"), &view, &nview, &scratch),
+                     ERR_OK);
+    assert_ptr_equal(view, before);
+    after[0].date = after[1].date;
+    after[1] = tu_bar("FB", "2022-06-10", 1, 1, 1, 1, 1);
+    view = after;
+    assert_int_equal(symchange_day_names(v, 1, day_of("2022-06-10"), &view, &nview, &scratch),
+                     ERR_OK);
+    assert_ptr_equal(view, scratch.v);
+    assert_int_equal(nview, 2);
+    assert_string_equal(view[1].symbol, "META");
+    assert_string_equal(after[1].symbol, "FB"); /* the caller's bars are not changed */
+    barvec_release(&scratch);
 }
 
 static void test_symlog(void **state)
