@@ -69,6 +69,12 @@ static int run(struct barstore *bs, const struct screen_opts *opts, int32_t from
 
     struct splitvec splits;
     struct symchangevec changes;
+    int32_t start = opts->min_bars <= 1 || from == SCREEN_RUN_FIRST
+                        ? INT32_MIN
+                        : from - (opts->window_days - 1);
+    /* On S3 the logs' listings and the scan's go together: each is a round trip. */
+    symlog_ahead(bs);
+    barstore_index_ahead(bs, start, to);
     splitvec_init(&splits);
     symchangevec_init(&changes);
     if ((err = barstore_read_splits(bs, &splits, d)) || (err = symlog_read(bs, &changes, d))) {
@@ -85,9 +91,6 @@ static int run(struct barstore *bs, const struct screen_opts *opts, int32_t from
         symchangevec_release(&changes);
         return err;
     }
-    int32_t start = opts->min_bars <= 1 || from == SCREEN_RUN_FIRST
-                        ? INT32_MIN
-                        : from - (opts->window_days - 1);
     struct log_timer t = log_timer_start("screen");
     err = ahead ? barstore_scan_ahead(bs, start, to, on_day, &r, d)
                 : barstore_scan(bs, start, to, on_day, &r, d);

@@ -2601,6 +2601,18 @@ void barstore_splits_ahead(struct barstore *bs, int on)
         objstore_list_along(bs->os, SPLITS_PREFIX);
 }
 
+void barstore_index_ahead(struct barstore *bs, int32_t from, int32_t to)
+{
+    int fy = 0, ty = 0, m, dd;
+    if (from != INT32_MIN && to != INT32_MAX) {
+        date_to_ymd(from, &fy, &m, &dd);
+        date_to_ymd(to, &ty, &m, &dd);
+    }
+    /* As barstore_index lists: up to three years year by year, anything longer as bars/. */
+    if (bs->os->ops->list_groups == NULL && !(fy && ty && ty - fy <= 2))
+        objstore_list_along(bs->os, "bars/");
+}
+
 int barstore_read_splits(struct barstore *bs, struct splitvec *out, struct diag *d)
 {
     if (bs->splits_kept) {

@@ -293,6 +293,12 @@ void barstore_prefetch_drop(struct barstore *bs);
  * call with 0, which drops every listing read ahead. */
 void barstore_splits_ahead(struct barstore *bs, int on);
 
+/* The bar parts of [from, to] will be listed soon (barstore_index, barstore_scan): where that
+ * listing is of all of bars/ and the store lists it in pages, each a round trip (S3), it goes
+ * along with the store's next listing (objstore_list_along) as barstore_splits_ahead's does.
+ * A directory, which a long scan lists year by year as it reads, is left to do so. */
+void barstore_index_ahead(struct barstore *bs, int32_t from, int32_t to);
+
 /* With keep set, the split log is read from the store once and kept: barstore_read_splits
  * answers from memory until this barstore writes split facts (barstore_write_splits; read
  * again then) or keep is cleared.  The same for the symbol-change log (symlog_read,

@@ -1143,6 +1143,38 @@ static int newest_cb(void *ctx, int32_t date, const struct screen_row *rows, siz
     return ERR_OK;
 }
 
+/* A full-history screen on S3 lists the split log, the symbol-change log and the bar parts at
+ * once (each listing is a round trip); a directory lists as it reads (test_store). */
+static void test_screen_lists_at_once(void **state)
+{
+    struct store_fixture *f = *state;
+    struct diag d;
+    /* Three parts over five years: the bar listing is one page of the fake's three keys. */
+    struct bar bars[3];
+    for (int y = 0; y < 3; y++) {
+        char day[11];
+        date_format(date_from_ymd(2020 + 2 * y, 1, 6), day);
+        bars[y] = tu_bar("AAA", day, 10 + y, 11 + y, 9 + y, 10 + y, 100);
+    }
+    struct barstore_write_stats ws;
+    assert_int_equal(barstore_write(f->bs, bars, 3, NULL, &ws, &d), ERR_OK);
+    struct screen_opts so;
+    screen_opts_default(&so);
+    s3_fake_reset_stats(fake);
+    s3_fake_set_overlap_gate_for(fake, 3, S3_FAKE_GATE_LIST, 0);
+    struct newest nw = {0};
+    struct screen_run_stats rs;
+    int err = screen_run(f->bs, &so, SCREEN_RUN_FIRST, INT32_MAX, newest_cb, &nw, &rs, &d);
+    struct s3_fake_stats st;
+    s3_fake_get_stats(fake, &st);
+    s3_fake_set_overlap_gate(fake, 0);
+    assert_int_equal(err, ERR_OK);
+    assert_int_equal(nw.date, date_from_ymd(2024, 1, 6));
+    assert_int_equal(rs.days_ranked, 3);
+    assert_int_equal(st.lists, 3);
+    assert_true(st.inflight_max >= 3);
+}
+
 static void test_collect_log_overlap(void **state)
 {
     struct store_fixture *f = *state;
@@ -1743,6 +1775,7 @@ int main(void)
         CASE(test_listings_overlap),
         CASE(test_split_log_once),
         CASE(test_collect_log_overlap),
+        CASE(test_screen_lists_at_once),
         CASE(test_results_day_overlap),
         CASE(test_results_exports_along),
         CASE(test_write_along_read_ahead),
