@@ -1126,6 +1126,15 @@ static void batch_deliver(struct get_batch *b)
         }
         buf_reset(&sl->body);
         b->next_deliver++;
+        /* The slot is free: its next GET goes out before the next object is handed on, so
+         * that the store is not left idle while fn works on the objects that came together. */
+        if (b->next_deliver < b->next_submit && b->slots[b->next_deliver % b->window].done &&
+            batch_submit(b) == ERR_OK) {
+            struct diag kd = {{0}};
+            int kerr = fetch_kick(b->f, &kd);
+            if (kerr)
+                batch_fail(b, kerr, &kd);
+        }
     }
     b->delivering = 0;
     batch_submit(b);

@@ -429,33 +429,51 @@ static int start(struct fetch *f, struct item *it, struct diag *d)
     return ERR_OK;
 }
 
+/* Start the queued requests that may start at now, within the concurrency; *next gets the
+ * time the next one may (or is left). */
+static int start_ready(struct fetch *f, int64_t now, int64_t *next, struct diag *d)
+{
+    while (!f->stopped && f->inflight < f->o.concurrency && f->queue) {
+        int64_t wait = f->o.limiter ? ratelimit_wait_ms(f->o.limiter, now) : 0;
+        if (wait > 0) {
+            if (now + wait < *next)
+                *next = now + wait;
+            break;
+        }
+        struct item *it = take_ready(f, now, next);
+        if (!it)
+            break;
+        int err = start(f, it, d);
+        if (err) {
+            item_free(it);
+            return err;
+        }
+    }
+    return ERR_OK;
+}
+
+int fetch_kick(struct fetch *f, struct diag *d)
+{
+    int64_t next = INT64_MAX;
+    int err = start_ready(f, now_ms(), &next, d);
+    if (!err)
+        http_kick(f->http);
+    return err;
+}
+
 int fetch_run(struct fetch *f, struct diag *d)
 {
     while (f->inflight || (f->queue && !f->stopped)) {
         int64_t now = now_ms();
         int64_t next = INT64_MAX;
-        while (!f->stopped && f->inflight < f->o.concurrency && f->queue) {
-            int64_t wait = f->o.limiter ? ratelimit_wait_ms(f->o.limiter, now) : 0;
-            if (wait > 0) {
-                if (now + wait < next)
-                    next = now + wait;
-                break;
-            }
-            struct item *it = take_ready(f, now, &next);
-            if (!it)
-                break;
-            int err = start(f, it, d);
-            if (err) {
-                item_free(it);
-                return err;
-            }
-        }
+        int err = start_ready(f, now, &next, d);
+        if (err)
+            return err;
         int64_t wait = next == INT64_MAX ? 1000 : next - now;
         if (wait < 0)
             wait = 0;
         if (f->inflight) {
-            int err = http_poll(f->http, wait, d);
-            if (err)
+            if ((err = http_poll(f->http, wait, d)))
                 return err;
         } else if (f->queue && !f->stopped) {
             if (f->o.limiter && ratelimit_wait_ms(f->o.limiter, now) > 0)

@@ -100,6 +100,12 @@ int fetch_submit(struct fetch *f, const struct fetch_req *r, struct diag *d);
 /* Run until idle.  Returns an error only when the machinery itself fails. */
 int fetch_run(struct fetch *f, struct diag *d);
 
+/* Start the requests submitted that may start now and let them go out (http_kick), without
+ * waiting or completing any: for a done callback that submitted requests and has more work
+ * before fetch_run goes on.  A done callback of a request that cannot start (no time left
+ * before the deadline) may be called from here. */
+int fetch_kick(struct fetch *f, struct diag *d);
+
 /* Change the deadline (fetch_opts.deadline_ms) for what starts from now on. */
 void fetch_set_deadline(struct fetch *f, int64_t deadline_ms);
 int64_t fetch_deadline(const struct fetch *f);

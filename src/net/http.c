@@ -418,6 +418,12 @@ int http_poll(struct http_client *c, int64_t max_wait_ms, struct diag *d)
     return ERR_OK;
 }
 
+void http_kick(struct http_client *c)
+{
+    int running = 0;
+    (void)curl_multi_perform(c->multi, &running);
+}
+
 size_t http_active(const struct http_client *c)
 {
     return c->nactive;

@@ -84,6 +84,12 @@ int http_start(struct http_client *c, const struct http_request *req, http_done_
  * the done callbacks of those that completed. */
 int http_poll(struct http_client *c, int64_t max_wait_ms, struct diag *d);
 
+/* Let the transfers move (send what was started, read what arrived) without completing any:
+ * no done callback is called.  For code inside a done callback that started requests and has
+ * more to do before it returns, so that they go out meanwhile; a failure is left for the next
+ * http_poll to meet. */
+void http_kick(struct http_client *c);
+
 /* Transfers started and not completed. */
 size_t http_active(const struct http_client *c);
 

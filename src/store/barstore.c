@@ -1498,14 +1498,18 @@ static int read_days_once(struct ahead *ahead, struct barstore *bs, const struct
                     w++;
                 }
         }
-        /* At most MONTHS_IN_FLIGHT compacted parts (~1.5 MB each) in one batch, so that a
-         * read's memory stays small whatever the window of objstore_get_many. */
+        /* Compacted parts (~1.5 MB each) at most MONTHS_IN_FLIGHT at once, in a window that
+         * slides over a run of them, so that a read's memory stays small and the store is
+         * never left idle while the parts in hand are parsed; day parts, small, in the
+         * widest window. */
         for (size_t a = 0, b; !err && a < nitems; a = b) {
-            size_t months = 0;
-            for (b = a; b < nitems && (r.items[b].month < 0 || months < MONTHS_IN_FLIGHT); b++)
-                months += r.items[b].month >= 0;
+            int months = r.items[a].month >= 0;
+            for (b = a; b < nitems && (r.items[b].month >= 0) == months; b++)
+                ;
             r.batch = a;
-            err = objstore_get_many(bs->os, keys + a, b - a, BARSTORE_PART_MAX, days_part, &r, d);
+            err = objstore_get_many_window(bs->os, keys + a, b - a, BARSTORE_PART_MAX,
+                                           months ? MONTHS_IN_FLIGHT : OBJSTORE_WINDOW, days_part,
+                                           &r, d);
         }
         if (err && !r.failed)
             diag_prefix_once(d, err, "store '%s'", bs->os->location);

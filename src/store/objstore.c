@@ -594,7 +594,7 @@ static int is_held(const struct objstore *os, const char *key)
 }
 
 static int get_many_store(struct objstore *os, const char *const *keys, size_t n, size_t max,
-                          objstore_each_fn fn, void *ctx, struct diag *d);
+                          size_t window, objstore_each_fn fn, void *ctx, struct diag *d);
 
 /* objstore_get_many with objects held (objstore_prefetch, objstore_keep_written): each held
  * one answers from memory and all the others go to the store together, handed on in key
@@ -639,7 +639,7 @@ static int held_each(void *ctx, size_t k, char *data, size_t len, struct diag *d
 }
 
 static int get_many_held(struct objstore *os, const char *const *keys, size_t n, size_t max,
-                         objstore_each_fn fn, void *ctx, struct diag *d)
+                         size_t window, objstore_each_fn fn, void *ctx, struct diag *d)
 {
     const char **sent = malloc(n * sizeof *sent);
     size_t *of = malloc(n * sizeof *of), m = 0;
@@ -654,7 +654,7 @@ static int get_many_held(struct objstore *os, const char *const *keys, size_t n,
             sent[m++] = keys[i];
         }
     struct held_run h = {os, keys, of, 0, 0, BUF_INIT(max), fn, ctx};
-    int err = m ? get_many_store(os, sent, m, max, held_each, &h, d) : ERR_OK;
+    int err = m ? get_many_store(os, sent, m, max, window, held_each, &h, d) : ERR_OK;
     if (err && !h.stopped) { /* the store's next key failed: the held ones before it first */
         size_t k = 0;
         while (k < m && of[k] < h.next)
@@ -677,6 +677,15 @@ static int get_many_held(struct objstore *os, const char *const *keys, size_t n,
 int objstore_get_many(struct objstore *os, const char *const *keys, size_t n, size_t max,
                       objstore_each_fn fn, void *ctx, struct diag *d)
 {
+    return objstore_get_many_window(os, keys, n, max, OBJSTORE_WINDOW, fn, ctx, d);
+}
+
+int objstore_get_many_window(struct objstore *os, const char *const *keys, size_t n, size_t max,
+                             size_t window, objstore_each_fn fn, void *ctx, struct diag *d)
+{
+    if (window == 0 || window > OBJSTORE_WINDOW)
+        return diag_set(d, ERR_INVALID, "a window of %zu objects (1 to %d)", window,
+                        OBJSTORE_WINDOW);
     for (size_t i = 0; i < n; i++) {
         int err = check_key(os, keys[i], d);
         if (err)
@@ -684,15 +693,15 @@ int objstore_get_many(struct objstore *os, const char *const *keys, size_t n, si
     }
     for (size_t i = 0; os->held && (os->held->n || os->held->nw) && i < n; i++)
         if (is_held(os, keys[i]))
-            return get_many_held(os, keys, n, max, fn, ctx, d);
-    return get_many_store(os, keys, n, max, fn, ctx, d);
+            return get_many_held(os, keys, n, max, window, fn, ctx, d);
+    return get_many_store(os, keys, n, max, window, fn, ctx, d);
 }
 
 static int get_many_store(struct objstore *os, const char *const *keys, size_t n, size_t max,
-                          objstore_each_fn fn, void *ctx, struct diag *d)
+                          size_t window, objstore_each_fn fn, void *ctx, struct diag *d)
 {
     if (os->ops->get_many)
-        return os->ops->get_many(os, keys, n, max, fn, ctx, d);
+        return os->ops->get_many(os, keys, n, max, window, fn, ctx, d);
     struct buf b = BUF_INIT(max);
     int err = ERR_OK;
     char empty[1] = "";

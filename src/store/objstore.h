@@ -60,9 +60,9 @@ struct objstore_ops {
     int (*list)(struct objstore *os, const char *prefix, struct strvec *keys, struct diag *d);
     /* Optional (NULL: objstore_list_groups is ERR_UNSUPPORTED). */
     int (*list_groups)(struct objstore *os, const char *prefix, struct strvec *out, struct diag *d);
-    /* Optional (NULL: one get after another). */
+    /* Optional (NULL: one get after another); at most window requests in flight. */
     int (*get_many)(struct objstore *os, const char *const *keys, size_t n, size_t max,
-                    objstore_each_fn fn, void *ctx, struct diag *d);
+                    size_t window, objstore_each_fn fn, void *ctx, struct diag *d);
     /* Optional (NULL: one request after another). */
     int (*batch)(struct objstore *os, struct objstore_req *reqs, size_t n, struct diag *d);
     int (*del)(struct objstore *os, const char *key, struct diag *d);
@@ -109,6 +109,13 @@ int objstore_del(struct objstore *os, const char *key, struct diag *d);
 #define OBJSTORE_WINDOW 128
 int objstore_get_many(struct objstore *os, const char *const *keys, size_t n, size_t max,
                       objstore_each_fn fn, void *ctx, struct diag *d);
+
+/* objstore_get_many with at most window (1 to OBJSTORE_WINDOW) objects in flight or waiting
+ * to be handed on: for big objects, a window that slides over all of them keeps as little in
+ * memory as batches of that many, without waiting for each batch to end before the next
+ * starts. */
+int objstore_get_many_window(struct objstore *os, const char *const *keys, size_t n, size_t max,
+                             size_t window, objstore_each_fn fn, void *ctx, struct diag *d);
 
 /* Carry out n independent requests (GETs with their etags, PUTs each with its own
  * condition, listings), several at once where that saves time: on S3 up to OBJSTORE_WINDOW

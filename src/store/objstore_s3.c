@@ -411,7 +411,7 @@ static int each_at(void *ctx, size_t i, char *data, size_t len, struct diag *d)
 }
 
 static int s3store_get_many(struct objstore *os, const char *const *keys, size_t n, size_t max,
-                            objstore_each_fn fn, void *ctx, struct diag *d)
+                            size_t window, objstore_each_fn fn, void *ctx, struct diag *d)
 {
     struct s3store *st = (struct s3store *)os;
     /* The S3 keys, prefix included; a window's worth at a time keeps memory flat. */
@@ -427,8 +427,8 @@ static int s3store_get_many(struct objstore *os, const char *const *keys, size_t
         }
         struct each_at ea = {fn, ctx, at};
         if (!err)
-            err = s3_get_objects(st->s3, st->bucket, (const char *const *)full, m, OBJSTORE_WINDOW,
-                                 max, each_at, &ea, d);
+            err = s3_get_objects(st->s3, st->bucket, (const char *const *)full, m, window, max,
+                                 each_at, &ea, d);
     }
     free(full);
     free(space);

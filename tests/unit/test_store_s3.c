@@ -24,6 +24,7 @@
 #include "store/symlog.h"
 #include "store_cases.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -550,6 +551,69 @@ static int got_cb(void *ctx, size_t i, char *data, size_t len, struct diag *d)
 /* A scan, the collector's look back and a batch of GETs keep several requests in flight (the
  * fake holds each request until 4 are in at once, so a client that asks one after another
  * shows 1), and give what a directory gives. */
+/* A window that slides while objects are handed on: when several objects are in together, the
+ * GET that each one's slot frees goes out before the next object is handed on, so that the
+ * store is not left idle while the caller works on them. */
+struct slide {
+    size_t calls;
+    int saw_next; /* in the call for object 1: the GET of object 2 had reached the store */
+};
+
+static int slide_each(void *ctx, size_t i, char *data, size_t len, struct diag *d)
+{
+    struct slide *s = ctx;
+    (void)data, (void)len, (void)d;
+    s->calls++;
+    for (int t = 0; i == 1 && t < 500 && !s->saw_next; t++) { /* at most 5 s */
+        struct s3_fake_stats st;
+        s3_fake_get_stats(fake, &st);
+        s->saw_next = st.gets >= 3;
+        if (!s->saw_next)
+            clock_sleep_ms(10);
+    }
+    return ERR_OK;
+}
+
+/* Object 0 is held until object 1 has been answered and taken in, so that both are in when
+ * object 0 is handed on. */
+static void *release_after_the_second(void *arg)
+{
+    (void)arg;
+    s3_fake_wait_held(fake, 1);
+    struct s3_fake_stats st;
+    for (int t = 0; t < 500; t++) {
+        s3_fake_get_stats(fake, &st);
+        if (st.status[200] >= 1)
+            break;
+        clock_sleep_ms(10);
+    }
+    clock_sleep_ms(200);
+    s3_fake_release(fake);
+    return NULL;
+}
+
+static void test_window_slides_while_handing_on(void **state)
+{
+    struct store_fixture *f = *state;
+    const char *keys[] = {"slide/k0", "slide/k1", "slide/k2", "slide/k3"};
+    struct diag d;
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(objstore_put(f->os, keys[i], "x", 1, OBJ_PUT_ALWAYS, NULL, &d), ERR_OK);
+    s3_fake_reset_stats(fake);
+    s3_fake_hold(fake, "slide/k0");
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, release_after_the_second, NULL), 0);
+    struct slide s = {0, 0};
+    int err = objstore_get_many_window(f->os, keys, 4, 1024, 2, slide_each, &s, &d);
+    pthread_join(t, NULL);
+    assert_int_equal(err, ERR_OK);
+    assert_int_equal(s.calls, 4);
+    assert_true(s.saw_next);
+    /* A window out of bounds is refused. */
+    assert_int_equal(objstore_get_many_window(f->os, keys, 4, 1024, 0, slide_each, &s, &d),
+                     ERR_INVALID);
+}
+
 static void test_reads_overlap(void **state)
 {
     struct store_fixture *f = *state;
@@ -1770,6 +1834,7 @@ int main(void)
         CASE(test_session_token),
         CASE(test_secrets_never_logged),
         CASE(test_reads_overlap),
+        CASE(test_window_slides_while_handing_on),
         CASE(test_chart_reads_few_objects),
         CASE(test_writes_overlap),
         CASE(test_listings_overlap),
