@@ -1201,9 +1201,6 @@ static int read_day_parts(struct barstore *bs, const struct bar_index *idx, size
     return err;
 }
 
-/* Compacted parts fetched at once by a read, at most (objstore_get_many's window is larger). */
-#define MONTHS_IN_FLIGHT 12
-
 /* A compacted part read once for the days of its month that a read asks for. */
 struct month_part {
     const char *key;
@@ -1498,8 +1495,8 @@ static int read_days_once(struct ahead *ahead, struct barstore *bs, const struct
                     w++;
                 }
         }
-        /* Compacted parts (~1.5 MB each) at most MONTHS_IN_FLIGHT at once, in a window that
-         * slides over a run of them, so that a read's memory stays small and the store is
+        /* Compacted parts (~1.5 MB each) at most BARSTORE_MONTHS_IN_FLIGHT at once, in a window
+         * that slides over a run of them, so that a read's memory stays small and the store is
          * never left idle while the parts in hand are parsed; day parts, small, in the
          * widest window. */
         for (size_t a = 0, b; !err && a < nitems; a = b) {
@@ -1508,8 +1505,8 @@ static int read_days_once(struct ahead *ahead, struct barstore *bs, const struct
                 ;
             r.batch = a;
             err = objstore_get_many_window(bs->os, keys + a, b - a, BARSTORE_PART_MAX,
-                                           months ? MONTHS_IN_FLIGHT : OBJSTORE_WINDOW, days_part,
-                                           &r, d);
+                                           months ? BARSTORE_MONTHS_IN_FLIGHT : OBJSTORE_WINDOW,
+                                           days_part, &r, d);
         }
         if (err && !r.failed)
             diag_prefix_once(d, err, "store '%s'", bs->os->location);

@@ -51,6 +51,10 @@
 /* Largest part the reader accepts (a compacted year of 1,000 symbols is ~20 MB). */
 #define BARSTORE_PART_MAX ((size_t)256 << 20)
 
+/* Compacted parts (a month each, ~1.5 MB for 1,000 symbols) a read has fetched and not yet
+ * handed on, at most: a window that slides over them as each is handed on. */
+#define BARSTORE_MONTHS_IN_FLIGHT 12
+
 struct barstore;
 
 /* Borrow os for the life of the barstore. */

@@ -20,6 +20,7 @@
 #include "sim/alpaca_sim.h"
 #include "fakes/s3_fake.h"
 #include "store/barstore.h"
+#include "store/compact.h"
 #include "store/objstore.h"
 #include "store/symlog.h"
 #include "store_cases.h"
@@ -554,6 +555,15 @@ static int got_cb(void *ctx, size_t i, char *data, size_t len, struct diag *d)
 /* A window that slides while objects are handed on: when several objects are in together, the
  * GET that each one's slot frees goes out before the next object is handed on, so that the
  * store is not left idle while the caller works on them. */
+/* Waits on another thread while the client works: in real time (clock_sleep_ms, on this file's
+ * clock source, only moves the clock forward). */
+static void real_sleep_ms(int64_t ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
 struct slide {
     size_t calls;
     int saw_next; /* in the call for object 1: the GET of object 2 had reached the store */
@@ -569,7 +579,7 @@ static int slide_each(void *ctx, size_t i, char *data, size_t len, struct diag *
         s3_fake_get_stats(fake, &st);
         s->saw_next = st.gets >= 3;
         if (!s->saw_next)
-            clock_sleep_ms(10);
+            real_sleep_ms(10);
     }
     return ERR_OK;
 }
@@ -585,9 +595,9 @@ static void *release_after_the_second(void *arg)
         s3_fake_get_stats(fake, &st);
         if (st.status[200] >= 1)
             break;
-        clock_sleep_ms(10);
+        real_sleep_ms(10);
     }
-    clock_sleep_ms(200);
+    real_sleep_ms(200);
     s3_fake_release(fake);
     return NULL;
 }
@@ -612,6 +622,84 @@ static void test_window_slides_while_handing_on(void **state)
     /* A window out of bounds is refused. */
     assert_int_equal(objstore_get_many_window(f->os, keys, 4, 1024, 0, slide_each, &s, &d),
                      ERR_INVALID);
+}
+
+/* A read of compacted months: the second month's part is held until the GET of the month
+ * one window further on has reached the store.  The window slides as each month is handed
+ * on, so that GET goes out while the second is held; reading in batches of a window's
+ * worth, it would wait for the whole batch and the hold would time out. */
+struct month_hold {
+    uint64_t gets_before; /* GETs answered before the read (a held one counts once answered) */
+    int slid; /* the GET one window on came while the second month was held */
+};
+
+static void *release_when_slid(void *arg)
+{
+    struct month_hold *h = arg;
+    s3_fake_wait_held(fake, 1);
+    for (int t = 0; t < 1000 && !h->slid; t++) { /* at most 10 s */
+        struct s3_fake_stats st;
+        s3_fake_get_stats(fake, &st);
+        h->slid = st.gets + st.held - h->gets_before >= BARSTORE_MONTHS_IN_FLIGHT + 1;
+        if (!h->slid)
+            real_sleep_ms(10);
+    }
+    s3_fake_release(fake);
+    return NULL;
+}
+
+static int count_days(void *ctx, int32_t date, const struct bar *bars, size_t n)
+{
+    (void)date, (void)bars, (void)n;
+    ++*(size_t *)ctx;
+    return 0;
+}
+
+static void test_months_slide(void **state)
+{
+    struct store_fixture *f = *state;
+    struct diag d;
+    enum { MONTHS = BARSTORE_MONTHS_IN_FLIGHT + 2 };
+    struct bar bars[2 * MONTHS];
+    for (int m = 0; m < MONTHS; m++)
+        for (int k = 0; k < 2; k++) {
+            char day[11];
+            date_format(date_from_ymd(2020 + m / 12, 1 + m % 12, 6 + k), day);
+            bars[2 * m + k] = tu_bar("AAA", day, 10 + m, 11 + m, 9 + m, 10 + m, 100);
+        }
+    for (int i = 0; i < 2 * MONTHS; i++) { /* a part per day, so that each month compacts */
+        struct barstore_write_stats ws;
+        assert_int_equal(barstore_write(f->bs, &bars[i], 1, NULL, &ws, &d), ERR_OK);
+    }
+    struct compact_opts co = {.closed_before = date_from_ymd(2022, 1, 1)};
+    struct compact_stats cs;
+    assert_int_equal(barstore_compact(f->os, f->bs, &co, &cs, &d), ERR_OK);
+    assert_int_equal(cs.months_compacted, MONTHS);
+    /* The second month's part, by its name. */
+    struct strvec keys;
+    strvec_init(&keys);
+    assert_int_equal(objstore_list(f->os, "bars/2020/2020-02", &keys, &d), ERR_OK);
+    assert_int_equal(keys.n, 1);
+    int32_t month;
+    uint32_t mask;
+    assert_true(barstore_key_compacted(keys.v[0], &month, &mask));
+    s3_fake_hold(fake, keys.v[0]);
+    strvec_release(&keys);
+
+    struct barstore *bs;
+    assert_int_equal(barstore_new(f->os, &bs, &d), ERR_OK);
+    struct s3_fake_stats st;
+    s3_fake_get_stats(fake, &st);
+    struct month_hold h = {st.gets, 0};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, release_when_slid, &h), 0);
+    size_t days = 0;
+    int err = barstore_scan(bs, INT32_MIN, INT32_MAX, count_days, &days, &d);
+    pthread_join(t, NULL);
+    barstore_free(bs);
+    assert_int_equal(err, ERR_OK);
+    assert_int_equal(days, 2 * MONTHS);
+    assert_true(h.slid);
 }
 
 static void test_reads_overlap(void **state)
@@ -1835,6 +1923,7 @@ int main(void)
         CASE(test_secrets_never_logged),
         CASE(test_reads_overlap),
         CASE(test_window_slides_while_handing_on),
+        CASE(test_months_slide),
         CASE(test_chart_reads_few_objects),
         CASE(test_writes_overlap),
         CASE(test_listings_overlap),
