@@ -128,31 +128,35 @@ static int make_parents(const struct local *l, char *path, size_t root_len, stru
     return ERR_OK;
 }
 
+/* Read the whole of fd, an object's file (opened without blocking, so that a FIFO or a device
+ * put in the store never holds the reader: anything but a regular file is refused).  An object
+ * is replaced whole (a new file linked or renamed into place), never written in place: a short
+ * read that gave the whole size is the end, and the read that would return 0 is saved.  A file
+ * that grows past out->max while it is read is an error, never a silent cut. */
 static int read_fd(int fd, const char *path, struct buf *out, struct diag *d)
 {
     struct stat st;
     if (fstat(fd, &st) != 0)
         return sys_err(d, "stat", path, errno);
+    if (!S_ISREG(st.st_mode))
+        return diag_set(d, ERR_INVALID, "'%s' is not a regular file", path);
     if ((size_t)st.st_size > out->max - out->len)
         return diag_set(d, ERR_TOOBIG, "'%s' is %lld bytes, over the limit of %zu", path,
                         (long long)st.st_size, out->max - out->len);
     int err = buf_reserve(out, (size_t)st.st_size);
     if (err)
         return diag_set(d, err, "cannot read '%s': %s", path, err_str(err));
-    /* An object is replaced whole (a new file linked or renamed into place), never written in
-     * place: a regular file that gave its whole size in a short read is at its end, and the
-     * read that would return 0 is saved. */
-    size_t start = out->len, size = S_ISREG(st.st_mode) ? (size_t)st.st_size : SIZE_MAX;
+    size_t start = out->len, size = (size_t)st.st_size;
     for (;;) {
-        if (out->len == out->max)
-            break;
         size_t room = out->cap - 1 - out->len;
-        if (room == 0) {
+        if (room == 0 && out->len < out->max) {
             if ((err = buf_reserve(out, 4096)) != ERR_OK)
-                return diag_set(d, err, "'%s' grew past the limit of %zu bytes", path, out->max);
+                return diag_set(d, err, "cannot read '%s': %s", path, err_str(err));
             room = out->cap - 1 - out->len;
         }
-        ssize_t n = read(fd, out->data + out->len, room);
+        char probe;
+        int full = out->len == out->max || room == 0;
+        ssize_t n = full ? read(fd, &probe, 1) : read(fd, out->data + out->len, room);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -160,6 +164,9 @@ static int read_fd(int fd, const char *path, struct buf *out, struct diag *d)
         }
         if (n == 0)
             break;
+        if (full)
+            return diag_set(d, ERR_TOOBIG, "'%s' grew past the limit of %zu bytes while read", path,
+                            out->max);
         out->len += (size_t)n;
         if ((size_t)n < room && out->len - start == size)
             break;
@@ -186,7 +193,7 @@ static int open_beneath(const struct local *l, const char *key)
     int n = snprintf(path, sizeof path, "%s/%s", l->real, key);
     if (!l->real[0] || n < 0 || n >= (int)sizeof path)
         return -1;
-    struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW,
+    struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
                            .resolve = RESOLVE_NO_SYMLINKS};
     return (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
 #else
@@ -207,7 +214,7 @@ static int local_get(struct objstore *os, const char *key, struct buf *out, char
     if (fd < 0) {
         if ((err = path_of(l, key, path, d)))
             return err;
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     }
     if (fd < 0)
         return errno == ELOOP

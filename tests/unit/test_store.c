@@ -324,6 +324,30 @@ static void test_objstore_refuses_symlinks(void **state)
     free(outside);
 }
 
+/* Something other than a file where an object is read (a FIFO, a directory) is refused at
+ * once with its path: a FIFO with no writer never holds the reader. */
+static void test_objstore_refuses_special_files(void **state)
+{
+    struct fixture *f = *state;
+    struct diag d;
+    assert_int_equal(mkdir(tu_path(f->dir, "store/results"), 0755), 0);
+    assert_int_equal(mkfifo(tu_path(f->dir, "store/results/latest.csv"), 0644), 0);
+    assert_int_equal(mkdir(tu_path(f->dir, "store/results/top_candidates.csv"), 0755), 0);
+    struct buf b = BUF_INIT(1024);
+    assert_int_equal(objstore_get(f->sf.os, "results/latest.csv", &b, NULL, &d), ERR_INVALID);
+    assert_non_null(strstr(d.text, "results/latest.csv' is not a regular file"));
+    assert_int_equal(b.len, 0);
+    assert_int_equal(objstore_get(f->sf.os, "results/top_candidates.csv", &b, NULL, &d),
+                     ERR_INVALID);
+    assert_non_null(strstr(d.text, "not a regular file"));
+    /* A file read as usual next to them. */
+    assert_int_equal(objstore_put(f->sf.os, "results/x.csv", "x", 1, OBJ_PUT_ALWAYS, NULL, &d),
+                     ERR_OK);
+    assert_int_equal(objstore_get(f->sf.os, "results/x.csv", &b, NULL, &d), ERR_OK);
+    assert_int_equal(b.len, 1);
+    buf_release(&b);
+}
+
 /* A listing one level at a time: its keys and its groups' listings, in order, are the whole
  * listing; what a kept listing answers is listed whole. */
 static void test_list_groups(void **state)
@@ -555,6 +579,7 @@ int main(void)
         cmocka_unit_test(test_keys),
         cmocka_unit_test_setup_teardown(test_objstore_ignores_temp_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_objstore_refuses_symlinks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_objstore_refuses_special_files, setup, teardown),
         cmocka_unit_test_setup_teardown(store_case_put_get_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_temp_files_removed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_racing_writer_loses, setup, teardown),
