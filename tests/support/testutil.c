@@ -86,6 +86,13 @@ static int64_t micro(double dollars)
     return (int64_t)(dollars * 1e6 + (dollars >= 0 ? 0.5 : -0.5));
 }
 
+int32_t tu_weekday_from(int32_t t)
+{
+    while (date_weekday(t) == 0 || date_weekday(t) == 6)
+        t++;
+    return t;
+}
+
 struct bar tu_bar(const char *symbol, const char *date, double open, double high, double low,
                   double close, int64_t volume)
 {

@@ -18,6 +18,9 @@ char *tu_read_file(const char *path, size_t *len);
 /* "dir/rel" into a static rotating buffer. */
 const char *tu_path(const char *dir, const char *rel);
 
+/* t, or the Monday after when t is a Saturday or a Sunday (days since the epoch). */
+int32_t tu_weekday_from(int32_t t);
+
 /* A valid bar; prices in dollars. */
 struct bar tu_bar(const char *symbol, const char *date, double open, double high, double low,
                   double close, int64_t volume);

@@ -245,8 +245,7 @@ static void test_screen_carries_history_over(void **state)
     barvec_init(&all);
     int32_t t = day_of("2024-01-01"), days[40];
     for (int i = 0; i < 40; i++, t++) {
-        while (date_weekday(t) == 0 || date_weekday(t) == 6)
-            t++;
+        t = tu_weekday_from(t);
         days[i] = t;
         double p = i < 20 ? 200 + 5 * i : 295 - 3 * (i - 20);
         if (i >= 29)

@@ -600,8 +600,7 @@ static void test_chart(void **state)
     size_t nb = 0;
     int32_t t = start;
     for (int i = 0; i < 400; i++, t++) {
-        while (date_weekday(t) == 0 || date_weekday(t) == 6)
-            t++;
+        t = tu_weekday_from(t);
         dates[i] = t;
         double c = i <= 300 ? 20 + i * 0.1 : 50 - (i - 300) * 0.2;
         double k = i >= 350 ? 0.5 : 1.0;

@@ -630,7 +630,7 @@ static void test_window_slides_while_handing_on(void **state)
  * worth, it would wait for the whole batch and the hold would time out. */
 struct month_hold {
     uint64_t gets_before; /* GETs answered before the read (a held one counts once answered) */
-    int slid; /* the GET one window on came while the second month was held */
+    int slid;             /* the GET one window on came while the second month was held */
 };
 
 static void *release_when_slid(void *arg)
@@ -1650,8 +1650,7 @@ static void test_results_exports_along(void **state)
     struct bar bars[3 * 30];
     size_t nb = 0;
     for (int i = 0; i < 30; i++, t++) {
-        while (date_weekday(t) == 0 || date_weekday(t) == 6)
-            t++;
+        t = tu_weekday_from(t);
         char day[DATE_STRLEN + 1];
         date_format(t, day);
         double c = 40 + (i % 7);
@@ -1740,8 +1739,7 @@ static void test_write_along_read_ahead(void **state)
     struct bar bars[2 * 30];
     size_t nb = 0;
     for (int i = 0; i < 30; i++, t++) {
-        while (date_weekday(t) == 0 || date_weekday(t) == 6)
-            t++;
+        t = tu_weekday_from(t);
         char day[DATE_STRLEN + 1];
         date_format(t, day);
         bars[nb++] = tu_bar("AAA", day, 40 + i, 41 + i, 39 + i, 40 + i, 100);
@@ -1833,8 +1831,7 @@ static void test_chart_reads_few_objects(void **state)
     struct bar *bars = calloc(1200, sizeof *bars);
     size_t nb = 0;
     for (int i = 0; i < 400; i++, t++) {
-        while (date_weekday(t) == 0 || date_weekday(t) == 6)
-            t++;
+        t = tu_weekday_from(t);
         char day[DATE_STRLEN + 1];
         date_format(t, day);
         double c = 40 + (i % 17) * 0.5;
