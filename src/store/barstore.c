@@ -226,6 +226,19 @@ void barstore_part_name(const void *data, size_t len, char out[32])
     snprintf(out, 32, "part-%.16s.csv", hex);
 }
 
+/* barstore_part_name of two contents at once (crypto_sha256_x2: about the time of one). */
+static void part_names_x2(const void *a, size_t alen, const void *b, size_t blen, char out_a[32],
+                          char out_b[32])
+{
+    uint8_t ha[SHA256_LEN], hb[SHA256_LEN];
+    char hex[2 * SHA256_LEN + 1];
+    crypto_sha256_x2(a, alen, b, blen, ha, hb);
+    crypto_hex(ha, PART_HEX / 2, hex);
+    snprintf(out_a, 32, "part-%.16s.csv", hex);
+    crypto_hex(hb, PART_HEX / 2, hex);
+    snprintf(out_b, 32, "part-%.16s.csv", hex);
+}
+
 /* 1 when the last segment of key is "part-<16 lower-case hex>.csv". */
 static int part_name_syntax_ok(const char *key, char *why)
 {
@@ -898,16 +911,25 @@ static int check_part_unhashed(struct barstore *bs, const char *key, int32_t dat
     return ERR_OK;
 }
 
-/* The message check_part gives when data does not match key's name; 0 when it does. */
-static int part_hash_check(struct barstore *bs, const char *key, const char *data, size_t len,
+/* The message check_part gives when a content of len bytes named want (barstore_part_name)
+ * does not match key's name; 0 when it does. */
+static int part_name_check(struct barstore *bs, const char *key, const char want[32], size_t len,
                            struct diag *d)
 {
-    char want[32], why[160];
-    barstore_part_name(data, len, want);
+    char why[160];
     if (part_hash_ok(key, want, len, why))
         return ERR_OK;
     return diag_set(d, ERR_DAMAGED, "store '%s': part %s is damaged: %s", bs->os->location, key,
                     why);
+}
+
+/* The same for data. */
+static int part_hash_check(struct barstore *bs, const char *key, const char *data, size_t len,
+                           struct diag *d)
+{
+    char want[32];
+    barstore_part_name(data, len, want);
+    return part_name_check(bs, key, want, len, d);
 }
 
 /* Read one part and check it (check_part). */
@@ -1216,7 +1238,7 @@ struct fetch_item {
 
 struct ahead;
 static int ahead_unhashed(struct ahead *a, const char *key, const char *data, size_t len,
-                          int parse);
+                          struct buf *own, int parse);
 static int ahead_well_ahead(struct ahead *a);
 static int ahead_short(struct ahead *a);
 static int ahead_parse_there(struct barstore *bs, struct ahead *a)
@@ -1253,7 +1275,8 @@ struct days_read {
     /* the day's only part whose hash the caller checks (reading ahead), or NULL */
     const char *unhashed_key, *unhashed_data;
     size_t unhashed_len;
-    int unparsed; /* ... and its rows too (the caller parses them) */
+    struct buf *unhashed_own; /* the store's buffer holding it, when it may be taken */
+    int unparsed;             /* ... and its rows too (the caller parses them) */
 };
 
 /* The rows of date in a compacted part's rows. */
@@ -1332,8 +1355,10 @@ static int emit_day(struct days_read *r, struct diag *d)
         out = &r->merged;
     }
     if (r->ahead)
-        ahead_unhashed(r->ahead, r->unhashed_key, r->unhashed_data, r->unhashed_len, r->unparsed);
+        ahead_unhashed(r->ahead, r->unhashed_key, r->unhashed_data, r->unhashed_len,
+                       r->unhashed_own, r->unparsed);
     r->unhashed_key = NULL;
+    r->unhashed_own = NULL;
     r->unparsed = 0;
     err = r->fn(r->ctx, r->kmap ? r->kmap[r->k] : r->k, bd->date, out);
     /* Compacted parts no later day asks for are let go. */
@@ -1348,7 +1373,8 @@ static int emit_day(struct days_read *r, struct diag *d)
     return err;
 }
 
-static int days_part(void *ctx, size_t i, char *data, size_t len, struct diag *d)
+static int days_part(void *ctx, size_t i, char *data, size_t len, struct buf *store_buf,
+                     struct diag *d)
 {
     struct days_read *r = ctx;
     if (r->batch + i != r->item)
@@ -1357,6 +1383,7 @@ static int days_part(void *ctx, size_t i, char *data, size_t len, struct diag *d
     const struct fetch_item *it = &r->items[r->item];
     r->failed = 1;
     r->unhashed_key = NULL;
+    r->unhashed_own = NULL;
     r->unparsed = 0;
     int err;
     if (it->month >= 0) {
@@ -1388,6 +1415,7 @@ static int days_part(void *ctx, size_t i, char *data, size_t len, struct diag *d
             r->unhashed_key = key;
             r->unhashed_data = data;
             r->unhashed_len = len;
+            r->unhashed_own = store_buf;
             r->unparsed = 1;
         } else if (r->ahead && bd->nparts == 1) {
             int unhashed = 0;
@@ -1397,6 +1425,7 @@ static int days_part(void *ctx, size_t i, char *data, size_t len, struct diag *d
                 r->unhashed_key = key;
                 r->unhashed_data = data;
                 r->unhashed_len = len;
+                r->unhashed_own = store_buf;
             }
         } else {
             err = check_part(r->bs, key, bd->date, data, len, &r->all, d);
@@ -1504,9 +1533,9 @@ static int read_days_once(struct ahead *ahead, struct barstore *bs, const struct
             for (b = a; b < nitems && (r.items[b].month >= 0) == months; b++)
                 ;
             r.batch = a;
-            err = objstore_get_many_window(bs->os, keys + a, b - a, BARSTORE_PART_MAX,
-                                           months ? BARSTORE_MONTHS_IN_FLIGHT : OBJSTORE_WINDOW,
-                                           days_part, &r, d);
+            err = objstore_get_many_take(bs->os, keys + a, b - a, BARSTORE_PART_MAX,
+                                         months ? BARSTORE_MONTHS_IN_FLIGHT : OBJSTORE_WINDOW,
+                                         days_part, &r, d);
         }
         if (err && !r.failed)
             diag_prefix_once(d, err, "store '%s'", bs->os->location);
@@ -1682,6 +1711,11 @@ struct ahead_day {
     char key[OBJ_KEY_MAX];
     int parse; /* ... and whose rows it parses from raw into bars */
     struct buf raw;
+    /* The caller's: raw's part name (barstore_part_name), once named is set.  A day's is
+     * computed with the day before's when that one is checked (two at once, in the time of
+     * one), and compared with the key when its own turn comes. */
+    int named;
+    char name[32];
 };
 
 /* The reader thread and the caller's thread share this, under mu, and nothing else. */
@@ -1703,16 +1737,31 @@ struct ahead {
     const char *key; /* the content of the day being put, when its hash is left to the caller */
     const char *data;
     size_t len;
+    struct buf *own; /* the store's buffer holding data, taken instead of copied (NULL: none) */
     int parse;
 };
 
-static int ahead_unhashed(struct ahead *a, const char *key, const char *data, size_t len, int parse)
+static int ahead_unhashed(struct ahead *a, const char *key, const char *data, size_t len,
+                          struct buf *own, int parse)
 {
     a->key = key;
     a->data = data;
     a->len = len;
+    a->own = own;
     a->parse = parse;
     return ERR_OK;
+}
+
+/* The content of a and b traded, each keeping its own max. */
+static void buf_trade(struct buf *a, struct buf *b)
+{
+    struct buf t = *a;
+    a->data = b->data;
+    a->len = b->len;
+    a->cap = b->cap;
+    b->data = t.data;
+    b->len = t.len;
+    b->cap = t.cap;
 }
 
 /* 1 when fewer days than a batch wait for the caller: it is idle or soon will be (a hint). */
@@ -1724,12 +1773,13 @@ static int ahead_short(struct ahead *a)
 }
 
 /* On the caller's thread, a day's only part the reader left whole (no quote, a well-formed
- * name, damaged parts not skipped): what check_part gives, the hash first. */
-static int caller_part(struct barstore *bs, const char *key, int32_t date, char *data, size_t len,
-                       struct barvec *out, struct diag *d)
+ * name, damaged parts not skipped), named want (barstore_part_name of data): what check_part
+ * gives, the hash first. */
+static int caller_part(struct barstore *bs, const char *key, const char want[32], int32_t date,
+                       char *data, size_t len, struct barvec *out, struct diag *d)
 {
     out->n = 0;
-    int err = part_hash_check(bs, key, data, len, d);
+    int err = part_name_check(bs, key, want, len, d);
     if (!err)
         err = read_rows(key, date, data, len, out, d);
     if (err) {
@@ -1790,11 +1840,17 @@ static int ahead_put(void *ctx, size_t k, int32_t date, struct barvec *day)
     day->n = 0;
     slot->key[0] = '\0';
     slot->parse = a->parse;
+    slot->named = 0;
     if (a->key) {
         snprintf(slot->key, sizeof slot->key, "%s", a->key);
         buf_reset(&slot->raw);
-        if (buf_append(&slot->raw, a->data, a->len))
+        if (a->own && a->own->data == a->data && a->own->len == a->len) {
+            /* The part's own buffer moves into the slot, and the slot's old one (used and
+             * handed back) goes to the store for a later part: no copy. */
+            buf_trade(&slot->raw, a->own);
+        } else if (buf_append(&slot->raw, a->data, a->len)) {
             return diag_set(&a->d, ERR_NOMEM, "out of memory");
+        }
     }
     pthread_mutex_lock(&a->mu);
     __atomic_store_n(&a->made, a->made + 1, __ATOMIC_RELAXED); /* read unlocked as a hint */
@@ -1908,15 +1964,30 @@ int barstore_scan_ahead(struct barstore *bs, int32_t from, int32_t to, barstore_
             if (a->used == a->made)
                 break;
             struct ahead_day *day = &a->ring[a->used % AHEAD_DAYS];
+            /* The next day, when it is put already, is this thread's too. */
+            struct ahead_day *next =
+                a->made - a->used >= 2 ? &a->ring[(a->used + 1) % AHEAD_DAYS] : NULL;
             pthread_mutex_unlock(&a->mu);
             /* The hash decides: a part that does not match its name is damaged, and its rows
-             * are not used (the reader left the check to this thread). */
+             * are not used (the reader left the check to this thread).  The next day's part,
+             * when its check is left here too, is hashed with this one. */
+            const char *raw = day->raw.data ? day->raw.data : "";
+            if (day->key[0] && !day->named) {
+                if (next && next->key[0]) {
+                    part_names_x2(raw, day->raw.len, next->raw.data ? next->raw.data : "",
+                                  next->raw.len, day->name, next->name);
+                    next->named = 1;
+                } else {
+                    barstore_part_name(raw, day->raw.len, day->name);
+                }
+                day->named = 1;
+            }
             if (day->key[0] && day->parse)
-                fn_err = caller_part(bs, day->key, day->date, day->raw.data ? day->raw.data : "",
-                                     day->raw.len, &day->bars, d);
+                fn_err =
+                    caller_part(bs, day->key, day->name, day->date,
+                                day->raw.data ? day->raw.data : "", day->raw.len, &day->bars, d);
             else if (day->key[0])
-                fn_err = part_hash_check(bs, day->key, day->raw.data ? day->raw.data : "",
-                                         day->raw.len, d);
+                fn_err = part_name_check(bs, day->key, day->name, day->raw.len, d);
             if (!fn_err)
                 fn_err = fn(ctx, day->date, day->bars.v, day->bars.n);
             pthread_mutex_lock(&a->mu);

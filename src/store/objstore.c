@@ -593,8 +593,22 @@ static int is_held(const struct objstore *os, const char *key)
     return 0;
 }
 
+/* The callback of a get_many: objstore_get_many's, or objstore_get_many_take's. */
+struct each {
+    objstore_each_fn fn;
+    objstore_take_fn take;
+    void *ctx;
+};
+
+/* Hand object i (data[0 .. len), held by own, or by memory fn may not take: own NULL) on. */
+static int each_call(struct each *e, size_t i, char *data, size_t len, struct buf *own,
+                     struct diag *d)
+{
+    return e->take ? e->take(e->ctx, i, data, len, own, d) : e->fn(e->ctx, i, data, len, d);
+}
+
 static int get_many_store(struct objstore *os, const char *const *keys, size_t n, size_t max,
-                          size_t window, objstore_each_fn fn, void *ctx, struct diag *d);
+                          size_t window, struct each *e, struct diag *d);
 
 /* objstore_get_many with objects held (objstore_prefetch, objstore_keep_written): each held
  * one answers from memory and all the others go to the store together, handed on in key
@@ -606,8 +620,7 @@ struct held_run {
     size_t next;      /* the next index of keys to hand on */
     int stopped;      /* the store's batch stopped for a held key or fn */
     struct buf b;
-    objstore_each_fn fn;
-    void *ctx;
+    struct each *e;
 };
 
 /* Hand on the held keys from next up to (not including) to. */
@@ -620,26 +633,27 @@ static int held_upto(struct held_run *h, size_t to, struct diag *d)
         buf_reset(&h->b);
         if (!from_held(h->os, h->keys[h->next], &h->b, NULL, &herr, d))
             herr = h->os->ops->get(h->os, h->keys[h->next], &h->b, NULL, d); /* it cannot */
-        err = herr ? herr : h->fn(h->ctx, h->next, h->b.data ? h->b.data : empty, h->b.len, d);
+        err = herr ? herr
+                   : each_call(h->e, h->next, h->b.data ? h->b.data : empty, h->b.len, &h->b, d);
     }
     return err;
 }
 
-static int held_each(void *ctx, size_t k, char *data, size_t len, struct diag *d)
+static int held_each(void *ctx, size_t k, char *data, size_t len, struct buf *own, struct diag *d)
 {
     struct held_run *h = ctx;
     size_t i = h->of[k];
     int err = held_upto(h, i, d);
     if (!err) {
         h->next = i + 1;
-        err = h->fn(h->ctx, i, data, len, d);
+        err = each_call(h->e, i, data, len, own, d);
     }
     h->stopped = err != ERR_OK;
     return err;
 }
 
 static int get_many_held(struct objstore *os, const char *const *keys, size_t n, size_t max,
-                         size_t window, objstore_each_fn fn, void *ctx, struct diag *d)
+                         size_t window, struct each *e, struct diag *d)
 {
     const char **sent = malloc(n * sizeof *sent);
     size_t *of = malloc(n * sizeof *of), m = 0;
@@ -653,8 +667,9 @@ static int get_many_held(struct objstore *os, const char *const *keys, size_t n,
             of[m] = i;
             sent[m++] = keys[i];
         }
-    struct held_run h = {os, keys, of, 0, 0, BUF_INIT(max), fn, ctx};
-    int err = m ? get_many_store(os, sent, m, max, window, held_each, &h, d) : ERR_OK;
+    struct held_run h = {os, keys, of, 0, 0, BUF_INIT(max), e};
+    struct each he = {NULL, held_each, &h};
+    int err = m ? get_many_store(os, sent, m, max, window, &he, d) : ERR_OK;
     if (err && !h.stopped) { /* the store's next key failed: the held ones before it first */
         size_t k = 0;
         while (k < m && of[k] < h.next)
@@ -680,8 +695,8 @@ int objstore_get_many(struct objstore *os, const char *const *keys, size_t n, si
     return objstore_get_many_window(os, keys, n, max, OBJSTORE_WINDOW, fn, ctx, d);
 }
 
-int objstore_get_many_window(struct objstore *os, const char *const *keys, size_t n, size_t max,
-                             size_t window, objstore_each_fn fn, void *ctx, struct diag *d)
+static int get_many(struct objstore *os, const char *const *keys, size_t n, size_t max,
+                    size_t window, struct each *e, struct diag *d)
 {
     if (window == 0 || window > OBJSTORE_WINDOW)
         return diag_set(d, ERR_INVALID, "a window of %zu objects (1 to %d)", window,
@@ -693,15 +708,36 @@ int objstore_get_many_window(struct objstore *os, const char *const *keys, size_
     }
     for (size_t i = 0; os->held && (os->held->n || os->held->nw) && i < n; i++)
         if (is_held(os, keys[i]))
-            return get_many_held(os, keys, n, max, window, fn, ctx, d);
-    return get_many_store(os, keys, n, max, window, fn, ctx, d);
+            return get_many_held(os, keys, n, max, window, e, d);
+    return get_many_store(os, keys, n, max, window, e, d);
+}
+
+int objstore_get_many_window(struct objstore *os, const char *const *keys, size_t n, size_t max,
+                             size_t window, objstore_each_fn fn, void *ctx, struct diag *d)
+{
+    struct each e = {fn, NULL, ctx};
+    return get_many(os, keys, n, max, window, &e, d);
+}
+
+int objstore_get_many_take(struct objstore *os, const char *const *keys, size_t n, size_t max,
+                           size_t window, objstore_take_fn fn, void *ctx, struct diag *d)
+{
+    struct each e = {NULL, fn, ctx};
+    return get_many(os, keys, n, max, window, &e, d);
+}
+
+/* A backend's get_many hands on memory of its own: none of it can be taken. */
+static int each_untakeable(void *ctx, size_t i, char *data, size_t len, struct diag *d)
+{
+    return each_call(ctx, i, data, len, NULL, d);
 }
 
 static int get_many_store(struct objstore *os, const char *const *keys, size_t n, size_t max,
-                          size_t window, objstore_each_fn fn, void *ctx, struct diag *d)
+                          size_t window, struct each *e, struct diag *d)
 {
     if (os->ops->get_many)
-        return os->ops->get_many(os, keys, n, max, window, fn, ctx, d);
+        return e->take ? os->ops->get_many(os, keys, n, max, window, each_untakeable, e, d)
+                       : os->ops->get_many(os, keys, n, max, window, e->fn, e->ctx, d);
     struct buf b = BUF_INIT(max);
     int err = ERR_OK;
     char empty[1] = "";
@@ -709,7 +745,7 @@ static int get_many_store(struct objstore *os, const char *const *keys, size_t n
         buf_reset(&b);
         err = os->ops->get(os, keys[i], &b, NULL, d);
         if (!err)
-            err = fn(ctx, i, b.data ? b.data : empty, b.len, d);
+            err = each_call(e, i, b.data ? b.data : empty, b.len, &b, d);
     }
     buf_release(&b);
     return err;

@@ -117,6 +117,16 @@ int objstore_get_many(struct objstore *os, const char *const *keys, size_t n, si
 int objstore_get_many_window(struct objstore *os, const char *const *keys, size_t n, size_t max,
                              size_t window, objstore_each_fn fn, void *ctx, struct diag *d);
 
+/* objstore_get_many_window whose fn may keep an object's memory instead of copying it: own is
+ * the buffer that holds data (own->data is data, or NULL when len is 0), which fn may take by
+ * swapping its data, len and cap with those of a buffer of its own (whose memory the store then
+ * uses and frees); own's max is the store's.  own is NULL when the object lives in memory fn
+ * may not take (a backend's own transfer buffers): fn copies what it keeps. */
+typedef int (*objstore_take_fn)(void *ctx, size_t i, char *data, size_t len, struct buf *own,
+                                struct diag *d);
+int objstore_get_many_take(struct objstore *os, const char *const *keys, size_t n, size_t max,
+                           size_t window, objstore_take_fn fn, void *ctx, struct diag *d);
+
 /* Carry out n independent requests (GETs with their etags, PUTs each with its own
  * condition, listings), several at once where that saves time: on S3 up to OBJSTORE_WINDOW
  * requests in flight, a listing's first pages together and its further pages one after

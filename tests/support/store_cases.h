@@ -26,6 +26,8 @@ void store_fixture_open(struct store_fixture *f, const char *location);
 void store_fixture_close(struct store_fixture *f);
 
 void store_case_put_get_list(void **state);
+/* objstore_get_many_take: every object handed on whole, and kept when fn takes its buffer. */
+void store_case_get_many_take(void **state);
 void store_case_barstore_write_read(void **state);
 void store_case_barstore_conflicts(void **state);
 void store_case_barstore_reader_validates(void **state);

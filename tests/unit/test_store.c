@@ -350,6 +350,53 @@ static void test_objstore_refuses_special_files(void **state)
 
 /* A listing one level at a time: its keys and its groups' listings, in order, are the whole
  * listing; what a kept listing answers is listed whole. */
+/* On a directory every object of objstore_get_many_take can be taken, held ones too
+ * (objstore_prefetch): fn keeps each buffer as it is, without a copy. */
+struct kept_bufs {
+    struct buf b[6];
+    size_t taken;
+};
+
+static int keep_cb(void *ctx, size_t i, char *data, size_t len, struct buf *own, struct diag *d)
+{
+    struct kept_bufs *k = ctx;
+    (void)d;
+    if (!own || own->data != data || own->len != len)
+        return ERR_OK;
+    k->b[i] = *own;
+    own->data = NULL, own->len = 0, own->cap = 0; /* the store starts a new one */
+    k->taken++;
+    return ERR_OK;
+}
+
+static void test_get_many_take_local(void **state)
+{
+    struct store_fixture *f = *state;
+    struct diag d;
+    char keys[6][32];
+    const char *kp[6];
+    for (size_t i = 0; i < 6; i++) {
+        snprintf(keys[i], sizeof keys[i], "keep/k%zu", i);
+        kp[i] = keys[i];
+        char body[32];
+        int n = snprintf(body, sizeof body, "object %zu", i);
+        assert_int_equal(objstore_put(f->os, keys[i], body, (size_t)n, OBJ_PUT_ALWAYS, NULL, &d),
+                         ERR_OK);
+    }
+    const char *const held[] = {kp[1], kp[4]};
+    objstore_prefetch(f->os, held, 2, 64);
+    struct kept_bufs k = {0};
+    assert_int_equal(objstore_get_many_take(f->os, kp, 6, 64, 4, keep_cb, &k, &d), ERR_OK);
+    assert_int_equal(k.taken, 6);
+    for (size_t i = 0; i < 6; i++) {
+        char want[32];
+        snprintf(want, sizeof want, "object %zu", i);
+        assert_string_equal(buf_cstr(&k.b[i]), want);
+        buf_release(&k.b[i]);
+    }
+    objstore_prefetch_drop(f->os);
+}
+
 static void test_list_groups(void **state)
 {
     struct fixture *f = *state;
@@ -581,6 +628,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_objstore_refuses_symlinks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_objstore_refuses_special_files, setup, teardown),
         cmocka_unit_test_setup_teardown(store_case_put_get_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(store_case_get_many_take, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_get_many_take_local, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_temp_files_removed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_racing_writer_loses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_racing_writer_wins, setup, teardown),

@@ -1891,6 +1891,7 @@ int main(void)
 #define CASE(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
         CASE(store_case_put_get_list),
+        CASE(store_case_get_many_take),
         CASE(store_case_barstore_write_read),
         CASE(store_case_barstore_conflicts),
         CASE(store_case_barstore_reader_validates),
