@@ -256,7 +256,8 @@ static int fast_fields8(const char **pp, const char *end, struct bar *b)
 /* The number the n (1..13) digits of a price at f make, the dot at f[k] left out (k <= 7;
  * k == n: no dot).  The bytes after the dot move down one place to close the gap, so that
  * "204.09" is read as 20409 in one conversion instead of 204 and 9 in two. */
-static uint64_t price_digits(const char *f, unsigned k, unsigned n)
+static inline __attribute__((always_inline)) uint64_t price_digits(const char *f, unsigned k,
+                                                                   unsigned n)
 {
     uint64_t before = (1ull << (8 * k)) - 1;
     uint64_t v = (load8(f) & before) | (load8(f + 1) & ~before);
@@ -267,7 +268,7 @@ static uint64_t price_digits(const char *f, unsigned k, unsigned n)
 }
 
 /* The number the n (1..15) digits at f make. */
-static uint64_t count_digits(const char *f, unsigned n)
+static inline __attribute__((always_inline)) uint64_t count_digits(const char *f, unsigned n)
 {
     if (n <= 8)
         return value8(load8(f), n);
@@ -311,6 +312,7 @@ static int fast_fields64(const char **pp, struct bar *b)
     comma &= (1ull << nl) - 1;
     unsigned at[8]; /* field i is p[at[i] .. at[i + 1] - 1), then its comma or the newline */
     at[0] = 0;
+#pragma GCC unroll 6
     for (int i = 1; i < 7; i++) {
         if (!comma)
             return 0;
@@ -326,6 +328,7 @@ static int fast_fields64(const char **pp, struct bar *b)
     static const uint64_t scale[] = {1000000, 100000, 10000, 1000, 100, 10, 1};
     static const int field[] = {0, 1, 2, 3, 5};
     int64_t price[5];
+#pragma GCC unroll 5
     for (int j = 0; j < 5; j++) {
         unsigned i = (unsigned)field[j], len = at[i + 1] - at[i] - 1;
         uint64_t dots = (dot >> at[i]) & ((1ull << len) - 1);
