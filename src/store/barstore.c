@@ -866,12 +866,8 @@ static int check_part(struct barstore *bs, const char *key, int32_t date, char *
             return damaged(bs, key, ERR_DAMAGED, d);
         }
     }
-    if (!err) {
-        int prov = key_provisional(key);
-        for (size_t i = first; i < out->n; i++)
-            out->v[i].provisional = (uint8_t)prov;
+    if (!err)
         return ERR_OK;
-    }
     out->n = first;
     if (err == ERR_NOMEM || err == ERR_IO)
         return err;
@@ -904,9 +900,6 @@ static int check_part_unhashed(struct barstore *bs, const char *key, int32_t dat
         diag_clear(d);
         return check_part(bs, key, date, data, len, out, d);
     }
-    int prov = key_provisional(key);
-    for (size_t i = first; i < out->n; i++)
-        out->v[i].provisional = (uint8_t)prov;
     *unhashed = !hash_here;
     return ERR_OK;
 }
@@ -944,12 +937,13 @@ static int read_part(struct barstore *bs, const char *key, int32_t date, struct 
     return check_part(bs, key, date, bs->io.data ? bs->io.data : empty, bs->io.len, out, d);
 }
 
-/* Parse the rows of one part into out; checks date and order.  On an error out->n may have
- * grown; the caller resets it. */
+/* Parse the rows of one part into out, each marked provisional as key says; checks date and
+ * order.  On an error out->n may have grown; the caller resets it. */
 static int read_rows(const char *key, int32_t date, char *data, size_t len, struct barvec *out,
                      struct diag *d)
 {
     struct barcsv_reader r;
+    const uint8_t prov = (uint8_t)key_provisional(key);
     size_t first = out->n;
     struct bar_symkey last = {0, 0}; /* of the row before, once there is one */
     int err;
@@ -977,16 +971,18 @@ static int read_rows(const char *key, int32_t date, char *data, size_t len, stru
                             "%s:%zu: field 'symbol': %s is out of order or repeated after %s", key,
                             barcsv_line(&r), b->symbol, out->v[out->n - 1].symbol);
         last = k;
+        b->provisional = prov;
         out->n++;
     }
     return ERR_OK;
 }
 
 /* Parse the rows of a compacted part into out: dated in its month, on the days of its mask
- * (each of them), by date then symbol. */
+ * (each of them), by date then symbol; each marked provisional as key says. */
 static int read_month_rows(const char *key, char *data, size_t len, struct barvec *out,
                            struct diag *d)
 {
+    const uint8_t prov = (uint8_t)key_provisional(key);
     int32_t month;
     uint32_t mask, seen = 0;
     if (!barstore_key_compacted(key, &month, &mask))
@@ -1022,6 +1018,7 @@ static int read_month_rows(const char *key, char *data, size_t len, struct barve
                                 "%s:%zu: field 'symbol': %s is out of order or repeated after %s",
                                 key, barcsv_line(&r), b->symbol, p->symbol);
         }
+        b->provisional = prov;
         out->n++;
     }
     if (seen != mask)
@@ -1782,14 +1779,9 @@ static int caller_part(struct barstore *bs, const char *key, const char want[32]
     int err = part_name_check(bs, key, want, len, d);
     if (!err)
         err = read_rows(key, date, data, len, out, d);
-    if (err) {
+    if (err)
         out->n = 0;
-        return err;
-    }
-    uint8_t prov = (uint8_t)key_provisional(key);
-    for (size_t i = 0; i < out->n; i++)
-        out->v[i].provisional = prov;
-    return ERR_OK;
+    return err;
 }
 
 /* 1 when at least half the ring waits for the caller (a hint: read without the lock). */
