@@ -9,10 +9,6 @@
 #define SHA256_LEN 32
 
 void crypto_sha256(const void *data, size_t len, uint8_t out[SHA256_LEN]);
-/* crypto_sha256 of two messages, a and b, at once: on a processor with the SHA extensions
- * about as fast as one alone. */
-void crypto_sha256_x2(const void *a, size_t alen, const void *b, size_t blen,
-                      uint8_t out_a[SHA256_LEN], uint8_t out_b[SHA256_LEN]);
 void crypto_hmac_sha256(const void *key, size_t keylen, const void *data, size_t len,
                         uint8_t out[SHA256_LEN]);
 /* Lower-case hex of n bytes into out (2n + 1 bytes with the NUL). */

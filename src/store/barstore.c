@@ -226,19 +226,6 @@ void barstore_part_name(const void *data, size_t len, char out[32])
     snprintf(out, 32, "part-%.16s.csv", hex);
 }
 
-/* barstore_part_name of two contents at once (crypto_sha256_x2: about the time of one). */
-static void part_names_x2(const void *a, size_t alen, const void *b, size_t blen, char out_a[32],
-                          char out_b[32])
-{
-    uint8_t ha[SHA256_LEN], hb[SHA256_LEN];
-    char hex[2 * SHA256_LEN + 1];
-    crypto_sha256_x2(a, alen, b, blen, ha, hb);
-    crypto_hex(ha, PART_HEX / 2, hex);
-    snprintf(out_a, 32, "part-%.16s.csv", hex);
-    crypto_hex(hb, PART_HEX / 2, hex);
-    snprintf(out_b, 32, "part-%.16s.csv", hex);
-}
-
 /* 1 when the last segment of key is "part-<16 lower-case hex>.csv". */
 static int part_name_syntax_ok(const char *key, char *why)
 {
@@ -904,25 +891,16 @@ static int check_part_unhashed(struct barstore *bs, const char *key, int32_t dat
     return ERR_OK;
 }
 
-/* The message check_part gives when a content of len bytes named want (barstore_part_name)
- * does not match key's name; 0 when it does. */
-static int part_name_check(struct barstore *bs, const char *key, const char want[32], size_t len,
+/* The message check_part gives when data does not match key's name; 0 when it does. */
+static int part_hash_check(struct barstore *bs, const char *key, const char *data, size_t len,
                            struct diag *d)
 {
-    char why[160];
+    char want[32], why[160];
+    barstore_part_name(data, len, want);
     if (part_hash_ok(key, want, len, why))
         return ERR_OK;
     return diag_set(d, ERR_DAMAGED, "store '%s': part %s is damaged: %s", bs->os->location, key,
                     why);
-}
-
-/* The same for data. */
-static int part_hash_check(struct barstore *bs, const char *key, const char *data, size_t len,
-                           struct diag *d)
-{
-    char want[32];
-    barstore_part_name(data, len, want);
-    return part_name_check(bs, key, want, len, d);
 }
 
 /* Read one part and check it (check_part). */
@@ -1708,11 +1686,6 @@ struct ahead_day {
     char key[OBJ_KEY_MAX];
     int parse; /* ... and whose rows it parses from raw into bars */
     struct buf raw;
-    /* The caller's: raw's part name (barstore_part_name), once named is set.  A day's is
-     * computed with the day before's when that one is checked (two at once, in the time of
-     * one), and compared with the key when its own turn comes. */
-    int named;
-    char name[32];
 };
 
 /* The reader thread and the caller's thread share this, under mu, and nothing else. */
@@ -1770,13 +1743,12 @@ static int ahead_short(struct ahead *a)
 }
 
 /* On the caller's thread, a day's only part the reader left whole (no quote, a well-formed
- * name, damaged parts not skipped), named want (barstore_part_name of data): what check_part
- * gives, the hash first. */
-static int caller_part(struct barstore *bs, const char *key, const char want[32], int32_t date,
-                       char *data, size_t len, struct barvec *out, struct diag *d)
+ * name, damaged parts not skipped): what check_part gives, the hash first. */
+static int caller_part(struct barstore *bs, const char *key, int32_t date, char *data, size_t len,
+                       struct barvec *out, struct diag *d)
 {
     out->n = 0;
-    int err = part_name_check(bs, key, want, len, d);
+    int err = part_hash_check(bs, key, data, len, d);
     if (!err)
         err = read_rows(key, date, data, len, out, d);
     if (err)
@@ -1832,7 +1804,6 @@ static int ahead_put(void *ctx, size_t k, int32_t date, struct barvec *day)
     day->n = 0;
     slot->key[0] = '\0';
     slot->parse = a->parse;
-    slot->named = 0;
     if (a->key) {
         snprintf(slot->key, sizeof slot->key, "%s", a->key);
         buf_reset(&slot->raw);
@@ -1956,30 +1927,15 @@ int barstore_scan_ahead(struct barstore *bs, int32_t from, int32_t to, barstore_
             if (a->used == a->made)
                 break;
             struct ahead_day *day = &a->ring[a->used % AHEAD_DAYS];
-            /* The next day, when it is put already, is this thread's too. */
-            struct ahead_day *next =
-                a->made - a->used >= 2 ? &a->ring[(a->used + 1) % AHEAD_DAYS] : NULL;
             pthread_mutex_unlock(&a->mu);
             /* The hash decides: a part that does not match its name is damaged, and its rows
-             * are not used (the reader left the check to this thread).  The next day's part,
-             * when its check is left here too, is hashed with this one. */
-            const char *raw = day->raw.data ? day->raw.data : "";
-            if (day->key[0] && !day->named) {
-                if (next && next->key[0]) {
-                    part_names_x2(raw, day->raw.len, next->raw.data ? next->raw.data : "",
-                                  next->raw.len, day->name, next->name);
-                    next->named = 1;
-                } else {
-                    barstore_part_name(raw, day->raw.len, day->name);
-                }
-                day->named = 1;
-            }
+             * are not used (the reader left the check to this thread). */
             if (day->key[0] && day->parse)
-                fn_err =
-                    caller_part(bs, day->key, day->name, day->date,
-                                day->raw.data ? day->raw.data : "", day->raw.len, &day->bars, d);
+                fn_err = caller_part(bs, day->key, day->date, day->raw.data ? day->raw.data : "",
+                                     day->raw.len, &day->bars, d);
             else if (day->key[0])
-                fn_err = part_name_check(bs, day->key, day->name, day->raw.len, d);
+                fn_err = part_hash_check(bs, day->key, day->raw.data ? day->raw.data : "",
+                                         day->raw.len, d);
             if (!fn_err)
                 fn_err = fn(ctx, day->date, day->bars.v, day->bars.n);
             pthread_mutex_lock(&a->mu);

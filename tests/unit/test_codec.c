@@ -554,50 +554,6 @@ static void test_splitcsv(void **state)
     splitvec_release(&sv);
 }
 
-/* Two messages hashed at once give what each gives alone: every length from 0 to 200 (the
- * padding takes one block or two, the messages end at different blocks) against lengths
- * around the block size, long messages, and the known digest of "abc". */
-static void test_sha256_x2(void **state)
-{
-    (void)state;
-    size_t big = 70000;
-    uint8_t *a = malloc(big), *b = malloc(big);
-    uint64_t seed = tu_seed("sha256_x2");
-    for (size_t i = 0; i < big; i++) {
-        a[i] = (uint8_t)tu_rand(&seed);
-        b[i] = (uint8_t)tu_rand(&seed);
-    }
-    static const size_t other[] = {0, 1, 55, 56, 63, 64, 65, 119, 120, 127, 128, 1000, 65536};
-    for (size_t la = 0; la <= 200; la++) {
-        for (size_t k = 0; k < sizeof other / sizeof *other; k++) {
-            size_t lb = other[k];
-            uint8_t x[SHA256_LEN], y[SHA256_LEN], wx[SHA256_LEN], wy[SHA256_LEN];
-            crypto_sha256_x2(a + 1, la, b, lb, x, y);
-            crypto_sha256(a + 1, la, wx);
-            crypto_sha256(b, lb, wy);
-            assert_memory_equal(x, wx, SHA256_LEN);
-            assert_memory_equal(y, wy, SHA256_LEN);
-            crypto_sha256_x2(b, lb, a + 1, la, y, x); /* the longer one first */
-            assert_memory_equal(x, wx, SHA256_LEN);
-            assert_memory_equal(y, wy, SHA256_LEN);
-        }
-    }
-    uint8_t x[SHA256_LEN], y[SHA256_LEN], w[SHA256_LEN];
-    crypto_sha256_x2(a, big, b + 3, big - 3, x, y);
-    crypto_sha256(a, big, w);
-    assert_memory_equal(x, w, SHA256_LEN);
-    crypto_sha256(b + 3, big - 3, w);
-    assert_memory_equal(y, w, SHA256_LEN);
-    crypto_sha256_x2("abc", 3, "", 0, x, y);
-    char hex[2 * SHA256_LEN + 1];
-    crypto_hex(x, SHA256_LEN, hex);
-    assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    crypto_hex(y, SHA256_LEN, hex);
-    assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-    free(a);
-    free(b);
-}
-
 static void test_hex_digits(void **state)
 {
     (void)state;
@@ -684,14 +640,13 @@ static void test_alpaca_auth(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_csv_basic),         cmocka_unit_test(test_csv_errors),
-        cmocka_unit_test(test_num_fixed),         cmocka_unit_test(test_num_int),
-        cmocka_unit_test(test_symbols),           cmocka_unit_test(test_barcsv_read),
-        cmocka_unit_test(test_barcsv_bad_rows),   cmocka_unit_test(test_barcsv_roundtrip),
-        cmocka_unit_test(test_splitcsv),          cmocka_unit_test(test_hex_digits),
-        cmocka_unit_test(test_sha256_x2),         cmocka_unit_test(test_secret_equal),
-        cmocka_unit_test(test_alpaca_auth),       cmocka_unit_test(test_splitcsv_bounds),
-        cmocka_unit_test(test_barcsv_fast_paths),
+        cmocka_unit_test(test_csv_basic),       cmocka_unit_test(test_csv_errors),
+        cmocka_unit_test(test_num_fixed),       cmocka_unit_test(test_num_int),
+        cmocka_unit_test(test_symbols),         cmocka_unit_test(test_barcsv_read),
+        cmocka_unit_test(test_barcsv_bad_rows), cmocka_unit_test(test_barcsv_roundtrip),
+        cmocka_unit_test(test_splitcsv),        cmocka_unit_test(test_hex_digits),
+        cmocka_unit_test(test_secret_equal),    cmocka_unit_test(test_alpaca_auth),
+        cmocka_unit_test(test_splitcsv_bounds), cmocka_unit_test(test_barcsv_fast_paths),
     };
     return cmocka_run_group_tests_name("codec", tests, NULL, NULL);
 }
