@@ -700,6 +700,22 @@ static void test_months_slide(void **state)
     assert_int_equal(err, ERR_OK);
     assert_int_equal(days, 2 * MONTHS);
     assert_true(h.slid);
+    /* Faults on the months' GETs while the window slides (retried within the batch, or on
+     * their own as they are handed on): the same days and bars as without them. */
+    struct buf want = BUF_INIT(1 << 20), got = BUF_INIT(1 << 20);
+    assert_int_equal(barstore_new(f->os, &bs, &d), ERR_OK);
+    assert_int_equal(barstore_scan(bs, INT32_MIN, INT32_MAX, text_cb, &want, &d), ERR_OK);
+    barstore_free(bs);
+    set_faults("503@8,500@9,409@11,reset@12,truncate@15,503@17x2"); /* after 6 listings */
+    assert_int_equal(barstore_new(f->os, &bs, &d), ERR_OK);
+    assert_int_equal(barstore_scan(bs, INT32_MIN, INT32_MAX, text_cb, &got, &d), ERR_OK);
+    barstore_free(bs);
+    assert_true(faults_injected() >= 6);
+    set_faults("");
+    assert_int_equal(got.len, want.len);
+    assert_memory_equal(got.data, want.data, want.len);
+    buf_release(&want);
+    buf_release(&got);
 }
 
 static void test_reads_overlap(void **state)
