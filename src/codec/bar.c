@@ -23,6 +23,8 @@ int bar_symbol_valid(const char *s, size_t n)
 
 int bar_validate(const struct bar *b, struct diag *d)
 {
+    if (bar_valid(b))
+        return ERR_OK;
     static const char *const names[] = {"open", "high", "low", "close"};
     const int64_t prices[] = {b->open, b->high, b->low, b->close};
     char x[NUM_FIXED_STRMAX], y[NUM_FIXED_STRMAX];
@@ -48,7 +50,8 @@ int bar_validate(const struct bar *b, struct diag *d)
     if (b->trades != BAR_NONE && b->trades < 0)
         return diag_set(d, ERR_INVALID, "field 'trades': must not be negative, got %lld",
                         (long long)b->trades);
-    return ERR_OK;
+    return diag_set(d, ERR_INTERNAL,
+                    "bar_valid refuses a bar bar_validate finds nothing wrong with");
 }
 
 const char *bar_diff_field(const struct bar *a, const struct bar *b)

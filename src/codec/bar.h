@@ -31,8 +31,16 @@ struct bar {
  * Returns 1 when valid. */
 int bar_symbol_valid(const char *s, size_t n);
 
-/* Check the facts a bar must satisfy: positive prices, high >= low, volume >= 0, trades >= 0.
- * On failure d names the field and the value ("high 10.5 is below low 11"). */
+/* 1 when b satisfies the facts a bar must: positive prices (vwap too, when there is one),
+ * high >= low, volume >= 0, trades >= 0.  Inline for the parsers' fast paths. */
+static inline int bar_valid(const struct bar *b)
+{
+    return b->open > 0 && b->high > 0 && b->low > 0 && b->close > 0 && b->high >= b->low &&
+           b->volume >= 0 && (b->vwap == BAR_NONE || b->vwap > 0) &&
+           (b->trades == BAR_NONE || b->trades >= 0);
+}
+
+/* bar_valid, and on failure d names the field and the value ("high 10.5 is below low 11"). */
 int bar_validate(const struct bar *b, struct diag *d);
 
 /* 1 when every field is equal. */

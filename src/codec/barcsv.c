@@ -425,15 +425,6 @@ static void set_symbol(struct bar *b, const char *sym, size_t len, const char *e
     b->symbol[len] = '\0';
 }
 
-/* 1 when bar_validate takes b, as it would (its conditions, without a call and a message
- * made ready for each row): a row it would refuse goes to the general path, which reports it. */
-static inline int fast_valid(const struct bar *b)
-{
-    return b->open > 0 && b->high > 0 && b->low > 0 && b->close > 0 && b->high >= b->low &&
-           b->volume >= 0 && (b->vwap == BAR_NONE || b->vwap > 0) &&
-           (b->trades == BAR_NONE || b->trades >= 0);
-}
-
 /* One row of a canonical file (the store's own parts) in a single pass.  Returns 1 with b
  * filled and the reader past the row, or 0 with nothing consumed: the general path then
  * reads the row and judges it, so both paths accept and reject exactly the same rows. */
@@ -481,7 +472,7 @@ static int fast_row(struct barcsv_reader *r, struct bar *b)
         if (p > t)
             b->trades = (int64_t)v;
     }
-    if (!fast_valid(b))
+    if (!bar_valid(b))
         return 0;
     set_symbol(b, sym, len, end);
     r->csv.line = r->csv.next_line++;

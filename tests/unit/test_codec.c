@@ -554,6 +554,38 @@ static void test_splitcsv(void **state)
     splitvec_release(&sv);
 }
 
+/* bar_valid (the parsers' fast paths) and bar_validate (with its message) agree on every
+ * combination of values at and around the limits of each field. */
+static void test_bar_valid(void **state)
+{
+    (void)state;
+    static const int64_t prices[] = {-1, 0, 1, 2};
+    static const int64_t counts[] = {BAR_NONE, -1, 0, 1};
+    size_t refused = 0, n = 0;
+    for (int o = 0; o < 4; o++)
+        for (int h = 0; h < 4; h++)
+            for (int l = 0; l < 4; l++)
+                for (int c = 0; c < 4; c++)
+                    for (int v = 1; v < 4; v++)
+                        for (int w = 0; w < 4; w++)
+                            for (int t = 0; t < 4; t++) {
+                                struct bar b = {.open = prices[o],
+                                                .high = prices[h],
+                                                .low = prices[l],
+                                                .close = prices[c],
+                                                .volume = counts[v],
+                                                .vwap = w == 0 ? BAR_NONE : prices[w],
+                                                .trades = counts[t]};
+                                struct diag d = {{0}};
+                                int err = bar_validate(&b, &d);
+                                assert_int_equal(bar_valid(&b), err == ERR_OK);
+                                assert_true(err == ERR_OK || err == ERR_INVALID);
+                                refused += err != ERR_OK;
+                                n++;
+                            }
+    assert_true(refused > 0 && refused < n);
+}
+
 static void test_hex_digits(void **state)
 {
     (void)state;
@@ -640,13 +672,14 @@ static void test_alpaca_auth(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_csv_basic),       cmocka_unit_test(test_csv_errors),
-        cmocka_unit_test(test_num_fixed),       cmocka_unit_test(test_num_int),
-        cmocka_unit_test(test_symbols),         cmocka_unit_test(test_barcsv_read),
-        cmocka_unit_test(test_barcsv_bad_rows), cmocka_unit_test(test_barcsv_roundtrip),
-        cmocka_unit_test(test_splitcsv),        cmocka_unit_test(test_hex_digits),
-        cmocka_unit_test(test_secret_equal),    cmocka_unit_test(test_alpaca_auth),
-        cmocka_unit_test(test_splitcsv_bounds), cmocka_unit_test(test_barcsv_fast_paths),
+        cmocka_unit_test(test_csv_basic),         cmocka_unit_test(test_csv_errors),
+        cmocka_unit_test(test_num_fixed),         cmocka_unit_test(test_num_int),
+        cmocka_unit_test(test_symbols),           cmocka_unit_test(test_barcsv_read),
+        cmocka_unit_test(test_barcsv_bad_rows),   cmocka_unit_test(test_barcsv_roundtrip),
+        cmocka_unit_test(test_splitcsv),          cmocka_unit_test(test_hex_digits),
+        cmocka_unit_test(test_secret_equal),      cmocka_unit_test(test_bar_valid),
+        cmocka_unit_test(test_alpaca_auth),       cmocka_unit_test(test_splitcsv_bounds),
+        cmocka_unit_test(test_barcsv_fast_paths),
     };
     return cmocka_run_group_tests_name("codec", tests, NULL, NULL);
 }
