@@ -59,6 +59,21 @@ static int take_cb(void *ctx, size_t i, char *data, size_t len, struct buf *own,
     return ERR_OK;
 }
 
+void store_put_numbered(struct objstore *os, const char *prefix, size_t n, size_t absent,
+                        char (*keys)[32], const char **kp)
+{
+    struct diag d;
+    for (size_t i = 0; i < n; i++) {
+        snprintf(keys[i], 32, "%s/k%02zu", prefix, i);
+        kp[i] = keys[i];
+        char body[32];
+        int len = snprintf(body, sizeof body, "object %zu", i);
+        if (i != absent)
+            assert_int_equal(objstore_put(os, keys[i], body, (size_t)len, OBJ_PUT_ALWAYS, NULL, &d),
+                             ERR_OK);
+    }
+}
+
 void store_case_get_many_take(void **state)
 {
     struct store_fixture *f = *state;

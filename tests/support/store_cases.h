@@ -25,6 +25,11 @@ struct store_fixture {
 void store_fixture_open(struct store_fixture *f, const char *location);
 void store_fixture_close(struct store_fixture *f);
 
+/* Keys "<prefix>/kNN" for i < n in keys and kp, and "object <i>" stored at each (asserting
+ * success), but for the one numbered `absent` (SIZE_MAX: none). */
+void store_put_numbered(struct objstore *os, const char *prefix, size_t n, size_t absent,
+                        char (*keys)[32], const char **kp);
+
 void store_case_put_get_list(void **state);
 /* objstore_get_many_take: every object handed on whole, and kept when fn takes its buffer. */
 void store_case_get_many_take(void **state);

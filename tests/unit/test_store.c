@@ -375,14 +375,7 @@ static void test_get_many_take_local(void **state)
     struct diag d;
     char keys[6][32];
     const char *kp[6];
-    for (size_t i = 0; i < 6; i++) {
-        snprintf(keys[i], sizeof keys[i], "keep/k%zu", i);
-        kp[i] = keys[i];
-        char body[32];
-        int n = snprintf(body, sizeof body, "object %zu", i);
-        assert_int_equal(objstore_put(f->os, keys[i], body, (size_t)n, OBJ_PUT_ALWAYS, NULL, &d),
-                         ERR_OK);
-    }
+    store_put_numbered(f->os, "keep", 6, SIZE_MAX, keys, kp);
     const char *const held[] = {kp[1], kp[4]};
     objstore_prefetch(f->os, held, 2, 64);
     struct kept_bufs k = {0};

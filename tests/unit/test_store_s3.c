@@ -852,15 +852,7 @@ static void test_held_reads(void **state)
     struct s3_fake_stats st;
     char keys[9][32];
     const char *kp[9];
-    for (size_t i = 0; i < 9; i++) {
-        snprintf(keys[i], sizeof keys[i], "held/k%02zu", i);
-        kp[i] = keys[i];
-        char body[32];
-        int n = snprintf(body, sizeof body, "object %zu", i);
-        if (i != 8)
-            assert_int_equal(
-                objstore_put(f->os, keys[i], body, (size_t)n, OBJ_PUT_ALWAYS, NULL, &d), ERR_OK);
-    }
+    store_put_numbered(f->os, "held", 9, 8, keys, kp);
     s3_fake_reset_stats(fake);
     const char *const twice[] = {kp[2], kp[2], kp[5]};
     objstore_prefetch(f->os, twice, 3, 64);
