@@ -4,20 +4,27 @@
 # history, on the fake S3 answering every request after 0 ms and after LATENCY ms, and on a
 # local directory, printed side by side with the S3 requests each made.
 #
+# The daily collection is then timed again, three times at each latency, with the CPU share
+# of the collector's Lambda: BENCH_S3_CPU_SHARE percent of one core (14: what 256 MB of memory
+# buys, one vCPU coming with 1,769 MB), set as a cgroup CPU quota.  That needs root and a
+# cgroup hierarchy with the cpu controller (v1 or v2); without them the row says so.
+#
 #   bench/s3.sh                prints a Markdown table
-#   BENCH_S3_SYMBOLS=1000 BENCH_S3_YEARS=1 BENCH_S3_LATENCY_MS=25 (defaults)
+#   BENCH_S3_SYMBOLS=1000 BENCH_S3_YEARS=1 BENCH_S3_LATENCY_MS=25 BENCH_S3_CPU_SHARE=14
+#   (defaults; BENCH_S3_CPU_SHARE=0 leaves the share out)
 set -eu
 cd "$(dirname "$0")/.."
 B=${BUILD:-build}
 SYMBOLS=${BENCH_S3_SYMBOLS:-1000}
 YEARS=${BENCH_S3_YEARS:-1}
 LATENCY=${BENCH_S3_LATENCY_MS:-25}
+SHARE=${BENCH_S3_CPU_SHARE:-14}
 END=2026-11-20
 PREV=2026-11-19
 make -s "$B/screener" "$B/alpaca-sim" "$B/fake-s3" >/dev/null
 T=$(mktemp -d "${TMPDIR:-/tmp}/screener-bench-s3.XXXXXX")
-SIM_PID= S3_PID=
-trap '[ -n "$SIM_PID" ] && kill $SIM_PID 2>/dev/null; [ -n "$S3_PID" ] && kill $S3_PID 2>/dev/null; rm -rf "$T"' EXIT
+SIM_PID= S3_PID= CG=
+trap '[ -n "$SIM_PID" ] && kill $SIM_PID 2>/dev/null; [ -n "$S3_PID" ] && kill $S3_PID 2>/dev/null; [ -n "$CG" ] && rmdir "$CG" 2>/dev/null; rm -rf "$T"' EXIT
 export APCA_API_KEY_ID=SIMKEY APCA_API_SECRET_KEY=SIMSECRET SCREENER_LOG_FORMAT=json
 # Portfolio tracking would ask the trading host, which is not the simulator here.
 export SCREENER_PORTFOLIO=0
@@ -79,6 +86,46 @@ one "s3://bench/l0" s3_0 0
 one "s3://bench/l$LATENCY" "s3_$LATENCY" "$LATENCY"
 one "$T/local" local 0
 
+# A cgroup whose processes get SHARE percent of one core: prints the file a process writes its
+# pid into to join it, nothing when none can be made (not root, no cpu controller).
+share_cgroup() {
+    v1=/sys/fs/cgroup/cpu v2=/sys/fs/cgroup
+    if [ -d "$v1" ] && mkdir "$v1/screener-bench.$$" 2>/dev/null; then
+        CG=$v1/screener-bench.$$
+        echo 100000 >"$CG/cpu.cfs_period_us" && echo $((SHARE * 1000)) >"$CG/cpu.cfs_quota_us" &&
+            echo "$CG/tasks" && return 0
+    elif grep -qw cpu "$v2/cgroup.subtree_control" 2>/dev/null &&
+        mkdir "$v2/screener-bench.$$" 2>/dev/null; then
+        CG=$v2/screener-bench.$$
+        echo "$((SHARE * 1000)) 100000" >"$CG/cpu.max" && echo "$CG/cgroup.procs" && return 0
+    fi
+    return 0
+}
+
+# The daily collection with the Lambda's CPU share: 3 runs at each latency, alternated, each on
+# a store filled as above; the medians into $T/share.time.
+share_runs() {
+    tasks=$1
+    for i in 1 2 3; do
+        for lat in 0 "$LATENCY"; do
+            store="s3://bench/share$lat-$i"
+            latency 0
+            "$B/screener" collect --no-progress --universe "$T/holdings.csv" --store "$store" \
+                --end "$PREV" --history-days $((YEARS * 366)) >/dev/null 2>"$T/share.fill.err"
+            latency "$lat"
+            /usr/bin/time -f '%e' -a -o "$T/share$lat.times" sh -c 'echo $$ >"$1"; shift; exec "$@"' \
+                sh "$tasks" "$B/screener" collect --no-progress --universe "$T/holdings.csv" \
+                --store "$store" --end "$END" >/dev/null 2>"$T/share.err"
+        done
+    done
+    median() { sort -n "$1" | sed -n 2p; }
+    echo "$(median "$T/share0.times") $(median "$T/share$LATENCY.times")" >"$T/share.time"
+}
+
+tasks=
+[ "$SHARE" = 0 ] || tasks=$(share_cgroup)
+[ -z "$tasks" ] || share_runs "$tasks"
+
 for w in daily latest full; do
     cmp -s "$T/s3_0.$w.out" "$T/local.$w.out" && cmp -s "$T/s3_$LATENCY.$w.out" "$T/local.$w.out" ||
         { [ "$w" = daily ] || { echo "s3.sh: the $w output differs between the stores" >&2; exit 1; }; }
@@ -98,3 +145,10 @@ for w in daily latest full; do
     ratio=$(python3 -c "print(f'{$l / max($z, 0.01):.1f}x')")
     echo "| $what | $a s | $z s | $l s | $ratio | $1 ($2) |"
 done
+if [ -f "$T/share.time" ]; then
+    set -- $(cat "$T/share.time")
+    ratio=$(python3 -c "print(f'{$2 / max($1, 0.01):.2f}x')")
+    echo "| daily collection, $SHARE % of a core (the collector's Lambda), medians of 3 | - | $1 s | $2 s | $ratio | |"
+elif [ "$SHARE" != 0 ]; then
+    echo "| daily collection, $SHARE % of a core (the collector's Lambda) | not measured: no cgroup CPU quota could be set (needs root and the cpu controller) | | | | |"
+fi
