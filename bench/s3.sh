@@ -23,8 +23,10 @@ END=2026-11-20
 PREV=2026-11-19
 make -s "$B/screener" "$B/alpaca-sim" "$B/fake-s3" >/dev/null
 T=$(mktemp -d "${TMPDIR:-/tmp}/screener-bench-s3.XXXXXX")
-SIM_PID= S3_PID= CG=
-trap '[ -n "$SIM_PID" ] && kill $SIM_PID 2>/dev/null; [ -n "$S3_PID" ] && kill $S3_PID 2>/dev/null; [ -n "$CG" ] && rmdir "$CG" 2>/dev/null; rm -rf "$T"' EXIT
+SIM_PID= S3_PID=
+# share_cgroup's, made in a subshell: removed by name ($$ is this shell's pid there too).
+CGS="/sys/fs/cgroup/cpu/screener-bench.$$ /sys/fs/cgroup/screener-bench.$$"
+trap '[ -n "$SIM_PID" ] && kill $SIM_PID 2>/dev/null; [ -n "$S3_PID" ] && kill $S3_PID 2>/dev/null; for c in $CGS; do [ -d "$c" ] && rmdir "$c" 2>/dev/null; done; rm -rf "$T"' EXIT
 export APCA_API_KEY_ID=SIMKEY APCA_API_SECRET_KEY=SIMSECRET SCREENER_LOG_FORMAT=json
 # Portfolio tracking would ask the trading host, which is not the simulator here.
 export SCREENER_PORTFOLIO=0
