@@ -78,53 +78,84 @@ int num_parse_int(const char *s, size_t n, int64_t *out)
     return ERR_OK;
 }
 
+/* "00".."99": two digits per division, for the formatters below, which write every price
+ * and volume of the exports (a year of bars for each symbol, every run). */
+static const char digit_pairs[201] = "00010203040506070809101112131415161718192021222324"
+                                     "25262728293031323334353637383940414243444546474849"
+                                     "50515253545556575859606162636465666768697071727374"
+                                     "75767778798081828384858687888990919293949596979899";
+
+/* u in decimal at out, without a terminator; returns its length (1 to 20). */
+static size_t format_u64(uint64_t u, char *out)
+{
+    size_t n = 1;
+    for (uint64_t p = 10; n < 20 && u >= p; p *= 10)
+        n++;
+    char *at = out + n;
+    while (u >= 100) {
+        unsigned d = (unsigned)(u % 100) * 2;
+        u /= 100;
+        *--at = digit_pairs[d + 1];
+        *--at = digit_pairs[d];
+    }
+    if (u >= 10) {
+        *--at = digit_pairs[u * 2 + 1];
+        *--at = digit_pairs[u * 2];
+    } else {
+        *--at = (char)('0' + u);
+    }
+    return n;
+}
+
 size_t num_format_int(int64_t v, char out[24])
 {
-    char tmp[24];
-    size_t n = 0;
     uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do {
-        tmp[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
     size_t o = 0;
     if (v < 0)
         out[o++] = '-';
-    while (n)
-        out[o++] = tmp[--n];
+    o += format_u64(u, out + o);
     out[o] = '\0';
     return o;
 }
 
 size_t num_format_fixed(int64_t v, char out[NUM_FIXED_STRMAX])
 {
+    _Static_assert(NUM_FIXED_DECIMALS == 6, "the fraction is written as three pairs of digits");
     uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
     uint64_t ip = u / NUM_FIXED_SCALE;
-    uint64_t frac = u % NUM_FIXED_SCALE;
+    unsigned frac = (unsigned)(u % NUM_FIXED_SCALE);
     size_t o = 0;
     if (v < 0)
         out[o++] = '-';
-    char tmp[24];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + ip % 10);
-        ip /= 10;
-    } while (ip);
-    while (n)
-        out[o++] = tmp[--n];
+    o += format_u64(ip, out + o);
     if (frac) {
-        char f[NUM_FIXED_DECIMALS];
-        for (int k = NUM_FIXED_DECIMALS - 1; k >= 0; k--) {
-            f[k] = (char)('0' + frac % 10);
-            frac /= 10;
-        }
-        size_t len = NUM_FIXED_DECIMALS;
-        while (f[len - 1] == '0')
-            len--;
         out[o++] = '.';
-        memcpy(out + o, f, len);
-        o += len;
+        const unsigned pairs[3] = {frac / 10000, frac / 100 % 100, frac % 100};
+        for (int k = 0; k < 3; k++) {
+            out[o++] = digit_pairs[pairs[k] * 2];
+            out[o++] = digit_pairs[pairs[k] * 2 + 1];
+        }
+        while (out[o - 1] == '0') /* the fewest decimals that keep the value */
+            o--;
     }
+    out[o] = '\0';
+    return o;
+}
+
+size_t num_format_4dp(int64_t v, char out[NUM_FIXED_STRMAX])
+{
+    /* Below 1e15 millionths the double v / 1e6 is within a fifth of a millionth of the exact
+     * value, so it rounds as the exact value does unless that lies halfway. */
+    if (v < 0 || v >= 1000000000000000 || v % 100 == 50)
+        return 0;
+    uint64_t q = (uint64_t)v / 100 + ((uint64_t)v % 100 > 50); /* ten-thousandths */
+    size_t o = format_u64(q / 10000, out);
+    unsigned f = (unsigned)(q % 10000);
+    out[o++] = '.';
+    out[o++] = digit_pairs[f / 100 * 2];
+    out[o++] = digit_pairs[f / 100 * 2 + 1];
+    out[o++] = digit_pairs[f % 100 * 2];
+    out[o++] = digit_pairs[f % 100 * 2 + 1];
     out[o] = '\0';
     return o;
 }

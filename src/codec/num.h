@@ -26,6 +26,12 @@ int num_parse_int(const char *s, size_t n, int64_t *out);
  * Returns the length written (no more than NUM_FIXED_STRMAX - 1). */
 size_t num_format_fixed(int64_t v, char out[NUM_FIXED_STRMAX]);
 
+/* Millionths with four decimals, the text printf("%.4f", v / 1e6) gives, made without floating
+ * point: returns its length, or 0 (nothing written) when that needs the double's own rounding
+ * (a value halfway between two ten-thousandths), or for a negative value or one of a billion or
+ * more.  For the exports' closes, a thousand symbols times a year each run. */
+size_t num_format_4dp(int64_t v, char out[NUM_FIXED_STRMAX]);
+
 /* Format an integer; returns the length. */
 size_t num_format_int(int64_t v, char out[24]);
 

@@ -9,6 +9,7 @@
 #include "screen/screen_run.h"
 #include "store/symlog.h"
 
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -1004,8 +1005,19 @@ static int closes_line(struct buf *out, const struct csym *c, const struct split
         size_t at = (c->head + i) % RESULTS_CLOSES;
         while (k < nsp && sp[k].ex_date <= c->dates[at])
             g *= split_factor(&sp[k++]);
-        double close_s = (double)c->closes[at] * g;
-        err = buf_printf(out, "%s%.4f", i ? ";" : "", close_s / g_date / (double)NUM_FIXED_SCALE);
+        /* ";" and the close; the first close goes without the ";".  Without splits, the
+         * text printf would give, made in integers where that is exact. */
+        char num[1 + DBL_MAX_10_EXP + 8] = ";";
+        size_t len = nsp ? 0 : num_format_4dp(c->closes[at], num + 1);
+        if (!len) {
+            double close_s = (double)c->closes[at] * g;
+            int w = snprintf(num + 1, sizeof num - 1, "%.4f",
+                             close_s / g_date / (double)NUM_FIXED_SCALE);
+            if (w < 0 || (size_t)w >= sizeof num - 1)
+                return ERR_INVALID;
+            len = (size_t)w;
+        }
+        err = buf_append(out, i ? num : num + 1, i ? len + 1 : len);
     }
     return err ? err : buf_putc(out, '\n');
 }

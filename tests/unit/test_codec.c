@@ -163,6 +163,93 @@ static void test_num_int(void **state)
     assert_string_equal(s, "-42");
 }
 
+/* The formatters against printf, on every number of digits and on random values: the same text
+ * (the fixed-point one with the fewest decimals that keep the value). */
+static void test_num_format_as_printf(void **state)
+{
+    (void)state;
+    int64_t vals[4096];
+    size_t n = 0;
+    vals[n++] = INT64_MIN + 1;
+    vals[n++] = INT64_MAX;
+    vals[n++] = 0;
+    for (int64_t p = 1; n + 6 <= 120; p *= 10) { /* each power of ten, beside it and negated */
+        vals[n++] = p;
+        vals[n++] = p - 1;
+        vals[n++] = -p;
+        vals[n++] = p + 1;
+        vals[n++] = -(p - 1);
+        vals[n++] = p * 5 + 50;
+        if (p > INT64_MAX / 10)
+            break;
+    }
+    uint64_t x = 0x9e3779b97f4a7c15u;
+    while (n < sizeof vals / sizeof vals[0]) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        int shift = (int)(x % 60); /* values of every size */
+        int64_t v = (int64_t)((x >> 3) >> shift);
+        vals[n++] = (x & 4) ? -v : v;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int64_t v = vals[i];
+        uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+        char want[64], got[NUM_FIXED_STRMAX], goti[24];
+        snprintf(want, sizeof want, "%s%llu", v < 0 ? "-" : "", (unsigned long long)u);
+        assert_int_equal(num_format_int(v, goti), strlen(want));
+        assert_string_equal(goti, want);
+        int len = snprintf(want, sizeof want, "%s%llu.%06llu", v < 0 ? "-" : "",
+                           (unsigned long long)(u / NUM_FIXED_SCALE),
+                           (unsigned long long)(u % NUM_FIXED_SCALE));
+        while (want[len - 1] == '0')
+            want[--len] = '\0';
+        if (want[len - 1] == '.')
+            want[--len] = '\0';
+        assert_int_equal(num_format_fixed(v, got), (size_t)len);
+        assert_string_equal(got, want);
+    }
+}
+
+/* num_format_4dp is printf's "%.4f" of the value in units, or declines (0): never another
+ * text.  Ties and their neighbours, every number of digits, random prices. */
+static void test_num_format_4dp_as_printf(void **state)
+{
+    (void)state;
+    uint64_t x = 0x2545f4914f6cdd1du;
+    size_t declined = 0, made = 0;
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        int64_t v;
+        if (i < 1000)
+            v = (int64_t)i * 50 + (i % 3) - 1; /* ties at 50 and beside them */
+        else if (i < 1100)
+            v = (int64_t)((x >> 4) % 1000000000000000u); /* up to the limit */
+        else
+            v = (int64_t)((x >> 3) % ((uint64_t)1 << (i % 52 + 1)));
+        if (i % 7 == 0)
+            v = -v;
+        char got[NUM_FIXED_STRMAX], want[64];
+        size_t n = num_format_4dp(v, got);
+        if (!n) {
+            declined++;
+            assert_true(v < 0 || v >= 1000000000000000 || v % 100 == 50);
+            continue;
+        }
+        made++;
+        snprintf(want, sizeof want, "%.4f", (double)v / (double)NUM_FIXED_SCALE);
+        assert_int_equal(n, strlen(want));
+        assert_string_equal(got, want);
+    }
+    assert_true(made > declined);
+    char s[NUM_FIXED_STRMAX];
+    assert_int_equal(num_format_4dp(187150000, s), 8);
+    assert_string_equal(s, "187.1500");
+    assert_int_equal(num_format_4dp(1234549, s), 6);
+    assert_string_equal(s, "1.2345");
+    assert_int_equal(num_format_4dp(1234551, s), 6);
+    assert_string_equal(s, "1.2346");
+    assert_int_equal(num_format_4dp(1234550, s), 0);
+}
+
 static void test_symbols(void **state)
 {
     (void)state;
@@ -672,13 +759,22 @@ static void test_alpaca_auth(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_csv_basic),         cmocka_unit_test(test_csv_errors),
-        cmocka_unit_test(test_num_fixed),         cmocka_unit_test(test_num_int),
-        cmocka_unit_test(test_symbols),           cmocka_unit_test(test_barcsv_read),
-        cmocka_unit_test(test_barcsv_bad_rows),   cmocka_unit_test(test_barcsv_roundtrip),
-        cmocka_unit_test(test_splitcsv),          cmocka_unit_test(test_hex_digits),
-        cmocka_unit_test(test_secret_equal),      cmocka_unit_test(test_bar_valid),
-        cmocka_unit_test(test_alpaca_auth),       cmocka_unit_test(test_splitcsv_bounds),
+        cmocka_unit_test(test_csv_basic),
+        cmocka_unit_test(test_csv_errors),
+        cmocka_unit_test(test_num_fixed),
+        cmocka_unit_test(test_num_int),
+        cmocka_unit_test(test_num_format_as_printf),
+        cmocka_unit_test(test_num_format_4dp_as_printf),
+        cmocka_unit_test(test_symbols),
+        cmocka_unit_test(test_barcsv_read),
+        cmocka_unit_test(test_barcsv_bad_rows),
+        cmocka_unit_test(test_barcsv_roundtrip),
+        cmocka_unit_test(test_splitcsv),
+        cmocka_unit_test(test_hex_digits),
+        cmocka_unit_test(test_secret_equal),
+        cmocka_unit_test(test_bar_valid),
+        cmocka_unit_test(test_alpaca_auth),
+        cmocka_unit_test(test_splitcsv_bounds),
         cmocka_unit_test(test_barcsv_fast_paths),
     };
     return cmocka_run_group_tests_name("codec", tests, NULL, NULL);
