@@ -136,7 +136,7 @@ void s3_fake_opts_default(struct s3_fake_opts *o)
     o->secret_access_key = "fakeS3/Secret+Key/EXAMPLE0123456789abcdef";
     o->region = "us-east-1";
     o->max_keys = 1000;
-    o->max_object = (size_t)16 << 20;
+    o->max_object = S3_FAKE_OBJECT_MAX;
     o->overlap_wait_ms = 5000;
 }
 
@@ -1576,7 +1576,7 @@ int s3_fake_new(const struct s3_fake_opts *o, struct s3_fake **out, struct diag 
     if (!f->o.max_keys)
         f->o.max_keys = 1000;
     if (!f->o.max_object)
-        f->o.max_object = (size_t)16 << 20;
+        f->o.max_object = S3_FAKE_OBJECT_MAX;
     int ok = 1;
     f->akid = dup_or_null(o->access_key_id, &ok);
     f->secret = dup_or_null(o->secret_access_key, &ok);

@@ -78,6 +78,9 @@ int s3_fake_faults_parse(const char *specs, struct s3_fake_fault *out, size_t ca
 /* The kind's spec name ("503", "lost"). */
 const char *s3_fake_fault_name(enum s3_fake_fault_kind kind);
 
+/* The largest object one PUT can write to S3: 5 GiB. */
+#define S3_FAKE_OBJECT_MAX ((size_t)5 << 30)
+
 struct s3_fake_opts {
     const char *access_key_id;     /* default "AKIDFAKES3EXAMPLE" */
     const char *secret_access_key; /* default "fakeS3/Secret+Key/EXAMPLE0123456789abcdef" */
@@ -86,7 +89,7 @@ struct s3_fake_opts {
     const char *const *buckets;    /* created at start */
     size_t nbuckets;
     size_t max_keys;     /* most keys in a list page, whatever max-keys asks; default 1000 */
-    size_t max_object;   /* largest PUT body; default 16 MiB */
+    size_t max_object;   /* largest PUT body; default S3_FAKE_OBJECT_MAX */
     int skip_signatures; /* accept any request, signed or not (default: verify) */
     const struct s3_fake_fault *faults; /* copied */
     size_t nfaults;

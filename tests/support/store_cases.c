@@ -74,6 +74,27 @@ void store_put_numbered(struct objstore *os, const char *prefix, size_t n, size_
     }
 }
 
+void store_case_big_object(void **state)
+{
+    struct store_fixture *f = *state;
+    struct diag d;
+    /* 40 MiB: more than bars-1y.csv of 1,000 symbols over a year and the screen's window
+     * before it (some 26 MB), which S3 takes in one PUT (up to 5 GiB). */
+    size_t n = (size_t)40 << 20;
+    char *data = malloc(n);
+    assert_non_null(data);
+    for (size_t i = 0; i < n; i++)
+        data[i] = (char)('a' + i % 26 + (i % 4093 == 0));
+    assert_int_equal(objstore_put(f->os, "big/object.csv", data, n, OBJ_PUT_ALWAYS, NULL, &d),
+                     ERR_OK);
+    struct buf b = BUF_INIT((size_t)64 << 20);
+    assert_int_equal(objstore_get(f->os, "big/object.csv", &b, NULL, &d), ERR_OK);
+    assert_int_equal(b.len, n);
+    assert_memory_equal(b.data, data, n);
+    buf_release(&b);
+    free(data);
+}
+
 void store_case_get_many_take(void **state)
 {
     struct store_fixture *f = *state;

@@ -31,6 +31,8 @@ void store_put_numbered(struct objstore *os, const char *prefix, size_t n, size_
                         char (*keys)[32], const char **kp);
 
 void store_case_put_get_list(void **state);
+/* An object of 40 MiB written and read back whole. */
+void store_case_big_object(void **state);
 /* objstore_get_many_take: every object handed on whole, and kept when fn takes its buffer. */
 void store_case_get_many_take(void **state);
 void store_case_barstore_write_read(void **state);

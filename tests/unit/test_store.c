@@ -622,6 +622,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_objstore_refuses_special_files, setup, teardown),
         cmocka_unit_test_setup_teardown(store_case_put_get_list, setup, teardown),
         cmocka_unit_test_setup_teardown(store_case_get_many_take, setup, teardown),
+        cmocka_unit_test_setup_teardown(store_case_big_object, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_many_take_local, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_temp_files_removed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_racing_writer_loses, setup, teardown),

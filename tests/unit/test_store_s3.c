@@ -1900,6 +1900,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         CASE(store_case_put_get_list),
         CASE(store_case_get_many_take),
+        CASE(store_case_big_object),
         CASE(store_case_barstore_write_read),
         CASE(store_case_barstore_conflicts),
         CASE(store_case_barstore_reader_validates),
