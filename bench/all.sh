@@ -6,7 +6,8 @@
 #                            BENCH_YEARS, 1000 x 25), screener against pandas and DuckDB
 #   2. bench/run.sh single   the same from one CSV file, BENCH_SINGLE_YEARS (10) years
 #   3. bench/s3.sh           the daily collection and the screens on the fake S3 at 0 and
-#                            BENCH_S3_LATENCY_MS (25) ms per request and on a directory
+#                            BENCH_S3_LATENCY_MS (25) ms per request and on a directory, and
+#                            the daily collection at the Lambda's CPU share
 #   4. bench/backtest.sh     the backtest against the screen (BENCH_BACKTEST=0 leaves it out)
 #   5. bench/compact.sh      the full-history screen from the fake S3 and a directory before and
 #                            after `screener compact` (BENCH_COMPACT=0 leaves it out)

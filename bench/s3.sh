@@ -89,17 +89,20 @@ one "s3://bench/l$LATENCY" "s3_$LATENCY" "$LATENCY"
 one "$T/local" local 0
 
 # A cgroup whose processes get SHARE percent of one core: prints the file a process writes its
-# pid into to join it, nothing when none can be made (not root, no cpu controller).
+# pid into to join it (a process has joined it to try), nothing when none can be made or
+# joined (not root, no cpu controller).
 share_cgroup() {
     v1=/sys/fs/cgroup/cpu v2=/sys/fs/cgroup
     if [ -d "$v1" ] && mkdir "$v1/screener-bench.$$" 2>/dev/null; then
         CG=$v1/screener-bench.$$
         echo 100000 >"$CG/cpu.cfs_period_us" && echo $((SHARE * 1000)) >"$CG/cpu.cfs_quota_us" &&
-            echo "$CG/tasks" && return 0
+            sh -c 'echo $$ >"$1"' sh "$CG/tasks" 2>/dev/null && echo "$CG/tasks" && return 0
     elif grep -qw cpu "$v2/cgroup.subtree_control" 2>/dev/null &&
         mkdir "$v2/screener-bench.$$" 2>/dev/null; then
         CG=$v2/screener-bench.$$
-        echo "$((SHARE * 1000)) 100000" >"$CG/cpu.max" && echo "$CG/cgroup.procs" && return 0
+        echo "$((SHARE * 1000)) 100000" >"$CG/cpu.max" &&
+            sh -c 'echo $$ >"$1"' sh "$CG/cgroup.procs" 2>/dev/null && echo "$CG/cgroup.procs" &&
+            return 0
     fi
     return 0
 }
@@ -115,7 +118,7 @@ share_runs() {
             "$B/screener" collect --no-progress --universe "$T/holdings.csv" --store "$store" \
                 --end "$PREV" --history-days $((YEARS * 366)) >/dev/null 2>"$T/share.fill.err"
             latency "$lat"
-            /usr/bin/time -f '%e' -a -o "$T/share$lat.times" sh -c 'echo $$ >"$1"; shift; exec "$@"' \
+            /usr/bin/time -f '%e' -a -o "$T/share$lat.times" sh -c 'echo $$ >"$1" && shift && exec "$@"' \
                 sh "$tasks" "$B/screener" collect --no-progress --universe "$T/holdings.csv" \
                 --store "$store" --end "$END" >/dev/null 2>"$T/share.err"
         done
