@@ -4,10 +4,11 @@
 # history, on the fake S3 answering every request after 0 ms and after LATENCY ms, and on a
 # local directory, printed side by side with the S3 requests each made.
 #
-# The daily collection is then timed again, three times at each latency, with the CPU share
-# of the collector's Lambda: BENCH_S3_CPU_SHARE percent of one core (14: what 256 MB of memory
-# buys, one vCPU coming with 1,769 MB), set as a cgroup CPU quota.  That needs root and a
-# cgroup hierarchy with the cpu controller (v1 or v2); without them the row says so.
+# The daily collection on S3 is timed three times at each latency, alternated (the medians are
+# shown), then as many times again with the CPU share of the collector's Lambda:
+# BENCH_S3_CPU_SHARE percent of one core (14: what 256 MB of memory buys, one vCPU coming with
+# 1,769 MB), set as a cgroup CPU quota.  That needs root and a cgroup hierarchy with the cpu
+# controller (v1 or v2); without them the row says so.
 #
 #   bench/s3.sh                prints a Markdown table
 #   BENCH_S3_SYMBOLS=1000 BENCH_S3_YEARS=1 BENCH_S3_LATENCY_MS=25 BENCH_S3_CPU_SHARE=14
@@ -107,29 +108,31 @@ share_cgroup() {
     return 0
 }
 
-# The daily collection with the Lambda's CPU share: 3 runs at each latency, alternated, each on
-# a store filled as above; the medians into $T/share.time.
-share_runs() {
-    tasks=$1
+# daily_runs NAME [TASKS]: the daily collection 3 times at each latency, alternated, each on a
+# store filled as above, in the cgroup of TASKS when given; the medians into $T/NAME.time.
+daily_runs() {
+    name=$1 tasks=${2:-}
     for i in 1 2 3; do
         for lat in 0 "$LATENCY"; do
-            store="s3://bench/share$lat-$i"
+            store="s3://bench/$name$lat-$i"
             latency 0
             "$B/screener" collect --no-progress --universe "$T/holdings.csv" --store "$store" \
-                --end "$PREV" --history-days $((YEARS * 366)) >/dev/null 2>"$T/share.fill.err"
+                --end "$PREV" --history-days $((YEARS * 366)) >/dev/null 2>"$T/$name.fill.err"
             latency "$lat"
-            /usr/bin/time -f '%e' -a -o "$T/share$lat.times" sh -c 'echo $$ >"$1" && shift && exec "$@"' \
-                sh "$tasks" "$B/screener" collect --no-progress --universe "$T/holdings.csv" \
-                --store "$store" --end "$END" >/dev/null 2>"$T/share.err"
+            set -- "$B/screener" collect --no-progress --universe "$T/holdings.csv" --store "$store" \
+                --end "$END"
+            [ -z "$tasks" ] || set -- sh -c 'echo $$ >"$1" && shift && exec "$@"' sh "$tasks" "$@"
+            /usr/bin/time -f '%e' -a -o "$T/$name$lat.times" "$@" >/dev/null 2>"$T/$name.err"
         done
     done
     median() { sort -n "$1" | sed -n 2p; }
-    echo "$(median "$T/share0.times") $(median "$T/share$LATENCY.times")" >"$T/share.time"
+    echo "$(median "$T/${name}0.times") $(median "$T/$name$LATENCY.times")" >"$T/$name.time"
 }
 
+daily_runs cores
 tasks=
 [ "$SHARE" = 0 ] || tasks=$(share_cgroup)
-[ -z "$tasks" ] || share_runs "$tasks"
+[ -z "$tasks" ] || daily_runs share "$tasks"
 
 for w in daily latest full; do
     cmp -s "$T/s3_0.$w.out" "$T/local.$w.out" && cmp -s "$T/s3_$LATENCY.$w.out" "$T/local.$w.out" ||
@@ -146,6 +149,10 @@ for w in daily latest full; do
     full) what="screen, full history" ;;
     esac
     a=$(secs "local.$w") z=$(secs "s3_0.$w") l=$(secs "s3_$LATENCY.$w")
+    if [ "$w" = daily ]; then # the medians of daily_runs
+        read -r z l <"$T/cores.time"
+        what="daily collection (on S3: medians of 3, alternated)"
+    fi
     set -- $(cat "$T/s3_$LATENCY.$w.req")
     ratio=$(python3 -c "print(f'{$l / max($z, 0.01):.1f}x')")
     echo "| $what | $a s | $z s | $l s | $ratio | $1 ($2) |"
