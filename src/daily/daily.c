@@ -18,6 +18,7 @@
 #include "store/compact.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -614,6 +615,25 @@ const char *daily_step_state_name(enum daily_step_state s)
     return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
 }
 
+/* "daily run finished": each step's state ("collect":"done") and, for those that ran, the time
+ * it took ("collect_ms"), and the whole job's ("duration_ms"). */
+static void log_steps(const struct daily_report *r)
+{
+    struct log_field f[2 * DAILY_STEP_COUNT_ + 2];
+    char keys[DAILY_STEP_COUNT_][32];
+    size_t n = 0;
+    f[n++] = LF_INT("duration_ms", r->duration_ms);
+    for (int i = 0; i < DAILY_STEP_COUNT_; i++) {
+        f[n++] = LF_STR(steps[i].name, daily_step_state_name(r->steps[i]));
+        if (r->steps[i] != DAILY_STEP_DONE && r->steps[i] != DAILY_STEP_FAILED)
+            continue;
+        snprintf(keys[i], sizeof keys[i], "%s_ms", steps[i].name);
+        f[n++] = LF_INT(keys[i], r->step_ms[i]);
+    }
+    f[n] = LF_END_;
+    log_write_always(LOG_INFO, __func__, "daily run finished", f);
+}
+
 void daily_opts_default(struct daily_opts *o)
 {
     memset(o, 0, sizeof *o);
@@ -624,6 +644,7 @@ void daily_opts_default(struct daily_opts *o)
 int daily_run(struct objstore *os, struct barstore *bs, const struct daily_opts *o,
               struct daily_report *report, struct diag *d)
 {
+    int64_t started = clock_mono_us();
     memset(report, 0, sizeof *report);
     report->worst_change_pct = NAN;
     struct job j = {.os = os, .bs = bs, .o = o, .r = report, .d = d};
@@ -658,11 +679,15 @@ int daily_run(struct objstore *os, struct barstore *bs, const struct daily_opts 
                      LF_INT("left_ms", left));
             *state = DAILY_STEP_SKIPPED;
         } else {
+            int64_t t0 = clock_mono_us();
             *state = s->run(&j) ? DAILY_STEP_FAILED : DAILY_STEP_DONE;
+            report->step_ms[i] = (clock_mono_us() - t0 + 500) / 1000;
         }
         if (i == DAILY_ALERT && report->steps[DAILY_SNAPSHOT] == DAILY_STEP_DONE)
             log_account(&j);
     }
+    report->duration_ms = (clock_mono_us() - started + 500) / 1000;
+    log_steps(report);
     barstore_keep_splits(bs, 0);
     objstore_keep_listing(os, NULL);
     objstore_prefetch_drop(os);

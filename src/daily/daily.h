@@ -28,7 +28,9 @@
  * it.  New steps (a report, per-user alerts) are further rows of the
  * step table in daily.c.
  *
- * Every count the job reports comes from report->counts (collect/run_counts.h).
+ * Every count the job reports comes from report->counts (collect/run_counts.h).  At its end the
+ * job logs "daily run finished": each step's state, the time each that ran took, and the
+ * whole job's, so that the log shows where a run's time went (in the Lambda, mostly CPU).
  *
  * Two runs a trading day (docs/daily-job.md#two-runs-a-day): the close run (16:30 New York)
  * stores the day's bars as provisional, writes results that say so and pushes the day's list;
@@ -117,6 +119,8 @@ struct daily_report {
     int32_t worst_date;
     char worst_symbol[BAR_SYMBOL_MAX + 1];
     enum daily_step_state steps[DAILY_STEP_COUNT_];
+    int64_t step_ms[DAILY_STEP_COUNT_]; /* the time each step that ran took (0: it did not) */
+    int64_t duration_ms;                /* the whole job's */
     /* The backtest step's: its parameters and summary, or why it failed. */
     struct backtest_opts backtest_opts;
     struct backtest_summary backtest;

@@ -113,6 +113,24 @@ print(w["symbol"], w["change_pct"])
 PY
 then ok "results: the worst one-day drop is the screen by change's first row ($(cat "$T/py.out")), the run is recorded"
 else nok "results: worst drop, run record" "$(tail -5 "$T/py.out")"; fi
+if python3 - "$T/err" >"$T/py.out" 2>&1 <<'PY'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1]) if '"daily run finished"' in l]
+assert len(lines) == 1, len(lines)
+s = lines[0]
+steps = ["collect", "results", "report", "snapshot", "alert", "push", "alerts", "compact",
+         "backtest", "html"]
+for k in steps:
+    assert s[k] in ("done", "failed", "skipped", "off"), (k, s.get(k))
+    assert (k + "_ms" in s) == (s[k] in ("done", "failed")), k
+ran = [s[k + "_ms"] for k in steps if k + "_ms" in s]
+assert s["collect"] == s["results"] == s["backtest"] == s["html"] == "done", s
+assert s["snapshot"] == "off", s
+assert all(t >= 0 for t in ran) and sum(ran) <= s["duration_ms"] + len(ran), s
+print(s["duration_ms"], "ms:", ", ".join("%s %d" % (k, s[k + "_ms"]) for k in steps if k + "_ms" in s))
+PY
+then ok "the run logs each step's state and time, and its own ($(cat "$T/py.out"))"
+else nok "the daily run's steps line" "$(tail -5 "$T/py.out")"; fi
 for f in "$END.html" latest.html; do
     if [ -s "$T/clean/results/report/$f" ] && grep -qF "$END" "$T/clean/results/report/$f"; then ok "results: the collection wrote report/$f, naming the day"
     else nok "results: report/$f naming $END" "$(ls "$T/clean/results/report" 2>&1)"; fi
