@@ -698,6 +698,7 @@ static int run_once(struct s3 *s, const struct req *r, const struct s3_url *u,
     fr.accept = r->accept;
     fr.done = on_done;
     fr.ctx = c;
+    fr.body_borrowed = 1; /* the caller's body outlives fetch_run */
     c->err = ERR_INTERNAL;
     memset(&c->e, 0, sizeof c->e);
     diag_set(&c->d, ERR_INTERNAL, "S3 %s: the request never completed", c->op);
@@ -921,6 +922,7 @@ static int many_submit(struct s3 *s, const char *bucket, struct s3_op *op, struc
         fr.accept = it->r.accept;
         fr.done = on_done;
         fr.ctx = &it->c;
+        fr.body_borrowed = 1; /* the op's data outlives s3_many's fetch_run */
         err = fetch_submit(f, &fr, d);
     }
     aws_signed_free(sig);

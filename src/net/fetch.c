@@ -15,8 +15,9 @@ struct item {
     char *method, *url;
     char **headers; /* the client's, then the request's */
     size_t nheaders;
-    char *body;
+    const char *body; /* the caller's (borrowed) or owned */
     size_t body_len;
+    int body_owned;
     fetch_accept_fn accept;
     fetch_retry_after_fn retry_after;
     fetch_done_fn done;
@@ -97,7 +98,8 @@ static void item_free(struct item *it)
     free(it->method);
     free(it->url);
     free_strings(it->headers, it->nheaders);
-    free(it->body);
+    if (it->body_owned)
+        free((char *)it->body);
     free(it);
 }
 
@@ -139,11 +141,17 @@ int fetch_submit(struct fetch *f, const struct fetch_req *r, struct diag *d)
         const char *h = i < f->o.nheaders ? f->headers[i] : r->headers[i - f->o.nheaders];
         ok = (it->headers[i] = strdup(h)) != NULL;
     }
-    if (ok && r->body) {
-        it->body = malloc(r->body_len ? r->body_len : 1);
-        ok = it->body != NULL;
-        if (ok)
-            memcpy(it->body, r->body, r->body_len);
+    if (ok && r->body && r->body_borrowed) {
+        it->body = r->body;
+        it->body_len = r->body_len;
+    } else if (ok && r->body) {
+        char *copy = malloc(r->body_len ? r->body_len : 1);
+        ok = copy != NULL;
+        if (ok) {
+            memcpy(copy, r->body, r->body_len);
+            it->body = copy;
+            it->body_owned = 1;
+        }
         it->body_len = r->body_len;
     }
     if (!ok) {
@@ -415,6 +423,7 @@ static int start(struct fetch *f, struct item *it, struct diag *d)
         .nheaders = it->nheaders,
         .body = it->body,
         .body_len = it->body_len,
+        .body_borrowed = 1, /* the item outlives its transfers */
         .timeout_ms = timeout,
         .max_response = f->o.max_response,
     };

@@ -86,6 +86,9 @@ struct fetch_req {
      * server may have acted (a timeout, a dropped connection, an unreadable answer) is not
      * retried.  Answers that say the server did not act (429, 5xx) still are. */
     int at_most_once;
+    /* 0: the body is copied; 1: every attempt sends it from where it is, which must stay
+     * unchanged until done is called (a PUT of a big object is not held twice). */
+    int body_borrowed;
 };
 
 struct fetch;

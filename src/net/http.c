@@ -294,13 +294,18 @@ int http_start(struct http_client *c, const struct http_request *req, http_done_
         curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
     if (strcmp(method, "GET") != 0 || req->body) {
         if (req->body) {
-            t->body = malloc(req->body_len ? req->body_len : 1);
-            if (!t->body) {
-                err = diag_set(d, ERR_NOMEM, "out of memory");
-                goto fail;
+            const void *body = req->body;
+            if (!req->body_borrowed) {
+                t->body = malloc(req->body_len ? req->body_len : 1);
+                if (!t->body) {
+                    err = diag_set(d, ERR_NOMEM, "out of memory");
+                    goto fail;
+                }
+                memcpy(t->body, req->body, req->body_len);
+                body = t->body;
             }
-            memcpy(t->body, req->body, req->body_len);
-            curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->body);
+            /* libcurl reads the body from there without copying it. */
+            curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
             curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
         }
         if (strcmp(method, "HEAD") == 0)

@@ -37,6 +37,9 @@ struct http_request {
     size_t nheaders;
     const void *body; /* sent as is (POST/PUT) */
     size_t body_len;
+    /* 0: the body is copied; 1: it is sent from where it is, and must stay there unchanged
+     * until the done callback (a PUT of a big object is not held twice). */
+    int body_borrowed;
     int64_t timeout_ms;  /* whole transfer; 0: 30 s; HTTP_NO_TIMEOUT: none (a long poll) */
     size_t max_response; /* body cap; 0: 16 MiB */
     int keep_headers;    /* keep every response header in http_response.headers */

@@ -241,6 +241,44 @@ static void test_transient_faults_are_retried(void **state)
     buf_release(&b);
 }
 
+/* A big body is sent from the caller's memory, not a copy: every attempt after a fault sends
+ * it whole, alone (objstore_put) and among others (objstore_batch). */
+static void test_big_bodies_sent_again_after_faults(void **state)
+{
+    struct store_fixture *f = *state;
+    struct diag d;
+    size_t n = (size_t)12 << 20;
+    char *one = malloc(n), *two = malloc(n);
+    assert_non_null(one);
+    assert_non_null(two);
+    for (size_t i = 0; i < n; i++) {
+        one[i] = (char)('A' + i % 23);
+        two[i] = (char)('a' + i % 19);
+    }
+    set_faults("503@1,reset@2");
+    assert_int_equal(objstore_put(f->os, "big/one", one, n, OBJ_PUT_ALWAYS, NULL, &d), ERR_OK);
+    assert_int_equal(faults_injected(), 2);
+    set_faults("500@1,reset@2");
+    struct objstore_req w[2] = {
+        {.op = OBJ_REQ_PUT, .key = "big/two", .data = two, .len = n},
+        {.op = OBJ_REQ_PUT, .key = "big/three", .data = one, .len = n},
+    };
+    assert_int_equal(objstore_batch(f->os, w, 2, &d), ERR_OK);
+    assert_int_equal(faults_injected(), 2);
+    set_faults("");
+    const char *keys[] = {"big/one", "big/two", "big/three"};
+    const char *want[] = {one, two, one};
+    for (int k = 0; k < 3; k++) {
+        struct buf b = BUF_INIT((size_t)16 << 20);
+        assert_int_equal(objstore_get(f->os, keys[k], &b, NULL, &d), ERR_OK);
+        assert_int_equal(b.len, n);
+        assert_memory_equal(b.data, want[k], n);
+        buf_release(&b);
+    }
+    free(one);
+    free(two);
+}
+
 static void test_retries_run_out(void **state)
 {
     struct store_fixture *f = *state;
@@ -1918,6 +1956,7 @@ int main(void)
         CASE(test_keys_live_under_the_prefix),
         CASE(test_foreign_keys_are_skipped),
         CASE(test_transient_faults_are_retried),
+        CASE(test_big_bodies_sent_again_after_faults),
         CASE(test_retries_run_out),
         CASE(test_lost_answer),
         CASE(test_missing_object_and_delete),
