@@ -813,15 +813,7 @@ static void test_reads_overlap(void **state)
     /* A batch of plain objects: in order, and the first missing one ends it. */
     char keys[40][32];
     const char *kp[40];
-    for (size_t i = 0; i < 40; i++) {
-        snprintf(keys[i], sizeof keys[i], "many/k%02zu", i);
-        kp[i] = keys[i];
-        char body[32];
-        int n = snprintf(body, sizeof body, "object %zu", i);
-        if (i != 33)
-            assert_int_equal(
-                objstore_put(f->os, keys[i], body, (size_t)n, OBJ_PUT_ALWAYS, NULL, &d), ERR_OK);
-    }
+    store_put_numbered(f->os, "many", 40, 33, keys, kp);
     s3_fake_set_overlap_gate(fake, 4);
     struct got g = {0};
     assert_int_equal(objstore_get_many(f->os, kp, 33, 64, got_cb, &g, &d), ERR_OK);
