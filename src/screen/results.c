@@ -1007,7 +1007,8 @@ static int closes_line(struct buf *out, const struct csym *c, const struct split
             g *= split_factor(&sp[k++]);
         /* ";" and the close; the first close goes without the ";".  Without splits, the
          * text printf would give, made in integers where that is exact. */
-        char num[1 + DBL_MAX_10_EXP + 8] = ";";
+        char num[1 + DBL_MAX_10_EXP + 8];
+        num[0] = ';';
         size_t len = nsp ? 0 : num_format_4dp(c->closes[at], num + 1);
         if (!len) {
             double close_s = (double)c->closes[at] * g;
