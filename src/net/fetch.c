@@ -15,9 +15,9 @@ struct item {
     char *method, *url;
     char **headers; /* the client's, then the request's */
     size_t nheaders;
-    const char *body; /* the caller's (borrowed) or owned */
+    const char *body; /* what is sent: the caller's (borrowed) or owned */
     size_t body_len;
-    int body_owned;
+    char *owned; /* the copy body points at when not borrowed */
     fetch_accept_fn accept;
     fetch_retry_after_fn retry_after;
     fetch_done_fn done;
@@ -98,8 +98,7 @@ static void item_free(struct item *it)
     free(it->method);
     free(it->url);
     free_strings(it->headers, it->nheaders);
-    if (it->body_owned)
-        free((char *)it->body);
+    free(it->owned);
     free(it);
 }
 
@@ -145,13 +144,11 @@ int fetch_submit(struct fetch *f, const struct fetch_req *r, struct diag *d)
         it->body = r->body;
         it->body_len = r->body_len;
     } else if (ok && r->body) {
-        char *copy = malloc(r->body_len ? r->body_len : 1);
-        ok = copy != NULL;
-        if (ok) {
-            memcpy(copy, r->body, r->body_len);
-            it->body = copy;
-            it->body_owned = 1;
-        }
+        it->owned = malloc(r->body_len ? r->body_len : 1);
+        ok = it->owned != NULL;
+        if (ok)
+            memcpy(it->owned, r->body, r->body_len);
+        it->body = it->owned;
         it->body_len = r->body_len;
     }
     if (!ok) {
