@@ -26,17 +26,6 @@ int objstore_key_valid(const char *key)
     return 1;
 }
 
-int objstore_open(const char *location, struct objstore **out, struct diag *d)
-{
-    if (strncmp(location, "s3://", 5) == 0)
-        return objstore_s3_open(location, out, d);
-    if (strncmp(location, "file://", 7) == 0)
-        location += 7;
-    if (!*location)
-        return diag_set(d, ERR_USAGE, "store location is empty");
-    return objstore_local_open(location, out, d);
-}
-
 static void held_release(struct objstore *os);
 
 void objstore_free(struct objstore *os)
