@@ -6,6 +6,7 @@
 #include "codec/num.h"
 #include "collect/collector.h"
 #include "collect/universe.h"
+#include "store/symlog.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -82,6 +83,12 @@ int app_open_store(struct app *a, struct diag *d)
     if (!err)
         err = barstore_new(a->os, &a->bs, d);
     return err;
+}
+
+void app_read_once(struct app *a)
+{
+    barstore_read_once(a->bs, 1);
+    symlog_ahead(a->bs);
 }
 
 int app_exit_code(int err)

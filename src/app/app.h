@@ -67,6 +67,10 @@ int app_common_option(struct app *a, int opt, const char *arg);
 /* Resolve and open the store (flag, SCREENER_STORE, S3_BUCKET_NAME, ./data). */
 int app_open_store(struct app *a, struct diag *d);
 
+/* The store is read for this command alone: on S3 its logs' listings go along with its first
+ * listing, and a listing of every bar part answers the later ones (barstore_read_once). */
+void app_read_once(struct app *a);
+
 /* Warn on stderr about what the store's reads met: damaged parts left out, parts that
  * disagree (the part first in name order was used).  Nothing when there was nothing. */
 void app_store_warnings(const struct app *a);

@@ -523,6 +523,7 @@ int cmd_backtest(int argc, char **argv)
 
     if ((err = app_open_store(&a, &d)))
         goto fail;
+    app_read_once(&a);
     int32_t first, last, lo, hi;
     if ((err = barstore_date_range(a.bs, &first, &last, NULL, &d)))
         goto fail;

@@ -94,8 +94,10 @@ int cmd_chart(int argc, char **argv)
     struct chart_series s = {0};
     struct buf png = BUF_INIT(CHART_MAX);
     int err = app_open_store(&a, &d);
-    if (!err)
+    if (!err) {
+        app_read_once(&a);
         err = chart_load(a.os, symbol, date, (int)window, &s, &d);
+    }
     if (!err)
         err = chart_png(&s, font, &png, &d);
     if (err) {

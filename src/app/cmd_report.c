@@ -120,6 +120,8 @@ int cmd_report(int argc, char **argv)
     struct report_position *pos = NULL;
     struct report_portfolio rp;
     int err = app_open_store(&a, &d);
+    if (!err)
+        app_read_once(&a);
     if (!err && !date) {
         /* The portfolio is matched to the date: find the latest screen's first. */
         struct results_screen s = {0};

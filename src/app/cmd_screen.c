@@ -176,8 +176,10 @@ int cmd_screen(int argc, char **argv)
 
     struct diag d = {{0}};
     int err = app_open_store(&a, &d);
-    if (!err)
+    if (!err) {
         barstore_set_skip_damaged(a.bs, skip_damaged);
+        app_read_once(&a);
+    }
     int32_t lo = INT32_MIN, hi = INT32_MIN;
     if (!err && date) {
         if ((rc = app_parse_date(&a, "--date", date, &lo)))
@@ -208,7 +210,7 @@ int cmd_screen(int argc, char **argv)
     if (!err) {
         screen_writer_begin(&o.w, &o.b, format, &so);
         struct screen_run_stats st;
-        err = screen_run(a.bs, &so, lo, hi, emit, &o, &st, &d);
+        err = screen_run_alone(a.bs, &so, lo, hi, emit, &o, &st, &d);
         if (!err)
             err = screen_writer_end(&o.w, &o.b);
         if (!err && !o.failed && app_write_stdout(&a, o.b.data, o.b.len))

@@ -52,9 +52,18 @@ static int on_day(void *ctx, int32_t date, const struct bar *bars, size_t n)
     return r->emit(r->ctx, date, rows, nrows);
 }
 
+/* Screen [from, to]; the days are read by a scan of idx when given (it must hold the window's
+ * days, from - (window - 1) on), else by a scan of the store, on a second thread when ahead. */
+/* The first day a screen of from on needs: the window's, or the first stored one. */
+static int32_t window_start(const struct screen_opts *opts, int32_t from)
+{
+    return opts->min_bars <= 1 || from == SCREEN_RUN_FIRST ? INT32_MIN
+                                                           : from - (opts->window_days - 1);
+}
+
 static int run(struct barstore *bs, const struct screen_opts *opts, int32_t from, int32_t to,
-               int ahead, screen_emit_fn emit, void *ctx, struct screen_run_stats *stats,
-               struct diag *d)
+               const struct bar_index *idx, int ahead, screen_emit_fn emit, void *ctx,
+               struct screen_run_stats *stats, struct diag *d)
 {
     memset(stats, 0, sizeof *stats);
     int err;
@@ -69,9 +78,7 @@ static int run(struct barstore *bs, const struct screen_opts *opts, int32_t from
 
     struct splitvec splits;
     struct symchangevec changes;
-    int32_t start = opts->min_bars <= 1 || from == SCREEN_RUN_FIRST
-                        ? INT32_MIN
-                        : from - (opts->window_days - 1);
+    int32_t start = window_start(opts, from);
     /* On S3 the logs' listings and the scan's go together: each is a round trip. */
     symlog_ahead(bs);
     barstore_index_ahead(bs, start, to);
@@ -92,8 +99,9 @@ static int run(struct barstore *bs, const struct screen_opts *opts, int32_t from
         return err;
     }
     struct log_timer t = log_timer_start("screen");
-    err = ahead ? barstore_scan_ahead(bs, start, to, on_day, &r, d)
-                : barstore_scan(bs, start, to, on_day, &r, d);
+    err = idx     ? barstore_scan_index(bs, idx, on_day, &r, d)
+          : ahead ? barstore_scan_ahead(bs, start, to, on_day, &r, d)
+                  : barstore_scan(bs, start, to, on_day, &r, d);
     stats->symbols = screen_symbols(r.engine);
     screen_free(r.engine);
     barvec_release(&r.day);
@@ -117,12 +125,39 @@ static int run(struct barstore *bs, const struct screen_opts *opts, int32_t from
 int screen_run(struct barstore *bs, const struct screen_opts *opts, int32_t from, int32_t to,
                screen_emit_fn emit, void *ctx, struct screen_run_stats *stats, struct diag *d)
 {
-    return run(bs, opts, from, to, 1, emit, ctx, stats, d);
+    return run(bs, opts, from, to, NULL, 1, emit, ctx, stats, d);
+}
+
+int screen_run_alone(struct barstore *bs, const struct screen_opts *opts, int32_t from, int32_t to,
+                     screen_emit_fn emit, void *ctx, struct screen_run_stats *stats, struct diag *d)
+{
+    int err = ERR_OK;
+    struct bar_index idx = {0};
+    int have_idx = 0;
+    if (window_start(opts, from == INT32_MIN ? 0 : from) != INT32_MIN) {
+        /* A range with its window: listed once, its parts read at once when few. */
+        int32_t first;
+        if (from == INT32_MIN && !(err = barstore_date_range(bs, &first, &from, NULL, d)))
+            to = from;
+        if (!err && to < from)
+            err = diag_set(d, ERR_USAGE, "the range ends before it starts");
+        if (!err && !(err = barstore_index(bs, window_start(opts, from), to, &idx, d))) {
+            have_idx = 1;
+            if (idx.ndays <= SCREEN_RUN_ALONE_DAYS)
+                barstore_prefetch_index(bs, &idx, 1);
+        }
+    }
+    if (!err)
+        err = run(bs, opts, from, to, have_idx ? &idx : NULL, 1, emit, ctx, stats, d);
+    if (have_idx)
+        bar_index_release(&idx);
+    barstore_prefetch_drop(bs);
+    return err;
 }
 
 int screen_run_inline(struct barstore *bs, const struct screen_opts *opts, int32_t from, int32_t to,
                       screen_emit_fn emit, void *ctx, struct screen_run_stats *stats,
                       struct diag *d)
 {
-    return run(bs, opts, from, to, 0, emit, ctx, stats, d);
+    return run(bs, opts, from, to, NULL, 0, emit, ctx, stats, d);
 }

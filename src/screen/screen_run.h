@@ -29,6 +29,17 @@ struct screen_run_stats {
 int screen_run(struct barstore *bs, const struct screen_opts *opts, int32_t from, int32_t to,
                screen_emit_fn emit, void *ctx, struct screen_run_stats *stats, struct diag *d);
 
+/* screen_run for a command that reads the store for this screen alone (barstore_read_once):
+ * a range with its window (not the whole history) is listed once and, when it is at most
+ * SCREEN_RUN_ALONE_DAYS stored days, has every part it needs fetched at once with the split
+ * log's (barstore_prefetch_index): on S3 one round trip after the listings instead of one per
+ * step.  Not for a caller that reads ahead for itself (the daily run): what it holds is
+ * replaced, then dropped. */
+#define SCREEN_RUN_ALONE_DAYS 300
+int screen_run_alone(struct barstore *bs, const struct screen_opts *opts, int32_t from, int32_t to,
+                     screen_emit_fn emit, void *ctx, struct screen_run_stats *stats,
+                     struct diag *d);
+
 /* screen_run reading the store on the caller's thread, for an emit that writes to the store
  * (results rewritten date by date). */
 int screen_run_inline(struct barstore *bs, const struct screen_opts *opts, int32_t from, int32_t to,

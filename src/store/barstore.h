@@ -268,6 +268,9 @@ int barstore_read_splits(struct barstore *bs, struct splitvec *out, struct diag 
  * log.  More days than max_days: none of them is read.  Best effort: a failure only leaves the
  * reads to the store. */
 void barstore_prefetch(struct barstore *bs, int32_t from, int32_t to, size_t max_days, int splits);
+/* barstore_prefetch of the parts of every day of idx (made by barstore_index), which is not
+ * listed again. */
+void barstore_prefetch_index(struct barstore *bs, const struct bar_index *idx, int splits);
 /* What barstore_prefetch reads, and more in the same round: the parts of the stored days of
  * each of the scans' ranges too (at most scan_max objects a scan, else none of that scan's),
  * a part of several ranges (the write's and the scans') held for a read by each, and the n
@@ -302,6 +305,15 @@ void barstore_splits_ahead(struct barstore *bs, int on);
  * along with the store's next listing (objstore_list_along) as barstore_splits_ahead's does.
  * A directory, which a long scan lists year by year as it reads, is left to do so. */
 void barstore_index_ahead(struct barstore *bs, int32_t from, int32_t to);
+
+/* For a process that reads the store for one command (a screen, a chart, a report, a
+ * backtest) with on set: the split log's listing goes along with the store's next listing and
+ * answers every later one (barstore_splits_ahead; symlog_ahead does the same for the
+ * symbol-change log), and a listing of all the bar parts answers the later listings of some
+ * of them (objstore_keep_listing_when_listed): on S3 each step's listing is not a round trip
+ * of its own.  The command sees the store as it first listed it, with its own writes.  0 drops
+ * what is held. */
+void barstore_read_once(struct barstore *bs, int on);
 
 /* With keep set, the split log is read from the store once and kept: barstore_read_splits
  * answers from memory until this barstore writes split facts (barstore_write_splits; read

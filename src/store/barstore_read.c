@@ -1354,6 +1354,27 @@ void barstore_prefetch_more(struct barstore *bs, int32_t from, int32_t to, size_
         bar_index_release(&scan[k]);
 }
 
+void barstore_prefetch_index(struct barstore *bs, const struct bar_index *idx, int splits)
+{
+    struct strvec split_keys = STRVEC_INIT;
+    struct diag d;
+    if (splits && !bs->splits_kept && objstore_list(bs->os, SPLITS_PREFIX, &split_keys, &d))
+        split_keys.n = 0;
+    size_t n = split_keys.n;
+    for (size_t k = 0; k < idx->ndays; k++)
+        n += idx->days[k].nparts;
+    const char **keys = n ? malloc(n * sizeof *keys) : NULL;
+    if (keys) {
+        size_t at = 0;
+        for (size_t k = 0; k < split_keys.n; k++)
+            keys[at++] = split_keys.v[k];
+        at = index_parts(idx, keys, at);
+        objstore_prefetch(bs->os, keys, at, BARSTORE_PART_MAX);
+        free(keys);
+    }
+    strvec_release(&split_keys);
+}
+
 void barstore_prefetch_drop(struct barstore *bs)
 {
     objstore_prefetch_drop(bs->os);
@@ -1365,6 +1386,12 @@ void barstore_splits_ahead(struct barstore *bs, int on)
         objstore_list_along(bs->os, NULL);
     else if (!bs->splits_kept)
         objstore_list_along(bs->os, SPLITS_PREFIX);
+}
+
+void barstore_read_once(struct barstore *bs, int on)
+{
+    barstore_splits_ahead(bs, on);
+    objstore_keep_listing_when_listed(bs->os, on ? "bars/" : NULL);
 }
 
 void barstore_index_ahead(struct barstore *bs, int32_t from, int32_t to)

@@ -9,7 +9,6 @@
 
 #include "base/banned.h"
 
-
 struct split_origin {
     struct split s;
     size_t part;

@@ -7,7 +7,6 @@
 
 #include "base/banned.h"
 
-
 struct verify_ctx {
     const struct barstore_verify_opts *o;
     struct barstore_verify_stats *st;

@@ -12,7 +12,6 @@
 
 #include "base/banned.h"
 
-
 /* ROW_REVISE: a new version of a stored bar, written as a revision part. */
 enum row_state { ROW_NEW, ROW_SAME, ROW_CONFLICT, ROW_REVISE };
 

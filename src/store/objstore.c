@@ -62,6 +62,7 @@ struct objstore_held {
     size_t w_max, w_total, w_bytes; /* its limits (w_max 0: off), the bytes held */
     char prefix[OBJ_KEY_MAX];       /* objstore_keep_listing: "" for none */
     int listed;                     /* keys is the listing of prefix */
+    int lazy;                       /* kept only when listed by a caller, never read along */
     int fresh;                      /* objstore_list_fresh: listings go to the store */
     struct strvec keys;
     struct along { /* objstore_list_along */
@@ -119,7 +120,7 @@ void objstore_prefetch_drop(struct objstore *os)
     h->n = 0;
 }
 
-void objstore_keep_listing(struct objstore *os, const char *prefix)
+static void keep_listing(struct objstore *os, const char *prefix, int lazy)
 {
     struct objstore_held *h = prefix ? held_get(os) : os->held;
     if (!h)
@@ -127,7 +128,18 @@ void objstore_keep_listing(struct objstore *os, const char *prefix)
     strvec_release(&h->keys);
     strvec_init(&h->keys);
     h->listed = 0;
+    h->lazy = lazy;
     snprintf(h->prefix, sizeof h->prefix, "%s", prefix ? prefix : "");
+}
+
+void objstore_keep_listing(struct objstore *os, const char *prefix)
+{
+    keep_listing(os, prefix, 0);
+}
+
+void objstore_keep_listing_when_listed(struct objstore *os, const char *prefix)
+{
+    keep_listing(os, prefix, 1);
 }
 
 static void drop_kept(struct objstore_held *h)
@@ -515,42 +527,16 @@ int objstore_list(struct objstore *os, const char *prefix, struct strvec *keys, 
     if (os->held && (from_kept(os, prefix, keys, &err, d) || from_along(os, prefix, keys, &err, d)))
         return err;
     struct objstore_held *h = os->held;
-    int with_kept = h && h->prefix[0] && !h->listed && !h->fresh && strcmp(prefix, h->prefix) != 0;
-    size_t go[OBJSTORE_ALONG_MAX], ngo = 0;
+    int along =
+        h && !h->fresh && h->prefix[0] && !h->listed && !h->lazy && strcmp(prefix, h->prefix) != 0;
     for (size_t i = 0; h && !h->fresh && i < h->nalong; i++)
-        if (!h->along[i].held && strcmp(prefix, h->along[i].prefix) != 0)
-            go[ngo++] = i;
-    if (with_kept || ngo) {
-        /* The kept listing not read yet and the listings asked for ahead go along; the failure
-         * of any of these is only not held. */
-        struct strvec kept = STRVEC_INIT, along[OBJSTORE_ALONG_MAX];
-        struct objstore_req rq[2 + OBJSTORE_ALONG_MAX] = {
-            {.op = OBJ_REQ_LIST, .key = prefix, .keys = keys}};
-        size_t n = 1, ia = 0;
-        if (with_kept)
-            rq[n++] = (struct objstore_req){.op = OBJ_REQ_LIST, .key = h->prefix, .keys = &kept};
-        ia = n;
-        for (size_t g = 0; g < ngo; g++) {
-            strvec_init(&along[g]);
-            rq[n++] = (struct objstore_req){
-                .op = OBJ_REQ_LIST, .key = h->along[go[g]].prefix, .keys = &along[g]};
-        }
-        objstore_batch(os, rq, n, NULL);
-        strvec_release(&kept);
-        for (size_t g = ngo; g-- > 0;) {
-            struct along *a = &h->along[go[g]];
-            if (rq[ia + g].err == ERR_OK) {
-                strvec_release(&a->keys);
-                a->keys = along[g];
-                a->held = 1;
-            } else {
-                strvec_release(&along[g]);
-                drop_along(h, go[g]);
-            }
-        }
-        if (rq[0].err && d)
-            *d = rq[0].d;
-        return rq[0].err;
+        along |= !h->along[i].held && strcmp(prefix, h->along[i].prefix) != 0;
+    if (along) { /* the kept listing not read yet and those asked for ahead go along */
+        struct objstore_req rq = {.op = OBJ_REQ_LIST, .key = prefix, .keys = keys};
+        objstore_batch(os, &rq, 1, NULL);
+        if (rq.err && d)
+            *d = rq.d;
+        return rq.err;
     }
     size_t first = keys->n;
     err = os->ops->list(os, prefix, keys, d);
@@ -740,12 +726,75 @@ static int get_many_store(struct objstore *os, const char *const *keys, size_t n
     return err;
 }
 
+/* The listings that go along with a round of requests (sent[0..m)): those asked for ahead
+ * (objstore_list_along) not held yet, and, with a round that lists, the kept listing not read
+ * yet.  Appended to sent (room for 1 + OBJSTORE_ALONG_MAX more), their keys into keys[], the
+ * places of the along ones' in go[]; the new count. */
+static size_t along_add(struct objstore *os, struct objstore_req *sent, size_t m,
+                        struct strvec *keys, size_t *go, size_t *ngo)
+{
+    struct objstore_held *h = os->held;
+    *ngo = 0;
+    int lists = 0, kept = h && h->prefix[0] && !h->listed && !h->lazy;
+    for (size_t k = 0; k < m; k++)
+        if (sent[k].op == OBJ_REQ_LIST) {
+            lists = 1;
+            kept = kept && strcmp(sent[k].key, h->prefix) != 0;
+        }
+    if (!m || !h || h->fresh)
+        return m;
+    kept = kept && lists;
+    size_t n = m;
+    for (size_t i = 0; i < h->nalong; i++) {
+        int asked = h->along[i].held;
+        for (size_t k = 0; k < m && !asked; k++)
+            asked = sent[k].op == OBJ_REQ_LIST && strcmp(sent[k].key, h->along[i].prefix) == 0;
+        if (asked)
+            continue;
+        strvec_init(&keys[*ngo]);
+        sent[n++] = (struct objstore_req){
+            .op = OBJ_REQ_LIST, .key = h->along[i].prefix, .keys = &keys[*ngo]};
+        go[(*ngo)++] = i;
+    }
+    if (kept) {
+        strvec_init(&keys[*ngo]);
+        sent[n++] =
+            (struct objstore_req){.op = OBJ_REQ_LIST, .key = h->prefix, .keys = &keys[*ngo]};
+    }
+    return n;
+}
+
+/* The outcome of along_add's listings (sent[m..n)): each held, or dropped when it failed. */
+static void along_done(struct objstore *os, const struct objstore_req *sent, size_t m, size_t n,
+                       struct strvec *keys, const size_t *go, size_t ngo)
+{
+    struct objstore_held *h = os->held;
+    if (m + ngo < n) { /* the kept listing */
+        if (sent[m + ngo].err == ERR_OK)
+            keep(os, h->prefix, &keys[ngo], 0);
+        strvec_release(&keys[ngo]);
+    }
+    for (size_t g = ngo; g-- > 0;) { /* from the last, as drop_along moves the last */
+        struct along *a = &h->along[go[g]];
+        if (sent[m + g].err == ERR_OK) {
+            strvec_release(&a->keys);
+            a->keys = keys[g];
+            a->held = 1;
+        } else {
+            strvec_release(&keys[g]);
+            drop_along(h, go[g]);
+        }
+    }
+}
+
 int objstore_batch(struct objstore *os, struct objstore_req *reqs, size_t n, struct diag *d)
 {
     if (n == 0)
         return ERR_OK;
     size_t *send = calloc(n, sizeof *send), *before = calloc(n, sizeof *before), m = 0;
-    struct objstore_req *sent = calloc(n, sizeof *sent);
+    struct objstore_req *sent = calloc(n + 1 + OBJSTORE_ALONG_MAX, sizeof *sent);
+    struct strvec along_keys[1 + OBJSTORE_ALONG_MAX];
+    size_t go[OBJSTORE_ALONG_MAX], ngo = 0, nsent;
     int first = ERR_OK;
     if (!send || !before || !sent) {
         free(send);
@@ -771,17 +820,20 @@ int objstore_batch(struct objstore *os, struct objstore_req *reqs, size_t n, str
             before[i] = r->keys->n;
         /* What is held in memory is not asked for again. */
         if (r->err ||
-            (os->held && r->op == OBJ_REQ_LIST && from_kept(os, r->key, r->keys, &r->err, &r->d)) ||
+            (os->held && r->op == OBJ_REQ_LIST &&
+             (from_kept(os, r->key, r->keys, &r->err, &r->d) ||
+              from_along(os, r->key, r->keys, &r->err, &r->d))) ||
             (os->held && r->op == OBJ_REQ_GET &&
              from_held(os, r->key, r->out, r->etag, &r->err, &r->d)))
             continue;
         sent[m] = *r;
         send[m++] = i;
     }
+    nsent = along_add(os, sent, m, along_keys, go, &ngo);
     if (os->ops->batch) {
-        os->ops->batch(os, sent, m, NULL);
+        os->ops->batch(os, sent, nsent, NULL);
     } else {
-        for (size_t k = 0; k < m; k++) {
+        for (size_t k = 0; k < nsent; k++) {
             struct objstore_req *r = &sent[k];
             if (r->op == OBJ_REQ_GET)
                 r->err = os->ops->get(os, r->key, r->out, r->etag, &r->d);
@@ -791,6 +843,8 @@ int objstore_batch(struct objstore *os, struct objstore_req *reqs, size_t n, str
                 r->err = os->ops->list(os, r->key, r->keys, &r->d);
         }
     }
+    if (nsent > m)
+        along_done(os, sent, m, nsent, along_keys, go, ngo);
     for (size_t k = 0; k < m; k++) {
         size_t i = send[k];
         reqs[i] = sent[k];

@@ -184,14 +184,18 @@ void objstore_keep_written(struct objstore *os, size_t max, size_t total);
  * writers add meanwhile is not seen, as if the job had listed once and then made its own
  * changes.  Not for a store shared between threads. */
 void objstore_keep_listing(struct objstore *os, const char *prefix);
+/* objstore_keep_listing, except that the listing of prefix is never read along with another:
+ * it is kept once the caller lists prefix itself (a command that lists the whole store
+ * anyway, then parts of it). */
+void objstore_keep_listing_when_listed(struct objstore *os, const char *prefix);
 
 /* Forget the kept listing's keys (objstore_keep_listing still keeps the prefix): the next
  * listing reads the store.  For a reader that found a listed object gone (another process
  * compacted the store meanwhile). */
 void objstore_listing_stale(struct objstore *os);
 
-/* Read ahead a listing: the listing of prefix goes along with the next listing of another
- * prefix (objstore_list), in flight together, and is held to answer the listings of exactly
+/* Read ahead a listing: the listing of prefix goes along with the store's next round of
+ * requests (the next listing of another prefix, or batch of requests), in flight together, and is held to answer the listings of exactly
  * prefix with what the store gave at that moment, until a write under prefix through this
  * store or a call with NULL drops it (and every other; objstore_free frees them).  Up to
  * OBJSTORE_ALONG_MAX prefixes at once (more are not read ahead).  For code that is about to

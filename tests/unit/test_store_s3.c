@@ -1228,6 +1228,53 @@ static void test_listings_overlap(void **state)
     strvec_release(&a);
     s3_fake_get_stats(fake, &st);
     assert_int_equal(st.lists, 1);
+
+    /* A listing read ahead goes with the next round of any kind: a batch of GETs. */
+    objstore_list_along(f->os, NULL);
+    objstore_list_along(f->os, "pd/");
+    s3_fake_reset_stats(fake);
+    s3_fake_set_overlap_gate_for(fake, 3, S3_FAKE_GATE_GET | S3_FAKE_GATE_LIST, 0);
+    struct buf g1 = BUF_INIT(1024), g2 = BUF_INIT(1024);
+    struct objstore_req gets[2] = {{.op = OBJ_REQ_GET, .key = "pc/one", .out = &g1},
+                                   {.op = OBJ_REQ_GET, .key = "pd/one", .out = &g2}};
+    assert_int_equal(objstore_batch(f->os, gets, 2, &d), ERR_OK);
+    s3_fake_get_stats(fake, &st);
+    s3_fake_set_overlap_gate(fake, 0);
+    assert_true(st.inflight_max >= 3);
+    assert_int_equal(st.lists, 1);
+    buf_release(&g1);
+    buf_release(&g2);
+    s3_fake_reset_stats(fake);
+    list_of(f->os, "pd/", &a);
+    assert_int_equal(a.n, 1);
+    strvec_release(&a);
+    s3_fake_get_stats(fake, &st);
+    assert_int_equal(st.lists, 0);
+    objstore_list_along(f->os, NULL);
+
+    /* Kept when listed: never read along with another listing, but once the caller lists the
+     * prefix itself, it answers the listings under it. */
+    objstore_keep_listing_when_listed(f->os, "pa/");
+    s3_fake_reset_stats(fake);
+    list_of(f->os, "pb/", &a);
+    strvec_release(&a);
+    s3_fake_get_stats(fake, &st);
+    assert_int_equal(st.lists, 1);
+    list_of(f->os, "pa/f2/", &a);
+    assert_int_equal(a.n, 5);
+    strvec_release(&a);
+    s3_fake_get_stats(fake, &st);
+    assert_true(st.lists > 1); /* not kept: pa/ itself was not listed */
+    list_of(f->os, "pa/", &a);
+    assert_true(a.n > 20);
+    strvec_release(&a);
+    s3_fake_reset_stats(fake);
+    list_of(f->os, "pa/f2/", &a);
+    assert_int_equal(a.n, 5);
+    strvec_release(&a);
+    s3_fake_get_stats(fake, &st);
+    assert_int_equal(st.lists, 0);
+    objstore_keep_listing(f->os, NULL);
     store_fixture_close(&local);
     tu_rmrf(dir);
     free(dir);
@@ -1861,6 +1908,52 @@ static void test_write_along_read_ahead(void **state)
 /* /chart on S3 reads the results (bars-1y.csv and the split log), a few requests, not the
  * bar store's day parts (hundreds: one list page and one GET per day of a year and a half),
  * and draws the same series as the bar store gives. */
+/* A screen of the latest day by a command that reads the store for it alone: the bar parts,
+ * the split log and the symbol-change log listed at once, then every part its window needs
+ * and the split log's read at once, and nothing listed again (before: the year of the window
+ * listed again, the split log's part read alone). */
+static void test_screen_alone_two_rounds(void **state)
+{
+    struct store_fixture *f = *state;
+    struct diag d;
+    struct bar bars[6];
+    for (int i = 0; i < 3; i++) {
+        char day[DATE_STRLEN + 1];
+        date_format(date_from_ymd(2026, 3, 2 + i), day);
+        bars[2 * i] = tu_bar("AAA", day, 10 + i, 11 + i, 9 + i, 10 + i, 100);
+        bars[2 * i + 1] = tu_bar("BBB", day, 20 - i, 21 - i, 19 - i, 20 - i, 100);
+    }
+    struct barstore_write_stats ws;
+    assert_int_equal(barstore_write(f->bs, bars, 6, NULL, &ws, &d), ERR_OK);
+    struct split sp = {.symbol = "AAA",
+                       .ex_date = date_from_ymd(2026, 3, 3),
+                       .new_rate = 2000000,
+                       .old_rate = 1000000};
+    size_t added;
+    assert_int_equal(barstore_write_splits(f->bs, &sp, 1, &added, &d), ERR_OK);
+
+    struct screen_opts so;
+    screen_opts_default(&so);
+    so.min_bars = 2;
+    barstore_read_once(f->bs, 1);
+    symlog_ahead(f->bs);
+    s3_fake_reset_stats(fake);
+    s3_fake_set_overlap_gate_for(fake, 4, S3_FAKE_GATE_GET, 0);
+    struct newest nw = {0};
+    struct screen_run_stats rs;
+    int err = screen_run_alone(f->bs, &so, INT32_MIN, INT32_MIN, newest_cb, &nw, &rs, &d);
+    struct s3_fake_stats st;
+    s3_fake_get_stats(fake, &st);
+    s3_fake_set_overlap_gate(fake, 0);
+    barstore_read_once(f->bs, 0);
+    assert_int_equal(err, ERR_OK);
+    assert_int_equal(nw.date, date_from_ymd(2026, 3, 4));
+    assert_int_equal(nw.n, 2);
+    assert_int_equal(st.lists, 3); /* bars/, splits/, symbols/ */
+    assert_int_equal(st.gets, 4);  /* the three days' parts and the split log's */
+    assert_true(st.inflight_max >= 4);
+}
+
 static void test_chart_reads_few_objects(void **state)
 {
     struct store_fixture *f = *state;
@@ -1968,6 +2061,7 @@ int main(void)
         CASE(test_split_log_once),
         CASE(test_collect_log_overlap),
         CASE(test_screen_lists_at_once),
+        CASE(test_screen_alone_two_rounds),
         CASE(test_results_day_overlap),
         CASE(test_results_exports_along),
         CASE(test_write_along_read_ahead),
