@@ -66,7 +66,8 @@ struct alpaca_sim {
     size_t *ca_order;                  /* splits by ex_date, then symbol */
 
     struct httpd *httpd;
-    int stopping; /* atomic */
+    int stopping;       /* atomic */
+    int64_t latency_ms; /* atomic: o.latency_ms, then POST /__sim/latency */
 
     pthread_mutex_t mu;
     struct alpaca_sim_stats st;
@@ -716,10 +717,14 @@ int alpaca_sim_new(const struct alpaca_sim_opts *o, struct alpaca_sim **out, str
                         "longest URL at least 16 bytes");
     if (!o->key_id || !*o->key_id || !o->secret || !*o->secret)
         return diag_set(d, ERR_INVALID, "simulator: a key id and a secret are required");
+    if (o->latency_ms < 0 || o->latency_ms > ALPACA_SIM_LATENCY_MAX_MS)
+        return diag_set(d, ERR_INVALID, "simulator: the latency must be 0 to %d ms",
+                        ALPACA_SIM_LATENCY_MAX_MS);
     struct alpaca_sim *s = calloc(1, sizeof *s);
     if (!s)
         return diag_set(d, ERR_NOMEM, "out of memory");
     s->o = *o;
+    s->latency_ms = o->latency_ms;
     pthread_mutex_init(&s->mu, NULL);
     int err;
     s->key_id = strdup(o->key_id);
@@ -2539,6 +2544,19 @@ static void serve_control(struct alpaca_sim *s, const struct httpd_request *req,
             reply_error(r, 400, 0, "%s", d.text);
         else
             alpaca_sim_reply_json(r, 200, "{\"ok\":true}");
+    } else if (strcmp(req->path, "/__sim/latency") == 0) {
+        char v[32];
+        int64_t ms;
+        if (strcmp(req->method, "POST") != 0) {
+            reply_error(r, 405, 0, "method not allowed");
+        } else if (httpd_query_get(req->query, "ms", v, sizeof v) != ERR_OK ||
+                   num_parse_int(v, strlen(v), &ms) != ERR_OK || ms < 0 ||
+                   ms > ALPACA_SIM_LATENCY_MAX_MS) {
+            reply_error(r, 400, 0, "expected ms=N, 0 to %d", ALPACA_SIM_LATENCY_MAX_MS);
+        } else {
+            __atomic_store_n(&s->latency_ms, ms, __ATOMIC_SEQ_CST);
+            alpaca_sim_reply_json(r, 200, "{\"latency\":true}");
+        }
     } else if (strcmp(req->path, "/__sim/reset") == 0) {
         if (strcmp(req->method, "POST") != 0) {
             reply_error(r, 405, 0, "method not allowed");
@@ -2582,7 +2600,10 @@ void alpaca_sim_handle(void *ctx, const struct httpd_request *req, struct httpd_
         return;
     }
     enum alpaca_sim_endpoint ep = route(req->path);
-    struct alpaca_sim_call call = {.sim = s, .req = req, .ep = ep};
+    struct alpaca_sim_call call = {.sim = s,
+                                   .req = req,
+                                   .ep = ep,
+                                   .hold_ms = __atomic_load_n(&s->latency_ms, __ATOMIC_SEQ_CST)};
     int over = 0;
     char rid[32];
     pthread_mutex_lock(&s->mu);

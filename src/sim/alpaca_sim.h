@@ -51,7 +51,7 @@
  *      trading answers, the after hook the finished answer.
  *
  * Time comes from the clock source (base/clock.h), so tests inject it; nothing here sleeps
- * except an answer a hook asked to hold (hold_ms), through clock_sleep_ms.
+ * but an answer held (latency_ms, and what a hook asks for: hold_ms), through clock_sleep_ms.
  */
 #ifndef SIM_ALPACA_SIM_H
 #define SIM_ALPACA_SIM_H
@@ -78,6 +78,8 @@ enum alpaca_sim_endpoint {
 
 struct alpaca_sim;
 
+#define ALPACA_SIM_LATENCY_MAX_MS 60000
+
 /* One authenticated API request within the rate limit, as the hooks see it. */
 struct alpaca_sim_call {
     struct alpaca_sim *sim;
@@ -87,8 +89,8 @@ struct alpaca_sim_call {
     long hook_data;      /* the hooks' own, from one hook to the next; starts at 0 */
     const char *altered; /* set by a hook that changed the answer: a name for the log, and
                             the request counts in alpaca_sim_stats.altered */
-    int64_t hold_ms;     /* set by a hook: hold the finished answer this long (cut short
-                            when the server stops) */
+    int64_t hold_ms;     /* hold the finished answer this long: latency_ms, and what a hook
+                            adds (cut short when the server stops) */
 };
 
 /* A bar of a bars page: prices in millionths of a dollar, as written. */
@@ -180,6 +182,11 @@ struct alpaca_sim_opts {
      * with a delay an action is not served before its process date by the simulator's clock:
      * a split published late, after its raw bars already show the new share basis. */
     int actions_delay;
+    /* Every answer is held this long before it goes (default 0; at most
+     * ALPACA_SIM_LATENCY_MAX_MS): the round trip over the internet and the server's own time,
+     * which a real request pays and the simulator, on the same machine, does not.  Held
+     * answers of different connections wait at once.  POST /__sim/latency?ms=N changes it. */
+    int64_t latency_ms;
 
     /* Injected splits: bars before ex_date are scaled (prices by new/old, volume by old/new)
      * and the split is listed by /v1/corporate-actions.  The symbol must be in the market. */

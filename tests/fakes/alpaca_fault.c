@@ -273,7 +273,7 @@ static int before_bars(struct alpaca_fault_set *fs, struct alpaca_sim_call *call
         break;
     case ALPACA_FAULT_SLOW:
         call->altered = name;
-        call->hold_ms = fs->slow_ms;
+        call->hold_ms += fs->slow_ms; /* on top of the simulator's latency */
         return 0;
     default:
         return 0; /* applied to the page or the finished answer */

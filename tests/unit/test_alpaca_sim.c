@@ -1056,6 +1056,65 @@ static size_t bars_of(const char *body, const char *symbol, int32_t *first, int3
  * actions_delay trading days after their date and filtered by process date; a renamed
  * symbol's bars under the old name until the change, under the new one from it, and its
  * whole history under the new one from the day after. */
+/* Every answer is held latency_ms, whatever it is (bars, corporate actions, a refusal), and
+ * a slow fault's hold comes on top of it. */
+static void test_latency(void **state)
+{
+    (void)state;
+    reset_clock();
+    struct alpaca_sim_opts o;
+    base_opts(&o);
+    o.latency_ms = 250;
+    struct alpaca_fault slow = {ALPACA_FAULT_SLOW, 2, 1};
+    struct alpaca_fault_opts fo;
+    alpaca_fault_opts_default(&fo);
+    fo.slow_ms = 1000;
+    fo.faults = &slow;
+    fo.nfaults = 1;
+    struct alpaca_fault_set *fs = with_faults(&o, &fo);
+    struct alpaca_sim *s = new_sim(&o);
+    char bars[256];
+    snprintf(bars, sizeof bars,
+             "/v2/stocks/bars?symbols=%s&timeframe=1Day&start=2026-10-01&end=2026-10-30",
+             alpaca_sim_symbol(s, 2));
+    struct httpd_response r;
+    int64_t before = fake_now_ms;
+    assert_int_equal(get(s, bars, &r), 200);
+    assert_int_equal(fake_now_ms - before, 250);
+    httpd_response_release(&r);
+    before = fake_now_ms;
+    assert_int_equal(get(s, bars, &r), 200); /* the slow fault */
+    assert_int_equal(fake_now_ms - before, 1250);
+    httpd_response_release(&r);
+    before = fake_now_ms;
+    assert_int_equal(get(s, "/v1/corporate-actions?symbols=AAA&types=forward_split", &r), 200);
+    assert_int_equal(fake_now_ms - before, 250);
+    httpd_response_release(&r);
+    before = fake_now_ms;
+    assert_int_equal(request(s, "GET", bars, 0, &r), 403);
+    assert_int_equal(fake_now_ms - before, 250);
+    httpd_response_release(&r);
+    /* Changed while it serves; a bad value is refused and changes nothing. */
+    assert_int_equal(request(s, "POST", "/__sim/latency?ms=40", 0, &r), 200);
+    httpd_response_release(&r);
+    static const char *const bad[] = {"/__sim/latency", "/__sim/latency?ms=-1",
+                                      "/__sim/latency?ms=60001", "/__sim/latency?ms=5x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(request(s, "POST", bad[i], 0, &r), 400);
+        httpd_response_release(&r);
+    }
+    before = fake_now_ms;
+    assert_int_equal(get(s, bars, &r), 200);
+    assert_int_equal(fake_now_ms - before, 40);
+    httpd_response_release(&r);
+    alpaca_sim_free(s);
+    o.latency_ms = -1;
+    struct alpaca_sim *none;
+    struct diag d;
+    assert_int_equal(alpaca_sim_new(&o, &none, &d), ERR_INVALID);
+    alpaca_fault_set_free(fs);
+}
+
 static void test_unit_splits_dividends_renames(void **state)
 {
     (void)state;
@@ -1608,6 +1667,7 @@ int main(void)
         cmocka_unit_test(test_rate_limit),
         cmocka_unit_test(test_plans_and_bare_429),
         cmocka_unit_test(test_faults),
+        cmocka_unit_test(test_latency),
         cmocka_unit_test(test_corporate_actions),
         cmocka_unit_test(test_unit_splits_dividends_renames),
         cmocka_unit_test(test_settling_bars_and_late_actions),

@@ -174,6 +174,10 @@ static int parse_args(int argc, char **argv, struct args *a, int *help, struct d
                      "answer to bad credentials (default 403)"),
         TOOL_OPT_SIZE("max-url", "N", &o->max_url, 16, 1 << 20,
                       "longest request target before 414 (default 8192)"),
+        TOOL_OPT_I64("latency-ms", "N", &o->latency_ms, 0, ALPACA_SIM_LATENCY_MAX_MS,
+                     "hold every answer N ms, as the trip to Alpaca and its own\n"
+                     "time cost a real request (default 0; POST\n"
+                     "/__sim/latency?ms=N changes it)"),
         TOOL_OPT_I64("slow-ms", "N", &fo->slow_ms, 0, 3600000,
                      "delay of the slow fault (default 15000)"),
         TOOL_OPT_SET("fault", "SPEC", set_fault,
