@@ -5,14 +5,17 @@
 # local directory, printed side by side with the S3 requests each made.
 #
 # The daily collection on S3 is timed three times at each latency, alternated (the medians are
-# shown), then as many times again with the CPU share of the collector's Lambda:
+# shown), as many times again with the simulator answering each request BENCH_S3_ALPACA_MS
+# late, as Alpaca over the internet does (the simulator on this machine answers at once), and
+# as many times again with the CPU share of the collector's Lambda:
 # BENCH_S3_CPU_SHARE percent of one core (14: what 256 MB of memory buys, one vCPU coming with
 # 1,769 MB), set as a cgroup CPU quota.  That needs root and a cgroup hierarchy with the cpu
 # controller (v1 or v2); without them the row says so.
 #
 #   bench/s3.sh                prints a Markdown table
 #   BENCH_S3_SYMBOLS=1000 BENCH_S3_YEARS=1 BENCH_S3_LATENCY_MS=25 BENCH_S3_CPU_SHARE=14
-#   (defaults; BENCH_S3_CPU_SHARE=0 leaves the share out)
+#   BENCH_S3_ALPACA_MS=250 (defaults; BENCH_S3_CPU_SHARE=0 or BENCH_S3_ALPACA_MS=0 leaves
+#   that row out)
 set -eu
 cd "$(dirname "$0")/.."
 B=${BUILD:-build}
@@ -20,6 +23,7 @@ SYMBOLS=${BENCH_S3_SYMBOLS:-1000}
 YEARS=${BENCH_S3_YEARS:-1}
 LATENCY=${BENCH_S3_LATENCY_MS:-25}
 SHARE=${BENCH_S3_CPU_SHARE:-14}
+ALPACA=${BENCH_S3_ALPACA_MS:-250}
 END=2026-11-20
 PREV=2026-11-19
 make -s "$B/screener" "$B/alpaca-sim" "$B/fake-s3" >/dev/null
@@ -50,6 +54,7 @@ export AWS_SECRET_ACCESS_KEY='fakeS3/Secret+Key/EXAMPLE0123456789abcdef'
 unset AWS_PROFILE AWS_SESSION_TOKEN 2>/dev/null || true
 
 latency() { curl -sf -X POST "$S3/__fake/latency?ms=$1" >/dev/null; }
+alpaca_latency() { curl -sf -X POST "$APCA_API_DATA_URL/__sim/latency?ms=$1" >/dev/null; }
 reset() { curl -sf -X POST "$S3/__fake/reset" >/dev/null; }
 requests() {
     curl -sf "$S3/__fake/stats" | python3 -c "import json,sys; s=json.load(sys.stdin); print(s['requests'], s['inflight_max'])"
@@ -108,10 +113,11 @@ share_cgroup() {
     return 0
 }
 
-# daily_runs NAME [TASKS]: the daily collection 3 times at each latency, alternated, each on a
-# store filled as above, in the cgroup of TASKS when given; the medians into $T/NAME.time.
+# daily_runs NAME [TASKS [ALPACA_MS]]: the daily collection 3 times at each latency,
+# alternated, each on a store filled as above, in the cgroup of TASKS when given (not when
+# empty), the simulator answering ALPACA_MS late (default 0); the medians into $T/NAME.time.
 daily_runs() {
-    name=$1 tasks=${2:-}
+    name=$1 tasks=${2:-} late=${3:-0}
     for i in 1 2 3; do
         for lat in 0 "$LATENCY"; do
             store="s3://bench/$name$lat-$i"
@@ -122,7 +128,9 @@ daily_runs() {
             set -- "$B/screener" collect --no-progress --universe "$T/holdings.csv" --store "$store" \
                 --end "$END"
             [ -z "$tasks" ] || set -- sh -c 'echo $$ >"$1" && shift && exec "$@"' sh "$tasks" "$@"
+            alpaca_latency "$late"
             /usr/bin/time -f '%e' -a -o "$T/$name$lat.times" "$@" >/dev/null 2>"$T/$name.err"
+            alpaca_latency 0
         done
     done
     median() { sort -n "$1" | sed -n 2p; }
@@ -130,6 +138,7 @@ daily_runs() {
 }
 
 daily_runs cores
+[ "$ALPACA" = 0 ] || daily_runs alpaca "" "$ALPACA"
 tasks=
 [ "$SHARE" = 0 ] || tasks=$(share_cgroup)
 [ -z "$tasks" ] || daily_runs share "$tasks"
@@ -157,6 +166,11 @@ for w in daily latest full; do
     ratio=$(python3 -c "print(f'{$l / max($z, 0.01):.1f}x')")
     echo "| $what | $a s | $z s | $l s | $ratio | $1 ($2) |"
 done
+if [ -f "$T/alpaca.time" ]; then
+    set -- $(cat "$T/alpaca.time")
+    ratio=$(python3 -c "print(f'{$2 / max($1, 0.01):.1f}x')")
+    echo "| daily collection, Alpaca answering after $ALPACA ms, medians of 3 | - | $1 s | $2 s | $ratio | |"
+fi
 if [ -f "$T/share.time" ]; then
     set -- $(cat "$T/share.time")
     ratio=$(python3 -c "print(f'{$2 / max($1, 0.01):.2f}x')")
