@@ -18,13 +18,17 @@ static const char help[] =
     "Load daily bars from CSV files into the store.  A file's header names at least\n"
     "symbol,date,open,high,low,close,volume (any order, any case); vwap and trades are\n"
     "optional; other columns are ignored.  Bad rows (not numbers, non-positive prices,\n"
-    "high below low, bad dates) are reported with file:line and skipped.  Bars already\n"
-    "stored are skipped, so importing a file twice changes nothing; a bar stored with\n"
-    "different values is a conflict: reported, not written, exit code 4.  After new bars,\n"
-    "the results' top-candidate history gets every stored date it lacks and the default\n"
-    "backtest is refreshed (results/backtest/; docs/backtest.md).\n\n"
+    "high below low, bad dates, dates after today in New York) are reported with\n"
+    "file:line and skipped.  A file that cannot be read or lacks a column is named and\n"
+    "left out, and the other files are still imported (the exit code is the first such\n"
+    "failure's).  Bars already stored are skipped, so importing a file twice changes\n"
+    "nothing; a bar stored with different values is a conflict: reported, not written,\n"
+    "exit code 4.  After new bars, the results' top-candidate history gets every stored\n"
+    "date it lacks and the default backtest is refreshed (results/backtest/;\n"
+    "docs/backtest.md).\n\n"
     "Options:\n"
-    "      --strict             a bad row fails its whole file (exit code 3)\n"
+    "      --strict             a bad row fails its whole file (exit code 3); the other files\n"
+    "                           are still imported\n"
     "      --rejects FILE       write every rejected row (bad, or conflicting with the store) to\n"
     "                           FILE as CSV: file,line,symbol,date,reason (the log shows only\n"
     "                           the first 20)\n"
@@ -158,15 +162,24 @@ int cmd_import(int argc, char **argv)
         return rc;
     }
     struct csvimport_stats st = {0};
-    int worst = ERR_OK;
+    /* A file that fails whole (unreadable, no usable header, a bad row with --strict) is
+     * named and left out, and the other files are still imported: the exit code is that of
+     * the first such failure.  A store that cannot be read or written stops everything. */
+    int worst = ERR_OK, file_rc = 0, store_failed = 0;
     rc = 0;
     for (int i = optind; i < argc; i++) {
+        size_t failed_before = st.files_failed;
         err = csvimport_file(a.bs, argv[i], &o, &st, &d);
         if (err == ERR_CONFLICT) {
             fprintf(stderr, "%s: %s: %s\n", a.prog, argv[i], d.text);
             worst = err;
+        } else if (err && st.files_failed > failed_before) {
+            int code = app_fail(&a, err, &d);
+            if (!file_rc)
+                file_rc = code;
         } else if (err) {
             rc = app_fail(&a, err, &d);
+            store_failed = 1;
             break;
         }
     }
@@ -182,6 +195,9 @@ int cmd_import(int argc, char **argv)
            "skipped, %zu conflicts",
            st.imported, st.days, st.files, st.files == 1 ? "" : "s", st.present, st.bad,
            st.conflicts);
+    if (st.files_failed)
+        printf("; %zu file%s not imported (see the errors)", st.files_failed,
+               st.files_failed == 1 ? "" : "s");
     if (nsplits)
         printf("; %zu new split facts", added_splits);
     printf("\n");
@@ -209,10 +225,12 @@ int cmd_import(int argc, char **argv)
              LF_INT("conflicts", st.conflicts));
     /* Past picks from day one: the history of top candidates covers every stored date, and
      * the backtest in the results covers the whole history. */
-    if (!rc && (st.imported || added_splits))
+    if (!store_failed && (st.imported || added_splits))
         past_picks(&a);
     app_release(&a);
     if (rc)
         return rc;
+    if (file_rc)
+        return file_rc;
     return app_exit_code(worst);
 }

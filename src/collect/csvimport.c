@@ -1,4 +1,6 @@
 #include "collect/csvimport.h"
+#include "base/calendar.h"
+#include "base/clock.h"
 #include "base/date.h"
 #include "base/file.h"
 #include "base/log.h"
@@ -50,19 +52,40 @@ static const char *strip_where(const char *text, const char *path, size_t line)
     return text;
 }
 
-/* Tell the reject hook about a bad row. */
+/* Tell the reject hook about a bad row; b is the row's bar when it was read, else NULL. */
 static void reject_bad_row(const struct csvimport_opts *o, const char *path,
-                           const struct barcsv_reader *r, const struct diag *why)
+                           const struct barcsv_reader *r, const struct bar *b,
+                           const struct diag *why)
 {
     if (!o->on_reject)
         return;
     size_t line = barcsv_line(r);
-    o->on_reject(o->ctx, path, line, "", "", strip_where(why->text, path, line));
+    char day[DATE_STRLEN + 1] = "";
+    if (b)
+        date_format(b->date, day);
+    o->on_reject(o->ctx, path, line, b ? b->symbol : "", day, strip_where(why->text, path, line));
+}
+
+/* A bar dated after today in New York cannot have traded yet: a typo in the year, or a file of
+ * another kind.  Stored, it would become every reader's "latest date" (the default screen, the
+ * report, the bot) and, parts being immutable, stay there. */
+static int check_not_future(const char *path, size_t line, const struct bar *b, int32_t today,
+                            struct diag *why)
+{
+    if (b->date <= today)
+        return ERR_OK;
+    char day[DATE_STRLEN + 1], now[DATE_STRLEN + 1];
+    date_format(b->date, day);
+    date_format(today, now);
+    return diag_set(why, ERR_INVALID,
+                    "%s:%zu: %s: field 'date': %s is in the future (today in New York is %s)", path,
+                    line, b->symbol, day, now);
 }
 
 int csvimport_file(struct barstore *bs, const char *path, const struct csvimport_opts *opts,
                    struct csvimport_stats *stats, struct diag *d)
 {
+    int32_t today = cal_ny_date(clock_wall_ms(), NULL);
     struct buf data = BUF_INIT(CSVIMPORT_FILE_MAX);
     struct barvec bars;
     size_t *lines = NULL, lines_cap = 0;
@@ -78,6 +101,9 @@ int csvimport_file(struct barstore *bs, const char *path, const struct csvimport
         int rc = barcsv_next(&r, &b, &why);
         if (rc == ERR_EOF)
             break;
+        const struct bar *read = NULL; /* a bar that was read but is refused */
+        if (rc == ERR_OK && (rc = check_not_future(path, barcsv_line(&r), &b, today, &why)))
+            read = &b;
         if (rc == ERR_OK) {
             stats->rows++;
             if (bars.n == lines_cap) {
@@ -100,7 +126,7 @@ int csvimport_file(struct barstore *bs, const char *path, const struct csvimport
         }
         stats->rows++;
         bad++;
-        reject_bad_row(opts, path, &r, &why);
+        reject_bad_row(opts, path, &r, read, &why);
         if (opts->strict) {
             err = diag_set(d, rc, "%s (strict mode: nothing imported from this file)", why.text);
             break;
@@ -112,6 +138,8 @@ int csvimport_file(struct barstore *bs, const char *path, const struct csvimport
         log_warn("more bad rows skipped", LF_STR("file", path),
                  LF_INT("not_shown", bad - opts->max_report));
     stats->bad += bad;
+    if (err && err != ERR_NOMEM)
+        stats->files_failed++; /* the file's fault: nothing of it reached the store */
     if (!err) {
         struct conflict_ctx cc = {path, lines, bars.v, 0, opts->max_report, opts};
         struct barstore_write_opts wo = {

@@ -1,9 +1,10 @@
 /* csvimport.h - load bars from CSV files into the bar store (`screener import`).
  *
  * Each file needs a header naming at least symbol,date,open,high,low,close,volume (any order;
- * vwap and trades optional; other columns ignored).  Bad rows are reported with file:line and
- * skipped, or stop the import in strict mode.  Bars already stored with the same values are
- * skipped silently; with different values they are conflicts, reported and not written.
+ * vwap and trades optional; other columns ignored).  Bad rows (malformed, invalid, or dated
+ * after today in New York) are reported with file:line and skipped, or fail the file in strict
+ * mode.  Bars already stored with the same values are skipped silently; with different values
+ * they are conflicts, reported and not written.
  */
 #ifndef COLLECT_CSVIMPORT_H
 #define COLLECT_CSVIMPORT_H
@@ -31,14 +32,18 @@ struct csvimport_stats {
     size_t imported; /* new bars stored (and used: a bar beaten by a racing writer is a conflict) */
     size_t present;  /* already stored, same values */
     size_t bad;      /* malformed or invalid rows skipped */
-    size_t conflicts; /* differing from what is stored: not written */
-    size_t disputed;  /* stored and used, but a writer at the same time stored other values */
-    size_t days;      /* trading days the files have bars for */
+    size_t conflicts;    /* differing from what is stored: not written */
+    size_t disputed;     /* stored and used, but a writer at the same time stored other values */
+    size_t days;         /* trading days the files have bars for */
+    size_t files_failed; /* files that failed whole: unreadable, no usable header, or strict */
 };
 
 /* Import one bar CSV file; stats accumulate over calls.  Returns ERR_OK when everything was
- * imported or already present; ERR_CONFLICT when some bars conflicted (the rest is written);
- * ERR_INVALID / ERR_PARSE in strict mode on the first bad row; other errors for I/O. */
+ * imported or already present; ERR_CONFLICT when some bars conflicted (the rest is written).
+ * When the file itself fails (it cannot be read, its header lacks a column, or a bad row in
+ * strict mode: ERR_INVALID / ERR_PARSE), nothing of it is written, files_failed counts it and
+ * the error is returned: the store is fine and the next file can be imported.  Any other error
+ * (the store could not be read or written, out of memory) leaves files_failed as it was. */
 int csvimport_file(struct barstore *bs, const char *path, const struct csvimport_opts *opts,
                    struct csvimport_stats *stats, struct diag *d);
 

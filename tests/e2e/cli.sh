@@ -133,6 +133,45 @@ contains "split facts are counted" "$T/out" "1 new split facts"
 check "screen after the split" 0 "$BIN" screen --store "$S" --min-bars 1 --date 2024-01-03 --all --format csv
 contains "a 2-for-1 split is no crash" "$T/out" ",SPL,99.0000,105.0000,2024-01-02,-5.7143,1,-1.0000,2000"
 
+# ---- a date after today: a typo that would become every reader's latest date ----
+cat >"$T/future.csv" <<'CSV'
+symbol,date,open,high,low,close,volume
+FUT,2024-01-04,10,11,9,10,100
+FUT,2099-01-05,10,11,9,10,100
+CSV
+check "a bar dated after today is a bad row, not a stored bar" 0 "$BIN" import --store "$S" --rejects "$T/rejects.csv" "$T/future.csv"
+contains "... named with file, line and date" "$T/err" "future.csv:3: FUT: field 'date': 2099-01-05 is in the future"
+contains "... counted as bad" "$T/out" "imported 1 new bars on 1 days from 1 file: 0 already stored, 1 bad rows skipped"
+contains "... with its symbol and date in the rejects file" "$T/rejects.csv" "future.csv,3,FUT,2099-01-05,"
+check "the latest stored date is still the real one" 0 "$BIN" screen --store "$S" --min-bars 1 --format csv
+contains "... 2024-01-09" "$T/out" "2024-01-09,1,"
+check "--strict: a date after today fails the file" 3 "$BIN" import --strict --store "$S" "$T/future.csv"
+[ -z "$(find "$S/bars" -path '*2099*' | head -1)" ] && ok "no part of 2099 in the store" || nok "no part of 2099 in the store" "$(find "$S/bars" -path '*2099*')"
+
+# ---- a file that fails whole does not stop the others ----
+cat >"$T/good1.csv" <<'CSV'
+symbol,date,open,high,low,close,volume
+GDA,2024-01-04,10,11,9,10,100
+CSV
+cat >"$T/good2.csv" <<'CSV'
+symbol,date,open,high,low,close,volume
+GDB,2024-01-04,10,11,9,10,100
+CSV
+cat >"$T/strictbad.csv" <<'CSV'
+symbol,date,open,high,low,close,volume
+GDC,2024-01-04,10,11,9,10,100
+GDC,2024-01-05,10,11,9,x,100
+CSV
+check "--strict: a bad file fails, exit 3" 3 "$BIN" import --strict --store "$S" "$T/strictbad.csv" "$T/good1.csv" "$T/no-such.csv" "$T/good2.csv"
+contains "... the bad file is named" "$T/err" "strictbad.csv:3: field 'close'"
+contains "... the missing file is named" "$T/err" "cannot open '$T/no-such.csv'"
+contains "... the summary says which files were left out" "$T/out" "imported 2 new bars on 2 days from 4 files: 0 already stored, 1 bad rows skipped, 0 conflicts; 2 files not imported"
+check "... the files after them were imported" 0 "$BIN" screen --store "$S" --min-bars 1 --date 2024-01-04 --all --format csv
+contains "... GDA" "$T/out" ",GDA,"
+contains "... GDB" "$T/out" ",GDB,"
+grep -q ',GDC,' "$T/out" && nok "... and nothing of the strict file" "$(cat "$T/out")" || ok "... and nothing of the strict file"
+check "a missing file alone: exit as before" 5 "$BIN" import --store "$S" "$T/no-such.csv"
+
 # ---- crash safety: kill -9 during an import, rerun, same store as an uninterrupted run ----
 awk 'BEGIN { print "symbol,date,open,high,low,close,volume";
   for (d = 0; d < 240; d++) { t = 1704153600 + d * 86400;

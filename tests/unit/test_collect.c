@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "collect/alpaca.h"
 #include "collect/collector.h"
+#include "collect/csvimport.h"
 #include "net/fetch.h"
 #include "net/ratelimit.h"
 #include "screen/results.h"
@@ -955,6 +956,86 @@ static void test_settle_days(void **state)
     log_setup(LOG_WARN, LOG_FORMAT_AUTO);
 }
 
+/* An imported bar dated after today in New York is a bad row: stored, it would be every
+ * reader's latest date for good.  The day is New York's, not UTC's: at 23:30 New York on
+ * 2026-11-20 it is already 2026-11-21 in UTC, and a bar of 2026-11-21 has not traded yet. */
+static int64_t late_friday_wall_ms(void *ctx)
+{
+    (void)ctx;
+    return 1795235400000LL; /* 2026-11-21T04:30:00Z */
+}
+static const struct clock_source late_friday_clock = {late_friday_wall_ms, real_mono_us,
+                                                      real_sleep_ms, NULL};
+
+struct import_rejects {
+    int n;
+    char symbol[16], date[16], reason[256];
+};
+
+static void on_import_reject(void *ctx, const char *path, size_t line, const char *symbol,
+                             const char *date, const char *reason)
+{
+    struct import_rejects *r = ctx;
+    (void)path;
+    (void)line;
+    r->n++;
+    snprintf(r->symbol, sizeof r->symbol, "%s", symbol);
+    snprintf(r->date, sizeof r->date, "%s", date);
+    snprintf(r->reason, sizeof r->reason, "%s", reason);
+}
+
+static void test_import_refuses_future_dates(void **state)
+{
+    (void)state;
+    log_setup(LOG_OFF, LOG_FORMAT_JSON);
+    char *dir = tu_mkdtemp();
+    struct objstore *os;
+    struct barstore *bs;
+    struct diag d = {{0}};
+    assert_int_equal(objstore_open(tu_path(dir, "store"), &os, &d), ERR_OK);
+    assert_int_equal(barstore_new(os, &bs, &d), ERR_OK);
+    const char csv[] = "symbol,date,open,high,low,close,volume\n"
+                       "AAA,2026-11-20,10,11,9,10,100\n"
+                       "AAA,2026-11-21,10,11,9,10,100\n";
+    char path[512];
+    snprintf(path, sizeof path, "%s", tu_path(dir, "bars.csv"));
+    tu_write_file(path, csv, sizeof csv - 1);
+    clock_set_source(&late_friday_clock);
+
+    struct import_rejects rj = {0};
+    struct csvimport_opts o = {.max_report = 20, .on_reject = on_import_reject, .ctx = &rj};
+    struct csvimport_stats st = {0};
+    assert_int_equal(csvimport_file(bs, path, &o, &st, &d), ERR_OK);
+    assert_int_equal(st.imported, 1);
+    assert_int_equal(st.bad, 1);
+    assert_int_equal(st.files_failed, 0);
+    assert_int_equal(rj.n, 1);
+    assert_string_equal(rj.symbol, "AAA");
+    assert_string_equal(rj.date, "2026-11-21");
+    assert_non_null(strstr(rj.reason, "2026-11-21 is in the future (today in New York is "
+                                      "2026-11-20)"));
+    int32_t first, last;
+    assert_int_equal(barstore_date_range(bs, &first, &last, NULL, &d), ERR_OK);
+    assert_int_equal(last, day("2026-11-20"));
+
+    /* --strict: the whole file fails, and it is the file's fault, not the store's. */
+    struct csvimport_stats st2 = {0};
+    o.strict = 1;
+    assert_int_equal(csvimport_file(bs, path, &o, &st2, &d), ERR_INVALID);
+    assert_int_equal(st2.files_failed, 1);
+    assert_int_equal(st2.imported + st2.present, 0);
+    /* So is a file that is not there. */
+    assert_int_equal(csvimport_file(bs, tu_path(dir, "missing.csv"), &o, &st2, &d), ERR_NOTFOUND);
+    assert_int_equal(st2.files_failed, 2);
+
+    clock_set_source(NULL);
+    barstore_free(bs);
+    objstore_free(os);
+    tu_rmrf(dir);
+    free(dir);
+    log_setup(LOG_WARN, LOG_FORMAT_AUTO);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -972,6 +1053,7 @@ int main(void)
         cmocka_unit_test(test_recent_data_refusal_recognised),
         cmocka_unit_test(test_collect_learns_closed_day),
         cmocka_unit_test(test_settle_days),
+        cmocka_unit_test(test_import_refuses_future_dates),
     };
     return cmocka_run_group_tests_name("collect", tests, NULL, NULL);
 }
