@@ -30,8 +30,8 @@ static const char help[] =
     "      --out FILE           write the page to FILE instead ('-': standard output)\n"
     "      --top N              rows in each table (default 50)\n"
     "      --target PCT         the profit target for the portfolio section (default\n"
-    "                           $SCREENER_PROFIT_TARGET, else 100)\n\n"
-    "SCREENER_PORTFOLIO=0 leaves the portfolio section out.\n" APP_COMMON_HELP;
+    "                           $SCREENER_PROFIT_TARGET, else 100)\n" APP_COMMON_HELP
+    "\nSCREENER_PORTFOLIO=0 leaves the portfolio section out.\n";
 
 enum { OPT_DATE = OPT_FIRST_FREE_, OPT_OUT, OPT_TOP, OPT_TARGET };
 

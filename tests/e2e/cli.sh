@@ -34,6 +34,19 @@ for c in demo import screen; do
     check "$c --help succeeds" 0 "$BIN" "$c" --help
     contains "$c --help shows usage" "$T/out" "usage: screener $c"
 done
+# Every command's --help: printed as text (no printf escapes left in it), and its option list
+# is one block from "Options:" to "-h, --help", each line an option or its continuation.
+for c in demo collect universe import screen backtest verify fsck compact report chart portfolio \
+    account monitor serve poll bot presign invoke lambda; do
+    "$BIN" "$c" --help >"$T/help" 2>&1
+    if grep -q '%%' "$T/help"; then
+        nok "$c --help has no printf escape left" "$(grep '%%' "$T/help")"
+    elif awk '/^Options:/ { f = 1; next } f && /-h, --help/ { f = 0 } f && !/^ / { bad = 1 } END { exit !(bad || f) }' "$T/help"; then
+        nok "$c --help: options in one block" "$(sed -n '/^Options:/,/--help/p' "$T/help")"
+    else
+        ok "$c --help is text, its options one block"
+    fi
+done
 check "unknown command is a usage error" 2 "$BIN" frobnicate
 check "bad --top is a usage error" 2 "$BIN" screen --store "$S" --top lots
 contains "bad --top names the flag" "$T/err" "--top: expected a whole number"
