@@ -40,6 +40,11 @@ int app_common_option(struct app *a, int opt, const char *arg)
 {
     switch (opt) {
     case OPT_STORE:
+        /* An empty value (an unset shell variable) would quietly mean the default store:
+         * ./data, or the S3_BUCKET_NAME bucket. */
+        if (!*arg)
+            return app_usage_error(a, "--store: expected a directory, file://DIR or "
+                                      "s3://BUCKET/PREFIX, got ''");
         a->store_location = arg;
         return 0;
     case OPT_LOG_LEVEL: {

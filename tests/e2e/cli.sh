@@ -52,6 +52,11 @@ check "bad --top is a usage error" 2 "$BIN" screen --store "$S" --top lots
 contains "bad --top names the flag" "$T/err" "--top: expected a whole number"
 check "bad --date is a usage error" 2 "$BIN" screen --store "$S" --date 2024-13-01
 check "import without files is a usage error" 2 "$BIN" import --store "$S"
+# An empty --store (an unset variable) is not the default store (./data, or S3_BUCKET_NAME's).
+printf 'symbol,date,open,high,low,close,volume\nEMP,2024-01-02,1,1,1,1,1\n' >"$T/empty-store.csv"
+check "an empty --store is a usage error" 2 sh -c 'cd "$1" && S3_BUCKET_NAME= exec "$2" import --store "" empty-store.csv' sh "$T" "$(cd "$(dirname "$BIN")" && pwd)/screener"
+contains "... naming the option" "$T/err" "--store: expected a directory"
+[ ! -e "$T/data" ] && ok "... and nothing is written to ./data" || nok "... and nothing is written to ./data" "$(find "$T/data" | head -5)"
 
 # ---- an empty store ----
 check "screening an empty store says there is nothing" 5 "$BIN" screen --store "$S"
