@@ -36,8 +36,8 @@ static const char help[] =
     "                           else the iShares IWB file)\n"
     "      --no-resolve         do not ask Alpaca's asset list; use the built-in share-class\n"
     "                           table only\n"
-    "      --as-of DATE         date the snapshot (default: today in New York), e.g. for\n"
-    "                           the holdings of a past date\n" APP_COMMON_HELP
+    "      --as-of DATE         date the snapshot (default: today in New York, never later),\n"
+    "                           e.g. for the holdings of a past date\n" APP_COMMON_HELP
     "\nEnvironment: APCA_API_KEY_ID, APCA_API_SECRET_KEY and APCA_API_BASE_URL (trading API,\n"
     "default the paper host) for the asset list.  When the asset list cannot be read (a key\n"
     "the host refuses, the host out of reach), a warning says so and the built-in table maps\n"
@@ -245,7 +245,8 @@ int cmd_universe(int argc, char **argv)
     app_init(&a, "screener universe");
     const char *url = getenv("SCREENER_UNIVERSE_URL");
     int resolve = 1, opt, rc;
-    int32_t as_of = cal_ny_date(clock_wall_ms(), NULL);
+    const int32_t today = cal_ny_date(clock_wall_ms(), NULL);
+    int32_t as_of = today;
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (opt) {
         case 'h':
@@ -260,6 +261,14 @@ int cmd_universe(int argc, char **argv)
         case OPT_AS_OF:
             if ((rc = app_parse_date(&a, "--as-of", optarg, &as_of)))
                 return rc;
+            if (as_of > today) {
+                /* The holdings of a day to come are not known: a typo, which would put the
+                 * snapshot in force from a date nobody meant. */
+                char day[DATE_STRLEN + 1];
+                date_format(today, day);
+                return app_usage_error(&a, "--as-of %s is after today in New York (%s)", optarg,
+                                       day);
+            }
             break;
         case '?':
             return app_usage_error(&a, "unknown or incomplete option");

@@ -231,6 +231,10 @@ contains "... and says so" "$T/out" "universe/snapshots/2024-01-01.txt"
 check "a later fetch keeps another" 0 "$BIN" universe fetch --store "$S" --no-resolve \
     --url "http://127.0.0.1:$PORT/later.txt" --as-of 2024-03-01
 check "universe fetch --as-of with a bad date" 2 "$BIN" universe fetch --store "$S" --as-of 2024-02-30
+check "universe fetch --as-of a day to come is refused" 2 "$BIN" universe fetch --store "$S" --no-resolve \
+    --url "http://127.0.0.1:$PORT/later.txt" --as-of 2099-01-01
+contains "... saying why" "$T/err" "--as-of 2099-01-01 is after today in New York"
+[ ! -e "$S/universe/snapshots/2099-01-01.txt" ] && ok "... and no snapshot of 2099 is kept" || nok "a snapshot of 2099 was kept"
 check "--universe-asof runs" 0 "$BIN" backtest --store "$S" --top 1 --every 5 --min-bars 5 --target 20 \
     --universe-asof --trades "$T/tr-asof.csv"
 lacks "... without the survivorship warning" "$T/out" "survivorship"
