@@ -2,6 +2,7 @@
 #include "app/app.h"
 #include "base/date.h"
 #include "base/log.h"
+#include "codec/num.h"
 #include "screen/screen_run.h"
 
 #include <stdio.h>
@@ -54,12 +55,16 @@ struct out {
     struct screen_writer w;
     struct buf b;
     int failed;
+    size_t days;                 /* dates ranked */
+    int32_t first_day, last_day; /* the first and last of them */
 };
 
 static int emit(void *ctx, int32_t date, const struct screen_row *rows, size_t n)
 {
     struct out *o = ctx;
-    (void)date;
+    if (!o->days++)
+        o->first_day = date;
+    o->last_day = date;
     int err = screen_writer_rows(&o->w, &o->b, rows, n);
     if (err)
         return err;
@@ -71,6 +76,33 @@ static int emit(void *ctx, int32_t date, const struct screen_row *rows, size_t n
         buf_reset(&o->b);
     }
     return ERR_OK;
+}
+
+/* Dates were ranked but no stock passed: say so and why, rather than print nothing at all (a
+ * table has no header without a row). */
+static void say_none_eligible(const struct app *a, const struct out *o,
+                              const struct screen_opts *so)
+{
+    char first[DATE_STRLEN + 1], last[DATE_STRLEN + 1], price[NUM_FIXED_STRMAX];
+    date_format(o->first_day, first);
+    date_format(o->last_day, last);
+    if (o->days == 1)
+        fprintf(stderr, "%s: no stock is eligible on %s: ", a->prog, first);
+    else
+        fprintf(stderr, "%s: no stock is eligible on any of the %zu dates from %s to %s: ", a->prog,
+                o->days, first, last);
+    fprintf(stderr, "each needs a bar on the date and %d bars in the %d-day window (--min-bars)",
+            so->min_bars, so->window_days);
+    if (so->min_price) {
+        num_format_fixed(so->min_price, price);
+        fprintf(stderr, ", a close of at least %s (--min-price)", price);
+    }
+    if (so->min_volume)
+        fprintf(stderr, ", an average volume of at least %lld (--min-volume)",
+                (long long)so->min_volume);
+    if (so->by == SCREEN_BY_CHANGE)
+        fprintf(stderr, ", and a previous bar (--by change)");
+    fputc('\n', stderr);
 }
 
 int cmd_screen(int argc, char **argv)
@@ -215,6 +247,8 @@ int cmd_screen(int argc, char **argv)
             err = screen_writer_end(&o.w, &o.b);
         if (!err && !o.failed && app_write_stdout(&a, o.b.data, o.b.len))
             o.failed = 1;
+        if (!err && !o.failed && o.days && o.w.rows_written == 0)
+            say_none_eligible(&a, &o, &so);
         if (!err)
             log_info("screen finished", LF_INT("days_read", st.days_read),
                      LF_INT("bars_read", st.bars_read), LF_INT("days_ranked", st.days_ranked),

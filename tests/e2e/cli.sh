@@ -91,6 +91,9 @@ check "screen by change" 0 "$BIN" screen --store "$S" --min-bars 2 --by change -
 head -2 "$T/out" | tail -1 | grep -q '^2024-01-04,1,AAA,' && ok "a tie in change is broken by symbol" || nok "a tie in change is broken by symbol" "$(cat "$T/out")"
 check "default min-bars of 30 leaves nobody eligible here" 0 "$BIN" screen --store "$S" --format csv
 [ "$(wc -l <"$T/out")" -eq 1 ] && ok "... only the header" || nok "... only the header" "$(cat "$T/out")"
+contains "... and a note says why there is no row" "$T/err" "no stock is eligible on 2024-01-04: each needs a bar on the date and 30 bars in the 180-day window (--min-bars)"
+check "nobody eligible, as a table" 0 "$BIN" screen --store "$S"
+contains "... the note, not an empty screen" "$T/err" "no stock is eligible on 2024-01-04"
 check "screen as JSON" 0 "$BIN" screen --store "$S" --min-bars 1 --format json
 if command -v python3 >/dev/null && python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert len(d)==2 and d[0]["symbol"]=="AAA" and d[0]["change_pct"]==-20.0' "$T/out"; then
     ok "JSON parses and holds the rows"
