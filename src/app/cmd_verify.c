@@ -36,7 +36,8 @@ static const char help[] =
     "  -q, --quiet              only the summary\n" APP_COMMON_HELP
     "\nExit codes: 0 every part intact and no disagreement, 1 the store could not be read\n"
     "(I/O, permissions), 2 bad command line, 3 damaged parts found, 4 no damaged part but\n"
-    "parts that disagree or revisions of final bars, 7 S3 credentials missing or refused.\n";
+    "parts that disagree or revisions of final bars, 5 the store holds no part at all (a\n"
+    "mistyped --store?), 7 S3 credentials missing or refused.\n";
 
 struct report {
     int quiet;
@@ -150,6 +151,14 @@ int cmd_verify(int argc, char **argv)
         printf("note: %zu object%s under bars/ %s not a part and %s ignored by readers\n", st.other,
                st.other == 1 ? "" : "s", st.other == 1 ? "is" : "are",
                st.other == 1 ? "is" : "are");
+    if (st.parts == 0 && st.split_parts == 0) {
+        /* Nothing was checked, so nothing is known to be intact: a mistyped --store (or S3
+         * prefix) is an empty store, and must not pass for a whole one. */
+        fprintf(stderr, "%s: error: store '%s' holds no bar or split part: nothing to verify\n",
+                a.prog, a.os->location);
+        app_release(&a);
+        return EXIT_NODATA;
+    }
     log_info("verify finished", LF_INT("parts", st.parts), LF_INT("days", st.days),
              LF_INT("bars", st.bars), LF_INT("split_parts", st.split_parts),
              LF_INT("damaged", st.damaged), LF_INT("disagreements", st.disagreements),

@@ -61,6 +61,8 @@ contains "... naming the option" "$T/err" "--store: expected a directory"
 # ---- an empty store ----
 check "screening an empty store says there is nothing" 5 "$BIN" screen --store "$S"
 contains "empty store message" "$T/err" "has no bars yet"
+check "verifying a store that holds nothing is not a pass" 5 "$BIN" verify --store "$T/no-store-here"
+contains "... it says nothing was checked" "$T/err" "holds no bar or split part: nothing to verify"
 
 # ---- import ----
 cat >"$T/bars.csv" <<'CSV'
