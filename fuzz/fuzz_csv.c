@@ -3,9 +3,10 @@
  * Checks what csv.h promises: fields are views into the buffer and never more than max of
  * them; every call moves forward, so a reading loop ends; an error leaves the reader at the
  * start of the next line and reading goes on; blank lines and line numbers are counted
- * sanely.  A record written back with every field quoted must read back as the same fields,
- * which pins down the unescaping.  The input is read with several values of max because the
- * too-many-fields path resumes from the middle of a record.
+ * sanely; with csv_reader_one_line, every record, good or broken, is one line.  A record written
+ * back with every field quoted must read back as the same fields, which pins down the unescaping.
+ * The input is read with several values of max because the too-many-fields path resumes from the
+ * middle of a record.
  */
 #include "codec/csv.h"
 #include "base/buf.h"
@@ -96,7 +97,7 @@ static void check_requote(const struct csv_field *f, size_t n)
     buf_release(&b);
 }
 
-static void read_all(const uint8_t *data, size_t size, size_t max)
+static void read_all(const uint8_t *data, size_t size, size_t max, int one_line)
 {
     char *text = fuzz_dup(data, size);
     if (!text)
@@ -107,6 +108,8 @@ static void read_all(const uint8_t *data, size_t size, size_t max)
 
     struct csv_reader r;
     csv_reader_init(&r, text, size);
+    if (one_line)
+        csv_reader_one_line(&r);
     const char *end = text + size;
     const char *last = text;
     size_t last_line = 0;
@@ -127,6 +130,9 @@ static void read_all(const uint8_t *data, size_t size, size_t max)
         last = r.p;
         CHECK(r.line > last_line && r.line <= newlines + 1 && r.next_line >= r.line);
         last_line = r.line;
+        /* One line, one record, good or broken. */
+        CHECKF(!one_line || r.next_line == r.line + 1, "record of line %zu ends before line %zu\n",
+               r.line, r.next_line);
         if (err != ERR_OK) {
             CHECKF(err == ERR_PARSE || err == ERR_TOOBIG, "unexpected error %s\n", err_name(err));
             CHECK(fuzz_diag_ok(&d));
@@ -137,6 +143,7 @@ static void read_all(const uint8_t *data, size_t size, size_t max)
         CHECKF(n >= 1 && n <= max, "%zu fields with max %zu\n", n, max);
         for (size_t i = 0; i < n; i++) {
             CHECKF(field_within(text, size, &f[i]), "field %zu lies outside the input\n", i);
+            CHECK(!one_line || !memchr(f[i].ptr, '\n', f[i].len));
             check_field_is(&f[i]);
         }
         if (max == MAX_FIELDS)
@@ -149,6 +156,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const size_t maxes[] = {MAX_FIELDS, 3, 1};
     for (size_t i = 0; i < sizeof maxes / sizeof maxes[0]; i++)
-        read_all(data, size, maxes[i]);
+        read_all(data, size, maxes[i], 0);
+    read_all(data, size, MAX_FIELDS, 1);
     return 0;
 }

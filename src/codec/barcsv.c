@@ -20,6 +20,7 @@ int barcsv_reader_init(struct barcsv_reader *r, const char *name, char *data, si
     size_t n;
     r->name = name;
     csv_reader_init(&r->csv, data, len);
+    csv_reader_one_line(&r->csv); /* no bar field holds a line break */
     /* A UTF-8 byte order mark, as spreadsheets write it, is not part of the first name. */
     if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
         r->csv.p += 3;

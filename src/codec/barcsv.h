@@ -3,7 +3,9 @@
  *
  * Reading: the header must name at least symbol,date,open,high,low,close,volume (any order,
  * any case); vwap and trades are optional; other columns are ignored.  Each row is parsed and
- * validated; a bad row is reported with file, line and field, and reading can go on.
+ * validated; a bad row is reported with file, line and field, and reading can go on.  A row is
+ * one line: no bar field holds a line break, so a quoted field must close on its line, and a
+ * broken row costs that line only (csv_reader_one_line).
  *
  * Writing: the canonical header "symbol,date,open,high,low,close,volume,vwap,trades" and rows
  * with prices in their shortest exact form, so equal bars always give equal bytes.

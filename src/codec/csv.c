@@ -11,6 +11,12 @@ void csv_reader_init(struct csv_reader *r, char *data, size_t len)
     r->end = data + len;
     r->line = 0;
     r->next_line = 1;
+    r->one_line = 0;
+}
+
+void csv_reader_one_line(struct csv_reader *r)
+{
+    r->one_line = 1;
 }
 
 /* The first ',' or '\n' in [p, end), or end.  Fields are short, so this is the hot loop of
@@ -36,54 +42,96 @@ static char *find_delim(char *p, char *end)
     return p;
 }
 
+/* A quote opened at `from` (on line `line`) is never closed: everything after it would be one
+ * field up to the end of the data, and every record in it lost under one error.  The broken
+ * record ends with its line instead, and reading goes on with the next. */
+static void resume_after_line(struct csv_reader *r, char *from, size_t line)
+{
+    char *nl = memchr(from, '\n', (size_t)(r->end - from));
+    r->p = nl ? nl + 1 : r->end;
+    r->next_line = line + 1;
+}
+
 /* After an error, skip the rest of the record.  Quotes still count: a newline inside a
- * quoted field belongs to the broken record, and must not start a new one. */
+ * quoted field belongs to the broken record, and must not start a new one, unless the quote
+ * is never closed. */
 static void skip_record(struct csv_reader *r)
 {
-    int quoted = 0;
+    if (r->one_line) {
+        resume_after_line(r, r->p, r->next_line);
+        return;
+    }
+    char *open = NULL;
+    size_t open_line = 0;
     while (r->p < r->end) {
         char c = *r->p++;
         if (c == '"') {
-            quoted = !quoted;
+            if (!open) {
+                open = r->p;
+                open_line = r->next_line;
+            } else {
+                open = NULL;
+            }
         } else if (c == '\n') {
             r->next_line++;
-            if (!quoted)
+            if (!open)
                 return;
         }
     }
+    if (open)
+        resume_after_line(r, open, open_line);
 }
 
 /* Parse a quoted field starting at the opening quote; unescape in place. */
 static int quoted(struct csv_reader *r, struct csv_field *f, struct diag *d)
 {
+    /* Find the closing quote first: the field is unescaped in place, which must not happen
+     * to the lines after an unterminated one, since they are read again. */
+    char *close = r->p + 1, *limit = r->end;
+    if (r->one_line) {
+        char *nl = memchr(close, '\n', (size_t)(r->end - close));
+        if (nl)
+            limit = nl;
+    }
+    for (;;) {
+        close = memchr(close, '"', (size_t)(limit - close));
+        if (!close) {
+            resume_after_line(r, r->p + 1, r->next_line);
+            return diag_set(d, ERR_PARSE, "line %zu: unterminated quoted field%s", r->line,
+                            r->one_line && limit < r->end ? " (not closed on its line)" : "");
+        }
+        if (close + 1 < limit && close[1] == '"') {
+            close += 2;
+            continue;
+        }
+        break;
+    }
     char *src = r->p + 1;
     char *dst = src;
     f->ptr = src;
-    for (;;) {
-        if (src >= r->end) {
-            r->p = r->end;
-            return diag_set(d, ERR_PARSE, "line %zu: unterminated quoted field", r->line);
-        }
+    while (src < close) {
         char c = *src++;
-        if (c == '"') {
-            if (src < r->end && *src == '"') {
-                *dst++ = '"';
-                src++;
-                continue;
-            }
-            break;
-        }
-        if (c == '\n')
+        if (c == '"')
+            src++; /* the second of a doubled quote */
+        else if (c == '\n')
             r->next_line++;
         *dst++ = c;
     }
+    src = close + 1;
     f->len = (size_t)(dst - f->ptr);
     r->p = src;
     if (r->p < r->end && *r->p != ',' && *r->p != '\n' &&
         !(*r->p == '\r' && r->p + 1 < r->end && r->p[1] == '\n') &&
         !(*r->p == '\r' && r->p + 1 == r->end)) {
-        size_t line = r->line;
+        size_t line = r->line, close_line = r->next_line;
         skip_record(r);
+        /* A stray quote pairs with the next quote of the file, however far: say how many
+         * lines went into the broken record, since none of them is read as a record. */
+        if (close_line > line)
+            return diag_set(d, ERR_PARSE,
+                            "line %zu: unexpected character after closing quote (the quoted "
+                            "field runs to line %zu: lines %zu to %zu are one broken record)",
+                            line, close_line, line, r->next_line - 1);
         return diag_set(d, ERR_PARSE, "line %zu: unexpected character after closing quote", line);
     }
     return ERR_OK;

@@ -156,6 +156,20 @@ contains "split facts are counted" "$T/out" "1 new split facts"
 check "screen after the split" 0 "$BIN" screen --store "$S" --min-bars 1 --date 2024-01-03 --all --format csv
 contains "a 2-for-1 split is no crash" "$T/out" ",SPL,99.0000,105.0000,2024-01-02,-5.7143,1,-1.0000,2000"
 
+# ---- a stray quote costs its own row, not the rest of the file ----
+{
+    echo '"symbol","date","open","high","low","close","volume"'
+    echo '"QQA","2024-01-02","10","11","9","10","100"'
+    echo '"QQA","2024-01-03,"10","11","9","10","100"'
+    for d in 04 05 08 09 10; do echo "\"QQA\",\"2024-01-$d\",\"10\",\"11\",\"9\",\"10\",\"100\""; done
+    echo 'QQA,"2024-01-11,10,11,9,10,100'
+    echo 'QQA,2024-01-12,10,11,9,10,100'
+} >"$T/quoted.csv"
+check "a file quoting every field, with a quote missing" 0 "$BIN" import --store "$T/q" "$T/quoted.csv"
+contains "... the broken row is named" "$T/err" "quoted.csv: line 3: unexpected character after closing quote"
+contains "... so is the unterminated one" "$T/err" "quoted.csv: line 9: unterminated quoted field"
+contains "... and every other row is imported" "$T/out" "imported 7 new bars on 7 days from 1 file: 0 already stored, 2 bad rows skipped"
+
 # ---- a date after today: a typo that would become every reader's latest date ----
 cat >"$T/future.csv" <<'CSV'
 symbol,date,open,high,low,close,volume

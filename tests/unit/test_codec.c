@@ -92,10 +92,38 @@ static void test_csv_errors(void **state)
     char data3[] = "\"a\"x,\"memo\nB,2024-01-02\nend\"\nC,3\n";
     csv_reader_init(&r, data3, sizeof data3 - 1);
     assert_int_equal(csv_next(&r, f, 4, &n, &d), ERR_PARSE);
+    assert_string_equal(d.text, "line 1: unexpected character after closing quote");
     assert_int_equal(csv_next(&r, f, 4, &n, &d), ERR_OK);
     assert_int_equal(n, 2);
     assert_int_equal(f[0].ptr[0], 'C');
     assert_int_equal(r.line, 4);
+
+    /* A quote that is never closed costs its own line, not every record after it: reading
+     * goes on with the next line, whose doubled quotes were not unescaped in place. */
+    char data4[] = "a,1\n\"b,2\nc,\"\"\"\"\n\nd,4\n";
+    csv_reader_init(&r, data4, sizeof data4 - 1);
+    assert_int_equal(csv_next(&r, f, 4, &n, &d), ERR_OK);
+    assert_int_equal(csv_next(&r, f, 4, &n, &d), ERR_PARSE);
+    assert_string_equal(d.text, "line 2: unterminated quoted field");
+    assert_int_equal(csv_next(&r, f, 4, &n, &d), ERR_OK);
+    assert_int_equal(r.line, 3);
+    assert_int_equal(n, 2);
+    assert_int_equal(f[1].len, 1);
+    assert_int_equal(f[1].ptr[0], '"');
+    assert_int_equal(csv_next(&r, f, 4, &n, &d), ERR_OK);
+    assert_int_equal(r.line, 5);
+    assert_int_equal(f[0].ptr[0], 'd');
+    assert_int_equal(csv_next(&r, f, 4, &n, &d), ERR_EOF);
+
+    /* The same when the quote opens after a closing one (a record already broken). */
+    char data5[] = "\"a\"x,\"memo\nB,2\n";
+    csv_reader_init(&r, data5, sizeof data5 - 1);
+    assert_int_equal(csv_next(&r, f, 4, &n, &d), ERR_PARSE);
+    assert_string_equal(d.text, "line 1: unexpected character after closing quote");
+    assert_int_equal(csv_next(&r, f, 4, &n, &d), ERR_OK);
+    assert_int_equal(r.line, 2);
+    assert_int_equal(f[0].ptr[0], 'B');
+    assert_int_equal(csv_next(&r, f, 4, &n, &d), ERR_EOF);
 }
 
 static void test_num_fixed(void **state)
@@ -356,6 +384,40 @@ static void test_barcsv_bad_rows(void **state)
     assert_string_equal(rr.msgs[6], "in.csv:8: AAA: field 'volume': must not be negative, got -5");
     assert_string_equal(rr.msgs[7], "in.csv:9: expected 9 fields as in the header, got 6");
     assert_int_equal(rr.errs[8], ERR_OK);
+}
+
+/* A stray quote in a bar file costs its own line only.  Bars have no field with a line break,
+ * so a quote must close on its line: a file quoting every field (as some exports do) with one
+ * quote missing, or a quote never closed, used to swallow every line after it into one bad
+ * row, reported as one. */
+static void test_barcsv_stray_quote(void **state)
+{
+    (void)state;
+    struct read_result rr;
+    int ierr;
+    read_all("\"symbol\",\"date\",\"open\",\"high\",\"low\",\"close\",\"volume\"\n"
+             "\"AAA\",\"2024-01-02\",\"10\",\"11\",\"9\",\"10\",\"100\"\n"
+             "\"AAA\",\"2024-01-03,\"10\",\"11\",\"9\",\"10\",\"100\"\n"
+             "\"AAA\",\"2024-01-04\",\"10\",\"11\",\"9\",\"10\",\"100\"\n"
+             "\"AAA,2024-01-05,10,11,9,10,100\n"
+             "AAA,2024-01-08,10,11,9,10,100\n"
+             "AAA,2024-01-09,10,11,9,10,\"100\n",
+             &rr, &ierr, NULL);
+    assert_int_equal(ierr, ERR_OK);
+    assert_int_equal(rr.n, 6);
+    assert_int_equal(rr.errs[0], ERR_OK);
+    assert_int_equal(rr.errs[1], ERR_PARSE);
+    assert_string_equal(rr.msgs[1], "in.csv: line 3: unexpected character after closing quote");
+    assert_int_equal(rr.errs[2], ERR_OK);
+    assert_int_equal(rr.bars[2].date, date_from_ymd(2024, 1, 4));
+    assert_int_equal(rr.errs[3], ERR_PARSE);
+    assert_string_equal(rr.msgs[3],
+                        "in.csv: line 5: unterminated quoted field (not closed on its line)");
+    assert_int_equal(rr.errs[4], ERR_OK);
+    assert_int_equal(rr.bars[4].date, date_from_ymd(2024, 1, 8));
+    assert_int_equal(rr.errs[5], ERR_PARSE);
+    assert_string_equal(rr.msgs[5],
+                        "in.csv: line 7: unterminated quoted field (not closed on its line)");
 }
 
 static void test_barcsv_roundtrip(void **state)
@@ -768,6 +830,7 @@ int main(void)
         cmocka_unit_test(test_symbols),
         cmocka_unit_test(test_barcsv_read),
         cmocka_unit_test(test_barcsv_bad_rows),
+        cmocka_unit_test(test_barcsv_stray_quote),
         cmocka_unit_test(test_barcsv_roundtrip),
         cmocka_unit_test(test_splitcsv),
         cmocka_unit_test(test_hex_digits),
