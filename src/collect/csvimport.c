@@ -82,6 +82,89 @@ static int check_not_future(const char *path, size_t line, const struct bar *b, 
                     line, b->symbol, day, now);
 }
 
+struct row_ref {
+    const struct bar *b;
+    size_t i; /* index in the file's bars */
+};
+
+static int row_ref_cmp(const void *pa, const void *pb)
+{
+    const struct row_ref *a = pa, *b = pb;
+    int c = strcmp(a->b->symbol, b->b->symbol);
+    if (!c)
+        c = (a->b->date > b->b->date) - (a->b->date < b->b->date);
+    return c ? c : (a->i > b->i) - (a->i < b->i);
+}
+
+/* Rows of one symbol and date with different values: which one is right cannot be known, so
+ * none is imported (as the collector does with a repeated date) and each is a bad row naming
+ * another's line.  Stored, the first would have won and the next been called a conflict
+ * "with the stored bar".  Equal repeats are left to the store, which keeps one. */
+static int drop_repeats(const char *path, const struct csvimport_opts *o, struct barvec *bars,
+                        size_t *lines, size_t *bad, struct diag *d)
+{
+    size_t n = bars->n;
+    if (n < 2)
+        return ERR_OK;
+    struct row_ref *refs = malloc(n * sizeof *refs);
+    unsigned char *drop = calloc(n, 1);
+    int err = ERR_OK;
+    if (!refs || !drop) {
+        err = diag_set(d, ERR_NOMEM, "out of memory reading '%s'", path);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        refs[i] = (struct row_ref){&bars->v[i], i};
+    qsort(refs, n, sizeof *refs, row_ref_cmp);
+    for (size_t i = 0; i < n && !err;) {
+        size_t j = i + 1;
+        int differ = 0;
+        while (j < n && strcmp(refs[j].b->symbol, refs[i].b->symbol) == 0 &&
+               refs[j].b->date == refs[i].b->date) {
+            differ |= !bar_equal(refs[i].b, refs[j].b);
+            j++;
+        }
+        for (size_t k = i; differ && k < j; k++) {
+            const struct bar *b = refs[k].b;
+            size_t line = lines[refs[k].i], other = lines[refs[k == i ? i + 1 : i].i];
+            char day[DATE_STRLEN + 1], why[DIAG_MAX];
+            date_format(b->date, day);
+            snprintf(why, sizeof why,
+                     "%s: %s is repeated at line %zu with different values: none of them imported",
+                     b->symbol, day, other);
+            ++*bad;
+            if (o->on_reject)
+                o->on_reject(o->ctx, path, line, b->symbol, day, why);
+            if (o->strict) {
+                err = diag_set(d, ERR_INVALID,
+                               "%s:%zu: %s (strict mode: nothing imported from this file)", path,
+                               line, why);
+                break;
+            }
+            if (*bad <= o->max_report) {
+                struct diag text;
+                diag_set(&text, ERR_INVALID, "%s:%zu: %s", path, line, why);
+                log_warn("skipped a bad row", LF_STR("error", text.text));
+            }
+            drop[refs[k].i] = 1;
+        }
+        i = j;
+    }
+    size_t w = 0;
+    for (size_t i = 0; i < n && !err; i++) {
+        if (drop[i])
+            continue;
+        bars->v[w] = bars->v[i];
+        lines[w++] = lines[i];
+    }
+    if (!err)
+        bars->n = w;
+out:
+    free(refs);
+    free(drop);
+    return err;
+}
+
 int csvimport_file(struct barstore *bs, const char *path, const struct csvimport_opts *opts,
                    struct csvimport_stats *stats, struct diag *d)
 {
@@ -134,6 +217,8 @@ int csvimport_file(struct barstore *bs, const char *path, const struct csvimport
         if (bad <= opts->max_report)
             log_warn("skipped a bad row", LF_STR("error", why.text));
     }
+    if (!err)
+        err = drop_repeats(path, opts, &bars, lines, &bad, d);
     if (!err && bad > opts->max_report)
         log_warn("more bad rows skipped", LF_STR("file", path),
                  LF_INT("not_shown", bad - opts->max_report));

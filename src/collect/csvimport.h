@@ -1,10 +1,11 @@
 /* csvimport.h - load bars from CSV files into the bar store (`screener import`).
  *
  * Each file needs a header naming at least symbol,date,open,high,low,close,volume (any order;
- * vwap and trades optional; other columns ignored).  Bad rows (malformed, invalid, or dated
- * after today in New York) are reported with file:line and skipped, or fail the file in strict
- * mode.  Bars already stored with the same values are skipped silently; with different values
- * they are conflicts, reported and not written.
+ * vwap and trades optional; other columns ignored).  Bad rows (malformed, invalid, dated after
+ * today in New York, or one symbol and date given twice with different values: each of them)
+ * are reported with file:line and skipped, or fail the file in strict mode.  Bars already stored
+ * with the same values are skipped silently; with different values they are conflicts, reported and
+ * not written.
  */
 #ifndef COLLECT_CSVIMPORT_H
 #define COLLECT_CSVIMPORT_H

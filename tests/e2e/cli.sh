@@ -156,6 +156,23 @@ contains "split facts are counted" "$T/out" "1 new split facts"
 check "screen after the split" 0 "$BIN" screen --store "$S" --min-bars 1 --date 2024-01-03 --all --format csv
 contains "a 2-for-1 split is no crash" "$T/out" ",SPL,99.0000,105.0000,2024-01-02,-5.7143,1,-1.0000,2000"
 
+# ---- one symbol and date twice in a file: which row is right cannot be known ----
+cat >"$T/repeat.csv" <<'CSV'
+symbol,date,open,high,low,close,volume
+RPA,2024-01-04,10,11,9,10,100
+RPB,2024-01-04,10,11,9,10,100
+RPA,2024-01-04,10,11,9,10.5,100
+RPB,2024-01-04,10,11,9,10,100
+CSV
+check "rows repeating a bar with other values are bad rows" 0 "$BIN" import --store "$S" --rejects "$T/rj-repeat.csv" "$T/repeat.csv"
+contains "... each named with the other's line" "$T/err" "repeat.csv:4: RPA: 2024-01-04 is repeated at line 2 with different values: none of them imported"
+contains "... the first too" "$T/rj-repeat.csv" "repeat.csv,2,RPA,2024-01-04,RPA: 2024-01-04 is repeated at line 4"
+contains "... counted as bad, not as conflicts with the store" "$T/out" "imported 1 new bars on 1 days from 1 file: 1 already stored, 2 bad rows skipped, 0 conflicts"
+check "... and neither is stored" 0 "$BIN" screen --store "$S" --min-bars 1 --date 2024-01-04 --all --format csv
+grep -q ',RPA,' "$T/out" && nok "... no RPA" "$(cat "$T/out")" || ok "... no RPA"
+contains "... while the equal repeat is stored once" "$T/out" ",RPB,"
+check "--strict: a repeated bar fails the file" 3 "$BIN" import --strict --store "$T/strict-repeat" "$T/repeat.csv"
+
 # ---- a stray quote costs its own row, not the rest of the file ----
 {
     echo '"symbol","date","open","high","low","close","volume"'
