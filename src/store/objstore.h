@@ -195,11 +195,11 @@ void objstore_keep_listing_when_listed(struct objstore *os, const char *prefix);
 void objstore_listing_stale(struct objstore *os);
 
 /* Read ahead a listing: the listing of prefix goes along with the store's next round of
- * requests (the next listing of another prefix, or batch of requests), in flight together, and is held to answer the listings of exactly
- * prefix with what the store gave at that moment, until a write under prefix through this
- * store or a call with NULL drops it (and every other; objstore_free frees them).  Up to
- * OBJSTORE_ALONG_MAX prefixes at once (more are not read ahead).  For code that is about to
- * list one prefix and will list others soon after. */
+ * requests (the next listing of another prefix, or batch of requests), in flight together, and is
+ * held to answer the listings of exactly prefix with what the store gave at that moment, until a
+ * write under prefix through this store or a call with NULL drops it (and every other;
+ * objstore_free frees them).  Up to OBJSTORE_ALONG_MAX prefixes at once (more are not read ahead).
+ * For code that is about to list one prefix and will list others soon after. */
 #define OBJSTORE_ALONG_MAX 4
 void objstore_list_along(struct objstore *os, const char *prefix);
 
