@@ -5,6 +5,7 @@
 #include "base/log.h"
 #include "codec/num.h"
 #include "collect/collector.h"
+#include "collect/run_counts.h"
 #include "collect/universe.h"
 #include "store/symlog.h"
 
@@ -246,6 +247,24 @@ void app_progress_end(struct app_progress *p)
 {
     if (p->shown)
         fputs("\r\033[K", stderr);
+}
+
+void app_print_run_details(const struct run_counts *c)
+{
+    if (c->bars_revised || c->bars_finalized || c->bars_provisional) {
+        char fin[DATE_STRLEN + 1];
+        date_format(c->final_day, fin);
+        printf("Revisions: %zu stored bars changed by the vendor (new values recorded), %zu "
+               "confirmed final; %zu bars provisional (final from 20:15 New York of their "
+               "day; final up to %s)\n",
+               c->bars_revised, c->bars_finalized, c->bars_provisional, fin);
+    }
+    if (run_counts_problems(c)) {
+        struct buf text = BUF_INIT(1024);
+        if (run_counts_problems_text(&text, c) == ERR_OK)
+            printf("Data problems (reported above, not stored): %s\n", buf_cstr(&text));
+        buf_release(&text);
+    }
 }
 
 int app_load_universe(struct app *a, const char *file, struct universe *u, struct diag *d)

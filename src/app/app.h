@@ -106,6 +106,12 @@ struct app_progress {
 void app_progress_start(struct app_progress *p, int enabled, struct collect_opts *co);
 void app_progress_end(struct app_progress *p);
 
+/* After a collection's summary line, for collect and demo: the "Revisions: ..." line when
+ * stored bars were revised, confirmed final or left provisional, and the "Data problems ..."
+ * line when there were any (stdout). */
+struct run_counts;
+void app_print_run_details(const struct run_counts *c);
+
 struct universe;
 /* The universe from file (a plain list or iShares holdings), else the list `screener universe
  * fetch` stored; ERR_USAGE when there is neither.  The problems found are in u->problems for

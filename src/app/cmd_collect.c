@@ -236,20 +236,7 @@ int cmd_collect(int argc, char **argv)
                    c->symbol_changes_new, (unsigned long long)c->requests, c->bars_received,
                    r.stats.request_floor, (unsigned long long)c->retries,
                    (unsigned long long)c->rate_limited, (double)c->duration_ms / 1000.0);
-        if (c->bars_revised || c->bars_finalized || c->bars_provisional) {
-            char fin[DATE_STRLEN + 1];
-            date_format(c->final_day, fin);
-            printf("Revisions: %zu stored bars changed by the vendor (new values recorded), %zu "
-                   "confirmed final; %zu bars provisional (final from 20:15 New York of their "
-                   "day; final up to %s)\n",
-                   c->bars_revised, c->bars_finalized, c->bars_provisional, fin);
-        }
-        if (run_counts_problems(c)) {
-            struct buf text = BUF_INIT(1024);
-            if (run_counts_problems_text(&text, c) == ERR_OK)
-                printf("Data problems (reported above, not stored): %s\n", buf_cstr(&text));
-            buf_release(&text);
-        }
+        app_print_run_details(c);
     }
     http_client_free(http);
     ratelimit_release(&rl);

@@ -239,11 +239,16 @@ int cmd_demo(int argc, char **argv)
         err = daily_run(a.os, a.bs, &o, r, &d);
         app_progress_end(&p);
         const struct run_counts *c = &r->counts;
-        if (!err)
+        if (!err) {
             printf("  %zu new bars, %zu already stored, %zu new split facts; %llu requests "
-                   "for %zu bars (floor %zu), %.1f s\n\n",
+                   "for %zu bars (floor %zu), %.1f s\n",
                    c->bars_new, c->bars_same, c->splits_new, (unsigned long long)c->requests,
                    c->bars_received, r->stats.request_floor, (double)c->duration_ms / 1000.0);
+            /* Bars that are neither new nor stored already (a store collected from another
+             * sample market: --seed, --symbols) are revisions or problems: say which. */
+            app_print_run_details(c);
+            printf("\n");
+        }
     }
     http_client_free(http);
     ratelimit_release(&rl);

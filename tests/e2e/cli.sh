@@ -308,4 +308,10 @@ check "demo again" 0 "$BIN" demo --store "$T/demo" --symbols 40 --years 1
 contains "the second demo finds everything stored" "$T/out" "0 new bars"
 same "results: a rerun does not duplicate the history" "$R/top_candidates.csv" "$T/top-before"
 
+# Another sample market into the same store: the settle window's bars come back with other
+# values and are recorded as revisions, which the summary must count, not leave out.
+check "demo with another seed into the same store" 0 "$BIN" demo --store "$T/demo" --symbols 40 --years 1 --seed 7
+grep -Eq '^Revisions: [1-9][0-9]* stored bars changed by the vendor' "$T/out" &&
+    ok "... says the stored bars that changed" || nok "... says the stored bars that changed" "$(head -5 "$T/out")"
+
 echo "# $n checks"
