@@ -831,8 +831,10 @@ static int read_days_once(struct ahead *ahead, struct barstore *bs, const struct
     return err;
 }
 
-/* Times a read lists again after a listed part went away (a compaction retired it: its bars
- * are in the compacted part, written before). */
+/* Fresh listings in a row that hand on no day, after a listed part went away (a compaction
+ * retired it: its bars are in the compacted part, written before).  A listing that moves the
+ * read forward does not count: a compaction running alongside a long read retires the parts of
+ * one month after another, and the read must follow it to the end, however many months. */
 #define READ_RELISTS 4
 
 /* read_days_once, and again on a fresh listing for the days not handed on when a listed part
@@ -848,7 +850,8 @@ static int read_days_for(struct ahead *ahead, struct barstore *bs, const struct 
     /* The listing and the days the last read went by: the caller's, then each new one's. */
     const struct bar_index *was = idx;
     const size_t *wdays = days;
-    for (int again = 0; err == ERR_NOTFOUND && missing && again < READ_RELISTS; again++) {
+    for (int again = 0, stuck = 0; err == ERR_NOTFOUND && missing && stuck < READ_RELISTS;
+         again++) {
         /* The days not handed on yet, as the store is now. */
         size_t left = ndays - emitted;
         int32_t from = was->days[wdays[emitted]].date, to = was->days[wdays[ndays - 1]].date;
@@ -899,6 +902,7 @@ static int read_days_for(struct ahead *ahead, struct barstore *bs, const struct 
         ndays = m;
         emitted = 0;
         err = read_days_once(ahead, bs, &now, nowdays, ndays, kmap, fn, ctx, &emitted, &missing, d);
+        stuck = emitted ? 0 : stuck + 1;
         prev_kmap = kmap;
         kmap = NULL;
         was = &now;

@@ -604,6 +604,98 @@ static void test_compact_under_a_kept_listing(void **state)
     free(want);
 }
 
+/* ---- a reader whose store a compactor works through meanwhile, month after month ---- */
+
+struct chasing {
+    struct objstore base;
+    struct objstore *inner;
+    struct objstore *compactor; /* the same store, opened apart: another process */
+    int32_t done;               /* months before it are compacted */
+    size_t compactions;
+};
+
+/* A read of a day part of a month not compacted yet compacts that month first (closed before
+ * the next one), so that the part is gone when the reader asks for it, and every month the
+ * read reaches is retired under it in turn. */
+static int c_get(struct objstore *os, const char *key, struct buf *out, char *etag, struct diag *d)
+{
+    struct chasing *c = (struct chasing *)os;
+    struct barstore_key k;
+    if (barstore_key_parse(key, &k) && !barstore_key_compacted(key, NULL, NULL)) {
+        int y, m, dd;
+        date_to_ymd(k.date, &y, &m, &dd);
+        int32_t next = m == 12 ? date_from_ymd(y + 1, 1, 1) : date_from_ymd(y, m + 1, 1);
+        if (next > c->done && next <= day("2024-09-01")) {
+            struct compact_stats st;
+            struct diag cd = {{0}};
+            if (compact(c->compactor, next, &st, &cd) != ERR_OK)
+                fail_msg("compacting before %d: %s", next, cd.text);
+            c->done = next;
+            c->compactions++;
+        }
+    }
+    return objstore_get(c->inner, key, out, etag, d);
+}
+
+static int c_put(struct objstore *os, const char *key, const void *data, size_t len,
+                 enum obj_put_mode mode, const char *if_match, struct diag *d)
+{
+    return objstore_put(((struct chasing *)os)->inner, key, data, len, mode, if_match, d);
+}
+
+static int c_list(struct objstore *os, const char *prefix, struct strvec *keys, struct diag *d)
+{
+    return objstore_list(((struct chasing *)os)->inner, prefix, keys, d);
+}
+
+static int c_del(struct objstore *os, const char *key, struct diag *d)
+{
+    return objstore_del(((struct chasing *)os)->inner, key, d);
+}
+
+static const struct objstore_ops chasing_ops = {
+    .scheme = "chasing", .get = c_get, .put = c_put, .list = c_list, .del = c_del, .free = f_free};
+
+/* A long read while a compaction retires the parts of one month after another ahead of it
+ * (the daily job of another collector, or `screener compact`): each part it listed and finds
+ * gone makes it list again, as often as the compaction goes on, and it reads every bar once. */
+static void test_compact_month_after_month_under_a_reader(void **state)
+{
+    struct fixture *f = *state;
+    fill(f->bs, day("2024-01-02"), day("2024-09-27"));
+    char *want = read_all(f->os);
+    for (int ahead = 0; ahead < 2; ahead++) {
+        char *dir = tu_mkdtemp();
+        char cmd[1024];
+        snprintf(cmd, sizeof cmd, "cp -a '%s' '%s/store'", f->location, dir);
+        assert_int_equal(system(cmd), 0);
+        struct diag d = {{0}};
+        struct chasing c = {.done = day("2024-01-01")};
+        c.base.ops = &chasing_ops;
+        assert_int_equal(objstore_open(tu_path(dir, "store"), &c.inner, &d), ERR_OK);
+        assert_int_equal(objstore_open(tu_path(dir, "store"), &c.compactor, &d), ERR_OK);
+        snprintf(c.base.location, sizeof c.base.location, "%s", c.inner->location);
+        struct barstore *bs;
+        assert_int_equal(barstore_new(&c.base, &bs, &d), ERR_OK);
+        struct buf b = BUF_INIT((size_t)64 << 20);
+        int err = ahead ? barstore_scan_ahead(bs, INT32_MIN, INT32_MAX, text_cb, &b, &d)
+                        : barstore_scan(bs, INT32_MIN, INT32_MAX, text_cb, &b, &d);
+        if (err)
+            fail_msg("scan (ahead %d) with %zu compactions under it: %s", ahead, c.compactions,
+                     d.text);
+        assert_true(c.compactions >= 8); /* every month but the last, each under the read */
+        assert_string_equal(b.data, want);
+        assert_int_equal(barstore_disagreements(bs), 0);
+        buf_release(&b);
+        barstore_free(bs);
+        objstore_free(c.compactor);
+        objstore_free(c.inner);
+        tu_rmrf(dir);
+        free(dir);
+    }
+    free(want);
+}
+
 /* A month whose parts disagree is left as it is and reported. */
 static void test_compact_leaves_a_disagreement(void **state)
 {
@@ -867,6 +959,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_compact_two_compactors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compact_under_a_reader, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compact_under_a_kept_listing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compact_month_after_month_under_a_reader, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_compact_leaves_a_disagreement, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compact_damage_and_writers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compact_scan_ahead, setup, teardown),
