@@ -389,12 +389,21 @@ static int local_put(struct objstore *os, const char *key, const void *data, siz
     return err;
 }
 
-/* The keys under the directory open as fd, which is rel (rel_len bytes, empty or ending in
- * '/'), that start with prefix; fd is closed.  Each directory is opened relative to its parent
- * and read whole with getdents64: a store's thousands of day directories cost four system
- * calls each and no path lookup from the root. */
-static int walk(const char *root, int fd, char *rel, size_t rel_len, const char *prefix,
-                struct strvec *keys, struct diag *d)
+/* Readings of one directory after the first, looking for subdirectories made meanwhile. */
+#define WALK_REREADS 16
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* One reading of the directory open as fd (rel, rel_len bytes, empty or ending in '/'), from
+ * its start, with getdents64: the files whose key starts with prefix go to keys (when keys is
+ * not NULL), the subdirectories where the prefix can still match and that are not in seen
+ * (sorted) to subs, as "name/". */
+static int read_dir(const char *root, int fd, char *rel, size_t rel_len, const char *prefix,
+                    struct strvec *keys, const struct strvec *seen, struct strvec *subs,
+                    struct diag *d)
 {
     _Alignas(struct dirent64) char ents[8192];
     size_t plen = strlen(prefix);
@@ -433,24 +442,81 @@ static int walk(const char *root, int fd, char *rel, size_t rel_len, const char 
                 is_dir = S_ISDIR(st.st_mode);
             }
             if (!is_dir) {
-                if (len >= plen && (err = strvec_pushn(keys, rel, len)) != ERR_OK)
+                if (keys && len >= plen && (err = strvec_pushn(keys, rel, len)) != ERR_OK)
                     diag_set(d, err, "listing '%s': %s", root, err_str(err));
                 continue;
             }
-            int sub = openat(fd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            char name[NAME_MAX + 2];
+            memcpy(name, e->d_name, nl);
+            memcpy(name + nl, "/", 2);
+            const char *k = name;
+            if (seen->n && bsearch(&k, seen->v, seen->n, sizeof *seen->v, cmp_str))
+                continue;
+            if ((err = strvec_pushn(subs, name, nl + 1)) != ERR_OK)
+                diag_set(d, err, "listing '%s': %s", root, err_str(err));
+        }
+    }
+    return err;
+}
+
+/* The keys under the directory open as fd, which is rel (rel_len bytes, empty or ending in
+ * '/'), that start with prefix; fd is closed.  Each directory is opened relative to its parent
+ * and read whole with getdents64: a store's thousands of day directories cost four system
+ * calls each and no path lookup from the root.
+ *
+ * A listing is no snapshot, and a compaction retires a month's day parts (in directories
+ * YYYY-MM-DD/) once their compacted part (in YYYY-MM/) is written.  So the subdirectories are
+ * walked in key order, as S3 lists keys, the month's days before the month: a day found
+ * emptied means its compacted part was there already.  And a directory holding
+ * subdirectories is read again after they are walked, and the ones made meanwhile (a month's
+ * first compacted part) are walked too, until a reading finds none: a compacted part written
+ * after the directory was first read, for days emptied before they were walked, is found. */
+static int walk(const char *root, int fd, char *rel, size_t rel_len, const char *prefix,
+                struct strvec *keys, struct diag *d)
+{
+    struct strvec seen = STRVEC_INIT, subs = STRVEC_INIT;
+    int err = ERR_OK;
+    for (int round = 0; !err && round <= WALK_REREADS; round++) {
+        if (round && lseek(fd, 0, SEEK_SET) != 0) {
+            char path[PATH_MAX];
+            snprintf(path, sizeof path, "%s/%.*s", root, (int)rel_len, rel);
+            err = sys_err(d, "list", path, errno);
+            break;
+        }
+        /* Files only at the first reading: one made later is a writer's at the same time. */
+        err = read_dir(root, fd, rel, rel_len, prefix, round ? NULL : keys, &seen, &subs, d);
+        if (err || subs.n == 0)
+            break;
+        strvec_sort(&subs);
+        for (size_t i = 0; i < subs.n && !err; i++) {
+            size_t nl = strlen(subs.v[i]) - 1;
+            memcpy(rel + rel_len, subs.v[i], nl + 1); /* "name/" */
+            rel[rel_len + nl + 1] = '\0';
+            rel[rel_len + nl] = '\0';
+            int sub = openat(fd, rel + rel_len, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            rel[rel_len + nl] = '/';
             if (sub < 0) {
-                /* Gone meanwhile (a compaction retired it), or now a link: nothing to list. */
+                /* Gone meanwhile, or now a link: nothing to list. */
                 if (errno != ENOENT && errno != ENOTDIR && errno != ELOOP) {
                     char path[PATH_MAX];
-                    snprintf(path, sizeof path, "%s/%s", root, rel);
+                    snprintf(path, sizeof path, "%s/%.*s", root, (int)(rel_len + nl), rel);
                     err = sys_err(d, "list", path, errno);
                 }
                 continue;
             }
-            rel[len] = '/';
-            err = walk(root, sub, rel, len + 1, prefix, keys, d);
+            err = walk(root, sub, rel, rel_len + nl + 1, prefix, keys, d);
         }
+        for (size_t i = 0; i < subs.n && !err; i++) {
+            err = strvec_push(&seen, subs.v[i]);
+            if (err)
+                diag_set(d, err, "listing '%s': %s", root, err_str(err));
+        }
+        strvec_sort(&seen);
+        strvec_release(&subs);
+        strvec_init(&subs);
     }
+    strvec_release(&subs);
+    strvec_release(&seen);
     close(fd);
     return err;
 }

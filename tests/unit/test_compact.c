@@ -11,9 +11,13 @@
 #include "store/compact.h"
 #include "store/objstore.h"
 
+#include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 struct fixture {
     char *dir;
@@ -696,6 +700,85 @@ static void test_compact_month_after_month_under_a_reader(void **state)
     free(want);
 }
 
+/* ---- a compaction in the middle of a directory's listing ---- */
+
+/* This program's openat: the directory listing opens each day's directory with it, so a
+ * compaction can be run at the moment a chosen day is about to be listed. */
+static struct {
+    const char *name_prefix; /* armed: a directory opened whose name starts so */
+    struct objstore *os;
+    int32_t before;
+    int fired;
+} listing_hook;
+
+int openat(int dirfd, const char *path, int flags, ...)
+{
+    mode_t mode = 0;
+    if (flags & (O_CREAT | O_TMPFILE)) {
+        va_list ap;
+        va_start(ap, flags);
+        mode = (mode_t)va_arg(ap, int);
+        va_end(ap);
+    }
+    if (listing_hook.name_prefix && (flags & O_DIRECTORY) &&
+        strncmp(path, listing_hook.name_prefix, strlen(listing_hook.name_prefix)) == 0) {
+        listing_hook.name_prefix = NULL;
+        struct compact_stats st;
+        struct diag d = {{0}};
+        if (compact(listing_hook.os, listing_hook.before, &st, &d) != ERR_OK)
+            fail_msg("compaction in the listing: %s", d.text);
+        listing_hook.fired = (int)st.months_compacted;
+    }
+    return (int)syscall(SYS_openat, dirfd, path, flags, mode);
+}
+
+/* A directory's listing is no snapshot: a compaction that writes a month's first compacted
+ * part and empties its days while the year is being listed (here: as the listing is about to
+ * open a day of February) must not make the month vanish from the listing, which would leave
+ * its bars out of the read without a word. */
+static void test_compact_during_a_listing(void **state)
+{
+    struct fixture *f = *state;
+    fill(f->bs, day(FROM), day(TO));
+    char *want = read_all(f->os);
+    for (int ahead = 0; ahead < 2; ahead++) {
+        char *dir = tu_mkdtemp();
+        char cmd[1024];
+        snprintf(cmd, sizeof cmd, "cp -a '%s' '%s/store'", f->location, dir);
+        assert_int_equal(system(cmd), 0);
+        struct diag d = {{0}};
+        struct objstore *os, *other;
+        struct barstore *bs;
+        assert_int_equal(objstore_open(tu_path(dir, "store"), &os, &d), ERR_OK);
+        assert_int_equal(objstore_open(tu_path(dir, "store"), &other, &d), ERR_OK);
+        assert_int_equal(barstore_new(os, &bs, &d), ERR_OK);
+        listing_hook.os = other;
+        listing_hook.before = day("2024-03-01");
+        listing_hook.fired = 0;
+        listing_hook.name_prefix = "2024-02-";
+        struct buf b = BUF_INIT((size_t)64 << 20);
+        int err = ahead ? barstore_scan_ahead(bs, INT32_MIN, INT32_MAX, text_cb, &b, &d)
+                        : barstore_scan(bs, INT32_MIN, INT32_MAX, text_cb, &b, &d);
+        listing_hook.name_prefix = NULL;
+        if (err)
+            fail_msg("scan (ahead %d) with a compaction in its listing: %s", ahead, d.text);
+        assert_int_equal(listing_hook.fired, 2); /* January and February, during the listing */
+        assert_string_equal(b.data, want);
+        /* A listing after it: each month once, compacted. */
+        char *keys = list_all(os);
+        assert_int_equal(count_keys(keys, "/2024-02/days-"), 1);
+        assert_int_equal(count_keys(keys, "/2024-02-"), 0);
+        free(keys);
+        buf_release(&b);
+        barstore_free(bs);
+        objstore_free(other);
+        objstore_free(os);
+        tu_rmrf(dir);
+        free(dir);
+    }
+    free(want);
+}
+
 /* A month whose parts disagree is left as it is and reported. */
 static void test_compact_leaves_a_disagreement(void **state)
 {
@@ -961,6 +1044,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_compact_under_a_kept_listing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compact_month_after_month_under_a_reader, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_compact_during_a_listing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compact_leaves_a_disagreement, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compact_damage_and_writers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compact_scan_ahead, setup, teardown),
