@@ -178,4 +178,33 @@ for trial in 1 2 3 4; do
     race "$st" "$trial" || bad=$((bad + 1))
 done
 equals "4 races on the fake S3 lose nothing" "$bad" 0
+
+# ---- a full-history screen while another process compacts the store ----
+# The read meets parts retired under it (S3: a 404, listed again, as often as it takes) and a
+# listing taken while months are compacted (a directory: each month in its days or in its
+# compacted part, never in neither); it must give the screen of before, whole.
+reader() { # STORE TRIAL
+    full "$1" >"$T/r.csv" 2>"$T/r.err" &
+    rp=$!
+    "$BIN" compact --store "$1" >"$T/c.out" 2>&1; cs=$?
+    wait $rp; rs=$?
+    if [ $rs -eq 0 ] && [ $cs -eq 0 ] && cmp -s "$T/r.csv" "$T/before.csv"; then return 0; fi
+    echo "#   trial $2: screen $rs, compact $cs, $(wc -l <"$T/r.csv") lines (want $(wc -l <"$T/before.csv"))"
+    head -c 600 "$T/r.err" | sed 's/^/#   /'
+    return 1
+}
+bad=0
+for trial in 1 2 3 4 5 6 7 8; do
+    rm -rf "$T/read"
+    cp -a "$T/base" "$T/read"
+    reader "$T/read" "$trial" || bad=$((bad + 1))
+done
+equals "8 full-history screens on a directory while it is compacted: each whole, exit 0" "$bad" 0
+bad=0
+for trial in 1 2 3; do
+    st=s3://e2e/read$trial
+    "$BIN" import --store "$st" "$T/a.csv" >/dev/null 2>&1 && "$BIN" import --store "$st" "$T/b.csv" >/dev/null 2>&1
+    reader "$st" "$trial" || bad=$((bad + 1))
+done
+equals "3 full-history screens on the fake S3 while it is compacted: each whole, exit 0" "$bad" 0
 echo "1..$n"
