@@ -225,20 +225,26 @@ int alerts_read(struct objstore *os, int64_t chat_id, struct alerts *out, struct
  * ERR_* from the change itself ends the update without writing. */
 typedef int (*change_fn)(void *ctx, struct alerts *a, int *changed, struct diag *d);
 
-/* Read, change, write back conditionally; again when someone else wrote in between. */
+/* Read, change, write back conditionally; again when someone else wrote in between.  Nothing
+ * to change after a refused write is a change made all the same: the alerts are as asked, by
+ * this write (S3 took it, its answer was lost, and the write sent again met itself) or by
+ * another writer's; the change functions keep what they found at the first reading. */
 static int modify(struct objstore *os, const char *key, change_fn fn, void *ctx, int *changed,
                   struct diag *d)
 {
     struct alerts a;
     *changed = 0;
+    int refused = 0;
     for (int attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
         char etag[OBJ_ETAG_MAX] = "";
         int exists;
         int err = read_tagged(os, key, &a, etag, &exists, d);
         if (!err)
             err = fn(ctx, &a, changed, d);
-        if (err || !*changed)
+        if (err || !*changed) {
+            *changed = !err && refused;
             return err;
+        }
         struct buf b = BUF_INIT(FILE_MAX);
         err = alerts_format(&a, &b) ? diag_set(d, ERR_NOMEM, "out of memory") : ERR_OK;
         if (!err)
@@ -247,6 +253,7 @@ static int modify(struct objstore *os, const char *key, change_fn fn, void *ctx,
         buf_release(&b);
         if (err == ERR_PRECONDITION || err == ERR_EXISTS || (exists && err == ERR_NOTFOUND)) {
             *changed = 0;
+            refused = 1;
             continue; /* another writer changed it first: read again */
         }
         return err;
@@ -266,13 +273,16 @@ static int find(const struct alerts *a, const char *symbol, enum alert_kind k)
 struct set_ctx {
     const struct alert *a;
     int replaced;
+    int read; /* the alerts were read once: replaced says what that reading found */
 };
 
 static int set_change(void *ctx, struct alerts *a, int *changed, struct diag *d)
 {
     struct set_ctx *s = ctx;
     int at = find(a, s->a->symbol, s->a->kind);
-    s->replaced = at >= 0;
+    if (!s->read)
+        s->replaced = at >= 0;
+    s->read = 1;
     if (at < 0 && a->n == ALERTS_PER_CHAT)
         return diag_set(d, ERR_TOOBIG, "at most %d alerts per chat", ALERTS_PER_CHAT);
     struct alert x = *s->a;
@@ -299,22 +309,23 @@ int alerts_set(struct objstore *os, int64_t chat_id, const struct alert *a, int 
 
 struct remove_ctx {
     const char *symbol;
-    size_t removed;
+    size_t removed; /* by the last reading that found any, else 0 */
 };
 
 static int remove_change(void *ctx, struct alerts *a, int *changed, struct diag *d)
 {
     struct remove_ctx *r = ctx;
-    size_t k = 0;
-    r->removed = 0;
+    size_t k = 0, removed = 0;
     for (size_t i = 0; i < a->n; i++) {
         if (!r->symbol || strcmp(a->v[i].symbol, r->symbol) == 0)
-            r->removed++;
+            removed++;
         else
             a->v[k++] = a->v[i];
     }
     a->n = k;
-    *changed = r->removed > 0;
+    *changed = removed > 0;
+    if (removed)
+        r->removed = removed;
     return ERR_OK;
 }
 

@@ -119,13 +119,16 @@ static int write_all(struct buf *b, const struct subscribers *s)
 }
 
 /* One read, change, conditional write of the list, retried when another writer came first.
- * change returns -1 for "nothing to do", else ERR_OK or an error. */
+ * change returns -1 for "nothing to do", else ERR_OK or an error.  Nothing to do after a
+ * refused write is a change made all the same: the list is as asked, by this write (S3 took
+ * it, its answer was lost, and the write sent again met itself) or by another writer's. */
 typedef int (*change_fn)(struct subscribers *s, const void *arg, struct diag *d);
 
 static int modify(struct objstore *os, change_fn change, const void *arg, int *changed,
                   struct diag *d)
 {
     *changed = 0;
+    int refused = 0;
     for (int attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
         struct subscribers s = {0};
         char etag[OBJ_ETAG_MAX] = "";
@@ -134,6 +137,7 @@ static int modify(struct objstore *os, change_fn change, const void *arg, int *c
         int rc = err ? err : change(&s, arg, d);
         if (rc < 0 || rc > 0) {
             subscribers_release(&s);
+            *changed = rc < 0 && refused;
             return rc < 0 ? ERR_OK : rc;
         }
         struct buf b = BUF_INIT(TG_BUF_MAX);
@@ -144,8 +148,10 @@ static int modify(struct objstore *os, change_fn change, const void *arg, int *c
                                exists ? OBJ_PUT_IF_MATCH : OBJ_PUT_CREATE, exists ? etag : NULL, d);
         buf_release(&b);
         subscribers_release(&s);
-        if (err == ERR_PRECONDITION || err == ERR_EXISTS)
+        if (err == ERR_PRECONDITION || err == ERR_EXISTS) {
+            refused = 1;
             continue; /* someone else changed it first: read again */
+        }
         if (!err)
             *changed = 1;
         return err;

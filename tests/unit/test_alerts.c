@@ -328,6 +328,91 @@ static void test_limit(void **state)
     expect_has(f, 7, "/alerts", "50 of 50");
 }
 
+/* ---- a write whose answer is lost ---- */
+
+/* A store whose next conditional write goes through but answers as S3 does when the answer
+ * was lost and the client sent the write again: refused, the object being already so. */
+struct lossy {
+    struct objstore base;
+    struct objstore *inner;
+    int armed;
+};
+
+static int lossy_get(struct objstore *os, const char *key, struct buf *out, char *etag,
+                     struct diag *d)
+{
+    return objstore_get(((struct lossy *)os)->inner, key, out, etag, d);
+}
+
+static int lossy_put(struct objstore *os, const char *key, const void *data, size_t len,
+                     enum obj_put_mode mode, const char *if_match, struct diag *d)
+{
+    struct lossy *l = (struct lossy *)os;
+    int err = objstore_put(l->inner, key, data, len, mode, if_match, d);
+    if (!err && l->armed && mode != OBJ_PUT_ALWAYS) {
+        l->armed = 0;
+        return diag_set(d, mode == OBJ_PUT_CREATE ? ERR_EXISTS : ERR_PRECONDITION,
+                        "S3 PUT %s: HTTP 412 PreconditionFailed", key);
+    }
+    return err;
+}
+
+static int lossy_list(struct objstore *os, const char *prefix, struct strvec *keys, struct diag *d)
+{
+    return objstore_list(((struct lossy *)os)->inner, prefix, keys, d);
+}
+
+static int lossy_del(struct objstore *os, const char *key, struct diag *d)
+{
+    return objstore_del(((struct lossy *)os)->inner, key, d);
+}
+
+static void lossy_free(struct objstore *os)
+{
+    (void)os;
+}
+
+static const struct objstore_ops lossy_ops = {.scheme = "file",
+                                              .get = lossy_get,
+                                              .put = lossy_put,
+                                              .list = lossy_list,
+                                              .del = lossy_del,
+                                              .free = lossy_free};
+
+/* A subscription or an alert changed by a write that S3 took but whose answer was lost: the
+ * write sent again is refused, the next reading finds the change made, and the user is told
+ * it was made, not that there was nothing to do. */
+static void test_answer_lost(void **state)
+{
+    struct fixture *f = *state;
+    write_screen(f, "2026-11-20", day1, 3);
+    struct lossy l = {.base = {.ops = &lossy_ops}, .inner = f->os};
+    snprintf(l.base.location, sizeof l.base.location, "%s", f->os->location);
+    f->o.os = &l.base;
+    static const struct {
+        const char *text, *want;
+    } steps[] = {
+        {"/subscribe", "Subscribed: you will get the top 10"},
+        {"/unsubscribe", "Unsubscribed: no more daily push."},
+        {"/subscribe", "Subscribed: you will get the top 10"},
+        {"/alert AAA -30", "Alert set: <b>AAA</b>"},
+        {"/alert AAA -40", "Alert changed: <b>AAA</b>"},
+        {"/alert CCC drop -5", "Alert set: <b>CCC</b>"},
+        {"/unalert AAA", "Removed your alert on <b>AAA</b>."},
+        {"/alert AAA -30", "Alert set: <b>AAA</b>"},
+        {"/unalert all", "Removed all your alerts (2)."},
+    };
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        l.armed = 1;
+        expect_has(f, 7, steps[i].text, steps[i].want);
+        assert_false(l.armed); /* the write's answer was lost */
+    }
+    /* and the store holds what the answers said */
+    expect_has(f, 7, "/alerts", "You have no alerts.");
+    expect_has(f, 7, "/subscribe", "You are already subscribed.");
+    f->o.os = f->os;
+}
+
 /* ---- the evaluation ---- */
 
 static size_t sent_to(struct fixture *f, int64_t chat, const char *part)
@@ -685,6 +770,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refused_and_deadline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_racing_collectors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_webhook, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_answer_lost, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
