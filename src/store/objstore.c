@@ -552,7 +552,9 @@ int objstore_list_groups(struct objstore *os, const char *prefix, struct strvec 
     if (n && prefix[n - 1] != '/')
         return diag_set(d, ERR_USAGE, "listing groups of '%s': the prefix must end in '/'", prefix);
     const struct objstore_held *h = os->held;
-    int kept = h && h->prefix[0] && !h->fresh && strncmp(prefix, h->prefix, strlen(h->prefix)) == 0;
+    /* A kept listing answers prefix (one kept when listed: once it has been). */
+    int kept = h && h->prefix[0] && !h->fresh && (h->listed || !h->lazy) &&
+               strncmp(prefix, h->prefix, strlen(h->prefix)) == 0;
     if (!os->ops->list_groups || kept)
         return diag_set(d, ERR_UNSUPPORTED, "store '%s' lists '%s' at once", os->location, prefix);
     return os->ops->list_groups(os, prefix, out, d);

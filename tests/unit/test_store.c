@@ -431,6 +431,14 @@ static void test_list_groups(void **state)
     assert_int_equal(objstore_list_groups(os, "t/a/", &groups, &d), ERR_OK);
     assert_int_equal(groups.n, 2);
     strvec_release(&groups);
+    /* A listing kept when listed leaves a reader to list in groups until it is listed. */
+    objstore_keep_listing_when_listed(os, "t/");
+    assert_int_equal(objstore_list_groups(os, "t/a/", &groups, &d), ERR_OK);
+    strvec_release(&groups);
+    strvec_release(&whole);
+    assert_int_equal(objstore_list(os, "t/", &whole, &d), ERR_OK);
+    assert_int_equal(objstore_list_groups(os, "t/a/", &groups, &d), ERR_UNSUPPORTED);
+    objstore_keep_listing(os, NULL);
     strvec_release(&whole);
     strvec_release(&pieced);
 }
