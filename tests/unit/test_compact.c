@@ -39,6 +39,17 @@ static int setup(void **state)
     return 0;
 }
 
+/* A copy of the fixture's store in a new directory (as its "store"), for a test that changes a
+ * store of its own; the caller removes the directory. */
+static char *copy_store(const struct fixture *f)
+{
+    char *dir = tu_mkdtemp();
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "cp -a '%s' '%s/store'", f->location, dir);
+    assert_int_equal(system(cmd), 0);
+    return dir;
+}
+
 static int teardown(void **state)
 {
     struct fixture *f = *state;
@@ -350,10 +361,7 @@ static void test_compact_crash_at_every_write(void **state)
     fill(f->bs, day(FROM), day(TO));
     char *want = read_all(f->os);
     /* The clean result, on a copy. */
-    char *ref_dir = tu_mkdtemp();
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "cp -a '%s' '%s/store'", f->location, ref_dir);
-    assert_int_equal(system(cmd), 0);
+    char *ref_dir = copy_store(f);
     struct objstore *ref;
     struct diag d = {{0}};
     assert_int_equal(objstore_open(tu_path(ref_dir, "store"), &ref, &d), ERR_OK);
@@ -368,9 +376,7 @@ static void test_compact_crash_at_every_write(void **state)
     free(ref_dir);
 
     for (size_t k = 0; k < total; k++) {
-        char *dir = tu_mkdtemp();
-        snprintf(cmd, sizeof cmd, "cp -a '%s' '%s/store'", f->location, dir);
-        assert_int_equal(system(cmd), 0);
+        char *dir = copy_store(f);
         struct objstore *os;
         assert_int_equal(objstore_open(tu_path(dir, "store"), &os, &d), ERR_OK);
         struct faulty fo;
@@ -438,10 +444,7 @@ static void test_compact_with_a_late_writer(void **state)
      * deletes. */
     static const size_t ats[] = {1, 2, 5};
     for (size_t i = 0; i < sizeof ats / sizeof ats[0]; i++) {
-        char *dir = tu_mkdtemp();
-        char cmd[1024];
-        snprintf(cmd, sizeof cmd, "cp -a '%s' '%s/store'", f->location, dir);
-        assert_int_equal(system(cmd), 0);
+        char *dir = copy_store(f);
         struct objstore *os;
         struct diag d = {{0}};
         assert_int_equal(objstore_open(tu_path(dir, "store"), &os, &d), ERR_OK);
@@ -498,10 +501,7 @@ static void test_compact_two_compactors(void **state)
     struct fixture *f = *state;
     fill(f->bs, day(FROM), day(TO));
     for (size_t at = 1; at <= 4; at++) {
-        char *dir = tu_mkdtemp();
-        char cmd[1024];
-        snprintf(cmd, sizeof cmd, "cp -a '%s' '%s/store'", f->location, dir);
-        assert_int_equal(system(cmd), 0);
+        char *dir = copy_store(f);
         struct objstore *os;
         struct diag d = {{0}};
         assert_int_equal(objstore_open(tu_path(dir, "store"), &os, &d), ERR_OK);
@@ -572,10 +572,7 @@ static void test_compact_under_a_kept_listing(void **state)
     /* On one thread, and read ahead on a second one (which lists again there), each on its
      * own copy of the store. */
     for (int ahead = 0; ahead < 2; ahead++) {
-        char *dir = tu_mkdtemp();
-        char cmd[1024];
-        snprintf(cmd, sizeof cmd, "cp -a '%s' '%s/store'", f->location, dir);
-        assert_int_equal(system(cmd), 0);
+        char *dir = copy_store(f);
         struct objstore *os;
         struct barstore *bs;
         struct diag d = {{0}};
@@ -669,10 +666,7 @@ static void test_compact_month_after_month_under_a_reader(void **state)
     fill(f->bs, day("2024-01-02"), day("2024-09-27"));
     char *want = read_all(f->os);
     for (int ahead = 0; ahead < 2; ahead++) {
-        char *dir = tu_mkdtemp();
-        char cmd[1024];
-        snprintf(cmd, sizeof cmd, "cp -a '%s' '%s/store'", f->location, dir);
-        assert_int_equal(system(cmd), 0);
+        char *dir = copy_store(f);
         struct diag d = {{0}};
         struct chasing c = {.done = day("2024-01-01")};
         c.base.ops = &chasing_ops;
@@ -742,10 +736,7 @@ static void test_compact_during_a_listing(void **state)
     fill(f->bs, day(FROM), day(TO));
     char *want = read_all(f->os);
     for (int ahead = 0; ahead < 2; ahead++) {
-        char *dir = tu_mkdtemp();
-        char cmd[1024];
-        snprintf(cmd, sizeof cmd, "cp -a '%s' '%s/store'", f->location, dir);
-        assert_int_equal(system(cmd), 0);
+        char *dir = copy_store(f);
         struct diag d = {{0}};
         struct objstore *os, *other;
         struct barstore *bs;
