@@ -49,9 +49,9 @@ static void usage(FILE *out)
     fprintf(out,
             "\n'screener <command> --help' describes a command.\n\n"
             "Exit codes: 0 ok, 1 failure (I/O, internal), 2 bad command line, 3 bad data,\n"
-            "4 conflicting bars refused, 5 nothing to work on (empty store, date not stored),\n"
-            "6 incomplete (requests still failing after retries; a rerun completes),\n"
-            "7 credentials or configuration missing or refused.\n");
+            "4 conflicting bars refused, 5 nothing to work on (empty store, date not stored,\n"
+            "an input file that is not there), 6 incomplete (requests still failing after\n"
+            "retries; a rerun completes), 7 credentials or configuration missing or refused.\n");
 }
 
 int main(int argc, char **argv)
