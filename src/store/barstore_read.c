@@ -181,7 +181,9 @@ static int check_part_unhashed(struct barstore *bs, const char *key, int32_t dat
         return bs_check_part(bs, key, date, data, len, out, d);
     }
     size_t first = out->n;
-    if (read_rows(key, date, data, len, out, d) != ERR_OK) {
+    int err = date == MONTH_ROWS ? read_month_rows(key, data, len, out, d)
+                                 : read_rows(key, date, data, len, out, d);
+    if (err != ERR_OK) {
         out->n = first;
         diag_clear(d);
         return bs_check_part(bs, key, date, data, len, out, d);
@@ -540,6 +542,7 @@ struct days_read {
     struct month_part *months;
     size_t nmonths;
     struct barvec all, merged, combined;
+    struct barvec spare; /* the rows of a compacted part let go, for the next one to fill */
     size_t *starts;
     size_t nday_parts; /* the current day's own parts read so far (into all) */
     days_fn fn;
@@ -638,8 +641,14 @@ static int emit_day(struct days_read *r, struct diag *d)
     /* Compacted parts no later day asks for are let go. */
     for (size_t m = 0; m < r->nmonths; m++)
         if (r->months[m].last == r->k) {
-            barvec_release(&r->months[m].rows);
-            barvec_init(&r->months[m].rows);
+            struct barvec *rows = &r->months[m].rows;
+            if (rows->cap > r->spare.cap) {
+                struct barvec t = r->spare;
+                r->spare = *rows;
+                *rows = t;
+            }
+            barvec_release(rows);
+            barvec_init(rows);
         }
     r->k++;
     r->all.n = 0;
@@ -660,9 +669,33 @@ static int days_part(void *ctx, size_t i, char *data, size_t len, struct buf *st
     r->unhashed_own = NULL;
     r->unparsed = 0;
     int err;
+    int month_unhashed = 0;
     if (it->month >= 0) {
         struct month_part *mp = &r->months[it->month];
-        err = bs_check_part(r->bs, mp->key, MONTH_ROWS, data, len, &mp->rows, d);
+        if (mp->rows.cap == 0) {
+            mp->rows = r->spare;
+            mp->rows.n = 0;
+            barvec_init(&r->spare);
+        }
+        /* Reading ahead, the caller's thread checks the month's content against its name
+         * along with the first of its days handed on now, as it does a day's only part: the
+         * reader parses, the caller hashes, and the two halves of the work balance.  That day
+         * must be handed on within this call (data is gone after it) and have no other part
+         * (a merge reports disagreements, and only rows the caller checked may be merged). */
+        const struct bar_day *bd = r->k < r->ndays ? &r->idx->days[r->days[r->k]] : NULL;
+        if (r->ahead && bd && bd->nparts == 1 && r->src[r->src_at[r->k]] == it->month &&
+            r->need[r->k] <= r->item + 1) {
+            err = check_part_unhashed(r->bs, mp->key, MONTH_ROWS, data, len, &mp->rows, 0,
+                                      &month_unhashed, d);
+            if (!err && month_unhashed) {
+                r->unhashed_key = mp->key;
+                r->unhashed_data = data;
+                r->unhashed_len = len;
+                r->unhashed_own = store_buf;
+            }
+        } else {
+            err = bs_check_part(r->bs, mp->key, MONTH_ROWS, data, len, &mp->rows, d);
+        }
     } else {
         /* A day's own part: the day is the next one to hand on. */
         const struct bar_day *bd = &r->idx->days[r->days[r->k]];
@@ -742,6 +775,7 @@ static int read_days_once(struct ahead *ahead, struct barstore *bs, const struct
     barvec_init(&r.all);
     barvec_init(&r.merged);
     barvec_init(&r.combined);
+    barvec_init(&r.spare);
     const char **keys = malloc(nkeys * sizeof *keys);
     r.starts = malloc(2 * most * sizeof *r.starts);
     r.need = malloc(ndays * sizeof *r.need);
@@ -828,6 +862,7 @@ static int read_days_once(struct ahead *ahead, struct barstore *bs, const struct
     barvec_release(&r.all);
     barvec_release(&r.merged);
     barvec_release(&r.combined);
+    barvec_release(&r.spare);
     return err;
 }
 
@@ -1012,6 +1047,10 @@ struct ahead {
     size_t len;
     struct buf *own; /* the store's buffer holding data, taken instead of copied (NULL: none) */
     int parse;
+    /* A buffer the caller is done with, larger than the one its slot had: the store gets it
+     * for a later part instead of the slot's, so that a month's content (1.5 MB) does not
+     * leave the store a small buffer to grow again each time (under mu). */
+    struct buf spare;
 };
 
 static int ahead_unhashed(struct ahead *a, const char *key, const char *data, size_t len,
@@ -1114,6 +1153,12 @@ static int ahead_put(void *ctx, size_t k, int32_t date, struct barvec *day)
             /* The part's own buffer moves into the slot, and the slot's old one (used and
              * handed back) goes to the store for a later part: no copy. */
             buf_trade(&slot->raw, a->own);
+            if (a->own->cap < slot->raw.len) {
+                pthread_mutex_lock(&a->mu);
+                if (a->spare.cap > a->own->cap)
+                    buf_trade(&a->spare, a->own);
+                pthread_mutex_unlock(&a->mu);
+            }
         } else if (buf_append(&slot->raw, a->data, a->len)) {
             return diag_set(&a->d, ERR_NOMEM, "out of memory");
         }
@@ -1207,6 +1252,7 @@ int barstore_scan_ahead(struct barstore *bs, int32_t from, int32_t to, barstore_
         barvec_init(&a->ring[i].bars);
         buf_init(&a->ring[i].raw, BARSTORE_PART_MAX);
     }
+    buf_init(&a->spare, BARSTORE_PART_MAX);
     a->bs = bs;
     a->idx = &idx;
     a->days = days;
@@ -1242,6 +1288,10 @@ int barstore_scan_ahead(struct barstore *bs, int32_t from, int32_t to, barstore_
             if (!fn_err)
                 fn_err = fn(ctx, day->date, day->bars.v, day->bars.n);
             pthread_mutex_lock(&a->mu);
+            if (day->raw.cap > a->spare.cap) {
+                buf_reset(&day->raw);
+                buf_trade(&day->raw, &a->spare);
+            }
             __atomic_store_n(&a->used, a->used + 1, __ATOMIC_RELAXED);
             if (fn_err)
                 a->stop = 1;
@@ -1266,6 +1316,7 @@ int barstore_scan_ahead(struct barstore *bs, int32_t from, int32_t to, barstore_
         barvec_release(&a->ring[i].bars);
         buf_release(&a->ring[i].raw);
     }
+    buf_release(&a->spare);
     pthread_cond_destroy(&a->cv);
     pthread_mutex_destroy(&a->mu);
     free(a);

@@ -990,6 +990,19 @@ static void test_compact_scan_ahead(void **state)
     *strchr(k, '\n') = '\0';
     struct buf b = BUF_INIT(BARSTORE_PART_MAX);
     assert_int_equal(objstore_get(f->os, k, &b, NULL, &d), ERR_OK);
+    /* Edited, its rows still parsing: its hash is checked by whichever thread has the time,
+     * and its days are not used either way. */
+    char *e = b.data + b.len - 1;
+    while (e > b.data && !(*e >= '0' && *e <= '9'))
+        e--;
+    assert_true(e > b.data);
+    *e = *e == '9' ? '8' : (char)(*e + 1);
+    assert_int_equal(objstore_put(f->os, k, b.data, b.len, OBJ_PUT_ALWAYS, NULL, &d), ERR_OK);
+    scan_both(f->bs, INT32_MIN, ERR_DAMAGED, 1);
+    barstore_set_skip_damaged(f->bs, 1);
+    scan_both(f->bs, INT32_MIN, ERR_OK, 1);
+    barstore_set_skip_damaged(f->bs, 0);
+    /* Cut short. */
     assert_int_equal(objstore_put(f->os, k, b.data, b.len / 2, OBJ_PUT_ALWAYS, NULL, &d), ERR_OK);
     buf_release(&b);
     free(all);
