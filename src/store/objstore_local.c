@@ -102,6 +102,23 @@ static int fsync_dir(const struct local *l, const char *dir, struct diag *d)
     return ERR_OK;
 }
 
+/* mkdir -p for the store's root. */
+static int make_root(const struct local *l, struct diag *d)
+{
+    char path[PATH_MAX];
+    size_t n = strlen(l->root);
+    memcpy(path, l->root, n);
+    path[n] = '/';
+    path[n + 1] = '\0';
+    for (char *p = path + 1; (p = strchr(p, '/')) != NULL; p++) {
+        *p = '\0';
+        if (mkdir(path, 0755) != 0 && errno != EEXIST)
+            return sys_err(d, "create store directory", path, errno);
+        *p = '/';
+    }
+    return ERR_OK;
+}
+
 /* mkdir -p for the directory part of path, syncing each parent that gained an entry. */
 static int make_parents(const struct local *l, char *path, size_t root_len, struct diag *d)
 {
@@ -345,7 +362,9 @@ static int local_put(struct objstore *os, const char *key, const void *data, siz
         err = write_temp(l, path, tmp, data, len, &tmpfd, d);
     if (err == ERR_NOTFOUND) {
         /* The directory is new: create it (and sync its parents), then write. */
-        err = make_parents(l, path, strlen(l->root), d);
+        err = make_root(l, d);
+        if (!err)
+            err = make_parents(l, path, strlen(l->root), d);
         if (!err)
             err = write_temp(l, path, tmp, data, len, &tmpfd, d);
     }
@@ -725,27 +744,15 @@ int objstore_local_open(const char *dir, struct objstore **out, struct diag *d)
     strvec_init(&l->swept);
     const char *nosync = getenv("SCREENER_TEST_NO_FSYNC");
     l->fsync = !(nosync && strcmp(nosync, "1") == 0);
-    /* Create the root (and its parents) if missing. */
-    char path[PATH_MAX];
-    memcpy(path, l->root, n);
-    path[n] = '/';
-    path[n + 1] = '\0';
-    for (char *p = path + 1; (p = strchr(p, '/')) != NULL; p++) {
-        *p = '\0';
-        if (mkdir(path, 0755) != 0 && errno != EEXIST) {
-            int err = sys_err(d, "create store directory", path, errno);
-            free(l);
-            return err;
-        }
-        *p = '/';
-    }
+    /* A store that is not there yet is made by its first write (make_root), never by a read:
+     * a mistyped --store given to a reader leaves no directory behind. */
     struct stat st;
-    if (stat(l->root, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    if (stat(l->root, &st) != 0 ? errno != ENOENT : !S_ISDIR(st.st_mode)) {
         free(l);
         return diag_set(d, ERR_IO, "store '%s' is not a directory", dir);
     }
     if (!realpath(l->root, l->real))
-        l->real[0] = '\0';
+        l->real[0] = '\0'; /* reads take the long way (open_beneath) */
     *out = &l->base;
     return ERR_OK;
 }

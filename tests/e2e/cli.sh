@@ -63,6 +63,15 @@ check "screening an empty store says there is nothing" 5 "$BIN" screen --store "
 contains "empty store message" "$T/err" "has no bars yet"
 check "verifying a store that holds nothing is not a pass" 5 "$BIN" verify --store "$T/no-store-here"
 contains "... it says nothing was checked" "$T/err" "holds no bar or split part: nothing to verify"
+# A reader never makes the store it was given: a mistyped --store leaves nothing behind.
+check "screening a store that is not there says there is nothing" 5 "$BIN" screen --store "$T/typo/store"
+for c in "screen --store $T/typo/store" "verify --store $T/no-store-here" "universe show --store $T/typo/store" \
+    "backtest --store $T/typo/store" "report --store $T/typo/store --out $T/typo-report.html"; do
+    # shellcheck disable=SC2086 # c is a command line
+    "$BIN" $c >/dev/null 2>&1 || true
+done
+[ ! -e "$T/typo" ] && [ ! -e "$T/no-store-here" ] && ok "... and readers make no directory" ||
+    nok "... and readers make no directory" "$(find "$T/typo" "$T/no-store-here" 2>/dev/null | head -5)"
 
 # ---- import ----
 cat >"$T/bars.csv" <<'CSV'
@@ -75,6 +84,8 @@ Date,Symbol,Open,High,Low,Close,Volume,Note
 2024-01-04,BBB,55,55,44,44,1000,y
 CSV
 check "import a CSV in any column order" 0 "$BIN" import --store "$S" "$T/bars.csv"
+check "import makes a store that is not there yet, parents and all" 0 "$BIN" import --store "$T/new/a/store" "$T/bars.csv"
+[ -d "$T/new/a/store/bars" ] && ok "... its directory made by the first write" || nok "... its directory made by the first write" "$(find "$T/new" | head -5)"
 contains "import reports what it did" "$T/out" "imported 6 new bars on 3 days from 1 file: 0 already stored, 0 bad rows skipped, 0 conflicts"
 check "importing the same file again succeeds" 0 "$BIN" import --store "$S" "$T/bars.csv"
 contains "... and changes nothing" "$T/out" "imported 0 new bars on 3 days from 1 file: 6 already stored"
