@@ -3,6 +3,7 @@
 #include "base/date.h"
 #include "base/log.h"
 #include "codec/barcsv.h"
+#include "codec/crypto.h"
 #include "codec/csv.h"
 #include "codec/json.h"
 #include "codec/num.h"
@@ -390,8 +391,17 @@ static int check_rows(int32_t date, const struct screen_row *rows, size_t n, str
 
 /* ---- conditional read-modify-write ---- */
 
+/* What an rmw_fn asks of its object in *keep. */
+enum {
+    RMW_WRITE = 0, /* replace it with out */
+    RMW_KEEP = 1,  /* leave it as it is */
+    /* Its current content cannot be read: put a copy of it aside (rmw_aside_key) before it is
+     * replaced with out, so that nothing is lost while the object itself works again. */
+    RMW_ASIDE = 2,
+};
+
 /* Build the new content of key into out from its current content (data NULL when the object
- * is absent; data is a private writable copy).  *keep = 1 leaves the object as it is. */
+ * is absent; data is a private writable copy), and say in *keep what to do (RMW_*). */
 typedef int (*rmw_fn)(void *ctx, const char *key, char *data, size_t len, struct buf *out,
                       int *keep, struct diag *d);
 
@@ -415,6 +425,47 @@ static void rmw_end(struct rmw_item *it, int err)
 {
     it->err = err;
     it->done = 1;
+}
+
+/* A parse of stored results that failed on the content (not for want of memory): the object
+ * is damaged. */
+static int unreadable(int err)
+{
+    return err == ERR_PARSE || err == ERR_INVALID || err == ERR_TOOBIG;
+}
+
+/* "results/damaged/top_candidates-<16 hex digits of the content's SHA-256>.csv" for key
+ * "results/top_candidates.csv": named by the content, so that a copy put aside twice is one. */
+static void rmw_aside_key(const char *key, const char *data, size_t len, char out[OBJ_KEY_MAX])
+{
+    uint8_t h[SHA256_LEN];
+    char hex[2 * SHA256_LEN + 1];
+    crypto_sha256(data, len, h);
+    crypto_hex(h, SHA256_LEN, hex);
+    const char *base = strrchr(key, '/');
+    base = base ? base + 1 : key;
+    const char *dot = strrchr(base, '.');
+    int stem = dot ? (int)(dot - base) : (int)strlen(base);
+    snprintf(out, OBJ_KEY_MAX, "results/damaged/%.*s-%.16s%s", stem, base, hex, dot ? dot : "");
+}
+
+/* Put it->cur aside (RMW_ASIDE), before anything replaces it; an error keeps the object. */
+static int rmw_put_aside(struct objstore *os, struct rmw_item *it)
+{
+    char aside[OBJ_KEY_MAX];
+    rmw_aside_key(it->key, buf_cstr(&it->cur), it->cur.len, aside);
+    struct diag pd = {{0}};
+    int err = objstore_put(os, aside, buf_cstr(&it->cur), it->cur.len, OBJ_PUT_CREATE, NULL, &pd);
+    if (err && err != ERR_EXISTS)
+        return diag_set(it->d, err,
+                        "%s is damaged and is kept as it is: its copy could not be "
+                        "put aside as %s: %s",
+                        it->key, aside, pd.text);
+    log_warn("DAMAGED RESULTS REPLACED: the unreadable content is kept aside, and what it held "
+             "is computed again from the bars",
+             LF_STR("key", it->key), LF_STR("kept_as", aside), LF_STR("error", it->d->text));
+    diag_clear(it->d);
+    return ERR_OK;
 }
 
 /* Read each key with its etag, let its fn rewrite it, put it back only if nobody changed it
@@ -478,10 +529,12 @@ static void rmw_many(struct objstore *os, struct rmw_item *items, size_t n,
                 rmw_end(it, diag_set(it->d, ERR_NOMEM, "%s: out of memory", it->key));
                 continue;
             }
-            int keep = 0;
+            int keep = RMW_WRITE;
             err = it->fn(it->ctx, it->key, work, it->cur.len, &it->out, &keep, it->d);
             free(work);
-            if (err || keep) {
+            if (!err && keep == RMW_ASIDE && it->exists)
+                err = rmw_put_aside(os, it);
+            if (err || keep == RMW_KEEP) {
                 rmw_end(it, err);
                 continue;
             }
@@ -562,10 +615,10 @@ static int replace_latest(void *ctx, const char *key, char *data, size_t len, st
             log_warn("replacing an unreadable latest screen", LF_STR("key", key),
                      LF_STR("error", pd.text));
         else if (cur.n && cur.rows[0].date > l->date)
-            *keep = 1;
+            *keep = RMW_KEEP;
         free(cur.rows);
     }
-    int err = *keep ? ERR_OK : buf_append(out, l->data, l->len);
+    int err = *keep == RMW_KEEP ? ERR_OK : buf_append(out, l->data, l->len);
     return err ? diag_set(d, err, "%s: %s", key, err_str(err)) : ERR_OK;
 }
 
@@ -664,6 +717,13 @@ static int merge_top(void *ctx, const char *key, char *data, size_t len, struct 
     const struct top_ctx *t = ctx;
     struct results_history h = {0};
     int err = data ? parse_rows(key, data, len, 0, &h.rows, &h.n, &h.cap, d) : ERR_OK;
+    if (unreadable(err)) {
+        /* Derived from the bars: the day's rows now, the other dates filled again from the
+         * bars (results_fill_top), the damaged content kept aside. */
+        h.n = 0;
+        *keep = RMW_ASIDE;
+        err = ERR_OK;
+    }
     if (!err) {
         size_t lo = 0, hi;
         while (lo < h.n && h.rows[lo].date < t->date)
@@ -674,7 +734,6 @@ static int merge_top(void *ctx, const char *key, char *data, size_t len, struct 
             err = diag_set(d, err, "%s: %s", key, err_str(err));
     }
     results_history_release(&h);
-    (void)keep;
     return err;
 }
 
@@ -801,6 +860,11 @@ static int merge_fill(void *ctx, const char *key, char *data, size_t len, struct
     const struct fill *f = ctx;
     struct results_history h = {0}, m = {0};
     int err = data ? parse_rows(key, data, len, 0, &h.rows, &h.n, &h.cap, d) : ERR_OK;
+    if (unreadable(err)) { /* as merge_top */
+        h.n = 0;
+        *keep = RMW_ASIDE;
+        err = ERR_OK;
+    }
     size_t i = 0, j = 0;
     while (!err && (i < h.n || j < f->n)) {
         if (j == f->n || (i < h.n && h.rows[i].date <= f->rows[j].date)) {
@@ -819,7 +883,6 @@ static int merge_fill(void *ctx, const char *key, char *data, size_t len, struct
         err = diag_set(d, err, "%s: %s", key, err_str(err));
     results_history_release(&h);
     results_history_release(&m);
-    (void)keep;
     return err;
 }
 
@@ -838,8 +901,14 @@ int results_fill_top(struct objstore *os, struct barstore *bs, size_t top, int64
     int32_t *missing = NULL;
     struct log_timer t = log_timer_start("history fill");
     int err = barstore_index(bs, INT32_MIN, INT32_MAX, &idx, d);
-    if (!err && (err = results_read_top(os, &h, d)) == ERR_NOTFOUND)
+    if (!err && (err = results_read_top(os, &h, d)) != ERR_OK &&
+        (err == ERR_NOTFOUND || unreadable(err))) {
+        /* None, or damaged (merge_fill puts it aside): every date is missing. */
+        results_history_release(&h);
+        memset(&h, 0, sizeof h);
+        diag_clear(d);
         err = ERR_OK;
+    }
     if (!err && idx.ndays && !(missing = malloc(idx.ndays * sizeof *missing)))
         err = diag_set(d, ERR_NOMEM, "out of memory");
     stats->dates_stored = idx.ndays;
@@ -1472,8 +1541,12 @@ int results_rewrite(struct objstore *os, struct barstore *bs, const struct scree
     int err = objstore_list(os, "results/screen/", &keys, d);
     if (!err) {
         err = results_read_top(os, &h, d);
-        if (err == ERR_NOTFOUND)
+        if (err == ERR_NOTFOUND || unreadable(err)) { /* damaged: each date written repairs it */
+            results_history_release(&h);
+            memset(&h, 0, sizeof h);
+            diag_clear(d);
             err = ERR_OK;
+        }
     }
     for (size_t i = 0; !err && i < keys.n + h.n; i++) {
         int32_t date;

@@ -183,6 +183,15 @@ check "the demo again" 0 "$BIN" demo --symbols 20 --years 1 --store "$T/demo" --
 lacks "... screens no past date again" "$T/err" "top-candidate history filled"
 contains "... and refreshes the backtest" "$T/err" '"message":"backtest refreshed"'
 same "... to the same history" "$R/top_candidates.csv" "$T/full.csv"
+# A damaged history (a row cut short) does not stop the collections that follow: it is put
+# aside whole and filled again from the bars.
+head -c 5000 "$T/full.csv" >"$R/top_candidates.csv"
+check "the demo again, the history damaged" 0 "$BIN" demo --symbols 20 --years 1 --store "$T/demo" --log-level info --log-format json
+contains "... says it put the damaged one aside" "$T/err" "DAMAGED RESULTS REPLACED"
+same "... and the history is whole again" "$R/top_candidates.csv" "$T/full.csv"
+kept=$(find "$R/damaged" -name 'top_candidates-*.csv' 2>/dev/null | head -n 1)
+[ -n "$kept" ] && cmp -s "$kept" <(head -c 5000 "$T/full.csv") && ok "... the damaged one kept as it was" ||
+    nok "... the damaged one kept as it was" "$(ls -R "$R" | head -20)"
 
 # After an import: every date at once, then only the new ones.
 "$PY" - "$T/imp" <<'PY'

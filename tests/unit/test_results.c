@@ -603,13 +603,38 @@ static void test_stored_garbage_is_reported(void **state)
     struct results_history h;
     assert_int_equal(results_read_top(f->os, &h, &d), ERR_PARSE);
     assert_non_null(strstr(d.text, "results/top_candidates.csv:3: field 'volume'"));
-    /* A history that cannot be read is not overwritten: it would lose every other date. */
+    /* A history that cannot be read is put aside whole, then replaced: the next write works
+     * again (the other dates come back from the bars, results_fill_top), nothing is lost. */
     struct screen_row r1 = row("2024-11-24", 1, "A", 1, 1);
-    assert_int_equal(results_append_top(f->os, r1.date, &r1, 1, 10, &d), ERR_PARSE);
-    assert_non_null(strstr(d.text, "results/top_candidates.csv:3: field 'volume'"));
-    char *now = get_text(f->os, RESULTS_TOP_KEY, NULL);
-    assert_string_equal(now, bad);
-    free(now);
+    assert_int_equal(results_append_top(f->os, r1.date, &r1, 1, 10, &d), ERR_OK);
+    assert_int_equal(results_read_top(f->os, &h, &d), ERR_OK);
+    assert_int_equal(h.n, 1);
+    assert_string_equal(h.rows[0].symbol, "A");
+    results_history_release(&h);
+    struct strvec keys = STRVEC_INIT;
+    assert_int_equal(objstore_list(f->os, "results/damaged/", &keys, &d), ERR_OK);
+    assert_int_equal(keys.n, 1);
+    assert_non_null(strstr(keys.v[0], "results/damaged/top_candidates-"));
+    char *kept = get_text(f->os, keys.v[0], NULL);
+    assert_string_equal(kept, bad);
+    free(kept);
+    strvec_release(&keys);
+    /* Damaged again the same way: one copy (named by its content). */
+    assert_int_equal(
+        objstore_put(f->os, RESULTS_TOP_KEY, bad, strlen(bad), OBJ_PUT_ALWAYS, NULL, &d), ERR_OK);
+    assert_int_equal(results_append_top(f->os, r1.date, &r1, 1, 10, &d), ERR_OK);
+    assert_int_equal(objstore_list(f->os, "results/damaged/", &keys, &d), ERR_OK);
+    assert_int_equal(keys.n, 1);
+    strvec_release(&keys);
+    /* Rows that repeat a symbol on a date are damage too. */
+    const char twice[] = HDR ROW1 ROW1;
+    assert_int_equal(
+        objstore_put(f->os, RESULTS_TOP_KEY, twice, strlen(twice), OBJ_PUT_ALWAYS, NULL, &d),
+        ERR_OK);
+    assert_int_equal(results_append_top(f->os, r1.date, &r1, 1, 10, &d), ERR_OK);
+    assert_int_equal(objstore_list(f->os, "results/damaged/", &keys, &d), ERR_OK);
+    assert_int_equal(keys.n, 2);
+    strvec_release(&keys);
 }
 
 /* ---- closes.csv and bars-1y.csv ---- */
@@ -875,6 +900,27 @@ static void test_fill_history_from_day_one(void **state)
     assert_int_equal(st.passes, 1);
     assert_int_equal(st.days_read, 64); /* a window of 180 calendar days holds all of them */
     assert_history_is_the_screen(f);
+    /* Damaged (cut in the middle of a row): put aside and filled again from the bars. */
+    char *text = get_text(f->os, RESULTS_TOP_KEY, NULL);
+    size_t cut = strlen(text) / 2;
+    assert_int_equal(objstore_put(f->os, RESULTS_TOP_KEY, text, cut, OBJ_PUT_ALWAYS, NULL, &d),
+                     ERR_OK);
+    assert_int_equal(results_fill_top(f->os, f->bs, 3, 0, &st, &d), ERR_OK);
+    assert_int_equal(st.dates_missing, 35);
+    assert_int_equal(st.dates_added, 35);
+    assert_history_is_the_screen(f);
+    char *again = get_text(f->os, RESULTS_TOP_KEY, NULL);
+    assert_string_equal(again, text);
+    free(again);
+    struct strvec keys = STRVEC_INIT;
+    assert_int_equal(objstore_list(f->os, "results/damaged/", &keys, &d), ERR_OK);
+    assert_int_equal(keys.n, 1);
+    char *kept = get_text(f->os, keys.v[0], NULL);
+    assert_int_equal(strlen(kept), cut);
+    assert_memory_equal(kept, text, cut);
+    free(kept);
+    strvec_release(&keys);
+    free(text);
 }
 
 static void test_fill_history_gaps(void **state)
