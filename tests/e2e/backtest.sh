@@ -190,7 +190,8 @@ check "the demo again, the history damaged" 0 "$BIN" demo --symbols 20 --years 1
 contains "... says it put the damaged one aside" "$T/err" "DAMAGED RESULTS REPLACED"
 same "... and the history is whole again" "$R/top_candidates.csv" "$T/full.csv"
 kept=$(find "$R/damaged" -name 'top_candidates-*.csv' 2>/dev/null | head -n 1)
-[ -n "$kept" ] && cmp -s "$kept" <(head -c 5000 "$T/full.csv") && ok "... the damaged one kept as it was" ||
+head -c 5000 "$T/full.csv" >"$T/cut.csv"
+[ -n "$kept" ] && cmp -s "$kept" "$T/cut.csv" && ok "... the damaged one kept as it was" ||
     nok "... the damaged one kept as it was" "$(ls -R "$R" | head -20)"
 
 # After an import: every date at once, then only the new ones.
