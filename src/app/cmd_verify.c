@@ -154,8 +154,9 @@ int cmd_verify(int argc, char **argv)
     if (st.parts == 0 && st.split_parts == 0) {
         /* Nothing was checked, so nothing is known to be intact: a mistyped --store (or S3
          * prefix) is an empty store, and must not pass for a whole one. */
-        fprintf(stderr, "%s: error: store '%s' holds no bar or split part: nothing to verify\n",
-                a.prog, a.os->location);
+        fprintf(stderr, "%s: error: store '%s' %s: nothing to verify\n", a.prog, a.os->location,
+                objstore_missing(a.os) ? "does not exist (no such directory)"
+                                       : "holds no bar or split part");
         app_release(&a);
         return EXIT_NODATA;
     }

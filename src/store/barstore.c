@@ -643,7 +643,12 @@ int barstore_date_range(struct barstore *bs, int32_t *first, int32_t *last, size
     if (err)
         return err;
     if (idx.ndays == 0) {
-        err = diag_set(d, ERR_NOTFOUND, "store '%s' has no bars yet", bs->os->location);
+        err = objstore_missing(bs->os)
+                  ? diag_set(d, ERR_NOTFOUND,
+                             "store '%s' does not exist (no such directory; a collection or an "
+                             "import makes it)",
+                             bs->os->location)
+                  : diag_set(d, ERR_NOTFOUND, "store '%s' has no bars yet", bs->os->location);
     } else {
         *first = idx.days[0].date;
         *last = idx.days[idx.ndays - 1].date;

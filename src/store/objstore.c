@@ -947,3 +947,8 @@ int64_t objstore_link_limit_ms(struct objstore *os)
 {
     return os->ops->link_limit_ms ? os->ops->link_limit_ms(os) : 0;
 }
+
+int objstore_missing(struct objstore *os)
+{
+    return os->ops->missing ? os->ops->missing(os) : 0;
+}

@@ -75,6 +75,7 @@ struct objstore_ops {
     void (*sweep)(struct objstore *os, const char *prefix);
     void (*free)(struct objstore *os);
     int64_t (*link_limit_ms)(struct objstore *os); /* optional: see objstore_link_limit_ms */
+    int (*missing)(struct objstore *os);           /* optional: see objstore_missing */
 };
 
 struct objstore_held;
@@ -87,7 +88,7 @@ struct objstore {
 };
 
 /* Open a store by location: "s3://bucket/prefix", "file:///abs/dir" or a directory path.
- * A local directory is created if missing. */
+ * A local directory that is not there yet is made by the first write, never by a read. */
 int objstore_open(const char *location, struct objstore **out, struct diag *d);
 void objstore_free(struct objstore *os);
 
@@ -250,6 +251,11 @@ int objstore_key_valid(const char *key);
  * known (the signing credentials expire then), -1 when they are temporary with an unknown
  * expiration, 0 when nothing cuts them short. */
 int64_t objstore_link_limit_ms(struct objstore *os);
+
+/* 1 when the store is known not to exist at all (a local directory that is not there), not
+ * merely to be empty; 0 otherwise.  For messages: "no bars yet" and "no such store" call for
+ * different fixes. */
+int objstore_missing(struct objstore *os);
 
 int objstore_local_open(const char *dir, struct objstore **out, struct diag *d);
 

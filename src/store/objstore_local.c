@@ -714,6 +714,12 @@ static void local_sweep(struct objstore *os, const char *prefix)
     sweep_tree(l, path, (size_t)n, 0);
 }
 
+static int local_missing(struct objstore *os)
+{
+    struct stat st;
+    return stat(((struct local *)os)->root, &st) != 0 && errno == ENOENT;
+}
+
 static const struct objstore_ops local_ops = {
     .sweep = local_sweep,
     .scheme = "file",
@@ -723,6 +729,7 @@ static const struct objstore_ops local_ops = {
     .list_groups = local_list_groups,
     .del = local_del,
     .link = local_link,
+    .missing = local_missing,
     .free = local_free,
 };
 

@@ -59,12 +59,17 @@ contains "... naming the option" "$T/err" "--store: expected a directory"
 [ ! -e "$T/data" ] && ok "... and nothing is written to ./data" || nok "... and nothing is written to ./data" "$(find "$T/data" | head -5)"
 
 # ---- an empty store ----
+mkdir -p "$S"
 check "screening an empty store says there is nothing" 5 "$BIN" screen --store "$S"
 contains "empty store message" "$T/err" "has no bars yet"
 check "verifying a store that holds nothing is not a pass" 5 "$BIN" verify --store "$T/no-store-here"
-contains "... it says nothing was checked" "$T/err" "holds no bar or split part: nothing to verify"
+contains "... it says nothing was checked, and why" "$T/err" "does not exist (no such directory): nothing to verify"
+mkdir -p "$T/empty-dir"
+check "verifying an empty directory is not a pass either" 5 "$BIN" verify --store "$T/empty-dir"
+contains "... it says the store holds nothing" "$T/err" "holds no bar or split part: nothing to verify"
 # A reader never makes the store it was given: a mistyped --store leaves nothing behind.
 check "screening a store that is not there says there is nothing" 5 "$BIN" screen --store "$T/typo/store"
+contains "... and that it does not exist" "$T/err" "store '$T/typo/store' does not exist (no such directory"
 for c in "screen --store $T/typo/store" "verify --store $T/no-store-here" "universe show --store $T/typo/store" \
     "backtest --store $T/typo/store" "report --store $T/typo/store --out $T/typo-report.html"; do
     # shellcheck disable=SC2086 # c is a command line
