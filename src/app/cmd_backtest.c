@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/banned.h"
@@ -44,9 +45,11 @@ static const char help[] =
     "      --sort METRIC[:asc]  order the grid's rows by a summary metric (descending unless\n"
     "                           :asc), e.g. sharpe, total_return_pct, max_drawdown_pct\n"
     "      --format FORMAT      table (default), csv or json\n"
-    "      --equity FILE        write date,equity,cash,positions,benchmark per date\n"
-    "      --trades FILE        write one row per position (docs/backtest.md has the "
-    "columns)\n" APP_COMMON_HELP;
+    "      --equity FILE        write date,equity,cash,positions,benchmark per date ('-':\n"
+    "                           standard output, before the summary)\n"
+    "      --trades FILE        write one row per position (docs/backtest.md has the\n"
+    "                           columns; '-': standard output, before the "
+    "summary)\n" APP_COMMON_HELP;
 
 enum {
     OPT_FROM = OPT_FIRST_FREE_,
@@ -319,24 +322,37 @@ static int on_trade(void *ctx, const struct backtest_trade *t)
     return f->want_trades ? backtest_trade_csv(&f->trades, t) : ERR_OK;
 }
 
-/* Write a whole file: a temporary beside it, then a rename, so that a reader never sees half
- * of it. */
+/* Write a whole file: '-' is standard output; a path that is there and is not a plain file
+ * (a device such as /dev/stdout, a pipe, a symbolic link) is written in place, since a rename
+ * would replace the device or the link itself; anything else goes to a temporary beside it,
+ * then a rename, so that a reader never sees half of it. */
 static int write_file(const struct app *a, const char *path, const struct buf *b)
 {
+    if (strcmp(path, "-") == 0)
+        return app_write_stdout(a, b->data ? b->data : "", b->len);
+    struct stat sb;
+    int in_place = lstat(path, &sb) == 0 && !S_ISREG(sb.st_mode);
     char tmp[4096];
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid()) >= sizeof tmp) {
+    if (!in_place &&
+        (size_t)snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid()) >= sizeof tmp) {
         fprintf(stderr, "%s: error: '%s': path too long\n", a->prog, path);
         return EXIT_USAGE;
     }
-    FILE *f = fopen(tmp, "w");
+    FILE *f = fopen(in_place ? path : tmp, "w");
     int bad = !f || fwrite(b->data ? b->data : "", 1, b->len, f) != b->len;
-    if (f && fclose(f))
+    int e = errno;
+    if (f && fclose(f) && !bad) {
         bad = 1;
-    if (!bad && rename(tmp, path))
+        e = errno;
+    }
+    if (!bad && !in_place && rename(tmp, path)) {
         bad = 1;
+        e = errno;
+    }
     if (bad) {
-        fprintf(stderr, "%s: error: cannot write '%s': %s\n", a->prog, path, strerror(errno));
-        unlink(tmp);
+        fprintf(stderr, "%s: error: cannot write '%s': %s\n", a->prog, path, strerror(e));
+        if (!in_place)
+            unlink(tmp);
         return EXIT_FAIL;
     }
     return 0;

@@ -114,6 +114,21 @@ check "--to before --from is a usage error" 2 "$BIN" backtest --store "$S" --fro
 check "a range without bars has nothing to test" 5 "$BIN" backtest --store "$S" --from 2030-01-01 --to 2030-02-01
 check "an unwritable --trades fails clearly" 1 "$BIN" backtest --store "$S" --trades "$T/no/such/dir/t.csv"
 contains "... naming the file" "$T/err" "cannot write '$T/no/such/dir/t.csv'"
+check "--trades - and --equity - write to standard output" 0 "$BIN" backtest --store "$S" --top 1 \
+    --every 5 --min-bars 5 --target 20 --equity - --trades - --format csv
+"$PY" - "$T/out" "$T/eq.csv" "$T/tr.csv" <<'PY' && ok "... the equity, the trades, then the summary" || nok "stdout files" "$(head -c 600 "$T/out")"
+import sys
+out = open(sys.argv[1]).read()
+eq, tr = open(sys.argv[2]).read(), open(sys.argv[3]).read()
+assert out.startswith(eq + tr + "start,end,"), out[:300]
+PY
+[ -e ./- ] && nok "... and no file named '-'" || ok "... and no file named '-'"
+: >"$T/real-tr.csv"
+ln -s real-tr.csv "$T/link-tr.csv"
+check "--trades through a symbolic link" 0 "$BIN" backtest --store "$S" --top 1 --every 5 \
+    --min-bars 5 --target 20 --trades "$T/link-tr.csv"
+[ -L "$T/link-tr.csv" ] && ok "... leaves the link a link" || nok "the link was replaced by a file"
+same "... and writes the file it points to" "$T/real-tr.csv" "$T/tr.csv"
 
 # ---- grids ----
 check "a grid runs" 0 "$BIN" backtest --store "$S" --min-bars 5 --grid top=1,2 --grid target=10,20,1000 \
