@@ -156,6 +156,10 @@ static int make_series(const struct collect *c, const struct splitvec *sv, const
             }
     }
     free(high);
+    /* The picture and its caption name the day of the figures they show: the last bar's,
+     * which is before the date asked for when that is a weekend or a holiday, or when the
+     * stock stopped trading. */
+    out->date = out->v[out->n - 1].date;
     return ERR_OK;
 }
 

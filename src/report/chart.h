@@ -38,7 +38,7 @@ struct chart_point {
 
 struct chart_series {
     char symbol[BAR_SYMBOL_MAX + 1];
-    int32_t date; /* the last day */
+    int32_t date; /* the last day: its last bar's, on or before the date asked for */
     int window_days;
     struct chart_point *v; /* ascending by date */
     size_t n, cap;

@@ -668,6 +668,12 @@ static void test_chart(void **state)
         ERR_OK);
     buf_release(&keep);
 
+    /* A date after the last bar (a weekend, a holiday, a stock that stopped trading): the
+     * series and the picture's date are the last bar's. */
+    assert_int_equal(chart_load(f->os, "AAA", dates[399] + 30, 180, &s, &d), ERR_OK);
+    assert_int_equal(s.date, dates[399]);
+    assert_int_equal(s.v[s.n - 1].date, dates[399]);
+    chart_series_release(&s);
     assert_int_equal(chart_load(f->os, "AAA", 0, 180, &s, &d), ERR_OK);
     assert_int_equal(s.date, dates[399]);
     assert_int_equal(s.v[s.n - 1].date, dates[399]);
