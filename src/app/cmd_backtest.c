@@ -537,18 +537,22 @@ int cmd_backtest(int argc, char **argv)
         }
     }
 
+    /* The dates are part of the command line: checked before the store is read. */
+    int32_t first, last, lo = 0, hi = 0;
+    int from_date = from && strcmp(from, "first") != 0, to_date = to && strcmp(to, "last") != 0;
+    if (from_date && (rc = app_parse_date(&a, "--from", from, &lo)))
+        goto done;
+    if (to_date && (rc = app_parse_date(&a, "--to", to, &hi)))
+        goto done;
     if ((err = app_open_store(&a, &d)))
         goto fail;
     app_read_once(&a);
-    int32_t first, last, lo, hi;
     if ((err = barstore_date_range(a.bs, &first, &last, NULL, &d)))
         goto fail;
-    lo = first;
-    hi = last;
-    if (from && strcmp(from, "first") != 0 && (rc = app_parse_date(&a, "--from", from, &lo)))
-        goto done;
-    if (to && strcmp(to, "last") != 0 && (rc = app_parse_date(&a, "--to", to, &hi)))
-        goto done;
+    if (!from_date)
+        lo = first;
+    if (!to_date)
+        hi = last;
     if (hi < lo) {
         rc = app_usage_error(&a, "--to %s is before --from %s", to ? to : "last",
                              from ? from : "first");

@@ -68,6 +68,8 @@ bad "--format xml" "--format: expected table, csv or json" --format xml
 bad "an unknown option" "unknown or incomplete option" --frobnicate
 bad "an extra argument" "unexpected argument 'extra'" extra
 check "an empty store has nothing to test" 5 "$BIN" backtest --store "$S"
+bad "--from not a date, before the store is read" "--from: expected a date YYYY-MM-DD" --from 2024-02-30
+bad "--to not a date, before the store is read" "--to: expected a date YYYY-MM-DD" --to soon
 
 # ---- a small market: two symbols, one crash, a split ----
 "$PY" - "$T/src" <<'PY'
