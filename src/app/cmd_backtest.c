@@ -29,8 +29,8 @@ static const char help[] =
     "      --every K            a signal every K trading dates (default 5)\n"
     "      --target PCT         sell all when the best positions average PCT % (default 100)\n"
     "      --signal-top M       ... the M best positions (default 5)\n"
-    "      --stop PCT           sell a position at a loss of PCT % (default off)\n"
-    "      --max-hold H         sell a position after H closes (default off)\n"
+    "      --stop PCT           sell a position at a loss of PCT % ('off': never, the default)\n"
+    "      --max-hold H         sell a position after H closes ('off': never, the default)\n"
     "      --cost-bps C         cost of every buy and sell, basis points of notional (default 5)\n"
     "      --capital AMOUNT     starting cash (default 100000)\n"
     "      --window DAYS        the screen's peak window (default 180)\n"
@@ -116,14 +116,22 @@ static int set_param(const struct app *a, const char *flag, int p, const char *s
             o->signal_top = (int)v;
         return rc;
     case 4:
+        if (strcmp(s, "off") == 0) {
+            o->stop_pct = 0;
+            return 0;
+        }
         if (parse_number(s, &x) || x <= 0 || x > 100)
             return app_usage_error(a,
                                    "%s: expected a loss in percent above 0 and at most 100, "
-                                   "got '%s'",
+                                   "or off, got '%s'",
                                    flag, s);
         o->stop_pct = x;
         return 0;
     case 5:
+        if (strcmp(s, "off") == 0) {
+            o->max_hold = 0;
+            return 0;
+        }
         if (!(rc = app_parse_long(a, flag, s, 1, 100000, &v)))
             o->max_hold = (int)v;
         return rc;
@@ -157,8 +165,9 @@ static int set_param(const struct app *a, const char *flag, int p, const char *s
     return app_usage_error(a, "%s: unknown parameter", flag);
 }
 
-/* The value of parameter p in o as plain decimal text: the grid's columns (and JSON numbers,
- * whatever form the user wrote them in). */
+/* The value of parameter p in o as plain decimal text, or "off" for a stop or maximum hold
+ * that is off: the grid's columns (and JSON numbers or null, whatever form the user wrote
+ * them in). */
 static void param_text(int p, const struct backtest_opts *o, char *out, size_t cap)
 {
     const int ints[] = {o->top,      o->every, 0, o->signal_top,         0,
@@ -169,7 +178,16 @@ static void param_text(int p, const struct backtest_opts *o, char *out, size_t c
         snprintf(out, cap, "%.10g", o->target_pct);
         break;
     case 4:
-        snprintf(out, cap, "%.10g", o->stop_pct);
+        if (o->stop_pct > 0)
+            snprintf(out, cap, "%.10g", o->stop_pct);
+        else
+            snprintf(out, cap, "off");
+        break;
+    case 5:
+        if (o->max_hold > 0)
+            snprintf(out, cap, "%d", o->max_hold);
+        else
+            snprintf(out, cap, "off");
         break;
     case 6:
         snprintf(out, cap, "%.10g", o->cost_bps);

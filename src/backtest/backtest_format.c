@@ -188,14 +188,16 @@ int backtest_write_summaries(struct buf *out, enum backtest_format format, const
         return err;
     }
     /* JSON: one object for a single run, else {"runs": [...]}; parameter values are numbers
-     * as the user wrote them, already checked. */
+     * as the user wrote them, already checked, and null for "off" (no stop, no maximum
+     * hold). */
     int many = nrows != 1 || np != 0;
     err = buf_puts(out, many ? "{\"runs\":[" : "");
     for (size_t row = 0; !err && row < nrows; row++) {
         err = buf_puts(out, row ? ",{" : "{");
         for (size_t k = 0; !err && k < np; k++) {
             err = json_string(out, names[k]);
-            err = err ? err : buf_printf(out, ":%s,", values[row * np + k]);
+            const char *v = values[row * np + k];
+            err = err ? err : buf_printf(out, ":%s,", strcmp(v, "off") == 0 ? "null" : v);
         }
         for (int m = 0; !err && m < BACKTEST_METRICS; m++) {
             metric_text(text, sizeof text, &s[row], m, format);

@@ -162,6 +162,19 @@ import json, sys
 r = json.load(open(sys.argv[1]))["runs"]
 assert [x["target"] for x in r] == [100, 50] and r[0]["min-price"] == 5.5, r' "$T/out"; then
     ok "... are numbers in JSON"; else nok "grid JSON values" "$(head -c 300 "$T/out")"; fi
+check "a grid with the stop and the maximum hold off" 0 "$BIN" backtest --store "$S" --min-bars 5 \
+    --grid stop=off,5 --grid max-hold=off,3 --format json
+if "$PY" -c '
+import json, sys
+r = json.load(open(sys.argv[1]))["runs"]
+assert [(x["stop"], x["max-hold"]) for x in r] == [(None, None), (None, 3), (5, None), (5, 3)], r' "$T/out"; then
+    ok "... off is null in JSON"; else nok "grid off values" "$(head -c 300 "$T/out")"; fi
+"$BIN" backtest --store "$S" --min-bars 5 --grid stop=off,5 --format csv >"$T/off.csv" 2>/dev/null
+"$BIN" backtest --store "$S" --min-bars 5 --format csv >"$T/none.csv" 2>/dev/null
+if [ "$(sed -n 2p "$T/off.csv")" = "off,$(tail -n 1 "$T/none.csv")" ]; then ok "... and its run is the run without a stop"
+else nok "stop=off differs from no stop" "$(sed -n 2p "$T/off.csv")" "$(tail -n 1 "$T/none.csv")"; fi
+check "--stop off" 0 "$BIN" backtest --store "$S" --min-bars 5 --stop off --max-hold off --format csv
+same "... is the run without a stop" "$T/out" "$T/none.csv"
 
 # ---- the demo's last word ----
 check "the demo runs" 0 "$BIN" demo --symbols 20 --years 1 --store "$T/demo"
