@@ -4,6 +4,7 @@
 #include "backtest/backtest.h"
 #include "base/date.h"
 #include "base/log.h"
+#include "codec/num.h"
 #include "collect/universe.h"
 
 #include <errno.h>
@@ -195,9 +196,12 @@ static void param_text(int p, const struct backtest_opts *o, char *out, size_t c
     case 7:
         snprintf(out, cap, "%.15g", o->capital);
         break;
-    case 10:
-        snprintf(out, cap, "%.6f", (double)o->screen.min_price / 1e6);
+    case 10: {
+        char t[NUM_FIXED_STRMAX];
+        num_format_fixed(o->screen.min_price, t);
+        snprintf(out, cap, "%s", t);
         break;
+    }
     case 11:
         snprintf(out, cap, "%lld", (long long)o->screen.min_volume);
         break;
@@ -646,8 +650,22 @@ int cmd_backtest(int argc, char **argv)
         char s1[DATE_STRLEN + 1], s2[DATE_STRLEN + 1];
         date_format(sums[0].start, s1);
         date_format(sums[0].end, s2);
-        buf_printf(&out, "Backtest %s to %s: top %d every %d dates, target %g%% of the best %d\n",
-                   s1, s2, base.top, base.every, base.target_pct, base.signal_top);
+        buf_printf(&out, "Backtest %s to %s: top %d every %d dates, target %g%% of the best %d", s1,
+                   s2, base.top, base.every, base.target_pct, base.signal_top);
+        /* The other parameters, when not their defaults, by their flags' names. */
+        struct backtest_opts def;
+        backtest_opts_default(&def);
+        const char *sep = "; ";
+        for (int p = 4; p < (int)NPARAMS; p++) {
+            char v[64], dv[64];
+            param_text(p, &base, v, sizeof v);
+            param_text(p, &def, dv, sizeof dv);
+            if (strcmp(v, dv) != 0) {
+                buf_printf(&out, "%s%s %s", sep, param_names[p], v);
+                sep = ", ";
+            }
+        }
+        buf_printf(&out, "%s\n", base.universe_asof ? " (point-in-time universe)" : "");
     }
     err = backtest_write_summaries(&out, format, names, ngrid, sorted_values, sorted, nruns,
                                    warnings, nwarn);

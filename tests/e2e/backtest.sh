@@ -98,6 +98,11 @@ check "a backtest runs" 0 "$BIN" backtest --store "$S" --top 1 --every 5 --min-b
     --equity "$T/eq.csv" --trades "$T/tr.csv"
 contains "the table names the metrics" "$T/out" "total_return_pct"
 contains "... and warns of survivorship bias" "$T/out" "survivorship bias"
+check "a run with every parameter set" 0 "$BIN" backtest --store "$S" --top 2 --every 3 --target 20 \
+    --signal-top 2 --stop 10 --max-hold 30 --cost-bps 20 --capital 5000 --window 90 --min-bars 5 \
+    --min-price 5.50 --min-volume 10
+contains "... the table's title names them all" "$T/out" \
+    "top 2 every 3 dates, target 20% of the best 2; stop 10, max-hold 30, cost-bps 20, capital 5000, window 90, min-bars 5, min-price 5.5, min-volume 10"
 contains "the equity file has its header" "$T/eq.csv" "date,equity,cash,positions,benchmark"
 [ "$(wc -l <"$T/eq.csv")" -eq 81 ] && ok "... and one row per date" || nok "equity rows: $(wc -l <"$T/eq.csv")"
 contains "the trades file has its header" "$T/tr.csv" \
