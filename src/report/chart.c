@@ -160,6 +160,10 @@ static int make_series(const struct collect *c, const struct splitvec *sv, const
      * which is before the date asked for when that is a weekend or a holiday, or when the
      * stock stopped trading. */
     out->date = out->v[out->n - 1].date;
+    /* Counted over every bar read, not only the year's: a window longer than the year can
+     * hold a peak from before it. */
+    for (size_t i = 0; i < c->n && c->v[i].date <= date; i++)
+        out->since_peak += c->v[i].date > out->v[out->n - 1].peak_date;
     return ERR_OK;
 }
 
@@ -429,9 +433,7 @@ static void draw(cairo_t *cr, const struct chart_series *s)
     char day[DATE_STRLEN + 1], peak_day[DATE_STRLEN + 1];
     date_format(s->date, day);
     date_format(z->peak_date, peak_day);
-    size_t since = 0;
-    for (size_t i = 0; i < s->n; i++)
-        since += s->v[i].date > z->peak_date;
+    size_t since = s->since_peak;
     double dd = z->peak > 0 ? 100.0 * (z->close / z->peak - 1.0) : 0;
     rgb(cr, 0x1b1f24, 1);
     text(cr, 24, 44, 30, s->symbol, 0);

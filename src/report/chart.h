@@ -40,6 +40,8 @@ struct chart_series {
     char symbol[BAR_SYMBOL_MAX + 1];
     int32_t date; /* the last day: its last bar's, on or before the date asked for */
     int window_days;
+    size_t since_peak;     /* the symbol's bars after the last day's peak date, up to the last
+                            * day, as the screen's days_since_peak (those before the year too) */
     struct chart_point *v; /* ascending by date */
     size_t n, cap;
 };

@@ -668,6 +668,16 @@ static void test_chart(void **state)
         ERR_OK);
     buf_release(&keep);
 
+    /* A window longer than the year: ZZZ's peak is day 78's, before the year, and the days
+     * since it are counted as the screen counts them, over every bar after it. */
+    assert_int_equal(chart_load(f->os, "ZZZ", 0, 500, &s, &d), ERR_OK);
+    assert_int_equal(s.v[s.n - 1].peak_date, dates[78]);
+    assert_true(s.v[0].date > dates[78]);
+    assert_int_equal(s.since_peak, 399 - 78);
+    chart_series_release(&s);
+    assert_int_equal(chart_load(f->os, "AAA", 0, 180, &s, &d), ERR_OK);
+    assert_int_equal(s.since_peak, 399 - 300);
+    chart_series_release(&s);
     /* A date after the last bar (a weekend, a holiday, a stock that stopped trading): the
      * series and the picture's date are the last bar's. */
     assert_int_equal(chart_load(f->os, "AAA", dates[399] + 30, 180, &s, &d), ERR_OK);
