@@ -190,7 +190,10 @@ int app_parse_date(const struct app *a, const char *flag, const char *s, int32_t
 int app_parse_price(const struct app *a, const char *flag, const char *s, int64_t *out)
 {
     if (num_parse_fixed(s, strlen(s), out) || *out < 0)
-        return app_usage_error(a, "%s: expected a non-negative number, got '%s'", flag, s);
+        return app_usage_error(a,
+                               "%s: expected a price, a decimal number such as 5 or 2.50 from 0 "
+                               "to 9223372036854 (no exponent), got '%s'",
+                               flag, s);
     return 0;
 }
 
