@@ -57,6 +57,13 @@ int backtest_format_parse(const char *s, enum backtest_format *out)
     return ERR_OK;
 }
 
+/* v, or 0 when it prints as zero at d decimals: the cash left after buys that spend it all
+ * is a rounding error either side of zero, never "-0.000000". */
+static double no_negative_zero(double v, int d)
+{
+    return fabs(v) < 0.5 * pow(10, -d) ? 0.0 : v;
+}
+
 /* A number as it goes into CSV and JSON: enough digits for another implementation to be
  * compared with, NaN as nothing (CSV) or null (JSON). */
 static void number(char *out, size_t cap, double v, enum backtest_format f)
@@ -67,7 +74,8 @@ static void number(char *out, size_t cap, double v, enum backtest_format f)
                  : f == BACKTEST_FORMAT_CSV ? ""
                                             : "n/a");
     else
-        snprintf(out, cap, f == BACKTEST_FORMAT_TABLE ? "%.2f" : "%.6f", v);
+        snprintf(out, cap, f == BACKTEST_FORMAT_TABLE ? "%.2f" : "%.6f",
+                 no_negative_zero(v, f == BACKTEST_FORMAT_TABLE ? 2 : 6));
 }
 
 static void metric_text(char *out, size_t cap, const struct backtest_summary *s, int m,
@@ -89,8 +97,8 @@ int backtest_equity_csv(struct buf *out, const struct backtest_day *day)
 {
     char date[DATE_STRLEN + 1];
     date_format(day->date, date);
-    return buf_printf(out, "%s,%.6f,%.6f,%zu,%.6f\n", date, day->equity, day->cash, day->positions,
-                      day->benchmark);
+    return buf_printf(out, "%s,%.6f,%.6f,%zu,%.6f\n", date, no_negative_zero(day->equity, 6),
+                      no_negative_zero(day->cash, 6), day->positions, day->benchmark);
 }
 
 int backtest_trade_csv(struct buf *out, const struct backtest_trade *t)
@@ -100,7 +108,8 @@ int backtest_trade_csv(struct buf *out, const struct backtest_trade *t)
     date_format(t->exit_date, exit_);
     return buf_printf(out, "%s,%s,%.6f,%s,%.6f,%.8f,%.6f,%.6f,%.6f,%d,%s\n", t->symbol, entry,
                       t->entry_price, exit_, t->exit_price, t->qty, t->cost_basis, t->proceeds,
-                      t->return_pct, t->hold_days, backtest_exit_name(t->reason));
+                      no_negative_zero(t->return_pct, 6), t->hold_days,
+                      backtest_exit_name(t->reason));
 }
 
 static int json_string(struct buf *out, const char *s)

@@ -625,6 +625,27 @@ static void test_output(void **state)
         ERR_OK);
     assert_non_null(strstr(b.data, "top,start,end,"));
     assert_non_null(strstr(b.data, "\n10,2024-01-01,2024-01-03,3,"));
+    /* A rounding error below zero prints as zero, not "-0": the cash after buys that spend
+     * it all, a return or a drawdown of a hair below nothing. */
+    buf_reset(&b);
+    struct backtest_day dy = {day(1), 100000, -1.4551915228366852e-11, 3, 100000};
+    assert_int_equal(backtest_equity_csv(&b, &dy), ERR_OK);
+    assert_string_equal(b.data, "2024-01-02,100000.000000,0.000000,3,100000.000000\n");
+    buf_reset(&b);
+    t.return_pct = -1e-12;
+    assert_int_equal(backtest_trade_csv(&b, &t), ERR_OK);
+    assert_non_null(strstr(b.data, ",0.000000,2,target\n"));
+    buf_reset(&b);
+    s.total_return_pct = -0.001;
+    s.max_drawdown_pct = -1e-9;
+    assert_int_equal(
+        backtest_write_summaries(&b, BACKTEST_FORMAT_TABLE, NULL, 0, NULL, &s, 1, NULL, 0), ERR_OK);
+    assert_null(strstr(b.data, "-0.00"));
+    buf_reset(&b);
+    assert_int_equal(
+        backtest_write_summaries(&b, BACKTEST_FORMAT_CSV, NULL, 0, NULL, &s, 1, NULL, 0), ERR_OK);
+    assert_null(strstr(b.data, "-0.000000"));
+    assert_non_null(strstr(b.data, ",-0.001000,"));
     assert_int_equal(backtest_metric_index("sharpe"), 7);
     assert_int_equal(backtest_metric_index("nope"), -1);
     buf_release(&b);
