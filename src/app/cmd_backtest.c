@@ -621,8 +621,8 @@ int cmd_backtest(int argc, char **argv)
         for (size_t i = 0; i < ngrid; i++)
             sorted_values[k * ngrid + i] = values[ord[k].row * ngrid + i];
     }
-    char warn1[256], warn2[256];
-    const char *warnings[2];
+    char warn1[256], warn2[256], warn3[400];
+    const char *warnings[3];
     size_t nwarn = 0;
     if (!base.universe_asof) {
         snprintf(warn1, sizeof warn1,
@@ -641,6 +641,25 @@ int cmd_backtest(int argc, char **argv)
                  "%zu signal dates before the first universe snapshot (%s) had no candidates",
                  without, day);
         warnings[nwarn++] = warn2;
+    }
+    /* A run that never held anything says why, as the screen does when no stock is eligible. */
+    if (!ngrid && sums[0].signal_dates == 0) {
+        snprintf(warn3, sizeof warn3,
+                 "nothing was bought: no signal date (the range holds %zu date%s, and a signal "
+                 "needs a later date to buy at)",
+                 sums[0].trading_days, sums[0].trading_days == 1 ? "" : "s");
+        warnings[nwarn++] = warn3;
+    } else if (!ngrid && sums[0].exposure_pct == 0 && sums[0].buys_dropped == 0 && !without) {
+        snprintf(warn3, sizeof warn3,
+                 "nothing was bought: no stock was eligible on %s %zu signal date%s (a stock "
+                 "needs a bar on the date and --min-bars %d bars in the --window of %d days%s)",
+                 sums[0].signal_dates == 1 ? "the" : "any of the", sums[0].signal_dates,
+                 sums[0].signal_dates == 1 ? "" : "s", base.screen.min_bars,
+                 base.screen.window_days,
+                 base.screen.min_price || base.screen.min_volume
+                     ? ", and to pass the --min-price and --min-volume filters"
+                     : "");
+        warnings[nwarn++] = warn3;
     }
     if (format == BACKTEST_FORMAT_CSV)
         for (size_t i = 0; i < nwarn; i++)

@@ -118,6 +118,16 @@ if "$PY" -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["trading_
 else nok "json output" "$(cat "$T/out")"; fi
 check "--from and --to" 0 "$BIN" backtest --store "$S" --from 2024-02-01 --to 2024-03-01 --format csv
 contains "... bound the dates" "$T/out" "2024-02-01,2024-03-01,"
+check "a range of one date" 0 "$BIN" backtest --store "$S" --from 2024-02-01 --to 2024-02-01
+contains "... says why nothing was bought" "$T/out" "note: nothing was bought: no signal date (the range holds 1 date"
+check "no stock eligible" 0 "$BIN" backtest --store "$S" --window 60 --min-bars 60 --format json
+if "$PY" -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["exposure_pct"] == 0 and any(w.startswith("nothing was bought: no stock was eligible on any of the 16 signal dates (a stock needs a bar on the date and --min-bars 60 bars in the --window of 60 days)") for w in j["warnings"]), j' "$T/out"; then
+    ok "... says what a stock needs"; else nok "nothing eligible" "$(head -c 600 "$T/out")"; fi
+check "a run that buys" 0 "$BIN" backtest --store "$S" --min-bars 5 --format csv
+lacks "... has no such note" "$T/err" "nothing was bought"
 check "--to before --from is a usage error" 2 "$BIN" backtest --store "$S" --from 2024-03-01 --to 2024-02-01
 check "a range without bars has nothing to test" 5 "$BIN" backtest --store "$S" --from 2030-01-01 --to 2030-02-01
 check "an unwritable --trades fails clearly" 1 "$BIN" backtest --store "$S" --trades "$T/no/such/dir/t.csv"
