@@ -663,6 +663,10 @@ static void polyline(struct page *pg, const struct report_equity *e, int bench, 
             coord(pg, 50.0 + xs * (double)i);
             put(pg, ",");
             coord(pg, 190.0 - 170.0 * (v - lo) / span);
+            if (e->n == 1) { /* one date: a level across the chart, not an invisible point */
+                put(pg, " 590,");
+                coord(pg, 190.0 - 170.0 * (v - lo) / span);
+            }
             first = 0;
         }
         if (i == e->n - 1)

@@ -525,6 +525,14 @@ static void test_build_from_store(void **state)
     assert_non_null(strstr(page, "(+10.0%)"));
     assert_non_null(strstr(page, "benchmark +5.0%"));
     free(page);
+    /* One date only (the store's first day): both curves still drawn, flat across the chart,
+     * not a polyline of one point, which draws nothing. */
+    put(f->os, REPORT_EQUITY_KEY,
+        "date,equity,cash,positions,benchmark\n2026-11-20,100000,100000,0,100000\n");
+    page = build(f->os, 0, &o, ERR_OK);
+    assert_non_null(strstr(page, "<polyline class=\"l1\" points=\"50,190 590,190\"/>"));
+    assert_non_null(strstr(page, "<polyline class=\"l2\" points=\"50,190 590,190\"/>"));
+    free(page);
     put(f->os, REPORT_EQUITY_KEY, "date,equity,cash,positions,benchmark\n2026-11-19,<b>,0,1,1\n");
     page = build(f->os, 0, &o, ERR_OK);
     assert_null(strstr(page, "id=\"s-backtest\""));
