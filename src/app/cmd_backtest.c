@@ -575,10 +575,29 @@ int cmd_backtest(int argc, char **argv)
         lo = first;
     if (!to_date)
         hi = last;
-    if (hi < lo) {
-        rc = app_usage_error(&a, "--to %s is before --from %s", to ? to : "last",
-                             from ? from : "first");
+    if (from_date && to_date && hi < lo) {
+        rc = app_usage_error(&a, "--to %s is before --from %s", to, from);
         goto done;
+    }
+    if (hi < lo || lo > last || hi < first) {
+        /* A range the store does not reach ('--from' after its last date, say): nothing to
+         * test, and where the stored dates are. */
+        char f0[DATE_STRLEN + 1], f1[DATE_STRLEN + 1], s0[DATE_STRLEN + 1], s1[DATE_STRLEN + 1];
+        date_format(lo, f0);
+        date_format(hi, f1);
+        date_format(first, s0);
+        date_format(last, s1);
+        if (!to_date)
+            err = diag_set(&d, ERR_NOTFOUND, "no bars stored from %s on: the store holds %s to %s",
+                           f0, s0, s1);
+        else if (!from_date)
+            err = diag_set(&d, ERR_NOTFOUND, "no bars stored up to %s: the store holds %s to %s",
+                           f1, s0, s1);
+        else
+            err =
+                diag_set(&d, ERR_NOTFOUND, "no bars stored from %s to %s: the store holds %s to %s",
+                         f0, f1, s0, s1);
+        goto fail;
     }
     struct backtest_universe u = {NULL, 0, load_snapshot, &snaps};
     if (base.universe_asof) {

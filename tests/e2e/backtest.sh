@@ -130,6 +130,11 @@ check "a run that buys" 0 "$BIN" backtest --store "$S" --min-bars 5 --format csv
 lacks "... has no such note" "$T/err" "nothing was bought"
 check "--to before --from is a usage error" 2 "$BIN" backtest --store "$S" --from 2024-03-01 --to 2024-02-01
 check "a range without bars has nothing to test" 5 "$BIN" backtest --store "$S" --from 2030-01-01 --to 2030-02-01
+contains "... saying where the stored dates are" "$T/err" "no bars stored from 2030-01-01 to 2030-02-01: the store holds 2024-01-01 to 2024-04-19"
+check "--from after the last stored date alone has nothing to test" 5 "$BIN" backtest --store "$S" --from 2030-01-01
+contains "... saying so" "$T/err" "no bars stored from 2030-01-01 on: the store holds 2024-01-01 to 2024-04-19"
+check "--to before the first stored date alone has nothing to test" 5 "$BIN" backtest --store "$S" --to 2020-01-01
+contains "... saying so" "$T/err" "no bars stored up to 2020-01-01: the store holds 2024-01-01 to 2024-04-19"
 check "an unwritable --trades fails clearly" 1 "$BIN" backtest --store "$S" --trades "$T/no/such/dir/t.csv"
 contains "... naming the file" "$T/err" "cannot write '$T/no/such/dir/t.csv'"
 check "--trades - and --equity - write to standard output" 0 "$BIN" backtest --store "$S" --top 1 \
