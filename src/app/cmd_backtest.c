@@ -194,7 +194,8 @@ static void param_text(int p, const struct backtest_opts *o, char *out, size_t c
         snprintf(out, cap, "%.10g", o->cost_bps);
         break;
     case 7:
-        snprintf(out, cap, "%.15g", o->capital);
+        /* Whole amounts as written out, never "1e+15". */
+        snprintf(out, cap, o->capital == floor(o->capital) ? "%.0f" : "%.15g", o->capital);
         break;
     case 10: {
         char t[NUM_FIXED_STRMAX];

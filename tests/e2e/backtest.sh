@@ -99,6 +99,8 @@ check "a backtest runs" 0 "$BIN" backtest --store "$S" --top 1 --every 5 --min-b
     --equity "$T/eq.csv" --trades "$T/tr.csv"
 contains "the table names the metrics" "$T/out" "total_return_pct"
 contains "... and warns of survivorship bias" "$T/out" "survivorship bias"
+check "--capital 1e15" 0 "$BIN" backtest --store "$S" --min-bars 5 --capital 1e15
+contains "... is written out in the title" "$T/out" "; capital 1000000000000000"
 check "a run with every parameter set" 0 "$BIN" backtest --store "$S" --top 2 --every 3 --target 20 \
     --signal-top 2 --stop 10 --max-hold 30 --cost-bps 20 --capital 5000 --window 90 --min-bars 5 \
     --min-price 5.50 --min-volume 10
