@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/banned.h"
 
@@ -136,6 +137,16 @@ int cmd_import(int argc, char **argv)
     }
     if (optind == argc && nsplits == 0)
         return app_usage_error(&a, "no file to import");
+    /* The rejects file is created empty before any file is read: naming an input there would
+     * destroy that input. */
+    struct stat rs, is;
+    if (rejects_path && stat(rejects_path, &rs) == 0) {
+        for (int i = optind; i < argc + (int)nsplits; i++) {
+            const char *in = i < argc ? argv[i] : splits[i - argc];
+            if (stat(in, &is) == 0 && is.st_dev == rs.st_dev && is.st_ino == rs.st_ino)
+                return app_usage_error(&a, "--rejects: '%s' is also a file to import", in);
+        }
+    }
 
     struct rejects rj = {.path = rejects_path};
     buf_init(&rj.line, 4096);

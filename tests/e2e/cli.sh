@@ -242,6 +242,14 @@ contains "... GDB" "$T/out" ",GDB,"
 grep -q ',GDC,' "$T/out" && nok "... and nothing of the strict file" "$(cat "$T/out")" || ok "... and nothing of the strict file"
 check "a missing file alone: exit as before" 5 "$BIN" import --store "$S" "$T/no-such.csv"
 
+# ---- --rejects naming a file to import: created empty first, it would destroy the input ----
+cp "$T/good1.csv" "$T/keep.csv"
+check "--rejects naming a file to import is a usage error" 2 "$BIN" import --store "$S" --rejects "$T/keep.csv" "$T/keep.csv"
+contains "... naming the file" "$T/err" "--rejects: '$T/keep.csv' is also a file to import"
+same "... and the file is left as it was" "$T/keep.csv" "$T/good1.csv"
+check "... a --splits file too" 2 "$BIN" import --store "$S" --rejects "$T/keep.csv" --splits "$T/./keep.csv"
+same "... left as it was" "$T/keep.csv" "$T/good1.csv"
+
 # ---- crash safety: kill -9 during an import, rerun, same store as an uninterrupted run ----
 awk 'BEGIN { print "symbol,date,open,high,low,close,volume";
   for (d = 0; d < 240; d++) { t = 1704153600 + d * 86400;
