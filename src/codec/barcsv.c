@@ -490,6 +490,8 @@ int barcsv_next(struct barcsv_reader *r, struct bar *b, struct diag *d)
     int err = csv_next(&r->csv, f, BARCSV_MAX_FIELDS, &n, d);
     if (err == ERR_EOF)
         return err;
+    b->symbol[0] = '\0';
+    b->date = BARCSV_NO_DATE;
     if (err)
         return diag_prefix(d, err, "%s", r->name);
     if (n != r->ncols)
@@ -504,8 +506,10 @@ int barcsv_next(struct barcsv_reader *r, struct bar *b, struct diag *d)
     b->symbol[sym->len] = '\0';
 
     const struct csv_field *day = &f[r->col[BARCSV_DATE]];
-    if (date_parse(day->ptr, day->len, &b->date))
+    int32_t date;
+    if (date_parse(day->ptr, day->len, &date))
         return bad_field(r, d, ERR_PARSE, BARCSV_DATE, day, "a date YYYY-MM-DD");
+    b->date = date;
 
     if ((err = price(r, &f[r->col[BARCSV_OPEN]], BARCSV_OPEN, &b->open, d)) ||
         (err = price(r, &f[r->col[BARCSV_HIGH]], BARCSV_HIGH, &b->high, d)) ||

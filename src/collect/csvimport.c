@@ -52,7 +52,7 @@ static const char *strip_where(const char *text, const char *path, size_t line)
     return text;
 }
 
-/* Tell the reject hook about a bad row; b is the row's bar when it was read, else NULL. */
+/* Tell the reject hook about a bad row; b is the row as far as it was read (barcsv_next). */
 static void reject_bad_row(const struct csvimport_opts *o, const char *path,
                            const struct barcsv_reader *r, const struct bar *b,
                            const struct diag *why)
@@ -61,9 +61,9 @@ static void reject_bad_row(const struct csvimport_opts *o, const char *path,
         return;
     size_t line = barcsv_line(r);
     char day[DATE_STRLEN + 1] = "";
-    if (b)
+    if (b->date != BARCSV_NO_DATE)
         date_format(b->date, day);
-    o->on_reject(o->ctx, path, line, b ? b->symbol : "", day, strip_where(why->text, path, line));
+    o->on_reject(o->ctx, path, line, b->symbol, day, strip_where(why->text, path, line));
 }
 
 /* A bar dated after today in New York cannot have traded yet: a typo in the year, or a file of
@@ -184,9 +184,8 @@ int csvimport_file(struct barstore *bs, const char *path, const struct csvimport
         int rc = barcsv_next(&r, &b, &why);
         if (rc == ERR_EOF)
             break;
-        const struct bar *read = NULL; /* a bar that was read but is refused */
-        if (rc == ERR_OK && (rc = check_not_future(path, barcsv_line(&r), &b, today, &why)))
-            read = &b;
+        if (rc == ERR_OK)
+            rc = check_not_future(path, barcsv_line(&r), &b, today, &why);
         if (rc == ERR_OK) {
             stats->rows++;
             if (bars.n == lines_cap) {
@@ -209,7 +208,7 @@ int csvimport_file(struct barstore *bs, const char *path, const struct csvimport
         }
         stats->rows++;
         bad++;
-        reject_bad_row(opts, path, &r, read, &why);
+        reject_bad_row(opts, path, &r, &b, &why);
         if (opts->strict) {
             err = diag_set(d, rc, "%s (strict mode: nothing imported from this file)", why.text);
             break;

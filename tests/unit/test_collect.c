@@ -984,6 +984,48 @@ static void on_import_reject(void *ctx, const char *path, size_t line, const cha
     snprintf(r->reason, sizeof r->reason, "%s", reason);
 }
 
+/* A row refused for its values (a price not positive, high below low) was read: the reject
+ * hook, and so the rejects file, gets its symbol and date; a row whose date is not a date
+ * gets its symbol only. */
+static void test_import_rejects_name_symbol_and_date(void **state)
+{
+    (void)state;
+    log_setup(LOG_OFF, LOG_FORMAT_JSON);
+    char *dir = tu_mkdtemp();
+    struct objstore *os;
+    struct barstore *bs;
+    struct diag d = {{0}};
+    assert_int_equal(objstore_open(tu_path(dir, "store"), &os, &d), ERR_OK);
+    assert_int_equal(barstore_new(os, &bs, &d), ERR_OK);
+    const char *rows[][4] = {
+        {"AAA,2024-01-02,-1,11,9,10,100\n", "AAA", "2024-01-02", "price must be positive"},
+        {"BBB,2024-01-03,10,8,9,10,100\n", "BBB", "2024-01-03", "8 is below low 9"},
+        {"CCC,2024-01-04,10,11,9,10,-5\n", "CCC", "2024-01-04", "must not be negative"},
+        {"DDD,01/05/2024,10,11,9,10,100\n", "DDD", "", "expected a date YYYY-MM-DD"},
+        {"eee,2024-01-08,10,11,9,10,100\n", "", "", "expected a ticker"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char csv[256], path[512];
+        snprintf(csv, sizeof csv, "symbol,date,open,high,low,close,volume\n%s", rows[i][0]);
+        snprintf(path, sizeof path, "%s", tu_path(dir, "bars.csv"));
+        tu_write_file(path, csv, strlen(csv));
+        struct import_rejects rj = {0};
+        struct csvimport_opts o = {.max_report = 20, .on_reject = on_import_reject, .ctx = &rj};
+        struct csvimport_stats st = {0};
+        assert_int_equal(csvimport_file(bs, path, &o, &st, &d), ERR_OK);
+        assert_int_equal(st.bad, 1);
+        assert_int_equal(rj.n, 1);
+        assert_string_equal(rj.symbol, rows[i][1]);
+        assert_string_equal(rj.date, rows[i][2]);
+        assert_non_null(strstr(rj.reason, rows[i][3]));
+    }
+    barstore_free(bs);
+    objstore_free(os);
+    tu_rmrf(dir);
+    free(dir);
+    log_setup(LOG_WARN, LOG_FORMAT_AUTO);
+}
+
 static void test_import_refuses_future_dates(void **state)
 {
     (void)state;
@@ -1054,6 +1096,7 @@ int main(void)
         cmocka_unit_test(test_collect_learns_closed_day),
         cmocka_unit_test(test_settle_days),
         cmocka_unit_test(test_import_refuses_future_dates),
+        cmocka_unit_test(test_import_rejects_name_symbol_and_date),
     };
     return cmocka_run_group_tests_name("collect", tests, NULL, NULL);
 }
