@@ -279,6 +279,28 @@ else
     ok "kill -9 test skipped: awk without strftime"
 fi
 
+# ---- an import stopped after its bars were stored, before its results: a rerun finishes ----
+# (what kill -9 between the last part and the results leaves, made without timing: the results
+# taken away after a whole import)
+if [ -s "$T/big.csv" ]; then
+    R="$T/ref"
+    cp "$R/results/top_candidates.csv" "$T/top-ref.csv"
+    cp "$R/results/backtest/equity.csv" "$T/equity-ref.csv"
+    rm -rf "$R/results"
+    check "an import whose bars are all stored" 0 "$BIN" import --store "$R" "$T/big.csv"
+    contains "... stores nothing new" "$T/out" "imported 0 new bars"
+    same "... but fills the top-candidate history the results lack" "$R/results/top_candidates.csv" "$T/top-ref.csv"
+    same "... and writes the backtest" "$R/results/backtest/equity.csv" "$T/equity-ref.csv"
+    rm "$R/results/backtest/summary.json"
+    check "the backtest missing alone" 0 "$BIN" import --store "$R" "$T/big.csv"
+    [ -s "$R/results/backtest/summary.json" ] && ok "... is written again" || nok "... is written again" "$(ls "$R/results/backtest")"
+    cp -r "$R/results" "$T/results-before"
+    check "with the results complete, an import of nothing new" 0 "$BIN" import --store "$R" "$T/big.csv"
+    diff -r "$R/results" "$T/results-before" >/dev/null && ok "... leaves them as they were" || nok "... leaves them as they were" "$(diff -r "$R/results" "$T/results-before" | head -5)"
+else
+    ok "results after a stopped import: skipped, awk without strftime"
+fi
+
 # ---- demo ----
 check "demo runs offline" 0 "$BIN" demo --store "$T/demo" --symbols 40 --years 1
 contains "demo prints the drawdown table" "$T/out" "Worst 180-day drawdowns on 2026-11-20"
