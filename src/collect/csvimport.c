@@ -82,6 +82,23 @@ static int check_not_future(const char *path, size_t line, const struct bar *b, 
                     line, b->symbol, day, now);
 }
 
+/* No US exchange trades on a Sunday, nor on a Saturday since the New York Stock Exchange's
+ * last Saturday session (1952-05-24).  A weekend bar is a file of another market, or dates
+ * turned into days in the wrong time zone (a bar of Monday 00:00 in New York, read in
+ * California, is a Sunday's); stored, it would be a trading date of its own for every screen. */
+static int check_weekday(const char *path, size_t line, const struct bar *b, struct diag *why)
+{
+    int wd = date_weekday(b->date);
+    if (wd != 0 && (wd != 6 || b->date < date_from_ymd(1952, 6, 1)))
+        return ERR_OK;
+    char day[DATE_STRLEN + 1];
+    date_format(b->date, day);
+    return diag_set(why, ERR_INVALID,
+                    "%s:%zu: %s: field 'date': %s is a %s, when the market is closed (dates "
+                    "converted from timestamps in another time zone?)",
+                    path, line, b->symbol, day, wd ? "Saturday" : "Sunday");
+}
+
 struct row_ref {
     const struct bar *b;
     size_t i; /* index in the file's bars */
@@ -186,6 +203,8 @@ int csvimport_file(struct barstore *bs, const char *path, const struct csvimport
             break;
         if (rc == ERR_OK)
             rc = check_not_future(path, barcsv_line(&r), &b, today, &why);
+        if (rc == ERR_OK)
+            rc = check_weekday(path, barcsv_line(&r), &b, &why);
         if (rc == ERR_OK) {
             stats->rows++;
             if (bars.n == lines_cap) {

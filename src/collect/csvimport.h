@@ -2,7 +2,8 @@
  *
  * Each file needs a header naming at least symbol,date,open,high,low,close,volume (any order;
  * vwap and trades optional; other columns ignored).  Bad rows (malformed, invalid, dated after
- * today in New York, or one symbol and date given twice with different values: each of them)
+ * today in New York or on a weekend since 1952, or one symbol and date given twice with
+ * different values: each of them)
  * are reported with file:line and skipped, or fail the file in strict mode.  Bars already stored
  * with the same values are skipped silently; with different values they are conflicts, reported and
  * not written.

@@ -1026,6 +1026,55 @@ static void test_import_rejects_name_symbol_and_date(void **state)
     log_setup(LOG_WARN, LOG_FORMAT_AUTO);
 }
 
+/* No market trades on a Sunday, nor on a Saturday after 1952-05-24 (the last Saturday
+ * session): such a bar is a bad row naming the weekday; Saturdays of the older history are
+ * kept. */
+static void test_import_refuses_weekend_dates(void **state)
+{
+    (void)state;
+    log_setup(LOG_OFF, LOG_FORMAT_JSON);
+    char *dir = tu_mkdtemp();
+    struct objstore *os;
+    struct barstore *bs;
+    struct diag d = {{0}};
+    assert_int_equal(objstore_open(tu_path(dir, "store"), &os, &d), ERR_OK);
+    assert_int_equal(barstore_new(os, &bs, &d), ERR_OK);
+    const char csv[] = "symbol,date,open,high,low,close,volume\n"
+                       "AAA,2024-01-26,10,11,9,10,100\n"  /* Friday */
+                       "AAA,2024-01-27,10,11,9,10,100\n"  /* Saturday */
+                       "AAA,2024-01-28,10,11,9,10,100\n"  /* Sunday */
+                       "AAA,1952-05-24,10,11,9,10,100\n"  /* the last Saturday session */
+                       "AAA,1952-06-07,10,11,9,10,100\n"; /* a Saturday after it */
+    char path[512];
+    snprintf(path, sizeof path, "%s", tu_path(dir, "bars.csv"));
+    tu_write_file(path, csv, sizeof csv - 1);
+    struct import_rejects rj = {0};
+    struct csvimport_opts o = {.max_report = 20, .on_reject = on_import_reject, .ctx = &rj};
+    struct csvimport_stats st = {0};
+    assert_int_equal(csvimport_file(bs, path, &o, &st, &d), ERR_OK);
+    assert_int_equal(st.imported, 2);
+    assert_int_equal(st.bad, 3);
+    assert_int_equal(rj.n, 3);
+    assert_string_equal(rj.symbol, "AAA");
+    assert_string_equal(rj.date, "1952-06-07");
+    assert_non_null(strstr(rj.reason, "1952-06-07 is a Saturday, when the market is closed"));
+    int32_t first, last;
+    size_t ndays;
+    assert_int_equal(barstore_date_range(bs, &first, &last, &ndays, &d), ERR_OK);
+    assert_int_equal(first, day("1952-05-24"));
+    assert_int_equal(last, day("2024-01-26"));
+    assert_int_equal(ndays, 2);
+    o.strict = 1;
+    struct csvimport_stats st2 = {0};
+    assert_int_equal(csvimport_file(bs, path, &o, &st2, &d), ERR_INVALID);
+    assert_non_null(strstr(d.text, "bars.csv:3: AAA: field 'date': 2024-01-27 is a Saturday"));
+    barstore_free(bs);
+    objstore_free(os);
+    tu_rmrf(dir);
+    free(dir);
+    log_setup(LOG_WARN, LOG_FORMAT_AUTO);
+}
+
 static void test_import_refuses_future_dates(void **state)
 {
     (void)state;
@@ -1097,6 +1146,7 @@ int main(void)
         cmocka_unit_test(test_settle_days),
         cmocka_unit_test(test_import_refuses_future_dates),
         cmocka_unit_test(test_import_rejects_name_symbol_and_date),
+        cmocka_unit_test(test_import_refuses_weekend_dates),
     };
     return cmocka_run_group_tests_name("collect", tests, NULL, NULL);
 }
