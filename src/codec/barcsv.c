@@ -13,6 +13,28 @@ static const char *const col_names[BARCSV_NCOLS] = {
     "symbol", "date", "open", "high", "low", "close", "volume", "vwap", "trades",
 };
 
+/* The header lacks column c: say so, with what the file most likely is when it can be told
+ * (text in UTF-16, fields not separated by commas, one stock's bars without its symbol). */
+static int header_lacks(const struct barcsv_reader *r, struct diag *d, const char *data, size_t len,
+                        const struct csv_field *f, size_t n, int c)
+{
+    const char *hint = "";
+    if (len >= 2 &&
+        ((data[0] == '\xFF' && data[1] == '\xFE') || (data[0] == '\xFE' && data[1] == '\xFF')))
+        hint = "; the file is UTF-16 text: save it as UTF-8";
+    else if (n == 1 && memchr(f[0].ptr, ';', f[0].len))
+        hint = "; the header is one field with ';' in it: fields must be separated by commas";
+    else if (n == 1 && memchr(f[0].ptr, '\t', f[0].len))
+        hint = "; the header is one field with tabs in it: fields must be separated by commas";
+    else if (c == BARCSV_SYMBOL && r->col[BARCSV_DATE] >= 0)
+        hint = "; a file of one stock's bars (as Yahoo Finance and Stooq export them) needs a "
+               "symbol column added";
+    return diag_set(d, ERR_PARSE,
+                    "%s:%zu: header lacks column '%s' (need at least "
+                    "symbol,date,open,high,low,close,volume)%s",
+                    r->name, r->csv.line, col_names[c], hint);
+}
+
 int barcsv_reader_init(struct barcsv_reader *r, const char *name, char *data, size_t len,
                        struct diag *d)
 {
@@ -43,10 +65,7 @@ int barcsv_reader_init(struct barcsv_reader *r, const char *name, char *data, si
     }
     for (int c = 0; c <= BARCSV_VOLUME; c++) {
         if (r->col[c] < 0)
-            return diag_set(d, ERR_PARSE,
-                            "%s:%zu: header lacks column '%s' (need at least "
-                            "symbol,date,open,high,low,close,volume)",
-                            name, r->csv.line, col_names[c]);
+            return header_lacks(r, d, data, len, f, n, c);
     }
     r->ncols = n;
     r->have_last_date = 0;

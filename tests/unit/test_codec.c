@@ -349,6 +349,26 @@ static void test_barcsv_read(void **state)
     read_all("", &rr, &ierr, imsg);
     assert_int_equal(ierr, ERR_PARSE);
     assert_string_equal(imsg, "in.csv: empty file, expected a header row");
+
+    /* What the file most likely is, when it can be told. */
+    read_all("Date,Open,High,Low,Close,Adj Close,Volume\n", &rr, &ierr, imsg);
+    assert_int_equal(ierr, ERR_PARSE);
+    assert_string_equal(imsg, "in.csv:1: header lacks column 'symbol' (need at least "
+                              "symbol,date,open,high,low,close,volume); a file of one stock's "
+                              "bars (as Yahoo Finance and Stooq export them) needs a symbol "
+                              "column added");
+    read_all("symbol;date;open;high;low;close;volume\n", &rr, &ierr, imsg);
+    assert_int_equal(ierr, ERR_PARSE);
+    assert_non_null(strstr(imsg, "volume); the header is one field with ';' in it: fields must "
+                                 "be separated by commas"));
+    read_all("symbol\tdate\topen\thigh\tlow\tclose\tvolume\n", &rr, &ierr, imsg);
+    assert_non_null(strstr(imsg, "; the header is one field with tabs in it"));
+    read_all("\xFF\xFEs", &rr, &ierr, imsg);
+    assert_int_equal(ierr, ERR_PARSE);
+    assert_non_null(strstr(imsg, "; the file is UTF-16 text: save it as UTF-8"));
+    read_all("symbol,open,high,low,close,volume\n", &rr, &ierr, imsg);
+    assert_string_equal(imsg, "in.csv:1: header lacks column 'date' (need at least "
+                              "symbol,date,open,high,low,close,volume)");
 }
 
 static void test_barcsv_bad_rows(void **state)
