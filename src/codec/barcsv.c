@@ -75,6 +75,14 @@ int barcsv_reader_init(struct barcsv_reader *r, const char *name, char *data, si
     return ERR_OK;
 }
 
+void barcsv_reader_refill(struct barcsv_reader *r, char *data, size_t len, size_t line)
+{
+    csv_reader_init(&r->csv, data, len);
+    csv_reader_one_line(&r->csv);
+    r->csv.line = line - 1;
+    r->csv.next_line = line;
+}
+
 size_t barcsv_line(const struct barcsv_reader *r)
 {
     return r->csv.line;

@@ -55,6 +55,11 @@ struct barcsv_reader {
 int barcsv_reader_init(struct barcsv_reader *r, const char *name, char *data, size_t len,
                        struct diag *d);
 
+/* Go on with the rows in data[0..len), the continuation of the data read so far (the header
+ * kept), which began at line number `line`.  For a file read in blocks, each ending at a line
+ * break. */
+void barcsv_reader_refill(struct barcsv_reader *r, char *data, size_t len, size_t line);
+
 /* Next bar: ERR_OK, ERR_EOF, or an error for a bad row (d: "name:line: field 'x': ...");
  * after a bad row the next call reads the following row.  At the end out is untouched; on a
  * bad row out->symbol and out->date hold the row's symbol and date when they were read before
