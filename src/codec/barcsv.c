@@ -97,12 +97,25 @@ static int bad_field(struct barcsv_reader *r, struct diag *d, int err, int col,
                     col_names[col], expected, q);
 }
 
+/* A number refused: not one at all (ERR_PARSE), or one out of range (ERR_INVALID), which is
+ * said, since the text alone looks right. */
+static int bad_number(struct barcsv_reader *r, struct diag *d, int err, int col,
+                      const struct csv_field *f, const char *expected, const char *invalid)
+{
+    if (err != ERR_INVALID)
+        return bad_field(r, d, err, col, f, expected);
+    char q[64];
+    diag_quote(q, sizeof q, f->ptr, f->len, 40);
+    return diag_set(d, err, "%s:%zu: field '%s': expected %s, got '%s': %s", r->name, r->csv.line,
+                    col_names[col], expected, q, invalid);
+}
+
 static int price(struct barcsv_reader *r, const struct csv_field *f, int col, int64_t *out,
                  struct diag *d)
 {
     int err = num_parse_fixed(f->ptr, f->len, out);
     if (err)
-        return bad_field(r, d, err, col, f, "a decimal price");
+        return bad_number(r, d, err, col, f, "a decimal price", "too large");
     return ERR_OK;
 }
 
@@ -111,7 +124,8 @@ static int count(struct barcsv_reader *r, const struct csv_field *f, int col, in
 {
     int err = num_parse_int(f->ptr, f->len, out);
     if (err)
-        return bad_field(r, d, err, col, f, "a whole number");
+        return bad_number(r, d, err, col, f, "a whole number",
+                          memchr(f->ptr, '.', f->len) ? "it has a fraction" : "too large");
     return ERR_OK;
 }
 
