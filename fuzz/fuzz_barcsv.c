@@ -78,8 +78,58 @@ static void check_bar(const struct bar *b)
     free(text);
 }
 
+/* The rows read in two blocks, the second handed on with barcsv_reader_refill as an import
+ * reads a file (each block ending at a line break), are the rows read at once: the same
+ * answers, lines and bars. */
+static void check_blocks(const uint8_t *data, size_t size)
+{
+    char *whole = fuzz_dup(data, size), *head = fuzz_dup(data, size);
+    CHECK(whole != NULL && head != NULL);
+    struct barcsv_reader a, b;
+    struct diag da, db;
+    if (barcsv_reader_init(&a, "fuzz", whole, size, &da) != ERR_OK) {
+        free(whole);
+        free(head);
+        return;
+    }
+    size_t header_end = (size_t)(a.csv.p - whole), from = size / 2;
+    if (from < header_end)
+        from = header_end;
+    const char *nl = from < size ? memchr(whole + from, '\n', size - from) : NULL;
+    /* The first block ends at the line break at or after the middle, past the header. */
+    size_t cut = nl ? (size_t)(nl - whole) + 1 : 0;
+    if (!cut || cut < header_end || memchr(data + header_end, '\n', cut - header_end) == NULL) {
+        free(whole);
+        free(head);
+        return;
+    }
+    CHECK(barcsv_reader_init(&b, "fuzz", head, cut, &db) == ERR_OK);
+    char *tail = fuzz_dup(data + cut, size - cut);
+    CHECK(tail != NULL);
+    int refilled = 0;
+    for (size_t calls = 0; calls <= size + 2; calls++) {
+        struct bar ba, bb;
+        int ea = barcsv_next(&a, &ba, &da), eb = barcsv_next(&b, &bb, &db);
+        if (eb == ERR_EOF && !refilled) {
+            barcsv_reader_refill(&b, tail, size - cut, b.csv.next_line);
+            refilled = 1;
+            eb = barcsv_next(&b, &bb, &db);
+        }
+        CHECKF(ea == eb, "whole %s, in blocks %s\n", err_name(ea), err_name(eb));
+        if (ea == ERR_EOF)
+            break;
+        CHECKF(barcsv_line(&a) == barcsv_line(&b), "line %zu whole, %zu in blocks\n",
+               barcsv_line(&a), barcsv_line(&b));
+        CHECK(ea != ERR_OK || bar_equal(&ba, &bb));
+    }
+    free(tail);
+    free(head);
+    free(whole);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    check_blocks(data, size);
     char *text = fuzz_dup(data, size);
     if (!text)
         return 0;

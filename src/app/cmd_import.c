@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/banned.h"
 
@@ -18,14 +19,16 @@ static const char help[] =
     "Load daily bars from CSV files into the store. A file's header names at least\n"
     "symbol,date,open,high,low,close,volume (any order, any case); vwap and trades are\n"
     "optional; other columns are ignored. Bad rows (not numbers, non-positive prices, high\n"
-    "below low, bad dates, dates after today in New York, a symbol and date given twice with\n"
-    "different values: none of them) are reported with file:line and skipped. A file that\n"
-    "cannot be read or lacks a column is named and left out, and the other files are still\n"
-    "imported (the exit code is the first such failure's). Bars already stored are skipped,\n"
+    "below low, bad dates, dates after today in New York, a Sunday or a Saturday (since\n"
+    "1952, when the market is closed), a symbol and date given twice with different values:\n"
+    "none of them) are reported with file:line and skipped. A file that cannot be read or\n"
+    "lacks a column is named and left out, and the other files are still imported (the\n"
+    "exit code is the first such failure's). Bars already stored are skipped,\n"
     "so importing a file twice changes nothing; a bar stored with different values is a\n"
-    "conflict: reported, not written, exit code 4. After new bars, the results' top-candidate\n"
-    "history gets every stored date it lacks and the default backtest is refreshed\n"
-    "(results/backtest/; docs/backtest.md).\n\n"
+    "conflict: reported, not written, exit code 4. Then the results' top-candidate history\n"
+    "gets every stored date it lacks, and the default backtest (results/backtest/;\n"
+    "docs/backtest.md) is refreshed after new bars or when it is behind the store, so the\n"
+    "rerun of an interrupted import completes them.\n\n"
     "Options:\n"
     "      --strict             a bad row fails its whole file (exit code 3); the other files\n"
     "                           are still imported\n"
@@ -76,12 +79,31 @@ static void on_reject(void *ctx, const char *path, size_t line, const char *symb
         r->rows++;
 }
 
-/* After new bars: the top-candidate history gets every stored date it lacks, and the default
- * backtest in the results is refreshed.  Warned about, never the import's failure. */
-static void past_picks(struct app *a)
+/* Whether the default backtest in the results is missing or ran over other stored dates than
+ * the store now holds: an import stopped after its bars were written, before the refresh. */
+static int backtest_behind(struct app *a, int32_t first, int32_t last, size_t ndays)
 {
-    struct results_fill_stats fs;
+    struct backtest_stored *bt = malloc(sizeof *bt);
     struct diag d = {{0}};
+    int behind = !bt || backtest_stored_read(a->os, bt, &d) != ERR_OK || bt->sum.start != first ||
+                 bt->sum.end != last || bt->sum.trading_days != ndays;
+    free(bt);
+    return behind;
+}
+
+/* The results follow the stored bars: the top-candidate history gets every stored date it
+ * lacks, and the default backtest is refreshed when bars were stored or the results are
+ * behind the store.  Run after every import, not only one that stored bars, so that a rerun
+ * of an import stopped (Ctrl-C, kill -9, a failed write) after its bars were written and
+ * before its results finishes the job.  Warned about, never the import's failure. */
+static void past_picks(struct app *a, int stored)
+{
+    int32_t first, last;
+    size_t ndays;
+    struct diag d = {{0}};
+    if (barstore_date_range(a->bs, &first, &last, &ndays, &d) != ERR_OK)
+        return; /* no bars: nothing to follow */
+    struct results_fill_stats fs = {0};
     if (results_fill_top(a->os, a->bs, RESULTS_TOP_DEFAULT, 0, &fs, &d))
         fprintf(stderr, "%s: warning: the top-candidate history was not filled: %s\n", a->prog,
                 d.text);
@@ -89,6 +111,8 @@ static void past_picks(struct app *a)
         log_info("top-candidate history filled", LF_INT("dates_added", fs.dates_added),
                  LF_INT("dates_missing", fs.dates_missing), LF_INT("dates_stored", fs.dates_stored),
                  LF_INT("passes", fs.passes), LF_INT("days_read", fs.days_read));
+    if (!stored && !fs.dates_added && !backtest_behind(a, first, last, ndays))
+        return;
     struct backtest_refresh_opts ro = {0};
     enum backtest_refresh_outcome outcome;
     if (backtest_refresh(a->os, a->bs, &ro, &outcome, NULL, &d))
@@ -136,6 +160,16 @@ int cmd_import(int argc, char **argv)
     }
     if (optind == argc && nsplits == 0)
         return app_usage_error(&a, "no file to import");
+    /* The rejects file is created empty before any file is read: naming an input there would
+     * destroy that input. */
+    struct stat rs, is;
+    if (rejects_path && stat(rejects_path, &rs) == 0) {
+        for (int i = optind; i < argc + (int)nsplits; i++) {
+            const char *in = i < argc ? argv[i] : splits[i - argc];
+            if (stat(in, &is) == 0 && is.st_dev == rs.st_dev && is.st_ino == rs.st_ino)
+                return app_usage_error(&a, "--rejects: '%s' is also a file to import", in);
+        }
+    }
 
     struct rejects rj = {.path = rejects_path};
     buf_init(&rj.line, 4096);
@@ -225,8 +259,8 @@ int cmd_import(int argc, char **argv)
              LF_INT("conflicts", st.conflicts));
     /* Past picks from day one: the history of top candidates covers every stored date, and
      * the backtest in the results covers the whole history. */
-    if (!store_failed && (st.imported || added_splits))
-        past_picks(&a);
+    if (!store_failed)
+        past_picks(&a, st.imported || added_splits);
     app_release(&a);
     if (rc)
         return rc;

@@ -1,7 +1,8 @@
 /* file.h - reading a whole file into a capped buffer.
  *
- * The one way the project reads a file that a user or a configuration names (CSV imports,
- * universe lists, Lambda events, AWS credentials files, the fakes' fixtures): the content is
+ * How the project reads a whole file that a user or a configuration names (split CSVs,
+ * universe lists, Lambda events, AWS credentials files, the fakes' fixtures; bar CSVs, which
+ * can be far larger, are read in blocks by collect/csvimport.c): the content is
  * appended to a struct buf whose max is the cap, so a file that is too large is an error, never
  * a truncation.
  */

@@ -13,6 +13,28 @@ static const char *const col_names[BARCSV_NCOLS] = {
     "symbol", "date", "open", "high", "low", "close", "volume", "vwap", "trades",
 };
 
+/* The header lacks column c: say so, with what the file most likely is when it can be told
+ * (text in UTF-16, fields not separated by commas, one stock's bars without its symbol). */
+static int header_lacks(const struct barcsv_reader *r, struct diag *d, const char *data, size_t len,
+                        const struct csv_field *f, size_t n, int c)
+{
+    const char *hint = "";
+    if (len >= 2 &&
+        ((data[0] == '\xFF' && data[1] == '\xFE') || (data[0] == '\xFE' && data[1] == '\xFF')))
+        hint = "; the file is UTF-16 text: save it as UTF-8";
+    else if (n == 1 && memchr(f[0].ptr, ';', f[0].len))
+        hint = "; the header is one field with ';' in it: fields must be separated by commas";
+    else if (n == 1 && memchr(f[0].ptr, '\t', f[0].len))
+        hint = "; the header is one field with tabs in it: fields must be separated by commas";
+    else if (c == BARCSV_SYMBOL && r->col[BARCSV_DATE] >= 0)
+        hint = "; a file of one stock's bars (as Yahoo Finance and Stooq export them) needs a "
+               "symbol column added";
+    return diag_set(d, ERR_PARSE,
+                    "%s:%zu: header lacks column '%s' (need at least "
+                    "symbol,date,open,high,low,close,volume)%s",
+                    r->name, r->csv.line, col_names[c], hint);
+}
+
 int barcsv_reader_init(struct barcsv_reader *r, const char *name, char *data, size_t len,
                        struct diag *d)
 {
@@ -43,10 +65,7 @@ int barcsv_reader_init(struct barcsv_reader *r, const char *name, char *data, si
     }
     for (int c = 0; c <= BARCSV_VOLUME; c++) {
         if (r->col[c] < 0)
-            return diag_set(d, ERR_PARSE,
-                            "%s:%zu: header lacks column '%s' (need at least "
-                            "symbol,date,open,high,low,close,volume)",
-                            name, r->csv.line, col_names[c]);
+            return header_lacks(r, d, data, len, f, n, c);
     }
     r->ncols = n;
     r->have_last_date = 0;
@@ -54,6 +73,14 @@ int barcsv_reader_init(struct barcsv_reader *r, const char *name, char *data, si
     for (int c = 0; c < BARCSV_NCOLS && r->canonical; c++)
         r->canonical = r->col[c] == c;
     return ERR_OK;
+}
+
+void barcsv_reader_refill(struct barcsv_reader *r, char *data, size_t len, size_t line)
+{
+    csv_reader_init(&r->csv, data, len);
+    csv_reader_one_line(&r->csv);
+    r->csv.line = line - 1;
+    r->csv.next_line = line;
 }
 
 size_t barcsv_line(const struct barcsv_reader *r)
@@ -70,12 +97,25 @@ static int bad_field(struct barcsv_reader *r, struct diag *d, int err, int col,
                     col_names[col], expected, q);
 }
 
+/* A number refused: not one at all (ERR_PARSE), or one out of range (ERR_INVALID), which is
+ * said, since the text alone looks right. */
+static int bad_number(struct barcsv_reader *r, struct diag *d, int err, int col,
+                      const struct csv_field *f, const char *expected, const char *invalid)
+{
+    if (err != ERR_INVALID)
+        return bad_field(r, d, err, col, f, expected);
+    char q[64];
+    diag_quote(q, sizeof q, f->ptr, f->len, 40);
+    return diag_set(d, err, "%s:%zu: field '%s': expected %s, got '%s': %s", r->name, r->csv.line,
+                    col_names[col], expected, q, invalid);
+}
+
 static int price(struct barcsv_reader *r, const struct csv_field *f, int col, int64_t *out,
                  struct diag *d)
 {
     int err = num_parse_fixed(f->ptr, f->len, out);
     if (err)
-        return bad_field(r, d, err, col, f, "a decimal price");
+        return bad_number(r, d, err, col, f, "a decimal price", "too large");
     return ERR_OK;
 }
 
@@ -84,7 +124,8 @@ static int count(struct barcsv_reader *r, const struct csv_field *f, int col, in
 {
     int err = num_parse_int(f->ptr, f->len, out);
     if (err)
-        return bad_field(r, d, err, col, f, "a whole number");
+        return bad_number(r, d, err, col, f, "a whole number",
+                          memchr(f->ptr, '.', f->len) ? "it has a fraction" : "too large");
     return ERR_OK;
 }
 
@@ -490,6 +531,8 @@ int barcsv_next(struct barcsv_reader *r, struct bar *b, struct diag *d)
     int err = csv_next(&r->csv, f, BARCSV_MAX_FIELDS, &n, d);
     if (err == ERR_EOF)
         return err;
+    b->symbol[0] = '\0';
+    b->date = BARCSV_NO_DATE;
     if (err)
         return diag_prefix(d, err, "%s", r->name);
     if (n != r->ncols)
@@ -504,8 +547,10 @@ int barcsv_next(struct barcsv_reader *r, struct bar *b, struct diag *d)
     b->symbol[sym->len] = '\0';
 
     const struct csv_field *day = &f[r->col[BARCSV_DATE]];
-    if (date_parse(day->ptr, day->len, &b->date))
+    int32_t date;
+    if (date_parse(day->ptr, day->len, &date))
         return bad_field(r, d, ERR_PARSE, BARCSV_DATE, day, "a date YYYY-MM-DD");
+    b->date = date;
 
     if ((err = price(r, &f[r->col[BARCSV_OPEN]], BARCSV_OPEN, &b->open, d)) ||
         (err = price(r, &f[r->col[BARCSV_HIGH]], BARCSV_HIGH, &b->high, d)) ||

@@ -14,6 +14,7 @@
 #define CODEC_BARCSV_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/buf.h"
 #include "base/date.h"
@@ -22,6 +23,7 @@
 
 #define BARCSV_HEADER     "symbol,date,open,high,low,close,volume,vwap,trades\n"
 #define BARCSV_MAX_FIELDS 64
+#define BARCSV_NO_DATE    INT32_MIN /* out->date of a bad row whose date was not read */
 
 enum barcsv_col {
     BARCSV_SYMBOL,
@@ -53,8 +55,15 @@ struct barcsv_reader {
 int barcsv_reader_init(struct barcsv_reader *r, const char *name, char *data, size_t len,
                        struct diag *d);
 
+/* Go on with the rows in data[0..len), the continuation of the data read so far (the header
+ * kept), which began at line number `line`.  For a file read in blocks, each ending at a line
+ * break. */
+void barcsv_reader_refill(struct barcsv_reader *r, char *data, size_t len, size_t line);
+
 /* Next bar: ERR_OK, ERR_EOF, or an error for a bad row (d: "name:line: field 'x': ...");
- * after a bad row the next call reads the following row. */
+ * after a bad row the next call reads the following row.  At the end out is untouched; on a
+ * bad row out->symbol and out->date hold the row's symbol and date when they were read before
+ * the fault (a row whose prices are refused), else "" and BARCSV_NO_DATE. */
 int barcsv_next(struct barcsv_reader *r, struct bar *out, struct diag *d);
 
 /* Line number of the row last returned. */

@@ -6,8 +6,13 @@
 #include "base/log.h"
 #include "codec/barcsv.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/banned.h"
 
@@ -52,7 +57,7 @@ static const char *strip_where(const char *text, const char *path, size_t line)
     return text;
 }
 
-/* Tell the reject hook about a bad row; b is the row's bar when it was read, else NULL. */
+/* Tell the reject hook about a bad row; b is the row as far as it was read (barcsv_next). */
 static void reject_bad_row(const struct csvimport_opts *o, const char *path,
                            const struct barcsv_reader *r, const struct bar *b,
                            const struct diag *why)
@@ -61,9 +66,9 @@ static void reject_bad_row(const struct csvimport_opts *o, const char *path,
         return;
     size_t line = barcsv_line(r);
     char day[DATE_STRLEN + 1] = "";
-    if (b)
+    if (b->date != BARCSV_NO_DATE)
         date_format(b->date, day);
-    o->on_reject(o->ctx, path, line, b ? b->symbol : "", day, strip_where(why->text, path, line));
+    o->on_reject(o->ctx, path, line, b->symbol, day, strip_where(why->text, path, line));
 }
 
 /* A bar dated after today in New York cannot have traded yet: a typo in the year, or a file of
@@ -80,6 +85,23 @@ static int check_not_future(const char *path, size_t line, const struct bar *b, 
     return diag_set(why, ERR_INVALID,
                     "%s:%zu: %s: field 'date': %s is in the future (today in New York is %s)", path,
                     line, b->symbol, day, now);
+}
+
+/* No US exchange trades on a Sunday, nor on a Saturday since the New York Stock Exchange's
+ * last Saturday session (1952-05-24).  A weekend bar is a file of another market, or dates
+ * turned into days in the wrong time zone (a bar of Monday 00:00 in New York, read in
+ * California, is a Sunday's); stored, it would be a trading date of its own for every screen. */
+static int check_weekday(const char *path, size_t line, const struct bar *b, struct diag *why)
+{
+    int wd = date_weekday(b->date);
+    if (wd != 0 && (wd != 6 || b->date < date_from_ymd(1952, 6, 1)))
+        return ERR_OK;
+    char day[DATE_STRLEN + 1];
+    date_format(b->date, day);
+    return diag_set(why, ERR_INVALID,
+                    "%s:%zu: %s: field 'date': %s is a %s, when the market is closed (dates "
+                    "converted from timestamps in another time zone?)",
+                    path, line, b->symbol, day, wd ? "Saturday" : "Sunday");
 }
 
 struct row_ref {
@@ -165,51 +187,267 @@ out:
     return err;
 }
 
+/* The file read in blocks, each handed to the bar reader up to its last line break, so that
+ * memory does not grow with the file: a regular file can be read again from the start (a pass
+ * per group of dates, see csvimport_file); a pipe is read once. */
+struct scan {
+    const char *path;
+    int fd, regular;
+    struct stat st; /* at open: a file changed between passes is refused */
+    char *data;
+    size_t cap, len, chunk; /* bytes in data; of them, handed to the reader */
+    int eof, started;
+    uint64_t total;
+    struct barcsv_reader r;
+};
+
+static void scan_close(struct scan *sc)
+{
+    if (sc->fd >= 0)
+        close(sc->fd);
+    sc->fd = -1;
+    free(sc->data);
+    sc->data = NULL;
+}
+
+/* Drop the bytes the reader has had, then read until the buffer is full or the file ends, and
+ * hand the reader everything up to the last line break (at the end: everything). */
+static int scan_fill(struct scan *sc, struct diag *d)
+{
+    memmove(sc->data, sc->data + sc->chunk, sc->len - sc->chunk);
+    sc->len -= sc->chunk;
+    sc->chunk = 0;
+    for (;;) {
+        while (!sc->eof && sc->len < sc->cap) {
+            ssize_t n = read(sc->fd, sc->data + sc->len, sc->cap - sc->len);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                return diag_set(d, ERR_IO, "cannot read '%s': %s", sc->path, strerror(errno));
+            sc->eof = n == 0;
+            sc->len += (size_t)n;
+            sc->total += (uint64_t)n;
+            if (!sc->regular && sc->total > CSVIMPORT_FILE_MAX)
+                return diag_set(d, ERR_TOOBIG, "'%s' is over the limit of %zu bytes", sc->path,
+                                CSVIMPORT_FILE_MAX);
+        }
+        const char *nl = sc->eof ? NULL : memrchr(sc->data, '\n', sc->len);
+        if (sc->eof || nl) {
+            sc->chunk = sc->eof ? sc->len : (size_t)(nl + 1 - sc->data);
+            return ERR_OK;
+        }
+        if (sc->cap >= CSVIMPORT_LINE_MAX)
+            return diag_set(d, ERR_TOOBIG, "%s:%zu: line longer than %zu bytes", sc->path,
+                            sc->started ? sc->r.csv.next_line : 1, CSVIMPORT_LINE_MAX);
+        char *grown = realloc(sc->data, 2 * sc->cap);
+        if (!grown)
+            return diag_set(d, ERR_NOMEM, "out of memory reading '%s'", sc->path);
+        sc->data = grown;
+        sc->cap *= 2;
+    }
+}
+
+/* Open the file, or start it again from the top, and read its header. */
+static int scan_start(struct scan *sc, struct diag *d)
+{
+    if (sc->fd < 0) {
+        sc->fd = open(sc->path, O_RDONLY | O_CLOEXEC);
+        if (sc->fd < 0)
+            return diag_set(d, errno == ENOENT || errno == ENOTDIR ? ERR_NOTFOUND : ERR_IO,
+                            "cannot open '%s': %s", sc->path, strerror(errno));
+        if (fstat(sc->fd, &sc->st) != 0)
+            return diag_set(d, ERR_IO, "cannot stat '%s': %s", sc->path, strerror(errno));
+        if (S_ISDIR(sc->st.st_mode))
+            return diag_set(d, ERR_USAGE, "'%s' is a directory, expected a file", sc->path);
+        sc->regular = S_ISREG(sc->st.st_mode);
+        sc->cap = CSVIMPORT_BLOCK;
+        if (!(sc->data = malloc(sc->cap)))
+            return diag_set(d, ERR_NOMEM, "out of memory reading '%s'", sc->path);
+    } else {
+        struct stat now;
+        if (fstat(sc->fd, &now) != 0 || now.st_size != sc->st.st_size ||
+            now.st_mtim.tv_sec != sc->st.st_mtim.tv_sec ||
+            now.st_mtim.tv_nsec != sc->st.st_mtim.tv_nsec || lseek(sc->fd, 0, SEEK_SET) != 0)
+            return diag_set(d, ERR_IO,
+                            "'%s' changed while it was imported: import it again (what was "
+                            "stored of it is kept)",
+                            sc->path);
+    }
+    sc->len = sc->chunk = 0;
+    sc->eof = sc->started = 0;
+    sc->total = 0;
+    int err = scan_fill(sc, d);
+    if (!err)
+        err = barcsv_reader_init(&sc->r, sc->path, sc->data, sc->chunk, d);
+    sc->started = !err;
+    return err;
+}
+
+/* The next row, as barcsv_next; ERR_EOF at the end of the file.  A failure to read (ERR_IO,
+ * ERR_NOMEM, ERR_TOOBIG) is in d, a bad row in why. */
+static int scan_next(struct scan *sc, struct bar *b, struct diag *why, struct diag *d, int *fatal)
+{
+    for (;;) {
+        int rc = barcsv_next(&sc->r, b, why);
+        if (rc != ERR_EOF || sc->eof) {
+            *fatal = 0;
+            return rc;
+        }
+        size_t line = sc->r.csv.next_line;
+        if ((rc = scan_fill(sc, d))) {
+            *fatal = 1;
+            return rc;
+        }
+        barcsv_reader_refill(&sc->r, sc->data, sc->chunk, line);
+    }
+}
+
+/* The rows of the file that the checks take. */
+static int row_check(const char *path, size_t line, int rc, const struct bar *b, int32_t today,
+                     struct diag *why)
+{
+    if (rc == ERR_OK)
+        rc = check_not_future(path, line, b, today, why);
+    if (rc == ERR_OK)
+        rc = check_weekday(path, line, b, why);
+    return rc;
+}
+
+struct batch {
+    struct barvec bars;
+    size_t *lines, lines_cap;
+};
+
+static int batch_push(struct batch *bt, const struct bar *b, size_t line, const char *path,
+                      struct diag *d)
+{
+    if (bt->bars.n == bt->lines_cap) {
+        size_t cap = bt->lines_cap ? 2 * bt->lines_cap : 4096;
+        size_t *l = realloc(bt->lines, cap * sizeof *l);
+        if (!l)
+            return diag_set(d, ERR_NOMEM, "out of memory reading '%s'", path);
+        bt->lines = l;
+        bt->lines_cap = cap;
+    }
+    bt->lines[bt->bars.n] = line;
+    int err = barvec_push(&bt->bars, b);
+    if (err)
+        return diag_set(d, err, "out of memory reading '%s'", path);
+    return ERR_OK;
+}
+
+static void batch_clear(struct batch *bt)
+{
+    barvec_release(&bt->bars);
+    barvec_init(&bt->bars);
+    free(bt->lines);
+    bt->lines = NULL;
+    bt->lines_cap = 0;
+}
+
+/* Write one batch: its repeats dropped, then the rest to the store. */
+static int batch_write(struct barstore *bs, const char *path, const struct csvimport_opts *opts,
+                       struct batch *bt, struct conflict_ctx *cc, size_t *bad,
+                       struct csvimport_stats *stats, int *store_failed, struct diag *d)
+{
+    int err = drop_repeats(path, opts, &bt->bars, bt->lines, bad, d);
+    if (err)
+        return err;
+    cc->lines = bt->lines;
+    cc->bars = bt->bars.v;
+    struct barstore_write_opts wo = {.skip_conflicts = 1, .on_conflict = on_conflict, .ctx = cc};
+    struct barstore_write_stats ws = {0};
+    err = barstore_write(bs, bt->bars.v, bt->bars.n, &wo, &ws, d);
+    *store_failed = err != ERR_OK;
+    stats->imported += ws.rows_new;
+    stats->present += ws.rows_same;
+    stats->conflicts += ws.rows_conflict;
+    stats->disputed += ws.rows_disputed;
+    stats->days += ws.days_touched;
+    return err;
+}
+
+/* Collect the good rows dated lo..hi in a pass over the file (bad rows were reported by the
+ * first pass). */
+static int batch_read(struct scan *sc, int32_t today, int32_t lo, int32_t hi, struct batch *bt,
+                      struct diag *d)
+{
+    int err = scan_start(sc, d);
+    while (!err) {
+        struct bar b;
+        struct diag why;
+        int fatal;
+        int rc = scan_next(sc, &b, &why, d, &fatal);
+        if (fatal)
+            return rc;
+        if (rc == ERR_EOF)
+            break;
+        rc = row_check(sc->path, barcsv_line(&sc->r), rc, &b, today, &why);
+        if (rc == ERR_OK && b.date >= lo && b.date <= hi)
+            err = batch_push(bt, &b, barcsv_line(&sc->r), sc->path, d);
+    }
+    return err;
+}
+
+/* A file is read once when its good rows fit in one batch.  A larger regular file is read
+ * again once per group of dates of at most batch_rows rows (a date's rows are never split, so
+ * each day still gets one part, and a symbol and date repeated with other values are in one
+ * group), and, with --strict, once more per group before anything is written, since a repeat
+ * found in a later group must leave the file unwritten.  Memory is then one group's bars,
+ * whatever the size of the file. */
 int csvimport_file(struct barstore *bs, const char *path, const struct csvimport_opts *opts,
                    struct csvimport_stats *stats, struct diag *d)
 {
     int32_t today = cal_ny_date(clock_wall_ms(), NULL);
-    struct buf data = BUF_INIT(CSVIMPORT_FILE_MAX);
-    struct barvec bars;
-    size_t *lines = NULL, lines_cap = 0;
-    barvec_init(&bars);
-    int err = file_read(path, &data, d);
-    struct barcsv_reader r;
-    if (!err)
-        err = barcsv_reader_init(&r, path, data.data ? data.data : (char *)"", data.len, d);
+    size_t batch_rows = opts->batch_rows ? opts->batch_rows : CSVIMPORT_BATCH_ROWS;
+    const int32_t first_day = date_from_ymd(DATE_MIN_YEAR, 1, 1);
+    const int32_t last_day = date_from_ymd(DATE_MAX_YEAR, 12, 31);
+    struct scan sc = {.path = path, .fd = -1};
+    struct batch bt = {0};
+    barvec_init(&bt.bars);
     size_t bad = 0;
+    uint32_t *per_day = NULL; /* good rows per date, once they are more than a batch */
+    struct conflict_ctx cc = {path, NULL, NULL, 0, opts->max_report, opts};
+    int store_failed = 0;
+
+    /* First pass: every row read, the bad ones reported, the good ones kept while they fit in
+     * one batch, then counted by date. */
+    int err = scan_start(&sc, d);
     while (!err) {
         struct bar b;
         struct diag why;
-        int rc = barcsv_next(&r, &b, &why);
+        int fatal;
+        int rc = scan_next(&sc, &b, &why, d, &fatal);
+        if (fatal) {
+            err = rc;
+            break;
+        }
         if (rc == ERR_EOF)
             break;
-        const struct bar *read = NULL; /* a bar that was read but is refused */
-        if (rc == ERR_OK && (rc = check_not_future(path, barcsv_line(&r), &b, today, &why)))
-            read = &b;
+        stats->rows++;
+        rc = row_check(path, barcsv_line(&sc.r), rc, &b, today, &why);
         if (rc == ERR_OK) {
-            stats->rows++;
-            if (bars.n == lines_cap) {
-                lines_cap = lines_cap ? 2 * lines_cap : 4096;
-                size_t *l = realloc(lines, lines_cap * sizeof *l);
-                if (!l) {
+            if (!per_day && bt.bars.n == batch_rows && sc.regular) {
+                if (!(per_day = calloc((size_t)(last_day - first_day) + 1, sizeof *per_day))) {
                     err = diag_set(d, ERR_NOMEM, "out of memory reading '%s'", path);
                     break;
                 }
-                lines = l;
+                for (size_t i = 0; i < bt.bars.n; i++)
+                    per_day[bt.bars.v[i].date - first_day]++;
+                batch_clear(&bt);
             }
-            lines[bars.n] = barcsv_line(&r);
-            if ((err = barvec_push(&bars, &b)))
-                diag_set(d, err, "out of memory reading '%s'", path);
+            if (per_day)
+                per_day[b.date - first_day]++;
+            else
+                err = batch_push(&bt, &b, barcsv_line(&sc.r), path, d);
             continue;
         }
         if (rc == ERR_NOMEM || rc == ERR_IO) {
             err = diag_set(d, rc, "%s", why.text);
             break;
         }
-        stats->rows++;
         bad++;
-        reject_bad_row(opts, path, &r, read, &why);
+        reject_bad_row(opts, path, &sc.r, &b, &why);
         if (opts->strict) {
             err = diag_set(d, rc, "%s (strict mode: nothing imported from this file)", why.text);
             break;
@@ -217,33 +455,42 @@ int csvimport_file(struct barstore *bs, const char *path, const struct csvimport
         if (bad <= opts->max_report)
             log_warn("skipped a bad row", LF_STR("error", why.text));
     }
-    if (!err)
-        err = drop_repeats(path, opts, &bars, lines, &bad, d);
-    if (!err && bad > opts->max_report)
+
+    if (!err && !per_day) {
+        err = batch_write(bs, path, opts, &bt, &cc, &bad, stats, &store_failed, d);
+    } else if (!err) {
+        /* With --strict every group is checked for repeats before the first is written. */
+        for (int writing = !opts->strict; !err && writing <= 1; writing++) {
+            for (int32_t lo = first_day; !err && lo <= last_day;) {
+                int32_t hi = lo;
+                size_t n = per_day[lo - first_day];
+                while (hi < last_day && n + per_day[hi + 1 - first_day] <= batch_rows)
+                    n += per_day[++hi - first_day];
+                if (n) {
+                    batch_clear(&bt);
+                    err = batch_read(&sc, today, lo, hi, &bt, d);
+                    if (!err && !writing)
+                        err = drop_repeats(path, opts, &bt.bars, bt.lines, &bad, d);
+                    else if (!err)
+                        err = batch_write(bs, path, opts, &bt, &cc, &bad, stats, &store_failed, d);
+                }
+                lo = hi + 1;
+            }
+        }
+    }
+    if (bad > opts->max_report)
         log_warn("more bad rows skipped", LF_STR("file", path),
                  LF_INT("not_shown", bad - opts->max_report));
     stats->bad += bad;
-    if (err && err != ERR_NOMEM)
-        stats->files_failed++; /* the file's fault: nothing of it reached the store */
-    if (!err) {
-        struct conflict_ctx cc = {path, lines, bars.v, 0, opts->max_report, opts};
-        struct barstore_write_opts wo = {
-            .skip_conflicts = 1, .on_conflict = on_conflict, .ctx = &cc};
-        struct barstore_write_stats ws;
-        err = barstore_write(bs, bars.v, bars.n, &wo, &ws, d);
-        stats->imported += ws.rows_new;
-        stats->present += ws.rows_same;
-        stats->conflicts += ws.rows_conflict;
-        stats->disputed += ws.rows_disputed;
-        stats->days += ws.days_touched;
-        if (cc.reported > opts->max_report)
-            log_warn("more conflicts not shown", LF_STR("file", path),
-                     LF_INT("not_shown", cc.reported - opts->max_report));
-    }
+    if (err && err != ERR_NOMEM && !store_failed)
+        stats->files_failed++; /* the file's fault */
+    if (cc.reported > opts->max_report)
+        log_warn("more conflicts not shown", LF_STR("file", path),
+                 LF_INT("not_shown", cc.reported - opts->max_report));
     stats->files++;
-    free(lines);
-    barvec_release(&bars);
-    buf_release(&data);
+    free(per_day);
+    batch_clear(&bt);
+    scan_close(&sc);
     return err;
 }
 

@@ -2,7 +2,8 @@
  *
  * Each file needs a header naming at least symbol,date,open,high,low,close,volume (any order;
  * vwap and trades optional; other columns ignored).  Bad rows (malformed, invalid, dated after
- * today in New York, or one symbol and date given twice with different values: each of them)
+ * today in New York or on a weekend since 1952, or one symbol and date given twice with
+ * different values: each of them)
  * are reported with file:line and skipped, or fail the file in strict mode.  Bars already stored
  * with the same values are skipped silently; with different values they are conflicts, reported and
  * not written.
@@ -14,7 +15,15 @@
 
 #include "store/barstore.h"
 
-#define CSVIMPORT_FILE_MAX ((size_t)4 << 30)
+/* A file is read in blocks of CSVIMPORT_BLOCK bytes (a block grows to hold a longer line, up
+ * to CSVIMPORT_LINE_MAX), and its bars are stored in groups of dates of at most
+ * CSVIMPORT_BATCH_ROWS rows, a regular file being read again for each group: memory does not
+ * grow with the file.  A pipe, which cannot be read again, is held as bars whole, up to
+ * CSVIMPORT_FILE_MAX bytes. */
+#define CSVIMPORT_BLOCK      ((size_t)4 << 20)
+#define CSVIMPORT_LINE_MAX   ((size_t)64 << 20)
+#define CSVIMPORT_BATCH_ROWS ((size_t)1 << 20)
+#define CSVIMPORT_FILE_MAX   ((size_t)4 << 30)
 
 struct csvimport_opts {
     int strict;        /* a bad row fails the whole file, nothing of it is written */
@@ -25,6 +34,7 @@ struct csvimport_opts {
     void (*on_reject)(void *ctx, const char *path, size_t line, const char *symbol,
                       const char *date, const char *reason);
     void *ctx;
+    size_t batch_rows; /* 0: CSVIMPORT_BATCH_ROWS (tests set fewer) */
 };
 
 struct csvimport_stats {
@@ -43,8 +53,10 @@ struct csvimport_stats {
  * imported or already present; ERR_CONFLICT when some bars conflicted (the rest is written).
  * When the file itself fails (it cannot be read, its header lacks a column, or a bad row in
  * strict mode: ERR_INVALID / ERR_PARSE), nothing of it is written, files_failed counts it and
- * the error is returned: the store is fine and the next file can be imported.  Any other error
- * (the store could not be read or written, out of memory) leaves files_failed as it was. */
+ * the error is returned: the store is fine and the next file can be imported.  So is a file
+ * of more than a group of rows that changes between its readings (ERR_IO), but the groups
+ * stored before stay.  Any other error (the store could not be read or written, out of
+ * memory) leaves files_failed as it was. */
 int csvimport_file(struct barstore *bs, const char *path, const struct csvimport_opts *opts,
                    struct csvimport_stats *stats, struct diag *d);
 

@@ -242,6 +242,14 @@ contains "... GDB" "$T/out" ",GDB,"
 grep -q ',GDC,' "$T/out" && nok "... and nothing of the strict file" "$(cat "$T/out")" || ok "... and nothing of the strict file"
 check "a missing file alone: exit as before" 5 "$BIN" import --store "$S" "$T/no-such.csv"
 
+# ---- --rejects naming a file to import: created empty first, it would destroy the input ----
+cp "$T/good1.csv" "$T/keep.csv"
+check "--rejects naming a file to import is a usage error" 2 "$BIN" import --store "$S" --rejects "$T/keep.csv" "$T/keep.csv"
+contains "... naming the file" "$T/err" "--rejects: '$T/keep.csv' is also a file to import"
+same "... and the file is left as it was" "$T/keep.csv" "$T/good1.csv"
+check "... a --splits file too" 2 "$BIN" import --store "$S" --rejects "$T/keep.csv" --splits "$T/./keep.csv"
+same "... left as it was" "$T/keep.csv" "$T/good1.csv"
+
 # ---- crash safety: kill -9 during an import, rerun, same store as an uninterrupted run ----
 awk 'BEGIN { print "symbol,date,open,high,low,close,volume";
   for (d = 0; d < 240; d++) { t = 1704153600 + d * 86400;
@@ -269,6 +277,28 @@ if [ -s "$T/big.csv" ]; then
     [ $trials -eq 8 ] && ok "kill -9 during import ($killed of 8 runs killed mid-way): reruns give the uninterrupted store"
 else
     ok "kill -9 test skipped: awk without strftime"
+fi
+
+# ---- an import stopped after its bars were stored, before its results: a rerun finishes ----
+# (what kill -9 between the last part and the results leaves, made without timing: the results
+# taken away after a whole import)
+if [ -s "$T/big.csv" ]; then
+    R="$T/ref"
+    cp "$R/results/top_candidates.csv" "$T/top-ref.csv"
+    cp "$R/results/backtest/equity.csv" "$T/equity-ref.csv"
+    rm -rf "$R/results"
+    check "an import whose bars are all stored" 0 "$BIN" import --store "$R" "$T/big.csv"
+    contains "... stores nothing new" "$T/out" "imported 0 new bars"
+    same "... but fills the top-candidate history the results lack" "$R/results/top_candidates.csv" "$T/top-ref.csv"
+    same "... and writes the backtest" "$R/results/backtest/equity.csv" "$T/equity-ref.csv"
+    rm "$R/results/backtest/summary.json"
+    check "the backtest missing alone" 0 "$BIN" import --store "$R" "$T/big.csv"
+    [ -s "$R/results/backtest/summary.json" ] && ok "... is written again" || nok "... is written again" "$(ls "$R/results/backtest")"
+    cp -r "$R/results" "$T/results-before"
+    check "with the results complete, an import of nothing new" 0 "$BIN" import --store "$R" "$T/big.csv"
+    diff -r "$R/results" "$T/results-before" >/dev/null && ok "... leaves them as they were" || nok "... leaves them as they were" "$(diff -r "$R/results" "$T/results-before" | head -5)"
+else
+    ok "results after a stopped import: skipped, awk without strftime"
 fi
 
 # ---- demo ----

@@ -171,7 +171,7 @@ PY
 check "import with --rejects" 0 "$BIN" import --store "$T/rj" --rejects "$T/rejects.csv" "$T/rows.csv"
 contains "... summary" "$T/out" "imported 79 new bars on 1 days from 1 file: 0 already stored, 195 bad rows skipped"
 equals "... every rejected row in the file" "$(($(wc -l <"$T/rejects.csv") - 1))" 195
-equals "... with its line and reason" "$(sed -n 196p "$T/rejects.csv")" "$T/rows.csv,275,,,\"B194: field 'close': price must be positive, got -195\""
+equals "... with its line, symbol, date and reason" "$(sed -n 196p "$T/rejects.csv")" "$T/rows.csv,275,B194,2024-03-01,\"B194: field 'close': price must be positive, got -195\""
 equals "... header" "$(head -n 1 "$T/rejects.csv")" "file,line,symbol,date,reason"
 sed 's/^G05,2024-03-01,10,11,9,10,/G05,2024-03-01,10,11,9,10.5,/' "$T/rows.csv" >"$T/rows2.csv"
 check "conflicts are rejects too" 4 "$BIN" import --store "$T/rj" --rejects "$T/rejects2.csv" "$T/rows2.csv"

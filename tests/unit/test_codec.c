@@ -349,6 +349,26 @@ static void test_barcsv_read(void **state)
     read_all("", &rr, &ierr, imsg);
     assert_int_equal(ierr, ERR_PARSE);
     assert_string_equal(imsg, "in.csv: empty file, expected a header row");
+
+    /* What the file most likely is, when it can be told. */
+    read_all("Date,Open,High,Low,Close,Adj Close,Volume\n", &rr, &ierr, imsg);
+    assert_int_equal(ierr, ERR_PARSE);
+    assert_string_equal(imsg, "in.csv:1: header lacks column 'symbol' (need at least "
+                              "symbol,date,open,high,low,close,volume); a file of one stock's "
+                              "bars (as Yahoo Finance and Stooq export them) needs a symbol "
+                              "column added");
+    read_all("symbol;date;open;high;low;close;volume\n", &rr, &ierr, imsg);
+    assert_int_equal(ierr, ERR_PARSE);
+    assert_non_null(strstr(imsg, "volume); the header is one field with ';' in it: fields must "
+                                 "be separated by commas"));
+    read_all("symbol\tdate\topen\thigh\tlow\tclose\tvolume\n", &rr, &ierr, imsg);
+    assert_non_null(strstr(imsg, "; the header is one field with tabs in it"));
+    read_all("\xFF\xFEs", &rr, &ierr, imsg);
+    assert_int_equal(ierr, ERR_PARSE);
+    assert_non_null(strstr(imsg, "; the file is UTF-16 text: save it as UTF-8"));
+    read_all("symbol,open,high,low,close,volume\n", &rr, &ierr, imsg);
+    assert_string_equal(imsg, "in.csv:1: header lacks column 'date' (need at least "
+                              "symbol,date,open,high,low,close,volume)");
 }
 
 static void test_barcsv_bad_rows(void **state)
@@ -384,6 +404,21 @@ static void test_barcsv_bad_rows(void **state)
     assert_string_equal(rr.msgs[6], "in.csv:8: AAA: field 'volume': must not be negative, got -5");
     assert_string_equal(rr.msgs[7], "in.csv:9: expected 9 fields as in the header, got 6");
     assert_int_equal(rr.errs[8], ERR_OK);
+
+    /* A number out of range looks right: the message says what is wrong with it. */
+    read_all("symbol,date,open,high,low,close,volume\n"
+             "AAA,2024-01-02,99999999999999,99999999999999,9,10,100\n"
+             "AAA,2024-01-02,10,11,9,10,1000.5\n"
+             "AAA,2024-01-02,10,11,9,10,99999999999999999999\n",
+             &rr, &ierr, NULL);
+    assert_int_equal(rr.n, 3);
+    assert_int_equal(rr.errs[0], ERR_INVALID);
+    assert_string_equal(rr.msgs[0], "in.csv:2: field 'open': expected a decimal price, got "
+                                    "'99999999999999': too large");
+    assert_string_equal(rr.msgs[1], "in.csv:3: field 'volume': expected a whole number, got "
+                                    "'1000.5': it has a fraction");
+    assert_string_equal(rr.msgs[2], "in.csv:4: field 'volume': expected a whole number, got "
+                                    "'99999999999999999999': too large");
 }
 
 /* A stray quote in a bar file costs its own line only.  Bars have no field with a line break,

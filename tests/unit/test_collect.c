@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "collect/alpaca.h"
 #include "collect/collector.h"
+#include "codec/barcsv.h"
 #include "collect/csvimport.h"
 #include "net/fetch.h"
 #include "net/ratelimit.h"
@@ -984,6 +985,336 @@ static void on_import_reject(void *ctx, const char *path, size_t line, const cha
     snprintf(r->reason, sizeof r->reason, "%s", reason);
 }
 
+/* A row refused for its values (a price not positive, high below low) was read: the reject
+ * hook, and so the rejects file, gets its symbol and date; a row whose date is not a date
+ * gets its symbol only. */
+static void test_import_rejects_name_symbol_and_date(void **state)
+{
+    (void)state;
+    log_setup(LOG_OFF, LOG_FORMAT_JSON);
+    char *dir = tu_mkdtemp();
+    struct objstore *os;
+    struct barstore *bs;
+    struct diag d = {{0}};
+    assert_int_equal(objstore_open(tu_path(dir, "store"), &os, &d), ERR_OK);
+    assert_int_equal(barstore_new(os, &bs, &d), ERR_OK);
+    const char *rows[][4] = {
+        {"AAA,2024-01-02,-1,11,9,10,100\n", "AAA", "2024-01-02", "price must be positive"},
+        {"BBB,2024-01-03,10,8,9,10,100\n", "BBB", "2024-01-03", "8 is below low 9"},
+        {"CCC,2024-01-04,10,11,9,10,-5\n", "CCC", "2024-01-04", "must not be negative"},
+        {"DDD,01/05/2024,10,11,9,10,100\n", "DDD", "", "expected a date YYYY-MM-DD"},
+        {"eee,2024-01-08,10,11,9,10,100\n", "", "", "expected a ticker"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char csv[256], path[512];
+        snprintf(csv, sizeof csv, "symbol,date,open,high,low,close,volume\n%s", rows[i][0]);
+        snprintf(path, sizeof path, "%s", tu_path(dir, "bars.csv"));
+        tu_write_file(path, csv, strlen(csv));
+        struct import_rejects rj = {0};
+        struct csvimport_opts o = {.max_report = 20, .on_reject = on_import_reject, .ctx = &rj};
+        struct csvimport_stats st = {0};
+        assert_int_equal(csvimport_file(bs, path, &o, &st, &d), ERR_OK);
+        assert_int_equal(st.bad, 1);
+        assert_int_equal(rj.n, 1);
+        assert_string_equal(rj.symbol, rows[i][1]);
+        assert_string_equal(rj.date, rows[i][2]);
+        assert_non_null(strstr(rj.reason, rows[i][3]));
+    }
+    barstore_free(bs);
+    objstore_free(os);
+    tu_rmrf(dir);
+    free(dir);
+    log_setup(LOG_WARN, LOG_FORMAT_AUTO);
+}
+
+/* No market trades on a Sunday, nor on a Saturday after 1952-05-24 (the last Saturday
+ * session): such a bar is a bad row naming the weekday; Saturdays of the older history are
+ * kept. */
+static void test_import_refuses_weekend_dates(void **state)
+{
+    (void)state;
+    log_setup(LOG_OFF, LOG_FORMAT_JSON);
+    char *dir = tu_mkdtemp();
+    struct objstore *os;
+    struct barstore *bs;
+    struct diag d = {{0}};
+    assert_int_equal(objstore_open(tu_path(dir, "store"), &os, &d), ERR_OK);
+    assert_int_equal(barstore_new(os, &bs, &d), ERR_OK);
+    const char csv[] = "symbol,date,open,high,low,close,volume\n"
+                       "AAA,2024-01-26,10,11,9,10,100\n"  /* Friday */
+                       "AAA,2024-01-27,10,11,9,10,100\n"  /* Saturday */
+                       "AAA,2024-01-28,10,11,9,10,100\n"  /* Sunday */
+                       "AAA,1952-05-24,10,11,9,10,100\n"  /* the last Saturday session */
+                       "AAA,1952-06-07,10,11,9,10,100\n"; /* a Saturday after it */
+    char path[512];
+    snprintf(path, sizeof path, "%s", tu_path(dir, "bars.csv"));
+    tu_write_file(path, csv, sizeof csv - 1);
+    struct import_rejects rj = {0};
+    struct csvimport_opts o = {.max_report = 20, .on_reject = on_import_reject, .ctx = &rj};
+    struct csvimport_stats st = {0};
+    assert_int_equal(csvimport_file(bs, path, &o, &st, &d), ERR_OK);
+    assert_int_equal(st.imported, 2);
+    assert_int_equal(st.bad, 3);
+    assert_int_equal(rj.n, 3);
+    assert_string_equal(rj.symbol, "AAA");
+    assert_string_equal(rj.date, "1952-06-07");
+    assert_non_null(strstr(rj.reason, "1952-06-07 is a Saturday, when the market is closed"));
+    int32_t first, last;
+    size_t ndays;
+    assert_int_equal(barstore_date_range(bs, &first, &last, &ndays, &d), ERR_OK);
+    assert_int_equal(first, day("1952-05-24"));
+    assert_int_equal(last, day("2024-01-26"));
+    assert_int_equal(ndays, 2);
+    o.strict = 1;
+    struct csvimport_stats st2 = {0};
+    assert_int_equal(csvimport_file(bs, path, &o, &st2, &d), ERR_INVALID);
+    assert_non_null(strstr(d.text, "bars.csv:3: AAA: field 'date': 2024-01-27 is a Saturday"));
+    barstore_free(bs);
+    objstore_free(os);
+    tu_rmrf(dir);
+    free(dir);
+    log_setup(LOG_WARN, LOG_FORMAT_AUTO);
+}
+
+/* Every stored bar, in date then symbol order. */
+static int collect_day(void *ctx, int32_t date, const struct bar *bars, size_t n)
+{
+    (void)date;
+    struct barvec *all = ctx;
+    for (size_t i = 0; i < n; i++)
+        if (barvec_push(all, &bars[i]))
+            return ERR_NOMEM;
+    return ERR_OK;
+}
+
+static void stored_bars(struct barstore *bs, struct barvec *out)
+{
+    struct diag d = {{0}};
+    barvec_init(out);
+    assert_int_equal(barstore_scan(bs, INT32_MIN, INT32_MAX, collect_day, out, &d), ERR_OK);
+}
+
+struct import_counts {
+    int n;
+    size_t lines[16];
+};
+
+static void count_reject(void *ctx, const char *path, size_t line, const char *symbol,
+                         const char *date, const char *reason)
+{
+    (void)path, (void)symbol, (void)date, (void)reason;
+    struct import_counts *c = ctx;
+    if (c->n < 16)
+        c->lines[c->n] = line;
+    c->n++;
+}
+
+/* A reject hook that changes the file it is told about, as another program writing to it
+ * while it is imported. */
+static void append_on_reject(void *ctx, const char *path, size_t line, const char *symbol,
+                             const char *date, const char *reason)
+{
+    (void)line, (void)symbol, (void)date, (void)reason;
+    int *n = ctx;
+    if ((*n)++ == 0) {
+        FILE *f = fopen(path, "a");
+        assert_non_null(f);
+        fputs("ZZZ,2024-01-02,10,11,9,10,100,,\n", f);
+        fclose(f);
+    }
+}
+
+struct import_store {
+    char *dir;
+    struct objstore *os;
+    struct barstore *bs;
+};
+
+static void import_store_open(struct import_store *s)
+{
+    struct diag d = {{0}};
+    s->dir = tu_mkdtemp();
+    assert_int_equal(objstore_open(tu_path(s->dir, "store"), &s->os, &d), ERR_OK);
+    assert_int_equal(barstore_new(s->os, &s->bs, &d), ERR_OK);
+}
+
+static void import_store_close(struct import_store *s)
+{
+    barstore_free(s->bs);
+    objstore_free(s->os);
+    tu_rmrf(s->dir);
+    free(s->dir);
+}
+
+/* A file of more good rows than a group is stored a group of dates at a time, the file read
+ * again for each: the store, the counts and the rejects are those of one reading, each day
+ * gets one part, a repeat with other values is found in whatever group it falls, --strict
+ * writes nothing when a late group has one, and a file changed between readings is refused. */
+static void test_import_in_groups(void **state)
+{
+    (void)state;
+    log_setup(LOG_OFF, LOG_FORMAT_JSON);
+    struct buf csv = BUF_INIT(1 << 20);
+    buf_puts(&csv, BARCSV_HEADER);
+    const char *syms[] = {"AAA", "BBB", "CCC", "DDD", "EEE"};
+    for (size_t s = 0; s < 5; s++) {
+        int32_t t = day("2024-01-02");
+        for (int i = 0; i < 12; i++, t = tu_weekday_from(t + 1)) {
+            struct bar b = tu_bar(syms[s], "2024-01-02", 10 + i, 12 + i, 9 + i, 11 + i, 100);
+            b.date = t;
+            barcsv_write_row(&csv, &b);
+            if (s == 1 && i == 3)
+                buf_puts(&csv, "BBB,2024-01-05,x,1,1,1,1,,\n"); /* a bad row: line 18 */
+        }
+    }
+    buf_puts(&csv, "CCC,2024-01-12,10,13,9,11,100,,\n");  /* differs from line 33 */
+    buf_puts(&csv, "AAA,2024-01-03,11,13,10,12,100,,\n"); /* repeats line 3 */
+    char *dir = tu_mkdtemp();
+    char path[512];
+    snprintf(path, sizeof path, "%s", tu_path(dir, "bars.csv"));
+    tu_write_file(path, csv.data, csv.len);
+
+    struct import_store one, grouped;
+    import_store_open(&one);
+    import_store_open(&grouped);
+    struct import_counts c1 = {0}, c2 = {0};
+    struct csvimport_opts o1 = {.max_report = 20, .on_reject = count_reject, .ctx = &c1};
+    struct csvimport_opts o2 = o1;
+    o2.ctx = &c2;
+    o2.batch_rows = 7; /* a day's five rows a group */
+    struct csvimport_stats s1 = {0}, s2 = {0};
+    struct diag d = {{0}};
+    assert_int_equal(csvimport_file(one.bs, path, &o1, &s1, &d), ERR_OK);
+    assert_int_equal(csvimport_file(grouped.bs, path, &o2, &s2, &d), ERR_OK);
+    assert_int_equal(s1.imported, 59); /* 60 less CCC of 2024-01-12, repeated otherwise */
+    assert_int_equal(s1.present, 1);   /* the equal repeat */
+    assert_int_equal(s2.imported, s1.imported);
+    assert_int_equal(s2.present, s1.present);
+    assert_int_equal(s2.rows, s1.rows);
+    assert_int_equal(s2.bad, 3);
+    assert_int_equal(s2.bad, s1.bad);
+    assert_int_equal(s2.days, 12);
+    assert_int_equal(c1.n, 3);
+    assert_int_equal(c2.n, 3);
+    assert_int_equal(c2.lines[0], 18);
+    struct barvec b1, b2;
+    stored_bars(one.bs, &b1);
+    stored_bars(grouped.bs, &b2);
+    assert_int_equal(b2.n, 59);
+    assert_int_equal(b1.n, b2.n);
+    for (size_t i = 0; i < b1.n; i++)
+        assert_true(bar_equal(&b1.v[i], &b2.v[i]));
+    barvec_release(&b1);
+    barvec_release(&b2);
+    struct bar_index idx = {0};
+    assert_int_equal(barstore_index(grouped.bs, INT32_MIN, INT32_MAX, &idx, &d), ERR_OK);
+    assert_int_equal(idx.ndays, 12);
+    for (size_t i = 0; i < idx.ndays; i++)
+        assert_int_equal(idx.days[i].nparts, 1);
+    bar_index_release(&idx);
+
+    /* --strict: the repeat is in the last group but fails the file before the first. */
+    struct import_store strict;
+    import_store_open(&strict);
+    struct csvimport_opts os = {.max_report = 20, .strict = 1, .batch_rows = 7};
+    struct csvimport_stats s3 = {0};
+    buf_reset(&csv);
+    buf_puts(&csv, BARCSV_HEADER);
+    for (size_t s = 0; s < 5; s++) {
+        int32_t t = day("2024-01-02");
+        for (int i = 0; i < 12; i++, t = tu_weekday_from(t + 1)) {
+            struct bar b = tu_bar(syms[s], "2024-01-02", 10 + i, 12 + i, 9 + i, 11 + i, 100);
+            b.date = t;
+            barcsv_write_row(&csv, &b);
+        }
+    }
+    buf_puts(&csv, "CCC,2024-01-17,10,13,9,11,100,,\n");
+    tu_write_file(path, csv.data, csv.len);
+    assert_int_equal(csvimport_file(strict.bs, path, &os, &s3, &d), ERR_INVALID);
+    assert_non_null(strstr(d.text, "CCC: 2024-01-17 is repeated at line"));
+    assert_int_equal(s3.files_failed, 1);
+    int32_t first, last;
+    assert_int_equal(barstore_date_range(strict.bs, &first, &last, NULL, &d), ERR_NOTFOUND);
+    import_store_close(&strict);
+
+    /* The file changes after its first reading. */
+    struct import_store changed;
+    import_store_open(&changed);
+    buf_puts(&csv, "BAD,2024-01-02,x,1,1,1,1,,\n");
+    tu_write_file(path, csv.data, csv.len);
+    int calls = 0;
+    struct csvimport_opts oc = {
+        .max_report = 20, .on_reject = append_on_reject, .ctx = &calls, .batch_rows = 7};
+    struct csvimport_stats s4 = {0};
+    assert_int_equal(csvimport_file(changed.bs, path, &oc, &s4, &d), ERR_IO);
+    assert_non_null(strstr(d.text, "changed while it was imported"));
+    assert_int_equal(s4.files_failed, 1);
+    import_store_close(&changed);
+
+    import_store_close(&one);
+    import_store_close(&grouped);
+    buf_release(&csv);
+    tu_rmrf(dir);
+    free(dir);
+    log_setup(LOG_WARN, LOG_FORMAT_AUTO);
+}
+
+/* A file of several read blocks: rows across a block's end are whole, lines are numbered on,
+ * and a line longer than a block is read (and judged) whole. */
+static void test_import_in_blocks(void **state)
+{
+    (void)state;
+    log_setup(LOG_OFF, LOG_FORMAT_JSON);
+    size_t nsyms = 2000, ndays = 60;
+    struct buf csv = BUF_INIT((size_t)64 << 20);
+    buf_puts(&csv, BARCSV_HEADER);
+    size_t line = 1, bad_line = 0, long_line = 0;
+    for (size_t s = 0; s < nsyms; s++) {
+        char sym[16];
+        snprintf(sym, sizeof sym, "S%04zu", s);
+        int32_t t = day("2024-01-02");
+        for (size_t i = 0; i < ndays; i++, t = tu_weekday_from(t + 1)) {
+            struct bar b = tu_bar(sym, "2024-01-02", 10.25, 12.5, 9.75, 11.5, 1000 + (double)i);
+            b.date = t;
+            barcsv_write_row(&csv, &b);
+            line++;
+        }
+        if (s == 1500) {
+            buf_puts(&csv, "S1500,2024-01-02,x,1,1,1,1,,\n");
+            bad_line = ++line;
+        }
+        if (s == 1700) {
+            buf_puts(&csv, "S1700,2024-01-02,1,1,1,1,");
+            for (size_t k = 0; k < CSVIMPORT_BLOCK + 100; k++)
+                buf_puts(&csv, "9");
+            buf_puts(&csv, ",,\n");
+            long_line = ++line;
+        }
+    }
+    assert_true(csv.len > 2 * CSVIMPORT_BLOCK);
+    char *dir = tu_mkdtemp();
+    char path[512];
+    snprintf(path, sizeof path, "%s", tu_path(dir, "bars.csv"));
+    tu_write_file(path, csv.data, csv.len);
+    struct import_store st;
+    import_store_open(&st);
+    struct import_counts c = {0};
+    struct csvimport_opts o = {.max_report = 20, .on_reject = count_reject, .ctx = &c};
+    struct csvimport_stats s = {0};
+    struct diag d = {{0}};
+    assert_int_equal(csvimport_file(st.bs, path, &o, &s, &d), ERR_OK);
+    assert_int_equal(s.imported, nsyms * ndays);
+    assert_int_equal(s.bad, 2);
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.lines[0], bad_line);
+    assert_int_equal(c.lines[1], long_line);
+    import_store_close(&st);
+    buf_release(&csv);
+    tu_rmrf(dir);
+    free(dir);
+    log_setup(LOG_WARN, LOG_FORMAT_AUTO);
+}
+
 static void test_import_refuses_future_dates(void **state)
 {
     (void)state;
@@ -1054,6 +1385,10 @@ int main(void)
         cmocka_unit_test(test_collect_learns_closed_day),
         cmocka_unit_test(test_settle_days),
         cmocka_unit_test(test_import_refuses_future_dates),
+        cmocka_unit_test(test_import_rejects_name_symbol_and_date),
+        cmocka_unit_test(test_import_refuses_weekend_dates),
+        cmocka_unit_test(test_import_in_groups),
+        cmocka_unit_test(test_import_in_blocks),
     };
     return cmocka_run_group_tests_name("collect", tests, NULL, NULL);
 }
