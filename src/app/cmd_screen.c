@@ -203,7 +203,10 @@ int cmd_screen(int argc, char **argv)
     if (to && !from)
         return app_usage_error(&a, "--to needs --from");
     if (so.min_bars > so.window_days)
-        return app_usage_error(&a, "--min-bars %d is more than the window of %d days", so.min_bars,
+        return app_usage_error(&a,
+                               "--min-bars %d is more than the window of %d day%s: give "
+                               "--min-bars %d or less, or a longer --window",
+                               so.min_bars, so.window_days, so.window_days == 1 ? "" : "s",
                                so.window_days);
 
     struct diag d = {{0}};

@@ -49,7 +49,10 @@ int backtest_opts_check(const struct backtest_opts *o, struct diag *d)
         return diag_set(d, ERR_USAGE, "window must be 1 to %d days, got %d", SCREEN_WINDOW_MAX,
                         s->window_days);
     if (s->min_bars < 1 || s->min_bars > s->window_days)
-        return diag_set(d, ERR_USAGE, "min-bars %d must be 1 to the window of %d days", s->min_bars,
+        return diag_set(d, ERR_USAGE,
+                        "--min-bars %d is more than the window of %d day%s: give --min-bars %d "
+                        "or less, or a longer --window",
+                        s->min_bars, s->window_days, s->window_days == 1 ? "" : "s",
                         s->window_days);
     if (s->min_price < 0 || s->min_volume < 0)
         return diag_set(d, ERR_USAGE, "min-price and min-volume cannot be negative");

@@ -55,7 +55,8 @@ bad "--cost-bps 1e9" "--cost-bps: expected basis points" --cost-bps 1e9
 bad "--capital 0" "--capital: expected a positive amount" --capital 0
 bad "--target x" "--target: expected a percentage" --target x
 bad "--min-price 1e9" "--min-price: expected a price, a decimal number such as 5 or 2.50 from 0 to 9223372036854 (no exponent), got '1e9'" --min-price 1e9
-bad "--min-bars over the window" "min-bars 50 must be 1 to the window of 20 days" --window 20 --min-bars 50
+bad "--min-bars over the window" "--min-bars 50 is more than the window of 20 days: give --min-bars 20 or less, or a longer --window" --window 20 --min-bars 50
+bad "--min-bars over a window of one day" "--min-bars 30 is more than the window of 1 day: give --min-bars 1 or less, or a longer --window" --window 1
 bad "--grid without =" "expected NAME=V1,V2" --grid top
 bad "--grid of an unknown parameter" "'colour': not a parameter" --grid colour=1,2
 bad "--grid with a bad value" "--grid top: expected a whole number" --grid top=5,x

@@ -51,6 +51,10 @@ check "unknown command is a usage error" 2 "$BIN" frobnicate
 check "bad --top is a usage error" 2 "$BIN" screen --store "$S" --top lots
 contains "bad --top names the flag" "$T/err" "--top: expected a whole number"
 check "bad --date is a usage error" 2 "$BIN" screen --store "$S" --date 2024-13-01
+check "--min-bars over the window is a usage error" 2 "$BIN" screen --store "$S" --window 1
+contains "... saying what to give instead" "$T/err" "--min-bars 30 is more than the window of 1 day: give --min-bars 1 or less, or a longer --window"
+check "... in days, plural" 2 "$BIN" screen --store "$S" --window 20 --min-bars 21
+contains "... saying so" "$T/err" "--min-bars 21 is more than the window of 20 days: give --min-bars 20 or less, or a longer --window"
 check "import without files is a usage error" 2 "$BIN" import --store "$S"
 # An empty --store (an unset variable) is not the default store (./data, or S3_BUCKET_NAME's).
 printf 'symbol,date,open,high,low,close,volume\nEMP,2024-01-02,1,1,1,1,1\n' >"$T/empty-store.csv"
