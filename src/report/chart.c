@@ -7,6 +7,7 @@
 #include <ft2build.h>
 #include FT_FREETYPE_H
 
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -288,8 +289,19 @@ static int load_font(const char *path, struct diag *d)
     if (!ft_lib && FT_Init_FreeType(&ft_lib) != 0)
         return diag_set(d, ERR_INTERNAL, "FreeType could not start");
     FT_Face face;
-    if (FT_New_Face(ft_lib, path, 0, &face) != 0)
-        return diag_set(d, ERR_NOTFOUND, "font '%s' could not be loaded (a TrueType file)", path);
+    if (FT_New_Face(ft_lib, path, 0, &face) != 0) {
+        /* A file that is not there is missing input; one that is there but FreeType cannot
+         * read is bad input, and says so. */
+        FILE *f = fopen(path, "rb");
+        if (!f)
+            return diag_set(d, errno == ENOENT ? ERR_NOTFOUND : ERR_IO,
+                            "font '%s' could not be loaded: %s", path, strerror(errno));
+        fclose(f);
+        return diag_set(d, ERR_INVALID,
+                        "font '%s' could not be loaded: not a font file (a TrueType font is "
+                        "wanted)",
+                        path);
+    }
     cairo_font_face_t *cf = cairo_ft_font_face_create_for_ft_face(face, 0);
     if (cairo_font_face_status(cf) != CAIRO_STATUS_SUCCESS ||
         cairo_font_face_set_user_data(cf, &ft_key, face, ft_face_done) != CAIRO_STATUS_SUCCESS) {

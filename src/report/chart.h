@@ -65,7 +65,8 @@ int chart_load_results(struct objstore *os, const char *symbol, int window_days,
                        struct chart_series *out, struct diag *d);
 
 /* The PNG of s, appended to png.  font_file NULL: CHART_FONT_DEFAULT.  ERR_NOTFOUND naming
- * the font file when it cannot be loaded; ERR_INVALID for a series without points. */
+ * the font file when it is not there, ERR_INVALID when it is not a font (ERR_IO when it cannot
+ * be read); ERR_INVALID for a series without points. */
 int chart_png(const struct chart_series *s, const char *font_file, struct buf *png, struct diag *d);
 
 #endif

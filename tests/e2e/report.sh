@@ -227,6 +227,9 @@ check "chart of an unknown stock has nothing to draw" 5 "$BIN" chart --store "$S
 contains "... and says so" "$T/err" "no bars of ZZZZ9 in the year up to $D"
 check "chart with a missing font fails naming it" 5 "$BIN" chart --store "$S" "$SYM" --font "$T/none.ttf" --out "$T/x.png"
 contains "... the font" "$T/err" "font '$T/none.ttf' could not be loaded"
+printf 'root:x:0:0:root:/root:/bin/sh\n' >"$T/passwd"
+check "chart with a --font that is not a font is bad input" 3 "$BIN" chart --store "$S" "$SYM" --font "$T/passwd" --out "$T/x.png"
+contains "... saying so" "$T/err" "font '$T/passwd' could not be loaded: not a font file (a TrueType font is wanted)"
 check "chart of the worst drawdown" 0 "$BIN" chart --store "$S" "$SYM" --out "$T/chart.png"
 # The PNG decoded (zlib only) and looked at: its size, the close line's blue, the shaded
 # drawdown's pink, dark text in the title band, and a close drawn on the last day.
