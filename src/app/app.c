@@ -187,6 +187,96 @@ int app_parse_date(const struct app *a, const char *flag, const char *s, int32_t
     return 0;
 }
 
+static int range_end_parse(const struct app *a, const char *flag, const char *s,
+                           const char *keyword, enum app_range_kind kind, struct app_range_end *out)
+{
+    out->text = s;
+    out->kind = APP_RANGE_NONE;
+    out->date = 0;
+    if (!s)
+        return 0;
+    if (strcmp(s, keyword) == 0) {
+        out->kind = kind;
+        return 0;
+    }
+    if (date_parse(s, strlen(s), &out->date))
+        return app_usage_error(a, "%s: expected a date YYYY-MM-DD or '%s', got '%s'", flag, keyword,
+                               s);
+    out->kind = APP_RANGE_DATE;
+    return 0;
+}
+
+int app_range_parse(const struct app *a, const char *from, const char *to, struct app_range *r)
+{
+    int rc = range_end_parse(a, "--from", from, "first", APP_RANGE_FIRST, &r->from);
+    if (!rc)
+        rc = range_end_parse(a, "--to", to, "last", APP_RANGE_LAST, &r->to);
+    if (rc)
+        return rc;
+    if (r->from.kind == APP_RANGE_DATE && r->to.kind == APP_RANGE_DATE && r->to.date < r->from.date)
+        return app_usage_error(a, "--to %s is before --from %s", to, from);
+    return 0;
+}
+
+static int32_t range_end_date(const struct app_range_end *e, int32_t dflt, int32_t first,
+                              int32_t last)
+{
+    switch (e->kind) {
+    case APP_RANGE_FIRST:
+        return first;
+    case APP_RANGE_LAST:
+        return last;
+    case APP_RANGE_DATE:
+        return e->date;
+    default:
+        return dflt;
+    }
+}
+
+/* "2024-03-01" for a date as typed, "last (2024-04-19)" for a keyword (dflt: the one an end
+ * not given stands for). */
+static void range_end_text(const struct app_range_end *e, const char *dflt, const char *date,
+                           char *buf, size_t cap)
+{
+    const char *k = e->kind == APP_RANGE_FIRST  ? "first"
+                    : e->kind == APP_RANGE_LAST ? "last"
+                                                : dflt;
+    if (e->kind == APP_RANGE_DATE)
+        snprintf(buf, cap, "%s", date);
+    else
+        snprintf(buf, cap, "%s (%s)", k, date);
+}
+
+int app_range_resolve(const struct app_range *r, int32_t first, int32_t last, int32_t *lo,
+                      int32_t *hi, struct diag *d)
+{
+    *lo = range_end_date(&r->from, first, first, last);
+    *hi = range_end_date(&r->to, last, first, last);
+    if (*lo <= *hi && *lo <= last && *hi >= first)
+        return ERR_OK;
+    /* Nothing stored in the range: say where the stored dates are. */
+    char f[DATE_STRLEN + 1], t[DATE_STRLEN + 1], s0[DATE_STRLEN + 1], s1[DATE_STRLEN + 1];
+    date_format(*lo, f);
+    date_format(*hi, t);
+    date_format(first, s0);
+    date_format(last, s1);
+    if (*hi == last && *lo > last)
+        return diag_set(d, ERR_NOTFOUND, "no bars stored from %s on: the store holds %s to %s", f,
+                        s0, s1);
+    if (*lo == first && *hi < first)
+        return diag_set(d, ERR_NOTFOUND, "no bars stored up to %s: the store holds %s to %s", t, s0,
+                        s1);
+    if (*hi < *lo) { /* an end given as a keyword: the date it stands for */
+        char tt[64], ft[64];
+        range_end_text(&r->to, "last", t, tt, sizeof tt);
+        range_end_text(&r->from, "first", f, ft, sizeof ft);
+        return diag_set(d, ERR_NOTFOUND, "--to %s is before --from %s: the store holds %s to %s",
+                        tt, ft, s0, s1);
+    }
+    return diag_set(d, ERR_NOTFOUND, "no bars stored from %s to %s: the store holds %s to %s", f, t,
+                    s0, s1);
+}
+
 int app_parse_price(const struct app *a, const char *flag, const char *s, int64_t *out)
 {
     if (num_parse_fixed(s, strlen(s), out) || *out < 0)

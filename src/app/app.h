@@ -87,6 +87,29 @@ int app_parse_long(const struct app *a, const char *flag, const char *s, long mi
 int app_parse_date(const struct app *a, const char *flag, const char *s, int32_t *out);
 int app_parse_price(const struct app *a, const char *flag, const char *s, int64_t *out);
 
+/* A --from/--to range as typed.  Each end is not given, a keyword (the first or last stored
+ * date) or a date; the store's dates make it a range of dates (app_range_resolve). */
+enum app_range_kind { APP_RANGE_NONE, APP_RANGE_FIRST, APP_RANGE_LAST, APP_RANGE_DATE };
+struct app_range_end {
+    const char *text; /* as typed; NULL when not given */
+    enum app_range_kind kind;
+    int32_t date; /* APP_RANGE_DATE */
+};
+struct app_range {
+    struct app_range_end from, to;
+};
+
+/* Parse --from and --to (NULL: not given) into r: a date YYYY-MM-DD, or 'first' for --from
+ * and 'last' for --to.  Reads no store.  EXIT_USAGE after a message for a bad value, or when
+ * both are dates and --to is before --from (wrong whatever the store holds); else 0. */
+int app_range_parse(const struct app *a, const char *from, const char *to, struct app_range *r);
+
+/* The dates [*lo, *hi] of r in a store whose dates run from first to last: a --from not given
+ * is the first, a --to not given the last.  ERR_NOTFOUND, with d saying which dates the store
+ * holds, when the range reaches none of them (a --from after the last, say). */
+int app_range_resolve(const struct app_range *r, int32_t first, int32_t last, int32_t *lo,
+                      int32_t *hi, struct diag *d);
+
 /* The charts' font file: $SCREENER_FONT, else fonts/DejaVuSans.ttf of the Lambda package
  * ($LAMBDA_TASK_ROOT) when it is there, else NULL (the system's DejaVu Sans).  buf holds the
  * path built. */

@@ -561,45 +561,17 @@ int cmd_backtest(int argc, char **argv)
     }
 
     /* The dates are part of the command line: checked before the store is read. */
-    int32_t first, last, lo = 0, hi = 0;
-    int from_date = from && strcmp(from, "first") != 0, to_date = to && strcmp(to, "last") != 0;
-    if (from_date && (rc = app_parse_date(&a, "--from", from, &lo)))
-        goto done;
-    if (to_date && (rc = app_parse_date(&a, "--to", to, &hi)))
+    int32_t first, last, lo, hi;
+    struct app_range range;
+    if ((rc = app_range_parse(&a, from, to, &range)))
         goto done;
     if ((err = app_open_store(&a, &d)))
         goto fail;
     app_read_once(&a);
     if ((err = barstore_date_range(a.bs, &first, &last, NULL, &d)))
         goto fail;
-    if (!from_date)
-        lo = first;
-    if (!to_date)
-        hi = last;
-    if (from_date && to_date && hi < lo) {
-        rc = app_usage_error(&a, "--to %s is before --from %s", to, from);
-        goto done;
-    }
-    if (hi < lo || lo > last || hi < first) {
-        /* A range the store does not reach ('--from' after its last date, say): nothing to
-         * test, and where the stored dates are. */
-        char f0[DATE_STRLEN + 1], f1[DATE_STRLEN + 1], s0[DATE_STRLEN + 1], s1[DATE_STRLEN + 1];
-        date_format(lo, f0);
-        date_format(hi, f1);
-        date_format(first, s0);
-        date_format(last, s1);
-        if (!to_date)
-            err = diag_set(&d, ERR_NOTFOUND, "no bars stored from %s on: the store holds %s to %s",
-                           f0, s0, s1);
-        else if (!from_date)
-            err = diag_set(&d, ERR_NOTFOUND, "no bars stored up to %s: the store holds %s to %s",
-                           f1, s0, s1);
-        else
-            err =
-                diag_set(&d, ERR_NOTFOUND, "no bars stored from %s to %s: the store holds %s to %s",
-                         f0, f1, s0, s1);
+    if ((err = app_range_resolve(&range, first, last, &lo, &hi, &d)))
         goto fail;
-    }
     struct backtest_universe u = {NULL, 0, load_snapshot, &snaps};
     if (base.universe_asof) {
         if ((err = list_snapshots(&a, &snaps, &d)))

@@ -209,6 +209,10 @@ int cmd_screen(int argc, char **argv)
                                so.min_bars, so.window_days, so.window_days == 1 ? "" : "s",
                                so.window_days);
 
+    struct app_range range;
+    if (!date && (rc = app_range_parse(&a, from, to, &range)))
+        return rc;
+
     struct diag d = {{0}};
     int err = app_open_store(&a, &d);
     if (!err) {
@@ -220,25 +224,15 @@ int cmd_screen(int argc, char **argv)
         if ((rc = app_parse_date(&a, "--date", date, &lo)))
             goto done;
         hi = lo;
-    } else if (!err && from && strcmp(from, "first") == 0 && (!to || strcmp(to, "last") == 0)) {
+    } else if (!err && from && range.from.kind == APP_RANGE_FIRST &&
+               (range.to.kind == APP_RANGE_NONE || range.to.kind == APP_RANGE_LAST)) {
         lo = SCREEN_RUN_FIRST; /* the whole history: one listing of the store, not two */
         hi = INT32_MAX;
     } else if (!err && from) {
         int32_t first, last;
-        if ((err = barstore_date_range(a.bs, &first, &last, NULL, &d)))
+        if ((err = barstore_date_range(a.bs, &first, &last, NULL, &d)) ||
+            (err = app_range_resolve(&range, first, last, &lo, &hi, &d)))
             goto fail;
-        if (strcmp(from, "first") == 0)
-            lo = first;
-        else if ((rc = app_parse_date(&a, "--from", from, &lo)))
-            goto done;
-        if (!to || strcmp(to, "last") == 0)
-            hi = last;
-        else if ((rc = app_parse_date(&a, "--to", to, &hi)))
-            goto done;
-        if (hi < lo) {
-            rc = app_usage_error(&a, "--to %s is before --from %s", to ? to : "last", from);
-            goto done;
-        }
     }
     struct out o = {.a = &a, .failed = 0};
     buf_init(&o.b, (size_t)64 << 20);

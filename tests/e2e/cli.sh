@@ -21,6 +21,9 @@ check() {
 contains() { # DESCRIPTION FILE TEXT
     if grep -qF -- "$3" "$2"; then ok "$1"; else nok "$1" "no '$3' in:" "$(head -c 800 "$2")"; fi
 }
+lacks() { # DESCRIPTION FILE TEXT
+    if grep -qF -- "$3" "$2"; then nok "$1" "'$3' in:" "$(head -c 800 "$2")"; else ok "$1"; fi
+}
 same() { # DESCRIPTION FILE WANT_FILE
     if cmp -s "$2" "$3"; then ok "$1"; else nok "$1" "$(diff "$3" "$2" | head -20)"; fi
 }
@@ -125,6 +128,21 @@ fi
 check "screen a range" 0 "$BIN" screen --store "$S" --min-bars 1 --from first --to last --format csv
 [ "$(grep -c '^2024-01-0[234],' "$T/out")" -eq 6 ] && ok "a range ranks every date" || nok "a range ranks every date" "$(cat "$T/out")"
 grep -q '^2024-01-02,.*,,100$' "$T/out" && ok "no previous bar: change_pct is empty" || nok "no previous bar: change_pct is empty" "$(cat "$T/out")"
+check "--from after the last stored date has nothing to screen" 5 "$BIN" screen --store "$S" --from 2030-01-01
+contains "... saying where the stored dates are" "$T/err" "no bars stored from 2030-01-01 on: the store holds 2024-01-02 to 2024-01-04"
+lacks "... not a --to nobody typed" "$T/err" "--to last"
+check "... with --to last too" 5 "$BIN" screen --store "$S" --from 2030-01-01 --to last
+contains "... saying so" "$T/err" "no bars stored from 2030-01-01 on: the store holds 2024-01-02 to 2024-01-04"
+check "a range before the store has nothing to screen" 5 "$BIN" screen --store "$S" --from first --to 2020-01-01
+contains "... saying so" "$T/err" "no bars stored up to 2020-01-01: the store holds 2024-01-02 to 2024-01-04"
+check "a range beyond the store has nothing to screen" 5 "$BIN" screen --store "$S" --from 2030-01-01 --to 2030-02-01
+contains "... saying so" "$T/err" "no bars stored from 2030-01-01 to 2030-02-01: the store holds 2024-01-02 to 2024-01-04"
+check "--to before --from, both dates, is a usage error" 2 "$BIN" screen --store "$S" --from 2024-01-04 --to 2024-01-03
+contains "... naming both" "$T/err" "--to 2024-01-03 is before --from 2024-01-04"
+check "a bad --from is a usage error" 2 "$BIN" screen --store "$S" --from yesterday
+contains "... saying what it takes" "$T/err" "--from: expected a date YYYY-MM-DD or 'first', got 'yesterday'"
+check "--from a stored date to the last" 0 "$BIN" screen --store "$S" --min-bars 1 --from 2024-01-03 --format csv
+[ "$(cut -d, -f1 "$T/out" | sort -u | tr '\n' ' ')" = "2024-01-03 2024-01-04 date " ] && ok "... ranks those dates" || nok "... ranks those dates" "$(cat "$T/out")"
 check "a date with no bars" 5 "$BIN" screen --store "$S" --date 2024-01-06
 contains "... is named" "$T/err" "no bars stored for 2024-01-06"
 check "table output" 0 "$BIN" screen --store "$S" --min-bars 1
