@@ -188,29 +188,30 @@ int app_parse_date(const struct app *a, const char *flag, const char *s, int32_t
 }
 
 static int range_end_parse(const struct app *a, const char *flag, const char *s,
-                           const char *keyword, enum app_range_kind kind, struct app_range_end *out)
+                           struct app_range_end *out)
 {
     out->text = s;
     out->kind = APP_RANGE_NONE;
     out->date = 0;
     if (!s)
         return 0;
-    if (strcmp(s, keyword) == 0) {
-        out->kind = kind;
-        return 0;
-    }
-    if (date_parse(s, strlen(s), &out->date))
-        return app_usage_error(a, "%s: expected a date YYYY-MM-DD or '%s', got '%s'", flag, keyword,
-                               s);
-    out->kind = APP_RANGE_DATE;
+    if (strcmp(s, "first") == 0)
+        out->kind = APP_RANGE_FIRST;
+    else if (strcmp(s, "last") == 0)
+        out->kind = APP_RANGE_LAST;
+    else if (date_parse(s, strlen(s), &out->date))
+        return app_usage_error(a, "%s: expected a date YYYY-MM-DD, 'first' or 'last', got '%s'",
+                               flag, s);
+    else
+        out->kind = APP_RANGE_DATE;
     return 0;
 }
 
 int app_range_parse(const struct app *a, const char *from, const char *to, struct app_range *r)
 {
-    int rc = range_end_parse(a, "--from", from, "first", APP_RANGE_FIRST, &r->from);
+    int rc = range_end_parse(a, "--from", from, &r->from);
     if (!rc)
-        rc = range_end_parse(a, "--to", to, "last", APP_RANGE_LAST, &r->to);
+        rc = range_end_parse(a, "--to", to, &r->to);
     if (rc)
         return rc;
     if (r->from.kind == APP_RANGE_DATE && r->to.kind == APP_RANGE_DATE && r->to.date < r->from.date)

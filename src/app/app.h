@@ -99,9 +99,10 @@ struct app_range {
     struct app_range_end from, to;
 };
 
-/* Parse --from and --to (NULL: not given) into r: a date YYYY-MM-DD, or 'first' for --from
- * and 'last' for --to.  Reads no store.  EXIT_USAGE after a message for a bad value, or when
- * both are dates and --to is before --from (wrong whatever the store holds); else 0. */
+/* Parse --from and --to (NULL: not given) into r: a date YYYY-MM-DD, 'first' or 'last' (the
+ * first or last stored date, for either flag).  Reads no store.  EXIT_USAGE after a message for a
+ * bad value, or when both are dates and --to is before --from (wrong whatever the store holds);
+ * else 0. */
 int app_range_parse(const struct app *a, const char *from, const char *to, struct app_range *r);
 
 /* The dates [*lo, *hi] of r in a store whose dates run from first to last: a --from not given

@@ -138,6 +138,13 @@ check "--from after the last stored date alone has nothing to test" 5 "$BIN" bac
 contains "... saying so" "$T/err" "no bars stored from 2030-01-01 on: the store holds 2024-01-01 to 2024-04-19"
 check "--to before the first stored date alone has nothing to test" 5 "$BIN" backtest --store "$S" --to 2020-01-01
 contains "... saying so" "$T/err" "no bars stored up to 2020-01-01: the store holds 2024-01-01 to 2024-04-19"
+check "--from last tests the last stored date" 0 "$BIN" backtest --store "$S" --min-bars 5 --from last --equity "$T/eq-last.csv"
+[ "$(tail -n +2 "$T/eq-last.csv" | cut -d, -f1 | tr '\n' ' ')" = "2024-04-19 " ] && ok "... alone" || nok "... alone" "$(cat "$T/eq-last.csv")"
+check "--to first tests the first stored date" 0 "$BIN" backtest --store "$S" --min-bars 5 --to first --equity "$T/eq-first.csv"
+[ "$(tail -n +2 "$T/eq-first.csv" | cut -d, -f1 | tr '\n' ' ')" = "2024-01-01 " ] && ok "... alone" || nok "... alone" "$(cat "$T/eq-first.csv")"
+check "--from last --to first has nothing to test" 5 "$BIN" backtest --store "$S" --from last --to first
+contains "... naming the dates the keywords stand for" "$T/err" "--to first (2024-01-01) is before --from last (2024-04-19): the store holds 2024-01-01 to 2024-04-19"
+bad "a bad --to" "--to: expected a date YYYY-MM-DD, 'first' or 'last', got 'soon'" --to soon
 check "an unwritable --trades fails clearly" 1 "$BIN" backtest --store "$S" --trades "$T/no/such/dir/t.csv"
 contains "... naming the file" "$T/err" "cannot write '$T/no/such/dir/t.csv'"
 check "--trades - and --equity - write to standard output" 0 "$BIN" backtest --store "$S" --top 1 \

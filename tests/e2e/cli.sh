@@ -140,7 +140,13 @@ contains "... saying so" "$T/err" "no bars stored from 2030-01-01 to 2030-02-01:
 check "--to before --from, both dates, is a usage error" 2 "$BIN" screen --store "$S" --from 2024-01-04 --to 2024-01-03
 contains "... naming both" "$T/err" "--to 2024-01-03 is before --from 2024-01-04"
 check "a bad --from is a usage error" 2 "$BIN" screen --store "$S" --from yesterday
-contains "... saying what it takes" "$T/err" "--from: expected a date YYYY-MM-DD or 'first', got 'yesterday'"
+contains "... saying what it takes" "$T/err" "--from: expected a date YYYY-MM-DD, 'first' or 'last', got 'yesterday'"
+check "--from last screens the last stored date" 0 "$BIN" screen --store "$S" --min-bars 1 --from last --format csv
+[ "$(cut -d, -f1 "$T/out" | sort -u | tr '\n' ' ')" = "2024-01-04 date " ] && ok "... alone" || nok "... alone" "$(cat "$T/out")"
+check "--to first screens up to the first stored date" 0 "$BIN" screen --store "$S" --min-bars 1 --from 2023-01-01 --to first --format csv
+[ "$(cut -d, -f1 "$T/out" | sort -u | tr '\n' ' ')" = "2024-01-02 date " ] && ok "... alone" || nok "... alone" "$(cat "$T/out")"
+check "--from last --to first is an empty range" 5 "$BIN" screen --store "$S" --from last --to first
+contains "... naming the dates the keywords stand for" "$T/err" "--to first (2024-01-02) is before --from last (2024-01-04): the store holds 2024-01-02 to 2024-01-04"
 check "--from a stored date to the last" 0 "$BIN" screen --store "$S" --min-bars 1 --from 2024-01-03 --format csv
 [ "$(cut -d, -f1 "$T/out" | sort -u | tr '\n' ' ')" = "2024-01-03 2024-01-04 date " ] && ok "... ranks those dates" || nok "... ranks those dates" "$(cat "$T/out")"
 check "a date with no bars" 5 "$BIN" screen --store "$S" --date 2024-01-06
