@@ -25,10 +25,13 @@ static const char help[] =
     "lacks a column is named and left out, and the other files are still imported (the\n"
     "exit code is the first such failure's). Bars already stored are skipped,\n"
     "so importing a file twice changes nothing; a bar stored with different values is a\n"
-    "conflict: reported, not written, exit code 4. Then the results' top-candidate history\n"
-    "gets every stored date it lacks, and the default backtest (results/backtest/;\n"
-    "docs/backtest.md) is refreshed after new bars or when it is behind the store, so the\n"
-    "rerun of an interrupted import completes them.\n\n"
+    "conflict: reported, not written, exit code 4. Then the results follow the store as\n"
+    "after a collection: the newest stored date's screen results (results/screen/, latest.csv,\n"
+    "closes.csv, bars-1y.csv) are written after new bars or when they are missing or older,\n"
+    "the top-candidate history gets every stored date it lacks, and the default backtest\n"
+    "(results/backtest/; docs/backtest.md) is refreshed after new bars or when it is behind\n"
+    "the store, so the rerun of an interrupted import completes them, and a rerun with\n"
+    "nothing new writes nothing.\n\n"
     "Options:\n"
     "      --strict             a bad row fails its whole file (exit code 3); the other files\n"
     "                           are still imported\n"
@@ -91,18 +94,32 @@ static int backtest_behind(struct app *a, int32_t first, int32_t last, size_t nd
     return behind;
 }
 
-/* The results follow the stored bars: the top-candidate history gets every stored date it
- * lacks, and the default backtest is refreshed when bars were stored or the results are
- * behind the store.  Run after every import, not only one that stored bars, so that a rerun
- * of an import stopped (Ctrl-C, kill -9, a failed write) after its bars were written and
- * before its results finishes the job.  Warned about, never the import's failure. */
-static void past_picks(struct app *a, int stored)
+/* The results follow the stored bars, as after a collection: the newest stored date's screen
+ * results (its screen, latest.csv, its top candidates, closes.csv and bars-1y.csv) are written
+ * when bars were stored or they are missing or older than the store, the top-candidate
+ * history gets every stored date it lacks, and the default backtest is refreshed when bars
+ * were stored or the results are behind the store.  Run after every import, not only one that
+ * stored bars, so that a rerun of an import stopped (Ctrl-C, kill -9, a failed write) after
+ * its bars were written and before its results finishes the job; an import of nothing new
+ * into a store whose results are complete writes nothing.  Warned about, never the import's
+ * failure. */
+static void follow_results(struct app *a, int stored)
 {
     int32_t first, last;
     size_t ndays;
     struct diag d = {{0}};
     if (barstore_date_range(a->bs, &first, &last, &ndays, &d) != ERR_OK)
         return; /* no bars: nothing to follow */
+    int current = 0;
+    if (!stored && results_newest_current(a->os, last, &current, &d) != ERR_OK)
+        current = 0; /* unknown: written again, which changes nothing that was right */
+    if (!current) {
+        struct results_newest nw;
+        if (results_write_newest(a->os, a->bs, &nw, &d))
+            fprintf(stderr, "%s: warning: the newest date's screen results were not written: %s\n",
+                    a->prog, d.text);
+        free(nw.rows);
+    }
     struct results_fill_stats fs = {0};
     if (results_fill_top(a->os, a->bs, RESULTS_TOP_DEFAULT, 0, &fs, &d))
         fprintf(stderr, "%s: warning: the top-candidate history was not filled: %s\n", a->prog,
@@ -257,10 +274,11 @@ int cmd_import(int argc, char **argv)
     log_info("import finished", LF_INT("rows", st.rows), LF_INT("imported", st.imported),
              LF_INT("present", st.present), LF_INT("bad", st.bad),
              LF_INT("conflicts", st.conflicts));
-    /* Past picks from day one: the history of top candidates covers every stored date, and
-     * the backtest in the results covers the whole history. */
+    /* The results as a collection leaves them: the newest date's screen, past picks from day
+     * one (the history of top candidates covers every stored date) and the backtest over the
+     * whole history. */
     if (!store_failed)
-        past_picks(&a, st.imported || added_splits);
+        follow_results(&a, st.imported || added_splits);
     app_release(&a);
     if (rc)
         return rc;

@@ -127,8 +127,8 @@ int cmd_report(int argc, char **argv)
         struct results_screen s = {0};
         err = results_read_screen(a.os, 0, &s, &d);
         if (err == ERR_NOTFOUND)
-            err =
-                diag_set(&d, ERR_NOTFOUND, "no screen in the results yet (a collection writes it)");
+            err = diag_set(&d, ERR_NOTFOUND,
+                           "no screen in the results yet (a collection or an import writes it)");
         date = s.date;
         results_screen_release(&s);
     }

@@ -14,7 +14,6 @@
 #include "daily/notify.h"
 #include "daily/report_page.h"
 #include "screen/results.h"
-#include "screen/screen_run.h"
 #include "store/compact.h"
 
 #include <math.h>
@@ -85,20 +84,6 @@ static int step_collect(struct job *j)
 
 /* ---- results ---- */
 
-static int keep_latest(void *ctx, int32_t date, const struct screen_row *rows, size_t n)
-{
-    struct job *j = ctx;
-    j->r->screen_date = date;
-    if (!n)
-        return ERR_OK;
-    j->rows = malloc(n * sizeof *rows);
-    if (!j->rows)
-        return ERR_NOMEM;
-    memcpy(j->rows, rows, n * sizeof *rows);
-    j->nrows = n;
-    return ERR_OK;
-}
-
 /* The worst one-day change among the ranked rows: what a screen by change with top 1 gives
  * (the same eligible symbols, those with an earlier bar; ties by symbol). */
 static void find_worst(struct job *j)
@@ -115,42 +100,6 @@ static void find_worst(struct job *j)
             memcpy(r->worst_symbol, row->symbol, sizeof r->worst_symbol);
         }
     }
-}
-
-/* Write what readers of the store get from this run (screen/results.h).  Returns the first
- * failure, each one logged. */
-static int write_results(struct job *j, struct diag *d)
-{
-    static const char *const steps[] = {"screen", "top candidates", "exports"};
-    int32_t date = j->r->screen_date;
-    int first = ERR_OK;
-    /* The screen, the top candidates and the exports: their requests in flight together (the
-     * exports depend on nothing the others write). */
-    struct results_exports x;
-    struct diag xd = {{0}};
-    struct log_timer t = log_timer_start("results exports");
-    int xerr = results_exports_make(j->bs, date, &x, &xd);
-    struct results_day day;
-    results_write_day_with(j->os, date, j->rows, j->nrows, RESULTS_TOP_DEFAULT, xerr ? NULL : &x,
-                           &day);
-    if (!xerr) {
-        xerr = day.exports_err;
-        xd = day.exports_d;
-        results_exports_release(&x);
-    }
-    log_timer_end(&t, xerr);
-    for (int i = 0; i < 3; i++) {
-        struct diag rd = i == 0 ? day.screen_d : i == 1 ? day.top_d : xd;
-        int err = i == 0 ? day.screen_err : i == 1 ? day.top_err : xerr;
-        if (!err)
-            continue;
-        log_warn("results not written", LF_STR("results", steps[i]), LF_STR("error", rd.text));
-        if (!first) {
-            first = err;
-            diag_set(d, err, "results (%s) not written: %s", steps[i], rd.text);
-        }
-    }
-    return first;
 }
 
 /* The last day whose results are final: the collector's (the last day settled at the run's
@@ -274,44 +223,39 @@ static int step_results(struct job *j)
     int rerr = ERR_OK;
     struct diag rd = {{0}};
     if (r->stats.bars_new || !j->err) {
+        /* The newest day screened and its results written (screen/results.h), its rows kept
+         * for the worst one-day change. */
+        struct results_newest nw;
+        rerr = results_write_newest(j->os, j->bs, &nw, &rd);
+        r->screen_date = nw.date;
+        j->rows = nw.rows;
+        j->nrows = nw.n;
+        if (nw.date)
+            find_worst(j);
         struct screen_opts so;
         screen_opts_default(&so);
         so.by = SCREEN_BY_DRAWDOWN;
         so.top = 0;
-        struct screen_run_stats rs;
-        rerr = screen_run(j->bs, &so, INT32_MIN, INT32_MIN, keep_latest, j, &rs, &rd);
-        if (rerr == ERR_NOTFOUND) { /* nothing stored yet: nothing to rank */
-            rerr = ERR_OK;
-            r->screen_date = 0;
-        } else if (rerr) {
-            if (!rd.text[0])
-                diag_set(&rd, rerr, "%s", err_str(rerr));
-            log_warn("results not written", LF_STR("results", "screen"), LF_STR("error", rd.text));
-            diag_prefix(&rd, rerr, "results not written: screening the newest day");
-        } else {
-            find_worst(j);
-            rerr = write_results(j, &rd);
-            /* Revisions and late splits change the bars of dates already screened: their
-             * results are computed again (docs/definitions.md#when-a-bar-is-final). */
-            size_t redone = 0;
-            if (!rerr && r->stats.changed_from < r->screen_date)
-                rerr = results_rewrite(j->os, j->bs, &so, r->stats.changed_from, r->screen_date - 1,
-                                       RESULTS_TOP_DEFAULT, &redone, &rd);
-            if (redone)
-                log_info("results recomputed: the stored bars of their dates changed",
-                         LF_INT("dates", redone));
-            if (rerr && !rd.text[0])
-                diag_set(&rd, rerr, "%s", err_str(rerr));
-            if (!rerr) { /* past picks from day one: every stored date the history lacks */
-                /* What the history fill and then the backtest step read first, fetched
-                 * together (each held copy answers one read; a write of it drops it): in a
-                 * daily run both are in memory already (the history as the results wrote it,
-                 * the summary read on the collector's thread), and this drops the parts the
-                 * screen and the exports did not read. */
-                static const char *const reads[] = {RESULTS_TOP_KEY, BACKTEST_SUMMARY_JSON_KEY};
-                objstore_prefetch(j->os, reads, 2, DAILY_READ_AHEAD_MAX);
-                rerr = fill_history(j, &rd);
-            }
+        /* Revisions and late splits change the bars of dates already screened: their results
+         * are computed again (docs/definitions.md#when-a-bar-is-final). */
+        size_t redone = 0;
+        if (nw.date && !rerr && r->stats.changed_from < r->screen_date)
+            rerr = results_rewrite(j->os, j->bs, &so, r->stats.changed_from, r->screen_date - 1,
+                                   RESULTS_TOP_DEFAULT, &redone, &rd);
+        if (redone)
+            log_info("results recomputed: the stored bars of their dates changed",
+                     LF_INT("dates", redone));
+        if (rerr && !rd.text[0])
+            diag_set(&rd, rerr, "%s", err_str(rerr));
+        if (nw.date && !rerr) { /* past picks from day one: every stored date the history lacks */
+            /* What the history fill and then the backtest step read first, fetched together
+             * (each held copy answers one read; a write of it drops it): in a daily run both
+             * are in memory already (the history as the results wrote it, the summary read on
+             * the collector's thread), and this drops the parts the screen and the exports did
+             * not read. */
+            static const char *const reads[] = {RESULTS_TOP_KEY, BACKTEST_SUMMARY_JSON_KEY};
+            objstore_prefetch(j->os, reads, 2, DAILY_READ_AHEAD_MAX);
+            rerr = fill_history(j, &rd);
         }
     }
     if (!r->screen_date) {

@@ -210,10 +210,11 @@ int report_build(struct objstore *os, int32_t date, const struct report_opts *o,
     if (err == ERR_NOTFOUND && date) {
         char day[DATE_STRLEN + 1];
         date_format(date, day);
-        err = diag_set(d, ERR_NOTFOUND, "no screen of %s in the results (a collection writes it)",
-                       day);
+        err = diag_set(d, ERR_NOTFOUND,
+                       "no screen of %s in the results (a collection or an import writes it)", day);
     } else if (err == ERR_NOTFOUND) {
-        err = diag_set(d, ERR_NOTFOUND, "no screen in the results yet (a collection writes it)");
+        err = diag_set(d, ERR_NOTFOUND,
+                       "no screen in the results yet (a collection or an import writes it)");
     }
     if (err)
         goto out;

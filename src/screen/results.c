@@ -808,6 +808,115 @@ void results_write_day_with(struct objstore *os, int32_t date, const struct scre
     buf_release(&b);
 }
 
+/* ---- the newest stored date's results ---- */
+
+static int keep_newest(void *ctx, int32_t date, const struct screen_row *rows, size_t n)
+{
+    struct results_newest *out = ctx;
+    out->date = date;
+    if (!n)
+        return ERR_OK;
+    if (!(out->rows = malloc(n * sizeof *rows)))
+        return ERR_NOMEM;
+    memcpy(out->rows, rows, n * sizeof *rows);
+    out->n = n;
+    return ERR_OK;
+}
+
+int results_write_newest(struct objstore *os, struct barstore *bs, struct results_newest *out,
+                         struct diag *d)
+{
+    memset(out, 0, sizeof *out);
+    struct screen_opts so;
+    screen_opts_default(&so);
+    so.by = SCREEN_BY_DRAWDOWN;
+    so.top = 0;
+    struct screen_run_stats rs;
+    struct diag sd = {{0}};
+    int err = screen_run(bs, &so, INT32_MIN, INT32_MIN, keep_newest, out, &rs, &sd);
+    if (err == ERR_NOTFOUND) { /* nothing stored yet: nothing to rank */
+        free(out->rows);
+        memset(out, 0, sizeof *out);
+        return ERR_OK;
+    }
+    if (err) {
+        free(out->rows);
+        memset(out, 0, sizeof *out);
+        if (!sd.text[0])
+            diag_set(&sd, err, "%s", err_str(err));
+        log_warn("results not written", LF_STR("results", "screen"), LF_STR("error", sd.text));
+        *d = sd;
+        return diag_prefix(d, err, "results not written: screening the newest day");
+    }
+    /* The screen, the top candidates and the exports: their requests in flight together (the
+     * exports depend on nothing the others write). */
+    static const char *const parts[] = {"screen", "top candidates", "exports"};
+    struct results_exports x;
+    struct diag xd = {{0}};
+    struct log_timer t = log_timer_start("results exports");
+    int xerr = results_exports_make(bs, out->date, &x, &xd);
+    struct results_day day;
+    results_write_day_with(os, out->date, out->rows, out->n, RESULTS_TOP_DEFAULT, xerr ? NULL : &x,
+                           &day);
+    if (!xerr) {
+        xerr = day.exports_err;
+        xd = day.exports_d;
+        results_exports_release(&x);
+    }
+    log_timer_end(&t, xerr);
+    int first = ERR_OK;
+    for (int i = 0; i < 3; i++) {
+        const struct diag *pd = i == 0 ? &day.screen_d : i == 1 ? &day.top_d : &xd;
+        int perr = i == 0 ? day.screen_err : i == 1 ? day.top_err : xerr;
+        if (!perr)
+            continue;
+        log_warn("results not written", LF_STR("results", parts[i]), LF_STR("error", pd->text));
+        if (!first)
+            first = diag_set(d, perr, "results (%s) not written: %s", parts[i], pd->text);
+    }
+    return first;
+}
+
+int results_newest_current(struct objstore *os, int32_t date, int *current, struct diag *d)
+{
+    *current = 0;
+    char dated[OBJ_KEY_MAX];
+    results_screen_key(date, dated);
+    struct buf latest = BUF_INIT(SCREEN_MAX);
+    struct strvec keys[3] = {STRVEC_INIT, STRVEC_INIT, STRVEC_INIT};
+    const char *const want[3] = {dated, RESULTS_CLOSES_KEY, RESULTS_BARS1Y_KEY};
+    struct objstore_req reqs[4] = {{.op = OBJ_REQ_GET, .key = RESULTS_LATEST_KEY, .out = &latest}};
+    for (int i = 0; i < 3; i++)
+        reqs[i + 1] = (struct objstore_req){.op = OBJ_REQ_LIST, .key = want[i], .keys = &keys[i]};
+    objstore_batch(os, reqs, 4, NULL);
+    int err = ERR_OK, there = 1;
+    for (int i = 0; i < 4 && !err; i++) {
+        if (reqs[i].err == ERR_NOTFOUND && i == 0)
+            there = 0;
+        else if (reqs[i].err)
+            err = diag_set(d, reqs[i].err, "%s", reqs[i].d.text);
+    }
+    for (int i = 0; i < 3 && !err; i++) {
+        int found = 0;
+        for (size_t k = 0; k < keys[i].n; k++)
+            found |= strcmp(keys[i].v[k], want[i]) == 0;
+        there &= found;
+    }
+    if (!err && there) {
+        struct results_screen s = {0};
+        struct diag ignored;
+        /* An unreadable latest.csv is replaced by the next write: not current. */
+        *current = results_parse_screen(RESULTS_LATEST_KEY, buf_cstr(&latest), latest.len, &s,
+                                        &ignored) == ERR_OK &&
+                   (s.n == 0 || s.date >= date);
+        results_screen_release(&s);
+    }
+    for (int i = 0; i < 3; i++)
+        strvec_release(&keys[i]);
+    buf_release(&latest);
+    return err;
+}
+
 int results_read_top(struct objstore *os, struct results_history *out, struct diag *d)
 {
     struct buf b = BUF_INIT(HISTORY_MAX);

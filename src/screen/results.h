@@ -111,6 +111,29 @@ void results_write_day_with(struct objstore *os, int32_t date, const struct scre
                             size_t n, size_t top, const struct results_exports *x,
                             struct results_day *out);
 
+/* The newest stored date's results, written as a collection writes them once it has stored
+ * bars: that date screened in full by drawdown (the default screen), then its dated screen,
+ * latest.csv, its first RESULTS_TOP_DEFAULT rows in the history and the exports made from the
+ * bar store (results_exports_make), written together (results_write_day_with).  out->date is
+ * the date screened (0: no bars stored, nothing written, ERR_OK) and out->rows its ranking,
+ * ascending by rank (malloc'd, the caller frees them; NULL when out->n is 0), kept when a write
+ * failed.  Each part that was not written is logged; the first failure is returned, d naming
+ * the part (and a failure to screen the date: out->date 0). */
+struct results_newest {
+    int32_t date;
+    struct screen_row *rows;
+    size_t n;
+};
+
+int results_write_newest(struct objstore *os, struct barstore *bs, struct results_newest *out,
+                         struct diag *d);
+
+/* Whether results_write_newest's files are there for date: the dated screen, latest.csv of
+ * date (or of a later date; or without rows, as the screen of a date nobody is eligible on),
+ * closes.csv and bars-1y.csv.  *current is 0 when one is missing, unreadable or older: an
+ * import stopped before its results, or results taken away. */
+int results_newest_current(struct objstore *os, int32_t date, int *current, struct diag *d);
+
 /* Read a date's screen (date == 0: latest.csv).  ERR_NOTFOUND when there is none. */
 int results_read_screen(struct objstore *os, int32_t date, struct results_screen *out,
                         struct diag *d);

@@ -312,6 +312,18 @@ fi
 # taken away after a whole import)
 if [ -s "$T/big.csv" ]; then
     R="$T/ref"
+    # A store filled by import alone gets the newest date's results, as a collection leaves them.
+    last=$(tail -1 "$T/big.csv" | cut -d, -f2)
+    check "a store filled by import alone has a report" 0 "$BIN" report --store "$R" --out "$T/imp-report.html"
+    contains "... of the newest imported date" "$T/imp-report.html" "$last"
+    "$BIN" screen --store "$R" --date "$last" --all --format csv >"$T/imp-screen.csv" 2>/dev/null
+    same "... its latest.csv is 'screener screen --all --format csv' of that date" "$R/results/screen/latest.csv" "$T/imp-screen.csv"
+    same "... and so is its dated screen" "$R/results/screen/${last%%-*}/$last.csv" "$T/imp-screen.csv"
+    [ -s "$R/results/closes.csv" ] && [ -s "$R/results/bars-1y.csv" ] && ok "... closes.csv and bars-1y.csv written" ||
+        nok "... closes.csv and bars-1y.csv written" "$(ls "$R/results")"
+    cp "$R/results/screen/latest.csv" "$T/latest-ref.csv"
+    cp "$R/results/closes.csv" "$T/closes-ref.csv"
+    cp "$R/results/bars-1y.csv" "$T/bars1y-ref.csv"
     cp "$R/results/top_candidates.csv" "$T/top-ref.csv"
     cp "$R/results/backtest/equity.csv" "$T/equity-ref.csv"
     rm -rf "$R/results"
@@ -319,12 +331,21 @@ if [ -s "$T/big.csv" ]; then
     contains "... stores nothing new" "$T/out" "imported 0 new bars"
     same "... but fills the top-candidate history the results lack" "$R/results/top_candidates.csv" "$T/top-ref.csv"
     same "... and writes the backtest" "$R/results/backtest/equity.csv" "$T/equity-ref.csv"
+    same "... and the newest date's screen" "$R/results/screen/latest.csv" "$T/latest-ref.csv"
+    same "... its closes" "$R/results/closes.csv" "$T/closes-ref.csv"
+    same "... and its bar archive" "$R/results/bars-1y.csv" "$T/bars1y-ref.csv"
+    rm "$R/results/screen/latest.csv"
+    check "latest.csv missing alone" 0 "$BIN" import --store "$R" "$T/big.csv"
+    same "... is written again" "$R/results/screen/latest.csv" "$T/latest-ref.csv"
     rm "$R/results/backtest/summary.json"
     check "the backtest missing alone" 0 "$BIN" import --store "$R" "$T/big.csv"
     [ -s "$R/results/backtest/summary.json" ] && ok "... is written again" || nok "... is written again" "$(ls "$R/results/backtest")"
     cp -r "$R/results" "$T/results-before"
+    find "$R/results" -type f -exec touch -d 2001-01-01 {} +
     check "with the results complete, an import of nothing new" 0 "$BIN" import --store "$R" "$T/big.csv"
     diff -r "$R/results" "$T/results-before" >/dev/null && ok "... leaves them as they were" || nok "... leaves them as they were" "$(diff -r "$R/results" "$T/results-before" | head -5)"
+    [ -z "$(find "$R/results" -type f -newermt 2002-01-01)" ] && ok "... and writes none of them" ||
+        nok "... and writes none of them" "$(find "$R/results" -type f -newermt 2002-01-01 | head -5)"
 else
     ok "results after a stopped import: skipped, awk without strftime"
 fi

@@ -94,7 +94,8 @@ use_fake
 S=s3://e2e-bucket/cli
 check "import into S3 (fake)" 0 "$BIN" import --store $S "$T/bars.csv"
 contains "... reports what it did" "$T/out" "imported 6 new bars on 3 days from 1 file"
-equals "... each part written create-if-absent" "$(stat_of conditional_puts)" 3
+# the 3 day parts, and the results' latest.csv and top-candidate history, new here
+equals "... each part written create-if-absent" "$(stat_of conditional_puts)" 5
 equals "... every request signed right" "$(stat_of signature_mismatches)" 0
 check "importing again" 0 "$BIN" import --store $S "$T/bars.csv"
 contains "... finds everything stored (listed in pages of 2)" "$T/out" "0 new bars on 3 days from 1 file: 6 already stored"

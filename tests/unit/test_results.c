@@ -923,6 +923,79 @@ static void test_fill_history_from_day_one(void **state)
     free(text);
 }
 
+/* The newest date's results as a collection (or an import) writes them, and the check that
+ * tells an import whether they are there. */
+static void test_newest_results(void **state)
+{
+    struct fixture *f = *state;
+    struct diag d;
+    struct results_newest nw;
+    int current = -1;
+    /* Nothing stored: nothing screened, nothing written. */
+    assert_int_equal(results_write_newest(f->os, f->bs, &nw, &d), ERR_OK);
+    assert_int_equal(nw.date, 0);
+    assert_null(nw.rows);
+    assert_int_equal(results_newest_current(f->os, day_of("2024-01-02"), &current, &d), ERR_OK);
+    assert_false(current);
+    put_market(f, 0, 60);
+    int32_t first, last;
+    assert_int_equal(barstore_date_range(f->bs, &first, &last, NULL, &d), ERR_OK);
+    assert_int_equal(results_newest_current(f->os, last, &current, &d), ERR_OK);
+    assert_false(current);
+    assert_int_equal(results_write_newest(f->os, f->bs, &nw, &d), ERR_OK);
+    assert_int_equal(nw.date, last);
+    assert_true(nw.n > 0);
+    /* The same rows as the screen's, in the dated file, latest.csv and the history. */
+    struct results_screen s = {0};
+    assert_int_equal(results_read_screen(f->os, 0, &s, &d), ERR_OK);
+    assert_int_equal(s.date, last);
+    assert_int_equal(s.n, nw.n);
+    for (size_t i = 0; i < s.n; i++) { /* the file's numbers have 4 decimals */
+        assert_int_equal(s.rows[i].rank, nw.rows[i].rank);
+        assert_string_equal(s.rows[i].symbol, nw.rows[i].symbol);
+    }
+    results_screen_release(&s);
+    assert_int_equal(results_read_screen(f->os, last, &s, &d), ERR_OK);
+    assert_int_equal(s.n, nw.n);
+    results_screen_release(&s);
+    struct results_history h = {0};
+    assert_int_equal(results_read_top(f->os, &h, &d), ERR_OK);
+    assert_true(h.n > 0 && h.n <= RESULTS_TOP_DEFAULT);
+    assert_int_equal(h.rows[0].date, last);
+    results_history_release(&h);
+    free(nw.rows);
+    assert_int_equal(results_newest_current(f->os, last, &current, &d), ERR_OK);
+    assert_true(current);
+    /* A newer stored date: latest.csv is older than the store. */
+    assert_int_equal(results_newest_current(f->os, last + 1, &current, &d), ERR_OK);
+    assert_false(current);
+    /* Each file missing, or latest.csv unreadable: not current. */
+    static const char *const keys[] = {RESULTS_CLOSES_KEY, RESULTS_BARS1Y_KEY, RESULTS_LATEST_KEY};
+    for (size_t i = 0; i < 3; i++) {
+        char *text = get_text(f->os, keys[i], NULL);
+        assert_int_equal(objstore_del(f->os, keys[i], &d), ERR_OK);
+        assert_int_equal(results_newest_current(f->os, last, &current, &d), ERR_OK);
+        assert_false(current);
+        assert_int_equal(objstore_put(f->os, keys[i], text, strlen(text), OBJ_PUT_ALWAYS, NULL, &d),
+                         ERR_OK);
+        assert_int_equal(results_newest_current(f->os, last, &current, &d), ERR_OK);
+        assert_true(current);
+        free(text);
+    }
+    char key[OBJ_KEY_MAX];
+    results_screen_key(last, key);
+    assert_int_equal(objstore_del(f->os, key, &d), ERR_OK);
+    assert_int_equal(results_newest_current(f->os, last, &current, &d), ERR_OK);
+    assert_false(current);
+    assert_int_equal(
+        objstore_put(f->os, RESULTS_LATEST_KEY, "date,rank\n1", 11, OBJ_PUT_ALWAYS, NULL, &d),
+        ERR_OK);
+    assert_int_equal(results_write_newest(f->os, f->bs, &nw, &d), ERR_OK);
+    free(nw.rows);
+    assert_int_equal(results_newest_current(f->os, last, &current, &d), ERR_OK);
+    assert_true(current);
+}
+
 static void test_fill_history_gaps(void **state)
 {
     struct fixture *f = *state;
@@ -1366,6 +1439,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_exports_of_an_empty_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fill_history_from_day_one, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fill_history_gaps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_newest_results, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fill_history_deadline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fill_history_concurrent_writer, setup, teardown),
         cmocka_unit_test(test_closes_malformed),
