@@ -11,12 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/banned.h"
 
 static const char help[] =
     "usage: screener import [options] FILE...\n\n"
-    "Load daily bars from CSV files into the store. A file's header names at least\n"
+    "Load daily bars from CSV files into the store (FILE '-': standard input, once; a pipe\n"
+    "is read once and held whole, up to 4 GiB). A file's header names at least\n"
     "symbol,date,open,high,low,close,volume (any order, any case); vwap and trades are\n"
     "optional; other columns are ignored. Bad rows (not numbers, non-positive prices, high\n"
     "below low, bad dates, dates after today in New York, a Sunday or a Saturday (since\n"
@@ -39,8 +41,11 @@ static const char help[] =
     "                           FILE as CSV: file,line,symbol,date,reason (the log shows only\n"
     "                           the first 20)\n"
     "      --splits FILE        also record split facts: CSV symbol,ex_date,new_rate,old_rate\n"
-    "                           (a 2-for-1 split is new_rate 2, old_rate 1); "
-    "repeatable\n" APP_COMMON_HELP;
+    "                           (a 2-for-1 split is new_rate 2, old_rate 1); repeatable;\n"
+    "                           '-': standard input (once for the command)\n" APP_COMMON_HELP;
+
+/* Standard input ("-") in messages and in the rejects file. */
+#define STDIN_NAME "<stdin>"
 
 enum { OPT_STRICT = OPT_FIRST_FREE_, OPT_SPLITS, OPT_REJECTS };
 
@@ -177,14 +182,27 @@ int cmd_import(int argc, char **argv)
     }
     if (optind == argc && nsplits == 0)
         return app_usage_error(&a, "no file to import");
+    /* "-" is standard input, which can be read once. */
+    int dashes = 0;
+    for (int i = optind; i < argc + (int)nsplits; i++)
+        dashes += strcmp(i < argc ? argv[i] : splits[i - argc], "-") == 0;
+    if (dashes > 1)
+        return app_usage_error(&a, "'-' (standard input) is given %d times; it can be read once",
+                               dashes);
     /* The rejects file is created empty before any file is read: naming an input there would
      * destroy that input. */
     struct stat rs, is;
     if (rejects_path && stat(rejects_path, &rs) == 0) {
         for (int i = optind; i < argc + (int)nsplits; i++) {
             const char *in = i < argc ? argv[i] : splits[i - argc];
-            if (stat(in, &is) == 0 && is.st_dev == rs.st_dev && is.st_ino == rs.st_ino)
-                return app_usage_error(&a, "--rejects: '%s' is also a file to import", in);
+            int std_in = strcmp(in, "-") == 0;
+            if ((std_in ? fstat(STDIN_FILENO, &is) : stat(in, &is)) != 0 ||
+                is.st_dev != rs.st_dev || is.st_ino != rs.st_ino)
+                continue;
+            if (std_in)
+                return app_usage_error(&a, "--rejects: '%s' is standard input ('-'), to import",
+                                       rejects_path);
+            return app_usage_error(&a, "--rejects: '%s' is also a file to import", in);
         }
     }
 
@@ -220,7 +238,8 @@ int cmd_import(int argc, char **argv)
     rc = 0;
     for (int i = optind; i < argc; i++) {
         size_t failed_before = st.files_failed;
-        err = csvimport_file(a.bs, argv[i], &o, &st, &d);
+        err = strcmp(argv[i], "-") == 0 ? csvimport_fd(a.bs, STDIN_FILENO, STDIN_NAME, &o, &st, &d)
+                                        : csvimport_file(a.bs, argv[i], &o, &st, &d);
         if (err == ERR_CONFLICT) {
             fprintf(stderr, "%s: %s: %s\n", a.prog, argv[i], d.text);
             worst = err;
@@ -237,7 +256,9 @@ int cmd_import(int argc, char **argv)
     size_t added_splits = 0;
     for (size_t i = 0; i < nsplits && rc == 0; i++) {
         size_t added;
-        err = csvimport_splits(a.bs, splits[i], &added, &d);
+        err = strcmp(splits[i], "-") == 0
+                  ? csvimport_splits_fd(a.bs, STDIN_FILENO, STDIN_NAME, &added, &d)
+                  : csvimport_splits(a.bs, splits[i], &added, &d);
         if (err)
             rc = app_fail(&a, err, &d);
         added_splits += added;

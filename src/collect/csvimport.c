@@ -193,6 +193,9 @@ out:
 struct scan {
     const char *path;
     int fd, regular;
+    int own;        /* fd was opened here (not the caller's, e.g. standard input) */
+    int opened;     /* the first pass has started */
+    off_t start;    /* where the first pass started: each pass starts there again */
     struct stat st; /* at open: a file changed between passes is refused */
     char *data;
     size_t cap, len, chunk; /* bytes in data; of them, handed to the reader */
@@ -203,7 +206,7 @@ struct scan {
 
 static void scan_close(struct scan *sc)
 {
-    if (sc->fd >= 0)
+    if (sc->fd >= 0 && sc->own)
         close(sc->fd);
     sc->fd = -1;
     free(sc->data);
@@ -250,16 +253,22 @@ static int scan_fill(struct scan *sc, struct diag *d)
 /* Open the file, or start it again from the top, and read its header. */
 static int scan_start(struct scan *sc, struct diag *d)
 {
-    if (sc->fd < 0) {
-        sc->fd = open(sc->path, O_RDONLY | O_CLOEXEC);
-        if (sc->fd < 0)
-            return diag_set(d, errno == ENOENT || errno == ENOTDIR ? ERR_NOTFOUND : ERR_IO,
-                            "cannot open '%s': %s", sc->path, strerror(errno));
+    if (!sc->opened) {
+        sc->opened = 1;
+        if (sc->fd < 0) {
+            sc->fd = open(sc->path, O_RDONLY | O_CLOEXEC);
+            if (sc->fd < 0)
+                return diag_set(d, errno == ENOENT || errno == ENOTDIR ? ERR_NOTFOUND : ERR_IO,
+                                "cannot open '%s': %s", sc->path, strerror(errno));
+            sc->own = 1;
+        }
         if (fstat(sc->fd, &sc->st) != 0)
             return diag_set(d, ERR_IO, "cannot stat '%s': %s", sc->path, strerror(errno));
         if (S_ISDIR(sc->st.st_mode))
             return diag_set(d, ERR_USAGE, "'%s' is a directory, expected a file", sc->path);
-        sc->regular = S_ISREG(sc->st.st_mode);
+        /* A regular file given open (standard input redirected from a file) may have been
+         * read from already: its passes start where it stood. */
+        sc->regular = S_ISREG(sc->st.st_mode) && (sc->start = lseek(sc->fd, 0, SEEK_CUR)) >= 0;
         sc->cap = CSVIMPORT_BLOCK;
         if (!(sc->data = malloc(sc->cap)))
             return diag_set(d, ERR_NOMEM, "out of memory reading '%s'", sc->path);
@@ -267,7 +276,8 @@ static int scan_start(struct scan *sc, struct diag *d)
         struct stat now;
         if (fstat(sc->fd, &now) != 0 || now.st_size != sc->st.st_size ||
             now.st_mtim.tv_sec != sc->st.st_mtim.tv_sec ||
-            now.st_mtim.tv_nsec != sc->st.st_mtim.tv_nsec || lseek(sc->fd, 0, SEEK_SET) != 0)
+            now.st_mtim.tv_nsec != sc->st.st_mtim.tv_nsec ||
+            lseek(sc->fd, sc->start, SEEK_SET) != sc->start)
             return diag_set(d, ERR_IO,
                             "'%s' changed while it was imported: import it again (what was "
                             "stored of it is kept)",
@@ -395,14 +405,15 @@ static int batch_read(struct scan *sc, int32_t today, int32_t lo, int32_t hi, st
  * group), and, with --strict, once more per group before anything is written, since a repeat
  * found in a later group must leave the file unwritten.  Memory is then one group's bars,
  * whatever the size of the file. */
-int csvimport_file(struct barstore *bs, const char *path, const struct csvimport_opts *opts,
-                   struct csvimport_stats *stats, struct diag *d)
+static int import_file(struct barstore *bs, const char *path, int fd,
+                       const struct csvimport_opts *opts, struct csvimport_stats *stats,
+                       struct diag *d)
 {
     int32_t today = cal_ny_date(clock_wall_ms(), NULL);
     size_t batch_rows = opts->batch_rows ? opts->batch_rows : CSVIMPORT_BATCH_ROWS;
     const int32_t first_day = date_from_ymd(DATE_MIN_YEAR, 1, 1);
     const int32_t last_day = date_from_ymd(DATE_MAX_YEAR, 12, 31);
-    struct scan sc = {.path = path, .fd = -1};
+    struct scan sc = {.path = path, .fd = fd};
     struct batch bt = {0};
     barvec_init(&bt.bars);
     size_t bad = 0;
@@ -494,12 +505,46 @@ int csvimport_file(struct barstore *bs, const char *path, const struct csvimport
     return err;
 }
 
-int csvimport_splits(struct barstore *bs, const char *path, size_t *added, struct diag *d)
+int csvimport_file(struct barstore *bs, const char *path, const struct csvimport_opts *opts,
+                   struct csvimport_stats *stats, struct diag *d)
+{
+    return import_file(bs, path, -1, opts, stats, d);
+}
+
+int csvimport_fd(struct barstore *bs, int fd, const char *name, const struct csvimport_opts *opts,
+                 struct csvimport_stats *stats, struct diag *d)
+{
+    return import_file(bs, name, fd, opts, stats, d);
+}
+
+/* The whole of fd (not closed) into out, up to out's cap. */
+static int read_fd(int fd, const char *name, struct buf *out, struct diag *d)
+{
+    char block[65536];
+    for (;;) {
+        ssize_t n = read(fd, block, sizeof block);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return diag_set(d, ERR_IO, "cannot read '%s': %s", name, strerror(errno));
+        if (n == 0)
+            return ERR_OK;
+        int err = buf_append(out, block, (size_t)n);
+        if (err == ERR_TOOBIG)
+            return diag_set(d, err, "'%s' is over the limit of %zu bytes", name, out->max);
+        if (err)
+            return diag_set(d, err, "out of memory reading '%s'", name);
+    }
+}
+
+static int import_splits(struct barstore *bs, const char *path, int fd, size_t *added,
+                         struct diag *d)
 {
     struct buf data = BUF_INIT((size_t)64 << 20);
     struct splitvec sv;
     splitvec_init(&sv);
-    int err = file_read(path, &data, d);
+    *added = 0;
+    int err = fd < 0 ? file_read(path, &data, d) : read_fd(fd, path, &data, d);
     if (!err)
         err = splitcsv_parse(path, data.data ? data.data : (char *)"", data.len, &sv, d);
     if (!err)
@@ -507,4 +552,15 @@ int csvimport_splits(struct barstore *bs, const char *path, size_t *added, struc
     splitvec_release(&sv);
     buf_release(&data);
     return err;
+}
+
+int csvimport_splits(struct barstore *bs, const char *path, size_t *added, struct diag *d)
+{
+    return import_splits(bs, path, -1, added, d);
+}
+
+int csvimport_splits_fd(struct barstore *bs, int fd, const char *name, size_t *added,
+                        struct diag *d)
+{
+    return import_splits(bs, name, fd, added, d);
 }

@@ -60,7 +60,16 @@ struct csvimport_stats {
 int csvimport_file(struct barstore *bs, const char *path, const struct csvimport_opts *opts,
                    struct csvimport_stats *stats, struct diag *d);
 
-/* Import a split CSV (symbol,ex_date,new_rate,old_rate); *added counts new facts. */
+/* csvimport_file reading an open descriptor (standard input), which is left open; name is for
+ * messages.  A regular file is read from where it stands, again from there for each pass; any
+ * other is read once, as a pipe. */
+int csvimport_fd(struct barstore *bs, int fd, const char *name, const struct csvimport_opts *opts,
+                 struct csvimport_stats *stats, struct diag *d);
+
+/* Import a split CSV (symbol,ex_date,new_rate,old_rate); *added counts new facts.  The _fd
+ * form reads an open descriptor to its end (left open); name is for messages. */
 int csvimport_splits(struct barstore *bs, const char *path, size_t *added, struct diag *d);
+int csvimport_splits_fd(struct barstore *bs, int fd, const char *name, size_t *added,
+                        struct diag *d);
 
 #endif

@@ -23,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 static int32_t day(const char *s)
 {
@@ -1259,6 +1261,85 @@ static void test_import_in_groups(void **state)
     log_setup(LOG_WARN, LOG_FORMAT_AUTO);
 }
 
+/* Standard input ("-"): a descriptor given open is read from where it stands, again from
+ * there for each group of a regular file, read once and held when it is a pipe, and left
+ * open; split facts too. */
+static void test_import_from_a_descriptor(void **state)
+{
+    (void)state;
+    log_setup(LOG_OFF, LOG_FORMAT_JSON);
+    struct buf csv = BUF_INIT(1 << 20);
+    buf_puts(&csv, "not,a,header\n"); /* read by someone before: not ours */
+    size_t skip = csv.len;
+    buf_puts(&csv, BARCSV_HEADER);
+    const char *syms[] = {"AAA", "BBB", "CCC", "DDD", "EEE"};
+    for (size_t s = 0; s < 5; s++) {
+        int32_t t = day("2024-01-02");
+        for (int i = 0; i < 12; i++, t = tu_weekday_from(t + 1)) {
+            struct bar b = tu_bar(syms[s], "2024-01-02", 10 + i, 12 + i, 9 + i, 11 + i, 100);
+            b.date = t;
+            barcsv_write_row(&csv, &b);
+        }
+    }
+    char *dir = tu_mkdtemp();
+    char path[512];
+    snprintf(path, sizeof path, "%s", tu_path(dir, "bars.csv"));
+    tu_write_file(path, csv.data, csv.len);
+    struct diag d = {{0}};
+
+    /* A regular file, in groups of dates. */
+    struct import_store reg;
+    import_store_open(&reg);
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(lseek(fd, (off_t)skip, SEEK_SET), (off_t)skip);
+    struct csvimport_opts o = {.max_report = 20, .batch_rows = 7};
+    struct csvimport_stats s1 = {0};
+    assert_int_equal(csvimport_fd(reg.bs, fd, "<stdin>", &o, &s1, &d), ERR_OK);
+    assert_int_equal(s1.imported, 60);
+    assert_int_equal(s1.bad, 0);
+    assert_int_equal(s1.days, 12);
+    assert_true(fcntl(fd, F_GETFD) != -1); /* still open */
+    close(fd);
+    import_store_close(&reg);
+
+    /* A pipe: read once; a bad row is named by the name given. */
+    struct import_store piped;
+    import_store_open(&piped);
+    buf_puts(&csv, "ZZZ,2024-01-02,x,1,1,1,1,,\n");
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    assert_true(csv.len - skip < 65536); /* fits in the pipe's buffer */
+    assert_int_equal(write(p[1], csv.data + skip, csv.len - skip), (ssize_t)(csv.len - skip));
+    close(p[1]);
+    struct csvimport_stats s2 = {0};
+    struct import_counts c = {0};
+    o.on_reject = count_reject;
+    o.ctx = &c;
+    assert_int_equal(csvimport_fd(piped.bs, p[0], "<stdin>", &o, &s2, &d), ERR_OK);
+    assert_int_equal(s2.imported, 60);
+    assert_int_equal(s2.bad, 1);
+    assert_int_equal(c.n, 1);
+    assert_int_equal(c.lines[0], 62);
+    assert_true(fcntl(p[0], F_GETFD) != -1);
+    close(p[0]);
+    /* Split facts from a pipe. */
+    static const char splits[] = "symbol,ex_date,new_rate,old_rate\nAAA,2024-01-10,2,1\n";
+    assert_int_equal(pipe(p), 0);
+    assert_int_equal(write(p[1], splits, sizeof splits - 1), (ssize_t)(sizeof splits - 1));
+    close(p[1]);
+    size_t added = 99;
+    assert_int_equal(csvimport_splits_fd(piped.bs, p[0], "<stdin>", &added, &d), ERR_OK);
+    assert_int_equal(added, 1);
+    close(p[0]);
+    import_store_close(&piped);
+
+    buf_release(&csv);
+    tu_rmrf(dir);
+    free(dir);
+    log_setup(LOG_WARN, LOG_FORMAT_AUTO);
+}
+
 /* A file of several read blocks: rows across a block's end are whole, lines are numbered on,
  * and a line longer than a block is read (and judged) whole. */
 static void test_import_in_blocks(void **state)
@@ -1388,6 +1469,7 @@ int main(void)
         cmocka_unit_test(test_import_rejects_name_symbol_and_date),
         cmocka_unit_test(test_import_refuses_weekend_dates),
         cmocka_unit_test(test_import_in_groups),
+        cmocka_unit_test(test_import_from_a_descriptor),
         cmocka_unit_test(test_import_in_blocks),
     };
     return cmocka_run_group_tests_name("collect", tests, NULL, NULL);
