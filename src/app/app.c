@@ -306,13 +306,35 @@ int app_write_stdout(const struct app *a, const char *data, size_t len)
     return 0;
 }
 
+void app_progress_init(struct app_progress *p, int enabled)
+{
+    memset(p, 0, sizeof *p);
+    p->enabled = enabled && isatty(STDERR_FILENO) && log_get_format() != LOG_FORMAT_JSON;
+    p->start_us = clock_mono_us();
+}
+
+void app_progress_show(struct app_progress *p, int force, const char *fmt, ...)
+{
+    if (!p->enabled)
+        return;
+    int64_t now = clock_mono_us();
+    if (!force && now - p->last_us < 200000)
+        return;
+    p->last_us = now;
+    char line[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    /* The line is rewritten in place: what was longer before is cleared. */
+    fprintf(stderr, "\r%s\033[K", line);
+    p->shown = 1;
+}
+
 static void on_progress(void *ctx, const struct collect_stats *st)
 {
     struct app_progress *p = ctx;
     int64_t now = clock_mono_us();
-    if (now - p->last_us < 200000)
-        return;
-    p->last_us = now;
     double frac = st->bars_expected ? (double)st->bars_received / (double)st->bars_expected : 0;
     if (frac > 1)
         frac = 1;
@@ -320,17 +342,14 @@ static void on_progress(void *ctx, const struct collect_stats *st)
     char eta[32] = "";
     if (frac > 0.02 && frac < 1)
         snprintf(eta, sizeof eta, ", ETA %.0fs", elapsed / frac * (1 - frac));
-    fprintf(stderr, "\rcollect: %zu/%zu symbols, %zu bars, %zu requests, %zu retries%s   ",
-            st->symbols_done + st->symbols_current, st->symbols, st->bars_received,
-            (size_t)st->fetch.requests, (size_t)st->fetch.retries, eta);
-    p->shown = 1;
+    app_progress_show(p, 0, "collect: %zu/%zu symbols, %zu bars, %zu requests, %zu retries%s",
+                      st->symbols_done + st->symbols_current, st->symbols, st->bars_received,
+                      (size_t)st->fetch.requests, (size_t)st->fetch.retries, eta);
 }
 
 void app_progress_start(struct app_progress *p, int enabled, struct collect_opts *co)
 {
-    memset(p, 0, sizeof *p);
-    p->enabled = enabled && isatty(STDERR_FILENO);
-    p->start_us = clock_mono_us();
+    app_progress_init(p, enabled);
     if (p->enabled) {
         co->on_progress = on_progress;
         co->ctx = p;
@@ -341,6 +360,7 @@ void app_progress_end(struct app_progress *p)
 {
     if (p->shown)
         fputs("\r\033[K", stderr);
+    p->shown = 0;
 }
 
 void app_print_run_details(const struct run_counts *c)

@@ -119,14 +119,19 @@ const char *app_font_file(char *buf, size_t cap);
 /* Write all of data to stdout; EXIT_FAIL (after a message) when stdout fails. */
 int app_write_stdout(const struct app *a, const char *data, size_t len);
 
-/* The collection's progress line on a terminal (stderr), for collect and demo: start sets
- * co's progress callback when enabled and stderr is a terminal; end clears the line. */
+/* A progress line on a terminal (stderr) for long work: collect, demo, import.  It is on
+ * only when enabled (no --no-progress), stderr is a terminal and the log is not set to JSON
+ * lines; show rewrites it at most five times a second (force: now, for a new stage); end
+ * clears it.  start is the collection's: init, and co's progress callback when it is on. */
 struct collect_opts;
 struct app_progress {
     int enabled;
     int64_t last_us, start_us;
     int shown;
 };
+void app_progress_init(struct app_progress *p, int enabled);
+void app_progress_show(struct app_progress *p, int force, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 void app_progress_start(struct app_progress *p, int enabled, struct collect_opts *co);
 void app_progress_end(struct app_progress *p);
 

@@ -1,6 +1,7 @@
 /* screener import - load bars from CSV files. */
 #include "app/app.h"
 #include "backtest/backtest_results.h"
+#include "base/date.h"
 #include "base/log.h"
 #include "codec/csv.h"
 #include "collect/csvimport.h"
@@ -42,12 +43,13 @@ static const char help[] =
     "                           the first 20)\n"
     "      --splits FILE        also record split facts: CSV symbol,ex_date,new_rate,old_rate\n"
     "                           (a 2-for-1 split is new_rate 2, old_rate 1); repeatable;\n"
-    "                           '-': standard input (once for the command)\n" APP_COMMON_HELP;
+    "                           '-': standard input (once for the command)\n"
+    "      --no-progress        no progress line on a terminal\n" APP_COMMON_HELP;
 
 /* Standard input ("-") in messages and in the rejects file. */
 #define STDIN_NAME "<stdin>"
 
-enum { OPT_STRICT = OPT_FIRST_FREE_, OPT_SPLITS, OPT_REJECTS };
+enum { OPT_STRICT = OPT_FIRST_FREE_, OPT_SPLITS, OPT_REJECTS, OPT_NO_PROGRESS };
 
 struct rejects {
     FILE *f;
@@ -87,6 +89,24 @@ static void on_reject(void *ctx, const char *path, size_t line, const char *symb
         r->rows++;
 }
 
+/* The progress line: how far the file is read, and in which pass. */
+static void on_progress(void *ctx, const struct csvimport_progress *ip)
+{
+    struct app_progress *p = ctx;
+    double mb = (double)ip->bytes / 1e6, size = (double)ip->size / 1e6;
+    int pct = ip->size ? (int)(100 * ip->bytes / ip->size) : 0;
+    if (ip->groups && ip->size)
+        app_progress_show(
+            p, ip->bytes == 0, "import: %s: %s dates, group %zu of %zu: %.1f of %.1f MB (%d%%)",
+            ip->path, ip->checking ? "checking" : "storing", ip->group, ip->groups, mb, size, pct);
+    else if (ip->size)
+        app_progress_show(p, ip->bytes == 0, "import: %s: %.1f of %.1f MB read (%d%%), %zu rows",
+                          ip->path, mb, size, pct, ip->rows);
+    else
+        app_progress_show(p, ip->bytes == 0, "import: %s: %.1f MB read, %zu rows", ip->path, mb,
+                          ip->rows);
+}
+
 /* Whether the default backtest in the results is missing or ran over other stored dates than
  * the store now holds: an import stopped after its bars were written, before the refresh. */
 static int backtest_behind(struct app *a, int32_t first, int32_t last, size_t ndays)
@@ -108,7 +128,7 @@ static int backtest_behind(struct app *a, int32_t first, int32_t last, size_t nd
  * its bars were written and before its results finishes the job; an import of nothing new
  * into a store whose results are complete writes nothing.  Warned about, never the import's
  * failure. */
-static void follow_results(struct app *a, int stored)
+static void follow_results(struct app *a, int stored, struct app_progress *p)
 {
     int32_t first, last;
     size_t ndays;
@@ -119,27 +139,39 @@ static void follow_results(struct app *a, int stored)
     if (!stored && results_newest_current(a->os, last, &current, &d) != ERR_OK)
         current = 0; /* unknown: written again, which changes nothing that was right */
     if (!current) {
+        char day[DATE_STRLEN + 1];
+        date_format(last, day);
+        app_progress_show(p, 1, "import: results: the screen of %s", day);
         struct results_newest nw;
-        if (results_write_newest(a->os, a->bs, &nw, &d))
+        if (results_write_newest(a->os, a->bs, &nw, &d)) {
+            app_progress_end(p);
             fprintf(stderr, "%s: warning: the newest date's screen results were not written: %s\n",
                     a->prog, d.text);
+        }
         free(nw.rows);
     }
     struct results_fill_stats fs = {0};
-    if (results_fill_top(a->os, a->bs, RESULTS_TOP_DEFAULT, 0, &fs, &d))
+    app_progress_show(p, 1, "import: results: the top-candidate history");
+    if (results_fill_top(a->os, a->bs, RESULTS_TOP_DEFAULT, 0, &fs, &d)) {
+        app_progress_end(p);
         fprintf(stderr, "%s: warning: the top-candidate history was not filled: %s\n", a->prog,
                 d.text);
-    else if (fs.dates_added)
+    } else if (fs.dates_added) {
         log_info("top-candidate history filled", LF_INT("dates_added", fs.dates_added),
                  LF_INT("dates_missing", fs.dates_missing), LF_INT("dates_stored", fs.dates_stored),
                  LF_INT("passes", fs.passes), LF_INT("days_read", fs.days_read));
-    if (!stored && !fs.dates_added && !backtest_behind(a, first, last, ndays))
-        return;
-    struct backtest_refresh_opts ro = {0};
-    enum backtest_refresh_outcome outcome;
-    if (backtest_refresh(a->os, a->bs, &ro, &outcome, NULL, &d))
-        fprintf(stderr, "%s: warning: the backtest in the results was not refreshed: %s\n", a->prog,
-                d.text);
+    }
+    if (stored || fs.dates_added || backtest_behind(a, first, last, ndays)) {
+        struct backtest_refresh_opts ro = {0};
+        enum backtest_refresh_outcome outcome;
+        app_progress_show(p, 1, "import: results: the backtest");
+        if (backtest_refresh(a->os, a->bs, &ro, &outcome, NULL, &d)) {
+            app_progress_end(p);
+            fprintf(stderr, "%s: warning: the backtest in the results was not refreshed: %s\n",
+                    a->prog, d.text);
+        }
+    }
+    app_progress_end(p);
 }
 
 int cmd_import(int argc, char **argv)
@@ -148,6 +180,7 @@ int cmd_import(int argc, char **argv)
         {"strict", no_argument, NULL, OPT_STRICT},
         {"splits", required_argument, NULL, OPT_SPLITS},
         {"rejects", required_argument, NULL, OPT_REJECTS},
+        {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
         APP_COMMON_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
@@ -156,7 +189,7 @@ int cmd_import(int argc, char **argv)
     struct csvimport_opts o = {.strict = 0, .max_report = 20};
     const char *splits[64], *rejects_path = NULL;
     size_t nsplits = 0;
-    int opt, rc;
+    int opt, rc, progress = 1;
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (opt) {
         case 'h':
@@ -167,6 +200,9 @@ int cmd_import(int argc, char **argv)
             break;
         case OPT_REJECTS:
             rejects_path = optarg;
+            break;
+        case OPT_NO_PROGRESS:
+            progress = 0;
             break;
         case OPT_SPLITS:
             if (nsplits == sizeof splits / sizeof splits[0])
@@ -231,6 +267,12 @@ int cmd_import(int argc, char **argv)
         return rc;
     }
     struct csvimport_stats st = {0};
+    struct app_progress p;
+    app_progress_init(&p, progress);
+    if (p.enabled) {
+        o.on_progress = on_progress;
+        o.progress_ctx = &p;
+    }
     /* A file that fails whole (unreadable, no usable header, a bad row with --strict) is
      * named and left out, and the other files are still imported: the exit code is that of
      * the first such failure.  A store that cannot be read or written stops everything. */
@@ -240,6 +282,8 @@ int cmd_import(int argc, char **argv)
         size_t failed_before = st.files_failed;
         err = strcmp(argv[i], "-") == 0 ? csvimport_fd(a.bs, STDIN_FILENO, STDIN_NAME, &o, &st, &d)
                                         : csvimport_file(a.bs, argv[i], &o, &st, &d);
+        if (err)
+            app_progress_end(&p);
         if (err == ERR_CONFLICT) {
             fprintf(stderr, "%s: %s: %s\n", a.prog, argv[i], d.text);
             worst = err;
@@ -253,6 +297,7 @@ int cmd_import(int argc, char **argv)
             break;
         }
     }
+    app_progress_end(&p);
     size_t added_splits = 0;
     for (size_t i = 0; i < nsplits && rc == 0; i++) {
         size_t added;
@@ -299,7 +344,7 @@ int cmd_import(int argc, char **argv)
      * one (the history of top candidates covers every stored date) and the backtest over the
      * whole history. */
     if (!store_failed)
-        follow_results(&a, st.imported || added_splits);
+        follow_results(&a, st.imported || added_splits, &p);
     app_release(&a);
     if (rc)
         return rc;

@@ -27,6 +27,11 @@ void log_setup(enum log_level level, enum log_format fmt)
     format = fmt;
 }
 
+enum log_format log_get_format(void)
+{
+    return format;
+}
+
 void log_set_stream(FILE *s)
 {
     stream = s;
@@ -239,6 +244,10 @@ void log_write_always(enum log_level level, const char *func, const char *msg,
     enum log_format fmt = format;
     if (fmt == LOG_FORMAT_AUTO)
         fmt = isatty(fileno(out)) ? LOG_FORMAT_HUMAN : LOG_FORMAT_JSON;
+    /* On a terminal, a progress line the command keeps there (collect, import) is cleared
+     * first, so that the log line starts a line of its own. */
+    if (fmt == LOG_FORMAT_HUMAN && isatty(fileno(out)))
+        buf_puts(&b, "\r\033[K");
     if (fmt == LOG_FORMAT_HUMAN)
         render_human(&b, ts, level, msg, fields);
     else

@@ -47,6 +47,8 @@ struct log_field {
 
 /* Level and format; the stream defaults to stderr.  AUTO picks HUMAN on a terminal. */
 void log_setup(enum log_level level, enum log_format format);
+/* The format as set (AUTO: chosen at each line by whether the stream is a terminal). */
+enum log_format log_get_format(void);
 void log_set_stream(FILE *stream);
 FILE *log_stream(void);
 enum log_level log_get_level(void);

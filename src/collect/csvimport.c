@@ -202,7 +202,19 @@ struct scan {
     int eof, started;
     uint64_t total;
     struct barcsv_reader r;
+    const struct csvimport_opts *o; /* its progress callback */
+    struct csvimport_progress prog;
 };
+
+static void scan_progress(struct scan *sc)
+{
+    if (!sc->o->on_progress)
+        return;
+    sc->prog.path = sc->path;
+    sc->prog.bytes = sc->total;
+    sc->prog.size = sc->regular ? (uint64_t)sc->st.st_size : 0;
+    sc->o->on_progress(sc->o->progress_ctx, &sc->prog);
+}
 
 static void scan_close(struct scan *sc)
 {
@@ -230,6 +242,7 @@ static int scan_fill(struct scan *sc, struct diag *d)
             sc->eof = n == 0;
             sc->len += (size_t)n;
             sc->total += (uint64_t)n;
+            scan_progress(sc);
             if (!sc->regular && sc->total > CSVIMPORT_FILE_MAX)
                 return diag_set(d, ERR_TOOBIG, "'%s' is over the limit of %zu bytes", sc->path,
                                 CSVIMPORT_FILE_MAX);
@@ -286,6 +299,7 @@ static int scan_start(struct scan *sc, struct diag *d)
     sc->len = sc->chunk = 0;
     sc->eof = sc->started = 0;
     sc->total = 0;
+    scan_progress(sc);
     int err = scan_fill(sc, d);
     if (!err)
         err = barcsv_reader_init(&sc->r, sc->path, sc->data, sc->chunk, d);
@@ -300,6 +314,8 @@ static int scan_next(struct scan *sc, struct bar *b, struct diag *why, struct di
     for (;;) {
         int rc = barcsv_next(&sc->r, b, why);
         if (rc != ERR_EOF || sc->eof) {
+            if (rc == ERR_EOF)
+                scan_progress(sc); /* the pass's end, every row counted */
             *fatal = 0;
             return rc;
         }
@@ -399,6 +415,22 @@ static int batch_read(struct scan *sc, int32_t today, int32_t lo, int32_t hi, st
     return err;
 }
 
+/* The group of dates that starts at lo (per_day: rows a date, from DATE_MIN_YEAR) runs up to
+ * the returned date, exclusive: as many dates as fit in batch_rows rows (at least one date,
+ * never split); *rows (when not NULL) gets its rows. */
+static int32_t next_group(const uint32_t *per_day, int32_t lo, size_t batch_rows, size_t *rows)
+{
+    const int32_t first_day = date_from_ymd(DATE_MIN_YEAR, 1, 1);
+    const int32_t last_day = date_from_ymd(DATE_MAX_YEAR, 12, 31);
+    int32_t hi = lo;
+    size_t n = per_day[lo - first_day];
+    while (hi < last_day && n + per_day[hi + 1 - first_day] <= batch_rows)
+        n += per_day[++hi - first_day];
+    if (rows)
+        *rows = n;
+    return hi + 1;
+}
+
 /* A file is read once when its good rows fit in one batch.  A larger regular file is read
  * again once per group of dates of at most batch_rows rows (a date's rows are never split, so
  * each day still gets one part, and a symbol and date repeated with other values are in one
@@ -413,7 +445,7 @@ static int import_file(struct barstore *bs, const char *path, int fd,
     size_t batch_rows = opts->batch_rows ? opts->batch_rows : CSVIMPORT_BATCH_ROWS;
     const int32_t first_day = date_from_ymd(DATE_MIN_YEAR, 1, 1);
     const int32_t last_day = date_from_ymd(DATE_MAX_YEAR, 12, 31);
-    struct scan sc = {.path = path, .fd = fd};
+    struct scan sc = {.path = path, .fd = fd, .o = opts};
     struct batch bt = {0};
     barvec_init(&bt.bars);
     size_t bad = 0;
@@ -436,6 +468,7 @@ static int import_file(struct barstore *bs, const char *path, int fd,
         if (rc == ERR_EOF)
             break;
         stats->rows++;
+        sc.prog.rows++;
         rc = row_check(path, barcsv_line(&sc.r), rc, &b, today, &why);
         if (rc == ERR_OK) {
             if (!per_day && bt.bars.n == batch_rows && sc.regular) {
@@ -471,13 +504,20 @@ static int import_file(struct barstore *bs, const char *path, int fd,
         err = batch_write(bs, path, opts, &bt, &cc, &bad, stats, &store_failed, d);
     } else if (!err) {
         /* With --strict every group is checked for repeats before the first is written. */
+        sc.prog.groups = 0;
+        for (int32_t lo = first_day; lo <= last_day;) {
+            size_t n;
+            lo = next_group(per_day, lo, batch_rows, &n);
+            sc.prog.groups += n > 0;
+        }
         for (int writing = !opts->strict; !err && writing <= 1; writing++) {
+            sc.prog.checking = !writing;
+            sc.prog.group = 0;
             for (int32_t lo = first_day; !err && lo <= last_day;) {
-                int32_t hi = lo;
-                size_t n = per_day[lo - first_day];
-                while (hi < last_day && n + per_day[hi + 1 - first_day] <= batch_rows)
-                    n += per_day[++hi - first_day];
+                size_t n;
+                int32_t hi = next_group(per_day, lo, batch_rows, &n) - 1;
                 if (n) {
+                    sc.prog.group++;
                     batch_clear(&bt);
                     err = batch_read(&sc, today, lo, hi, &bt, d);
                     if (!err && !writing)

@@ -12,6 +12,7 @@
 #define COLLECT_CSVIMPORT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "store/barstore.h"
 
@@ -25,6 +26,19 @@
 #define CSVIMPORT_BATCH_ROWS ((size_t)1 << 20)
 #define CSVIMPORT_FILE_MAX   ((size_t)4 << 30)
 
+/* How far the reading of a file is (csvimport_opts.on_progress). */
+struct csvimport_progress {
+    const char *path;
+    uint64_t bytes; /* read in this pass */
+    uint64_t size;  /* the file's size; 0 when not known (a pipe) */
+    size_t rows;    /* data rows read in the first pass so far */
+    /* 0 in the first pass.  Then the group of dates being read again (1-based) of the
+     * groups, each read once to be stored, and with --strict once before to be checked
+     * (checking 1). */
+    size_t group, groups;
+    int checking;
+};
+
 struct csvimport_opts {
     int strict;        /* a bad row fails the whole file, nothing of it is written */
     size_t max_report; /* bad rows and conflicts logged one by one (the rest counted) */
@@ -35,6 +49,10 @@ struct csvimport_opts {
                       const char *date, const char *reason);
     void *ctx;
     size_t batch_rows; /* 0: CSVIMPORT_BATCH_ROWS (tests set fewer) */
+    /* Told at the start of each pass over the file and after each block read (NULL: not);
+     * the callee decides how often it shows it. */
+    void (*on_progress)(void *ctx, const struct csvimport_progress *p);
+    void *progress_ctx;
 };
 
 struct csvimport_stats {

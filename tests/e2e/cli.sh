@@ -120,6 +120,28 @@ check "... a --splits - too" 2 sh -c 'exec "$1" import --store "$2" --splits - -
 cp "$T/bars.csv" "$T/stdin-keep.csv"
 check "--rejects naming the file on standard input is a usage error" 2 sh -c 'exec "$1" import --store "$2" --rejects "$3" - <"$3"' sh "$BIN" "$T/stdin-twice" "$T/stdin-keep.csv"
 same "... and leaves it as it was" "$T/stdin-keep.csv" "$T/bars.csv"
+# Progress: a line on a terminal's stderr only, not with --no-progress or JSON log lines.
+check "import --no-progress is accepted" 0 "$BIN" import --store "$T/prog" --no-progress "$T/bars.csv"
+check "import with stderr not a terminal" 0 "$BIN" import --store "$T/prog2" "$T/bars.csv"
+if grep -q "$(printf '\r')" "$T/err" || grep -q "^import:" "$T/err"; then
+    nok "... prints no progress line" "$(od -c "$T/err" | head -5)"
+else ok "... prints no progress line"; fi
+if command -v script >/dev/null && script -qec true /dev/null </dev/null >/dev/null 2>&1; then
+    # under a pseudo-terminal: stdout and stderr are both the terminal
+    pty() { script -qec "$1" /dev/null </dev/null >"$T/pty.out" 2>&1; }
+    pty "$BIN import --store $T/pty1 --log-level error $T/bars.csv"
+    contains "on a terminal, import shows its progress" "$T/pty.out" "import: $T/bars.csv: 0.0 of 0.0 MB read (0%), 0 rows"
+    contains "... and the stage of the results" "$T/pty.out" "import: results: the backtest"
+    contains "... and clears the line at the end" "$T/pty.out" "$(printf '\r\033[K')"
+    contains "... around the summary" "$T/pty.out" "imported 6 new bars on 3 days"
+    pty "$BIN import --store $T/pty2 --log-level error --no-progress $T/bars.csv"
+    if grep -q "import: results" "$T/pty.out"; then nok "--no-progress: none on a terminal" "$(od -c "$T/pty.out" | head -5)"; else ok "--no-progress: none on a terminal"; fi
+    pty "$BIN import --store $T/pty3 --log-format json $T/bars.csv"
+    if grep -q "import: results" "$T/pty.out"; then nok "JSON log lines: none on a terminal" "$(od -c "$T/pty.out" | head -5)"; else ok "JSON log lines: none on a terminal"; fi
+    contains "... the summary still printed" "$T/pty.out" "imported 6 new bars on 3 days"
+else
+    ok "progress on a terminal: skipped, no script(1)"
+fi
 find "$S/bars" -name '*.csv' | sort >"$T/parts1"
 [ "$(wc -l <"$T/parts1")" -eq 3 ] && ok "one part per day" || nok "one part per day" "$(cat "$T/parts1")"
 

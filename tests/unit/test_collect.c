@@ -1340,6 +1340,83 @@ static void test_import_from_a_descriptor(void **state)
     log_setup(LOG_WARN, LOG_FORMAT_AUTO);
 }
 
+struct progress_seen {
+    size_t calls, starts, max_rows, groups, last_group, checking;
+    uint64_t max_bytes, size;
+};
+
+static void seen_progress(void *ctx, const struct csvimport_progress *p)
+{
+    struct progress_seen *s = ctx;
+    s->calls++;
+    s->starts += p->bytes == 0;
+    if (p->bytes > s->max_bytes)
+        s->max_bytes = p->bytes;
+    if (p->rows > s->max_rows)
+        s->max_rows = p->rows;
+    s->size = p->size;
+    s->groups = p->groups;
+    s->checking += p->checking;
+    if (p->groups)
+        assert_true(p->group >= 1 && p->group <= p->groups);
+    s->last_group = p->group;
+}
+
+/* The progress callback: told at the start of each pass and as blocks are read, with the
+ * file's size, the rows of the first pass, and the group being read again. */
+static void test_import_progress(void **state)
+{
+    (void)state;
+    log_setup(LOG_OFF, LOG_FORMAT_JSON);
+    struct buf csv = BUF_INIT(1 << 20);
+    buf_puts(&csv, BARCSV_HEADER);
+    const char *syms[] = {"AAA", "BBB", "CCC", "DDD", "EEE"};
+    for (size_t s = 0; s < 5; s++) {
+        int32_t t = day("2024-01-02");
+        for (int i = 0; i < 12; i++, t = tu_weekday_from(t + 1)) {
+            struct bar b = tu_bar(syms[s], "2024-01-02", 10 + i, 12 + i, 9 + i, 11 + i, 100);
+            b.date = t;
+            barcsv_write_row(&csv, &b);
+        }
+    }
+    char *dir = tu_mkdtemp();
+    char path[512];
+    snprintf(path, sizeof path, "%s", tu_path(dir, "bars.csv"));
+    tu_write_file(path, csv.data, csv.len);
+    struct diag d = {{0}};
+    struct progress_seen seen = {0};
+    struct import_store st;
+    import_store_open(&st);
+    struct csvimport_opts o = {
+        .max_report = 20, .on_progress = seen_progress, .progress_ctx = &seen};
+    struct csvimport_stats s1 = {0};
+    assert_int_equal(csvimport_file(st.bs, path, &o, &s1, &d), ERR_OK);
+    assert_int_equal(seen.starts, 1); /* one pass */
+    assert_int_equal(seen.max_bytes, csv.len);
+    assert_int_equal(seen.size, csv.len);
+    assert_int_equal(seen.max_rows, 60);
+    assert_int_equal(seen.groups, 0);
+    import_store_close(&st);
+
+    /* In groups of a day (five rows), with --strict: checked, then stored, 12 groups each. */
+    memset(&seen, 0, sizeof seen);
+    import_store_open(&st);
+    o.batch_rows = 7;
+    o.strict = 1;
+    struct csvimport_stats s2 = {0};
+    assert_int_equal(csvimport_file(st.bs, path, &o, &s2, &d), ERR_OK);
+    assert_int_equal(s2.imported, 60);
+    assert_int_equal(seen.starts, 1 + 2 * 12);
+    assert_int_equal(seen.groups, 12);
+    assert_int_equal(seen.last_group, 12);
+    assert_true(seen.checking > 0);
+    import_store_close(&st);
+    buf_release(&csv);
+    tu_rmrf(dir);
+    free(dir);
+    log_setup(LOG_WARN, LOG_FORMAT_AUTO);
+}
+
 /* A file of several read blocks: rows across a block's end are whole, lines are numbered on,
  * and a line longer than a block is read (and judged) whole. */
 static void test_import_in_blocks(void **state)
@@ -1470,6 +1547,7 @@ int main(void)
         cmocka_unit_test(test_import_refuses_weekend_dates),
         cmocka_unit_test(test_import_in_groups),
         cmocka_unit_test(test_import_from_a_descriptor),
+        cmocka_unit_test(test_import_progress),
         cmocka_unit_test(test_import_in_blocks),
     };
     return cmocka_run_group_tests_name("collect", tests, NULL, NULL);
