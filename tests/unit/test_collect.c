@@ -987,6 +987,28 @@ static void on_import_reject(void *ctx, const char *path, size_t line, const cha
     snprintf(r->reason, sizeof r->reason, "%s", reason);
 }
 
+struct import_store {
+    char *dir;
+    struct objstore *os;
+    struct barstore *bs;
+};
+
+static void import_store_open(struct import_store *s)
+{
+    struct diag d = {{0}};
+    s->dir = tu_mkdtemp();
+    assert_int_equal(objstore_open(tu_path(s->dir, "store"), &s->os, &d), ERR_OK);
+    assert_int_equal(barstore_new(s->os, &s->bs, &d), ERR_OK);
+}
+
+static void import_store_close(struct import_store *s)
+{
+    barstore_free(s->bs);
+    objstore_free(s->os);
+    tu_rmrf(s->dir);
+    free(s->dir);
+}
+
 /* A row refused for its values (a price not positive, high below low) was read: the reject
  * hook, and so the rejects file, gets its symbol and date; a row whose date is not a date
  * gets its symbol only. */
@@ -994,12 +1016,11 @@ static void test_import_rejects_name_symbol_and_date(void **state)
 {
     (void)state;
     log_setup(LOG_OFF, LOG_FORMAT_JSON);
-    char *dir = tu_mkdtemp();
-    struct objstore *os;
-    struct barstore *bs;
+    struct import_store store;
+    import_store_open(&store);
+    char *dir = store.dir;
+    struct barstore *bs = store.bs;
     struct diag d = {{0}};
-    assert_int_equal(objstore_open(tu_path(dir, "store"), &os, &d), ERR_OK);
-    assert_int_equal(barstore_new(os, &bs, &d), ERR_OK);
     const char *rows[][4] = {
         {"AAA,2024-01-02,-1,11,9,10,100\n", "AAA", "2024-01-02", "price must be positive"},
         {"BBB,2024-01-03,10,8,9,10,100\n", "BBB", "2024-01-03", "8 is below low 9"},
@@ -1022,10 +1043,7 @@ static void test_import_rejects_name_symbol_and_date(void **state)
         assert_string_equal(rj.date, rows[i][2]);
         assert_non_null(strstr(rj.reason, rows[i][3]));
     }
-    barstore_free(bs);
-    objstore_free(os);
-    tu_rmrf(dir);
-    free(dir);
+    import_store_close(&store);
     log_setup(LOG_WARN, LOG_FORMAT_AUTO);
 }
 
@@ -1036,12 +1054,11 @@ static void test_import_refuses_weekend_dates(void **state)
 {
     (void)state;
     log_setup(LOG_OFF, LOG_FORMAT_JSON);
-    char *dir = tu_mkdtemp();
-    struct objstore *os;
-    struct barstore *bs;
+    struct import_store store;
+    import_store_open(&store);
+    char *dir = store.dir;
+    struct barstore *bs = store.bs;
     struct diag d = {{0}};
-    assert_int_equal(objstore_open(tu_path(dir, "store"), &os, &d), ERR_OK);
-    assert_int_equal(barstore_new(os, &bs, &d), ERR_OK);
     const char csv[] = "symbol,date,open,high,low,close,volume\n"
                        "AAA,2024-01-26,10,11,9,10,100\n"  /* Friday */
                        "AAA,2024-01-27,10,11,9,10,100\n"  /* Saturday */
@@ -1071,10 +1088,7 @@ static void test_import_refuses_weekend_dates(void **state)
     struct csvimport_stats st2 = {0};
     assert_int_equal(csvimport_file(bs, path, &o, &st2, &d), ERR_INVALID);
     assert_non_null(strstr(d.text, "bars.csv:3: AAA: field 'date': 2024-01-27 is a Saturday"));
-    barstore_free(bs);
-    objstore_free(os);
-    tu_rmrf(dir);
-    free(dir);
+    import_store_close(&store);
     log_setup(LOG_WARN, LOG_FORMAT_AUTO);
 }
 
@@ -1124,28 +1138,6 @@ static void append_on_reject(void *ctx, const char *path, size_t line, const cha
         fputs("ZZZ,2024-01-02,10,11,9,10,100,,\n", f);
         fclose(f);
     }
-}
-
-struct import_store {
-    char *dir;
-    struct objstore *os;
-    struct barstore *bs;
-};
-
-static void import_store_open(struct import_store *s)
-{
-    struct diag d = {{0}};
-    s->dir = tu_mkdtemp();
-    assert_int_equal(objstore_open(tu_path(s->dir, "store"), &s->os, &d), ERR_OK);
-    assert_int_equal(barstore_new(s->os, &s->bs, &d), ERR_OK);
-}
-
-static void import_store_close(struct import_store *s)
-{
-    barstore_free(s->bs);
-    objstore_free(s->os);
-    tu_rmrf(s->dir);
-    free(s->dir);
 }
 
 /* A file of more good rows than a group is stored a group of dates at a time, the file read
@@ -1477,12 +1469,11 @@ static void test_import_refuses_future_dates(void **state)
 {
     (void)state;
     log_setup(LOG_OFF, LOG_FORMAT_JSON);
-    char *dir = tu_mkdtemp();
-    struct objstore *os;
-    struct barstore *bs;
+    struct import_store store;
+    import_store_open(&store);
+    char *dir = store.dir;
+    struct barstore *bs = store.bs;
     struct diag d = {{0}};
-    assert_int_equal(objstore_open(tu_path(dir, "store"), &os, &d), ERR_OK);
-    assert_int_equal(barstore_new(os, &bs, &d), ERR_OK);
     const char csv[] = "symbol,date,open,high,low,close,volume\n"
                        "AAA,2026-11-20,10,11,9,10,100\n"
                        "AAA,2026-11-21,10,11,9,10,100\n";
@@ -1518,10 +1509,7 @@ static void test_import_refuses_future_dates(void **state)
     assert_int_equal(st2.files_failed, 2);
 
     clock_set_source(NULL);
-    barstore_free(bs);
-    objstore_free(os);
-    tu_rmrf(dir);
-    free(dir);
+    import_store_close(&store);
     log_setup(LOG_WARN, LOG_FORMAT_AUTO);
 }
 
