@@ -113,6 +113,9 @@ int cmd_compact(int argc, char **argv)
     struct diag d = {{0}};
     struct compact_stats st;
     int err = app_open_store(&a, &d);
+    if (!err && objstore_missing(a.os)) /* a mistyped --store is no store with nothing to do */
+        err = diag_set(&d, ERR_NOTFOUND, "store '%s' does not exist (no such directory)",
+                       a.os->location);
     if (!err)
         err = barstore_compact(a.os, a.bs, &o, &st, &d);
     if (err) {

@@ -82,6 +82,8 @@ for c in "screen --store $T/typo/store" "verify --store $T/no-store-here" "unive
     # shellcheck disable=SC2086 # c is a command line
     "$BIN" $c >/dev/null 2>&1 || true
 done
+check "compacting a store that is not there fails" 1 "$BIN" compact --store "$T/typo/store"
+contains "... saying it does not exist" "$T/err" "does not exist (no such directory)"
 [ ! -e "$T/typo" ] && [ ! -e "$T/no-store-here" ] && ok "... and readers make no directory" ||
     nok "... and readers make no directory" "$(find "$T/typo" "$T/no-store-here" 2>/dev/null | head -5)"
 
