@@ -1253,6 +1253,21 @@ static void test_import_in_groups(void **state)
     log_setup(LOG_WARN, LOG_FORMAT_AUTO);
 }
 
+/* Rows of five symbols on twelve weekdays from 2024-01-02, symbol after symbol, appended to
+ * csv. */
+static void five_by_twelve(struct buf *csv)
+{
+    const char *syms[] = {"AAA", "BBB", "CCC", "DDD", "EEE"};
+    for (size_t s = 0; s < 5; s++) {
+        int32_t t = day("2024-01-02");
+        for (int i = 0; i < 12; i++, t = tu_weekday_from(t + 1)) {
+            struct bar b = tu_bar(syms[s], "2024-01-02", 10 + i, 12 + i, 9 + i, 11 + i, 100);
+            b.date = t;
+            barcsv_write_row(csv, &b);
+        }
+    }
+}
+
 /* Standard input ("-"): a descriptor given open is read from where it stands, again from
  * there for each group of a regular file, read once and held when it is a pipe, and left
  * open; split facts too. */
@@ -1264,15 +1279,7 @@ static void test_import_from_a_descriptor(void **state)
     buf_puts(&csv, "not,a,header\n"); /* read by someone before: not ours */
     size_t skip = csv.len;
     buf_puts(&csv, BARCSV_HEADER);
-    const char *syms[] = {"AAA", "BBB", "CCC", "DDD", "EEE"};
-    for (size_t s = 0; s < 5; s++) {
-        int32_t t = day("2024-01-02");
-        for (int i = 0; i < 12; i++, t = tu_weekday_from(t + 1)) {
-            struct bar b = tu_bar(syms[s], "2024-01-02", 10 + i, 12 + i, 9 + i, 11 + i, 100);
-            b.date = t;
-            barcsv_write_row(&csv, &b);
-        }
-    }
+    five_by_twelve(&csv);
     char *dir = tu_mkdtemp();
     char path[512];
     snprintf(path, sizeof path, "%s", tu_path(dir, "bars.csv"));
@@ -1362,15 +1369,7 @@ static void test_import_progress(void **state)
     log_setup(LOG_OFF, LOG_FORMAT_JSON);
     struct buf csv = BUF_INIT(1 << 20);
     buf_puts(&csv, BARCSV_HEADER);
-    const char *syms[] = {"AAA", "BBB", "CCC", "DDD", "EEE"};
-    for (size_t s = 0; s < 5; s++) {
-        int32_t t = day("2024-01-02");
-        for (int i = 0; i < 12; i++, t = tu_weekday_from(t + 1)) {
-            struct bar b = tu_bar(syms[s], "2024-01-02", 10 + i, 12 + i, 9 + i, 11 + i, 100);
-            b.date = t;
-            barcsv_write_row(&csv, &b);
-        }
-    }
+    five_by_twelve(&csv);
     char *dir = tu_mkdtemp();
     char path[512];
     snprintf(path, sizeof path, "%s", tu_path(dir, "bars.csv"));
