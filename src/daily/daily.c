@@ -17,6 +17,7 @@
 #include "store/compact.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,13 +34,31 @@
 #define DAILY_KEEP_WRITTEN_MAX   ((size_t)4 << 20)
 #define DAILY_KEEP_WRITTEN_TOTAL ((size_t)8 << 20)
 
-/* The backtest's scan of the whole store is read ahead with the run record's write when it is
- * at most this many parts (a year of compacted months and the days since, some 30 objects:
- * what the scan would hold at once anyway); a longer history is read by the scan. */
+/* On its own handle, the backtest's scan of the whole store is read in one round with the split
+ * log and its summary.json when it is at most this many parts (a year of compacted months and
+ * the days since, some 30 objects: what the scan would hold at once anyway); a longer history
+ * is read by the scan. */
 #define DAILY_BACKTEST_AHEAD_MAX 40
 
 /* With less than this left before the job's deadline, the account gets one short try. */
 #define ACCOUNT_TIGHT_MS 35000
+
+/* A step that runs on a thread of its own from the end of the collection (the backtest), with
+ * a handle of its own on the store, so that its reads and its work overlap those of the steps
+ * before it in the table; its place in the table is where the job waits for it. */
+struct early {
+    struct objstore *os; /* its own handle on the job's store */
+    struct barstore *bs;
+    int64_t deadline_ms;
+    pthread_t th;
+    int own;         /* os and bs are its own (not the job's) */
+    int running;     /* started, not joined yet */
+    int err;         /* the backtest's, when it ran */
+    struct diag d;   /* with err */
+    int64_t took_us; /* how long it ran */
+    enum backtest_refresh_outcome outcome;
+    struct backtest_stored stored;
+};
 
 struct job {
     struct objstore *os;
@@ -60,6 +79,9 @@ struct job {
     int snapshot_failed;
     enum portfolio_write written;
     enum portfolio_alert alert;
+    int tracking;          /* account_tracking_enabled() */
+    struct early backtest; /* the backtest step, when started on its thread */
+    int64_t step_us;       /* set by a step that ran on a thread: how long it took there */
 };
 
 /* ---- collect ---- */
@@ -70,14 +92,11 @@ static int step_collect(struct job *j)
     co.deadline_ms = j->deadline_ms;
     /* Alongside the fetch, the collector reads what the results read next: the window of the
      * newest day's screen and the days of the exports (the new day's part is kept from its
-     * write), and what the backtest step reads first. */
+     * write). */
     struct screen_opts so;
     screen_opts_default(&so);
-    static const char *const ahead[] = {BACKTEST_SUMMARY_JSON_KEY};
     co.read_ahead_days[0] = so.window_days;
     co.read_ahead_days[1] = RESULTS_BARS_DAYS;
-    co.read_ahead_keys = ahead;
-    co.read_ahead_n = 1;
     j->err = collect_run(j->bs, j->o->symbols, j->o->n, &co, &j->r->stats, j->d);
     return j->err;
 }
@@ -120,31 +139,6 @@ static int32_t final_day_stored(struct job *j, int32_t final_day)
     return prov <= final_day ? prov - 1 : final_day;
 }
 
-/* The run record's write, and in the same round what the backtest step reads first: the
- * parts of its scan of the whole store, when few (DAILY_BACKTEST_AHEAD_MAX), and its
- * summary.json (held since the collection; a key held unread keeps its copy).  Nothing between
- * this and the backtest reads those parts; the run drops what is left unread at its end. */
-static void write_run_along(struct job *j, struct objstore_req *put)
-{
-    int32_t first, last;
-    struct diag ignored;
-    if (!(j->want & DAILY_STEP(DAILY_BACKTEST)) ||
-        barstore_date_range(j->bs, &first, &last, NULL, &ignored) != ERR_OK) {
-        objstore_batch(j->os, put, 1, NULL);
-        return;
-    }
-    static const char *const keys[] = {BACKTEST_SUMMARY_JSON_KEY};
-    struct barstore_ahead more = {.nscans = 1,
-                                  .scan_max = DAILY_BACKTEST_AHEAD_MAX,
-                                  .keys = keys,
-                                  .n = 1,
-                                  .along = put,
-                                  .nalong = 1};
-    more.scan[0].from = first;
-    more.scan[0].to = last;
-    barstore_prefetch_more(j->bs, 1, 0, 0, 0, &more);
-}
-
 /* The run record, written whatever happened: a failed run is worth knowing about most. */
 static int write_run(struct job *j, struct diag *rd)
 {
@@ -184,7 +178,7 @@ static int write_run(struct job *j, struct diag *rd)
                                    .data = buf_cstr(&b),
                                    .len = b.len,
                                    .mode = OBJ_PUT_ALWAYS};
-        write_run_along(j, &put);
+        objstore_batch(j->os, &put, 1, NULL);
         if ((werr = put.err))
             *rd = put.d;
     }
@@ -248,13 +242,11 @@ static int step_results(struct job *j)
         if (rerr && !rd.text[0])
             diag_set(&rd, rerr, "%s", err_str(rerr));
         if (nw.date && !rerr) { /* past picks from day one: every stored date the history lacks */
-            /* What the history fill and then the backtest step read first, fetched together
-             * (each held copy answers one read; a write of it drops it): in a daily run both
-             * are in memory already (the history as the results wrote it, the summary read on
-             * the collector's thread), and this drops the parts the screen and the exports did
-             * not read. */
-            static const char *const reads[] = {RESULTS_TOP_KEY, BACKTEST_SUMMARY_JSON_KEY};
-            objstore_prefetch(j->os, reads, 2, DAILY_READ_AHEAD_MAX);
+            /* What the history fill reads first (in a daily run in memory already, as the
+             * results wrote it); this drops the parts the screen and the exports did not
+             * read. */
+            static const char *const reads[] = {RESULTS_TOP_KEY};
+            objstore_prefetch(j->os, reads, 1, DAILY_READ_AHEAD_MAX);
             rerr = fill_history(j, &rd);
         }
     }
@@ -485,27 +477,102 @@ static int step_compact(struct job *j)
 
 /* ---- backtest: the default strategy over the whole store, kept in the results ---- */
 
+static void *backtest_main(void *arg)
+{
+    struct early *e = arg;
+    int64_t t0 = clock_mono_us();
+    int32_t first, last;
+    struct diag ignored;
+    if (e->own) { /* its handle reads the store in two rounds: the listings, then the rest */
+        barstore_read_once(e->bs, 1);
+        if (barstore_date_range(e->bs, &first, &last, NULL, &ignored) == ERR_OK) {
+            static const char *const keys[] = {BACKTEST_SUMMARY_JSON_KEY};
+            struct barstore_ahead more = {
+                .nscans = 1, .scan_max = DAILY_BACKTEST_AHEAD_MAX, .keys = keys, .n = 1};
+            more.scan[0].from = first;
+            more.scan[0].to = last;
+            barstore_prefetch_more(e->bs, 1, 0, 0, 1, &more);
+        }
+    }
+    struct backtest_refresh_opts ro = {e->deadline_ms};
+    e->err = backtest_refresh(e->os, e->bs, &ro, &e->outcome, &e->stored, &e->d);
+    e->took_us = clock_mono_us() - t0;
+    return NULL;
+}
+
+/* Start the backtest on its thread, with its own handle on the store (ERR_OK: started). */
+static int start_backtest(struct job *j)
+{
+    struct early *e = &j->backtest;
+    struct diag d = {{0}};
+    memset(e, 0, sizeof *e);
+    e->deadline_ms = j->deadline_ms;
+    int err = objstore_reopen(j->os, &e->os, &d);
+    if (!err) {
+        /* Its files are kept, for the report's page to read from memory once it is done. */
+        objstore_keep_written(e->os, DAILY_KEEP_WRITTEN_MAX, DAILY_KEEP_WRITTEN_TOTAL);
+        err = barstore_new(e->os, &e->bs, &d);
+    }
+    e->own = 1;
+    if (!err && pthread_create(&e->th, NULL, backtest_main, e) != 0)
+        err = diag_set(&d, ERR_IO, "no thread could be started");
+    if (!err) {
+        e->running = 1;
+        return ERR_OK;
+    }
+    log_warn("backtest: not started alongside the results; it runs after them",
+             LF_STR("error", d.text));
+    barstore_free(e->bs);
+    if (e->os)
+        objstore_free(e->os);
+    memset(e, 0, sizeof *e);
+    return err;
+}
+
+/* Wait for the backtest's thread: its files join what the job's handle kept of its own
+ * writes, and its handle is closed.  The time it ran is the step's. */
+static void join_backtest(struct job *j, struct early *e)
+{
+    pthread_join(e->th, NULL);
+    e->running = 0;
+    objstore_take_written(j->os, e->os);
+    barstore_free(e->bs);
+    objstore_free(e->os);
+    e->bs = NULL;
+    e->os = NULL;
+}
+
 static int step_backtest(struct job *j)
 {
     struct daily_report *r = j->r;
-    struct diag d = {{0}};
-    struct backtest_refresh_opts ro = {j->deadline_ms};
-    enum backtest_refresh_outcome outcome;
-    struct backtest_stored s;
+    struct early *e = &j->backtest;
     backtest_opts_default(&r->backtest_opts);
-    int err = backtest_refresh(j->os, j->bs, &ro, &outcome, &s, &d);
-    if (!err && outcome == BACKTEST_REFRESHED) {
-        r->backtest_opts = s.opts;
-        r->backtest = s.sum;
+    if (e->running) {
+        join_backtest(j, e);
+        j->step_us = e->took_us;
+    } else { /* not started alongside: here, on the job's handle */
+        memset(e, 0, sizeof *e);
+        e->deadline_ms = j->deadline_ms;
+        e->os = j->os;
+        e->bs = j->bs;
+        backtest_main(e);
+        e->os = NULL;
+        e->bs = NULL;
+    }
+    struct diag *d = &e->d;
+    int err = e->err;
+    if (!err && e->outcome == BACKTEST_REFRESHED) {
+        r->backtest_opts = e->stored.opts;
+        r->backtest = e->stored.sum;
         return ERR_OK;
     }
-    if (!err && outcome == BACKTEST_REFRESH_EMPTY)
-        err = diag_set(&d, ERR_NOTFOUND, "no bars stored");
+    if (!err && e->outcome == BACKTEST_REFRESH_EMPTY)
+        err = diag_set(d, ERR_NOTFOUND, "no bars stored");
     else if (!err) /* skipped or stopped at the deadline: logged, the next run refreshes it */
-        err = diag_set(&d, ERR_TIMEOUT, "not refreshed: the deadline was too near");
+        err = diag_set(d, ERR_TIMEOUT, "not refreshed: the deadline was too near");
     else
-        log_error("backtest: not refreshed", LF_STR("error", d.text));
-    memcpy(r->backtest_error, d.text, sizeof r->backtest_error);
+        log_error("backtest: not refreshed", LF_STR("error", d->text));
+    memcpy(r->backtest_error, d->text, sizeof r->backtest_error);
     return err;
 }
 
@@ -531,21 +598,24 @@ enum {
 static const struct step {
     const char *name;
     int (*run)(struct job *j);
+    /* Optional: start the step on a thread of its own as soon as the collection is done (ERR_OK:
+     * started; otherwise run waits for nothing and does the step itself). */
+    int (*start)(struct job *j);
     /* Not started with less than this left before the deadline; 0: always run (the
      * collection keeps its own deadline, the results and the run record are always written). */
     int64_t min_ms;
     unsigned needs;
 } steps[DAILY_STEP_COUNT_] = {
-    [DAILY_COLLECT] = {"collect", step_collect, 0, 0},
-    [DAILY_RESULTS] = {"results", step_results, 0, 0},
-    [DAILY_REPORT] = {"report", step_report, 0, 0},
-    [DAILY_SNAPSHOT] = {"snapshot", step_snapshot, 2000, NEEDS_TRACKING},
-    [DAILY_ALERT] = {"alert", step_alert, 1000, NEEDS_TRACKING | NEEDS_VIEW},
-    [DAILY_PUSH] = {"push", step_push, 1000, NEEDS_COLLECTION},
-    [DAILY_ALERTS] = {"alerts", step_alerts, 1000, NEEDS_COLLECTION},
-    [DAILY_COMPACT] = {"compact", step_compact, COMPACT_MONTH_MIN_MS, 0},
-    [DAILY_BACKTEST] = {"backtest", step_backtest, BACKTEST_REFRESH_MIN_MS, 0},
-    [DAILY_HTML] = {"html", step_html, 5000, 0},
+    [DAILY_COLLECT] = {"collect", step_collect, NULL, 0, 0},
+    [DAILY_RESULTS] = {"results", step_results, NULL, 0, 0},
+    [DAILY_REPORT] = {"report", step_report, NULL, 0, 0},
+    [DAILY_SNAPSHOT] = {"snapshot", step_snapshot, NULL, 2000, NEEDS_TRACKING},
+    [DAILY_ALERT] = {"alert", step_alert, NULL, 1000, NEEDS_TRACKING | NEEDS_VIEW},
+    [DAILY_PUSH] = {"push", step_push, NULL, 1000, NEEDS_COLLECTION},
+    [DAILY_ALERTS] = {"alerts", step_alerts, NULL, 1000, NEEDS_COLLECTION},
+    [DAILY_COMPACT] = {"compact", step_compact, NULL, COMPACT_MONTH_MIN_MS, 0},
+    [DAILY_BACKTEST] = {"backtest", step_backtest, start_backtest, BACKTEST_REFRESH_MIN_MS, 0},
+    [DAILY_HTML] = {"html", step_html, NULL, 5000, 0},
 };
 
 const char *daily_step_name(enum daily_step_id id)
@@ -578,6 +648,26 @@ static void log_steps(const struct daily_report *r)
     log_write_always(LOG_INFO, __func__, "daily run finished", f);
 }
 
+/* Whether step i runs now: DAILY_STEP_DONE when it may, else OFF or SKIPPED (the latter
+ * logged when loud). */
+static enum daily_step_state step_gate(const struct job *j, int i, int loud)
+{
+    const struct step *s = &steps[i];
+    if (!(j->want & DAILY_STEP(i)) || ((s->needs & NEEDS_TRACKING) && !j->tracking))
+        return DAILY_STEP_OFF;
+    if (((s->needs & NEEDS_COLLECTION) && j->err) ||
+        ((s->needs & NEEDS_VIEW) && j->r->steps[DAILY_SNAPSHOT] != DAILY_STEP_DONE))
+        return DAILY_STEP_SKIPPED;
+    int64_t left = j->deadline_ms ? j->deadline_ms - clock_wall_ms() : INT64_MAX;
+    if (s->min_ms && left < s->min_ms) {
+        if (loud)
+            log_warn("daily: step skipped: the deadline is too near", LF_STR("step", s->name),
+                     LF_INT("left_ms", left));
+        return DAILY_STEP_SKIPPED;
+    }
+    return DAILY_STEP_DONE;
+}
+
 void daily_opts_default(struct daily_opts *o)
 {
     memset(o, 0, sizeof *o);
@@ -600,33 +690,28 @@ int daily_run(struct objstore *os, struct barstore *bs, const struct daily_opts 
         j.deadline_ms = o->deadline_ms - DAILY_DEADLINE_MARGIN_MS;
     unsigned want = o->steps | DAILY_STEPS_ALWAYS;
     j.want = want;
-    int tracking = account_tracking_enabled();
+    j.tracking = account_tracking_enabled();
     /* The split log is read once for the whole run (again only after the collection adds
      * to it): every step's screen and scan needs it, and on S3 each read is two round trips. */
     barstore_keep_splits(bs, 1);
     /* The same for the listing of the bar parts: read again after each write of this run. */
     objstore_keep_listing(os, "bars/");
     objstore_keep_written(os, DAILY_KEEP_WRITTEN_MAX, DAILY_KEEP_WRITTEN_TOTAL);
+    unsigned early = 0; /* the steps started on their threads */
     for (int i = 0; i < DAILY_STEP_COUNT_; i++) {
         const struct step *s = &steps[i];
         enum daily_step_state *state = &report->steps[i];
-        if (!(want & DAILY_STEP(i)) || ((s->needs & NEEDS_TRACKING) && !tracking)) {
-            *state = DAILY_STEP_OFF;
+        if (!(early & DAILY_STEP(i)) && (*state = step_gate(&j, i, 1)) != DAILY_STEP_DONE)
             continue;
-        }
-        int64_t left = j.deadline_ms ? j.deadline_ms - clock_wall_ms() : INT64_MAX;
-        if (((s->needs & NEEDS_COLLECTION) && j.err) ||
-            ((s->needs & NEEDS_VIEW) && report->steps[DAILY_SNAPSHOT] != DAILY_STEP_DONE)) {
-            *state = DAILY_STEP_SKIPPED;
-        } else if (s->min_ms && left < s->min_ms) {
-            log_warn("daily: step skipped: the deadline is too near", LF_STR("step", s->name),
-                     LF_INT("left_ms", left));
-            *state = DAILY_STEP_SKIPPED;
-        } else {
-            int64_t t0 = clock_mono_us();
-            *state = s->run(&j) ? DAILY_STEP_FAILED : DAILY_STEP_DONE;
-            report->step_ms[i] = (clock_mono_us() - t0 + 500) / 1000;
-        }
+        int64_t t0 = clock_mono_us();
+        j.step_us = -1;
+        *state = s->run(&j) ? DAILY_STEP_FAILED : DAILY_STEP_DONE;
+        report->step_ms[i] = ((j.step_us >= 0 ? j.step_us : clock_mono_us() - t0) + 500) / 1000;
+        if (i == DAILY_COLLECT) /* the steps that run alongside those after the collection */
+            for (int k = i + 1; k < DAILY_STEP_COUNT_; k++)
+                if (steps[k].start && step_gate(&j, k, 0) == DAILY_STEP_DONE &&
+                    steps[k].start(&j) == ERR_OK)
+                    early |= DAILY_STEP(k);
         if (i == DAILY_ALERT && report->steps[DAILY_SNAPSHOT] == DAILY_STEP_DONE)
             log_account(&j);
     }

@@ -393,7 +393,8 @@ static int row_before(const struct screen_row *a, const struct screen_row *b, en
     return strcmp(a->symbol, b->symbol) < 0;
 }
 
-static enum screen_metric qsort_by;
+/* The order qsort gives (one per thread: screens run on several at once). */
+static _Thread_local enum screen_metric qsort_by;
 
 static int row_cmp(const void *pa, const void *pb)
 {

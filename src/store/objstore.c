@@ -222,6 +222,20 @@ static void keep_written(struct objstore *os, const char *key, const void *data,
     h->nw++;
 }
 
+void objstore_take_written(struct objstore *to, struct objstore *from)
+{
+    struct objstore_held *h = from->held;
+    for (size_t i = 0; h && i < h->nw; i++) {
+        const struct written_obj *o = &h->w[i];
+        long w = find_written(to->held, o->key);
+        if (w >= 0)
+            drop_written(to->held, (size_t)w);
+        keep_written(to, o->key, o->data.data, o->data.len, o->etag, ERR_OK);
+    }
+    if (h && h->w_max)
+        objstore_keep_written(from, h->w_max, h->w_total); /* drops its copies, keeps on */
+}
+
 /* Before a write of key: its held copy answers no more reads. */
 static void written(struct objstore *os, const char *key)
 {

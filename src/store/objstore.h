@@ -174,6 +174,13 @@ void objstore_prefetch_drop(struct objstore *os);
  * nothing.  Not for a store shared between threads. */
 void objstore_keep_written(struct objstore *os, size_t max, size_t total);
 
+/* Take over the copies another handle of the same store kept of its writes
+ * (objstore_keep_written): each answers this store's reads of its key as if this store had
+ * written it, within this store's limits (nothing when this store keeps no written copies).
+ * For a job whose thread wrote through a handle of its own (objstore_reopen), once that thread
+ * is done; from keeps nothing afterwards. */
+void objstore_take_written(struct objstore *to, struct objstore *from);
+
 /* Keep the listing of prefix (NULL: stop; one prefix at a time): once it has been listed, it
  * answers every listing of a prefix that starts with it from memory.  A write or a delete of
  * a key under it through this store (objstore_put, objstore_del, objstore_batch) adds or
@@ -256,6 +263,11 @@ int64_t objstore_link_limit_ms(struct objstore *os);
  * merely to be empty; 0 otherwise.  For messages: "no bars yet" and "no such store" call for
  * different fixes. */
 int objstore_missing(struct objstore *os);
+
+/* Another handle on the same store (opened again from its location), for another thread: a
+ * handle is not for threads to share.  It holds nothing of this one's (no objects read ahead,
+ * kept listing or written copies). */
+int objstore_reopen(const struct objstore *os, struct objstore **out, struct diag *d);
 
 int objstore_local_open(const char *dir, struct objstore **out, struct diag *d);
 

@@ -16,3 +16,8 @@ int objstore_open(const char *location, struct objstore **out, struct diag *d)
         return diag_set(d, ERR_USAGE, "store location is empty");
     return objstore_local_open(location, out, d);
 }
+
+int objstore_reopen(const struct objstore *os, struct objstore **out, struct diag *d)
+{
+    return objstore_open(os->location, out, d);
+}

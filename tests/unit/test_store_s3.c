@@ -12,6 +12,8 @@
 #include "base/log.h"
 #include "bot/bot.h"
 #include "collect/collector.h"
+#include "backtest/backtest_results.h"
+#include "daily/daily.h"
 #include "net/http.h"
 #include "net/httpd.h"
 #include "report/chart.h"
@@ -1610,6 +1612,135 @@ static void test_keep_written(void **state)
     buf_release(&b);
 }
 
+/* What one handle wrote and kept answers the reads of another that takes it over
+ * (objstore_take_written): no GET; the first keeps nothing afterwards. */
+static void test_take_written(void **state)
+{
+    struct store_fixture *f = *state;
+    struct diag d;
+    struct s3_fake_stats st;
+    struct objstore *other;
+    assert_int_equal(objstore_reopen(f->os, &other, &d), ERR_OK);
+    assert_string_equal(other->location, f->os->location);
+    objstore_keep_written(f->os, 1 << 10, 1 << 12);
+    objstore_keep_written(other, 1 << 10, 1 << 12);
+    put_text(other, "results/backtest/equity.csv", "date,equity\n", NULL);
+    put_text(f->os, "results/backtest/equity.csv", "old\n", NULL); /* replaced by other's */
+    put_text(f->os, "results/mine.csv", "m\n", NULL);
+    put_text(other, "results/backtest/equity.csv", "date,equity,benchmark\n", NULL);
+    objstore_take_written(f->os, other);
+    s3_fake_reset_stats(fake);
+    char *t = text_of(f->os, "results/backtest/equity.csv");
+    assert_string_equal(t, "date,equity,benchmark\n");
+    free(t);
+    t = text_of(f->os, "results/mine.csv");
+    assert_string_equal(t, "m\n");
+    free(t);
+    s3_fake_get_stats(fake, &st);
+    assert_int_equal(st.gets, 0);
+    t = text_of(other, "results/backtest/equity.csv");
+    assert_string_equal(t, "date,equity,benchmark\n");
+    free(t);
+    s3_fake_get_stats(fake, &st);
+    assert_int_equal(st.gets, 1);
+    objstore_free(other);
+}
+
+struct daily_call {
+    struct store_fixture *f;
+    const struct daily_opts *o;
+    struct daily_report r;
+    int err;
+    struct diag d;
+};
+
+static void *daily_main(void *arg)
+{
+    struct daily_call *c = arg;
+    c->err = daily_run(c->f->os, c->f->bs, c->o, &c->r, &c->d);
+    return NULL;
+}
+
+/* Whether the fake holds key under the store of f, waiting up to 30 s of real time for it. */
+static int appears(const struct store_fixture *f, const char *key)
+{
+    char full[OBJ_KEY_MAX + 64];
+    snprintf(full, sizeof full, "%s/%s", f->location + strlen("s3://" BUCKET "/"), key);
+    struct buf b = BUF_INIT(1 << 20);
+    int found = 0;
+    for (int i = 0; i < 3000 && !found; i++) {
+        buf_reset(&b);
+        found = s3_fake_get_object(fake, BUCKET, full, &b, NULL, 0) == ERR_OK;
+        if (!found)
+            nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    }
+    buf_release(&b);
+    return found;
+}
+
+/* The daily run's backtest runs on a thread and a handle of its own from the end of the
+ * collection: while its first read is held, the results and the run record are written (one
+ * after the other, the backtest's rounds would come after the run record's).  The page then
+ * shows its curve, and the run ends as it does in order. */
+static void test_daily_backtest_alongside(void **state)
+{
+    struct store_fixture *f = *state;
+    struct diag d;
+    struct alpaca_sim_opts so;
+    alpaca_sim_opts_default(&so);
+    so.seed = 12;
+    so.nsymbols = 10;
+    assert_int_equal(date_parse("2026-11-20", 10, &so.last_day), ERR_OK);
+    so.first_day = so.last_day - 90;
+    struct alpaca_sim *sim;
+    int port;
+    assert_int_equal(alpaca_sim_start(&so, &sim, &port, &d), ERR_OK);
+    const char *syms[10];
+    size_t n = alpaca_sim_nsymbols(sim);
+    for (size_t i = 0; i < n; i++)
+        syms[i] = alpaca_sim_symbol(sim, i);
+    struct http_client *http;
+    assert_int_equal(http_client_new(NULL, &http, &d), ERR_OK);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+    struct daily_opts o;
+    daily_opts_default(&o);
+    o.symbols = syms;
+    o.n = n;
+    o.steps = DAILY_STEP(DAILY_BACKTEST) | DAILY_STEP(DAILY_HTML);
+    o.collect.data_url = url;
+    o.collect.key_id = "SIMKEY";
+    o.collect.secret_key = "SIMSECRET";
+    o.collect.http = http;
+    o.collect.now_ms = 1795348800000LL; /* 2026-11-22T12:00Z: the end is 2026-11-20 */
+    o.collect.history_days = 60;
+    assert_int_equal(date_parse("2026-11-20", 10, &o.collect.end), ERR_OK);
+    setenv("SCREENER_PORTFOLIO", "0", 1);
+
+    s3_fake_hold(fake, BACKTEST_SUMMARY_JSON_KEY);
+    struct daily_call c = {.f = f, .o = &o};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, daily_main, &c), 0);
+    int held = s3_fake_wait_held(fake, 1);
+    int run_written = held && appears(f, RESULTS_RUN_KEY);
+    s3_fake_release(fake);
+    pthread_join(th, NULL);
+    assert_true(held);
+    assert_true(run_written);
+    if (c.err)
+        fail_msg("the daily run failed: %s", c.d.text);
+    assert_int_equal(c.r.steps[DAILY_BACKTEST], DAILY_STEP_DONE);
+    assert_int_equal(c.r.steps[DAILY_HTML], DAILY_STEP_DONE);
+    assert_true(c.r.backtest.trading_days > 0);
+    char *page = text_of(f->os, "results/report/2026-11-20.html");
+    assert_non_null(strstr(page, "id=\"s-backtest\""));
+    assert_null(strstr(page, "could not be shown"));
+    free(page);
+    unsetenv("SCREENER_PORTFOLIO");
+    http_client_free(http);
+    alpaca_sim_stop(sim);
+}
+
 /* The day's results (the dated screen, latest.csv, the top candidates): the reads and the
  * dated screen at once, then the two conditional writes at once; the same files as the
  * functions that write one each. */
@@ -2066,6 +2197,8 @@ int main(void)
         CASE(test_results_exports_along),
         CASE(test_write_along_read_ahead),
         CASE(test_keep_written),
+        CASE(test_take_written),
+        CASE(test_daily_backtest_alongside),
         CASE(test_held_reads),
     };
     return cmocka_run_group_tests_name("store on S3", tests, group_setup, group_teardown);
