@@ -858,11 +858,7 @@ static void *read_log(void *arg)
     int days = r->o->start == INT32_MIN && r->st->first_start <= r->st->end;
     /* And what the caller reads next: the newest days' parts (those of the settle window
      * twice: the write reads them, then the caller), a few objects. */
-    struct barstore_ahead more = {
-        .scan_max = COLLECT_READ_AHEAD_MAX,
-        .keys = r->o->read_ahead_keys,
-        .n = r->o->read_ahead_n,
-    };
+    struct barstore_ahead more = {.scan_max = COLLECT_READ_AHEAD_MAX};
     for (size_t k = 0; days && k < COLLECT_READ_AHEAD_SCANS; k++)
         if (r->o->read_ahead_days[k] > 0) {
             more.scan[more.nscans].from = r->st->end - (r->o->read_ahead_days[k] - 1);
@@ -1316,7 +1312,7 @@ int collect_run(struct barstore *bs, const char *const *symbols, size_t n,
         st->symbols_not_attempted = count_not_attempted(&r);
     if (!err && !r.critical && !r.incomplete && !r.deadline_passed)
         err = learn_closed_days(&r, d);
-    if (!o->read_ahead_days[0] && !o->read_ahead_days[1] && !o->read_ahead_n)
+    if (!o->read_ahead_days[0] && !o->read_ahead_days[1])
         barstore_prefetch_drop(bs); /* what the write did not read */
     report_no_data(&r);
     st->fetch = *fetch_get_stats(r.fetch);

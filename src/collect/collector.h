@@ -68,15 +68,13 @@ struct collect_opts {
      * job (daily/daily.h) passes the Lambda invocation's deadline minus 10 s. */
     int64_t deadline_ms;
     /* Read ahead for what the caller does next, in the round that reads the settle window
-     * alongside the fetch (a daily run: its screen of the newest day, its exports, then a few
-     * objects): for each scan, the parts of the stored days of its last read_ahead_days
-     * calendar days up to the end (at most COLLECT_READ_AHEAD_MAX objects, else none), and
-     * the read_ahead_n objects of read_ahead_keys, held past the collection for the next read
-     * of each, a part of several ranges for one read by each (objstore_prefetch; the caller
-     * drops what is left).  0 and 0: none (what the write did not read is dropped). */
+     * alongside the fetch (a daily run: its screen of the newest day, then its exports): for
+     * each scan, the parts of the stored days of its last read_ahead_days calendar days up to
+     * the end (at most COLLECT_READ_AHEAD_MAX objects, else none), held past the collection
+     * for the next read of each, a part of several ranges for one read by each
+     * (objstore_prefetch; the caller drops what is left).  0 and 0: none (what the write did
+     * not read is dropped). */
     int read_ahead_days[COLLECT_READ_AHEAD_SCANS];
-    const char *const *read_ahead_keys;
-    size_t read_ahead_n;
     /* Told about each data-quality problem. */
     void (*on_problem)(void *ctx, const char *symbol, const char *what);
     /* Told after each page. */

@@ -285,10 +285,6 @@ struct barstore_ahead {
     size_t scan_max;
     const char *const *keys;
     size_t n;
-    /* Requests of the caller's that go in the same round (objstore_prefetch_along), each with
-     * its own outcome: carried out whatever becomes of the reads. */
-    struct objstore_req *along;
-    size_t nalong;
 };
 void barstore_prefetch_more(struct barstore *bs, int32_t from, int32_t to, size_t max_days,
                             int splits, const struct barstore_ahead *more);

@@ -1398,10 +1398,8 @@ void barstore_prefetch_more(struct barstore *bs, int32_t from, int32_t to, size_
         }
         for (size_t k = 0; k < more->n; k++)
             keys[at++] = more->keys[k];
-        objstore_prefetch_along(bs->os, keys, at, BARSTORE_PART_MAX, more->along, more->nalong);
+        objstore_prefetch(bs->os, keys, at, BARSTORE_PART_MAX);
         free(keys);
-    } else {
-        objstore_batch(bs->os, more->along, more->nalong, NULL);
     }
     strvec_release(&split_keys);
     bar_index_release(&idx);

@@ -421,19 +421,12 @@ static int take_held(struct objstore_held *h, const char *key, struct held_obj *
 
 void objstore_prefetch(struct objstore *os, const char *const *keys, size_t n, size_t max)
 {
-    objstore_prefetch_along(os, keys, n, max, NULL, 0);
-}
-
-void objstore_prefetch_along(struct objstore *os, const char *const *keys, size_t n, size_t max,
-                             struct objstore_req *along, size_t nalong)
-{
     struct objstore_held *h = os->ops->batch && n ? held_get(os) : NULL;
     struct held_obj *v = h ? calloc(n, sizeof *v) : NULL;
-    struct objstore_req *reqs = v ? calloc(n + nalong, sizeof *reqs) : NULL;
+    struct objstore_req *reqs = v ? calloc(n, sizeof *reqs) : NULL;
     if (!reqs) {
         objstore_prefetch_drop(os);
         free(v);
-        objstore_batch(os, along, nalong, NULL);
         return; /* nothing held: every read goes to the store */
     }
     size_t m = 0, nv = 0;
@@ -453,11 +446,7 @@ void objstore_prefetch_along(struct objstore *os, const char *const *keys, size_
             reqs[m++] = (struct objstore_req){.op = OBJ_REQ_GET, .key = o->key, .out = &o->data};
     }
     objstore_prefetch_drop(os);
-    if (nalong)
-        memcpy(reqs + m, along, nalong * sizeof *along);
-    objstore_batch(os, reqs, m + nalong, NULL);
-    if (nalong)
-        memcpy(along, reqs + m, nalong * sizeof *along);
+    objstore_batch(os, reqs, m, NULL);
     for (size_t k = 0, i = 0; k < m; k++, i++) {
         while (v[i].key != reqs[k].key)
             i++;

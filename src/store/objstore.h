@@ -151,11 +151,6 @@ int objstore_batch(struct objstore *os, struct objstore_req *reqs, size_t n, str
  * objstore_prefetch_drop (or objstore_free) frees it.  Not for a store shared between
  * threads while objects are held. */
 void objstore_prefetch(struct objstore *os, const char *const *keys, size_t n, size_t max);
-/* objstore_prefetch, with the nalong requests of the caller's (as objstore_batch carries them
- * out, each with its own outcome) in the same round: a write that the reads do not depend on
- * costs no round trip of its own.  They are carried out whatever becomes of the reads. */
-void objstore_prefetch_along(struct objstore *os, const char *const *keys, size_t n, size_t max,
-                             struct objstore_req *along, size_t nalong);
 void objstore_prefetch_drop(struct objstore *os);
 
 /* Read your own writes: while on (max > 0), what this store writes (objstore_put,
