@@ -13,15 +13,15 @@ VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 # language standard, the include path or the warnings.
 WARN     := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wformat=2 -Wvla -Wnull-dereference -Wdouble-promotion -Wno-unused-parameter
-# Warnings are errors in development and CI (`make test`, `make sanitize`, `make check`,
+# Warnings are errors in development and CI (`make test`, `make sanitize`, `make tsan`, `make check`,
 # `make bench-smoke`, or WERROR=1), not in a plain `make` or `make install` of a release,
 # where a newer compiler's new warning must not stop the build.  -Werror changes no object
 # code, so objects built either way are reused.
-ifneq ($(filter test test-run sanitize check bench-smoke,$(MAKECMDGOALS)),)
+ifneq ($(filter test test-run sanitize tsan check bench-smoke,$(MAKECMDGOALS)),)
 WERROR   ?= 1
 endif
 WERROR   ?= 0
-ifeq ($(SANITIZE),1)
+ifneq ($(filter 1 thread,$(SANITIZE)),)
 CFLAGS   ?= -O1 -g
 endif
 CFLAGS   ?= -O2 -g
@@ -31,11 +31,17 @@ PROJ_CFLAGS    = -std=c17 $(WARN) $(if $(filter 1,$(WERROR)),-Werror) \
 PROJ_LDFLAGS  :=
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 
-# `make SANITIZE=1 ...` builds everything with AddressSanitizer and UBSan into build-asan/.
+# `make SANITIZE=1 ...` builds everything with AddressSanitizer and UBSan into build-asan/,
+# `make SANITIZE=thread ...` with ThreadSanitizer into build-tsan/.
 ifeq ($(SANITIZE),1)
 BUILD    := build-asan
 PROJ_CFLAGS  += -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 PROJ_LDFLAGS += -fsanitize=address,undefined
+endif
+ifeq ($(SANITIZE),thread)
+BUILD    := build-tsan
+PROJ_CFLAGS  += -fno-omit-frame-pointer -fsanitize=thread
+PROJ_LDFLAGS += -fsanitize=thread
 endif
 
 # What every compile and link uses: the project's flags first, the user's after them.
@@ -71,7 +77,7 @@ FUZZ_REPLAY := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%-replay)
 
 .SECONDARY: $(TEST_SUPPORT_OBJ) $(FAKES_OBJ)
 
-.PHONY: all test test-run demo check format install uninstall clean deps deps-test deps-check sanitize fuzz \
+.PHONY: all test test-run demo check format install uninstall clean deps deps-test deps-check sanitize tsan fuzz \
         bench bench-bot bench-smoke help lambda build-CollectorFunction build-BotFunction
 
 all: $(BIN) $(TOOL_BIN)
@@ -81,6 +87,7 @@ help:
 	@echo "make demo       install missing dependencies, build, run the offline demo"
 	@echo "make test       build and run every test (unit, fuzz corpora, end to end)"
 	@echo "make sanitize   the tests again under AddressSanitizer + UBSan"
+	@echo "make tsan       the tests of what runs on several threads, under ThreadSanitizer"
 	@echo "make check      clang-format, cppcheck and the layer rule"
 	@echo "make bench-smoke  the benchmark scripts on a small store: they run and agree (in make test)"
 	@echo "make fuzz       build the libFuzzer targets (clang) into build-fuzz/"
@@ -207,6 +214,16 @@ deps-check:
 sanitize:
 	$(MAKE) SANITIZE=1 test
 
+# What runs on several threads at once (the store's readers and hashers, the daily run's
+# backtest beside its results, the collector's fetch and reads, the fakes' servers) under
+# ThreadSanitizer: the unit tests of those and the daily run of the demo, three times into one
+# store (the third with other values: revisions).
+TSAN_TESTS := test_store test_store_s3 test_compact test_collect test_results test_daily
+tsan: deps-test
+	@$(MAKE) --no-print-directory SANITIZE=thread WERROR=$(WERROR) build-tsan/screener \
+		$(TSAN_TESTS:%=build-tsan/tests/%)
+	@BUILD=build-tsan tests/tsan.sh $(TSAN_TESTS)
+
 demo:
 	@scripts/deps.sh --build
 	@$(MAKE) --no-print-directory $(BIN)
@@ -244,7 +261,7 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/screener
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-tsan build-fuzz
 
 # (Not the .d files of the third-party sources under $(LAMBDA_DEPS)/src.)
 -include $(shell find $(BUILD) -path $(LAMBDA_DEPS)/src -prune -o -name '*.d' -print 2>/dev/null)

@@ -15,6 +15,7 @@
 #include "daily/report_page.h"
 #include "screen/results.h"
 #include "store/compact.h"
+#include "store/symlog.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -485,6 +486,7 @@ static void *backtest_main(void *arg)
     struct diag ignored;
     if (e->own) { /* its handle reads the store in two rounds: the listings, then the rest */
         barstore_read_once(e->bs, 1);
+        symlog_ahead(e->bs);
         if (barstore_date_range(e->bs, &first, &last, NULL, &ignored) == ERR_OK) {
             static const char *const keys[] = {BACKTEST_SUMMARY_JSON_KEY};
             struct barstore_ahead more = {

@@ -311,7 +311,8 @@ struct origin {
     unsigned rev;
 };
 
-static const struct bar *sort_base;
+/* The rows origin_cmp sorts by (one per thread: several read at once). */
+static _Thread_local const struct bar *sort_base;
 
 static int origin_cmp(const void *pa, const void *pb)
 {

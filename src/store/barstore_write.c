@@ -20,7 +20,8 @@ static int fresh_state(unsigned char st)
     return st == ROW_NEW || st == ROW_REVISE;
 }
 
-static const struct bar *wsort_base;
+/* The rows the write sorts by (one per thread). */
+static _Thread_local const struct bar *wsort_base;
 
 static int perm_cmp(const void *pa, const void *pb)
 {

@@ -126,7 +126,12 @@ for k in steps:
 ran = [s[k + "_ms"] for k in steps if k + "_ms" in s]
 assert s["collect"] == s["results"] == s["backtest"] == s["html"] == "done", s
 assert s["snapshot"] == "off", s
-assert all(t >= 0 for t in ran) and sum(ran) <= s["duration_ms"] + len(ran), s
+# The backtest runs on a thread of its own beside the steps between the collection and its
+# place: those one after another, and it, each within the whole.
+alongside = ["backtest"]
+seq = [s[k + "_ms"] for k in steps if k + "_ms" in s and k not in alongside]
+assert all(t >= 0 for t in ran) and sum(seq) <= s["duration_ms"] + len(seq), s
+assert all(s[k + "_ms"] <= s["duration_ms"] + 1 for k in alongside), s
 print(s["duration_ms"], "ms:", ", ".join("%s %d" % (k, s[k + "_ms"]) for k in steps if k + "_ms" in s))
 PY
 then ok "the run logs each step's state and time, and its own ($(cat "$T/py.out"))"
