@@ -615,8 +615,8 @@ static const struct step {
     [DAILY_ALERT] = {"alert", step_alert, NULL, 1000, NEEDS_TRACKING | NEEDS_VIEW},
     [DAILY_PUSH] = {"push", step_push, NULL, 1000, NEEDS_COLLECTION},
     [DAILY_ALERTS] = {"alerts", step_alerts, NULL, 1000, NEEDS_COLLECTION},
-    [DAILY_COMPACT] = {"compact", step_compact, NULL, COMPACT_MONTH_MIN_MS, 0},
     [DAILY_BACKTEST] = {"backtest", step_backtest, start_backtest, BACKTEST_REFRESH_MIN_MS, 0},
+    [DAILY_COMPACT] = {"compact", step_compact, NULL, COMPACT_MONTH_MIN_MS, 0},
     [DAILY_HTML] = {"html", step_html, NULL, 5000, 0},
 };
 

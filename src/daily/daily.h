@@ -12,10 +12,12 @@
  *   push      the day's screen to the bot's subscribers, once per screened date
  *   alerts    each chat's own alerts (bot/alerts.h) on the newest screened date: each
  *             crossing told once, what the deadline leaves sent by the next run
+ *   backtest  the default backtest over the whole store, refreshed into results/backtest/
+ *             (backtest/backtest_results.h) within the deadline, its summary in the report; it
+ *             runs on a thread of its own, with its own handle on the store, from the end of the
+ *             collection, beside the steps up to its place, where the job waits for it
  *   compact   merge closed months of the bar store into one part each (store/compact.h), at
  *             most DAILY_COMPACT_MONTHS a run and within the deadline; the next run goes on
- *   backtest  the default backtest over the whole store, refreshed into results/backtest/
- *             (backtest/backtest_results.h) within the deadline, its summary in the report
  *   html      the HTML report of the screened date: results/report/YYYY-MM-DD.html and
  *             latest.html (report/report.h, daily/report_page.h)
  *
@@ -65,8 +67,8 @@ enum daily_step_id {
     DAILY_ALERT,
     DAILY_PUSH,
     DAILY_ALERTS,
-    DAILY_COMPACT,
     DAILY_BACKTEST,
+    DAILY_COMPACT,
     DAILY_HTML, /* last: the page shows what the steps before it wrote */
     DAILY_STEP_COUNT_
 };
