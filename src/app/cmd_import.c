@@ -121,14 +121,16 @@ static int backtest_behind(struct app *a, int32_t first, int32_t last, size_t nd
 
 /* The results follow the stored bars, as after a collection: the newest stored date's screen
  * results (its screen, latest.csv, its top candidates, closes.csv and bars-1y.csv) are written
- * when bars were stored or they are missing or older than the store, the top-candidate
- * history gets every stored date it lacks, and the default backtest is refreshed when bars
- * were stored or the results are behind the store.  Run after every import, not only one that
+ * when bars were stored or they are missing or older than the store, the results already
+ * written of the dates from changed_from on (the first date of a new bar, the first ex_date of
+ * new split facts; INT32_MAX: none) are computed again, the top-candidate history gets every
+ * stored date it lacks, and the default backtest is refreshed when bars were stored or the
+ * results are behind the store.  Run after every import, not only one that
  * stored bars, so that a rerun of an import stopped (Ctrl-C, kill -9, a failed write) after
  * its bars were written and before its results finishes the job; an import of nothing new
  * into a store whose results are complete writes nothing.  Warned about, never the import's
  * failure. */
-static void follow_results(struct app *a, int stored, struct app_progress *p)
+static void follow_results(struct app *a, int stored, int32_t changed_from, struct app_progress *p)
 {
     int32_t first, last;
     size_t ndays;
@@ -149,6 +151,25 @@ static void follow_results(struct app *a, int stored, struct app_progress *p)
                     a->prog, d.text);
         }
         free(nw.rows);
+    }
+    if (changed_from < last) {
+        struct screen_opts so;
+        screen_opts_default(&so);
+        so.by = SCREEN_BY_DRAWDOWN;
+        so.top = 0;
+        size_t redone = 0;
+        app_progress_show(p, 1, "import: results: the dates the new bars and splits change");
+        if (results_rewrite(a->os, a->bs, &so, changed_from, last - 1, RESULTS_TOP_DEFAULT, &redone,
+                            &d)) {
+            app_progress_end(p);
+            fprintf(stderr,
+                    "%s: warning: the results of the dates the import changed were not computed "
+                    "again: %s\n",
+                    a->prog, d.text);
+        } else if (redone) {
+            log_info("results recomputed: the stored bars of their dates changed",
+                     LF_INT("dates", redone));
+        }
     }
     struct results_fill_stats fs = {0};
     app_progress_show(p, 1, "import: results: the top-candidate history");
@@ -299,14 +320,18 @@ int cmd_import(int argc, char **argv)
     }
     app_progress_end(&p);
     size_t added_splits = 0;
+    int32_t changed_from = st.days_stored ? st.first_stored : INT32_MAX;
     for (size_t i = 0; i < nsplits && rc == 0; i++) {
         size_t added;
+        int32_t first;
         err = strcmp(splits[i], "-") == 0
-                  ? csvimport_splits_fd(a.bs, STDIN_FILENO, STDIN_NAME, &added, &d)
-                  : csvimport_splits(a.bs, splits[i], &added, &d);
+                  ? csvimport_splits_fd(a.bs, STDIN_FILENO, STDIN_NAME, &added, &first, &d)
+                  : csvimport_splits(a.bs, splits[i], &added, &first, &d);
         if (err)
             rc = app_fail(&a, err, &d);
         added_splits += added;
+        if (added && first < changed_from)
+            changed_from = first;
     }
     printf("imported %zu new bars on %zu days from %zu file%s: %zu already stored, %zu bad rows "
            "skipped, %zu conflicts",
@@ -344,7 +369,7 @@ int cmd_import(int argc, char **argv)
      * one (the history of top candidates covers every stored date) and the backtest over the
      * whole history. */
     if (!store_failed)
-        follow_results(&a, st.imported || added_splits, &p);
+        follow_results(&a, st.imported || added_splits, changed_from, &p);
     app_release(&a);
     if (rc)
         return rc;

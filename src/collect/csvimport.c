@@ -390,6 +390,9 @@ static int batch_write(struct barstore *bs, const char *path, const struct csvim
     stats->conflicts += ws.rows_conflict;
     stats->disputed += ws.rows_disputed;
     stats->days += ws.days_touched;
+    if (ws.days_stored && (!stats->days_stored || ws.first_stored < stats->first_stored))
+        stats->first_stored = ws.first_stored;
+    stats->days_stored += ws.days_stored;
     return err;
 }
 
@@ -578,29 +581,35 @@ static int read_fd(int fd, const char *name, struct buf *out, struct diag *d)
 }
 
 static int import_splits(struct barstore *bs, const char *path, int fd, size_t *added,
-                         struct diag *d)
+                         int32_t *first, struct diag *d)
 {
     struct buf data = BUF_INIT((size_t)64 << 20);
     struct splitvec sv;
     splitvec_init(&sv);
     *added = 0;
+    if (first)
+        *first = INT32_MAX;
     int err = fd < 0 ? file_read(path, &data, d) : read_fd(fd, path, &data, d);
     if (!err)
         err = splitcsv_parse(path, data.data ? data.data : (char *)"", data.len, &sv, d);
     if (!err)
         err = barstore_write_splits(bs, sv.v, sv.n, added, d);
+    for (size_t i = 0; !err && *added && first && i < sv.n; i++)
+        if (sv.v[i].ex_date < *first)
+            *first = sv.v[i].ex_date;
     splitvec_release(&sv);
     buf_release(&data);
     return err;
 }
 
-int csvimport_splits(struct barstore *bs, const char *path, size_t *added, struct diag *d)
+int csvimport_splits(struct barstore *bs, const char *path, size_t *added, int32_t *first,
+                     struct diag *d)
 {
-    return import_splits(bs, path, -1, added, d);
+    return import_splits(bs, path, -1, added, first, d);
 }
 
 int csvimport_splits_fd(struct barstore *bs, int fd, const char *name, size_t *added,
-                        struct diag *d)
+                        int32_t *first, struct diag *d)
 {
-    return import_splits(bs, name, fd, added, d);
+    return import_splits(bs, name, fd, added, first, d);
 }

@@ -61,10 +61,12 @@ struct csvimport_stats {
     size_t imported; /* new bars stored (and used: a bar beaten by a racing writer is a conflict) */
     size_t present;  /* already stored, same values */
     size_t bad;      /* malformed or invalid rows skipped */
-    size_t conflicts;    /* differing from what is stored: not written */
-    size_t disputed;     /* stored and used, but a writer at the same time stored other values */
-    size_t days;         /* trading days the files have bars for */
-    size_t files_failed; /* files that failed whole: unreadable, no usable header, or strict */
+    size_t conflicts;     /* differing from what is stored: not written */
+    size_t disputed;      /* stored and used, but a writer at the same time stored other values */
+    size_t days;          /* trading days the files have bars for */
+    size_t files_failed;  /* files that failed whole: unreadable, no usable header, or strict */
+    size_t days_stored;   /* days new bars were stored on */
+    int32_t first_stored; /* the first of them (when days_stored) */
 };
 
 /* Import one bar CSV file; stats accumulate over calls.  Returns ERR_OK when everything was
@@ -84,10 +86,13 @@ int csvimport_file(struct barstore *bs, const char *path, const struct csvimport
 int csvimport_fd(struct barstore *bs, int fd, const char *name, const struct csvimport_opts *opts,
                  struct csvimport_stats *stats, struct diag *d);
 
-/* Import a split CSV (symbol,ex_date,new_rate,old_rate); *added counts new facts.  The _fd
- * form reads an open descriptor to its end (left open); name is for messages. */
-int csvimport_splits(struct barstore *bs, const char *path, size_t *added, struct diag *d);
+/* Import a split CSV (symbol,ex_date,new_rate,old_rate); *added counts new facts, and when
+ * there are any, *first (may be NULL) is the earliest ex_date of the file's facts: the screens
+ * of that date on may have changed (INT32_MAX when nothing was added).  The _fd form reads an
+ * open descriptor to its end (left open); name is for messages. */
+int csvimport_splits(struct barstore *bs, const char *path, size_t *added, int32_t *first,
+                     struct diag *d);
 int csvimport_splits_fd(struct barstore *bs, int fd, const char *name, size_t *added,
-                        struct diag *d);
+                        int32_t *first, struct diag *d);
 
 #endif

@@ -1700,7 +1700,7 @@ int results_rewrite(struct objstore *os, struct barstore *bs, const struct scree
 
 int results_run_provisional(const struct results_run *r, int32_t date)
 {
-    return r->final_day != 0 && date > r->final_day;
+    return r->final_day != 0 && date > r->final_day && (r->date == 0 || date <= r->date);
 }
 
 int results_read_run(struct objstore *os, struct results_run *out, struct diag *d)

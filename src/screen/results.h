@@ -254,7 +254,10 @@ struct results_run {
 int results_rewrite(struct objstore *os, struct barstore *bs, const struct screen_opts *so,
                     int32_t from, int32_t to, size_t top, size_t *rewritten, struct diag *d);
 
-/* 1 when results of `date` were built on bars still provisional at the run r. */
+/* 1 when results of `date` were built on bars still provisional at the run r: a date after
+ * its final day, up to the date it screened (a later date was stored by something else since,
+ * an import, whose bars are final; a run that screened none: every date after its final
+ * day). */
 int results_run_provisional(const struct results_run *r, int32_t date);
 
 int results_write_run(struct objstore *os, const struct results_run *r, struct diag *d);

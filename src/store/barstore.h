@@ -223,8 +223,9 @@ struct barstore_write_stats {
     size_t rows_finalized; /* provisional bars confirmed unchanged by a final fetch */
     int32_t first_revised; /* the first date of a revised bar (INT32_MAX: none) */
     size_t parts_written;
-    size_t days_touched; /* days the batch has bars for */
-    size_t days_stored;  /* days on which new bars were stored */
+    size_t days_touched;  /* days the batch has bars for */
+    size_t days_stored;   /* days on which new bars were stored */
+    int32_t first_stored; /* the first of them (INT32_MAX: none) */
 };
 
 /* Store bars (any order, any days).  Every bar must be valid (bar_validate). */

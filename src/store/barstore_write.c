@@ -363,6 +363,7 @@ int barstore_write(struct barstore *bs, const struct bar *bars, size_t n,
         opts = &none;
     memset(stats, 0, sizeof *stats);
     stats->first_revised = INT32_MAX;
+    stats->first_stored = INT32_MAX;
     if (n == 0)
         return ERR_OK;
     for (size_t i = 0; i < n; i++) {
@@ -465,6 +466,8 @@ int barstore_write(struct barstore *bs, const struct bar *bars, size_t n,
         if (!err) {
             stats->rows_new += fresh - revised;
             stats->days_stored += fresh > 0;
+            if (fresh && date < stats->first_stored)
+                stats->first_stored = date;
         }
         if (!err && opts->on_progress)
             opts->on_progress(opts->ctx, ++done, ndays);

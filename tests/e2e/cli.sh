@@ -243,6 +243,44 @@ contains "split facts are counted" "$T/out" "1 new split facts"
 check "screen after the split" 0 "$BIN" screen --store "$S" --min-bars 1 --date 2024-01-03 --all --format csv
 contains "a 2-for-1 split is no crash" "$T/out" ",SPL,99.0000,105.0000,2024-01-02,-5.7143,1,-1.0000,2000"
 
+# A split learned after its bars: the results of the dates it changes are computed again, not
+# only the newest date's (the history of top candidates from the ex_date on showed a crash).
+python3 - "$T/late-split-bars.csv" "$T/late-gap.csv" "$T/late-fill.csv" <<'PY'
+import datetime, sys
+d, rows, n = datetime.date(2024, 1, 1), [], 0
+while n < 40:
+    if d.weekday() < 5:
+        p = 200.0 - n if n < 35 else (200.0 - n) / 2  # 2-for-1 from the 36th day
+        rows.append("LSP,%s,%.2f,%.2f,%.2f,%.2f,1000" % (d, p, p + 1, p - 1, p))
+        rows.append("LSQ,%s,50,51,49,%.2f,1000" % (d, 50 - n * 0.1))
+        n += 1
+    d += datetime.timedelta(days=1)
+head = "symbol,date,open,high,low,close,volume\n"
+open(sys.argv[1], "w").write(head + "\n".join(rows) + "\n")
+# The same without LSQ's bar of 2024-01-29, and that bar alone, a new peak.
+gap = [r for r in rows if not r.startswith("LSQ,2024-01-29,")]
+open(sys.argv[2], "w").write(head + "\n".join(gap) + "\n")
+open(sys.argv[3], "w").write(head + "LSQ,2024-01-29,90,91,89,90,1000\n")
+PY
+printf 'symbol,ex_date,new_rate,old_rate\nLSP,2024-02-19,2,1\n' >"$T/late-splits.csv"
+check "import bars whose split is not known yet" 0 "$BIN" import --store "$T/late" "$T/late-split-bars.csv"
+awk -F, '$3 == "LSP" && $7 < -40' "$T/late/results/top_candidates.csv" >"$T/late-crash"
+[ "$(wc -l <"$T/late-crash")" -eq 5 ] && ok "... the history shows a crash on the split's 5 dates" ||
+    nok "... the history shows a crash on the split's 5 dates" "$(cat "$T/late-crash")"
+check "import the split alone" 0 "$BIN" import --store "$T/late" --splits "$T/late-splits.csv"
+awk -F, '$3 == "LSP" && $7 < -40' "$T/late/results/top_candidates.csv" >"$T/late-crash"
+[ ! -s "$T/late-crash" ] && ok "... and the history of every date it changed has no crash" ||
+    nok "... and the history of every date it changed has no crash" "$(cat "$T/late-crash")"
+awk -F, '$3 == "LSP" && $1 == "2024-02-23"' "$T/late/results/top_candidates.csv" >"$T/late-row"
+contains "... its rows computed with the split (2024-02-23)" "$T/late-row" "2024-02-23,1,LSP,80.5000,"
+check "... nor the dated screen of the newest date" 0 "$BIN" screen --store "$T/late" --date 2024-02-23 --format csv
+contains "... (LSP at 80.50, not a crash)" "$T/out" ",LSP,80.5000,"
+# The same for a bar imported into the past: the dates after it see it in their windows.
+check "import bars with a day missing" 0 "$BIN" import --store "$T/gap" "$T/late-gap.csv"
+check "import the missing day later" 0 "$BIN" import --store "$T/gap" "$T/late-fill.csv"
+awk -F, '$3 == "LSQ" && $1 == "2024-02-12"' "$T/gap/results/top_candidates.csv" >"$T/gap-row"
+contains "... the history's earlier dates see its peak" "$T/gap-row" ",91.0000,2024-01-29,"
+
 # ---- one symbol and date twice in a file: which row is right cannot be known ----
 cat >"$T/repeat.csv" <<'CSV'
 symbol,date,open,high,low,close,volume

@@ -1328,7 +1328,7 @@ static void test_import_from_a_descriptor(void **state)
     assert_int_equal(write(p[1], splits, sizeof splits - 1), (ssize_t)(sizeof splits - 1));
     close(p[1]);
     size_t added = 99;
-    assert_int_equal(csvimport_splits_fd(piped.bs, p[0], "<stdin>", &added, &d), ERR_OK);
+    assert_int_equal(csvimport_splits_fd(piped.bs, p[0], "<stdin>", &added, NULL, &d), ERR_OK);
     assert_int_equal(added, 1);
     close(p[0]);
     import_store_close(&piped);

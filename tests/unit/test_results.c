@@ -1225,6 +1225,8 @@ static void test_run_round_trip(void **state)
     /* The results of 2026-11-20 were built on bars fetched before their settle time. */
     assert_true(results_run_provisional(&back, day_of("2026-11-20")));
     assert_false(results_run_provisional(&back, day_of("2026-11-19")));
+    /* A later date came from elsewhere since (an import: its bars are final). */
+    assert_false(results_run_provisional(&back, day_of("2026-11-23")));
     char *rec = get_text(f->os, RESULTS_RUN_KEY, NULL);
     assert_non_null(strstr(rec, "\"final_day\":\"2026-11-19\",\"bars_revised\":17"));
     free(rec);
