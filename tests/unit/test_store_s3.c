@@ -1414,6 +1414,44 @@ static void test_screen_lists_at_once(void **state)
     assert_true(st.inflight_max >= 3);
 }
 
+/* The simulator of so on 127.0.0.1 (at most 10 symbols), its symbols, and a client for it. */
+struct sim_world {
+    struct alpaca_sim *sim;
+    const char *syms[10];
+    size_t n;
+    struct http_client *http;
+    char url[64];
+};
+
+static void sim_world_start(struct sim_world *w, const struct alpaca_sim_opts *so)
+{
+    struct diag d;
+    int port;
+    assert_int_equal(alpaca_sim_start(so, &w->sim, &port, &d), ERR_OK);
+    w->n = alpaca_sim_nsymbols(w->sim);
+    assert_true(w->n <= 10);
+    for (size_t i = 0; i < w->n; i++)
+        w->syms[i] = alpaca_sim_symbol(w->sim, i);
+    assert_int_equal(http_client_new(NULL, &w->http, &d), ERR_OK);
+    snprintf(w->url, sizeof w->url, "http://127.0.0.1:%d", port);
+}
+
+/* co collects from w's simulator on 2026-11-22T12:00Z (the end is 2026-11-20). */
+static void sim_world_collect_opts(struct sim_world *w, struct collect_opts *co)
+{
+    co->data_url = w->url;
+    co->key_id = "SIMKEY";
+    co->secret_key = "SIMSECRET";
+    co->http = w->http;
+    co->now_ms = 1795348800000LL;
+}
+
+static void sim_world_stop(struct sim_world *w)
+{
+    http_client_free(w->http);
+    alpaca_sim_stop(w->sim);
+}
+
 static void test_collect_log_overlap(void **state)
 {
     struct store_fixture *f = *state;
@@ -1436,24 +1474,13 @@ static void test_collect_log_overlap(void **state)
     so.first_day = so.last_day - 60;
     so.hooks.ctx = &seen;
     so.hooks.before = bars_wait_for_log;
-    struct alpaca_sim *sim;
-    int port;
-    assert_int_equal(alpaca_sim_start(&so, &sim, &port, &d), ERR_OK);
-    const char *syms[10];
-    size_t n = alpaca_sim_nsymbols(sim);
-    for (size_t i = 0; i < n; i++)
-        syms[i] = alpaca_sim_symbol(sim, i);
-    struct http_client *http;
-    assert_int_equal(http_client_new(NULL, &http, &d), ERR_OK);
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+    struct sim_world w;
+    sim_world_start(&w, &so);
+    const char *const *syms = w.syms;
+    size_t n = w.n;
     struct collect_opts co;
     collect_opts_default(&co);
-    co.data_url = url;
-    co.key_id = "SIMKEY";
-    co.secret_key = "SIMSECRET";
-    co.http = http;
-    co.now_ms = 1795348800000LL; /* 2026-11-22T12:00Z: the end is 2026-11-20 */
+    sim_world_collect_opts(&w, &co);
     co.history_days = 30;
 
     assert_int_equal(date_parse("2026-11-19", 10, &co.end), ERR_OK);
@@ -1522,8 +1549,7 @@ static void test_collect_log_overlap(void **state)
     objstore_keep_written(f->os, 0, 0);
     objstore_keep_listing(f->os, NULL);
     barstore_keep_splits(f->bs, 0);
-    http_client_free(http);
-    alpaca_sim_stop(sim);
+    sim_world_stop(&w);
 }
 
 /* What the store wrote answers its own reads while kept (objstore_keep_written): no GET, the
@@ -1680,34 +1706,20 @@ static int appears(const struct store_fixture *f, const char *key)
 static void test_daily_backtest_alongside(void **state)
 {
     struct store_fixture *f = *state;
-    struct diag d;
     struct alpaca_sim_opts so;
     alpaca_sim_opts_default(&so);
     so.seed = 12;
     so.nsymbols = 10;
     assert_int_equal(date_parse("2026-11-20", 10, &so.last_day), ERR_OK);
     so.first_day = so.last_day - 90;
-    struct alpaca_sim *sim;
-    int port;
-    assert_int_equal(alpaca_sim_start(&so, &sim, &port, &d), ERR_OK);
-    const char *syms[10];
-    size_t n = alpaca_sim_nsymbols(sim);
-    for (size_t i = 0; i < n; i++)
-        syms[i] = alpaca_sim_symbol(sim, i);
-    struct http_client *http;
-    assert_int_equal(http_client_new(NULL, &http, &d), ERR_OK);
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+    struct sim_world w;
+    sim_world_start(&w, &so);
     struct daily_opts o;
     daily_opts_default(&o);
-    o.symbols = syms;
-    o.n = n;
+    o.symbols = w.syms;
+    o.n = w.n;
     o.steps = DAILY_STEP(DAILY_BACKTEST) | DAILY_STEP(DAILY_HTML);
-    o.collect.data_url = url;
-    o.collect.key_id = "SIMKEY";
-    o.collect.secret_key = "SIMSECRET";
-    o.collect.http = http;
-    o.collect.now_ms = 1795348800000LL; /* 2026-11-22T12:00Z: the end is 2026-11-20 */
+    sim_world_collect_opts(&w, &o.collect);
     o.collect.history_days = 60;
     assert_int_equal(date_parse("2026-11-20", 10, &o.collect.end), ERR_OK);
     setenv("SCREENER_PORTFOLIO", "0", 1);
@@ -1732,8 +1744,7 @@ static void test_daily_backtest_alongside(void **state)
     assert_null(strstr(page, "could not be shown"));
     free(page);
     unsetenv("SCREENER_PORTFOLIO");
-    http_client_free(http);
-    alpaca_sim_stop(sim);
+    sim_world_stop(&w);
 }
 
 /* The day's results (the dated screen, latest.csv, the top candidates): the reads and the
