@@ -525,8 +525,7 @@ static int start_backtest(struct job *j)
     log_warn("backtest: not started alongside the results; it runs after them",
              LF_STR("error", d.text));
     barstore_free(e->bs);
-    if (e->os)
-        objstore_free(e->os);
+    objstore_free(e->os);
     memset(e, 0, sizeof *e);
     return err;
 }

@@ -458,6 +458,21 @@ static void test_past_picks_and_backtest(void **state)
     assert_true(before.len == after.len && memcmp(before.data, after.data, before.len) == 0);
     buf_release(&before);
     buf_release(&after);
+    /* A store that cannot be opened again for the backtest's thread (here: its location
+     * hidden): the backtest runs at its place, on the job's handle, the same. */
+    char location[OBJ_LOCATION_MAX];
+    memcpy(location, w.os->location, sizeof location);
+    w.os->location[0] = '\0';
+    struct captured_log cl;
+    capture_log(&cl);
+    double total = r.backtest.total_return_pct;
+    assert_int_equal(daily_run(w.os, w.bs, &o, &r, &d), ERR_OK);
+    fflush(cl.f);
+    assert_non_null(strstr(cl.text, "backtest: not started alongside the results"));
+    release_log(&cl);
+    memcpy(w.os->location, location, sizeof location);
+    assert_int_equal(r.steps[DAILY_BACKTEST], DAILY_STEP_DONE);
+    assert_true(r.backtest.total_return_pct == total);
     tu_world_stop(&w);
     log_setup(LOG_WARN, LOG_FORMAT_AUTO);
 }
