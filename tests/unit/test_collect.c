@@ -1140,6 +1140,13 @@ static void append_on_reject(void *ctx, const char *path, size_t line, const cha
     }
 }
 
+/* csv written to DIR/bars.csv, whose path goes to path (512 bytes). */
+static void write_bars_csv(const char *dir, const struct buf *csv, char *path)
+{
+    snprintf(path, 512, "%s", tu_path(dir, "bars.csv"));
+    tu_write_file(path, csv->data, csv->len);
+}
+
 /* A file of more good rows than a group is stored a group of dates at a time, the file read
  * again for each: the store, the counts and the rejects are those of one reading, each day
  * gets one part, a repeat with other values is found in whatever group it falls, --strict
@@ -1165,8 +1172,7 @@ static void test_import_in_groups(void **state)
     buf_puts(&csv, "AAA,2024-01-03,11,13,10,12,100,,\n"); /* repeats line 3 */
     char *dir = tu_mkdtemp();
     char path[512];
-    snprintf(path, sizeof path, "%s", tu_path(dir, "bars.csv"));
-    tu_write_file(path, csv.data, csv.len);
+    write_bars_csv(dir, &csv, path);
 
     struct import_store one, grouped;
     import_store_open(&one);
@@ -1282,8 +1288,7 @@ static void test_import_from_a_descriptor(void **state)
     five_by_twelve(&csv);
     char *dir = tu_mkdtemp();
     char path[512];
-    snprintf(path, sizeof path, "%s", tu_path(dir, "bars.csv"));
-    tu_write_file(path, csv.data, csv.len);
+    write_bars_csv(dir, &csv, path);
     struct diag d = {{0}};
 
     /* A regular file, in groups of dates. */
@@ -1372,8 +1377,7 @@ static void test_import_progress(void **state)
     five_by_twelve(&csv);
     char *dir = tu_mkdtemp();
     char path[512];
-    snprintf(path, sizeof path, "%s", tu_path(dir, "bars.csv"));
-    tu_write_file(path, csv.data, csv.len);
+    write_bars_csv(dir, &csv, path);
     struct diag d = {{0}};
     struct progress_seen seen = {0};
     struct import_store st;
@@ -1443,8 +1447,7 @@ static void test_import_in_blocks(void **state)
     assert_true(csv.len > 2 * CSVIMPORT_BLOCK);
     char *dir = tu_mkdtemp();
     char path[512];
-    snprintf(path, sizeof path, "%s", tu_path(dir, "bars.csv"));
-    tu_write_file(path, csv.data, csv.len);
+    write_bars_csv(dir, &csv, path);
     struct import_store st;
     import_store_open(&st);
     struct import_counts c = {0};
